@@ -1,0 +1,23 @@
+// Package alb is the lab's Application Load Balancer: one node per enabled
+// Availability Zone, each a real HTTP reverse proxy on its zone's loopback
+// address, in front of one target group.
+//
+// It copies the ALB behaviour that changes an outcome:
+//
+//   - every node health-checks every registered target on its own, with AWS's
+//     state machine (initial, healthy, unhealthy, draining, unused) and reason
+//     codes (Elb.InitialHealthChecking, Target.FailedHealthChecks, ...);
+//   - round robin over healthy targets, kept per node, as AWS does;
+//   - fail-open: when no target is healthy, the node routes to all of them;
+//   - 503 when no target is registered, 502 when a target refuses, resets or
+//     answers garbage, 504 when a connection cannot be made within 10 s or the
+//     target says nothing for the idle timeout; no retries to another target;
+//   - deregistration drains: no new requests, in-flight ones finish, and the
+//     ones still running when the delay ends get 502;
+//   - CloudWatch's metric names (RequestCount, TargetResponseTime,
+//     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...).
+//
+// All durations are AWS durations, waited on through the injected clock.
+// Not here yet: least outstanding requests, weighted random, slow start, the
+// memberlist cluster and DNS entry (a later issue).
+package alb

@@ -1,0 +1,338 @@
+package alb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Publisher takes the load balancer's events (an *events.Bus).
+type Publisher interface {
+	Publish(events.Event)
+}
+
+// Config is everything a load balancer needs; durations are AWS durations.
+type Config struct {
+	Zones               []az.Zone // one node per zone
+	Port                int       // listener port on every node
+	IdleTimeout         time.Duration
+	DeregistrationDelay time.Duration
+	CrossZone           bool
+	ConnectTimeout      time.Duration // AWS: 10 s; zero means that
+	HealthCheck         HealthCheck
+	Clock               clock.Clock
+	Events              Publisher
+	Logger              *slog.Logger
+	// Prober runs health checks; nil means HTTP checks as HealthCheck says.
+	Prober Prober
+}
+
+// HealthCheck is the target group's health-check settings.
+type HealthCheck struct {
+	Path       string
+	Interval   time.Duration
+	Timeout    time.Duration
+	Thresholds Thresholds
+	Matches    func(code int) bool
+}
+
+// LoadBalancer is an ALB with one target group.
+type LoadBalancer struct {
+	cfg      Config
+	nodes    []*Node
+	prober   Prober
+	errorLog *log.Logger
+
+	ctx    context.Context // lives from Start to Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	targets map[az.InstanceID]*Target
+	byAddr  map[string]*Target
+	timers  []clock.Timer
+	closed  bool
+}
+
+// New builds a load balancer with a node per zone; Start makes it listen.
+func New(cfg Config) (*LoadBalancer, error) {
+	if len(cfg.Zones) == 0 {
+		return nil, errors.New("load balancer: no zones")
+	}
+	if cfg.Clock == nil || cfg.Events == nil {
+		return nil, errors.New("load balancer: a clock and an event publisher are required")
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	lb := &LoadBalancer{cfg: cfg, prober: cfg.Prober, targets: map[az.InstanceID]*Target{}, byAddr: map[string]*Target{},
+		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+	if lb.prober == nil {
+		hc := cfg.HealthCheck
+		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
+	}
+	for _, z := range cfg.Zones {
+		lb.nodes = append(lb.nodes, newNode(lb, z))
+	}
+	return lb, nil
+}
+
+// Nodes are the load balancer's nodes, in zone order.
+func (lb *LoadBalancer) Nodes() []*Node { return lb.nodes }
+
+// Start binds every node's listener and serves until Close.
+func (lb *LoadBalancer) Start(ctx context.Context) error {
+	lb.ctx, lb.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for _, n := range lb.nodes {
+		if err := n.listen(); err != nil {
+			lb.Close()
+			return err
+		}
+	}
+	for _, n := range lb.nodes {
+		lb.wg.Add(1)
+		go func() {
+			defer lb.wg.Done()
+			if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				lb.cfg.Logger.Error("load balancer node stopped", "zone", n.zone.Name, "err", err)
+			}
+		}()
+		lb.cfg.Events.Publish(NodeListening{Zone: n.zone.Name, URL: n.URL()})
+	}
+	return nil
+}
+
+// Register adds a target to the target group; every node starts
+// health-checking it.
+func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrPort) error {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	if lb.closed || lb.ctx == nil {
+		return fmt.Errorf("register target %s: load balancer is not running", id)
+	}
+	if _, ok := lb.targets[id]; ok {
+		return fmt.Errorf("register target %s: already registered", id)
+	}
+	t := newTarget(id, zone, addr)
+	lb.targets[id] = t
+	lb.byAddr[addr.String()] = t
+	lb.cfg.Events.Publish(TargetRegistered{Target: string(id), Zone: zone, Addr: addr.String()})
+	for _, n := range lb.nodes {
+		ctx, stop := context.WithCancel(lb.ctx)
+		v := &view{t: t, health: NewHealth(), proxy: n.newProxy(t), stop: stop}
+		n.mu.Lock()
+		n.views[id] = v
+		n.rebuild()
+		n.mu.Unlock()
+		lb.wg.Add(1)
+		go func() {
+			defer lb.wg.Done()
+			lb.watch(ctx, n, v)
+		}()
+	}
+	return nil
+}
+
+// Deregister starts draining a target: no new requests from now on. The
+// returned channel closes when nothing is in flight any more, or when the
+// deregistration delay ends (what is still in flight then fails with 502).
+// The target shows draining until the delay ends, then leaves (unused).
+func (lb *LoadBalancer) Deregister(id az.InstanceID) (<-chan struct{}, error) {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	t, ok := lb.targets[id]
+	if !ok || t.draining.Load() {
+		return nil, fmt.Errorf("deregister target %s: %w", id, errNotRegistered)
+	}
+	t.startDraining()
+	lb.cfg.Events.Publish(TargetDeregistered{Target: string(id), Zone: t.Zone})
+	for _, n := range lb.nodes {
+		n.setHealth(t, func(h Health) Health { return h.Drain() }, true)
+	}
+	lb.timers = append(lb.timers, lb.cfg.Clock.AfterFunc(lb.cfg.DeregistrationDelay, func() { lb.remove(t) }))
+	return t.drained, nil
+}
+
+var errNotRegistered = errors.New("not registered (Target.NotRegistered)")
+
+// remove ends the deregistration delay of t.
+func (lb *LoadBalancer) remove(t *Target) {
+	t.closeConns()
+	t.markDrained()
+	lb.mu.Lock()
+	if lb.targets[t.ID] == t {
+		delete(lb.targets, t.ID)
+		delete(lb.byAddr, t.Addr.String())
+	}
+	closed := lb.closed
+	lb.mu.Unlock()
+	for _, n := range lb.nodes {
+		n.mu.Lock()
+		if v, ok := n.views[t.ID]; ok && v.t == t {
+			delete(n.views, t.ID)
+			n.rebuild()
+		}
+		n.mu.Unlock()
+	}
+	if !closed {
+		lb.cfg.Events.Publish(TargetDeregistered{Target: string(t.ID), Zone: t.Zone, Drained: true})
+	}
+}
+
+// Health is every node's view of a target, by node zone.
+func (lb *LoadBalancer) Health(id az.InstanceID) map[string]Health {
+	out := map[string]Health{}
+	for _, n := range lb.nodes {
+		if h, ok := n.Health(id); ok {
+			out[n.zone.Name] = h
+		}
+	}
+	return out
+}
+
+// Targets lists the registered targets (draining ones included), by id.
+func (lb *LoadBalancer) Targets() []*Target {
+	lb.mu.Lock()
+	defer lb.mu.Unlock()
+	ts := make([]*Target, 0, len(lb.targets))
+	for _, t := range lb.targets {
+		ts = append(ts, t)
+	}
+	sortTargets(ts)
+	return ts
+}
+
+func sortTargets(ts []*Target) {
+	slices.SortFunc(ts, func(a, b *Target) int { return a.Addr.Compare(b.Addr) })
+}
+
+// watch is one node's health-check loop for one target: a check at once,
+// then one every interval, each independent of how long the last one took.
+func (lb *LoadBalancer) watch(ctx context.Context, n *Node, v *view) {
+	tk := lb.cfg.Clock.NewTicker(lb.cfg.HealthCheck.Interval)
+	defer tk.Stop()
+	for {
+		lb.checkOnce(ctx, n, v)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C():
+		}
+	}
+}
+
+// checkOnce runs one health check and applies its result.
+func (lb *LoadBalancer) checkOnce(ctx context.Context, n *Node, v *view) {
+	n.setHealth(v.t, Health.Checking, false)
+	r := lb.prober.Probe(ctx, v.t.Addr)
+	if ctx.Err() != nil {
+		return
+	}
+	n.setHealth(v.t, func(h Health) Health { return h.Observe(r, lb.cfg.HealthCheck.Thresholds) }, false)
+}
+
+// setHealth changes this node's view of t, publishes a change of state and
+// rebuilds the route set. stop also ends the node's checks of t.
+func (n *Node) setHealth(t *Target, f func(Health) Health, stop bool) {
+	n.mu.Lock()
+	v, ok := n.views[t.ID]
+	if !ok || v.t != t {
+		n.mu.Unlock()
+		return
+	}
+	old := v.health
+	v.health = f(old)
+	changed := old.State != v.health.State || old.Reason != v.health.Reason
+	if changed {
+		n.rebuild()
+	}
+	if stop {
+		v.stop()
+	}
+	h := v.health
+	n.mu.Unlock()
+	if changed {
+		n.lb.cfg.Events.Publish(TargetHealthChanged{Node: n.zone.Name, Target: string(t.ID), Zone: t.Zone, Addr: t.Addr.String(),
+			From: old.State, To: h.State, Reason: h.Reason, Description: h.Description})
+	}
+}
+
+// newTransport is a node's connection pool to the targets: many idle
+// connections per target (Go's default of 2 would redial constantly), the
+// ALB's 10 s connect timeout, the idle timeout for the response, and
+// connections tracked per target so that draining can cut them.
+func (lb *LoadBalancer) newTransport() *http.Transport {
+	d := &net.Dialer{Timeout: lb.cfg.Clock.Wall(lb.cfg.ConnectTimeout), KeepAlive: -1}
+	return &http.Transport{
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			lb.mu.Lock()
+			t := lb.byAddr[addr]
+			lb.mu.Unlock()
+			if t == nil {
+				return c, nil
+			}
+			tc := &trackedConn{Conn: c, t: t}
+			t.track(tc)
+			return tc, nil
+		},
+		MaxIdleConns:          0, // no global cap
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       lb.cfg.Clock.Wall(lb.cfg.IdleTimeout),
+		ResponseHeaderTimeout: lb.cfg.Clock.Wall(lb.cfg.IdleTimeout),
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+}
+
+// Close stops the nodes, the health checks and the drain timers. Safe to call twice.
+func (lb *LoadBalancer) Close() error {
+	lb.mu.Lock()
+	if lb.closed {
+		lb.mu.Unlock()
+		return nil
+	}
+	lb.closed = true
+	timers := lb.timers
+	lb.mu.Unlock()
+	for _, t := range timers {
+		t.Stop()
+	}
+	if lb.cancel != nil {
+		lb.cancel()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, n := range lb.nodes {
+		if n.srv != nil {
+			if err := n.srv.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("shut down node %s: %w", n.zone.Name, err))
+			}
+		} else if n.ln != nil {
+			n.ln.Close()
+		}
+		n.transport.CloseIdleConnections()
+	}
+	lb.wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,93 @@
+package alb
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Metrics are one node's counters under CloudWatch's names
+// (namespace AWS/ApplicationELB). Updated with atomics on the hot path.
+type Metrics struct {
+	RequestCount                 atomic.Int64 // requests for which the node chose a target
+	UnhealthyRoutingRequestCount atomic.Int64 // routed by fail-open
+	TargetResponseTimeNanos      atomic.Int64 // sum, request sent to response headers received
+	TargetResponses              atomic.Int64 // how many responses the sum covers
+	ELB4XX                       atomic.Int64 // HTTPCode_ELB_4XX_Count (460: client closed)
+	ELB502                       atomic.Int64
+	ELB503                       atomic.Int64
+	ELB504                       atomic.Int64
+	Target2XX                    atomic.Int64
+	Target3XX                    atomic.Int64
+	Target4XX                    atomic.Int64
+	Target5XX                    atomic.Int64
+}
+
+// Snapshot is a copy of a node's counters at one moment.
+type Snapshot struct {
+	Zone                         string
+	RequestCount                 int64
+	UnhealthyRoutingRequestCount int64
+	TargetResponseTime           time.Duration // average over TargetResponses
+	TargetResponses              int64
+	HTTPCode_ELB_4XX_Count       int64
+	HTTPCode_ELB_5XX_Count       int64
+	HTTPCode_ELB_502_Count       int64
+	HTTPCode_ELB_503_Count       int64
+	HTTPCode_ELB_504_Count       int64
+	HTTPCode_Target_2XX_Count    int64
+	HTTPCode_Target_3XX_Count    int64
+	HTTPCode_Target_4XX_Count    int64
+	HTTPCode_Target_5XX_Count    int64
+	// HealthyHostCount and UnHealthyHostCount by the targets' zone, as this node sees them.
+	HealthyHostCount   map[string]int
+	UnHealthyHostCount map[string]int
+}
+
+func (m *Metrics) targetStatus(code int) {
+	switch code / 100 {
+	case 2:
+		m.Target2XX.Add(1)
+	case 3:
+		m.Target3XX.Add(1)
+	case 4:
+		m.Target4XX.Add(1)
+	case 5:
+		m.Target5XX.Add(1)
+	}
+}
+
+func (m *Metrics) elbStatus(code int) {
+	switch code {
+	case 502:
+		m.ELB502.Add(1)
+	case 503:
+		m.ELB503.Add(1)
+	case 504:
+		m.ELB504.Add(1)
+	default:
+		if code/100 == 4 {
+			m.ELB4XX.Add(1)
+		}
+	}
+}
+
+func (m *Metrics) snapshot() Snapshot {
+	s := Snapshot{
+		RequestCount:                 m.RequestCount.Load(),
+		UnhealthyRoutingRequestCount: m.UnhealthyRoutingRequestCount.Load(),
+		TargetResponses:              m.TargetResponses.Load(),
+		HTTPCode_ELB_4XX_Count:       m.ELB4XX.Load(),
+		HTTPCode_ELB_502_Count:       m.ELB502.Load(),
+		HTTPCode_ELB_503_Count:       m.ELB503.Load(),
+		HTTPCode_ELB_504_Count:       m.ELB504.Load(),
+		HTTPCode_Target_2XX_Count:    m.Target2XX.Load(),
+		HTTPCode_Target_3XX_Count:    m.Target3XX.Load(),
+		HTTPCode_Target_4XX_Count:    m.Target4XX.Load(),
+		HTTPCode_Target_5XX_Count:    m.Target5XX.Load(),
+	}
+	s.HTTPCode_ELB_5XX_Count = s.HTTPCode_ELB_502_Count + s.HTTPCode_ELB_503_Count + s.HTTPCode_ELB_504_Count
+	if s.TargetResponses > 0 {
+		s.TargetResponseTime = time.Duration(m.TargetResponseTimeNanos.Load() / s.TargetResponses)
+	}
+	return s
+}

@@ -1,0 +1,246 @@
+package alb
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Node is the load balancer's node in one zone: a listener, its own health
+// view of every target, its own round-robin position and its own connections
+// to the targets.
+type Node struct {
+	lb        *LoadBalancer
+	zone      az.Zone
+	addr      netip.AddrPort
+	port      string // listener port, for X-Forwarded-Port
+	picker    Picker
+	transport *http.Transport
+	rt        http.RoundTripper
+	metrics   Metrics
+	routes    atomic.Pointer[routeSet]
+
+	mu    sync.Mutex
+	views map[az.InstanceID]*view
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// view is one node's health view of one target.
+type view struct {
+	t      *Target
+	health Health
+	proxy  *httputil.ReverseProxy
+	stop   context.CancelFunc // stops this node's health checks of the target
+}
+
+// routeSet is what a request is routed over, rebuilt whenever health or
+// registrations change so that the hot path only loads a pointer.
+type routeSet struct {
+	targets  []*Target
+	proxies  map[*Target]*httputil.ReverseProxy
+	failOpen bool
+}
+
+func newNode(lb *LoadBalancer, z az.Zone) *Node {
+	n := &Node{
+		lb:     lb,
+		zone:   z,
+		addr:   netip.AddrPortFrom(z.NodeAddr(), uint16(lb.cfg.Port)),
+		port:   strconv.Itoa(lb.cfg.Port),
+		picker: &RoundRobin{},
+		views:  map[az.InstanceID]*view{},
+	}
+	n.transport = lb.newTransport()
+	n.rt = timedTransport{n.transport, &n.metrics}
+	n.routes.Store(&routeSet{})
+	return n
+}
+
+// Zone is the node's zone name.
+func (n *Node) Zone() string { return n.zone.Name }
+
+// URL is where clients reach this node.
+func (n *Node) URL() string { return "http://" + n.addr.String() }
+
+// Metrics returns the node's counters and host counts now.
+func (n *Node) Metrics() Snapshot {
+	s := n.metrics.snapshot()
+	s.Zone = n.zone.Name
+	s.HealthyHostCount, s.UnHealthyHostCount = map[string]int{}, map[string]int{}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, v := range n.views {
+		switch v.health.State {
+		case StateHealthy:
+			s.HealthyHostCount[v.t.Zone]++
+		case StateUnhealthy:
+			s.UnHealthyHostCount[v.t.Zone]++
+		}
+	}
+	return s
+}
+
+// Health is this node's view of a target.
+func (n *Node) Health(id az.InstanceID) (Health, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	v, ok := n.views[id]
+	if !ok {
+		return Unused(), false
+	}
+	return v.health, true
+}
+
+func (n *Node) listen() error {
+	ln, err := net.Listen("tcp", n.addr.String())
+	if err != nil {
+		return fmt.Errorf("load balancer node %s: listen on %s: %w", n.zone.Name, n.addr, err)
+	}
+	n.ln = ln
+	n.addr = ln.Addr().(*net.TCPAddr).AddrPort() // port 0 in tests picks a free port
+	n.port = strconv.Itoa(int(n.addr.Port()))
+	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
+	n.srv = &http.Server{
+		Handler:           n,
+		IdleTimeout:       idle,
+		ReadHeaderTimeout: idle,
+		ErrorLog:          n.lb.errorLog,
+	}
+	return nil
+}
+
+// ServeHTTP routes one request: pick a target from the route set, proxy to
+// it, never retry elsewhere.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rs := n.routes.Load()
+	t := n.picker.Pick(rs.targets)
+	if t == nil {
+		n.metrics.elbStatus(http.StatusServiceUnavailable)
+		writeELBError(w, http.StatusServiceUnavailable)
+		return
+	}
+	n.metrics.RequestCount.Add(1)
+	if rs.failOpen {
+		n.metrics.UnhealthyRoutingRequestCount.Add(1)
+	}
+	t.begin()
+	defer t.end()
+	rs.proxies[t].ServeHTTP(w, r)
+}
+
+func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
+	host := t.Addr.String()
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = host
+			pr.Out.Host = pr.In.Host // the ALB keeps the client's Host header
+			client, _, err := net.SplitHostPort(pr.In.RemoteAddr)
+			if err == nil {
+				if prior := pr.In.Header.Get("X-Forwarded-For"); prior != "" {
+					client = prior + ", " + client
+				}
+				pr.Out.Header["X-Forwarded-For"] = []string{client}
+			}
+			pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
+			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
+		},
+		Transport:    n.rt,
+		BufferPool:   bufferPool{},
+		ErrorHandler: n.proxyError,
+		ErrorLog:     n.lb.errorLog,
+	}
+}
+
+// proxyError turns a failed exchange with a target into the code the ALB
+// itself would answer with.
+func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusBadGateway // refused, reset, closed early, malformed
+	switch {
+	case r.Context().Err() != nil:
+		code = 460 // the client closed the connection first
+	case isTimeout(err):
+		code = http.StatusGatewayTimeout // no connection in 10 s, or silence for the idle timeout
+	}
+	n.metrics.elbStatus(code)
+	if code != 460 {
+		writeELBError(w, code)
+	}
+}
+
+// rebuild recomputes the route set; n.mu must be held.
+func (n *Node) rebuild() {
+	rs := &routeSet{proxies: make(map[*Target]*httputil.ReverseProxy, len(n.views))}
+	var candidates, healthy []*Target
+	for _, v := range n.views {
+		if v.health.State == StateDraining || v.health.State == StateUnused {
+			continue
+		}
+		if !n.lb.cfg.CrossZone && v.t.Zone != n.zone.Name {
+			continue
+		}
+		candidates = append(candidates, v.t)
+		rs.proxies[v.t] = v.proxy
+		if v.health.State == StateHealthy {
+			healthy = append(healthy, v.t)
+		}
+	}
+	sortTargets(candidates)
+	sortTargets(healthy)
+	rs.targets = healthy
+	if len(healthy) == 0 && len(candidates) > 0 {
+		rs.targets, rs.failOpen = candidates, true // fail open: route to all of them
+	}
+	n.routes.Store(rs)
+}
+
+// timedTransport measures TargetResponseTime and counts target status codes.
+type timedTransport struct {
+	rt http.RoundTripper
+	m  *Metrics
+}
+
+func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.rt.RoundTrip(r)
+	if err == nil {
+		t.m.TargetResponseTimeNanos.Add(int64(time.Since(start)))
+		t.m.TargetResponses.Add(1)
+		t.m.targetStatus(resp.StatusCode)
+	}
+	return resp, err
+}
+
+// bufferPool lends 32 KiB copy buffers to the reverse proxy.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+var elbBodies = map[int]string{
+	502: "502 Bad Gateway",
+	503: "503 Service Temporarily Unavailable",
+	504: "504 Gateway Time-out",
+}
+
+func writeELBError(w http.ResponseWriter, code int) {
+	title := elbBodies[code]
+	h := w.Header()
+	h.Set("Server", "awselb/2.0")
+	h.Set("Content-Type", "text/html")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n", title, title)
+}
