@@ -83,7 +83,7 @@ func newHarness(t testing.TB, mut func(*Config)) *harness {
 }
 
 // backend is a real HTTP server that names itself in X-Served-By.
-func backend(t *testing.T, name string, h http.HandlerFunc) netip.AddrPort {
+func backend(t testing.TB, name string, h http.HandlerFunc) netip.AddrPort {
 	t.Helper()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Served-By", name)
@@ -133,7 +133,7 @@ func (h *harness) check(targets int) {
 	waitFor(h.t, "a round of health checks", func() bool { return h.prober.count() >= want })
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
