@@ -1,0 +1,173 @@
+package stack
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Stack is one web tier: an Application Load Balancer in front of an Auto
+// Scaling group spread over Availability Zones. Every field holds a value:
+// what the file left out carries AWS's default.
+type Stack struct {
+	Name             string
+	Zones            []string // availability_zones, in order; zone N owns 127.0.N.0/24
+	LoadBalancer     LoadBalancer
+	TargetGroup      TargetGroup
+	LaunchTemplate   LaunchTemplate
+	AutoScalingGroup AutoScalingGroup
+	ScalingPolicies  []ScalingPolicy
+
+	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
+	Source []byte // the YAML as given
+}
+
+// LoadBalancer is the ALB and its one listener.
+type LoadBalancer struct {
+	ListenerPort     int    // listener.port; AWS default 80
+	ListenerProtocol string // listener.protocol; HTTP
+	IdleTimeout      time.Duration
+}
+
+// Cross-zone settings of a target group (load_balancing.cross_zone.enabled).
+const (
+	CrossZoneTrue      = "true"
+	CrossZoneFalse     = "false"
+	CrossZoneUseLBConf = "use_load_balancer_configuration"
+)
+
+// TargetGroup is where the listener forwards, and how it checks targets.
+type TargetGroup struct {
+	Port                int
+	Protocol            string
+	Algorithm           string // load_balancing_algorithm_type: round_robin, least_outstanding_requests, weighted_random
+	CrossZone           string // true, false or use_load_balancer_configuration
+	DeregistrationDelay time.Duration
+	SlowStart           time.Duration // 0 = off
+	HealthCheck         HealthCheck
+}
+
+// CrossZoneEnabled reports whether nodes route to targets in every zone. An
+// ALB has cross-zone on at the load-balancer level, so only "false" turns it off.
+func (t TargetGroup) CrossZoneEnabled() bool { return t.CrossZone != CrossZoneFalse }
+
+// HealthCheck is the target group's health check.
+type HealthCheck struct {
+	Path               string
+	Port               string // "traffic-port" or a port number
+	Protocol           string
+	Interval           time.Duration
+	Timeout            time.Duration
+	HealthyThreshold   int
+	UnhealthyThreshold int
+	Matcher            string // success codes: "200", "200,202", "200-299"
+}
+
+// Matches reports whether an HTTP status code counts as a successful health
+// check under the matcher. An invalid matcher matches nothing (Parse rejects
+// those).
+func (h HealthCheck) Matches(code int) bool {
+	ranges, err := parseMatcher(h.Matcher)
+	if err != nil {
+		return false
+	}
+	for _, r := range ranges {
+		if code >= r[0] && code <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// parseMatcher turns "200,202,300-399" into inclusive code ranges.
+func parseMatcher(s string) ([][2]int, error) {
+	var ranges [][2]int
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		from, err := strconv.Atoi(strings.TrimSpace(lo))
+		if err != nil {
+			return nil, err
+		}
+		to := from
+		if isRange {
+			if to, err = strconv.Atoi(strings.TrimSpace(hi)); err != nil {
+				return nil, err
+			}
+		}
+		ranges = append(ranges, [2]int{from, to})
+	}
+	return ranges, nil
+}
+
+// LaunchTemplate says what an instance runs: a local command (the process
+// runtime) or a container image (the Docker runtime), never both.
+type LaunchTemplate struct {
+	Command      []string
+	Image        string
+	InstanceType string // an EC2 type the lab knows (see az.InstanceTypeNames)
+	Port         int    // the port the workload listens on; defaults to the target group's port
+	Environment  map[string]string
+	BootTime     time.Duration // how long an instance takes from launch to running its workload
+}
+
+// AutoScalingGroup is the group's capacity and behaviour.
+type AutoScalingGroup struct {
+	MinSize, MaxSize, DesiredCapacity int
+	HealthCheckType                   string // EC2 or ELB
+	HealthCheckGracePeriod            time.Duration
+	DefaultCooldown                   time.Duration
+	DefaultInstanceWarmup             *time.Duration // nil = not set, as AWS
+	TerminationPolicies               []string
+	CapacityDistributionStrategy      string // balanced-best-effort or balanced-only
+}
+
+// Policy types, as the AWS API names them.
+const (
+	SimpleScaling         = "SimpleScaling"
+	StepScaling           = "StepScaling"
+	TargetTrackingScaling = "TargetTrackingScaling"
+)
+
+// ScalingPolicy is a dynamic scaling policy of the group. Simple and step
+// policies carry the CloudWatch alarm that drives them; target tracking
+// policies carry their target, and AWS builds their alarms.
+type ScalingPolicy struct {
+	Name                    string
+	PolicyType              string
+	AdjustmentType          string // ChangeInCapacity, ExactCapacity, PercentChangeInCapacity
+	ScalingAdjustment       int    // simple scaling only
+	StepAdjustments         []StepAdjustment
+	MinAdjustmentMagnitude  int            // PercentChangeInCapacity only; 0 = not set
+	Cooldown                *time.Duration // simple scaling only; nil = the group's default cooldown
+	EstimatedInstanceWarmup *time.Duration // step and target tracking; nil = not set
+	TargetTracking          *TargetTracking
+	Alarm                   *Alarm
+}
+
+// StepAdjustment is one step of a step scaling policy. Bounds are relative
+// to the alarm threshold; nil is infinity (negative for Lower, positive for Upper).
+type StepAdjustment struct {
+	LowerBound, UpperBound *float64
+	ScalingAdjustment      int
+}
+
+// TargetTracking is a target tracking policy's configuration.
+type TargetTracking struct {
+	PredefinedMetricType string
+	TargetValue          float64
+	DisableScaleIn       bool
+}
+
+// Alarm is a CloudWatch metric alarm that drives a simple or step policy.
+type Alarm struct {
+	MetricName         string
+	Namespace          string
+	Statistic          string
+	ComparisonOperator string
+	Threshold          float64
+	Period             time.Duration
+	EvaluationPeriods  int
+	DatapointsToAlarm  int // defaults to EvaluationPeriods
+	TreatMissingData   string
+}
