@@ -1,0 +1,101 @@
+// Command simplydone runs one SimplyDone instance, the lab's demo workload.
+//
+// Configuration comes from the environment, and flags override it:
+//
+//	LAB_ADDR               -addr        listen host (default 127.0.0.1)
+//	LAB_PORT               -port        listen port (default 8080)
+//	LAB_INSTANCE_ID        -instance-id instance id (default simplydone-<pid>)
+//	LAB_ZONE               -zone        availability zone name
+//	LAB_DATA_DIR           -data-dir    shared data directory (default ./data)
+//	SIMPLYDONE_CPU_COST    -cpu-cost    CPU burned per API request (Go duration, default 0)
+//	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
+//
+// SIGTERM or SIGINT starts a graceful shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/simplydone/lab/todo"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "simplydone:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cpuCost, err := envDuration("SIMPLYDONE_CPU_COST")
+	if err != nil {
+		return err
+	}
+	bootDelay, err := envDuration("SIMPLYDONE_BOOT_DELAY")
+	if err != nil {
+		return err
+	}
+
+	fs := flag.NewFlagSet("simplydone", flag.ContinueOnError)
+	addr := fs.String("addr", env("LAB_ADDR", "127.0.0.1"), "listen host")
+	port := fs.String("port", env("LAB_PORT", "8080"), "listen port")
+	id := fs.String("instance-id", env("LAB_INSTANCE_ID", fmt.Sprintf("simplydone-%d", os.Getpid())), "instance id")
+	zone := fs.String("zone", env("LAB_ZONE", ""), "availability zone")
+	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory")
+	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
+	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cpuCost < 0 || bootDelay < 0 {
+		return fmt.Errorf("cpu-cost and boot-delay must not be negative")
+	}
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	return todo.Run(ctx, todo.Config{
+		Addr:       net.JoinHostPort(*addr, *port),
+		DataDir:    *dataDir,
+		InstanceID: *id,
+		Zone:       *zone,
+		CPUCost:    cpuCost,
+		BootDelay:  bootDelay,
+		Logger:     logger,
+	})
+}
+
+func env(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string) (time.Duration, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
+}
