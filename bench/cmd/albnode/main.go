@@ -1,0 +1,127 @@
+// Command albnode runs the lab's load balancer with one zone (its node on
+// 127.0.1.1) in front of the given backends, for bench/alb.sh. It prints
+// "ready" once every backend is healthy and serves until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/az"
+)
+
+func main() {
+	port := flag.Int("port", 18080, "node listener port (the node is 127.0.1.1:PORT)")
+	backends := flag.String("backends", "127.0.0.1:18081,127.0.0.1:18082", "comma-separated host:port targets")
+	speed := flag.Float64("speed", 10, "clock speed (AWS seconds per wall second)")
+	wait := flag.Duration("wait", 60*time.Second, "wall time to wait for the targets to be healthy")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile, from ready to shutdown, to this file")
+	flag.Parse()
+	if err := run(*port, *backends, *speed, *wait, *cpuprofile); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(port int, backends string, speed float64, wait time.Duration, cpuprofile string) error {
+	var addrs []netip.AddrPort
+	for _, s := range strings.Split(backends, ",") {
+		a, err := netip.ParseAddrPort(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("backend %q: %w", s, err)
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		return errors.New("no backends")
+	}
+	zones, err := az.NewZones([]string{"us-east-1a"})
+	if err != nil {
+		return err
+	}
+	clk, err := clock.NewScaled(speed)
+	if err != nil {
+		return err
+	}
+	bus := events.NewBus(clk)
+	defer bus.Close()
+	lb, err := alb.New(alb.Config{
+		Zones: zones, Port: port, IdleTimeout: 60 * time.Second, DeregistrationDelay: 300 * time.Second, CrossZone: true,
+		HealthCheck: alb.HealthCheck{Path: "/", Interval: 5 * time.Second, Timeout: 5 * time.Second,
+			Thresholds: alb.Thresholds{Healthy: 5, Unhealthy: 2},
+			Matches:    func(code int) bool { return code == 200 }},
+		Clock: clk, Events: bus,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := lb.Start(ctx); err != nil {
+		return err
+	}
+	defer lb.Close()
+	for i, a := range addrs {
+		if err := lb.Register(az.InstanceID(fmt.Sprintf("i-bench%02d", i)), zones[0].Name, a); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for !allHealthy(lb) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("targets not healthy after %s: %v", wait, health(lb))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Println("ready", lb.Nodes()[0].URL())
+	<-ctx.Done()
+	return nil
+}
+
+func allHealthy(lb *alb.LoadBalancer) bool {
+	for _, t := range lb.Targets() {
+		for _, h := range lb.Health(t.ID) {
+			if h.State != alb.StateHealthy {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func health(lb *alb.LoadBalancer) map[string]string {
+	out := map[string]string{}
+	for _, t := range lb.Targets() {
+		for zone, h := range lb.Health(t.ID) {
+			out[string(t.ID)+"@"+zone] = string(h.State)
+		}
+	}
+	return out
+}
