@@ -18,6 +18,9 @@ func (TargetHealthChanged) Kind() string { return "target-health" }
 
 func (e TargetHealthChanged) Message() string {
 	m := fmt.Sprintf("node %s: target %s (%s, %s) %s -> %s", e.Node, e.Target, e.Addr, e.Zone, e.From, e.To)
+	if e.From == e.To {
+		m = fmt.Sprintf("node %s: target %s (%s, %s) %s", e.Node, e.Target, e.Addr, e.Zone, e.To)
+	}
 	if e.Reason != ReasonNone {
 		m += fmt.Sprintf(" (%s: %s)", e.Reason, e.Description)
 	}

@@ -222,13 +222,22 @@ func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// bufferPool lends 32 KiB copy buffers to the reverse proxy.
+// bufferPool lends 32 KiB copy buffers to the reverse proxy. It pools
+// pointers to arrays: converting the slice back to its array pointer costs no
+// allocation, where pooling &slice would allocate a header on every Put.
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const bufferSize = 32 << 10
 
-func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) >= bufferSize {
+		buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
+	}
+}
 
 var elbBodies = map[int]string{
 	502: "502 Bad Gateway",
