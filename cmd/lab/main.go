@@ -1,0 +1,151 @@
+// Command lab rehearses an AWS web tier on one machine: an Application Load
+// Balancer with a node per Availability Zone, in front of instances that run
+// as local processes on each zone's loopback subnet.
+//
+//	lab up [--stack NAME|FILE] [--speed N]   bring the tier up until Ctrl-C
+//	lab validate FILE...                     check stack files, every error at once
+//	lab down                                 reap what a crashed run left behind
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/stack"
+)
+
+// Exit codes a script can rely on.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2 // bad usage or an invalid stack
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
+      start the tier and keep it up until Ctrl-C (built-in stacks: %s)
+  lab validate FILE...
+      check stack files; exit 2 and list every problem if any is invalid
+  lab down [--state-dir DIR]
+      stop what a crashed run left behind
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, usage, strings.Join(stack.BuiltinNames(), ", "))
+		return exitUsage
+	}
+	switch args[0] {
+	case "up":
+		return up(ctx, args[1:], stdout, stderr)
+	case "validate":
+		return validate(args[1:], stdout, stderr)
+	case "down":
+		return down(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintf(stdout, usage, strings.Join(stack.BuiltinNames(), ", "))
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lab: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, usage, strings.Join(stack.BuiltinNames(), ", "))
+	return exitUsage
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: lab validate FILE...")
+		return exitUsage
+	}
+	code := exitOK
+	for _, f := range args {
+		if _, err := stack.Load(f); err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitUsage
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: valid\n", f)
+	}
+	return code
+}
+
+func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", "", "where runs record their processes (default: the runtime's)")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	n, err := process.Reap(ctx, *stateDir, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
+	return exitOK
+}
+
+func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stackArg := fs.String("stack", "simplydone", "built-in stack name or stack file")
+	speed := fs.Float64("speed", 10, "AWS seconds per wall second (1-1000)")
+	runsDir := fs.String("runs-dir", "runs", "where run directories go")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	s, err := stack.Resolve(*stackArg)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	l, err := lab.Start(ctx, lab.Options{
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "lab up: %v\n", err)
+		if errors.Is(err, context.Canceled) {
+			return exitOK
+		}
+		return exitFailed
+	}
+	printTier(stdout, l)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "Stopping: deregistering targets and terminating instances...")
+	if err := l.Close(); err != nil {
+		fmt.Fprintf(stderr, "lab up: shutting down: %v\n", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "Stopped. Nothing left running. Evidence: %s\n", l.Dir)
+	return exitOK
+}
+
+func printTier(w io.Writer, l *lab.Lab) {
+	urls := l.EntryURLs()
+	fmt.Fprintf(w, "\nLoad balancer nodes (one per zone; the ALB's DNS name hands these out):\n")
+	for i, n := range l.LB.Nodes() {
+		fmt.Fprintf(w, "  %-12s %s\n", n.Zone(), urls[i])
+	}
+	fmt.Fprintf(w, "Instances:\n")
+	for _, in := range l.Instances() {
+		fmt.Fprintf(w, "  %s  %-12s %s  pid %d\n", in.ID, in.Zone, in.Addr, in.PID)
+	}
+	fmt.Fprintf(w, "\nTry: curl %s/api/todos   (or open %s/ in a browser)\nCtrl-C stops everything.\n\n", urls[0], urls[0])
+}

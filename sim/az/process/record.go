@@ -1,0 +1,235 @@
+package process
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	gproc "github.com/shirou/gopsutil/v3/process"
+)
+
+// record is what the runtime leaves on disk for each live process, so that a
+// later lab can reap it if this one crashes.
+type record struct {
+	RunID      string   `json:"run_id"`
+	InstanceID string   `json:"instance_id"`
+	PID        int      `json:"pid"`
+	CreateTime int64    `json:"create_time_ms"` // gopsutil CreateTime of PID
+	OwnerPID   int      `json:"owner_pid"`      // the lab that launched it
+	OwnerTime  int64    `json:"owner_create_time_ms"`
+	Cgroups    []string `json:"cgroups,omitempty"`
+}
+
+func recordPath(stateDir, runID, id string) string {
+	return filepath.Join(stateDir, runID, id+".json")
+}
+
+// writeRecord writes rec atomically (temp file and rename).
+func writeRecord(stateDir string, rec record) error {
+	dir := filepath.Join(stateDir, rec.RunID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	path := recordPath(stateDir, rec.RunID, rec.InstanceID)
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write record: %w", err)
+	}
+	return nil
+}
+
+func removeRecord(stateDir, runID, id string) error {
+	err := os.Remove(recordPath(stateDir, runID, id))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove record: %w", err)
+	}
+	return nil
+}
+
+// createTime is the start time of pid as gopsutil reports it (ms since the
+// epoch); with pid it names one process for good.
+func createTime(ctx context.Context, pid int) (int64, error) {
+	p, err := gproc.NewProcessWithContext(ctx, int32(pid))
+	if err != nil {
+		return 0, err
+	}
+	return p.CreateTimeWithContext(ctx)
+}
+
+// sameProcess reports whether pid is still the process that started at ct
+// and is not a zombie.
+func sameProcess(ctx context.Context, pid int, ct int64) bool {
+	if pid <= 0 {
+		return false
+	}
+	got, err := createTime(ctx, pid)
+	return err == nil && got == ct && !zombie(pid)
+}
+
+func zombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
+}
+
+// hasRunID reports whether pid's environment carries LAB_RUN_ID=runID.
+func hasRunID(pid int, runID string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return false
+	}
+	want := []byte("LAB_RUN_ID=" + runID)
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if bytes.Equal(kv, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// Reap cleans up after labs that died without closing their runtime: for
+// every run directory under stateDir whose owning lab is gone (its pid is
+// dead or now names another process), it kills each recorded process that
+// is still the same process (same pid, same create time, LAB_RUN_ID=<run> in
+// its environment), removes its cgroups and the records. It returns how many
+// processes it killed. Runs whose owner is alive are left alone.
+func Reap(ctx context.Context, stateDir string, logger *slog.Logger) (int, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if stateDir == "" {
+		stateDir = defaultStateDir()
+	}
+	runs, err := os.ReadDir(stateDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reap %s: %w", stateDir, err)
+	}
+	killed := 0
+	var errs []error
+	for _, run := range runs {
+		if !run.IsDir() {
+			continue
+		}
+		n, err := reapRun(ctx, filepath.Join(stateDir, run.Name()), run.Name(), logger)
+		killed += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reap run %s: %w", run.Name(), err))
+		}
+	}
+	return killed, errors.Join(errs...)
+}
+
+func reapRun(ctx context.Context, dir, runID string, logger *slog.Logger) (int, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return 0, err
+	}
+	killed := 0
+	var errs []error
+	for _, f := range files {
+		var rec record
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = json.Unmarshal(b, &rec)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s: %w", f, err))
+			continue
+		}
+		if rec.RunID != runID {
+			errs = append(errs, fmt.Errorf("%s: record names run %q", f, rec.RunID))
+			continue
+		}
+		if sameProcess(ctx, rec.OwnerPID, rec.OwnerTime) {
+			return killed, nil // the owning lab is alive: not ours to touch
+		}
+		if sameProcess(ctx, rec.PID, rec.CreateTime) && hasRunID(rec.PID, runID) {
+			if err := killAndWait(ctx, rec.PID); err != nil {
+				errs = append(errs, fmt.Errorf("kill %s pid %d: %w", rec.InstanceID, rec.PID, err))
+				continue
+			}
+			killed++
+			logger.Info("reaped instance left by a dead lab", "run", runID, "instance", rec.InstanceID, "pid", rec.PID)
+		}
+		if err := removeCgroupDirs(ctx, rec); err != nil {
+			errs = append(errs, err)
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		_ = os.Remove(dir) // only if empty
+	}
+	return killed, errors.Join(errs...)
+}
+
+// killAndWait sends SIGKILL to pid and its process group and waits until it
+// is gone (or a zombie waiting for its parent).
+func killAndWait(ctx context.Context, pid int) error {
+	if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	return waitGone(ctx, pid, 5*time.Second)
+}
+
+func waitGone(ctx context.Context, pid int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for !zombie(pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pid %d still alive after %s", pid, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// removeCgroupDirs kills whatever is left in the record's cgroups and
+// removes them and, if empty, their lab-<run> parents. Only directories
+// named <instance> under lab-<run> under /sys/fs/cgroup are touched.
+func removeCgroupDirs(ctx context.Context, rec record) error {
+	var errs []error
+	for _, d := range rec.Cgroups {
+		d = filepath.Clean(d)
+		parent := filepath.Dir(d)
+		if !strings.HasPrefix(d, cgroupRoot+"/") || filepath.Base(d) != rec.InstanceID ||
+			filepath.Base(parent) != "lab-"+rec.RunID {
+			errs = append(errs, fmt.Errorf("record %s: refusing cgroup path %s", rec.InstanceID, d))
+			continue
+		}
+		if err := removeCgroupDir(ctx, d); err != nil {
+			errs = append(errs, err)
+		}
+		_ = os.Remove(parent) // fails while other instances remain
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,189 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Options configure a Runtime.
+type Options struct {
+	RunID string // required; names the records, the cgroups and LAB_RUN_ID
+	// StateDir is where records live (StateDir/<run>/<id>.json). Default:
+	// $XDG_STATE_HOME/lab, else ~/.local/state/lab, else <tmp>/lab-<uid>.
+	StateDir string
+	Logger   *slog.Logger // default slog.Default()
+	// Instance output goes to LogDir/<id>.log when LogDir is set, else to
+	// Stdout and Stderr (discarded when nil).
+	Stdout, Stderr io.Writer
+	LogDir         string
+	// Grace is how long Stop and Terminate wait after SIGTERM before
+	// SIGKILL. Default 5 s.
+	Grace time.Duration
+}
+
+// Runtime runs instances as local processes. It implements az.Runtime.
+type Runtime struct {
+	opts    Options
+	log     *slog.Logger
+	cg      *cgroups
+	ownerCT int64 // this process's create time, for records
+
+	exited      chan az.InstanceID
+	closing     chan struct{}  // closed when Close starts
+	starts      chan startReq  // to the starter goroutine
+	stopStarter chan struct{}  // closed once every instance is gone
+	wg          sync.WaitGroup // the starter and one waiter per process
+
+	mu        sync.Mutex
+	instances map[az.InstanceID]*instance
+	closed    bool
+	closeErr  error
+	closeOnce sync.Once
+}
+
+var _ az.Runtime = (*Runtime)(nil)
+
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// New prepares a runtime for one run: it finds the cgroups it may use and
+// says once, through the logger, whether CPU shares are enforced. It does
+// not reap earlier runs; call Reap for that.
+func New(opts Options) (*Runtime, error) {
+	if !runIDPattern.MatchString(opts.RunID) {
+		return nil, fmt.Errorf("process runtime: run id %q: want 1-64 of letters, digits, '.', '_', '-'", opts.RunID)
+	}
+	defaulted := opts.StateDir == ""
+	if defaulted {
+		opts.StateDir = defaultStateDir()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 5 * time.Second
+	}
+	if opts.LogDir != "" {
+		if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+			return nil, fmt.Errorf("process runtime: log dir: %w", err)
+		}
+	}
+	err := os.MkdirAll(filepath.Join(opts.StateDir, opts.RunID), 0o700)
+	if err != nil && defaulted {
+		opts.StateDir = tempStateDir()
+		err = os.MkdirAll(filepath.Join(opts.StateDir, opts.RunID), 0o700)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("process runtime: state dir: %w", err)
+	}
+	ct, err := createTime(context.Background(), os.Getpid())
+	if err != nil {
+		return nil, fmt.Errorf("process runtime: own create time: %w", err)
+	}
+	r := &Runtime{
+		opts:        opts,
+		log:         opts.Logger.With("runtime", "process", "run", opts.RunID),
+		cg:          setupCgroups(opts.RunID),
+		ownerCT:     ct,
+		exited:      make(chan az.InstanceID, 64),
+		closing:     make(chan struct{}),
+		starts:      make(chan startReq),
+		stopStarter: make(chan struct{}),
+		instances:   map[az.InstanceID]*instance{},
+	}
+	r.wg.Add(1)
+	go r.starter()
+	if ok, msg := r.cg.enforced(); ok {
+		r.log.Info(msg)
+	} else {
+		r.log.Warn(msg)
+	}
+	return r, nil
+}
+
+// Enforced reports whether instance CPU shares are enforced by cgroups, with
+// a sentence the CLI can print.
+func (r *Runtime) Enforced() (bool, string) { return r.cg.enforced() }
+
+// Exited reports instances whose process died on its own (not through
+// Stop, Terminate or Close).
+func (r *Runtime) Exited() <-chan az.InstanceID { return r.exited }
+
+// List returns the instances of the run that are not terminated, by id.
+func (r *Runtime) List(ctx context.Context) ([]az.Instance, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]az.Instance, 0, len(r.instances))
+	for _, in := range r.instances {
+		if in.state != az.StateTerminated {
+			out = append(out, in.view())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Close terminates every instance in parallel, waits for every goroutine
+// the runtime started, and removes the run's cgroups and records. Safe to
+// call twice.
+func (r *Runtime) Close() error {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		ids := make([]az.InstanceID, 0, len(r.instances))
+		for id := range r.instances {
+			ids = append(ids, id)
+		}
+		r.mu.Unlock()
+		close(r.closing)
+
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		for i, id := range ids {
+			wg.Go(func() { errs[i] = r.Terminate(context.Background(), id) })
+		}
+		wg.Wait()
+		close(r.stopStarter)
+		r.wg.Wait()
+		errs = append(errs, r.cg.removeParents())
+		dir := filepath.Join(r.opts.StateDir, r.opts.RunID)
+		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
+		}
+		r.closeErr = errors.Join(errs...)
+	})
+	return r.closeErr
+}
+
+// lookup returns the instance or an error wrapping az.ErrNotFound.
+func (r *Runtime) lookup(id az.InstanceID) (*instance, error) {
+	in, ok := r.instances[id]
+	if !ok {
+		return nil, fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
+	}
+	return in, nil
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "lab")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "state", "lab")
+	}
+	return tempStateDir()
+}
+
+func tempStateDir() string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("lab-%d", os.Getuid()))
+}

@@ -1,0 +1,258 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"syscall"
+	"time"
+
+	gproc "github.com/shirou/gopsutil/v3/process"
+
+	"github.com/simplydone/lab/sim/az"
+)
+
+// proc is one run of an instance's command. The goroutine in wait owns
+// cmd.Wait and closes done when the process is gone.
+type proc struct {
+	cmd      *exec.Cmd
+	pid      int
+	gp       *gproc.Process
+	logFile  *os.File // closed by wait
+	done     chan struct{}
+	expected bool // guarded by Runtime.mu: Stop/Terminate/Close ended it
+}
+
+// spawn starts the instance's command. The caller holds in.op.
+func (r *Runtime) spawn(ctx context.Context, in *instance) error {
+	s := in.spec
+	path, err := resolve(s.Command[0])
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, s.Command[1:]...)
+	cmd.Env = environ(s, r.opts.RunID)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = time.Second // a child holding the output pipe must not block Wait
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	if r.opts.LogDir != "" {
+		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("instance log: %w", err)
+		}
+		p.logFile, cmd.Stdout, cmd.Stderr = f, f, f
+	} else {
+		cmd.Stdout, cmd.Stderr = r.opts.Stdout, r.opts.Stderr
+	}
+	if in.cg != nil && in.cg.v2 {
+		// Start the process inside its cgroup: nothing runs unlimited.
+		fd, err := os.Open(in.cg.cpu)
+		if err != nil {
+			closeLog(p)
+			return fmt.Errorf("open cgroup: %w", err)
+		}
+		defer fd.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(fd.Fd())
+	}
+	if err := r.startCmd(cmd); err != nil {
+		closeLog(p)
+		return fmt.Errorf("start %s: %w", path, err)
+	}
+	p.pid = cmd.Process.Pid
+	if err := r.adopt(ctx, in, p); err != nil {
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		closeLog(p)
+		return err
+	}
+	r.wg.Add(1)
+	go r.wait(in, p)
+
+	now := time.Now()
+	base, _ := in.cg.usage() // a process's own counter starts at zero
+	r.mu.Lock()
+	in.proc, in.state, in.started = p, az.StateRunning, now
+	in.lastCPU, in.lastAt = base, now
+	r.mu.Unlock()
+	return nil
+}
+
+// startReq asks the starter goroutine to start a command.
+type startReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// starter starts every command from one OS thread, locked for the life of
+// the runtime: Pdeathsig fires when the thread that forked the child exits
+// (not the process), and Go ends threads that a goroutine locked and left,
+// so an ordinary goroutine's thread could take instances down with it.
+func (r *Runtime) starter() {
+	defer r.wg.Done()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for {
+		select {
+		case req := <-r.starts:
+			req.done <- req.cmd.Start()
+		case <-r.stopStarter:
+			return
+		}
+	}
+}
+
+func (r *Runtime) startCmd(cmd *exec.Cmd) error {
+	req := startReq{cmd: cmd, done: make(chan error, 1)}
+	select {
+	case r.starts <- req:
+		return <-req.done
+	case <-r.stopStarter:
+		return errors.New("runtime is closed")
+	}
+}
+
+// adopt moves a fresh process into its cgroup (v1) and writes its record.
+func (r *Runtime) adopt(ctx context.Context, in *instance, p *proc) error {
+	if in.cg != nil && !in.cg.v2 {
+		if err := in.cg.add(p.pid); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	gp, err := gproc.NewProcessWithContext(ctx, int32(p.pid))
+	if err != nil {
+		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
+	}
+	ct, err := gp.CreateTimeWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
+	}
+	p.gp = gp
+	return writeRecord(r.opts.StateDir, record{
+		RunID: r.opts.RunID, InstanceID: string(in.spec.ID), PID: p.pid, CreateTime: ct,
+		OwnerPID: os.Getpid(), OwnerTime: r.ownerCT, Cgroups: in.cg.dirs(),
+	})
+}
+
+// wait owns cmd.Wait for p. When the process ends it kills what is left in
+// its cgroup, removes the record and, if nobody asked for the exit, reports
+// the instance on Exited.
+func (r *Runtime) wait(in *instance, p *proc) {
+	defer r.wg.Done()
+	err := p.cmd.Wait()
+	closeLog(p)
+	if in.cg != nil {
+		for _, pid := range in.cg.procs() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if rerr := removeRecord(r.opts.StateDir, r.opts.RunID, string(in.spec.ID)); rerr != nil {
+		r.log.Warn("remove record", "instance", in.spec.ID, "err", rerr)
+	}
+	r.mu.Lock()
+	unexpected := !p.expected
+	if in.proc == p {
+		in.proc = nil
+		if unexpected {
+			in.state = az.StateStopped
+		}
+	}
+	r.mu.Unlock()
+	close(p.done)
+	if !unexpected {
+		return
+	}
+	r.log.Warn("instance exited on its own", "instance", in.spec.ID, "pid", p.pid, "status", err)
+	select {
+	case r.exited <- in.spec.ID:
+	case <-r.closing:
+	}
+}
+
+// end asks p to stop: SIGTERM (and SIGCONT, should it be paused) to its
+// process group, then SIGKILL after the grace period or when ctx ends. It
+// returns once the process is gone.
+func (r *Runtime) end(ctx context.Context, p *proc) {
+	signalGroup(p, syscall.SIGTERM)
+	signalGroup(p, syscall.SIGCONT)
+	t := time.NewTimer(r.opts.Grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	signalGroup(p, syscall.SIGKILL)
+	<-p.done
+}
+
+// signalGroup signals p's process group while p has not been reaped.
+func signalGroup(p *proc, sig syscall.Signal) {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		_ = syscall.Kill(p.pid, sig)
+	}
+}
+
+func closeLog(p *proc) {
+	if p.logFile != nil {
+		_ = p.logFile.Close()
+		p.logFile = nil
+	}
+}
+
+// resolve finds the program: an absolute path as is, else next to the lab's
+// own executable, else on PATH.
+func resolve(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		return name, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("command %q: not an absolute path, not next to the lab executable, not on PATH", name)
+	}
+	return p, nil
+}
+
+// environ is the instance's environment: the lab's PATH and HOME only, the
+// spec's Env, and the LAB_ variables (which win over Env).
+func environ(s az.Spec, runID string) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+s.Env[k])
+	}
+	return append(env,
+		"LAB_RUN_ID="+runID,
+		"LAB_INSTANCE_ID="+string(s.ID),
+		"LAB_ZONE="+s.Zone.Name,
+		"LAB_ADDR="+s.Addr.String(),
+		"LAB_PORT="+strconv.Itoa(s.Port),
+		"LAB_DATA_DIR="+s.DataDir,
+	)
+}
