@@ -1,0 +1,216 @@
+package asg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Lifecycle states, in the ASG's words.
+const (
+	Pending     = "Pending"
+	InService   = "InService"
+	Terminating = "Terminating"
+	Terminated  = "Terminated"
+)
+
+// Fleet runs instances for the group (the lab wires the runtime in).
+type Fleet interface {
+	Launch(ctx context.Context, zone string) (az.InstanceID, netip.AddrPort, error)
+	Terminate(ctx context.Context, id az.InstanceID) error
+	Running(id az.InstanceID) bool
+	CPU(ctx context.Context, id az.InstanceID) (float64, error)
+}
+
+// TargetGroup is the load balancer's target group as the group sees it.
+type TargetGroup interface {
+	Register(id az.InstanceID, zone string, addr netip.AddrPort) error
+	Deregister(id az.InstanceID) (<-chan struct{}, error)
+	// State is the target's health state (healthy, unhealthy, initial, ...).
+	State(id az.InstanceID) string
+}
+
+// CPUSink receives CPUUtilization samples; groupAverage is false for
+// instances still warming up, which stay out of the group's aggregate.
+type CPUSink interface {
+	PutCPU(t time.Time, id az.InstanceID, percent float64, groupAverage bool)
+}
+
+// Publisher takes the group's events.
+type Publisher interface{ Publish(events.Event) }
+
+// Config is the group's settings (AWS durations) and its collaborators.
+type Config struct {
+	Name                   string
+	Zones                  []string
+	Min, Max, Desired      int
+	HealthCheckType        string // EC2 or ELB
+	HealthCheckGracePeriod time.Duration
+	DefaultCooldown        time.Duration
+	DefaultInstanceWarmup  *time.Duration
+	TerminationPolicies    []string
+	Policies               []Policy
+	// Tick is how often health and capacity are checked and CPU sampled
+	// (default 10 s).
+	Tick time.Duration
+	// DrainWait bounds how long a termination waits for draining, in AWS time
+	// (default: no bound beyond the target group's own delay).
+	Clock   clock.Clock
+	Fleet   Fleet
+	Targets TargetGroup
+	CPU     CPUSink
+	Events  Publisher
+	Rand    *rand.Rand
+	Logger  *slog.Logger
+}
+
+// Instance is one of the group's instances.
+type Instance struct {
+	ID        az.InstanceID
+	Zone      string
+	Addr      netip.AddrPort
+	State     string // lifecycle state
+	Health    string
+	Launched  time.Time
+	InService time.Time
+	WarmUntil time.Time
+	Template  int
+}
+
+// Group is an Auto Scaling group.
+type Group struct {
+	cfg  Config
+	kick chan struct{}
+
+	mu          sync.Mutex
+	desired     int
+	instances   map[az.InstanceID]*Instance
+	lastSimple  map[string]time.Time // simple policies: when their cooldown started
+	activities  int
+	closed      bool
+	launchFails int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New checks the configuration and returns a group that has launched nothing yet.
+func New(cfg Config) (*Group, error) {
+	if cfg.Clock == nil || cfg.Fleet == nil || cfg.Targets == nil || cfg.Events == nil || cfg.Rand == nil {
+		return nil, errors.New("auto scaling group: clock, fleet, target group, events and rand are required")
+	}
+	if len(cfg.Zones) == 0 {
+		return nil, errors.New("auto scaling group: no zones")
+	}
+	if cfg.Min < 0 || cfg.Min > cfg.Desired || cfg.Desired > cfg.Max {
+		return nil, fmt.Errorf("auto scaling group: need min (%d) <= desired (%d) <= max (%d)", cfg.Min, cfg.Desired, cfg.Max)
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 10 * time.Second
+	}
+	if len(cfg.TerminationPolicies) == 0 {
+		cfg.TerminationPolicies = []string{"Default"}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired,
+		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}}, nil
+}
+
+// Start launches the desired capacity and keeps the group in shape until Close.
+func (g *Group) Start(ctx context.Context) {
+	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.Reconcile(g.ctx)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.loop()
+	}()
+}
+
+func (g *Group) loop() {
+	tk := g.cfg.Clock.NewTicker(g.cfg.Tick)
+	defer tk.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-tk.C():
+			g.sampleCPU(g.ctx)
+		case <-g.kick:
+		}
+		g.Reconcile(g.ctx)
+	}
+}
+
+func (g *Group) poke() {
+	select {
+	case g.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Desired is the group's desired capacity.
+func (g *Group) Desired() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.desired
+}
+
+// Instances is a snapshot of the group's instances, by address.
+func (g *Group) Instances() []Instance {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]Instance, 0, len(g.instances))
+	for _, in := range g.instances {
+		out = append(out, *in)
+	}
+	slices.SortFunc(out, func(a, b Instance) int { return a.Addr.Compare(b.Addr) })
+	return out
+}
+
+// InService counts in-service instances by zone.
+func (g *Group) InService() map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for _, in := range g.instances {
+		if in.State == InService {
+			out[in.Zone]++
+		}
+	}
+	return out
+}
+
+// SetDesired changes the desired capacity by hand, within min and max.
+func (g *Group) SetDesired(n int) error {
+	g.mu.Lock()
+	if n < g.cfg.Min || n > g.cfg.Max {
+		g.mu.Unlock()
+		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, g.cfg.Min, g.cfg.Max)
+	}
+	from := g.desired
+	g.desired = n
+	g.mu.Unlock()
+	if from != n {
+		g.cfg.Events.Publish(DesiredCapacityChanged{Group: g.cfg.Name, From: from, To: n})
+		g.poke()
+	}
+	return nil
+}
+
+func (g *Group) now() time.Time { return g.cfg.Clock.Now() }
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }

@@ -1,0 +1,320 @@
+package asg
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// fakeFleet and fakeTargets stand in for the runtime and the load balancer.
+type fakeFleet struct {
+	mu      sync.Mutex
+	n       int
+	running map[az.InstanceID]bool
+	ended   []az.InstanceID
+}
+
+func (f *fakeFleet) Launch(_ context.Context, zone string) (az.InstanceID, netip.AddrPort, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	id := az.InstanceID(fmt.Sprintf("i-%02d", f.n))
+	f.running[id] = true
+	return id, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(9 + f.n)}), 8080), nil
+}
+
+func (f *fakeFleet) Terminate(_ context.Context, id az.InstanceID) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running[id] = false
+	f.ended = append(f.ended, id)
+	return nil
+}
+
+func (f *fakeFleet) Running(id az.InstanceID) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.running[id]
+}
+
+func (f *fakeFleet) CPU(context.Context, az.InstanceID) (float64, error) { return 50, nil }
+
+func (f *fakeFleet) kill(id az.InstanceID) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running[id] = false
+}
+
+type fakeTargets struct {
+	mu    sync.Mutex
+	state map[az.InstanceID]string
+}
+
+func (t *fakeTargets) Register(id az.InstanceID, _ string, _ netip.AddrPort) error {
+	t.set(id, "healthy")
+	return nil
+}
+
+func (t *fakeTargets) Deregister(id az.InstanceID) (<-chan struct{}, error) {
+	t.set(id, "draining")
+	c := make(chan struct{})
+	close(c)
+	return c, nil
+}
+
+func (t *fakeTargets) State(id az.InstanceID) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state[id]
+}
+
+func (t *fakeTargets) set(id az.InstanceID, s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.state[id] = s
+}
+
+type recorder struct {
+	mu  sync.Mutex
+	evs []events.Event
+}
+
+func (r *recorder) Publish(e events.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evs = append(r.evs, e)
+}
+
+func (r *recorder) activities(action string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.evs {
+		if a, ok := e.(ScalingActivity); ok && a.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+type rig struct {
+	g     *Group
+	clock *clock.Fake
+	fleet *fakeFleet
+	tg    *fakeTargets
+	ev    *recorder
+}
+
+func newRig(t *testing.T, mut func(*Config)) *rig {
+	t.Helper()
+	warm := 60 * time.Second
+	r := &rig{clock: clock.NewFake(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)), fleet: &fakeFleet{running: map[az.InstanceID]bool{}},
+		tg: &fakeTargets{state: map[az.InstanceID]string{}}, ev: &recorder{}}
+	cfg := Config{
+		Name: "simplydone", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, Min: 1, Max: 6, Desired: 2,
+		HealthCheckType: "ELB", HealthCheckGracePeriod: 300 * time.Second, DefaultCooldown: 300 * time.Second,
+		DefaultInstanceWarmup: &warm,
+		Policies: []Policy{
+			{Name: "cpu-high", Type: "StepScaling", AdjustmentType: ChangeInCapacity, Steps: []Step{{Lower: f(0), Adjustment: 1}}, Threshold: 80},
+			{Name: "cpu-low", Type: "StepScaling", AdjustmentType: ChangeInCapacity, Steps: []Step{{Upper: f(0), Adjustment: -1}}, Threshold: 10},
+			{Name: "simple-out", Type: "SimpleScaling", AdjustmentType: ChangeInCapacity, Adjustment: 2},
+		},
+		Clock: r.clock, Fleet: r.fleet, Targets: r.tg, Events: r.ev, Rand: rand.New(rand.NewPCG(1, 1)),
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.g = g
+	return r
+}
+
+func (r *rig) zones() map[string]int {
+	out := map[string]int{}
+	for _, in := range r.g.Instances() {
+		if in.State == InService {
+			out[in.Zone]++
+		}
+	}
+	return out
+}
+
+// settle waits for terminations started by the last Reconcile to finish.
+func (r *rig) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		busy := false
+		for _, in := range r.g.Instances() {
+			busy = busy || in.State == Terminating
+		}
+		if !busy {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("terminations did not finish")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestLaunchesBalanceAcrossZones(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Desired = 5 })
+	r.g.Reconcile(context.Background())
+	z := r.zones()
+	if z["us-east-1a"] != 2 || z["us-east-1b"] != 2 || z["us-east-1c"] != 1 {
+		t.Fatalf("placement %v", z)
+	}
+	if r.ev.activities("Launch") != 5 {
+		t.Fatalf("%d launch activities", r.ev.activities("Launch"))
+	}
+}
+
+func TestKilledInstanceIsReplacedEvenInGrace(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	victim := r.g.Instances()[0]
+	r.fleet.kill(victim.ID)
+	r.clock.Advance(10 * time.Second) // well inside the 300 s grace period
+	r.g.Reconcile(ctx)
+	r.settle(t)
+	ins := r.g.Instances()
+	if len(ins) != 2 {
+		t.Fatalf("%d instances after replacement", len(ins))
+	}
+	for _, in := range ins {
+		if in.ID == victim.ID {
+			t.Fatal("the killed instance is still in the group")
+		}
+	}
+	if r.ev.activities("Terminate") != 1 || r.ev.activities("Launch") != 3 {
+		t.Fatalf("terminate %d launch %d", r.ev.activities("Terminate"), r.ev.activities("Launch"))
+	}
+}
+
+func TestELBUnhealthyWaitsForGraceAndTenPercent(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Desired = 4 })
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	for _, in := range r.g.Instances() {
+		r.tg.set(in.ID, "unhealthy")
+	}
+	r.clock.Advance(100 * time.Second)
+	r.g.Reconcile(ctx)
+	if r.ev.activities("Terminate") != 0 {
+		t.Fatal("replaced inside the grace period")
+	}
+	r.clock.Advance(200 * time.Second)
+	r.g.Reconcile(ctx)
+	r.settle(t)
+	if got := r.ev.activities("Terminate"); got != 1 {
+		t.Fatalf("%d replaced at once, want 1 (10%% of 4, at least one)", got)
+	}
+}
+
+func TestStepScalingWaitsForWarmup(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	r.clock.Advance(120 * time.Second) // the first two are warm
+	if d, ok := r.g.ExecutePolicy("cpu-high", "AlarmHigh", 86); !ok || d != 3 {
+		t.Fatalf("first breach: desired %d changed %v, want 3", d, ok)
+	}
+	r.g.Reconcile(ctx)
+	if d, ok := r.g.ExecutePolicy("cpu-high", "AlarmHigh", 90); ok || d != 3 {
+		t.Fatalf("breach during warm-up: desired %d changed %v, want 3 unchanged", d, ok)
+	}
+	if _, ok := r.g.ExecutePolicy("cpu-low", "AlarmLow", 5); ok {
+		t.Fatal("scale-in during warm-up")
+	}
+	r.clock.Advance(60 * time.Second)
+	if d, ok := r.g.ExecutePolicy("cpu-high", "AlarmHigh", 90); !ok || d != 4 {
+		t.Fatalf("after warm-up: desired %d, want 4", d)
+	}
+	r.g.Reconcile(ctx)
+	r.clock.Advance(60 * time.Second)
+	if d, ok := r.g.ExecutePolicy("cpu-low", "AlarmLow", 5); !ok || d != 3 {
+		t.Fatalf("scale-in: desired %d, want 3", d)
+	}
+	r.g.Reconcile(ctx)
+	r.settle(t)
+	if n := len(r.g.Instances()); n != 3 {
+		t.Fatalf("%d instances after scale-in", n)
+	}
+}
+
+func TestScalingStaysWithinMinAndMax(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Desired, c.Max = 6, 6 })
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	r.clock.Advance(time.Hour)
+	if _, ok := r.g.ExecutePolicy("cpu-high", "AlarmHigh", 99); ok {
+		t.Fatal("scaled beyond max")
+	}
+	r2 := newRig(t, func(c *Config) { c.Desired = 1 })
+	r2.g.Reconcile(ctx)
+	r2.clock.Advance(time.Hour)
+	if _, ok := r2.g.ExecutePolicy("cpu-low", "AlarmLow", 1); ok {
+		t.Fatal("scaled below min")
+	}
+}
+
+func TestSimpleScalingWaitsForCooldown(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	if d, ok := r.g.ExecutePolicy("simple-out", "AlarmHigh", 90); !ok || d != 4 {
+		t.Fatalf("simple: desired %d", d)
+	}
+	r.g.Reconcile(ctx)
+	r.clock.Advance(299 * time.Second)
+	if _, ok := r.g.ExecutePolicy("simple-out", "AlarmHigh", 90); ok {
+		t.Fatal("acted inside the cooldown")
+	}
+	r.clock.Advance(time.Second)
+	if d, ok := r.g.ExecutePolicy("simple-out", "AlarmHigh", 90); !ok || d != 6 {
+		t.Fatalf("after cooldown: desired %d, want 6", d)
+	}
+}
+
+func TestScaleInKeepsZonesBalanced(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Desired = 4 })
+	ctx := context.Background()
+	r.g.Reconcile(ctx) // a:2 b:1 c:1
+	if err := r.g.SetDesired(3); err != nil {
+		t.Fatal(err)
+	}
+	r.g.Reconcile(ctx)
+	r.settle(t)
+	z := r.zones()
+	if z["us-east-1a"] != 1 || z["us-east-1b"] != 1 || z["us-east-1c"] != 1 {
+		t.Fatalf("after scale-in %v", z)
+	}
+}
+
+func TestCloseTerminatesEverything(t *testing.T) {
+	r := newRig(t, nil)
+	r.g.Start(context.Background())
+	r.g.Close(context.Background())
+	r.g.Close(context.Background())
+	if n := len(r.g.Instances()); n != 0 {
+		t.Fatalf("%d instances after Close", n)
+	}
+	for id, up := range r.fleet.running {
+		if up {
+			t.Fatalf("%s still running", id)
+		}
+	}
+}

@@ -1,0 +1,250 @@
+package asg
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Reconcile is one pass of the group's work: health checks, replacement of
+// unhealthy instances, then launches or terminations until the capacity
+// matches the desired capacity. The loop calls it every tick; tests call it
+// directly.
+func (g *Group) Reconcile(ctx context.Context) {
+	g.checkHealth(ctx)
+	g.fixCapacity(ctx)
+}
+
+// checkHealth marks and replaces unhealthy instances: instances no longer
+// running at once; ELB failures at most 10% of desired (at least one) at a
+// time, so a bad health check cannot take the whole group down.
+func (g *Group) checkHealth(ctx context.Context) {
+	now := g.now()
+	g.mu.Lock()
+	limit := max(1, g.desired/10)
+	starting := 0 // replacements not yet healthy behind the load balancer
+	for _, in := range g.instances {
+		if in.State == InService && g.cfg.Targets.State(in.ID) == "initial" {
+			starting++
+		}
+	}
+	var victims []*Instance
+	var causes []string
+	for _, in := range sortedInstances(g.instances) {
+		if in.State != InService {
+			continue
+		}
+		bad, cause := healthCheck(healthInput{
+			running: g.cfg.Fleet.Running(in.ID), elbState: g.cfg.Targets.State(in.ID),
+			healthType: g.cfg.HealthCheckType, inService: in.InService, grace: g.cfg.HealthCheckGracePeriod, now: now,
+		})
+		if !bad {
+			continue
+		}
+		if cause != "an EC2 health check indicating it has been terminated or stopped" {
+			if starting+len(victims) >= limit {
+				continue
+			}
+		}
+		in.Health = Unhealthy
+		in.State = Terminating
+		victims = append(victims, in)
+		causes = append(causes, cause)
+	}
+	g.mu.Unlock()
+	for i, in := range victims {
+		g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+			fmt.Sprintf("At %s an instance was taken out of service in response to %s.", stamp(now), causes[i]))
+		g.lifecycle(in, InService, Terminating)
+		g.terminateAsync(ctx, in)
+	}
+}
+
+// fixCapacity launches or terminates until capacity equals desired.
+func (g *Group) fixCapacity(ctx context.Context) {
+	for {
+		g.mu.Lock()
+		capacity := 0
+		for _, in := range g.instances {
+			if in.State == Pending || in.State == InService {
+				capacity++
+			}
+		}
+		desired := g.desired
+		closed := g.closed
+		g.mu.Unlock()
+		if closed || ctx.Err() != nil {
+			return
+		}
+		switch {
+		case capacity < desired:
+			if err := g.launch(ctx, capacity); err != nil {
+				g.cfg.Logger.Warn("launch failed", "group", g.cfg.Name, "err", err)
+				return // try again next tick
+			}
+		case capacity > desired:
+			g.scaleIn(ctx, capacity)
+		default:
+			return
+		}
+	}
+}
+
+// launch starts one instance in the zone with the fewest, registers it with
+// the target group, and puts it in service.
+func (g *Group) launch(ctx context.Context, capacity int) error {
+	g.mu.Lock()
+	counts := make([]int, len(g.cfg.Zones))
+	for _, in := range g.instances {
+		if in.State == Pending || in.State == InService {
+			for i, z := range g.cfg.Zones {
+				if z == in.Zone {
+					counts[i]++
+				}
+			}
+		}
+	}
+	zone := g.cfg.Zones[pickZone(counts)]
+	g.mu.Unlock()
+	now := g.now()
+	id, addr, err := g.cfg.Fleet.Launch(ctx, zone)
+	if err != nil {
+		return fmt.Errorf("launch in %s: %w", zone, err)
+	}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: 1}
+	g.mu.Lock()
+	g.instances[id] = in
+	g.mu.Unlock()
+	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id),
+		fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1))
+	g.lifecycle(in, "", Pending)
+	if err := g.cfg.Targets.Register(id, zone, addr); err != nil {
+		return fmt.Errorf("register %s: %w", id, err)
+	}
+	g.mu.Lock()
+	in.State = InService
+	in.InService = g.now()
+	in.WarmUntil = in.InService.Add(g.warmup())
+	g.mu.Unlock()
+	g.lifecycle(in, Pending, InService)
+	return nil
+}
+
+// scaleIn terminates one instance chosen by the termination policies.
+func (g *Group) scaleIn(ctx context.Context, capacity int) {
+	now := g.now()
+	g.mu.Lock()
+	var cs []candidate
+	for _, in := range g.instances {
+		if in.State == InService || in.State == Pending {
+			cs = append(cs, candidate{ID: string(in.ID), Zone: in.Zone, Launched: in.Launched, Template: in.Template})
+		}
+	}
+	pick := chooseTermination(cs, g.cfg.Zones, g.cfg.TerminationPolicies, now, g.cfg.Rand)
+	in := g.instances[az.InstanceID(pick.ID)]
+	from := in.State
+	in.State = Terminating
+	g.mu.Unlock()
+	g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+		fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1))
+	g.lifecycle(in, from, Terminating)
+	g.terminateAsync(ctx, in)
+}
+
+// terminateAsync deregisters the instance, waits for it to drain, then ends
+// it; the group owns the goroutine.
+func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if drained, err := g.cfg.Targets.Deregister(in.ID); err == nil {
+			select {
+			case <-drained:
+			case <-ctx.Done():
+			}
+		}
+		if err := g.cfg.Fleet.Terminate(context.WithoutCancel(ctx), in.ID); err != nil {
+			g.cfg.Logger.Warn("terminate failed", "instance", in.ID, "err", err)
+		}
+		g.mu.Lock()
+		delete(g.instances, in.ID)
+		g.mu.Unlock()
+		g.lifecycle(in, Terminating, Terminated)
+	}()
+}
+
+// sampleCPU reads every in-service instance's CPU and hands it to the sink;
+// instances still warming up stay out of the group's average.
+func (g *Group) sampleCPU(ctx context.Context) {
+	if g.cfg.CPU == nil {
+		return
+	}
+	now := g.now()
+	for _, in := range g.Instances() {
+		if in.State != InService {
+			continue
+		}
+		v, err := g.cfg.Fleet.CPU(ctx, in.ID)
+		if err != nil {
+			continue
+		}
+		g.cfg.CPU.PutCPU(now, in.ID, v, !now.Before(in.WarmUntil))
+	}
+}
+
+// Close stops the loop and terminates every instance (deregistered and
+// drained first). Safe to call twice.
+func (g *Group) Close(ctx context.Context) {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return
+	}
+	g.closed = true
+	var live []*Instance
+	for _, in := range g.instances {
+		if in.State == Pending || in.State == InService {
+			in.State = Terminating
+			live = append(live, in)
+		}
+	}
+	g.mu.Unlock()
+	if g.cancel != nil {
+		g.cancel()
+	}
+	for _, in := range live {
+		g.terminateAsync(ctx, in)
+	}
+	g.wg.Wait()
+}
+
+func (g *Group) activity(in *Instance, action, desc, cause string) {
+	g.mu.Lock()
+	g.activities++
+	g.mu.Unlock()
+	g.cfg.Events.Publish(ScalingActivity{Group: g.cfg.Name, Instance: string(in.ID), Zone: in.Zone, Action: action, Description: desc, Cause: cause})
+}
+
+func (g *Group) lifecycle(in *Instance, from, to string) {
+	g.cfg.Events.Publish(LifecycleChanged{Instance: string(in.ID), Zone: in.Zone, From: from, To: to})
+}
+
+// warmup is the group's default instance warm-up: DefaultInstanceWarmup,
+// else DefaultCooldown, as AWS falls back.
+func (g *Group) warmup() time.Duration {
+	if g.cfg.DefaultInstanceWarmup != nil {
+		return *g.cfg.DefaultInstanceWarmup
+	}
+	return g.cfg.DefaultCooldown
+}
+
+func sortedInstances(m map[az.InstanceID]*Instance) []*Instance {
+	out := make([]*Instance, 0, len(m))
+	for _, in := range m {
+		out = append(out, in)
+	}
+	slicesSortByID(out)
+	return out
+}
