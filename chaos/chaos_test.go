@@ -1,0 +1,167 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+)
+
+// fakeFleet records what chaos did, in order, with the events around it.
+type fakeFleet struct {
+	mu      sync.Mutex
+	running map[string]string // id -> zone
+	stopped map[string]string
+	log     []string
+}
+
+func newFleet() *fakeFleet {
+	return &fakeFleet{running: map[string]string{"i-a1": "a", "i-a2": "a", "i-b1": "b", "i-c1": "c"}, stopped: map[string]string{}}
+}
+
+func (f *fakeFleet) note(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.log = append(f.log, s)
+}
+
+func (f *fakeFleet) Running() []Victim {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var vs []Victim
+	for id, z := range f.running {
+		vs = append(vs, Victim{ID: id, Zone: z})
+	}
+	return vs
+}
+
+func (f *fakeFleet) Kill(_ context.Context, id string) error {
+	f.note("kill " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.running, id)
+	return nil
+}
+
+func (f *fakeFleet) Stop(_ context.Context, id string) error {
+	f.note("stop " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped[id] = f.running[id]
+	delete(f.running, id)
+	return nil
+}
+
+func (f *fakeFleet) Start(_ context.Context, id string) error {
+	f.note("start " + id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	z, ok := f.stopped[id]
+	if !ok {
+		return fmt.Errorf("%s is not stopped", id)
+	}
+	f.running[id] = z
+	delete(f.stopped, id)
+	return nil
+}
+
+// pub writes each event into the fleet's log, so order is checked.
+type pub struct{ f *fakeFleet }
+
+func (p pub) Publish(e events.Event) { p.f.note(e.Kind() + ": " + e.Message()) }
+
+func (f *fakeFleet) lines() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func TestKillIsJournalledBeforeItActsAndSeeded(t *testing.T) {
+	pickWith := func(seed uint64) []string {
+		f := newFleet()
+		r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, seed)
+		if err := r.Inject(context.Background(), Action{Kind: KillInstance}); err != nil {
+			t.Fatal(err)
+		}
+		return f.lines()
+	}
+	a, b := pickWith(42), pickWith(42)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("same seed, different runs:\n%v\n%v", a, b)
+	}
+	if len(a) != 3 || a[0][:6] != "chaos:" || a[1][:5] != "kill " {
+		t.Fatalf("want the event before the kill, then the note: %v", a)
+	}
+}
+
+func TestKillInNamedZone(t *testing.T) {
+	f := newFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, 1)
+	if err := r.Inject(context.Background(), Action{Kind: KillInstance, Zone: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.running["i-b1"]; ok {
+		t.Fatal("the only instance in zone b survived")
+	}
+	if err := r.Inject(context.Background(), Action{Kind: KillInstance, Zone: "b"}); err == nil {
+		t.Fatal("a kill in an empty zone succeeded")
+	}
+}
+
+func TestStopIsRevertedWhenItsDurationEnds(t *testing.T) {
+	f := newFleet()
+	c := clock.NewFake(time.Unix(0, 0))
+	r := NewRunner([]Action{{At: 30 * time.Second, Kind: StopInstance, Zone: "c", Duration: 3 * time.Minute}}, c, f, pub{f}, 1)
+	done := make(chan struct{})
+	go func() { r.Run(context.Background()); close(done) }()
+	waitFor(t, func() bool { return c.Waiters() == 1 })
+	c.Advance(30 * time.Second)
+	waitFor(t, func() bool { return !stillRunning(f, "i-c1") })
+	<-done
+	c.Advance(3 * time.Minute)
+	waitFor(t, func() bool { return stillRunning(f, "i-c1") })
+	if inj, rev := r.Counts(); inj != 1 || rev != 1 {
+		t.Fatalf("injected %d reverted %d", inj, rev)
+	}
+}
+
+func TestRevertAllUndoesWhatIsStillInEffect(t *testing.T) {
+	f := newFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, 1)
+	if err := r.Inject(context.Background(), Action{Kind: StopInstance, Duration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Running()) != 3 {
+		t.Fatal("stop did not stop")
+	}
+	r.RevertAll(context.Background(), "the run was interrupted")
+	r.RevertAll(context.Background(), "again")
+	if len(f.Running()) != 4 {
+		t.Fatal("RevertAll left an instance stopped")
+	}
+	if inj, rev := r.Counts(); inj != 1 || rev != 1 {
+		t.Fatalf("injected %d reverted %d", inj, rev)
+	}
+}
+
+func stillRunning(f *fakeFleet, id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.running[id]
+	return ok
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in time")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
