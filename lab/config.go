@@ -1,9 +1,12 @@
 package lab
 
 import (
+	"math/rand/v2"
+
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
@@ -27,5 +30,18 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		},
 		Clock:  c,
 		Events: bus,
+	}
+}
+
+// groupConfig reads the Auto Scaling group's settings from the stack.
+func groupConfig(s *stack.Stack, l *Lab) asg.Config {
+	g := s.AutoScalingGroup
+	return asg.Config{
+		Name: s.Name, Zones: s.Zones, Min: g.MinSize, Max: g.MaxSize, Desired: g.DesiredCapacity,
+		HealthCheckType: g.HealthCheckType, HealthCheckGracePeriod: g.HealthCheckGracePeriod,
+		DefaultCooldown: g.DefaultCooldown, DefaultInstanceWarmup: g.DefaultInstanceWarmup,
+		TerminationPolicies: g.TerminationPolicies, Policies: policies(s),
+		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
+		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
 	}
 }

@@ -2,11 +2,13 @@ package lab
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,8 +18,10 @@ import (
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -25,27 +29,31 @@ import (
 type Options struct {
 	Stack    *stack.Stack
 	Speed    float64   // AWS seconds per wall second (default 1)
+	Seed     uint64    // instance ids, termination ties, chaos victims (default: random)
 	RunsDir  string    // where run directories go (default ./runs)
 	StateDir string    // the runtime's records (default: the runtime's own)
 	Console  io.Writer // one line per event; nil for none
-	Logger   *slog.Logger
-	Rand     io.Reader // instance ids and run ids (default crypto/rand)
-	// DrainWait bounds how long Close waits for in-flight requests to
-	// finish draining, in wall time (default 10 s).
-	DrainWait time.Duration
+	// Quiet, when set, says which event kinds the console skips.
+	Quiet  func(kind string) bool
+	Logger *slog.Logger
 }
 
 // Lab is a running tier.
 type Lab struct {
-	opts    Options
-	RunID   string
-	Dir     string
-	Clock   *clock.Scaled
-	Bus     *events.Bus
-	LB      *alb.LoadBalancer
-	Runtime *process.Runtime
-	Zones   []az.Zone
+	opts       Options
+	RunID      string
+	Dir        string
+	Clock      *clock.Scaled
+	Bus        *events.Bus
+	LB         *alb.LoadBalancer
+	Runtime    *process.Runtime
+	Zones      []az.Zone
+	Group      *asg.Group
+	Metrics    *cloudwatch.Store
+	CloudWatch *cloudwatch.Service
 
+	fleet       *fleet
+	rand        io.Reader // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
 	addrs       *az.Addresses
@@ -53,23 +61,22 @@ type Lab struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 
-	mu        sync.Mutex
-	instances map[az.InstanceID]*Instance
-	closed    bool
+	mu     sync.Mutex
+	closed bool
 }
 
-// Instance is one of the lab's instances.
+// Instance is one of the lab's instances as a person sees it.
 type Instance struct {
-	ID      az.InstanceID
-	Zone    string
-	Addr    netip.AddrPort
-	PID     int
-	Running bool
+	ID    az.InstanceID
+	Zone  string
+	Addr  netip.AddrPort
+	State string // the group's lifecycle state
+	PID   int
 }
 
-// Start validates nothing (the stack is already valid), reaps what a crashed
-// run left, then brings the tier up: load-balancer nodes, then the group's
-// desired capacity, registered with the target group.
+// Start reaps what a crashed run left, then brings the tier up:
+// load-balancer nodes, CloudWatch and the policies' alarms, and the Auto
+// Scaling group with its desired capacity.
 func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if opts.Stack == nil {
 		return nil, errors.New("lab: no stack")
@@ -80,21 +87,18 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if opts.RunsDir == "" {
 		opts.RunsDir = "runs"
 	}
-	if opts.Rand == nil {
-		opts.Rand = rand.Reader
+	if opts.Seed == 0 {
+		opts.Seed = rand.Uint64()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.DrainWait == 0 {
-		opts.DrainWait = 10 * time.Second
 	}
 	c, err := clock.NewScaled(opts.Speed)
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), instances: map[az.InstanceID]*Instance{}}
-	if l.RunID, err = newRunID(opts.Rand); err != nil {
+	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), rand: rand.NewChaCha8(seedBytes(opts.Seed))}
+	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}
 	l.Dir = filepath.Join(opts.RunsDir, l.RunID)
@@ -124,25 +128,40 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
 		return nil, err
 	}
-	l.LB, err = alb.New(albConfig(opts.Stack, l.Zones, c, l.Bus))
-	if err != nil {
+	if l.LB, err = alb.New(albConfig(opts.Stack, l.Zones, c, l.Bus)); err != nil {
 		return nil, err
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := l.LB.Start(l.ctx); err != nil {
 		return nil, err
 	}
+	l.Metrics = cloudwatch.NewStore()
+	l.CloudWatch = cloudwatch.NewService(l.Metrics, c, l.Bus)
+	l.fleet = newFleet(l)
+	if l.Group, err = asg.New(groupConfig(opts.Stack, l)); err != nil {
+		return nil, err
+	}
+	if err := l.addAlarms(); err != nil {
+		return nil, err
+	}
+	l.Group.Start(l.ctx)
+	l.CloudWatch.Start(l.ctx)
+	sampler := &albSampler{l: l, last: map[string]alb.Snapshot{}}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		l.watchExits()
+		sampler.run(l.ctx, 10*time.Second)
 	}()
-	for i := 0; i < opts.Stack.AutoScalingGroup.DesiredCapacity; i++ {
-		if _, err := l.Launch(ctx); err != nil {
-			return nil, err
-		}
-	}
 	return l, nil
+}
+
+// seedBytes stretches a seed into a ChaCha8 key.
+func seedBytes(seed uint64) [32]byte {
+	var b [32]byte
+	for i := 0; i < 4; i++ {
+		binary.LittleEndian.PutUint64(b[i*8:], seed+uint64(i)*0x9e3779b97f4a7c15)
+	}
+	return b
 }
 
 func newRunID(r io.Reader) (string, error) {
@@ -165,6 +184,9 @@ func (l *Lab) startBus() error {
 	if l.opts.Console != nil {
 		start := l.Clock.Now()
 		l.Bus.Subscribe(func(e events.Envelope) {
+			if l.opts.Quiet != nil && l.opts.Quiet(e.Kind) {
+				return
+			}
 			fmt.Fprintf(l.opts.Console, "%s  %s\n", awsElapsed(e.Time.Sub(start)), e.Message())
 		})
 	}

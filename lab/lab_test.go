@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -37,24 +41,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func TestPickZoneBalances(t *testing.T) {
-	tests := []struct {
-		counts []int
-		want   int
-	}{
-		{[]int{0, 0, 0}, 0},
-		{[]int{1, 0, 0}, 1},
-		{[]int{1, 1, 0}, 2},
-		{[]int{2, 1, 1}, 1},
-		{[]int{1, 1, 1}, 0},
-	}
-	for _, tt := range tests {
-		if got := pickZone(tt.counts); got != tt.want {
-			t.Errorf("pickZone(%v) = %d, want %d", tt.counts, got, tt.want)
-		}
-	}
 }
 
 // testStack is three zones with one SimplyDone instance each, on a port of
@@ -93,8 +79,8 @@ func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 }
 
 // everyNodeSees reports whether every node sees target id in state s.
-func everyNodeSees(l *Lab, id az.InstanceID, s alb.State) bool {
-	for _, n := range l.LB.Nodes() {
+func everyNodeSees(lb *alb.LoadBalancer, id az.InstanceID, s alb.State) bool {
+	for _, n := range lb.Nodes() {
 		if h, ok := n.Health(id); !ok || h.State != s {
 			return false
 		}
@@ -113,21 +99,52 @@ func servedBy(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, resp.Header.Get("X-Instance-Id")
 }
 
-func TestKilledInstanceIsMarkedUnhealthyAndRoutedAround(t *testing.T) {
+// TestKilledProcessIsMarkedUnhealthyAndRoutedAround is the foundation's
+// integration test: three zones with one real SimplyDone process each behind
+// the ALB, and no Auto Scaling group to hide what the load balancer does.
+func TestKilledProcessIsMarkedUnhealthyAndRoutedAround(t *testing.T) {
 	s := testStack(t, 18480)
-	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, RunsDir: t.TempDir(), StateDir: t.TempDir()})
+	c, _ := clock.NewScaled(20)
+	bus := events.NewBus(c)
+	defer bus.Close()
+	zones, _ := az.NewZones(s.Zones)
+	lb, err := alb.New(albConfig(s, zones, c, bus))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	ins := l.Instances()
-	if len(ins) != 3 || ins[0].Zone == ins[1].Zone || ins[1].Zone == ins[2].Zone || ins[0].Zone == ins[2].Zone {
-		t.Fatalf("want one instance in each of three zones, got %+v", ins)
+	if err := lb.Start(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	for _, in := range ins {
-		waitFor(t, string(in.ID)+" healthy", 20*time.Second, func() bool { return everyNodeSees(l, in.ID, alb.StateHealthy) })
+	defer lb.Close()
+	rt, err := process.New(process.Options{RunID: "itest-alb", StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
 	}
-	urls := l.EntryURLs()
+	defer rt.Close()
+	typ, _ := az.LookupInstanceType("t3.micro")
+	data := t.TempDir()
+	var ids []az.InstanceID
+	var pids []int
+	for i, z := range zones {
+		id := az.InstanceID(fmt.Sprintf("i-0000000000000000%d", i))
+		addr := netip.AddrFrom4([4]byte{127, 0, byte(z.Index), 10})
+		in, err := rt.Launch(context.Background(), az.Spec{ID: id, Zone: z, Addr: addr, Port: 18480, Type: typ,
+			Command: []string{simplydone}, DataDir: data, RunID: "itest-alb"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lb.Register(id, z.Name, netip.AddrPortFrom(addr, 18480)); err != nil {
+			t.Fatal(err)
+		}
+		ids, pids = append(ids, id), append(pids, in.PID)
+	}
+	for _, id := range ids {
+		waitFor(t, string(id)+" healthy", 20*time.Second, func() bool { return everyNodeSees(lb, id, alb.StateHealthy) })
+	}
+	var urls []string
+	for _, n := range lb.Nodes() {
+		urls = append(urls, n.URL())
+	}
 	seen := map[string]bool{}
 	for i := 0; i < 6; i++ {
 		code, by := servedBy(t, urls[0])
@@ -140,29 +157,69 @@ func TestKilledInstanceIsMarkedUnhealthyAndRoutedAround(t *testing.T) {
 		t.Fatalf("round robin reached %v, want all three", seen)
 	}
 
-	victim := ins[1]
-	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+	victim := ids[1]
+	if err := syscall.Kill(pids[1], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the killed instance marked unhealthy by every node", 20*time.Second, func() bool {
-		return everyNodeSees(l, victim.ID, alb.StateUnhealthy)
+		return everyNodeSees(lb, victim, alb.StateUnhealthy)
 	})
-	if h := l.LB.Health(victim.ID)["us-east-1a"]; h.Reason != alb.ReasonFailedHealthChecks {
+	if h := lb.Health(victim)["us-east-1a"]; h.Reason != alb.ReasonFailedHealthChecks {
 		t.Fatalf("reason %s, want Target.FailedHealthChecks", h)
 	}
 	for _, u := range urls {
 		for i := 0; i < 6; i++ {
 			code, by := servedBy(t, u)
-			if code != 200 || by == string(victim.ID) {
+			if code != 200 || by == string(victim) {
 				t.Fatalf("after the mark, %s answered %d from %q", u, code, by)
 			}
 		}
 	}
+	if err := rt.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	for i, pid := range pids {
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("instance %s (pid %d) outlived Close: %v", ids[i], pid, err)
+		}
+	}
+}
 
+// TestGroupReplacesKilledInstance runs the whole lab: the Auto Scaling
+// group's EC2 health check replaces a killed instance, and Close leaves
+// nothing behind.
+func TestGroupReplacesKilledInstance(t *testing.T) {
+	s := testStack(t, 18481)
+	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ins := l.Instances()
+	if len(ins) != 3 || ins[0].Zone == ins[1].Zone || ins[1].Zone == ins[2].Zone || ins[0].Zone == ins[2].Zone {
+		t.Fatalf("want one instance in each of three zones, got %+v", ins)
+	}
+	victim := ins[1]
+	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a replacement in service and healthy", 20*time.Second, func() bool {
+		now := l.Instances()
+		if len(now) != 3 {
+			return false
+		}
+		for _, in := range now {
+			if in.ID == victim.ID || in.State != "InService" || !everyNodeSees(l.LB, in.ID, alb.StateHealthy) {
+				return false
+			}
+		}
+		return true
+	})
+	all := append(ins, l.Instances()...)
 	if err := l.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	for _, in := range ins {
+	for _, in := range all {
 		if err := syscall.Kill(in.PID, 0); !errors.Is(err, syscall.ESRCH) {
 			t.Errorf("instance %s (pid %d) outlived Close: %v", in.ID, in.PID, err)
 		}
@@ -178,7 +235,7 @@ func TestKilledInstanceIsMarkedUnhealthyAndRoutedAround(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"type":"InstanceLaunched"`, `"reason":"Target.FailedHealthChecks"`, `"type":"RunStopped"`} {
+	for _, want := range []string{`"type":"ScalingActivity"`, "EC2 health check indicating it has been terminated or stopped", `"type":"RunStopped"`} {
 		if !strings.Contains(string(journal), want) {
 			t.Errorf("journal lacks %s", want)
 		}

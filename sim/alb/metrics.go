@@ -28,6 +28,7 @@ type Snapshot struct {
 	RequestCount                 int64
 	UnhealthyRoutingRequestCount int64
 	TargetResponseTime           time.Duration // average over TargetResponses
+	TargetResponseTimeTotal      time.Duration // sum over TargetResponses
 	TargetResponses              int64
 	HTTPCode_ELB_4XX_Count       int64
 	HTTPCode_ELB_5XX_Count       int64
@@ -86,8 +87,9 @@ func (m *Metrics) snapshot() Snapshot {
 		HTTPCode_Target_5XX_Count:    m.Target5XX.Load(),
 	}
 	s.HTTPCode_ELB_5XX_Count = s.HTTPCode_ELB_502_Count + s.HTTPCode_ELB_503_Count + s.HTTPCode_ELB_504_Count
+	s.TargetResponseTimeTotal = time.Duration(m.TargetResponseTimeNanos.Load())
 	if s.TargetResponses > 0 {
-		s.TargetResponseTime = time.Duration(m.TargetResponseTimeNanos.Load() / s.TargetResponses)
+		s.TargetResponseTime = s.TargetResponseTimeTotal / time.Duration(s.TargetResponses)
 	}
 	return s
 }

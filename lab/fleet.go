@@ -1,0 +1,187 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// fleet runs the group's instances on the runtime: it hands out ids and
+// zone addresses and builds each instance's spec from the launch template.
+// It is the Auto Scaling group's Fleet and chaos's Instances.
+type fleet struct {
+	l *Lab
+
+	mu    sync.Mutex
+	zones map[az.InstanceID]string
+	addrs map[az.InstanceID]netip.Addr
+}
+
+func newFleet(l *Lab) *fleet {
+	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}}
+}
+
+func (f *fleet) zone(name string) (az.Zone, error) {
+	for _, z := range f.l.Zones {
+		if z.Name == name {
+			return z, nil
+		}
+	}
+	return az.Zone{}, fmt.Errorf("no zone %q", name)
+}
+
+// Launch starts one instance of the launch template in zone.
+func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, netip.AddrPort, error) {
+	zone, err := f.zone(zoneName)
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	lt := f.l.opts.Stack.LaunchTemplate
+	typ, ok := az.LookupInstanceType(lt.InstanceType)
+	if !ok {
+		return "", netip.AddrPort{}, fmt.Errorf("unknown instance type %q", lt.InstanceType)
+	}
+	f.mu.Lock()
+	id, err := az.NewInstanceID(f.l.rand)
+	f.mu.Unlock()
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	addr, err := f.l.addrs.Allocate(zone)
+	if err != nil {
+		return "", netip.AddrPort{}, err
+	}
+	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": f.l.Clock.Wall(lt.BootTime).String()}
+	maps.Copy(env, lt.Environment)
+	spec := az.Spec{ID: id, Zone: zone, Addr: addr, Port: lt.Port, Type: typ,
+		Command: lt.Command, Env: env, DataDir: dataDir(f.l.Dir), RunID: f.l.RunID}
+	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
+		f.l.addrs.Release(addr)
+		return "", netip.AddrPort{}, fmt.Errorf("launch instance %s in %s: %w", id, zone.Name, err)
+	}
+	f.mu.Lock()
+	f.zones[id], f.addrs[id] = zone.Name, addr
+	f.mu.Unlock()
+	return id, netip.AddrPortFrom(addr, uint16(lt.Port)), nil
+}
+
+// Terminate ends an instance and frees its address.
+func (f *fleet) Terminate(ctx context.Context, id az.InstanceID) error {
+	err := f.l.Runtime.Terminate(ctx, id)
+	f.mu.Lock()
+	addr, ok := f.addrs[id]
+	delete(f.addrs, id)
+	delete(f.zones, id)
+	f.mu.Unlock()
+	if ok {
+		f.l.addrs.Release(addr)
+	}
+	if err != nil && !errors.Is(err, az.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// instance is the runtime's view of one instance.
+func (f *fleet) instance(id az.InstanceID) (az.Instance, bool) {
+	list, err := f.l.Runtime.List(context.Background())
+	if err != nil {
+		return az.Instance{}, false
+	}
+	for _, in := range list {
+		if in.ID == id {
+			return in, true
+		}
+	}
+	return az.Instance{}, false
+}
+
+// Running is EC2's view: a frozen instance is still running.
+func (f *fleet) Running(id az.InstanceID) bool {
+	in, ok := f.instance(id)
+	return ok && (in.State == az.StateRunning || in.State == az.StatePaused)
+}
+
+// CPU is the instance's CPUUtilization since the last reading.
+func (f *fleet) CPU(ctx context.Context, id az.InstanceID) (float64, error) {
+	s, err := f.l.Runtime.Stats(ctx, id)
+	return s.CPUUtilization, err
+}
+
+// chaosFleet is what chaos may act on: this run's running instances.
+type chaosFleet struct{ f *fleet }
+
+func (c chaosFleet) Running() []chaos.Victim {
+	var vs []chaos.Victim
+	for _, in := range c.f.l.Group.Instances() {
+		if c.f.Running(in.ID) {
+			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone})
+		}
+	}
+	return vs
+}
+
+// Kill ends the instance's process abruptly, as a crash or a pulled plug.
+func (c chaosFleet) Kill(_ context.Context, id string) error {
+	in, ok := c.f.instance(az.InstanceID(id))
+	if !ok || in.PID == 0 {
+		return fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
+	}
+	p, err := os.FindProcess(in.PID)
+	if err != nil {
+		return err
+	}
+	return p.Signal(syscall.SIGKILL)
+}
+
+func (c chaosFleet) Stop(ctx context.Context, id string) error {
+	return c.f.l.Runtime.Stop(ctx, az.InstanceID(id))
+}
+
+func (c chaosFleet) Start(ctx context.Context, id string) error {
+	return c.f.l.Runtime.Start(ctx, az.InstanceID(id))
+}
+
+// targets is the load balancer's target group as the group sees it.
+type targets struct{ lb *alb.LoadBalancer }
+
+func (t targets) Register(id az.InstanceID, zone string, addr netip.AddrPort) error {
+	return t.lb.Register(id, zone, addr)
+}
+
+func (t targets) Deregister(id az.InstanceID) (<-chan struct{}, error) { return t.lb.Deregister(id) }
+
+// State folds the nodes' views into one, as DescribeTargetHealth shows one:
+// healthy if any node routes to it, unhealthy if every node has marked it.
+func (t targets) State(id az.InstanceID) string {
+	views := t.lb.Health(id)
+	if len(views) == 0 {
+		return string(alb.StateUnused)
+	}
+	unhealthy := 0
+	var other alb.State
+	for _, h := range views {
+		switch h.State {
+		case alb.StateHealthy:
+			return string(alb.StateHealthy)
+		case alb.StateUnhealthy:
+			unhealthy++
+		}
+		if h.State != alb.StateUnhealthy {
+			other = h.State
+		}
+	}
+	if unhealthy == len(views) {
+		return string(alb.StateUnhealthy)
+	}
+	return string(other)
+}
