@@ -45,5 +45,8 @@ type LifecycleChanged struct {
 
 func (LifecycleChanged) Kind() string { return "instance" }
 func (e LifecycleChanged) Message() string {
+	if e.From == "" {
+		return fmt.Sprintf("Instance %s (%s): %s", e.Instance, e.Zone, e.To)
+	}
 	return fmt.Sprintf("Instance %s (%s): %s -> %s", e.Instance, e.Zone, e.From, e.To)
 }
