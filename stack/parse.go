@@ -1,40 +1,38 @@
 package stack
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
-	"regexp"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
 // Parse reads a stack file, fills in AWS's defaults for everything it omits,
 // and validates it. filename is only used in error messages. On any problem
 // it returns *Errors listing them all.
 func Parse(filename string, data []byte) (*Stack, error) {
-	root, err := parseYAML(filename, data)
+	root, err := yamlcheck.Document(filename, data, "stack", "name, target_group.port, launch_template and auto_scaling_group")
 	if err != nil {
 		return nil, err
 	}
-	p := newParser(filename)
+	p := parser{yamlcheck.NewParser(filename)}
 	s := defaults()
 	if p.decodeStack(root, s) {
 		p.deriveDefaults(s)
 		p.validate(s)
 	}
-	if len(p.errs) > 0 {
-		sortErrors(p.errs)
-		return nil, &Errors{List: p.errs}
+	if err := p.Err(); err != nil {
+		return nil, err
 	}
 	s.File, s.Source = filename, data
 	return s, nil
@@ -76,7 +74,7 @@ func Builtin(name string) (*Stack, error) {
 // Resolve returns the built-in stack of that name if there is one, else
 // loads nameOrPath as a file.
 func Resolve(nameOrPath string) (*Stack, error) {
-	if contains(BuiltinNames(), nameOrPath) {
+	if slices.Contains(BuiltinNames(), nameOrPath) {
 		return Builtin(nameOrPath)
 	}
 	s, err := Load(nameOrPath)
@@ -86,35 +84,10 @@ func Resolve(nameOrPath string) (*Stack, error) {
 	return s, err
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// parseYAML returns the root node of the file's one document, or the
-// syntax error yaml reports, at the line it reports.
-func parseYAML(filename string, data []byte) (*yaml.Node, error) {
-	one := func(line int, msg string) error {
-		return &Errors{List: []Error{{File: filename, Line: line, Msg: msg}}}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, one(0, "the file is empty; a stack needs at least name, target_group.port, launch_template and auto_scaling_group")
-		}
-		msg := err.Error()
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, one(line, "YAML syntax: "+m[2])
-		}
-		return nil, one(0, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, one(extra.Line, "a second YAML document (---); a stack file holds one")
-	}
-	if len(doc.Content) == 0 {
-		return nil, one(0, "the file is empty")
-	}
-	return doc.Content[0], nil
+// parser decodes and validates one stack file; the generic YAML walking is
+// yamlcheck's, the stack's own rules are the methods in this package.
+type parser struct {
+	*yamlcheck.Parser
 }
 
 // defaults is a stack with AWS's default for every setting that has one.
@@ -157,10 +130,10 @@ func defaults() *Stack {
 
 // deriveDefaults fills the defaults that depend on other settings.
 func (p *parser) deriveDefaults(s *Stack) {
-	if !p.has("launch_template.port") {
+	if !p.Has("launch_template.port") {
 		s.LaunchTemplate.Port = s.TargetGroup.Port
 	}
-	if !p.has("auto_scaling_group.desired_capacity") {
+	if !p.Has("auto_scaling_group.desired_capacity") {
 		s.AutoScalingGroup.DesiredCapacity = s.AutoScalingGroup.MinSize
 	}
 	if len(s.AutoScalingGroup.TerminationPolicies) == 0 {
@@ -168,7 +141,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 	}
 	for i := range s.ScalingPolicies {
 		a := s.ScalingPolicies[i].Alarm
-		if a != nil && !p.has(index("scaling_policies", i)+".alarm.datapoints_to_alarm") {
+		if a != nil && !p.Has(yamlcheck.Index("scaling_policies", i)+".alarm.datapoints_to_alarm") {
 			a.DatapointsToAlarm = a.EvaluationPeriods
 		}
 	}
@@ -177,133 +150,133 @@ func (p *parser) deriveDefaults(s *Stack) {
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
-	m := p.mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
+	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
 		"launch_template", "auto_scaling_group", "scaling_policies")
 	if m == nil {
 		return false
 	}
-	p.str(m, "", "name", &s.Name)
-	p.strList(m, "", "availability_zones", &s.Zones)
+	p.Str(m, "", "name", &s.Name)
+	p.StrList(m, "", "availability_zones", &s.Zones)
 	p.loadBalancer(m["load_balancer"], &s.LoadBalancer)
 	p.targetGroup(m["target_group"], &s.TargetGroup)
 	p.launchTemplate(m["launch_template"], &s.LaunchTemplate)
 	p.autoScalingGroup(m["auto_scaling_group"], &s.AutoScalingGroup)
-	for i, n := range p.list(m["scaling_policies"], "scaling_policies") {
-		s.ScalingPolicies = append(s.ScalingPolicies, p.scalingPolicy(n, index("scaling_policies", i)))
+	for i, n := range p.List(m["scaling_policies"], "scaling_policies") {
+		s.ScalingPolicies = append(s.ScalingPolicies, p.scalingPolicy(n, yamlcheck.Index("scaling_policies", i)))
 	}
 	return true
 }
 
 func (p *parser) loadBalancer(n *yaml.Node, lb *LoadBalancer) {
 	const path = "load_balancer"
-	m := p.mapping(n, path, "listener", "idle_timeout")
-	p.dur(m, path, "idle_timeout", &lb.IdleTimeout, false)
+	m := p.Mapping(n, path, "listener", "idle_timeout")
+	p.Dur(m, path, "idle_timeout", &lb.IdleTimeout, false)
 	const lpath = path + ".listener"
-	l := p.mapping(m["listener"], lpath, "port", "protocol")
-	p.int(l, lpath, "port", &lb.ListenerPort)
-	p.str(l, lpath, "protocol", &lb.ListenerProtocol)
+	l := p.Mapping(m["listener"], lpath, "port", "protocol")
+	p.Int(l, lpath, "port", &lb.ListenerPort)
+	p.Str(l, lpath, "protocol", &lb.ListenerProtocol)
 }
 
 func (p *parser) targetGroup(n *yaml.Node, tg *TargetGroup) {
 	const path = "target_group"
-	m := p.mapping(n, path, "port", "protocol", "load_balancing_algorithm_type",
+	m := p.Mapping(n, path, "port", "protocol", "load_balancing_algorithm_type",
 		"load_balancing_cross_zone_enabled", "deregistration_delay", "slow_start", "health_check")
-	p.int(m, path, "port", &tg.Port)
-	p.str(m, path, "protocol", &tg.Protocol)
-	p.str(m, path, "load_balancing_algorithm_type", &tg.Algorithm)
-	p.str(m, path, "load_balancing_cross_zone_enabled", &tg.CrossZone)
-	p.dur(m, path, "deregistration_delay", &tg.DeregistrationDelay, false)
-	p.dur(m, path, "slow_start", &tg.SlowStart, false)
+	p.Int(m, path, "port", &tg.Port)
+	p.Str(m, path, "protocol", &tg.Protocol)
+	p.Str(m, path, "load_balancing_algorithm_type", &tg.Algorithm)
+	p.Str(m, path, "load_balancing_cross_zone_enabled", &tg.CrossZone)
+	p.Dur(m, path, "deregistration_delay", &tg.DeregistrationDelay, false)
+	p.Dur(m, path, "slow_start", &tg.SlowStart, false)
 
 	const hpath = path + ".health_check"
 	hc := &tg.HealthCheck
-	h := p.mapping(m["health_check"], hpath, "path", "port", "protocol", "interval", "timeout",
+	h := p.Mapping(m["health_check"], hpath, "path", "port", "protocol", "interval", "timeout",
 		"healthy_threshold", "unhealthy_threshold", "matcher")
-	p.str(h, hpath, "path", &hc.Path)
-	p.str(h, hpath, "port", &hc.Port)
-	p.str(h, hpath, "protocol", &hc.Protocol)
-	p.dur(h, hpath, "interval", &hc.Interval, false)
-	p.dur(h, hpath, "timeout", &hc.Timeout, false)
-	p.int(h, hpath, "healthy_threshold", &hc.HealthyThreshold)
-	p.int(h, hpath, "unhealthy_threshold", &hc.UnhealthyThreshold)
-	p.str(h, hpath, "matcher", &hc.Matcher)
+	p.Str(h, hpath, "path", &hc.Path)
+	p.Str(h, hpath, "port", &hc.Port)
+	p.Str(h, hpath, "protocol", &hc.Protocol)
+	p.Dur(h, hpath, "interval", &hc.Interval, false)
+	p.Dur(h, hpath, "timeout", &hc.Timeout, false)
+	p.Int(h, hpath, "healthy_threshold", &hc.HealthyThreshold)
+	p.Int(h, hpath, "unhealthy_threshold", &hc.UnhealthyThreshold)
+	p.Str(h, hpath, "matcher", &hc.Matcher)
 }
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time")
-	p.strList(m, path, "command", &lt.Command)
-	p.str(m, path, "image", &lt.Image)
-	p.str(m, path, "instance_type", &lt.InstanceType)
-	p.int(m, path, "port", &lt.Port)
-	p.strMap(m, path, "environment", &lt.Environment)
-	p.dur(m, path, "boot_time", &lt.BootTime, true)
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time")
+	p.StrList(m, path, "command", &lt.Command)
+	p.Str(m, path, "image", &lt.Image)
+	p.Str(m, path, "instance_type", &lt.InstanceType)
+	p.Int(m, path, "port", &lt.Port)
+	p.StrMap(m, path, "environment", &lt.Environment)
+	p.Dur(m, path, "boot_time", &lt.BootTime, true)
 }
 
 func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	const path = "auto_scaling_group"
-	m := p.mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
+	m := p.Mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
 		"health_check_grace_period", "default_cooldown", "default_instance_warmup",
 		"termination_policies", "capacity_distribution_strategy")
-	p.int(m, path, "min_size", &g.MinSize)
-	p.int(m, path, "max_size", &g.MaxSize)
-	p.int(m, path, "desired_capacity", &g.DesiredCapacity)
-	p.str(m, path, "health_check_type", &g.HealthCheckType)
-	p.dur(m, path, "health_check_grace_period", &g.HealthCheckGracePeriod, false)
-	p.dur(m, path, "default_cooldown", &g.DefaultCooldown, false)
-	g.DefaultInstanceWarmup = p.optDur(m, path, "default_instance_warmup")
-	p.strList(m, path, "termination_policies", &g.TerminationPolicies)
-	p.str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
+	p.Int(m, path, "min_size", &g.MinSize)
+	p.Int(m, path, "max_size", &g.MaxSize)
+	p.Int(m, path, "desired_capacity", &g.DesiredCapacity)
+	p.Str(m, path, "health_check_type", &g.HealthCheckType)
+	p.Dur(m, path, "health_check_grace_period", &g.HealthCheckGracePeriod, false)
+	p.Dur(m, path, "default_cooldown", &g.DefaultCooldown, false)
+	g.DefaultInstanceWarmup = p.OptDur(m, path, "default_instance_warmup")
+	p.StrList(m, path, "termination_policies", &g.TerminationPolicies)
+	p.Str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
 }
 
 func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
 	sp := ScalingPolicy{PolicyType: SimpleScaling}
-	m := p.mapping(n, path, "name", "policy_type", "adjustment_type", "scaling_adjustment",
+	m := p.Mapping(n, path, "name", "policy_type", "adjustment_type", "scaling_adjustment",
 		"step_adjustments", "min_adjustment_magnitude", "cooldown", "estimated_instance_warmup",
 		"target_tracking", "alarm")
-	p.str(m, path, "name", &sp.Name)
-	p.str(m, path, "policy_type", &sp.PolicyType)
-	p.str(m, path, "adjustment_type", &sp.AdjustmentType)
-	p.int(m, path, "scaling_adjustment", &sp.ScalingAdjustment)
-	p.int(m, path, "min_adjustment_magnitude", &sp.MinAdjustmentMagnitude)
-	sp.Cooldown = p.optDur(m, path, "cooldown")
-	sp.EstimatedInstanceWarmup = p.optDur(m, path, "estimated_instance_warmup")
+	p.Str(m, path, "name", &sp.Name)
+	p.Str(m, path, "policy_type", &sp.PolicyType)
+	p.Str(m, path, "adjustment_type", &sp.AdjustmentType)
+	p.Int(m, path, "scaling_adjustment", &sp.ScalingAdjustment)
+	p.Int(m, path, "min_adjustment_magnitude", &sp.MinAdjustmentMagnitude)
+	sp.Cooldown = p.OptDur(m, path, "cooldown")
+	sp.EstimatedInstanceWarmup = p.OptDur(m, path, "estimated_instance_warmup")
 
-	spath := sub(path, "step_adjustments")
-	for i, sn := range p.list(m["step_adjustments"], spath) {
-		ipath := index(spath, i)
-		s := p.mapping(sn, ipath, "metric_interval_lower_bound", "metric_interval_upper_bound", "scaling_adjustment")
+	spath := yamlcheck.Sub(path, "step_adjustments")
+	for i, sn := range p.List(m["step_adjustments"], spath) {
+		ipath := yamlcheck.Index(spath, i)
+		s := p.Mapping(sn, ipath, "metric_interval_lower_bound", "metric_interval_upper_bound", "scaling_adjustment")
 		step := StepAdjustment{
-			LowerBound: p.optFloat(s, ipath, "metric_interval_lower_bound"),
-			UpperBound: p.optFloat(s, ipath, "metric_interval_upper_bound"),
+			LowerBound: p.OptFloat(s, ipath, "metric_interval_lower_bound"),
+			UpperBound: p.OptFloat(s, ipath, "metric_interval_upper_bound"),
 		}
-		p.int(s, ipath, "scaling_adjustment", &step.ScalingAdjustment)
+		p.Int(s, ipath, "scaling_adjustment", &step.ScalingAdjustment)
 		sp.StepAdjustments = append(sp.StepAdjustments, step)
 	}
 
 	if m["target_tracking"] != nil {
-		tpath := sub(path, "target_tracking")
-		t := p.mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in")
+		tpath := yamlcheck.Sub(path, "target_tracking")
+		t := p.Mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in")
 		sp.TargetTracking = &TargetTracking{}
-		p.str(t, tpath, "predefined_metric_type", &sp.TargetTracking.PredefinedMetricType)
-		p.float(t, tpath, "target_value", &sp.TargetTracking.TargetValue)
-		p.bool(t, tpath, "disable_scale_in", &sp.TargetTracking.DisableScaleIn)
+		p.Str(t, tpath, "predefined_metric_type", &sp.TargetTracking.PredefinedMetricType)
+		p.Float(t, tpath, "target_value", &sp.TargetTracking.TargetValue)
+		p.Bool(t, tpath, "disable_scale_in", &sp.TargetTracking.DisableScaleIn)
 	}
 
 	if m["alarm"] != nil {
-		apath := sub(path, "alarm")
-		a := p.mapping(m["alarm"], apath, "metric_name", "namespace", "statistic", "comparison_operator",
+		apath := yamlcheck.Sub(path, "alarm")
+		a := p.Mapping(m["alarm"], apath, "metric_name", "namespace", "statistic", "comparison_operator",
 			"threshold", "period", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data")
 		sp.Alarm = &Alarm{TreatMissingData: "missing"}
-		p.str(a, apath, "metric_name", &sp.Alarm.MetricName)
-		p.str(a, apath, "namespace", &sp.Alarm.Namespace)
-		p.str(a, apath, "statistic", &sp.Alarm.Statistic)
-		p.str(a, apath, "comparison_operator", &sp.Alarm.ComparisonOperator)
-		p.float(a, apath, "threshold", &sp.Alarm.Threshold)
-		p.dur(a, apath, "period", &sp.Alarm.Period, false)
-		p.int(a, apath, "evaluation_periods", &sp.Alarm.EvaluationPeriods)
-		p.int(a, apath, "datapoints_to_alarm", &sp.Alarm.DatapointsToAlarm)
-		p.str(a, apath, "treat_missing_data", &sp.Alarm.TreatMissingData)
+		p.Str(a, apath, "metric_name", &sp.Alarm.MetricName)
+		p.Str(a, apath, "namespace", &sp.Alarm.Namespace)
+		p.Str(a, apath, "statistic", &sp.Alarm.Statistic)
+		p.Str(a, apath, "comparison_operator", &sp.Alarm.ComparisonOperator)
+		p.Float(a, apath, "threshold", &sp.Alarm.Threshold)
+		p.Dur(a, apath, "period", &sp.Alarm.Period, false)
+		p.Int(a, apath, "evaluation_periods", &sp.Alarm.EvaluationPeriods)
+		p.Int(a, apath, "datapoints_to_alarm", &sp.Alarm.DatapointsToAlarm)
+		p.Str(a, apath, "treat_missing_data", &sp.Alarm.TreatMissingData)
 	}
 	return sp
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/internal/yamlcheck"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -29,10 +30,10 @@ var (
 // failed to decode are skipped (errf reports one problem per field).
 func (p *parser) validate(s *Stack) {
 	switch {
-	case !p.has("name"):
-		p.errf("name", "missing; name the stack (1-32 letters, digits and hyphens)")
+	case !p.Has("name"):
+		p.Errf("name", "missing; name the stack (1-32 letters, digits and hyphens)")
 	case !validName.MatchString(s.Name):
-		p.errf("name", "%q is not a valid name; use 1-32 letters, digits and hyphens, not starting or ending with a hyphen", s.Name)
+		p.Errf("name", "%q is not a valid name; use 1-32 letters, digits and hyphens, not starting or ending with a hyphen", s.Name)
 	}
 	p.validateZones(s.Zones)
 	p.validateLoadBalancer(s.LoadBalancer)
@@ -46,17 +47,17 @@ func (p *parser) validateZones(zones []string) {
 	const path = "availability_zones"
 	switch {
 	case len(zones) < 2:
-		p.errf(path, "%d zone(s) given; an ALB needs at least 2", len(zones))
+		p.Errf(path, "%d zone(s) given; an ALB needs at least 2", len(zones))
 	case len(zones) > az.MaxZones:
-		p.errf(path, "%d zones given; the lab's address plan has room for %d", len(zones), az.MaxZones)
+		p.Errf(path, "%d zones given; the lab's address plan has room for %d", len(zones), az.MaxZones)
 	}
 	seen := map[string]bool{}
 	for i, z := range zones {
 		switch {
 		case strings.TrimSpace(z) == "":
-			p.errf(index(path, i), "empty zone name; use names such as us-east-1a")
+			p.Errf(yamlcheck.Index(path, i), "empty zone name; use names such as us-east-1a")
 		case seen[z]:
-			p.errf(index(path, i), "%s is listed twice; zone names must be unique", z)
+			p.Errf(yamlcheck.Index(path, i), "%s is listed twice; zone names must be unique", z)
 		}
 		seen[z] = true
 	}
@@ -70,41 +71,41 @@ func (p *parser) validateLoadBalancer(lb LoadBalancer) {
 
 func (p *parser) validateTargetGroup(tg TargetGroup) {
 	const path = "target_group"
-	if p.has(path + ".port") {
+	if p.Has(path + ".port") {
 		p.port(path+".port", tg.Port)
 	} else {
-		p.errf(path+".port", "missing; give the port targets listen on (1-65535), as AWS requires")
+		p.Errf(path+".port", "missing; give the port targets listen on (1-65535), as AWS requires")
 	}
 	p.httpOnly(path+".protocol", tg.Protocol)
-	algorithmOK := p.oneOf(path+".load_balancing_algorithm_type", tg.Algorithm, algorithms)
-	p.oneOf(path+".load_balancing_cross_zone_enabled", tg.CrossZone, crossZoneSettings)
+	algorithmOK := p.OneOf(path+".load_balancing_algorithm_type", tg.Algorithm, algorithms)
+	p.OneOf(path+".load_balancing_cross_zone_enabled", tg.CrossZone, crossZoneSettings)
 	p.durRange(path+".deregistration_delay", tg.DeregistrationDelay, 0, 3600*time.Second)
 	switch ss := tg.SlowStart; {
 	case ss == 0:
 	case ss < 30*time.Second || ss > 900*time.Second:
-		p.errf(path+".slow_start", "%s is not allowed; use 0 (off) or 30s to 900s", fmtDur(ss))
+		p.Errf(path+".slow_start", "%s is not allowed; use 0 (off) or 30s to 900s", fmtDur(ss))
 	case algorithmOK && tg.Algorithm != "round_robin":
-		p.errf(path+".slow_start", "slow start is not available with %s; use 0 or the round_robin algorithm", tg.Algorithm)
+		p.Errf(path+".slow_start", "slow start is not available with %s; use 0 or the round_robin algorithm", tg.Algorithm)
 	}
 
 	const hpath = path + ".health_check"
 	hc := tg.HealthCheck
 	if !strings.HasPrefix(hc.Path, "/") || len(hc.Path) > 1024 {
-		p.errf(hpath+".path", "%q is not allowed; use a path that starts with / (at most 1024 characters)", hc.Path)
+		p.Errf(hpath+".path", "%q is not allowed; use a path that starts with / (at most 1024 characters)", hc.Path)
 	}
 	if n, err := strconv.Atoi(hc.Port); hc.Port != "traffic-port" && (err != nil || n < 1 || n > 65535) {
-		p.errf(hpath+".port", "%q is not allowed; use traffic-port or a port number 1-65535", hc.Port)
+		p.Errf(hpath+".port", "%q is not allowed; use traffic-port or a port number 1-65535", hc.Port)
 	}
 	p.httpOnly(hpath+".protocol", hc.Protocol)
 	p.durRange(hpath+".interval", hc.Interval, 5*time.Second, 300*time.Second)
 	p.durRange(hpath+".timeout", hc.Timeout, 2*time.Second, 120*time.Second)
-	if hc.Timeout >= hc.Interval && !p.bad[hpath+".interval"] {
-		p.errf(hpath+".timeout", "%s is not below the interval (%s); AWS needs timeout < interval", fmtDur(hc.Timeout), fmtDur(hc.Interval))
+	if hc.Timeout >= hc.Interval && !p.Bad(hpath+".interval") {
+		p.Errf(hpath+".timeout", "%s is not below the interval (%s); AWS needs timeout < interval", fmtDur(hc.Timeout), fmtDur(hc.Interval))
 	}
 	p.intRange(hpath+".healthy_threshold", hc.HealthyThreshold, 2, 10)
 	p.intRange(hpath+".unhealthy_threshold", hc.UnhealthyThreshold, 2, 10)
 	if msg := checkMatcher(hc.Matcher); msg != "" {
-		p.errf(hpath+".matcher", "%s", msg)
+		p.Errf(hpath+".matcher", "%s", msg)
 	}
 }
 
@@ -127,63 +128,63 @@ func checkMatcher(s string) string {
 
 func (p *parser) validateLaunchTemplate(lt LaunchTemplate) {
 	const path = "launch_template"
-	hasCmd, hasImage := p.has(path+".command"), p.has(path+".image")
+	hasCmd, hasImage := p.Has(path+".command"), p.Has(path+".image")
 	switch {
 	case hasCmd && hasImage:
-		p.errf(path+".image", "given with command; use one: command (process runtime) or image (Docker runtime)")
+		p.Errf(path+".image", "given with command; use one: command (process runtime) or image (Docker runtime)")
 	case !hasCmd && !hasImage:
-		p.errf(path+".command", "missing; give a command to run (or an image for the Docker runtime)")
+		p.Errf(path+".command", "missing; give a command to run (or an image for the Docker runtime)")
 	case hasCmd && len(lt.Command) == 0:
-		p.errf(path+".command", "empty; give the program and its arguments, as in [simplydone]")
+		p.Errf(path+".command", "empty; give the program and its arguments, as in [simplydone]")
 	case hasImage && lt.Image == "":
-		p.errf(path+".image", "empty; give an image name")
+		p.Errf(path+".image", "empty; give an image name")
 	}
 	for i, arg := range lt.Command {
 		if i == 0 && arg == "" {
-			p.errf(index(path+".command", i), "empty program name; give the program to run")
+			p.Errf(yamlcheck.Index(path+".command", i), "empty program name; give the program to run")
 		}
 	}
 	if _, ok := az.LookupInstanceType(lt.InstanceType); !ok {
-		p.errf(path+".instance_type", "%s", oneOfMsg(lt.InstanceType, az.InstanceTypeNames()))
+		p.Errf(path+".instance_type", "%s", yamlcheck.OneOfMsg(lt.InstanceType, az.InstanceTypeNames()))
 	}
-	if p.has(path + ".port") {
+	if p.Has(path + ".port") {
 		p.port(path+".port", lt.Port) // otherwise it is target_group.port, checked there
 	}
 	for name := range lt.Environment {
-		field := sub(path+".environment", name)
+		field := yamlcheck.Sub(path+".environment", name)
 		switch {
 		case !envName.MatchString(name):
-			p.errf(field, "%q is not a variable name; use letters, digits and _, not starting with a digit", name)
+			p.Errf(field, "%q is not a variable name; use letters, digits and _, not starting with a digit", name)
 		case strings.HasPrefix(name, "LAB_"):
-			p.errf(field, "LAB_ is reserved for the variables the lab sets (LAB_ADDR, LAB_PORT, ...); pick another name")
+			p.Errf(field, "LAB_ is reserved for the variables the lab sets (LAB_ADDR, LAB_PORT, ...); pick another name")
 		}
 	}
 	if lt.BootTime < 0 {
-		p.errf(path+".boot_time", "%s is negative; use 0 or more", lt.BootTime)
+		p.Errf(path+".boot_time", "%s is negative; use 0 or more", lt.BootTime)
 	}
 }
 
 func (p *parser) validateGroup(g AutoScalingGroup) {
 	const path = "auto_scaling_group"
-	minOK, maxOK := p.has(path+".min_size"), p.has(path+".max_size")
+	minOK, maxOK := p.Has(path+".min_size"), p.Has(path+".max_size")
 	if !minOK {
-		p.errf(path+".min_size", "missing; AWS requires the group's minimum size (0 or more)")
+		p.Errf(path+".min_size", "missing; AWS requires the group's minimum size (0 or more)")
 	}
 	if !maxOK {
-		p.errf(path+".max_size", "missing; AWS requires the group's maximum size (1 or more)")
+		p.Errf(path+".max_size", "missing; AWS requires the group's maximum size (1 or more)")
 	}
-	minOK = minOK && !p.bad[path+".min_size"] && p.intRange(path+".min_size", g.MinSize, 0, -1)
-	maxOK = maxOK && !p.bad[path+".max_size"] && p.intRange(path+".max_size", g.MaxSize, 1, -1)
+	minOK = minOK && !p.Bad(path+".min_size") && p.intRange(path+".min_size", g.MinSize, 0, -1)
+	maxOK = maxOK && !p.Bad(path+".max_size") && p.intRange(path+".max_size", g.MaxSize, 1, -1)
 	if minOK && maxOK {
 		if g.MinSize > g.MaxSize {
-			p.errf(path+".min_size", "%d is above max_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.MinSize, g.MaxSize)
+			p.Errf(path+".min_size", "%d is above max_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.MinSize, g.MaxSize)
 		} else if g.DesiredCapacity < g.MinSize {
-			p.errf(path+".desired_capacity", "%d is below min_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.DesiredCapacity, g.MinSize)
+			p.Errf(path+".desired_capacity", "%d is below min_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.DesiredCapacity, g.MinSize)
 		} else if g.DesiredCapacity > g.MaxSize {
-			p.errf(path+".desired_capacity", "%d is above max_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.DesiredCapacity, g.MaxSize)
+			p.Errf(path+".desired_capacity", "%d is above max_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.DesiredCapacity, g.MaxSize)
 		}
 	}
-	p.oneOf(path+".health_check_type", g.HealthCheckType, healthCheckTypes)
+	p.OneOf(path+".health_check_type", g.HealthCheckType, healthCheckTypes)
 	p.durRange(path+".health_check_grace_period", g.HealthCheckGracePeriod, 0, -1)
 	p.durRange(path+".default_cooldown", g.DefaultCooldown, 0, -1)
 	if g.DefaultInstanceWarmup != nil {
@@ -192,49 +193,40 @@ func (p *parser) validateGroup(g AutoScalingGroup) {
 	tpath := path + ".termination_policies"
 	seen := map[string]bool{}
 	for i, tp := range g.TerminationPolicies {
-		field := index(tpath, i)
+		field := yamlcheck.Index(tpath, i)
 		switch {
-		case !p.oneOf(field, tp, terminationPolicies):
+		case !p.OneOf(field, tp, terminationPolicies):
 		case seen[tp]:
-			p.errf(field, "%s is listed twice; list each policy once", tp)
+			p.Errf(field, "%s is listed twice; list each policy once", tp)
 		case tp == "Default" && i != len(g.TerminationPolicies)-1:
-			p.errf(field, "Default must come last; AWS evaluates the policies in order")
+			p.Errf(field, "Default must come last; AWS evaluates the policies in order")
 		}
 		seen[tp] = true
 	}
-	p.oneOf(path+".capacity_distribution_strategy", g.CapacityDistributionStrategy, distributionStrategy)
+	p.OneOf(path+".capacity_distribution_strategy", g.CapacityDistributionStrategy, distributionStrategy)
 }
 
 // port checks a port number.
 func (p *parser) port(field string, n int) {
 	if n < 1 || n > 65535 {
-		p.errf(field, "%d is not a port; use 1-65535", n)
+		p.Errf(field, "%d is not a port; use 1-65535", n)
 	}
 }
 
 // httpOnly checks a protocol: AWS also allows HTTPS, but the lab does not terminate TLS.
 func (p *parser) httpOnly(field, proto string) {
 	if proto != "HTTP" {
-		p.errf(field, "%q is not supported; use HTTP (the lab does not terminate TLS)", proto)
+		p.Errf(field, "%q is not supported; use HTTP (the lab does not terminate TLS)", proto)
 	}
-}
-
-// oneOf checks an enumerated setting and reports whether it is allowed.
-func (p *parser) oneOf(field, v string, allowed []string) bool {
-	if contains(allowed, v) {
-		return true
-	}
-	p.errf(field, "%s", oneOfMsg(v, allowed))
-	return false
 }
 
 // intRange checks lo <= v <= hi (hi < 0: no maximum) and reports whether it holds.
 func (p *parser) intRange(field string, v, lo, hi int) bool {
 	switch {
 	case v < lo:
-		p.errf(field, "%d is below AWS's minimum of %d", v, lo)
+		p.Errf(field, "%d is below AWS's minimum of %d", v, lo)
 	case hi >= 0 && v > hi:
-		p.errf(field, "%d is above AWS's maximum of %d", v, hi)
+		p.Errf(field, "%d is above AWS's maximum of %d", v, hi)
 	default:
 		return true
 	}
@@ -245,9 +237,9 @@ func (p *parser) intRange(field string, v, lo, hi int) bool {
 func (p *parser) durRange(field string, d, lo, hi time.Duration) {
 	switch {
 	case d < lo:
-		p.errf(field, "%s is below AWS's minimum of %s", fmtDur(d), fmtDur(lo))
+		p.Errf(field, "%s is below AWS's minimum of %s", fmtDur(d), fmtDur(lo))
 	case hi >= 0 && d > hi:
-		p.errf(field, "%s is above AWS's maximum of %s", fmtDur(d), fmtDur(hi))
+		p.Errf(field, "%s is above AWS's maximum of %s", fmtDur(d), fmtDur(hi))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
 var (
@@ -21,15 +23,15 @@ var (
 func (p *parser) validatePolicies(policies []ScalingPolicy) {
 	firstUse := map[string]int{}
 	for i, sp := range policies {
-		path := index("scaling_policies", i)
-		if !p.has(path + ".name") {
-			p.errf(path+".name", "missing; give the policy a name")
+		path := yamlcheck.Index("scaling_policies", i)
+		if !p.Has(path + ".name") {
+			p.Errf(path+".name", "missing; give the policy a name")
 		} else if j, dup := firstUse[sp.Name]; dup {
-			p.errf(path+".name", "%s is already the name of scaling_policies[%d]; policy names must be unique", sp.Name, j)
+			p.Errf(path+".name", "%s is already the name of scaling_policies[%d]; policy names must be unique", sp.Name, j)
 		} else {
 			firstUse[sp.Name] = i
 		}
-		if p.oneOf(path+".policy_type", sp.PolicyType, policyTypes) {
+		if p.OneOf(path+".policy_type", sp.PolicyType, policyTypes) {
 			p.validatePolicy(path, sp)
 		}
 	}
@@ -49,29 +51,29 @@ func (p *parser) validatePolicy(path string, sp ScalingPolicy) {
 		TargetTrackingScaling: {"adjustment_type", "scaling_adjustment", "step_adjustments", "min_adjustment_magnitude", "cooldown", "alarm"},
 	}
 	for _, key := range required[sp.PolicyType] {
-		if !p.has(sub(path, key)) {
-			p.errf(sub(path, key), "missing; a %s policy needs it", sp.PolicyType)
+		if !p.Has(yamlcheck.Sub(path, key)) {
+			p.Errf(yamlcheck.Sub(path, key), "missing; a %s policy needs it", sp.PolicyType)
 		}
 	}
 	for _, key := range forbidden[sp.PolicyType] {
-		if p.has(sub(path, key)) {
+		if p.Has(yamlcheck.Sub(path, key)) {
 			why := ""
 			if key == "alarm" {
 				why = " (AWS creates and manages its alarms)"
 			}
-			p.errf(sub(path, key), "not allowed in a %s policy%s; remove it", sp.PolicyType, why)
+			p.Errf(yamlcheck.Sub(path, key), "not allowed in a %s policy%s; remove it", sp.PolicyType, why)
 		}
 	}
 
-	if p.has(path+".adjustment_type") && p.oneOf(path+".adjustment_type", sp.AdjustmentType, adjustmentTypes) {
+	if p.Has(path+".adjustment_type") && p.OneOf(path+".adjustment_type", sp.AdjustmentType, adjustmentTypes) {
 		if sp.AdjustmentType == "ExactCapacity" && sp.PolicyType == SimpleScaling && sp.ScalingAdjustment < 0 {
-			p.errf(path+".scaling_adjustment", "%d is negative; ExactCapacity sets the desired capacity, 0 or more", sp.ScalingAdjustment)
+			p.Errf(path+".scaling_adjustment", "%d is negative; ExactCapacity sets the desired capacity, 0 or more", sp.ScalingAdjustment)
 		}
-		if p.has(path+".min_adjustment_magnitude") && sp.AdjustmentType != "PercentChangeInCapacity" {
-			p.errf(path+".min_adjustment_magnitude", "only allowed with adjustment_type PercentChangeInCapacity")
+		if p.Has(path+".min_adjustment_magnitude") && sp.AdjustmentType != "PercentChangeInCapacity" {
+			p.Errf(path+".min_adjustment_magnitude", "only allowed with adjustment_type PercentChangeInCapacity")
 		}
 	}
-	if p.has(path + ".min_adjustment_magnitude") {
+	if p.Has(path + ".min_adjustment_magnitude") {
 		p.intRange(path+".min_adjustment_magnitude", sp.MinAdjustmentMagnitude, 1, -1)
 	}
 	if sp.Cooldown != nil {
@@ -81,45 +83,45 @@ func (p *parser) validatePolicy(path string, sp ScalingPolicy) {
 		p.durRange(path+".estimated_instance_warmup", *sp.EstimatedInstanceWarmup, 0, -1)
 	}
 	if sp.PolicyType == StepScaling {
-		p.validateSteps(sub(path, "step_adjustments"), sp.StepAdjustments)
+		p.validateSteps(yamlcheck.Sub(path, "step_adjustments"), sp.StepAdjustments)
 	}
 	if t := sp.TargetTracking; t != nil && sp.PolicyType == TargetTrackingScaling {
-		tpath := sub(path, "target_tracking")
-		if !p.has(tpath + ".predefined_metric_type") {
-			p.errf(tpath+".predefined_metric_type", "missing; use one of %s", strings.Join(predefinedMetrics, ", "))
+		tpath := yamlcheck.Sub(path, "target_tracking")
+		if !p.Has(tpath + ".predefined_metric_type") {
+			p.Errf(tpath+".predefined_metric_type", "missing; use one of %s", strings.Join(predefinedMetrics, ", "))
 		} else {
-			p.oneOf(tpath+".predefined_metric_type", t.PredefinedMetricType, predefinedMetrics)
+			p.OneOf(tpath+".predefined_metric_type", t.PredefinedMetricType, predefinedMetrics)
 		}
-		if !p.has(tpath + ".target_value") {
-			p.errf(tpath+".target_value", "missing; give the value to hold the metric at (above 0)")
+		if !p.Has(tpath + ".target_value") {
+			p.Errf(tpath+".target_value", "missing; give the value to hold the metric at (above 0)")
 		} else if t.TargetValue <= 0 {
-			p.errf(tpath+".target_value", "%s is not allowed; the target value must be above 0", fmtNum(t.TargetValue))
+			p.Errf(tpath+".target_value", "%s is not allowed; the target value must be above 0", fmtNum(t.TargetValue))
 		}
 	}
 	if sp.Alarm != nil && sp.PolicyType != TargetTrackingScaling {
-		p.validateAlarm(sub(path, "alarm"), *sp.Alarm)
+		p.validateAlarm(yamlcheck.Sub(path, "alarm"), *sp.Alarm)
 	}
 }
 
 // validateSteps checks that each step has a bound and that, in order, the
 // steps neither overlap nor leave gaps, as AWS requires.
 func (p *parser) validateSteps(path string, steps []StepAdjustment) {
-	if p.has(path) && len(steps) == 0 && !p.bad[path] {
-		p.errf(path, "empty; give at least one step")
+	if p.Has(path) && len(steps) == 0 && !p.Bad(path) {
+		p.Errf(path, "empty; give at least one step")
 		return
 	}
 	ok := true
 	for i, st := range steps {
-		ipath := index(path, i)
-		if !p.has(ipath + ".scaling_adjustment") {
-			p.errf(ipath+".scaling_adjustment", "missing; give the capacity change for this step")
+		ipath := yamlcheck.Index(path, i)
+		if !p.Has(ipath + ".scaling_adjustment") {
+			p.Errf(ipath+".scaling_adjustment", "missing; give the capacity change for this step")
 		}
 		switch {
 		case st.LowerBound == nil && st.UpperBound == nil:
-			p.errf(ipath, "both bounds are open; give metric_interval_lower_bound or metric_interval_upper_bound")
+			p.Errf(ipath, "both bounds are open; give metric_interval_lower_bound or metric_interval_upper_bound")
 			ok = false
 		case st.LowerBound != nil && st.UpperBound != nil && *st.LowerBound >= *st.UpperBound:
-			p.errf(ipath+".metric_interval_upper_bound", "%s is not above metric_interval_lower_bound (%s)", fmtNum(*st.UpperBound), fmtNum(*st.LowerBound))
+			p.Errf(ipath+".metric_interval_upper_bound", "%s is not above metric_interval_lower_bound (%s)", fmtNum(*st.UpperBound), fmtNum(*st.LowerBound))
 			ok = false
 		}
 	}
@@ -135,35 +137,35 @@ func (p *parser) validateSteps(path string, steps []StepAdjustment) {
 	for k := 1; k < len(order); k++ {
 		prev, cur := steps[order[k-1]], steps[order[k]]
 		prevUpper, curLower := bound(prev.UpperBound, math.Inf(1)), bound(cur.LowerBound, math.Inf(-1))
-		field := index(path, order[k])
+		field := yamlcheck.Index(path, order[k])
 		switch {
 		case curLower < prevUpper:
-			p.errf(field, "%s overlaps %s; steps must not overlap or leave gaps", fmtStep(cur), fmtStep(prev))
+			p.Errf(field, "%s overlaps %s; steps must not overlap or leave gaps", fmtStep(cur), fmtStep(prev))
 		case curLower > prevUpper:
-			p.errf(field, "%s leaves a gap after %s; steps must not overlap or leave gaps", fmtStep(cur), fmtStep(prev))
+			p.Errf(field, "%s leaves a gap after %s; steps must not overlap or leave gaps", fmtStep(cur), fmtStep(prev))
 		}
 	}
 }
 
 func (p *parser) validateAlarm(path string, a Alarm) {
 	for _, key := range []string{"metric_name", "namespace", "statistic", "comparison_operator", "threshold", "period", "evaluation_periods"} {
-		if !p.has(sub(path, key)) {
-			p.errf(sub(path, key), "missing; CloudWatch needs it for the alarm")
+		if !p.Has(yamlcheck.Sub(path, key)) {
+			p.Errf(yamlcheck.Sub(path, key), "missing; CloudWatch needs it for the alarm")
 		}
 	}
-	if p.has(path + ".statistic") {
-		p.oneOf(path+".statistic", a.Statistic, statistics)
+	if p.Has(path + ".statistic") {
+		p.OneOf(path+".statistic", a.Statistic, statistics)
 	}
-	if p.has(path + ".comparison_operator") {
-		p.oneOf(path+".comparison_operator", a.ComparisonOperator, comparisonOperators)
+	if p.Has(path + ".comparison_operator") {
+		p.OneOf(path+".comparison_operator", a.ComparisonOperator, comparisonOperators)
 	}
-	p.oneOf(path+".treat_missing_data", a.TreatMissingData, missingDataOptions)
-	if p.has(path+".period") && a.Period != 10*time.Second && a.Period != 30*time.Second && (a.Period <= 0 || a.Period%time.Minute != 0) {
-		p.errf(path+".period", "%s is not allowed; use 10s, 30s or a multiple of 60s", fmtDur(a.Period))
+	p.OneOf(path+".treat_missing_data", a.TreatMissingData, missingDataOptions)
+	if p.Has(path+".period") && a.Period != 10*time.Second && a.Period != 30*time.Second && (a.Period <= 0 || a.Period%time.Minute != 0) {
+		p.Errf(path+".period", "%s is not allowed; use 10s, 30s or a multiple of 60s", fmtDur(a.Period))
 	}
-	if p.has(path+".evaluation_periods") && p.intRange(path+".evaluation_periods", a.EvaluationPeriods, 1, -1) && !p.bad[path+".evaluation_periods"] {
+	if p.Has(path+".evaluation_periods") && p.intRange(path+".evaluation_periods", a.EvaluationPeriods, 1, -1) && !p.Bad(path+".evaluation_periods") {
 		if a.DatapointsToAlarm > a.EvaluationPeriods {
-			p.errf(path+".datapoints_to_alarm", "%d is above evaluation_periods (%d); an alarm needs M of its N periods, M <= N", a.DatapointsToAlarm, a.EvaluationPeriods)
+			p.Errf(path+".datapoints_to_alarm", "%d is above evaluation_periods (%d); an alarm needs M of its N periods, M <= N", a.DatapointsToAlarm, a.EvaluationPeriods)
 		} else {
 			p.intRange(path+".datapoints_to_alarm", a.DatapointsToAlarm, 1, -1)
 		}

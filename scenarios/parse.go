@@ -1,0 +1,157 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
+)
+
+// Defaults for what a scenario file leaves out.
+const (
+	DefaultSpeed  = 10
+	DefaultSeed   = 1
+	DefaultMaxLag = 250 * time.Millisecond
+)
+
+// DefaultMix is the request mix of a scenario that gives none.
+var DefaultMix = Mix{List: 50, Create: 20, Get: 20, Done: 10}
+
+// Parse reads a scenario file, fills in the defaults and validates it.
+// filename is used in error messages and to find a stack given by relative
+// path (a chaos zone is checked against the stack when the stack can be
+// loaded). On any problem it returns *yamlcheck.Errors listing them all
+// (stack.Errors is the same type).
+func Parse(filename string, data []byte) (*Scenario, error) {
+	root, err := yamlcheck.Document(filename, data, "scenario", "name, stack, load.phases and slos")
+	if err != nil {
+		return nil, err
+	}
+	p := parser{yamlcheck.NewParser(filename)}
+	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename}
+	s.Load.Mix = DefaultMix
+	if p.decode(root, s) {
+		p.validate(s)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	s.Source = data
+	return s, nil
+}
+
+// Load reads and parses the scenario file at path.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read scenario: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// parser decodes and validates one scenario file.
+type parser struct {
+	*yamlcheck.Parser
+}
+
+// decode reads the file into s over its defaults. It reports false when the
+// file is not a mapping at all, so there is nothing to validate.
+func (p parser) decode(root *yaml.Node, s *Scenario) bool {
+	m := p.Mapping(root, "", "name", "description", "stack", "speed", "seed", "max_lag",
+		"load", "chaos", "slos", "stop_conditions")
+	if m == nil {
+		return false
+	}
+	p.Str(m, "", "name", &s.Name)
+	p.Str(m, "", "description", &s.Description)
+	p.Str(m, "", "stack", &s.Stack)
+	if n := m["stack"]; n != nil {
+		s.stackAt = yamlcheck.Error{File: s.File, Line: n.Line, Col: n.Column, Field: "stack"}
+	}
+	p.Float(m, "", "speed", &s.Speed)
+	p.seed(m["seed"], &s.Seed)
+	p.Dur(m, "", "max_lag", &s.MaxLag, true)
+	p.load(m["load"], &s.Load)
+	for i, n := range p.List(m["chaos"], "chaos") {
+		s.Chaos = append(s.Chaos, p.chaos(n, yamlcheck.Index("chaos", i)))
+	}
+	s.SLOs = p.slos(m["slos"], "slos", false)
+	s.StopConditions = p.slos(m["stop_conditions"], "stop_conditions", true)
+	return true
+}
+
+func (p parser) seed(n *yaml.Node, dst *uint64) {
+	if n == nil {
+		return
+	}
+	var v uint64
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		p.ErrAt(n, "seed", "%s is not a seed; use a whole number 0 or more", yamlcheck.Describe(n))
+		return
+	}
+	*dst = v
+}
+
+func (p parser) load(n *yaml.Node, l *LoadProfile) {
+	m := p.Mapping(n, "load", "mix", "phases")
+	if mix := p.Mapping(m["mix"], "load.mix", "list", "create", "get", "done"); mix != nil {
+		l.Mix = Mix{}
+		p.Int(mix, "load.mix", "list", &l.Mix.List)
+		p.Int(mix, "load.mix", "create", &l.Mix.Create)
+		p.Int(mix, "load.mix", "get", &l.Mix.Get)
+		p.Int(mix, "load.mix", "done", &l.Mix.Done)
+	}
+	for i, pn := range p.List(m["phases"], "load.phases") {
+		path := yamlcheck.Index("load.phases", i)
+		ph := p.Mapping(pn, path, "name", "duration", "rate", "from", "to")
+		phase := Phase{Name: fmt.Sprintf("phase-%d", i+1)}
+		p.Str(ph, path, "name", &phase.Name)
+		p.Dur(ph, path, "duration", &phase.Duration, true)
+		if ph["rate"] != nil {
+			p.Float(ph, path, "rate", &phase.From)
+			phase.To = phase.From
+		} else {
+			p.Float(ph, path, "from", &phase.From)
+			p.Float(ph, path, "to", &phase.To)
+		}
+		l.Phases = append(l.Phases, phase)
+	}
+}
+
+func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
+	var a ChaosAction
+	m := p.Mapping(n, path, "at", "action", "zone", "duration")
+	p.Dur(m, path, "at", &a.At, true)
+	p.Str(m, path, "action", &a.Action)
+	p.Str(m, path, "zone", &a.Zone)
+	p.Dur(m, path, "duration", &a.Duration, true)
+	return a
+}
+
+// slos reads a list of SLO expressions, reporting each bad one at its place.
+// Live ones (stop conditions) are evaluated during the run, so they cannot
+// use what is only known at its end.
+func (p parser) slos(n *yaml.Node, path string, live bool) []SLO {
+	var out []SLO
+	for i, item := range p.List(n, path) {
+		field := yamlcheck.Index(path, i)
+		if item.Kind != yaml.ScalarNode {
+			p.ErrAt(item, field, "want an expression such as p99 <= 500ms, got %s", yamlcheck.Describe(item))
+			continue
+		}
+		slo, err := ParseSLO(item.Value)
+		if err != nil {
+			p.ErrAt(item, field, "%v", err)
+			continue
+		}
+		if live && slo.Metric == LostWrites {
+			p.ErrAt(item, field, "lost_writes is counted at the end of the run, so it cannot stop a run early; use it in slos")
+			continue
+		}
+		out = append(out, slo)
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/stack"
+)
+
+// Scenario is one rehearsal: what happens to a stack, and how to judge it.
+// Durations are AWS time unless said otherwise.
+type Scenario struct {
+	Name        string
+	Description string // one line, for `lab scenarios`
+	Stack       string // a built-in stack name, or a path relative to the scenario file
+
+	Speed  float64       // AWS seconds per wall second: 10 runs a 30-minute scenario in 3 wall minutes
+	Seed   uint64        // seeds every random choice (request mix, chaos targets)
+	MaxLag time.Duration // wall time: the run is INVALID if the load generator's p99 lag exceeds it
+
+	Load           LoadProfile
+	Chaos          []ChaosAction // in file order; At counts from the start of the load
+	SLOs           []SLO         // all must pass for the verdict PASS
+	StopConditions []SLO         // evaluated live over the last 10 wall seconds; one holding stops the run (FAIL)
+
+	File   string // where the scenario came from ("builtin/flash-sale.yaml" for a built-in)
+	Source []byte // the YAML as given
+
+	stackAt yamlcheck.Error // where the file says stack:, for ResolveStack's errors
+}
+
+// LoadProfile is the traffic the load generator sends through the ALB.
+type LoadProfile struct {
+	Mix    Mix
+	Phases []Phase // played in order, back to back
+}
+
+// Mix weighs the request kinds of the SimplyDone workload. A scenario
+// without a mix gets 50/20/20/10; a mix in the file gives 0 to the kinds it
+// leaves out.
+type Mix struct {
+	List, Create, Get, Done int
+}
+
+// Total is the sum of the weights.
+func (m Mix) Total() int { return m.List + m.Create + m.Get + m.Done }
+
+// Phase is a stretch of the load profile. The rate goes linearly from From
+// to To (real requests per wall second) over Duration (AWS time); a steady
+// phase (rate: x in the file) has From == To.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+	From, To float64
+}
+
+// RateAt is the phase's rate (requests per wall second) at elapsed AWS time
+// into it.
+func (p Phase) RateAt(elapsed time.Duration) float64 {
+	if p.Duration <= 0 || elapsed <= 0 {
+		return p.From
+	}
+	if elapsed >= p.Duration {
+		return p.To
+	}
+	return p.From + (p.To-p.From)*float64(elapsed)/float64(p.Duration)
+}
+
+// Chaos actions.
+const (
+	KillInstance = "kill-instance" // terminate an instance; the ASG replaces it
+	StopInstance = "stop-instance" // stop an instance, start it again after Duration (a reboot)
+)
+
+// ChaosAction is one fault on the timeline.
+type ChaosAction struct {
+	At       time.Duration // from the start of the load
+	Action   string        // KillInstance or StopInstance
+	Zone     string        // "" = any zone; the instance is picked with the scenario's seed
+	Duration time.Duration // StopInstance only: how long the instance stays stopped
+}
+
+// TotalDuration is the AWS time the load profile lasts.
+func (s *Scenario) TotalDuration() time.Duration {
+	var total time.Duration
+	for _, p := range s.Load.Phases {
+		total += p.Duration
+	}
+	return total
+}
+
+// ResolveStack returns the scenario's stack: the built-in of that name, or
+// the stack file at that path, relative to the scenario file. Problems are
+// reported at the scenario's stack: line; a stack file that does not
+// validate also gives its own errors (errors.As finds *stack.Errors).
+func (s *Scenario) ResolveStack() (*stack.Stack, error) {
+	at := s.stackAt
+	if at.File == "" {
+		at = yamlcheck.Error{File: s.File, Field: "stack"}
+	}
+	builtins := strings.Join(stack.BuiltinNames(), ", ")
+	if s.Stack == "" {
+		at.Msg = "missing; give a built-in stack (" + builtins + ") or the path of a stack file"
+		return nil, at
+	}
+	if slices.Contains(stack.BuiltinNames(), s.Stack) {
+		return stack.Builtin(s.Stack)
+	}
+	path := s.stackPath()
+	st, err := stack.Load(path)
+	var errs *stack.Errors
+	switch {
+	case err == nil:
+		return st, nil
+	case errors.Is(err, fs.ErrNotExist):
+		at.Msg = fmt.Sprintf("%q is not a built-in stack (%s) and there is no file %s", s.Stack, builtins, path)
+		return nil, at
+	case errors.As(err, &errs):
+		at.Msg = fmt.Sprintf("the stack file %s is not valid (%d problem(s) below)", path, len(errs.List))
+		return nil, fmt.Errorf("%w\n%w", at, err)
+	default:
+		at.Msg = fmt.Sprintf("cannot read %s: %v", path, errors.Unwrap(err))
+		return nil, at
+	}
+}
+
+// stackPath is where a stack that is not a built-in lives.
+func (s *Scenario) stackPath() string {
+	if filepath.IsAbs(s.Stack) {
+		return s.Stack
+	}
+	return filepath.Join(filepath.Dir(s.File), s.Stack)
+}

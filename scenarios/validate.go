@@ -1,0 +1,201 @@
+package scenarios
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/stack"
+)
+
+// Limits of what a scenario may ask for.
+const (
+	MinSpeed, MaxSpeed = 1, 1000
+	MaxRate            = 100000 // requests per wall second
+)
+
+var (
+	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	chaosActions = []string{KillInstance, StopInstance}
+)
+
+// validate checks a decoded scenario. Fields that already failed to decode
+// are skipped (Errf reports one problem per field).
+func (p parser) validate(s *Scenario) {
+	switch {
+	case !p.Has("name"):
+		p.Errf("name", "missing; name the scenario (letters, digits, '.', '_' and '-')")
+	case !validName.MatchString(s.Name):
+		p.Errf("name", "%q is not a valid name; use 1-64 letters, digits, '.', '_' and '-', starting with a letter or digit", s.Name)
+	}
+	builtins := strings.Join(stack.BuiltinNames(), ", ")
+	switch {
+	case !p.Has("stack"):
+		p.Errf("stack", "missing; give a built-in stack (%s) or the path of a stack file", builtins)
+	case strings.TrimSpace(s.Stack) == "":
+		p.Errf("stack", "empty; give a built-in stack (%s) or the path of a stack file", builtins)
+	}
+	if s.Speed < MinSpeed || s.Speed > MaxSpeed {
+		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
+	}
+	if s.MaxLag <= 0 {
+		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", fmtDur(s.MaxLag))
+	}
+	p.validateLoad(s.Load)
+	p.validateChaos(s)
+	if !p.Has("slos") {
+		p.Errf("slos", "missing; give at least one SLO, such as success_rate >= 99%%")
+	} else if len(s.SLOs) == 0 && !p.Bad("slos") && !p.anyBad("slos") {
+		p.Errf("slos", "empty; give at least one SLO, such as success_rate >= 99%%")
+	}
+}
+
+// anyBad reports whether some element of the list at path was reported.
+func (p parser) anyBad(path string) bool {
+	for i := 0; p.Has(yamlcheck.Index(path, i)); i++ {
+		if p.Bad(yamlcheck.Index(path, i)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p parser) validateLoad(l LoadProfile) {
+	const path = "load.phases"
+	if !p.Has(path) {
+		p.Errf(path, "missing; give at least one phase, such as {name: calm, duration: 5m, rate: 20}")
+	} else if len(l.Phases) == 0 && !p.Bad(path) {
+		p.Errf(path, "empty; give at least one phase, such as {name: calm, duration: 5m, rate: 20}")
+	}
+	names := map[string]int{}
+	for i, ph := range l.Phases {
+		ipath := yamlcheck.Index(path, i)
+		if j, dup := names[ph.Name]; dup {
+			p.Errf(ipath+".name", "%s is already the name of %s; phase names must be unique", ph.Name, yamlcheck.Index(path, j))
+		} else {
+			names[ph.Name] = i
+		}
+		if !p.Has(ipath + ".duration") {
+			p.Errf(ipath+".duration", "missing; give how long the phase lasts in AWS time, such as 5m")
+		} else if ph.Duration <= 0 {
+			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", fmtDur(ph.Duration))
+		}
+		p.validateRates(ipath)
+		if p.Has(ipath + ".rate") {
+			p.rateRange(ipath+".rate", ph.From)
+		} else {
+			p.rateRange(ipath+".from", ph.From)
+			p.rateRange(ipath+".to", ph.To)
+		}
+	}
+	m := l.Mix
+	for _, w := range []struct {
+		key string
+		v   int
+	}{{"list", m.List}, {"create", m.Create}, {"get", m.Get}, {"done", m.Done}} {
+		if w.v < 0 {
+			p.Errf("load.mix."+w.key, "%d is negative; weights are 0 or more", w.v)
+		}
+	}
+	if m == (Mix{}) && p.Has("load.mix") {
+		p.Errf("load.mix", "all weights are 0; give at least one of list, create, get, done a weight above 0")
+	}
+}
+
+// rateRange checks a rate the file gives.
+func (p parser) rateRange(field string, v float64) {
+	if p.Has(field) && (v < 0 || v > MaxRate) {
+		p.Errf(field, "%s is not allowed; use 0 to %d requests per wall second", fmtNum(v), MaxRate)
+	}
+}
+
+// validateRates checks that a phase has either rate, or from and to.
+func (p parser) validateRates(path string) {
+	rate, from, to := p.Has(path+".rate"), p.Has(path+".from"), p.Has(path+".to")
+	switch {
+	case rate && (from || to):
+		key := "from"
+		if !from {
+			key = "to"
+		}
+		p.Errf(path+"."+key, "given with rate; use rate (a steady phase) or from and to (a ramp)")
+	case rate:
+	case !from && !to:
+		p.Errf(path+".rate", "missing; give rate (a steady phase) or from and to (a ramp), in requests per wall second")
+	case !from:
+		p.Errf(path+".from", "missing; a ramp needs from and to")
+	case !to:
+		p.Errf(path+".to", "missing; a ramp needs from and to")
+	}
+}
+
+func (p parser) validateChaos(s *Scenario) {
+	total := s.TotalDuration()
+	phasesOK := len(s.Load.Phases) > 0 // the total is known: every phase has a good duration
+	for i, ph := range s.Load.Phases {
+		field := yamlcheck.Index("load.phases", i) + ".duration"
+		phasesOK = phasesOK && p.Has(field) && !p.Bad(field) && ph.Duration > 0
+	}
+	var zones []string // the stack's, when it is needed and can be loaded
+	for _, a := range s.Chaos {
+		if a.Zone != "" && zones == nil && !p.Bad("stack") {
+			if st, err := s.ResolveStack(); err == nil {
+				zones = st.Zones
+			}
+		}
+	}
+	for i, a := range s.Chaos {
+		path := yamlcheck.Index("chaos", i)
+		switch {
+		case !p.Has(path + ".at"):
+			p.Errf(path+".at", "missing; give when the action happens, in AWS time from the start of the load, such as 10m")
+		case a.At < 0:
+			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", fmtDur(a.At))
+		case phasesOK && a.At >= total:
+			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", fmtDur(a.At), fmtDur(total))
+		}
+		if !p.Has(path + ".action") {
+			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaosActions, ", "))
+		} else if p.OneOf(path+".action", a.Action, chaosActions) {
+			p.validateDuration(path, a)
+		}
+		switch {
+		case !p.Has(path + ".zone"):
+		case strings.TrimSpace(a.Zone) == "":
+			p.Errf(path+".zone", "empty; name a zone of the stack, or leave zone out for any zone")
+		case zones != nil && !slices.Contains(zones, a.Zone):
+			p.Errf(path+".zone", "%q is not a zone of stack %s; use one of %s", a.Zone, s.Stack, strings.Join(zones, ", "))
+		}
+	}
+}
+
+// validateDuration checks that a stop has a duration and a kill has none.
+func (p parser) validateDuration(path string, a ChaosAction) {
+	field := path + ".duration"
+	switch {
+	case a.Action == KillInstance && p.Has(field):
+		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
+	case a.Action == StopInstance && !p.Has(field):
+		p.Errf(field, "missing; stop-instance needs how long the instance stays stopped, such as 3m")
+	case a.Action == StopInstance && a.Duration <= 0:
+		p.Errf(field, "%s is not above 0; give how long the instance stays stopped, such as 3m", fmtDur(a.Duration))
+	}
+}
+
+// fmtDur writes a duration without trailing zero units: 10m, not 10m0s.
+func fmtDur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// fmtNum writes a number as briefly as it can: 10, 2.5.
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
