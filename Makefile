@@ -1,8 +1,7 @@
 # The two commands: `make run` brings the lab up, `make test` passes the tests.
 GO      ?= go
 BIN     := bin
-STACK   ?= simplydone
-SPEED   ?= 10
+SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
 .PHONY: all build run test vet bench bench-alb clean
@@ -13,9 +12,9 @@ build:
 	$(GO) build -o $(BIN)/lab ./cmd/lab
 	$(GO) build -o $(BIN)/simplydone ./cmd/simplydone
 
-## run: a three-zone SimplyDone tier behind the ALB, until Ctrl-C
+## run: the flash sale: load, scaling, a killed instance, a verdict (about 3 wall minutes)
 run: build
-	$(BIN)/lab up --stack $(STACK) --speed $(SPEED)
+	$(BIN)/lab run $(SCENARIO)
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -33,9 +33,12 @@ type Options struct {
 	RunsDir  string    // where run directories go (default ./runs)
 	StateDir string    // the runtime's records (default: the runtime's own)
 	Console  io.Writer // one line per event; nil for none
-	// Quiet, when set, says which event kinds the console skips.
-	Quiet  func(kind string) bool
-	Logger *slog.Logger
+	// Quiet, when set, says which events the console skips (the journal
+	// keeps them all).
+	Quiet func(events.Envelope) bool
+	// Subscribers get every event from the very first.
+	Subscribers []events.Handler
+	Logger      *slog.Logger
 }
 
 // Lab is a running tier.
@@ -60,6 +63,8 @@ type Lab struct {
 	ctx         context.Context
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
+
+	started time.Time // AWS time the run started
 
 	mu     sync.Mutex
 	closed bool
@@ -181,10 +186,14 @@ func (l *Lab) startBus() error {
 	l.journalFile = f
 	l.journal = events.NewJournal(f)
 	l.Bus.Subscribe(l.journal.Handle)
+	for _, h := range l.opts.Subscribers {
+		l.Bus.Subscribe(h)
+	}
+	l.started = l.Clock.Now()
 	if l.opts.Console != nil {
-		start := l.Clock.Now()
+		start := l.started
 		l.Bus.Subscribe(func(e events.Envelope) {
-			if l.opts.Quiet != nil && l.opts.Quiet(e.Kind) {
+			if l.opts.Quiet != nil && l.opts.Quiet(e) {
 				return
 			}
 			fmt.Fprintf(l.opts.Console, "%s  %s\n", awsElapsed(e.Time.Sub(start)), e.Message())

@@ -2,6 +2,8 @@
 // Balancer with a node per Availability Zone, in front of instances that run
 // as local processes on each zone's loopback subnet.
 //
+//	lab run SCENARIO [--speed N] [--seed N]  rehearse a scenario and judge it against its SLOs
+//	lab scenarios                            list the built-in scenarios
 //	lab up [--stack NAME|FILE] [--speed N]   bring the tier up until Ctrl-C
 //	lab validate FILE...                     check stack files, every error at once
 //	lab down                                 reap what a crashed run left behind
@@ -20,15 +22,18 @@ import (
 	"syscall"
 
 	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
 )
 
 // Exit codes a script can rely on.
 const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2 // bad usage or an invalid stack
+	exitOK          = 0 // PASS
+	exitFailed      = 1 // FAIL
+	exitUsage       = 2 // bad usage or an invalid stack or scenario
+	exitInvalid     = 3 // INVALID: the load generator could not hold its schedule
+	exitInterrupted = 130
 )
 
 func main() {
@@ -39,6 +44,11 @@ func main() {
 }
 
 const usage = `usage:
+  lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]
+      rehearse a built-in scenario or a scenario file; exit 0 PASS, 1 FAIL, 2 bad input,
+      3 INVALID, 130 interrupted
+  lab scenarios
+      list the built-in scenarios
   lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
   lab validate FILE...
@@ -53,6 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "run":
+		return runScenario(ctx, args[1:], stdout, stderr)
+	case "scenarios":
+		for _, n := range scenarios.BuiltinNames() {
+			fmt.Fprintf(stdout, "%-20s %s\n", n, scenarios.Describe(n))
+		}
+		return exitOK
 	case "up":
 		return up(ctx, args[1:], stdout, stderr)
 	case "validate":

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/scenarios"
+)
+
+func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	driver := fs.String("driver", "auto", "instance runtime: auto or process (docker arrives with its own issue)")
+	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
+	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
+	out := fs.String("out", "runs", "where run directories go")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]")
+		return exitUsage
+	}
+	switch *driver {
+	case "auto", "process":
+	case "docker":
+		fmt.Fprintln(stderr, "lab run: --driver docker: the Docker runtime is not in this build yet; use --driver process")
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "lab run: --driver %q: allowed auto, process\n", *driver)
+		return exitUsage
+	}
+	sc, err := scenarios.Resolve(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	st, err := sc.ResolveStack()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if *speed != 0 && (*speed < 1 || *speed > 1000) {
+		fmt.Fprintf(stderr, "lab run: --speed %g: allowed 1 to 1000\n", *speed)
+		return exitUsage
+	}
+	sum, err := lab.Run(ctx, lab.RunOptions{
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, RunsDir: *out, Console: stdout,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if sum == nil {
+		fmt.Fprintf(stderr, "lab run: %v\n", err)
+		return exitFailed
+	}
+	sum.WriteText(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
+	}
+	fmt.Fprintf(stdout, "\nEvidence: %s/%s (events.jsonl, summary.json, logs/)\n", *out, sum.RunID)
+	switch sum.Verdict {
+	case lab.Pass:
+		return exitOK
+	case lab.Invalid:
+		return exitInvalid
+	case lab.Interrupted:
+		return exitInterrupted
+	}
+	return exitFailed
+}
+
+// reorder puts flags before the positional argument, so that both
+// `lab run flash-sale --speed 20` and `lab run --speed 20 flash-sale` work.
+func reorder(args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) > 1 && a[0] == '-' {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return append(flags, rest...)
+}

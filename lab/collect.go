@@ -1,0 +1,114 @@
+package lab
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// collector gathers what the summary reports from the events and from
+// sampling the group.
+type collector struct {
+	mu      sync.Mutex
+	scaling Scaling
+	seen    bool // in-service sampled at least once
+	inSvc   InService
+}
+
+func newCollector() *collector {
+	return &collector{inSvc: InService{PerZone: map[string]MinMax{}}}
+}
+
+// handle is a bus subscriber.
+func (c *collector) handle(e events.Envelope) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ev := e.Event.(type) {
+	case asg.ScalingActivity:
+		if ev.Action == "Launch" {
+			c.scaling.Launches++
+		} else {
+			c.scaling.Terminations++
+			if strings.Contains(ev.Cause, "health check") {
+				c.scaling.Replacements++
+			}
+		}
+	case asg.DesiredCapacityChanged:
+		if ev.Policy == "" {
+			return
+		}
+		if ev.To > ev.From {
+			c.scaling.ScaleOuts++
+		} else {
+			c.scaling.ScaleIns++
+		}
+	}
+}
+
+// sampleInService records the range of in-service counts, total and per
+// zone, every 100 ms of wall time while the load runs.
+func (c *collector) sampleInService(ctx context.Context, l *Lab) {
+	tk := time.NewTicker(100 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		c.observe(l.Zones, l.Group.InService())
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
+}
+
+func (c *collector) observe(zones []az.Zone, m map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	for _, z := range zones {
+		n := m[z.Name]
+		total += n
+		mm, ok := c.inSvc.PerZone[z.Name]
+		if !ok {
+			mm = MinMax{Min: n, Max: n}
+		}
+		mm.Min, mm.Max = min(mm.Min, n), max(mm.Max, n)
+		c.inSvc.PerZone[z.Name] = mm
+	}
+	if !c.seen {
+		c.inSvc.Min, c.inSvc.Max, c.seen = total, total, true
+	}
+	c.inSvc.Min, c.inSvc.Max = min(c.inSvc.Min, total), max(c.inSvc.Max, total)
+}
+
+// fill copies traffic, errors and group figures into the summary.
+func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
+	c.mu.Lock()
+	s.ScalingActivities = c.scaling
+	s.InService = c.inSvc
+	c.mu.Unlock()
+	s.Requests = r.Requests
+	if r.Requests > 0 {
+		s.SuccessRate = 100 * float64(r.Requests-r.Err5xx-r.Transport) / float64(r.Requests)
+	}
+	s.Latency = Latency{P50: ms(r.P50), P95: ms(r.P95), P99: ms(r.P99), Max: ms(r.Max)}
+	s.Errors = ErrorClasses{HTTP4xx: r.Err4xx, HTTP5xx: r.Err5xx, Transport: r.Transport}
+	for _, n := range l.LB.Nodes() {
+		m := n.Metrics()
+		s.Errors.ELB502 += m.HTTPCode_ELB_502_Count
+		s.Errors.ELB503 += m.HTTPCode_ELB_503_Count
+		s.Errors.ELB504 += m.HTTPCode_ELB_504_Count
+		s.Errors.Target5xx += m.HTTPCode_Target_5XX_Count
+	}
+	s.OfferedRate, s.AchievedRate = r.OfferedRate, r.AchievedRate
+	s.LagP99Ms = ms(r.LagP99)
+	s.Invalid = r.Invalid
+	s.AcknowledgedWrites = len(r.Created)
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

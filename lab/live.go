@@ -1,0 +1,166 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/cloudwatch"
+)
+
+// liveView follows the load second by second: it announces phases, prints a
+// stats line every few seconds, and checks the stop conditions.
+type liveView struct {
+	l      *Lab
+	sc     *scenarios.Scenario
+	every  int // seconds between stats lines
+	stop   context.CancelFunc
+	ends   []int // wall second at which each phase ends
+	window []load.Second
+
+	mu      sync.Mutex
+	phase   int
+	stopped string // why a stop condition ended the run
+}
+
+func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, _ *collector, stop context.CancelFunc) *liveView {
+	v := &liveView{l: l, sc: sc, every: max(1, int(every/time.Second)), stop: stop, phase: -1}
+	var acc time.Duration
+	for _, p := range sc.Load.Phases {
+		acc += l.Clock.Wall(p.Duration)
+		v.ends = append(v.ends, int(acc/time.Second))
+	}
+	return v
+}
+
+// second is load.Config.OnSecond: it runs on the load generator's reader
+// goroutine and must stay quick.
+func (v *liveView) second(s load.Second) {
+	v.announcePhase(s.Index)
+	v.window = append(v.window, s)
+	if len(v.window) > 10 {
+		v.window = v.window[1:]
+	}
+	if s.Index%v.every == v.every-1 {
+		v.statsLine(s)
+	}
+	v.checkStop()
+}
+
+func (v *liveView) announcePhase(sec int) {
+	p := 0
+	for p < len(v.ends)-1 && sec >= v.ends[p] {
+		p++
+	}
+	if p == v.phase {
+		return
+	}
+	v.phase = p
+	ph := v.sc.Load.Phases[p]
+	rate := fmt.Sprintf("%g requests/s", ph.From)
+	if ph.From != ph.To {
+		rate = fmt.Sprintf("%g to %g requests/s", ph.From, ph.To)
+	}
+	v.l.Bus.Publish(PhaseChanged{Phase: ph.Name, Note: fmt.Sprintf("%s for %s (AWS time)", rate, ph.Duration)})
+}
+
+func (v *liveView) statsLine(s load.Second) {
+	l := v.l
+	in := l.Group.InService()
+	total := 0
+	for _, n := range in {
+		total += n
+	}
+	cpu := "-"
+	if val, ok := l.groupCPU(); ok {
+		cpu = fmt.Sprintf("%.0f%%", val)
+	}
+	ok := 100.0
+	if s.Sent > 0 {
+		ok = 100 * float64(s.Sent-s.Err5xx-s.Transport) / float64(s.Sent)
+	}
+	l.say("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
+		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
+		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu)
+}
+
+// groupCPU is the group's CPUUtilization average over the last minute of
+// samples (warming instances excluded), as the alarm sees it.
+func (l *Lab) groupCPU() (float64, bool) {
+	now := l.Clock.Now()
+	st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
+		Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, l.opts.Stack.Name), Period: time.Minute, Statistic: "Average"},
+		now.Add(-time.Minute))
+	if !ok {
+		return 0, false
+	}
+	return st.Average, true
+}
+
+// checkStop ends the run early when a stop condition holds over the last
+// ten seconds.
+func (v *liveView) checkStop() {
+	if len(v.sc.StopConditions) == 0 || len(v.window) < 10 {
+		return
+	}
+	obs := windowObservations(v.window)
+	for _, c := range v.sc.StopConditions {
+		val, ok := obs[c.Metric]
+		if !ok {
+			continue
+		}
+		if hold, _ := c.Check(val); hold {
+			v.mu.Lock()
+			if v.stopped == "" {
+				v.stopped = fmt.Sprintf("stop condition %q held over the last 10 s (observed %s)", c.Expr, c.Format(val))
+				v.l.say("Stopping the run: %s", v.stopped)
+			}
+			v.mu.Unlock()
+			v.stop()
+			return
+		}
+	}
+}
+
+// windowObservations are the SLO metrics over a few seconds of load.
+func windowObservations(ss []load.Second) map[string]float64 {
+	var sent, bad int
+	var p99 time.Duration
+	for _, s := range ss {
+		sent += s.Sent
+		bad += s.Err5xx + s.Transport
+		p99 = max(p99, s.P99)
+	}
+	out := map[string]float64{"requests": float64(sent), "p99": ms(p99)}
+	if sent > 0 {
+		out["success_rate"] = 100 * float64(sent-bad) / float64(sent)
+		out["error_rate"] = 100 * float64(bad) / float64(sent)
+	}
+	return out
+}
+
+// judgeSLOs checks every SLO against the run's figures.
+func judgeSLOs(s *Summary, slos []scenarios.SLO) {
+	obs := map[string]float64{
+		"success_rate":         s.SuccessRate,
+		"error_rate":           100 - s.SuccessRate,
+		"p50":                  s.Latency.P50,
+		"p95":                  s.Latency.P95,
+		"p99":                  s.Latency.P99,
+		"max_latency":          s.Latency.Max,
+		"max_in_service":       float64(s.InService.Max),
+		"min_in_service":       float64(s.InService.Min),
+		"lost_writes":          float64(s.LostWrites),
+		"requests":             float64(s.Requests),
+		"scale_out_activities": float64(s.ScalingActivities.ScaleOuts),
+		"scale_in_activities":  float64(s.ScalingActivities.ScaleIns),
+	}
+	for _, slo := range slos {
+		v := obs[slo.Metric]
+		pass, margin := slo.Check(v)
+		s.SLOs = append(s.SLOs, SLOResult{Expr: slo.Expr, Observed: v, Shown: slo.Format(v), Pass: pass, Margin: margin})
+	}
+}

@@ -1,0 +1,220 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/stack"
+)
+
+// RunOptions configure `lab run`.
+type RunOptions struct {
+	Scenario *scenarios.Scenario
+	Stack    *stack.Stack // the scenario's stack, resolved
+	Speed    float64      // 0: the scenario's
+	Seed     uint64       // 0: the scenario's
+	RunsDir  string
+	StateDir string
+	Console  io.Writer
+	Logger   *slog.Logger
+	// StatsEvery is how often a stats line is printed, in wall time (default 5 s).
+	StatsEvery time.Duration
+	// ReadyTimeout bounds the wait for the group to be in service and
+	// healthy before the load starts, in AWS time (default 15 minutes).
+	ReadyTimeout time.Duration
+}
+
+// Run plays a scenario against its stack: it brings the tier up, waits for
+// it to be ready, runs the load and the chaos timeline together, then
+// reverts every fault, checks every acknowledged write, judges the SLOs,
+// writes summary.json, and takes everything down. The summary is returned
+// even when the run was interrupted or failed.
+func Run(ctx context.Context, o RunOptions) (*Summary, error) {
+	sc := o.Scenario
+	speed, seed := o.Speed, o.Seed
+	if speed == 0 {
+		speed = sc.Speed
+	}
+	if seed == 0 {
+		seed = sc.Seed
+	}
+	if o.StatsEvery == 0 {
+		o.StatsEvery = 5 * time.Second
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 15 * time.Minute
+	}
+	col := newCollector()
+	wallStart := time.Now()
+	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir,
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: []events.Handler{col.handle}})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: "process"}
+	awsStart := l.Clock.Now()
+	finish := func(verdict, reason string) (*Summary, error) {
+		sum.Verdict, sum.Reason = verdict, reason
+		sum.WallSeconds = time.Since(wallStart).Seconds()
+		sum.AWSSeconds = l.Clock.Now().Sub(awsStart).Seconds()
+		return sum, sum.write(l.Dir)
+	}
+
+	l.say("Waiting for %d instance(s) to be InService and healthy...", o.Stack.AutoScalingGroup.DesiredCapacity)
+	if err := l.waitReady(ctx, o.ReadyTimeout); err != nil {
+		if ctx.Err() != nil {
+			return finish(Interrupted, "interrupted before the load started")
+		}
+		return finish(Fail, err.Error())
+	}
+	l.Bus.Publish(PhaseChanged{Phase: "load", Note: fmt.Sprintf("the tier is ready; %s starts", sc.Name)})
+
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); col.sampleInService(runCtx, l) }()
+	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, seed)
+	go func() { defer wg.Done(); runner.Run(runCtx) }()
+
+	live := newLiveView(l, sc, o.StatsEvery, col, stopRun)
+	res, loadErr := load.Run(runCtx, load.Config{
+		Targets: l.EntryURLs(), Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
+		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
+		OnSecond: live.second,
+	})
+	stopRun()
+	wg.Wait()
+	why := "the run ended"
+	if ctx.Err() != nil {
+		why = "the run was interrupted"
+	}
+	runner.RevertAll(context.Background(), why)
+	sum.Faults.Injected, sum.Faults.Reverted = runner.Counts()
+	if res == nil {
+		return finish(Fail, fmt.Sprintf("load generator: %v", loadErr))
+	}
+	lost, verr := l.verifyWrites(res.Created)
+	col.fill(sum, res, l)
+	sum.LostWrites = lost
+	judgeSLOs(sum, sc.SLOs)
+	switch {
+	case ctx.Err() != nil:
+		return finish(Interrupted, "interrupted by the user; numbers cover the run so far")
+	case verr != nil:
+		return finish(Fail, fmt.Sprintf("could not check acknowledged writes: %v", verr))
+	case live.stopped != "":
+		return finish(Fail, live.stopped)
+	case res.Invalid:
+		return finish(Invalid, res.InvalidReason)
+	case loadErr != nil:
+		return finish(Fail, loadErr.Error())
+	}
+	for _, r := range sum.SLOs {
+		if !r.Pass {
+			return finish(Fail, "an SLO was breached")
+		}
+	}
+	return finish(Pass, "")
+}
+
+// quietForRun keeps the console to what a person should see: each node's
+// own health-check chatter stays in the journal unless a target is marked
+// unhealthy or healthy.
+func quietForRun(e events.Envelope) bool {
+	if h, ok := e.Event.(alb.TargetHealthChanged); ok {
+		return h.To != alb.StateUnhealthy && !(h.To == alb.StateHealthy && h.From == alb.StateUnhealthy)
+	}
+	return false
+}
+
+// waitReady waits until the desired capacity is InService and every node
+// sees each instance healthy.
+func (l *Lab) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := l.Clock.After(timeout)
+	tk := time.NewTicker(50 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		ins := l.Group.Instances()
+		ready := len(ins) >= l.Group.Desired()
+		for _, in := range ins {
+			if in.State != "InService" || (targets{l.LB}).State(in.ID) != string(alb.StateHealthy) {
+				ready = false
+			}
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("the group was not InService and healthy within %s (AWS time)", timeout)
+		case <-tk.C:
+		}
+	}
+}
+
+// verifyWrites reads back every acknowledged create through the load balancer.
+func (l *Lab) verifyWrites(ids []int64) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var err error
+	for _, u := range l.EntryURLs() {
+		var lost int
+		if lost, err = load.VerifyWrites(ctx, u, ids); err == nil {
+			return lost, nil
+		}
+	}
+	return 0, err
+}
+
+func wallPhases(sc *scenarios.Scenario, l *Lab) []load.Phase {
+	var ps []load.Phase
+	for _, p := range sc.Load.Phases {
+		ps = append(ps, load.Phase{Name: p.Name, Duration: l.Clock.Wall(p.Duration), From: p.From, To: p.To})
+	}
+	return ps
+}
+
+func chaosActions(sc *scenarios.Scenario) []chaos.Action {
+	var as []chaos.Action
+	for _, a := range sc.Chaos {
+		as = append(as, chaos.Action{At: a.At, Kind: a.Action, Zone: a.Zone, Duration: a.Duration})
+	}
+	return as
+}
+
+// PhaseChanged marks the load profile's phases in the journal and on the console.
+type PhaseChanged struct {
+	Phase string `json:"phase"`
+	Note  string `json:"note,omitempty"`
+}
+
+func (PhaseChanged) Kind() string { return "load" }
+func (e PhaseChanged) Message() string {
+	if e.Note != "" {
+		return fmt.Sprintf("Phase %s: %s", e.Phase, e.Note)
+	}
+	return "Phase " + e.Phase
+}
+
+// describeZones prints in-service counts as "a:2 b:1 c:1".
+func describeZones(zones []string, m map[string]int) string {
+	var parts []string
+	for _, z := range zones {
+		parts = append(parts, fmt.Sprintf("%s:%d", z[len(z)-1:], m[z]))
+	}
+	return strings.Join(parts, " ")
+}

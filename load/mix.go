@@ -1,0 +1,163 @@
+package load
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Mix weighs the four SimplyDone requests the load generator sends. The
+// zero Mix means DefaultMix.
+type Mix struct {
+	List, Create, Get, Done int
+}
+
+// DefaultMix is 50% list, 20% create, 20% get, 10% mark done.
+var DefaultMix = Mix{List: 50, Create: 20, Get: 20, Done: 10}
+
+// listLimit keeps list responses small (a few KiB at most).
+const listLimit = 10
+
+// kind is one request type of the mix.
+type kind int
+
+const (
+	kindList kind = iota
+	kindCreate
+	kindGet
+	kindDone
+)
+
+func (k kind) String() string {
+	return [...]string{"list", "create", "get", "done"}[k]
+}
+
+func (m Mix) orDefault() Mix {
+	if m == (Mix{}) {
+		return DefaultMix
+	}
+	return m
+}
+
+func (m Mix) total() int { return m.List + m.Create + m.Get + m.Done }
+
+func (m Mix) validate() error {
+	if m.List < 0 || m.Create < 0 || m.Get < 0 || m.Done < 0 {
+		return fmt.Errorf("mix weights must not be negative, got list %d, create %d, get %d, done %d",
+			m.List, m.Create, m.Get, m.Done)
+	}
+	if m.total() == 0 {
+		return errors.New("mix weights must not all be zero")
+	}
+	return nil
+}
+
+// pick maps u, uniform in [0, total), to a kind by the cumulative weights.
+func (m Mix) pick(u int) kind {
+	switch {
+	case u < m.List:
+		return kindList
+	case u < m.List+m.Create:
+		return kindCreate
+	case u < m.List+m.Create+m.Get:
+		return kindGet
+	default:
+		return kindDone
+	}
+}
+
+// jsonHeader is shared by every create target; vegeta copies it into each
+// request and never writes to it.
+var jsonHeader = http.Header{"Content-Type": []string{"application/json"}}
+
+// Targeter builds SimplyDone requests for vegeta. For each request it picks,
+// from one seeded source, a base URL (the load balancer node, as a DNS
+// client picks one address per lookup) and a request kind by the Mix. Get
+// and done use ids of todos whose creation was acknowledged (see AddID);
+// until there are any, they become lists. It is safe for concurrent use.
+type Targeter struct {
+	bases  []string
+	mix    Mix
+	prefix string // `{"title":"` and the JSON-escaped title prefix
+
+	mu     sync.Mutex
+	rng    *rand.Rand
+	ids    []int64
+	titles uint64
+}
+
+// NewTargeter returns a Targeter over base URLs such as
+// http://127.0.1.1:8080 (no trailing slash). rng is its only source of
+// randomness; titlePrefix starts every title.
+func NewTargeter(bases []string, mix Mix, rng *rand.Rand, titlePrefix string) (*Targeter, error) {
+	if len(bases) == 0 {
+		return nil, errors.New("no target base URLs")
+	}
+	mix = mix.orDefault()
+	if err := mix.validate(); err != nil {
+		return nil, err
+	}
+	if rng == nil {
+		return nil, errors.New("no random source")
+	}
+	quoted, err := json.Marshal(titlePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("title prefix: %w", err)
+	}
+	prefix := `{"title":` + string(quoted[:len(quoted)-1]) // drop the closing quote
+	return &Targeter{bases: bases, mix: mix, prefix: prefix, rng: rng}, nil
+}
+
+// AddID makes an acknowledged todo id available to get and done requests.
+func (t *Targeter) AddID(id int64) {
+	t.mu.Lock()
+	t.ids = append(t.ids, id)
+	t.mu.Unlock()
+}
+
+// Next fills tgt with the next request; it has the signature of a
+// vegeta.Targeter: pass vegeta.Targeter(t.Next).
+func (t *Targeter) Next(tgt *vegeta.Target) error {
+	t.mu.Lock()
+	base := t.bases[t.rng.IntN(len(t.bases))]
+	k := t.mix.pick(t.rng.IntN(t.mix.total()))
+	var id int64
+	if k == kindGet || k == kindDone {
+		if len(t.ids) == 0 {
+			k = kindList
+		} else {
+			id = t.ids[t.rng.IntN(len(t.ids))]
+		}
+	}
+	title := t.titles
+	if k == kindCreate {
+		t.titles++
+	}
+	t.mu.Unlock()
+
+	*tgt = vegeta.Target{Method: http.MethodGet}
+	switch k {
+	case kindList:
+		tgt.URL = base + "/api/todos?limit=" + strconv.Itoa(listLimit)
+	case kindCreate:
+		tgt.Method = http.MethodPost
+		tgt.URL = base + createPath
+		tgt.Body = []byte(t.prefix + strconv.FormatUint(title, 10) + `"}`)
+		tgt.Header = jsonHeader
+	case kindGet:
+		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10)
+	case kindDone:
+		tgt.Method = http.MethodPost
+		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10) + "/done"
+	}
+	return nil
+}
+
+// createPath is the collection path a create is POSTed to.
+const createPath = "/api/todos"

@@ -1,0 +1,259 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// Defaults for Config.
+const (
+	DefaultTimeout = 10 * time.Second
+	DefaultMaxLag  = 250 * time.Millisecond
+)
+
+// maxBody is how much of each response body vegeta keeps (the rest is read
+// and discarded): enough for a create's JSON, small at thousands of rps.
+const maxBody = 4 << 10
+
+// Config describes one load run.
+type Config struct {
+	// Targets are the base URLs of the load balancer's nodes, such as
+	// http://127.0.1.1:8080; each request picks one. Loopback only.
+	Targets []string
+	Phases  []Phase
+	Mix     Mix // zero means DefaultMix
+	Seed    uint64
+	// Timeout bounds each request, body included; zero means DefaultTimeout.
+	Timeout time.Duration
+	// MaxLag is how late, at the 99th percentile, sends may fall behind
+	// their schedule before the run is invalid; zero means DefaultMaxLag.
+	MaxLag time.Duration
+	// OnSecond, if set, receives each Second in order as it closes, on the
+	// goroutine that reads results: it must return quickly.
+	OnSecond func(Second)
+}
+
+// Result summarises a run. Latencies are measured from the moment each
+// request was sent; quantiles over the run come from an HDR-style histogram
+// (within 0.8%), not from averaging the per-second ones.
+type Result struct {
+	Seconds []Second
+	// Requests counts results; the others split them as in Second.
+	Requests, OK2xx, Err4xx, Err5xx, Transport int
+	Offered                                    float64 // hits the pacer scheduled
+	P50, P95, P99, Max                         time.Duration
+	// MaxLag and LagP99 say how late sends fell behind their schedule.
+	MaxLag, LagP99 time.Duration
+	// Invalid means the load generator could not hold its schedule, so the
+	// run does not show how the service behaves at the offered rate.
+	Invalid       bool
+	InvalidReason string
+	// Created holds the ids of every acknowledged create (201 with an id),
+	// in the order the acknowledgements arrived.
+	Created []int64
+	// AchievedRate is requests sent per second and OfferedRate scheduled
+	// hits per second, both over the run's span.
+	AchievedRate, OfferedRate float64
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxLag == 0 {
+		c.MaxLag = DefaultMaxLag
+	}
+	c.Mix = c.Mix.orDefault()
+	return c
+}
+
+// validate reports every problem with c at once.
+func (c Config) validate() error {
+	var errs []error
+	if len(c.Targets) == 0 {
+		errs = append(errs, errors.New("no targets: give the base URL of at least one load balancer node"))
+	}
+	for _, t := range c.Targets {
+		if err := checkTarget(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(c.Phases) == 0 {
+		errs = append(errs, errors.New("no phases: the load profile needs at least one"))
+	}
+	for i, p := range c.Phases {
+		if p.Duration <= 0 {
+			errs = append(errs, fmt.Errorf("phase %d (%q): duration must be positive, got %s", i+1, p.Name, p.Duration))
+		}
+		if !validRate(p.From) || !validRate(p.To) {
+			errs = append(errs, fmt.Errorf("phase %d (%q): rates must be zero or more, got %g to %g", i+1, p.Name, p.From, p.To))
+		}
+	}
+	if err := c.Mix.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Timeout < 0 || c.MaxLag < 0 {
+		errs = append(errs, errors.New("timeout and max lag must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+func validRate(r float64) bool { return r >= 0 && !math.IsInf(r, 1) }
+
+// checkTarget accepts http URLs on loopback (127.0.0.0/8, ::1, localhost)
+// with no path: the lab sends no traffic anywhere else.
+func checkTarget(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("target %q: %w", s, err)
+	}
+	if u.Scheme != "http" || u.Host == "" || strings.TrimSuffix(u.Path, "/") != "" {
+		return fmt.Errorf("target %q: want a base URL like http://127.0.1.1:8080", s)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("target %q: only loopback addresses are allowed", s)
+	}
+	return nil
+}
+
+// Run sends the whole load profile as one vegeta attack and returns what
+// happened. Workers are not capped, so a slow service gets more concurrent
+// requests rather than fewer sends (no coordinated omission); a request
+// that takes longer than Timeout counts as a transport error.
+//
+// If ctx ends early, Run stops sending, waits for requests in flight (at
+// most Timeout) and returns the partial Result with ctx's error.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	bases := make([]string, len(cfg.Targets))
+	for i, t := range cfg.Targets {
+		bases[i] = strings.TrimSuffix(t, "/")
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	targeter, err := NewTargeter(bases, cfg.Mix, rng, fmt.Sprintf("lab load %d-", cfg.Seed))
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	pacer := RampPacer{Phases: cfg.Phases}
+
+	transport, client := newClient(cfg.Timeout)
+	defer transport.CloseIdleConnections()
+	atk := vegeta.NewAttacker(
+		vegeta.Workers(initialWorkers(pacer)),
+		vegeta.MaxBody(maxBody),
+		vegeta.Client(client), // last: it replaces the whole client
+	)
+
+	var stoppedAt atomic.Int64 // elapsed when ctx ended, if it did
+	start := time.Now()
+	results := atk.Attack(vegeta.Targeter(targeter.Next), pacer, 0, "lab")
+	stop := context.AfterFunc(ctx, func() {
+		stoppedAt.Store(int64(time.Since(start)))
+		atk.Stop()
+	})
+	defer stop()
+
+	agg := newAggregator(start, pacer, cfg.OnSecond)
+	var created []int64
+	for r := range results {
+		agg.add(r)
+		if id, ok := createdID(r); ok {
+			created = append(created, id)
+			targeter.AddID(id)
+		}
+	}
+
+	span, early := pacer.Duration(), false
+	if !stop() {
+		// ctx ended; stoppedAt is still zero if that happened after the
+		// attack had finished on its own.
+		if at := time.Duration(stoppedAt.Load()); at > 0 && at < span {
+			span, early = at, true
+		}
+	}
+	res := agg.finish(int((span + time.Second - 1) / time.Second))
+	res.Created = created
+	res.Offered = pacer.Hits(span)
+	if s := span.Seconds(); s > 0 {
+		res.OfferedRate = res.Offered / s
+		res.AchievedRate = float64(res.Requests) / s
+	}
+	judge(&res, cfg.MaxLag)
+	if early {
+		return &res, fmt.Errorf("load run stopped after %s: %w", span.Round(time.Millisecond), ctx.Err())
+	}
+	return &res, nil
+}
+
+// judge marks a run invalid when the load generator fell behind its
+// schedule: its latencies then describe a lighter load than the one offered.
+func judge(r *Result, maxLag time.Duration) {
+	if r.LagP99 <= maxLag {
+		return
+	}
+	r.Invalid = true
+	r.InvalidReason = fmt.Sprintf(
+		"the load generator could not keep to its schedule: 1%% of requests were sent %s or more late (worst %s), over the %s allowed, so these numbers do not show how the service copes with the offered load",
+		r.LagP99.Round(time.Millisecond), r.MaxLag.Round(time.Millisecond), maxLag)
+}
+
+// createdID returns the id of the todo a result acknowledges creating.
+func createdID(r *vegeta.Result) (int64, bool) {
+	if r.Code != http.StatusCreated || r.Method != http.MethodPost || !strings.HasSuffix(r.URL, createPath) {
+		return 0, false
+	}
+	var body struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(r.Body, &body); err != nil || body.ID <= 0 {
+		return 0, false
+	}
+	return body.ID, true
+}
+
+// initialWorkers starts enough workers for the peak rate at about 100 ms of
+// latency; vegeta adds more whenever all of them are busy.
+func initialWorkers(p RampPacer) uint64 {
+	peak := 0.0
+	for _, ph := range p.Phases {
+		peak = max(peak, ph.From, ph.To)
+	}
+	return uint64(min(max(peak/10, 16), 512))
+}
+
+// newClient is the attack's HTTP client: keep-alive, many idle connections
+// per host (so connections are reused, not churned), no proxy, HTTP/1.1, no
+// redirects followed. The transport is returned so its idle connections
+// can be closed after the run.
+func newClient(timeout time.Duration) (*http.Transport, *http.Client) {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		DialContext:         dialer.DialContext,
+		MaxIdleConnsPerHost: vegeta.DefaultConnections,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return tr, &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
