@@ -78,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		}
 		return finish(Fail, err.Error())
 	}
-	l.Bus.Publish(PhaseChanged{Phase: "load", Note: fmt.Sprintf("the tier is ready; %s starts", sc.Name)})
+	l.say("The tier is ready; %s starts.", sc.Name)
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()

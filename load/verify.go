@@ -2,85 +2,78 @@ package load
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
-	"sync"
 	"time"
 )
 
 // Verification limits.
 const (
-	verifyWorkers  = 16
-	verifyAttempts = 4 // tries per id on a transport error or 5xx
-	verifyBackoff  = 100 * time.Millisecond
+	verifyPage     = 200 // todos per list request (SimplyDone's maximum)
+	verifyAttempts = 6   // tries per page on a transport error or 5xx
+	verifyBackoff  = 250 * time.Millisecond
 	verifyTimeout  = 10 * time.Second
 )
 
-// VerifyWrites reads back every acknowledged todo id through baseURL and
-// counts the ones that are gone: any answer other than 200 that is not a
-// server error (404 means the write was lost). A transport error or a 5xx
-// says nothing about the write, so it is retried a few times and then
-// returned as an error instead of being counted. ids are checked 16 at a
-// time.
+// VerifyWrites checks that every acknowledged todo id is still readable
+// through baseURL, and counts the ones that are gone. It pages through the
+// list one request at a time (a few dozen requests for thousands of todos),
+// so that checking does not itself overload the service it checks. A
+// transport error or a 5xx says nothing about the writes, so a page is
+// retried a few times and then an error is returned instead of a count.
 func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, err error) {
 	if err := checkTarget(baseURL); err != nil {
 		return 0, err
 	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
 	base := strings.TrimSuffix(baseURL, "/")
-	tr := &http.Transport{MaxIdleConnsPerHost: verifyWorkers}
+	tr := &http.Transport{MaxIdleConnsPerHost: 1}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: verifyTimeout}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan int64)
-	var (
-		mu       sync.Mutex
-		firstErr error
-		wg       sync.WaitGroup
-	)
-	for range min(verifyWorkers, len(ids)) {
-		wg.Go(func() {
-			for id := range jobs {
-				ok, err := readBack(ctx, client, base, id)
-				mu.Lock()
-				switch {
-				case err != nil && firstErr == nil:
-					firstErr = err
-					cancel()
-				case err == nil && !ok:
-					lost++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for _, id := range ids {
-		select {
-		case jobs <- id:
-		case <-ctx.Done():
-			break feed
+	seen := make(map[int64]bool, len(ids))
+	cursor := ""
+	for {
+		page, err := listPage(ctx, client, base, cursor)
+		if err != nil {
+			return 0, fmt.Errorf("verify writes: %w", err)
 		}
+		for _, t := range page.Todos {
+			seen[t.ID] = true
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
 	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err() // the caller's ctx ended while feeding
-	}
-	if firstErr != nil {
-		return lost, fmt.Errorf("verify writes: %w", firstErr)
+	for _, id := range ids {
+		if !seen[id] {
+			lost++
+		}
 	}
 	return lost, nil
 }
 
-// readBack GETs one todo. It reports whether it is there (200), or an error
-// when it could not tell after verifyAttempts tries.
-func readBack(ctx context.Context, client *http.Client, base string, id int64) (bool, error) {
-	url := base + "/api/todos/" + strconv.FormatInt(id, 10)
+type todoPage struct {
+	Todos []struct {
+		ID int64 `json:"id"`
+	} `json:"todos"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// listPage GETs one page of the list, retrying server errors and transport
+// errors with a growing pause.
+func listPage(ctx context.Context, client *http.Client, base, cursor string) (todoPage, error) {
+	u := fmt.Sprintf("%s/api/todos?limit=%d", base, verifyPage)
+	if cursor != "" {
+		u += "&cursor=" + url.QueryEscape(cursor)
+	}
 	var last error
 	for attempt := range verifyAttempts {
 		if attempt > 0 {
@@ -89,34 +82,41 @@ func readBack(ctx context.Context, client *http.Client, base string, id int64) (
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return false, ctx.Err()
+				return todoPage{}, ctx.Err()
 			}
 		}
-		code, err := get(ctx, client, url)
+		code, body, err := get(ctx, client, u)
 		switch {
 		case ctx.Err() != nil:
-			return false, ctx.Err()
+			return todoPage{}, ctx.Err()
 		case err != nil:
 			last = err
-		case code >= 500:
-			last = fmt.Errorf("GET %s: status %d", url, code)
+		case code != http.StatusOK:
+			last = fmt.Errorf("GET %s: status %d", u, code)
+			if code < 500 {
+				return todoPage{}, last // a client error will not mend itself
+			}
 		default:
-			return code == http.StatusOK, nil
+			var p todoPage
+			if err := json.Unmarshal(body, &p); err != nil {
+				return todoPage{}, fmt.Errorf("GET %s: %w", u, err)
+			}
+			return p, nil
 		}
 	}
-	return false, fmt.Errorf("todo %d: gave up after %d tries: %w", id, verifyAttempts, last)
+	return todoPage{}, fmt.Errorf("gave up after %d tries: %w", verifyAttempts, last)
 }
 
-func get(ctx context.Context, client *http.Client, url string) (int, error) {
+func get(ctx context.Context, client *http.Client, url string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, err
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
 }

@@ -52,8 +52,8 @@ func TestFlashSale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.TotalDuration() != 30*time.Minute || s.Speed != 10 {
-		t.Errorf("TotalDuration %v at speed %v, want 30m at 10", s.TotalDuration(), s.Speed)
+	if s.TotalDuration() != 26*time.Minute || s.Speed != 10 {
+		t.Errorf("TotalDuration %v at speed %v, want 26m at 10", s.TotalDuration(), s.Speed)
 	}
 	var peakStart, peakEnd time.Duration
 	for _, p := range s.Load.Phases {

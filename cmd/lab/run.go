@@ -51,7 +51,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	sum, err := lab.Run(ctx, lab.RunOptions{
 		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, RunsDir: *out, Console: stdout,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)

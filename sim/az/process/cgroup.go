@@ -17,8 +17,12 @@ import (
 // cgroupRoot is where cgroup file systems are mounted on Linux.
 const cgroupRoot = "/sys/fs/cgroup"
 
-// cfsPeriod is the CFS period the lab writes on cgroup v1 and v2 (100 ms).
-const cfsPeriod = 100000
+// cfsPeriod is the CFS period the lab writes on cgroup v1 and v2: 10 ms
+// rather than the kernel's 100 ms, so that a busy instance is throttled in
+// short slices, as a slower CPU would be, instead of freezing for up to
+// three quarters of every 100 ms (which a health check would see as a
+// timeout no real instance would give).
+const cfsPeriod = 10000
 
 // cgroups is what the runtime can use of the machine's cgroups: one parent
 // directory named lab-<runid> per controller it could create, nested under
