@@ -46,14 +46,14 @@
 // # Synthetic CPU cost
 //
 // Config.CPUCost makes every /api/ request (not /health, not the HTML page)
-// spend about that much CPU time before it is handled: the request's own
-// goroutine hashes a 32-byte value with sha256 in a loop until the duration
-// has passed on the wall clock. On an idle core that is CPUCost of CPU per
-// request, so an instance serving R requests per second uses about
+// spend that much CPU time before it is handled: the request's goroutine,
+// locked to its thread, hashes a 32-byte value with sha256 in a loop until
+// the thread's own CPU clock (CLOCK_THREAD_CPUTIME_ID) has advanced by
+// CPUCost. An instance serving R requests per second therefore needs
 // R x CPUCost cores, and CPU-driven autoscaling sees load that grows with
-// traffic. Under contention the wall-clock loop gets less CPU, so the cost is
-// an upper bound per request; latency, not CPU, then grows, as on a real
-// overloaded instance.
+// traffic. When the instance is short of CPU (its share is used up), each
+// request still costs CPUCost of CPU and simply takes longer on the wall, as
+// real work does on an overloaded instance.
 //
 // # Lifecycle
 //

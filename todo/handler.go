@@ -29,6 +29,7 @@ type handler struct {
 	store *Store
 	cfg   Config
 	log   *slog.Logger
+	slots chan struct{} // MaxInFlight tokens; nil when unbounded
 }
 
 // NewHandler returns the SimplyDone HTTP handler: the JSON API under
@@ -37,6 +38,9 @@ type handler struct {
 // of CPU (see the package documentation).
 func NewHandler(store *Store, cfg Config) http.Handler {
 	h := &handler{store: store, cfg: cfg, log: cfg.logger()}
+	if cfg.MaxInFlight > 0 {
+		h.slots = make(chan struct{}, cfg.MaxInFlight)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/todos", h.api(methods{
 		http.MethodGet:  h.list,
@@ -62,9 +66,18 @@ func NewHandler(store *Store, cfg Config) http.Handler {
 	})
 }
 
-// api wraps an API endpoint: the synthetic CPU cost, then the handler.
+// api wraps an API endpoint: wait for a slot, burn the synthetic CPU cost,
+// then run the handler.
 func (h *handler) api(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.slots != nil {
+			select {
+			case h.slots <- struct{}{}:
+				defer func() { <-h.slots }()
+			case <-r.Context().Done():
+				return // the client gave up while waiting
+			}
+		}
 		if h.cfg.beforeAPI != nil {
 			h.cfg.beforeAPI(r)
 		}

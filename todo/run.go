@@ -31,6 +31,11 @@ type Config struct {
 	// CPUCost is the synthetic CPU time each /api/ request burns hashing
 	// with sha256 on its own goroutine before it is handled. Zero disables it.
 	CPUCost time.Duration
+	// MaxInFlight bounds how many /api/ requests are worked on at once; the
+	// rest wait their turn (until their client gives up). /health is never
+	// held back, so an instance that is busy, not broken, keeps passing its
+	// health checks. Zero means no bound.
+	MaxInFlight int
 	// BootDelay is waited before the store is opened and the port bound,
 	// to simulate an instance's boot time.
 	BootDelay time.Duration

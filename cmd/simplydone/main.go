@@ -9,6 +9,7 @@
 //	LAB_DATA_DIR           -data-dir    shared data directory (default ./data)
 //	SIMPLYDONE_CPU_COST    -cpu-cost    CPU burned per API request (Go duration, default 0)
 //	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
+//	SIMPLYDONE_MAX_INFLIGHT -max-inflight API requests worked on at once (default 4; 0: no bound)
 //
 // SIGTERM or SIGINT starts a graceful shutdown.
 package main
@@ -22,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -45,6 +47,11 @@ func run(args []string) error {
 		return err
 	}
 
+	maxInFlight, err := envInt("SIMPLYDONE_MAX_INFLIGHT", 4)
+	if err != nil {
+		return err
+	}
+
 	fs := flag.NewFlagSet("simplydone", flag.ContinueOnError)
 	addr := fs.String("addr", env("LAB_ADDR", "127.0.0.1"), "listen host")
 	port := fs.String("port", env("LAB_PORT", "8080"), "listen port")
@@ -53,6 +60,7 @@ func run(args []string) error {
 	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
+	fs.IntVar(&maxInFlight, "max-inflight", maxInFlight, "API requests worked on at once (0: no bound)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -62,8 +70,8 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if cpuCost < 0 || bootDelay < 0 {
-		return fmt.Errorf("cpu-cost and boot-delay must not be negative")
+	if cpuCost < 0 || bootDelay < 0 || maxInFlight < 0 {
+		return fmt.Errorf("cpu-cost, boot-delay and max-inflight must not be negative")
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -71,13 +79,14 @@ func run(args []string) error {
 	defer stop()
 
 	return todo.Run(ctx, todo.Config{
-		Addr:       net.JoinHostPort(*addr, *port),
-		DataDir:    *dataDir,
-		InstanceID: *id,
-		Zone:       *zone,
-		CPUCost:    cpuCost,
-		BootDelay:  bootDelay,
-		Logger:     logger,
+		Addr:        net.JoinHostPort(*addr, *port),
+		DataDir:     *dataDir,
+		InstanceID:  *id,
+		Zone:        *zone,
+		CPUCost:     cpuCost,
+		MaxInFlight: maxInFlight,
+		BootDelay:   bootDelay,
+		Logger:      logger,
 	})
 }
 
@@ -98,4 +107,16 @@ func envDuration(key string) (time.Duration, error) {
 		return 0, fmt.Errorf("%s: %w", key, err)
 	}
 	return d, nil
+}
+
+func envInt(key string, def int) (int, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number", key, v)
+	}
+	return n, nil
 }
