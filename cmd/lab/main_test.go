@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/simplydone/lab/lab"
+)
+
+// TestMain builds SimplyDone once and puts it on PATH, where the stacks'
+// `command: [simplydone]` finds it, as it finds bin/simplydone beside bin/lab.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lab-cmd-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "simplydone"), "github.com/simplydone/lab/cmd/simplydone")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build simplydone: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runLab(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestValidateReportsEveryProblemAndExits2(t *testing.T) {
+	dir := t.TempDir()
+	bad := write(t, dir, "bad.yaml", `name: x
+target_group:
+  port: 8080
+  health_check: {interval: 2s, matcher: "600"}
+launch_template: {command: [simplydone]}
+auto_scaling_group: {min_size: 3, max_size: 2}
+`)
+	code, _, stderr := runLab(t, "validate", bad)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	for _, want := range []string{
+		bad + ":4:28: target_group.health_check.interval: 2s is below AWS's minimum of 5s",
+		"target_group.health_check.matcher",
+		"auto_scaling_group.min_size",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code, out, _ := runLab(t, "validate", "../../stack/builtin/simplydone.yaml"); code != exitOK || !strings.Contains(out, "valid") {
+		t.Fatalf("the built-in stack: exit %d %q", code, out)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"run"}, {"run", "no-such-scenario"}, {"run", "flash-sale", "--driver", "vm"}} {
+		if code, _, _ := runLab(t, args...); code != exitUsage {
+			t.Errorf("lab %v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+func TestScenariosListsTheBuiltIns(t *testing.T) {
+	code, out, _ := runLab(t, "scenarios")
+	if code != exitOK || !strings.Contains(out, "flash-sale") || !strings.Contains(out, "maintenance-reboot") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestMalformedScenarioExits2WithItsErrors(t *testing.T) {
+	dir := t.TempDir()
+	sc := write(t, dir, "broken.yaml", `name: broken
+stack: simplydone
+speeed: 10
+load:
+  phases:
+    - {name: calm, duration: -1m, rate: 20}
+slos:
+  - p99 <= 5%
+`)
+	code, _, stderr := runLab(t, "run", sc)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{sc + ":3:1: speeed", "duration", "p99"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// testStack is the simplydone stack with a heavier request cost, so that a
+// modest request rate (cheap for the load generator) drives real scaling.
+const testStack = `name: itest
+availability_zones: [us-east-1a, us-east-1b, us-east-1c]
+load_balancer: {listener: {port: %d}, idle_timeout: 60s}
+target_group:
+  port: %d
+  deregistration_delay: 30s
+  health_check: {path: /health, interval: 30s, timeout: 5s, healthy_threshold: 5, unhealthy_threshold: 2}
+launch_template:
+  command: [simplydone]
+  instance_type: t3.micro
+  environment: {SIMPLYDONE_CPU_COST: 8ms}
+  boot_time: 20s
+auto_scaling_group:
+  min_size: 1
+  max_size: 6
+  desired_capacity: 2
+  health_check_type: ELB
+  health_check_grace_period: 300s
+  default_instance_warmup: 60s
+scaling_policies:
+  - name: cpu-high
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: 1}]
+    alarm: {metric_name: CPUUtilization, namespace: AWS/EC2, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 80, period: 60s, evaluation_periods: 1}
+  - name: cpu-low
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_upper_bound: 0, scaling_adjustment: -1}]
+    alarm: {metric_name: CPUUtilization, namespace: AWS/EC2, statistic: Average, comparison_operator: LessThanThreshold, threshold: 10, period: 60s, evaluation_periods: 2}
+`
+
+func TestImpossibleSLOExits1(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18490, 18490))
+	sc := write(t, dir, "impossible.yaml", `name: impossible
+stack: stack.yaml
+speed: 50
+load:
+  phases: [{name: steady, duration: 1m, rate: 10}]
+slos: [requests >= 1000000]
+`)
+	code, out, stderr := runLab(t, "run", sc, "--out", filepath.Join(dir, "runs"))
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "FAIL") || !strings.Contains(out, "✗ requests >= 1000000") {
+		t.Fatalf("summary does not show the breach:\n%s", out)
+	}
+}
+
+// TestCompressedFlashSale runs a whole flash sale at speed 20 on real
+// processes: it must scale out, replace the killed instance, scale back in,
+// lose no write, pass, and leave nothing running.
+func TestCompressedFlashSale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute and a half of real load")
+	}
+	dir := t.TempDir()
+	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18491, 18491))
+	sc := write(t, dir, "sale.yaml", `name: compressed-flash-sale
+stack: stack.yaml
+speed: 20
+seed: 7
+load:
+  phases:
+    - {name: calm, duration: 2m, rate: 10}
+    - {name: rise, duration: 1m, from: 10, to: 45}
+    - {name: peak, duration: 8m, rate: 45}
+    - {name: after, duration: 10m, rate: 4}
+chaos:
+  - {at: 8m, action: kill-instance}
+slos:
+  - success_rate >= 95%
+  - max_in_service <= 6
+  - lost_writes == 0
+`)
+	runs := filepath.Join(dir, "runs")
+	code, out, stderr := runLab(t, "run", sc, "--out", runs)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0 (PASS)\n%s\n%s", code, out, stderr)
+	}
+	entries, err := os.ReadDir(runs)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("run directories: %v %v", entries, err)
+	}
+	runDir := filepath.Join(runs, entries[0].Name())
+	raw, err := os.ReadFile(filepath.Join(runDir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s lab.Summary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case s.Verdict != lab.Pass:
+		t.Errorf("verdict %s (%s)", s.Verdict, s.Reason)
+	case s.InService.Max < 3:
+		t.Errorf("in service at most %d, want a scale-out to at least 3", s.InService.Max)
+	case s.ScalingActivities.Replacements < 1:
+		t.Errorf("the killed instance was not replaced: %+v", s.ScalingActivities)
+	case s.ScalingActivities.ScaleIns < 1:
+		t.Errorf("no scale-in after the sale: %+v", s.ScalingActivities)
+	case s.LostWrites != 0 || s.AcknowledgedWrites == 0:
+		t.Errorf("writes: %d acknowledged, %d lost", s.AcknowledgedWrites, s.LostWrites)
+	case s.Faults.Injected != 1 || s.Faults.Reverted != 1:
+		t.Errorf("faults %+v", s.Faults)
+	}
+	if t.Failed() {
+		t.Logf("summary:\n%s", out)
+	}
+	if left := processesOf(s.RunID); len(left) > 0 {
+		t.Errorf("processes of run %s outlived it: %v", s.RunID, left)
+	}
+}
+
+// processesOf finds live processes labelled with a run's id.
+func processesOf(runID string) []string {
+	var pids []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, p := range procs {
+		env, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(env, []byte("LAB_RUN_ID="+runID+"\x00")) {
+			pids = append(pids, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return pids
+}
