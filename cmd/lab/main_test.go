@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/simplydone/lab/lab"
 )
@@ -244,4 +246,74 @@ func processesOf(runID string) []string {
 		}
 	}
 	return pids
+}
+
+// TestInterruptRevertsFaultsAndCleansUp cancels a run mid-way, as Ctrl-C
+// does: the stopped instance's fault is reverted, the summary says
+// INTERRUPTED, the exit code is 130, and nothing is left running.
+func TestInterruptRevertsFaultsAndCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18492, 18492))
+	sc := write(t, dir, "long.yaml", `name: long
+stack: stack.yaml
+speed: 20
+load:
+  phases: [{name: steady, duration: 60m, rate: 10}]
+chaos:
+  - {at: 20s, action: stop-instance, duration: 60m}
+slos: [success_rate >= 50%]
+`)
+	runs := filepath.Join(dir, "runs")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, []string{"run", sc, "--out", runs}, &out, &errb) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "Chaos #1: stop-instance") {
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("the fault was never injected:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	code := <-done
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, out.String())
+	}
+	entries, _ := os.ReadDir(runs)
+	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s lab.Summary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Verdict != lab.Interrupted || s.Faults.Injected != 1 || s.Faults.Reverted != 1 {
+		t.Fatalf("summary %s, faults %+v", s.Verdict, s.Faults)
+	}
+	if left := processesOf(s.RunID); len(left) > 0 {
+		t.Fatalf("processes outlived the interrupted run: %v", left)
+	}
+}
+
+// syncBuffer is a bytes.Buffer a test may read while a run writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
