@@ -5,33 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"slices"
-	"sort"
 	"strings"
+
+	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
 //go:embed builtin/*.yaml
-var builtins embed.FS
+var builtinFS embed.FS
+
+var builtins = yamlcheck.Builtins{FS: builtinFS, Kind: "scenario"}
 
 // BuiltinNames lists the built-in scenarios, sorted.
-func BuiltinNames() []string {
-	entries, _ := fs.ReadDir(builtins, "builtin")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	sort.Strings(names)
-	return names
-}
+func BuiltinNames() []string { return builtins.Names() }
 
 // Builtin parses the built-in scenario called name. Each call returns a
 // fresh copy.
 func Builtin(name string) (*Scenario, error) {
-	file := path.Join("builtin", name+".yaml")
-	data, err := builtins.ReadFile(file)
-	if err != nil || strings.ContainsAny(name, "/\\") {
-		return nil, fmt.Errorf("no built-in scenario %q; built-ins are %s", name, strings.Join(BuiltinNames(), ", "))
+	file, data, err := builtins.Read(name)
+	if err != nil {
+		return nil, err
 	}
 	return Parse(file, data)
 }

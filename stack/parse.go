@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -48,25 +46,18 @@ func Load(path string) (*Stack, error) {
 }
 
 //go:embed builtin/*.yaml
-var builtins embed.FS
+var builtinFS embed.FS
+
+var builtins = yamlcheck.Builtins{FS: builtinFS, Kind: "stack"}
 
 // BuiltinNames lists the built-in stacks, sorted.
-func BuiltinNames() []string {
-	entries, _ := fs.ReadDir(builtins, "builtin")
-	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
-	}
-	sort.Strings(names)
-	return names
-}
+func BuiltinNames() []string { return builtins.Names() }
 
 // Builtin parses the built-in stack called name. Each call returns a fresh copy.
 func Builtin(name string) (*Stack, error) {
-	file := path.Join("builtin", name+".yaml")
-	data, err := builtins.ReadFile(file)
-	if err != nil || strings.ContainsAny(name, "/\\") {
-		return nil, fmt.Errorf("no built-in stack %q; built-ins are %s", name, strings.Join(BuiltinNames(), ", "))
+	file, data, err := builtins.Read(name)
+	if err != nil {
+		return nil, err
 	}
 	return Parse(file, data)
 }
