@@ -52,6 +52,7 @@ type Runner struct {
 	clock   clock.Clock
 	target  Instances
 	events  Publisher
+	journal Journal
 	rand    *rand.Rand
 
 	mu       sync.Mutex
@@ -69,11 +70,28 @@ type injected struct {
 	timer  clock.Timer
 }
 
-// NewRunner prepares a timeline; seed makes victim choice repeatable.
-func NewRunner(actions []Action, c clock.Clock, target Instances, pub Publisher, seed uint64) *Runner {
+// NewRunner prepares a timeline; seed makes victim choice repeatable. Every
+// fault is recorded in journal (synced) before it acts; nil keeps no journal
+// beyond the events.
+func NewRunner(actions []Action, c clock.Clock, target Instances, pub Publisher, journal Journal, seed uint64) *Runner {
 	as := slices.Clone(actions)
 	slices.SortStableFunc(as, func(a, b Action) int { return cmp.Compare(a.At, b.At) })
-	return &Runner{actions: as, clock: c, target: target, events: pub, rand: rand.New(rand.NewPCG(seed, 0x6c6162)), pending: map[int]*injected{}}
+	return &Runner{actions: as, clock: c, target: target, events: pub, journal: journal,
+		rand: rand.New(rand.NewPCG(seed, 0x6c6162)), pending: map[int]*injected{}}
+}
+
+// record journals e and publishes it.
+func (r *Runner) record(e interface {
+	Kind() string
+	Message() string
+}) error {
+	if r.journal != nil {
+		if err := r.journal.Record(e); err != nil {
+			return err
+		}
+	}
+	r.events.Publish(e)
+	return nil
 }
 
 // Run plays the timeline from now until the last action has been injected
@@ -104,14 +122,16 @@ func (r *Runner) Inject(ctx context.Context, a Action) error {
 	r.next++
 	f := &injected{n: r.next, fault: FaultInjected{N: r.next, Action: a.Kind, Instance: v.ID, Zone: v.Zone, Duration: a.Duration.String()}}
 	r.mu.Unlock()
-	r.events.Publish(f.fault) // journalled before it acts
+	if err := r.record(f.fault); err != nil { // on record before it acts
+		return fmt.Errorf("not injected: %w", err)
+	}
 	switch a.Kind {
 	case KillInstance:
 		if err := r.target.Kill(ctx, v.ID); err != nil {
 			return fmt.Errorf("kill %s: %w", v.ID, err)
 		}
 		r.count(true, false)
-		r.events.Publish(FaultReverted{N: f.n, Action: a.Kind, Instance: v.ID, Note: "nothing to revert: a killed instance stays dead; the Auto Scaling group replaces it"})
+		r.record(FaultReverted{N: f.n, Action: a.Kind, Instance: v.ID, Note: "nothing to revert: a killed instance stays dead; the Auto Scaling group replaces it"})
 		r.count(false, true)
 	case StopInstance:
 		if err := r.target.Stop(ctx, v.ID); err != nil {
@@ -176,7 +196,7 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	if err != nil {
 		note = fmt.Sprintf("revert (because %s) found nothing to undo: %v", why, err)
 	}
-	r.events.Publish(FaultReverted{N: n, Action: f.fault.Action, Instance: f.fault.Instance, Note: note})
+	r.record(FaultReverted{N: n, Action: f.fault.Action, Instance: f.fault.Instance, Note: note})
 	r.count(false, true)
 	return nil
 }

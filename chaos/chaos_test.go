@@ -2,7 +2,11 @@ package chaos
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -83,7 +87,7 @@ func (f *fakeFleet) lines() []string {
 func TestKillIsJournalledBeforeItActsAndSeeded(t *testing.T) {
 	pickWith := func(seed uint64) []string {
 		f := newFleet()
-		r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, seed)
+		r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, nil, seed)
 		if err := r.Inject(context.Background(), Action{Kind: KillInstance}); err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +104,7 @@ func TestKillIsJournalledBeforeItActsAndSeeded(t *testing.T) {
 
 func TestKillInNamedZone(t *testing.T) {
 	f := newFleet()
-	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, 1)
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, nil, 1)
 	if err := r.Inject(context.Background(), Action{Kind: KillInstance, Zone: "b"}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +119,7 @@ func TestKillInNamedZone(t *testing.T) {
 func TestStopIsRevertedWhenItsDurationEnds(t *testing.T) {
 	f := newFleet()
 	c := clock.NewFake(time.Unix(0, 0))
-	r := NewRunner([]Action{{At: 30 * time.Second, Kind: StopInstance, Zone: "c", Duration: 3 * time.Minute}}, c, f, pub{f}, 1)
+	r := NewRunner([]Action{{At: 30 * time.Second, Kind: StopInstance, Zone: "c", Duration: 3 * time.Minute}}, c, f, pub{f}, nil, 1)
 	done := make(chan struct{})
 	go func() { r.Run(context.Background()); close(done) }()
 	waitFor(t, func() bool { return c.Waiters() == 1 })
@@ -131,7 +135,7 @@ func TestStopIsRevertedWhenItsDurationEnds(t *testing.T) {
 
 func TestRevertAllUndoesWhatIsStillInEffect(t *testing.T) {
 	f := newFleet()
-	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, 1)
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, nil, 1)
 	if err := r.Inject(context.Background(), Action{Kind: StopInstance, Duration: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
@@ -163,5 +167,54 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// journalCheck is a fleet whose Kill checks that the journal already holds
+// the fault.
+type journalCheck struct {
+	*fakeFleet
+	t    *testing.T
+	path string
+}
+
+func (j journalCheck) Kill(ctx context.Context, id string) error {
+	b, err := os.ReadFile(j.path)
+	if err != nil || !strings.Contains(string(b), `"instance":"`+id+`"`) {
+		j.t.Errorf("kill of %s before the journal had it: %q %v", id, b, err)
+	}
+	return j.fakeFleet.Kill(ctx, id)
+}
+
+func TestFaultIsOnRecordBeforeItActs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chaos.jsonl")
+	j, err := OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	f := newFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), journalCheck{f, t, path}, pub{f}, j, 3)
+	if err := r.Inject(context.Background(), Action{Kind: KillInstance}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if n := strings.Count(string(b), "\n"); n != 2 {
+		t.Fatalf("journal has %d lines, want the injection and its revert:\n%s", n, b)
+	}
+}
+
+type brokenJournal struct{}
+
+func (brokenJournal) Record(any) error { return errors.New("disk full") }
+
+func TestNoJournalNoFault(t *testing.T) {
+	f := newFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, brokenJournal{}, 3)
+	if err := r.Inject(context.Background(), Action{Kind: KillInstance}); err == nil {
+		t.Fatal("a fault acted without being on record")
+	}
+	if len(f.Running()) != 4 {
+		t.Fatal("an instance was killed anyway")
 	}
 }

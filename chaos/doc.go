@@ -2,7 +2,8 @@
 // and guarantees that every fault it injects is reverted: when its time is
 // up, when the run ends, or when the run is interrupted.
 //
-// Every fault is published (and so journalled) before it acts, and again
+// Every fault is written to a journal (synced to disk) and published before
+// it acts, and again
 // when it is reverted. Version 1 has kill-instance (SIGKILL, nothing to
 // revert: the Auto Scaling group replaces the instance) and stop-instance
 // (stop, then start again after a while: a maintenance reboot). Victims are

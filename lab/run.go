@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -85,7 +86,12 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); col.sampleInService(runCtx, l) }()
-	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, seed)
+	journal, err := chaos.OpenFileJournal(filepath.Join(l.Dir, "chaos.jsonl"))
+	if err != nil {
+		return finish(Fail, err.Error())
+	}
+	defer journal.Close()
+	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, col, stopRun)
