@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -21,9 +22,48 @@ type liveView struct {
 	ends   []int // wall second at which each phase ends
 	window []load.Second
 
+	timeline *json.Encoder // seconds.jsonl: one SecondRecord per wall second
+
 	mu      sync.Mutex
 	phase   int
 	stopped string // why a stop condition ended the run
+}
+
+// SecondRecord is one wall second of a run, as seconds.jsonl keeps it for
+// the report: the load's figures and the group's state at its end.
+type SecondRecord struct {
+	Second    int                `json:"second"` // wall seconds since the load started
+	AWS       float64            `json:"aws_s"`  // AWS seconds since the run started
+	Phase     string             `json:"phase"`
+	Offered   float64            `json:"offered"`
+	Sent      int                `json:"sent"`
+	OK        int                `json:"ok_2xx"`
+	Err4xx    int                `json:"err_4xx"`
+	Err5xx    int                `json:"err_5xx"`
+	Transport int                `json:"transport"`
+	P50       float64            `json:"p50_ms"`
+	P95       float64            `json:"p95_ms"`
+	P99       float64            `json:"p99_ms"`
+	Max       float64            `json:"max_ms"`
+	InService map[string]int     `json:"in_service"` // by zone
+	Desired   int                `json:"desired"`
+	CPU       map[string]float64 `json:"cpu"`                 // by zone: mean of its instances' last minute
+	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
+}
+
+func (v *liveView) record(s load.Second) {
+	if v.timeline == nil {
+		return
+	}
+	l := v.l
+	r := SecondRecord{Second: s.Index, AWS: l.Clock.Now().Sub(l.started).Seconds(), Phase: v.sc.Load.Phases[v.phase].Name,
+		Offered: s.Offered, Sent: s.Sent, OK: s.OK2xx, Err4xx: s.Err4xx, Err5xx: s.Err5xx, Transport: s.Transport,
+		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max),
+		InService: l.Group.InService(), Desired: l.Group.Desired(), CPU: l.zoneCPU()}
+	if c, ok := l.groupCPU(); ok {
+		r.GroupCPU = &c
+	}
+	v.timeline.Encode(r)
 }
 
 func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, _ *collector, stop context.CancelFunc) *liveView {
@@ -40,6 +80,7 @@ func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, _ *collect
 // goroutine and must stay quick.
 func (v *liveView) second(s load.Second) {
 	v.announcePhase(s.Index)
+	v.record(s)
 	v.window = append(v.window, s)
 	if len(v.window) > 10 {
 		v.window = v.window[1:]
@@ -85,6 +126,26 @@ func (v *liveView) statsLine(s load.Second) {
 	l.say("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
 		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
 		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu)
+}
+
+// zoneCPU is each zone's mean CPUUtilization over its in-service
+// instances' samples of the last AWS minute.
+func (l *Lab) zoneCPU() map[string]float64 {
+	now := l.Clock.Now()
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, in := range l.Group.Instances() {
+		st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
+			Dimensions: cloudwatch.Dims(cloudwatch.DimInstanceID, string(in.ID)), Period: time.Minute, Statistic: "Average"}, now.Add(-time.Minute))
+		if ok {
+			sum[in.Zone] += st.Average
+			n[in.Zone]++
+		}
+	}
+	out := map[string]float64{}
+	for z, s := range sum {
+		out[z] = s / float64(n[z])
+	}
+	return out
 }
 
 // groupCPU is the group's CPUUtilization average over the last minute of

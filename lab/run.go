@@ -1,10 +1,14 @@
 package lab
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -63,6 +67,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	defer l.Close()
+	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
+		return nil, err
+	}
 	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: "process"}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
@@ -95,6 +102,12 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, col, stopRun)
+	timeline, err := os.Create(filepath.Join(l.Dir, "seconds.jsonl"))
+	if err != nil {
+		return finish(Fail, fmt.Sprintf("create seconds.jsonl: %v", err))
+	}
+	tlBuf := bufio.NewWriter(timeline)
+	live.timeline = json.NewEncoder(tlBuf)
 	res, loadErr := load.Run(runCtx, load.Config{
 		Targets: l.EntryURLs(), Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
@@ -102,6 +115,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	})
 	stopRun()
 	wg.Wait()
+	if err := errors.Join(tlBuf.Flush(), timeline.Close()); err != nil {
+		o.Logger.Warn("writing seconds.jsonl", "err", err)
+	}
 	why := "the run ended"
 	if ctx.Err() != nil {
 		why = "the run was interrupted"
@@ -223,4 +239,16 @@ func describeZones(zones []string, m map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", z[len(z)-1:], m[z]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// saveSources keeps the stack and the scenario exactly as run, so the run
+// directory stands alone (the report shows them; export --from-run reads
+// the stack back).
+func saveSources(dir string, st *stack.Stack, sc *scenarios.Scenario) error {
+	for name, src := range map[string][]byte{"stack.yaml": st.Source, "scenario.yaml": sc.Source} {
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+			return fmt.Errorf("save %s: %w", name, err)
+		}
+	}
+	return nil
 }

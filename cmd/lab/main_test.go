@@ -227,6 +227,11 @@ slos:
 	case s.Faults.Injected != 1 || s.Faults.Reverted != 1:
 		t.Errorf("faults %+v", s.Faults)
 	}
+	for _, f := range []string{"events.jsonl", "seconds.jsonl", "chaos.jsonl", "stack.yaml", "scenario.yaml"} {
+		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("run directory lacks %s: %v", f, err)
+		}
+	}
 	if t.Failed() {
 		t.Logf("summary:\n%s", out)
 	}
