@@ -66,7 +66,7 @@ func (v *liveView) record(s load.Second) {
 	v.timeline.Encode(r)
 }
 
-func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, _ *collector, stop context.CancelFunc) *liveView {
+func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, stop context.CancelFunc) *liveView {
 	v := &liveView{l: l, sc: sc, every: max(1, int(every/time.Second)), stop: stop, phase: -1}
 	var acc time.Duration
 	for _, p := range sc.Load.Phases {

@@ -101,7 +101,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
-	live := newLiveView(l, sc, o.StatsEvery, col, stopRun)
+	live := newLiveView(l, sc, o.StatsEvery, stopRun)
 	timeline, err := os.Create(filepath.Join(l.Dir, "seconds.jsonl"))
 	if err != nil {
 		return finish(Fail, fmt.Sprintf("create seconds.jsonl: %v", err))

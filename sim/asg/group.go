@@ -62,9 +62,7 @@ type Config struct {
 	Policies               []Policy
 	// Tick is how often health and capacity are checked and CPU sampled
 	// (default 10 s).
-	Tick time.Duration
-	// DrainWait bounds how long a termination waits for draining, in AWS time
-	// (default: no bound beyond the target group's own delay).
+	Tick    time.Duration
 	Clock   clock.Clock
 	Fleet   Fleet
 	Targets TargetGroup
@@ -92,13 +90,11 @@ type Group struct {
 	cfg  Config
 	kick chan struct{}
 
-	mu          sync.Mutex
-	desired     int
-	instances   map[az.InstanceID]*Instance
-	lastSimple  map[string]time.Time // simple policies: when their cooldown started
-	activities  int
-	closed      bool
-	launchFails int
+	mu         sync.Mutex
+	desired    int
+	instances  map[az.InstanceID]*Instance
+	lastSimple map[string]time.Time // simple policies: when their cooldown started
+	closed     bool
 
 	ctx    context.Context
 	cancel context.CancelFunc

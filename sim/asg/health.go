@@ -8,6 +8,12 @@ const (
 	Unhealthy = "Unhealthy"
 )
 
+// Why an instance is unhealthy, in the words of AWS's scaling activity causes.
+const (
+	causeNotRunning = "an EC2 health check indicating it has been terminated or stopped"
+	causeELB        = "an ELB system health check failure"
+)
+
 // healthInput is what one health check of one instance looks at.
 type healthInput struct {
 	running    bool      // EC2: the runtime says the instance is running
@@ -24,10 +30,10 @@ type healthInput struct {
 // and only after the grace period.
 func healthCheck(in healthInput) (unhealthy bool, cause string) {
 	if !in.running {
-		return true, "an EC2 health check indicating it has been terminated or stopped"
+		return true, causeNotRunning
 	}
 	if in.healthType == "ELB" && in.elbState == "unhealthy" && !in.now.Before(in.inService.Add(in.grace)) {
-		return true, "an ELB system health check failure"
+		return true, causeELB
 	}
 	return false, ""
 }

@@ -1,8 +1,11 @@
 package asg
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/simplydone/lab/sim/az"
@@ -43,10 +46,8 @@ func (g *Group) checkHealth(ctx context.Context) {
 		if !bad {
 			continue
 		}
-		if cause != "an EC2 health check indicating it has been terminated or stopped" {
-			if starting+len(victims) >= limit {
-				continue
-			}
+		if cause != causeNotRunning && starting+len(victims) >= limit {
+			continue // ELB failures: at most 10% of desired at a time
 		}
 		in.Health = Unhealthy
 		in.State = Terminating
@@ -221,9 +222,6 @@ func (g *Group) Close(ctx context.Context) {
 }
 
 func (g *Group) activity(in *Instance, action, desc, cause string) {
-	g.mu.Lock()
-	g.activities++
-	g.mu.Unlock()
 	g.cfg.Events.Publish(ScalingActivity{Group: g.cfg.Name, Instance: string(in.ID), Zone: in.Zone, Action: action, Description: desc, Cause: cause})
 }
 
@@ -241,10 +239,7 @@ func (g *Group) warmup() time.Duration {
 }
 
 func sortedInstances(m map[az.InstanceID]*Instance) []*Instance {
-	out := make([]*Instance, 0, len(m))
-	for _, in := range m {
-		out = append(out, in)
-	}
-	slicesSortByID(out)
+	out := slices.Collect(maps.Values(m))
+	slices.SortFunc(out, func(a, b *Instance) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }

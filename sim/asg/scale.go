@@ -1,14 +1,6 @@
 package asg
 
-import (
-	"cmp"
-	"slices"
-	"time"
-)
-
-func slicesSortByID(ins []*Instance) {
-	slices.SortFunc(ins, func(a, b *Instance) int { return cmp.Compare(a.ID, b.ID) })
-}
+import "time"
 
 // ExecutePolicy runs a scaling policy because its alarm is in ALARM with
 // metric value v. CloudWatch calls it for every period the alarm stays in
