@@ -23,6 +23,7 @@ type liveView struct {
 	window []load.Second
 
 	timeline *json.Encoder // seconds.jsonl: one SecondRecord per wall second
+	onSecond func(SecondRecord)
 
 	mu      sync.Mutex
 	phase   int
@@ -52,7 +53,7 @@ type SecondRecord struct {
 }
 
 func (v *liveView) record(s load.Second) {
-	if v.timeline == nil {
+	if v.timeline == nil && v.onSecond == nil {
 		return
 	}
 	l := v.l
@@ -63,7 +64,12 @@ func (v *liveView) record(s load.Second) {
 	if c, ok := l.groupCPU(); ok {
 		r.GroupCPU = &c
 	}
-	v.timeline.Encode(r)
+	if v.timeline != nil {
+		v.timeline.Encode(r)
+	}
+	if v.onSecond != nil {
+		v.onSecond(r)
+	}
 }
 
 func newLiveView(l *Lab, sc *scenarios.Scenario, every time.Duration, stop context.CancelFunc) *liveView {

@@ -37,6 +37,13 @@ type RunOptions struct {
 	// ReadyTimeout bounds the wait for the group to be in service and
 	// healthy before the load starts, in AWS time (default 15 minutes).
 	ReadyTimeout time.Duration
+	// Subscribers get every event of the run from the very first (a TUI).
+	Subscribers []events.Handler
+	// OnStart, if set, is called once the tier is up, with the running lab
+	// (a live view reads the group, the load balancer and the metrics).
+	OnStart func(*Lab)
+	// OnSecond, if set, gets each second of load as seconds.jsonl records it.
+	OnSecond func(SecondRecord)
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -62,11 +69,14 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: []events.Handler{col.handle}})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}
 	defer l.Close()
+	if o.OnStart != nil {
+		o.OnStart(l)
+	}
 	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
 		return nil, err
 	}
@@ -102,6 +112,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
+	live.onSecond = o.OnSecond
 	timeline, err := os.Create(filepath.Join(l.Dir, "seconds.jsonl"))
 	if err != nil {
 		return finish(Fail, fmt.Sprintf("create seconds.jsonl: %v", err))
