@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"os"
 	"sync"
-	"syscall"
 
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/alb"
@@ -130,17 +128,9 @@ func (c chaosFleet) Running() []chaos.Victim {
 	return vs
 }
 
-// Kill ends the instance's process abruptly, as a crash or a pulled plug.
-func (c chaosFleet) Kill(_ context.Context, id string) error {
-	in, ok := c.f.instance(az.InstanceID(id))
-	if !ok || in.PID == 0 {
-		return fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
-	}
-	p, err := os.FindProcess(in.PID)
-	if err != nil {
-		return err
-	}
-	return p.Signal(syscall.SIGKILL)
+// Kill ends the instance abruptly, as a crash or a pulled plug.
+func (c chaosFleet) Kill(ctx context.Context, id string) error {
+	return c.f.l.Runtime.Kill(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Stop(ctx context.Context, id string) error {

@@ -49,7 +49,7 @@ type Lab struct {
 	Clock      *clock.Scaled
 	Bus        *events.Bus
 	LB         *alb.LoadBalancer
-	Runtime    *process.Runtime
+	Runtime    az.Runtime
 	Zones      []az.Zone
 	Group      *asg.Group
 	Metrics    *cloudwatch.Store
@@ -123,11 +123,12 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	} else if n > 0 {
 		l.say("Reaped %d process(es) left behind by an earlier run that crashed", n)
 	}
-	l.Runtime, err = process.New(process.Options{RunID: l.RunID, StateDir: opts.StateDir, Logger: opts.Logger, LogDir: filepath.Join(l.Dir, "logs")})
+	rt, err := process.New(process.Options{RunID: l.RunID, StateDir: opts.StateDir, Logger: opts.Logger, LogDir: filepath.Join(l.Dir, "logs")})
 	if err != nil {
 		return nil, err
 	}
-	if ok, why := l.Runtime.Enforced(); !ok {
+	l.Runtime = rt
+	if ok, why := rt.Enforced(); !ok {
 		l.say("CPU shares are NOT enforced: %s", why)
 	}
 	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {

@@ -73,6 +73,9 @@ type Runtime interface {
 	// Stop stops an instance so that Start can boot it again (a reboot).
 	Stop(ctx context.Context, id InstanceID) error
 	Start(ctx context.Context, id InstanceID) error
+	// Kill ends an instance abruptly, as a crash would; it is then
+	// reported on Exited and stays stopped.
+	Kill(ctx context.Context, id InstanceID) error
 	// Pause freezes an instance (its sockets stay open, nothing answers);
 	// Resume thaws it.
 	Pause(ctx context.Context, id InstanceID) error

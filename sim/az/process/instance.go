@@ -208,6 +208,23 @@ func (r *Runtime) Resume(ctx context.Context, id az.InstanceID) error {
 	return r.freeze("resume", id, syscall.SIGCONT, az.StatePaused, az.StateRunning)
 }
 
+// Kill ends an instance abruptly with SIGKILL to its process group, as a
+// crash would: the runtime then reports it on Exited, and it is stopped.
+func (r *Runtime) Kill(ctx context.Context, id az.InstanceID) error {
+	in, err := r.begin(id, false)
+	if err != nil {
+		return fmt.Errorf("kill: %w", err)
+	}
+	defer in.op.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in.proc == nil {
+		return fmt.Errorf("kill instance %s: it is %s, not running", id, in.state)
+	}
+	signalGroup(in.proc, syscall.SIGKILL)
+	return nil
+}
+
 func (r *Runtime) freeze(verb string, id az.InstanceID, sig syscall.Signal, from, to az.State) error {
 	in, err := r.begin(id, false)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -210,6 +211,29 @@ func TestCrashShowsOnExited(t *testing.T) {
 	})
 	if err := r.Terminate(bg, s.ID); err != nil {
 		t.Errorf("Terminate after crash: %v", err)
+	}
+}
+
+func TestKillShowsOnExited(t *testing.T) {
+	r := newRuntime(t)
+	s := spec(t, "127.0.1.17", nil)
+	in := launch(t, r, s)
+	if err := r.Kill(bg, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-r.Exited():
+		if id != s.ID {
+			t.Fatalf("Exited reported %s, want %s", id, s.ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("kill not reported on Exited within 10s")
+	}
+	if err := syscall.Kill(in.PID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("pid %d still alive after Kill: %v", in.PID, err)
+	}
+	if st := stateOf(t, r, s.ID); st != az.StateStopped {
+		t.Errorf("state after kill = %s, want stopped", st)
 	}
 }
 
