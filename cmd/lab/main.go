@@ -51,6 +51,8 @@ const usage = `usage:
       list the built-in scenarios
   lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
+  lab export terraform|cloudformation --stack NAME|FILE | --from-run RUN_DIR [--force] [--single-nat] -o OUT
+      write the stack as a Terraform module (OUT a directory) or a CloudFormation template (OUT a file)
   lab validate FILE...
       check stack files; exit 2 and list every problem if any is invalid
   lab down [--state-dir DIR]
@@ -72,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "up":
 		return up(ctx, args[1:], stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
 	case "down":

@@ -238,6 +238,15 @@ slos:
 	if left := processesOf(s.RunID); len(left) > 0 {
 		t.Errorf("processes of run %s outlived it: %v", s.RunID, left)
 	}
+
+	// What passed is what is promoted: the export stamps the run.
+	cfn := filepath.Join(dir, "stack.cfn.yaml")
+	if code, _, stderr := runLab(t, "export", "cloudformation", "--from-run", runDir, "-o", cfn); code != exitOK {
+		t.Fatalf("export --from-run: exit %d\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(cfn); !strings.Contains(string(b), s.RunID) || !strings.Contains(string(b), "PASS") {
+		t.Errorf("the export does not name run %s and its verdict", s.RunID)
+	}
 }
 
 // processesOf finds live processes labelled with a run's id.

@@ -1,0 +1,158 @@
+package export
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/simplydone/lab/stack"
+)
+
+// cfnUserData is the user data for Fn::Sub: only ${ContainerImage} is
+// substituted, every other ${ is escaped as ${!.
+func cfnUserData(s *stack.Stack) string {
+	ud := strings.ReplaceAll(UserData(s, imageToken), "${", "${!")
+	return strings.Replace(ud, imageToken, "${ContainerImage}", 1)
+}
+
+func cfnCompute(res *obj, s *stack.Stack) {
+	lt, g := s.LaunchTemplate, s.AutoScalingGroup
+	ingress := []any{obj{
+		{key: "IpProtocol", val: "tcp"}, {key: "SourceSecurityGroupId", val: getAtt("AlbSecurityGroup", "GroupId")},
+		{key: "FromPort", val: s.TargetGroup.Port, comment: "target_group.port"}, {key: "ToPort", val: s.TargetGroup.Port}}}
+	if p := healthCheckPort(s); p != 0 {
+		ingress = append(ingress, obj{
+			{key: "IpProtocol", val: "tcp"}, {key: "SourceSecurityGroupId", val: getAtt("AlbSecurityGroup", "GroupId")},
+			{key: "FromPort", val: p, comment: "target_group.health_check.port"}, {key: "ToPort", val: p}})
+	}
+	res.set("InstanceSecurityGroup", resource("AWS::EC2::SecurityGroup", obj{
+		{key: "GroupDescription", val: "Instances of " + s.Name + ": the app port from the ALB only"},
+		{key: "VpcId", val: ref("VPC")},
+		{key: "SecurityGroupIngress", val: ingress},
+		{key: "SecurityGroupEgress", val: []any{obj{{key: "IpProtocol", val: "-1"}, {key: "CidrIp", val: "0.0.0.0/0"}}},
+			comment: "Out through NAT: packages and the image."}}),
+		"Compute: the instances' security group (traffic only from the ALB), the launch template, the Auto Scaling group.")
+
+	res.set("LaunchTemplate", resource("AWS::EC2::LaunchTemplate", obj{
+		{key: "LaunchTemplateData", val: obj{
+			{key: "ImageId", val: ref("AmiId")},
+			{key: "InstanceType", val: lt.InstanceType, comment: "launch_template.instance_type"},
+			{key: "SecurityGroupIds", val: []any{getAtt("InstanceSecurityGroup", "GroupId")}},
+			{key: "UserData", val: fn("Base64", sub(cfnUserData(s))),
+				comment: "Installs Docker and runs ContainerImage with launch_template.port and launch_template.environment."},
+			{key: "Monitoring", val: obj{{key: "Enabled", val: true}},
+				comment: "Detailed monitoring: CPUUtilization every minute, as the alarms' periods assume."},
+			{key: "MetadataOptions", val: obj{{key: "HttpTokens", val: "required"}}},
+			{key: "TagSpecifications", val: []any{obj{
+				{key: "ResourceType", val: "instance"}, {key: "Tags", val: nameTags(s.Name)}}}}}}}),
+		strings.Join(labOnly(s, "ContainerImage"), "\n"))
+
+	asg := obj{
+		{key: "AutoScalingGroupName", val: s.Name},
+		{key: "MinSize", val: strVal(g.MinSize), comment: "auto_scaling_group: min_size, max_size, desired_capacity"},
+		{key: "MaxSize", val: strVal(g.MaxSize)},
+		{key: "DesiredCapacity", val: strVal(g.DesiredCapacity)},
+		{key: "VPCZoneIdentifier", val: zoneRefs(s, "PrivateSubnet")},
+		{key: "TargetGroupARNs", val: []any{ref("TargetGroup")}},
+		{key: "HealthCheckType", val: g.HealthCheckType, comment: "auto_scaling_group.health_check_type, .health_check_grace_period, .default_cooldown"},
+		{key: "HealthCheckGracePeriod", val: secs(g.HealthCheckGracePeriod)},
+		{key: "Cooldown", val: strVal(secs(g.DefaultCooldown))},
+	}
+	if g.DefaultInstanceWarmup != nil {
+		asg.set("DefaultInstanceWarmup", secs(*g.DefaultInstanceWarmup), "auto_scaling_group.default_instance_warmup")
+	}
+	asg.set("TerminationPolicies", g.TerminationPolicies, "auto_scaling_group.termination_policies")
+	asg.set("LaunchTemplate", obj{
+		{key: "LaunchTemplateId", val: ref("LaunchTemplate")},
+		{key: "Version", val: getAtt("LaunchTemplate", "LatestVersionNumber")}})
+	asg.set("Tags", []any{obj{{key: "Key", val: "Name"}, {key: "Value", val: s.Name}, {key: "PropagateAtLaunch", val: true}}})
+	// Instances boot through NAT, so the private routes come first.
+	var routes []string
+	for _, n := range zoneNums(s) {
+		routes = append(routes, fmt.Sprintf("PrivateRoute%d", n))
+	}
+	res.set("AutoScalingGroup", resource("AWS::AutoScaling::AutoScalingGroup", asg, routes...),
+		"auto_scaling_group, in the private subnets, registered with the target group; it waits for the NAT routes the instances boot through.")
+}
+
+func cfnScaling(res *obj, s *stack.Stack) {
+	ids := idents(policyNames(s), true)
+	for i, p := range s.ScalingPolicies {
+		id := ids[i] + "Policy"
+		props := obj{
+			{key: "AutoScalingGroupName", val: ref("AutoScalingGroup")},
+			{key: "PolicyType", val: p.PolicyType},
+		}
+		if p.AdjustmentType != "" {
+			props.set("AdjustmentType", p.AdjustmentType)
+		}
+		if p.PolicyType == stack.SimpleScaling {
+			props.set("ScalingAdjustment", p.ScalingAdjustment)
+		}
+		if p.MinAdjustmentMagnitude != 0 {
+			props.set("MinAdjustmentMagnitude", p.MinAdjustmentMagnitude)
+		}
+		if p.Cooldown != nil {
+			props.set("Cooldown", strVal(secs(*p.Cooldown)))
+		}
+		if p.EstimatedInstanceWarmup != nil {
+			props.set("EstimatedInstanceWarmup", secs(*p.EstimatedInstanceWarmup))
+		}
+		if len(p.StepAdjustments) > 0 {
+			var steps []any
+			for _, st := range p.StepAdjustments {
+				var o obj
+				if st.LowerBound != nil {
+					o.set("MetricIntervalLowerBound", *st.LowerBound)
+				}
+				if st.UpperBound != nil {
+					o.set("MetricIntervalUpperBound", *st.UpperBound)
+				}
+				o.set("ScalingAdjustment", st.ScalingAdjustment)
+				steps = append(steps, o)
+			}
+			props.set("StepAdjustments", steps, "Bounds are relative to the alarm threshold; an open bound is infinity.")
+		}
+		var deps []string
+		if t := p.TargetTracking; t != nil {
+			spec := obj{{key: "PredefinedMetricType", val: t.PredefinedMetricType}}
+			if t.PredefinedMetricType == "ALBRequestCountPerTarget" {
+				spec.set("ResourceLabel", join("/", getAtt("LoadBalancer", "LoadBalancerFullName"), getAtt("TargetGroup", "TargetGroupFullName")))
+				deps = append(deps, "Listener") // the target group must be behind the listener
+			}
+			props.set("TargetTrackingConfiguration", obj{
+				{key: "PredefinedMetricSpecification", val: spec},
+				{key: "TargetValue", val: t.TargetValue},
+				{key: "DisableScaleIn", val: t.DisableScaleIn}}, "AWS creates and manages this policy's alarms.")
+		}
+		comment := fmt.Sprintf("scaling_policies[%d] %s (%s)", i, p.Name, p.PolicyType)
+		if i == 0 {
+			comment = "Scaling: every scaling_policies entry, and the alarm of each simple and step policy.\n" + comment
+		}
+		res.set(id, resource("AWS::AutoScaling::ScalingPolicy", props, deps...), comment)
+		if a := p.Alarm; a != nil {
+			var dims []any
+			for _, d := range alarmDimensions(a) {
+				dims = append(dims, obj{{key: "Name", val: d.Name}, {key: "Value", val: map[string]obj{
+					"asg": ref("AutoScalingGroup"),
+					"lb":  getAtt("LoadBalancer", "LoadBalancerFullName"),
+					"tg":  getAtt("TargetGroup", "TargetGroupFullName"),
+				}[d.Ref]}})
+			}
+			res.set(ids[i]+"Alarm", resource("AWS::CloudWatch::Alarm", obj{
+				{key: "AlarmName", val: s.Name + "-" + p.Name},
+				{key: "AlarmDescription", val: fmt.Sprintf("Runs scaling policy %s of %s.", p.Name, s.Name)},
+				{key: "Namespace", val: a.Namespace},
+				{key: "MetricName", val: a.MetricName},
+				{key: "Statistic", val: a.Statistic},
+				{key: "ComparisonOperator", val: a.ComparisonOperator},
+				{key: "Threshold", val: a.Threshold},
+				{key: "Period", val: secs(a.Period)},
+				{key: "EvaluationPeriods", val: a.EvaluationPeriods},
+				{key: "DatapointsToAlarm", val: a.DatapointsToAlarm},
+				{key: "TreatMissingData", val: a.TreatMissingData},
+				{key: "Dimensions", val: dims},
+				{key: "AlarmActions", val: []any{ref(id)}}}),
+				fmt.Sprintf("scaling_policies[%d].alarm", i))
+		}
+	}
+}
