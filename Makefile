@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run test vet bench bench-alb clean
+.PHONY: all build run test test-deps vet bench bench-alb clean
 
 all: build
 
@@ -21,9 +21,15 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## test: formatting, vet, and every test (unit and integration, real processes)
-test: vet
-	$(GO) test -count=1 -timeout 8m ./...
+## test: formatting, vet, and every test (unit and integration: real processes,
+## real containers, a real terminal). Packages run one at a time (-p 1): the
+## integration tests load the machine and must not time each other out.
+test: vet test-deps
+	$(GO) test -count=1 -p 1 -timeout 15m ./...
+
+## test-deps: install (as root) and start what the tests need: Docker engine, tmux, chromium
+test-deps:
+	@bash scripts/test-deps.sh
 
 ## bench: Go benchmarks with allocations
 bench:
@@ -32,6 +38,10 @@ bench:
 ## bench-alb: requests per second through the lab ALB, HAProxy and directly
 bench-alb:
 	bash bench/alb.sh
+
+## bench-flash: pacer accuracy, flash-sale capacity and the built-in chaos scenarios (about 20 min)
+bench-flash:
+	bash bench/flashsale.sh
 
 clean:
 	rm -rf $(BIN)

@@ -20,7 +20,6 @@ import (
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
-	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/stack"
 )
@@ -28,11 +27,14 @@ import (
 // Options configure a run.
 type Options struct {
 	Stack    *stack.Stack
-	Speed    float64   // AWS seconds per wall second (default 1)
-	Seed     uint64    // instance ids, termination ties, chaos victims (default: random)
-	RunsDir  string    // where run directories go (default ./runs)
-	StateDir string    // the runtime's records (default: the runtime's own)
-	Console  io.Writer // one line per event; nil for none
+	Speed    float64 // AWS seconds per wall second (default 1)
+	Seed     uint64  // instance ids, termination ties, chaos victims (default: random)
+	RunsDir  string  // where run directories go (default ./runs)
+	StateDir string  // the process runtime's records (default: the runtime's own)
+	// Driver picks the runtime: "process", "docker", or "auto" (Docker when
+	// an engine answers, else processes). Default auto.
+	Driver  string
+	Console io.Writer // one line per event; nil for none
 	// Quiet, when set, says which events the console skips (the journal
 	// keeps them all).
 	Quiet func(events.Envelope) bool
@@ -50,6 +52,7 @@ type Lab struct {
 	Bus        *events.Bus
 	LB         *alb.LoadBalancer
 	Runtime    az.Runtime
+	Driver     string // the runtime in use: process or docker
 	Zones      []az.Zone
 	Group      *asg.Group
 	Metrics    *cloudwatch.Store
@@ -118,18 +121,8 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startBus(); err != nil {
 		return nil, err
 	}
-	if n, err := process.Reap(ctx, opts.StateDir, opts.Logger); err != nil {
-		opts.Logger.Warn("reaping earlier runs", "err", err)
-	} else if n > 0 {
-		l.say("Reaped %d process(es) left behind by an earlier run that crashed", n)
-	}
-	rt, err := process.New(process.Options{RunID: l.RunID, StateDir: opts.StateDir, Logger: opts.Logger, LogDir: filepath.Join(l.Dir, "logs")})
-	if err != nil {
+	if err := l.startRuntime(ctx); err != nil {
 		return nil, err
-	}
-	l.Runtime = rt
-	if ok, why := rt.Enforced(); !ok {
-		l.say("CPU shares are NOT enforced: %s", why)
 	}
 	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
 		return nil, err

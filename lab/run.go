@@ -17,6 +17,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/report"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/stack"
@@ -27,6 +28,7 @@ type RunOptions struct {
 	Scenario *scenarios.Scenario
 	Stack    *stack.Stack // the scenario's stack, resolved
 	Speed    float64      // 0: the scenario's
+	Driver   string       // auto (default), process or docker
 	Seed     uint64       // 0: the scenario's
 	RunsDir  string
 	StateDir string
@@ -68,7 +70,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	col := newCollector()
 	wallStart := time.Now()
-	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir,
+	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
 		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
@@ -80,13 +82,20 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
 		return nil, err
 	}
-	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: "process"}
+	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason
 		sum.WallSeconds = time.Since(wallStart).Seconds()
 		sum.AWSSeconds = l.Clock.Now().Sub(awsStart).Seconds()
-		return sum, sum.write(l.Dir)
+		closeErr := l.Close() // every instance gone and the journal flushed before the report reads it
+		if err := sum.write(l.Dir); err != nil {
+			return sum, err
+		}
+		if err := report.WriteRunReport(l.Dir); err != nil {
+			return sum, fmt.Errorf("write report: %w", err)
+		}
+		return sum, closeErr
 	}
 
 	l.say("Waiting for %d instance(s) to be InService and healthy...", o.Stack.AutoScalingGroup.DesiredCapacity)

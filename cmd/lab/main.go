@@ -23,6 +23,7 @@ import (
 
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
 )
@@ -49,6 +50,10 @@ const usage = `usage:
       3 INVALID, 130 interrupted
   lab scenarios
       list the built-in scenarios
+  lab report RUN_DIR
+      write RUN_DIR/report.html again from the run directory
+  lab compare RUN_A RUN_B [-o FILE]
+      compare two runs: a table on the terminal and an HTML report (default compare.html)
   lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
   lab export terraform|cloudformation --stack NAME|FILE | --from-run RUN_DIR [--force] [--single-nat] -o OUT
@@ -76,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return up(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return validate(args[1:], stdout, stderr)
 	case "down":
@@ -113,12 +122,21 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	n, err := process.Reap(ctx, *stateDir, slog.New(slog.NewTextHandler(stderr, nil)))
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	n, err := process.Reap(ctx, *stateDir, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
+	if _, err := docker.Available(ctx); err == nil {
+		m, err := docker.Reap(ctx, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "lab down: %v\n", err)
+			return exitFailed
+		}
+		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
+	}
 	return exitOK
 }
 

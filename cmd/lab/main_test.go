@@ -169,15 +169,28 @@ slos: [requests >= 1000000]
 	}
 }
 
-// TestCompressedFlashSale runs a whole flash sale at speed 20 on real
-// processes: it must scale out, replace the killed instance, scale back in,
+// TestCompressedFlashSale runs a whole flash sale at speed 20 on each
+// runtime: it must scale out, replace the killed instance, scale back in,
 // lose no write, pass, and leave nothing running.
 func TestCompressedFlashSale(t *testing.T) {
 	if testing.Short() {
-		t.Skip("a minute and a half of real load")
+		t.Skip("a minute and a half of real load per runtime")
 	}
+	t.Run("process", func(t *testing.T) { compressedFlashSale(t, lab.DriverProcess, 18491) })
+	t.Run("docker", func(t *testing.T) {
+		if _, _, err := lab.ResolveDriver(context.Background(), lab.DriverDocker); err != nil {
+			if os.Getenv("LAB_REQUIRE_DOCKER") == "1" {
+				t.Fatalf("LAB_REQUIRE_DOCKER=1 but %v", err)
+			}
+			t.Skipf("no Docker engine: %v", err)
+		}
+		compressedFlashSale(t, lab.DriverDocker, 18493)
+	})
+}
+
+func compressedFlashSale(t *testing.T, driver string, port int) {
 	dir := t.TempDir()
-	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18491, 18491))
+	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, port, port))
 	sc := write(t, dir, "sale.yaml", `name: compressed-flash-sale
 stack: stack.yaml
 speed: 20
@@ -196,7 +209,7 @@ slos:
   - lost_writes == 0
 `)
 	runs := filepath.Join(dir, "runs")
-	code, out, stderr := runLab(t, "run", sc, "--out", runs)
+	code, out, stderr := runLab(t, "run", sc, "--out", runs, "--driver", driver)
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0 (PASS)\n%s\n%s", code, out, stderr)
 	}
@@ -214,6 +227,8 @@ slos:
 		t.Fatal(err)
 	}
 	switch {
+	case s.Driver != driver:
+		t.Errorf("ran on %q, want %q", s.Driver, driver)
 	case s.Verdict != lab.Pass:
 		t.Errorf("verdict %s (%s)", s.Verdict, s.Reason)
 	case s.InService.Max < 3:
@@ -227,7 +242,7 @@ slos:
 	case s.Faults.Injected != 1 || s.Faults.Reverted != 1:
 		t.Errorf("faults %+v", s.Faults)
 	}
-	for _, f := range []string{"events.jsonl", "seconds.jsonl", "chaos.jsonl", "stack.yaml", "scenario.yaml"} {
+	for _, f := range []string{"events.jsonl", "seconds.jsonl", "chaos.jsonl", "stack.yaml", "scenario.yaml", "report.html"} {
 		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("run directory lacks %s: %v", f, err)
 		}
@@ -330,4 +345,27 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestReportAndCompareFromARunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.CopyFS(run, os.DirFS("../../report/testdata/run")); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(run, "report.html"))
+	if code, _, stderr := runLab(t, "report", run); code != exitOK {
+		t.Fatalf("lab report: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(run, "report.html")); err != nil || !bytes.Contains(b, []byte("<svg")) {
+		t.Fatalf("report.html: %v", err)
+	}
+	out := filepath.Join(dir, "compare.html")
+	code, table, stderr := runLab(t, "compare", run, run, "-o", out)
+	if code != exitOK || !strings.Contains(table, "instance-hours") {
+		t.Fatalf("lab compare: exit %d\n%s\n%s", code, table, stderr)
+	}
+	if code, _, _ := runLab(t, "report", filepath.Join(dir, "nope")); code == exitOK {
+		t.Fatal("lab report on a missing directory succeeded")
+	}
 }

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/charmbracelet/x/term"
 
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
@@ -15,7 +19,8 @@ import (
 func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	driver := fs.String("driver", "auto", "instance runtime: auto or process (docker arrives with its own issue)")
+	driver := fs.String("driver", "auto", "instance runtime: auto (Docker when an engine answers), process or docker")
+	noTUI := fs.Bool("no-tui", false, "print plain lines even when standard output is a terminal")
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
@@ -27,12 +32,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	switch *driver {
-	case "auto", "process":
-	case "docker":
-		fmt.Fprintln(stderr, "lab run: --driver docker: the Docker runtime is not in this build yet; use --driver process")
-		return exitUsage
+	case lab.DriverAuto, lab.DriverProcess, lab.DriverDocker:
 	default:
-		fmt.Fprintf(stderr, "lab run: --driver %q: allowed auto, process\n", *driver)
+		fmt.Fprintf(stderr, "lab run: --driver %q: allowed auto, process, docker\n", *driver)
 		return exitUsage
 	}
 	sc, err := scenarios.Resolve(fs.Arg(0))
@@ -49,10 +51,22 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: --speed %g: allowed 1 to 1000\n", *speed)
 		return exitUsage
 	}
-	sum, err := lab.Run(ctx, lab.RunOptions{
-		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, RunsDir: *out, Console: stdout,
+	opts := lab.RunOptions{
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
+	}
+	if *driver == lab.DriverDocker {
+		if _, _, err := lab.ResolveDriver(ctx, *driver); err != nil {
+			fmt.Fprintf(stderr, "lab run: %v\n", err)
+			return exitUsage
+		}
+	}
+	var sum *lab.Summary
+	if f, ok := stdout.(*os.File); ok && !*noTUI && term.IsTerminal(f.Fd()) {
+		sum, err = runWithTUI(ctx, opts, f)
+	} else {
+		sum, err = lab.Run(ctx, opts)
+	}
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
 		return exitFailed
@@ -61,7 +75,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
 	}
-	fmt.Fprintf(stdout, "\nEvidence: %s/%s (events.jsonl, summary.json, logs/)\n", *out, sum.RunID)
+	fmt.Fprintf(stdout, "\nReport: %s\n", filepath.Join(*out, sum.RunID, "report.html"))
 	switch sum.Verdict {
 	case lab.Pass:
 		return exitOK

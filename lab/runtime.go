@@ -1,0 +1,87 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/simplydone/lab/sim/az/docker"
+	"github.com/simplydone/lab/sim/az/process"
+)
+
+// Drivers.
+const (
+	DriverAuto    = "auto"
+	DriverProcess = "process"
+	DriverDocker  = "docker"
+)
+
+// enforcer is what a runtime says about its CPU limits.
+type enforcer interface{ Enforced() (bool, string) }
+
+// ResolveDriver turns auto into docker when an engine answers, else process,
+// and says why.
+func ResolveDriver(ctx context.Context, driver string) (string, string, error) {
+	switch driver {
+	case DriverProcess:
+		return DriverProcess, "instances run as local processes (--driver process)", nil
+	case DriverDocker:
+		v, err := docker.Available(ctx)
+		if err != nil {
+			return "", "", fmt.Errorf("--driver docker: no Docker engine answers: %w", err)
+		}
+		return DriverDocker, "instances run as Docker containers (engine API " + v + ")", nil
+	case "", DriverAuto:
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if v, err := docker.Available(actx); err == nil {
+			return DriverDocker, "instances run as Docker containers: an engine answers (API " + v + ")", nil
+		}
+		return DriverProcess, "instances run as local processes: no Docker engine answers", nil
+	}
+	return "", "", fmt.Errorf("driver %q: allowed auto, process, docker", driver)
+}
+
+// startRuntime reaps what crashed runs left, then opens the run's runtime.
+func (l *Lab) startRuntime(ctx context.Context) error {
+	driver, why, err := ResolveDriver(ctx, l.opts.Driver)
+	if err != nil {
+		return err
+	}
+	l.Driver = driver
+	l.say("Runtime: %s", why)
+	n, err := process.Reap(ctx, l.opts.StateDir, l.opts.Logger)
+	if err != nil {
+		l.opts.Logger.Warn("reaping earlier runs", "err", err)
+	}
+	logs := filepath.Join(l.Dir, "logs")
+	switch driver {
+	case DriverDocker:
+		m, err := docker.Reap(ctx, l.opts.Logger)
+		if err != nil {
+			l.opts.Logger.Warn("reaping earlier runs' containers", "err", err)
+		}
+		n += m
+		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs})
+		if err != nil {
+			return err
+		}
+		l.Runtime = rt
+	default:
+		rt, err := process.New(process.Options{RunID: l.RunID, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs})
+		if err != nil {
+			return err
+		}
+		l.Runtime = rt
+	}
+	if n > 0 {
+		l.say("Reaped %d instance(s) left behind by an earlier run that crashed", n)
+	}
+	if e, ok := l.Runtime.(enforcer); ok {
+		if on, why := e.Enforced(); !on {
+			l.say("CPU shares are NOT enforced: %s", why)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+// Command spin is the docker runtime's test workload (a copy of the process
+// runtime's): it serves 200 on LAB_ADDR:LAB_PORT, burns CPU when SPIN=1 and
+// exits 3 after a moment when CRASH=1.
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+)
+
+func main() {
+	if os.Getenv("CRASH") == "1" {
+		time.AfterFunc(200*time.Millisecond, func() { os.Exit(3) })
+	}
+	if os.Getenv("SPIN") == "1" {
+		for range runtime.NumCPU() {
+			go func() {
+				for x := 0; ; x++ {
+					_ = x * x
+				}
+			}()
+		}
+	}
+	addr := net.JoinHostPort(os.Getenv("LAB_ADDR"), os.Getenv("LAB_PORT"))
+	err := http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s\n", os.Getenv("LAB_INSTANCE_ID"))
+	}))
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}

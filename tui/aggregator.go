@@ -1,0 +1,340 @@
+package tui
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/cloudwatch"
+	"github.com/simplydone/lab/stack"
+)
+
+// historyLen is how many seconds of load the charts keep.
+const historyLen = 600
+
+// Aggregator gathers a run's events, its seconds of load and the running
+// lab, and builds Snapshots. Its Event, Started, Second, Note and Finish
+// methods are safe to call from any goroutine and only record; Snapshot does
+// the work, on the aggregator's own goroutine (Run).
+type Aggregator struct {
+	sc    *scenarios.Scenario
+	st    *stack.Stack
+	speed float64
+
+	mu        sync.Mutex
+	lab       *lab.Lab
+	wallStart time.Time
+	awsStart  time.Time // the first event's AWS time
+	pending   []Entry
+	seconds   []lab.SecondRecord // the last historyLen
+	live      liveSLO
+	done      bool
+	sum       *lab.Summary
+	err       error
+}
+
+// NewAggregator follows a run of sc on st at speed (0: the scenario's).
+func NewAggregator(sc *scenarios.Scenario, st *stack.Stack, speed float64) *Aggregator {
+	if speed == 0 {
+		speed = sc.Speed
+	}
+	return &Aggregator{sc: sc, st: st, speed: speed, wallStart: time.Now(), live: newLiveSLO(sc.SLOs)}
+}
+
+// Hook sets o's Subscribers, OnStart and OnSecond (keeping any already set)
+// and its Console, so that the aggregator sees the whole run and nothing
+// writes over the view.
+func (a *Aggregator) Hook(o *lab.RunOptions) {
+	o.Subscribers = append(o.Subscribers, a.Event)
+	prevStart, prevSecond := o.OnStart, o.OnSecond
+	o.OnStart = func(l *lab.Lab) {
+		if prevStart != nil {
+			prevStart(l)
+		}
+		a.Started(l)
+	}
+	o.OnSecond = func(r lab.SecondRecord) {
+		if prevSecond != nil {
+			prevSecond(r)
+		}
+		a.Second(r)
+	}
+	o.Console = &noteWriter{a: a}
+}
+
+// Event is a bus subscriber.
+func (a *Aggregator) Event(e events.Envelope) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.awsStart.IsZero() {
+		a.awsStart = e.Time
+	}
+	if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && d.Policy != "" {
+		a.live.scaled(d.To > d.From)
+	}
+	a.pending = append(a.pending, Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event})
+}
+
+// Started is RunOptions.OnStart.
+func (a *Aggregator) Started(l *lab.Lab) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lab = l
+}
+
+// Second is RunOptions.OnSecond.
+func (a *Aggregator) Second(r lab.SecondRecord) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seconds = append(a.seconds, r)
+	if len(a.seconds) > historyLen {
+		a.seconds = append(a.seconds[:0], a.seconds[len(a.seconds)-historyLen:]...)
+	}
+	a.live.add(r)
+}
+
+// Note adds one of the lab's own lines (not an event) to the log.
+func (a *Aggregator) Note(line string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var at time.Duration
+	if a.lab != nil && !a.awsStart.IsZero() {
+		at = a.lab.Clock.Now().Sub(a.awsStart)
+	}
+	a.pending = append(a.pending, Entry{At: at, Class: ClassLoad, Text: line})
+}
+
+// Finish records the run's end: lab.Run's result.
+func (a *Aggregator) Finish(sum *lab.Summary, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.done, a.sum, a.err = true, sum, err
+}
+
+// Run sends a Snapshot every interval until ctx ends, and one last one
+// when the run has finished; then it returns.
+func (a *Aggregator) Run(ctx context.Context, every time.Duration, send func(Snapshot)) {
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+		s := a.Snapshot()
+		send(s)
+		if s.Done {
+			return
+		}
+	}
+}
+
+// Snapshot builds the view's data now.
+func (a *Aggregator) Snapshot() Snapshot {
+	a.mu.Lock()
+	l, done := a.lab, a.done
+	s := Snapshot{Scenario: a.sc.Name, Stack: a.st.Name, Speed: a.speed, Wall: time.Since(a.wallStart), Events: a.pending, Done: done}
+	a.pending = nil
+	if n := len(a.seconds); n > 0 {
+		last := a.seconds[n-1]
+		s.Phase, s.Offered, s.Achieved = last.Phase, last.Offered, float64(last.Sent)
+		s.History = history(a.seconds)
+	}
+	if done {
+		if a.sum != nil {
+			s.Verdict, s.Reason = a.sum.Verdict, a.sum.Reason
+		} else if a.err != nil {
+			s.Verdict, s.Reason = lab.Fail, a.err.Error()
+		}
+		s.Wall = time.Duration(0)
+		if a.sum != nil {
+			s.Wall = time.Duration(a.sum.WallSeconds * float64(time.Second))
+			s.AWS = time.Duration(a.sum.AWSSeconds * float64(time.Second))
+		}
+	}
+	awsStart := a.awsStart
+	a.mu.Unlock()
+
+	if l != nil {
+		s.Up = true
+		if !done {
+			s.AWS = l.Clock.Now().Sub(awsStart)
+		}
+		readLab(&s, l, a.st)
+	}
+	a.mu.Lock()
+	total := s.Group.InService
+	a.live.inService(total, len(a.seconds) > 0 && !done)
+	s.SLOs = a.live.badges(done, a.sum)
+	a.mu.Unlock()
+	return s
+}
+
+func history(rs []lab.SecondRecord) History {
+	h := History{Offered: make([]float64, len(rs)), OK: make([]float64, len(rs)), Errors: make([]float64, len(rs)), P99: make([]float64, len(rs))}
+	for i, r := range rs {
+		bad := r.Err5xx + r.Transport
+		h.Offered[i], h.OK[i], h.Errors[i], h.P99[i] = r.Offered, float64(r.Sent-bad), float64(bad), r.P99
+	}
+	return h
+}
+
+// readLab reads the running lab: the group, the load balancer's views, the
+// instances' CPU and the alarms.
+func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack) {
+	now := l.Clock.Now()
+	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: l.Group.Desired()}
+	nodes := l.LB.Nodes()
+	byZone := map[string]*Zone{}
+	for _, z := range l.Zones {
+		s.Zones = append(s.Zones, Zone{Name: z.Name})
+	}
+	for i := range s.Zones {
+		byZone[s.Zones[i].Name] = &s.Zones[i]
+	}
+	for _, n := range nodes {
+		z := byZone[n.Zone()]
+		if z == nil {
+			continue
+		}
+		m := n.Metrics()
+		z.Node.Addr = strings.TrimPrefix(n.URL(), "http://")
+		for _, c := range m.HealthyHostCount {
+			z.Node.Healthy += c
+		}
+		for _, c := range m.UnHealthyHostCount {
+			z.Node.Unhealthy += c
+		}
+	}
+	for _, in := range l.Group.Instances() {
+		switch in.State {
+		case asg.InService:
+			s.Group.InService++
+		case asg.Pending:
+			s.Group.Pending++
+		case asg.Terminating:
+			s.Group.Off++
+		}
+		z := byZone[in.Zone]
+		if z == nil {
+			continue
+		}
+		iv := Instance{ID: string(in.ID), State: in.State}
+		views := l.LB.Health(in.ID)
+		for _, h := range views {
+			iv.Nodes++
+			if h.State == alb.StateHealthy {
+				iv.HealthyOn++
+			}
+		}
+		if h, ok := views[in.Zone]; ok {
+			iv.Health, iv.Reason, iv.Description = string(h.State), string(h.Reason), h.Description
+		}
+		iv.CPU, iv.HasCPU = instanceCPU(l, in.ID, now)
+		z.Instances = append(z.Instances, iv)
+	}
+	for i := range s.Zones {
+		z := &s.Zones[i]
+		sort.Slice(z.Instances, func(a, b int) bool { return z.Instances[a].ID < z.Instances[b].ID })
+	}
+	for _, al := range l.CloudWatch.Alarms() {
+		cfg := al.Config()
+		r, _ := al.StateReason()
+		s.Alarms = append(s.Alarms, Alarm{Name: al.Name(), State: string(al.State()), Metric: cfg.MetricName,
+			Comparison: operatorSymbol(cfg.ComparisonOperator), Threshold: cfg.Threshold, Reason: r.Text})
+		if cfg.MetricName == cloudwatch.MetricCPUUtilization {
+			s.CPUThresholds = append(s.CPUThresholds, cfg.Threshold)
+		}
+	}
+}
+
+// instanceCPU is the instance's CPUUtilization over the last AWS minute,
+// as lab's zoneCPU reads it.
+func instanceCPU(l *lab.Lab, id az.InstanceID, now time.Time) (float64, bool) {
+	st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
+		Dimensions: cloudwatch.Dims(cloudwatch.DimInstanceID, string(id)), Period: time.Minute, Statistic: "Average"}, now.Add(-time.Minute))
+	if !ok {
+		return 0, false
+	}
+	return st.Average, true
+}
+
+func operatorSymbol(op string) string {
+	switch op {
+	case "GreaterThanThreshold":
+		return ">"
+	case "GreaterThanOrEqualToThreshold":
+		return ">="
+	case "LessThanThreshold":
+		return "<"
+	case "LessThanOrEqualToThreshold":
+		return "<="
+	}
+	return op
+}
+
+func classOf(kind string) int {
+	switch kind {
+	case "target-health", "lb":
+		return ClassHealth
+	case "scaling", "instance":
+		return ClassScaling
+	case "alarm":
+		return ClassAlarms
+	case "chaos":
+		return ClassChaos
+	}
+	return ClassLoad
+}
+
+// noteWriter is the run's Console while the view is up: the lab's own
+// lines (not its event lines, which the log has already, nor the stats
+// lines, which the header shows) become notes in the log.
+type noteWriter struct {
+	a   *Aggregator
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (w *noteWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := strings.IndexByte(string(w.buf), '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		if line != "" && !isEventLine(line) {
+			w.a.Note(line)
+		}
+	}
+}
+
+// isEventLine reports whether a console line starts with AWS time, "+mm:ss  ".
+func isEventLine(s string) bool {
+	if len(s) < 6 || s[0] != '+' {
+		return false
+	}
+	i := strings.IndexByte(s, ':')
+	if i < 2 {
+		return false
+	}
+	for _, c := range s[1:i] + s[i+1:i+3] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

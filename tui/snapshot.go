@@ -1,0 +1,126 @@
+package tui
+
+import (
+	"time"
+
+	"github.com/simplydone/lab/events"
+)
+
+// Snapshot is everything the view shows at one moment. The aggregator
+// builds a new one a few times a second; nothing in it is shared with the
+// aggregator afterwards.
+type Snapshot struct {
+	Scenario string
+	Stack    string
+	Speed    float64
+	Phase    string        // the load's phase; "" before the load starts
+	AWS      time.Duration // AWS time since the run started
+	Wall     time.Duration // wall time since the run started
+	Up       bool          // the tier is up (the lab has started)
+
+	Offered  float64 // requests per second the schedule asked for, last second
+	Achieved float64 // requests sent in the last second
+
+	SLOs   []SLOBadge
+	Zones  []Zone
+	Group  Group
+	Alarms []Alarm
+	// CPUThresholds are the thresholds of the alarms on CPUUtilization, for
+	// the instances' CPU bars.
+	CPUThresholds []float64
+
+	History History // one point per second of load, the last few minutes
+	Events  []Entry // events since the previous snapshot, oldest first
+	Done    bool    // the run has ended
+	Verdict string  // PASS, FAIL, INVALID or INTERRUPTED once Done
+	Reason  string  // why, when not PASS
+}
+
+// History is per-second load, oldest first, all of the same length.
+type History struct {
+	Offered []float64
+	OK      []float64 // 2xx and other non-errors
+	Errors  []float64 // 5xx and transport errors
+	P99     []float64 // milliseconds
+}
+
+// SLO badge states.
+const (
+	Holding  = "holding"
+	AtRisk   = "at risk"
+	Breached = "breached"
+	Pending  = "pending" // no data yet, or known only at the end
+)
+
+// SLOBadge is one SLO judged from the seconds seen so far.
+type SLOBadge struct {
+	Expr     string
+	Status   string // Holding, AtRisk, Breached or Pending
+	Observed string // "99.87%", "≈412ms", "at the end"
+}
+
+// Zone is one Availability Zone: its load-balancer node and its instances.
+type Zone struct {
+	Name      string
+	Node      Node
+	Instances []Instance
+}
+
+// Node is a zone's load-balancer node.
+type Node struct {
+	Addr      string // host:port clients reach
+	Healthy   int    // targets this node sees healthy (all zones)
+	Unhealthy int
+}
+
+// Instance is one instance as its zone's node sees it.
+type Instance struct {
+	ID          string
+	State       string // lifecycle: Pending, InService, Terminating, ...
+	Health      string // target health as the instance's own zone's node sees it; "" if not registered
+	Reason      string // AWS reason code, e.g. Target.FailedHealthChecks
+	Description string
+	HealthyOn   int // nodes that see it healthy
+	Nodes       int // nodes that have a view of it
+	CPU         float64
+	HasCPU      bool
+}
+
+// Group is the Auto Scaling group's capacity.
+type Group struct {
+	Name                    string
+	Min, Desired, Max       int
+	InService, Pending, Off int // Off: terminating
+}
+
+// Alarm is a CloudWatch alarm.
+type Alarm struct {
+	Name       string
+	State      string // OK, ALARM, INSUFFICIENT_DATA
+	Metric     string
+	Comparison string // >, >=, <, <=
+	Threshold  float64
+	Reason     string // the last state change's reason, in AWS's words
+}
+
+// Filter classes of the event log.
+const (
+	ClassAll = iota
+	ClassHealth
+	ClassScaling
+	ClassAlarms
+	ClassChaos
+	ClassLoad
+	numClasses
+)
+
+var classNames = [numClasses]string{"all", "target health", "scaling", "alarms", "chaos", "load"}
+
+// Entry is one line of the event log.
+type Entry struct {
+	Seq   uint64
+	At    time.Duration // AWS time since the run started
+	Class int           // one of the Class constants (never ClassAll)
+	Text  string        // the event's message, in AWS's words
+	Event events.Event  // nil for the lab's own notes
+}

@@ -1,0 +1,425 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// layout is how the height is shared at the current size.
+type layout struct {
+	wide     bool // a column per zone (else one table)
+	sloRows  int
+	zoneRows int
+	charts   bool
+	logRows  int
+}
+
+const chartRows = 4
+
+func (m Model) layout() layout {
+	w, h := m.width, m.height
+	lay := layout{wide: w >= 120, sloRows: len(m.sloLines(w, 2))}
+	if lay.wide {
+		most := 0
+		for _, z := range m.snap.Zones {
+			most = max(most, len(z.Instances))
+		}
+		lay.zoneRows = 1 + 2*max(most, 1)
+	} else {
+		n := 0
+		for _, z := range m.snap.Zones {
+			n += len(z.Instances)
+		}
+		lay.zoneRows = 1 + max(n, 1)
+	}
+	// header (1 + slo rows), rule, zones, rule, group, alarms, rule, log title, log, footer
+	fixed := 1 + lay.sloRows + 1 + 1 + 2 + 1 + 1 + 1
+	lay.zoneRows = min(lay.zoneRows, max(h-fixed-4, 2))
+	lay.charts = h-fixed-lay.zoneRows-chartRows-1 >= 8
+	used := fixed + lay.zoneRows
+	if lay.charts {
+		used += chartRows + 1
+	}
+	lay.logRows = max(h-used, 1)
+	return lay
+}
+
+func (m Model) logRows() int { return m.layout().logRows }
+
+// View implements tea.Model. It only formats what Update stored.
+func (m Model) View() string {
+	if m.quitting {
+		return ""
+	}
+	w, h := m.width, m.height
+	if w < MinWidth || h < MinHeight {
+		msg := fmt.Sprintf("lab needs %d x %d; this terminal is %d x %d. Enlarge it, or press q to stop.", MinWidth, MinHeight, w, h)
+		return ansi.Wrap(msg, max(w, 10), " ")
+	}
+	lay := m.layout()
+	var lines []string
+	lines = append(lines, m.headerLine(w))
+	lines = append(lines, m.sloLines(w, 2)...)
+	rule := m.st.dim.Render(strings.Repeat("─", w))
+	lines = append(lines, rule)
+	body := h - len(lines) - 1
+	var rest []string
+	switch {
+	case m.help:
+		rest = m.helpLines(w)
+	default:
+		if lay.wide {
+			rest = append(rest, m.zoneColumns(w, lay.zoneRows)...)
+		} else {
+			rest = append(rest, m.zoneTable(w, lay.zoneRows)...)
+		}
+		rest = append(rest, rule, m.groupLine(w), m.alarmLine(w))
+		if lay.charts {
+			rest = append(rest, rule)
+			rest = append(rest, m.charts(w)...)
+		}
+		rest = append(rest, rule)
+		rest = append(rest, m.logLines(w, lay.logRows+1)...)
+	}
+	for len(rest) < body {
+		rest = append(rest, "")
+	}
+	lines = append(lines, rest[:body]...)
+	lines = append(lines, m.footer(w))
+	for i := range lines {
+		lines[i] = fit(lines[i], w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m Model) headerLine(w int) string {
+	s := m.snap
+	phase := "starting the tier"
+	switch {
+	case s.Done:
+		phase = "finished"
+	case s.Phase != "" && w < 120:
+		phase = m.st.bold.Render(s.Phase)
+	case s.Phase != "":
+		phase = "phase " + m.st.bold.Render(s.Phase)
+	case s.Up:
+		phase = "waiting for the group to be InService"
+	}
+	left := fmt.Sprintf("%s %s · %s · AWS %s · wall %s · speed %g× · offered %.0f/s · achieved %.0f/s",
+		m.st.title.Render("lab"), s.Scenario, phase, awsTime(s.AWS), wallTime(s.Wall), s.Speed, s.Offered, s.Achieved)
+	if w < 120 {
+		left = fmt.Sprintf("%s %s · %s · AWS %s (%s) · %g× · %.0f→%.0f req/s",
+			m.st.title.Render("lab"), s.Scenario, phase, awsTime(s.AWS), wallTime(s.Wall), s.Speed, s.Offered, s.Achieved)
+	}
+	var right string
+	switch {
+	case s.Done:
+		right = m.st.verdict(s.Verdict)
+	case m.stopping:
+		right = m.st.warn.Render("■ STOPPING")
+	case m.paused:
+		right = m.st.warn.Render("‖ PAUSED")
+	default:
+		right = m.st.ok.Render("● LIVE")
+	}
+	gap := w - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return fit(left, w-ansi.StringWidth(right)-1) + " " + right
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+// sloLines lays the SLO badges out on at most rows lines.
+func (m Model) sloLines(w, rows int) []string {
+	if len(m.snap.SLOs) == 0 {
+		return []string{m.st.dim.Render("SLOs: none")}
+	}
+	var lines []string
+	cur := "SLOs "
+	for _, b := range m.snap.SLOs {
+		badge := fmt.Sprintf("%s %s %s %s", m.st.slo(b.Status), b.Status, b.Expr, m.st.dim.Render("("+b.Observed+")"))
+		if ansi.StringWidth(cur)+3+ansi.StringWidth(badge) > w && cur != "SLOs " {
+			lines = append(lines, cur)
+			cur = "     "
+		}
+		if cur == "SLOs " || cur == "     " {
+			cur += badge
+		} else {
+			cur += "   " + badge
+		}
+	}
+	lines = append(lines, cur)
+	if len(lines) > rows {
+		lines = lines[:rows]
+	}
+	return lines
+}
+
+// zoneColumns draws a column per zone: its node, then two lines per instance.
+func (m Model) zoneColumns(w, rows int) []string {
+	zs := m.snap.Zones
+	if len(zs) == 0 {
+		return []string{m.st.dim.Render("The tier is starting: no zone is up yet.")}
+	}
+	sep := m.st.dim.Render(" │ ")
+	cw := (w - 3*(len(zs)-1)) / len(zs)
+	cols := make([][]string, len(zs))
+	for i, z := range zs {
+		c := []string{m.nodeLine(z, true)}
+		for _, in := range z.Instances {
+			c = append(c, m.instanceLine(in), "  "+m.cpuLine(in, min(14, cw-30), true))
+		}
+		if len(z.Instances) == 0 {
+			c = append(c, m.st.dim.Render("no instances"))
+		}
+		if len(c) > rows {
+			c = append(c[:rows-1], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", (len(c)-rows)/2+1)))
+		}
+		cols[i] = c
+	}
+	out := make([]string, rows)
+	for r := range out {
+		parts := make([]string, len(cols))
+		for i, c := range cols {
+			if r < len(c) {
+				parts[i] = fit(c[r], cw)
+			} else {
+				parts[i] = strings.Repeat(" ", cw)
+			}
+		}
+		out[r] = strings.Join(parts, sep)
+	}
+	return out
+}
+
+func (m Model) nodeLine(z Zone, addr bool) string {
+	s := m.st.bold.Render(z.Name) + " "
+	if addr && z.Node.Addr != "" {
+		s += " node " + z.Node.Addr + " sees"
+	}
+	return s + fmt.Sprintf(" %s %s", m.st.ok.Render(fmt.Sprintf("●%d", z.Node.Healthy)), m.st.bad.Render(fmt.Sprintf("✗%d", z.Node.Unhealthy)))
+}
+
+func (m Model) instanceLine(in Instance) string {
+	s := fmt.Sprintf("%s %s %s", in.ID, fit(m.st.lifecycle(in.State), 11), m.st.health(in.Health))
+	if in.Nodes > 0 && in.HealthyOn != in.Nodes {
+		s += m.st.dim.Render(fmt.Sprintf(" %d/%d", in.HealthyOn, in.Nodes))
+	}
+	return s
+}
+
+// cpuLine is the CPU bar against the alarms' thresholds, and the health reason.
+func (m Model) cpuLine(in Instance, bw int, reason bool) string {
+	bw = max(bw, 6)
+	var s string
+	if !in.HasCPU {
+		s = m.st.dim.Render(strings.Repeat("·", bw)) + "   -"
+	} else {
+		bar := string(cpuBar(in.CPU, bw, m.snap.CPUThresholds))
+		st := m.st.ok
+		for _, t := range m.snap.CPUThresholds {
+			if t >= 50 && in.CPU > t {
+				st = m.st.bad
+			}
+		}
+		s = st.Render(bar) + fmt.Sprintf(" %3.0f%%", in.CPU)
+	}
+	if reason && in.Reason != "" && in.Health != "healthy" {
+		s += " " + m.st.dim.Render(in.Reason)
+	}
+	return "CPU " + s
+}
+
+// zoneTable is the narrow form: the nodes on one line, then a line per instance.
+func (m Model) zoneTable(w, rows int) []string {
+	zs := m.snap.Zones
+	if len(zs) == 0 {
+		return []string{m.st.dim.Render("The tier is starting: no zone is up yet.")}
+	}
+	var nodes []string
+	for _, z := range zs {
+		nodes = append(nodes, m.nodeLine(z, false))
+	}
+	out := []string{"nodes  " + strings.Join(nodes, m.st.dim.Render(" │ "))}
+	var ins []string
+	for _, z := range zs {
+		for _, in := range z.Instances {
+			short := z.Name[max(0, len(z.Name)-2):]
+			ins = append(ins, fmt.Sprintf("%s %s %s %s %s", short, in.ID, fit(m.st.lifecycle(in.State), 11),
+				fit(m.st.health(in.Health), 11), m.cpuLine(in, 12, true)))
+		}
+	}
+	if len(ins) == 0 {
+		ins = append(ins, m.st.dim.Render("no instances"))
+	}
+	if len(ins) > rows-1 {
+		more := len(ins) - (rows - 2)
+		ins = append(ins[:rows-2], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", more)))
+	}
+	return append(out, ins...)
+}
+
+func (m Model) groupLine(w int) string {
+	g := m.snap.Group
+	if g.Name == "" {
+		return m.st.bold.Render("Auto Scaling group") + m.st.dim.Render("  starting")
+	}
+	title := "Auto Scaling group"
+	if w < 120 {
+		title = "ASG"
+	}
+	return fmt.Sprintf("%s %s  min %d · desired %s · max %d   in service %s · pending %s · terminating %s",
+		m.st.bold.Render(title), g.Name, g.Min, m.st.bold.Render(fmt.Sprint(g.Desired)), g.Max,
+		m.st.ok.Render(fmt.Sprint(g.InService)), m.st.warn.Render(fmt.Sprint(g.Pending)), m.st.bad.Render(fmt.Sprint(g.Off)))
+}
+
+func (m Model) alarmLine(w int) string {
+	if len(m.snap.Alarms) == 0 {
+		return m.st.bold.Render("Alarms") + m.st.dim.Render("  none yet")
+	}
+	var parts []string
+	for _, a := range m.snap.Alarms {
+		metric := a.Metric
+		if metric == "CPUUtilization" {
+			metric = "CPU"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%s %s %g)", m.st.alarm(a.State), a.Name, metric, a.Comparison, a.Threshold))
+	}
+	return m.st.bold.Render("Alarms") + "  " + strings.Join(parts, "   ")
+}
+
+// charts are sparklines of the last seconds of load.
+func (m Model) charts(w int) []string {
+	h := m.snap.History
+	sw := w - 24
+	top := maxOf(tail(h.Offered, sw), tail(h.OK, sw), tail(h.Errors, sw))
+	last := func(v []float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
+		return v[len(v)-1]
+	}
+	row := func(label string, vals []float64, top float64, st func(...string) string, value string) string {
+		return fmt.Sprintf("%-13s%s %s", label, st(sparkline(vals, sw, top)), value)
+	}
+	p99top := maxOf(tail(h.P99, sw))
+	return []string{
+		row("offered /s", h.Offered, top, m.st.info.Render, fmt.Sprintf("%6.0f", last(h.Offered))),
+		row("ok /s", h.OK, top, m.st.ok.Render, fmt.Sprintf("%6.0f", last(h.OK))),
+		row("errors /s", h.Errors, top, m.st.bad.Render, fmt.Sprintf("%6.0f", last(h.Errors))),
+		row("p99", h.P99, p99top, m.st.warn.Render, fmt.Sprintf("%6s", msText(last(h.P99)))),
+	}
+}
+
+var classTags = [numClasses]string{"", "health", "scale", "alarm", "chaos", "load"}
+
+// logLines is the event log (title and rows), or why the selected event happened.
+func (m Model) logLines(w, rows int) []string {
+	idx := m.byCls[m.filter]
+	if m.detail {
+		if e, ok := m.selected(); ok {
+			out := []string{m.st.bold.Render("Why") + m.st.dim.Render(fmt.Sprintf("  +%s %s · enter or esc: back to the log", awsTime(e.At)[1:], classTags[e.Class]))}
+			for _, l := range explain(e) {
+				out = append(out, strings.Split(ansi.Wrap(l, w-2, " "), "\n")...)
+			}
+			return out
+		}
+	}
+	title := fmt.Sprintf("%s  filter %s · %d event(s) · ↑↓ select · enter why",
+		m.st.bold.Render("Events"), m.st.info.Render(fmt.Sprintf("[%d] %s", m.filter+1, classNames[m.filter])), len(idx))
+	if !m.follow {
+		title += m.st.warn.Render(" · scrolled back (end: newest)")
+	}
+	out := []string{title}
+	n := rows - 1
+	top := max(len(idx)-n, 0)
+	sel := len(idx) - 1
+	if !m.follow {
+		sel = min(m.sel, len(idx)-1)
+		top = min(max(sel-n/2, 0), max(len(idx)-n, 0))
+	}
+	for j := top; j < len(idx) && j < top+n; j++ {
+		e := m.log[idx[j]]
+		tag := m.tagStyle(e.Class)(fmt.Sprintf("%-6s", classTags[e.Class]))
+		line := fmt.Sprintf(" %s %s %s", m.st.dim.Render(awsTime(e.At)), tag, e.Text)
+		if j == sel && !m.follow {
+			// a glyph as well as reverse video: NO_COLOR drops the reverse
+			line = m.st.sel.Render(fit(fmt.Sprintf("▶%s %-6s %s", awsTime(e.At), classTags[e.Class], e.Text), w))
+		}
+		out = append(out, line)
+	}
+	if len(idx) == 0 {
+		out = append(out, m.st.dim.Render("no events of this kind yet"))
+	}
+	return out
+}
+
+func (m Model) tagStyle(c int) func(...string) string {
+	switch c {
+	case ClassChaos:
+		return m.st.bad.Render
+	case ClassAlarms:
+		return m.st.warn.Render
+	case ClassScaling:
+		return m.st.info.Render
+	case ClassLoad:
+		return m.st.ok.Render
+	}
+	return m.st.dim.Render
+}
+
+func (m Model) footer(w int) string {
+	switch {
+	case m.snap.Done:
+		return m.st.bold.Render("The run has ended: q closes the view and prints the summary.")
+	case m.stopping:
+		return m.st.warn.Render("Stopping the run: reverting faults, terminating instances… (q again closes the view at once)")
+	}
+	keys := "q quit · p pause · ? help · ↑↓ PgUp PgDn select · enter why · 1-6 f filter"
+	return m.st.dim.Render(keys)
+}
+
+func (m Model) helpLines(w int) []string {
+	return []string{
+		m.st.bold.Render("Keys"),
+		"  q, Ctrl-C     stop the run (faults are reverted, instances terminated); the summary prints after the view closes",
+		"  p             pause or resume the view (the run goes on; nothing is lost)",
+		"  ↑ ↓           select an event;  PgUp PgDn a page;  Home, End  oldest, newest",
+		"  enter         why the selected event happened (alarm evaluations, scaling causes, reason codes); esc back",
+		"  1-6, f        filter the log: 1 all, 2 target health, 3 scaling, 4 alarms, 5 chaos, 6 load; f cycles",
+		"  ?             this help",
+		"",
+		m.st.bold.Render("Glyphs"),
+		"  target health  " + m.st.health("healthy") + "  " + m.st.health("initial") + "  " + m.st.health("unhealthy") + "  " + m.st.health("draining") + "  " + m.st.health("unused"),
+		"  SLOs           " + m.st.slo(Holding) + " holding  " + m.st.slo(AtRisk) + " at risk (the last 10 s fail it, or a latency is near)  " + m.st.slo(Breached) + " breached  " + m.st.slo(Pending) + " pending",
+		"  alarms         " + m.st.alarm("OK") + "  " + m.st.alarm("ALARM") + "  " + m.st.alarm("INSUFFICIENT_DATA"),
+		"  CPU            █ used, │ an alarm's threshold; measured against the instance's CPU share",
+		"",
+		m.st.dim.Render("Latency SLOs marked ≈ are estimated live from per-second quantiles; the summary computes them exactly."),
+		m.st.dim.Render("Times are AWS time since the start (+mm:ss); wall is real time. Set NO_COLOR for no colour."),
+	}
+}
+
+// awsTime is +mm:ss, or +h:mm:ss past an hour.
+func awsTime(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("+%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("+%02d:%02d", s/60, s%60)
+}
+
+func wallTime(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+func msText(v float64) string {
+	if v >= 1000 {
+		return fmt.Sprintf("%.2fs", v/1000)
+	}
+	return fmt.Sprintf("%.0fms", v)
+}
