@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# bench/flashsale.sh (make bench-flash): what the whole lab sustains on this
+# machine, measured with `lab run` on real processes, one run at a time.
+#
+#   1. pacer   - the load generator's accuracy through the ALB: 3 x c5.xlarge
+#                instances (min = max = desired, so no scaling), SimplyDone
+#                with no CPU cost, 1 AWS minute ramp 0 -> PACER_RATE then 3
+#                AWS minutes at PACER_RATE (real requests per wall second).
+#   2. capacity - the highest flash-sale peak with success >= 99.9% and a
+#                valid run (not INVALID), SimplyDone's default 2 ms CPU cost
+#                and the built-in scaling policies; once on the built-in stack
+#                (t3.micro, max 6) and once with instance_type c5.large.
+#                A ladder of peaks, stopping at the first that fails, then
+#                BISECT bisection steps between the last pass and that fail.
+#   3. builtin - the built-in scenarios instance-kill and maintenance-reboot.
+#
+# Stacks are derived from stack/builtin/simplydone.yaml with sed, so they
+# follow it. Everything a run writes (summary.json, events.jsonl, logs, and
+# the console as console.log) stays under bench/results/flash-<time>/.
+#
+# Environment:
+#   STAGES      which parts to run (default "pacer capacity builtin")
+#   SPEED       scaled clock for pacer and capacity runs (10)
+#   PACER_RATE  steady rate of the pacer run (2000)
+#   PACER_TYPE  instance type of the pacer run (c5.xlarge)
+#   LADDER_T3   peaks tried on the built-in t3.micro stack (150 250 350 500 700 1000)
+#   LADDER_C5   peaks tried on the c5.large stack (350 500 700 1000 1400 2000)
+#   C5_TYPE     instance type of the larger variant (c5.large)
+#   C5_MIN      its min_size (1, as built in; its desired stays 2). With 1, calm
+#               traffic (20 rps) leaves a c5.large under 10% CPU and cpu-low
+#               scales in to 1 before the sale; C5_MIN=2 keeps two
+#   CAP_STACKS  which capacity searches to run (t3 c5)
+#   PEAK        AWS duration of the peak phase (8m); TAIL the tail (3m)
+#   BISECT      bisection steps after the first failing peak (1)
+#   BUDGET      wall seconds after which capacity search stops bisecting (1200)
+set -uo pipefail
+
+STAGES=${STAGES:-pacer capacity builtin}
+SPEED=${SPEED:-10}
+PACER_RATE=${PACER_RATE:-2000}
+PACER_TYPE=${PACER_TYPE:-c5.xlarge}
+LADDER_T3=${LADDER_T3:-150 250 350 500 700 1000}
+LADDER_C5=${LADDER_C5:-350 500 700 1000 1400 2000}
+C5_TYPE=${C5_TYPE:-c5.large}
+C5_MIN=${C5_MIN:-1}
+CAP_STACKS=${CAP_STACKS:-t3 c5}
+PEAK=${PEAK:-8m}
+TAIL=${TAIL:-3m}
+BISECT=${BISECT:-1}
+BUDGET=${BUDGET:-1200}
+SUCCESS_MIN=99.9
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+results="$here/results/flash-$(date +%Y%m%d-%H%M%S)"
+gen="$results/files"   # generated stacks and scenarios, kept with the results
+mkdir -p "$gen" "$results/runs"
+lab="$repo/bin/lab"
+t0=$(date +%s)
+
+say() { printf '== %s\n' "$*" >&2; }
+
+if ! command -v jq >/dev/null; then
+	say "installing jq (Debian)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null
+fi
+(cd "$repo" && make -s build) || exit 1
+
+# ---- stacks ---------------------------------------------------------------
+
+builtin_stack="$repo/stack/builtin/simplydone.yaml"
+
+# derive NAME TYPE COST MIN DESIRED MAX: a copy of the built-in stack.
+derive() {
+	sed -e "s/^name: simplydone$/name: $1/" \
+		-e "s/instance_type: t3.micro/instance_type: $2/" \
+		-e "s/SIMPLYDONE_CPU_COST: 2ms/SIMPLYDONE_CPU_COST: $3/" \
+		-e "s/min_size: 1$/min_size: $4/" \
+		-e "s/desired_capacity: 2$/desired_capacity: $5/" \
+		-e "s/max_size: 6$/max_size: $6/" \
+		"$builtin_stack" >"$gen/$1.yaml"
+	# every substitution must have happened
+	grep -q "^name: $1$" "$gen/$1.yaml" && grep -q "instance_type: $2$" "$gen/$1.yaml" &&
+		grep -q "SIMPLYDONE_CPU_COST: $3}" "$gen/$1.yaml" && grep -q "min_size: $4$" "$gen/$1.yaml" &&
+		grep -q "desired_capacity: $5$" "$gen/$1.yaml" && grep -q "max_size: $6$" "$gen/$1.yaml" ||
+		{ say "could not derive $1 from $builtin_stack (has it changed?)"; exit 1; }
+	"$lab" validate "$gen/$1.yaml" >/dev/null || exit 1
+}
+
+# ---- runs -----------------------------------------------------------------
+
+# run LABEL SCENARIO: one lab run; prints the run directory (empty if none).
+run() {
+	local label=$1 sc=$2 before after dir rc
+	before=$(ls "$results/runs")
+	say "$(date +%T) run $label"
+	"$lab" run "$sc" --out "$results/runs" >"$results/$label.console.log" 2>&1
+	rc=$?
+	after=$(ls "$results/runs")
+	dir=$(comm -13 <(echo "$before") <(echo "$after") | tail -1)
+	if [ -z "$dir" ] || [ ! -f "$results/runs/$dir/summary.json" ]; then
+		say "run $label: no summary (exit $rc); see $results/$label.console.log"
+		tail -5 "$results/$label.console.log" >&2
+		echo ""
+		return
+	fi
+	cp "$results/$label.console.log" "$results/runs/$dir/console.log"
+	say "run $label: $(jq -r '"\(.verdict) success \(.success_rate*100|floor/100)% offered \(.offered_rps|floor)/s achieved \(.achieved_rps|floor)/s lag p99 \(.lag_p99_ms) ms"' "$results/runs/$dir/summary.json") (exit $rc)"
+	echo "$results/runs/$dir"
+}
+
+# field DIR JQ
+field() { jq -r "$2" "$1/summary.json"; }
+
+tables=()   # printed together at the end
+
+# ---- 1. pacer -------------------------------------------------------------
+
+pacer() {
+	derive pacer "$PACER_TYPE" 0s 3 3 3
+	cat >"$gen/pacer.scenario.yaml" <<-EOF
+	name: pacer
+	description: Pacer accuracy through the ALB; no CPU cost, no scaling.
+	stack: pacer.yaml
+	speed: $SPEED
+	seed: 1
+	load:
+	  mix: {list: 50, create: 20, get: 20, done: 10}
+	  phases:
+	    - {name: ramp, duration: 1m, from: 0, to: $PACER_RATE}
+	    - {name: steady, duration: 3m, rate: $PACER_RATE}
+	slos:
+	  - requests >= 1
+	EOF
+	local d; d=$(run pacer "$gen/pacer.scenario.yaml")
+	[ -n "$d" ] || { tables+=("pacer: no summary"); return; }
+	# summary.json has whole-run rates only; the steady part is estimated from
+	# the console's stats lines (each one wall second, every 5 s) at AWS
+	# times after the ramp (+01:10 .. +04:00).
+	local steady
+	steady=$(awk '/stats: offered/ {
+			split($1, t, ":"); s = substr(t[1], 2) * 60 + t[2]
+			if (s < 70 || s > 240) next
+			for (i = 1; i <= NF; i++) { if ($i == "offered") o += $(i + 1) + 0; if ($i == "sent") a += $(i + 1) + 0 }
+			n++ }
+		END { if (n && o) printf "%.4f (%d samples, sent %d of %.0f offered)", a / o, n, a, o; else print "n/a" }' \
+		"$d/console.log")
+	local t
+	t=$(printf '%-34s %s\n' \
+		"run" "$(basename "$d")" \
+		"stack" "3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s" \
+		"verdict" "$(field "$d" .verdict)" \
+		"offered_rps (whole run)" "$(field "$d" '.offered_rps*10|round/10')" \
+		"achieved_rps (whole run)" "$(field "$d" '.achieved_rps*10|round/10')" \
+		"achieved/offered (whole run)" "$(field "$d" 'if .offered_rps > 0 then (.achieved_rps/.offered_rps*10000|round/10000) else "n/a" end')" \
+		"achieved/offered (steady, sampled)" "$steady" \
+		"lag_p99_ms" "$(field "$d" '.lag_p99_ms*100|round/100')" \
+		"success_rate %" "$(field "$d" '.success_rate*100|floor/100')" \
+		"latency p50/p99/max ms" "$(field "$d" '[.latency_ms.p50, .latency_ms.p99, .latency_ms.max] | map(.*10|round/10|tostring) | join("/")')" \
+		"invalid" "$(field "$d" .invalid)")
+	tables+=("PACER ($PACER_RATE rps steady at speed $SPEED; target achieved/offered >= 0.99)
+$t")
+}
+
+# ---- 2. capacity ----------------------------------------------------------
+
+# flash NAME STACKFILE PEAK: the flash-sale load shape with the given peak.
+flash() {
+	local f="$gen/${1//\//-}-$3.scenario.yaml"
+	cat >"$f" <<-EOF
+	name: flash-${1//\//-}-$3
+	description: The flash-sale load shape with a peak of $3 requests/s (no chaos).
+	stack: $2
+	speed: $SPEED
+	seed: 42
+	max_lag: 250ms
+	load:
+	  mix: {list: 50, create: 20, get: 20, done: 10}
+	  phases:
+	    - {name: calm, duration: 2m, rate: 20}
+	    - {name: rise, duration: 2m, from: 20, to: $3}
+	    - {name: peak, duration: $PEAK, rate: $3}
+	    - {name: after, duration: $TAIL, rate: 10}
+	slos:
+	  - success_rate >= $SUCCESS_MIN%
+	  - lost_writes == 0
+	stop_conditions:
+	  - success_rate < 50%
+	EOF
+	echo "$f"
+}
+
+cap_rows=()
+cap_best=()
+
+# try NAME STACK PEAK: one capacity run; returns 0 when it sustained the peak.
+try() {
+	local d ok=1
+	d=$(run "cap-${1//\//-}-$3" "$(flash "$1" "$2" "$3")")
+	if [ -z "$d" ]; then
+		cap_rows+=("$(printf '%-10s %6s  %-8s %s' "$1" "$3" "-" "no summary")")
+		return 1
+	fi
+	if [ "$(field "$d" '.verdict != "INVALID" and (.invalid|not) and .success_rate >= '"$SUCCESS_MIN")" = true ]; then ok=0; fi
+	cap_rows+=("$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s' "$1" "$3" \
+		"$(field "$d" .verdict)" "$(field "$d" '.success_rate*100|floor/100')" "$(field "$d" .invalid)" \
+		"$(field "$d" '.achieved_rps*10|round/10')" "$(field "$d" '.lag_p99_ms*10|round/10')" "$(field "$d" '.latency_ms.p99|round')" \
+		"$(field "$d" '"\(.errors.http_5xx)/\(.errors.transport)"')" "$(field "$d" '"\(.in_service.min)-\(.in_service.max)"')" \
+		"$([ $ok = 0 ] && echo sustained || echo FAILED)" "$(basename "$d")")")
+	return $ok
+}
+
+# search NAME STACK LADDER...
+search() {
+	local name=$1 stk=$2; shift 2
+	local lo=0 hi=0 p
+	for p in "$@"; do
+		if try "$name" "$stk" "$p"; then lo=$p; else hi=$p; break; fi
+	done
+	local i=0 mid
+	while [ "$hi" -gt 0 ] && [ "$i" -lt "$BISECT" ] && [ $(($(date +%s) - t0)) -lt "$BUDGET" ]; do
+		mid=$(((lo + hi) / 20 * 10))
+		[ "$mid" -gt "$lo" ] && [ "$mid" -lt "$hi" ] || break
+		if try "$name" "$stk" "$mid"; then lo=$mid; else hi=$mid; fi
+		i=$((i + 1))
+	done
+	if [ "$hi" -eq 0 ]; then
+		cap_best+=("$(printf '%-10s >= %s rps (every peak tried passed)' "$name" "$lo")")
+	elif [ "$lo" -eq 0 ]; then
+		cap_best+=("$(printf '%-10s <  %s rps (the lowest peak tried failed)' "$name" "$hi")")
+	else
+		cap_best+=("$(printf '%-10s %s rps sustained, %s rps not' "$name" "$lo" "$hi")")
+	fi
+}
+
+capacity() {
+	cp "$builtin_stack" "$gen/builtin.yaml"
+	derive c5 "$C5_TYPE" 2ms "$C5_MIN" 2 6
+	local c5name=$C5_TYPE
+	[ "$C5_MIN" = 1 ] || c5name="$C5_TYPE/min$C5_MIN"
+	# shellcheck disable=SC2086
+	case " $CAP_STACKS " in *" t3 "*) search t3.micro builtin.yaml $LADDER_T3 ;; esac
+	# shellcheck disable=SC2086
+	case " $CAP_STACKS " in *" c5 "*) search "$c5name" c5.yaml $LADDER_C5 ;; esac
+	local t
+	t=$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
+		stack peak verdict success% inval achieved lag_p99ms p99_ms 5xx/tr in_svc result run
+		printf '%s\n' "${cap_rows[@]}")
+	tables+=("CAPACITY (flash-sale shape: calm 2m at 20, rise 2m, peak $PEAK, after $TAIL at 10; speed $SPEED; default 2 ms CPU cost; built-in scaling; no chaos; pass = success >= $SUCCESS_MIN% and not INVALID)
+$t
+
+highest sustained peak:
+$(printf '%s\n' "${cap_best[@]}")")
+}
+
+# ---- 3. built-in scenarios ------------------------------------------------
+
+builtin() {
+	local s d t="" rows=()
+	for s in instance-kill maintenance-reboot; do
+		local before after
+		before=$(ls "$results/runs")
+		say "$(date +%T) run $s"
+		"$lab" run "$s" --out "$results/runs" >"$results/$s.console.log" 2>&1
+		after=$(ls "$results/runs")
+		d=$(comm -13 <(echo "$before") <(echo "$after") | tail -1)
+		if [ -z "$d" ]; then rows+=("$(printf '%-20s %s' "$s" "no summary")"); continue; fi
+		d="$results/runs/$d"
+		cp "$results/$s.console.log" "$d/console.log"
+		rows+=("$(printf '%-20s %-8s %8s %8s %7s %6s %7s %6s %s' "$s" "$(field "$d" .verdict)" "$(field "$d" '.success_rate*100|floor/100')" \
+			"$(field "$d" '.latency_ms.p99*10|round/10')" "$(field "$d" '"\(.errors.http_5xx)/\(.errors.transport)"')" \
+			"$(field "$d" '"\(.in_service.min)-\(.in_service.max)"')" "$(field "$d" '"\(.faults.injected)/\(.faults.reverted)"')" \
+			"$(field "$d" .lost_writes)" "$(basename "$d")")")
+	done
+	t=$(printf '%-20s %-8s %8s %8s %7s %6s %7s %6s %s\n' scenario verdict success% p99_ms 5xx/tr in_svc faults lost run
+		printf '%s\n' "${rows[@]}")
+	tables+=("BUILT-IN SCENARIOS (full summaries: bench/results/.../<scenario>.console.log)
+$t")
+}
+
+for st in $STAGES; do
+	case $st in
+	pacer) pacer ;;
+	capacity) capacity ;;
+	builtin) builtin ;;
+	*) say "unknown stage $st"; exit 2 ;;
+	esac
+done
+
+{
+	echo
+	for t in "${tables[@]}"; do printf '%s\n\n' "$t"; done
+	echo "wall time $(($(date +%s) - t0)) s; results in ${results#"$repo"/}"
+} | tee "$results/tables.txt"
