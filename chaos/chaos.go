@@ -112,8 +112,11 @@ func (r *Runner) Run(ctx context.Context) {
 	}
 }
 
-// Inject applies one action now.
+// Inject applies one action now. Once a fault is on record it is carried
+// out whatever happens to ctx, so that what is recorded is what happened and
+// RevertAll can undo it.
 func (r *Runner) Inject(ctx context.Context, a Action) error {
+	ctx = context.WithoutCancel(ctx)
 	v, err := r.pick(a.Zone)
 	if err != nil {
 		return err

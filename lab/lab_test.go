@@ -190,7 +190,7 @@ func TestKilledProcessIsMarkedUnhealthyAndRoutedAround(t *testing.T) {
 // nothing behind.
 func TestGroupReplacesKilledInstance(t *testing.T) {
 	s := testStack(t, 18481)
-	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir()})
+	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir(), Driver: DriverProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,10 @@ func TestGroupReplacesKilledInstance(t *testing.T) {
 		t.Fatalf("want one instance in each of three zones, got %+v", ins)
 	}
 	victim := ins[1]
-	if err := syscall.Kill(victim.PID, syscall.SIGKILL); err != nil {
+	if victim.PID <= 0 {
+		t.Fatalf("instance %s has no pid (%d): not a process", victim.ID, victim.PID)
+	}
+	if err := l.Runtime.Kill(context.Background(), victim.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a replacement in service and healthy", 20*time.Second, func() bool {

@@ -189,6 +189,9 @@ func reapRun(ctx context.Context, dir, runID string, logger *slog.Logger) (int, 
 // killAndWait sends SIGKILL to pid and its process group and waits until it
 // is gone (or a zombie waiting for its parent).
 func killAndWait(ctx context.Context, pid int) error {
+	if pid <= 1 {
+		return fmt.Errorf("refusing to kill pid %d", pid)
+	}
 	if pgid, err := syscall.Getpgid(pid); err == nil && pgid == pid {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}

@@ -199,6 +199,9 @@ func signalGroup(p *proc, sig syscall.Signal) {
 		return
 	default:
 	}
+	if p.pid <= 1 {
+		return // kill(0) or kill(-1) would signal the lab's own group or everything
+	}
 	if err := syscall.Kill(-p.pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		_ = syscall.Kill(p.pid, sig)
 	}

@@ -30,7 +30,8 @@ fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
 	echo "start-dockerd: starting dockerd --bridge=none --iptables=false --ip-masq=false"
-	nohup dockerd --bridge=none --iptables=false --ip-masq=false >/tmp/dockerd.log 2>&1 &
+	# its own session: no signal to the caller's process group reaches it
+	setsid nohup dockerd --bridge=none --iptables=false --ip-masq=false >/tmp/dockerd.log 2>&1 &
 	echo $! >/tmp/dockerd.pid
 fi
 
