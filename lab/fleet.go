@@ -11,6 +11,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/az/docker"
 )
 
 // fleet runs the group's instances on the runtime: it hands out ids and
@@ -58,10 +59,8 @@ func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, net
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}
-	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": f.l.Clock.Wall(lt.BootTime).String()}
-	maps.Copy(env, lt.Environment)
-	spec := az.Spec{ID: id, Zone: zone, Addr: addr, Port: lt.Port, Type: typ,
-		Command: lt.Command, Env: env, DataDir: dataDir(f.l.Dir), RunID: f.l.RunID}
+	spec := f.l.spec(zone, typ)
+	spec.ID, spec.Addr = id, addr
 	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
 		f.l.addrs.Release(addr)
 		return "", netip.AddrPort{}, fmt.Errorf("launch instance %s in %s: %w", id, zone.Name, err)
@@ -70,6 +69,19 @@ func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, net
 	f.zones[id], f.addrs[id] = zone.Name, addr
 	f.mu.Unlock()
 	return id, netip.AddrPortFrom(addr, uint16(lt.Port)), nil
+}
+
+// spec is the launch template as a runtime spec, for one zone; the caller
+// fills in the id and the address.
+func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
+	lt := l.opts.Stack.LaunchTemplate
+	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String()}
+	maps.Copy(env, lt.Environment)
+	if lt.Image != "" {
+		env[docker.EnvImage] = lt.Image // a user's image, run as is
+	}
+	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: lt.Command, Env: env,
+		DataDir: dataDir(l.Dir), RunID: l.RunID}
 }
 
 // Terminate ends an instance and frees its address.

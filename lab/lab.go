@@ -121,10 +121,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startBus(); err != nil {
 		return nil, err
 	}
-	if err := l.startRuntime(ctx); err != nil {
+	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
 		return nil, err
 	}
-	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
+	if err := l.startRuntime(ctx); err != nil {
 		return nil, err
 	}
 	if l.LB, err = alb.New(albConfig(opts.Stack, l.Zones, c, l.Bus)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 )
@@ -49,6 +50,9 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if img := l.opts.Stack.LaunchTemplate.Image; img != "" && driver != DriverDocker {
+		return fmt.Errorf("launch_template.image %q needs the Docker runtime, and %s", img, why)
+	}
 	l.Driver = driver
 	l.say("Runtime: %s", why)
 	n, err := process.Reap(ctx, l.opts.StateDir, l.opts.Logger)
@@ -68,6 +72,11 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 			return err
 		}
 		l.Runtime = rt
+		// Build SimplyDone's image, or find the user's, before anything starts.
+		typ, _ := az.LookupInstanceType(l.opts.Stack.LaunchTemplate.InstanceType)
+		if err := rt.EnsureImage(ctx, l.spec(l.Zones[0], typ)); err != nil {
+			return err
+		}
 	default:
 		rt, err := process.New(process.Options{RunID: l.RunID, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs})
 		if err != nil {

@@ -60,6 +60,8 @@ const usage = `usage:
       write the stack as a Terraform module (OUT a directory) or a CloudFormation template (OUT a file)
   lab validate FILE...
       check stack files; exit 2 and list every problem if any is invalid
+  lab doctor [STACK]
+      what this machine offers: a Docker engine, CPU limits, loopback addresses, free ports
   lab down [--state-dir DIR]
       stop what a crashed run left behind
 `
@@ -81,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return up(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return doctor(ctx, args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(ctx, args[1:], stdout, stderr)
 	case "compare":

@@ -369,3 +369,45 @@ func TestReportAndCompareFromARunDirectory(t *testing.T) {
 		t.Fatal("lab report on a missing directory succeeded")
 	}
 }
+
+func TestDoctorReportsTheMachine(t *testing.T) {
+	code, out, stderr := runLab(t, "doctor")
+	if code != exitOK && code != exitFailed {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"Docker", "CPU limits", "loopback us-east-1a", "port 8080 on 127.0.1.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor does not report %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestMissingUserImageIsAClearErrorBeforeAnythingStarts(t *testing.T) {
+	if _, _, err := lab.ResolveDriver(context.Background(), lab.DriverDocker); err != nil {
+		if os.Getenv("LAB_REQUIRE_DOCKER") == "1" {
+			t.Fatalf("LAB_REQUIRE_DOCKER=1 but %v", err)
+		}
+		t.Skipf("no Docker engine: %v", err)
+	}
+	dir := t.TempDir()
+	st := strings.Replace(fmt.Sprintf(testStack, 18494, 18494), "command: [simplydone]", "image: lab/no-such-image:1", 1)
+	write(t, dir, "stack.yaml", st)
+	sc := write(t, dir, "s.yaml", "name: s\nstack: stack.yaml\nload:\n  phases: [{duration: 1m, rate: 1}]\nslos: [requests >= 1]\n")
+	code, _, stderr := runLab(t, "run", sc, "--driver", "docker", "--out", filepath.Join(dir, "runs"))
+	if code == exitOK || !strings.Contains(stderr, "lab/no-such-image:1") || !strings.Contains(stderr, "not in the Docker engine") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if left := containersOf(t, "lab/no-such-image:1"); left != "" {
+		t.Fatalf("containers started anyway: %s", left)
+	}
+}
+
+// containersOf lists containers of an image, through the docker CLI.
+func containersOf(t *testing.T, image string) string {
+	out, err := exec.Command("docker", "ps", "-aq", "--filter", "ancestor="+image).Output()
+	if err != nil {
+		t.Logf("docker ps: %v", err)
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -370,3 +370,11 @@ func fields(path string) map[string]bool {
 	}
 	return out
 }
+
+// CheckCgroups reports whether this machine lets the process runtime
+// enforce CPU shares, by creating (and removing) a cgroup as a run would.
+func CheckCgroups() (bool, string) {
+	c := setupCgroups(fmt.Sprintf("doctor-%d", os.Getpid()))
+	defer c.removeParents()
+	return c.enforced()
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/az/docker"
+	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/stack"
+)
+
+// doctor reports what this machine offers the lab: a Docker engine, CPU
+// limits for processes, the zones' loopback addresses, and the stack's ports.
+func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	name := "simplydone"
+	if len(args) > 0 {
+		name = args[0]
+	}
+	s, err := stack.Resolve(name)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	ok := true
+	check := func(good bool, what, detail string) {
+		mark := "✓"
+		if !good {
+			mark, ok = "✗", false
+		}
+		fmt.Fprintf(stdout, "%s %-22s %s\n", mark, what, detail)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	v, derr := docker.Available(dctx)
+	cancel()
+	if derr == nil {
+		fmt.Fprintf(stdout, "✓ %-22s engine answers, API %s\n", "Docker", v)
+	} else {
+		fmt.Fprintf(stdout, "- %-22s no engine answers (%v); runs use local processes\n", "Docker", derr)
+	}
+	driver, why, _ := lab.ResolveDriver(ctx, lab.DriverAuto)
+	fmt.Fprintf(stdout, "  %-22s %s: %s\n", "lab run --driver auto", driver, why)
+	on, detail := process.CheckCgroups()
+	check(on, "CPU limits (processes)", detail)
+	zones, err := az.NewZones(s.Zones)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	for _, z := range zones {
+		inst, _ := az.NewAddresses().Allocate(z)
+		check(canListen(z.NodeAddr(), 0) && canListen(inst, 0), "loopback "+z.Name, fmt.Sprintf("%s (node %s, first instance %s)", z.Subnet, z.NodeAddr(), inst))
+		port := s.LoadBalancer.ListenerPort
+		check(canListen(z.NodeAddr(), port), "port "+strconv.Itoa(port)+" on "+z.NodeAddr().String(), "free for the load balancer node of "+z.Name)
+	}
+	if !ok {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func canListen(addr netip.Addr, port int) bool {
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, uint16(port)).String())
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
