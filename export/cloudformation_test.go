@@ -257,21 +257,9 @@ func mapKeys(m *yaml.Node) []string {
 
 func TestCloudFormationAgainstSpec(t *testing.T) {
 	spec := readSpec(t)
-	for _, c := range []struct {
-		name string
-		path string
-		opts Options
-	}{
-		{"builtin", "", Options{}},
-		{"builtin single NAT", "", Options{SingleNAT: true}},
-		{"wide", "testdata/stacks/wide.yaml", Options{}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			s := builtin(t)
-			if c.path != "" {
-				s = load(t, c.path)
-			}
-			tmpl, err := CloudFormation(s, c.opts)
+	for _, ts := range testStacks(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			tmpl, err := CloudFormation(ts.s, ts.opts)
 			if err != nil {
 				t.Fatal(err)
 			}

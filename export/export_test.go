@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,6 +31,53 @@ func load(t *testing.T, path string) *stack.Stack {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// testStack is one export every validation runs on: a stack and the
+// options it is exported with.
+type testStack struct {
+	name string
+	s    *stack.Stack
+	opts Options
+}
+
+// requiredStacks are the stack files the issue asks the validations to
+// cover; testStacks fails if one goes missing rather than silently skip it.
+var requiredStacks = []string{
+	"wide",                     // image, health check port, simple + step + target tracking, ALB alarm
+	"two-zones-cross-zone-off", // two zones, cross-zone off, least_outstanding_requests, custom health check
+	"target-tracking",          // ASGAverageCPUUtilization + ALBRequestCountPerTarget, disable_scale_in
+}
+
+// testStacks is the built-in stack and every file in testdata/stacks, each
+// exported with a NAT gateway per zone and with --single-nat. Every
+// validation (terraform validate and fmt, HCL references, the CloudFormation
+// spec and references, round trips, the NAT layout) is table-driven over this
+// list, so a new file in testdata/stacks gets every check.
+func testStacks(t *testing.T) []testStack {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "stacks", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(paths)
+	found := map[string]bool{}
+	bases := []testStack{{name: "builtin", s: builtin(t)}}
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+		found[name] = true
+		bases = append(bases, testStack{name: name, s: load(t, p)})
+	}
+	for _, name := range requiredStacks {
+		if !found[name] {
+			t.Fatalf("testdata/stacks/%s.yaml is missing", name)
+		}
+	}
+	var out []testStack
+	for _, b := range bases {
+		out = append(out, b, testStack{name: b.name + "-single-nat", s: b.s, opts: Options{SingleNAT: true}})
+	}
+	return out
 }
 
 // golden compares got with testdata/golden/name, or rewrites it under -update.
@@ -83,20 +131,23 @@ func TestGoldenCloudFormation(t *testing.T) {
 
 // Two exports of the same stack are byte for byte the same.
 func TestDeterministic(t *testing.T) {
-	s := load(t, "testdata/stacks/wide.yaml")
-	for range 5 {
-		a, _ := Terraform(s, Options{})
-		b, _ := Terraform(s, Options{})
-		for n := range a {
-			if !bytes.Equal(a[n], b[n]) {
-				t.Fatalf("%s differs between two exports", n)
+	for _, ts := range testStacks(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			for range 5 {
+				a, _ := Terraform(ts.s, ts.opts)
+				b, _ := Terraform(ts.s, ts.opts)
+				for n := range a {
+					if !bytes.Equal(a[n], b[n]) {
+						t.Fatalf("%s differs between two exports", n)
+					}
+				}
+				c, _ := CloudFormation(ts.s, ts.opts)
+				d, _ := CloudFormation(ts.s, ts.opts)
+				if !bytes.Equal(c, d) {
+					t.Fatal("the template differs between two exports")
+				}
 			}
-		}
-		c, _ := CloudFormation(s, Options{})
-		d, _ := CloudFormation(s, Options{})
-		if !bytes.Equal(c, d) {
-			t.Fatal("the template differs between two exports")
-		}
+		})
 	}
 }
 
@@ -206,21 +257,46 @@ func TestLoadRun(t *testing.T) {
 	}
 }
 
-// --single-nat: one EIP and NAT gateway, every private route through it.
-func TestSingleNAT(t *testing.T) {
-	s := builtin(t)
-	tmpl, err := CloudFormation(s, Options{SingleNAT: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := strings.Count(string(tmpl), "Type: AWS::EC2::NatGateway"); n != 1 {
-		t.Errorf("%d NAT gateways in the template; want 1", n)
-	}
-	if n := strings.Count(string(tmpl), "Ref: NatGateway1"); n != 3 {
-		t.Errorf("%d routes through NatGateway1; want 3", n)
-	}
-	files, _ := Terraform(s, Options{SingleNAT: true})
-	if !strings.Contains(string(files["network.tf"]), `"us-east-1c" = "us-east-1a"`) {
-		t.Errorf("network.tf does not route us-east-1c through us-east-1a:\n%s", files["network.tf"])
+// The NAT layout of every export: --single-nat makes one EIP and NAT
+// gateway, in the first zone, and every private route goes through it;
+// without it each zone has its own.
+func TestNATLayout(t *testing.T) {
+	for _, ts := range testStacks(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			zones := ts.s.Zones
+			tmpl, err := CloudFormation(ts.s, ts.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := Terraform(ts.s, ts.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantNAT := len(zones)
+			if ts.opts.SingleNAT {
+				wantNAT = 1
+			}
+			for _, typ := range []string{"AWS::EC2::NatGateway", "AWS::EC2::EIP"} {
+				if n := strings.Count(string(tmpl), "Type: "+typ+"\n"); n != wantNAT {
+					t.Errorf("%d %s in the template; want %d", n, typ, wantNAT)
+				}
+			}
+			natZone := val(t, tfModule(parseModule(t, files)).block(t, "locals"), "nat_zone").AsValueMap()
+			if len(natZone) != len(zones) {
+				t.Errorf("local.nat_zone has %d zones; want %d", len(natZone), len(zones))
+			}
+			for i, z := range zones {
+				cfnNAT, tfNATZone := fmt.Sprintf("NatGateway%d", i+1), z
+				if ts.opts.SingleNAT {
+					cfnNAT, tfNATZone = "NatGateway1", zones[0]
+				}
+				if n := strings.Count(string(tmpl), "Ref: "+cfnNAT+"\n"); ts.opts.SingleNAT && n != len(zones) || !ts.opts.SingleNAT && n != 1 {
+					t.Errorf("%d routes through %s", n, cfnNAT)
+				}
+				if v, ok := natZone[z]; !ok || v.AsString() != tfNATZone {
+					t.Errorf("local.nat_zone routes %s through %v; want %s", z, v, tfNATZone)
+				}
+			}
+		})
 	}
 }

@@ -79,6 +79,15 @@ func f64(v cty.Value) float64 {
 	return r
 }
 
+// strs is a list of strings as Go strings.
+func strs(v cty.Value) []string {
+	var out []string
+	for _, e := range v.AsValueSlice() {
+		out = append(out, e.AsString())
+	}
+	return out
+}
+
 // eq reports a mismatch between what the export says and the stack.
 func eq(t *testing.T, what string, got, want any) {
 	t.Helper()
@@ -101,9 +110,10 @@ func stackNumbers(s *stack.Stack) map[string]float64 {
 }
 
 func TestRoundTripTerraform(t *testing.T) {
-	for name, s := range exportStacks(t) {
-		t.Run(name, func(t *testing.T) {
-			files, err := Terraform(s, Options{})
+	for _, ts := range testStacks(t) {
+		s := ts.s
+		t.Run(ts.name, func(t *testing.T) {
+			files, err := Terraform(s, ts.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,6 +132,11 @@ func TestRoundTripTerraform(t *testing.T) {
 			eq(t, "numbers", got, stackNumbers(s))
 			eq(t, "health check path", val(t, tg, "health_check", "path").AsString(), s.TargetGroup.HealthCheck.Path)
 			eq(t, "matcher", val(t, tg, "health_check", "matcher").AsString(), s.TargetGroup.HealthCheck.Matcher)
+			eq(t, "health check port", val(t, tg, "health_check", "port").AsString(), s.TargetGroup.HealthCheck.Port)
+			eq(t, "health check protocol", val(t, tg, "health_check", "protocol").AsString(), s.TargetGroup.HealthCheck.Protocol)
+			eq(t, "algorithm", val(t, tg, "load_balancing_algorithm_type").AsString(), s.TargetGroup.Algorithm)
+			eq(t, "cross-zone", val(t, tg, "load_balancing_cross_zone_enabled").AsString(), s.TargetGroup.CrossZone)
+			eq(t, "termination policies", strs(val(t, asg, "termination_policies")), s.AutoScalingGroup.TerminationPolicies)
 
 			// local.zones maps each zone to its number N, from 1 in stack order.
 			zmap := val(t, m.block(t, "locals"), "zones").AsValueMap()
@@ -153,6 +168,14 @@ func TestRoundTripTerraform(t *testing.T) {
 				}
 				if tt := p.TargetTracking; tt != nil {
 					eq(t, p.Name+" target", f64(val(t, pol, "target_tracking_configuration", "target_value")), tt.TargetValue)
+					eq(t, p.Name+" disable scale in", val(t, pol, "target_tracking_configuration", "disable_scale_in").True(), tt.DisableScaleIn)
+					spec := nested(nested(pol, "target_tracking_configuration")[0], "predefined_metric_specification")[0]
+					eq(t, p.Name+" metric", val(t, spec, "predefined_metric_type").AsString(), tt.PredefinedMetricType)
+					_, label := spec.Attributes["resource_label"]
+					eq(t, p.Name+" has a resource label", label, tt.PredefinedMetricType == "ALBRequestCountPerTarget")
+				}
+				if w := p.EstimatedInstanceWarmup; w != nil {
+					eq(t, p.Name+" warmup", f64(val(t, pol, "estimated_instance_warmup")), w.Seconds())
 				}
 				if a := p.Alarm; a != nil {
 					al := m.block(t, "resource", "aws_cloudwatch_metric_alarm", ids[i])
@@ -168,9 +191,10 @@ func TestRoundTripTerraform(t *testing.T) {
 }
 
 func TestRoundTripCloudFormation(t *testing.T) {
-	for name, s := range exportStacks(t) {
-		t.Run(name, func(t *testing.T) {
-			data, err := CloudFormation(s, Options{})
+	for _, ts := range testStacks(t) {
+		s := ts.s
+		t.Run(ts.name, func(t *testing.T) {
+			data, err := CloudFormation(s, ts.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,6 +242,11 @@ func TestRoundTripCloudFormation(t *testing.T) {
 			eq(t, "numbers", got, stackNumbers(s))
 			eq(t, "algorithm", tga["load_balancing.algorithm.type"], s.TargetGroup.Algorithm)
 			eq(t, "cross-zone", tga["load_balancing.cross_zone.enabled"], s.TargetGroup.CrossZone)
+			eq(t, "health check path", tg["HealthCheckPath"], s.TargetGroup.HealthCheck.Path)
+			eq(t, "health check port", tg["HealthCheckPort"], s.TargetGroup.HealthCheck.Port)
+			eq(t, "health check protocol", tg["HealthCheckProtocol"], s.TargetGroup.HealthCheck.Protocol)
+			eq(t, "matcher", tg["Matcher"].(map[string]any)["HttpCode"], s.TargetGroup.HealthCheck.Matcher)
+			eq(t, "termination policies", asg["TerminationPolicies"], s.AutoScalingGroup.TerminationPolicies)
 
 			var zones []string
 			for i := range s.Zones {
@@ -248,7 +277,16 @@ func TestRoundTripCloudFormation(t *testing.T) {
 					eq(t, p.Name+" adjustment", num(pol["ScalingAdjustment"]), float64(p.ScalingAdjustment))
 				}
 				if tt := p.TargetTracking; tt != nil {
-					eq(t, p.Name+" target", num(pol["TargetTrackingConfiguration"].(map[string]any)["TargetValue"]), tt.TargetValue)
+					cfg := pol["TargetTrackingConfiguration"].(map[string]any)
+					eq(t, p.Name+" target", num(cfg["TargetValue"]), tt.TargetValue)
+					eq(t, p.Name+" disable scale in", cfg["DisableScaleIn"], tt.DisableScaleIn)
+					spec := cfg["PredefinedMetricSpecification"].(map[string]any)
+					eq(t, p.Name+" metric", spec["PredefinedMetricType"], tt.PredefinedMetricType)
+					_, label := spec["ResourceLabel"]
+					eq(t, p.Name+" has a resource label", label, tt.PredefinedMetricType == "ALBRequestCountPerTarget")
+				}
+				if w := p.EstimatedInstanceWarmup; w != nil {
+					eq(t, p.Name+" warmup", num(pol["EstimatedInstanceWarmup"]), w.Seconds())
 				}
 				if a := p.Alarm; a != nil {
 					al := props(ids[i] + "Alarm")

@@ -10,8 +10,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-
-	"github.com/simplydone/lab/stack"
 )
 
 // parseModule parses every .tf file of an export with hashicorp/hcl.
@@ -91,21 +89,17 @@ func checkRefs(bodies map[string]*hclsyntax.Body) []string {
 	return problems
 }
 
-func exportStacks(t *testing.T) map[string]*stack.Stack {
-	return map[string]*stack.Stack{"builtin": builtin(t), "wide": load(t, "testdata/stacks/wide.yaml")}
-}
-
 func TestTerraformParsesAndResolves(t *testing.T) {
-	for name, s := range exportStacks(t) {
-		for _, single := range []bool{false, true} {
-			files, err := Terraform(s, Options{SingleNAT: single})
+	for _, ts := range testStacks(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			files, err := Terraform(ts.s, ts.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range checkRefs(parseModule(t, files)) {
-				t.Errorf("%s: %s", name, p)
+				t.Error(p)
 			}
-		}
+		})
 	}
 	// The checker catches a dangling reference.
 	bad := map[string][]byte{"x.tf": []byte("resource \"a\" \"b\" {\n  x = aws_vpc.nope.id\n  y = var.missing\n}\n")}
@@ -152,11 +146,13 @@ func terraform(t *testing.T, env []string, dir string, args ...string) string {
 
 // TestTerraformValidate runs terraform init -backend=false, validate and
 // fmt -check on each export, offline, against the mirrored AWS provider.
+// Every test stack, --single-nat included, is validated in parallel.
 func TestTerraformValidate(t *testing.T) {
 	env := terraformCLI(t)
-	for name, s := range exportStacks(t) {
-		t.Run(name, func(t *testing.T) {
-			files, err := Terraform(s, Options{})
+	for _, ts := range testStacks(t) {
+		t.Run(ts.name, func(t *testing.T) {
+			t.Parallel()
+			files, err := Terraform(ts.s, ts.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
