@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 	}
 	simplydoneBin = filepath.Join(dir, "simplydone")
 	spinBin = filepath.Join(dir, "spin")
-	for bin, pkg := range map[string]string{simplydoneBin: "github.com/simplydone/lab/cmd/simplydone", spinBin: "./testdata/spin"} {
+	for bin, pkg := range map[string]string{simplydoneBin: "github.com/simplydone/lab/cmd/simplydone", spinBin: "../process/testdata/spin"} {
 		build := exec.Command("go", "build", "-o", bin, pkg)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -1,4 +1,4 @@
-// Command spin is the process runtime's test workload: it serves 200 on
+// Command spin is the runtimes' test workload (both build it): it serves 200 on
 // LAB_ADDR:LAB_PORT, burns CPU when SPIN=1 and exits 3 after a moment when
 // CRASH=1.
 package main
