@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -34,18 +35,18 @@ type Run struct {
 // LoadRun reads a run directory: the stack exactly as rehearsed
 // (RUN_DIR/stack.yaml) and the run's summary.json.
 func LoadRun(dir string) (*stack.Stack, *Run, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	data, err := os.ReadFile(filepath.Join(dir, rundir.SummaryFile))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read run: %w", err)
 	}
 	var r Run
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, nil, fmt.Errorf("read run: %s: %w", filepath.Join(dir, "summary.json"), err)
+		return nil, nil, fmt.Errorf("read run: %s: %w", filepath.Join(dir, rundir.SummaryFile), err)
 	}
 	if r.ID == "" || r.Verdict == "" {
-		return nil, nil, fmt.Errorf("read run: %s: run_id or verdict missing", filepath.Join(dir, "summary.json"))
+		return nil, nil, fmt.Errorf("read run: %s: run_id or verdict missing", filepath.Join(dir, rundir.SummaryFile))
 	}
-	s, err := stack.Load(filepath.Join(dir, "stack.yaml"))
+	s, err := stack.Load(filepath.Join(dir, rundir.StackFile))
 	if err != nil {
 		return nil, nil, err
 	}

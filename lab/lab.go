@@ -17,6 +17,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
@@ -173,7 +174,7 @@ func newRunID(r io.Reader) (string, error) {
 
 func (l *Lab) startBus() error {
 	l.Bus = events.NewBus(l.Clock)
-	f, err := os.Create(filepath.Join(l.Dir, "events.jsonl"))
+	f, err := os.Create(filepath.Join(l.Dir, rundir.EventsFile))
 	if err != nil {
 		return fmt.Errorf("create event journal: %w", err)
 	}

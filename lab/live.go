@@ -30,28 +30,6 @@ type liveView struct {
 	stopped string // why a stop condition ended the run
 }
 
-// SecondRecord is one wall second of a run, as seconds.jsonl keeps it for
-// the report: the load's figures and the group's state at its end.
-type SecondRecord struct {
-	Second    int                `json:"second"` // wall seconds since the load started
-	AWS       float64            `json:"aws_s"`  // AWS seconds since the run started
-	Phase     string             `json:"phase"`
-	Offered   float64            `json:"offered"`
-	Sent      int                `json:"sent"`
-	OK        int                `json:"ok_2xx"`
-	Err4xx    int                `json:"err_4xx"`
-	Err5xx    int                `json:"err_5xx"`
-	Transport int                `json:"transport"`
-	P50       float64            `json:"p50_ms"`
-	P95       float64            `json:"p95_ms"`
-	P99       float64            `json:"p99_ms"`
-	Max       float64            `json:"max_ms"`
-	InService map[string]int     `json:"in_service"` // by zone
-	Desired   int                `json:"desired"`
-	CPU       map[string]float64 `json:"cpu"`                 // by zone: mean of its instances' last minute
-	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
-}
-
 func (v *liveView) record(s load.Second) {
 	if v.timeline == nil && v.onSecond == nil {
 		return

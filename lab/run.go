@@ -18,6 +18,7 @@ import (
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/report"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/stack"
@@ -89,7 +90,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		sum.WallSeconds = time.Since(wallStart).Seconds()
 		sum.AWSSeconds = l.Clock.Now().Sub(awsStart).Seconds()
 		closeErr := l.Close() // every instance gone and the journal flushed before the report reads it
-		if err := sum.write(l.Dir); err != nil {
+		if err := sum.Write(l.Dir); err != nil {
 			return sum, err
 		}
 		if err := report.WriteRunReport(l.Dir); err != nil {
@@ -112,7 +113,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); col.sampleInService(runCtx, l) }()
-	journal, err := chaos.OpenFileJournal(filepath.Join(l.Dir, "chaos.jsonl"))
+	journal, err := chaos.OpenFileJournal(filepath.Join(l.Dir, rundir.ChaosFile))
 	if err != nil {
 		return finish(Fail, err.Error())
 	}
@@ -122,7 +123,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
 	live.onSecond = o.OnSecond
-	timeline, err := os.Create(filepath.Join(l.Dir, "seconds.jsonl"))
+	timeline, err := os.Create(filepath.Join(l.Dir, rundir.SecondsFile))
 	if err != nil {
 		return finish(Fail, fmt.Sprintf("create seconds.jsonl: %v", err))
 	}
@@ -265,7 +266,7 @@ func describeZones(zones []string, m map[string]int) string {
 // directory stands alone (the report shows them; export --from-run reads
 // the stack back).
 func saveSources(dir string, st *stack.Stack, sc *scenarios.Scenario) error {
-	for name, src := range map[string][]byte{"stack.yaml": st.Source, "scenario.yaml": sc.Source} {
+	for name, src := range map[string][]byte{rundir.StackFile: st.Source, rundir.ScenarioFile: sc.Source} {
 		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
 			return fmt.Errorf("save %s: %w", name, err)
 		}

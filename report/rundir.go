@@ -9,102 +9,26 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/simplydone/lab/rundir"
 )
 
 // The files of a run directory the report reads.
 const (
-	SummaryFile  = "summary.json"
-	SecondsFile  = "seconds.jsonl"
-	EventsFile   = "events.jsonl"
-	StackFile    = "stack.yaml"
-	ScenarioFile = "scenario.yaml"
-	ReportFile   = "report.html"
+	SummaryFile  = rundir.SummaryFile
+	SecondsFile  = rundir.SecondsFile
+	EventsFile   = rundir.EventsFile
+	StackFile    = rundir.StackFile
+	ScenarioFile = rundir.ScenarioFile
+	ReportFile   = rundir.ReportFile
 )
 
-// Summary mirrors summary.json (lab.Summary); it is redeclared here so that
-// the lab package can call this one without an import cycle.
-type Summary struct {
-	RunID       string  `json:"run_id"`
-	Scenario    string  `json:"scenario"`
-	Stack       string  `json:"stack"`
-	Verdict     string  `json:"verdict"`
-	Reason      string  `json:"reason,omitempty"`
-	Seed        uint64  `json:"seed"`
-	Speed       float64 `json:"speed"`
-	Driver      string  `json:"driver"`
-	WallSeconds float64 `json:"wall_seconds"`
-	AWSSeconds  float64 `json:"aws_seconds"`
-	SLOs        []struct {
-		Expr     string  `json:"expr"`
-		Observed float64 `json:"observed"`
-		Shown    string  `json:"observed_text"`
-		Pass     bool    `json:"pass"`
-		Margin   float64 `json:"margin"`
-	} `json:"slos"`
-	Requests    int     `json:"requests"`
-	SuccessRate float64 `json:"success_rate"`
-	Latency     struct {
-		P50 float64 `json:"p50"`
-		P95 float64 `json:"p95"`
-		P99 float64 `json:"p99"`
-		Max float64 `json:"max"`
-	} `json:"latency_ms"`
-	Errors struct {
-		HTTP4xx   int   `json:"http_4xx"`
-		HTTP5xx   int   `json:"http_5xx"`
-		Transport int   `json:"transport"`
-		ELB502    int64 `json:"elb_502"`
-		ELB503    int64 `json:"elb_503"`
-		ELB504    int64 `json:"elb_504"`
-		Target5xx int64 `json:"target_5xx"`
-	} `json:"errors"`
-	OfferedRate  float64 `json:"offered_rps"`
-	AchievedRate float64 `json:"achieved_rps"`
-	LagP99Ms     float64 `json:"lag_p99_ms"`
-	Invalid      bool    `json:"invalid"`
-	InService    struct {
-		Min     int `json:"min"`
-		Max     int `json:"max"`
-		PerZone map[string]struct {
-			Min int `json:"min"`
-			Max int `json:"max"`
-		} `json:"per_zone"`
-	} `json:"in_service"`
-	ScalingActivities struct {
-		Launches     int `json:"launches"`
-		Terminations int `json:"terminations"`
-		ScaleOuts    int `json:"scale_outs"`
-		ScaleIns     int `json:"scale_ins"`
-		Replacements int `json:"replacements"`
-	} `json:"scaling_activities"`
-	Faults struct {
-		Injected int `json:"injected"`
-		Reverted int `json:"reverted"`
-	} `json:"faults"`
-	AcknowledgedWrites int `json:"acknowledged_writes"`
-	LostWrites         int `json:"lost_writes"`
-}
-
-// Second mirrors one line of seconds.jsonl (lab.SecondRecord).
-type Second struct {
-	Second    int                `json:"second"`
-	AWS       float64            `json:"aws_s"`
-	Phase     string             `json:"phase"`
-	Offered   float64            `json:"offered"`
-	Sent      int                `json:"sent"`
-	OK        int                `json:"ok_2xx"`
-	Err4xx    int                `json:"err_4xx"`
-	Err5xx    int                `json:"err_5xx"`
-	Transport int                `json:"transport"`
-	P50       float64            `json:"p50_ms"`
-	P95       float64            `json:"p95_ms"`
-	P99       float64            `json:"p99_ms"`
-	Max       float64            `json:"max_ms"`
-	InService map[string]int     `json:"in_service"`
-	Desired   int                `json:"desired"`
-	CPU       map[string]float64 `json:"cpu"`
-	GroupCPU  *float64           `json:"group_cpu,omitempty"`
-}
+// Summary is summary.json and Second one line of seconds.jsonl, as package
+// rundir defines them.
+type (
+	Summary = rundir.Summary
+	Second  = rundir.Second
+)
 
 // Event is one line of events.jsonl; Event holds the type's own fields.
 type Event struct {

@@ -1,0 +1,180 @@
+package rundir
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Verdicts.
+const (
+	Pass        = "PASS"
+	Fail        = "FAIL"
+	Invalid     = "INVALID"
+	Interrupted = "INTERRUPTED"
+)
+
+// Summary is what a run concludes; it is written as summary.json (the
+// README documents the schema).
+type Summary struct {
+	RunID       string  `json:"run_id"`
+	Scenario    string  `json:"scenario"`
+	Stack       string  `json:"stack"`
+	Verdict     string  `json:"verdict"`
+	Reason      string  `json:"reason,omitempty"`
+	Seed        uint64  `json:"seed"`
+	Speed       float64 `json:"speed"`
+	Driver      string  `json:"driver"`
+	WallSeconds float64 `json:"wall_seconds"`
+	AWSSeconds  float64 `json:"aws_seconds"`
+
+	SLOs []SLOResult `json:"slos"`
+
+	Requests     int          `json:"requests"`
+	SuccessRate  float64      `json:"success_rate"` // percent of requests not 5xx and not transport errors
+	Latency      Latency      `json:"latency_ms"`
+	Errors       ErrorClasses `json:"errors"`
+	OfferedRate  float64      `json:"offered_rps"`
+	AchievedRate float64      `json:"achieved_rps"`
+	LagP99Ms     float64      `json:"lag_p99_ms"`
+	Invalid      bool         `json:"invalid"`
+
+	InService          InService `json:"in_service"`
+	ScalingActivities  Scaling   `json:"scaling_activities"`
+	Faults             Faults    `json:"faults"`
+	AcknowledgedWrites int       `json:"acknowledged_writes"`
+	LostWrites         int       `json:"lost_writes"`
+}
+
+// SLOResult is one SLO as judged.
+type SLOResult struct {
+	Expr     string  `json:"expr"`
+	Observed float64 `json:"observed"`
+	Shown    string  `json:"observed_text"`
+	Pass     bool    `json:"pass"`
+	Margin   float64 `json:"margin"`
+}
+
+// Latency quantiles in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// ErrorClasses counts failed requests by class.
+type ErrorClasses struct {
+	HTTP4xx   int   `json:"http_4xx"`
+	HTTP5xx   int   `json:"http_5xx"`
+	Transport int   `json:"transport"`
+	ELB502    int64 `json:"elb_502"`
+	ELB503    int64 `json:"elb_503"`
+	ELB504    int64 `json:"elb_504"`
+	Target5xx int64 `json:"target_5xx"`
+}
+
+// InService is how many instances were in service, over the run.
+type InService struct {
+	Min     int               `json:"min"`
+	Max     int               `json:"max"`
+	PerZone map[string]MinMax `json:"per_zone"`
+}
+
+// MinMax is a range of counts.
+type MinMax struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+// Scaling counts the group's activities.
+type Scaling struct {
+	Launches     int `json:"launches"`
+	Terminations int `json:"terminations"`
+	ScaleOuts    int `json:"scale_outs"` // desired capacity raised by a policy
+	ScaleIns     int `json:"scale_ins"`  // desired capacity lowered by a policy
+	Replacements int `json:"replacements"`
+}
+
+// Faults counts chaos.
+type Faults struct {
+	Injected int `json:"injected"`
+	Reverted int `json:"reverted"`
+}
+
+// Write saves the summary as dir/summary.json.
+func (s *Summary) Write(dir string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o644)
+}
+
+// WriteText prints the summary table a person reads at the end of a run.
+func (s *Summary) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "\n%s  %s on %s (seed %d, speed %gx, %s), %.0f s wall = %s AWS\n",
+		s.Verdict, s.Scenario, s.Stack, s.Seed, s.Speed, s.Driver, s.WallSeconds, time.Duration(s.AWSSeconds*float64(time.Second)).Round(time.Second))
+	if s.Reason != "" {
+		fmt.Fprintf(w, "  %s\n", s.Reason)
+	}
+	fmt.Fprintln(w, "\nSLOs")
+	for _, r := range s.SLOs {
+		mark := "✓"
+		if !r.Pass {
+			mark = "✗"
+		}
+		fmt.Fprintf(w, "  %s %-28s observed %-10s margin %+.4g\n", mark, r.Expr, r.Shown, r.Margin)
+	}
+	fmt.Fprintln(w, "\nTraffic")
+	fmt.Fprintf(w, "  requests %d, success %.2f%%, offered %.1f/s, achieved %.1f/s, send lag p99 %.1f ms\n",
+		s.Requests, s.SuccessRate, s.OfferedRate, s.AchievedRate, s.LagP99Ms)
+	fmt.Fprintf(w, "  latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max)
+	e := s.Errors
+	fmt.Fprintf(w, "  errors: 4xx %d, 5xx %d (ELB 502 %d, 503 %d, 504 %d; target 5xx %d), transport %d\n",
+		e.HTTP4xx, e.HTTP5xx, e.ELB502, e.ELB503, e.ELB504, e.Target5xx, e.Transport)
+	fmt.Fprintln(w, "\nInstances in service")
+	zones := make([]string, 0, len(s.InService.PerZone))
+	for z := range s.InService.PerZone {
+		zones = append(zones, z)
+	}
+	slices.Sort(zones)
+	var parts []string
+	for _, z := range zones {
+		mm := s.InService.PerZone[z]
+		parts = append(parts, fmt.Sprintf("%s %d-%d", z, mm.Min, mm.Max))
+	}
+	fmt.Fprintf(w, "  total %d-%d; %s\n", s.InService.Min, s.InService.Max, strings.Join(parts, ", "))
+	a := s.ScalingActivities
+	fmt.Fprintf(w, "  scaling: %d scale-out, %d scale-in decisions; %d launches, %d terminations (%d health replacements)\n",
+		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
+	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
+	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost\n", s.AcknowledgedWrites, s.LostWrites)
+}
+
+// Second is one wall second of a run, as seconds.jsonl keeps it for
+// the report: the load's figures and the group's state at its end.
+type Second struct {
+	Second    int                `json:"second"` // wall seconds since the load started
+	AWS       float64            `json:"aws_s"`  // AWS seconds since the run started
+	Phase     string             `json:"phase"`
+	Offered   float64            `json:"offered"`
+	Sent      int                `json:"sent"`
+	OK        int                `json:"ok_2xx"`
+	Err4xx    int                `json:"err_4xx"`
+	Err5xx    int                `json:"err_5xx"`
+	Transport int                `json:"transport"`
+	P50       float64            `json:"p50_ms"`
+	P95       float64            `json:"p95_ms"`
+	P99       float64            `json:"p99_ms"`
+	Max       float64            `json:"max_ms"`
+	InService map[string]int     `json:"in_service"` // by zone
+	Desired   int                `json:"desired"`
+	CPU       map[string]float64 `json:"cpu"`                 // by zone: mean of its instances' last minute
+	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
+}
