@@ -21,6 +21,8 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		IdleTimeout:         s.LoadBalancer.IdleTimeout,
 		DeregistrationDelay: tg.DeregistrationDelay,
 		CrossZone:           tg.CrossZoneEnabled(),
+		Algorithm:           tg.Algorithm,
+		SlowStart:           tg.SlowStart,
 		HealthCheck: alb.HealthCheck{
 			Path:       hc.Path,
 			Interval:   hc.Interval,

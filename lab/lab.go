@@ -128,7 +128,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startRuntime(ctx); err != nil {
 		return nil, err
 	}
-	if l.LB, err = alb.New(albConfig(opts.Stack, l.Zones, c, l.Bus)); err != nil {
+	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
+	cfg.Seed = opts.Seed // each node's weighted_random source
+	if l.LB, err = alb.New(cfg); err != nil {
 		return nil, err
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))

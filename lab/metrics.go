@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/simplydone/lab/sim/alb"
@@ -28,12 +29,21 @@ func (s cpuSink) PutCPU(t time.Time, id az.InstanceID, v float64, groupAverage b
 	}
 }
 
-// policies turns the stack's step and simple policies into the group's.
+// policies turns the stack's scaling policies into the group's.
 func policies(s *stack.Stack) []asg.Policy {
 	var out []asg.Policy
 	for _, p := range s.ScalingPolicies {
+		if p.PolicyType == stack.TargetTrackingScaling && p.TargetTracking != nil {
+			ap := asg.Policy{Name: p.Name, Type: asg.TargetTrackingScaling,
+				TargetValue: p.TargetTracking.TargetValue, DisableScaleIn: p.TargetTracking.DisableScaleIn}
+			if p.EstimatedInstanceWarmup != nil {
+				ap.Warmup = *p.EstimatedInstanceWarmup
+			}
+			out = append(out, ap)
+			continue
+		}
 		if p.Alarm == nil {
-			continue // target tracking arrives in a later issue
+			continue
 		}
 		ap := asg.Policy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
 			MinAdjustment: p.MinAdjustmentMagnitude, Threshold: p.Alarm.Threshold}
@@ -50,9 +60,16 @@ func policies(s *stack.Stack) []asg.Policy {
 
 // addAlarms creates each policy's alarm and has it run the policy for every
 // evaluation it is in ALARM, as CloudWatch invokes Auto Scaling actions.
+// Target tracking policies get the two alarms AWS builds for them.
 func (l *Lab) addAlarms() error {
 	s := l.opts.Stack
 	for _, p := range s.ScalingPolicies {
+		if p.PolicyType == stack.TargetTrackingScaling && p.TargetTracking != nil {
+			if err := l.addTrackingAlarms(p); err != nil {
+				return err
+			}
+			continue
+		}
 		a := p.Alarm
 		if a == nil {
 			continue
@@ -77,6 +94,89 @@ func (l *Lab) addAlarms() error {
 			if v, ok := latest(ev.Points); ok {
 				l.Group.ExecutePolicy(policy, ev.Alarm, v)
 			}
+		})
+	}
+	return nil
+}
+
+// Target tracking alarm shape, as AWS builds it for EC2 Auto Scaling
+// (aws-behaviour.md 2.6, "Alarm shape [observed]"): AlarmHigh is
+// metric > target for 3 of 3 one-minute datapoints; AlarmLow is
+// metric < about 0.7 × target for 15 of 15. The 0.7 is what consoles show
+// for EC2 ASG CPU policies (50→35, 40→28, 30→21); Application Auto
+// Scaling uses about 0.9, and AWS may tune it [UNCONFIRMED].
+const (
+	trackingPeriod         = time.Minute
+	trackingHighDatapoints = 3
+	trackingLowDatapoints  = 15
+	trackingLowFactor      = 0.7
+)
+
+// trackingMetric is the CloudWatch metric behind a predefined metric type.
+// The lab measures CPU and ALB requests only; network metrics are refused.
+func trackingMetric(s *stack.Stack, policy, metricType string) (namespace, name, statistic string, dims cloudwatch.Dimensions, err error) {
+	switch metricType {
+	case "ASGAverageCPUUtilization":
+		// Warming instances are already left out by cpuSink.
+		return cloudwatch.NamespaceEC2, cloudwatch.MetricCPUUtilization, "Average",
+			cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, s.Name), nil
+	case "ALBRequestCountPerTarget":
+		// Published by albSampler under the LoadBalancer dimension, as the
+		// lab's other ALB metrics; its Sum is requests per target per minute.
+		return cloudwatch.NamespaceALB, cloudwatch.MetricRequestCountPerTarget, "Sum",
+			cloudwatch.Dims(cloudwatch.DimLoadBalancer, s.Name), nil
+	case "ASGAverageNetworkIn", "ASGAverageNetworkOut":
+		return "", "", "", nil, fmt.Errorf("target tracking policy %s: predefined metric %s is not measured by the lab; use ASGAverageCPUUtilization or ALBRequestCountPerTarget", policy, metricType)
+	default:
+		return "", "", "", nil, fmt.Errorf("target tracking policy %s: unknown predefined metric %q", policy, metricType)
+	}
+}
+
+// trackingAlarms are the alarm configurations AWS builds for a target
+// tracking policy: AlarmHigh, and AlarmLow unless scale-in is disabled.
+func trackingAlarms(s *stack.Stack, p stack.ScalingPolicy) ([]cloudwatch.AlarmConfig, error) {
+	tt := p.TargetTracking
+	ns, name, stat, dims, err := trackingMetric(s, p.Name, tt.PredefinedMetricType)
+	if err != nil {
+		return nil, err
+	}
+	base := cloudwatch.AlarmConfig{Namespace: ns, MetricName: name, Dimensions: dims, Statistic: stat, Period: trackingPeriod}
+	high := base
+	high.Name = fmt.Sprintf("TargetTracking-%s-AlarmHigh-%s", s.Name, p.Name)
+	high.EvaluationPeriods, high.DatapointsToAlarm = trackingHighDatapoints, trackingHighDatapoints
+	high.ComparisonOperator, high.Threshold = cloudwatch.GreaterThanThreshold, tt.TargetValue
+	out := []cloudwatch.AlarmConfig{high}
+	if !tt.DisableScaleIn {
+		low := base
+		low.Name = fmt.Sprintf("TargetTracking-%s-AlarmLow-%s", s.Name, p.Name)
+		low.EvaluationPeriods, low.DatapointsToAlarm = trackingLowDatapoints, trackingLowDatapoints
+		low.ComparisonOperator, low.Threshold = cloudwatch.LessThanThreshold, math.Round(tt.TargetValue*trackingLowFactor*1e6)/1e6 // 30 → 21, not 20.999999999999996
+		out = append(out, low)
+	}
+	return out, nil
+}
+
+// addTrackingAlarms creates a target tracking policy's alarms; every
+// evaluation reaches the group, in ALARM or not, so that a policy withdraws
+// its proposal when its alarm leaves ALARM.
+func (l *Lab) addTrackingAlarms(p stack.ScalingPolicy) error {
+	cfgs, err := trackingAlarms(l.opts.Stack, p)
+	if err != nil {
+		return err
+	}
+	for i, cfg := range cfgs {
+		alarm, err := l.CloudWatch.AddAlarm(cfg)
+		if err != nil {
+			return fmt.Errorf("alarm for policy %s: %w", p.Name, err)
+		}
+		side := asg.AlarmHigh
+		if i == 1 {
+			side = asg.AlarmLow
+		}
+		policy := p.Name
+		alarm.OnEvaluate(func(st cloudwatch.State, ev cloudwatch.Evaluation) {
+			v, ok := latest(ev.Points)
+			l.Group.TrackTarget(policy, ev.Alarm, side, st == cloudwatch.StateAlarm && ok, v)
 		})
 	}
 	return nil
@@ -119,10 +219,14 @@ func (a *albSampler) sample() {
 		a.l.Metrics.Put(cloudwatch.Datum{Namespace: cloudwatch.NamespaceALB, MetricName: name, Dimensions: dims, Time: now, Value: v})
 	}
 	all := cloudwatch.Dims(cloudwatch.DimLoadBalancer, lbName)
+	var requests int64
+	healthy := 0
 	for _, n := range a.l.LB.Nodes() {
 		s := n.Metrics()
 		prev := a.last[s.Zone]
 		a.last[s.Zone] = s
+		requests += s.RequestCount - prev.RequestCount
+		healthy = max(healthy, sum(s.HealthyHostCount))
 		zone := cloudwatch.Dims(cloudwatch.DimLoadBalancer, lbName, cloudwatch.DimAvailabilityZone, s.Zone)
 		put(cloudwatch.MetricHealthyHostCount, zone, float64(sum(s.HealthyHostCount)))
 		put(cloudwatch.MetricUnHealthyHostCount, zone, float64(sum(s.UnHealthyHostCount)))
@@ -151,6 +255,25 @@ func (a *albSampler) sample() {
 			put(cloudwatch.MetricTargetResponseTime, zone, avg.Seconds())
 		}
 	}
+	if v, ok := requestCountPerTarget(requests, healthy, len(a.l.LB.Targets())); ok {
+		put(cloudwatch.MetricRequestCountPerTarget, all, v)
+	}
+}
+
+// requestCountPerTarget is one sample of RequestCountPerTarget: the
+// requests of the sample spread over the healthy targets (as the nodes see
+// them; every registered target when none is healthy). Like the ELB it
+// reports nothing when there was no traffic; the Sum over a minute is the
+// requests per target per minute that ALBRequestCountPerTarget tracks.
+func requestCountPerTarget(requests int64, healthy, registered int) (float64, bool) {
+	n := healthy
+	if n == 0 {
+		n = registered
+	}
+	if requests <= 0 || n == 0 {
+		return 0, false
+	}
+	return float64(requests) / float64(n), true
 }
 
 func sum(m map[string]int) int {

@@ -6,6 +6,9 @@ import (
 	"net"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/simplydone/lab/clock"
 )
 
 // rawBackend answers every HTTP/1.1 request with a fixed 200, allocating
@@ -64,5 +67,37 @@ func BenchmarkProxy(b *testing.B) {
 		if w.Code != 200 {
 			b.Fatalf("status %d", w.Code)
 		}
+	}
+}
+
+// BenchmarkPick measures each policy's choice over six routes; none may
+// allocate.
+func BenchmarkPick(b *testing.B) {
+	slow := routesOf("a", "b", "c", "d", "e", "f")
+	slow[2].slowStart = time.Now()
+	tests := []struct {
+		name   string
+		picker Picker
+		routes []Route
+	}{
+		{"round_robin", &RoundRobin{}, routesOf("a", "b", "c", "d", "e", "f")},
+		{"round_robin_slow_start", NewRoundRobin(time.Hour, clock.Real(), newSource(1, 0)), slow},
+		{"least_outstanding_requests", &LeastOutstanding{}, routesOf("a", "b", "c", "d", "e", "f")},
+		{"weighted_random", NewWeightedRandom(newSource(1, 0)), routesOf("a", "b", "c", "d", "e", "f")},
+	}
+	for _, tt := range tests {
+		b.Run(tt.name, func(b *testing.B) {
+			for i := range tt.routes {
+				tt.routes[i].inflight.Store(int64(i % 3))
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if tt.picker.Pick(tt.routes) < 0 {
+						b.Fatal("no pick")
+					}
+				}
+			})
+		})
 	}
 }

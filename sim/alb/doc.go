@@ -7,7 +7,17 @@
 //   - every node health-checks every registered target on its own, with AWS's
 //     state machine (initial, healthy, unhealthy, draining, unused) and reason
 //     codes (Elb.InitialHealthChecking, Target.FailedHealthChecks, ...);
-//   - round robin over healthy targets, kept per node, as AWS does;
+//   - the target group's routing algorithm, run on each node on its own, as
+//     AWS does: round robin (each node keeps its own position);
+//     least_outstanding_requests (fewest requests this node has in progress
+//     to the target, ties rotating); weighted_random (uniform over the
+//     routable targets, from a per-node random source seeded by
+//     Config.Seed);
+//   - slow start, with round robin only: a target that turns healthy while
+//     another healthy target is not in slow start gets a weight rising
+//     linearly from 0.1 to 1 over the duration, applied as a random skip of
+//     its turn; it ends early when the target turns unhealthy or is
+//     deregistered, and starts again on its next healthy;
 //   - fail-open: when no target is healthy, the node routes to all of them;
 //   - 503 when no target is registered, 502 when a target refuses, resets or
 //     answers garbage, 504 when a connection cannot be made within 10 s or the
@@ -18,6 +28,7 @@
 //     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...).
 //
 // All durations are AWS durations, waited on through the injected clock.
-// Not here yet: least outstanding requests, weighted random, slow start, the
-// memberlist cluster and DNS entry (a later issue).
+// Not here: Automatic Target Weights (anomaly detection and the
+// weighted_random anomaly mitigation: every target weighs the same), sticky
+// sessions, and the memberlist cluster and DNS entry (a later issue).
 package alb

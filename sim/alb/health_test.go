@@ -79,16 +79,16 @@ func TestThresholdsAreConfigurable(t *testing.T) {
 }
 
 func TestRoundRobinCyclesInOrder(t *testing.T) {
-	a, b, c := &Target{ID: "a"}, &Target{ID: "b"}, &Target{ID: "c"}
+	routes := routesOf("a", "b", "c")
 	var rr RoundRobin
 	var got []string
 	for i := 0; i < 6; i++ {
-		got = append(got, string(rr.Pick([]*Target{a, b, c}).ID))
+		got = append(got, string(routes[rr.Pick(routes)].Target.ID))
 	}
 	if want := "abcabc"; join(got) != want {
 		t.Fatalf("got %s, want %s", join(got), want)
 	}
-	if rr.Pick(nil) != nil {
+	if rr.Pick(nil) != -1 {
 		t.Fatal("picked from an empty set")
 	}
 }

@@ -37,6 +37,15 @@ type Config struct {
 	Logger              *slog.Logger
 	// Prober runs health checks; nil means HTTP checks as HealthCheck says.
 	Prober Prober
+	// Algorithm is the target group's routing algorithm: round_robin (also
+	// when empty), least_outstanding_requests or weighted_random.
+	Algorithm string
+	// SlowStart is the target group's slow-start duration; zero is off. Only
+	// with round robin, as on AWS.
+	SlowStart time.Duration
+	// Seed seeds every node's random source (weighted random, slow start's
+	// skips); runs with the same seed pick alike.
+	Seed uint64
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -74,6 +83,16 @@ func New(cfg Config) (*LoadBalancer, error) {
 	if cfg.Clock == nil || cfg.Events == nil {
 		return nil, errors.New("load balancer: a clock and an event publisher are required")
 	}
+	switch cfg.Algorithm {
+	case "":
+		cfg.Algorithm = AlgorithmRoundRobin
+	case AlgorithmRoundRobin, AlgorithmLeastOutstanding, AlgorithmWeightedRandom:
+	default:
+		return nil, fmt.Errorf("load balancer: unknown routing algorithm %q", cfg.Algorithm)
+	}
+	if cfg.SlowStart < 0 || cfg.SlowStart > 0 && cfg.Algorithm != AlgorithmRoundRobin {
+		return nil, fmt.Errorf("load balancer: slow start %s is not available with %s", cfg.SlowStart, cfg.Algorithm)
+	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
@@ -86,8 +105,8 @@ func New(cfg Config) (*LoadBalancer, error) {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
 	}
-	for _, z := range cfg.Zones {
-		lb.nodes = append(lb.nodes, newNode(lb, z))
+	for i, z := range cfg.Zones {
+		lb.nodes = append(lb.nodes, newNode(lb, z, i))
 	}
 	return lb, nil
 }
@@ -221,6 +240,10 @@ func sortTargets(ts []*Target) {
 	slices.SortFunc(ts, func(a, b *Target) int { return a.Addr.Compare(b.Addr) })
 }
 
+func sortRoutes(rs []Route) {
+	slices.SortFunc(rs, func(a, b Route) int { return a.Target.Addr.Compare(b.Target.Addr) })
+}
+
 // watch is one node's health-check loop for one target: a check at once,
 // then one every interval, each independent of how long the last one took.
 func (lb *LoadBalancer) watch(ctx context.Context, n *Node, v *view) {
@@ -258,6 +281,12 @@ func (n *Node) setHealth(t *Target, f func(Health) Health, stop bool) {
 	old := v.health
 	v.health = f(old)
 	changed := old.State != v.health.State || old.Reason != v.health.Reason
+	switch {
+	case v.health.State != StateHealthy:
+		v.slowStart = time.Time{} // unhealthy or deregistered: slow start ends
+	case old.State != StateHealthy:
+		v.slowStart = n.slowStartOnHealthy(v)
+	}
 	if changed {
 		n.rebuild()
 	}

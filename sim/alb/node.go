@@ -38,28 +38,39 @@ type Node struct {
 
 // view is one node's health view of one target.
 type view struct {
-	t      *Target
-	health Health
-	proxy  *httputil.ReverseProxy
-	stop   context.CancelFunc // stops this node's health checks of the target
+	t         *Target
+	health    Health
+	proxy     *httputil.ReverseProxy
+	stop      context.CancelFunc // stops this node's health checks of the target
+	inflight  atomic.Int64       // this node's requests in progress to t
+	slowStart time.Time          // when t entered slow start on this node; zero: not in slow start
 }
 
 // routeSet is what a request is routed over, rebuilt whenever health or
 // registrations change so that the hot path only loads a pointer.
 type routeSet struct {
-	targets  []*Target
-	proxies  map[*Target]*httputil.ReverseProxy
+	routes   []Route
 	failOpen bool
 }
 
-func newNode(lb *LoadBalancer, z az.Zone) *Node {
+// newNode builds the node of zone z, the index-th node; the index picks its
+// random stream.
+func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 	n := &Node{
-		lb:     lb,
-		zone:   z,
-		addr:   netip.AddrPortFrom(z.NodeAddr(), uint16(lb.cfg.Port)),
-		port:   strconv.Itoa(lb.cfg.Port),
-		picker: &RoundRobin{},
-		views:  map[az.InstanceID]*view{},
+		lb:    lb,
+		zone:  z,
+		addr:  netip.AddrPortFrom(z.NodeAddr(), uint16(lb.cfg.Port)),
+		port:  strconv.Itoa(lb.cfg.Port),
+		views: map[az.InstanceID]*view{},
+	}
+	src := newSource(lb.cfg.Seed, uint64(index))
+	switch lb.cfg.Algorithm {
+	case AlgorithmLeastOutstanding:
+		n.picker = &LeastOutstanding{}
+	case AlgorithmWeightedRandom:
+		n.picker = NewWeightedRandom(src)
+	default:
+		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
 	}
 	n.transport = lb.newTransport()
 	n.rt = timedTransport{n.transport, &n.metrics}
@@ -124,8 +135,8 @@ func (n *Node) listen() error {
 // it, never retry elsewhere.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs := n.routes.Load()
-	t := n.picker.Pick(rs.targets)
-	if t == nil {
+	i := n.picker.Pick(rs.routes)
+	if i < 0 {
 		n.metrics.elbStatus(http.StatusServiceUnavailable)
 		writeELBError(w, http.StatusServiceUnavailable)
 		return
@@ -134,9 +145,14 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rs.failOpen {
 		n.metrics.UnhealthyRoutingRequestCount.Add(1)
 	}
-	t.begin()
-	defer t.end()
-	rs.proxies[t].ServeHTTP(w, r)
+	rt := &rs.routes[i]
+	rt.Target.begin()
+	rt.inflight.Add(1)
+	defer func() {
+		rt.inflight.Add(-1)
+		rt.Target.end()
+	}()
+	rt.proxy.ServeHTTP(w, r)
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
@@ -179,30 +195,64 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// routable says whether this node may route to v at all (draining and
+// unused targets, and other zones' targets with cross-zone off, are out).
+func (n *Node) routable(v *view) bool {
+	if v.health.State == StateDraining || v.health.State == StateUnused {
+		return false
+	}
+	return n.lb.cfg.CrossZone || v.t.Zone == n.zone.Name
+}
+
 // rebuild recomputes the route set; n.mu must be held.
 func (n *Node) rebuild() {
-	rs := &routeSet{proxies: make(map[*Target]*httputil.ReverseProxy, len(n.views))}
-	var candidates, healthy []*Target
+	var candidates, healthy []Route
+	steady := false // a healthy target not in slow start
 	for _, v := range n.views {
-		if v.health.State == StateDraining || v.health.State == StateUnused {
+		if !n.routable(v) {
 			continue
 		}
-		if !n.lb.cfg.CrossZone && v.t.Zone != n.zone.Name {
-			continue
-		}
-		candidates = append(candidates, v.t)
-		rs.proxies[v.t] = v.proxy
+		rt := Route{Target: v.t, inflight: &v.inflight, proxy: v.proxy}
+		candidates = append(candidates, rt)
 		if v.health.State == StateHealthy {
-			healthy = append(healthy, v.t)
+			rt.slowStart = v.slowStart
+			steady = steady || v.slowStart.IsZero()
+			healthy = append(healthy, rt)
 		}
 	}
-	sortTargets(candidates)
-	sortTargets(healthy)
-	rs.targets = healthy
+	sortRoutes(candidates)
+	sortRoutes(healthy)
+	if !steady { // slow start applies only while a healthy target is not in it
+		for i := range healthy {
+			healthy[i].slowStart = time.Time{}
+		}
+	}
+	rs := &routeSet{routes: healthy}
 	if len(healthy) == 0 && len(candidates) > 0 {
-		rs.targets, rs.failOpen = candidates, true // fail open: route to all of them
+		rs.routes, rs.failOpen = candidates, true // fail open: route to all of them
 	}
 	n.routes.Store(rs)
+}
+
+// slowStartOnHealthy decides whether v, turning healthy now, enters slow
+// start: only with slow start on, and only while another healthy target on
+// this node is not in slow start (so the first targets of an empty group do
+// not). n.mu must be held.
+func (n *Node) slowStartOnHealthy(v *view) time.Time {
+	d := n.lb.cfg.SlowStart
+	if d <= 0 {
+		return time.Time{}
+	}
+	now := n.lb.cfg.Clock.Now()
+	for _, o := range n.views {
+		if o == v || o.health.State != StateHealthy || !n.routable(o) {
+			continue
+		}
+		if o.slowStart.IsZero() || now.Sub(o.slowStart) >= d {
+			return now
+		}
+	}
+	return time.Time{}
 }
 
 // timedTransport measures TargetResponseTime and counts target status codes.

@@ -94,6 +94,7 @@ type Group struct {
 	desired    int
 	instances  map[az.InstanceID]*Instance
 	lastSimple map[string]time.Time // simple policies: when their cooldown started
+	votes      map[string]vote      // target tracking policies' latest proposals
 	closed     bool
 
 	ctx    context.Context
@@ -112,6 +113,11 @@ func New(cfg Config) (*Group, error) {
 	if cfg.Min < 0 || cfg.Min > cfg.Desired || cfg.Desired > cfg.Max {
 		return nil, fmt.Errorf("auto scaling group: need min (%d) <= desired (%d) <= max (%d)", cfg.Min, cfg.Desired, cfg.Max)
 	}
+	for _, p := range cfg.Policies {
+		if p.Type == TargetTrackingScaling && !(p.TargetValue > 0) {
+			return nil, fmt.Errorf("auto scaling group: target tracking policy %s: target value %v must be above 0", p.Name, p.TargetValue)
+		}
+	}
 	if cfg.Tick == 0 {
 		cfg.Tick = 10 * time.Second
 	}
@@ -122,7 +128,7 @@ func New(cfg Config) (*Group, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired,
-		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}}, nil
+		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
 }
 
 // Start launches the desired capacity and keeps the group in shape until Close.

@@ -19,10 +19,10 @@ type Step struct {
 	Adjustment   int
 }
 
-// Policy is a step or simple scaling policy.
+// Policy is a step, simple or target tracking scaling policy.
 type Policy struct {
 	Name           string
-	Type           string // SimpleScaling or StepScaling
+	Type           string // SimpleScaling, StepScaling or TargetTrackingScaling
 	AdjustmentType string
 	Adjustment     int    // simple scaling
 	Steps          []Step // step scaling
@@ -30,6 +30,8 @@ type Policy struct {
 	Cooldown       time.Duration
 	Warmup         time.Duration
 	Threshold      float64 // the alarm's threshold, for step bounds
+	TargetValue    float64 // target tracking
+	DisableScaleIn bool    // target tracking
 }
 
 // stepFor finds the step adjustment for a metric value. Above the threshold

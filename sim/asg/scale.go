@@ -17,15 +17,7 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 	}
 	now := g.now()
 	g.mu.Lock()
-	capacity, warming := 0, 0
-	for _, in := range g.instances {
-		if in.State == Pending || in.State == InService {
-			capacity++
-			if now.Before(in.WarmUntil) || in.State == Pending {
-				warming++
-			}
-		}
-	}
+	capacity, warming := g.capacity(now)
 	from := g.desired
 	to := from
 	switch p.Type {
@@ -35,6 +27,9 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 			return from, false
 		}
 		to = newCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment)
+	case TargetTrackingScaling:
+		g.mu.Unlock()
+		return from, false // driven by TrackTarget
 	default: // StepScaling
 		adj, ok := stepFor(p.Steps, p.Threshold, v)
 		if !ok {
@@ -66,6 +61,20 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 	g.cfg.Events.Publish(DesiredCapacityChanged{Group: g.cfg.Name, From: from, To: to, Policy: name, Alarm: alarm, Value: v})
 	g.poke()
 	return to, true
+}
+
+// capacity counts the pending and in-service instances, and of them those
+// still warming up (pending ones included). g.mu must be held.
+func (g *Group) capacity(now time.Time) (capacity, warming int) {
+	for _, in := range g.instances {
+		if in.State == Pending || in.State == InService {
+			capacity++
+			if now.Before(in.WarmUntil) || in.State == Pending {
+				warming++
+			}
+		}
+	}
+	return capacity, warming
 }
 
 func (g *Group) policy(name string) (Policy, bool) {
