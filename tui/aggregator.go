@@ -39,6 +39,13 @@ type Aggregator struct {
 	done      bool
 	sum       *lab.Summary
 	err       error
+
+	hand handChaos // faults by hand (k, z)
+
+	// the live socket, once the lab is up, if serving was asked for
+	serve      bool
+	srv        *Server
+	servedDone bool // the last snapshot (Done) has gone out on it
 }
 
 // NewAggregator follows a run of sc on st at speed (0: the scenario's).
@@ -53,6 +60,16 @@ func NewAggregator(sc *scenarios.Scenario, st *stack.Stack, speed float64) *Aggr
 // and its Console, so that the aggregator sees the whole run and nothing
 // writes over the view.
 func (a *Aggregator) Hook(o *lab.RunOptions) {
+	a.hook(o)
+	o.Console = &noteWriter{a: a}
+}
+
+// hook sets o's Subscribers, OnStart and OnSecond, keeping any already set.
+func (a *Aggregator) hook(o *lab.RunOptions) {
+	a.hand.seed = o.Seed
+	if a.hand.seed == 0 {
+		a.hand.seed = a.sc.Seed
+	}
 	o.Subscribers = append(o.Subscribers, a.Event)
 	prevStart, prevSecond := o.OnStart, o.OnSecond
 	o.OnStart = func(l *lab.Lab) {
@@ -67,7 +84,6 @@ func (a *Aggregator) Hook(o *lab.RunOptions) {
 		}
 		a.Second(r)
 	}
-	o.Console = &noteWriter{a: a}
 }
 
 // Event is a bus subscriber.
@@ -80,14 +96,31 @@ func (a *Aggregator) Event(e events.Envelope) {
 	if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && d.Policy != "" {
 		a.live.scaled(d.To > d.From)
 	}
-	a.pending = append(a.pending, Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event})
+	en := Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event}
+	if en.Class == ClassChaos && a.isManual(e.Event) {
+		en.Manual = true
+		en.Text += " [by hand]"
+	}
+	a.pending = append(a.pending, en)
 }
 
 // Started is RunOptions.OnStart.
 func (a *Aggregator) Started(l *lab.Lab) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.lab = l
+	serve := a.serve
+	a.mu.Unlock()
+	if !serve {
+		return
+	}
+	srv, err := Listen(l.Dir)
+	if err != nil {
+		a.Note("lab watch cannot attach: " + err.Error())
+		return
+	}
+	a.mu.Lock()
+	a.srv = srv
+	a.mu.Unlock()
 }
 
 // Second is RunOptions.OnSecond.
@@ -132,6 +165,7 @@ func (a *Aggregator) Run(ctx context.Context, every time.Duration, send func(Sna
 		}
 		s := a.Snapshot()
 		send(s)
+		a.publish(s)
 		if s.Done {
 			return
 		}

@@ -14,6 +14,9 @@ import (
 // the evaluation's numbers and rule, for scaling the activity's cause, for
 // target health the reason code.
 func explain(e Entry) []string {
+	if e.Event == nil && len(e.Why) > 0 {
+		return e.Why // from the live socket
+	}
 	out := []string{e.Text, ""}
 	switch ev := e.Event.(type) {
 	case cloudwatch.AlarmStateChanged:
@@ -55,7 +58,11 @@ func explain(e Entry) []string {
 		}
 		out = append(out, "Each node health-checks every target on its own; a node routes only to targets it sees healthy.")
 	case chaos.FaultInjected:
-		out = append(out, fmt.Sprintf("Fault #%d from the scenario's chaos timeline: %s on %s in %s.", ev.N, ev.Action, ev.Instance, ev.Zone),
+		from := "from the scenario's chaos timeline"
+		if e.Manual {
+			from = "by hand (k or z in the live view)"
+		}
+		out = append(out, fmt.Sprintf("Fault #%d %s: %s on %s in %s.", ev.N, from, ev.Action, ev.Instance, ev.Zone),
 			"It is journalled in chaos.jsonl before it acts, and reverted at the end or on q / Ctrl-C.")
 	case chaos.FaultReverted:
 		out = append(out, fmt.Sprintf("Fault #%d (%s on %s) reverted: %s", ev.N, ev.Action, ev.Instance, ev.Note))

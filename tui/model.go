@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"fmt"
+
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 )
@@ -23,7 +25,19 @@ type Options struct {
 	// (cancel lab.Run's context). The view stays up, saying it is stopping,
 	// until the run's last snapshot arrives; a second q closes it at once.
 	Stop func()
+	// Kill, if set, kills a random running instance (k); ZoneOut, if set,
+	// kills every instance in a zone (z, after a y/n prompt). Both run off
+	// the view's goroutine and may block; their faults reach the log as
+	// events.
+	Kill    func()
+	ZoneOut func(zone string)
+	// Watch is `lab watch`: another terminal's run, read-only. q closes the
+	// view at once; the run goes on.
+	Watch bool
 }
+
+// Gone tells a watching view that the run's live socket closed early.
+type Gone struct{ Err error }
 
 // Model is the live view. Feed it Snapshots (as messages) and keys.
 type Model struct {
@@ -48,7 +62,18 @@ type Model struct {
 	paused   bool
 	stopping bool // q was pressed; waiting for the run to end
 	quitting bool
+	gone     string // watching: why the run's socket went away
+
+	ask  int    // a prompt is up: askZone or askConfirm
+	zone string // the zone z would take out
 }
+
+// prompts of z
+const (
+	askNone = iota
+	askZone
+	askConfirm
+)
 
 // New returns a model that has seen nothing yet.
 func New(o Options) Model {
@@ -70,7 +95,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case Snapshot:
 		return m.snapshot(msg)
 	case tea.KeyMsg:
+		if m.ask != askNone {
+			return m.answer(msg)
+		}
 		return m.key(msg)
+	case Gone:
+		m.gone = "the run's live socket closed"
+		if msg.Err != nil && msg.Err != ErrGone {
+			m.gone += ": " + msg.Err.Error()
+		}
 	}
 	return m, nil
 }
@@ -134,13 +167,21 @@ func (m *Model) trim(n int) {
 func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	switch k.String() {
 	case "q", "ctrl+c":
-		if m.stopping || m.snap.Done {
+		if m.stopping || m.snap.Done || m.opts.Watch {
 			m.quitting = true
 			return m, tea.Quit
 		}
 		m.stopping = true
 		if m.opts.Stop != nil {
 			m.opts.Stop()
+		}
+	case "k":
+		if m.opts.Kill != nil && m.live() {
+			return m, func() tea.Msg { m.opts.Kill(); return nil }
+		}
+	case "z":
+		if m.opts.ZoneOut != nil && m.live() && len(m.snap.Zones) > 0 {
+			m.ask, m.help, m.detail = askZone, false, false
 		}
 	case "p":
 		m.paused = !m.paused
@@ -175,6 +216,54 @@ func (m Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.follow = true
 	}
 	return m, nil
+}
+
+// live: the run is going and the view may act on it.
+func (m Model) live() bool { return !m.snap.Done && !m.stopping && !m.opts.Watch && m.snap.Up }
+
+// answer takes a key while z's prompt is up: a zone's letter, then y or n.
+func (m Model) answer(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	key := k.String()
+	if key == "ctrl+c" {
+		m.ask = askNone
+		return m.key(k)
+	}
+	switch m.ask {
+	case askZone:
+		m.ask = askNone
+		for i, z := range m.snap.Zones {
+			if key == zoneKey(z.Name, i) {
+				m.ask, m.zone = askConfirm, z.Name
+			}
+		}
+	case askConfirm:
+		m.ask = askNone
+		if key == "y" && m.live() {
+			zone, out := m.zone, m.opts.ZoneOut
+			return m, func() tea.Msg { out(zone); return nil }
+		}
+	}
+	return m, nil
+}
+
+// zoneKey is the key that picks a zone at z's prompt: the letter its name
+// ends with (us-east-1b: b), else its position.
+func zoneKey(name string, i int) string {
+	if c := name[len(name)-1]; c >= 'a' && c <= 'z' {
+		return string(c)
+	}
+	return fmt.Sprint(i + 1)
+}
+
+// Asking is the prompt on screen, if any ("" none).
+func (m Model) Asking() string {
+	switch m.ask {
+	case askZone:
+		return "zone"
+	case askConfirm:
+		return "confirm " + m.zone
+	}
+	return ""
 }
 
 func (m *Model) setFilter(c int) {

@@ -24,6 +24,7 @@ func Run(ctx context.Context, opts lab.RunOptions, out io.Writer) (*lab.Summary,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	agg := NewAggregator(opts.Scenario, opts.Stack, opts.Speed)
+	agg.serve = true // lab watch attaches on RUN_DIR/live.sock
 	agg.Hook(&opts)
 	opts.Logger = slog.New(slog.NewTextHandler(&noteWriter{a: agg}, &slog.HandlerOptions{Level: slog.LevelWarn,
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
@@ -33,7 +34,9 @@ func Run(ctx context.Context, opts lab.RunOptions, out io.Writer) (*lab.Summary,
 			return a
 		}}))
 
-	p := tea.NewProgram(New(Options{Renderer: NewRenderer(out), Stop: cancel}),
+	p := tea.NewProgram(New(Options{Renderer: NewRenderer(out), Stop: cancel,
+		Kill:    func() { agg.KillRandom(ctx) },
+		ZoneOut: func(zone string) { agg.ZoneOut(ctx, zone) }}),
 		tea.WithAltScreen(), tea.WithOutput(out), tea.WithFPS(20))
 
 	type result struct {
@@ -67,5 +70,51 @@ func Run(ctx context.Context, opts lab.RunOptions, out io.Writer) (*lab.Summary,
 		cancel()
 		r = <-done
 	}
+	agg.closeServer()
+	agg.closeHand()
 	return r.sum, r.err
+}
+
+// Watch shows the run serving the live socket at path, read-only, on out (a
+// terminal), until q, or until the run ends and q is pressed. The run goes
+// on whatever the view does.
+func Watch(ctx context.Context, path string, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	first := make(chan Snapshot, 1)
+	errc := make(chan error, 1)
+	var p *tea.Program
+	ready := make(chan struct{})
+	go func() {
+		n := 0
+		err := Follow(ctx, path, func(s Snapshot) {
+			if n++; n == 1 {
+				first <- s
+				<-ready
+			}
+			p.Send(s)
+		})
+		if n == 0 {
+			errc <- err
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			p.Send(Gone{Err: err})
+		}
+	}()
+	select {
+	case <-first:
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	m := New(Options{Renderer: NewRenderer(out), Watch: true})
+	p = tea.NewProgram(m, tea.WithAltScreen(), tea.WithOutput(out), tea.WithFPS(20), tea.WithContext(ctx))
+	close(ready)
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) || errors.Is(err, tea.ErrInterrupted) {
+		return nil
+	}
+	return err
 }

@@ -122,5 +122,10 @@ type Entry struct {
 	At    time.Duration // AWS time since the run started
 	Class int           // one of the Class constants (never ClassAll)
 	Text  string        // the event's message, in AWS's words
-	Event events.Event  // nil for the lab's own notes
+	Event events.Event  `json:"-"` // nil for the lab's own notes, and across the live socket
+	// Manual marks a fault by hand (k, z) made through the view's own runner.
+	Manual bool `json:",omitempty"`
+	// Why is what explain says about the event, filled in for the live
+	// socket (where Event does not go).
+	Why []string `json:",omitempty"`
 }

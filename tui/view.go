@@ -116,12 +116,16 @@ func (m Model) headerLine(w int) string {
 	}
 	var right string
 	switch {
+	case m.gone != "":
+		right = m.st.bad.Render("○ DISCONNECTED")
 	case s.Done:
 		right = m.st.verdict(s.Verdict)
 	case m.stopping:
 		right = m.st.warn.Render("■ STOPPING")
 	case m.paused:
 		right = m.st.warn.Render("‖ PAUSED")
+	case m.opts.Watch:
+		right = m.st.ok.Render("◉ WATCHING")
 	default:
 		right = m.st.ok.Render("● LIVE")
 	}
@@ -373,34 +377,75 @@ func (m Model) tagStyle(c int) func(...string) string {
 
 func (m Model) footer(w int) string {
 	switch {
+	case m.ask == askZone:
+		var zs []string
+		for i, z := range m.snap.Zones {
+			zs = append(zs, m.st.bold.Render(zoneKey(z.Name, i))+" "+z.Name)
+		}
+		return m.st.warn.Render("Take a zone out (kill every instance in it): ") + strings.Join(zs, " · ") + m.st.dim.Render(" · any other key cancels")
+	case m.ask == askConfirm:
+		n := 0
+		for _, z := range m.snap.Zones {
+			if z.Name == m.zone {
+				for _, in := range z.Instances {
+					if in.State == "InService" || in.State == "Pending" {
+						n++
+					}
+				}
+			}
+		}
+		return m.st.warn.Render(fmt.Sprintf("Take %s out: kill its %d instance(s)? y/n", m.zone, n))
+	case m.gone != "":
+		return m.st.warn.Render("Watching: " + m.gone + ". q closes the view.")
+	case m.snap.Done && m.opts.Watch:
+		return m.st.bold.Render("The run has ended: q closes the view; the summary is in the run directory.")
 	case m.snap.Done:
 		return m.st.bold.Render("The run has ended: q closes the view and prints the summary.")
 	case m.stopping:
 		return m.st.warn.Render("Stopping the run: reverting faults, terminating instances… (q again closes the view at once)")
 	}
 	keys := "q quit · p pause · ? help · ↑↓ PgUp PgDn select · enter why · 1-6 f filter"
+	switch {
+	case m.opts.Watch:
+		keys = "watching, read-only · q close · p pause · ? help · ↑↓ PgUp PgDn select · enter why · 1-6 f filter"
+	case m.opts.Kill != nil && w >= 120:
+		keys += " · k kill an instance · z zone out"
+	case m.opts.Kill != nil:
+		keys = "q quit · p pause · ? help · ↑↓ select · enter why · 1-6 filter · k kill · z zone"
+	}
 	return m.st.dim.Render(keys)
 }
 
 func (m Model) helpLines(w int) []string {
-	return []string{
+	q := "  q, Ctrl-C     stop the run (faults are reverted, instances terminated); the summary prints after the view closes"
+	if m.opts.Watch {
+		q = "  q, Ctrl-C     close this view (read-only: the run goes on in its own terminal)"
+	}
+	keys := []string{
 		m.st.bold.Render("Keys"),
-		"  q, Ctrl-C     stop the run (faults are reverted, instances terminated); the summary prints after the view closes",
+		q,
 		"  p             pause or resume the view (the run goes on; nothing is lost)",
 		"  ↑ ↓           select an event;  PgUp PgDn a page;  Home, End  oldest, newest",
 		"  enter         why the selected event happened (alarm evaluations, scaling causes, reason codes); esc back",
 		"  1-6, f        filter the log: 1 all, 2 target health, 3 scaling, 4 alarms, 5 chaos, 6 load; f cycles",
-		"  ?             this help",
-		"",
+	}
+	if m.opts.Kill != nil && !m.opts.Watch {
+		keys = append(keys,
+			"  k             kill a random running instance now (a kill-instance fault: journalled in chaos.jsonl, in the log)",
+			"  z             take a zone out: pick its letter, confirm with y; for now every instance in it is killed",
+			"                (the full AZ outage, with the zone's load-balancer node and subnet, arrives with the chaos issue)")
+	}
+	keys = append(keys, "  ?             this help", "")
+	return append(keys,
 		m.st.bold.Render("Glyphs"),
-		"  target health  " + m.st.health("healthy") + "  " + m.st.health("initial") + "  " + m.st.health("unhealthy") + "  " + m.st.health("draining") + "  " + m.st.health("unused"),
-		"  SLOs           " + m.st.slo(Holding) + " holding  " + m.st.slo(AtRisk) + " at risk (the last 10 s fail it, or a latency is near)  " + m.st.slo(Breached) + " breached  " + m.st.slo(Pending) + " pending",
-		"  alarms         " + m.st.alarm("OK") + "  " + m.st.alarm("ALARM") + "  " + m.st.alarm("INSUFFICIENT_DATA"),
+		"  target health  "+m.st.health("healthy")+"  "+m.st.health("initial")+"  "+m.st.health("unhealthy")+"  "+m.st.health("draining")+"  "+m.st.health("unused"),
+		"  SLOs           "+m.st.slo(Holding)+" holding  "+m.st.slo(AtRisk)+" at risk (the last 10 s fail it, or a latency is near)  "+m.st.slo(Breached)+" breached  "+m.st.slo(Pending)+" pending",
+		"  alarms         "+m.st.alarm("OK")+"  "+m.st.alarm("ALARM")+"  "+m.st.alarm("INSUFFICIENT_DATA"),
 		"  CPU            █ used, │ an alarm's threshold; measured against the instance's CPU share",
 		"",
 		m.st.dim.Render("Latency SLOs marked ≈ are estimated live from per-second quantiles; the summary computes them exactly."),
 		m.st.dim.Render("Times are AWS time since the start (+mm:ss); wall is real time. Set NO_COLOR for no colour."),
-	}
+	)
 }
 
 // awsTime is +mm:ss, or +h:mm:ss past an hour.
