@@ -3,17 +3,36 @@ package chaos
 import "fmt"
 
 // FaultInjected is published before a fault acts.
+// Instance is empty for faults that act on no one instance: http-error and
+// latency (at the load balancer; Zone empty means every zone) and az-outage
+// (Instances lists what it stops).
 type FaultInjected struct {
-	N        int    `json:"n"`
-	Action   string `json:"action"`
-	Instance string `json:"instance"`
-	Zone     string `json:"zone"`
-	Duration string `json:"duration,omitempty"`
+	N         int      `json:"n"`
+	Action    string   `json:"action"`
+	Instance  string   `json:"instance"`
+	Zone      string   `json:"zone"`
+	Duration  string   `json:"duration,omitempty"`
+	Instances []string `json:"instances,omitempty"`
+	Detail    string   `json:"detail,omitempty"`
 }
 
 func (FaultInjected) Kind() string { return "chaos" }
 func (e FaultInjected) Message() string {
-	return fmt.Sprintf("Chaos #%d: %s on %s (%s)", e.N, e.Action, e.Instance, e.Zone)
+	switch {
+	case e.Instance != "":
+		return fmt.Sprintf("Chaos #%d: %s on %s (%s)", e.N, e.Action, e.Instance, e.Zone)
+	case e.Action == HTTPError || e.Action == Latency:
+		return fmt.Sprintf("Chaos #%d: %s at the load balancer, targets in %s, for %s: %s", e.N, e.Action, allZones(e.Zone), e.Duration, e.Detail)
+	default:
+		return fmt.Sprintf("Chaos #%d: %s in %s for %s: %s", e.N, e.Action, e.Zone, e.Duration, e.Detail)
+	}
+}
+
+func allZones(zone string) string {
+	if zone == "" {
+		return "all zones"
+	}
+	return zone
 }
 
 // FaultReverted is published when a fault is undone (or has nothing to undo).
@@ -26,6 +45,9 @@ type FaultReverted struct {
 
 func (FaultReverted) Kind() string { return "chaos" }
 func (e FaultReverted) Message() string {
+	if e.Instance == "" {
+		return fmt.Sprintf("Chaos #%d: %s: %s", e.N, e.Action, e.Note)
+	}
 	return fmt.Sprintf("Chaos #%d: %s on %s: %s", e.N, e.Action, e.Instance, e.Note)
 }
 

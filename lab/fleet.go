@@ -153,6 +153,42 @@ func (c chaosFleet) Start(ctx context.Context, id string) error {
 	return c.f.l.Runtime.Start(ctx, az.InstanceID(id))
 }
 
+// Pause freezes the instance (the gray failure): EC2 still says running,
+// the load balancer's health checks time out.
+func (c chaosFleet) Pause(ctx context.Context, id string) error {
+	return c.f.l.Runtime.Pause(ctx, az.InstanceID(id))
+}
+
+func (c chaosFleet) Resume(ctx context.Context, id string) error {
+	return c.f.l.Runtime.Resume(ctx, az.InstanceID(id))
+}
+
+// Paused is the runtime's word that the instance is frozen.
+func (c chaosFleet) Paused(_ context.Context, id string) (bool, error) {
+	in, ok := c.f.instance(az.InstanceID(id))
+	if !ok {
+		return false, fmt.Errorf("no instance %s", id)
+	}
+	return in.State == az.StatePaused, nil
+}
+
+// lbFaults is the load balancer's request-fault hook as chaos sees it.
+type lbFaults struct{ lb *alb.LoadBalancer }
+
+func (l lbFaults) InjectRequestFault(f chaos.RequestFault) (func() int64, error) {
+	return l.lb.InjectFault(alb.Fault{Name: f.Name, Zone: f.Zone, Percent: f.Percent, Status: f.Status, Latency: f.Latency, Jitter: f.Jitter})
+}
+
+func (l lbFaults) Targets(zone string) int {
+	n := 0
+	for _, t := range l.lb.Targets() {
+		if zone == "" || t.Zone == zone {
+			n++
+		}
+	}
+	return n
+}
+
 // targets is the load balancer's target group as the group sees it.
 type targets struct{ lb *alb.LoadBalancer }
 

@@ -119,6 +119,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	defer journal.Close()
 	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
+	runner.SetLoadBalancer(lbFaults{l.LB})
+	runner.SetCapacity(l.Group)
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
@@ -234,7 +236,8 @@ func wallPhases(sc *scenarios.Scenario, l *Lab) []load.Phase {
 func chaosActions(sc *scenarios.Scenario) []chaos.Action {
 	var as []chaos.Action
 	for _, a := range sc.Chaos {
-		as = append(as, chaos.Action{At: a.At, Kind: a.Action, Zone: a.Zone, Duration: a.Duration})
+		as = append(as, chaos.Action{At: a.At, Kind: a.Action, Zone: a.Zone, Duration: a.Duration,
+			Percent: a.Percent, Status: a.Status, Latency: a.Latency, Jitter: a.Jitter})
 	}
 	return as
 }

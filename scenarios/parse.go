@@ -123,11 +123,21 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
-	m := p.Mapping(n, path, "at", "action", "zone", "duration")
+	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)
 	p.Dur(m, path, "duration", &a.Duration, true)
+	p.Float(m, path, "percent", &a.Percent)
+	p.Int(m, path, "status", &a.Status)
+	p.Dur(m, path, "latency", &a.Latency, true)
+	p.Dur(m, path, "jitter", &a.Jitter, true)
+	if m["percent"] == nil {
+		a.Percent = 100
+	}
+	if a.Action == HTTPError && m["status"] == nil {
+		a.Status = DefaultStatus
+	}
 	return a
 }
 

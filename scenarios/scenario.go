@@ -74,16 +74,27 @@ func (p Phase) RateAt(elapsed time.Duration) float64 {
 
 // Chaos actions.
 const (
-	KillInstance = "kill-instance" // terminate an instance; the ASG replaces it
-	StopInstance = "stop-instance" // stop an instance, start it again after Duration (a reboot)
+	KillInstance  = "kill-instance"  // terminate an instance; the ASG replaces it
+	StopInstance  = "stop-instance"  // stop an instance, start it again after Duration (a reboot)
+	PauseInstance = "pause-instance" // freeze an instance for Duration: EC2 says running, health checks time out
+	HTTPError     = "http-error"     // the ALB answers Percent of requests to Zone's targets with Status, as the target
+	Latency       = "latency"        // the ALB delays Percent of requests to Zone's targets by Latency ± Jitter
+	AZOutage      = "az-outage"      // FIS AZ power interruption: Zone's instances stopped, no launches there, for Duration
 )
+
+// DefaultStatus is http-error's status when the file gives none.
+const DefaultStatus = 503
 
 // ChaosAction is one fault on the timeline.
 type ChaosAction struct {
 	At       time.Duration // from the start of the load
-	Action   string        // KillInstance or StopInstance
-	Zone     string        // "" = any zone; the instance is picked with the scenario's seed
-	Duration time.Duration // StopInstance only: how long the instance stays stopped
+	Action   string        // one of the chaos actions
+	Zone     string        // "" = any zone (all zones for http-error and latency); the instance is picked with the scenario's seed
+	Duration time.Duration // every action but kill-instance: how long the fault lasts
+	Percent  float64       // http-error, latency: share of requests hit, 0 < percent <= 100 (default 100)
+	Status   int           // http-error: 500 to 599 (default 503)
+	Latency  time.Duration // latency: added before forwarding, request (wall) time
+	Jitter   time.Duration // latency: ± this much, uniform; at most Latency
 }
 
 // TotalDuration is the AWS time the load profile lasts.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"flash-sale", "instance-kill", "maintenance-reboot"}
+	want := []string{"flash-sale", "gray-failure", "instance-kill", "maintenance-reboot"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -41,7 +41,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are flash-sale, instance-kill, maintenance-reboot") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are flash-sale, gray-failure, instance-kill, maintenance-reboot") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -177,7 +177,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (flash-sale, instance-kill, maintenance-reboot) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (flash-sale, gray-failure, instance-kill, maintenance-reboot) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

@@ -19,7 +19,7 @@ const (
 
 var (
 	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	chaosActions = []string{KillInstance, StopInstance}
+	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, AZOutage}
 )
 
 // validate checks a decoded scenario. Fields that already failed to decode
@@ -172,16 +172,65 @@ func (p parser) validateChaos(s *Scenario) {
 	}
 }
 
-// validateDuration checks that a stop has a duration and a kill has none.
+// lasts says what an action's duration is.
+var lasts = map[string]string{
+	StopInstance:  "the instance stays stopped",
+	PauseInstance: "the instance stays frozen",
+	HTTPError:     "the load balancer injects errors",
+	Latency:       "the load balancer adds latency",
+	AZOutage:      "the zone's power stays out",
+}
+
+// chaosFields says which action takes which optional field.
+var chaosFields = map[string][]string{
+	"percent": {HTTPError, Latency},
+	"status":  {HTTPError},
+	"latency": {Latency},
+	"jitter":  {Latency},
+}
+
+// validateDuration checks an action's duration and its own fields, and
+// refuses fields the action does not take.
 func (p parser) validateDuration(path string, a ChaosAction) {
 	field := path + ".duration"
 	switch {
 	case a.Action == KillInstance && p.Has(field):
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
-	case a.Action == StopInstance && !p.Has(field):
-		p.Errf(field, "missing; stop-instance needs how long the instance stays stopped, such as 3m")
-	case a.Action == StopInstance && a.Duration <= 0:
-		p.Errf(field, "%s is not above 0; give how long the instance stays stopped, such as 3m", fmtDur(a.Duration))
+	case a.Action != KillInstance && !p.Has(field):
+		p.Errf(field, "missing; %s needs how long %s, such as 3m", a.Action, lasts[a.Action])
+	case a.Action != KillInstance && !p.Bad(field) && a.Duration <= 0:
+		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", fmtDur(a.Duration), lasts[a.Action])
+	}
+	for _, key := range []string{"percent", "status", "latency", "jitter"} {
+		if p.Has(path+"."+key) && !slices.Contains(chaosFields[key], a.Action) {
+			p.Errf(path+"."+key, "not allowed with %s; only %s take %s", a.Action, strings.Join(chaosFields[key], " and "), key)
+		}
+	}
+	switch a.Action {
+	case HTTPError:
+		if f := path + ".status"; p.Has(f) && !p.Bad(f) && (a.Status < 500 || a.Status > 599) {
+			p.Errf(f, "%d is not allowed; use a 5xx status a target would answer, 500 to 599 (default %d)", a.Status, DefaultStatus)
+		}
+	case Latency:
+		f := path + ".latency"
+		switch {
+		case !p.Has(f):
+			p.Errf(f, "missing; latency needs the delay to add before forwarding, such as 200ms")
+		case !p.Bad(f) && a.Latency <= 0:
+			p.Errf(f, "%s is not above 0; give the delay to add before forwarding, such as 200ms", fmtDur(a.Latency))
+		case !p.Bad(f) && a.Latency > time.Minute:
+			p.Errf(f, "%s is too long; use at most 1m (request time)", fmtDur(a.Latency))
+		}
+		if j := path + ".jitter"; p.Has(j) && !p.Bad(j) && (a.Jitter < 0 || a.Jitter > a.Latency) {
+			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", fmtDur(a.Jitter), fmtDur(a.Latency))
+		}
+	case AZOutage:
+		if !p.Has(path + ".zone") {
+			p.Errf(path+".zone", "missing; az-outage needs the zone whose power goes out")
+		}
+	}
+	if f := path + ".percent"; p.Has(f) && !p.Bad(f) && (a.Percent <= 0 || a.Percent > 100) {
+		p.Errf(f, "%s is not allowed; use more than 0 and at most 100 (the share of requests hit)", fmtNum(a.Percent))
 	}
 }
 

@@ -71,6 +71,7 @@ type LoadBalancer struct {
 	mu      sync.Mutex
 	targets map[az.InstanceID]*Target
 	byAddr  map[string]*Target
+	faults  faultRegistry // request faults (chaos), read lock-free per request
 	timers  []clock.Timer
 	closed  bool
 }
@@ -105,6 +106,7 @@ func New(cfg Config) (*LoadBalancer, error) {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
 	}
+	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
 	for i, z := range cfg.Zones {
 		lb.nodes = append(lb.nodes, newNode(lb, z, i))
 	}

@@ -25,7 +25,6 @@ type Node struct {
 	port      string // listener port, for X-Forwarded-Port
 	picker    Picker
 	transport *http.Transport
-	rt        http.RoundTripper
 	metrics   Metrics
 	routes    atomic.Pointer[routeSet]
 
@@ -73,7 +72,6 @@ func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
 	}
 	n.transport = lb.newTransport()
-	n.rt = timedTransport{n.transport, &n.metrics}
 	n.routes.Store(&routeSet{})
 	return n
 }
@@ -172,7 +170,7 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 			pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
 		},
-		Transport:    n.rt,
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: n.transport}, &n.metrics},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,

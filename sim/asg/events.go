@@ -7,7 +7,8 @@ type ScalingActivity struct {
 	Group       string `json:"group"`
 	Instance    string `json:"instance"`
 	Zone        string `json:"zone"`
-	Action      string `json:"action"` // Launch or Terminate
+	Action      string `json:"action"`           // Launch or Terminate
+	Status      string `json:"status,omitempty"` // Failed for a launch that failed; empty: successful
 	Description string `json:"description"`
 	Cause       string `json:"cause"`
 }

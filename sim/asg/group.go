@@ -95,6 +95,7 @@ type Group struct {
 	instances  map[az.InstanceID]*Instance
 	lastSimple map[string]time.Time // simple policies: when their cooldown started
 	votes      map[string]vote      // target tracking policies' latest proposals
+	impaired   map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
 	closed     bool
 
 	ctx    context.Context

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/simplydone/lab/sim/az"
@@ -107,8 +108,24 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 			}
 		}
 	}
-	zone := g.cfg.Zones[pickZone(counts)]
+	order := launchOrder(g.cfg.Zones, counts)
+	zone := ""
+	var impaired []string
+	for _, z := range order {
+		if g.impaired[z] > 0 {
+			impaired = append(impaired, z)
+			continue
+		}
+		zone = z
+		break
+	}
 	g.mu.Unlock()
+	for _, z := range impaired { // tried first, failed: AWS shows each as a failed activity
+		g.insufficientCapacity(z, capacity)
+	}
+	if zone == "" {
+		return fmt.Errorf("InsufficientInstanceCapacity in every zone (%s)", strings.Join(impaired, ", "))
+	}
 	now := g.now()
 	id, addr, err := g.cfg.Fleet.Launch(ctx, zone)
 	if err != nil {
