@@ -47,6 +47,9 @@ type RunOptions struct {
 	OnStart func(*Lab)
 	// OnSecond, if set, gets each second of load as seconds.jsonl records it.
 	OnSecond func(SecondRecord)
+	// OnChaos, if set, gets the run's chaos runner once it exists, so that a
+	// live view injects by hand through the same journal and counts.
+	OnChaos func(*chaos.Runner)
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -121,6 +124,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	runner.SetLoadBalancer(lbFaults{l.LB})
 	runner.SetCapacity(l.Group)
+	if o.OnChaos != nil {
+		o.OnChaos(runner)
+	}
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)

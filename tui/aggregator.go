@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
@@ -71,7 +72,13 @@ func (a *Aggregator) hook(o *lab.RunOptions) {
 		a.hand.seed = a.sc.Seed
 	}
 	o.Subscribers = append(o.Subscribers, a.Event)
-	prevStart, prevSecond := o.OnStart, o.OnSecond
+	prevStart, prevSecond, prevChaos := o.OnStart, o.OnSecond, o.OnChaos
+	o.OnChaos = func(r *chaos.Runner) {
+		if prevChaos != nil {
+			prevChaos(r)
+		}
+		a.UseRunner(r) // k and z act through the run's own runner and journal
+	}
 	o.OnStart = func(l *lab.Lab) {
 		if prevStart != nil {
 			prevStart(l)

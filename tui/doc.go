@@ -5,4 +5,9 @@
 // requests per second and p99; and the event log, where each event says why
 // it happened. One aggregator goroutine builds an immutable Snapshot a few
 // times a second; the bubbletea Model stores it, and View only formats.
+//
+// k and z inject faults by hand through a chaos.Runner (chaos.go). The same
+// snapshots are served as JSON lines on RUN_DIR/live.sock (socket.go), for
+// `lab watch` to show the run read-only from another terminal; Broadcast
+// serves them when no view is up.
 package tui

@@ -50,6 +50,8 @@ const usage = `usage:
       3 INVALID, 130 interrupted
   lab scenarios
       list the built-in scenarios
+  lab watch [RUN_DIR]
+      attach read-only to a running lab (the newest under ./runs by default)
   lab report RUN_DIR
       write RUN_DIR/report.html again from the run directory
   lab compare RUN_A RUN_B [-o FILE]
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return up(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "watch":
+		return watchCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(ctx, args[1:], stdout, stderr)
 	case "report":

@@ -14,6 +14,7 @@ import (
 
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/tui"
 )
 
 func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -65,7 +66,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if f, ok := stdout.(*os.File); ok && !*noTUI && term.IsTerminal(f.Fd()) {
 		sum, err = runWithTUI(ctx, opts, f)
 	} else {
+		finish := tui.Broadcast(&opts) // lab watch can attach to a plain run too
 		sum, err = lab.Run(ctx, opts)
+		finish(sum, err)
 	}
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
