@@ -39,6 +39,7 @@ type Action struct {
 	Status   int     // http-error: the status answered (0: DefaultStatus)
 	Latency  time.Duration
 	Jitter   time.Duration
+	By       string // who asked: "" for the scenario's timeline, "hand" for a person at the TUI
 }
 
 // Victim is an instance chaos may act on.
@@ -228,7 +229,7 @@ func (r *Runner) injectInstance(ctx context.Context, a Action) error {
 	if err != nil {
 		return err
 	}
-	fi := FaultInjected{Action: a.Kind, Instance: v.ID, Zone: v.Zone}
+	fi := FaultInjected{By: a.By, Action: a.Kind, Instance: v.ID, Zone: v.Zone}
 	if a.Kind != KillInstance {
 		fi.Duration = a.Duration.String()
 	}
@@ -282,7 +283,7 @@ func (r *Runner) injectRequest(a Action) error {
 	if r.lb.Targets(a.Zone) == 0 {
 		return fmt.Errorf("no target registered in %s to act on", where(a.Zone))
 	}
-	f, err := r.begin(FaultInjected{Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Detail: detail})
+	f, err := r.begin(FaultInjected{By: a.By, Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Detail: detail})
 	if err != nil {
 		return err
 	}
@@ -322,7 +323,7 @@ func (r *Runner) injectOutage(ctx context.Context, a Action) error {
 		}
 	}
 	slices.Sort(ids)
-	f, err := r.begin(FaultInjected{Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Instances: ids,
+	f, err := r.begin(FaultInjected{By: a.By, Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Instances: ids,
 		Detail: fmt.Sprintf("stop %d instance(s); launches into %s fail with InsufficientInstanceCapacity", len(ids), a.Zone)})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import "fmt"
 // (Instances lists what it stops).
 type FaultInjected struct {
 	N         int      `json:"n"`
+	By        string   `json:"by,omitempty"` // "hand": injected by a person, not the timeline
 	Action    string   `json:"action"`
 	Instance  string   `json:"instance"`
 	Zone      string   `json:"zone"`

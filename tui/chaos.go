@@ -102,6 +102,15 @@ func (a *Aggregator) isManual(e events.Event) bool {
 	var k faultKey
 	switch ev := e.(type) {
 	case chaos.FaultInjected:
+		if ev.By == "hand" {
+			a.hand.mu.Lock()
+			if a.hand.manual == nil {
+				a.hand.manual = map[faultKey]bool{}
+			}
+			a.hand.manual[faultKey{ev.N, ev.Instance}] = true // its revert is by hand too
+			a.hand.mu.Unlock()
+			return true
+		}
 		k = faultKey{ev.N, ev.Instance}
 	case chaos.FaultReverted:
 		k = faultKey{ev.N, ev.Instance}
@@ -205,7 +214,7 @@ func (a *Aggregator) KillRandom(ctx context.Context) {
 	inj, err := a.injectorFor(l)
 	if err == nil {
 		a.Note("k: killing a random running instance (kill-instance, by hand)")
-		err = inj.Inject(ctx, chaos.Action{Kind: chaos.KillInstance})
+		err = inj.Inject(ctx, chaos.Action{Kind: chaos.KillInstance, By: "hand"})
 	}
 	if err != nil {
 		a.Note("k: " + err.Error())
@@ -232,7 +241,7 @@ func (a *Aggregator) ZoneOut(ctx context.Context, zone string) {
 		if before == 0 {
 			break
 		}
-		if err := inj.Inject(ctx, chaos.Action{Kind: chaos.KillInstance, Zone: zone}); err != nil {
+		if err := inj.Inject(ctx, chaos.Action{Kind: chaos.KillInstance, Zone: zone, By: "hand"}); err != nil {
 			a.Note("z: " + err.Error())
 			return
 		}
