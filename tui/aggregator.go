@@ -35,7 +35,10 @@ type Aggregator struct {
 	wallStart time.Time
 	awsStart  time.Time // the first event's AWS time
 	pending   []Entry
-	seconds   []lab.SecondRecord // the last historyLen
+	seconds   []lab.SecondRecord   // the last historyLen
+	marks     []byte               // History.Marks of seconds
+	mark      byte                 // the mark of the second under way
+	lastRun   map[string]time.Time // when each policy last changed the desired capacity (AWS)
 	live      liveSLO
 	done      bool
 	sum       *lab.Summary
@@ -100,8 +103,23 @@ func (a *Aggregator) Event(e events.Envelope) {
 	if a.awsStart.IsZero() {
 		a.awsStart = e.Time
 	}
-	if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && d.Policy != "" {
-		a.live.scaled(d.To > d.From)
+	switch ev := e.Event.(type) {
+	case asg.DesiredCapacityChanged:
+		if ev.Policy != "" {
+			a.live.scaled(ev.To > ev.From)
+			if a.lastRun == nil {
+				a.lastRun = map[string]time.Time{}
+			}
+			a.lastRun[ev.Policy] = e.Time
+		}
+		switch {
+		case ev.To > ev.From:
+			a.addMark(MarkScaleOut)
+		case ev.To < ev.From:
+			a.addMark(MarkScaleIn)
+		}
+	case chaos.FaultInjected:
+		a.addMark(MarkFault)
 	}
 	en := Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event}
 	if en.Class == ClassChaos && a.isManual(e.Event) {
@@ -109,6 +127,15 @@ func (a *Aggregator) Event(e events.Envelope) {
 		en.Text += " [by hand]"
 	}
 	a.pending = append(a.pending, en)
+}
+
+// addMark marks the second under way; a fault outranks a scale-out, which
+// outranks a scale-in. a.mu must be held.
+func (a *Aggregator) addMark(m byte) {
+	rank := func(b byte) int { return strings.IndexByte(" -+!", b) }
+	if a.mark == 0 || rank(m) > rank(a.mark) {
+		a.mark = m
+	}
 }
 
 // Started is RunOptions.OnStart.
@@ -135,8 +162,14 @@ func (a *Aggregator) Second(r lab.SecondRecord) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seconds = append(a.seconds, r)
+	if a.mark == 0 {
+		a.mark = MarkNone
+	}
+	a.marks = append(a.marks, a.mark)
+	a.mark = 0
 	if len(a.seconds) > historyLen {
 		a.seconds = append(a.seconds[:0], a.seconds[len(a.seconds)-historyLen:]...)
+		a.marks = append(a.marks[:0], a.marks[len(a.marks)-historyLen:]...)
 	}
 	a.live.add(r)
 }
@@ -188,7 +221,7 @@ func (a *Aggregator) Snapshot() Snapshot {
 	if n := len(a.seconds); n > 0 {
 		last := a.seconds[n-1]
 		s.Phase, s.Offered, s.Achieved = last.Phase, last.Offered, float64(last.Sent)
-		s.History = history(a.seconds)
+		s.History = history(a.seconds, a.marks)
 	}
 	if done {
 		if a.sum != nil {
@@ -203,6 +236,10 @@ func (a *Aggregator) Snapshot() Snapshot {
 		}
 	}
 	awsStart := a.awsStart
+	lastRun := make(map[string]time.Time, len(a.lastRun))
+	for k, v := range a.lastRun {
+		lastRun[k] = v
+	}
 	a.mu.Unlock()
 
 	if l != nil {
@@ -210,7 +247,7 @@ func (a *Aggregator) Snapshot() Snapshot {
 		if !done {
 			s.AWS = l.Clock.Now().Sub(awsStart)
 		}
-		readLab(&s, l, a.st)
+		readLab(&s, l, a.st, lastRun)
 	}
 	a.mu.Lock()
 	total := s.Group.InService
@@ -220,18 +257,64 @@ func (a *Aggregator) Snapshot() Snapshot {
 	return s
 }
 
-func history(rs []lab.SecondRecord) History {
-	h := History{Offered: make([]float64, len(rs)), OK: make([]float64, len(rs)), Errors: make([]float64, len(rs)), P99: make([]float64, len(rs))}
+func history(rs []lab.SecondRecord, marks []byte) History {
+	n := len(rs)
+	h := History{Offered: make([]float64, n), OK: make([]float64, n), Errors: make([]float64, n), P99: make([]float64, n),
+		P50: make([]float64, n), InService: map[string][]float64{}, Marks: string(marks)}
 	for i, r := range rs {
 		bad := r.Err5xx + r.Transport
-		h.Offered[i], h.OK[i], h.Errors[i], h.P99[i] = r.Offered, float64(r.Sent-bad), float64(bad), r.P99
+		h.Offered[i], h.OK[i], h.Errors[i], h.P99[i], h.P50[i] = r.Offered, float64(r.Sent-bad), float64(bad), r.P99, r.P50
+		for z, c := range r.InService {
+			if h.InService[z] == nil {
+				h.InService[z] = make([]float64, n)
+			}
+			h.InService[z][i] = float64(c)
+		}
 	}
 	return h
 }
 
+// alarmPolicies maps each alarm's name to the stack's policy it drives: a
+// simple or step policy's alarm bears its name; target tracking builds
+// TargetTracking-<group>-AlarmHigh-<policy> and -AlarmLow-.
+func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time) map[string]*AlarmPolicy {
+	out := map[string]*AlarmPolicy{}
+	for _, p := range st.ScalingPolicies {
+		ap := &AlarmPolicy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
+			MinAdjustment: p.MinAdjustmentMagnitude}
+		if p.PolicyType == stack.TargetTrackingScaling {
+			if p.TargetTracking == nil {
+				continue
+			}
+			high, low := *ap, *ap
+			high.High = true
+			low.NoScaleIn = p.TargetTracking.DisableScaleIn
+			out["TargetTracking-"+st.Name+"-AlarmHigh-"+p.Name] = &high
+			out["TargetTracking-"+st.Name+"-AlarmLow-"+p.Name] = &low
+			continue
+		}
+		if p.Alarm == nil {
+			continue
+		}
+		ap.Threshold = p.Alarm.Threshold
+		for _, s := range p.StepAdjustments {
+			ap.Steps = append(ap.Steps, PolicyStep{Lower: s.LowerBound, Upper: s.UpperBound, Adjustment: s.ScalingAdjustment})
+		}
+		if t, ok := lastRun[p.Name]; ok && p.PolicyType == stack.SimpleScaling {
+			cd := st.AutoScalingGroup.DefaultCooldown
+			if p.Cooldown != nil {
+				cd = *p.Cooldown
+			}
+			ap.CooldownLeft = max(t.Add(cd).Sub(now), 0)
+		}
+		out[p.Name] = ap
+	}
+	return out
+}
+
 // readLab reads the running lab: the group, the load balancer's views, the
 // instances' CPU and the alarms.
-func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack) {
+func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.Time) {
 	now := l.Clock.Now()
 	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: l.Group.Desired()}
 	nodes := l.LB.Nodes()
@@ -260,8 +343,12 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack) {
 		switch in.State {
 		case asg.InService:
 			s.Group.InService++
+			if now.Before(in.WarmUntil) {
+				s.Group.Warming++
+			}
 		case asg.Pending:
 			s.Group.Pending++
+			s.Group.Warming++
 		case asg.Terminating:
 			s.Group.Off++
 		}
@@ -287,11 +374,19 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack) {
 		z := &s.Zones[i]
 		sort.Slice(z.Instances, func(a, b int) bool { return z.Instances[a].ID < z.Instances[b].ID })
 	}
+	policies := alarmPolicies(st, now, lastRun)
 	for _, al := range l.CloudWatch.Alarms() {
 		cfg := al.Config()
 		r, _ := al.StateReason()
-		s.Alarms = append(s.Alarms, Alarm{Name: al.Name(), State: string(al.State()), Metric: cfg.MetricName,
-			Comparison: operatorSymbol(cfg.ComparisonOperator), Threshold: cfg.Threshold, Reason: r.Text})
+		v := Alarm{Name: al.Name(), State: string(al.State()), Metric: cfg.MetricName,
+			Comparison: operatorSymbol(cfg.ComparisonOperator), Threshold: cfg.Threshold, Reason: r.Text, Policy: policies[al.Name()]}
+		if len(r.Datapoints) > 0 {
+			v.Value, v.HasValue = r.Datapoints[0].Value, true // newest first
+		}
+		if v.Policy != nil && v.Policy.Type != stack.TargetTrackingScaling {
+			v.Policy.Threshold = cfg.Threshold
+		}
+		s.Alarms = append(s.Alarms, v)
 		if cfg.MetricName == cloudwatch.MetricCPUUtilization {
 			s.CPUThresholds = append(s.CPUThresholds, cfg.Threshold)
 		}

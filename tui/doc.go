@@ -1,9 +1,11 @@
 // Package tui is the live terminal view of `lab run`: the header with the
 // phase, the load and each SLO's live state; a column per zone with its
 // load-balancer node and its instances (lifecycle, target health, CPU against
-// the alarms' thresholds); the Auto Scaling group and its alarms; charts of
-// requests per second and p99; and the event log, where each event says why
-// it happened. One aggregator goroutine builds an immutable Snapshot a few
+// the alarms' thresholds); the Auto Scaling group and its alarms, each with
+// what its policy will do at the next evaluation (next.go); charts of
+// requests per second, p50 and p99 and the instances in service per zone,
+// with a row marking scale-outs, scale-ins and faults under them; and the
+// event log, where each event says why it happened. One aggregator goroutine builds an immutable Snapshot a few
 // times a second; the bubbletea Model stores it, and View only formats.
 //
 // k and z inject faults by hand through a chaos.Runner (chaos.go). The same

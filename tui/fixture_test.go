@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,7 +89,22 @@ func fixture() Snapshot {
 		hist.OK = append(hist.OK, off-errs)
 		hist.Errors = append(hist.Errors, errs)
 		hist.P99 = append(hist.P99, 20+float64(i%7)*3+errs*40)
+		hist.P50 = append(hist.P50, 8+float64(i%5)+errs*10)
 	}
+	hist.InService = map[string][]float64{}
+	marks := []byte(strings.Repeat(" ", 90))
+	for i := 0; i < 90; i++ {
+		a, b, c := 1.0, 1.0, 0.0
+		if i >= 62 {
+			c = 1 // launched at the scale-out, in service after boot
+		}
+		hist.InService["us-east-1a"] = append(hist.InService["us-east-1a"], a)
+		hist.InService["us-east-1b"] = append(hist.InService["us-east-1b"], b)
+		hist.InService["us-east-1c"] = append(hist.InService["us-east-1c"], c)
+	}
+	marks[55], marks[82], marks[86] = MarkScaleOut, MarkFault, MarkScaleOut
+	hist.Marks = string(marks)
+	zero := 0.0
 	alarmReason := cloudwatch.Reason{Kind: cloudwatch.ReasonThresholdCrossed,
 		Text:      "Threshold Crossed: 1 out of the last 1 datapoints [99.78 (22/11/26 03:37:00)] was greater than the threshold (80.0) (minimum 1 datapoint for OK -> ALARM transition).",
 		Evaluated: 1, Received: 1, Datapoints: []cloudwatch.Point{{Time: t0.Add(7 * time.Minute), Value: 99.78}},
@@ -131,8 +147,15 @@ func fixture() Snapshot {
 					{ID: "i-9c0ffee000000beef", State: "Pending", Health: "initial", Reason: "Elb.InitialHealthChecking", HealthyOn: 0, Nodes: 3},
 				}},
 		},
-		Group:         Group{Name: "itest", Min: 1, Desired: 4, Max: 6, InService: 3, Pending: 1},
-		Alarms:        []Alarm{{Name: "cpu-high", State: "ALARM", Metric: "CPUUtilization", Comparison: ">", Threshold: 80}, {Name: "cpu-low", State: "OK", Metric: "CPUUtilization", Comparison: "<", Threshold: 10}},
+		Group: Group{Name: "itest", Min: 1, Desired: 4, Max: 6, InService: 3, Pending: 1, Warming: 1},
+		Alarms: []Alarm{
+			{Name: "cpu-high", State: "ALARM", Metric: "CPUUtilization", Comparison: ">", Threshold: 80, Value: 99.78, HasValue: true,
+				Policy: &AlarmPolicy{Name: "cpu-high", Type: "StepScaling", AdjustmentType: "ChangeInCapacity", Threshold: 80,
+					Steps: []PolicyStep{{Lower: &zero, Adjustment: 1}}}},
+			{Name: "cpu-low", State: "OK", Metric: "CPUUtilization", Comparison: "<", Threshold: 10,
+				Policy: &AlarmPolicy{Name: "cpu-low", Type: "StepScaling", AdjustmentType: "ChangeInCapacity", Threshold: 10,
+					Steps: []PolicyStep{{Upper: &zero, Adjustment: -1}}}},
+		},
 		CPUThresholds: []float64{80, 10},
 		History:       hist,
 		Events:        ev,

@@ -42,7 +42,22 @@ type History struct {
 	OK      []float64 // 2xx and other non-errors
 	Errors  []float64 // 5xx and transport errors
 	P99     []float64 // milliseconds
+	P50     []float64 // milliseconds
+	// InService is the instances in service in each zone, by zone name.
+	InService map[string][]float64 `json:",omitempty"`
+	// Marks has a byte a second: what the group and the chaos did in it,
+	// MarkScaleOut, MarkScaleIn, MarkFault, or MarkNone.
+	Marks string `json:",omitempty"`
 }
+
+// Marks of History.Marks; a fault outranks a scale-out, which outranks a
+// scale-in, when they fall in the same second.
+const (
+	MarkNone     = ' '
+	MarkScaleIn  = '-'
+	MarkScaleOut = '+'
+	MarkFault    = '!'
+)
 
 // SLO badge states.
 const (
@@ -91,6 +106,10 @@ type Group struct {
 	Name                    string
 	Min, Desired, Max       int
 	InService, Pending, Off int // Off: terminating
+	// Warming is the pending instances and those in service still in
+	// their warm-up: step scaling starts a scale-out from the capacity
+	// without them, and holds a scale-in until they are warm.
+	Warming int
 }
 
 // Alarm is a CloudWatch alarm.
@@ -101,6 +120,35 @@ type Alarm struct {
 	Comparison string // >, >=, <, <=
 	Threshold  float64
 	Reason     string // the last state change's reason, in AWS's words
+	// Value is the newest datapoint the state's reason cites (HasValue):
+	// what a step policy picks its step by.
+	Value    float64 `json:",omitempty"`
+	HasValue bool    `json:",omitempty"`
+	// Policy is the scaling policy the alarm drives, if any.
+	Policy *AlarmPolicy `json:",omitempty"`
+}
+
+// AlarmPolicy is the scaling policy an alarm drives, as nextAction needs it.
+type AlarmPolicy struct {
+	Name           string
+	Type           string // SimpleScaling, StepScaling or TargetTrackingScaling
+	AdjustmentType string // ChangeInCapacity, ExactCapacity, PercentChangeInCapacity
+	Adjustment     int    // simple scaling
+	Steps          []PolicyStep
+	MinAdjustment  int     // PercentChangeInCapacity; 0 not set
+	Threshold      float64 // the alarm's: step bounds are relative to it
+	// CooldownLeft: simple scaling waits this long more before it acts again.
+	CooldownLeft time.Duration `json:",omitempty"`
+	// target tracking: High is the scale-out alarm (else the scale-in one)
+	High      bool `json:",omitempty"`
+	NoScaleIn bool `json:",omitempty"`
+}
+
+// PolicyStep is one step of a step scaling policy; bounds are relative to
+// the threshold, nil unbounded.
+type PolicyStep struct {
+	Lower, Upper *float64
+	Adjustment   int
 }
 
 // Filter classes of the event log.

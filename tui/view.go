@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -10,14 +11,19 @@ import (
 
 // layout is how the height is shared at the current size.
 type layout struct {
-	wide     bool // a column per zone (else one table)
-	sloRows  int
-	zoneRows int
-	charts   bool
-	logRows  int
+	wide      bool // a column per zone (else one table)
+	sloRows   int
+	zoneRows  int
+	alarmRows int
+	charts    int // chart rows: 0, the basic set, or all of them
+	logRows   int
 }
 
-const chartRows = 4
+// basicCharts is offered, ok, errors, p99 and the marks; the full set adds
+// p50 and a row of instances in service per zone.
+const basicCharts = 5
+
+func (m Model) fullCharts() int { return basicCharts + 1 + len(m.chartZones()) }
 
 func (m Model) layout() layout {
 	w, h := m.width, m.height
@@ -35,17 +41,27 @@ func (m Model) layout() layout {
 		}
 		lay.zoneRows = 1 + max(n, 1)
 	}
+	lay.alarmRows = 1
+	if lay.wide {
+		lay.alarmRows = min(max(len(m.snap.Alarms), 1), maxAlarmRows)
+	}
 	// header (1 + slo rows), rule, zones, rule, group, alarms, rule, log title, log, footer
-	fixed := 1 + lay.sloRows + 1 + 1 + 2 + 1 + 1 + 1
+	fixed := 1 + lay.sloRows + 1 + 1 + 1 + lay.alarmRows + 1 + 1 + 1
 	lay.zoneRows = min(lay.zoneRows, max(h-fixed-4, 2))
-	lay.charts = h-fixed-lay.zoneRows-chartRows-1 >= 8
 	used := fixed + lay.zoneRows
-	if lay.charts {
-		used += chartRows + 1
+	for _, n := range []int{m.fullCharts(), basicCharts} {
+		if h-used-n-1 >= 8 {
+			lay.charts = n
+			used += n + 1
+			break
+		}
 	}
 	lay.logRows = max(h-used, 1)
 	return lay
 }
+
+// maxAlarmRows bounds the alarm lines of the wide layout.
+const maxAlarmRows = 4
 
 func (m Model) logRows() int { return m.layout().logRows }
 
@@ -76,10 +92,11 @@ func (m Model) View() string {
 		} else {
 			rest = append(rest, m.zoneTable(w, lay.zoneRows)...)
 		}
-		rest = append(rest, rule, m.groupLine(w), m.alarmLine(w))
-		if lay.charts {
+		rest = append(rest, rule, m.groupLine(w))
+		rest = append(rest, m.alarmLines(w, lay.alarmRows)...)
+		if lay.charts > 0 {
 			rest = append(rest, rule)
-			rest = append(rest, m.charts(w)...)
+			rest = append(rest, m.charts(w, lay.charts)...)
 		}
 		rest = append(rest, rule)
 		rest = append(rest, m.logLines(w, lay.logRows+1)...)
@@ -280,23 +297,100 @@ func (m Model) groupLine(w int) string {
 		m.st.ok.Render(fmt.Sprint(g.InService)), m.st.warn.Render(fmt.Sprint(g.Pending)), m.st.bad.Render(fmt.Sprint(g.Off)))
 }
 
-func (m Model) alarmLine(w int) string {
+// alarmLines are the alarms, each with its state and what its policy will
+// do next: a line each when rows allow, else all on one line, briefly.
+func (m Model) alarmLines(w, rows int) []string {
 	if len(m.snap.Alarms) == 0 {
-		return m.st.bold.Render("Alarms") + m.st.dim.Render("  none yet")
+		return []string{m.st.bold.Render("Alarms") + m.st.dim.Render("  none yet")}
 	}
-	var parts []string
-	for _, a := range m.snap.Alarms {
+	desc := func(a Alarm) string {
 		metric := a.Metric
 		if metric == "CPUUtilization" {
 			metric = "CPU"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (%s %s %g)", m.st.alarm(a.State), a.Name, metric, a.Comparison, a.Threshold))
+		return fmt.Sprintf("%s %s (%s %s %g)", m.st.alarm(a.State), a.Name, metric, a.Comparison, a.Threshold)
 	}
-	return m.st.bold.Render("Alarms") + "  " + strings.Join(parts, "   ")
+	if rows <= 1 {
+		var parts []string
+		for _, a := range m.snap.Alarms {
+			part := desc(a)
+			if next := nextAction(a, m.snap.Group); next.Short != "nothing" {
+				part += m.st.dim.Render(" → " + next.Short)
+			}
+			parts = append(parts, part)
+		}
+		return []string{m.st.bold.Render("Alarms") + "  " + strings.Join(parts, "   ")}
+	}
+	var out []string
+	for i, a := range m.snap.Alarms {
+		title := "      "
+		if i == 0 {
+			title = m.st.bold.Render("Alarms")
+		}
+		if len(out) == rows-1 && len(m.snap.Alarms) > rows {
+			out = append(out, title+"  "+m.st.dim.Render(fmt.Sprintf("… %d more alarm(s)", len(m.snap.Alarms)-i)))
+			break
+		}
+		next := nextAction(a, m.snap.Group)
+		st := m.st.dim.Render
+		if a.State == "ALARM" {
+			st = m.st.warn.Render
+		}
+		out = append(out, title+"  "+desc(a)+st(" → "+next.Text))
+	}
+	return out
 }
 
-// charts are sparklines of the last seconds of load.
-func (m Model) charts(w int) []string {
+// chartZones are the zones the in-service charts show: the snapshot's,
+// else the history's.
+func (m Model) chartZones() []string {
+	var zs []string
+	for _, z := range m.snap.Zones {
+		zs = append(zs, z.Name)
+	}
+	if len(zs) == 0 {
+		for z := range m.snap.History.InService {
+			zs = append(zs, z)
+		}
+		sort.Strings(zs)
+	}
+	return zs
+}
+
+// Glyphs of the marks row.
+const (
+	glyphScaleOut = "▲"
+	glyphScaleIn  = "▼"
+	glyphFault    = "↯"
+)
+
+// marksLine draws History.Marks under the charts, one cell a second,
+// right-aligned like the sparklines.
+func marksLine(marks string, w int) string {
+	if len(marks) > w {
+		marks = marks[len(marks)-w:]
+	}
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", w-len(marks)))
+	for i := 0; i < len(marks); i++ {
+		switch marks[i] {
+		case MarkScaleOut:
+			b.WriteString(glyphScaleOut)
+		case MarkScaleIn:
+			b.WriteString(glyphScaleIn)
+		case MarkFault:
+			b.WriteString(glyphFault)
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// charts are sparklines of the last seconds of load, n rows of them: the
+// basic set (offered, ok, errors, p99) or all (with p50 and the instances
+// in service per zone), and the marks of scaling and faults under them.
+func (m Model) charts(w, n int) []string {
 	h := m.snap.History
 	sw := w - 24
 	top := maxOf(tail(h.Offered, sw), tail(h.OK, sw), tail(h.Errors, sw))
@@ -309,13 +403,31 @@ func (m Model) charts(w int) []string {
 	row := func(label string, vals []float64, top float64, st func(...string) string, value string) string {
 		return fmt.Sprintf("%-13s%s %s", label, st(sparkline(vals, sw, top)), value)
 	}
-	p99top := maxOf(tail(h.P99, sw))
-	return []string{
+	latTop := maxOf(tail(h.P99, sw), tail(h.P50, sw))
+	out := []string{
 		row("offered /s", h.Offered, top, m.st.info.Render, fmt.Sprintf("%6.0f", last(h.Offered))),
 		row("ok /s", h.OK, top, m.st.ok.Render, fmt.Sprintf("%6.0f", last(h.OK))),
 		row("errors /s", h.Errors, top, m.st.bad.Render, fmt.Sprintf("%6.0f", last(h.Errors))),
-		row("p99", h.P99, p99top, m.st.warn.Render, fmt.Sprintf("%6s", msText(last(h.P99)))),
 	}
+	full := n > basicCharts
+	if full {
+		out = append(out, row("p50", h.P50, latTop, m.st.warn.Render, fmt.Sprintf("%6s", msText(last(h.P50)))))
+	}
+	out = append(out, row("p99", h.P99, latTop, m.st.warn.Render, fmt.Sprintf("%6s", msText(last(h.P99)))))
+	if full {
+		zs := m.chartZones()
+		zTop := float64(m.snap.Group.Max)
+		for _, z := range zs {
+			zTop = max(zTop, maxOf(tail(h.InService[z], sw)))
+		}
+		for _, z := range zs {
+			label := "in svc " + z[max(0, len(z)-2):]
+			out = append(out, row(label, h.InService[z], zTop, m.st.ok.Render, fmt.Sprintf("%6.0f", last(h.InService[z]))))
+		}
+	}
+	legend := glyphScaleOut + "up " + glyphScaleIn + "dn " + glyphFault + "flt"
+	out = append(out, fmt.Sprintf("%-13s%s", legend, m.st.bad.Render(marksLine(h.Marks, sw))))
+	return out
 }
 
 var classTags = [numClasses]string{"", "health", "scale", "alarm", "chaos", "load"}
@@ -442,6 +554,8 @@ func (m Model) helpLines(w int) []string {
 		"  SLOs           "+m.st.slo(Holding)+" holding  "+m.st.slo(AtRisk)+" at risk (the last 10 s fail it, or a latency is near)  "+m.st.slo(Breached)+" breached  "+m.st.slo(Pending)+" pending",
 		"  alarms         "+m.st.alarm("OK")+"  "+m.st.alarm("ALARM")+"  "+m.st.alarm("INSUFFICIENT_DATA"),
 		"  CPU            █ used, │ an alarm's threshold; measured against the instance's CPU share",
+		"  charts         a cell a second, newest on the right; under them "+glyphScaleOut+" scale-out, "+glyphScaleIn+" scale-in, "+glyphFault+" a fault",
+		"  alarms' →      what the alarm's policy does at its next evaluation, by the group's desired, min, max and warm-up",
 		"",
 		m.st.dim.Render("Latency SLOs marked ≈ are estimated live from per-second quantiles; the summary computes them exactly."),
 		m.st.dim.Render("Times are AWS time since the start (+mm:ss); wall is real time. Set NO_COLOR for no colour."),

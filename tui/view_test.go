@@ -75,3 +75,27 @@ func checkSize(t *testing.T, v string, w, h int) {
 		}
 	}
 }
+
+// TestViewAlarmNextAction: each alarm's line says what its policy does next.
+func TestViewAlarmNextAction(t *testing.T) {
+	s := fixture()
+	s.Group = Group{Name: "itest", Min: 1, Desired: 3, Max: 6, InService: 3}
+	s.Alarms[1].State, s.Alarms[1].Value, s.Alarms[1].HasValue = "ALARM", 4, true
+	s.Alarms[1].Policy.Steps[0].Adjustment = -1
+	wide := step(newModel(160, 48), s).View()
+	for _, want := range []string{
+		"ALARM cpu-high (CPU > 80) → policy cpu-high adds 1 (desired 3→4) at the next evaluation",
+		"ALARM cpu-low (CPU < 10) → policy cpu-low removes 1 (desired 3→2) at the next evaluation",
+	} {
+		if !strings.Contains(wide, want) {
+			t.Errorf("160x48 lacks %q:\n%s", want, wide)
+		}
+	}
+	if v := step(newModel(80, 24), s).View(); !strings.Contains(v, "cpu-high (CPU > 80) → 3→4") {
+		t.Errorf("80x24 lacks the short form:\n%s", v)
+	}
+	s.Group.Warming = 1
+	if v := step(newModel(160, 48), s).View(); !strings.Contains(v, "cpu-low (CPU < 10) → scale-in waits for warm-up (1 instance(s) warming)") {
+		t.Errorf("warm-up hold not shown:\n%s", v)
+	}
+}
