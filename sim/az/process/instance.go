@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -232,16 +233,50 @@ func (r *Runtime) freeze(verb string, id az.InstanceID, sig syscall.Signal, from
 	}
 	defer in.op.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	switch {
 	case in.state == to:
+		r.mu.Unlock()
 		return nil
 	case in.state != from || in.proc == nil:
+		r.mu.Unlock()
 		return fmt.Errorf("%s instance %s: it is %s, not %s", verb, id, in.state, from)
 	}
 	signalGroup(in.proc, sig)
 	in.state = to
+	pid := in.proc.pid
+	r.mu.Unlock()
+	if sig == syscall.SIGSTOP {
+		waitStopped(pid, time.Second) // a signal is delivered asynchronously
+	}
 	return nil
+}
+
+// waitStopped waits, up to limit, until every thread of pid is stopped, so
+// that Pause returns once the instance is frozen, not merely signalled.
+func waitStopped(pid int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+		if err != nil {
+			return
+		}
+		stopped := true
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, t.Name()))
+			if err != nil {
+				continue
+			}
+			// the state is the field after the command's closing parenthesis
+			if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Stats reads the instance's CPU use since the previous reading (the first:
