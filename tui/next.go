@@ -2,9 +2,10 @@ package tui
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/simplydone/lab/sim/asg"
 )
 
 // Next is what an alarm's policy will do, as nextAction reads it from a
@@ -45,27 +46,27 @@ func nextAction(a Alarm, g Group) Next {
 		if p.CooldownLeft > 0 {
 			return Next{fmt.Sprintf("%s waits for its cooldown (%s left)", who, p.CooldownLeft.Round(time.Second)), "cooldown"}
 		}
-		return change(who, p.AdjustmentType, p.Adjustment, from, newCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment), g)
+		return change(who, p.AdjustmentType, p.Adjustment, from, asg.NewCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment), g)
 	}
 	// StepScaling
 	if !a.HasValue {
 		return Next{who + " runs at the next evaluation (the metric's value is not known yet)", "runs"}
 	}
-	adj, ok := stepFor(p.Steps, p.Threshold, a.Value)
+	adj, ok := asg.StepFor(p.Steps, p.Threshold, a.Value)
 	if !ok {
 		return Next{fmt.Sprintf("nothing: no step of %s covers %s", who, fmtValue(a.Value)), "nothing"}
 	}
 	var to int
 	switch {
 	case adj > 0 || p.AdjustmentType == "ExactCapacity" && adj > from:
-		to = max(from, newCapacity(p.AdjustmentType, capacity-g.Warming, adj, p.MinAdjustment))
+		to = max(from, asg.NewCapacity(p.AdjustmentType, capacity-g.Warming, adj, p.MinAdjustment))
 		if to == from && g.Warming > 0 && from < g.Max {
 			return Next{fmt.Sprintf("nothing: the %d instance(s) warming up already answer this step of %s", g.Warming, who), "warming"}
 		}
 	case g.Warming > 0:
 		return Next{fmt.Sprintf("scale-in waits for warm-up (%d instance(s) warming)", g.Warming), "waits warm-up"}
 	default:
-		to = min(from, newCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
+		to = min(from, asg.NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
 	}
 	return change(who, p.AdjustmentType, adj, from, to, g)
 }
@@ -89,51 +90,6 @@ func change(who, adjType string, adj, from, to int, g Group) Next {
 		verb = fmt.Sprintf("sets %d", to)
 	}
 	return Next{fmt.Sprintf("%s %s (desired %d→%d) at the next evaluation", who, verb, from, to), fmt.Sprintf("%d→%d", from, to)}
-}
-
-// stepFor is the adjustment of the step whose bounds (relative to the
-// threshold) hold value, as sim/asg picks it.
-func stepFor(steps []PolicyStep, threshold, value float64) (int, bool) {
-	diff := value - threshold
-	for _, s := range steps {
-		lowerOK := s.Lower == nil || diff > *s.Lower || (diff == *s.Lower && diff >= 0)
-		upperOK := s.Upper == nil || diff < *s.Upper || (diff == *s.Upper && diff <= 0)
-		if lowerOK && upperOK {
-			return s.Adjustment, true
-		}
-	}
-	return 0, false
-}
-
-// newCapacity applies an adjustment with AWS's rounding of percentages, as
-// sim/asg does; the result is not clamped.
-func newCapacity(adjType string, current, adj, minMagnitude int) int {
-	switch adjType {
-	case "ExactCapacity":
-		return adj
-	case "PercentChangeInCapacity":
-		change := float64(current) * float64(adj) / 100
-		var n int
-		switch {
-		case change > 1:
-			n = int(math.Floor(change))
-		case change > 0:
-			n = 1
-		case change < -1:
-			n = int(math.Ceil(change))
-		case change < 0:
-			n = -1
-		}
-		if minMagnitude > 0 && n != 0 && max(n, -n) < minMagnitude {
-			if n < 0 {
-				n = -minMagnitude
-			} else {
-				n = minMagnitude
-			}
-		}
-		return current + n
-	}
-	return current + adj
 }
 
 func fmtValue(v float64) string {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/events"
+
+	"github.com/simplydone/lab/sim/asg"
 )
 
 // Snapshot is everything the view shows at one moment. The aggregator
@@ -146,10 +148,7 @@ type AlarmPolicy struct {
 
 // PolicyStep is one step of a step scaling policy; bounds are relative to
 // the threshold, nil unbounded.
-type PolicyStep struct {
-	Lower, Upper *float64
-	Adjustment   int
-}
+type PolicyStep = asg.Step
 
 // Filter classes of the event log.
 const (

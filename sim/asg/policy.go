@@ -34,10 +34,10 @@ type Policy struct {
 	DisableScaleIn bool    // target tracking
 }
 
-// stepFor finds the step adjustment for a metric value. Above the threshold
+// StepFor finds the step adjustment for a metric value. Above the threshold
 // the lower bound is inclusive and the upper exclusive; below it, the other
 // way round, as AWS defines.
-func stepFor(steps []Step, threshold, value float64) (int, bool) {
+func StepFor(steps []Step, threshold, value float64) (int, bool) {
 	diff := value - threshold
 	for _, s := range steps {
 		lowerOK := s.Lower == nil || diff > *s.Lower || (diff == *s.Lower && diff >= 0)
@@ -49,11 +49,11 @@ func stepFor(steps []Step, threshold, value float64) (int, bool) {
 	return 0, false
 }
 
-// newCapacity applies an adjustment to a capacity, with AWS's rounding for
+// NewCapacity applies an adjustment to a capacity, with AWS's rounding for
 // percentages: above 1 round down, between 0 and 1 make it 1, between -1 and
 // 0 make it -1, below -1 round toward zero; MinAdjustmentMagnitude raises the
 // magnitude. The result is not clamped to min and max.
-func newCapacity(adjType string, current, adj, minMagnitude int) int {
+func NewCapacity(adjType string, current, adj, minMagnitude int) int {
 	switch adjType {
 	case ExactCapacity:
 		return adj

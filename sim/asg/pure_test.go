@@ -30,9 +30,9 @@ func TestStepFor(t *testing.T) {
 		{[]Step{{Lower: f(0), Adjustment: 1}}, 80, 1, true}, // seed: +1 at >= threshold
 	}
 	for _, tt := range tests {
-		got, ok := stepFor(tt.steps, 50, tt.value)
+		got, ok := StepFor(tt.steps, 50, tt.value)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("stepFor(%v) = %d,%v; want %d,%v", tt.value, got, ok, tt.want, tt.ok)
+			t.Errorf("StepFor(%v) = %d,%v; want %d,%v", tt.value, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -55,8 +55,8 @@ func TestNewCapacityRounding(t *testing.T) {
 		{PercentChangeInCapacity, 30, -22, 0, 24}, // -6.6 rounds toward zero
 	}
 	for _, tt := range tests {
-		if got := newCapacity(tt.typ, tt.current, tt.adj, tt.minMg); got != tt.want {
-			t.Errorf("newCapacity(%s, %d, %d, %d) = %d, want %d", tt.typ, tt.current, tt.adj, tt.minMg, got, tt.want)
+		if got := NewCapacity(tt.typ, tt.current, tt.adj, tt.minMg); got != tt.want {
+			t.Errorf("NewCapacity(%s, %d, %d, %d) = %d, want %d", tt.typ, tt.current, tt.adj, tt.minMg, got, tt.want)
 		}
 	}
 }

@@ -26,12 +26,12 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 			g.mu.Unlock()
 			return from, false
 		}
-		to = newCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment)
+		to = NewCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment)
 	case TargetTrackingScaling:
 		g.mu.Unlock()
 		return from, false // driven by TrackTarget
 	default: // StepScaling
-		adj, ok := stepFor(p.Steps, p.Threshold, v)
+		adj, ok := StepFor(p.Steps, p.Threshold, v)
 		if !ok {
 			g.mu.Unlock()
 			return from, false
@@ -40,12 +40,12 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 		case adj > 0 || p.AdjustmentType == ExactCapacity && adj > from:
 			// Scale out from the capacity before the instances still
 			// warming up: they already answer a breach of the same step.
-			to = max(from, newCapacity(p.AdjustmentType, capacity-warming, adj, p.MinAdjustment))
+			to = max(from, NewCapacity(p.AdjustmentType, capacity-warming, adj, p.MinAdjustment))
 		case warming > 0:
 			g.mu.Unlock()
 			return from, false // scale-in waits for warm-up to end
 		default:
-			to = min(from, newCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
+			to = min(from, NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
 		}
 	}
 	to = clamp(to, g.cfg.Min, g.cfg.Max)
