@@ -24,7 +24,7 @@ type Node struct {
 	addr      netip.AddrPort
 	port      string // listener port, for X-Forwarded-Port
 	picker    Picker
-	transport *http.Transport
+	transport *nodeConns
 	metrics   Metrics
 	routes    atomic.Pointer[routeSet]
 
@@ -71,7 +71,7 @@ func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 	default:
 		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
 	}
-	n.transport = lb.newTransport()
+	n.transport = &nodeConns{n: n, tr: lb.newTransport()}
 	n.routes.Store(&routeSet{})
 	return n
 }
@@ -155,6 +155,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 	host := t.Addr.String()
+	up := n.transport.upstream(host)
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -170,7 +171,7 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 			pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
 		},
-		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: n.transport}, &n.metrics},
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,
@@ -251,6 +252,37 @@ func (n *Node) slowStartOnHealthy(v *view) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// nodeConns is a node's connections to its targets: one upstream per
+// target, with the dialer (10 s connect timeout, per-target tracking so
+// that draining can cut them) and the timeouts of lb.newTransport.
+type nodeConns struct {
+	n     *Node
+	tr    *http.Transport // settings only: its dialer and timeouts
+	conns atomic.Int64    // open connections to targets
+	mu    sync.Mutex
+	ups   []*upstream
+}
+
+func (c *nodeConns) upstream(addr string) *upstream {
+	u := &upstream{addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns}
+	c.mu.Lock()
+	c.ups = append(c.ups, u)
+	c.mu.Unlock()
+	return u
+}
+
+// CloseIdleConnections closes every idle connection to a target, for good:
+// the load balancer is closing.
+func (c *nodeConns) CloseIdleConnections() {
+	c.mu.Lock()
+	ups := c.ups
+	c.ups = nil
+	c.mu.Unlock()
+	for _, u := range ups {
+		u.closeIdle(true)
+	}
 }
 
 // timedTransport measures TargetResponseTime and counts target status codes.
