@@ -27,6 +27,7 @@ type Node struct {
 	transport *nodeConns
 	metrics   Metrics
 	routes    atomic.Pointer[routeSet]
+	connIDs   atomic.Uint64 // conn_trace_id of the client connections
 
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
@@ -72,6 +73,7 @@ func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
 	}
 	n.transport = &nodeConns{n: n, tr: lb.newTransport()}
+	n.metrics.targetConns = &n.transport.conns
 	n.routes.Store(&routeSet{})
 	return n
 }
@@ -120,18 +122,91 @@ func (n *Node) listen() error {
 	n.addr = ln.Addr().(*net.TCPAddr).AddrPort() // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 	n.srv = &http.Server{
-		Handler:           n,
+		Handler:   n,
+		Protocols: &protocols,
+		// The idle timeout closes a client connection that has been quiet
+		// that long; a client that has not sent its whole request header
+		// by then is cut off too, so a slow client cannot pin a connection.
 		IdleTimeout:       idle,
 		ReadHeaderTimeout: idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          n.lb.errorLog,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now()})
+		},
+		ConnState: func(c net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				n.metrics.NewConnectionCount.Add(1)
+				n.metrics.clientConns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				n.metrics.clientConns.Add(-1)
+			}
+		},
 	}
 	return nil
+}
+
+// ALB's request header limits (Quotas for your Application Load Balancers,
+// HTTP headers): request line 16 K, a single header 16 K, the whole
+// request header 64 K.
+const (
+	maxRequestLine = 16 << 10
+	maxHeaderLine  = 16 << 10
+	// maxHeaderBytes is what net/http is told; it allows 4 KiB above it, so
+	// the whole header is cut at 64 K (431).
+	maxHeaderBytes = 64<<10 - 4<<10
+)
+
+// connKey finds a client connection's connInfo in a request's context.
+type connKey struct{}
+
+// connInfo is one client connection: its conn_trace_id and when it opened
+// (AWS time), for client_keep_alive.
+type connInfo struct {
+	id     uint64
+	opened time.Time
+}
+
+// limits answers 414 or 431 for a request over ALB's header limits, before
+// it is routed; 0 when it is within them.
+func limits(r *http.Request) int {
+	if len(r.Method)+len(r.RequestURI)+len(r.Proto)+2 > maxRequestLine {
+		return http.StatusRequestURITooLong
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			if len(k)+2+len(v) > maxHeaderLine {
+				return http.StatusRequestHeaderFieldsTooLarge
+			}
+		}
+	}
+	return 0
 }
 
 // ServeHTTP routes one request: pick a target from the route set, proxy to
 // it, never retry elsewhere.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	if ci != nil && n.lb.cfg.Clock.Now().Sub(ci.opened) >= n.lb.cfg.ClientKeepAlive {
+		// client_keep_alive has run out: this answer closes the connection
+		// (HTTP/2: GOAWAY), and the client opens a new one.
+		w.Header()["Connection"] = []string{"close"}
+	}
+	if n.lb.access != nil {
+		ex := &exchange{Context: r.Context(), w: w, n: n, start: time.Now()}
+		w, r = ex, r.WithContext(ex)
+		defer ex.finish(r, ci)
+	}
+	if code := limits(r); code != 0 {
+		n.metrics.elbStatus(code)
+		writeELBError(w, code)
+		return
+	}
 	rs := n.routes.Load()
 	i := n.picker.Pick(rs.routes)
 	if i < 0 {
@@ -168,10 +243,11 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 				}
 				pr.Out.Header["X-Forwarded-For"] = []string{client}
 			}
-			pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
+			pr.Out.Header["X-Forwarded-Proto"] = xfProto
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
+			delete(pr.Out.Header, "Expect") // the node answers 100-continue itself
 		},
-		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics},
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,
@@ -191,6 +267,8 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	n.metrics.elbStatus(code)
 	if code != 460 {
 		writeELBError(w, code)
+	} else if ex, ok := w.(*exchange); ok {
+		ex.status = 460
 	}
 }
 
@@ -286,21 +364,32 @@ func (c *nodeConns) CloseIdleConnections() {
 }
 
 // timedTransport measures TargetResponseTime and counts target status codes.
+// With access logging on it also notes the exchange's times and target.
 type timedTransport struct {
-	rt http.RoundTripper
-	m  *Metrics
+	rt     http.RoundTripper
+	m      *Metrics
+	target string
 }
 
 func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.rt.RoundTrip(r)
+	end := time.Now()
+	if ex := exchangeOf(r); ex != nil {
+		ex.sent, ex.target = start, t.target
+		if err == nil {
+			ex.got, ex.targetStatus = end, resp.StatusCode
+		}
+	}
 	if err == nil {
-		t.m.TargetResponseTimeNanos.Add(int64(time.Since(start)))
+		t.m.TargetResponseTimeNanos.Add(int64(end.Sub(start)))
 		t.m.TargetResponses.Add(1)
 		t.m.targetStatus(resp.StatusCode)
 	}
 	return resp, err
 }
+
+var xfProto = []string{"http"}
 
 // bufferPool lends 32 KiB copy buffers to the reverse proxy. It pools
 // pointers to arrays: converting the slice back to its array pointer costs no
@@ -320,6 +409,9 @@ func (bufferPool) Put(b []byte) {
 }
 
 var elbBodies = map[int]string{
+	400: "400 Bad Request",
+	414: "414 Request-URI Too Large",
+	431: "431 Request Header Fields Too Large",
 	502: "502 Bad Gateway",
 	503: "503 Service Temporarily Unavailable",
 	504: "504 Gateway Time-out",
