@@ -24,7 +24,9 @@ import (
 //	"target_status_code_list" "classification" "classification_reason"
 //	conn_trace_id
 //
-// Times are AWS times and the three processing times AWS seconds. The
+// time and request_creation_time are AWS times; the three processing
+// times are request (wall) seconds, the unit of TargetResponseTime in the
+// lab's CloudWatch and of the load generator's latencies. The
 // nodes hand entries to one writer goroutine owned by the load balancer
 // through a buffered channel; a full channel drops the entry (AWS's own
 // logs are best effort) and counts it, so logging never blocks a request.
@@ -35,7 +37,7 @@ type accessEntry struct {
 	created, end time.Time // AWS
 	client       string
 	target       string
-	reqProc      float64 // AWS seconds; -1: not dispatched
+	reqProc      float64 // wall seconds; -1: not dispatched
 	targetProc   float64
 	respProc     float64
 	elbStatus    int
@@ -261,7 +263,6 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	c := n.lb.cfg.Clock
 	speed := c.Speed()
 	end := time.Now()
-	aws := func(d time.Duration) float64 { return d.Seconds() * speed }
 	en := accessEntry{
 		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target,
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
@@ -273,11 +274,11 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 		en.elbStatus = http.StatusOK
 	}
 	if !e.sent.IsZero() {
-		en.reqProc = aws(e.sent.Sub(e.start))
+		en.reqProc = e.sent.Sub(e.start).Seconds()
 		if !e.got.IsZero() {
-			en.targetProc = aws(e.got.Sub(e.sent))
+			en.targetProc = e.got.Sub(e.sent).Seconds()
 			if !e.respStart.IsZero() {
-				en.respProc = aws(max(0, e.respStart.Sub(e.got)))
+				en.respProc = max(0, e.respStart.Sub(e.got)).Seconds()
 			}
 		}
 	}
