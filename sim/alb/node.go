@@ -22,7 +22,8 @@ type Node struct {
 	lb        *LoadBalancer
 	zone      az.Zone
 	addr      netip.AddrPort
-	port      string // listener port, for X-Forwarded-Port
+	port      string   // listener port, for X-Forwarded-Port
+	xfPort    []string // the X-Forwarded-Port value, shared by every request
 	picker    Picker
 	transport *nodeConns
 	metrics   Metrics
@@ -121,6 +122,7 @@ func (n *Node) listen() error {
 	n.ln = ln
 	n.addr = ln.Addr().(*net.TCPAddr).AddrPort() // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
+	n.xfPort = []string{n.port}
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -225,7 +227,11 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.inflight.Add(-1)
 		rt.Target.end()
 	}()
-	rt.proxy.ServeHTTP(w, r)
+	if tt, ok := rt.proxy.Transport.(timedTransport); ok && !isUpgrade(r) {
+		n.forward(w, r, tt) // the fast path (proxy.go)
+	} else {
+		rt.proxy.ServeHTTP(w, r) // protocol upgrades
+	}
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {

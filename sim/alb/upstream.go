@@ -31,6 +31,12 @@ type upstream struct {
 	closed bool
 }
 
+// peekAfter is how long a connection must have been idle before the node
+// looks whether the target closed it. Under load connections come back in
+// well under it and cost no look; a target closing a connection it kept
+// alive for less than that is the real race, and gives a 502.
+const peekAfter = 10 * time.Millisecond
+
 // maxIdlePerTarget bounds the idle connections a node keeps to one target.
 const maxIdlePerTarget = 1024
 
@@ -108,7 +114,8 @@ func (u *upstream) get(ctx context.Context) (*upConn, error) {
 		u.free[len(u.free)-1] = nil
 		u.free = u.free[:len(u.free)-1]
 		u.mu.Unlock()
-		if now.Sub(uc.idleFrom) < u.idle && uc.br.Buffered() == 0 && uc.peek.open() {
+		idle := now.Sub(uc.idleFrom)
+		if idle < u.idle && uc.br.Buffered() == 0 && (idle < peekAfter || uc.peek.open()) {
 			return uc, nil
 		}
 		u.discard(uc) // idle too long, or the target closed it meanwhile
