@@ -357,6 +357,17 @@ func (c *nodeConns) upstream(addr string) *upstream {
 	return u
 }
 
+// closeIdleNow closes the idle connections to every target; later ones
+// are kept again.
+func (c *nodeConns) closeIdleNow() {
+	c.mu.Lock()
+	ups := c.ups
+	c.mu.Unlock()
+	for _, u := range ups {
+		u.closeIdle(false)
+	}
+}
+
 // CloseIdleConnections closes every idle connection to a target, for good:
 // the load balancer is closing.
 func (c *nodeConns) CloseIdleConnections() {
