@@ -67,9 +67,10 @@ func FuzzRequest(f *testing.F) {
 		}
 	}
 	settle(f)
-	baseline := runtime.NumGoroutine() + 1 // each input runs on a goroutine of its own
 
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		settle(t)
+		baseline := runtime.NumGoroutine() // the test's own goroutines included
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
