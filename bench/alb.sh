@@ -182,22 +182,30 @@ nginx -t -q -p "$tmp/nginx" -c "$tmp/nginx.conf" 2>>"$results/nginx.log" || die 
 # --- subjects ------------------------------------------------------------
 proxy_pid=
 scraper=
-# start_lab [extra albnode flags]: with its access log and metrics endpoint,
-# scraped once a second on core 1 while it runs.
+observe=()
+if "$tmp/albnode" -h 2>&1 | grep -q -- -accesslog; then
+	observe=(-accesslog "$tmp/access.log" -metrics)
+else # an albnode from before the access log and the endpoint existed
+	say "albnode has no access log or metrics endpoint: measuring without them"
+fi
+# start_lab [extra albnode flags]: with its access log and metrics endpoint
+# (scraped once a second on core 1) when albnode has them.
 start_lab() {
 	: >"$results/albnode.log"
 	GOMAXPROCS=1 taskset -c 0 "$tmp/albnode" -port $LAB_PORT -backends "$B1,$B2" \
-		-accesslog "$tmp/access.log" -metrics "$@" >"$tmp/albnode.out" 2>>"$results/albnode.log" &
+		"${observe[@]}" "$@" >"$tmp/albnode.out" 2>>"$results/albnode.log" &
 	proxy_pid=$!
 	pids+=($proxy_pid)
 	local i url
 	for i in $(seq 300); do
 		if grep -q '^ready' "$tmp/albnode.out" 2>/dev/null; then
-			url=$(awk '/^metrics /{print $2}' "$results/albnode.log" | tail -1)
-			[[ -n $url ]] || die "albnode printed no metrics URL"
-			taskset -c 1 bash -c "while curl -fsS -o /dev/null '$url'; do sleep 1; done" &
-			scraper=$!
-			pids+=($scraper)
+			if [[ ${#observe[@]} -gt 0 ]]; then
+				url=$(awk '/^metrics /{print $2}' "$results/albnode.log" | tail -1)
+				[[ -n $url ]] || die "albnode printed no metrics URL"
+				taskset -c 1 bash -c "while curl -fsS -o /dev/null '$url'; do sleep 1; done" &
+				scraper=$!
+				pids+=($scraper)
+			fi
 			return 0
 		fi
 		kill -0 $proxy_pid 2>/dev/null || die "albnode exited; see $results/albnode.log"
@@ -336,7 +344,11 @@ dir=$(summary "$results"/direct.txt)
 {
 	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
 	echo "latency: vegeta attack -rate $RATE -duration $DURATION -keepalive -connections 64 (50% of the lab node's throughput)"
-	echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
+	if [[ ${#observe[@]} -gt 0 ]]; then
+		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
+	else
+		echo "lab node: health checks every 5 AWS s (10x); this albnode has no access log or Prometheus endpoint"
+	fi
 	echo "$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(go version | cut -d' ' -f3)"
 	echo
 	printf '%-22s %12s %10s %10s %7s %10s %12s\n' subject "requests/s" "p50 ms" "p99 ms" errors "proxy CPU" "CPU us/req"
