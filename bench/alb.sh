@@ -14,10 +14,11 @@
 # 1. Throughput: wrk -t1 -c64 (closed loop, as fast as the proxy goes).
 #    Order: lab, haproxy, nginx, lab, haproxy, nginx, direct; each proxy's
 #    figure is the mean of its two runs.
-# 2. Latency at a fixed load: vegeta (built from go.mod's
-#    github.com/tsenart/vegeta/v12; wrk2 is not packaged in Debian) at one
-#    constant rate for every subject: 50% of the lab node's measured
-#    throughput; p50 and p99 from vegeta's own report.
+# 2. Latency at a fixed load: bench/cmd/rate, an open-loop constant-rate
+#    client in the manner of wrk2 (not packaged in Debian; vegeta could not
+#    hold these rates on the shared core), 64 keep-alive connections, at
+#    one rate for every subject: 50% of the lab node's measured throughput.
+#    Latency counts from when each request was due.
 # Raw output goes to bench/results/<time>/.
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
@@ -96,8 +97,7 @@ command -v taskset >/dev/null || die "taskset (util-linux) is missing"
 for a in $B1 $B2 127.0.1.1:$LAB_PORT $HAP $NGX; do port_free "$a"; done
 
 say "building into $tmp"
-(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend &&
-	CGO_ENABLED=0 go build -o "$tmp/vegeta" github.com/tsenart/vegeta/v12)
+(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend ./bench/cmd/rate)
 
 # --- backends on core 1 --------------------------------------------------
 for b in $B1 $B2; do
@@ -260,32 +260,26 @@ done
 proxy_pid=
 wrk_run direct "http://$B1/"
 
-# vegeta_run NAME URL: a constant RATE for DURATION (after a warm-up at the
-# same rate); the JSON report in results/NAME.vegeta.json.
-vegeta_run() {
+# rate_run NAME URL: a constant RATE for DURATION (after a warm-up at the
+# same rate); "requests achieved-rps p50-ms p99-ms errors" in results/NAME.rate.
+rate_run() {
 	local name=$1 url=$2 p
-	echo "GET $url" | taskset -c 1 "$tmp/vegeta" attack -rate "$RATE" -duration "$WARMUP" -keepalive -connections 64 >/dev/null &
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$WARMUP" >/dev/null &
 	p=$!; pids+=($p); wait $p || true; stop $p
-	echo "GET $url" | taskset -c 1 "$tmp/vegeta" attack -rate "$RATE" -duration "$DURATION" -keepalive -connections 64 >"$tmp/$name.bin" &
-	p=$!; pids+=($p); wait $p || die "vegeta failed for $name"; stop $p
-	"$tmp/vegeta" report -type json <"$tmp/$name.bin" >"$results/$name.vegeta.json"
-	rm -f "$tmp/$name.bin"
-	say "  $name at $RATE/s: $(vegeta_line "$results/$name.vegeta.json")"
-}
-# vegeta_line FILE: achieved-rps p50ms p99ms success%
-vegeta_line() {
-	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latencies"]; print("%.0f %.3f %.3f %.2f" % (r["throughput"], l["50th"]/1e6, l["99th"]/1e6, 100*r["success"]))' "$1"
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$DURATION" >"$results/$name.rate" &
+	p=$!; pids+=($p); wait $p || die "the constant-rate client failed for $name"; stop $p
+	say "  $name at $RATE/s: $(cat "$results/$name.rate")"
 }
 
 if [[ -z $RATE ]]; then
 	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
 fi
-say "measuring: vegeta at a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
-start_lab;     vegeta_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-start_haproxy; vegeta_run haproxy "http://$HAP/";               stop_proxy
-start_nginx;   vegeta_run nginx   "http://$NGX/";               stop_proxy
+say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
+start_lab;     rate_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
+start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
 proxy_pid=
-vegeta_run direct "http://$B1/"
+rate_run direct "http://$B1/"
 
 if [[ $PROFILE == 1 ]]; then
 	say "profiling the lab node (run not counted)"
@@ -343,7 +337,7 @@ dir=$(summary "$results"/direct.txt)
 
 {
 	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
-	echo "latency: vegeta attack -rate $RATE -duration $DURATION -keepalive -connections 64 (50% of the lab node's throughput)"
+	echo "latency: bench/cmd/rate -rate $RATE -duration $DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput)"
 	if [[ ${#observe[@]} -gt 0 ]]; then
 		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
 	else
@@ -366,11 +360,11 @@ dir=$(summary "$results"/direct.txt)
 	row "nginx (mean)" "$ngx"
 	row "direct (one backend)" "$dir"
 	echo
-	printf 'at a constant %s requests/s (vegeta):\n' "$RATE"
-	printf '%-22s %12s %10s %10s %9s\n' subject "achieved/s" "p50 ms" "p99 ms" "success"
+	printf 'at a constant %s requests/s (open loop, latency from when each request was due):\n' "$RATE"
+	printf '%-22s %12s %10s %10s %7s\n' subject "achieved/s" "p50 ms" "p99 ms" errors
 	for s in lab haproxy nginx direct; do
-		read -r rps p50 p99 ok <<<"$(vegeta_line "$results/$s.vegeta.json")"
-		printf '%-22s %12.0f %10.3f %10.3f %8s%%\n' "$s" "$rps" "$p50" "$p99" "$ok"
+		read -r n rps p50 p99 err <"$results/$s.rate"
+		printf '%-22s %12.0f %10.3f %10.3f %7d\n' "$s" "$rps" "$p50" "$p99" "$err"
 	done
 	echo
 	awk -v l="${lab%% *}" -v h="${hap%% *}" -v n="${ngx%% *}" -v d="${dir%% *}" 'BEGIN {

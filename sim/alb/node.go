@@ -236,7 +236,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 	host := t.Addr.String()
-	up := n.transport.upstream(host)
+	up := n.transport.upstream(t, host)
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -289,6 +289,7 @@ func (n *Node) routable(v *view) bool {
 
 // rebuild recomputes the route set; n.mu must be held.
 func (n *Node) rebuild() {
+	n.transport.prune(n.views)
 	var candidates, healthy []Route
 	steady := false // a healthy target not in slow start
 	for _, v := range n.views {
@@ -349,12 +350,30 @@ type nodeConns struct {
 	ups   []*upstream
 }
 
-func (c *nodeConns) upstream(addr string) *upstream {
-	u := &upstream{addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns}
+func (c *nodeConns) upstream(t *Target, addr string) *upstream {
+	u := &upstream{t: t, addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns}
 	c.mu.Lock()
 	c.ups = append(c.ups, u)
 	c.mu.Unlock()
 	return u
+}
+
+// prune lets go of the upstreams of targets the node no longer has (their
+// deregistration delay ended): their idle connections are closed, and so
+// are the ones still in use when they come back. n.mu must be held.
+func (c *nodeConns) prune(views map[az.InstanceID]*view) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := c.ups[:0]
+	for _, u := range c.ups {
+		if v, ok := views[u.t.ID]; ok && v.t == u.t || !u.t.draining.Load() { // a new target's view may not be in yet
+			keep = append(keep, u)
+		} else {
+			u.closeIdle(true)
+		}
+	}
+	clear(c.ups[len(keep):])
+	c.ups = keep
 }
 
 // closeIdleNow closes the idle connections to every target; later ones

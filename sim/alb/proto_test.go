@@ -421,3 +421,24 @@ func TestMalformedRequestsNeverReachTarget(t *testing.T) {
 		t.Fatalf("target saw %d requests, want only the good one", n)
 	}
 }
+
+// When a target's deregistration delay ends, the node's connections to it
+// are closed and no longer counted in ActiveConnectionCount.
+func TestRemovedTargetLeavesNoConnections(t *testing.T) {
+	h := newHarness(t, nil)
+	a, _ := countingBackend(t)
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	n := h.lb.Nodes()[0]
+	if resp, _ := get(t, n.URL()+"/"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	if c := n.transport.conns.Load(); c != 1 {
+		t.Fatalf("%d connections to the target, want the one kept alive", c)
+	}
+	if _, err := h.lb.Deregister("i-a"); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(300 * time.Second)
+	waitFor(t, "the connection to the removed target closed", func() bool { return n.transport.conns.Load() == 0 })
+}

@@ -20,6 +20,7 @@ import (
 // read on the handler's own goroutine, so a request costs no goroutine
 // hand-offs.
 type upstream struct {
+	t     *Target
 	addr  string
 	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
 	idle  time.Duration // wall: an idle connection older than this is closed, not reused
