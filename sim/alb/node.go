@@ -31,8 +31,9 @@ type Node struct {
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
 
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	down bool // stopped by StopNode (nodectl.go); guarded by lb.mu
 }
 
 // view is one node's health view of one target.
