@@ -114,4 +114,3 @@ func (NodeStopped) Kind() string { return "lb" }
 func (e NodeStopped) Message() string {
 	return fmt.Sprintf("Load balancer node in %s is down: %s refuses connections", e.Zone, e.URL)
 }
-

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,10 @@ type tier struct {
 
 func startTier(t *testing.T, c clock.Clock) *tier {
 	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() { // runs last: everything the tier started has ended
+		waitFor(t, 5*time.Second, "every goroutine of the tier ends", func() bool { return runtime.NumGoroutine() <= before })
+	})
 	zones, err := az.NewZones(zoneNames)
 	if err != nil {
 		t.Fatal(err)
@@ -388,11 +393,15 @@ func TestViewsAreGossiped(t *testing.T) {
 		srcs[z] = &mapSource{m: map[string]string{"i-1": "healthy", "i-2": "healthy"}}
 		specs = append(specs, NodeSpec{Zone: z, Addr: netip.AddrFrom4([4]byte{127, 0, byte(i + 1), 1}), Source: srcs[z]})
 	}
+	before := runtime.NumGoroutine()
 	cl, err := StartCluster(ClusterConfig{Nodes: specs, Clock: c})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
+	defer func() {
+		cl.Close()
+		waitFor(t, 5*time.Second, "every member's goroutines end", func() bool { return runtime.NumGoroutine() <= before })
+	}()
 	sees := func(member, node, target, state string) func() bool {
 		return func() bool { return cl.Member(member).Views()[node][target] == state }
 	}
