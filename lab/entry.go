@@ -180,3 +180,9 @@ func (EntryReady) Kind() string { return "lb" }
 func (e EntryReady) Message() string {
 	return fmt.Sprintf("DNS name %s (served at %s, TTL %d s); stable URL %s", e.Name, e.DNS, e.TTL, e.URL)
 }
+
+// ViewDisagreements lists the targets the live nodes' gossiped views of
+// target health do not agree on (for the TUI and the metrics).
+func (l *Lab) ViewDisagreements() []entry.Disagreement {
+	return entry.Disagreements(l.entry.cluster.Views())
+}
