@@ -52,6 +52,7 @@ func (l *Lab) startEntry() error {
 	if err != nil {
 		return fmt.Errorf("load balancer DNS: %w", err)
 	}
+	e.cluster.AddSeed(e.dns.Observer().Addr()) // a node restarting after every other one is down still finds the cluster
 	deadline := time.Now().Add(30 * time.Second)
 	for len(e.dns.Live()) < len(records) {
 		if time.Now().After(deadline) {

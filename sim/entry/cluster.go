@@ -45,6 +45,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	members map[string]*Member // live members by zone
 	ports   map[string]int     // each zone's memberlist port, kept across restarts
+	seeds   []string           // other members to join through (the DNS observer)
 	closed  bool
 }
 
@@ -88,11 +89,19 @@ func (c *Cluster) start(n NodeSpec, port int) error {
 }
 
 func (c *Cluster) peersLocked() []string {
-	var ps []string
+	ps := slices.Clone(c.seeds)
 	for _, z := range slices.Sorted(maps.Keys(c.members)) {
 		ps = append(ps, c.members[z].Addr())
 	}
 	return ps
+}
+
+// AddSeed makes a restarted node join through addr too (the DNS server's
+// observer), so that it finds the cluster even when every other node is down.
+func (c *Cluster) AddSeed(addr string) {
+	c.mu.Lock()
+	c.seeds = append(c.seeds, addr)
+	c.mu.Unlock()
 }
 
 // Peers are the live members' addresses, for another member to join.

@@ -425,4 +425,11 @@ func TestViewsAreGossiped(t *testing.T) {
 			t.Fatalf("%s: disagreements %v, want i-2 %v", m, d, want)
 		}
 	}
+	// A view too big for a gossip packet goes to each member over TCP.
+	for i := 0; i < 80; i++ {
+		srcs["us-east-1c"].set(fmt.Sprintf("i-%017d", i), "healthy")
+	}
+	for _, m := range zoneNames[:2] {
+		waitFor(t, 5*time.Second, m+" learns us-east-1c's big view", func() bool { return len(cl.Member(m).Views()["us-east-1c"]) == 82 })
+	}
 }
