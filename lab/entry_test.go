@@ -82,6 +82,7 @@ func TestAZOutageTakesTheZoneNodeOutOfDNS(t *testing.T) {
 	}
 
 	gc := &fakeCapacity{impaired: map[string]bool{}}
+	outage := time.Now()
 	restore, err := outageCapacity{gc, l}.ImpairZone("us-east-1b")
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +91,8 @@ func TestAZOutageTakesTheZoneNodeOutOfDNS(t *testing.T) {
 		t.Fatal("the outage left the node up or the zone taking launches")
 	}
 	waitFor(t, "the DNS server drops the node", 10*time.Second, func() bool { return !slices.Contains(l.DNS().Live(), "us-east-1b") })
+	took := time.Since(outage)
+	t.Logf("speed 50: the DNS server dropped the node %s after the outage began (%.0f AWS s); TTL %d s", took.Round(time.Millisecond), took.Seconds()*50, l.DNS().TTL())
 	restore()
 	if !lb.NodeUp("us-east-1b") || gc.ZoneImpaired("us-east-1b") {
 		t.Fatal("the revert left the node down or the zone impaired")

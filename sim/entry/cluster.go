@@ -20,6 +20,8 @@ type NodeSwitch interface {
 	StartNode(zone string) error
 }
 
+var errNoSuchZone = errors.New("no such zone")
+
 // NodeSpec is one load-balancer node in the cluster.
 type NodeSpec struct {
 	Zone   string

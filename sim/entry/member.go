@@ -2,7 +2,6 @@ package entry
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -273,5 +272,3 @@ func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
 }
 
 func (e *eventDelegate) NotifyUpdate(*memberlist.Node) {}
-
-var errNoSuchZone = errors.New("no such zone")
