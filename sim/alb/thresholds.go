@@ -32,10 +32,10 @@ func DefaultTargetGroupHealth() TargetGroupHealth {
 	return TargetGroupHealth{UnhealthyStateRouting: MinimumHealthy{Count: 1}, DNSFailover: MinimumHealthy{Count: 1}}
 }
 
-// Validate checks the thresholds against AWS's rules: the routing count is
-// 1 or more (it cannot be off), percentages are off or 1-100, and where both
-// actions set the same kind of threshold, DNS failover's is at least routing
-// failover's, so that DNS failover happens at or before routing failover.
+// Validate checks the thresholds' ranges: the routing count is 1 or more
+// (it cannot be off), the DNS count off or 1 or more, percentages off or
+// 1-100. (AWS's rule that DNS failover's threshold be at least routing
+// failover's, where a file sets both, is the stack's to check.)
 func (h TargetGroupHealth) Validate() error {
 	var errs []error
 	if h.UnhealthyStateRouting.Count < 1 {
@@ -51,13 +51,6 @@ func (h TargetGroupHealth) Validate() error {
 		if a.m.Percentage < 0 || a.m.Percentage > 100 {
 			errs = append(errs, fmt.Errorf("%s minimum healthy targets percentage %d: use off (0) or 1-100", a.name, a.m.Percentage))
 		}
-	}
-	d, r := h.DNSFailover, h.UnhealthyStateRouting
-	if d.Count > 0 && d.Count < r.Count {
-		errs = append(errs, fmt.Errorf("dns_failover count %d is below unhealthy_state_routing count %d: DNS failover's threshold must be at least routing failover's", d.Count, r.Count))
-	}
-	if d.Percentage > 0 && r.Percentage > 0 && d.Percentage < r.Percentage {
-		errs = append(errs, fmt.Errorf("dns_failover percentage %d is below unhealthy_state_routing percentage %d: DNS failover's threshold must be at least routing failover's", d.Percentage, r.Percentage))
 	}
 	return errors.Join(errs...)
 }
