@@ -116,6 +116,22 @@ func (lb *LoadBalancer) DNSHealthy(zone string) bool {
 	return false
 }
 
+// RoutingHealthy reports whether the node in zone routes to healthy targets
+// only (HealthyStateRouting), false while it fails open below the
+// unhealthy_state_routing threshold (UnhealthyStateRouting) or when the load
+// balancer has no node there.
+func (lb *LoadBalancer) RoutingHealthy(zone string) bool {
+	for _, n := range lb.nodes {
+		if n.zone.Name == zone {
+			n.mu.Lock()
+			z := n.zoneHealthLocked()
+			n.mu.Unlock()
+			return !lb.failOpen(z.healthy, z.total)
+		}
+	}
+	return false
+}
+
 // DNSZones is the zones whose nodes the DNS entry hands out: the zones that
 // are healthy in DNS, in zone order, or every zone when none is ("if all
 // load balancer zones are considered unhealthy, the load balancer sends

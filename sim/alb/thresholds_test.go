@@ -134,6 +134,9 @@ func TestRoutingFailoverBelowPercentageOverAllZones(t *testing.T) {
 	if !h.lb.DNSHealthy("us-east-1a") || !h.lb.DNSHealthy("us-east-1b") {
 		t.Fatal("zones left DNS at 50% healthy")
 	}
+	if !h.lb.RoutingHealthy("us-east-1a") {
+		t.Fatal("not RoutingHealthy at 50% healthy")
+	}
 	// A third fails: 1 of 4 = 25% is below 50%: every node fails open and
 	// every zone is unhealthy in DNS (evaluated over all zones).
 	h.prober.set(mustAddrPort(addrs["i-c"]), timeout)
@@ -148,6 +151,9 @@ func TestRoutingFailoverBelowPercentageOverAllZones(t *testing.T) {
 	}
 	if h.lb.DNSHealthy("us-east-1a") || h.lb.DNSHealthy("us-east-1b") {
 		t.Fatal("zones stayed in DNS at 25% healthy")
+	}
+	if h.lb.RoutingHealthy("us-east-1a") || h.lb.RoutingHealthy("us-east-1b") {
+		t.Fatal("RoutingHealthy while failing open")
 	}
 	if z := h.lb.DNSZones(); !slices.Equal(z, []string{"us-east-1a", "us-east-1b"}) {
 		t.Fatalf("DNSZones %v: with every zone unhealthy, AWS sends traffic to all zones", z)
