@@ -379,7 +379,7 @@ type TargetAnomalyChanged struct {
 	Errors             int64  `json:"errors"`
 }
 
-func (TargetAnomalyChanged) Kind() string { return "target-anomaly" }
+func (TargetAnomalyChanged) Kind() string { return "lb" }
 
 func (e TargetAnomalyChanged) Message() string {
 	return fmt.Sprintf("node %s: target %s (%s) anomaly detection result %s -> %s, MitigationInEffect %s (%d errors in %d requests)",

@@ -201,7 +201,7 @@ type TargetGroupHealthChanged struct {
 	Total     int    `json:"total"`   // targets the node may route to
 }
 
-func (TargetGroupHealthChanged) Kind() string { return "target-group-health" }
+func (TargetGroupHealthChanged) Kind() string { return "lb" }
 
 func (e TargetGroupHealthChanged) Message() string {
 	switch {
