@@ -43,9 +43,6 @@ type Config struct {
 	// SlowStart is the target group's slow-start duration; zero is off. Only
 	// with round robin, as on AWS.
 	SlowStart time.Duration
-	// Seed seeds every node's random source (weighted random, slow start's
-	// skips); runs with the same seed pick alike.
-	Seed uint64
 	// TargetGroupHealth is the target group's health requirements
 	// (target_group_health.*); nil is AWS's default (DefaultTargetGroupHealth).
 	TargetGroupHealth *TargetGroupHealth
@@ -53,6 +50,9 @@ type Config struct {
 	// mitigation (load_balancing.algorithm.anomaly_mitigation); only with
 	// weighted_random, as on AWS. Anomaly detection is always on.
 	AnomalyMitigation bool
+	// Seed seeds every node's random source (weighted random, slow start's
+	// skips); runs with the same seed pick alike.
+	Seed uint64
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -70,11 +70,6 @@ type LoadBalancer struct {
 	nodes    []*Node
 	prober   Prober
 	errorLog *log.Logger
-	tgHealth TargetGroupHealth
-	atw      []*detector // per node, in node order: Automatic Target Weights
-
-	zmu       sync.Mutex
-	zoneState map[string]zoneState // last published target group health, by node zone
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -86,6 +81,12 @@ type LoadBalancer struct {
 	faults  faultRegistry // request faults (chaos), read lock-free per request
 	timers  []clock.Timer
 	closed  bool
+
+	tgHealth TargetGroupHealth
+	atw      []*detector // per node, in node order: Automatic Target Weights
+
+	zmu       sync.Mutex
+	zoneState map[string]zoneState // last published target group health, by node zone
 }
 
 // New builds a load balancer with a node per zone; Start makes it listen.
@@ -130,8 +131,9 @@ func New(cfg Config) (*LoadBalancer, error) {
 	}
 	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
 	for i, z := range cfg.Zones {
-		n := newNode(lb, z, i)
-		lb.nodes = append(lb.nodes, n)
+		lb.nodes = append(lb.nodes, newNode(lb, z, i))
+	}
+	for _, n := range lb.nodes {
 		lb.atw = append(lb.atw, newDetector(n, cfg.AnomalyMitigation))
 	}
 	return lb, nil
