@@ -227,7 +227,7 @@ func fidelityFailOpen(t *testing.T) {
 	}
 }
 
-func status(t *testing.T, n *Node, path string) int {
+func codeOf(t *testing.T, n *Node, path string) int {
 	t.Helper()
 	w := httptest.NewRecorder()
 	n.ServeHTTP(w, httptest.NewRequest("GET", "http://lb"+path, nil))
@@ -237,7 +237,7 @@ func status(t *testing.T, n *Node, path string) int {
 func fidelityNoTargets503(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, n := range h.lb.Nodes() {
-		if c := status(t, n, "/"); c != 503 {
+		if c := codeOf(t, n, "/"); c != 503 {
 			t.Fatalf("node %s answered %d", n.Zone(), c)
 		}
 		if m := n.Metrics(); m.RequestCount != 0 || m.HTTPCode_ELB_503_Count != 1 {
@@ -254,7 +254,7 @@ func fidelityOnlyDraining503(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitState("i-a", StateDraining)
-	if c := status(t, h.lb.Nodes()[0], "/"); c != 503 {
+	if c := codeOf(t, h.lb.Nodes()[0], "/"); c != 503 {
 		t.Fatalf("got %d, want 503", c)
 	}
 }
@@ -266,7 +266,7 @@ func fidelityEmptyZone503(t *testing.T) {
 	if got := serve(t, h.lb.Nodes()[0], 4); got["a"] != 4 {
 		t.Fatalf("zone a's node routed %v", got)
 	}
-	if c := status(t, h.lb.Nodes()[1], "/"); c != 503 {
+	if c := codeOf(t, h.lb.Nodes()[1], "/"); c != 503 {
 		t.Fatalf("empty zone b answered %d, want 503", c)
 	}
 }
@@ -334,7 +334,7 @@ func fidelityNoRetry(t *testing.T) {
 	n := h.lb.Nodes()[0]
 	codes := map[int]int{}
 	for i := 0; i < 10; i++ {
-		codes[status(t, n, "/")]++
+		codes[codeOf(t, n, "/")]++
 	}
 	if codes[502] != 5 || codes[200] != 5 || hits.Load() != 5 {
 		t.Fatalf("codes %v, live target hit %d times: want 5 x 502 and 5 x 200, nothing retried", codes, hits.Load())
