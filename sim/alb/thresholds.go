@@ -212,5 +212,5 @@ func (e TargetGroupHealthChanged) Message() string {
 	case e.Unhealthy:
 		return fmt.Sprintf("node %s: UnhealthyStateDNS: %d of %d targets healthy, below the dns_failover threshold; the zone's node is marked unhealthy in DNS", e.Node, e.Healthy, e.Total)
 	}
-	return fmt.Sprintf("node %s: HealthyStateDNS: %d of %d targets healthy; the zone's node is back in DNS", e.Node, e.Healthy, e.Total)
+	return fmt.Sprintf("node %s: HealthyStateDNS: %d of %d targets healthy; the zone's node is healthy in DNS", e.Node, e.Healthy, e.Total)
 }
