@@ -382,6 +382,10 @@ type TargetAnomalyChanged struct {
 func (TargetAnomalyChanged) Kind() string { return "lb" }
 
 func (e TargetAnomalyChanged) Message() string {
-	return fmt.Sprintf("node %s: target %s (%s) anomaly detection result %s -> %s, MitigationInEffect %s (%d errors in %d requests)",
-		e.Node, e.Target, e.Zone, e.From, e.To, e.MitigationInEffect, e.Errors, e.Requests)
+	result := e.From + " -> " + e.To
+	if e.From == e.To {
+		result = e.To // only MitigationInEffect changed
+	}
+	return fmt.Sprintf("node %s: target %s (%s) anomaly detection result %s, MitigationInEffect %s (%d errors in %d requests)",
+		e.Node, e.Target, e.Zone, result, e.MitigationInEffect, e.Errors, e.Requests)
 }

@@ -208,6 +208,10 @@ func TestAnomalyMitigationOnANode(t *testing.T) {
 	changes.wait(t, "the normal event", func(e TargetAnomalyChanged) bool {
 		return e.Target == "i-c" && e.From == AnomalyAnomalous && e.To == AnomalyNormal
 	})
+	changes.wait(t, "the end of mitigation", func(e TargetAnomalyChanged) bool {
+		return e.Target == "i-c" && e.From == AnomalyNormal && e.To == AnomalyNormal && e.MitigationInEffect == MitigationNo &&
+			strings.Contains(e.Message(), "anomaly detection result normal, MitigationInEffect no")
+	})
 	if share := float64(serve(t, n, 3000)["c"]) / 3000; math.Abs(share-1.0/3) > 0.04 {
 		t.Fatalf("after recovery c got %.3f, want about 1/3", share)
 	}
