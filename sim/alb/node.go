@@ -227,7 +227,7 @@ func (n *Node) rebuild() {
 		}
 	}
 	rs := &routeSet{routes: healthy}
-	if len(healthy) == 0 && len(candidates) > 0 {
+	if n.lb.failOpen(len(healthy), len(candidates)) {
 		rs.routes, rs.failOpen = candidates, true // fail open: route to all of them
 	}
 	n.routes.Store(rs)
