@@ -45,8 +45,9 @@ func (l *Lab) startEntry() error {
 	e.name = strings.TrimSuffix(fqdn, ".")
 	e.dns, err = entry.StartDNS(entry.DNSConfig{
 		Name: fqdn, Records: records, Peers: e.cluster.Peers(), Clock: l.Clock, Logger: l.opts.Logger, Seed: l.opts.Seed,
-		// Eligible: the target group's dns_failover threshold, once the
-		// load balancer has it: func(zone string) bool { return l.LB.DNSHealthy(zone) }.
+		// The target group's dns_failover threshold: a zone below it leaves
+		// the answer (every live node is answered when no zone passes).
+		Eligible: l.LB.DNSHealthy,
 		OnChange: func(zone string, alive bool) { l.Bus.Publish(NodeDNSChanged{Zone: zone, InDNS: alive, Name: e.name}) },
 	})
 	if err != nil {
