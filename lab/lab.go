@@ -60,6 +60,7 @@ type Lab struct {
 	CloudWatch *cloudwatch.Service
 
 	fleet       *fleet
+	entry       *labEntry // cluster, DNS, front door (entry.go)
 	rand        io.Reader // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
@@ -142,6 +143,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	if err := l.startPrometheus(); err != nil {
+		return nil, err
+	}
+	if err := l.startEntry(); err != nil {
 		return nil, err
 	}
 	l.Metrics = cloudwatch.NewStore()

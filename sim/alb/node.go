@@ -33,8 +33,9 @@ type Node struct {
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
 
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	down bool // stopped by StopNode (nodectl.go); guarded by lb.mu
 }
 
 // view is one node's health view of one target.
@@ -227,8 +228,8 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.inflight.Add(-1)
 		rt.Target.end()
 	}()
-	if tt, ok := rt.proxy.Transport.(timedTransport); ok && !isUpgrade(r) {
-		n.forward(w, r, tt) // the fast path (proxy.go)
+	if target, ok := fastTarget(rt.proxy.Transport); ok && !isUpgrade(r) {
+		n.forward(w, r, rt.proxy.Transport, target) // the fast path (proxy.go)
 	} else {
 		rt.proxy.ServeHTTP(w, r) // protocol upgrades
 	}
@@ -312,7 +313,7 @@ func (n *Node) rebuild() {
 		}
 	}
 	rs := &routeSet{routes: healthy}
-	if len(healthy) == 0 && len(candidates) > 0 {
+	if n.lb.failOpen(len(healthy), len(candidates)) {
 		rs.routes, rs.failOpen = candidates, true // fail open: route to all of them
 	}
 	n.routes.Store(rs)

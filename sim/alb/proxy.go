@@ -9,19 +9,20 @@ import (
 	"strings"
 )
 
-// forward proxies r to the target behind tt on the node's fast path: the
-// outbound request is a shallow copy with its own header map, the response
-// is copied with a pooled buffer, and nothing else is allocated per request
-// that the exchange needs. Upgrades (WebSocket) take httputil.ReverseProxy
-// instead (node.ServeHTTP). Behaviour is the reverse proxy's: hop-by-hop
+// forward proxies r through tr (the view's transport chain) to target on
+// the node's fast path: the outbound request is a shallow copy with its own
+// header map, the response is copied with a pooled buffer, and nothing else
+// is allocated per request that the exchange needs. Upgrades (WebSocket)
+// take httputil.ReverseProxy instead (node.ServeHTTP). Behaviour is the
+// reverse proxy's: hop-by-hop
 // headers dropped both ways, X-Forwarded-For/-Proto/-Port set, the
 // client's Host kept, Expect answered by the node, trailers passed on,
 // streamed bodies flushed as they come, a body cut short aborts the
 // client's response.
-func (n *Node) forward(w http.ResponseWriter, r *http.Request, tt timedTransport) {
+func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, target string) {
 	out := new(http.Request)
 	*out = *r // the context too: the exchange, when logging
-	out.URL = &url.URL{Scheme: "http", Host: tt.target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	out.URL = &url.URL{Scheme: "http", Host: target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	out.RequestURI = ""
 	out.Close = false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
@@ -31,7 +32,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tt timedTransport
 		out.Body = io.NopCloser(out.Body) // the server closes the client's body itself
 	}
 	out.Header = n.outHeader(r)
-	resp, err := tt.RoundTrip(out)
+	resp, err := tr.RoundTrip(out)
 	if err != nil {
 		n.proxyError(w, out, err)
 		return
@@ -61,6 +62,17 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tt timedTransport
 	for k, vs := range resp.Trailer {
 		h[http.TrailerPrefix+k] = vs
 	}
+}
+
+// fastTarget finds the target's address in a view's transport chain
+// (anomaly detection's outcomeTransport around the node's timedTransport);
+// false for a chain the fast path does not know.
+func fastTarget(tr http.RoundTripper) (string, bool) {
+	if o, ok := tr.(outcomeTransport); ok {
+		tr = o.next
+	}
+	tt, ok := tr.(timedTransport)
+	return tt.target, ok
 }
 
 // outHeader is the request header a target gets.
