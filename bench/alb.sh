@@ -183,7 +183,8 @@ nginx -t -q -p "$tmp/nginx" -c "$tmp/nginx.conf" 2>>"$results/nginx.log" || die 
 proxy_pid=
 scraper=
 observe=()
-if "$tmp/albnode" -h 2>&1 | grep -q -- -accesslog; then
+albnode_help=$("$tmp/albnode" -h 2>&1 || true)
+if [[ $albnode_help == *-accesslog* ]]; then
 	observe=(-accesslog "$tmp/access.log" -metrics)
 else # an albnode from before the access log and the endpoint existed
 	say "albnode has no access log or metrics endpoint: measuring without them"
