@@ -24,7 +24,7 @@ func TestViewShowsNodeStatesAndDifferingViews(t *testing.T) {
 	}{
 		{160, 48, []string{
 			"sees ●2 ✗1 · in DNS",
-			"down (no checks, no routing) · still in DNS",
+			"down, not checking · still in DNS",
 			"sees ●0 ✗2 fail open · out of DNS",
 			"views differ: 1a 1c healthy, 1b unhealthy",
 			"views differ: 1a healthy, 1c initial, 1b no view",

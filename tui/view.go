@@ -251,7 +251,7 @@ func (m Model) nodeState(n Node, wide bool) string {
 	case n.Down:
 		s = m.st.bad.Render("down")
 		if wide {
-			s += m.st.dim.Render(" (no checks, no routing)")
+			s += m.st.dim.Render(", not checking")
 		}
 	default:
 		if wide {
@@ -656,6 +656,9 @@ func (m Model) helpLines(w int) []string {
 	return append(keys,
 		m.st.bold.Render("Glyphs"),
 		"  target health  "+m.st.health("healthy")+"  "+m.st.health("initial")+"  "+m.st.health("unhealthy")+"  "+m.st.health("draining")+"  "+m.st.health("unused"),
+		"  nodes          ●n ✗n targets the node sees healthy, unhealthy; fail open (below unhealthy_state_routing); in DNS or out of DNS;",
+		"                 down (its zone failed: no checks, no routing; still in DNS until the failure detector acts)",
+		"  views differ   the nodes' gossiped views of a target disagree: each node's state of it",
 		"  SLOs           "+m.st.slo(Holding)+" holding  "+m.st.slo(AtRisk)+" at risk (the last 10 s fail it, or a latency is near)  "+m.st.slo(Breached)+" breached  "+m.st.slo(Pending)+" pending",
 		"  alarms         "+m.st.alarm("OK")+"  "+m.st.alarm("ALARM")+"  "+m.st.alarm("INSUFFICIENT_DATA"),
 		"  CPU            █ used, │ an alarm's threshold; measured against the instance's CPU share",
