@@ -3,6 +3,7 @@ package alb
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"net/http/httptest"
 	"testing"
@@ -99,5 +100,27 @@ func BenchmarkPick(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkProxyAccessLog is BenchmarkProxy with the access log on, as in
+// a lab run (written to io.Discard).
+func BenchmarkProxyAccessLog(b *testing.B) {
+	h := newHarness(b, func(c *Config) { c.AccessLog = io.Discard })
+	if err := h.lb.Register("i-bench", "us-east-1a", mustAddrPort(rawBackend(b))); err != nil {
+		b.Fatal(err)
+	}
+	h.waitState("i-bench", StateHealthy)
+	n := h.lb.Nodes()[0]
+	req := httptest.NewRequest("GET", "http://lb/api/todos", nil)
+	req.RemoteAddr = "127.0.0.1:5555"
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w := httptest.NewRecorder()
+		n.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatalf("status %d", w.Code)
+		}
 	}
 }

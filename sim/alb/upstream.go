@@ -54,6 +54,12 @@ var errUpstreamClosed = errors.New("connection to target closed")
 // RoundTrip sends r over an idle connection (or a new one) and returns the
 // response; its body gives the connection back when read to the end.
 func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	return u.roundTrip(r, nil)
+}
+
+// roundTrip is RoundTrip; with f set, the request line and headers are
+// written by f (fwdwrite.go) rather than by r.Write.
+func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, error) {
 	uc, err := u.get(r.Context())
 	if err != nil {
 		closeBody(r)
@@ -62,7 +68,9 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
 	stop := context.AfterFunc(ctx, func() { uc.c.SetDeadline(aLongTimeAgo) })
 	uc.c.SetDeadline(time.Now().Add(u.reply))
-	if err := r.Write(uc.bw); err != nil {
+	if f != nil {
+		f.writeTo(uc.bw, r)
+	} else if err := r.Write(uc.bw); err != nil {
 		stop()
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
@@ -102,7 +110,7 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return resp, nil
 	}
-	resp.Body = &upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse}
+	resp.Body = &upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse, sized: resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}
 	return resp, nil
 }
 
@@ -170,13 +178,18 @@ type upBody struct {
 	stop  func() bool
 	reuse bool
 	done  bool
+	sized bool // Content-Length: read from the buffer while it holds any
 }
 
 func (b *upBody) Read(p []byte) (int, error) {
 	if b.done {
 		return 0, io.EOF
 	}
-	b.uc.c.SetReadDeadline(time.Now().Add(b.u.reply)) // silence for the idle timeout ends it
+	if !b.sized || b.uc.br.Buffered() == 0 {
+		// the read may wait on the target: silence for the idle timeout
+		// ends it (a sized body's read from the buffer waits on nothing)
+		b.uc.c.SetReadDeadline(time.Now().Add(b.u.reply))
+	}
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.finish(b.reuse)
