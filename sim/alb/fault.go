@@ -58,7 +58,7 @@ type Fault struct {
 // activeFault is an installed Fault and how many requests it hit.
 type activeFault struct {
 	Fault
-	threshold uint64 // hits when a draw is below it
+	threshold uint64          // hits when a draw is below it
 	targets   map[string]bool // target addresses, when Targets narrows the fault
 	hits      atomic.Int64
 	matched   atomic.Int64 // requests it would hit, for Count
