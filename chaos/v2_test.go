@@ -447,7 +447,7 @@ func TestReplayAfterACrashRevertsWhatWasLeftOnce(t *testing.T) {
 		}
 	}
 	r.revert(ctx, 3, "its duration ended") // reverted before the crash
-	j.Close()                               // the process "dies" here: nothing else is reverted
+	j.Close()                              // the process "dies" here: nothing else is reverted
 
 	// The crashed run's owner is this very process; pretend it is gone.
 	rewriteOwner(t, path)
