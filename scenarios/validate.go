@@ -19,7 +19,8 @@ const (
 
 var (
 	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, AZOutage}
+	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
+		ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey}
 )
 
 // validate checks a decoded scenario. Fields that already failed to decode
@@ -46,6 +47,7 @@ func (p parser) validate(s *Scenario) {
 	}
 	p.validateLoad(s.Load)
 	p.validateChaos(s)
+	p.validateLimits(s)
 	if !p.Has("slos") {
 		p.Errf("slos", "missing; give at least one SLO, such as success_rate >= 99%%")
 	} else if len(s.SLOs) == 0 && !p.Bad("slos") && !p.anyBad("slos") {
@@ -150,17 +152,20 @@ func (p parser) validateChaos(s *Scenario) {
 	for i, a := range s.Chaos {
 		path := yamlcheck.Index("chaos", i)
 		switch {
-		case !p.Has(path + ".at"):
+		case !p.Has(path+".at") && !p.Has(path+".after"):
 			p.Errf(path+".at", "missing; give when the action happens, in AWS time from the start of the load, such as 10m")
 		case a.At < 0:
 			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", fmtDur(a.At))
 		case phasesOK && a.At >= total:
 			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", fmtDur(a.At), fmtDur(total))
+		case phasesOK && a.Action == Monkey && a.At+a.Duration > total:
+			p.Errf(path+".duration", "the monkey would be loose until %s, past the end of the load (%s)", fmtDur(a.At+a.Duration), fmtDur(total))
 		}
 		if !p.Has(path + ".action") {
 			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaosActions, ", "))
 		} else if p.OneOf(path+".action", a.Action, chaosActions) {
 			p.validateDuration(path, a)
+			p.validateTimeline(path, a, total)
 		}
 		switch {
 		case !p.Has(path + ".zone"):
@@ -174,16 +179,24 @@ func (p parser) validateChaos(s *Scenario) {
 
 // lasts says what an action's duration is.
 var lasts = map[string]string{
-	StopInstance:  "the instance stays stopped",
-	PauseInstance: "the instance stays frozen",
-	HTTPError:     "the load balancer injects errors",
-	Latency:       "the load balancer adds latency",
-	AZOutage:      "the zone's power stays out",
+	StopInstance:      "the instance stays stopped",
+	PauseInstance:     "the instance stays frozen",
+	HTTPError:         "the load balancer injects errors",
+	Latency:           "the load balancer adds latency",
+	Bandwidth:         "responses are slowed",
+	ConnectionReset:   "connections are reset",
+	ConnectionTimeout: "connections hang",
+	AZOutage:          "the zone's power stays out",
+	AZPartition:       "the zone stays cut off",
+	CPUHog:            "the CPU is burned",
+	StoreOutage:       "the database stays locked",
+	KillLBNode:        "the node stays down",
+	Monkey:            "the monkey is loose",
 }
 
 // chaosFields says which action takes which optional field.
 var chaosFields = map[string][]string{
-	"percent": {HTTPError, Latency},
+	"percent": {HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout},
 	"status":  {HTTPError},
 	"latency": {Latency},
 	"jitter":  {Latency},
@@ -196,6 +209,10 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 	switch {
 	case a.Action == KillInstance && p.Has(field):
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
+	case a.Action == Monkey:
+		if p.Has(field) && !p.Bad(field) && a.Duration <= 0 {
+			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", fmtDur(a.Duration))
+		}
 	case a.Action != KillInstance && !p.Has(field):
 		p.Errf(field, "missing; %s needs how long %s, such as 3m", a.Action, lasts[a.Action])
 	case a.Action != KillInstance && !p.Bad(field) && a.Duration <= 0:
@@ -203,7 +220,7 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 	}
 	for _, key := range []string{"percent", "status", "latency", "jitter"} {
 		if p.Has(path+"."+key) && !slices.Contains(chaosFields[key], a.Action) {
-			p.Errf(path+"."+key, "not allowed with %s; only %s take %s", a.Action, strings.Join(chaosFields[key], " and "), key)
+			p.Errf(path+"."+key, "not allowed with %s; only %s take %s", a.Action, andList(chaosFields[key]), key)
 		}
 	}
 	switch a.Action {
@@ -248,3 +265,11 @@ func fmtDur(d time.Duration) string {
 
 // fmtNum writes a number as briefly as it can: 10, 2.5.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// andList writes a, b and c.
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
