@@ -134,7 +134,7 @@ func (c chaosFleet) Running() []chaos.Victim {
 	var vs []chaos.Victim
 	for _, in := range c.f.l.Group.Instances() {
 		if c.f.Running(in.ID) {
-			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone})
+			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone, Launched: in.Launched})
 		}
 	}
 	return vs
@@ -170,23 +170,6 @@ func (c chaosFleet) Paused(_ context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("no instance %s", id)
 	}
 	return in.State == az.StatePaused, nil
-}
-
-// lbFaults is the load balancer's request-fault hook as chaos sees it.
-type lbFaults struct{ lb *alb.LoadBalancer }
-
-func (l lbFaults) InjectRequestFault(f chaos.RequestFault) (func() int64, error) {
-	return l.lb.InjectFault(alb.Fault{Name: f.Name, Zone: f.Zone, Percent: f.Percent, Status: f.Status, Latency: f.Latency, Jitter: f.Jitter})
-}
-
-func (l lbFaults) Targets(zone string) int {
-	n := 0
-	for _, t := range l.lb.Targets() {
-		if zone == "" || t.Zone == zone {
-			n++
-		}
-	}
-	return n
 }
 
 // targets is the load balancer's target group as the group sees it.
