@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -51,6 +52,24 @@ func (e *chaosEvents) find(s string) string {
 		}
 	}
 	return ""
+}
+
+// hogPIDs are the live processes labelled as run's hogs.
+func hogPIDs(run string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !strings.Contains("\x00"+string(env)+"\x00", "\x00"+az.HogEnv+"="+run+"\x00") {
+			continue
+		}
+		if stat, err := os.ReadFile("/proc/" + e.Name() + "/stat"); err == nil && !strings.Contains(string(stat), ") Z ") {
+			var pid int
+			fmt.Sscan(e.Name(), &pid)
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // call is one request through a load-balancer node: status, serving
@@ -216,6 +235,32 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		if st, err := l.Runtime.Stats(ctx, victim.ID); err != nil || st.CPUUtilization > 30 {
 			t.Fatalf("after the revert the instance reads %.0f%% CPU (%v)", st.CPUUtilization, err)
 		}
+	})
+	t.Run("lab down after a crash kills the hog", func(t *testing.T) {
+		if ok, why := l.Runtime.(interface{ Enforced() (bool, string) }).Enforced(); !ok {
+			t.Skipf("CPU limits are not enforced here: %s", why)
+		}
+		inject(t, chaos.Action{Kind: chaos.CPUHog, Select: one})
+		hogs := hogPIDs(l.RunID)
+		if len(hogs) == 0 {
+			t.Fatal("no hog process carries the run's label")
+		}
+		// The lab "crashes": the journal says the hog is in effect and its
+		// owner is gone.
+		path := filepath.Join(l.Dir, rundir.ChaosFile)
+		b, _ := os.ReadFile(path)
+		os.WriteFile(path, []byte(strings.ReplaceAll(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid()), `"pid":999999999,`)), 0o644)
+		got, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		if err != nil || len(got) != 1 || len(got[0].Reverted) != 1 || got[0].Err != nil {
+			t.Fatalf("replay: %+v %v", got, err)
+		}
+		t.Logf("lab down: %s", got[0].Reverted[0].Note)
+		waitFor(t, "the hog processes gone", 5*time.Second, func() bool { return len(hogPIDs(l.RunID)) == 0 })
+		again, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		if err != nil || len(again) != 0 {
+			t.Fatalf("a second replay did something: %+v %v", again, err)
+		}
+		revert(t) // the runner's own revert after the replay is harmless
 	})
 	t.Run("store-outage", func(t *testing.T) {
 		inject(t, chaos.Action{Kind: chaos.StoreOutage})
