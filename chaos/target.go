@@ -22,24 +22,24 @@ func (s Selector) Describe(zone string) string {
 	if len(s.IDs) > 0 {
 		return strings.Join(s.IDs, ", ")
 	}
-	n := "one"
-	plural := ""
-	switch {
-	case s.Count > 1:
-		n, plural = fmt.Sprint(s.Count), "s"
-	case s.Percent > 0:
-		n, plural = fmt.Sprintf("%v%% (rounded up) of the", s.Percent), "s"
-	}
+	how := "at random"
 	switch s.Order {
 	case OrderOldest:
-		return fmt.Sprintf("the oldest %s running instance%s in %s", strings.TrimPrefix(n, "one"), plural, in)
+		how = "the oldest first"
 	case OrderNewest:
-		return fmt.Sprintf("the newest %s running instance%s in %s", strings.TrimPrefix(n, "one"), plural, in)
+		how = "the newest first"
 	}
-	if n == "one" {
-		return "a random running instance in " + in
+	switch {
+	case s.Count > 1:
+		return fmt.Sprintf("%d running instances in %s, %s", s.Count, in, how)
+	case s.Percent > 0:
+		return fmt.Sprintf("%v%% (rounded up) of the running instances in %s, %s", s.Percent, in, how)
+	case s.Order == OrderOldest:
+		return "the oldest running instance in " + in
+	case s.Order == OrderNewest:
+		return "the newest running instance in " + in
 	}
-	return fmt.Sprintf("%s random running instance%s in %s", n, plural, in)
+	return "a random running instance in " + in
 }
 
 // choose picks the selector's instances among the run's running ones in

@@ -31,7 +31,7 @@ func TestScenarioChaosReachesTheRunnerWhole(t *testing.T) {
 		EveryJitter: time.Minute, Repeat: 2, Action: scenarios.Latency, Zone: "z", Duration: 2 * time.Minute, Percent: 30,
 		Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond, Count: 4, Bandwidth: 1000, BlackholeAt: time.Second,
 		MeanGap: time.Hour, MinGap: time.Minute, Target: &scenarios.Target{IDs: []string{"i-1"}, Count: 2, Percent: 5, Pick: "oldest"}}}}
-	got := chaosActions(sc)[0]
+	got := ChaosActions(sc)[0]
 	want := chaos.Action{At: time.Minute, After: "in_service >= 3", Every: 5 * time.Minute, EveryJitter: time.Minute, Repeat: 2,
 		Kind: chaos.Latency, Zone: "z", Duration: 2 * time.Minute, Percent: 30, Count: 4,
 		Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond, Rate: 1000, BlackholeFor: time.Second,

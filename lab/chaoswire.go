@@ -30,7 +30,7 @@ const storeFile = "simplydone.db"
 // scenario's blast-radius limits, and its timeline resolved with the seed.
 func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.Journal) *chaos.Runner {
 	r := chaos.NewRunner(nil, l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
-	r.SetTimeline(chaos.Expand(chaosActions(sc), seed, sc.TotalDuration()))
+	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
 	r.SetLoadBalancer(lbFaults{l.LB})
 	r.SetCapacity(l.Group)
 	if n := nodeControl(l.LB); n != nil {
@@ -42,8 +42,8 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	return r
 }
 
-// chaosActions is the scenario's chaos as the runner takes it.
-func chaosActions(sc *scenarios.Scenario) []chaos.Action {
+// ChaosActions is the scenario's chaos as the runner takes it.
+func ChaosActions(sc *scenarios.Scenario) []chaos.Action {
 	var as []chaos.Action
 	for _, a := range sc.Chaos {
 		ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,

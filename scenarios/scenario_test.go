@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"flash-sale", "gray-failure", "instance-kill", "maintenance-reboot"}
+	want := []string{"az-outage", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -41,7 +41,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are flash-sale, gray-failure, instance-kill, maintenance-reboot") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -63,8 +63,13 @@ func TestFlashSale(t *testing.T) {
 		}
 		peakStart += p.Duration
 	}
-	if len(s.Chaos) != 1 || s.Chaos[0].Action != KillInstance || s.Chaos[0].At <= peakStart || s.Chaos[0].At >= peakEnd {
-		t.Errorf("chaos %+v, want one kill-instance inside the peak (%v-%v)", s.Chaos, peakStart, peakEnd)
+	if len(s.Chaos) != 2 || s.Chaos[0].Action != AZOutage || s.Chaos[1].Action != KillInstance {
+		t.Fatalf("chaos %+v, want an az-outage and a kill-instance", s.Chaos)
+	}
+	for _, a := range s.Chaos {
+		if a.At <= peakStart || a.At+a.Duration >= peakEnd {
+			t.Errorf("%s at %v for %v is not inside the peak (%v-%v)", a.Action, a.At, a.Duration, peakStart, peakEnd)
+		}
 	}
 	var exprs []string
 	for _, slo := range s.SLOs {
@@ -177,7 +182,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (flash-sale, gray-failure, instance-kill, maintenance-reboot) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

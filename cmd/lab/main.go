@@ -3,6 +3,7 @@
 // as local processes on each zone's loopback subnet.
 //
 //	lab run SCENARIO [--speed N] [--seed N]  rehearse a scenario and judge it against its SLOs
+//	lab plan SCENARIO [--seed N]             print the resolved timeline without starting anything
 //	lab scenarios                            list the built-in scenarios
 //	lab up [--stack NAME|FILE] [--speed N]   bring the tier up until Ctrl-C
 //	lab validate FILE...                     check stack files, every error at once
@@ -48,6 +49,9 @@ const usage = `usage:
   lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]
       rehearse a built-in scenario or a scenario file; exit 0 PASS, 1 FAIL, 2 bad input,
       3 INVALID, 130 interrupted
+  lab plan SCENARIO [--speed N] [--seed N]
+      print what the scenario will do, when and to which zone or instance, its SLOs and stop
+      conditions, without starting anything
   lab scenarios
       list the built-in scenarios
   lab watch [RUN_DIR]
@@ -76,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runScenario(ctx, args[1:], stdout, stderr)
+	case "plan":
+		return planCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		for _, n := range scenarios.BuiltinNames() {
 			fmt.Fprintf(stdout, "%-20s %s\n", n, scenarios.Describe(n))
