@@ -7,7 +7,7 @@
 //	lab scenarios                            list the built-in scenarios
 //	lab up [--stack NAME|FILE] [--speed N]   bring the tier up until Ctrl-C
 //	lab validate FILE...                     check stack files, every error at once
-//	lab down                                 reap what a crashed run left behind
+//	lab down                                 undo a crashed run's faults and reap what it left behind
 package main
 
 import (
@@ -68,8 +68,9 @@ const usage = `usage:
       check stack files; exit 2 and list every problem if any is invalid
   lab doctor [STACK]
       what this machine offers: a Docker engine, CPU limits, loopback addresses, free ports
-  lab down [--state-dir DIR]
-      stop what a crashed run left behind
+  lab down [--state-dir DIR] [--runs-dir DIR]
+      undo what a crashed run's faults left (replaying RUN_DIR/chaos.jsonl) and stop what it left
+      running; running twice is harmless
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -133,10 +134,33 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", "", "where runs record their processes (default: the runtime's)")
+	runsDir := fs.String("runs-dir", "runs", "where run directories are: their chaos journals are replayed")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// First undo what crashed runs' faults left (a hog, a frozen process),
+	// while their processes are still there to find; then reap them.
+	reverts, err := lab.ReplayCrashed(ctx, *runsDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		return exitFailed
+	}
+	failed := false
+	for _, r := range reverts {
+		for _, fr := range r.Reverted {
+			fmt.Fprintf(stdout, "%s: chaos #%d %s %s: %s\n", r.RunDir, fr.N, fr.Action, fr.Instance, fr.Note)
+		}
+		if r.Err != nil {
+			fmt.Fprintf(stderr, "lab down: %s: %v\n", r.RunDir, r.Err)
+			failed = true
+		}
+	}
+	undone := 0
+	for _, r := range reverts {
+		undone += len(r.Reverted)
+	}
+	fmt.Fprintf(stdout, "Reverted %d fault(s) that crashed runs left in effect.\n", undone)
 	n, err := process.Reap(ctx, *stateDir, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -150,6 +174,9 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
+	}
+	if failed {
+		return exitFailed
 	}
 	return exitOK
 }
