@@ -63,11 +63,11 @@ func TestFlashSale(t *testing.T) {
 		}
 		peakStart += p.Duration
 	}
-	if len(s.Chaos) != 2 || s.Chaos[0].Action != AZOutage || s.Chaos[1].Action != KillInstance {
-		t.Fatalf("chaos %+v, want an az-outage and a kill-instance", s.Chaos)
+	if len(s.Chaos) != 2 || s.Chaos[0].Action != KillInstance || s.Chaos[1].Action != AZOutage {
+		t.Fatalf("chaos %+v, want a kill-instance and an az-outage", s.Chaos)
 	}
 	for _, a := range s.Chaos {
-		if a.At <= peakStart || a.At+a.Duration >= peakEnd {
+		if a.At <= peakStart || a.At+a.Duration > peakEnd {
 			t.Errorf("%s at %v for %v is not inside the peak (%v-%v)", a.Action, a.At, a.Duration, peakStart, peakEnd)
 		}
 	}
