@@ -274,17 +274,32 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		waitFor(t, "/health answering 200 again", 30*time.Second, func() bool { return other.Healthy(ctx, string(ins[0].ID)) == nil })
 	})
 	t.Run("kill-lb-node", func(t *testing.T) {
-		err := r.Inject(ctx, chaos.Action{Kind: chaos.KillLBNode, Zone: victim.Zone, Duration: time.Hour})
-		if nodeControl(l.LB) == nil {
-			if err == nil || err.Error() != "load balancer node control not available" {
-				t.Fatalf("err %v", err)
+		zone := victim.Zone
+		var url string
+		for _, n := range l.LB.Nodes() {
+			if n.Zone() == zone {
+				url = n.URL()
 			}
-			return
 		}
-		if err != nil {
-			t.Fatal(err)
+		inject(t, chaos.Action{Kind: chaos.KillLBNode, Zone: zone})
+		if l.LB.NodeUp(zone) {
+			t.Fatalf("the node in %s is up", zone)
 		}
+		if _, err := http.Get(url + "/health"); err == nil {
+			t.Fatalf("the node in %s still answers at %s", zone, url)
+		}
+		t.Logf("kill-lb-node %s: NodeUp false, %s refuses connections", zone, url)
 		revert(t)
+		if !l.LB.NodeUp(zone) {
+			t.Fatalf("the node in %s is still down after the revert", zone)
+		}
+		waitFor(t, "the node answering again", 5*time.Second, func() bool {
+			resp, err := http.Get(url + "/api/todos")
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err == nil && resp.StatusCode == 200
+		})
 	})
 	t.Run("az-outage", func(t *testing.T) {
 		zone := victim.Zone
@@ -292,8 +307,8 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		if in, _ := l.fleet.instance(victim.ID); in.State != az.StateStopped {
 			t.Fatalf("%s is %s, not stopped", victim.ID, in.State)
 		}
-		if l.LB.ActiveFaults() != 1 {
-			t.Fatal("the zone's subnet is not blackholed")
+		if l.LB.ActiveFaults() != 1 || l.LB.NodeUp(zone) {
+			t.Fatalf("the zone's subnet blackholed: %v, its node up: %v", l.LB.ActiveFaults() == 1, l.LB.NodeUp(zone))
 		}
 		waitFor(t, "a launch into the zone failing with InsufficientInstanceCapacity", 30*time.Second, func() bool {
 			return log.has("do not have sufficient capacity in the Availability Zone you requested")
@@ -303,8 +318,8 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		// The group has replaced the stopped instance meanwhile (EC2 health
 		// check), as AWS does: the revert starts what is still there.
 		waitFor(t, "the recovery on record", 5*time.Second, func() bool { return log.has("takes launches again") })
-		if l.Group.ZoneImpaired(zone) {
-			t.Fatal("launches into the zone still fail")
+		if l.Group.ZoneImpaired(zone) || !l.LB.NodeUp(zone) {
+			t.Fatalf("after the recovery: launches impaired %v, node up %v", l.Group.ZoneImpaired(zone), l.LB.NodeUp(zone))
 		}
 		t.Logf("az-outage revert: %s", log.find("takes launches again"))
 		if in, ok := l.fleet.instance(victim.ID); ok && in.State != az.StateTerminated && in.State != az.StateRunning {

@@ -33,9 +33,7 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
 	r.SetLoadBalancer(lbFaults{l.LB})
 	r.SetCapacity(l.Group)
-	if n := nodeControl(l.LB); n != nil {
-		r.SetNodes(n)
-	}
+	r.SetNodes(zoneNodes{l}) // az-outage and kill-lb-node take the zone's node down (and out of DNS)
 	r.SetStore(labStore{l})
 	r.SetGauges(groupGauges{l})
 	r.SetLimits(chaos.Limits{MaxDownInstances: sc.MaxDownInstances, MaxDownZones: sc.MaxDownZones})
@@ -57,28 +55,23 @@ func ChaosActions(sc *scenarios.Scenario) []chaos.Action {
 	return as
 }
 
-// nodeStopper is the load balancer's node control, when it has one.
-type nodeStopper interface {
-	StopNode(zone string) error
-	StartNode(zone string) error
-}
+// zoneNodes is the load balancer's node control as chaos sees it: a zone's
+// node stops as a zone failure stops it (StopZoneNode: the listener closed,
+// the cluster member gone, DNS moves clients off it) and comes back.
+type zoneNodes struct{ l *Lab }
 
-// nodeControl is the load balancer's node control as chaos sees it, or nil
-// when the load balancer cannot take a node down.
-func nodeControl(lb any) chaos.NodeController {
-	if ns, ok := lb.(nodeStopper); ok {
-		return lbNodes{ns}
+func (n zoneNodes) NodeDown(zone string) (func(), error) {
+	if n.l.entry == nil {
+		return nil, errors.New("load balancer node control not available")
 	}
-	return nil
-}
-
-type lbNodes struct{ ns nodeStopper }
-
-func (n lbNodes) NodeDown(zone string) (func(), error) {
-	if err := n.ns.StopNode(zone); err != nil {
+	if err := n.l.StopZoneNode(zone); err != nil {
 		return nil, err
 	}
-	return func() { _ = n.ns.StartNode(zone) }, nil
+	return func() {
+		if err := n.l.StartZoneNode(zone); err != nil {
+			n.l.opts.Logger.Error("bring the load balancer node back", "zone", zone, "err", err)
+		}
+	}, nil
 }
 
 // groupGauges are the figures a chaos event waits for.
