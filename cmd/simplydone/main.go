@@ -11,7 +11,8 @@
 //	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
 //	SIMPLYDONE_MAX_INFLIGHT -max-inflight API requests worked on at once (default 4; 0: no bound)
 //
-// SIGTERM or SIGINT starts a graceful shutdown.
+// SIGTERM or SIGINT starts a graceful shutdown. `simplydone hog` burns every
+// CPU it may use until signalled (chaos's cpu-hog in a container).
 package main
 
 import (
@@ -31,6 +32,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "hog" { // chaos's cpu-hog inside the instance
+		hog()
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "simplydone:", err)
 		os.Exit(1)
