@@ -67,6 +67,10 @@ func (n zoneNodes) NodeDown(zone string) (func(), error) {
 	if err := n.l.StopZoneNode(zone); err != nil {
 		return nil, err
 	}
+	if n.l.LB.NodeUp(zone) { // its effect, seen by the load balancer
+		_ = n.l.StartZoneNode(zone)
+		return nil, fmt.Errorf("the node in %s still serves after its stop", zone)
+	}
 	return func() {
 		if err := n.l.StartZoneNode(zone); err != nil {
 			n.l.opts.Logger.Error("bring the load balancer node back", "zone", zone, "err", err)
