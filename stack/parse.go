@@ -109,6 +109,7 @@ func defaults() *Stack {
 		LaunchTemplate: LaunchTemplate{
 			InstanceType: "t3.micro",
 			Environment:  map[string]string{},
+			Version:      1,
 		},
 		AutoScalingGroup: AutoScalingGroup{
 			HealthCheckType:              "EC2",
@@ -195,20 +196,22 @@ func (p *parser) targetGroup(n *yaml.Node, tg *TargetGroup) {
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
 	p.Int(m, path, "port", &lt.Port)
 	p.StrMap(m, path, "environment", &lt.Environment)
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
+	p.Int(m, path, "version", &lt.Version)
+	p.versions(m, lt)
 }
 
 func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	const path = "auto_scaling_group"
 	m := p.Mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
 		"health_check_grace_period", "default_cooldown", "default_instance_warmup",
-		"termination_policies", "capacity_distribution_strategy")
+		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy")
 	p.Int(m, path, "min_size", &g.MinSize)
 	p.Int(m, path, "max_size", &g.MaxSize)
 	p.Int(m, path, "desired_capacity", &g.DesiredCapacity)
@@ -218,6 +221,7 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	g.DefaultInstanceWarmup = p.OptDur(m, path, "default_instance_warmup")
 	p.StrList(m, path, "termination_policies", &g.TerminationPolicies)
 	p.Str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
+	p.maintenancePolicy(m, g)
 }
 
 func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {

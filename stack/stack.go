@@ -109,6 +109,8 @@ type LaunchTemplate struct {
 	Port         int    // the port the workload listens on; defaults to the target group's port
 	Environment  map[string]string
 	BootTime     time.Duration // how long an instance takes from launch to running its workload
+	Version      int           // the version the group starts on (default 1)
+	Versions     []LaunchTemplateVersion
 }
 
 // AutoScalingGroup is the group's capacity and behaviour.
@@ -119,7 +121,8 @@ type AutoScalingGroup struct {
 	DefaultCooldown                   time.Duration
 	DefaultInstanceWarmup             *time.Duration // nil = not set, as AWS
 	TerminationPolicies               []string
-	CapacityDistributionStrategy      string // balanced-best-effort or balanced-only
+	CapacityDistributionStrategy      string                     // balanced-best-effort or balanced-only
+	InstanceMaintenancePolicy         *InstanceMaintenancePolicy // nil = none, as AWS
 }
 
 // Policy types, as the AWS API names them.

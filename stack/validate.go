@@ -39,7 +39,9 @@ func (p *parser) validate(s *Stack) {
 	p.validateLoadBalancer(s.LoadBalancer)
 	p.validateTargetGroup(s.TargetGroup)
 	p.validateLaunchTemplate(s.LaunchTemplate)
+	p.validateVersions(s.LaunchTemplate)
 	p.validateGroup(s.AutoScalingGroup)
+	p.validateMaintenancePolicy(s.AutoScalingGroup.InstanceMaintenancePolicy)
 	p.validatePolicies(s.ScalingPolicies)
 }
 

@@ -26,7 +26,8 @@ const (
 
 // Fleet runs instances for the group (the lab wires the runtime in).
 type Fleet interface {
-	Launch(ctx context.Context, zone string) (az.InstanceID, netip.AddrPort, error)
+	// Launch starts one instance of the given launch template version in zone.
+	Launch(ctx context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error)
 	Terminate(ctx context.Context, id az.InstanceID) error
 	Running(id az.InstanceID) bool
 	CPU(ctx context.Context, id az.InstanceID) (float64, error)
@@ -60,6 +61,12 @@ type Config struct {
 	DefaultInstanceWarmup  *time.Duration
 	TerminationPolicies    []string
 	Policies               []Policy
+	// LaunchTemplateVersion is the version new instances start from
+	// (default 1); an instance refresh or a deploy moves it.
+	LaunchTemplateVersion int
+	// MaintenancePolicy is the group's instance maintenance policy; nil
+	// means none (terminate and launch for health-check replacement).
+	MaintenancePolicy *MaintenancePolicy
 	// Tick is how often health and capacity are checked and CPU sampled
 	// (default 10 s).
 	Tick    time.Duration
@@ -82,7 +89,9 @@ type Instance struct {
 	Launched  time.Time
 	InService time.Time
 	WarmUntil time.Time
-	Template  int
+	Template  int // launch template version
+
+	refreshing bool // taken out by an instance refresh: its replacement waits until it is gone
 }
 
 // Group is an Auto Scaling group.
@@ -96,6 +105,10 @@ type Group struct {
 	lastSimple map[string]time.Time // simple policies: when their cooldown started
 	votes      map[string]vote      // target tracking policies' latest proposals
 	impaired   map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
+	version    int                  // the launch template version new instances start from
+	surge      int                  // instances the group may run above desired while it launches before terminating
+	refresh    *refresh             // the latest instance refresh, nil before the first
+	refreshes  int                  // instance refreshes started, for their ids
 	closed     bool
 
 	ctx    context.Context
@@ -128,7 +141,15 @@ func New(cfg Config) (*Group, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired,
+	if cfg.LaunchTemplateVersion == 0 {
+		cfg.LaunchTemplateVersion = 1
+	}
+	if mp := cfg.MaintenancePolicy; mp != nil {
+		if err := mp.check(); err != nil {
+			return nil, fmt.Errorf("auto scaling group: instance maintenance policy: %w", err)
+		}
+	}
+	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
 		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 // directly.
 func (g *Group) Reconcile(ctx context.Context) {
 	g.checkHealth(ctx)
+	g.refreshStep(ctx)
 	g.fixCapacity(ctx)
 }
 
@@ -68,25 +69,29 @@ func (g *Group) checkHealth(ctx context.Context) {
 func (g *Group) fixCapacity(ctx context.Context) {
 	for {
 		g.mu.Lock()
-		capacity := 0
+		capacity, held := 0, 0
 		for _, in := range g.instances {
-			if in.State == Pending || in.State == InService {
+			switch {
+			case in.State == Pending || in.State == InService:
 				capacity++
+			case in.State == Terminating && in.refreshing:
+				held++ // an instance refresh terminates, then launches
 			}
 		}
 		desired := g.desired
+		target := desired + g.surge // launching before terminating may run above desired
 		closed := g.closed
 		g.mu.Unlock()
 		if closed || ctx.Err() != nil {
 			return
 		}
 		switch {
-		case capacity < desired:
+		case capacity+held < target:
 			if err := g.launch(ctx, capacity); err != nil {
 				g.cfg.Logger.Warn("launch failed", "group", g.cfg.Name, "err", err)
 				return // try again next tick
 			}
-		case capacity > desired:
+		case capacity > target:
 			g.scaleIn(ctx, capacity)
 		default:
 			return
@@ -109,6 +114,7 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		}
 	}
 	order := launchOrder(g.cfg.Zones, counts)
+	version := g.version
 	zone := ""
 	var impaired []string
 	for _, z := range order {
@@ -127,11 +133,11 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		return fmt.Errorf("InsufficientInstanceCapacity in every zone (%s)", strings.Join(impaired, ", "))
 	}
 	now := g.now()
-	id, addr, err := g.cfg.Fleet.Launch(ctx, zone)
+	id, addr, err := g.cfg.Fleet.Launch(ctx, zone, version)
 	if err != nil {
 		return fmt.Errorf("launch in %s: %w", zone, err)
 	}
-	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: 1}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version}
 	g.mu.Lock()
 	g.instances[id] = in
 	g.mu.Unlock()
