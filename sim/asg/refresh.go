@@ -335,7 +335,6 @@ func (g *Group) planRefresh(r *refresh, now time.Time) refreshPlan {
 		return plan
 	}
 
-
 	// Old instances that serve nothing go at once: they hold no one's health up.
 	plan.terminate = append(plan.terminate, todoNotReady...)
 	var k int
