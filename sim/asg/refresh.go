@@ -430,3 +430,49 @@ func (InstanceRefreshChanged) Kind() string { return "scaling" }
 func (e InstanceRefreshChanged) Message() string {
 	return fmt.Sprintf("Instance refresh %s %s (%d%% complete): %s", e.ID[:8], e.Status, e.PercentageComplete, e.Note)
 }
+
+// Redeploy is the single-server way to deploy a version: every instance is
+// stopped and ended at once, with no deregistration first and no draining,
+// and the group launches its replacements from version. Requests in flight
+// and every request until a replacement is healthy fail: the downtime
+// instance refresh exists to avoid.
+func (g *Group) Redeploy(ctx context.Context, version int) error {
+	if version < 1 {
+		return fmt.Errorf("launch template version %d: versions start at 1", version)
+	}
+	now := g.now()
+	g.mu.Lock()
+	if g.refresh != nil && !g.refresh.Done() {
+		g.mu.Unlock()
+		return ErrRefreshInProgress
+	}
+	g.version = version
+	var victims []*Instance
+	for _, in := range sortedInstances(g.instances) {
+		if live(in) {
+			in.State = Terminating
+			victims = append(victims, in)
+		}
+	}
+	g.mu.Unlock()
+	for _, in := range victims {
+		g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+			fmt.Sprintf("At %s an instance was taken out of service in response to a user request: stopped to deploy launch template version %d (stop, replace, start; not deregistered or drained first).",
+				stamp(now), version))
+		g.lifecycle(in, InService, Terminating)
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := g.cfg.Fleet.Terminate(context.WithoutCancel(ctx), in.ID); err != nil {
+				g.cfg.Logger.Warn("terminate failed", "instance", in.ID, "err", err)
+			}
+			_, _ = g.cfg.Targets.Deregister(in.ID) // already gone: nothing left to drain
+			g.mu.Lock()
+			delete(g.instances, in.ID)
+			g.mu.Unlock()
+			g.lifecycle(in, Terminating, Terminated)
+			g.poke()
+		}()
+	}
+	return nil
+}

@@ -294,3 +294,20 @@ func TestRefreshPreferencesAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// Redeploy stops every instance at once, without draining, and the group
+// launches the new version in their place.
+func TestRedeployStopsEverythingThenLaunches(t *testing.T) {
+	r := newRefreshRig(t, 2, nil)
+	if err := r.g.Redeploy(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	r.settle(t)
+	if live, _, _ := r.census(1); live != 0 {
+		t.Fatalf("%d instances still live after the stop", live)
+	}
+	r.tick(t)
+	if live, _, v2 := r.census(2); live != 2 || v2 != 2 {
+		t.Fatalf("%d live, %d on version 2", live, v2)
+	}
+}
