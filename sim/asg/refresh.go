@@ -271,7 +271,11 @@ func (g *Group) planRefresh(r *refresh, now time.Time) refreshPlan {
 			}
 			continue
 		}
-		if in.Template == r.ToVersion && !in.Launched.Before(r.since) && ts == "unhealthy" && !r.failed[in.ID] {
+		// A replacement fails when the group's own health check would mark
+		// it unhealthy: the load balancer says unhealthy once the grace
+		// period is over (a booting instance fails its first checks).
+		if in.Template == r.ToVersion && !in.Launched.Before(r.since) && !r.failed[in.ID] && in.State == InService &&
+			ts == "unhealthy" && g.cfg.HealthCheckType == "ELB" && !now.Before(in.InService.Add(g.cfg.HealthCheckGracePeriod)) {
 			r.failed[in.ID] = true
 			newlyFailed = append(newlyFailed, in.ID)
 		}
@@ -300,7 +304,7 @@ func (g *Group) planRefresh(r *refresh, now time.Time) refreshPlan {
 	if len(newlyFailed) > 0 {
 		return g.refreshFailed(r, newlyFailed, now)
 	}
-	if len(r.todo) == 0 && notReady == 0 {
+	if len(r.todo) == 0 && notReady == 0 && ready_ >= desired {
 		g.surge = 0
 		r.PercentageComplete = 100
 		r.InstancesToUpdate = 0
