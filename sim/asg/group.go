@@ -92,6 +92,7 @@ type Instance struct {
 	Template  int // launch template version
 
 	refreshing bool // taken out by an instance refresh: its replacement waits until it is gone
+	replacing  bool // unhealthy, kept until its replacement is healthy (maintenance policy above 100%)
 }
 
 // Group is an Auto Scaling group.
@@ -99,17 +100,20 @@ type Group struct {
 	cfg  Config
 	kick chan struct{}
 
-	mu         sync.Mutex
-	desired    int
-	instances  map[az.InstanceID]*Instance
-	lastSimple map[string]time.Time // simple policies: when their cooldown started
-	votes      map[string]vote      // target tracking policies' latest proposals
-	impaired   map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
-	version    int                  // the launch template version new instances start from
-	surge      int                  // instances the group may run above desired while it launches before terminating
-	refresh    *refresh             // the latest instance refresh, nil before the first
-	refreshes  int                  // instance refreshes started, for their ids
-	closed     bool
+	mu           sync.Mutex
+	desired      int
+	instances    map[az.InstanceID]*Instance
+	lastSimple   map[string]time.Time // simple policies: when their cooldown started
+	votes        map[string]vote      // target tracking policies' latest proposals
+	impaired     map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
+	version      int                  // the launch template version new instances start from
+	surge        int                  // instances the group may run above desired while it launches before terminating
+	replaceSurge int                  // unhealthy instances kept while their replacements launch first
+	refresh      *refresh             // the latest instance refresh, nil before the first
+	rebalancing  bool                 // AZRebalance is launching in an under-filled zone
+	rebalanced   int                  // AZRebalance's launches are ready: the next scale-ins even the zones
+	refreshes    int                  // instance refreshes started, for their ids
+	closed       bool
 
 	ctx    context.Context
 	cancel context.CancelFunc

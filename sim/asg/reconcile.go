@@ -19,6 +19,7 @@ import (
 func (g *Group) Reconcile(ctx context.Context) {
 	g.checkHealth(ctx)
 	g.refreshStep(ctx)
+	g.rebalanceStep()
 	g.fixCapacity(ctx)
 }
 
@@ -37,6 +38,12 @@ func (g *Group) checkHealth(ctx context.Context) {
 	}
 	var victims []*Instance
 	var causes []string
+	launchFirst, replacing := g.launchFirstAllowance(), 0
+	for _, in := range g.instances {
+		if in.replacing && live(in) {
+			replacing++
+		}
+	}
 	for _, in := range sortedInstances(g.instances) {
 		if in.State != InService {
 			continue
@@ -45,7 +52,16 @@ func (g *Group) checkHealth(ctx context.Context) {
 			running: g.cfg.Fleet.Running(in.ID), elbState: g.cfg.Targets.State(in.ID),
 			healthType: g.cfg.HealthCheckType, inService: in.InService, grace: g.cfg.HealthCheckGracePeriod, now: now,
 		})
-		if !bad {
+		if !bad || in.replacing {
+			continue
+		}
+		if cause != causeNotRunning && launchFirst > 0 {
+			// The maintenance policy allows going above desired: launch
+			// the replacement first, terminate once it is healthy.
+			if replacing < launchFirst {
+				in.Health, in.replacing = Unhealthy, true
+				replacing++
+			}
 			continue
 		}
 		if cause != causeNotRunning && starting+len(victims) >= limit {
@@ -56,6 +72,18 @@ func (g *Group) checkHealth(ctx context.Context) {
 		victims = append(victims, in)
 		causes = append(causes, cause)
 	}
+	// Launch-before-terminate replacements whose new instances are ready go now.
+	if replacing > 0 && healthyOthers(g, now) >= g.desired {
+		for _, in := range sortedInstances(g.instances) {
+			if in.replacing && live(in) {
+				in.State = Terminating
+				victims = append(victims, in)
+				causes = append(causes, causeELB)
+				replacing--
+			}
+		}
+	}
+	g.replaceSurge = replacing
 	g.mu.Unlock()
 	for i, in := range victims {
 		g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
@@ -79,7 +107,7 @@ func (g *Group) fixCapacity(ctx context.Context) {
 			}
 		}
 		desired := g.desired
-		target := desired + g.surge // launching before terminating may run above desired
+		target := desired + g.surge + g.replaceSurge // launching before terminating may run above desired
 		closed := g.closed
 		g.mu.Unlock()
 		if closed || ctx.Err() != nil {
@@ -115,6 +143,7 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 	}
 	order := launchOrder(g.cfg.Zones, counts)
 	version := g.version
+	rebalancing := g.rebalancing
 	zone := ""
 	var impaired []string
 	for _, z := range order {
@@ -141,8 +170,11 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 	g.mu.Lock()
 	g.instances[id] = in
 	g.mu.Unlock()
-	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id),
-		fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1))
+	cause := fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
+	if rebalancing {
+		cause = fmt.Sprintf("At %s an instance was launched to rebalance the group's instances across Availability Zones (AZRebalance: launch before terminating), increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
+	}
+	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id), cause)
 	g.lifecycle(in, "", Pending)
 	if err := g.cfg.Targets.Register(id, zone, addr); err != nil {
 		return fmt.Errorf("register %s: %w", id, err)
@@ -170,9 +202,14 @@ func (g *Group) scaleIn(ctx context.Context, capacity int) {
 	in := g.instances[az.InstanceID(pick.ID)]
 	from := in.State
 	in.State = Terminating
+	rebalanced := g.rebalanced > 0
+	g.rebalanced = max(0, g.rebalanced-1)
 	g.mu.Unlock()
-	g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
-		fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1))
+	cause := fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1)
+	if rebalanced {
+		cause = fmt.Sprintf("At %s an instance was taken out of service in response to an Availability Zone rebalancing (AZRebalance), shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1)
+	}
+	g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID), cause)
 	g.lifecycle(in, from, Terminating)
 	g.terminateAsync(ctx, in)
 }
