@@ -251,11 +251,13 @@ func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
 
 	if m["target_tracking"] != nil {
 		tpath := yamlcheck.Sub(path, "target_tracking")
-		t := p.Mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in")
+		t := p.Mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in", "period")
 		sp.TargetTracking = &TargetTracking{}
 		p.Str(t, tpath, "predefined_metric_type", &sp.TargetTracking.PredefinedMetricType)
 		p.Float(t, tpath, "target_value", &sp.TargetTracking.TargetValue)
 		p.Bool(t, tpath, "disable_scale_in", &sp.TargetTracking.DisableScaleIn)
+		sp.TargetTracking.Period = time.Minute
+		p.Dur(t, tpath, "period", &sp.TargetTracking.Period, false)
 	}
 
 	if m["alarm"] != nil {

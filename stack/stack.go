@@ -160,6 +160,9 @@ type TargetTracking struct {
 	PredefinedMetricType string
 	TargetValue          float64
 	DisableScaleIn       bool
+	// Period is the metric's period for the policy's alarms: 60 s, or 10 s
+	// or 30 s for high-resolution target tracking (aws-behaviour.md 2.6).
+	Period time.Duration
 }
 
 // Alarm is a CloudWatch metric alarm that drives a simple or step policy.
