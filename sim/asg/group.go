@@ -64,6 +64,8 @@ type Config struct {
 	// LaunchTemplateVersion is the version new instances start from
 	// (default 1); an instance refresh or a deploy moves it.
 	LaunchTemplateVersion int
+	// LifecycleHooks pause instances as they launch or terminate.
+	LifecycleHooks []LifecycleHook
 	// MaintenancePolicy is the group's instance maintenance policy; nil
 	// means none (terminate and launch for health-check replacement).
 	MaintenancePolicy *MaintenancePolicy
@@ -103,16 +105,17 @@ type Group struct {
 	mu           sync.Mutex
 	desired      int
 	instances    map[az.InstanceID]*Instance
-	lastSimple   map[string]time.Time // simple policies: when their cooldown started
-	votes        map[string]vote      // target tracking policies' latest proposals
-	impaired     map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
-	version      int                  // the launch template version new instances start from
-	surge        int                  // instances the group may run above desired while it launches before terminating
-	replaceSurge int                  // unhealthy instances kept while their replacements launch first
-	refresh      *refresh             // the latest instance refresh, nil before the first
-	rebalancing  bool                 // AZRebalance is launching in an under-filled zone
-	rebalanced   int                  // AZRebalance's launches are ready: the next scale-ins even the zones
-	refreshes    int                  // instance refreshes started, for their ids
+	lastSimple   map[string]time.Time        // simple policies: when their cooldown started
+	votes        map[string]vote             // target tracking policies' latest proposals
+	impaired     map[string]int              // zones whose launches fail (chaos az-outage), by nesting count
+	version      int                         // the launch template version new instances start from
+	surge        int                         // instances the group may run above desired while it launches before terminating
+	replaceSurge int                         // unhealthy instances kept while their replacements launch first
+	refresh      *refresh                    // the latest instance refresh, nil before the first
+	rebalancing  bool                        // AZRebalance is launching in an under-filled zone
+	rebalanced   int                         // AZRebalance's launches are ready: the next scale-ins even the zones
+	hookWaits    map[az.InstanceID]*hookWait // instances waiting on a lifecycle hook
+	refreshes    int                         // instance refreshes started, for their ids
 	closed       bool
 
 	ctx    context.Context
@@ -147,6 +150,9 @@ func New(cfg Config) (*Group, error) {
 	}
 	if cfg.LaunchTemplateVersion == 0 {
 		cfg.LaunchTemplateVersion = 1
+	}
+	if err := checkHooks(cfg.LifecycleHooks); err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
 	}
 	if mp := cfg.MaintenancePolicy; mp != nil {
 		if err := mp.check(); err != nil {

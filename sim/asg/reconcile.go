@@ -176,8 +176,42 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 	}
 	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id), cause)
 	g.lifecycle(in, "", Pending)
-	if err := g.cfg.Targets.Register(id, zone, addr); err != nil {
-		return fmt.Errorf("register %s: %w", id, err)
+	if len(g.hooksFor(LaunchingTransition)) == 0 {
+		return g.putInService(in)
+	}
+	// Launch hooks: the instance waits in Pending:Wait; the group goes on.
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		result := g.runHooks(ctx, in, LaunchingTransition, Pending)
+		g.mu.Lock()
+		if g.closed || in.State != Pending {
+			g.mu.Unlock()
+			return // Close took it
+		}
+		if result == Abandon {
+			in.State = Terminating
+			g.mu.Unlock()
+			g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+				fmt.Sprintf("At %s an instance was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
+			g.lifecycle(in, Pending, Terminating)
+			g.terminateAsync(ctx, in)
+			g.poke()
+			return
+		}
+		g.mu.Unlock()
+		if err := g.putInService(in); err != nil {
+			g.cfg.Logger.Warn("after launch hooks", "instance", in.ID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// putInService registers a launched instance with the target group and
+// marks it InService.
+func (g *Group) putInService(in *Instance) error {
+	if err := g.cfg.Targets.Register(in.ID, in.Zone, in.Addr); err != nil {
+		return fmt.Errorf("register %s: %w", in.ID, err)
 	}
 	g.mu.Lock()
 	in.State = InService
@@ -226,6 +260,7 @@ func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
 			case <-ctx.Done():
 			}
 		}
+		g.runHooks(ctx, in, TerminatingTransition, Terminating) // both results terminate
 		if err := g.cfg.Fleet.Terminate(context.WithoutCancel(ctx), in.ID); err != nil {
 			g.cfg.Logger.Warn("terminate failed", "instance", in.ID, "err", err)
 		}
