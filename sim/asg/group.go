@@ -64,6 +64,8 @@ type Config struct {
 	// LaunchTemplateVersion is the version new instances start from
 	// (default 1); an instance refresh or a deploy moves it.
 	LaunchTemplateVersion int
+	// ScheduledActions set min, max and desired at times after the group starts.
+	ScheduledActions []ScheduledAction
 	// LifecycleHooks pause instances as they launch or terminate.
 	LifecycleHooks []LifecycleHook
 	// MaintenancePolicy is the group's instance maintenance policy; nil
@@ -104,6 +106,9 @@ type Group struct {
 
 	mu           sync.Mutex
 	desired      int
+	min, max     int         // the group's size limits; scheduled actions change them
+	started      time.Time   // when the group started, for scheduled actions
+	nextRun      []time.Time // each scheduled action's next run; zero: done
 	instances    map[az.InstanceID]*Instance
 	lastSimple   map[string]time.Time        // simple policies: when their cooldown started
 	votes        map[string]vote             // target tracking policies' latest proposals
@@ -159,13 +164,21 @@ func New(cfg Config) (*Group, error) {
 			return nil, fmt.Errorf("auto scaling group: instance maintenance policy: %w", err)
 		}
 	}
+	if err := checkScheduled(cfg.ScheduledActions); err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
+	}
 	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
+		min: cfg.Min, max: cfg.Max, started: cfg.Clock.Now(), nextRun: firstRuns(cfg.Clock.Now(), cfg.ScheduledActions),
 		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
 }
 
 // Start launches the desired capacity and keeps the group in shape until Close.
 func (g *Group) Start(ctx context.Context) {
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.mu.Lock()
+	g.started = g.now()
+	g.nextRun = firstRuns(g.started, g.cfg.ScheduledActions)
+	g.mu.Unlock()
 	g.Reconcile(g.ctx)
 	g.wg.Add(1)
 	go func() {
@@ -231,9 +244,9 @@ func (g *Group) InService() map[string]int {
 // SetDesired changes the desired capacity by hand, within min and max.
 func (g *Group) SetDesired(n int) error {
 	g.mu.Lock()
-	if n < g.cfg.Min || n > g.cfg.Max {
+	if n < g.min || n > g.max {
 		g.mu.Unlock()
-		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, g.cfg.Min, g.cfg.Max)
+		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, g.min, g.max)
 	}
 	from := g.desired
 	g.desired = n

@@ -56,8 +56,8 @@ func (g *Group) rebalanceStep() {
 	if capacity != g.desired || zoneImbalance(g.cfg.Zones, counts, func(z string) bool { return g.impaired[z] > 0 }) <= 1 {
 		return
 	}
-	ceiling := g.cfg.Max + rebalanceAllowance(g.cfg.Max)
-	surge := min(rebalanceAllowance(g.cfg.Max), ceiling-g.desired)
+	ceiling := g.max + rebalanceAllowance(g.max)
+	surge := min(rebalanceAllowance(g.max), ceiling-g.desired)
 	if surge <= 0 {
 		return
 	}

@@ -17,6 +17,7 @@ import (
 // matches the desired capacity. The loop calls it every tick; tests call it
 // directly.
 func (g *Group) Reconcile(ctx context.Context) {
+	g.runScheduled()
 	g.checkHealth(ctx)
 	g.refreshStep(ctx)
 	g.rebalanceStep()
