@@ -86,3 +86,21 @@ func AsExpected(sc *scenarios.Scenario, sum *Summary) bool {
 	}
 	return sum.Verdict == Pass
 }
+
+// lifecycleHooks are the stack's hooks as the group takes them.
+func lifecycleHooks(hs []stack.LifecycleHook) []asg.LifecycleHook {
+	var out []asg.LifecycleHook
+	for _, h := range hs {
+		out = append(out, asg.LifecycleHook{Name: h.Name, Transition: h.LifecycleTransition, HeartbeatTimeout: h.HeartbeatTimeout, DefaultResult: h.DefaultResult})
+	}
+	return out
+}
+
+// scheduledActions are the stack's scheduled actions as the group takes them.
+func scheduledActions(as []stack.ScheduledAction) []asg.ScheduledAction {
+	var out []asg.ScheduledAction
+	for _, a := range as {
+		out = append(out, asg.ScheduledAction{Name: a.Name, At: a.At, Recurrence: a.Recurrence, MinSize: a.MinSize, MaxSize: a.MaxSize, Desired: a.DesiredCapacity})
+	}
+	return out
+}

@@ -143,7 +143,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
-		"launch_template", "auto_scaling_group", "scaling_policies")
+		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions")
 	if m == nil {
 		return false
 	}
@@ -156,6 +156,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	for i, n := range p.List(m["scaling_policies"], "scaling_policies") {
 		s.ScalingPolicies = append(s.ScalingPolicies, p.scalingPolicy(n, yamlcheck.Index("scaling_policies", i)))
 	}
+	p.scheduledActions(m["scheduled_actions"], s)
 	return true
 }
 
@@ -211,7 +212,7 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	const path = "auto_scaling_group"
 	m := p.Mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
 		"health_check_grace_period", "default_cooldown", "default_instance_warmup",
-		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy")
+		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy", "lifecycle_hooks")
 	p.Int(m, path, "min_size", &g.MinSize)
 	p.Int(m, path, "max_size", &g.MaxSize)
 	p.Int(m, path, "desired_capacity", &g.DesiredCapacity)
@@ -222,6 +223,7 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	p.StrList(m, path, "termination_policies", &g.TerminationPolicies)
 	p.Str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
 	p.maintenancePolicy(m, g)
+	p.lifecycleHooks(m, g)
 }
 
 func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {

@@ -17,6 +17,7 @@ type Stack struct {
 	LaunchTemplate   LaunchTemplate
 	AutoScalingGroup AutoScalingGroup
 	ScalingPolicies  []ScalingPolicy
+	ScheduledActions []ScheduledAction
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given
@@ -123,6 +124,7 @@ type AutoScalingGroup struct {
 	TerminationPolicies               []string
 	CapacityDistributionStrategy      string                     // balanced-best-effort or balanced-only
 	InstanceMaintenancePolicy         *InstanceMaintenancePolicy // nil = none, as AWS
+	LifecycleHooks                    []LifecycleHook
 }
 
 // Policy types, as the AWS API names them.

@@ -42,6 +42,8 @@ func (p *parser) validate(s *Stack) {
 	p.validateVersions(s.LaunchTemplate)
 	p.validateGroup(s.AutoScalingGroup)
 	p.validateMaintenancePolicy(s.AutoScalingGroup.InstanceMaintenancePolicy)
+	p.validateHooks(s.AutoScalingGroup.LifecycleHooks)
+	p.validateScheduled(s.ScheduledActions)
 	p.validatePolicies(s.ScalingPolicies)
 }
 
