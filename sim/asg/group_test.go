@@ -22,6 +22,7 @@ type fakeFleet struct {
 	ended    []az.InstanceID
 	versions map[az.InstanceID]int
 	order    []string // "launch i-01" and "terminate i-01", in the order they happened
+	cpu      float64  // every instance's CPU; 0 reads as 50
 }
 
 func (f *fakeFleet) Launch(_ context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error) {
@@ -53,7 +54,14 @@ func (f *fakeFleet) Running(id az.InstanceID) bool {
 	return f.running[id]
 }
 
-func (f *fakeFleet) CPU(context.Context, az.InstanceID) (float64, error) { return 50, nil }
+func (f *fakeFleet) CPU(context.Context, az.InstanceID) (float64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cpu == 0 {
+		return 50, nil
+	}
+	return f.cpu, nil
+}
 
 func (f *fakeFleet) kill(id az.InstanceID) {
 	f.mu.Lock()
