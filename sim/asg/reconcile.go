@@ -45,10 +45,16 @@ func (g *Group) checkHealth(ctx context.Context) {
 			replacing++
 		}
 	}
-	for _, in := range sortedInstances(g.instances) {
-		if in.State != InService {
-			continue
+	// Only the unhealthy are sorted (for a deterministic choice under the
+	// 10% cap), so a healthy group costs one pass.
+	var suspects []*Instance
+	for _, in := range g.instances {
+		if in.State == InService && (in.replacing || !g.cfg.Fleet.Running(in.ID) || g.cfg.Targets.State(in.ID) == "unhealthy") {
+			suspects = append(suspects, in)
 		}
+	}
+	slices.SortFunc(suspects, func(a, b *Instance) int { return cmp.Compare(a.ID, b.ID) })
+	for _, in := range suspects {
 		bad, cause := healthCheck(healthInput{
 			running: g.cfg.Fleet.Running(in.ID), elbState: g.cfg.Targets.State(in.ID),
 			healthType: g.cfg.HealthCheckType, inService: in.InService, grace: g.cfg.HealthCheckGracePeriod, now: now,
@@ -279,15 +285,24 @@ func (g *Group) sampleCPU(ctx context.Context) {
 		return
 	}
 	now := g.now()
-	for _, in := range g.Instances() {
-		if in.State != InService {
-			continue
+	type sample struct {
+		id   az.InstanceID
+		warm time.Time
+	}
+	g.mu.Lock()
+	ins := make([]sample, 0, len(g.instances))
+	for _, in := range g.instances {
+		if in.State == InService {
+			ins = append(ins, sample{in.ID, in.WarmUntil})
 		}
-		v, err := g.cfg.Fleet.CPU(ctx, in.ID)
+	}
+	g.mu.Unlock()
+	for _, in := range ins {
+		v, err := g.cfg.Fleet.CPU(ctx, in.id)
 		if err != nil {
 			continue
 		}
-		g.cfg.CPU.PutCPU(now, in.ID, v, !now.Before(in.WarmUntil))
+		g.cfg.CPU.PutCPU(now, in.id, v, !now.Before(in.warm))
 	}
 }
 
