@@ -181,14 +181,39 @@ func cfnLoadBalancer(res *obj, s *stack.Stack) {
 		{key: "HealthyThresholdCount", val: hc.HealthyThreshold},
 		{key: "UnhealthyThresholdCount", val: hc.UnhealthyThreshold},
 		{key: "Matcher", val: obj{{key: "HttpCode", val: hc.Matcher}}},
-		{key: "TargetGroupAttributes", comment: "target_group: deregistration_delay, slow_start, load_balancing_algorithm_type, load_balancing_cross_zone_enabled", val: []any{
-			tag("deregistration_delay.timeout_seconds", strVal(secs(tg.DeregistrationDelay))),
-			tag("slow_start.duration_seconds", strVal(secs(tg.SlowStart))),
-			tag("load_balancing.algorithm.type", tg.Algorithm),
-			tag("load_balancing.cross_zone.enabled", tg.CrossZone)}}}))
+		{key: "TargetGroupAttributes", comment: "target_group: deregistration_delay, slow_start, load_balancing_algorithm_type, load_balancing_cross_zone_enabled, load_balancing_anomaly_mitigation, target_group_health", val: cfnTargetGroupAttributes(tg)}}))
 	res.set("Listener", resource("AWS::ElasticLoadBalancingV2::Listener", obj{
 		{key: "LoadBalancerArn", val: ref("LoadBalancer")},
 		{key: "Port", val: lb.ListenerPort, comment: "load_balancer.listener"},
 		{key: "Protocol", val: lb.ListenerProtocol},
 		{key: "DefaultActions", val: []any{obj{{key: "Type", val: "forward"}, {key: "TargetGroupArn", val: ref("TargetGroup")}}}}}))
+}
+
+// cfnTargetGroupAttributes is the target group's attributes under AWS's
+// attribute keys; anomaly mitigation only with weighted_random, the only
+// algorithm that takes it.
+func cfnTargetGroupAttributes(tg stack.TargetGroup) []any {
+	attrs := []any{
+		tag("deregistration_delay.timeout_seconds", strVal(secs(tg.DeregistrationDelay))),
+		tag("slow_start.duration_seconds", strVal(secs(tg.SlowStart))),
+		tag("load_balancing.algorithm.type", tg.Algorithm),
+		tag("load_balancing.cross_zone.enabled", tg.CrossZone),
+	}
+	if tg.Algorithm == "weighted_random" {
+		attrs = append(attrs, tag("load_balancing.algorithm.anomaly_mitigation", tg.AnomalyMitigation))
+	}
+	r, d := tg.Health.UnhealthyStateRouting, tg.Health.DNSFailover
+	return append(attrs,
+		tag("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", offOr(r.Count)),
+		tag("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", offOr(r.Percentage)),
+		tag("target_group_health.dns_failover.minimum_healthy_targets.count", offOr(d.Count)),
+		tag("target_group_health.dns_failover.minimum_healthy_targets.percentage", offOr(d.Percentage)))
+}
+
+// offOr writes a target group health threshold as AWS takes it: "off" for 0.
+func offOr(n int) string {
+	if n == 0 {
+		return "off"
+	}
+	return strVal(n)
 }

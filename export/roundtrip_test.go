@@ -109,6 +109,22 @@ func stackNumbers(s *stack.Stack) map[string]float64 {
 	}
 }
 
+// stackHealth is the stack's target group health thresholds as AWS's
+// attributes take them ("off" for 0).
+func stackHealth(s *stack.Stack) map[string]string {
+	h := s.TargetGroup.Health
+	str := func(n int) string {
+		if n == 0 {
+			return "off"
+		}
+		return fmt.Sprint(n)
+	}
+	return map[string]string{
+		"dns_failover.count": str(h.DNSFailover.Count), "dns_failover.percentage": str(h.DNSFailover.Percentage),
+		"unhealthy_state_routing.count": str(h.UnhealthyStateRouting.Count), "unhealthy_state_routing.percentage": str(h.UnhealthyStateRouting.Percentage),
+	}
+}
+
 func TestRoundTripTerraform(t *testing.T) {
 	for _, ts := range testStacks(t) {
 		s := ts.s
@@ -136,6 +152,16 @@ func TestRoundTripTerraform(t *testing.T) {
 			eq(t, "health check protocol", val(t, tg, "health_check", "protocol").AsString(), s.TargetGroup.HealthCheck.Protocol)
 			eq(t, "algorithm", val(t, tg, "load_balancing_algorithm_type").AsString(), s.TargetGroup.Algorithm)
 			eq(t, "cross-zone", val(t, tg, "load_balancing_cross_zone_enabled").AsString(), s.TargetGroup.CrossZone)
+			if s.TargetGroup.Algorithm == "weighted_random" {
+				eq(t, "anomaly mitigation", val(t, tg, "load_balancing_anomaly_mitigation").AsString(), s.TargetGroup.AnomalyMitigation)
+			}
+			tgh := map[string]string{}
+			for _, a := range []string{"dns_failover", "unhealthy_state_routing"} {
+				for _, k := range []string{"count", "percentage"} {
+					tgh[a+"."+k] = val(t, tg, "target_group_health", a, "minimum_healthy_targets_"+k).AsString()
+				}
+			}
+			eq(t, "target group health", tgh, stackHealth(s))
 			eq(t, "termination policies", strs(val(t, asg, "termination_policies")), s.AutoScalingGroup.TerminationPolicies)
 
 			// local.zones maps each zone to its number N, from 1 in stack order.
@@ -242,6 +268,18 @@ func TestRoundTripCloudFormation(t *testing.T) {
 			eq(t, "numbers", got, stackNumbers(s))
 			eq(t, "algorithm", tga["load_balancing.algorithm.type"], s.TargetGroup.Algorithm)
 			eq(t, "cross-zone", tga["load_balancing.cross_zone.enabled"], s.TargetGroup.CrossZone)
+			if s.TargetGroup.Algorithm == "weighted_random" {
+				eq(t, "anomaly mitigation", tga["load_balancing.algorithm.anomaly_mitigation"], s.TargetGroup.AnomalyMitigation)
+			} else if _, ok := tga["load_balancing.algorithm.anomaly_mitigation"]; ok {
+				t.Errorf("anomaly mitigation written for %s", s.TargetGroup.Algorithm)
+			}
+			tgh := map[string]string{}
+			for _, a := range []string{"dns_failover", "unhealthy_state_routing"} {
+				for _, k := range []string{"count", "percentage"} {
+					tgh[a+"."+k], _ = tga["target_group_health."+a+".minimum_healthy_targets."+k].(string)
+				}
+			}
+			eq(t, "target group health", tgh, stackHealth(s))
 			eq(t, "health check path", tg["HealthCheckPath"], s.TargetGroup.HealthCheck.Path)
 			eq(t, "health check port", tg["HealthCheckPort"], s.TargetGroup.HealthCheck.Port)
 			eq(t, "health check protocol", tg["HealthCheckProtocol"], s.TargetGroup.HealthCheck.Protocol)

@@ -255,6 +255,21 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	w.attr("load_balancing_cross_zone_enabled", q(tg.CrossZone), "target_group.load_balancing_cross_zone_enabled")
 	w.attr("deregistration_delay", itoa(secs(tg.DeregistrationDelay)), "target_group.deregistration_delay")
 	w.attr("slow_start", itoa(secs(tg.SlowStart)), "target_group.slow_start (0 = off)")
+	if tg.Algorithm == "weighted_random" {
+		w.attr("load_balancing_anomaly_mitigation", q(tg.AnomalyMitigation), "target_group.load_balancing_anomaly_mitigation")
+	}
+	w.comment("target_group.target_group_health: below these, a zone fails open (routing) or leaves DNS")
+	w.open("target_group_health")
+	for _, a := range []struct {
+		block string
+		m     stack.MinimumHealthyTargets
+	}{{"dns_failover", tg.Health.DNSFailover}, {"unhealthy_state_routing", tg.Health.UnhealthyStateRouting}} {
+		w.open(a.block)
+		w.attr("minimum_healthy_targets_count", q(offOr(a.m.Count)))
+		w.attr("minimum_healthy_targets_percentage", q(offOr(a.m.Percentage)))
+		w.close()
+	}
+	w.close()
 	w.comment("target_group.health_check")
 	w.open("health_check")
 	w.attr("enabled", "true")

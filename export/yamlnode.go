@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -40,6 +41,9 @@ func nameTags(val any) []any            { return []any{tag("Name", val)} }
 func sub(template string) obj           { return fn("Sub", template) }
 func join(sep string, parts ...any) obj { return fn("Join", []any{sep, parts}) }
 
+// yaml11Bools are the words YAML 1.1 reads as booleans unless quoted.
+var yaml11Bools = map[string]bool{"y": true, "n": true, "yes": true, "no": true, "on": true, "off": true, "true": true, "false": true}
+
 // node turns a value into a YAML node; strings stay strings even when
 // they look like numbers, as CloudFormation's String properties need.
 func node(v any) *yaml.Node {
@@ -67,6 +71,9 @@ func node(v any) *yaml.Node {
 		n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 		if len(v) > 60 && bytes.IndexByte([]byte(v), '\n') >= 0 {
 			n.Style = yaml.LiteralStyle
+		}
+		if yaml11Bools[strings.ToLower(v)] {
+			n.Style = yaml.DoubleQuotedStyle // "off", "on": a YAML 1.1 reader would take them for booleans
 		}
 		return n
 	case int:

@@ -15,6 +15,7 @@ import (
 func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) alb.Config {
 	tg := s.TargetGroup
 	hc := tg.HealthCheck
+	r, d := tg.Health.UnhealthyStateRouting, tg.Health.DNSFailover
 	return alb.Config{
 		Zones:               zones,
 		Port:                s.LoadBalancer.ListenerPort,
@@ -23,6 +24,11 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		CrossZone:           tg.CrossZoneEnabled(),
 		Algorithm:           tg.Algorithm,
 		SlowStart:           tg.SlowStart,
+		AnomalyMitigation:   tg.AnomalyMitigationEnabled(),
+		TargetGroupHealth: &alb.TargetGroupHealth{
+			UnhealthyStateRouting: alb.MinimumHealthy{Count: r.Count, Percentage: r.Percentage},
+			DNSFailover:           alb.MinimumHealthy{Count: d.Count, Percentage: d.Percentage},
+		},
 		HealthCheck: alb.HealthCheck{
 			Path:       hc.Path,
 			Interval:   hc.Interval,

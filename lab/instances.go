@@ -29,7 +29,9 @@ func (l *Lab) Instances() []Instance {
 	return out
 }
 
-// EntryURLs are the load balancer nodes' URLs, the analogue of the ALB's DNS name.
+// EntryURLs are the load balancer nodes' own URLs: what the ALB's DNS name
+// (EntryName) resolves to while they are alive. People use URL; the load
+// generator resolves the name.
 func (l *Lab) EntryURLs() []string {
 	var urls []string
 	for _, n := range l.LB.Nodes() {
@@ -60,6 +62,7 @@ func (l *Lab) Close() error {
 		l.CloudWatch.Close()
 	}
 	l.wg.Wait()
+	errs = append(errs, l.closeEntry())
 	if l.LB != nil {
 		errs = append(errs, l.LB.Close())
 	}

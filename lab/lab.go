@@ -60,6 +60,7 @@ type Lab struct {
 	CloudWatch *cloudwatch.Service
 
 	fleet       *fleet
+	entry       *labEntry // cluster, DNS, front door (entry.go)
 	rand        io.Reader // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
@@ -135,6 +136,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := l.LB.Start(l.ctx); err != nil {
+		return nil, err
+	}
+	if err := l.startEntry(); err != nil {
 		return nil, err
 	}
 	l.Metrics = cloudwatch.NewStore()

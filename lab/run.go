@@ -102,6 +102,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return sum, closeErr
 	}
 
+	l.say("URL: %s   (the load balancer's DNS name %s, served by %s)", l.URL(), l.EntryName(), l.DNS().Addr())
 	l.say("Waiting for %d instance(s) to be InService and healthy...", o.Stack.AutoScalingGroup.DesiredCapacity)
 	if err := l.waitReady(ctx, o.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {
@@ -123,7 +124,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	defer journal.Close()
 	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	runner.SetLoadBalancer(lbFaults{l.LB})
-	runner.SetCapacity(l.Group)
+	runner.SetCapacity(outageCapacity{l.Group, l}) // az-outage takes the zone's node down too
 	if o.OnChaos != nil {
 		o.OnChaos(runner)
 	}
@@ -139,8 +140,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	tlBuf := bufio.NewWriter(timeline)
 	live.timeline = json.NewEncoder(tlBuf)
+	target, dialer := l.loadTarget()
 	res, loadErr := load.Run(runCtx, load.Config{
-		Targets: l.EntryURLs(), Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
+		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
 		OnSecond: live.second,
 	})
@@ -224,7 +226,7 @@ func (l *Lab) verifyWrites(ids []int64) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var err error
-	for _, u := range l.EntryURLs() {
+	for _, u := range append([]string{l.URL()}, l.EntryURLs()...) {
 		var lost int
 		if lost, err = load.VerifyWrites(ctx, u, ids); err == nil {
 			return lost, nil

@@ -43,6 +43,12 @@ type Config struct {
 	// OnSecond, if set, receives each Second in order as it closes, on the
 	// goroutine that reads results: it must return quickly.
 	OnSecond func(Second)
+	// DialContext, if set, makes every connection: the lab's entry
+	// resolves the load balancer's DNS name through its DNS server, as a
+	// client on AWS does. Targets may then name hosts under .localhost
+	// (http://simplydone-1234567890.us-east-1.elb.localhost:8080). Unset,
+	// connections are dialled directly and Targets must be loopback.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Result summarises a run. Latencies are measured from the moment each
@@ -86,7 +92,7 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("no targets: give the base URL of at least one load balancer node"))
 	}
 	for _, t := range c.Targets {
-		if err := checkTarget(t); err != nil {
+		if err := checkTarget(t, c.DialContext != nil); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -113,8 +119,10 @@ func (c Config) validate() error {
 func validRate(r float64) bool { return r >= 0 && !math.IsInf(r, 1) }
 
 // checkTarget accepts http URLs on loopback (127.0.0.0/8, ::1, localhost)
-// with no path: the lab sends no traffic anywhere else.
-func checkTarget(s string) error {
+// with no path: the lab sends no traffic anywhere else. With a custom
+// dialer, names under .localhost (RFC 6761: loopback only) are accepted
+// too; the dialer resolves them.
+func checkTarget(s string, customDial bool) error {
 	u, err := url.Parse(s)
 	if err != nil {
 		return fmt.Errorf("target %q: %w", s, err)
@@ -123,6 +131,9 @@ func checkTarget(s string) error {
 		return fmt.Errorf("target %q: want a base URL like http://127.0.1.1:8080", s)
 	}
 	host := u.Hostname()
+	if customDial && strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".localhost") {
+		return nil
+	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("target %q: only loopback addresses are allowed", s)
 	}
@@ -152,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	pacer := RampPacer{Phases: cfg.Phases}
 
-	transport, client := newClient(cfg.Timeout)
+	transport, client := newClient(cfg.Timeout, cfg.DialContext)
 	defer transport.CloseIdleConnections()
 	atk := vegeta.NewAttacker(
 		vegeta.Workers(initialWorkers(pacer)),
@@ -240,11 +251,13 @@ func initialWorkers(p RampPacer) uint64 {
 // newClient is the attack's HTTP client: keep-alive, many idle connections
 // per host (so connections are reused, not churned), no proxy, HTTP/1.1, no
 // redirects followed. The transport is returned so its idle connections
-// can be closed after the run.
-func newClient(timeout time.Duration) (*http.Transport, *http.Client) {
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+// can be closed after the run. dial, if set, replaces the direct dialer.
+func newClient(timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*http.Transport, *http.Client) {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
+	}
 	tr := &http.Transport{
-		DialContext:         dialer.DialContext,
+		DialContext:         dial,
 		MaxIdleConnsPerHost: vegeta.DefaultConnections,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,

@@ -26,7 +26,7 @@ const (
 // transport error or a 5xx says nothing about the writes, so a page is
 // retried a few times and then an error is returned instead of a count.
 func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, err error) {
-	if err := checkTarget(baseURL); err != nil {
+	if err := checkTarget(baseURL, false); err != nil {
 		return 0, err
 	}
 	if len(ids) == 0 {

@@ -89,6 +89,32 @@ target_group:
 				`s.yaml:4:47: target_group.health_check.port: "web" is not allowed; use traffic-port or a port number 1-65535`,
 				`s.yaml:4:58: target_group.health_check.path: "health" is not allowed; use a path that starts with / (at most 1024 characters)`,
 			}},
+		{"anomaly mitigation needs weighted random", "name: web\nlaunch_template: {command: [app]}\n" + group +
+			"target_group: {port: 80, load_balancing_anomaly_mitigation: on}\n",
+			[]string{`s.yaml:4:61: target_group.load_balancing_anomaly_mitigation: anomaly mitigation is not available with round_robin; use off or the weighted_random algorithm`}},
+		{"anomaly mitigation value", "name: web\nlaunch_template: {command: [app]}\n" + group +
+			"target_group: {port: 80, load_balancing_algorithm_type: weighted_random, load_balancing_anomaly_mitigation: yes}\n",
+			[]string{`s.yaml:4:109: target_group.load_balancing_anomaly_mitigation: "yes" is not allowed; use one of on, off`}},
+		{"target group health values", "name: web\nlaunch_template: {command: [app]}\n" + group + `target_group:
+  port: 80
+  target_group_health:
+    unhealthy_state_routing: {minimum_healthy_targets_count: off, minimum_healthy_targets_percentage: 101}
+    dns_failover: {minimum_healthy_targets_count: 0, minimum_healthy_targets_percentage: half}
+`, []string{
+			`s.yaml:7:62: target_group.target_group_health.unhealthy_state_routing.minimum_healthy_targets_count: off is not allowed for routing failover; use a whole number from 1 (the default)`,
+			`s.yaml:7:103: target_group.target_group_health.unhealthy_state_routing.minimum_healthy_targets_percentage: "101" is not allowed; use off or a whole number from 1 to 100`,
+			`s.yaml:8:51: target_group.target_group_health.dns_failover.minimum_healthy_targets_count: "0" is not allowed; use off or a whole number from 1`,
+			`s.yaml:8:90: target_group.target_group_health.dns_failover.minimum_healthy_targets_percentage: "half" is not allowed; use off or a whole number from 1 to 100`,
+		}},
+		{"dns failover below routing failover", "name: web\nlaunch_template: {command: [app]}\n" + group + `target_group:
+  port: 80
+  target_group_health:
+    unhealthy_state_routing: {minimum_healthy_targets_count: 3, minimum_healthy_targets_percentage: 50}
+    dns_failover: {minimum_healthy_targets_count: 2, minimum_healthy_targets_percentage: 40}
+`, []string{
+			`s.yaml:8:51: target_group.target_group_health.dns_failover.minimum_healthy_targets_count: 2 is below unhealthy_state_routing's 3; the DNS failover threshold must be greater than or equal to the routing failover threshold`,
+			`s.yaml:8:90: target_group.target_group_health.dns_failover.minimum_healthy_targets_percentage: 40 is below unhealthy_state_routing's 50; the DNS failover threshold must be greater than or equal to the routing failover threshold`,
+		}},
 		{"command and image", "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], image: app:1}\n" + group,
 			[]string{`s.yaml:3:42: launch_template.image: given with command; use one: command (process runtime) or image (Docker runtime)`}},
 		{"unknown instance type", "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], instance_type: t3.mikro}\n" + group,

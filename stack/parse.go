@@ -95,6 +95,11 @@ func defaults() *Stack {
 			Algorithm:           "round_robin",
 			CrossZone:           CrossZoneUseLBConf,
 			DeregistrationDelay: 300 * time.Second,
+			Health: TargetGroupHealth{
+				UnhealthyStateRouting: MinimumHealthyTargets{Count: 1},
+				DNSFailover:           MinimumHealthyTargets{Count: 1},
+			},
+			AnomalyMitigation: "off",
 			HealthCheck: HealthCheck{
 				Path:               "/",
 				Port:               "traffic-port",
@@ -173,13 +178,20 @@ func (p *parser) loadBalancer(n *yaml.Node, lb *LoadBalancer) {
 func (p *parser) targetGroup(n *yaml.Node, tg *TargetGroup) {
 	const path = "target_group"
 	m := p.Mapping(n, path, "port", "protocol", "load_balancing_algorithm_type",
-		"load_balancing_cross_zone_enabled", "deregistration_delay", "slow_start", "health_check")
+		"load_balancing_cross_zone_enabled", "load_balancing_anomaly_mitigation", "deregistration_delay", "slow_start",
+		"health_check", "target_group_health")
 	p.Int(m, path, "port", &tg.Port)
 	p.Str(m, path, "protocol", &tg.Protocol)
 	p.Str(m, path, "load_balancing_algorithm_type", &tg.Algorithm)
 	p.Str(m, path, "load_balancing_cross_zone_enabled", &tg.CrossZone)
 	p.Dur(m, path, "deregistration_delay", &tg.DeregistrationDelay, false)
 	p.Dur(m, path, "slow_start", &tg.SlowStart, false)
+	p.Str(m, path, "load_balancing_anomaly_mitigation", &tg.AnomalyMitigation)
+
+	const gpath = path + ".target_group_health"
+	g := p.Mapping(m["target_group_health"], gpath, "unhealthy_state_routing", "dns_failover")
+	p.minimumHealthy(g, gpath, "unhealthy_state_routing", &tg.Health.UnhealthyStateRouting)
+	p.minimumHealthy(g, gpath, "dns_failover", &tg.Health.DNSFailover)
 
 	const hpath = path + ".health_check"
 	hc := &tg.HealthCheck
@@ -193,6 +205,38 @@ func (p *parser) targetGroup(n *yaml.Node, tg *TargetGroup) {
 	p.Int(h, hpath, "healthy_threshold", &hc.HealthyThreshold)
 	p.Int(h, hpath, "unhealthy_threshold", &hc.UnhealthyThreshold)
 	p.Str(h, hpath, "matcher", &hc.Matcher)
+}
+
+// minimumHealthy reads one target_group_health action: its
+// minimum_healthy_targets_count and _percentage, each a number or off.
+func (p *parser) minimumHealthy(m map[string]*yaml.Node, path, key string, dst *MinimumHealthyTargets) {
+	apath := yamlcheck.Sub(path, key)
+	a := p.Mapping(m[key], apath, "minimum_healthy_targets_count", "minimum_healthy_targets_percentage")
+	p.offOrInt(a, apath, "minimum_healthy_targets_count", 1, 0, &dst.Count)
+	p.offOrInt(a, apath, "minimum_healthy_targets_percentage", 1, 100, &dst.Percentage)
+}
+
+// offOrInt reads "off" (stored as 0) or a whole number from lo to hi (hi 0:
+// no upper bound), as AWS's target group health attributes take them.
+func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int, dst *int) {
+	n := p.Scalar(m, path, key, "off or a whole number")
+	if n == nil {
+		return
+	}
+	allowed := fmt.Sprintf("off or a whole number from %d", lo)
+	if hi > 0 {
+		allowed = fmt.Sprintf("off or a whole number from %d to %d", lo, hi)
+	}
+	if n.Tag == "!!str" && n.Value == "off" {
+		*dst = 0
+		return
+	}
+	var v int
+	if n.Tag != "!!int" || n.Decode(&v) != nil || v < lo || (hi > 0 && v > hi) {
+		p.ErrAt(n, yamlcheck.Sub(path, key), "%s is not allowed; use %s", yamlcheck.Describe(n), allowed)
+		return
+	}
+	*dst = v
 }
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {

@@ -46,7 +46,30 @@ type TargetGroup struct {
 	DeregistrationDelay time.Duration
 	SlowStart           time.Duration // 0 = off
 	HealthCheck         HealthCheck
+	// Health is the target group health requirements (target_group_health):
+	// the thresholds below which a zone fails open (routing) or leaves DNS.
+	Health TargetGroupHealth
+	// AnomalyMitigation is load_balancing_anomaly_mitigation: "on" lets
+	// Automatic Target Weights move traffic away from anomalous targets
+	// (weighted_random only); "off" (the default) only detects.
+	AnomalyMitigation string
 }
+
+// TargetGroupHealth is AWS's target_group_health attributes.
+type TargetGroupHealth struct {
+	UnhealthyStateRouting MinimumHealthyTargets // unhealthy_state_routing: below it, route to all targets
+	DNSFailover           MinimumHealthyTargets // dns_failover: below it, the zone leaves DNS
+}
+
+// MinimumHealthyTargets is one action's threshold; 0 is "off". AWS's
+// defaults: count 1, percentage off, for both actions.
+type MinimumHealthyTargets struct {
+	Count      int // minimum_healthy_targets_count: off or 1 or more (off not allowed for routing)
+	Percentage int // minimum_healthy_targets_percentage: off or 1-100
+}
+
+// AnomalyMitigationEnabled reports whether ATW mitigation is on.
+func (t TargetGroup) AnomalyMitigationEnabled() bool { return t.AnomalyMitigation == "on" }
 
 // CrossZoneEnabled reports whether nodes route to targets in every zone. An
 // ALB has cross-zone on at the load-balancer level, so only "false" turns it off.

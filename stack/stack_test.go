@@ -31,6 +31,8 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 			DeregistrationDelay: 300 * time.Second,
 			HealthCheck: HealthCheck{Path: "/health", Port: "traffic-port", Protocol: "HTTP",
 				Interval: 30 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 5, UnhealthyThreshold: 2, Matcher: "200"},
+			Health:            awsDefaultHealth,
+			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"simplydone"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
 			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 20 * time.Second},
@@ -84,6 +86,8 @@ scaling_policies:
 			DeregistrationDelay: 300 * time.Second, SlowStart: 0,
 			HealthCheck: HealthCheck{Path: "/", Port: "traffic-port", Protocol: "HTTP",
 				Interval: 30 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 5, UnhealthyThreshold: 2, Matcher: "200"},
+			Health:            awsDefaultHealth,
+			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"app", "--flag"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
 			Environment: map[string]string{}},
@@ -188,5 +192,50 @@ func TestLoadAndResolve(t *testing.T) {
 	}
 	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
+	}
+}
+
+// awsDefaultHealth is AWS's target group health default: both actions at a
+// count of 1, percentages off.
+var awsDefaultHealth = TargetGroupHealth{
+	UnhealthyStateRouting: MinimumHealthyTargets{Count: 1},
+	DNSFailover:           MinimumHealthyTargets{Count: 1},
+}
+
+func TestTargetGroupHealthAndAnomalyMitigation(t *testing.T) {
+	src := `name: web
+launch_template: {command: [app]}
+auto_scaling_group: {min_size: 1, max_size: 3}
+target_group:
+  port: 80
+  load_balancing_algorithm_type: weighted_random
+  load_balancing_anomaly_mitigation: "on"
+  target_group_health:
+    unhealthy_state_routing: {minimum_healthy_targets_percentage: 50}
+    dns_failover: {minimum_healthy_targets_count: "off", minimum_healthy_targets_percentage: 60}
+`
+	s, err := Parse("s.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := TargetGroupHealth{
+		UnhealthyStateRouting: MinimumHealthyTargets{Count: 1, Percentage: 50},
+		DNSFailover:           MinimumHealthyTargets{Count: 0, Percentage: 60},
+	}
+	if s.TargetGroup.Health != want {
+		t.Fatalf("health %+v, want %+v", s.TargetGroup.Health, want)
+	}
+	if !s.TargetGroup.AnomalyMitigationEnabled() {
+		t.Fatal("anomaly mitigation on was not read")
+	}
+	// Only routing set: DNS keeps its default and is not compared (the rule
+	// applies when both actions are given).
+	src = strings.Replace(src, "    dns_failover: {minimum_healthy_targets_count: \"off\", minimum_healthy_targets_percentage: 60}\n", "", 1)
+	src = strings.Replace(src, "minimum_healthy_targets_percentage: 50", "minimum_healthy_targets_count: 3", 1)
+	if s, err = Parse("s.yaml", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.TargetGroup.Health; got.UnhealthyStateRouting.Count != 3 || got.DNSFailover.Count != 1 {
+		t.Fatalf("health %+v", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 var (
 	algorithms           = []string{"round_robin", "least_outstanding_requests", "weighted_random"}
 	crossZoneSettings    = []string{CrossZoneTrue, CrossZoneFalse, CrossZoneUseLBConf}
+	onOff                = []string{"on", "off"}
 	healthCheckTypes     = []string{"EC2", "ELB"}
 	terminationPolicies  = []string{"OldestInstance", "NewestInstance", "OldestLaunchTemplate", "OldestLaunchConfiguration", "ClosestToNextInstanceHour", "AllocationStrategy", "Default"}
 	distributionStrategy = []string{"balanced-best-effort", "balanced-only"}
@@ -92,6 +93,12 @@ func (p *parser) validateTargetGroup(tg TargetGroup) {
 		p.Errf(path+".slow_start", "slow start is not available with %s; use 0 or the round_robin algorithm", tg.Algorithm)
 	}
 
+	if p.OneOf(path+".load_balancing_anomaly_mitigation", tg.AnomalyMitigation, onOff) &&
+		algorithmOK && tg.AnomalyMitigationEnabled() && tg.Algorithm != "weighted_random" {
+		p.Errf(path+".load_balancing_anomaly_mitigation", "anomaly mitigation is not available with %s; use off or the weighted_random algorithm", tg.Algorithm)
+	}
+	p.validateTargetGroupHealth(path+".target_group_health", tg.Health)
+
 	const hpath = path + ".health_check"
 	hc := tg.HealthCheck
 	if !strings.HasPrefix(hc.Path, "/") || len(hc.Path) > 1024 {
@@ -110,6 +117,27 @@ func (p *parser) validateTargetGroup(tg TargetGroup) {
 	p.intRange(hpath+".unhealthy_threshold", hc.UnhealthyThreshold, 2, 10)
 	if msg := checkMatcher(hc.Matcher); msg != "" {
 		p.Errf(hpath+".matcher", "%s", msg)
+	}
+}
+
+// validateTargetGroupHealth checks AWS's rules across the thresholds: the
+// routing failover count cannot be off, and where the file sets a threshold
+// for both actions, DNS failover's must be at least routing failover's.
+func (p *parser) validateTargetGroupHealth(path string, h TargetGroupHealth) {
+	rpath, dpath := path+".unhealthy_state_routing", path+".dns_failover"
+	const count, pct = ".minimum_healthy_targets_count", ".minimum_healthy_targets_percentage"
+	if h.UnhealthyStateRouting.Count == 0 && !p.Bad(rpath+count) {
+		p.Errf(rpath+count, "off is not allowed for routing failover; use a whole number from 1 (the default)")
+	}
+	both := func(suffix string) bool {
+		return p.Has(rpath+suffix) && p.Has(dpath+suffix) && !p.Bad(rpath+suffix) && !p.Bad(dpath+suffix)
+	}
+	r, d := h.UnhealthyStateRouting, h.DNSFailover
+	if both(count) && d.Count != 0 && d.Count < r.Count {
+		p.Errf(dpath+count, "%d is below unhealthy_state_routing's %d; the DNS failover threshold must be greater than or equal to the routing failover threshold", d.Count, r.Count)
+	}
+	if both(pct) && d.Percentage != 0 && r.Percentage != 0 && d.Percentage < r.Percentage {
+		p.Errf(dpath+pct, "%d is below unhealthy_state_routing's %d; the DNS failover threshold must be greater than or equal to the routing failover threshold", d.Percentage, r.Percentage)
 	}
 }
 

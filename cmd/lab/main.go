@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -186,7 +187,10 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printTier(w io.Writer, l *lab.Lab) {
 	urls := l.EntryURLs()
-	fmt.Fprintf(w, "\nLoad balancer nodes (one per zone; the ALB's DNS name hands these out):\n")
+	fmt.Fprintf(w, "\nURL: %s\n", l.URL())
+	fmt.Fprintf(w, "DNS name: %s (served at %s, TTL %d s; dig @%s -p %s %s)\n", l.EntryName(), l.DNS().Addr(), l.DNS().TTL(),
+		dnsHost(l.DNS().Addr()), dnsPort(l.DNS().Addr()), l.EntryName())
+	fmt.Fprintf(w, "Load balancer nodes (one per zone; the DNS name hands out the live ones):\n")
 	for i, n := range l.LB.Nodes() {
 		fmt.Fprintf(w, "  %-12s %s\n", n.Zone(), urls[i])
 	}
@@ -194,5 +198,8 @@ func printTier(w io.Writer, l *lab.Lab) {
 	for _, in := range l.Instances() {
 		fmt.Fprintf(w, "  %s  %-12s %s  pid %d\n", in.ID, in.Zone, in.Addr, in.PID)
 	}
-	fmt.Fprintf(w, "\nTry: curl %s/api/todos   (or open %s/ in a browser)\nCtrl-C stops everything.\n\n", urls[0], urls[0])
+	fmt.Fprintf(w, "\nTry: curl %sapi/todos   (or open %s in a browser; it keeps working when a zone fails)\nCtrl-C stops everything.\n\n", l.URL(), l.URL())
 }
+
+func dnsHost(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
+func dnsPort(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }

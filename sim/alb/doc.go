@@ -18,7 +18,21 @@
 //     linearly from 0.1 to 1 over the duration, applied as a random skip of
 //     its turn; it ends early when the target turns unhealthy or is
 //     deregistered, and starts again on its next healthy;
-//   - fail-open: when no target is healthy, the node routes to all of them;
+//   - target group health (thresholds.go): below the unhealthy_state_routing
+//     threshold (by default: no healthy target) the node fails open and
+//     routes to all its targets; below the dns_failover threshold its zone
+//     is unhealthy in DNS (DNSHealthy, DNSZones, for the DNS entry). Both
+//     count over the zone's targets with cross-zone off, over all zones'
+//     with it on;
+//   - cross-zone off: each node routes only to its own zone's targets, so
+//     the split is per node and zone, not per target, and a zone without
+//     targets answers 503;
+//   - Automatic Target Weights (atw.go): anomaly detection always on, per
+//     node (5xx and connection errors compared with the peers', results
+//     normal/anomalous in AnomalyDetection and TargetAnomalyChanged events);
+//     with weighted_random and anomaly mitigation on, an anomalous target's
+//     weight is cut and later ramped back up. The thresholds and the weight
+//     curve are the lab's choices (AWS does not document them);
 //   - 503 when no target is registered, 502 when a target refuses, resets or
 //     answers garbage, 504 when a connection cannot be made within 10 s or the
 //     target says nothing for the idle timeout; no retries to another target;
@@ -28,7 +42,7 @@
 //     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...).
 //
 // All durations are AWS durations, waited on through the injected clock.
-// Not here: Automatic Target Weights (anomaly detection and the
-// weighted_random anomaly mitigation: every target weighs the same), sticky
-// sessions, and the memberlist cluster and DNS entry (a later issue).
+// fidelity_test.go checks each documented behaviour against the AWS page
+// that documents it. Not here: sticky sessions, and the memberlist cluster
+// and DNS entry (which consult DNSHealthy).
 package alb

@@ -43,6 +43,13 @@ type Config struct {
 	// SlowStart is the target group's slow-start duration; zero is off. Only
 	// with round robin, as on AWS.
 	SlowStart time.Duration
+	// TargetGroupHealth is the target group's health requirements
+	// (target_group_health.*); nil is AWS's default (DefaultTargetGroupHealth).
+	TargetGroupHealth *TargetGroupHealth
+	// AnomalyMitigation turns on Automatic Target Weights' anomaly
+	// mitigation (load_balancing.algorithm.anomaly_mitigation); only with
+	// weighted_random, as on AWS. Anomaly detection is always on.
+	AnomalyMitigation bool
 	// Seed seeds every node's random source (weighted random, slow start's
 	// skips); runs with the same seed pick alike.
 	Seed uint64
@@ -74,6 +81,12 @@ type LoadBalancer struct {
 	faults  faultRegistry // request faults (chaos), read lock-free per request
 	timers  []clock.Timer
 	closed  bool
+
+	tgHealth TargetGroupHealth
+	atw      []*detector // per node, in node order: Automatic Target Weights
+
+	zmu       sync.Mutex
+	zoneState map[string]zoneState // last published target group health, by node zone
 }
 
 // New builds a load balancer with a node per zone; Start makes it listen.
@@ -94,6 +107,16 @@ func New(cfg Config) (*LoadBalancer, error) {
 	if cfg.SlowStart < 0 || cfg.SlowStart > 0 && cfg.Algorithm != AlgorithmRoundRobin {
 		return nil, fmt.Errorf("load balancer: slow start %s is not available with %s", cfg.SlowStart, cfg.Algorithm)
 	}
+	if cfg.AnomalyMitigation && cfg.Algorithm != AlgorithmWeightedRandom {
+		return nil, fmt.Errorf("load balancer: anomaly mitigation is not available with %s; it needs weighted_random", cfg.Algorithm)
+	}
+	tgHealth := DefaultTargetGroupHealth()
+	if cfg.TargetGroupHealth != nil {
+		tgHealth = *cfg.TargetGroupHealth
+	}
+	if err := tgHealth.Validate(); err != nil {
+		return nil, fmt.Errorf("load balancer: target group health: %w", err)
+	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
@@ -101,7 +124,7 @@ func New(cfg Config) (*LoadBalancer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	lb := &LoadBalancer{cfg: cfg, prober: cfg.Prober, targets: map[az.InstanceID]*Target{}, byAddr: map[string]*Target{},
-		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
+		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{}}
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
@@ -109,6 +132,9 @@ func New(cfg Config) (*LoadBalancer, error) {
 	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
 	for i, z := range cfg.Zones {
 		lb.nodes = append(lb.nodes, newNode(lb, z, i))
+	}
+	for _, n := range lb.nodes {
+		lb.atw = append(lb.atw, newDetector(n, cfg.AnomalyMitigation))
 	}
 	return lb, nil
 }
@@ -135,6 +161,11 @@ func (lb *LoadBalancer) Start(ctx context.Context) error {
 		}()
 		lb.cfg.Events.Publish(NodeListening{Zone: n.zone.Name, URL: n.URL()})
 	}
+	lb.wg.Add(1)
+	go func() {
+		defer lb.wg.Done()
+		lb.runATW(lb.ctx)
+	}()
 	return nil
 }
 
@@ -153,13 +184,16 @@ func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrP
 	lb.targets[id] = t
 	lb.byAddr[addr.String()] = t
 	lb.cfg.Events.Publish(TargetRegistered{Target: string(id), Zone: zone, Addr: addr.String()})
-	for _, n := range lb.nodes {
+	for i, n := range lb.nodes {
 		ctx, stop := context.WithCancel(lb.ctx)
-		v := &view{t: t, health: NewHealth(), proxy: n.newProxy(t), stop: stop}
+		proxy := n.newProxy(t)
+		proxy.Transport = outcomeTransport{next: proxy.Transport, o: lb.atw[i].add(t)} // anomaly detection sees every exchange
+		v := &view{t: t, health: NewHealth(), proxy: proxy, stop: stop}
 		n.mu.Lock()
 		n.views[id] = v
 		n.rebuild()
 		n.mu.Unlock()
+		lb.noteZoneHealth(n)
 		lb.wg.Add(1)
 		go func() {
 			defer lb.wg.Done()
@@ -202,13 +236,15 @@ func (lb *LoadBalancer) remove(t *Target) {
 	}
 	closed := lb.closed
 	lb.mu.Unlock()
-	for _, n := range lb.nodes {
+	for i, n := range lb.nodes {
 		n.mu.Lock()
 		if v, ok := n.views[t.ID]; ok && v.t == t {
 			delete(n.views, t.ID)
 			n.rebuild()
 		}
 		n.mu.Unlock()
+		lb.atw[i].remove(t)
+		lb.noteZoneHealth(n)
 	}
 	if !closed {
 		lb.cfg.Events.Publish(TargetDeregistered{Target: string(t.ID), Zone: t.Zone, Drained: true})
@@ -300,6 +336,7 @@ func (n *Node) setHealth(t *Target, f func(Health) Health, stop bool) {
 	if changed {
 		n.lb.cfg.Events.Publish(TargetHealthChanged{Node: n.zone.Name, Target: string(t.ID), Zone: t.Zone, Addr: t.Addr.String(),
 			From: old.State, To: h.State, Reason: h.Reason, Description: h.Description})
+		n.lb.noteZoneHealth(n)
 	}
 }
 

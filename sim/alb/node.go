@@ -31,8 +31,9 @@ type Node struct {
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
 
-	srv *http.Server
-	ln  net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	down bool // stopped by StopNode (nodectl.go); guarded by lb.mu
 }
 
 // view is one node's health view of one target.
@@ -226,7 +227,7 @@ func (n *Node) rebuild() {
 		}
 	}
 	rs := &routeSet{routes: healthy}
-	if len(healthy) == 0 && len(candidates) > 0 {
+	if n.lb.failOpen(len(healthy), len(candidates)) {
 		rs.routes, rs.failOpen = candidates, true // fail open: route to all of them
 	}
 	n.routes.Store(rs)

@@ -45,6 +45,17 @@ resource "aws_lb_target_group" "this" {
   load_balancing_cross_zone_enabled = "use_load_balancer_configuration" # target_group.load_balancing_cross_zone_enabled
   deregistration_delay              = 300                               # target_group.deregistration_delay
   slow_start                        = 0                                 # target_group.slow_start (0 = off)
+  # target_group.target_group_health: below these, a zone fails open (routing) or leaves DNS
+  target_group_health {
+    dns_failover {
+      minimum_healthy_targets_count      = "1"
+      minimum_healthy_targets_percentage = "off"
+    }
+    unhealthy_state_routing {
+      minimum_healthy_targets_count      = "1"
+      minimum_healthy_targets_percentage = "off"
+    }
+  }
   # target_group.health_check
   health_check {
     enabled             = true
