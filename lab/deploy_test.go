@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +61,12 @@ func (p *versionProbe) run(ctx context.Context, l *Lab) {
 // with SimplyDone built for these tests, on a port of its own, while a
 // probe watches which release answers.
 func runDeployScenario(t *testing.T, name string, port int) (*Summary, *versionProbe, asg.Refresh, *scenarios.Scenario) {
+	return runDeployOn(t, name, port, DriverProcess)
+}
+
+// runDeployOn is runDeployScenario on a runtime; on Docker the stack's
+// command stays [simplydone], which the Docker runtime runs as its image.
+func runDeployOn(t *testing.T, name string, port int, driver string) (*Summary, *versionProbe, asg.Refresh, *scenarios.Scenario) {
 	t.Helper()
 	sc, err := scenarios.Builtin(name)
 	if err != nil {
@@ -68,14 +76,16 @@ func runDeployScenario(t *testing.T, name string, port int) (*Summary, *versionP
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.LaunchTemplate.Command = []string{simplydone}
+	if driver == DriverProcess {
+		st.LaunchTemplate.Command = []string{simplydone}
+	}
 	st.LoadBalancer.ListenerPort, st.TargetGroup.Port, st.LaunchTemplate.Port = port, port, port
 	probe := &versionProbe{}
 	probeCtx, stopProbe := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var group *asg.Group
 	defer func() { stopProbe(); wg.Wait() }()
-	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: st, Driver: DriverProcess, RunsDir: t.TempDir(),
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: st, Driver: driver, RunsDir: t.TempDir(),
 		OnStart: func(l *Lab) {
 			group = l.Group
 			wg.Add(1)
@@ -98,7 +108,22 @@ func TestRollingDeployLosesNoRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("twenty wall seconds of real load")
 	}
-	sum, probe, ref, _ := runDeployScenario(t, "rolling-deploy", 18501)
+	t.Run("process", func(t *testing.T) { rollingDeploy(t, DriverProcess, 18501) })
+	t.Run("docker", func(t *testing.T) {
+		if _, _, err := ResolveDriver(context.Background(), DriverDocker); err != nil {
+			t.Skipf("no Docker engine: %v", err)
+		}
+		// The Docker runtime builds SimplyDone's image from the binary it finds on PATH.
+		t.Setenv("PATH", filepath.Dir(simplydone)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		rollingDeploy(t, DriverDocker, 18507)
+	})
+}
+
+func rollingDeploy(t *testing.T, driver string, port int) {
+	sum, probe, ref, _ := runDeployOn(t, "rolling-deploy", port, driver)
+	if sum.Driver != driver {
+		t.Fatalf("ran on %s, want %s", sum.Driver, driver)
+	}
 	if sum.Verdict != Pass || sum.Requests == 0 || sum.Errors.HTTP5xx+sum.Errors.Transport != 0 {
 		t.Fatalf("verdict %s (%s): %d requests, %d 5xx, %d transport errors", sum.Verdict, sum.Reason, sum.Requests, sum.Errors.HTTP5xx, sum.Errors.Transport)
 	}
