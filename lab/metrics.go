@@ -229,10 +229,12 @@ func (a *albSampler) sample() {
 		prev := a.last[s.Zone]
 		a.last[s.Zone] = s
 		requests += s.RequestCount - prev.RequestCount
-		healthy = max(healthy, sum(s.HealthyHostCount))
 		zone := cloudwatch.Dims(cloudwatch.DimLoadBalancer, lbName, cloudwatch.DimAvailabilityZone, s.Zone)
-		put(cloudwatch.MetricHealthyHostCount, zone, float64(sum(s.HealthyHostCount)))
-		put(cloudwatch.MetricUnHealthyHostCount, zone, float64(sum(s.UnHealthyHostCount)))
+		if a.l.LB.NodeUp(s.Zone) { // a stopped node checks nothing: its counts would be stale
+			healthy = max(healthy, sum(s.HealthyHostCount))
+			put(cloudwatch.MetricHealthyHostCount, zone, float64(sum(s.HealthyHostCount)))
+			put(cloudwatch.MetricUnHealthyHostCount, zone, float64(sum(s.UnHealthyHostCount)))
+		}
 		counters := []struct {
 			name string
 			v    int64
@@ -260,6 +262,76 @@ func (a *albSampler) sample() {
 	}
 	if v, ok := requestCountPerTarget(requests, healthy, len(a.l.LB.Targets())); ok {
 		put(cloudwatch.MetricRequestCountPerTarget, all, v)
+	}
+	a.sampleNodes(now)
+}
+
+// Target group health and Automatic Target Weights metrics, AWS's names
+// (aws-behaviour.md 1.3, 1.4, 1.12; load-balancer-cloudwatch-metrics.html).
+const (
+	MetricHealthyStateRouting   = "HealthyStateRouting"   // zones meeting the unhealthy_state_routing threshold
+	MetricUnhealthyStateRouting = "UnhealthyStateRouting" // zones below it: failing open
+	MetricHealthyStateDNS       = "HealthyStateDNS"       // zones meeting the dns_failover threshold
+	MetricUnhealthyStateDNS     = "UnhealthyStateDNS"     // zones below it: unhealthy in DNS
+	MetricAnomalousHostCount    = "AnomalousHostCount"    // targets anomaly detection calls anomalous
+	MetricMitigatedHostCount    = "MitigatedHostCount"    // targets whose traffic mitigation cuts
+)
+
+// The lab's own metric, not AWS's (AWS does not show its nodes' views):
+// in its own namespace, so that nothing mistakes it for an ALB metric.
+const (
+	NamespaceLab = "Lab/ApplicationELB"
+	// MetricNodeViewDisagreements is how many targets the live nodes'
+	// gossiped views of target health do not agree on.
+	MetricNodeViewDisagreements = "NodeViewDisagreementCount"
+)
+
+// sampleNodes publishes each live node's target group health (1 or 0 zone,
+// per AvailabilityZone; the zone counts under the LoadBalancer alone) and
+// its ATW counts, always (as AWS reports them), and the lab's count of
+// targets the nodes' views disagree on. A stopped node publishes nothing.
+func (a *albSampler) sampleNodes(now time.Time) {
+	lb, lbName := a.l.LB, a.l.opts.Stack.Name
+	put := func(ns, name string, dims cloudwatch.Dimensions, v float64) {
+		a.l.Metrics.Put(cloudwatch.Datum{Namespace: ns, MetricName: name, Dimensions: dims, Time: now, Value: v})
+	}
+	one := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	all := cloudwatch.Dims(cloudwatch.DimLoadBalancer, lbName)
+	var routing, dns, live float64
+	for _, n := range lb.Nodes() {
+		z := n.Zone()
+		if !lb.NodeUp(z) {
+			continue
+		}
+		live++
+		dims := cloudwatch.Dims(cloudwatch.DimLoadBalancer, lbName, cloudwatch.DimAvailabilityZone, z)
+		r, d := one(lb.RoutingHealthy(z)), one(lb.DNSHealthy(z))
+		routing, dns = routing+r, dns+d
+		anomalous, mitigated := lb.AnomalyCounts(z)
+		for _, m := range []struct {
+			name string
+			v    float64
+		}{
+			{MetricHealthyStateRouting, r}, {MetricUnhealthyStateRouting, 1 - r},
+			{MetricHealthyStateDNS, d}, {MetricUnhealthyStateDNS, 1 - d},
+			{MetricAnomalousHostCount, float64(anomalous)}, {MetricMitigatedHostCount, float64(mitigated)},
+		} {
+			put(cloudwatch.NamespaceALB, m.name, dims, m.v)
+		}
+	}
+	if live > 0 {
+		put(cloudwatch.NamespaceALB, MetricHealthyStateRouting, all, routing)
+		put(cloudwatch.NamespaceALB, MetricUnhealthyStateRouting, all, live-routing)
+		put(cloudwatch.NamespaceALB, MetricHealthyStateDNS, all, dns)
+		put(cloudwatch.NamespaceALB, MetricUnhealthyStateDNS, all, live-dns)
+	}
+	if a.l.entry != nil && a.l.entry.cluster != nil {
+		put(NamespaceLab, MetricNodeViewDisagreements, all, float64(len(a.l.ViewDisagreements())))
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
+	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -325,6 +327,7 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.T
 	for i := range s.Zones {
 		byZone[s.Zones[i].Name] = &s.Zones[i]
 	}
+	up := map[string]bool{}
 	for _, n := range nodes {
 		z := byZone[n.Zone()]
 		if z == nil {
@@ -338,6 +341,20 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.T
 		for _, c := range m.UnHealthyHostCount {
 			z.Node.Unhealthy += c
 		}
+		up[n.Zone()] = l.LB.NodeUp(n.Zone())
+		z.Node.Down = !up[n.Zone()]
+		z.Node.FailOpen = up[n.Zone()] && !l.LB.RoutingHealthy(n.Zone())
+	}
+	var differ map[string]map[string]string
+	if l.EntryName() != "" { // the DNS entry and the nodes' cluster are up
+		in := l.DNS().AnswerZones()
+		for i := range s.Zones {
+			s.Zones[i].Node.DNS = DNSOut
+			if slices.Contains(in, s.Zones[i].Name) {
+				s.Zones[i].Node.DNS = DNSIn
+			}
+		}
+		differ = viewsDiffer(l.Cluster().Views())
 	}
 	for _, in := range l.Group.Instances() {
 		switch in.State {
@@ -356,15 +373,18 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.T
 		if z == nil {
 			continue
 		}
-		iv := Instance{ID: string(in.ID), State: in.State}
+		iv := Instance{ID: string(in.ID), State: in.State, Views: differ[string(in.ID)]}
 		views := l.LB.Health(in.ID)
-		for _, h := range views {
+		for zone, h := range views {
+			if !up[zone] {
+				continue // a stopped node's view is frozen
+			}
 			iv.Nodes++
 			if h.State == alb.StateHealthy {
 				iv.HealthyOn++
 			}
 		}
-		if h, ok := views[in.Zone]; ok {
+		if h, ok := ownView(views, in.Zone, up, l.Zones); ok {
 			iv.Health, iv.Reason, iv.Description = string(h.State), string(h.Reason), h.Description
 		}
 		iv.CPU, iv.HasCPU = instanceCPU(l, in.ID, now)
@@ -391,6 +411,35 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.T
 			s.CPUThresholds = append(s.CPUThresholds, cfg.Threshold)
 		}
 	}
+}
+
+// ownView is the target's health as its own zone's node sees it, or, while
+// that node is down, as the first live node sees it.
+func ownView(views map[string]alb.Health, zone string, up map[string]bool, zones []az.Zone) (alb.Health, bool) {
+	if h, ok := views[zone]; ok && up[zone] {
+		return h, true
+	}
+	for _, z := range zones {
+		if h, ok := views[z.Name]; ok && up[z.Name] {
+			return h, true
+		}
+	}
+	h, ok := views[zone]
+	return h, ok
+}
+
+// viewsDiffer is, for each target the live nodes' gossiped views do not
+// agree on, every live node's state of it ("" where a node has none).
+func viewsDiffer(v entry.Views) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, d := range entry.Disagreements(v) {
+		states := map[string]string{}
+		for node := range v {
+			states[node] = d.States[node]
+		}
+		out[d.Target] = states
+	}
+	return out
 }
 
 // instanceCPU is the instance's CPUUtilization over the last AWS minute,

@@ -1,7 +1,9 @@
 // Package tui is the live terminal view of `lab run`: the header with the
 // phase, the load and each SLO's live state; a column per zone with its
-// load-balancer node and its instances (lifecycle, target health, CPU against
-// the alarms' thresholds); the Auto Scaling group and its alarms, each with
+// load-balancer node (up or down, failing open, in the load balancer's DNS
+// answer or out) and its instances (lifecycle, target health, CPU against
+// the alarms' thresholds, and each node's state of a target where the
+// nodes' gossiped views differ); the Auto Scaling group and its alarms, each with
 // what its policy will do at the next evaluation (next.go); charts of
 // requests per second, p50 and p99 and the instances in service per zone,
 // with a row marking scale-outs, scale-ins and faults under them; and the

@@ -137,11 +137,13 @@ func fixture() Snapshot {
 			{Expr: "lost_writes == 0", Status: Pending, Observed: "at the end"},
 		},
 		Zones: []Zone{
-			{Name: "us-east-1a", Node: Node{Addr: "127.0.1.1:18491", Healthy: 2, Unhealthy: 1},
+			{Name: "us-east-1a", Node: Node{Addr: "127.0.1.1:18491", Healthy: 2, Unhealthy: 1, DNS: DNSIn},
 				Instances: []Instance{{ID: "i-0a1b2c3d4e5f60718", State: "InService", Health: "healthy", HealthyOn: 3, Nodes: 3, CPU: 91.5, HasCPU: true}}},
-			{Name: "us-east-1b", Node: Node{Addr: "127.0.2.1:18491", Healthy: 2, Unhealthy: 1},
-				Instances: []Instance{{ID: "i-f1c6825c3507768a6", State: "InService", Health: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out", HealthyOn: 0, Nodes: 3, CPU: 0, HasCPU: true}}},
-			{Name: "us-east-1c", Node: Node{Addr: "127.0.3.1:18491", Healthy: 2, Unhealthy: 1},
+			{Name: "us-east-1b", Node: Node{Addr: "127.0.2.1:18491", Healthy: 2, Unhealthy: 1, DNS: DNSIn},
+				Instances: []Instance{{ID: "i-f1c6825c3507768a6", State: "InService", Health: "unhealthy", Reason: "Target.Timeout", Description: "Request timed out", HealthyOn: 2, Nodes: 3, CPU: 0, HasCPU: true,
+					// node 1b has seen it fail; 1a and 1c have yet to
+					Views: map[string]string{"us-east-1a": "healthy", "us-east-1b": "unhealthy", "us-east-1c": "healthy"}}}},
+			{Name: "us-east-1c", Node: Node{Addr: "127.0.3.1:18491", Healthy: 2, Unhealthy: 1, DNS: DNSIn},
 				Instances: []Instance{
 					{ID: "i-36765340e3ad58a47", State: "InService", Health: "healthy", HealthyOn: 3, Nodes: 3, CPU: 64, HasCPU: true},
 					{ID: "i-9c0ffee000000beef", State: "Pending", Health: "initial", Reason: "Elb.InitialHealthChecking", HealthyOn: 0, Nodes: 3},

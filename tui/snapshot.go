@@ -88,7 +88,22 @@ type Node struct {
 	Addr      string // host:port clients reach
 	Healthy   int    // targets this node sees healthy (all zones)
 	Unhealthy int
+	// Down: the node is stopped (its zone failed): it refuses connections
+	// and runs no health checks.
+	Down bool `json:",omitempty"`
+	// DNS is DNSIn when the load balancer's DNS name hands the node out,
+	// DNSOut when it does not, "" before the entry is up.
+	DNS string `json:",omitempty"`
+	// FailOpen: below the unhealthy_state_routing threshold, the node
+	// routes to every target, unhealthy ones included (UnhealthyStateRouting).
+	FailOpen bool `json:",omitempty"`
 }
+
+// Node.DNS values.
+const (
+	DNSIn  = "in"
+	DNSOut = "out"
+)
 
 // Instance is one instance as its zone's node sees it.
 type Instance struct {
@@ -97,10 +112,14 @@ type Instance struct {
 	Health      string // target health as the instance's own zone's node sees it; "" if not registered
 	Reason      string // AWS reason code, e.g. Target.FailedHealthChecks
 	Description string
-	HealthyOn   int // nodes that see it healthy
-	Nodes       int // nodes that have a view of it
-	CPU         float64
-	HasCPU      bool
+	HealthyOn   int // live nodes that see it healthy
+	Nodes       int // live nodes that have a view of it
+	// Views is each live node's state of the target, by node zone, as the
+	// nodes gossip them, when they do not all agree ("" for a node that has
+	// no view of it); nil when they agree.
+	Views  map[string]string `json:",omitempty"`
+	CPU    float64
+	HasCPU bool
 }
 
 // Group is the Auto Scaling group's capacity.

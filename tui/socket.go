@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -226,6 +227,7 @@ func Follow(ctx context.Context, path string, fn func(Snapshot)) error {
 	defer stop()
 	sc := bufio.NewScanner(conn)
 	sc.Buffer(make([]byte, 0, 1<<16), 64<<20)
+	sc.Split(wholeLines)
 	for sc.Scan() {
 		var s Snapshot
 		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
@@ -243,6 +245,18 @@ func Follow(ctx context.Context, path string, fn func(Snapshot)) error {
 		return err
 	}
 	return ErrGone
+}
+
+// wholeLines splits at newlines and drops a last line without one: the
+// server went away in the middle of writing it.
+func wholeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF {
+		return len(data), nil, nil
+	}
+	return 0, nil, nil
 }
 
 // ErrGone is Follow's error when the run closed the socket before it ended.

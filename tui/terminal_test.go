@@ -138,6 +138,9 @@ func TestRealTerminal(t *testing.T) {
 		}
 	}
 	t.Logf("the screen in the middle of the run:\n%s", middle)
+	if !strings.Contains(middle, "in DNS") && !strings.Contains(middle, "out of DNS") {
+		t.Errorf("the zones' nodes do not say whether DNS hands them out:\n%s", middle)
+	}
 	if !watched {
 		t.Errorf("the run never served a snapshot on %s", SocketName)
 	}

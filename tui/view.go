@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,15 +30,21 @@ func (m Model) layout() layout {
 	w, h := m.width, m.height
 	lay := layout{wide: w >= 120, sloRows: len(m.sloLines(w, 2))}
 	if lay.wide {
-		most := 0
+		most := 1
 		for _, z := range m.snap.Zones {
-			most = max(most, len(z.Instances))
+			n := 0
+			for _, in := range z.Instances {
+				n += 2 + viewsRows(in)
+			}
+			most = max(most, n)
 		}
-		lay.zoneRows = 1 + 2*max(most, 1)
+		lay.zoneRows = 2 + most
 	} else {
 		n := 0
 		for _, z := range m.snap.Zones {
-			n += len(z.Instances)
+			for _, in := range z.Instances {
+				n += 1 + viewsRows(in)
+			}
 		}
 		lay.zoneRows = 1 + max(n, 1)
 	}
@@ -189,15 +196,22 @@ func (m Model) zoneColumns(w, rows int) []string {
 	cw := (w - 3*(len(zs)-1)) / len(zs)
 	cols := make([][]string, len(zs))
 	for i, z := range zs {
-		c := []string{m.nodeLine(z, true)}
+		c := []string{m.nodeLine(z, true), "  " + m.nodeState(z.Node, true)}
+		shown := 0 // instances whose lines all fit
 		for _, in := range z.Instances {
 			c = append(c, m.instanceLine(in), "  "+m.cpuLine(in, min(14, cw-30), true))
+			if in.Views != nil {
+				c = append(c, "  "+m.viewsLine(in.Views))
+			}
+			if len(c) <= rows {
+				shown++
+			}
 		}
 		if len(z.Instances) == 0 {
 			c = append(c, m.st.dim.Render("no instances"))
 		}
 		if len(c) > rows {
-			c = append(c[:rows-1], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", (len(c)-rows)/2+1)))
+			c = append(c[:rows-1], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", max(len(z.Instances)-shown, 1))))
 		}
 		cols[i] = c
 	}
@@ -216,13 +230,99 @@ func (m Model) zoneColumns(w, rows int) []string {
 	return out
 }
 
-func (m Model) nodeLine(z Zone, addr bool) string {
-	s := m.st.bold.Render(z.Name) + " "
-	if addr && z.Node.Addr != "" {
-		s += " node " + z.Node.Addr + " sees"
+// nodeLine is the zone's name and its node's address (wide), or the zone's
+// short name and its node's state (narrow).
+func (m Model) nodeLine(z Zone, wide bool) string {
+	if !wide {
+		return m.st.bold.Render(shortZone(z.Name)) + " " + m.nodeState(z.Node, false)
 	}
-	return s + fmt.Sprintf(" %s %s", m.st.ok.Render(fmt.Sprintf("●%d", z.Node.Healthy)), m.st.bad.Render(fmt.Sprintf("✗%d", z.Node.Unhealthy)))
+	s := m.st.bold.Render(z.Name)
+	if z.Node.Addr != "" {
+		s += "  node " + z.Node.Addr
+	}
+	return s
 }
+
+// nodeState is what the node sees and does: the targets it sees healthy and
+// unhealthy, failing open, down, and whether DNS hands it out.
+func (m Model) nodeState(n Node, wide bool) string {
+	var s string
+	switch {
+	case n.Down:
+		s = m.st.bad.Render("down")
+		if wide {
+			s += m.st.dim.Render(", not checking")
+		}
+	default:
+		if wide {
+			s = "sees "
+		}
+		s += m.st.ok.Render(fmt.Sprintf("●%d", n.Healthy)) + " " + m.st.bad.Render(fmt.Sprintf("✗%d", n.Unhealthy))
+		if n.FailOpen {
+			s += " " + m.st.warn.Render("fail open")
+		}
+	}
+	sep := " "
+	if wide {
+		sep = m.st.dim.Render(" · ")
+	}
+	switch {
+	case n.DNS == DNSIn && n.Down:
+		s += sep + m.st.warn.Render("still in DNS")
+	case n.DNS == DNSIn:
+		s += sep + m.st.dim.Render("in DNS")
+	case n.DNS == DNSOut:
+		s += sep + m.st.bad.Render("out of DNS")
+	}
+	return s
+}
+
+// viewsRows is the lines an instance's differing views take.
+func viewsRows(in Instance) int {
+	if in.Views != nil {
+		return 1
+	}
+	return 0
+}
+
+// viewStates orders the states in a views-differ line.
+var viewStates = []string{"healthy", "initial", "unhealthy", "draining", "unused", ""}
+
+// viewsLine says how the nodes' views of a target differ, the nodes of
+// each state together: "views differ: 1a 1c healthy, 1b unhealthy".
+func (m Model) viewsLine(views map[string]string) string {
+	nodes := make([]string, 0, len(views))
+	for n := range views {
+		nodes = append(nodes, n)
+	}
+	sort.Strings(nodes)
+	states := slices.Clone(viewStates)
+	for _, n := range nodes {
+		if !slices.Contains(states, views[n]) {
+			states = append(states, views[n])
+		}
+	}
+	var parts []string
+	for _, st := range states {
+		var on []string
+		for _, n := range nodes {
+			if views[n] == st {
+				on = append(on, shortZone(n))
+			}
+		}
+		if len(on) > 0 {
+			name := st
+			if name == "" {
+				name = "no view"
+			}
+			parts = append(parts, strings.Join(on, " ")+" "+name)
+		}
+	}
+	return m.st.warn.Render("views differ: ") + strings.Join(parts, ", ")
+}
+
+// shortZone is a zone's letter with its digit: us-east-1a -> 1a.
+func shortZone(z string) string { return z[max(0, len(z)-2):] }
 
 func (m Model) instanceLine(in Instance) string {
 	s := fmt.Sprintf("%s %s %s", in.ID, fit(m.st.lifecycle(in.State), 11), m.st.health(in.Health))
@@ -266,19 +366,24 @@ func (m Model) zoneTable(w, rows int) []string {
 	}
 	out := []string{"nodes  " + strings.Join(nodes, m.st.dim.Render(" │ "))}
 	var ins []string
+	var starts []int // where each instance's lines start in ins
 	for _, z := range zs {
 		for _, in := range z.Instances {
-			short := z.Name[max(0, len(z.Name)-2):]
-			ins = append(ins, fmt.Sprintf("%s %s %s %s %s", short, in.ID, fit(m.st.lifecycle(in.State), 11),
+			starts = append(starts, len(ins))
+			ins = append(ins, fmt.Sprintf("%s %s %s %s %s", shortZone(z.Name), in.ID, fit(m.st.lifecycle(in.State), 11),
 				fit(m.st.health(in.Health), 11), m.cpuLine(in, 12, true)))
+			if in.Views != nil {
+				ins = append(ins, "   "+m.viewsLine(in.Views))
+			}
 		}
 	}
 	if len(ins) == 0 {
 		ins = append(ins, m.st.dim.Render("no instances"))
 	}
 	if len(ins) > rows-1 {
-		more := len(ins) - (rows - 2)
-		ins = append(ins[:rows-2], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", more)))
+		keep := rows - 2
+		more := len(starts) - sort.SearchInts(starts, keep) // instances starting past the kept lines
+		ins = append(ins[:keep], m.st.dim.Render(fmt.Sprintf("… %d more instance(s)", max(more, 1))))
 	}
 	return append(out, ins...)
 }
@@ -551,6 +656,9 @@ func (m Model) helpLines(w int) []string {
 	return append(keys,
 		m.st.bold.Render("Glyphs"),
 		"  target health  "+m.st.health("healthy")+"  "+m.st.health("initial")+"  "+m.st.health("unhealthy")+"  "+m.st.health("draining")+"  "+m.st.health("unused"),
+		"  nodes          ●n ✗n targets the node sees healthy, unhealthy; fail open (below unhealthy_state_routing); in DNS or out of DNS;",
+		"                 down (its zone failed: no checks, no routing; still in DNS until the failure detector acts)",
+		"  views differ   the nodes' gossiped views of a target disagree: each node's state of it",
 		"  SLOs           "+m.st.slo(Holding)+" holding  "+m.st.slo(AtRisk)+" at risk (the last 10 s fail it, or a latency is near)  "+m.st.slo(Breached)+" breached  "+m.st.slo(Pending)+" pending",
 		"  alarms         "+m.st.alarm("OK")+"  "+m.st.alarm("ALARM")+"  "+m.st.alarm("INSUFFICIENT_DATA"),
 		"  CPU            █ used, │ an alarm's threshold; measured against the instance's CPU share",

@@ -39,10 +39,18 @@
 //   - deregistration drains: no new requests, in-flight ones finish, and the
 //     ones still running when the delay ends get 502;
 //   - CloudWatch's metric names (RequestCount, TargetResponseTime,
-//     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...).
+//     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...);
+//   - a zone failure (nodectl.go): StopNode closes the node's listener and
+//     ends its health checks; StartNode brings it back as a replacement
+//     node, every target initial on it and checked at once, its anomaly
+//     detection started over.
+//
+// The nodes' memberlist cluster, which gossips each node's view
+// (Node.TargetStates), the DNS entry, which drops a zone below the
+// dns_failover threshold (DNSHealthy), and the stable URL are package
+// sim/entry's.
 //
 // All durations are AWS durations, waited on through the injected clock.
 // fidelity_test.go checks each documented behaviour against the AWS page
-// that documents it. Not here: sticky sessions, and the memberlist cluster
-// and DNS entry (which consult DNSHealthy).
+// that documents it. Not here: sticky sessions.
 package alb

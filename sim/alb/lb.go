@@ -185,20 +185,15 @@ func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrP
 	lb.byAddr[addr.String()] = t
 	lb.cfg.Events.Publish(TargetRegistered{Target: string(id), Zone: zone, Addr: addr.String()})
 	for i, n := range lb.nodes {
-		ctx, stop := context.WithCancel(lb.ctx)
 		proxy := n.newProxy(t)
 		proxy.Transport = outcomeTransport{next: proxy.Transport, o: lb.atw[i].add(t)} // anomaly detection sees every exchange
-		v := &view{t: t, health: NewHealth(), proxy: proxy, stop: stop}
+		v := &view{t: t, health: NewHealth(), proxy: proxy, stop: func() {}}
 		n.mu.Lock()
 		n.views[id] = v
 		n.rebuild()
+		lb.startChecksLocked(n, v) // not on a stopped node (nodectl.go)
 		n.mu.Unlock()
 		lb.noteZoneHealth(n)
-		lb.wg.Add(1)
-		go func() {
-			defer lb.wg.Done()
-			lb.watch(ctx, n, v)
-		}()
 	}
 	return nil
 }

@@ -1,17 +1,20 @@
 package alb
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // StopNode takes zone's node down, as a failed zone takes it: its listener
-// closes, so new connections are refused, and its open connections are cut.
-// Its health checks go on (nobody hears of them: its cluster member is down
-// too). StartNode brings it back on the same address.
+// closes, so new connections are refused, and its open connections are cut;
+// it stops health-checking (its view of the targets stays as it was, and
+// nobody hears of it: its cluster member is down too). StartNode brings it
+// back on the same address with a fresh view.
 func (lb *LoadBalancer) StopNode(zone string) error {
 	n, err := lb.node(zone)
 	if err != nil {
@@ -28,6 +31,11 @@ func (lb *LoadBalancer) StopNode(zone string) error {
 	}
 	n.down = true
 	srv := n.srv
+	n.mu.Lock()
+	for _, v := range n.views {
+		v.stop() // its health checks end with it
+	}
+	n.mu.Unlock()
 	lb.mu.Unlock()
 	if err := srv.Close(); err != nil {
 		return fmt.Errorf("stop node %s: %w", zone, err)
@@ -36,24 +44,33 @@ func (lb *LoadBalancer) StopNode(zone string) error {
 	return nil
 }
 
-// StartNode brings a stopped node back on its address and port.
+// StartNode brings a stopped node back on its address and port, as a
+// replacement node: it knows nothing of the targets' health, so every
+// registered target starts over as initial (Elb.InitialHealthChecking) on
+// it and its health checks begin at once; a first passing check makes a
+// target healthy, as for a newly registered one. Draining targets stay
+// draining: deregistration is the target group's, not the node's. Its
+// anomaly detection starts over too.
 func (lb *LoadBalancer) StartNode(zone string) error {
 	n, err := lb.node(zone)
 	if err != nil {
 		return err
 	}
 	lb.mu.Lock()
-	defer lb.mu.Unlock()
 	switch {
 	case lb.closed || lb.ctx == nil:
+		lb.mu.Unlock()
 		return fmt.Errorf("start node %s: load balancer is not running", zone)
 	case !n.down:
+		lb.mu.Unlock()
 		return fmt.Errorf("start node %s: already up", zone)
 	}
 	if err := n.listen(); err != nil {
+		lb.mu.Unlock()
 		return fmt.Errorf("start node %s: %w", zone, err)
 	}
 	n.down = false
+	changes := n.freshViewLocked()
 	srv, ln := n.srv, n.ln
 	lb.wg.Add(1)
 	go func() {
@@ -62,8 +79,77 @@ func (lb *LoadBalancer) StartNode(zone string) error {
 			lb.cfg.Logger.Error("load balancer node stopped", "zone", zone, "err", err)
 		}
 	}()
+	anomalies := lb.atw[slices.Index(lb.nodes, n)].reset()
+	lb.mu.Unlock()
+	for _, e := range changes {
+		lb.cfg.Events.Publish(e)
+	}
+	for _, e := range anomalies {
+		lb.cfg.Events.Publish(e)
+	}
+	lb.noteZoneHealth(n)
 	lb.cfg.Events.Publish(NodeListening{Zone: zone, URL: n.URL()})
 	return nil
+}
+
+// freshViewLocked sets every target the node may still check back to
+// initial and starts its health checks; lb.mu must be held. It returns the
+// changes of state to publish.
+func (n *Node) freshViewLocked() []TargetHealthChanged {
+	lb := n.lb
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var changes []TargetHealthChanged
+	for _, v := range n.views {
+		if v.health.State == StateDraining || v.health.State == StateUnused {
+			continue
+		}
+		old := v.health
+		v.health, v.slowStart = NewHealth().Checking(), time.Time{}
+		if old.State != v.health.State || old.Reason != v.health.Reason {
+			t := v.t
+			changes = append(changes, TargetHealthChanged{Node: n.zone.Name, Target: string(t.ID), Zone: t.Zone, Addr: t.Addr.String(),
+				From: old.State, To: v.health.State, Reason: v.health.Reason, Description: v.health.Description})
+		}
+		lb.startChecksLocked(n, v)
+	}
+	n.rebuild()
+	return changes
+}
+
+// startChecksLocked starts node n's health checks of v, unless n is down
+// (StartNode starts them when it comes back); lb.mu and n.mu must be held.
+func (lb *LoadBalancer) startChecksLocked(n *Node, v *view) {
+	if n.down {
+		return
+	}
+	ctx, stop := context.WithCancel(lb.ctx)
+	v.stop = stop
+	lb.wg.Add(1)
+	go func() {
+		defer lb.wg.Done()
+		lb.watch(ctx, n, v)
+	}()
+}
+
+// reset forgets what the detector saw: every target normal, at full
+// weight, with an empty window. It returns the results that change.
+func (d *detector) reset() []TargetAnomalyChanged {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var changes []TargetAnomalyChanged
+	for _, a := range d.targets {
+		a.cur.requests.Store(0)
+		a.cur.errors.Store(0)
+		a.ring, a.pos, a.state = [atwWindow][2]int64{}, 0, atwState{weight: 1}
+		if a.result.Result != AnomalyNormal || a.result.MitigationInEffect != MitigationNo {
+			changes = append(changes, TargetAnomalyChanged{Node: d.n.zone.Name, Target: string(a.t.ID), Zone: a.t.Zone,
+				From: a.result.Result, To: AnomalyNormal, MitigationInEffect: MitigationNo})
+		}
+		a.result = AnomalyDetection{Result: AnomalyNormal, MitigationInEffect: MitigationNo, Weight: 1}
+	}
+	d.publishWeights()
+	return changes
 }
 
 // NodeUp says whether zone's node is serving (not stopped by StopNode).

@@ -194,16 +194,32 @@ func (s *DNSServer) Live() []string {
 // live, eligible nodes; when there are none, every live node; when no node
 // is alive, every node (Route 53 answers all records when all are unhealthy).
 func (s *DNSServer) Answer() []netip.Addr {
+	var out []netip.Addr
+	for _, r := range s.answer() {
+		out = append(out, r.Addr)
+	}
+	return out
+}
+
+// AnswerZones is the zones whose nodes Answer hands out now, in record order.
+func (s *DNSServer) AnswerZones() []string {
+	var out []string
+	for _, r := range s.answer() {
+		out = append(out, r.Zone)
+	}
+	return out
+}
+
+func (s *DNSServer) answer() []Record {
 	alive := s.observer.Alive()
-	var live, eligible, all []netip.Addr
+	var live, eligible []Record
 	for _, r := range s.cfg.Records {
-		all = append(all, r.Addr)
 		if !alive[r.Zone] {
 			continue
 		}
-		live = append(live, r.Addr)
+		live = append(live, r)
 		if s.cfg.Eligible == nil || s.cfg.Eligible(r.Zone) {
-			eligible = append(eligible, r.Addr)
+			eligible = append(eligible, r)
 		}
 	}
 	switch {
@@ -212,7 +228,7 @@ func (s *DNSServer) Answer() []netip.Addr {
 	case len(live) > 0:
 		return live
 	}
-	return all
+	return s.cfg.Records
 }
 
 func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {

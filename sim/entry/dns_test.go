@@ -60,11 +60,17 @@ func TestDNSFailoverHook(t *testing.T) {
 	if got, want := sorted(a.Addrs), []netip.Addr{addrs[0], addrs[2]}; !slices.Equal(got, want) {
 		t.Fatalf("us-east-1b below its dns_failover threshold: answered %v, want %v", got, want)
 	}
+	if got := d.AnswerZones(); !slices.Equal(got, []string{"us-east-1a", "us-east-1c"}) {
+		t.Fatalf("AnswerZones %v, want us-east-1a and us-east-1c", got)
+	}
 	mu.Lock()
 	clear(ok)
 	mu.Unlock()
 	if got := sorted(d.Answer()); !slices.Equal(got, addrs) {
 		t.Fatalf("every zone unhealthy in DNS: answered %v, want all %v", got, addrs)
+	}
+	if got := d.AnswerZones(); len(got) != 3 {
+		t.Fatalf("every zone unhealthy in DNS: AnswerZones %v, want all three", got)
 	}
 }
 
