@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # bench/alb.sh (make bench-alb): requests per second through the lab's ALB
-# node, through HAProxy with one thread, and straight to one backend, all on
-# loopback, with the same load tool and settings.
+# node, through HAProxy (one thread) and nginx (one worker), and straight to
+# one backend, all on loopback, with the same load tools and settings.
 #
-#   core 0: the proxy under test (lab node with GOMAXPROCS=1, or HAProxy nbthread 1)
-#   core 1: wrk and the two Go backends
+#   core 0: the proxy under test (lab node with GOMAXPROCS=1, HAProxy
+#           nbthread 1, nginx worker_processes 1)
+#   core 1: the load tool and the two Go backends
 #
-# Order: lab, haproxy, lab, haproxy, direct; the lab and HAProxy figures are
-# the median (with two runs: the mean) of their two runs. Raw wrk output goes
-# to bench/results/<time>/.
+# The lab node runs as in a lab run: health checks on (every 5 AWS s at 10x),
+# its access log written to a file and its Prometheus endpoint up (scraped
+# once a second during every lab measurement). HAProxy and nginx log nothing.
 #
-# Environment: DURATION (seconds, 10s), WARMUP (2s), CONNS (64), THREADS (1),
+# 1. Throughput: wrk -t1 -c64 (closed loop, as fast as the proxy goes).
+#    Order: lab, haproxy, nginx, lab, haproxy, nginx, direct; each proxy's
+#    figure is the mean of its two runs.
+# 2. Latency at a fixed load: bench/cmd/rate, an open-loop constant-rate
+#    client in the manner of wrk2 (not packaged in Debian; vegeta could not
+#    hold these rates on the shared core), 64 keep-alive connections, at
+#    one rate for every subject: 50% of the lab node's measured throughput.
+#    Latency counts from when each request was due.
+# Raw output goes to bench/results/<time>/.
+#
+# Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
+# RATE (requests/s for part 2; default 50% of the lab's throughput),
 # PROFILE=1 adds a profiled lab run (not counted) and prints pprof -top.
 set -euo pipefail
 
@@ -19,10 +31,12 @@ WARMUP=${WARMUP:-2s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 PROFILE=${PROFILE:-0}
+RATE=${RATE:-}
 B1=127.0.0.1:18081
 B2=127.0.0.1:18082
 LAB_PORT=18080            # the node listens on 127.0.1.1:18080 (zone 1)
 HAP=127.0.0.1:18090
+NGX=127.0.0.1:18091
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -71,18 +85,19 @@ port_free() {
 }
 
 # --- tools ---------------------------------------------------------------
-if ! command -v haproxy >/dev/null || ! command -v wrk >/dev/null; then
-	say "installing haproxy and wrk (Debian)"
+if ! command -v haproxy >/dev/null || ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+	say "installing haproxy, nginx and wrk (Debian)"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy wrk >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy nginx wrk >/dev/null
 fi
+command -v nginx >/dev/null || PATH=$PATH:/usr/sbin
 command -v taskset >/dev/null || die "taskset (util-linux) is missing"
 [[ $(nproc) -ge 2 ]] || die "needs two cores (proxy on core 0, load and backends on core 1)"
 
-for a in $B1 $B2 127.0.1.1:$LAB_PORT $HAP; do port_free "$a"; done
+for a in $B1 $B2 127.0.1.1:$LAB_PORT $HAP $NGX; do port_free "$a"; done
 
 say "building into $tmp"
-(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend)
+(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend ./bench/cmd/rate)
 
 # --- backends on core 1 --------------------------------------------------
 for b in $B1 $B2; do
@@ -118,26 +133,106 @@ CFG
 cp "$tmp/haproxy.cfg" "$results/haproxy.cfg"
 haproxy -c -q -f "$tmp/haproxy.cfg" || die "bad HAProxy config"
 
+# --- nginx config --------------------------------------------------------
+# Upstream keep-alive (nginx's default is HTTP/1.0 and a new connection per
+# request, which would skew the comparison), the same X-Forwarded headers.
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx.conf" <<CFG
+worker_processes 1;
+daemon off;
+master_process off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000;
+    upstream be {
+        server $B1;
+        server $B2;
+        keepalive 256;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen $NGX;
+        location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto http;
+            proxy_set_header X-Forwarded-Port ${NGX##*:};
+            proxy_connect_timeout 10s;
+            proxy_read_timeout 60s;
+            proxy_buffering on;
+        }
+    }
+}
+CFG
+cp "$tmp/nginx.conf" "$results/nginx.conf"
+nginx -t -q -p "$tmp/nginx" -c "$tmp/nginx.conf" 2>>"$results/nginx.log" || die "bad nginx config; see $results/nginx.log"
+
 # --- subjects ------------------------------------------------------------
 proxy_pid=
-# start_lab [extra albnode flags]
+scraper=
+observe=()
+albnode_help=$("$tmp/albnode" -h 2>&1 || true)
+if [[ $albnode_help == *-accesslog* ]]; then
+	observe=(-accesslog "$tmp/access.log" -metrics)
+else # an albnode from before the access log and the endpoint existed
+	say "albnode has no access log or metrics endpoint: measuring without them"
+fi
+# start_lab [extra albnode flags]: with its access log and metrics endpoint
+# (scraped once a second on core 1) when albnode has them.
 start_lab() {
-	GOMAXPROCS=1 taskset -c 0 "$tmp/albnode" -port $LAB_PORT -backends "$B1,$B2" "$@" >"$tmp/albnode.out" 2>>"$results/albnode.log" &
+	: >"$results/albnode.log"
+	GOMAXPROCS=1 taskset -c 0 "$tmp/albnode" -port $LAB_PORT -backends "$B1,$B2" \
+		"${observe[@]}" "$@" >"$tmp/albnode.out" 2>>"$results/albnode.log" &
 	proxy_pid=$!
 	pids+=($proxy_pid)
-	local i
+	local i url
 	for i in $(seq 300); do
-		grep -q '^ready' "$tmp/albnode.out" 2>/dev/null && return 0
+		if grep -q '^ready' "$tmp/albnode.out" 2>/dev/null; then
+			if [[ ${#observe[@]} -gt 0 ]]; then
+				url=$(awk '/^metrics /{print $2}' "$results/albnode.log" | tail -1)
+				[[ -n $url ]] || die "albnode printed no metrics URL"
+				taskset -c 1 bash -c "while curl -fsS -o /dev/null '$url'; do sleep 1; done" &
+				scraper=$!
+				pids+=($scraper)
+			fi
+			return 0
+		fi
 		kill -0 $proxy_pid 2>/dev/null || die "albnode exited; see $results/albnode.log"
 		sleep 0.1
 	done
 	die "albnode not ready in 30 s"
+}
+stop_proxy() {
+	if [[ -n $scraper ]]; then stop "$scraper"; scraper=; fi
+	stop "$proxy_pid"
+	if [[ -f $tmp/access.log ]]; then
+		echo "$(wc -l <"$tmp/access.log") access-log lines" >>"$results/albnode.log"
+		rm -f "$tmp/access.log"
+	fi
 }
 start_haproxy() {
 	taskset -c 0 haproxy -db -f "$tmp/haproxy.cfg" >>"$results/haproxy.log" 2>&1 &
 	proxy_pid=$!
 	pids+=($proxy_pid)
 	wait_port $HAP $proxy_pid || die "HAProxy did not start; see $results/haproxy.log"
+}
+start_nginx() {
+	taskset -c 0 nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >>"$results/nginx.log" 2>&1 &
+	proxy_pid=$!
+	pids+=($proxy_pid)
+	wait_port $NGX $proxy_pid || die "nginx did not start; see $results/nginx.log"
 }
 
 # cpu_ticks PID: user+system clock ticks the process has used.
@@ -159,17 +254,39 @@ wrk_run() {
 
 say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up)"
 for round in 1 2; do
-	start_lab;     wrk_run "lab-$round"     "http://127.0.1.1:$LAB_PORT/"; stop "$proxy_pid"
-	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop "$proxy_pid"
+	start_lab;     wrk_run "lab-$round"     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop_proxy
+	start_nginx;   wrk_run "nginx-$round"   "http://$NGX/";               stop_proxy
 done
 proxy_pid=
 wrk_run direct "http://$B1/"
+
+# rate_run NAME URL: a constant RATE for DURATION (after a warm-up at the
+# same rate); "requests achieved-rps p50-ms p99-ms errors" in results/NAME.rate.
+rate_run() {
+	local name=$1 url=$2 p
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$WARMUP" >/dev/null &
+	p=$!; pids+=($p); wait $p || true; stop $p
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$DURATION" >"$results/$name.rate" &
+	p=$!; pids+=($p); wait $p || die "the constant-rate client failed for $name"; stop $p
+	say "  $name at $RATE/s: $(cat "$results/$name.rate")"
+}
+
+if [[ -z $RATE ]]; then
+	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
+fi
+say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
+start_lab;     rate_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
+start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
+proxy_pid=
+rate_run direct "http://$B1/"
 
 if [[ $PROFILE == 1 ]]; then
 	say "profiling the lab node (run not counted)"
 	start_lab -cpuprofile "$results/albnode.pprof"
 	wrk_run lab-profile "http://127.0.1.1:$LAB_PORT/"
-	stop "$proxy_pid"
+	stop_proxy
 	go tool pprof -top -nodecount=15 "$tmp/albnode" "$results/albnode.pprof" >"$results/pprof-top.txt" 2>&1 || true
 	go tool pprof -top -cum -nodecount=25 "$tmp/albnode" "$results/albnode.pprof" >"$results/pprof-top-cum.txt" 2>&1 || true
 	cp "$tmp/albnode" "$results/albnode.bin"
@@ -216,11 +333,18 @@ median() {
 
 lab=$(summary "$results"/lab-1.txt "$results"/lab-2.txt | median)
 hap=$(summary "$results"/haproxy-1.txt "$results"/haproxy-2.txt | median)
+ngx=$(summary "$results"/nginx-1.txt "$results"/nginx-2.txt | median)
 dir=$(summary "$results"/direct.txt)
 
 {
-	echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
-	echo "$(haproxy -v | head -1 | cut -d' ' -f1-3); $(go version | cut -d' ' -f3)"
+	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
+	echo "latency: bench/cmd/rate -rate $RATE -duration $DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput)"
+	if [[ ${#observe[@]} -gt 0 ]]; then
+		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
+	else
+		echo "lab node: health checks every 5 AWS s (10x); this albnode has no access log or Prometheus endpoint"
+	fi
+	echo "$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(go version | cut -d' ' -f3)"
 	echo
 	printf '%-22s %12s %10s %10s %7s %10s %12s\n' subject "requests/s" "p50 ms" "p99 ms" errors "proxy CPU" "CPU us/req"
 	row() {
@@ -231,13 +355,24 @@ dir=$(summary "$results"/direct.txt)
 	}
 	for r in 1 2; do row "lab ALB node, run $r" "$(summary "$results/lab-$r.txt")"; done
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
-	row "lab ALB node (median)" "$lab"
-	row "HAProxy (median)" "$hap"
+	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
+	row "lab ALB node (mean)" "$lab"
+	row "HAProxy (mean)" "$hap"
+	row "nginx (mean)" "$ngx"
 	row "direct (one backend)" "$dir"
 	echo
-	awk -v l="${lab%% *}" -v h="${hap%% *}" -v d="${dir%% *}" 'BEGIN {
+	printf 'at a constant %s requests/s (open loop, latency from when each request was due):\n' "$RATE"
+	printf '%-22s %12s %10s %10s %7s\n' subject "achieved/s" "p50 ms" "p99 ms" errors
+	for s in lab haproxy nginx direct; do
+		read -r n rps p50 p99 err <"$results/$s.rate"
+		printf '%-22s %12.0f %10.3f %10.3f %7d\n' "$s" "$rps" "$p50" "$p99" "$err"
+	done
+	echo
+	awk -v l="${lab%% *}" -v h="${hap%% *}" -v n="${ngx%% *}" -v d="${dir%% *}" 'BEGIN {
 		printf "lab / HAProxy     = %.2f\n", l / h
+		printf "lab / nginx       = %.2f\n", l / n
 		printf "HAProxy / direct  = %.2f\n", h / d
+		printf "nginx / direct    = %.2f\n", n / d
 		printf "lab / direct      = %.2f\n", l / d
 	}'
 	if [[ -f $results/pprof-top.txt ]]; then

@@ -66,6 +66,7 @@ func (l *Lab) Close() error {
 	if l.LB != nil {
 		errs = append(errs, l.LB.Close())
 	}
+	errs = append(errs, l.closeObserve())
 	if l.Runtime != nil {
 		errs = append(errs, l.Runtime.Close())
 	}

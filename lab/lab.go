@@ -70,6 +70,7 @@ type Lab struct {
 	wg          sync.WaitGroup
 
 	started time.Time // AWS time the run started
+	obs     observe   // access log and Prometheus endpoint
 
 	mu     sync.Mutex
 	closed bool
@@ -131,11 +132,17 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
 	cfg.Seed = opts.Seed // each node's weighted_random source
+	if err := l.openAccessLog(&cfg); err != nil {
+		return nil, err
+	}
 	if l.LB, err = alb.New(cfg); err != nil {
 		return nil, err
 	}
 	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := l.LB.Start(l.ctx); err != nil {
+		return nil, err
+	}
+	if err := l.startPrometheus(); err != nil {
 		return nil, err
 	}
 	if err := l.startEntry(); err != nil {

@@ -14,3 +14,13 @@ const (
 	ScenarioFile = "scenario.yaml"
 	ReportFile   = "report.html"
 )
+
+// The files the load balancer and the metrics endpoint write.
+const (
+	// AccessLogFile is the load balancer's access log, one line per
+	// request in the ALB's field order.
+	AccessLogFile = "access.log"
+	// PrometheusFile holds the URL of the run's Prometheus endpoint
+	// (http://127.0.0.1:PORT/metrics) while the run is up.
+	PrometheusFile = "prometheus.url"
+)

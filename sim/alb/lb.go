@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net"
@@ -53,6 +54,15 @@ type Config struct {
 	// Seed seeds every node's random source (weighted random, slow start's
 	// skips); runs with the same seed pick alike.
 	Seed uint64
+	// Name is the load balancer's name, for its CloudWatch dimensions and
+	// access log ("lab" when empty).
+	Name string
+	// ClientKeepAlive is client_keep_alive.seconds: how long a client
+	// connection may be reused; AWS: 3600 s, zero means that.
+	ClientKeepAlive time.Duration
+	// AccessLog, when set, gets one line per request in the ALB's access
+	// log format (accesslog.go); Close flushes it.
+	AccessLog io.Writer
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -70,6 +80,7 @@ type LoadBalancer struct {
 	nodes    []*Node
 	prober   Prober
 	errorLog *log.Logger
+	access   *accessLog // nil: no access log
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -120,6 +131,9 @@ func New(cfg Config) (*LoadBalancer, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	if cfg.ClientKeepAlive == 0 {
+		cfg.ClientKeepAlive = 3600 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +144,9 @@ func New(cfg Config) (*LoadBalancer, error) {
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
 	}
 	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
+	if cfg.AccessLog != nil {
+		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), cfg.Port)
+	}
 	for i, z := range cfg.Zones {
 		lb.nodes = append(lb.nodes, newNode(lb, z, i))
 	}
@@ -145,6 +162,9 @@ func (lb *LoadBalancer) Nodes() []*Node { return lb.nodes }
 // Start binds every node's listener and serves until Close.
 func (lb *LoadBalancer) Start(ctx context.Context) error {
 	lb.ctx, lb.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if lb.access != nil {
+		go lb.access.run() // ends when Close closes the log
+	}
 	for _, n := range lb.nodes {
 		if err := n.listen(); err != nil {
 			lb.Close()
@@ -397,5 +417,8 @@ func (lb *LoadBalancer) Close() error {
 		n.transport.CloseIdleConnections()
 	}
 	lb.wg.Wait()
+	if lb.access != nil && lb.ctx != nil {
+		lb.access.close()
+	}
 	return errors.Join(errs...)
 }

@@ -20,6 +20,9 @@ type Metrics struct {
 	Target3XX                    atomic.Int64
 	Target4XX                    atomic.Int64
 	Target5XX                    atomic.Int64
+	NewConnectionCount           atomic.Int64 // client connections opened
+	clientConns                  atomic.Int64 // client connections open now
+	targetConns                  *atomic.Int64
 }
 
 // Snapshot is a copy of a node's counters at one moment.
@@ -39,6 +42,10 @@ type Snapshot struct {
 	HTTPCode_Target_3XX_Count    int64
 	HTTPCode_Target_4XX_Count    int64
 	HTTPCode_Target_5XX_Count    int64
+	// NewConnectionCount is the client connections opened so far;
+	// ActiveConnectionCount the client and target connections open now.
+	NewConnectionCount    int64
+	ActiveConnectionCount int64
 	// HealthyHostCount and UnHealthyHostCount by the targets' zone, as this node sees them.
 	HealthyHostCount   map[string]int
 	UnHealthyHostCount map[string]int
@@ -85,6 +92,11 @@ func (m *Metrics) snapshot() Snapshot {
 		HTTPCode_Target_3XX_Count:    m.Target3XX.Load(),
 		HTTPCode_Target_4XX_Count:    m.Target4XX.Load(),
 		HTTPCode_Target_5XX_Count:    m.Target5XX.Load(),
+		NewConnectionCount:           m.NewConnectionCount.Load(),
+		ActiveConnectionCount:        m.clientConns.Load(),
+	}
+	if m.targetConns != nil {
+		s.ActiveConnectionCount += m.targetConns.Load()
 	}
 	s.HTTPCode_ELB_5XX_Count = s.HTTPCode_ELB_502_Count + s.HTTPCode_ELB_503_Count + s.HTTPCode_ELB_504_Count
 	s.TargetResponseTimeTotal = time.Duration(m.TargetResponseTimeNanos.Load())

@@ -22,11 +22,13 @@ type Node struct {
 	lb        *LoadBalancer
 	zone      az.Zone
 	addr      netip.AddrPort
-	port      string // listener port, for X-Forwarded-Port
+	port      string   // listener port, for X-Forwarded-Port
+	xfPort    []string // the X-Forwarded-Port value, shared by every request
 	picker    Picker
-	transport *http.Transport
+	transport *nodeConns
 	metrics   Metrics
 	routes    atomic.Pointer[routeSet]
+	connIDs   atomic.Uint64 // conn_trace_id of the client connections
 
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
@@ -72,7 +74,8 @@ func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 	default:
 		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
 	}
-	n.transport = lb.newTransport()
+	n.transport = &nodeConns{n: n, tr: lb.newTransport()}
+	n.metrics.targetConns = &n.transport.conns
 	n.routes.Store(&routeSet{})
 	return n
 }
@@ -120,19 +123,93 @@ func (n *Node) listen() error {
 	n.ln = ln
 	n.addr = ln.Addr().(*net.TCPAddr).AddrPort() // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
+	n.xfPort = []string{n.port}
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge
 	n.srv = &http.Server{
-		Handler:           n,
+		Handler:   n,
+		Protocols: &protocols,
+		// The idle timeout closes a client connection that has been quiet
+		// that long; a client that has not sent its whole request header
+		// by then is cut off too, so a slow client cannot pin a connection.
 		IdleTimeout:       idle,
 		ReadHeaderTimeout: idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          n.lb.errorLog,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now()})
+		},
+		ConnState: func(c net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				n.metrics.NewConnectionCount.Add(1)
+				n.metrics.clientConns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				n.metrics.clientConns.Add(-1)
+			}
+		},
 	}
 	return nil
+}
+
+// ALB's request header limits (Quotas for your Application Load Balancers,
+// HTTP headers): request line 16 K, a single header 16 K, the whole
+// request header 64 K.
+const (
+	maxRequestLine = 16 << 10
+	maxHeaderLine  = 16 << 10
+	// maxHeaderBytes is what net/http is told; it allows 4 KiB above it, so
+	// the whole header is cut at 64 K (431).
+	maxHeaderBytes = 64<<10 - 4<<10
+)
+
+// connKey finds a client connection's connInfo in a request's context.
+type connKey struct{}
+
+// connInfo is one client connection: its conn_trace_id and when it opened
+// (AWS time), for client_keep_alive.
+type connInfo struct {
+	id     uint64
+	opened time.Time
+}
+
+// limits answers 414 or 431 for a request over ALB's header limits, before
+// it is routed; 0 when it is within them.
+func limits(r *http.Request) int {
+	if len(r.Method)+len(r.RequestURI)+len(r.Proto)+2 > maxRequestLine {
+		return http.StatusRequestURITooLong
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			if len(k)+2+len(v) > maxHeaderLine {
+				return http.StatusRequestHeaderFieldsTooLarge
+			}
+		}
+	}
+	return 0
 }
 
 // ServeHTTP routes one request: pick a target from the route set, proxy to
 // it, never retry elsewhere.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	if ci != nil && n.lb.cfg.Clock.Now().Sub(ci.opened) >= n.lb.cfg.ClientKeepAlive {
+		// client_keep_alive has run out: this answer closes the connection
+		// (HTTP/2: GOAWAY), and the client opens a new one.
+		w.Header()["Connection"] = []string{"close"}
+	}
+	if n.lb.access != nil {
+		ex := &exchange{Context: r.Context(), w: w, n: n, start: time.Now()}
+		w, r = ex, r.WithContext(ex)
+		defer ex.finish(r, ci)
+	}
+	if code := limits(r); code != 0 {
+		n.metrics.elbStatus(code)
+		writeELBError(w, code)
+		return
+	}
 	rs := n.routes.Load()
 	i := n.picker.Pick(rs.routes)
 	if i < 0 {
@@ -151,11 +228,16 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.inflight.Add(-1)
 		rt.Target.end()
 	}()
-	rt.proxy.ServeHTTP(w, r)
+	if target, ok := fastTarget(rt.proxy.Transport); ok && !isUpgrade(r) {
+		n.forward(w, r, rt.proxy.Transport, target) // the fast path (proxy.go)
+	} else {
+		rt.proxy.ServeHTTP(w, r) // protocol upgrades
+	}
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 	host := t.Addr.String()
+	up := n.transport.upstream(t, host)
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
@@ -168,10 +250,11 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 				}
 				pr.Out.Header["X-Forwarded-For"] = []string{client}
 			}
-			pr.Out.Header["X-Forwarded-Proto"] = []string{"http"}
+			pr.Out.Header["X-Forwarded-Proto"] = xfProto
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
+			delete(pr.Out.Header, "Expect") // the node answers 100-continue itself
 		},
-		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: n.transport}, &n.metrics},
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,
@@ -191,6 +274,8 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	n.metrics.elbStatus(code)
 	if code != 460 {
 		writeELBError(w, code)
+	} else if ex, ok := w.(*exchange); ok {
+		ex.status = 460
 	}
 }
 
@@ -205,6 +290,7 @@ func (n *Node) routable(v *view) bool {
 
 // rebuild recomputes the route set; n.mu must be held.
 func (n *Node) rebuild() {
+	n.transport.prune(n.views)
 	var candidates, healthy []Route
 	steady := false // a healthy target not in slow start
 	for _, v := range n.views {
@@ -254,22 +340,93 @@ func (n *Node) slowStartOnHealthy(v *view) time.Time {
 	return time.Time{}
 }
 
+// nodeConns is a node's connections to its targets: one upstream per
+// target, with the dialer (10 s connect timeout, per-target tracking so
+// that draining can cut them) and the timeouts of lb.newTransport.
+type nodeConns struct {
+	n     *Node
+	tr    *http.Transport // settings only: its dialer and timeouts
+	conns atomic.Int64    // open connections to targets
+	mu    sync.Mutex
+	ups   []*upstream
+}
+
+func (c *nodeConns) upstream(t *Target, addr string) *upstream {
+	u := &upstream{t: t, addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns}
+	c.mu.Lock()
+	c.ups = append(c.ups, u)
+	c.mu.Unlock()
+	return u
+}
+
+// prune lets go of the upstreams of targets the node no longer has (their
+// deregistration delay ended): their idle connections are closed, and so
+// are the ones still in use when they come back. n.mu must be held.
+func (c *nodeConns) prune(views map[az.InstanceID]*view) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keep := c.ups[:0]
+	for _, u := range c.ups {
+		if v, ok := views[u.t.ID]; ok && v.t == u.t || !u.t.draining.Load() { // a new target's view may not be in yet
+			keep = append(keep, u)
+		} else {
+			u.closeIdle(true)
+		}
+	}
+	clear(c.ups[len(keep):])
+	c.ups = keep
+}
+
+// closeIdleNow closes the idle connections to every target; later ones
+// are kept again.
+func (c *nodeConns) closeIdleNow() {
+	c.mu.Lock()
+	ups := c.ups
+	c.mu.Unlock()
+	for _, u := range ups {
+		u.closeIdle(false)
+	}
+}
+
+// CloseIdleConnections closes every idle connection to a target, for good:
+// the load balancer is closing.
+func (c *nodeConns) CloseIdleConnections() {
+	c.mu.Lock()
+	ups := c.ups
+	c.ups = nil
+	c.mu.Unlock()
+	for _, u := range ups {
+		u.closeIdle(true)
+	}
+}
+
 // timedTransport measures TargetResponseTime and counts target status codes.
+// With access logging on it also notes the exchange's times and target.
 type timedTransport struct {
-	rt http.RoundTripper
-	m  *Metrics
+	rt     http.RoundTripper
+	m      *Metrics
+	target string
 }
 
 func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.rt.RoundTrip(r)
+	end := time.Now()
+	if ex := exchangeOf(r); ex != nil {
+		ex.sent, ex.target = start, t.target
+		if err == nil {
+			ex.got, ex.targetStatus = end, resp.StatusCode
+		}
+	}
 	if err == nil {
-		t.m.TargetResponseTimeNanos.Add(int64(time.Since(start)))
+		t.m.TargetResponseTimeNanos.Add(int64(end.Sub(start)))
 		t.m.TargetResponses.Add(1)
 		t.m.targetStatus(resp.StatusCode)
 	}
 	return resp, err
 }
+
+var xfProto = []string{"http"}
 
 // bufferPool lends 32 KiB copy buffers to the reverse proxy. It pools
 // pointers to arrays: converting the slice back to its array pointer costs no
@@ -289,6 +446,9 @@ func (bufferPool) Put(b []byte) {
 }
 
 var elbBodies = map[int]string{
+	400: "400 Bad Request",
+	414: "414 Request-URI Too Large",
+	431: "431 Request Header Fields Too Large",
 	502: "502 Bad Gateway",
 	503: "503 Service Temporarily Unavailable",
 	504: "504 Gateway Time-out",

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/netip"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/promexport"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 )
@@ -29,13 +31,15 @@ func main() {
 	speed := flag.Float64("speed", 10, "clock speed (AWS seconds per wall second)")
 	wait := flag.Duration("wait", 60*time.Second, "wall time to wait for the targets to be healthy")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile, from ready to shutdown, to this file")
+	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
+	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
 	flag.Parse()
-	if err := run(*port, *backends, *speed, *wait, *cpuprofile); err != nil {
+	if err := run(*port, *backends, *speed, *wait, *cpuprofile, *accessLog, *metrics); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(port int, backends string, speed float64, wait time.Duration, cpuprofile string) error {
+func run(port int, backends string, speed float64, wait time.Duration, cpuprofile, accessLog string, metrics bool) error {
 	var addrs []netip.AddrPort
 	for _, s := range strings.Split(backends, ",") {
 		a, err := netip.ParseAddrPort(strings.TrimSpace(s))
@@ -57,8 +61,18 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 	}
 	bus := events.NewBus(clk)
 	defer bus.Close()
+	var logw io.Writer
+	if accessLog != "" {
+		f, err := os.Create(accessLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		logw = f
+	}
 	lb, err := alb.New(alb.Config{
-		Zones: zones, Port: port, IdleTimeout: 60 * time.Second, DeregistrationDelay: 300 * time.Second, CrossZone: true,
+		AccessLog: logw,
+		Zones:     zones, Port: port, IdleTimeout: 60 * time.Second, DeregistrationDelay: 300 * time.Second, CrossZone: true,
 		HealthCheck: alb.HealthCheck{Path: "/", Interval: 5 * time.Second, Timeout: 5 * time.Second,
 			Thresholds: alb.Thresholds{Healthy: 5, Unhealthy: 2},
 			Matches:    func(code int) bool { return code == 200 }},
@@ -73,6 +87,14 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 		return err
 	}
 	defer lb.Close()
+	if metrics {
+		srv, err := promexport.Listen(lb)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		fmt.Fprintln(os.Stderr, "metrics", srv.URL())
+	}
 	for i, a := range addrs {
 		if err := lb.Register(az.InstanceID(fmt.Sprintf("i-bench%02d", i)), zones[0].Name, a); err != nil {
 			return err

@@ -1,0 +1,79 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/simplydone/lab/promexport"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/alb"
+)
+
+// observe is what lets a person watch a run from outside: the load
+// balancer's access log in the run directory and a Prometheus endpoint on
+// loopback.
+type observe struct {
+	accessLog *os.File
+	prom      *promexport.Server
+}
+
+// openAccessLog points the load balancer's access log at RUN_DIR/access.log.
+func (l *Lab) openAccessLog(cfg *alb.Config) error {
+	f, err := os.Create(filepath.Join(l.Dir, rundir.AccessLogFile))
+	if err != nil {
+		return fmt.Errorf("create access log: %w", err)
+	}
+	l.obs.accessLog = f
+	cfg.AccessLog = f
+	cfg.Name = l.opts.Stack.Name
+	return nil
+}
+
+// startPrometheus serves the load balancer's metrics on a free loopback
+// port, writes the URL to RUN_DIR/prometheus.url and announces it.
+func (l *Lab) startPrometheus() error {
+	s, err := promexport.Listen(l.LB)
+	if err != nil {
+		return err
+	}
+	l.obs.prom = s
+	if err := os.WriteFile(filepath.Join(l.Dir, rundir.PrometheusFile), []byte(s.URL()+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", rundir.PrometheusFile, err)
+	}
+	l.Bus.Publish(MetricsEndpoint{URL: s.URL()})
+	return nil
+}
+
+// MetricsURL is the run's Prometheus endpoint ("" before it is up).
+func (l *Lab) MetricsURL() string {
+	if l.obs.prom == nil {
+		return ""
+	}
+	return l.obs.prom.URL()
+}
+
+// closeObserve stops the endpoint; called after the load balancer has
+// closed (and so flushed its access log).
+func (l *Lab) closeObserve() error {
+	var errs []error
+	if l.obs.prom != nil {
+		errs = append(errs, l.obs.prom.Close())
+		os.Remove(filepath.Join(l.Dir, rundir.PrometheusFile)) // the URL is dead now
+	}
+	if l.obs.accessLog != nil {
+		errs = append(errs, l.obs.accessLog.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// MetricsEndpoint says where Prometheus can scrape the run.
+type MetricsEndpoint struct {
+	URL string `json:"url"`
+}
+
+func (MetricsEndpoint) Kind() string { return "lab" }
+func (e MetricsEndpoint) Message() string {
+	return fmt.Sprintf("Prometheus metrics (AWS/ApplicationELB names): %s", e.URL)
+}

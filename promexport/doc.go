@@ -1,0 +1,15 @@
+// Package promexport serves a running lab's load-balancer metrics to
+// Prometheus on loopback, under CloudWatch's names (namespace
+// AWS/ApplicationELB: RequestCount, HTTPCode_ELB_5XX_Count,
+// TargetResponseTime, HealthyHostCount, ...) with CloudWatch's dimensions
+// as labels (LoadBalancer, TargetGroup, AvailabilityZone), so that a
+// Grafana user can watch a run.
+//
+// A custom collector reads each node's counters at scrape time; nothing is
+// added to the request path. Counts are Prometheus counters since the load
+// balancer started (CloudWatch's Sum over a period is their increase);
+// TargetResponseTime is a summary (sum and count, request seconds);
+// HealthyHostCount and UnHealthyHostCount are gauges per node, labelled
+// with the node's zone (node) and the targets' zone (AvailabilityZone),
+// because each node keeps its own view of its targets' health.
+package promexport

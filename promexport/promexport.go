@@ -1,0 +1,152 @@
+package promexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/simplydone/lab/sim/alb"
+)
+
+// Source is what the collector reads: the load balancer.
+type Source interface {
+	Nodes() []*alb.Node
+	Dimension() string
+	TargetGroupDimension() string
+}
+
+var requestLabels = []string{"LoadBalancer", "TargetGroup", "AvailabilityZone"}
+
+type counter struct {
+	desc *prometheus.Desc
+	get  func(alb.Snapshot) int64
+}
+
+func newCounter(name, help string, get func(alb.Snapshot) int64) counter {
+	return counter{prometheus.NewDesc(name, help, requestLabels, nil), get}
+}
+
+// Collector turns the nodes' counters into metrics at each scrape.
+type Collector struct {
+	src       Source
+	counters  []counter
+	trt       *prometheus.Desc
+	active    *prometheus.Desc
+	healthy   *prometheus.Desc
+	unhealthy *prometheus.Desc
+}
+
+// NewCollector reads src's nodes at every scrape.
+func NewCollector(src Source) *Collector {
+	hostLabels := []string{"LoadBalancer", "TargetGroup", "AvailabilityZone", "node"}
+	return &Collector{
+		src: src,
+		counters: []counter{
+			newCounter("RequestCount", "Requests for which a load balancer node chose a target.", func(s alb.Snapshot) int64 { return s.RequestCount }),
+			newCounter("UnhealthyRoutingRequestCount", "Requests routed by fail-open (no healthy target).", func(s alb.Snapshot) int64 { return s.UnhealthyRoutingRequestCount }),
+			newCounter("HTTPCode_ELB_4XX_Count", "4XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_4XX_Count }),
+			newCounter("HTTPCode_ELB_5XX_Count", "5XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_5XX_Count }),
+			newCounter("HTTPCode_ELB_502_Count", "502 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_502_Count }),
+			newCounter("HTTPCode_ELB_503_Count", "503 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_503_Count }),
+			newCounter("HTTPCode_ELB_504_Count", "504 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_504_Count }),
+			newCounter("HTTPCode_Target_2XX_Count", "2XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_2XX_Count }),
+			newCounter("HTTPCode_Target_3XX_Count", "3XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_3XX_Count }),
+			newCounter("HTTPCode_Target_4XX_Count", "4XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_4XX_Count }),
+			newCounter("HTTPCode_Target_5XX_Count", "5XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_5XX_Count }),
+			newCounter("NewConnectionCount", "Client connections the load balancer node accepted.", func(s alb.Snapshot) int64 { return s.NewConnectionCount }),
+		},
+		trt: prometheus.NewDesc("TargetResponseTime",
+			"Seconds from the request leaving the load balancer to the target's response headers (request time).", requestLabels, nil),
+		active: prometheus.NewDesc("ActiveConnectionCount",
+			"Client-to-load-balancer and load-balancer-to-target connections open now.", requestLabels, nil),
+		healthy: prometheus.NewDesc("HealthyHostCount",
+			"Targets in AvailabilityZone that the load balancer node in zone node sees healthy.", hostLabels, nil),
+		unhealthy: prometheus.NewDesc("UnHealthyHostCount",
+			"Targets in AvailabilityZone that the load balancer node in zone node sees unhealthy.", hostLabels, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, k := range c.counters {
+		ch <- k.desc
+	}
+	ch <- c.trt
+	ch <- c.active
+	ch <- c.healthy
+	ch <- c.unhealthy
+}
+
+// Collect implements prometheus.Collector: one snapshot per node.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	lb, tg := c.src.Dimension(), c.src.TargetGroupDimension()
+	for _, n := range c.src.Nodes() {
+		s := n.Metrics()
+		zone := n.Zone()
+		for _, k := range c.counters {
+			ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.get(s)), lb, tg, zone)
+		}
+		ch <- prometheus.MustNewConstSummary(c.trt, uint64(s.TargetResponses), s.TargetResponseTimeTotal.Seconds(), nil, lb, tg, zone)
+		ch <- prometheus.MustNewConstMetric(c.active, prometheus.GaugeValue, float64(s.ActiveConnectionCount), lb, tg, zone)
+		zones := map[string]bool{zone: true}
+		for z := range s.HealthyHostCount {
+			zones[z] = true
+		}
+		for z := range s.UnHealthyHostCount {
+			zones[z] = true
+		}
+		for z := range zones {
+			ch <- prometheus.MustNewConstMetric(c.healthy, prometheus.GaugeValue, float64(s.HealthyHostCount[z]), lb, tg, z, zone)
+			ch <- prometheus.MustNewConstMetric(c.unhealthy, prometheus.GaugeValue, float64(s.UnHealthyHostCount[z]), lb, tg, z, zone)
+		}
+	}
+}
+
+// Server is the Prometheus endpoint of one running lab.
+type Server struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// Listen serves src's metrics at http://127.0.0.1:PORT/metrics on a free
+// port, until Close.
+func Listen(src Source) (*Server, error) {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(NewCollector(src)); err != nil {
+		return nil, fmt.Errorf("prometheus endpoint: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus endpoint: listen on loopback: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// URL is where Prometheus scrapes.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() + "/metrics" }
+
+// Close stops the endpoint and waits for its goroutine.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	<-s.done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,298 @@
+package alb
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The access log: one line per request in the ALB's field order
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html):
+//
+//	type time elb client:port target:port request_processing_time
+//	target_processing_time response_processing_time elb_status_code
+//	target_status_code received_bytes sent_bytes "request" "user_agent"
+//	ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+//	"chosen_cert_arn" matched_rule_priority request_creation_time
+//	"actions_executed" "redirect_url" "error_reason" "target:port_list"
+//	"target_status_code_list" "classification" "classification_reason"
+//	conn_trace_id
+//
+// time and request_creation_time are AWS times; the three processing
+// times are request (wall) seconds, the unit of TargetResponseTime in the
+// lab's CloudWatch and of the load generator's latencies. The
+// nodes hand entries to one writer goroutine owned by the load balancer
+// through a buffered channel; a full channel drops the entry (AWS's own
+// logs are best effort) and counts it, so logging never blocks a request.
+
+// accessEntry is one request, as the node saw it; the writer formats it.
+type accessEntry struct {
+	h2           bool
+	created, end time.Time // AWS
+	client       string
+	target       string
+	reqProc      float64 // wall seconds; -1: not dispatched
+	targetProc   float64
+	respProc     float64
+	elbStatus    int
+	targetStatus int // 0: none
+	received     int64
+	sent         int64
+	method       string
+	host         string
+	uri          string
+	proto        string
+	userAgent    string
+	traceID      string
+	connID       uint64
+}
+
+type accessLog struct {
+	ch      chan accessEntry
+	w       *bufio.Writer
+	dst     io.Writer
+	elb     string // the load balancer's resource id, app/NAME/ID
+	tgARN   string
+	port    int
+	done    chan struct{}
+	dropped atomic.Int64
+	once    sync.Once
+}
+
+func newAccessLog(dst io.Writer, elb, tgARN string, port int) *accessLog {
+	return &accessLog{ch: make(chan accessEntry, 8192), w: bufio.NewWriterSize(dst, 64<<10), dst: dst,
+		elb: elb, tgARN: tgARN, port: port, done: make(chan struct{})}
+}
+
+// run writes entries until close; it flushes whenever the queue runs dry.
+func (a *accessLog) run() {
+	defer close(a.done)
+	var buf []byte
+	for e := range a.ch {
+		buf = a.format(buf[:0], &e)
+		a.w.Write(buf)
+		if len(a.ch) == 0 {
+			a.w.Flush()
+		}
+	}
+	a.w.Flush()
+}
+
+// add queues e; it never blocks.
+func (a *accessLog) add(e *accessEntry) {
+	select {
+	case a.ch <- *e:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+// close stops taking entries, writes what is queued and flushes.
+func (a *accessLog) close() {
+	a.once.Do(func() { close(a.ch) })
+	<-a.done
+}
+
+func (a *accessLog) format(b []byte, e *accessEntry) []byte {
+	if e.h2 {
+		b = append(b, "h2 "...)
+	} else {
+		b = append(b, "http "...)
+	}
+	b = e.end.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = append(b, ' ')
+	b = append(b, a.elb...)
+	b = append(b, ' ')
+	b = append(b, e.client...)
+	b = append(b, ' ')
+	b = dash(b, e.target)
+	for _, s := range [3]float64{e.reqProc, e.targetProc, e.respProc} {
+		b = append(b, ' ')
+		if s < 0 {
+			b = append(b, "-1"...)
+		} else {
+			b = strconv.AppendFloat(b, s, 'f', 3, 64)
+		}
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(e.elbStatus), 10)
+	b = append(b, ' ')
+	b = status(b, e.targetStatus)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, e.received, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, e.sent, 10)
+	b = append(b, ` "`...)
+	b = quoted(b, e.method)
+	b = append(b, " http://"...)
+	host := e.host
+	if host == "" {
+		host = "-"
+	}
+	b = quoted(b, host)
+	if !strings.Contains(host, ":") {
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(a.port), 10)
+	}
+	b = quoted(b, e.uri)
+	b = append(b, ' ')
+	b = quoted(b, e.proto)
+	b = append(b, `" "`...)
+	b = quoted(b, e.userAgent)
+	b = append(b, `" - - `...) // ssl_cipher ssl_protocol: an HTTP listener
+	b = append(b, a.tgARN...)
+	b = append(b, ` "`...)
+	b = quoted(b, dashed(e.traceID))
+	b = append(b, `" "-" "-" 0 `...) // domain_name chosen_cert_arn matched_rule_priority (the default rule)
+	b = e.created.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = append(b, ` "forward" "-" "-" "`...) // actions_executed redirect_url error_reason
+	b = dash(b, e.target)
+	b = append(b, `" "`...)
+	b = status(b, e.targetStatus)
+	b = append(b, `" "-" "-" TID_`...) // classification classification_reason: compliant
+	b = strconv.AppendUint(b, e.connID, 16)
+	return append(b, '\n')
+}
+
+func dash(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, '-')
+	}
+	return append(b, s...)
+}
+
+func dashed(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func status(b []byte, code int) []byte {
+	if code == 0 {
+		return append(b, '-')
+	}
+	return strconv.AppendInt(b, int64(code), 10)
+}
+
+// quoted appends s with quotes, backslashes and control bytes escaped, so
+// that a quoted field never ends early.
+func quoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, '\\', 'x', "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// exchange is one request's record while the node serves it: it wraps the
+// response writer (status, bytes) and is the request's context, so that
+// the transport can note when the request left and the answer came.
+type exchange struct {
+	context.Context
+	w            http.ResponseWriter
+	n            *Node
+	start        time.Time // wall
+	sent, got    time.Time // wall: request to the target, its response headers
+	respStart    time.Time // wall: the node started answering
+	target       string
+	status       int
+	targetStatus int
+	bytes        int64
+	headerBytes  int64
+}
+
+type exchangeKey struct{}
+
+func (e *exchange) Value(k any) any {
+	if k == (exchangeKey{}) {
+		return e
+	}
+	return e.Context.Value(k)
+}
+
+func (e *exchange) Header() http.Header { return e.w.Header() }
+
+func (e *exchange) WriteHeader(code int) {
+	if e.status == 0 && code >= 200 {
+		e.status = code
+		e.respStart = time.Now()
+		for k, vs := range e.w.Header() {
+			for _, v := range vs {
+				e.headerBytes += int64(len(k) + len(v) + 4)
+			}
+		}
+	}
+	e.w.WriteHeader(code)
+}
+
+func (e *exchange) Write(p []byte) (int, error) {
+	if e.status == 0 {
+		e.WriteHeader(http.StatusOK)
+	}
+	n, err := e.w.Write(p)
+	e.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (e *exchange) Unwrap() http.ResponseWriter { return e.w }
+
+// exchangeOf is the exchange a request runs in, if access logging is on.
+func exchangeOf(r *http.Request) *exchange {
+	e, _ := r.Context().Value(exchangeKey{}).(*exchange)
+	return e
+}
+
+// finish turns the exchange into a log entry.
+func (e *exchange) finish(r *http.Request, ci *connInfo) {
+	n := e.n
+	c := n.lb.cfg.Clock
+	speed := c.Speed()
+	end := time.Now()
+	en := accessEntry{
+		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target,
+		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
+		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
+		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"),
+	}
+	en.created = en.end.Add(-time.Duration(float64(end.Sub(e.start)) * speed))
+	if en.elbStatus == 0 {
+		en.elbStatus = http.StatusOK
+	}
+	if !e.sent.IsZero() {
+		en.reqProc = e.sent.Sub(e.start).Seconds()
+		if !e.got.IsZero() {
+			en.targetProc = e.got.Sub(e.sent).Seconds()
+			if !e.respStart.IsZero() {
+				en.respProc = max(0, e.respStart.Sub(e.got)).Seconds()
+			}
+		}
+	}
+	en.received = int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			en.received += int64(len(k) + len(v) + 4)
+		}
+	}
+	if r.ContentLength > 0 {
+		en.received += r.ContentLength
+	}
+	if ci != nil {
+		en.connID = ci.id
+	}
+	n.lb.access.add(&en)
+}

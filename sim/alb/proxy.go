@@ -1,0 +1,176 @@
+package alb
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// forward proxies r through tr (the view's transport chain) to target on
+// the node's fast path: the outbound request is a shallow copy with its own
+// header map, the response is copied with a pooled buffer, and nothing else
+// is allocated per request that the exchange needs. Upgrades (WebSocket)
+// take httputil.ReverseProxy instead (node.ServeHTTP). Behaviour is the
+// reverse proxy's: hop-by-hop
+// headers dropped both ways, X-Forwarded-For/-Proto/-Port set, the
+// client's Host kept, Expect answered by the node, trailers passed on,
+// streamed bodies flushed as they come, a body cut short aborts the
+// client's response.
+func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, target string) {
+	out := new(http.Request)
+	*out = *r // the context too: the exchange, when logging
+	out.URL = &url.URL{Scheme: "http", Host: target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	out.RequestURI = ""
+	out.Close = false
+	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
+	if r.ContentLength == 0 {
+		out.Body = nil
+	} else if out.Body != nil {
+		out.Body = io.NopCloser(out.Body) // the server closes the client's body itself
+	}
+	out.Header = n.outHeader(r)
+	resp, err := tr.RoundTrip(out)
+	if err != nil {
+		n.proxyError(w, out, err)
+		return
+	}
+	defer resp.Body.Close()
+	h := w.Header()
+	dropHopByHop(resp.Header)
+	for k, vs := range resp.Header {
+		h[k] = vs
+	}
+	if len(resp.Trailer) > 0 {
+		keys := make([]string, 0, len(resp.Trailer))
+		for k := range resp.Trailer {
+			keys = append(keys, k)
+		}
+		h["Trailer"] = []string{strings.Join(keys, ", ")}
+	}
+	w.WriteHeader(resp.StatusCode)
+	stream := resp.ContentLength == -1 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
+	if err := copyBody(w, resp.Body, stream); err != nil {
+		if r.Context().Err() == nil {
+			panic(http.ErrAbortHandler) // the target cut the body short: so is the client's
+		}
+		return
+	}
+	resp.Body.Close() // now, to read the trailers
+	for k, vs := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vs
+	}
+}
+
+// fastTarget finds the target's address in a view's transport chain
+// (anomaly detection's outcomeTransport around the node's timedTransport);
+// false for a chain the fast path does not know.
+func fastTarget(tr http.RoundTripper) (string, bool) {
+	if o, ok := tr.(outcomeTransport); ok {
+		tr = o.next
+	}
+	tt, ok := tr.(timedTransport)
+	return tt.target, ok
+}
+
+// outHeader is the request header a target gets.
+func (n *Node) outHeader(r *http.Request) http.Header {
+	in := r.Header
+	out := make(http.Header, len(in)+4)
+	for k, vs := range in {
+		out[k] = vs // values are shared, never changed
+	}
+	dropHopByHop(out)
+	if hasToken(in["Te"], "trailers") {
+		out["Te"] = teTrailers
+	}
+	delete(out, "Forwarded")
+	delete(out, "X-Forwarded-Host")
+	delete(out, "Expect") // the node answers 100-continue itself
+	if client, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := in["X-Forwarded-For"]; len(prior) > 0 {
+			client = strings.Join(prior, ", ") + ", " + client
+		}
+		out["X-Forwarded-For"] = []string{client}
+	} else {
+		delete(out, "X-Forwarded-For")
+	}
+	out["X-Forwarded-Proto"] = xfProto
+	out["X-Forwarded-Port"] = n.xfPort
+	if _, ok := out["User-Agent"]; !ok {
+		out["User-Agent"] = noUserAgent // not Go's own
+	}
+	return out
+}
+
+var (
+	teTrailers  = []string{"trailers"}
+	noUserAgent = []string{""}
+)
+
+// hopByHop are the headers that belong to one connection (RFC 9110 7.6.1).
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func dropHopByHop(h http.Header) {
+	for _, c := range h["Connection"] {
+		for _, f := range strings.Split(c, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				delete(h, http.CanonicalHeaderKey(f))
+			}
+		}
+	}
+	for _, k := range hopByHop {
+		delete(h, k)
+	}
+}
+
+func hasToken(vs []string, token string) bool {
+	for _, v := range vs {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isUpgrade says whether r asks to switch protocols (WebSocket).
+func isUpgrade(r *http.Request) bool {
+	_, ok := r.Header["Upgrade"]
+	return ok
+}
+
+// copyBody copies the target's body to the client with a pooled buffer,
+// flushing after each write when the body is streamed.
+func copyBody(w http.ResponseWriter, body io.Reader, stream bool) error {
+	buf := buffers.Get().(*[bufferSize]byte)
+	defer buffers.Put(buf)
+	var flush func() error
+	if stream {
+		rc := http.NewResponseController(w)
+		flush = rc.Flush
+	}
+	for {
+		nr, rerr := body.Read(buf[:])
+		if nr > 0 {
+			if _, werr := w.Write(buf[:nr]); werr != nil {
+				return werr
+			}
+			if flush != nil {
+				if err := flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+					return err
+				}
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}

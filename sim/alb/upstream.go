@@ -1,0 +1,236 @@
+package alb
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// upstream is one node's keep-alive connections to one target, and the
+// round trip over them. Unlike http.Transport it never retries: a target
+// that closes a reused connection with a request outstanding gives the
+// client a 502, as on AWS (the classic target keep-alive shorter than the
+// load balancer's idle timeout). The request is written and the response
+// read on the handler's own goroutine, so a request costs no goroutine
+// hand-offs.
+type upstream struct {
+	t     *Target
+	addr  string
+	dial  func(ctx context.Context, network, addr string) (net.Conn, error)
+	idle  time.Duration // wall: an idle connection older than this is closed, not reused
+	reply time.Duration // wall: the target's silence that ends the exchange (idle timeout)
+	conns *atomic.Int64 // the node's open connections to targets
+
+	mu     sync.Mutex
+	free   []*upConn // idle, most recent last
+	closed bool
+}
+
+// peekAfter is how long a connection must have been idle before the node
+// looks whether the target closed it. Under load connections come back in
+// well under it and cost no look; a target closing a connection it kept
+// alive for less than that is the real race, and gives a 502.
+const peekAfter = 10 * time.Millisecond
+
+// maxIdlePerTarget bounds the idle connections a node keeps to one target.
+const maxIdlePerTarget = 1024
+
+type upConn struct {
+	c        net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	idleFrom time.Time
+	peek     peeker // says whether the idle connection is still open
+}
+
+var errUpstreamClosed = errors.New("connection to target closed")
+
+// RoundTrip sends r over an idle connection (or a new one) and returns the
+// response; its body gives the connection back when read to the end.
+func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	uc, err := u.get(r.Context())
+	if err != nil {
+		closeBody(r)
+		return nil, err
+	}
+	ctx := r.Context()
+	stop := context.AfterFunc(ctx, func() { uc.c.SetDeadline(aLongTimeAgo) })
+	uc.c.SetDeadline(time.Now().Add(u.reply))
+	if err := r.Write(uc.bw); err != nil {
+		stop()
+		u.discard(uc)
+		return nil, ctxErr(ctx, err)
+	}
+	if err := uc.bw.Flush(); err != nil {
+		stop()
+		u.discard(uc)
+		return nil, ctxErr(ctx, err)
+	}
+	var resp *http.Response
+	for {
+		resp, err = http.ReadResponse(uc.br, r)
+		if err != nil {
+			stop()
+			u.discard(uc)
+			return nil, ctxErr(ctx, err)
+		}
+		// 1xx but 101: informational, the final answer follows (the node
+		// answers Expect: 100-continue itself).
+		if resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		break
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		stop()
+		uc.c.SetDeadline(time.Time{})
+		resp.Body = &upgraded{uc: uc, u: u}
+		return resp, nil
+	}
+	reuse := !resp.Close && !r.Close
+	if resp.Body == http.NoBody {
+		if stop() && reuse { // stop false: the client's end already cut the connection
+			u.put(uc)
+		} else {
+			u.discard(uc)
+		}
+		return resp, nil
+	}
+	resp.Body = &upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse}
+	return resp, nil
+}
+
+// get takes the most recently used idle connection that is still open, or dials.
+func (u *upstream) get(ctx context.Context) (*upConn, error) {
+	now := time.Now()
+	u.mu.Lock()
+	for len(u.free) > 0 {
+		uc := u.free[len(u.free)-1]
+		u.free[len(u.free)-1] = nil
+		u.free = u.free[:len(u.free)-1]
+		u.mu.Unlock()
+		idle := now.Sub(uc.idleFrom)
+		if idle < u.idle && uc.br.Buffered() == 0 && (idle < peekAfter || uc.peek.open()) {
+			return uc, nil
+		}
+		u.discard(uc) // idle too long, or the target closed it meanwhile
+		u.mu.Lock()
+	}
+	u.mu.Unlock()
+	c, err := u.dial(ctx, "tcp", u.addr)
+	if err != nil {
+		return nil, err
+	}
+	u.conns.Add(1)
+	return &upConn{c: c, br: bufio.NewReaderSize(c, 4<<10), bw: bufio.NewWriterSize(c, 4<<10), peek: newPeeker(c)}, nil
+}
+
+func (u *upstream) put(uc *upConn) {
+	uc.idleFrom = time.Now()
+	u.mu.Lock()
+	if u.closed || len(u.free) >= maxIdlePerTarget {
+		u.mu.Unlock()
+		u.discard(uc)
+		return
+	}
+	u.free = append(u.free, uc)
+	u.mu.Unlock()
+}
+
+func (u *upstream) discard(uc *upConn) {
+	uc.c.Close()
+	u.conns.Add(-1)
+}
+
+// closeIdle closes the idle connections; with final set, connections given
+// back later are closed too.
+func (u *upstream) closeIdle(final bool) {
+	u.mu.Lock()
+	free := u.free
+	u.free = nil
+	u.closed = u.closed || final
+	u.mu.Unlock()
+	for _, uc := range free {
+		u.discard(uc)
+	}
+}
+
+// upBody is a target's response body: read to the end, it gives the
+// connection back for the next request; closed early, it closes it.
+type upBody struct {
+	rc    io.ReadCloser
+	uc    *upConn
+	u     *upstream
+	stop  func() bool
+	reuse bool
+	done  bool
+}
+
+func (b *upBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	b.uc.c.SetReadDeadline(time.Now().Add(b.u.reply)) // silence for the idle timeout ends it
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.finish(b.reuse)
+	} else if err != nil {
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *upBody) Close() error {
+	b.finish(false) // a body not read to the end leaves the connection unusable
+	return nil
+}
+
+func (b *upBody) finish(reuse bool) {
+	if b.done {
+		return
+	}
+	b.done = true
+	if b.stop() && reuse { // stop false: the client's end already cut the connection
+		b.u.put(b.uc)
+	} else {
+		b.u.discard(b.uc)
+	}
+}
+
+// upgraded is the target's side of a connection switched to another
+// protocol (WebSocket): the reverse proxy copies both ways.
+type upgraded struct {
+	uc   *upConn
+	u    *upstream
+	once sync.Once
+}
+
+func (g *upgraded) Read(p []byte) (int, error)  { return g.uc.br.Read(p) }
+func (g *upgraded) Write(p []byte) (int, error) { return g.uc.c.Write(p) }
+func (g *upgraded) Close() error {
+	g.once.Do(func() { g.u.discard(g.uc) })
+	return nil
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// ctxErr prefers the request's own end (the client went away) over the I/O
+// error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func closeBody(r *http.Request) {
+	if r.Body != nil {
+		r.Body.Close()
+	}
+}
