@@ -38,8 +38,8 @@ func (f *fleet) zone(name string) (az.Zone, error) {
 	return az.Zone{}, fmt.Errorf("no zone %q", name)
 }
 
-// Launch starts one instance of the launch template in zone.
-func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, netip.AddrPort, error) {
+// Launch starts one instance of a launch template version in zone.
+func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.InstanceID, netip.AddrPort, error) {
 	zone, err := f.zone(zoneName)
 	if err != nil {
 		return "", netip.AddrPort{}, err
@@ -60,6 +60,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, net
 		return "", netip.AddrPort{}, err
 	}
 	spec := f.l.spec(zone, typ)
+	maps.Copy(spec.Env, lt.VersionEnvironment(version))
 	spec.ID, spec.Addr = id, addr
 	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
 		f.l.addrs.Release(addr)

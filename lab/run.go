@@ -127,6 +127,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		o.OnChaos(runner)
 	}
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); l.runActions(runCtx, sc.Actions) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
 	live.onSecond = o.OnSecond
@@ -174,7 +176,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	for _, r := range sum.SLOs {
 		if !r.Pass {
-			return finish(Fail, "an SLO was breached")
+			return finish(Fail, sloBreached)
 		}
 	}
 	return finish(Pass, "")

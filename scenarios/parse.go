@@ -32,7 +32,7 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	p := parser{yamlcheck.NewParser(filename)}
-	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename}
+	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
 	s.Load.Mix = DefaultMix
 	if p.decode(root, s) {
 		p.validate(s)
@@ -62,7 +62,7 @@ type parser struct {
 // file is not a mapping at all, so there is nothing to validate.
 func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 	m := p.Mapping(root, "", "name", "description", "stack", "speed", "seed", "max_lag",
-		"load", "chaos", "slos", "stop_conditions", "max_down_instances", "max_down_zones")
+		"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones")
 	if m == nil {
 		return false
 	}
@@ -83,6 +83,10 @@ func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 	}
 	s.SLOs = p.slos(m["slos"], "slos", false)
 	s.StopConditions = p.slos(m["stop_conditions"], "stop_conditions", true)
+	for i, n := range p.List(m["actions"], "actions") {
+		s.Actions = append(s.Actions, p.operatorAction(n, yamlcheck.Index("actions", i)))
+	}
+	p.Str(m, "", "expect", &s.Expect)
 	return true
 }
 

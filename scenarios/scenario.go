@@ -25,9 +25,11 @@ type Scenario struct {
 	MaxLag time.Duration // wall time: the run is INVALID if the load generator's p99 lag exceeds it
 
 	Load           LoadProfile
-	Chaos          []ChaosAction // in file order; At counts from the start of the load
-	SLOs           []SLO         // all must pass for the verdict PASS
-	StopConditions []SLO         // evaluated live over the last 10 wall seconds; one holding (for its For) stops the run (FAIL)
+	Chaos          []ChaosAction    // in file order; At counts from the start of the load
+	SLOs           []SLO            // all must pass for the verdict PASS
+	StopConditions []SLO            // evaluated live over the last 10 wall seconds; one holding (for its For) stops the run (FAIL)
+	Actions        []OperatorAction // the operator's timeline (deploys), in file order
+	Expect         string           // PASS (default) or FAIL: a scenario that demonstrates a failure
 
 	// The blast radius: chaos refuses a fault that would take more
 	// instances or zones down at once (0: no limit).

@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"az-outage", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey"}
+	want := []string{"az-outage", "bad-deploy", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "rolling-deploy", "single-server"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -30,7 +30,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("Describe(%s) = %q", name, d)
 		}
 		st, err := s.ResolveStack()
-		if err != nil || st.Name != "simplydone" {
+		if err != nil || st.Name != s.Stack {
 			t.Errorf("%s: ResolveStack() = %v, %v", name, st, err)
 		}
 		// Three wall minutes at most at the scenario's speed: a demo, not a wait.
@@ -41,7 +41,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ResolveStack()
-	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
+	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone, simplydone-deploy, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
 	if err == nil || err.Error() != want {
 		t.Errorf("missing stack:\n%v\nwant:\n%s", err, want)
 	}
@@ -182,7 +182,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

@@ -48,6 +48,7 @@ func (p parser) validate(s *Scenario) {
 	p.validateLoad(s.Load)
 	p.validateChaos(s)
 	p.validateLimits(s)
+	p.validateActions(s)
 	if !p.Has("slos") {
 		p.Errf("slos", "missing; give at least one SLO, such as success_rate >= 99%%")
 	} else if len(s.SLOs) == 0 && !p.Bad("slos") && !p.anyBad("slos") {

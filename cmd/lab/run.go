@@ -79,6 +79,16 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
 	}
 	fmt.Fprintf(stdout, "\nReport: %s\n", filepath.Join(*out, sum.RunID, "report.html"))
+	if sc.ExpectsFail() {
+		if lab.AsExpected(sc, sum) {
+			fmt.Fprintf(stdout, "\nFAIL is what %s expects: it demonstrates the failure its SLOs describe.\n", sc.Name)
+			return exitOK
+		}
+		if sum.Verdict == lab.Pass {
+			fmt.Fprintf(stdout, "\n%s expects FAIL (it demonstrates a failure), but every SLO held.\n", sc.Name)
+			return exitFailed
+		}
+	}
 	switch sum.Verdict {
 	case lab.Pass:
 		return exitOK
