@@ -21,7 +21,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {

@@ -25,7 +25,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
@@ -102,13 +102,13 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // reorder puts flags before the positional argument, so that both
 // `lab run flash-sale --speed 20` and `lab run --speed 20 flash-sale` work.
-func reorder(args []string) []string {
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if len(a) > 1 && a[0] == '-' {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && !isBoolFlag(fs, a) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -117,4 +117,15 @@ func reorder(args []string) []string {
 		rest = append(rest, a)
 	}
 	return append(flags, rest...)
+}
+
+// isBoolFlag reports whether arg (-name or --name) is a boolean flag of fs,
+// which takes no separate value.
+func isBoolFlag(fs *flag.FlagSet, arg string) bool {
+	f := fs.Lookup(strings.TrimLeft(arg, "-"))
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
