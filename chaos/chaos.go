@@ -718,7 +718,7 @@ func (r *Runner) injectOutage(ctx context.Context, a Action) error {
 	blackhole := cmp.Or(a.BlackholeFor, a.Duration/3)
 	f, err := r.begin(FaultInjected{By: a.By, Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Instances: ids,
 		Detail: fmt.Sprintf("stop %d instance(s); launches into %s fail with InsufficientInstanceCapacity; its subnet is blackholed for the first %s; its load-balancer node goes down",
-			len(ids), a.Zone, fmtDur(blackhole))})
+			len(ids), a.Zone, clock.Short(blackhole))})
 	if err != nil {
 		return err
 	}
@@ -768,7 +768,7 @@ func (r *Runner) injectOutage(ctx context.Context, a Action) error {
 		if err != nil {
 			partial = append(partial, fmt.Sprintf("the subnet is not blackholed: %v", err))
 		} else {
-			holeTimer = r.clock.AfterFunc(blackhole, func() { endHole("the first " + fmtDur(blackhole) + " ended") })
+			holeTimer = r.clock.AfterFunc(blackhole, func() { endHole("the first " + clock.Short(blackhole) + " ended") })
 		}
 	} else if r.lb == nil {
 		partial = append(partial, "the subnet is not blackholed: this lab has no load balancer fault hook")

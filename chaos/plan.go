@@ -3,6 +3,7 @@ package chaos
 import (
 	"cmp"
 	"fmt"
+	"github.com/simplydone/lab/clock"
 	"strings"
 	"time"
 )
@@ -26,7 +27,7 @@ func (s Step) Describe(seed uint64) string {
 		return "the targets of " + who()
 	}
 	pct := cmp.Or(a.Percent, 100)
-	lasting := " for " + fmtDur(a.Duration)
+	lasting := " for " + clock.Short(a.Duration)
 	switch a.Kind {
 	case KillInstance:
 		return "kill-instance on " + who() + ": killed; the Auto Scaling group replaces it"
@@ -60,7 +61,7 @@ func (s Step) Describe(seed uint64) string {
 		hole := cmp.Or(a.BlackholeFor, a.Duration/3)
 		return fmt.Sprintf("az-outage%s in %s: every running instance there stops; launches into it fail with InsufficientInstanceCapacity; "+
 			"its subnet is blackholed (connections time out) for the first %s; its load-balancer node goes down; "+
-			"then the zone takes launches again and the instances still there start", lasting, a.Zone, fmtDur(hole))
+			"then the zone takes launches again and the instances still there start", lasting, a.Zone, clock.Short(hole))
 	}
 	return a.Kind
 }

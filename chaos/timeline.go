@@ -159,15 +159,3 @@ func (c Condition) Holds(v float64) bool {
 	}
 	return v == c.Value
 }
-
-// fmtDur writes a duration without trailing zero units: 10m, not 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}

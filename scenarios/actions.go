@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/simplydone/lab/clock"
 	"slices"
 	"strings"
 	"time"
@@ -110,9 +111,9 @@ func (p parser) validateActions(s *Scenario) {
 		case !p.Has(path + ".at"):
 			p.Errf(path+".at", "missing; give when the action happens, in AWS time from the start of the load, such as 3m")
 		case a.At < 0:
-			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 3m", fmtDur(a.At))
+			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 3m", clock.Short(a.At))
 		case total > 0 && a.At >= total:
-			p.Errf(path+".at", "%s is not before the end of the load (%s); actions happen while the load runs", fmtDur(a.At), fmtDur(total))
+			p.Errf(path+".at", "%s is not before the end of the load (%s); actions happen while the load runs", clock.Short(a.At), clock.Short(total))
 		}
 		if !p.Has(path + ".action") {
 			p.Errf(path+".action", "missing; use one of %s", strings.Join(operatorActions, ", "))
@@ -157,10 +158,10 @@ func (p parser) validateRefreshPrefs(path string, a OperatorAction) {
 		p.Errf(path+".max_healthy_percentage", "%d is more than 100 above min_healthy_percentage %d; AWS allows a difference of at most 100", maxH, minH)
 	}
 	if a.InstanceWarmup != nil && (*a.InstanceWarmup < 0 || *a.InstanceWarmup > time.Hour) {
-		p.Errf(path+".instance_warmup", "%s: allowed 0s to 3600s", fmtDur(*a.InstanceWarmup))
+		p.Errf(path+".instance_warmup", "%s: allowed 0s to 3600s", clock.Short(*a.InstanceWarmup))
 	}
 	if a.CheckpointDelay != nil && (*a.CheckpointDelay < 0 || *a.CheckpointDelay > 172800*time.Second) {
-		p.Errf(path+".checkpoint_delay", "%s: allowed 0s to 172800s", fmtDur(*a.CheckpointDelay))
+		p.Errf(path+".checkpoint_delay", "%s: allowed 0s to 172800s", clock.Short(*a.CheckpointDelay))
 	}
 	if !slices.IsSorted(a.CheckpointPercentages) || slices.ContainsFunc(a.CheckpointPercentages, func(v int) bool { return v < 1 || v > 100 }) ||
 		len(slices.Compact(slices.Clone(a.CheckpointPercentages))) != len(a.CheckpointPercentages) {
@@ -174,5 +175,5 @@ func (s *Scenario) ExpectsFail() bool { return s.Expect == ExpectFail }
 
 // DescribeAction is one operator action in a line, for the console.
 func (a OperatorAction) String() string {
-	return fmt.Sprintf("%s version %d (%s) at %s", a.Action, a.Version, a.Strategy, fmtDur(a.At))
+	return fmt.Sprintf("%s version %d (%s) at %s", a.Action, a.Version, a.Strategy, clock.Short(a.At))
 }

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"github.com/simplydone/lab/clock"
 	"slices"
 	"strings"
 	"time"
@@ -84,7 +85,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	f := func(k string) string { return path + "." + k }
 	has := func(k string) bool { return p.Has(f(k)) && !p.Bad(f(k)) }
 	if has("every") && a.Every <= 0 {
-		p.Errf(f("every"), "%s is not above 0; give the time between repetitions, such as 5m", fmtDur(a.Every))
+		p.Errf(f("every"), "%s is not above 0; give the time between repetitions, such as 5m", clock.Short(a.Every))
 	}
 	if has("every") && a.Action == Monkey {
 		p.Errf(f("every"), "not allowed with monkey, which draws its own gaps; give mean_gap and min_gap")
@@ -93,7 +94,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	case has("every_jitter") && !p.Has(f("every")):
 		p.Errf(f("every_jitter"), "given without every; jitter moves each repetition of an action repeated every")
 	case has("every_jitter") && (a.EveryJitter < 0 || a.EveryJitter >= a.Every):
-		p.Errf(f("every_jitter"), "%s is not allowed; use 0 up to less than every (%s)", fmtDur(a.EveryJitter), fmtDur(a.Every))
+		p.Errf(f("every_jitter"), "%s is not allowed; use 0 up to less than every (%s)", clock.Short(a.EveryJitter), clock.Short(a.Every))
 	}
 	switch {
 	case has("repeat") && !p.Has(f("every")):
@@ -102,7 +103,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 		p.Errf(f("repeat"), "%d is not allowed; give how many times in all, 1 or more (leave it out: until the load ends)", a.Repeat)
 	}
 	if has("every") && a.Every > 0 && a.Duration > a.Every {
-		p.Errf(f("every"), "%s is shorter than the duration (%s); a fault must end before it happens again", fmtDur(a.Every), fmtDur(a.Duration))
+		p.Errf(f("every"), "%s is shorter than the duration (%s); a fault must end before it happens again", clock.Short(a.Every), clock.Short(a.Duration))
 	}
 	if has("count") {
 		switch {
@@ -124,7 +125,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	case has("blackhole_for") && a.Action != AZOutage:
 		p.Errf(f("blackhole_for"), "not allowed with %s; only az-outage takes it (use az-partition for a blackhole on its own)", a.Action)
 	case has("blackhole_for") && (a.BlackholeAt <= 0 || a.BlackholeAt > a.Duration):
-		p.Errf(f("blackhole_for"), "%s is not allowed; give above 0 and at most the duration (%s); leave it out for the first third", fmtDur(a.BlackholeAt), fmtDur(a.Duration))
+		p.Errf(f("blackhole_for"), "%s is not allowed; give above 0 and at most the duration (%s); leave it out for the first third", clock.Short(a.BlackholeAt), clock.Short(a.Duration))
 	}
 	for _, k := range []string{"mean_gap", "min_gap"} {
 		if has(k) && a.Action != Monkey {
@@ -136,10 +137,10 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 		case !p.Has(f("mean_gap")):
 			p.Errf(f("mean_gap"), "missing; monkey needs the mean time between kills, such as 3m")
 		case has("mean_gap") && a.MeanGap < time.Second:
-			p.Errf(f("mean_gap"), "%s is not allowed; give 1s or more", fmtDur(a.MeanGap))
+			p.Errf(f("mean_gap"), "%s is not allowed; give 1s or more", clock.Short(a.MeanGap))
 		}
 		if has("min_gap") && (a.MinGap < 0 || (a.MeanGap > 0 && a.MinGap > a.MeanGap)) {
-			p.Errf(f("min_gap"), "%s is not allowed; give 0 up to the mean gap (%s)", fmtDur(a.MinGap), fmtDur(a.MeanGap))
+			p.Errf(f("min_gap"), "%s is not allowed; give 0 up to the mean gap (%s)", clock.Short(a.MinGap), clock.Short(a.MeanGap))
 		}
 	}
 	if slices.Contains(zoneActions, a.Action) && !p.Has(f("zone")) {

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"github.com/simplydone/lab/clock"
 	"regexp"
 	"slices"
 	"strconv"
@@ -43,7 +44,7 @@ func (p parser) validate(s *Scenario) {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
 	}
 	if s.MaxLag <= 0 {
-		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", fmtDur(s.MaxLag))
+		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", clock.Short(s.MaxLag))
 	}
 	p.validateLoad(s.Load)
 	p.validateChaos(s)
@@ -84,7 +85,7 @@ func (p parser) validateLoad(l LoadProfile) {
 		if !p.Has(ipath + ".duration") {
 			p.Errf(ipath+".duration", "missing; give how long the phase lasts in AWS time, such as 5m")
 		} else if ph.Duration <= 0 {
-			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", fmtDur(ph.Duration))
+			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", clock.Short(ph.Duration))
 		}
 		p.validateRates(ipath)
 		if p.Has(ipath + ".rate") {
@@ -156,11 +157,11 @@ func (p parser) validateChaos(s *Scenario) {
 		case !p.Has(path+".at") && !p.Has(path+".after"):
 			p.Errf(path+".at", "missing; give when the action happens, in AWS time from the start of the load, such as 10m")
 		case a.At < 0:
-			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", fmtDur(a.At))
+			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", clock.Short(a.At))
 		case phasesOK && a.At >= total:
-			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", fmtDur(a.At), fmtDur(total))
+			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", clock.Short(a.At), clock.Short(total))
 		case phasesOK && a.Action == Monkey && a.At+a.Duration > total:
-			p.Errf(path+".duration", "the monkey would be loose until %s, past the end of the load (%s)", fmtDur(a.At+a.Duration), fmtDur(total))
+			p.Errf(path+".duration", "the monkey would be loose until %s, past the end of the load (%s)", clock.Short(a.At+a.Duration), clock.Short(total))
 		}
 		if !p.Has(path + ".action") {
 			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaosActions, ", "))
@@ -212,12 +213,12 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
 	case a.Action == Monkey:
 		if p.Has(field) && !p.Bad(field) && a.Duration <= 0 {
-			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", fmtDur(a.Duration))
+			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", clock.Short(a.Duration))
 		}
 	case a.Action != KillInstance && !p.Has(field):
 		p.Errf(field, "missing; %s needs how long %s, such as 3m", a.Action, lasts[a.Action])
 	case a.Action != KillInstance && !p.Bad(field) && a.Duration <= 0:
-		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", fmtDur(a.Duration), lasts[a.Action])
+		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", clock.Short(a.Duration), lasts[a.Action])
 	}
 	for _, key := range []string{"percent", "status", "latency", "jitter"} {
 		if p.Has(path+"."+key) && !slices.Contains(chaosFields[key], a.Action) {
@@ -235,12 +236,12 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		case !p.Has(f):
 			p.Errf(f, "missing; latency needs the delay to add before forwarding, such as 200ms")
 		case !p.Bad(f) && a.Latency <= 0:
-			p.Errf(f, "%s is not above 0; give the delay to add before forwarding, such as 200ms", fmtDur(a.Latency))
+			p.Errf(f, "%s is not above 0; give the delay to add before forwarding, such as 200ms", clock.Short(a.Latency))
 		case !p.Bad(f) && a.Latency > time.Minute:
-			p.Errf(f, "%s is too long; use at most 1m (request time)", fmtDur(a.Latency))
+			p.Errf(f, "%s is too long; use at most 1m (request time)", clock.Short(a.Latency))
 		}
 		if j := path + ".jitter"; p.Has(j) && !p.Bad(j) && (a.Jitter < 0 || a.Jitter > a.Latency) {
-			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", fmtDur(a.Jitter), fmtDur(a.Latency))
+			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", clock.Short(a.Jitter), clock.Short(a.Latency))
 		}
 	case AZOutage:
 		if !p.Has(path + ".zone") {
@@ -250,18 +251,6 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 	if f := path + ".percent"; p.Has(f) && !p.Bad(f) && (a.Percent <= 0 || a.Percent > 100) {
 		p.Errf(f, "%s is not allowed; use more than 0 and at most 100 (the share of requests hit)", fmtNum(a.Percent))
 	}
-}
-
-// fmtDur writes a duration without trailing zero units: 10m, not 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // fmtNum writes a number as briefly as it can: 10, 2.5.

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/simplydone/lab/clock"
 	"io"
 	"strings"
 	"time"
@@ -28,18 +29,8 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: lab plan SCENARIO [--speed N] [--seed N]")
 		return exitUsage
 	}
-	sc, err := scenarios.Resolve(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	st, err := sc.ResolveStack()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	if *speed != 0 && (*speed < 1 || *speed > 1000) {
-		fmt.Fprintf(stderr, "lab plan: --speed %g: allowed 1 to 1000\n", *speed)
+	sc, st, ok := resolveScenario("plan", fs.Arg(0), *speed, stderr)
+	if !ok {
 		return exitUsage
 	}
 	writePlan(stdout, sc, st, *seed, *speed)
@@ -58,7 +49,7 @@ func writePlan(w io.Writer, sc *scenarios.Scenario, st *stack.Stack, seed uint64
 	total := sc.TotalDuration()
 	wall := time.Duration(float64(total) / speed).Round(time.Second)
 	fmt.Fprintf(w, "Plan for %s on stack %s: seed %d, speed %g (%s of AWS time in %s wall). Nothing is started.\n",
-		sc.Name, st.Name, seed, speed, fmtDur(total), fmtDur(wall))
+		sc.Name, st.Name, seed, speed, clock.Short(total), clock.Short(wall))
 	if sc.Description != "" {
 		fmt.Fprintf(w, "%s\n", sc.Description)
 	}
@@ -73,10 +64,10 @@ func writePlan(w io.Writer, sc *scenarios.Scenario, st *stack.Stack, seed uint64
 		if p.From != p.To {
 			rate = fmt.Sprintf("%g/s to %g/s", p.From, p.To)
 		}
-		fmt.Fprintf(w, "  %-7s %-8s %s for %s\n", clock(at), p.Name, rate, fmtDur(p.Duration))
+		fmt.Fprintf(w, "  %-7s %-8s %s for %s\n", offset(at), p.Name, rate, clock.Short(p.Duration))
 		at += p.Duration
 	}
-	fmt.Fprintf(w, "  %-7s end\n", clock(at))
+	fmt.Fprintf(w, "  %-7s end\n", offset(at))
 
 	fmt.Fprintf(w, "\nChaos timeline (instances are chosen when the step happens, among the run's own running instances):\n")
 	steps := chaos.Expand(lab.ChaosActions(sc), seed, total)
@@ -107,25 +98,15 @@ func writePlan(w io.Writer, sc *scenarios.Scenario, st *stack.Stack, seed uint64
 	}
 	for _, s := range sc.StopConditions {
 		if s.For > 0 {
-			fmt.Fprintf(w, "  %s  (must hold for %s of AWS time without a break)\n", s.Expr, fmtDur(s.For))
+			fmt.Fprintf(w, "  %s  (must hold for %s of AWS time without a break)\n", s.Expr, clock.Short(s.For))
 		} else {
 			fmt.Fprintf(w, "  %s\n", s.Expr)
 		}
 	}
 }
 
-func clock(d time.Duration) string {
+// offset writes an AWS offset from the start as +MM:SS.
+func offset(d time.Duration) string {
 	s := int(d.Round(time.Second) / time.Second)
 	return fmt.Sprintf("+%02d:%02d", s/60, s%60)
-}
-
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/stack"
 	"github.com/simplydone/lab/tui"
 )
 
@@ -38,18 +39,8 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: --driver %q: allowed auto, process, docker\n", *driver)
 		return exitUsage
 	}
-	sc, err := scenarios.Resolve(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	st, err := sc.ResolveStack()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	if *speed != 0 && (*speed < 1 || *speed > 1000) {
-		fmt.Fprintf(stderr, "lab run: --speed %g: allowed 1 to 1000\n", *speed)
+	sc, st, ok := resolveScenario("run", fs.Arg(0), *speed, stderr)
+	if !ok {
 		return exitUsage
 	}
 	opts := lab.RunOptions{
@@ -62,7 +53,10 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return exitUsage
 		}
 	}
-	var sum *lab.Summary
+	var (
+		sum *lab.Summary
+		err error
+	)
 	if f, ok := stdout.(*os.File); ok && !*noTUI && term.IsTerminal(f.Fd()) {
 		sum, err = runWithTUI(ctx, opts, f)
 	} else {
@@ -128,4 +122,25 @@ func isBoolFlag(fs *flag.FlagSet, arg string) bool {
 	}
 	b, ok := f.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()
+}
+
+// resolveScenario loads a scenario (a built-in name or a file) and its
+// stack, and checks a --speed given on the command line; what is wrong goes
+// to stderr.
+func resolveScenario(cmd, name string, speed float64, stderr io.Writer) (*scenarios.Scenario, *stack.Stack, bool) {
+	sc, err := scenarios.Resolve(name)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, false
+	}
+	st, err := sc.ResolveStack()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, false
+	}
+	if speed != 0 && (speed < 1 || speed > 1000) {
+		fmt.Fprintf(stderr, "lab %s: --speed %g: allowed 1 to 1000\n", cmd, speed)
+		return nil, nil, false
+	}
+	return sc, st, true
 }
