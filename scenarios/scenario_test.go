@@ -75,7 +75,7 @@ func TestFlashSale(t *testing.T) {
 	for _, slo := range s.SLOs {
 		exprs = append(exprs, slo.Expr)
 	}
-	if want := []string{"success_rate >= 99%", "p99 <= 2s", "max_in_service <= 6", "lost_writes == 0"}; !reflect.DeepEqual(exprs, want) {
+	if want := []string{"success_rate >= 99%", "p99 <= 2s", "max_in_service <= 7", "lost_writes == 0"}; !reflect.DeepEqual(exprs, want) {
 		t.Errorf("SLOs %v, want %v", exprs, want)
 	}
 }
