@@ -199,8 +199,8 @@ func TestFaultIsOnRecordBeforeItActs(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	if n := strings.Count(string(b), "\n"); n != 2 {
-		t.Fatalf("journal has %d lines, want the injection and its revert:\n%s", n, b)
+	if n := strings.Count(string(b), "\n"); n != 3 || !strings.HasPrefix(string(b), `{"type":"chaos.JournalOpened"`) {
+		t.Fatalf("journal has %d lines, want its owner, the injection and its revert:\n%s", n, b)
 	}
 }
 

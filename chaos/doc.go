@@ -1,6 +1,7 @@
 // Package chaos injects faults into a running lab on a scenario's timeline
 // and guarantees that every fault it injects is reverted: when its time is
-// up, when the run ends, or when the run is interrupted.
+// up, when the run ends, on a stop condition, when the run is interrupted,
+// and, after a crash, by `lab down` replaying the journal.
 //
 // Every fault is written to a journal (synced to disk) and published before
 // it acts, and again when it is reverted. The actions:
@@ -11,24 +12,53 @@
 //   - pause-instance: freeze (the gray failure) for Duration, then resume;
 //     EC2 still says running, the load balancer's health checks time out.
 //     Applied only if the runtime then reports the instance paused.
+//   - cpu-hog: CPU burned inside the instance's own CPU limit for Duration,
+//     so that its CPUUtilization (and the group's alarms) see it; applied
+//     only if the runtime's reading of the instance then shows it busy.
 //   - http-error: for Duration the load balancer answers Percent of the
-//     requests to targets in Zone (all zones if empty) with Status, as the
-//     target would (counted as target 5xx, not ELB).
-//   - latency: for Duration the load balancer delays Percent of the requests
-//     to targets in Zone by Latency ± Jitter (request time) before forwarding.
+//     requests to the targets with Status, as the target would (counted as
+//     target 5xx, not ELB); with Count, only the first Count of them.
+//   - latency, bandwidth, connection-reset, connection-timeout: network
+//     faults on the path from the load balancer to the targets,
+//     Toxiproxy-style, each hitting Percent of the requests (its toxicity):
+//     Latency ± Jitter before forwarding; response bodies at Rate bytes per
+//     second; the connection reset (the load balancer's own 502); the target
+//     never answering (the load balancer's 504 after its idle timeout).
+//   - az-partition: the load balancer's nodes cannot reach the zone's
+//     targets while the zone runs: connections into it are blackholed (504
+//     after the ALB's connect timeout) and so are its health checks (the
+//     targets go unhealthy with Target.Timeout).
 //   - az-outage: after FIS's AZ Availability: Power Interruption, for
-//     Duration launches into Zone fail with InsufficientInstanceCapacity and
-//     every running instance in Zone is stopped; then the zone takes launches
-//     again and the instances still there are started. Not modelled: the
-//     zone's load balancer node going down, the subnet blackhole, and the
-//     Auto Scaling group's AZRebalance after recovery.
+//     Duration launches into Zone fail with InsufficientInstanceCapacity,
+//     every running instance in Zone is stopped, the zone's subnet is
+//     blackholed for the first part (BlackholeFor, a third by default) and
+//     its load-balancer node goes down (through a NodeController, when the
+//     lab has one); then the zone takes launches again, its node comes back
+//     and the instances still there are started.
+//   - kill-lb-node: the zone's load-balancer node down for Duration.
+//   - store-outage: the run's shared database locked for Duration: reads,
+//     writes and SimplyDone's deep health check fail; applied only if an
+//     instance's /health then fails.
+//   - monkey: Chaos Monkey for workshops; expanded before the run into
+//     kill-instance steps whose gaps are drawn from an exponential
+//     distribution with MeanGap, never below MinGap.
 //
-// A fault whose effect is not seen (by the runtime, the load balancer or
-// the group) is undone at once and published as FaultNotApplied; a request
-// fault that hit no request by its end is reported the same way. Victims are
-// chosen at random with the run's seed, so a run can be repeated; so are the
-// requests a request fault hits.
+// Which instances: a Selector (ids, a count, a percentage, oldest, newest,
+// or at random with the run's seed), only ever among the run's own running
+// instances. Limits refuse a fault that would take more instances or zones
+// down at once than the scenario allows (FaultNotApplied).
 //
-// chaos does not import the runtime: it acts through the Instances interface
-// the lab provides, which only ever holds this run's instances.
+// When: At from the start of the load, or from when an After condition
+// (desired_capacity >= 4) first holds; Every with EveryJitter and Repeat
+// for repetitions. Expand resolves the timeline with the seed, so `lab
+// plan` prints what the run will do; each step's random choice uses its own
+// draw of the seed, so it does not depend on what happened before it.
+//
+// A fault whose effect is not seen (by the runtime, the load balancer, the
+// group or SimplyDone) is undone at once and published as FaultNotApplied;
+// a request fault that hit no request by its end is reported the same way.
+//
+// chaos does not import the runtime: it acts through the interfaces the lab
+// provides (Instances, LoadBalancer, Capacity, NodeController, Store,
+// Gauges), which only ever hold this run's instances.
 package chaos

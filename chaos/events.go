@@ -1,6 +1,9 @@
 package chaos
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // FaultInjected is published before a fault acts.
 // Instance is empty for faults that act on no one instance: http-error and
@@ -22,7 +25,7 @@ func (e FaultInjected) Message() string {
 	switch {
 	case e.Instance != "":
 		return fmt.Sprintf("Chaos #%d: %s on %s (%s)", e.N, e.Action, e.Instance, e.Zone)
-	case e.Action == HTTPError || e.Action == Latency:
+	case slices.Contains(requestKinds, e.Action):
 		return fmt.Sprintf("Chaos #%d: %s at the load balancer, targets in %s, for %s: %s", e.N, e.Action, allZones(e.Zone), e.Duration, e.Detail)
 	default:
 		return fmt.Sprintf("Chaos #%d: %s in %s for %s: %s", e.N, e.Action, e.Zone, e.Duration, e.Detail)
@@ -62,4 +65,28 @@ type FaultNotApplied struct {
 func (FaultNotApplied) Kind() string { return "chaos" }
 func (e FaultNotApplied) Message() string {
 	return fmt.Sprintf("Chaos: %s not applied: %s", e.Action, e.Reason)
+}
+
+// FaultProgress is a step within a fault in effect: what it was seen to do,
+// or part of it ending early (az-outage's blackhole).
+type FaultProgress struct {
+	N      int    `json:"n"`
+	Action string `json:"action"`
+	Note   string `json:"note"`
+}
+
+func (FaultProgress) Kind() string { return "chaos" }
+func (e FaultProgress) Message() string {
+	return fmt.Sprintf("Chaos #%d: %s: %s", e.N, e.Action, e.Note)
+}
+
+// EventHeld is published when an event the timeline waits for first holds.
+type EventHeld struct {
+	Expr     string  `json:"expr"`
+	Observed float64 `json:"observed"`
+}
+
+func (EventHeld) Kind() string { return "chaos" }
+func (e EventHeld) Message() string {
+	return fmt.Sprintf("Chaos: %s holds now (observed %g); the actions after it start", e.Expr, e.Observed)
 }

@@ -1,10 +1,17 @@
 package chaos
 
 import (
+	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 )
 
 // Journal is where a fault is written down, durably, before it acts, and
@@ -20,13 +27,27 @@ type FileJournal struct {
 	f  *os.File
 }
 
-// OpenFileJournal creates (or appends to) the journal at path.
+// JournalOpened is the first entry each process writes to a journal: who
+// owns the faults that follow, so that `lab down` leaves a live run alone.
+type JournalOpened struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start"` // the process's start time in clock ticks since boot (/proc/PID/stat)
+}
+
+// OpenFileJournal creates (or appends to) the journal at path and records
+// the process that owns it.
 func OpenFileJournal(path string) (*FileJournal, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open chaos journal: %w", err)
 	}
-	return &FileJournal{f: f}, nil
+	j := &FileJournal{f: f}
+	start, _ := processStart(os.Getpid())
+	if err := j.Record(JournalOpened{PID: os.Getpid(), Start: start}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
 }
 
 // Record writes entry as a JSON line and syncs.
@@ -48,3 +69,127 @@ func (j *FileJournal) Record(entry any) error {
 
 // Close closes the file.
 func (j *FileJournal) Close() error { return j.f.Close() }
+
+// processStart is pid's start time in clock ticks since boot: with the pid
+// it names one process for good.
+func processStart(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("malformed stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, errors.New("malformed stat")
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22: starttime
+}
+
+// alive says whether the journal's owner is still running.
+func (o JournalOpened) alive() bool {
+	if o.PID <= 0 || syscall.Kill(o.PID, 0) != nil {
+		return false
+	}
+	start, err := processStart(o.PID)
+	return err == nil && start == o.Start
+}
+
+// Undoer undoes, after a crash, a fault its run left in effect: what lives
+// outside the crashed process (stopped, paused or hogged instances,
+// processes it started). It says what it found.
+type Undoer interface {
+	Undo(ctx context.Context, f FaultInjected) (note string, err error)
+}
+
+// ErrOwnerAlive is returned by Replay for a journal whose run is still
+// running: its faults are its own to revert.
+var ErrOwnerAlive = errors.New("the run that owns this journal is still running")
+
+// Outstanding reads a journal and returns the faults injected without a
+// matching revert, in order, and the journal's last owner.
+func Outstanding(path string) ([]FaultInjected, JournalOpened, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, JournalOpened{}, err
+	}
+	defer f.Close()
+	var owner JournalOpened
+	open := map[int]FaultInjected{}
+	var order []int
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Type  string          `json:"type"`
+			Entry json.RawMessage `json:"entry"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) != nil {
+			continue // a line cut short by the crash
+		}
+		switch line.Type {
+		case "chaos.JournalOpened":
+			json.Unmarshal(line.Entry, &owner)
+		case "chaos.FaultInjected":
+			var fi FaultInjected
+			if json.Unmarshal(line.Entry, &fi) == nil {
+				open[fi.N] = fi
+				order = append(order, fi.N)
+			}
+		case "chaos.FaultReverted":
+			var fr FaultReverted
+			if json.Unmarshal(line.Entry, &fr) == nil {
+				delete(open, fr.N)
+			}
+		}
+	}
+	var out []FaultInjected
+	for _, n := range order {
+		if fi, ok := open[n]; ok {
+			out = append(out, fi)
+			delete(open, n)
+		}
+	}
+	return out, owner, sc.Err()
+}
+
+// Replay undoes what a crashed run's journal at path left in effect: each
+// fault injected without a matching revert is handed to u, and the revert
+// is appended to the journal, so that a second replay finds nothing to do.
+// It returns the reverts it recorded.
+func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error) {
+	left, owner, err := Outstanding(path)
+	if err != nil {
+		return nil, fmt.Errorf("read chaos journal %s: %w", path, err)
+	}
+	if len(left) == 0 {
+		return nil, nil
+	}
+	if owner.alive() {
+		return nil, fmt.Errorf("%s: %w (pid %d)", path, ErrOwnerAlive, owner.PID)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open chaos journal: %w", err)
+	}
+	j := &FileJournal{f: f}
+	defer j.Close()
+	var out []FaultReverted
+	var errs []error
+	for _, fi := range left {
+		note, err := u.Undo(ctx, fi)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("chaos #%d %s: %w", fi.N, fi.Action, err))
+			continue // left open: a later lab down tries again
+		}
+		fr := FaultReverted{N: fi.N, Action: fi.Action, Instance: fi.Instance,
+			Note: "reverted by lab down after the run ended without reverting it; " + note}
+		if err := j.Record(fr); err != nil {
+			return out, err
+		}
+		out = append(out, fr)
+	}
+	return out, errors.Join(errs...)
+}

@@ -2,6 +2,7 @@ package clock
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -220,3 +221,16 @@ type fakeTicker struct {
 
 func (t fakeTicker) C() <-chan time.Time { return t.w.ch }
 func (t fakeTicker) Stop()               { t.f.stop(t.w) }
+
+// Short writes a duration without trailing zero units, as a person writes
+// it in a scenario: 10m, not 10m0s; 1h, not 1h0m0s.
+func Short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -61,6 +61,9 @@ func cfnCompute(res *obj, s *stack.Stack) {
 		asg.set("DefaultInstanceWarmup", secs(*g.DefaultInstanceWarmup), "auto_scaling_group.default_instance_warmup")
 	}
 	asg.set("TerminationPolicies", g.TerminationPolicies, "auto_scaling_group.termination_policies")
+	if hooks := cfnHooks(s); len(hooks) > 0 {
+		asg.set("LifecycleHookSpecificationList", hooks, "auto_scaling_group.lifecycle_hooks: nothing completes the action here, so each instance waits the heartbeat timeout, as in the lab.")
+	}
 	asg.set("LaunchTemplate", obj{
 		{key: "LaunchTemplateId", val: ref("LaunchTemplate")},
 		{key: "Version", val: getAtt("LaunchTemplate", "LatestVersionNumber")}})

@@ -120,6 +120,7 @@ func Check(s *stack.Stack, f Format) error {
 		errf("auto_scaling_group.capacity_distribution_strategy", "%s cannot be written to CloudFormation (the resource spec has no AvailabilityZoneDistribution); use balanced-best-effort or export terraform",
 			s.AutoScalingGroup.CapacityDistributionStrategy)
 	}
+	checkGroupExtras(s, f, errf)
 	for i, p := range s.ScalingPolicies {
 		a := p.Alarm
 		if a == nil {

@@ -83,6 +83,13 @@ func tfVariables(s *stack.Stack, o Options) []byte {
 	w.attr("error_message", q("vpc_cidr must be an IPv4 /16, such as 10.0.0.0/16."))
 	w.close()
 	w.close()
+	if len(s.ScheduledActions) > 0 {
+		w.b.WriteString("\n")
+		w.open("variable", q("schedule_start"))
+		w.attr("description", q("When the lab run's time zero falls on AWS, in RFC 3339 UTC and in the future (such as 2026-11-27T08:00:00Z): each scheduled action starts at its offset (scheduled_actions[].at) from it."))
+		w.attr("type", "string")
+		w.end()
+	}
 	return w.bytes()
 }
 

@@ -43,6 +43,9 @@ func labOnly(s *stack.Stack, image string) []string {
 		out = append(out, fmt.Sprintf("launch_template.image %s is the lab's local image; AWS pulls %s from a registry.", lt.Image, image))
 	}
 	out = append(out, fmt.Sprintf("launch_template.boot_time (%ds) is lab-only: on AWS the boot takes what it takes.", secs(lt.BootTime)))
+	for _, v := range lt.Versions {
+		out = append(out, fmt.Sprintf("launch_template.versions[%d] (%s) is a later release: on AWS, create a new launch template version with its environment and start an instance refresh.", v.Version, v.Description))
+	}
 	if it, ok := az.LookupInstanceType(lt.InstanceType); ok {
 		out = append(out, fmt.Sprintf("The lab's CPU share for %s (%s of a core) is lab-only: AWS gives the real instance.", it.Name, strconv.FormatFloat(it.CPU, 'f', -1, 64)))
 	}
@@ -129,6 +132,7 @@ func tfCompute(s *stack.Stack, o Options) []byte {
 		w.attr("default_instance_warmup", itoa(secs(*g.DefaultInstanceWarmup)), "auto_scaling_group.default_instance_warmup")
 	}
 	w.attr("termination_policies", qlist(g.TerminationPolicies), "auto_scaling_group.termination_policies")
+	tfGroupExtras(w, s)
 	w.open("launch_template")
 	w.attr("id", "aws_launch_template.this.id")
 	w.attr("version", "aws_launch_template.this.latest_version")
@@ -211,6 +215,7 @@ func tfScaling(s *stack.Stack, o Options) []byte {
 			tfAlarm(w, s, i, id)
 		}
 	}
+	tfSchedules(w, s)
 	return w.bytes()
 }
 

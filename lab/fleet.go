@@ -38,8 +38,8 @@ func (f *fleet) zone(name string) (az.Zone, error) {
 	return az.Zone{}, fmt.Errorf("no zone %q", name)
 }
 
-// Launch starts one instance of the launch template in zone.
-func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, netip.AddrPort, error) {
+// Launch starts one instance of a launch template version in zone.
+func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.InstanceID, netip.AddrPort, error) {
 	zone, err := f.zone(zoneName)
 	if err != nil {
 		return "", netip.AddrPort{}, err
@@ -60,6 +60,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string) (az.InstanceID, net
 		return "", netip.AddrPort{}, err
 	}
 	spec := f.l.spec(zone, typ)
+	maps.Copy(spec.Env, lt.VersionEnvironment(version))
 	spec.ID, spec.Addr = id, addr
 	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
 		f.l.addrs.Release(addr)
@@ -134,7 +135,7 @@ func (c chaosFleet) Running() []chaos.Victim {
 	var vs []chaos.Victim
 	for _, in := range c.f.l.Group.Instances() {
 		if c.f.Running(in.ID) {
-			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone})
+			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone, Launched: in.Launched})
 		}
 	}
 	return vs
@@ -170,23 +171,6 @@ func (c chaosFleet) Paused(_ context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("no instance %s", id)
 	}
 	return in.State == az.StatePaused, nil
-}
-
-// lbFaults is the load balancer's request-fault hook as chaos sees it.
-type lbFaults struct{ lb *alb.LoadBalancer }
-
-func (l lbFaults) InjectRequestFault(f chaos.RequestFault) (func() int64, error) {
-	return l.lb.InjectFault(alb.Fault{Name: f.Name, Zone: f.Zone, Percent: f.Percent, Status: f.Status, Latency: f.Latency, Jitter: f.Jitter})
-}
-
-func (l lbFaults) Targets(zone string) int {
-	n := 0
-	for _, t := range l.lb.Targets() {
-		if zone == "" || t.Zone == zone {
-			n++
-		}
-	}
-	return n
 }
 
 // targets is the load balancer's target group as the group sees it.

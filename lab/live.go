@@ -25,6 +25,8 @@ type liveView struct {
 	timeline *json.Encoder // seconds.jsonl: one SecondRecord per wall second
 	onSecond func(SecondRecord)
 
+	holding map[int]time.Time // AWS time each stop condition began to hold
+
 	mu      sync.Mutex
 	phase   int
 	stopped string // why a stop condition ended the run
@@ -146,27 +148,46 @@ func (l *Lab) groupCPU() (float64, bool) {
 }
 
 // checkStop ends the run early when a stop condition holds over the last
-// ten seconds.
+// ten seconds, and, for one with a window (for 1m), has held without a
+// break for that long in AWS time.
 func (v *liveView) checkStop() {
 	if len(v.sc.StopConditions) == 0 || len(v.window) < 10 {
 		return
 	}
 	obs := windowObservations(v.window)
-	for _, c := range v.sc.StopConditions {
+	now := v.l.Clock.Now()
+	for i, c := range v.sc.StopConditions {
 		val, ok := obs[c.Metric]
-		if !ok {
+		hold := false
+		if ok {
+			hold, _ = c.Check(val)
+		}
+		if !hold {
+			delete(v.holding, i)
 			continue
 		}
-		if hold, _ := c.Check(val); hold {
-			v.mu.Lock()
-			if v.stopped == "" {
-				v.stopped = fmt.Sprintf("stop condition %q held over the last 10 s (observed %s)", c.Expr, c.Format(val))
-				v.l.say("Stopping the run: %s", v.stopped)
+		since, seen := v.holding[i]
+		if !seen {
+			if v.holding == nil {
+				v.holding = map[int]time.Time{}
 			}
-			v.mu.Unlock()
-			v.stop()
-			return
+			v.holding[i], since = now, now
 		}
+		if c.For > 0 && now.Sub(since) < c.For {
+			continue
+		}
+		v.mu.Lock()
+		if v.stopped == "" {
+			if c.For > 0 {
+				v.stopped = fmt.Sprintf("stop condition %q held for %s of AWS time (observed %s over the last 10 s)", c.Expr, c.For, c.Format(val))
+			} else {
+				v.stopped = fmt.Sprintf("stop condition %q held over the last 10 s (observed %s)", c.Expr, c.Format(val))
+			}
+			v.l.Bus.Publish(StopConditionHeld{Condition: c.Expr, Reason: v.stopped})
+		}
+		v.mu.Unlock()
+		v.stop()
+		return
 	}
 }
 
@@ -208,4 +229,16 @@ func judgeSLOs(s *Summary, slos []scenarios.SLO) {
 		pass, margin := slo.Check(v)
 		s.SLOs = append(s.SLOs, SLOResult{Expr: slo.Expr, Observed: v, Shown: slo.Format(v), Pass: pass, Margin: margin})
 	}
+}
+
+// StopConditionHeld is published when a stop condition ends the run: the
+// load stops and every fault is reverted.
+type StopConditionHeld struct {
+	Condition string `json:"condition"`
+	Reason    string `json:"reason"`
+}
+
+func (StopConditionHeld) Kind() string { return "lab" }
+func (e StopConditionHeld) Message() string {
+	return "Stopping the run: " + e.Reason + "; every fault is reverted"
 }

@@ -141,6 +141,9 @@ func trackingAlarms(s *stack.Stack, p stack.ScalingPolicy) ([]cloudwatch.AlarmCo
 		return nil, err
 	}
 	base := cloudwatch.AlarmConfig{Namespace: ns, MetricName: name, Dimensions: dims, Statistic: stat, Period: trackingPeriod}
+	if tt.Period > 0 {
+		base.Period = tt.Period // high-resolution target tracking: 10 s or 30 s
+	}
 	high := base
 	high.Name = fmt.Sprintf("TargetTracking-%s-AlarmHigh-%s", s.Name, p.Name)
 	high.EvaluationPeriods, high.DatapointsToAlarm = trackingHighDatapoints, trackingHighDatapoints

@@ -145,7 +145,7 @@ type stubFleet struct {
 	n  int
 }
 
-func (f *stubFleet) Launch(context.Context, string) (az.InstanceID, netip.AddrPort, error) {
+func (f *stubFleet) Launch(context.Context, string, int) (az.InstanceID, netip.AddrPort, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++

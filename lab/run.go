@@ -122,13 +122,13 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Fail, err.Error())
 	}
 	defer journal.Close()
-	runner := chaos.NewRunner(chaosActions(sc), l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
-	runner.SetLoadBalancer(lbFaults{l.LB})
-	runner.SetCapacity(outageCapacity{l.Group, l}) // az-outage takes the zone's node down too
+	runner := l.NewChaosRunner(sc, seed, journal)
 	if o.OnChaos != nil {
 		o.OnChaos(runner)
 	}
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); l.runActions(runCtx, sc.Actions) }()
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
 	live.onSecond = o.OnSecond
@@ -176,7 +176,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	for _, r := range sum.SLOs {
 		if !r.Pass {
-			return finish(Fail, "an SLO was breached")
+			return finish(Fail, sloBreached)
 		}
 	}
 	return finish(Pass, "")
@@ -239,15 +239,6 @@ func wallPhases(sc *scenarios.Scenario, l *Lab) []load.Phase {
 		ps = append(ps, load.Phase{Name: p.Name, Duration: l.Clock.Wall(p.Duration), From: p.From, To: p.To})
 	}
 	return ps
-}
-
-func chaosActions(sc *scenarios.Scenario) []chaos.Action {
-	var as []chaos.Action
-	for _, a := range sc.Chaos {
-		as = append(as, chaos.Action{At: a.At, Kind: a.Action, Zone: a.Zone, Duration: a.Duration,
-			Percent: a.Percent, Status: a.Status, Latency: a.Latency, Jitter: a.Jitter})
-	}
-	return as
 }
 
 // PhaseChanged marks the load profile's phases in the journal and on the console.

@@ -54,7 +54,7 @@ func TestNewChaosActionsValidation(t *testing.T) {
 		{"latency too long", "{at: 1m, action: latency, duration: 1m, latency: 2m}",
 			`s.yaml:7:54: chaos[0].latency: 2m is too long; use at most 1m (request time)`},
 		{"stop with percent", "{at: 1m, action: stop-instance, duration: 1m, percent: 50}",
-			`s.yaml:7:60: chaos[0].percent: not allowed with stop-instance; only http-error and latency take percent`},
+			`s.yaml:7:60: chaos[0].percent: not allowed with stop-instance; only http-error, latency, bandwidth, connection-reset and connection-timeout take percent`},
 		{"kill with jitter", "{at: 1m, action: kill-instance, jitter: 5ms}",
 			`s.yaml:7:45: chaos[0].jitter: not allowed with kill-instance; only latency take jitter`},
 		{"pause with status", "{at: 1m, action: pause-instance, duration: 1m, status: 503}",

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -31,7 +32,7 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	p := parser{yamlcheck.NewParser(filename)}
-	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename}
+	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
 	s.Load.Mix = DefaultMix
 	if p.decode(root, s) {
 		p.validate(s)
@@ -61,7 +62,7 @@ type parser struct {
 // file is not a mapping at all, so there is nothing to validate.
 func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 	m := p.Mapping(root, "", "name", "description", "stack", "speed", "seed", "max_lag",
-		"load", "chaos", "slos", "stop_conditions")
+		"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones")
 	if m == nil {
 		return false
 	}
@@ -75,11 +76,17 @@ func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 	p.seed(m["seed"], &s.Seed)
 	p.Dur(m, "", "max_lag", &s.MaxLag, true)
 	p.load(m["load"], &s.Load)
+	p.Int(m, "", "max_down_instances", &s.MaxDownInstances)
+	p.Int(m, "", "max_down_zones", &s.MaxDownZones)
 	for i, n := range p.List(m["chaos"], "chaos") {
 		s.Chaos = append(s.Chaos, p.chaos(n, yamlcheck.Index("chaos", i)))
 	}
 	s.SLOs = p.slos(m["slos"], "slos", false)
 	s.StopConditions = p.slos(m["stop_conditions"], "stop_conditions", true)
+	for i, n := range p.List(m["actions"], "actions") {
+		s.Actions = append(s.Actions, p.operatorAction(n, yamlcheck.Index("actions", i)))
+	}
+	p.Str(m, "", "expect", &s.Expect)
 	return true
 }
 
@@ -123,7 +130,8 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
-	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter")
+	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter",
+		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "mean_gap", "min_gap")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)
@@ -132,6 +140,7 @@ func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	p.Int(m, path, "status", &a.Status)
 	p.Dur(m, path, "latency", &a.Latency, true)
 	p.Dur(m, path, "jitter", &a.Jitter, true)
+	p.chaosTimeline(m, path, &a)
 	if m["percent"] == nil {
 		a.Percent = 100
 	}
@@ -152,10 +161,17 @@ func (p parser) slos(n *yaml.Node, path string, live bool) []SLO {
 			p.ErrAt(item, field, "want an expression such as p99 <= 500ms, got %s", yamlcheck.Describe(item))
 			continue
 		}
-		slo, err := ParseSLO(item.Value)
+		expr, window, ok := p.window(item, field, live)
+		if !ok {
+			continue
+		}
+		slo, err := ParseSLO(expr)
 		if err != nil {
 			p.ErrAt(item, field, "%v", err)
 			continue
+		}
+		if window > 0 {
+			slo.Expr, slo.For = strings.TrimSpace(item.Value), window
 		}
 		if live && slo.Metric == LostWrites {
 			p.ErrAt(item, field, "lost_writes is counted at the end of the run, so it cannot stop a run early; use it in slos")

@@ -25,9 +25,16 @@ type Scenario struct {
 	MaxLag time.Duration // wall time: the run is INVALID if the load generator's p99 lag exceeds it
 
 	Load           LoadProfile
-	Chaos          []ChaosAction // in file order; At counts from the start of the load
-	SLOs           []SLO         // all must pass for the verdict PASS
-	StopConditions []SLO         // evaluated live over the last 10 wall seconds; one holding stops the run (FAIL)
+	Chaos          []ChaosAction    // in file order; At counts from the start of the load
+	SLOs           []SLO            // all must pass for the verdict PASS
+	StopConditions []SLO            // evaluated live over the last 10 wall seconds; one holding (for its For) stops the run (FAIL)
+	Actions        []OperatorAction // the operator's timeline (deploys), in file order
+	Expect         string           // PASS (default) or FAIL: a scenario that demonstrates a failure
+
+	// The blast radius: chaos refuses a fault that would take more
+	// instances or zones down at once (0: no limit).
+	MaxDownInstances int
+	MaxDownZones     int
 
 	File   string // where the scenario came from ("builtin/flash-sale.yaml" for a built-in)
 	Source []byte // the YAML as given
@@ -79,8 +86,33 @@ const (
 	PauseInstance = "pause-instance" // freeze an instance for Duration: EC2 says running, health checks time out
 	HTTPError     = "http-error"     // the ALB answers Percent of requests to Zone's targets with Status, as the target
 	Latency       = "latency"        // the ALB delays Percent of requests to Zone's targets by Latency ± Jitter
-	AZOutage      = "az-outage"      // FIS AZ power interruption: Zone's instances stopped, no launches there, for Duration
+	AZOutage      = "az-outage"      // FIS AZ power interruption: Zone's instances stopped, no launches there, its subnet blackholed for BlackholeFor, its node down
+	// Network faults on the path from the load balancer to targets, Toxiproxy-style; Percent is the toxicity.
+	Bandwidth         = "bandwidth"          // response bodies at most Bandwidth bytes per second
+	ConnectionReset   = "connection-reset"   // the connection is reset: the load balancer answers 502
+	ConnectionTimeout = "connection-timeout" // the target never answers: the load balancer answers 504 after its idle timeout
+	AZPartition       = "az-partition"       // the load balancer's nodes cannot reach Zone's targets: connections time out
+	CPUHog            = "cpu-hog"            // CPU burned inside the instance's own limit for Duration
+	StoreOutage       = "store-outage"       // the shared database locked for Duration: deep health fails
+	KillLBNode        = "kill-lb-node"       // Zone's load-balancer node down for Duration
+	Monkey            = "monkey"             // random kills from At for Duration, MeanGap apart on average, never closer than MinGap
 )
+
+// Instance choice orders (target.pick).
+const (
+	PickRandom = "random"
+	PickOldest = "oldest"
+	PickNewest = "newest"
+)
+
+// Target chooses instances among the run's running ones (in the action's
+// zone when it has one). At most one of IDs, Count and Percent.
+type Target struct {
+	IDs     []string
+	Count   int
+	Percent float64
+	Pick    string // random (default, seeded), oldest, newest
+}
 
 // DefaultStatus is http-error's status when the file gives none.
 const DefaultStatus = 503
@@ -95,6 +127,17 @@ type ChaosAction struct {
 	Status   int           // http-error: 500 to 599 (default 503)
 	Latency  time.Duration // latency: added before forwarding, request (wall) time
 	Jitter   time.Duration // latency: ± this much, uniform; at most Latency
+
+	After       string        // an event, "desired_capacity >= 4": At counts from when it first holds
+	Every       time.Duration // repeat this long after each time
+	EveryJitter time.Duration // ± this much, seeded; below Every
+	Repeat      int           // how many times in all (with Every; 0: until the load ends)
+	Target      *Target       // which instances; nil: one at random (all of Zone's targets for request faults)
+	Count       int           // http-error: only the first Count requests fail
+	Bandwidth   int64         // bandwidth: bytes per second
+	BlackholeAt time.Duration // az-outage: how long its subnet drops packets (0: the first third)
+	MeanGap     time.Duration // monkey
+	MinGap      time.Duration // monkey
 }
 
 // TotalDuration is the AWS time the load profile lasts.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"flash-sale", "gray-failure", "instance-kill", "maintenance-reboot"}
+	want := []string{"az-outage", "bad-deploy", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "rolling-deploy", "single-server"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -30,7 +30,7 @@ func TestBuiltins(t *testing.T) {
 			t.Errorf("Describe(%s) = %q", name, d)
 		}
 		st, err := s.ResolveStack()
-		if err != nil || st.Name != "simplydone" {
+		if err != nil || st.Name != s.Stack {
 			t.Errorf("%s: ResolveStack() = %v, %v", name, st, err)
 		}
 		// Three wall minutes at most at the scenario's speed: a demo, not a wait.
@@ -41,7 +41,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are flash-sale, gray-failure, instance-kill, maintenance-reboot") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -63,14 +63,19 @@ func TestFlashSale(t *testing.T) {
 		}
 		peakStart += p.Duration
 	}
-	if len(s.Chaos) != 1 || s.Chaos[0].Action != KillInstance || s.Chaos[0].At <= peakStart || s.Chaos[0].At >= peakEnd {
-		t.Errorf("chaos %+v, want one kill-instance inside the peak (%v-%v)", s.Chaos, peakStart, peakEnd)
+	if len(s.Chaos) != 2 || s.Chaos[0].Action != KillInstance || s.Chaos[1].Action != AZOutage {
+		t.Fatalf("chaos %+v, want a kill-instance and an az-outage", s.Chaos)
+	}
+	for _, a := range s.Chaos {
+		if a.At <= peakStart || a.At+a.Duration > peakEnd {
+			t.Errorf("%s at %v for %v is not inside the peak (%v-%v)", a.Action, a.At, a.Duration, peakStart, peakEnd)
+		}
 	}
 	var exprs []string
 	for _, slo := range s.SLOs {
 		exprs = append(exprs, slo.Expr)
 	}
-	if want := []string{"success_rate >= 99%", "p99 <= 2s", "max_in_service <= 6", "lost_writes == 0"}; !reflect.DeepEqual(exprs, want) {
+	if want := []string{"success_rate >= 99%", "p99 <= 2s", "max_in_service <= 7", "lost_writes == 0"}; !reflect.DeepEqual(exprs, want) {
 		t.Errorf("SLOs %v, want %v", exprs, want)
 	}
 }
@@ -158,7 +163,7 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ResolveStack()
-	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
+	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone, simplydone-deploy, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
 	if err == nil || err.Error() != want {
 		t.Errorf("missing stack:\n%v\nwant:\n%s", err, want)
 	}
@@ -177,7 +182,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (flash-sale, gray-failure, instance-kill, maintenance-reboot) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

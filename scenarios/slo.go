@@ -59,6 +59,10 @@ type SLO struct {
 	Op        string  // >=, >, <=, <, ==
 	Threshold float64 // in the metric's unit: %, ms or a count (1s is 1000)
 	Unit      string  // as written: "%", "ms", "s" or ""
+	// For (stop conditions only) is how long, in AWS time, the condition
+	// must hold without a break before it stops the run: "error_rate > 50%
+	// for 1m". 0: as soon as it holds.
+	For time.Duration
 }
 
 // Millis turns a latency into the unit latency SLOs are checked in.

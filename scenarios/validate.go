@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"github.com/simplydone/lab/clock"
 	"regexp"
 	"slices"
 	"strconv"
@@ -19,7 +20,8 @@ const (
 
 var (
 	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, AZOutage}
+	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
+		ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey}
 )
 
 // validate checks a decoded scenario. Fields that already failed to decode
@@ -42,10 +44,12 @@ func (p parser) validate(s *Scenario) {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
 	}
 	if s.MaxLag <= 0 {
-		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", fmtDur(s.MaxLag))
+		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", clock.Short(s.MaxLag))
 	}
 	p.validateLoad(s.Load)
 	p.validateChaos(s)
+	p.validateLimits(s)
+	p.validateActions(s)
 	if !p.Has("slos") {
 		p.Errf("slos", "missing; give at least one SLO, such as success_rate >= 99%%")
 	} else if len(s.SLOs) == 0 && !p.Bad("slos") && !p.anyBad("slos") {
@@ -81,7 +85,7 @@ func (p parser) validateLoad(l LoadProfile) {
 		if !p.Has(ipath + ".duration") {
 			p.Errf(ipath+".duration", "missing; give how long the phase lasts in AWS time, such as 5m")
 		} else if ph.Duration <= 0 {
-			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", fmtDur(ph.Duration))
+			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", clock.Short(ph.Duration))
 		}
 		p.validateRates(ipath)
 		if p.Has(ipath + ".rate") {
@@ -150,17 +154,20 @@ func (p parser) validateChaos(s *Scenario) {
 	for i, a := range s.Chaos {
 		path := yamlcheck.Index("chaos", i)
 		switch {
-		case !p.Has(path + ".at"):
+		case !p.Has(path+".at") && !p.Has(path+".after"):
 			p.Errf(path+".at", "missing; give when the action happens, in AWS time from the start of the load, such as 10m")
 		case a.At < 0:
-			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", fmtDur(a.At))
+			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", clock.Short(a.At))
 		case phasesOK && a.At >= total:
-			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", fmtDur(a.At), fmtDur(total))
+			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", clock.Short(a.At), clock.Short(total))
+		case phasesOK && a.Action == Monkey && a.At+a.Duration > total:
+			p.Errf(path+".duration", "the monkey would be loose until %s, past the end of the load (%s)", clock.Short(a.At+a.Duration), clock.Short(total))
 		}
 		if !p.Has(path + ".action") {
 			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaosActions, ", "))
 		} else if p.OneOf(path+".action", a.Action, chaosActions) {
 			p.validateDuration(path, a)
+			p.validateTimeline(path, a, total)
 		}
 		switch {
 		case !p.Has(path + ".zone"):
@@ -174,16 +181,24 @@ func (p parser) validateChaos(s *Scenario) {
 
 // lasts says what an action's duration is.
 var lasts = map[string]string{
-	StopInstance:  "the instance stays stopped",
-	PauseInstance: "the instance stays frozen",
-	HTTPError:     "the load balancer injects errors",
-	Latency:       "the load balancer adds latency",
-	AZOutage:      "the zone's power stays out",
+	StopInstance:      "the instance stays stopped",
+	PauseInstance:     "the instance stays frozen",
+	HTTPError:         "the load balancer injects errors",
+	Latency:           "the load balancer adds latency",
+	Bandwidth:         "responses are slowed",
+	ConnectionReset:   "connections are reset",
+	ConnectionTimeout: "connections hang",
+	AZOutage:          "the zone's power stays out",
+	AZPartition:       "the zone stays cut off",
+	CPUHog:            "the CPU is burned",
+	StoreOutage:       "the database stays locked",
+	KillLBNode:        "the node stays down",
+	Monkey:            "the monkey is loose",
 }
 
 // chaosFields says which action takes which optional field.
 var chaosFields = map[string][]string{
-	"percent": {HTTPError, Latency},
+	"percent": {HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout},
 	"status":  {HTTPError},
 	"latency": {Latency},
 	"jitter":  {Latency},
@@ -196,14 +211,18 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 	switch {
 	case a.Action == KillInstance && p.Has(field):
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
+	case a.Action == Monkey:
+		if p.Has(field) && !p.Bad(field) && a.Duration <= 0 {
+			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", clock.Short(a.Duration))
+		}
 	case a.Action != KillInstance && !p.Has(field):
 		p.Errf(field, "missing; %s needs how long %s, such as 3m", a.Action, lasts[a.Action])
 	case a.Action != KillInstance && !p.Bad(field) && a.Duration <= 0:
-		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", fmtDur(a.Duration), lasts[a.Action])
+		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", clock.Short(a.Duration), lasts[a.Action])
 	}
 	for _, key := range []string{"percent", "status", "latency", "jitter"} {
 		if p.Has(path+"."+key) && !slices.Contains(chaosFields[key], a.Action) {
-			p.Errf(path+"."+key, "not allowed with %s; only %s take %s", a.Action, strings.Join(chaosFields[key], " and "), key)
+			p.Errf(path+"."+key, "not allowed with %s; only %s take %s", a.Action, andList(chaosFields[key]), key)
 		}
 	}
 	switch a.Action {
@@ -217,12 +236,12 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		case !p.Has(f):
 			p.Errf(f, "missing; latency needs the delay to add before forwarding, such as 200ms")
 		case !p.Bad(f) && a.Latency <= 0:
-			p.Errf(f, "%s is not above 0; give the delay to add before forwarding, such as 200ms", fmtDur(a.Latency))
+			p.Errf(f, "%s is not above 0; give the delay to add before forwarding, such as 200ms", clock.Short(a.Latency))
 		case !p.Bad(f) && a.Latency > time.Minute:
-			p.Errf(f, "%s is too long; use at most 1m (request time)", fmtDur(a.Latency))
+			p.Errf(f, "%s is too long; use at most 1m (request time)", clock.Short(a.Latency))
 		}
 		if j := path + ".jitter"; p.Has(j) && !p.Bad(j) && (a.Jitter < 0 || a.Jitter > a.Latency) {
-			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", fmtDur(a.Jitter), fmtDur(a.Latency))
+			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", clock.Short(a.Jitter), clock.Short(a.Latency))
 		}
 	case AZOutage:
 		if !p.Has(path + ".zone") {
@@ -234,17 +253,13 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 	}
 }
 
-// fmtDur writes a duration without trailing zero units: 10m, not 10m0s.
-func fmtDur(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // fmtNum writes a number as briefly as it can: 10, 2.5.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// andList writes a, b and c.
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

@@ -114,6 +114,7 @@ func defaults() *Stack {
 		LaunchTemplate: LaunchTemplate{
 			InstanceType: "t3.micro",
 			Environment:  map[string]string{},
+			Version:      1,
 		},
 		AutoScalingGroup: AutoScalingGroup{
 			HealthCheckType:              "EC2",
@@ -147,7 +148,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
-		"launch_template", "auto_scaling_group", "scaling_policies")
+		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions")
 	if m == nil {
 		return false
 	}
@@ -160,6 +161,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	for i, n := range p.List(m["scaling_policies"], "scaling_policies") {
 		s.ScalingPolicies = append(s.ScalingPolicies, p.scalingPolicy(n, yamlcheck.Index("scaling_policies", i)))
 	}
+	p.scheduledActions(m["scheduled_actions"], s)
 	return true
 }
 
@@ -239,20 +241,22 @@ func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int,
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
 	p.Int(m, path, "port", &lt.Port)
 	p.StrMap(m, path, "environment", &lt.Environment)
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
+	p.Int(m, path, "version", &lt.Version)
+	p.versions(m, lt)
 }
 
 func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	const path = "auto_scaling_group"
 	m := p.Mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
 		"health_check_grace_period", "default_cooldown", "default_instance_warmup",
-		"termination_policies", "capacity_distribution_strategy")
+		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy", "lifecycle_hooks")
 	p.Int(m, path, "min_size", &g.MinSize)
 	p.Int(m, path, "max_size", &g.MaxSize)
 	p.Int(m, path, "desired_capacity", &g.DesiredCapacity)
@@ -262,6 +266,8 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	g.DefaultInstanceWarmup = p.OptDur(m, path, "default_instance_warmup")
 	p.StrList(m, path, "termination_policies", &g.TerminationPolicies)
 	p.Str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
+	p.maintenancePolicy(m, g)
+	p.lifecycleHooks(m, g)
 }
 
 func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
@@ -291,11 +297,13 @@ func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
 
 	if m["target_tracking"] != nil {
 		tpath := yamlcheck.Sub(path, "target_tracking")
-		t := p.Mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in")
+		t := p.Mapping(m["target_tracking"], tpath, "predefined_metric_type", "target_value", "disable_scale_in", "period")
 		sp.TargetTracking = &TargetTracking{}
 		p.Str(t, tpath, "predefined_metric_type", &sp.TargetTracking.PredefinedMetricType)
 		p.Float(t, tpath, "target_value", &sp.TargetTracking.TargetValue)
 		p.Bool(t, tpath, "disable_scale_in", &sp.TargetTracking.DisableScaleIn)
+		sp.TargetTracking.Period = time.Minute
+		p.Dur(t, tpath, "period", &sp.TargetTracking.Period, false)
 	}
 
 	if m["alarm"] != nil {

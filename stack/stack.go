@@ -17,6 +17,7 @@ type Stack struct {
 	LaunchTemplate   LaunchTemplate
 	AutoScalingGroup AutoScalingGroup
 	ScalingPolicies  []ScalingPolicy
+	ScheduledActions []ScheduledAction
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given
@@ -132,6 +133,8 @@ type LaunchTemplate struct {
 	Port         int    // the port the workload listens on; defaults to the target group's port
 	Environment  map[string]string
 	BootTime     time.Duration // how long an instance takes from launch to running its workload
+	Version      int           // the version the group starts on (default 1)
+	Versions     []LaunchTemplateVersion
 }
 
 // AutoScalingGroup is the group's capacity and behaviour.
@@ -142,7 +145,9 @@ type AutoScalingGroup struct {
 	DefaultCooldown                   time.Duration
 	DefaultInstanceWarmup             *time.Duration // nil = not set, as AWS
 	TerminationPolicies               []string
-	CapacityDistributionStrategy      string // balanced-best-effort or balanced-only
+	CapacityDistributionStrategy      string                     // balanced-best-effort or balanced-only
+	InstanceMaintenancePolicy         *InstanceMaintenancePolicy // nil = none, as AWS
+	LifecycleHooks                    []LifecycleHook
 }
 
 // Policy types, as the AWS API names them.
@@ -180,6 +185,9 @@ type TargetTracking struct {
 	PredefinedMetricType string
 	TargetValue          float64
 	DisableScaleIn       bool
+	// Period is the metric's period for the policy's alarms: 60 s, or 10 s
+	// or 30 s for high-resolution target tracking (aws-behaviour.md 2.6).
+	Period time.Duration
 }
 
 // Alarm is a CloudWatch metric alarm that drives a simple or step policy.

@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone", "simplydone-deploy", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -34,7 +34,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 			Health:            awsDefaultHealth,
 			AnomalyMitigation: "off",
 		},
-		LaunchTemplate: LaunchTemplate{Command: []string{"simplydone"}, InstanceType: "t3.micro", Port: 8080,
+		LaunchTemplate: LaunchTemplate{Command: []string{"simplydone"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
 			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 20 * time.Second},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 1, MaxSize: 6, DesiredCapacity: 2, HealthCheckType: "ELB",
 			HealthCheckGracePeriod: 300 * time.Second, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: &warmup,
@@ -89,7 +89,7 @@ scaling_policies:
 			Health:            awsDefaultHealth,
 			AnomalyMitigation: "off",
 		},
-		LaunchTemplate: LaunchTemplate{Command: []string{"app", "--flag"}, InstanceType: "t3.micro", Port: 8080,
+		LaunchTemplate: LaunchTemplate{Command: []string{"app", "--flag"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
 			Environment: map[string]string{}},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 2, MaxSize: 4, DesiredCapacity: 2, HealthCheckType: "EC2",
 			HealthCheckGracePeriod: 0, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: nil,
@@ -190,7 +190,7 @@ func TestLoadAndResolve(t *testing.T) {
 	if s, err := Resolve("simplydone"); err != nil || s.Name != "simplydone" {
 		t.Errorf("Resolve(simplydone) = %v, %v", s, err)
 	}
-	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone) and no such file") {
+	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

@@ -40,7 +40,11 @@ func (p *parser) validate(s *Stack) {
 	p.validateLoadBalancer(s.LoadBalancer)
 	p.validateTargetGroup(s.TargetGroup)
 	p.validateLaunchTemplate(s.LaunchTemplate)
+	p.validateVersions(s.LaunchTemplate)
 	p.validateGroup(s.AutoScalingGroup)
+	p.validateMaintenancePolicy(s.AutoScalingGroup.InstanceMaintenancePolicy)
+	p.validateHooks(s.AutoScalingGroup.LifecycleHooks)
+	p.validateScheduled(s.ScheduledActions)
 	p.validatePolicies(s.ScalingPolicies)
 }
 

@@ -97,6 +97,7 @@ func (p *parser) validatePolicy(path string, sp ScalingPolicy) {
 		} else if t.TargetValue <= 0 {
 			p.Errf(tpath+".target_value", "%s is not allowed; the target value must be above 0", fmtNum(t.TargetValue))
 		}
+		p.validateTrackingPeriod(tpath+".period", t.Period)
 	}
 	if sp.Alarm != nil && sp.PolicyType != TargetTrackingScaling {
 		p.validateAlarm(yamlcheck.Sub(path, "alarm"), *sp.Alarm)

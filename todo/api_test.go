@@ -150,7 +150,7 @@ func TestHealth(t *testing.T) {
 	r := ts.do("GET", "/health", "")
 	var h healthResponse
 	r.json(t, &h)
-	if r.status != 200 || h != (healthResponse{Status: "ok", Instance: testInstance, Zone: "lab-1a"}) {
+	if r.status != 200 || h != (healthResponse{Status: "ok", Instance: testInstance, Zone: "lab-1a", Version: DefaultVersion}) {
 		t.Errorf("health: status %d, %+v", r.status, h)
 	}
 

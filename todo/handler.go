@@ -60,8 +60,10 @@ func NewHandler(store *Store, cfg Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such route: "+r.URL.Path)
 	})
+	version := cfg.version()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Instance-Id", cfg.InstanceID)
+		w.Header().Set(VersionHeader, version)
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -255,14 +257,20 @@ type healthResponse struct {
 	Status   string `json:"status"`
 	Instance string `json:"instance"`
 	Zone     string `json:"zone"`
+	Version  string `json:"version"`
 	Error    string `json:"error,omitempty"`
 }
 
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
-	resp := healthResponse{Status: "ok", Instance: h.cfg.InstanceID, Zone: h.cfg.Zone}
+	resp := healthResponse{Status: "ok", Instance: h.cfg.InstanceID, Zone: h.cfg.Zone, Version: h.cfg.version()}
 	w.Header().Set("Cache-Control", "no-store")
+	if h.cfg.Broken == BrokenHealth {
+		resp.Status, resp.Error = "broken", "this build is deliberately broken: /health fails (SIMPLYDONE_BROKEN=health)"
+		writeJSON(w, http.StatusInternalServerError, resp)
+		return
+	}
 	if err := h.store.Ping(ctx); err != nil {
 		resp.Status, resp.Error = "unavailable", "store unavailable: "+err.Error()
 		writeJSON(w, http.StatusServiceUnavailable, resp)

@@ -40,6 +40,13 @@ type Config struct {
 	// to simulate an instance's boot time.
 	BootDelay time.Duration
 	Logger    *slog.Logger // nil discards logs
+	// Version is the release this instance runs, served in
+	// X-SimplyDone-Version on every response and in /health ("" is v1).
+	Version string
+	// Broken names a deliberately broken build: BrokenHealth makes /health
+	// answer 500 while the API keeps working (a release that fails its
+	// load balancer health checks, so a deploy rolls back).
+	Broken string
 
 	// Listener, if set, is served instead of listening on Addr (tests use
 	// it to own a free loopback port). Run closes it.

@@ -10,12 +10,13 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
 )
 
-// Faults by hand: k kills a random running instance, z kills every
-// instance in a zone (the full AZ outage, with the zone's node and subnet,
-// arrives with the chaos issue). Both go through a chaos.Runner, so each
+// Faults by hand: k kills a random running instance, z takes a zone out
+// (az-outage: its instances stop, no launches there, its subnet blackholed
+// at first, its node down where the load balancer can). Both go through a chaos.Runner, so each
 // fault is journalled in chaos.jsonl before it acts, published on the bus
 // (events.jsonl and the log) and counted by that runner. The runner is the
 // run's own when lab.Run hands it over (UseRunner); until then it is one the
@@ -67,34 +68,9 @@ func (a *Aggregator) injectorFor(l *lab.Lab) (injector, error) {
 			return nil, err
 		}
 		h.journal = j
-		h.own = chaos.NewRunner(nil, l.Clock, labVictims{l}, handPublisher{a: a, bus: l.Bus}, j, h.seed^0x68616e64)
+		h.own = l.NewChaosRunner(&scenarios.Scenario{}, h.seed^0x68616e64, j) // every hook: z needs the group's and the load balancer's
 	}
 	return h.own, nil
-}
-
-// handPublisher marks the own runner's faults, then publishes them.
-type handPublisher struct {
-	a   *Aggregator
-	bus *events.Bus
-}
-
-func (p handPublisher) Publish(e events.Event) {
-	var k faultKey
-	switch ev := e.(type) {
-	case chaos.FaultInjected:
-		k = faultKey{ev.N, ev.Instance}
-	case chaos.FaultReverted:
-		k = faultKey{ev.N, ev.Instance}
-	}
-	if k.instance != "" {
-		p.a.hand.mu.Lock()
-		if p.a.hand.manual == nil {
-			p.a.hand.manual = map[faultKey]bool{}
-		}
-		p.a.hand.manual[k] = true
-		p.a.hand.mu.Unlock()
-	}
-	p.bus.Publish(e)
 }
 
 // isManual reports whether a chaos event is one of the own runner's.
@@ -221,8 +197,15 @@ func (a *Aggregator) KillRandom(ctx context.Context) {
 	}
 }
 
-// ZoneOut kills every running instance in zone, one kill-instance fault
-// each (z). It blocks until they are all killed.
+// handOutage is how long an az-outage by hand lasts (AWS time), as the
+// built-in az-outage scenario's.
+const handOutage = 10 * time.Minute
+
+// ZoneOut takes zone out as the scenario's az-outage does (z), by hand: its
+// instances stop, launches into it fail with InsufficientInstanceCapacity,
+// its subnet is blackholed for the first third, its load-balancer node goes
+// down where the load balancer can, for ten AWS minutes; then it recovers.
+// It blocks until the outage is in effect.
 func (a *Aggregator) ZoneOut(ctx context.Context, zone string) {
 	l, ok := a.begin("z")
 	if !ok {
@@ -234,29 +217,21 @@ func (a *Aggregator) ZoneOut(ctx context.Context, zone string) {
 		a.Note("z: " + err.Error())
 		return
 	}
-	n := runningIn(l, zone)
-	a.Note(fmt.Sprintf("z: taking %s out: killing its %d running instance(s), by hand (the full AZ outage arrives with the chaos issue)", zone, n))
-	for i := 0; i < n; i++ {
-		before := runningIn(l, zone)
-		if before == 0 {
-			break
-		}
-		if err := inj.Inject(ctx, chaos.Action{Kind: chaos.KillInstance, Zone: zone, By: "hand"}); err != nil {
-			a.Note("z: " + err.Error())
-			return
-		}
-		// a kill is a signal: wait until the runtime sees the instance gone,
-		// so the next pick does not land on it again
-		for end := time.Now().Add(5 * time.Second); runningIn(l, zone) >= before && time.Now().Before(end); {
-			time.Sleep(20 * time.Millisecond)
-		}
+	a.Note(fmt.Sprintf("z: %s loses power for %s (az-outage, by hand): its %d running instance(s) stop, launches into it fail",
+		zone, handOutage, runningIn(l, zone)))
+	if err := inj.Inject(ctx, chaos.Action{Kind: chaos.AZOutage, Zone: zone, Duration: handOutage, By: "hand"}); err != nil {
+		a.Note("z: " + err.Error())
 	}
 }
 
-// closeHand closes the view's own chaos journal.
+// closeHand reverts what the view's own runner still has in effect and
+// closes its journal.
 func (a *Aggregator) closeHand() {
 	a.hand.mu.Lock()
 	defer a.hand.mu.Unlock()
+	if a.hand.own != nil {
+		a.hand.own.RevertAll(context.Background(), "the run ended")
+	}
 	if a.hand.journal != nil {
 		a.hand.journal.Close()
 		a.hand.journal = nil

@@ -45,11 +45,11 @@ func TestKillKey(t *testing.T) {
 func TestZoneKeyAsksThenActs(t *testing.T) {
 	m, _, zones := handModel(160, 48)
 	m = keys(m, "z")
-	if m.Asking() != "zone" || !strings.Contains(m.View(), "Take a zone out (kill every instance in it): a us-east-1a · b us-east-1b · c us-east-1c") {
+	if m.Asking() != "zone" || !strings.Contains(m.View(), "Take a zone out (AZ power interruption, 10 AWS minutes): a us-east-1a · b us-east-1b · c us-east-1c") {
 		t.Fatalf("z: prompt %q:\n%s", m.Asking(), m.View())
 	}
 	m = keys(m, "c")
-	if m.Asking() != "confirm us-east-1c" || !strings.Contains(m.View(), "Take us-east-1c out: kill its 2 instance(s)? y/n") {
+	if m.Asking() != "confirm us-east-1c" || !strings.Contains(m.View(), "Take us-east-1c out (2 instance(s) stop, node down, no launches, 10 AWS min)? y/n") {
 		t.Fatalf("zone c: prompt %q:\n%s", m.Asking(), m.View())
 	}
 	next, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})

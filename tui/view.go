@@ -599,7 +599,7 @@ func (m Model) footer(w int) string {
 		for i, z := range m.snap.Zones {
 			zs = append(zs, m.st.bold.Render(zoneKey(z.Name, i))+" "+z.Name)
 		}
-		return m.st.warn.Render("Take a zone out (kill every instance in it): ") + strings.Join(zs, " · ") + m.st.dim.Render(" · any other key cancels")
+		return m.st.warn.Render("Take a zone out (AZ power interruption, 10 AWS minutes): ") + strings.Join(zs, " · ") + m.st.dim.Render(" · any other key cancels")
 	case m.ask == askConfirm:
 		n := 0
 		for _, z := range m.snap.Zones {
@@ -611,7 +611,7 @@ func (m Model) footer(w int) string {
 				}
 			}
 		}
-		return m.st.warn.Render(fmt.Sprintf("Take %s out: kill its %d instance(s)? y/n", m.zone, n))
+		return m.st.warn.Render(fmt.Sprintf("Take %s out (%d instance(s) stop, node down, no launches, 10 AWS min)? y/n", m.zone, n))
 	case m.gone != "":
 		return m.st.warn.Render("Watching: " + m.gone + ". q closes the view.")
 	case m.snap.Done && m.opts.Watch:
@@ -649,8 +649,8 @@ func (m Model) helpLines(w int) []string {
 	if m.opts.Kill != nil && !m.opts.Watch {
 		keys = append(keys,
 			"  k             kill a random running instance now (a kill-instance fault: journalled in chaos.jsonl, in the log)",
-			"  z             take a zone out: pick its letter, confirm with y; for now every instance in it is killed",
-			"                (the full AZ outage, with the zone's load-balancer node and subnet, arrives with the chaos issue)")
+			"  z             take a zone out: pick its letter, confirm with y; an az-outage fault for ten AWS minutes",
+			"                (instances stop, the zone's load-balancer node goes down, its subnet drops packets, launches fail)")
 	}
 	keys = append(keys, "  ?             this help", "")
 	return append(keys,

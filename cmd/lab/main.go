@@ -3,10 +3,11 @@
 // as local processes on each zone's loopback subnet.
 //
 //	lab run SCENARIO [--speed N] [--seed N]  rehearse a scenario and judge it against its SLOs
+//	lab plan SCENARIO [--seed N]             print the resolved timeline without starting anything
 //	lab scenarios                            list the built-in scenarios
 //	lab up [--stack NAME|FILE] [--speed N]   bring the tier up until Ctrl-C
 //	lab validate FILE...                     check stack files, every error at once
-//	lab down                                 reap what a crashed run left behind
+//	lab down                                 undo a crashed run's faults and reap what it left behind
 package main
 
 import (
@@ -49,6 +50,9 @@ const usage = `usage:
   lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]
       rehearse a built-in scenario or a scenario file; exit 0 PASS, 1 FAIL, 2 bad input,
       3 INVALID, 130 interrupted
+  lab plan SCENARIO [--speed N] [--seed N]
+      print what the scenario will do, when and to which zone or instance, its SLOs and stop
+      conditions, without starting anything
   lab scenarios
       list the built-in scenarios
   lab watch [RUN_DIR]
@@ -65,8 +69,9 @@ const usage = `usage:
       check stack files; exit 2 and list every problem if any is invalid
   lab doctor [STACK]
       what this machine offers: a Docker engine, CPU limits, loopback addresses, free ports
-  lab down [--state-dir DIR]
-      stop what a crashed run left behind
+  lab down [--state-dir DIR] [--runs-dir DIR]
+      undo what a crashed run's faults left (replaying RUN_DIR/chaos.jsonl) and stop what it left
+      running; running twice is harmless
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -77,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runScenario(ctx, args[1:], stdout, stderr)
+	case "plan":
+		return planCmd(args[1:], stdout, stderr)
 	case "scenarios":
 		for _, n := range scenarios.BuiltinNames() {
 			fmt.Fprintf(stdout, "%-20s %s\n", n, scenarios.Describe(n))
@@ -128,10 +135,33 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stateDir := fs.String("state-dir", "", "where runs record their processes (default: the runtime's)")
+	runsDir := fs.String("runs-dir", "runs", "where run directories are: their chaos journals are replayed")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	// First undo what crashed runs' faults left (a hog, a frozen process),
+	// while their processes are still there to find; then reap them.
+	reverts, err := lab.ReplayCrashed(ctx, *runsDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		return exitFailed
+	}
+	failed := false
+	for _, r := range reverts {
+		for _, fr := range r.Reverted {
+			fmt.Fprintf(stdout, "%s: chaos #%d %s %s: %s\n", r.RunDir, fr.N, fr.Action, fr.Instance, fr.Note)
+		}
+		if r.Err != nil {
+			fmt.Fprintf(stderr, "lab down: %s: %v\n", r.RunDir, r.Err)
+			failed = true
+		}
+	}
+	undone := 0
+	for _, r := range reverts {
+		undone += len(r.Reverted)
+	}
+	fmt.Fprintf(stdout, "Reverted %d fault(s) that crashed runs left in effect.\n", undone)
 	n, err := process.Reap(ctx, *stateDir, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -145,6 +175,9 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
+	}
+	if failed {
+		return exitFailed
 	}
 	return exitOK
 }

@@ -411,3 +411,22 @@ func containersOf(t *testing.T, image string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestExpectedFailExitsZero runs the single-server scenario: its
+// availability SLO fails, as the scenario expects (expect: FAIL), so the
+// summary says FAIL and the CLI exits 0 with the demonstration explained.
+func TestExpectedFailExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fifteen wall seconds of real load")
+	}
+	dir := t.TempDir()
+	code, out, stderr := runLab(t, "run", "single-server", "--out", filepath.Join(dir, "runs"), "--driver", "process", "--speed", "40")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0 (FAIL as expected)\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"FAIL  single-server", "✗ success_rate >= 99.9%", "FAIL is what single-server expects"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

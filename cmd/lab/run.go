@@ -14,6 +14,7 @@ import (
 
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/stack"
 	"github.com/simplydone/lab/tui"
 )
 
@@ -25,7 +26,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
@@ -38,18 +39,8 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: --driver %q: allowed auto, process, docker\n", *driver)
 		return exitUsage
 	}
-	sc, err := scenarios.Resolve(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	st, err := sc.ResolveStack()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
-	}
-	if *speed != 0 && (*speed < 1 || *speed > 1000) {
-		fmt.Fprintf(stderr, "lab run: --speed %g: allowed 1 to 1000\n", *speed)
+	sc, st, ok := resolveScenario("run", fs.Arg(0), *speed, stderr)
+	if !ok {
 		return exitUsage
 	}
 	opts := lab.RunOptions{
@@ -62,7 +53,10 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return exitUsage
 		}
 	}
-	var sum *lab.Summary
+	var (
+		sum *lab.Summary
+		err error
+	)
 	if f, ok := stdout.(*os.File); ok && !*noTUI && term.IsTerminal(f.Fd()) {
 		sum, err = runWithTUI(ctx, opts, f)
 	} else {
@@ -79,6 +73,16 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
 	}
 	fmt.Fprintf(stdout, "\nReport: %s\n", filepath.Join(*out, sum.RunID, "report.html"))
+	if sc.ExpectsFail() {
+		if lab.AsExpected(sc, sum) {
+			fmt.Fprintf(stdout, "\nFAIL is what %s expects: it demonstrates the failure its SLOs describe.\n", sc.Name)
+			return exitOK
+		}
+		if sum.Verdict == lab.Pass {
+			fmt.Fprintf(stdout, "\n%s expects FAIL (it demonstrates a failure), but every SLO held.\n", sc.Name)
+			return exitFailed
+		}
+	}
 	switch sum.Verdict {
 	case lab.Pass:
 		return exitOK
@@ -92,13 +96,13 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // reorder puts flags before the positional argument, so that both
 // `lab run flash-sale --speed 20` and `lab run --speed 20 flash-sale` work.
-func reorder(args []string) []string {
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if len(a) > 1 && a[0] == '-' {
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
+			if !strings.Contains(a, "=") && !isBoolFlag(fs, a) && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -107,4 +111,36 @@ func reorder(args []string) []string {
 		rest = append(rest, a)
 	}
 	return append(flags, rest...)
+}
+
+// isBoolFlag reports whether arg (-name or --name) is a boolean flag of fs,
+// which takes no separate value.
+func isBoolFlag(fs *flag.FlagSet, arg string) bool {
+	f := fs.Lookup(strings.TrimLeft(arg, "-"))
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// resolveScenario loads a scenario (a built-in name or a file) and its
+// stack, and checks a --speed given on the command line; what is wrong goes
+// to stderr.
+func resolveScenario(cmd, name string, speed float64, stderr io.Writer) (*scenarios.Scenario, *stack.Stack, bool) {
+	sc, err := scenarios.Resolve(name)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, false
+	}
+	st, err := sc.ResolveStack()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, nil, false
+	}
+	if speed != 0 && (speed < 1 || speed > 1000) {
+		fmt.Fprintf(stderr, "lab %s: --speed %g: allowed 1 to 1000\n", cmd, speed)
+		return nil, nil, false
+	}
+	return sc, st, true
 }

@@ -10,8 +10,11 @@
 //	SIMPLYDONE_CPU_COST    -cpu-cost    CPU burned per API request (Go duration, default 0)
 //	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
 //	SIMPLYDONE_MAX_INFLIGHT -max-inflight API requests worked on at once (default 4; 0: no bound)
+//	SIMPLYDONE_VERSION     -version     the release, in X-SimplyDone-Version and /health (default v1)
+//	SIMPLYDONE_BROKEN      -broken      a deliberately broken build: "health" makes /health answer 500
 //
-// SIGTERM or SIGINT starts a graceful shutdown.
+// SIGTERM or SIGINT starts a graceful shutdown. `simplydone hog` burns every
+// CPU it may use until signalled (chaos's cpu-hog in a container).
 package main
 
 import (
@@ -31,6 +34,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "hog" { // chaos's cpu-hog inside the instance
+		hog()
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "simplydone:", err)
 		os.Exit(1)
@@ -61,6 +68,8 @@ func run(args []string) error {
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
 	fs.IntVar(&maxInFlight, "max-inflight", maxInFlight, "API requests worked on at once (0: no bound)")
+	version := fs.String("version", env("SIMPLYDONE_VERSION", todo.DefaultVersion), "the release this instance runs")
+	broken := fs.String("broken", os.Getenv("SIMPLYDONE_BROKEN"), `a deliberately broken build: "health" makes /health answer 500`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -72,6 +81,9 @@ func run(args []string) error {
 	}
 	if cpuCost < 0 || bootDelay < 0 || maxInFlight < 0 {
 		return fmt.Errorf("cpu-cost, boot-delay and max-inflight must not be negative")
+	}
+	if err := todo.CheckBroken(*broken); err != nil {
+		return fmt.Errorf("SIMPLYDONE_BROKEN: %w", err)
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -87,6 +99,8 @@ func run(args []string) error {
 		MaxInFlight: maxInFlight,
 		BootDelay:   bootDelay,
 		Logger:      logger,
+		Version:     *version,
+		Broken:      *broken,
 	})
 }
 

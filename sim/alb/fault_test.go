@@ -1,10 +1,15 @@
 package alb
 
 import (
+	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/sim/az"
 )
 
 func TestHTTPErrorFaultHitsItsShareAsTargetErrors(t *testing.T) {
@@ -152,5 +157,150 @@ func TestNoFaultCostsNoAllocation(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://x/", nil)
 	if a := testing.AllocsPerRun(1000, func() { ft.RoundTrip(req) }); a != 0 {
 		t.Fatalf("%v allocations per request with no fault active", a)
+	}
+}
+
+// Network faults, Toxiproxy-style: each row is what the ALB answers when the
+// path to a target misbehaves (AWS: a reset or refused connection is the
+// ALB's own 502, a connect timeout or a target silent past the idle timeout
+// its own 504), and a target outside the fault is untouched.
+func TestNetworkFaultsAsTheALBAnswersThem(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fault    Fault
+		want     int
+		minDelay time.Duration
+	}{
+		{"connection reset: ALB 502", Fault{Reset: true}, 502, 0},
+		{"target never answers: ALB 504 after the idle timeout", Fault{Hang: true}, 504, 300 * time.Millisecond},
+		{"blackhole: ALB 504 after the connect timeout", Fault{Blackhole: true}, 504, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.CrossZone, c.IdleTimeout, c.ConnectTimeout = true, 300*time.Millisecond, 200*time.Millisecond
+			})
+			var servedB atomic.Int64
+			h.register("i-a", "us-east-1a", backend(t, "a", nil))
+			h.register("i-b", "us-east-1b", backend(t, "b", func(http.ResponseWriter, *http.Request) { servedB.Add(1) }))
+			h.waitState("i-a", StateHealthy)
+			h.waitState("i-b", StateHealthy)
+			f := tc.fault
+			f.Name, f.Percent, f.Targets = "chaos #1", 100, []az.InstanceID{"i-b"}
+			remove, err := h.lb.InjectFault(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			node := h.lb.Nodes()[0]
+			codes := map[int]int{}
+			for range 4 {
+				start := time.Now()
+				resp, _ := get(t, node.URL()+"/")
+				codes[resp.StatusCode]++
+				if resp.StatusCode == tc.want {
+					if d := time.Since(start); d < tc.minDelay {
+						t.Fatalf("%d after %s, want at least %s", tc.want, d, tc.minDelay)
+					}
+					if resp.Header.Get("Server") != "awselb/2.0" {
+						t.Fatalf("the %d is not the load balancer's own: %v", tc.want, resp.Header)
+					}
+				}
+			}
+			if codes[200] != 2 || codes[tc.want] != 2 || servedB.Load() != 0 {
+				t.Fatalf("codes %v, target b served %d; want round robin: 2 × 200 from a, 2 × %d for b, b never reached", codes, servedB.Load(), tc.want)
+			}
+			if m := node.Metrics(); m.HTTPCode_ELB_5XX_Count != 2 || m.HTTPCode_Target_5XX_Count != 0 {
+				t.Fatalf("ELB 5xx %d, target 5xx %d; want 2 and 0", m.HTTPCode_ELB_5XX_Count, m.HTTPCode_Target_5XX_Count)
+			}
+			if hits := remove(); hits != 2 {
+				t.Fatalf("hits %d, want 2", hits)
+			}
+			for range 4 {
+				if resp, _ := get(t, node.URL()+"/"); resp.StatusCode != 200 {
+					t.Fatalf("after the revert: %d", resp.StatusCode)
+				}
+			}
+			if servedB.Load() != 2 {
+				t.Fatalf("after the revert target b served %d, want 2", servedB.Load())
+			}
+		})
+	}
+}
+
+func TestBlackholeTimesOutHealthChecks(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.HealthCheck.Timeout = 50 * time.Millisecond })
+	h.register("i-a", "us-east-1a", backend(t, "a", nil))
+	h.register("i-b", "us-east-1b", backend(t, "b", nil))
+	h.waitState("i-b", StateHealthy)
+	remove, err := h.lb.InjectFault(Fault{Name: "partition", Zone: "us-east-1b", Percent: 100, Blackhole: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := h.prober.count()
+	waitFor(t, "i-b marked unhealthy by its timed-out checks", func() bool {
+		h.clock.Advance(30 * time.Second)
+		time.Sleep(60 * time.Millisecond) // longer than the check's timeout: the round ends
+		got, _ := h.lb.Nodes()[1].Health("i-b")
+		return got.State == StateUnhealthy
+	})
+	h.waitState("i-b", StateUnhealthy)
+	h.waitState("i-a", StateHealthy)
+	if got, _ := h.lb.Nodes()[0].Health("i-b"); got.Reason != ReasonTimeout {
+		t.Fatalf("reason %s, want %s", got.Reason, ReasonTimeout)
+	}
+	if got := h.prober.count() - calls; got > 2*(defaults.Unhealthy+2) {
+		t.Fatalf("%d checks reached the prober while b was blackholed; only a's should", got)
+	}
+	remove()
+	for range defaults.Healthy {
+		h.check(2)
+	}
+	h.waitState("i-b", StateHealthy)
+}
+
+func TestHTTPErrorFirstN(t *testing.T) {
+	h := newHarness(t, nil)
+	h.register("i-a", "us-east-1a", backend(t, "a", nil))
+	h.waitState("i-a", StateHealthy)
+	remove, err := h.lb.InjectFault(Fault{Percent: 100, Count: 3, Status: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []int
+	for range 6 {
+		resp, _ := get(t, h.lb.Nodes()[0].URL()+"/")
+		codes = append(codes, resp.StatusCode)
+	}
+	if want := []int{500, 500, 500, 200, 200, 200}; !slices.Equal(codes, want) {
+		t.Fatalf("codes %v, want %v", codes, want)
+	}
+	if hits := remove(); hits != 3 {
+		t.Fatalf("hits %d, want 3", hits)
+	}
+}
+
+func TestBandwidthLimitsTheResponseBody(t *testing.T) {
+	h := newHarness(t, nil)
+	body := strings.Repeat("x", 20000)
+	h.register("i-a", "us-east-1a", backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+	h.waitState("i-a", StateHealthy)
+	node := h.lb.Nodes()[0]
+	timed := func() time.Duration {
+		start := time.Now()
+		resp, got := get(t, node.URL()+"/")
+		if resp.StatusCode != 200 || got != body {
+			t.Fatalf("got %d and %d bytes", resp.StatusCode, len(got))
+		}
+		return time.Since(start)
+	}
+	remove, err := h.lb.InjectFault(Fault{Percent: 100, Bandwidth: 40000}) // 20 kB at 40 kB/s: 500 ms
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := timed(); d < 450*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("20 kB at 40 kB/s took %s, want about 500ms", d)
+	}
+	remove()
+	if d := timed(); d > 200*time.Millisecond {
+		t.Fatalf("after the revert 20 kB took %s", d)
 	}
 }

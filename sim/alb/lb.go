@@ -143,6 +143,8 @@ func New(cfg Config) (*LoadBalancer, error) {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
 	}
+	// a blackholed target's checks time out (chaos: az-partition, az-outage)
+	lb.prober = faultProber{lb: lb, next: lb.prober, timeout: cfg.Clock.Wall(cfg.HealthCheck.Timeout)}
 	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
 	if cfg.AccessLog != nil {
 		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), cfg.Port)

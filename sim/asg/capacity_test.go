@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func (r *recorder) failedLaunches(zone string) int {
@@ -88,5 +89,56 @@ func TestLaunchOrderIsFewestFirstTiesInZoneOrder(t *testing.T) {
 	got := launchOrder([]string{"a", "b", "c"}, []int{2, 1, 1})
 	if strings.Join(got, ",") != "b,c,a" {
 		t.Fatalf("got %v", got)
+	}
+}
+
+// When an impaired zone recovers, AZRebalance launches in it first and
+// then terminates the extras elsewhere, going above max by at most 10% of
+// max or one instance (aws-behaviour.md 2.1, 2.2).
+func TestAZRebalanceLaunchesBeforeTerminating(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Desired, c.Max = 6, 6; c.Policies = nil })
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	restore, _ := r.g.ImpairZone("us-east-1a")
+	for _, in := range r.g.Instances() {
+		if in.Zone == "us-east-1a" {
+			r.fleet.kill(in.ID)
+		}
+	}
+	for range 3 {
+		r.g.Reconcile(ctx)
+		r.settle(t)
+	}
+	if z := r.zones(); z["us-east-1a"] != 0 || z["us-east-1b"] != 3 || z["us-east-1c"] != 3 {
+		t.Fatalf("while impaired: %v", z)
+	}
+	r.g.Reconcile(ctx) // still impaired: no rebalancing toward a zone that takes no launches
+	if n := len(r.g.Instances()); n != 6 {
+		t.Fatalf("%d instances while impaired", n)
+	}
+	restore()
+	before := len(r.fleet.order)
+	most := 0
+	for range 10 {
+		r.clock.Advance(10 * time.Second)
+		r.g.Reconcile(ctx)
+		r.settle(t)
+		most = max(most, len(r.g.Instances()))
+	}
+	if z := r.zones(); z["us-east-1a"] != 2 || z["us-east-1b"] != 2 || z["us-east-1c"] != 2 {
+		t.Fatalf("after rebalancing: %v", z)
+	}
+	if most != 7 {
+		t.Fatalf("at most %d instances; AZRebalance may go one above max 6", most)
+	}
+	got := r.fleet.order[before:]
+	want := []string{"launch", "terminate", "launch", "terminate"}
+	if len(got) != len(want) {
+		t.Fatalf("actions %v", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Fatalf("actions %v, want launch before each terminate", got)
+		}
 	}
 }

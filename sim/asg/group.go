@@ -26,7 +26,8 @@ const (
 
 // Fleet runs instances for the group (the lab wires the runtime in).
 type Fleet interface {
-	Launch(ctx context.Context, zone string) (az.InstanceID, netip.AddrPort, error)
+	// Launch starts one instance of the given launch template version in zone.
+	Launch(ctx context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error)
 	Terminate(ctx context.Context, id az.InstanceID) error
 	Running(id az.InstanceID) bool
 	CPU(ctx context.Context, id az.InstanceID) (float64, error)
@@ -60,6 +61,16 @@ type Config struct {
 	DefaultInstanceWarmup  *time.Duration
 	TerminationPolicies    []string
 	Policies               []Policy
+	// LaunchTemplateVersion is the version new instances start from
+	// (default 1); an instance refresh or a deploy moves it.
+	LaunchTemplateVersion int
+	// ScheduledActions set min, max and desired at times after the group starts.
+	ScheduledActions []ScheduledAction
+	// LifecycleHooks pause instances as they launch or terminate.
+	LifecycleHooks []LifecycleHook
+	// MaintenancePolicy is the group's instance maintenance policy; nil
+	// means none (terminate and launch for health-check replacement).
+	MaintenancePolicy *MaintenancePolicy
 	// Tick is how often health and capacity are checked and CPU sampled
 	// (default 10 s).
 	Tick    time.Duration
@@ -82,7 +93,10 @@ type Instance struct {
 	Launched  time.Time
 	InService time.Time
 	WarmUntil time.Time
-	Template  int
+	Template  int // launch template version
+
+	refreshing bool // taken out by an instance refresh: its replacement waits until it is gone
+	replacing  bool // unhealthy, kept until its replacement is healthy (maintenance policy above 100%)
 }
 
 // Group is an Auto Scaling group.
@@ -90,13 +104,24 @@ type Group struct {
 	cfg  Config
 	kick chan struct{}
 
-	mu         sync.Mutex
-	desired    int
-	instances  map[az.InstanceID]*Instance
-	lastSimple map[string]time.Time // simple policies: when their cooldown started
-	votes      map[string]vote      // target tracking policies' latest proposals
-	impaired   map[string]int       // zones whose launches fail (chaos az-outage), by nesting count
-	closed     bool
+	mu           sync.Mutex
+	desired      int
+	min, max     int         // the group's size limits; scheduled actions change them
+	started      time.Time   // when the group started, for scheduled actions
+	nextRun      []time.Time // each scheduled action's next run; zero: done
+	instances    map[az.InstanceID]*Instance
+	lastSimple   map[string]time.Time        // simple policies: when their cooldown started
+	votes        map[string]vote             // target tracking policies' latest proposals
+	impaired     map[string]int              // zones whose launches fail (chaos az-outage), by nesting count
+	version      int                         // the launch template version new instances start from
+	surge        int                         // instances the group may run above desired while it launches before terminating
+	replaceSurge int                         // unhealthy instances kept while their replacements launch first
+	refresh      *refresh                    // the latest instance refresh, nil before the first
+	rebalancing  bool                        // AZRebalance is launching in an under-filled zone
+	rebalanced   int                         // AZRebalance's launches are ready: the next scale-ins even the zones
+	hookWaits    map[az.InstanceID]*hookWait // instances waiting on a lifecycle hook
+	refreshes    int                         // instance refreshes started, for their ids
+	closed       bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -128,13 +153,32 @@ func New(cfg Config) (*Group, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired,
+	if cfg.LaunchTemplateVersion == 0 {
+		cfg.LaunchTemplateVersion = 1
+	}
+	if err := checkHooks(cfg.LifecycleHooks); err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
+	}
+	if mp := cfg.MaintenancePolicy; mp != nil {
+		if err := mp.check(); err != nil {
+			return nil, fmt.Errorf("auto scaling group: instance maintenance policy: %w", err)
+		}
+	}
+	if err := checkScheduled(cfg.ScheduledActions); err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
+	}
+	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
+		min: cfg.Min, max: cfg.Max, started: cfg.Clock.Now(), nextRun: firstRuns(cfg.Clock.Now(), cfg.ScheduledActions),
 		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
 }
 
 // Start launches the desired capacity and keeps the group in shape until Close.
 func (g *Group) Start(ctx context.Context) {
 	g.ctx, g.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	g.mu.Lock()
+	g.started = g.now()
+	g.nextRun = firstRuns(g.started, g.cfg.ScheduledActions)
+	g.mu.Unlock()
 	g.Reconcile(g.ctx)
 	g.wg.Add(1)
 	go func() {
@@ -200,9 +244,9 @@ func (g *Group) InService() map[string]int {
 // SetDesired changes the desired capacity by hand, within min and max.
 func (g *Group) SetDesired(n int) error {
 	g.mu.Lock()
-	if n < g.cfg.Min || n > g.cfg.Max {
+	if n < g.min || n > g.max {
 		g.mu.Unlock()
-		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, g.cfg.Min, g.cfg.Max)
+		return fmt.Errorf("desired capacity %d is outside min %d and max %d", n, g.min, g.max)
 	}
 	from := g.desired
 	g.desired = n

@@ -16,18 +16,26 @@ import (
 
 // fakeFleet and fakeTargets stand in for the runtime and the load balancer.
 type fakeFleet struct {
-	mu      sync.Mutex
-	n       int
-	running map[az.InstanceID]bool
-	ended   []az.InstanceID
+	mu       sync.Mutex
+	n        int
+	running  map[az.InstanceID]bool
+	ended    []az.InstanceID
+	versions map[az.InstanceID]int
+	order    []string // "launch i-01" and "terminate i-01", in the order they happened
+	cpu      float64  // every instance's CPU; 0 reads as 50
 }
 
-func (f *fakeFleet) Launch(_ context.Context, zone string) (az.InstanceID, netip.AddrPort, error) {
+func (f *fakeFleet) Launch(_ context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
 	id := az.InstanceID(fmt.Sprintf("i-%02d", f.n))
 	f.running[id] = true
+	if f.versions == nil {
+		f.versions = map[az.InstanceID]int{}
+	}
+	f.versions[id] = version
+	f.order = append(f.order, "launch "+string(id))
 	return id, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(9 + f.n)}), 8080), nil
 }
 
@@ -36,6 +44,7 @@ func (f *fakeFleet) Terminate(_ context.Context, id az.InstanceID) error {
 	defer f.mu.Unlock()
 	f.running[id] = false
 	f.ended = append(f.ended, id)
+	f.order = append(f.order, "terminate "+string(id))
 	return nil
 }
 
@@ -45,7 +54,14 @@ func (f *fakeFleet) Running(id az.InstanceID) bool {
 	return f.running[id]
 }
 
-func (f *fakeFleet) CPU(context.Context, az.InstanceID) (float64, error) { return 50, nil }
+func (f *fakeFleet) CPU(context.Context, az.InstanceID) (float64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cpu == 0 {
+		return 50, nil
+	}
+	return f.cpu, nil
+}
 
 func (f *fakeFleet) kill(id az.InstanceID) {
 	f.mu.Lock()
@@ -54,12 +70,19 @@ func (f *fakeFleet) kill(id az.InstanceID) {
 }
 
 type fakeTargets struct {
-	mu    sync.Mutex
-	state map[az.InstanceID]string
+	mu      sync.Mutex
+	state   map[az.InstanceID]string
+	initial string // a new target's state; "" means healthy at once
 }
 
 func (t *fakeTargets) Register(id az.InstanceID, _ string, _ netip.AddrPort) error {
-	t.set(id, "healthy")
+	t.mu.Lock()
+	s := t.initial
+	t.mu.Unlock()
+	if s == "" {
+		s = "healthy"
+	}
+	t.set(id, s)
 	return nil
 }
 

@@ -37,3 +37,29 @@ func healthCheck(in healthInput) (unhealthy bool, cause string) {
 	}
 	return false, ""
 }
+
+// launchFirstAllowance is how many unhealthy instances may be replaced by
+// launching first, as the instance maintenance policy allows: with
+// MaxHealthyPercentage above 100, up to that share of desired above it (at
+// least one); without a policy, or at 100, none: terminate and launch
+// (aws-behaviour.md 2.9). g.mu must be held.
+func (g *Group) launchFirstAllowance() int {
+	mp := g.cfg.MaintenancePolicy
+	if mp == nil || mp.MaxHealthyPercentage <= 100 {
+		return 0
+	}
+	return max(1, g.desired*mp.MaxHealthyPercentage/100-g.desired)
+}
+
+// healthyOthers counts the live instances that are not waiting to be
+// replaced, in service, healthy behind the load balancer and warmed up:
+// what counts toward the maintenance policy's healthy percentage.
+func healthyOthers(g *Group, now time.Time) int {
+	n := 0
+	for _, in := range g.instances {
+		if live(in) && !in.replacing && in.State == InService && g.cfg.Targets.State(in.ID) == "healthy" && !now.Before(in.WarmUntil) {
+			n++
+		}
+	}
+	return n
+}

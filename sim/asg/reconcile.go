@@ -17,7 +17,10 @@ import (
 // matches the desired capacity. The loop calls it every tick; tests call it
 // directly.
 func (g *Group) Reconcile(ctx context.Context) {
+	g.runScheduled()
 	g.checkHealth(ctx)
+	g.refreshStep(ctx)
+	g.rebalanceStep()
 	g.fixCapacity(ctx)
 }
 
@@ -36,15 +39,36 @@ func (g *Group) checkHealth(ctx context.Context) {
 	}
 	var victims []*Instance
 	var causes []string
-	for _, in := range sortedInstances(g.instances) {
-		if in.State != InService {
-			continue
+	launchFirst, replacing := g.launchFirstAllowance(), 0
+	for _, in := range g.instances {
+		if in.replacing && live(in) {
+			replacing++
 		}
+	}
+	// Only the unhealthy are sorted (for a deterministic choice under the
+	// 10% cap), so a healthy group costs one pass.
+	var suspects []*Instance
+	for _, in := range g.instances {
+		if in.State == InService && (in.replacing || !g.cfg.Fleet.Running(in.ID) || g.cfg.Targets.State(in.ID) == "unhealthy") {
+			suspects = append(suspects, in)
+		}
+	}
+	slices.SortFunc(suspects, func(a, b *Instance) int { return cmp.Compare(a.ID, b.ID) })
+	for _, in := range suspects {
 		bad, cause := healthCheck(healthInput{
 			running: g.cfg.Fleet.Running(in.ID), elbState: g.cfg.Targets.State(in.ID),
 			healthType: g.cfg.HealthCheckType, inService: in.InService, grace: g.cfg.HealthCheckGracePeriod, now: now,
 		})
-		if !bad {
+		if !bad || in.replacing {
+			continue
+		}
+		if cause != causeNotRunning && launchFirst > 0 {
+			// The maintenance policy allows going above desired: launch
+			// the replacement first, terminate once it is healthy.
+			if replacing < launchFirst {
+				in.Health, in.replacing = Unhealthy, true
+				replacing++
+			}
 			continue
 		}
 		if cause != causeNotRunning && starting+len(victims) >= limit {
@@ -55,6 +79,18 @@ func (g *Group) checkHealth(ctx context.Context) {
 		victims = append(victims, in)
 		causes = append(causes, cause)
 	}
+	// Launch-before-terminate replacements whose new instances are ready go now.
+	if replacing > 0 && healthyOthers(g, now) >= g.desired {
+		for _, in := range sortedInstances(g.instances) {
+			if in.replacing && live(in) {
+				in.State = Terminating
+				victims = append(victims, in)
+				causes = append(causes, causeELB)
+				replacing--
+			}
+		}
+	}
+	g.replaceSurge = replacing
 	g.mu.Unlock()
 	for i, in := range victims {
 		g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
@@ -68,25 +104,29 @@ func (g *Group) checkHealth(ctx context.Context) {
 func (g *Group) fixCapacity(ctx context.Context) {
 	for {
 		g.mu.Lock()
-		capacity := 0
+		capacity, held := 0, 0
 		for _, in := range g.instances {
-			if in.State == Pending || in.State == InService {
+			switch {
+			case in.State == Pending || in.State == InService:
 				capacity++
+			case in.State == Terminating && in.refreshing:
+				held++ // an instance refresh terminates, then launches
 			}
 		}
 		desired := g.desired
+		target := desired + g.surge + g.replaceSurge // launching before terminating may run above desired
 		closed := g.closed
 		g.mu.Unlock()
 		if closed || ctx.Err() != nil {
 			return
 		}
 		switch {
-		case capacity < desired:
+		case capacity+held < target:
 			if err := g.launch(ctx, capacity); err != nil {
 				g.cfg.Logger.Warn("launch failed", "group", g.cfg.Name, "err", err)
 				return // try again next tick
 			}
-		case capacity > desired:
+		case capacity > target:
 			g.scaleIn(ctx, capacity)
 		default:
 			return
@@ -109,6 +149,8 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		}
 	}
 	order := launchOrder(g.cfg.Zones, counts)
+	version := g.version
+	rebalancing := g.rebalancing
 	zone := ""
 	var impaired []string
 	for _, z := range order {
@@ -127,19 +169,56 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		return fmt.Errorf("InsufficientInstanceCapacity in every zone (%s)", strings.Join(impaired, ", "))
 	}
 	now := g.now()
-	id, addr, err := g.cfg.Fleet.Launch(ctx, zone)
+	id, addr, err := g.cfg.Fleet.Launch(ctx, zone, version)
 	if err != nil {
 		return fmt.Errorf("launch in %s: %w", zone, err)
 	}
-	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: 1}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version}
 	g.mu.Lock()
 	g.instances[id] = in
 	g.mu.Unlock()
-	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id),
-		fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1))
+	cause := fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
+	if rebalancing {
+		cause = fmt.Sprintf("At %s an instance was launched to rebalance the group's instances across Availability Zones (AZRebalance: launch before terminating), increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
+	}
+	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id), cause)
 	g.lifecycle(in, "", Pending)
-	if err := g.cfg.Targets.Register(id, zone, addr); err != nil {
-		return fmt.Errorf("register %s: %w", id, err)
+	if len(g.hooksFor(LaunchingTransition)) == 0 {
+		return g.putInService(in)
+	}
+	// Launch hooks: the instance waits in Pending:Wait; the group goes on.
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		result := g.runHooks(ctx, in, LaunchingTransition, Pending)
+		g.mu.Lock()
+		if g.closed || in.State != Pending {
+			g.mu.Unlock()
+			return // Close took it
+		}
+		if result == Abandon {
+			in.State = Terminating
+			g.mu.Unlock()
+			g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+				fmt.Sprintf("At %s an instance was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
+			g.lifecycle(in, Pending, Terminating)
+			g.terminateAsync(ctx, in)
+			g.poke()
+			return
+		}
+		g.mu.Unlock()
+		if err := g.putInService(in); err != nil {
+			g.cfg.Logger.Warn("after launch hooks", "instance", in.ID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// putInService registers a launched instance with the target group and
+// marks it InService.
+func (g *Group) putInService(in *Instance) error {
+	if err := g.cfg.Targets.Register(in.ID, in.Zone, in.Addr); err != nil {
+		return fmt.Errorf("register %s: %w", in.ID, err)
 	}
 	g.mu.Lock()
 	in.State = InService
@@ -164,9 +243,14 @@ func (g *Group) scaleIn(ctx context.Context, capacity int) {
 	in := g.instances[az.InstanceID(pick.ID)]
 	from := in.State
 	in.State = Terminating
+	rebalanced := g.rebalanced > 0
+	g.rebalanced = max(0, g.rebalanced-1)
 	g.mu.Unlock()
-	g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
-		fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1))
+	cause := fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1)
+	if rebalanced {
+		cause = fmt.Sprintf("At %s an instance was taken out of service in response to an Availability Zone rebalancing (AZRebalance), shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1)
+	}
+	g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID), cause)
 	g.lifecycle(in, from, Terminating)
 	g.terminateAsync(ctx, in)
 }
@@ -183,6 +267,7 @@ func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
 			case <-ctx.Done():
 			}
 		}
+		g.runHooks(ctx, in, TerminatingTransition, Terminating) // both results terminate
 		if err := g.cfg.Fleet.Terminate(context.WithoutCancel(ctx), in.ID); err != nil {
 			g.cfg.Logger.Warn("terminate failed", "instance", in.ID, "err", err)
 		}
@@ -200,15 +285,24 @@ func (g *Group) sampleCPU(ctx context.Context) {
 		return
 	}
 	now := g.now()
-	for _, in := range g.Instances() {
-		if in.State != InService {
-			continue
+	type sample struct {
+		id   az.InstanceID
+		warm time.Time
+	}
+	g.mu.Lock()
+	ins := make([]sample, 0, len(g.instances))
+	for _, in := range g.instances {
+		if in.State == InService {
+			ins = append(ins, sample{in.ID, in.WarmUntil})
 		}
-		v, err := g.cfg.Fleet.CPU(ctx, in.ID)
+	}
+	g.mu.Unlock()
+	for _, in := range ins {
+		v, err := g.cfg.Fleet.CPU(ctx, in.id)
 		if err != nil {
 			continue
 		}
-		g.cfg.CPU.PutCPU(now, in.ID, v, !now.Before(in.WarmUntil))
+		g.cfg.CPU.PutCPU(now, in.id, v, !now.Before(in.warm))
 	}
 }
 

@@ -48,7 +48,7 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 			to = min(from, NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
 		}
 	}
-	to = clamp(to, g.cfg.Min, g.cfg.Max)
+	to = clamp(to, g.min, g.max)
 	if to == from {
 		g.mu.Unlock()
 		return from, false

@@ -133,7 +133,7 @@ func (g *Group) TrackTarget(name, alarm string, side Side, inAlarm bool, v float
 		}
 	}
 	to, w, changed := combine(from, capacity, g.votes, scaleIn, warming == 0)
-	to = clamp(to, g.cfg.Min, g.cfg.Max)
+	to = clamp(to, g.min, g.max)
 	if !changed || to == from {
 		g.mu.Unlock()
 		return from, false

@@ -1,0 +1,333 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/az/process"
+)
+
+// storeFile is SimplyDone's database in the run's shared data directory
+// (todo.DBFile; the lab does not link the store itself).
+const storeFile = "simplydone.db"
+
+// NewChaosRunner is the run's chaos runner with every hook the lab has: the
+// load balancer's fault hook and node control, the group's launch failures
+// and gauges, the shared database, the runtime's pause and CPU hog, the
+// scenario's blast-radius limits, and its timeline resolved with the seed.
+func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.Journal) *chaos.Runner {
+	r := chaos.NewRunner(nil, l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
+	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
+	r.SetLoadBalancer(lbFaults{l.LB})
+	r.SetCapacity(l.Group)
+	r.SetNodes(zoneNodes{l}) // az-outage and kill-lb-node take the zone's node down (and out of DNS)
+	r.SetStore(labStore{l})
+	r.SetGauges(groupGauges{l})
+	r.SetLimits(chaos.Limits{MaxDownInstances: sc.MaxDownInstances, MaxDownZones: sc.MaxDownZones})
+	return r
+}
+
+// ChaosActions is the scenario's chaos as the runner takes it.
+func ChaosActions(sc *scenarios.Scenario) []chaos.Action {
+	var as []chaos.Action
+	for _, a := range sc.Chaos {
+		ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
+			Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
+			Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, MeanGap: a.MeanGap, MinGap: a.MinGap}
+		if t := a.Target; t != nil {
+			ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
+		}
+		as = append(as, ca)
+	}
+	return as
+}
+
+// zoneNodes is the load balancer's node control as chaos sees it: a zone's
+// node stops as a zone failure stops it (StopZoneNode: the listener closed,
+// the cluster member gone, DNS moves clients off it) and comes back.
+type zoneNodes struct{ l *Lab }
+
+func (n zoneNodes) NodeDown(zone string) (func(), error) {
+	if n.l.entry == nil {
+		return nil, errors.New("load balancer node control not available")
+	}
+	if err := n.l.StopZoneNode(zone); err != nil {
+		return nil, err
+	}
+	if n.l.LB.NodeUp(zone) { // its effect, seen by the load balancer
+		_ = n.l.StartZoneNode(zone)
+		return nil, fmt.Errorf("the node in %s still serves after its stop", zone)
+	}
+	return func() {
+		if err := n.l.StartZoneNode(zone); err != nil {
+			n.l.opts.Logger.Error("bring the load balancer node back", "zone", zone, "err", err)
+		}
+	}, nil
+}
+
+// groupGauges are the figures a chaos event waits for.
+type groupGauges struct{ l *Lab }
+
+func (g groupGauges) Gauge(metric string) (float64, bool) {
+	switch metric {
+	case "desired_capacity":
+		return float64(g.l.Group.Desired()), true
+	case "in_service":
+		total := 0
+		for _, n := range g.l.Group.InService() {
+			total += n
+		}
+		return float64(total), true
+	case "running":
+		return float64(len(chaosFleet{g.l.fleet}.Running())), true
+	}
+	return 0, false
+}
+
+// Desired lets the blast-radius limits count instances the group lacks.
+func (c chaosFleet) Desired() int { return c.f.l.Group.Desired() }
+
+// Hog burns CPU inside the instance's own limit, where the runtime can.
+func (c chaosFleet) Hog(ctx context.Context, id string) (func() error, error) {
+	h, ok := c.f.l.Runtime.(az.Hogger)
+	if !ok {
+		return nil, fmt.Errorf("the %s runtime cannot burn CPU inside an instance", c.f.l.Driver)
+	}
+	return h.Hog(ctx, az.InstanceID(id))
+}
+
+// CPU is the runtime's reading of the instance's CPU since the last one.
+func (c chaosFleet) CPU(ctx context.Context, id string) (float64, error) {
+	return c.f.CPU(ctx, az.InstanceID(id))
+}
+
+// labStore is the run's shared SimplyDone database (store-outage).
+type labStore struct{ l *Lab }
+
+// Lock makes the database unavailable: see lockStore.
+func (s labStore) Lock(ctx context.Context) (func() error, error) {
+	return lockStore(ctx, filepath.Join(dataDir(s.l.Dir), storeFile))
+}
+
+// Healthy asks the instance's own deep health check, /health, directly.
+func (s labStore) Healthy(ctx context.Context, id string) error {
+	for _, in := range s.l.Group.Instances() {
+		if string(in.ID) != id {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+in.Addr.String()+"/health", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("/health did not answer: %w", err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/health answered %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		}
+		return nil
+	}
+	return fmt.Errorf("no instance %s", id)
+}
+
+// The WAL-index locks in SQLite's -shm file: the write lock, the
+// checkpointer lock, the recovery lock and the five read marks (bytes 120
+// to 127; sqlite3 src/wal.c, WALINDEX_LOCK_OFFSET and WAL_NREADER).
+const (
+	walLockOffset = 120
+	walLocks      = 8
+)
+
+// lockStore takes every WAL-index lock of the database at path, one byte
+// at a time as each comes free, and holds them until release: writers then
+// cannot write and readers cannot start a read, so every statement that
+// touches the database (SimplyDone's deep health check too) waits and
+// fails. The locks are the lab process's own: they are gone with it, so a
+// crash cannot leave the database locked.
+func lockStore(ctx context.Context, path string) (func() error, error) {
+	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: the database is not open in WAL mode by any instance: %w", path, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b := int64(walLockOffset); b < walLockOffset+walLocks; {
+		lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: b, Len: 1}
+		err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
+		switch {
+		case err == nil:
+			b++
+		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EACCES):
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		case time.Now().After(deadline) || ctx.Err() != nil:
+			f.Close()
+			return nil, fmt.Errorf("lock %s: byte %d stayed locked by an instance for 5 s", path, b)
+		default:
+			time.Sleep(time.Millisecond) // an instance holds it for one statement
+		}
+	}
+	released := false
+	return func() error {
+		if released {
+			return nil
+		}
+		released = true
+		lk := syscall.Flock_t{Type: syscall.F_UNLCK, Whence: 0, Start: walLockOffset, Len: walLocks}
+		err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
+		return errors.Join(err, f.Close())
+	}, nil
+}
+
+// storeLocked says whether another process holds a WAL-index lock of the
+// database at path now.
+func storeLocked(path string) (bool, error) {
+	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: walLockOffset, Len: walLocks}
+	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
+		return false, err
+	}
+	return lk.Type != syscall.F_UNLCK, nil
+}
+
+// lbFaults is the load balancer's request-fault hook as chaos sees it.
+type lbFaults struct{ lb *alb.LoadBalancer }
+
+func (l lbFaults) InjectRequestFault(f chaos.RequestFault) (func() int64, error) {
+	var ids []az.InstanceID
+	for _, id := range f.Instances {
+		ids = append(ids, az.InstanceID(id))
+	}
+	return l.lb.InjectFault(alb.Fault{Name: f.Name, Zone: f.Zone, Targets: ids, Percent: f.Percent, Count: int64(f.Count),
+		Status: f.Status, Latency: f.Latency, Jitter: f.Jitter, Bandwidth: f.Bandwidth, Reset: f.Reset, Hang: f.Hang, Blackhole: f.Blackhole})
+}
+
+func (l lbFaults) Targets(zone string) int {
+	n := 0
+	for _, t := range l.lb.Targets() {
+		if zone == "" || t.Zone == zone {
+			n++
+		}
+	}
+	return n
+}
+
+// crashUndoer undoes, for `lab down`, what a crashed run's faults left
+// outside its process.
+type crashUndoer struct {
+	runID string
+	dir   string
+}
+
+func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, error) {
+	switch f.Action {
+	case chaos.CPUHog:
+		n, err := process.KillHogs(u.runID)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("killed %d hog process(es) of the run", n), nil
+	case chaos.PauseInstance:
+		n := resumeInstance(u.runID, f.Instance)
+		if n == 0 {
+			return "its process is gone: it died with the run", nil
+		}
+		return fmt.Sprintf("resumed %d process(es) of %s", n, f.Instance), nil
+	case chaos.StoreOutage:
+		locked, err := storeLocked(filepath.Join(dataDir(u.dir), storeFile))
+		if err != nil {
+			return "", err
+		}
+		if locked {
+			return "", errors.New("the database is still locked by a live process")
+		}
+		return "the database is not locked: the lock died with the run's process", nil
+	case chaos.StopInstance, chaos.AZOutage:
+		return "the run is over: its instances are reaped, not started again", nil
+	case chaos.KillInstance:
+		return "nothing to revert: a killed instance stays dead", nil
+	}
+	return "it lived in the crashed lab's load balancer or group and went with it", nil
+}
+
+// resumeInstance sends SIGCONT to every process of the run's instance id
+// (a frozen instance a crashed run left), and says how many it found.
+func resumeInstance(runID, id string) int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		s := "\x00" + string(env)
+		if strings.Contains(s, "\x00LAB_RUN_ID="+runID+"\x00") && strings.Contains(s, "\x00LAB_INSTANCE_ID="+id+"\x00") {
+			var pid int
+			if _, err := fmt.Sscan(e.Name(), &pid); err == nil && pid > 1 && syscall.Kill(pid, syscall.SIGCONT) == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// Revert is what `lab down` did to one crashed run's journal.
+type Revert struct {
+	RunDir   string
+	Reverted []chaos.FaultReverted
+	Err      error
+}
+
+// ReplayCrashed replays the chaos journal of every run under runsDir whose
+// lab is gone and undoes what it left in effect. A run still running is
+// left alone. Replaying twice is harmless: the second finds nothing.
+func ReplayCrashed(ctx context.Context, runsDir string) ([]Revert, error) {
+	ents, err := os.ReadDir(runsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s: %w", runsDir, err)
+	}
+	var out []Revert
+	for _, e := range ents {
+		dir := filepath.Join(runsDir, e.Name())
+		path := filepath.Join(dir, rundir.ChaosFile)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: e.Name(), dir: dir})
+		if errors.Is(err, chaos.ErrOwnerAlive) {
+			continue
+		}
+		if len(rev) > 0 || err != nil {
+			out = append(out, Revert{RunDir: dir, Reverted: rev, Err: err})
+		}
+	}
+	return out, nil
+}
