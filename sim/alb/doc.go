@@ -45,6 +45,33 @@
 //     node, every target initial on it and checked at once, its anomaly
 //     detection started over.
 //
+// Protocol (node.go): clients speak HTTP/1.1 or HTTP/2 over cleartext
+// (h2c with prior knowledge); a request line over 16 K answers 414, a
+// header line over 16 K or a request header over 64 K answers 431, a
+// malformed request 400, and none of them reaches a target; a client that
+// has not sent its whole request header within the idle timeout is cut
+// off, and client_keep_alive closes a connection on its next answer. The
+// access log (accesslog.go), when Config.AccessLog is set, has one line
+// per request in ALB's field order; the node hands each entry to one
+// writer goroutine through a buffered channel and drops (and counts) an
+// entry rather than wait.
+//
+// The proxy path (proxy.go, fwdwrite.go, upstream.go): each node keeps its
+// own keep-alive HTTP/1.1 connections to each target (no http.Transport,
+// so no retry on another connection: a target that closes a reused
+// connection mid-request gives 502, as on AWS), and an idle connection is
+// peeked (MSG_PEEK) before reuse so a target's FIN is seen first. The
+// request is written and the response read on the handler's goroutine. On
+// the fast path (no body, no active fault, the node's own transport
+// chain) the request line and headers are written straight into the
+// connection's buffer from the client's header, with the hop-by-hop
+// headers dropped and X-Forwarded-For/-Proto/-Port added, byte for byte
+// what http.Request.Write would send (fwdwrite_test.go); other requests
+// build an outbound header map and use http.Request.Write, and protocol
+// upgrades (WebSocket) go through httputil.ReverseProxy. Bodies are
+// copied with pooled 32 KiB buffers; counters are per-node atomics,
+// aggregated when read (Metrics).
+//
 // The nodes' memberlist cluster, which gossips each node's view
 // (Node.TargetStates), the DNS entry, which drops a zone below the
 // dns_failover threshold (DNSHealthy), and the stable URL are package
