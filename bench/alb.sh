@@ -237,18 +237,24 @@ start_nginx() {
 
 # cpu_ticks PID: user+system clock ticks the process has used.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# user_ticks PID: user clock ticks alone (the rest is the kernel's: system calls, TCP).
+user_ticks() { awk '{print $14}' "/proc/$1/stat"; }
 
 # wrk_run NAME URL: warm up, then measure; raw output in results/NAME.txt,
-# proxy CPU (ticks) during the measurement in results/NAME.cpu.
+# proxy CPU (ticks) during the measurement in results/NAME.cpu, its user
+# part alone in results/NAME.ucpu (the rest is the kernel's: system calls, TCP).
 wrk_run() {
-	local name=$1 url=$2 p t0 t1
+	local name=$1 url=$2 p t0 t1 u0 u1
 	taskset -c 1 wrk -t"$THREADS" -c"$CONNS" -d"$WARMUP" "$url" >"$results/$name.warmup.txt" &
 	p=$!; pids+=($p); wait $p; stop $p
 	t0=$( [[ -n $proxy_pid ]] && cpu_ticks "$proxy_pid" || echo 0 )
+	u0=$( [[ -n $proxy_pid ]] && user_ticks "$proxy_pid" || echo 0 )
 	taskset -c 1 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url" >"$results/$name.txt" &
 	p=$!; pids+=($p); wait $p || die "wrk failed for $name"; stop $p
 	t1=$( [[ -n $proxy_pid ]] && cpu_ticks "$proxy_pid" || echo 0 )
+	u1=$( [[ -n $proxy_pid ]] && user_ticks "$proxy_pid" || echo 0 )
 	echo $((t1 - t0)) >"$results/$name.cpu"
+	echo $((u1 - u0)) >"$results/$name.ucpu"
 	say "  $name: $(grep Requests/sec "$results/$name.txt")"
 }
 
@@ -299,7 +305,7 @@ summary() {
 	hz=$(getconf CLK_TCK)
 	secs=${DURATION%s}
 	for f in "$@"; do
-		awk -v hz="$hz" -v secs="$secs" -v cpu="$(cat "${f%.txt}.cpu")" '
+		awk -v hz="$hz" -v secs="$secs" -v cpu="$(cat "${f%.txt}.cpu")" -v ucpu="$(cat "${f%.txt}.ucpu" 2>/dev/null || echo -1)" '
 			function ms(v) {
 				if (v ~ /us$/) return v / 1000
 				if (v ~ /ms$/) return v + 0
@@ -314,7 +320,7 @@ summary() {
 			/requests in/ { n = $1 }
 			END {
 				c = cpu / hz
-				printf "%s %.3f %.3f %d %.0f %.1f\n", rps, p50, p99, err, (cpu > 0 ? 100 * c / secs : -1), (cpu > 0 && n > 0 ? 1e6 * c / n : -1)
+				printf "%s %.3f %.3f %d %.0f %.1f %.1f\n", rps, p50, p99, err, (cpu > 0 ? 100 * c / secs : -1), (cpu > 0 && n > 0 ? 1e6 * c / n : -1), (cpu > 0 && ucpu >= 0 && n > 0 ? 1e6 * ucpu / hz / n : -1)
 			}' "$f"
 	done
 }
@@ -346,12 +352,13 @@ dir=$(summary "$results"/direct.txt)
 	fi
 	echo "$(haproxy -v | head -1 | cut -d' ' -f1-3); $(nginx -v 2>&1 | cut -d' ' -f3); $(go version | cut -d' ' -f3)"
 	echo
-	printf '%-22s %12s %10s %10s %7s %10s %12s\n' subject "requests/s" "p50 ms" "p99 ms" errors "proxy CPU" "CPU us/req"
+	printf '%-22s %12s %10s %10s %7s %10s %12s %12s\n' subject "requests/s" "p50 ms" "p99 ms" errors "proxy CPU" "CPU us/req" "user us/req"
 	row() {
-		read -r rps p50 p99 err cpu per <<<"$2"
+		read -r rps p50 p99 err cpu per user <<<"$2"
 		[[ $cpu == -1 ]] && cpu=- || cpu="$cpu%"
 		[[ $per == -1* ]] && per=-
-		printf '%-22s %12.0f %10.3f %10.3f %7d %10s %12s\n' "$1" "$rps" "$p50" "$p99" "$err" "$cpu" "$per"
+		[[ ${user:--1} == -1* ]] && user=-
+		printf '%-22s %12.0f %10.3f %10.3f %7d %10s %12s %12s\n' "$1" "$rps" "$p50" "$p99" "$err" "$cpu" "$per" "$user"
 	}
 	for r in 1 2; do row "lab ALB node, run $r" "$(summary "$results/lab-$r.txt")"; done
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
