@@ -47,7 +47,7 @@ func main() {
 }
 
 const usage = `usage:
-  lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]
+  lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui]
       rehearse a built-in scenario or a scenario file; exit 0 PASS, 1 FAIL, 2 bad input,
       3 INVALID, 130 interrupted
   lab plan SCENARIO [--speed N] [--seed N]

@@ -30,7 +30,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process] [--speed N] [--seed N] [--out DIR]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui]")
 		return exitUsage
 	}
 	switch *driver {
