@@ -184,10 +184,14 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 
 // quietForRun keeps the console to what a person should see: each node's
 // own health-check chatter stays in the journal unless a target is marked
-// unhealthy or healthy.
+// unhealthy or healthy, and so do target-group health changes once every
+// target is gone.
 func quietForRun(e events.Envelope) bool {
-	if h, ok := e.Event.(alb.TargetHealthChanged); ok {
+	switch h := e.Event.(type) {
+	case alb.TargetHealthChanged:
 		return h.To != alb.StateUnhealthy && !(h.To == alb.StateHealthy && h.From == alb.StateUnhealthy)
+	case alb.TargetGroupHealthChanged:
+		return h.Total == 0 // every target deregistered (the run's end): nothing to fail over to
 	}
 	return false
 }
