@@ -2,16 +2,14 @@ package chaos
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
+
+	"github.com/simplydone/lab/internal/osproc"
 )
 
 // Journal is where a fault is written down, durably, before it acts, and
@@ -30,8 +28,8 @@ type FileJournal struct {
 // JournalOpened is the first entry each process writes to a journal: who
 // owns the faults that follow, so that `lab down` leaves a live run alone.
 type JournalOpened struct {
-	PID   int    `json:"pid"`
-	Start uint64 `json:"start"` // the process's start time in clock ticks since boot (/proc/PID/stat)
+	PID   int   `json:"pid"`
+	Start int64 `json:"start"` // the process's start time, ms since the epoch (with PID it names one process)
 }
 
 // OpenFileJournal creates (or appends to) the journal at path and records
@@ -42,7 +40,7 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 		return nil, fmt.Errorf("open chaos journal: %w", err)
 	}
 	j := &FileJournal{f: f}
-	start, _ := processStart(os.Getpid())
+	start, _ := osproc.CreateTime(context.Background(), os.Getpid())
 	if err := j.Record(JournalOpened{PID: os.Getpid(), Start: start}); err != nil {
 		f.Close()
 		return nil, err
@@ -70,31 +68,9 @@ func (j *FileJournal) Record(entry any) error {
 // Close closes the file.
 func (j *FileJournal) Close() error { return j.f.Close() }
 
-// processStart is pid's start time in clock ticks since boot: with the pid
-// it names one process for good.
-func processStart(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, errors.New("malformed stat")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 {
-		return 0, errors.New("malformed stat")
-	}
-	return strconv.ParseUint(f[19], 10, 64) // field 22: starttime
-}
-
 // alive says whether the journal's owner is still running.
 func (o JournalOpened) alive() bool {
-	if o.PID <= 0 || syscall.Kill(o.PID, 0) != nil {
-		return false
-	}
-	start, err := processStart(o.PID)
-	return err == nil && start == o.Start
+	return osproc.Same(context.Background(), o.PID, o.Start)
 }
 
 // Undoer undoes, after a crash, a fault its run left in effect: what lives

@@ -3,9 +3,10 @@ package chaos
 import (
 	"cmp"
 	"fmt"
-	"github.com/simplydone/lab/clock"
 	"strings"
 	"time"
+
+	"github.com/simplydone/lab/clock"
 )
 
 // Describe says what the step will do, in the words `lab plan` prints:

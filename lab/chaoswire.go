@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
@@ -282,16 +284,12 @@ func resumeInstance(runID, id string) int {
 	}
 	n := 0
 	for _, e := range ents {
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 || !osproc.HasEnv(pid, "LAB_RUN_ID="+runID, "LAB_INSTANCE_ID="+id) {
 			continue
 		}
-		s := "\x00" + string(env)
-		if strings.Contains(s, "\x00LAB_RUN_ID="+runID+"\x00") && strings.Contains(s, "\x00LAB_INSTANCE_ID="+id+"\x00") {
-			var pid int
-			if _, err := fmt.Sscan(e.Name(), &pid); err == nil && pid > 1 && syscall.Kill(pid, syscall.SIGCONT) == nil {
-				n++
-			}
+		if syscall.Kill(pid, syscall.SIGCONT) == nil {
+			n++
 		}
 	}
 	return n

@@ -2,13 +2,13 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/simplydone/lab/clock"
 	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"github.com/simplydone/lab/clock"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 

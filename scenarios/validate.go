@@ -1,13 +1,13 @@
 package scenarios
 
 import (
-	"github.com/simplydone/lab/clock"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
 	"github.com/simplydone/lab/stack"
 )

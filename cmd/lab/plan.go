@@ -3,12 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/simplydone/lab/clock"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/stack"

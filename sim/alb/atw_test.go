@@ -1,13 +1,14 @@
 package alb
 
 import (
-	"github.com/simplydone/lab/clock"
 	"math"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/clock"
 )
 
 // window is a sample of n requests with e errors from a healthy peer.

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -71,7 +70,7 @@ func refFor(s az.Spec) (imageRef, error) {
 	if len(s.Command) == 0 || s.Command[0] == "" {
 		return imageRef{}, errors.New("spec has no command and no " + EnvImage)
 	}
-	bin, err := resolve(s.Command[0])
+	bin, err := az.ResolveCommand(s.Command[0])
 	if err != nil {
 		return imageRef{}, err
 	}
@@ -278,23 +277,4 @@ func buildResult(body io.Reader) error {
 			return fmt.Errorf("%s (after: %s)", m.Error, strings.Join(tail, " | "))
 		}
 	}
-}
-
-// resolve finds the program as the process runtime does: an absolute path
-// as is, else next to the lab's own executable, else on PATH.
-func resolve(name string) (string, error) {
-	if filepath.IsAbs(name) {
-		return name, nil
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("command %q: not an absolute path, not next to the lab executable, not on PATH", name)
-	}
-	return filepath.Abs(p)
 }

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	gproc "github.com/shirou/gopsutil/v3/process"
+
+	"github.com/simplydone/lab/internal/osproc"
 )
 
 // Reap removes the containers of labs that died without closing their
@@ -46,7 +46,7 @@ func Reap(ctx context.Context, logger *slog.Logger) (int, error) {
 		if !seen {
 			pid, _ := strconv.Atoi(l[LabelOwnerPID])
 			start, _ := strconv.ParseInt(l[LabelOwnerStart], 10, 64)
-			live = sameProcess(ctx, pid, start)
+			live = osproc.Same(ctx, pid, start)
 			alive[key] = live
 		}
 		if live {
@@ -60,34 +60,4 @@ func Reap(ctx context.Context, logger *slog.Logger) (int, error) {
 		logger.Info("reaped container left by a dead lab", "run", l[LabelRun], "instance", l[LabelInstance], "container", c.ID[:12])
 	}
 	return removed, errors.Join(errs...)
-}
-
-// createTime is the start time of pid as gopsutil reports it (ms since the
-// epoch); with pid it names one process for good.
-func createTime(ctx context.Context, pid int) (int64, error) {
-	p, err := gproc.NewProcessWithContext(ctx, int32(pid))
-	if err != nil {
-		return 0, err
-	}
-	return p.CreateTimeWithContext(ctx)
-}
-
-// sameProcess reports whether pid is still the process that started at ct
-// and is not a zombie.
-func sameProcess(ctx context.Context, pid int, ct int64) bool {
-	if pid <= 0 || ct <= 0 {
-		return false
-	}
-	got, err := createTime(ctx, pid)
-	return err == nil && got == ct && !zombie(pid)
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name, which is in parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -144,7 +145,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		cli.Close()
 		return nil, fmt.Errorf("docker runtime: no engine answers at %s: %w", cli.DaemonHost(), err)
 	}
-	ct, err := createTime(ctx, os.Getpid())
+	ct, err := osproc.CreateTime(ctx, os.Getpid())
 	if err != nil {
 		cli.Close()
 		return nil, fmt.Errorf("docker runtime: own create time: %w", err)

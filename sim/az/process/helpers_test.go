@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -144,7 +145,7 @@ func waitServing(t *testing.T, s az.Spec) {
 	})
 }
 
-func alive(pid int) bool { return !zombie(pid) }
+func alive(pid int) bool { return !osproc.Zombie(pid) }
 
 func pidOf(t *testing.T, r *Runtime, id az.InstanceID) int {
 	t.Helper()

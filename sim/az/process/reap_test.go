@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/internal/osproc"
 )
 
 // startLoose starts a spin process outside any runtime, as a lab that has
@@ -49,7 +51,7 @@ func deadPID(t *testing.T) int {
 
 func recordFor(t *testing.T, runID, id string, pid, owner int, ownerCT int64) record {
 	t.Helper()
-	ct, err := createTime(context.Background(), pid)
+	ct, err := osproc.CreateTime(context.Background(), pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestReapKillsOnlyWhatIsProvablyOurs(t *testing.T) {
 	}
 
 	// A run whose owner (this test) is alive must be left alone.
-	selfCT, err := createTime(context.Background(), os.Getpid())
+	selfCT, err := osproc.CreateTime(context.Background(), os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	gproc "github.com/shirou/gopsutil/v3/process"
+	"github.com/simplydone/lab/internal/osproc"
 )
 
 // record is what the runtime leaves on disk for each live process, so that a
@@ -59,51 +58,6 @@ func removeRecord(stateDir, runID, id string) error {
 		return fmt.Errorf("remove record: %w", err)
 	}
 	return nil
-}
-
-// createTime is the start time of pid as gopsutil reports it (ms since the
-// epoch); with pid it names one process for good.
-func createTime(ctx context.Context, pid int) (int64, error) {
-	p, err := gproc.NewProcessWithContext(ctx, int32(pid))
-	if err != nil {
-		return 0, err
-	}
-	return p.CreateTimeWithContext(ctx)
-}
-
-// sameProcess reports whether pid is still the process that started at ct
-// and is not a zombie.
-func sameProcess(ctx context.Context, pid int, ct int64) bool {
-	if pid <= 0 {
-		return false
-	}
-	got, err := createTime(ctx, pid)
-	return err == nil && got == ct && !zombie(pid)
-}
-
-func zombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the command name, which is in parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] == 'Z' || b[i+2] == 'X'
-}
-
-// hasRunID reports whether pid's environment carries LAB_RUN_ID=runID.
-func hasRunID(pid int, runID string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	if err != nil {
-		return false
-	}
-	want := []byte("LAB_RUN_ID=" + runID)
-	for _, kv := range bytes.Split(b, []byte{0}) {
-		if bytes.Equal(kv, want) {
-			return true
-		}
-	}
-	return false
 }
 
 // Reap cleans up after labs that died without closing their runtime: for
@@ -162,10 +116,10 @@ func reapRun(ctx context.Context, dir, runID string, logger *slog.Logger) (int, 
 			errs = append(errs, fmt.Errorf("%s: record names run %q", f, rec.RunID))
 			continue
 		}
-		if sameProcess(ctx, rec.OwnerPID, rec.OwnerTime) {
+		if osproc.Same(ctx, rec.OwnerPID, rec.OwnerTime) {
 			return killed, nil // the owning lab is alive: not ours to touch
 		}
-		if sameProcess(ctx, rec.PID, rec.CreateTime) && hasRunID(rec.PID, runID) {
+		if osproc.Same(ctx, rec.PID, rec.CreateTime) && osproc.HasEnv(rec.PID, "LAB_RUN_ID="+runID) {
 			if err := killAndWait(ctx, rec.PID); err != nil {
 				errs = append(errs, fmt.Errorf("kill %s pid %d: %w", rec.InstanceID, rec.PID, err))
 				continue
@@ -203,7 +157,7 @@ func killAndWait(ctx context.Context, pid int) error {
 
 func waitGone(ctx context.Context, pid int, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	for !zombie(pid) {
+	for !osproc.Zombie(pid) {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("pid %d still alive after %s", pid, limit)
 		}

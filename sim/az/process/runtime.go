@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -86,7 +87,7 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: state dir: %w", err)
 	}
-	ct, err := createTime(context.Background(), os.Getpid())
+	ct, err := osproc.CreateTime(context.Background(), os.Getpid())
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: own create time: %w", err)
 	}

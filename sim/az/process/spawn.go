@@ -32,7 +32,7 @@ type proc struct {
 // spawn starts the instance's command. The caller holds in.op.
 func (r *Runtime) spawn(ctx context.Context, in *instance) error {
 	s := in.spec
-	path, err := resolve(s.Command[0])
+	path, err := az.ResolveCommand(s.Command[0])
 	if err != nil {
 		return err
 	}
@@ -212,25 +212,6 @@ func closeLog(p *proc) {
 		_ = p.logFile.Close()
 		p.logFile = nil
 	}
-}
-
-// resolve finds the program: an absolute path as is, else next to the lab's
-// own executable, else on PATH.
-func resolve(name string) (string, error) {
-	if filepath.IsAbs(name) {
-		return name, nil
-	}
-	if exe, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(exe), name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("command %q: not an absolute path, not next to the lab executable, not on PATH", name)
-	}
-	return p, nil
 }
 
 // environ is the instance's environment: the lab's PATH and HOME only, the
