@@ -209,7 +209,7 @@ func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrP
 	for i, n := range lb.nodes {
 		proxy := n.newProxy(t)
 		proxy.Transport = outcomeTransport{next: proxy.Transport, o: lb.atw[i].add(t)} // anomaly detection sees every exchange
-		v := &view{t: t, health: NewHealth(), proxy: proxy, stop: func() {}}
+		v := &view{t: t, health: NewHealth(), proxy: proxy, fast: newFastPath(n, proxy.Transport), stop: func() {}}
 		n.mu.Lock()
 		n.views[id] = v
 		n.rebuild()

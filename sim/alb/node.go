@@ -43,6 +43,7 @@ type view struct {
 	t         *Target
 	health    Health
 	proxy     *httputil.ReverseProxy
+	fast      *fastPath          // proxy's chain as the fast path uses it; nil: always proxy
 	stop      context.CancelFunc // stops this node's health checks of the target
 	inflight  atomic.Int64       // this node's requests in progress to t
 	slowStart time.Time          // when t entered slow start on this node; zero: not in slow start
@@ -228,8 +229,8 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.inflight.Add(-1)
 		rt.Target.end()
 	}()
-	if target, ok := fastTarget(rt.proxy.Transport); ok && !isUpgrade(r) {
-		n.forward(w, r, rt.proxy.Transport, target) // the fast path (proxy.go)
+	if rt.fast != nil && !isUpgrade(r) {
+		n.forward(w, r, rt.proxy.Transport, rt.fast) // the fast path (proxy.go)
 	} else {
 		rt.proxy.ServeHTTP(w, r) // protocol upgrades
 	}
@@ -297,7 +298,7 @@ func (n *Node) rebuild() {
 		if !n.routable(v) {
 			continue
 		}
-		rt := Route{Target: v.t, inflight: &v.inflight, proxy: v.proxy}
+		rt := Route{Target: v.t, inflight: &v.inflight, proxy: v.proxy, fast: v.fast}
 		candidates = append(candidates, rt)
 		if v.health.State == StateHealthy {
 			rt.slowStart = v.slowStart

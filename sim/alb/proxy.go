@@ -19,10 +19,10 @@ import (
 // client's Host kept, Expect answered by the node, trailers passed on,
 // streamed bodies flushed as they come, a body cut short aborts the
 // client's response.
-func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, target string) {
+func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, fp *fastPath) {
 	out := new(http.Request)
 	*out = *r // the context too: the exchange, when logging
-	out.URL = &url.URL{Scheme: "http", Host: target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	out.URL = &url.URL{Scheme: "http", Host: fp.target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	out.RequestURI = ""
 	out.Close = false
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
@@ -33,11 +33,11 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTrip
 	}
 	var resp *http.Response
 	var err error
-	if fr := n.fastChain(tr, out, r); fr != nil {
+	if fr := fp.writer(n, out, r); fr != nil {
 		// the chain as it is with no fault active, writing the headers
 		// straight to the target's connection
-		if o, ok := tr.(outcomeTransport); ok {
-			resp, err = outcomeTransport{next: &fr.timed, o: o.o}.RoundTrip(out)
+		if fp.o != nil {
+			resp, err = outcomeTransport{next: &fr.timed, o: fp.o}.RoundTrip(out)
 		} else {
 			resp, err = fr.timed.RoundTrip(out)
 		}
@@ -76,39 +76,48 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTrip
 	}
 }
 
-// fastTarget finds the target's address in a view's transport chain
-// (anomaly detection's outcomeTransport around the node's timedTransport);
-// false for a chain the fast path does not know.
-func fastTarget(tr http.RoundTripper) (string, bool) {
-	if o, ok := tr.(outcomeTransport); ok {
-		tr = o.next
-	}
-	tt, ok := tr.(timedTransport)
-	return tt.target, ok
+// fastPath is what the fast path needs of a view's transport chain
+// (anomaly detection's outcomeTransport around the node's timedTransport,
+// its faultTransport and the upstream), found once when the target is
+// registered rather than on every request.
+type fastPath struct {
+	target string
+	m      *Metrics
+	up     *upstream
+	o      *outcomes // nil: no anomaly detection in the chain
 }
 
-// fastChain is the fast writer for out when the chain is the node's own
-// (anomaly detection's outcomeTransport, the timedTransport, the
-// faultTransport and the upstream), no fault is active and the fast
-// writer takes the request; nil otherwise.
-func (n *Node) fastChain(tr http.RoundTripper, out, in *http.Request) *fwdRequest {
+// newFastPath finds the fast path's parts in n's chain tr; nil for a chain
+// the fast path does not know, which then always takes tr as it is.
+func newFastPath(n *Node, tr http.RoundTripper) *fastPath {
+	fp := &fastPath{}
 	if o, ok := tr.(outcomeTransport); ok {
-		tr = o.next
+		fp.o, tr = o.o, o.next
 	}
 	tt, ok := tr.(timedTransport)
 	if !ok {
 		return nil
 	}
 	ft, ok := tt.rt.(faultTransport)
-	if !ok || ft.n != n || n.lb.faults.active.Load() != nil {
+	if !ok || ft.n != n {
 		return nil
 	}
 	up, ok := ft.next.(*upstream)
-	if !ok || up.addr != tt.target || !canWriteFast(out) {
+	if !ok || up.addr != tt.target {
 		return nil
 	}
-	fr := &fwdRequest{up: up, in: in, n: n}
-	fr.timed = timedTransport{fr, tt.m, tt.target}
+	fp.target, fp.m, fp.up = tt.target, tt.m, up
+	return fp
+}
+
+// writer is the fast writer for out when no fault is active and the fast
+// writer takes the request; nil otherwise (the chain then runs as it is).
+func (fp *fastPath) writer(n *Node, out, in *http.Request) *fwdRequest {
+	if n.lb.faults.active.Load() != nil || !canWriteFast(out) {
+		return nil
+	}
+	fr := &fwdRequest{up: fp.up, in: in, n: n}
+	fr.timed = timedTransport{fr, fp.m, fp.target}
 	return fr
 }
 

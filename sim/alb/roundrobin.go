@@ -16,6 +16,7 @@ type Route struct {
 	inflight  *atomic.Int64 // this node's requests in progress to Target
 	slowStart time.Time     // when Target entered slow start on this node; zero: not in slow start
 	proxy     *httputil.ReverseProxy
+	fast      *fastPath // nil: every request through proxy
 }
 
 // InFlight is how many requests this node has in progress to the target
