@@ -43,7 +43,6 @@ var zoneColors = []string{"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
 // maxPoints bounds the points of a series: longer runs are downsampled.
 const maxPoints = 600
 
-
 // are averaged per second, latencies take the bucket's worst, states the last.
 func (a *analysis) downsampled() []Second {
 	n := len(a.secs)
