@@ -1,13 +1,13 @@
 package report
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 )
 
@@ -49,7 +49,7 @@ type analysis struct {
 func analyse(r *Run) *analysis {
 	a := &analysis{run: r, secs: r.Seconds}
 	for _, e := range r.Events {
-		if e.Type == "RunStarted" {
+		if isRunStarted(e) {
 			a.t0 = e.Time
 			break
 		}
@@ -122,13 +122,10 @@ func analyse(r *Run) *analysis {
 	}
 	if len(a.phases) == 0 { // no seconds.jsonl: phases from the journal
 		for _, e := range r.Events {
-			if e.Type != "PhaseChanged" {
+			p, ok := e.Event.(rundir.PhaseChanged)
+			if !ok {
 				continue
 			}
-			var p struct {
-				Phase string `json:"phase"`
-			}
-			json.Unmarshal(e.Event, &p)
 			at := a.min(e.Time)
 			if n := len(a.phases); n > 0 {
 				a.phases[n-1].End = at
@@ -141,7 +138,7 @@ func analyse(r *Run) *analysis {
 		a.xmax = max(a.xmax, a.secs[n-1].AWS/60)
 	}
 	for _, e := range r.Events {
-		if m := a.min(e.Time); m > a.xmax && e.Type != "RunStopped" {
+		if m := a.min(e.Time); m > a.xmax && !isRunStopped(e) {
 			a.xmax = m
 		}
 	}

@@ -1,31 +1,28 @@
 package report
 
 import (
-	"encoding/json"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/cloudwatch"
 )
 
-// Event payloads the report reads.
-type (
-	evScaling struct {
-		Instance, Zone, Action, Description, Cause string
-	}
-	evDesired struct {
-		From, To      int
-		Policy, Alarm string
-		Value         float64 `json:"metric_value"`
-	}
-	evLifecycle struct{ Instance, Zone, From, To string }
-	evAlarm     struct{ Alarm, From, To string }
-	evFault     struct {
-		N                            int
-		Action, Instance, Zone, Note string
-		Duration                     string
-	}
-	evPhase struct{ Phase, Note string }
-)
+// Event is one line of events.jsonl, decoded by package events into the
+// event's real type (asg.DesiredCapacityChanged, chaos.FaultInjected, ...);
+// Message() is the line's message as journalled. The packages whose events
+// the report reads register them when imported.
+type Event = events.Envelope
 
-func decode[T any](e Event) T {
-	var v T
-	json.Unmarshal(e.Event, &v)
-	return v
+// inService says whether e is an instance entering service.
+func inService(e Event) (asg.LifecycleChanged, bool) {
+	l, ok := e.Event.(asg.LifecycleChanged)
+	return l, ok && l.To == "InService"
 }
+
+// alarmFired and alarmCleared are an alarm entering and leaving ALARM.
+func alarmFired(al cloudwatch.AlarmStateChanged) bool   { return al.To == cloudwatch.StateAlarm }
+func alarmCleared(al cloudwatch.AlarmStateChanged) bool { return al.From == cloudwatch.StateAlarm }
+
+// isRun says whether e is the run starting (or stopping).
+func isRunStarted(e Event) bool { _, ok := e.Event.(rundir.RunStarted); return ok }
+func isRunStopped(e Event) bool { _, ok := e.Event.(rundir.RunStopped); return ok }

@@ -2,6 +2,10 @@ package report
 
 import (
 	"fmt"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/cloudwatch"
 )
 
 // Marker kinds.
@@ -43,9 +47,8 @@ func (a *analysis) buildMarkers(run string) []Marker {
 		out = append(out, Marker{At: a.min(e.Time), Kind: kind, Label: label, Run: run})
 	}
 	for _, e := range a.run.Events {
-		switch e.Type {
-		case "DesiredCapacityChanged":
-			d := decode[evDesired](e)
+		switch d := e.Event.(type) {
+		case asg.DesiredCapacityChanged:
 			who := d.Policy
 			if who == "" {
 				who = "set"
@@ -56,25 +59,21 @@ func (a *analysis) buildMarkers(run string) []Marker {
 			case d.To < d.From:
 				add(e, MarkScaleIn, fmt.Sprintf("desired %d→%d (%s)", d.From, d.To, who))
 			}
-		case "ScalingActivity":
-			s := decode[evScaling](e)
-			if s.Action == "Launch" {
-				add(e, MarkLaunch, "launch "+s.Instance+" ("+s.Zone+")")
+		case asg.ScalingActivity:
+			if d.Action == "Launch" {
+				add(e, MarkLaunch, "launch "+d.Instance+" ("+d.Zone+")")
 			} else {
-				add(e, MarkTerminate, "terminate "+s.Instance+" ("+s.Zone+")")
+				add(e, MarkTerminate, "terminate "+d.Instance+" ("+d.Zone+")")
 			}
-		case "FaultInjected":
-			f := decode[evFault](e)
-			add(e, MarkFault, fmt.Sprintf("chaos #%d %s %s", f.N, f.Action, f.Instance))
-		case "FaultReverted":
-			f := decode[evFault](e)
-			add(e, MarkRevert, fmt.Sprintf("revert #%d %s", f.N, f.Action))
-		case "AlarmStateChanged":
-			al := decode[evAlarm](e)
-			if al.To == "ALARM" {
-				add(e, MarkAlarm, "alarm "+al.Alarm+" → ALARM")
-			} else if al.From == "ALARM" {
-				add(e, MarkAlarmOK, "alarm "+al.Alarm+" → "+al.To)
+		case chaos.FaultInjected:
+			add(e, MarkFault, fmt.Sprintf("chaos #%d %s %s", d.N, d.Action, d.Instance))
+		case chaos.FaultReverted:
+			add(e, MarkRevert, fmt.Sprintf("revert #%d %s", d.N, d.Action))
+		case cloudwatch.AlarmStateChanged:
+			if alarmFired(d) {
+				add(e, MarkAlarm, "alarm "+d.Alarm+" → ALARM")
+			} else if alarmCleared(d) {
+				add(e, MarkAlarmOK, "alarm "+d.Alarm+" → "+string(d.To))
 			}
 		}
 	}

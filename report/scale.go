@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/cloudwatch"
 )
 
 // TimeToScale is the first scale-out episode, step by step, and every
@@ -52,10 +55,10 @@ func (a *analysis) timeToScale() TimeToScale {
 	}
 	// Every change of desired capacity, with the next instance in service.
 	for _, e := range a.run.Events {
-		if e.Type != "DesiredCapacityChanged" {
+		d, ok := e.Event.(asg.DesiredCapacityChanged)
+		if !ok {
 			continue
 		}
-		d := decode[evDesired](e)
 		row := DecisionRow{At: clockAt(a.sec(e.Time)), Change: fmt.Sprintf("%d → %d", d.From, d.To)}
 		if d.Policy != "" {
 			row.Cause = fmt.Sprintf("policy %s (alarm %s, metric %.1f)", d.Policy, d.Alarm, d.Value)
@@ -91,8 +94,8 @@ func (a *analysis) timeToScale() TimeToScale {
 			times = append(times, breach)
 			var alarmAt time.Time
 			for _, e := range a.run.Events {
-				if e.Type == "AlarmStateChanged" {
-					if al := decode[evAlarm](e); al.Alarm == high.policy && al.To == "ALARM" {
+				if al, ok := e.Event.(cloudwatch.AlarmStateChanged); ok {
+					if al.Alarm == high.policy && alarmFired(al) {
 						alarmAt = e.Time
 						details = append(details, "alarm "+al.Alarm+" → ALARM")
 						break
@@ -103,8 +106,8 @@ func (a *analysis) timeToScale() TimeToScale {
 			if !alarmAt.IsZero() {
 				times = append(times, a.sec(alarmAt))
 				for _, e := range a.run.Events {
-					if e.Type == "DesiredCapacityChanged" && !e.Time.Before(alarmAt) {
-						if d := decode[evDesired](e); d.To > d.From {
+					if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && !e.Time.Before(alarmAt) {
+						if d.To > d.From {
 							decisionAt = e.Time
 							details = append(details, fmt.Sprintf("desired %d → %d by %s", d.From, d.To, orDash(d.Policy)))
 							break
@@ -117,7 +120,7 @@ func (a *analysis) timeToScale() TimeToScale {
 				times = append(times, a.sec(decisionAt))
 				if ie, ok := a.nextInService(decisionAt); ok {
 					inAt = ie.Time
-					l := decode[evLifecycle](ie)
+					l := ie.Event.(asg.LifecycleChanged)
 					details = append(details, fmt.Sprintf("%s (%s) InService", l.Instance, l.Zone))
 				}
 			}
@@ -156,10 +159,8 @@ func (a *analysis) timeToScale() TimeToScale {
 
 func (a *analysis) nextInService(after time.Time) (Event, bool) {
 	for _, e := range a.run.Events {
-		if e.Type == "LifecycleChanged" && e.Time.After(after) {
-			if l := decode[evLifecycle](e); l.To == "InService" {
-				return e, true
-			}
+		if _, ok := inService(e); ok && e.Time.After(after) {
+			return e, true
 		}
 	}
 	return Event{}, false

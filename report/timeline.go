@@ -1,5 +1,12 @@
 package report
 
+import (
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/cloudwatch"
+)
+
 // TimelineRow is one event of the timeline.
 type TimelineRow struct {
 	At   string `json:"at"` // +mm:ss AWS since the run started
@@ -12,48 +19,44 @@ func (a *analysis) timeline() []TimelineRow {
 	var out []TimelineRow
 	add := func(e Event, kind, text string) {
 		if text == "" {
-			text = e.Message
+			text = e.Message()
 		}
 		out = append(out, TimelineRow{At: clockAt(a.sec(e.Time)), Kind: kind, Text: text})
 	}
 	for _, e := range a.run.Events {
-		switch e.Type {
-		case "RunStarted":
+		switch ev := e.Event.(type) {
+		case rundir.RunStarted:
 			add(e, "run", "Run started")
-		case "RunStopped":
+		case rundir.RunStopped:
 			add(e, "run", "Run stopped; every instance terminated")
-		case "PhaseChanged":
+		case rundir.PhaseChanged:
 			add(e, "phase", "")
-		case "FaultInjected":
+		case chaos.FaultInjected:
 			add(e, MarkFault, "")
-		case "FaultReverted":
+		case chaos.FaultReverted:
 			add(e, MarkRevert, "")
-		case "FaultNotApplied":
+		case chaos.FaultNotApplied:
 			add(e, MarkFault, "")
-		case "AlarmStateChanged":
-			al := decode[evAlarm](e)
-			if al.To == "ALARM" {
+		case cloudwatch.AlarmStateChanged:
+			if alarmFired(ev) {
 				add(e, MarkAlarm, "")
-			} else if al.From == "ALARM" {
+			} else if alarmCleared(ev) {
 				add(e, MarkAlarmOK, "")
 			}
-		case "DesiredCapacityChanged":
-			d := decode[evDesired](e)
+		case asg.DesiredCapacityChanged:
 			k := MarkScaleOut
-			if d.To < d.From {
+			if ev.To < ev.From {
 				k = MarkScaleIn
 			}
 			add(e, k, "")
-		case "ScalingActivity":
-			s := decode[evScaling](e)
+		case asg.ScalingActivity:
 			k := MarkLaunch
-			if s.Action != "Launch" {
+			if ev.Action != "Launch" {
 				k = MarkTerminate
 			}
 			add(e, k, "")
-		case "LifecycleChanged":
-			l := decode[evLifecycle](e)
-			if l.To == "InService" {
+		case asg.LifecycleChanged:
+			if ev.To == "InService" {
 				add(e, "in-service", "")
 			}
 		}

@@ -2,6 +2,9 @@ package report
 
 import (
 	"math"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/sim/asg"
 )
 
 // ZoneRow is one Availability Zone over the load.
@@ -47,17 +50,17 @@ func (a *analysis) zoneRows() []ZoneRow {
 		}
 		row.CPUMax = r1(row.CPUMax)
 		for _, e := range a.run.Events {
-			switch e.Type {
-			case "ScalingActivity":
-				if s := decode[evScaling](e); s.Zone == z {
-					if s.Action == "Launch" {
+			switch ev := e.Event.(type) {
+			case asg.ScalingActivity:
+				if ev.Zone == z {
+					if ev.Action == "Launch" {
 						row.Launches++
 					} else {
 						row.Terminations++
 					}
 				}
-			case "FaultInjected":
-				if f := decode[evFault](e); f.Zone == z {
+			case chaos.FaultInjected:
+				if ev.Zone == z {
 					row.Faults++
 				}
 			}
