@@ -2,11 +2,11 @@ package report
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 )
@@ -26,7 +26,7 @@ type stackDoc struct {
 
 type alarmLine struct {
 	policy    string
-	cmp       string
+	cmp       compare.Op // Greater when the stack names no operator the report knows
 	threshold float64
 	high      bool
 }
@@ -64,8 +64,11 @@ func analyse(r *Run) *analysis {
 			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") {
 				continue
 			}
-			a.alarms = append(a.alarms, alarmLine{policy: p.Name, cmp: p.Alarm.Comparison, threshold: p.Alarm.Threshold,
-				high: strings.HasPrefix(p.Alarm.Comparison, "GreaterThan")})
+			op, ok := compare.ParseName(p.Alarm.Comparison)
+			if !ok {
+				op = compare.Greater
+			}
+			a.alarms = append(a.alarms, alarmLine{policy: p.Name, cmp: op, threshold: p.Alarm.Threshold, high: ok && op.Above()})
 		}
 	}
 	seen := map[string]bool{}
@@ -90,7 +93,7 @@ func analyse(r *Run) *analysis {
 	slices.Sort(extra)
 	a.zones = append(a.zones, extra...)
 	for _, s := range r.Summary.SLOs {
-		if slo, err := scenarios.ParseSLO(s.Expr); err == nil && slo.Metric == scenarios.P99 && (slo.Op == "<=" || slo.Op == "<") {
+		if slo, err := scenarios.ParseSLO(s.Expr); err == nil && slo.Metric == scenarios.P99 && slo.Op.Below() {
 			if a.p99SLO == 0 || slo.Threshold < a.p99SLO {
 				a.p99SLO = slo.Threshold
 			}

@@ -168,7 +168,7 @@ func (a *analysis) charts() []Chart {
 		if !al.high {
 			c = "#17becf"
 		}
-		cpu.HLines = append(cpu.HLines, HLine{Y: al.threshold, Label: fmt.Sprintf("%s %s %g", al.policy, cmpSym(al.cmp), al.threshold), Color: c})
+		cpu.HLines = append(cpu.HLines, HLine{Y: al.threshold, Label: fmt.Sprintf("%s %s %g", al.policy, al.cmp.Sign(), al.threshold), Color: c})
 	}
 	return []Chart{rps, lat, inst, cpu}
 }

@@ -84,9 +84,9 @@ func (a *analysis) timeToScale() TimeToScale {
 		breach := -1.0
 		for _, s := range a.secs {
 			g, ok := groupCPU(s)
-			if ok && exceeds(g, high.cmp, high.threshold) {
+			if ok && high.cmp.Compare(g, high.threshold) {
 				breach = s.AWS
-				details = append(details, fmt.Sprintf("group CPU %.1f%% %s %g (%s)", g, cmpSym(high.cmp), high.threshold, s.Phase))
+				details = append(details, fmt.Sprintf("group CPU %.1f%% %s %g (%s)", g, high.cmp.Sign(), high.threshold, s.Phase))
 				break
 			}
 		}
@@ -135,7 +135,7 @@ func (a *analysis) timeToScale() TimeToScale {
 				}
 			}
 		} else {
-			details = append(details, fmt.Sprintf("the group's CPU never went %s %g%%", cmpSym(high.cmp), high.threshold))
+			details = append(details, fmt.Sprintf("the group's CPU never went %s %g%%", high.cmp.Sign(), high.threshold))
 		}
 	}
 	for i, name := range steps {
@@ -192,28 +192,4 @@ func groupCPU(s Second) (float64, bool) {
 		return *s.GroupCPU, true
 	}
 	return 0, false
-}
-
-func exceeds(v float64, cmp string, t float64) bool {
-	switch cmp {
-	case "GreaterThanOrEqualToThreshold":
-		return v >= t
-	case "LessThanThreshold":
-		return v < t
-	case "LessThanOrEqualToThreshold":
-		return v <= t
-	}
-	return v > t
-}
-
-func cmpSym(cmp string) string {
-	switch cmp {
-	case "GreaterThanOrEqualToThreshold":
-		return "≥"
-	case "LessThanThreshold":
-		return "<"
-	case "LessThanOrEqualToThreshold":
-		return "≤"
-	}
-	return ">"
 }
