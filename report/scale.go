@@ -166,7 +166,9 @@ func (a *analysis) nextInService(after time.Time) (Event, bool) {
 	return Event{}, false
 }
 
-// calmP99 is the median per-second p99 of the first phase.
+// calmP99 is the median per-second p99 of the first phase: the upper
+// median v[n/2] (for an even count, not the nearest-rank median of
+// internal/quantile); the golden report pins it.
 func (a *analysis) calmP99() float64 {
 	if len(a.secs) == 0 {
 		return 0
