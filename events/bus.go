@@ -26,10 +26,18 @@ type Envelope struct {
 	Kind  string    `json:"kind"`
 	Type  string    `json:"type"`
 	Event Event     `json:"event"`
+
+	message string // as journalled, for an envelope read back (Decode)
 }
 
-// Message is the event's human line.
-func (e Envelope) Message() string { return e.Event.Message() }
+// Message is the event's human line; for an envelope read from a journal,
+// the line as it was written.
+func (e Envelope) Message() string {
+	if e.message != "" {
+		return e.message
+	}
+	return e.Event.Message()
+}
 
 // MarshalJSON writes the envelope with the event's own fields and its message.
 func (e Envelope) MarshalJSON() ([]byte, error) {
@@ -37,7 +45,7 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		plain
 		Message string `json:"message"`
-	}{plain(e), e.Event.Message()})
+	}{plain(e), e.Message()})
 }
 
 // Handler receives events in publication order.

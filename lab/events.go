@@ -1,25 +1,12 @@
 package lab
 
-import "fmt"
+import "github.com/simplydone/lab/rundir"
 
-// RunStarted and RunStopped frame a run in the journal.
-type RunStarted struct {
-	RunID string  `json:"run_id"`
-	Stack string  `json:"stack"`
-	Speed float64 `json:"speed"`
-	Dir   string  `json:"dir"`
-}
-
-func (RunStarted) Kind() string { return "lab" }
-func (e RunStarted) Message() string {
-	return fmt.Sprintf("Run %s: stack %s at speed %gx, evidence in %s", e.RunID, e.Stack, e.Speed, e.Dir)
-}
-
-type RunStopped struct {
-	RunID string `json:"run_id"`
-}
-
-func (RunStopped) Kind() string { return "lab" }
-func (e RunStopped) Message() string {
-	return fmt.Sprintf("Run %s stopped; every instance terminated", e.RunID)
-}
+// RunStarted, RunStopped and PhaseChanged frame a run in the journal; they
+// are defined in rundir so that the report can decode them (report cannot
+// import lab, which imports report).
+type (
+	RunStarted   = rundir.RunStarted
+	RunStopped   = rundir.RunStopped
+	PhaseChanged = rundir.PhaseChanged
+)

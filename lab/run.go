@@ -245,20 +245,6 @@ func wallPhases(sc *scenarios.Scenario, l *Lab) []load.Phase {
 	return ps
 }
 
-// PhaseChanged marks the load profile's phases in the journal and on the console.
-type PhaseChanged struct {
-	Phase string `json:"phase"`
-	Note  string `json:"note,omitempty"`
-}
-
-func (PhaseChanged) Kind() string { return "load" }
-func (e PhaseChanged) Message() string {
-	if e.Note != "" {
-		return fmt.Sprintf("Phase %s: %s", e.Phase, e.Note)
-	}
-	return "Phase " + e.Phase
-}
-
 // describeZones prints in-service counts as "a:2 b:1 c:1".
 func describeZones(zones []string, m map[string]int) string {
 	var parts []string

@@ -1,10 +1,11 @@
 package load
 
 import (
-	"math"
 	"math/bits"
 	"slices"
 	"time"
+
+	"github.com/simplydone/lab/internal/quantile"
 )
 
 // subBits sets the histogram's precision: each power of two is split into
@@ -54,7 +55,7 @@ func (h *histogram) quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
-	rank := rankOf(q, int(h.n))
+	rank := quantile.Rank(q, int(h.n))
 	var seen uint64
 	for i, c := range h.counts {
 		seen += c
@@ -65,17 +66,9 @@ func (h *histogram) quantile(q float64) time.Duration {
 	return h.max
 }
 
-// rankOf is the 0-based index of the q-quantile among n sorted values
-// (nearest rank: the ceil(q*n)-th smallest).
-func rankOf(q float64, n int) int {
-	r := int(math.Ceil(q*float64(n))) - 1
-	return min(max(r, 0), n-1)
-}
-
-// exactQuantile returns the nearest-rank q-quantile of sorted values.
+// exactQuantile returns the nearest-rank q-quantile of sorted values (the
+// lab's one definition, as CloudWatch's percentiles); zero when empty.
 func exactQuantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[rankOf(q, len(sorted))]
+	v, _ := quantile.NearestRank(sorted, q)
+	return v
 }

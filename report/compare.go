@@ -127,7 +127,7 @@ func compareCharts(a, b *analysis) []Chart {
 		if !al.high {
 			col = "#17becf"
 		}
-		cpu.HLines = append(cpu.HLines, HLine{Y: al.threshold, Label: fmt.Sprintf("%s %s %g", al.policy, cmpSym(al.cmp), al.threshold), Color: col})
+		cpu.HLines = append(cpu.HLines, HLine{Y: al.threshold, Label: fmt.Sprintf("%s %s %g", al.policy, al.cmp.Sign(), al.threshold), Color: col})
 	}
 	return []Chart{rps, lat, inst, cpu}
 }

@@ -7,6 +7,11 @@ import (
 // dist is a latency distribution rebuilt from per-second quantiles: no raw
 // latencies are stored, so each second's requests are spread log-uniformly
 // between its quantiles. fine serves quantiles; shown is the histogram.
+//
+// Its quantile is not internal/quantile's nearest rank, and must not be: the
+// report has no raw latencies, only each second's p50, p95, p99 and max, so
+// it interpolates log-uniformly within a rebuilt bin. The golden report
+// pins these numbers.
 type dist struct {
 	fine, shown *bins
 }

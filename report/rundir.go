@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/rundir"
 )
 
@@ -29,16 +29,6 @@ type (
 	Summary = rundir.Summary
 	Second  = rundir.Second
 )
-
-// Event is one line of events.jsonl; Event holds the type's own fields.
-type Event struct {
-	Seq     uint64          `json:"seq"`
-	Time    time.Time       `json:"time"` // AWS time
-	Kind    string          `json:"kind"`
-	Type    string          `json:"type"`
-	Event   json.RawMessage `json:"event"`
-	Message string          `json:"message"`
-}
 
 // Run is a run directory as read.
 type Run struct {
@@ -72,8 +62,8 @@ func ReadRun(dir string) (*Run, error) {
 		return nil, err
 	}
 	if err := readLines(filepath.Join(dir, EventsFile), func(line []byte) error {
-		var e Event
-		if err := json.Unmarshal(line, &e); err != nil {
+		e, err := events.Decode(line)
+		if err != nil {
 			return err
 		}
 		r.Events = append(r.Events, e)

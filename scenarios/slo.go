@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
@@ -50,15 +50,15 @@ func Metrics() []string {
 		LostWrites, Requests, ScaleOutActivities, ScaleInActivities}
 }
 
-var operators = []string{">=", ">", "<=", "<", "=="}
+var operators = compare.Symbols() // >=, >, <=, <, ==
 
 // SLO is one expression METRIC OP VALUE[UNIT], as in p99 <= 500ms.
 type SLO struct {
-	Expr      string  // as written
-	Metric    string  // one of Metrics()
-	Op        string  // >=, >, <=, <, ==
-	Threshold float64 // in the metric's unit: %, ms or a count (1s is 1000)
-	Unit      string  // as written: "%", "ms", "s" or ""
+	Expr      string     // as written
+	Metric    string     // one of Metrics()
+	Op        compare.Op // >=, >, <=, <, ==
+	Threshold float64    // in the metric's unit: %, ms or a count (1s is 1000)
+	Unit      string     // as written: "%", "ms", "s" or ""
 	// For (stop conditions only) is how long, in AWS time, the condition
 	// must hold without a break before it stops the run: "error_rate > 50%
 	// for 1m". 0: as soon as it holds.
@@ -101,7 +101,7 @@ func ParseSLO(expr string) (SLO, error) {
 	switch {
 	case op == "":
 		return SLO{}, fmt.Errorf("no operator after %s; write METRIC OP VALUE with OP one of %s, as in %s", metric, strings.Join(operators, " "), example(metric, k))
-	case !slices.Contains(operators, op):
+	case !compare.Op(op).Valid():
 		msg := fmt.Sprintf("%q is not an operator; use one of %s", op, strings.Join(operators, " "))
 		if hint := map[string]string{"=": "==", "=>": ">=", "=<": "<="}[op]; hint != "" {
 			msg += "; did you mean " + hint + "?"
@@ -120,7 +120,7 @@ func ParseSLO(expr string) (SLO, error) {
 	if err != nil {
 		return SLO{}, err
 	}
-	return SLO{Expr: e, Metric: metric, Op: op, Threshold: threshold, Unit: unit}, nil
+	return SLO{Expr: e, Metric: metric, Op: compare.Op(op), Threshold: threshold, Unit: unit}, nil
 }
 
 // checkValue checks a value's unit and range for the metric and returns it
@@ -180,16 +180,12 @@ func example(metric string, k kind) string {
 // A NaN observation (no data) fails.
 func (s SLO) Check(observed float64) (pass bool, margin float64) {
 	t := s.Threshold
-	switch s.Op {
-	case ">=":
-		return observed >= t, observed - t
-	case ">":
-		return observed > t, observed - t
-	case "<=":
-		return observed <= t, t - observed
-	case "<":
-		return observed < t, t - observed
-	case "==":
+	switch {
+	case s.Op.Above():
+		return s.Op.Compare(observed, t), observed - t
+	case s.Op.Below():
+		return s.Op.Compare(observed, t), t - observed
+	case s.Op == compare.Equal:
 		if observed == t {
 			return true, 0
 		}

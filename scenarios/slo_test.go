@@ -4,13 +4,15 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/internal/compare"
 )
 
 func TestSLOCheck(t *testing.T) {
 	cases := []struct {
 		expr      string
 		metric    string
-		op        string
+		op        compare.Op
 		threshold float64
 		unit      string
 		observed  float64

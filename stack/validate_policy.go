@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
@@ -16,7 +17,7 @@ var (
 	adjustmentTypes     = []string{"ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"}
 	predefinedMetrics   = []string{"ASGAverageCPUUtilization", "ASGAverageNetworkIn", "ASGAverageNetworkOut", "ALBRequestCountPerTarget"}
 	statistics          = []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"}
-	comparisonOperators = []string{"GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"}
+	comparisonOperators = compare.CloudWatchNames()
 	missingDataOptions  = []string{"missing", "notBreaching", "breaching", "ignore"}
 )
 

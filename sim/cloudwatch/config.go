@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/simplydone/lab/internal/compare"
 )
 
-// Comparison operators.
+// Comparison operators, as PutMetricAlarm names them; package compare
+// holds their meaning, symbols and AWS's words for them.
 const (
-	GreaterThanOrEqualToThreshold = "GreaterThanOrEqualToThreshold"
-	GreaterThanThreshold          = "GreaterThanThreshold"
-	LessThanThreshold             = "LessThanThreshold"
-	LessThanOrEqualToThreshold    = "LessThanOrEqualToThreshold"
+	GreaterThanOrEqualToThreshold = compare.GreaterThanOrEqualToThreshold
+	GreaterThanThreshold          = compare.GreaterThanThreshold
+	LessThanThreshold             = compare.LessThanThreshold
+	LessThanOrEqualToThreshold    = compare.LessThanOrEqualToThreshold
 )
 
 // TreatMissingData values.
@@ -94,7 +97,7 @@ func (c AlarmConfig) Validate() error {
 	if c.DatapointsToAlarm < 0 || (c.EvaluationPeriods >= 1 && c.DatapointsToAlarm > c.EvaluationPeriods) {
 		bad("DatapointsToAlarm %d is not allowed; it must be between 1 and EvaluationPeriods (%d)", c.DatapointsToAlarm, c.EvaluationPeriods)
 	}
-	if _, ok := comparisons[c.ComparisonOperator]; !ok {
+	if _, ok := compare.ParseName(c.ComparisonOperator); !ok {
 		bad("ComparisonOperator %q is not allowed; use GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold or LessThanOrEqualToThreshold", c.ComparisonOperator)
 	}
 	if math.IsNaN(c.Threshold) || math.IsInf(c.Threshold, 0) {
@@ -111,15 +114,8 @@ func (c AlarmConfig) Validate() error {
 	return fmt.Errorf("alarm %q: %w", c.Name, errors.Join(errs...))
 }
 
-// comparison is an operator's test and AWS's words for it.
-type comparison struct {
-	words  string
-	breach func(v, threshold float64) bool
-}
-
-var comparisons = map[string]comparison{
-	GreaterThanOrEqualToThreshold: {"greater than or equal to", func(v, t float64) bool { return v >= t }},
-	GreaterThanThreshold:          {"greater than", func(v, t float64) bool { return v > t }},
-	LessThanThreshold:             {"less than", func(v, t float64) bool { return v < t }},
-	LessThanOrEqualToThreshold:    {"less than or equal to", func(v, t float64) bool { return v <= t }},
+// comparison is the alarm's operator; the config must be valid.
+func (c AlarmConfig) comparison() compare.Op {
+	op, _ := compare.ParseName(c.ComparisonOperator)
+	return op
 }

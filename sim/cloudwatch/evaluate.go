@@ -29,7 +29,7 @@ const (
 // datapoints breach, and OK otherwise. cfg must be valid.
 func Evaluate(cfg AlarmConfig, prev State, points []Point) (State, Reason) {
 	n, m := cfg.EvaluationPeriods, cfg.datapointsToAlarm()
-	cmp := comparisons[cfg.ComparisonOperator]
+	cmp := cfg.comparison()
 	var real []Point
 	oldest := -1 // age in periods of the oldest real datapoint, newest = 1
 	for i, p := range points {
@@ -53,7 +53,7 @@ func Evaluate(cfg AlarmConfig, prev State, points []Point) (State, Reason) {
 	}
 	breaching := 0
 	for _, p := range real {
-		if cmp.breach(p.Value, cfg.Threshold) {
+		if cmp.Compare(p.Value, cfg.Threshold) {
 			breaching++
 		}
 	}
@@ -73,11 +73,11 @@ func Evaluate(cfg AlarmConfig, prev State, points []Point) (State, Reason) {
 // missing ones treated as breaching (or not). premature forces ALARM: the
 // real datapoints all breach and the oldest is at least M periods old.
 func crossed(cfg AlarmConfig, real []Point, fill int, fillBreaching, premature bool) (State, Reason) {
-	cmp := comparisons[cfg.ComparisonOperator]
+	cmp := cfg.comparison()
 	n, m := cfg.EvaluationPeriods, cfg.datapointsToAlarm()
 	var bad, good []Point // newest first, as AWS lists them
 	for i := len(real) - 1; i >= 0; i-- {
-		if cmp.breach(real[i].Value, cfg.Threshold) {
+		if cmp.Compare(real[i].Value, cfg.Threshold) {
 			bad = append(bad, real[i])
 		} else {
 			good = append(good, real[i])
@@ -91,7 +91,7 @@ func crossed(cfg AlarmConfig, real []Point, fill int, fillBreaching, premature b
 		Kind:       ReasonThresholdCrossed,
 		Evaluated:  n,
 		Threshold:  cfg.Threshold,
-		Comparison: cmp.words,
+		Comparison: cmp.Words(),
 		Received:   len(real),
 		Missing:    fill,
 	}
@@ -107,7 +107,7 @@ func crossed(cfg AlarmConfig, real []Point, fill int, fillBreaching, premature b
 		return StateAlarm, r
 	}
 	r.Datapoints, r.Minimum, r.Transition = good, n-m+1, "ALARM -> OK"
-	r.Comparison = "not " + cmp.words
+	r.Comparison = "not " + cmp.Words()
 	r.Text = r.thresholdText(fill > 0 && !fillBreaching)
 	return StateOK, r
 }

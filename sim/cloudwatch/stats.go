@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/simplydone/lab/internal/quantile"
 )
 
 // The statistics an alarm or query can ask for; percentiles are "pNN".
@@ -46,13 +48,14 @@ func newStats(values []float64) Stats {
 // samples by the nearest-rank method: the smallest sample with at least p%
 // of the samples at or below it. It is NaN when there are no samples.
 func (s Stats) Percentile(p float64) float64 {
-	n := len(s.sorted)
-	if n == 0 || math.IsNaN(p) {
+	if math.IsNaN(p) {
 		return math.NaN()
 	}
-	rank := int(math.Ceil(p / 100 * float64(n)))
-	rank = min(max(rank, 1), n)
-	return s.sorted[rank-1]
+	v, ok := quantile.NearestRank(s.sorted, p/100)
+	if !ok {
+		return math.NaN()
+	}
+	return v
 }
 
 // Value returns the named statistic: Average, Sum, Minimum, Maximum,

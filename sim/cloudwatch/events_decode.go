@@ -1,0 +1,9 @@
+package cloudwatch
+
+import "github.com/simplydone/lab/events"
+
+// The events this package publishes, registered so that a journal read back
+// (events.Decode) gives their real types.
+func init() {
+	events.Register(AlarmStateChanged{})
+}
