@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps vet bench bench-alb clean
+.PHONY: all build run test test-deps vet bench bench-alb bench-flash scenarios clean
 
 all: build
 
@@ -42,6 +42,11 @@ bench-alb:
 ## bench-flash: pacer accuracy, flash-sale capacity and the built-in chaos scenarios (about 20 min)
 bench-flash:
 	bash bench/flashsale.sh
+
+## scenarios: every built-in scenario once on the process runtime, a table of verdicts (about 11 min);
+## DRIVERS="process docker" for both
+scenarios: build
+	bash bench/scenarios.sh $(BIN)/lab $(or $(DRIVERS),process)
 
 clean:
 	rm -rf $(BIN)

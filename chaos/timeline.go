@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/simplydone/lab/internal/compare"
 )
 
 // Step is one fault on the resolved timeline: an Action at its own time
@@ -81,14 +83,16 @@ func Expand(actions []Action, seed uint64, until time.Duration) []Step {
 // ConditionMetrics are the figures an After condition may read.
 var ConditionMetrics = []string{"desired_capacity", "in_service", "running"}
 
-var conditionOps = []string{">=", "<=", "==", ">", "<"}
+// conditionOps are the operators a condition may use, longest first so that
+// ">=" is not read as ">".
+var conditionOps = []compare.Op{compare.GreaterOrEqual, compare.LessOrEqual, compare.Equal, compare.Greater, compare.Less}
 
 // Condition is an event a step waits for: Metric Op Value, such as
 // desired_capacity >= 4 (the group's desired capacity first reaches 4).
 type Condition struct {
 	Expr   string
 	Metric string
-	Op     string
+	Op     compare.Op
 	Value  float64
 }
 
@@ -125,15 +129,15 @@ func ParseCondition(expr string) (Condition, error) {
 	}
 	skip()
 	for _, op := range conditionOps {
-		if strings.HasPrefix(expr[i:], op) {
+		if strings.HasPrefix(expr[i:], op.Symbol()) {
 			c.Op = op
 			break
 		}
 	}
 	if c.Op == "" {
-		return c, &ConditionError{Col: i + 1, Msg: fmt.Sprintf("want a comparison (%s) after %s", strings.Join(conditionOps, " "), c.Metric)}
+		return c, &ConditionError{Col: i + 1, Msg: fmt.Sprintf("want a comparison (%s) after %s", opList(conditionOps), c.Metric)}
 	}
-	i += len(c.Op)
+	i += len(c.Op.Symbol())
 	skip()
 	numAt := i
 	end := len(strings.TrimRight(expr, " "))
@@ -146,16 +150,13 @@ func ParseCondition(expr string) (Condition, error) {
 }
 
 // Holds says whether the condition holds for v.
-func (c Condition) Holds(v float64) bool {
-	switch c.Op {
-	case ">=":
-		return v >= c.Value
-	case "<=":
-		return v <= c.Value
-	case ">":
-		return v > c.Value
-	case "<":
-		return v < c.Value
+func (c Condition) Holds(v float64) bool { return c.Op.Compare(v, c.Value) }
+
+// opList is ops' symbols, space-separated.
+func opList(ops []compare.Op) string {
+	s := make([]string, len(ops))
+	for i, o := range ops {
+		s[i] = o.Symbol()
 	}
-	return v == c.Value
+	return strings.Join(s, " ")
 }

@@ -65,6 +65,9 @@ func TestALBNodeMetrics(t *testing.T) {
 		}
 	}
 	waitFor(t, "every node sees the target healthy", 10*time.Second, everyNode(alb.StateHealthy, "us-east-1a", "us-east-1b", "us-east-1c"))
+	// The disagreement count reads the views the nodes gossip, which reach
+	// the others a gossip round after each node's own check.
+	waitFor(t, "the gossiped views agree", 10*time.Second, func() bool { return len(l.ViewDisagreements()) == 0 })
 
 	sampler := &albSampler{l: l, last: map[string]alb.Snapshot{}}
 	sample := func() func(ns, metric, zone string) (float64, bool) {

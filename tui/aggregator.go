@@ -10,6 +10,7 @@ import (
 
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
@@ -453,16 +454,11 @@ func instanceCPU(l *lab.Lab, id az.InstanceID, now time.Time) (float64, bool) {
 	return st.Average, true
 }
 
+// operatorSymbol is a CloudWatch ComparisonOperator as its symbol (">="),
+// or the name itself if it is none.
 func operatorSymbol(op string) string {
-	switch op {
-	case "GreaterThanThreshold":
-		return ">"
-	case "GreaterThanOrEqualToThreshold":
-		return ">="
-	case "LessThanThreshold":
-		return "<"
-	case "LessThanOrEqualToThreshold":
-		return "<="
+	if o, ok := compare.ParseName(op); ok {
+		return o.Symbol()
 	}
 	return op
 }

@@ -3,6 +3,7 @@ package tui
 import (
 	"math"
 
+	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 )
@@ -151,10 +152,9 @@ func status(s scenarios.SLO, v float64, risky bool) string {
 // one it sits exactly on is at risk.
 func monotone(s scenarios.SLO, v float64, up bool) string {
 	ok, margin := s.Check(v)
-	upper := s.Op == "<=" || s.Op == "<"
-	lower := s.Op == ">=" || s.Op == ">"
+	upper, lower := s.Op.Below(), s.Op.Above()
 	switch {
-	case s.Op == "==":
+	case s.Op == compare.Equal:
 		if ok {
 			return Holding
 		}
