@@ -20,11 +20,8 @@ import (
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/todo/storefile"
 )
-
-// storeFile is SimplyDone's database in the run's shared data directory
-// (todo.DBFile; the lab does not link the store itself).
-const storeFile = "simplydone.db"
 
 // NewChaosRunner is the run's chaos runner with every hook the lab has: the
 // load balancer's fault hook and node control, the group's launch failures
@@ -119,9 +116,9 @@ func (c chaosFleet) CPU(ctx context.Context, id string) (float64, error) {
 // labStore is the run's shared SimplyDone database (store-outage).
 type labStore struct{ l *Lab }
 
-// Lock makes the database unavailable: see lockStore.
+// Lock makes the database unavailable: see storefile.Lock.
 func (s labStore) Lock(ctx context.Context) (func() error, error) {
-	return lockStore(ctx, filepath.Join(dataDir(s.l.Dir), storeFile))
+	return storefile.Lock(ctx, filepath.Join(dataDir(s.l.Dir), storefile.Name))
 }
 
 // Healthy asks the instance's own deep health check, /health, directly.
@@ -148,71 +145,6 @@ func (s labStore) Healthy(ctx context.Context, id string) error {
 		return nil
 	}
 	return fmt.Errorf("no instance %s", id)
-}
-
-// The WAL-index locks in SQLite's -shm file: the write lock, the
-// checkpointer lock, the recovery lock and the five read marks (bytes 120
-// to 127; sqlite3 src/wal.c, WALINDEX_LOCK_OFFSET and WAL_NREADER).
-const (
-	walLockOffset = 120
-	walLocks      = 8
-)
-
-// lockStore takes every WAL-index lock of the database at path, one byte
-// at a time as each comes free, and holds them until release: writers then
-// cannot write and readers cannot start a read, so every statement that
-// touches the database (SimplyDone's deep health check too) waits and
-// fails. The locks are the lab process's own: they are gone with it, so a
-// crash cannot leave the database locked.
-func lockStore(ctx context.Context, path string) (func() error, error) {
-	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: the database is not open in WAL mode by any instance: %w", path, err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for b := int64(walLockOffset); b < walLockOffset+walLocks; {
-		lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: b, Len: 1}
-		err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
-		switch {
-		case err == nil:
-			b++
-		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EACCES):
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		case time.Now().After(deadline) || ctx.Err() != nil:
-			f.Close()
-			return nil, fmt.Errorf("lock %s: byte %d stayed locked by an instance for 5 s", path, b)
-		default:
-			time.Sleep(time.Millisecond) // an instance holds it for one statement
-		}
-	}
-	released := false
-	return func() error {
-		if released {
-			return nil
-		}
-		released = true
-		lk := syscall.Flock_t{Type: syscall.F_UNLCK, Whence: 0, Start: walLockOffset, Len: walLocks}
-		err := syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
-		return errors.Join(err, f.Close())
-	}, nil
-}
-
-// storeLocked says whether another process holds a WAL-index lock of the
-// database at path now.
-func storeLocked(path string) (bool, error) {
-	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	} else if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: walLockOffset, Len: walLocks}
-	if err := syscall.FcntlFlock(f.Fd(), syscall.F_GETLK, &lk); err != nil {
-		return false, err
-	}
-	return lk.Type != syscall.F_UNLCK, nil
 }
 
 // lbFaults is the load balancer's request-fault hook as chaos sees it.
@@ -259,7 +191,7 @@ func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, e
 		}
 		return fmt.Sprintf("resumed %d process(es) of %s", n, f.Instance), nil
 	case chaos.StoreOutage:
-		locked, err := storeLocked(filepath.Join(dataDir(u.dir), storeFile))
+		locked, err := storefile.Locked(filepath.Join(dataDir(u.dir), storefile.Name))
 		if err != nil {
 			return "", err
 		}

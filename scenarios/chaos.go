@@ -74,10 +74,10 @@ func (p parser) chaosTimeline(m map[string]*yaml.Node, path string, a *ChaosActi
 
 // Action groups, for what each takes.
 var (
-	instanceActions = []string{KillInstance, StopInstance, PauseInstance, CPUHog}
-	requestActions  = []string{HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout}
-	zoneActions     = []string{AZOutage, AZPartition, KillLBNode} // need a zone
-	picks           = []string{PickRandom, PickOldest, PickNewest}
+	instanceActions = []string{chaos.KillInstance, chaos.StopInstance, chaos.PauseInstance, chaos.CPUHog}
+	requestActions  = []string{chaos.HTTPError, chaos.Latency, chaos.Bandwidth, chaos.ConnectionReset, chaos.ConnectionTimeout}
+	zoneActions     = []string{chaos.AZOutage, chaos.AZPartition, chaos.KillLBNode} // need a zone
+	picks           = []string{chaos.OrderRandom, chaos.OrderOldest, chaos.OrderNewest}
 )
 
 // validateTimeline checks an action's timeline, targeting and own fields.
@@ -87,7 +87,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	if has("every") && a.Every <= 0 {
 		p.Errf(f("every"), "%s is not above 0; give the time between repetitions, such as 5m", clock.Short(a.Every))
 	}
-	if has("every") && a.Action == Monkey {
+	if has("every") && a.Action == chaos.Monkey {
 		p.Errf(f("every"), "not allowed with monkey, which draws its own gaps; give mean_gap and min_gap")
 	}
 	switch {
@@ -107,32 +107,32 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	}
 	if has("count") {
 		switch {
-		case a.Action != HTTPError:
+		case a.Action != chaos.HTTPError:
 			p.Errf(f("count"), "not allowed with %s; only http-error takes count (the first N requests fail); to choose instances use target.count", a.Action)
 		case a.Count < 1:
 			p.Errf(f("count"), "%d is not allowed; give how many requests fail first, 1 or more", a.Count)
 		}
 	}
 	switch {
-	case a.Action == Bandwidth && !p.Has(f("bandwidth")):
+	case a.Action == chaos.Bandwidth && !p.Has(f("bandwidth")):
 		p.Errf(f("bandwidth"), "missing; bandwidth needs the bytes per second a response body may take, such as 16384")
-	case has("bandwidth") && a.Action != Bandwidth:
+	case has("bandwidth") && a.Action != chaos.Bandwidth:
 		p.Errf(f("bandwidth"), "not allowed with %s; only bandwidth takes it", a.Action)
 	case has("bandwidth") && a.Bandwidth < 1:
 		p.Errf(f("bandwidth"), "%d is not allowed; give bytes per second, 1 or more", a.Bandwidth)
 	}
 	switch {
-	case has("blackhole_for") && a.Action != AZOutage:
+	case has("blackhole_for") && a.Action != chaos.AZOutage:
 		p.Errf(f("blackhole_for"), "not allowed with %s; only az-outage takes it (use az-partition for a blackhole on its own)", a.Action)
 	case has("blackhole_for") && (a.BlackholeAt <= 0 || a.BlackholeAt > a.Duration):
 		p.Errf(f("blackhole_for"), "%s is not allowed; give above 0 and at most the duration (%s); leave it out for the first third", clock.Short(a.BlackholeAt), clock.Short(a.Duration))
 	}
 	for _, k := range []string{"mean_gap", "min_gap"} {
-		if has(k) && a.Action != Monkey {
+		if has(k) && a.Action != chaos.Monkey {
 			p.Errf(f(k), "not allowed with %s; only monkey takes %s", a.Action, k)
 		}
 	}
-	if a.Action == Monkey {
+	if a.Action == chaos.Monkey {
 		switch {
 		case !p.Has(f("mean_gap")):
 			p.Errf(f("mean_gap"), "missing; monkey needs the mean time between kills, such as 3m")
@@ -146,7 +146,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	if slices.Contains(zoneActions, a.Action) && !p.Has(f("zone")) {
 		p.Errf(f("zone"), "missing; %s needs the zone it takes down", a.Action)
 	}
-	if a.Action == StoreOutage && p.Has(f("zone")) {
+	if a.Action == chaos.StoreOutage && p.Has(f("zone")) {
 		p.Errf(f("zone"), "not allowed with store-outage; the database is shared by every zone")
 	}
 	p.validateTarget(path, a)
@@ -158,7 +158,7 @@ func (p parser) validateTarget(path string, a ChaosAction) {
 	if t == nil || p.Bad(tp) {
 		return
 	}
-	if !slices.Contains(instanceActions, a.Action) && !slices.Contains(requestActions, a.Action) && a.Action != Monkey {
+	if !slices.Contains(instanceActions, a.Action) && !slices.Contains(requestActions, a.Action) && a.Action != chaos.Monkey {
 		p.Errf(tp, "not allowed with %s; only %s and the request faults (%s) choose instances",
 			a.Action, strings.Join(instanceActions, ", "), strings.Join(requestActions, ", "))
 		return

@@ -3,6 +3,8 @@ package scenarios
 import (
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/chaos"
 )
 
 func TestNewChaosActionsParse(t *testing.T) {
@@ -17,11 +19,11 @@ func TestNewChaosActionsParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []ChaosAction{
-		{At: 5 * time.Minute, Action: PauseInstance, Zone: "us-east-1a", Duration: 2 * time.Minute, Percent: 100},
-		{At: 6 * time.Minute, Action: HTTPError, Zone: "us-east-1b", Duration: time.Minute, Percent: 20, Status: 500},
-		{At: 6 * time.Minute, Action: HTTPError, Duration: time.Minute, Percent: 100, Status: 503},
-		{At: 7 * time.Minute, Action: Latency, Duration: time.Minute, Percent: 100, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond},
-		{At: 8 * time.Minute, Action: AZOutage, Zone: "us-east-1c", Duration: time.Minute, Percent: 100},
+		{At: 5 * time.Minute, Action: chaos.PauseInstance, Zone: "us-east-1a", Duration: 2 * time.Minute, Percent: 100},
+		{At: 6 * time.Minute, Action: chaos.HTTPError, Zone: "us-east-1b", Duration: time.Minute, Percent: 20, Status: 500},
+		{At: 6 * time.Minute, Action: chaos.HTTPError, Duration: time.Minute, Percent: 100, Status: 503},
+		{At: 7 * time.Minute, Action: chaos.Latency, Duration: time.Minute, Percent: 100, Latency: 200 * time.Millisecond, Jitter: 50 * time.Millisecond},
+		{At: 8 * time.Minute, Action: chaos.AZOutage, Zone: "us-east-1c", Duration: time.Minute, Percent: 100},
 	}
 	for i := range want {
 		if s.Chaos[i] != want[i] {

@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
@@ -144,7 +145,7 @@ func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	if m["percent"] == nil {
 		a.Percent = 100
 	}
-	if a.Action == HTTPError && m["status"] == nil {
+	if a.Action == chaos.HTTPError && m["status"] == nil {
 		a.Status = DefaultStatus
 	}
 	return a

@@ -79,31 +79,8 @@ func (p Phase) RateAt(elapsed time.Duration) float64 {
 	return p.From + (p.To-p.From)*float64(elapsed)/float64(p.Duration)
 }
 
-// Chaos actions.
-const (
-	KillInstance  = "kill-instance"  // terminate an instance; the ASG replaces it
-	StopInstance  = "stop-instance"  // stop an instance, start it again after Duration (a reboot)
-	PauseInstance = "pause-instance" // freeze an instance for Duration: EC2 says running, health checks time out
-	HTTPError     = "http-error"     // the ALB answers Percent of requests to Zone's targets with Status, as the target
-	Latency       = "latency"        // the ALB delays Percent of requests to Zone's targets by Latency ± Jitter
-	AZOutage      = "az-outage"      // FIS AZ power interruption: Zone's instances stopped, no launches there, its subnet blackholed for BlackholeFor, its node down
-	// Network faults on the path from the load balancer to targets, Toxiproxy-style; Percent is the toxicity.
-	Bandwidth         = "bandwidth"          // response bodies at most Bandwidth bytes per second
-	ConnectionReset   = "connection-reset"   // the connection is reset: the load balancer answers 502
-	ConnectionTimeout = "connection-timeout" // the target never answers: the load balancer answers 504 after its idle timeout
-	AZPartition       = "az-partition"       // the load balancer's nodes cannot reach Zone's targets: connections time out
-	CPUHog            = "cpu-hog"            // CPU burned inside the instance's own limit for Duration
-	StoreOutage       = "store-outage"       // the shared database locked for Duration: deep health fails
-	KillLBNode        = "kill-lb-node"       // Zone's load-balancer node down for Duration
-	Monkey            = "monkey"             // random kills from At for Duration, MeanGap apart on average, never closer than MinGap
-)
-
-// Instance choice orders (target.pick).
-const (
-	PickRandom = "random"
-	PickOldest = "oldest"
-	PickNewest = "newest"
-)
+// The chaos actions' names (kill-instance, az-outage, ...) are chaos's:
+// chaos.KillInstance and the rest, listed in chaos.Kinds.
 
 // Target chooses instances among the run's running ones (in the action's
 // zone when it has one). At most one of IDs, Count and Percent.
@@ -111,7 +88,7 @@ type Target struct {
 	IDs     []string
 	Count   int
 	Percent float64
-	Pick    string // random (default, seeded), oldest, newest
+	Pick    string // chaos.OrderRandom (default, seeded), chaos.OrderOldest, chaos.OrderNewest
 }
 
 // DefaultStatus is http-error's status when the file gives none.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -63,7 +64,7 @@ func TestFlashSale(t *testing.T) {
 		}
 		peakStart += p.Duration
 	}
-	if len(s.Chaos) != 2 || s.Chaos[0].Action != KillInstance || s.Chaos[1].Action != AZOutage {
+	if len(s.Chaos) != 2 || s.Chaos[0].Action != chaos.KillInstance || s.Chaos[1].Action != chaos.AZOutage {
 		t.Fatalf("chaos %+v, want a kill-instance and an az-outage", s.Chaos)
 	}
 	for _, a := range s.Chaos {

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/chaos"
 )
 
 const tlHead = "name: s\nstack: simplydone\nload:\n  phases: [{duration: 30m, rate: 1}]\nslos: [success_rate >= 99%]\n"
@@ -32,7 +34,7 @@ func TestChaosTimelineTargetingAndLimitsParse(t *testing.T) {
 		t.Fatalf("stop condition %+v", sc)
 	}
 	a := s.Chaos
-	if a[0].After != "desired_capacity >= 4" || a[0].At != 30*time.Second || a[0].Target.Count != 2 || a[0].Target.Pick != PickOldest {
+	if a[0].After != "desired_capacity >= 4" || a[0].At != 30*time.Second || a[0].Target.Count != 2 || a[0].Target.Pick != chaos.OrderOldest {
 		t.Fatalf("after: %+v %+v", a[0], a[0].Target)
 	}
 	if a[1].Every != 5*time.Minute || a[1].EveryJitter != time.Minute || a[1].Repeat != 3 || a[1].Target.IDs[0] != "i-0123456789abcdef0" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
 	"github.com/simplydone/lab/stack"
@@ -18,11 +19,7 @@ const (
 	MaxRate            = 100000 // requests per wall second
 )
 
-var (
-	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	chaosActions = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
-		ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey}
-)
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // validate checks a decoded scenario. Fields that already failed to decode
 // are skipped (Errf reports one problem per field).
@@ -160,12 +157,12 @@ func (p parser) validateChaos(s *Scenario) {
 			p.Errf(path+".at", "%s is negative; give a time from the start of the load, such as 10m", clock.Short(a.At))
 		case phasesOK && a.At >= total:
 			p.Errf(path+".at", "%s is not before the end of the load (%s); chaos must happen while the load runs", clock.Short(a.At), clock.Short(total))
-		case phasesOK && a.Action == Monkey && a.At+a.Duration > total:
+		case phasesOK && a.Action == chaos.Monkey && a.At+a.Duration > total:
 			p.Errf(path+".duration", "the monkey would be loose until %s, past the end of the load (%s)", clock.Short(a.At+a.Duration), clock.Short(total))
 		}
 		if !p.Has(path + ".action") {
-			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaosActions, ", "))
-		} else if p.OneOf(path+".action", a.Action, chaosActions) {
+			p.Errf(path+".action", "missing; use one of %s", strings.Join(chaos.Kinds, ", "))
+		} else if p.OneOf(path+".action", a.Action, chaos.Kinds) {
 			p.validateDuration(path, a)
 			p.validateTimeline(path, a, total)
 		}
@@ -181,27 +178,27 @@ func (p parser) validateChaos(s *Scenario) {
 
 // lasts says what an action's duration is.
 var lasts = map[string]string{
-	StopInstance:      "the instance stays stopped",
-	PauseInstance:     "the instance stays frozen",
-	HTTPError:         "the load balancer injects errors",
-	Latency:           "the load balancer adds latency",
-	Bandwidth:         "responses are slowed",
-	ConnectionReset:   "connections are reset",
-	ConnectionTimeout: "connections hang",
-	AZOutage:          "the zone's power stays out",
-	AZPartition:       "the zone stays cut off",
-	CPUHog:            "the CPU is burned",
-	StoreOutage:       "the database stays locked",
-	KillLBNode:        "the node stays down",
-	Monkey:            "the monkey is loose",
+	chaos.StopInstance:      "the instance stays stopped",
+	chaos.PauseInstance:     "the instance stays frozen",
+	chaos.HTTPError:         "the load balancer injects errors",
+	chaos.Latency:           "the load balancer adds latency",
+	chaos.Bandwidth:         "responses are slowed",
+	chaos.ConnectionReset:   "connections are reset",
+	chaos.ConnectionTimeout: "connections hang",
+	chaos.AZOutage:          "the zone's power stays out",
+	chaos.AZPartition:       "the zone stays cut off",
+	chaos.CPUHog:            "the CPU is burned",
+	chaos.StoreOutage:       "the database stays locked",
+	chaos.KillLBNode:        "the node stays down",
+	chaos.Monkey:            "the monkey is loose",
 }
 
 // chaosFields says which action takes which optional field.
 var chaosFields = map[string][]string{
-	"percent": {HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout},
-	"status":  {HTTPError},
-	"latency": {Latency},
-	"jitter":  {Latency},
+	"percent": {chaos.HTTPError, chaos.Latency, chaos.Bandwidth, chaos.ConnectionReset, chaos.ConnectionTimeout},
+	"status":  {chaos.HTTPError},
+	"latency": {chaos.Latency},
+	"jitter":  {chaos.Latency},
 }
 
 // validateDuration checks an action's duration and its own fields, and
@@ -209,15 +206,15 @@ var chaosFields = map[string][]string{
 func (p parser) validateDuration(path string, a ChaosAction) {
 	field := path + ".duration"
 	switch {
-	case a.Action == KillInstance && p.Has(field):
+	case a.Action == chaos.KillInstance && p.Has(field):
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
-	case a.Action == Monkey:
+	case a.Action == chaos.Monkey:
 		if p.Has(field) && !p.Bad(field) && a.Duration <= 0 {
 			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", clock.Short(a.Duration))
 		}
-	case a.Action != KillInstance && !p.Has(field):
+	case a.Action != chaos.KillInstance && !p.Has(field):
 		p.Errf(field, "missing; %s needs how long %s, such as 3m", a.Action, lasts[a.Action])
-	case a.Action != KillInstance && !p.Bad(field) && a.Duration <= 0:
+	case a.Action != chaos.KillInstance && !p.Bad(field) && a.Duration <= 0:
 		p.Errf(field, "%s is not above 0; give how long %s, such as 3m", clock.Short(a.Duration), lasts[a.Action])
 	}
 	for _, key := range []string{"percent", "status", "latency", "jitter"} {
@@ -226,11 +223,11 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		}
 	}
 	switch a.Action {
-	case HTTPError:
+	case chaos.HTTPError:
 		if f := path + ".status"; p.Has(f) && !p.Bad(f) && (a.Status < 500 || a.Status > 599) {
 			p.Errf(f, "%d is not allowed; use a 5xx status a target would answer, 500 to 599 (default %d)", a.Status, DefaultStatus)
 		}
-	case Latency:
+	case chaos.Latency:
 		f := path + ".latency"
 		switch {
 		case !p.Has(f):
@@ -243,7 +240,7 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		if j := path + ".jitter"; p.Has(j) && !p.Bad(j) && (a.Jitter < 0 || a.Jitter > a.Latency) {
 			p.Errf(j, "%s is not allowed; use 0 up to the latency (%s)", clock.Short(a.Jitter), clock.Short(a.Latency))
 		}
-	case AZOutage:
+	case chaos.AZOutage:
 		if !p.Has(path + ".zone") {
 			p.Errf(path+".zone", "missing; az-outage needs the zone whose power goes out")
 		}

@@ -12,10 +12,12 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/simplydone/lab/todo/storefile"
 )
 
 // DBFile is the name of the database file inside the shared data directory.
-const DBFile = "simplydone.db"
+const DBFile = storefile.Name
 
 // busyTimeout is how long a connection waits for another writer (in this
 // process or another instance) before giving up with SQLITE_BUSY.
