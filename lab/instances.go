@@ -51,7 +51,7 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	var errs []error
+	errs := []error{l.closeChaos()} // the faults first, while what they act on is up
 	if l.Group != nil {
 		l.Group.Close(context.Background())
 	}

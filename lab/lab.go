@@ -71,6 +71,7 @@ type Lab struct {
 
 	started time.Time // AWS time the run started
 	obs     observe   // access log and Prometheus endpoint
+	chaos   runChaos  // the run's one chaos runner (handle.go)
 
 	mu     sync.Mutex
 	closed bool
@@ -204,6 +205,10 @@ func (l *Lab) startBus() error {
 			if l.opts.Quiet != nil && l.opts.Quiet(e) {
 				return
 			}
+			if n, ok := e.Event.(Note); ok {
+				fmt.Fprintln(l.opts.Console, n.Text) // a note is a line of its own, without the time
+				return
+			}
 			fmt.Fprintf(l.opts.Console, "%s  %s\n", awsElapsed(e.Time.Sub(start)), e.Message())
 		})
 	}
@@ -218,8 +223,27 @@ func awsElapsed(d time.Duration) string {
 	return fmt.Sprintf("+%02d:%02d", s/60, s%60)
 }
 
+// say publishes one of the lab's own lines (a Note): what it is doing or
+// waiting for. The console prints it as it is.
 func (l *Lab) say(format string, args ...any) {
+	l.Bus.Publish(Note{Text: fmt.Sprintf(format, args...)})
+}
+
+// printf writes a line to the console only (the stats lines: a live view
+// shows those figures in its header, and the journal has them in
+// seconds.jsonl).
+func (l *Lab) printf(format string, args ...any) {
 	if l.opts.Console != nil {
 		fmt.Fprintf(l.opts.Console, format+"\n", args...)
 	}
 }
+
+// Note is one of the lab's own lines for people, not something that
+// happened in AWS: "Waiting for 2 instance(s) to be InService and
+// healthy...".
+type Note struct {
+	Text string `json:"text"`
+}
+
+func (Note) Kind() string      { return "lab" }
+func (n Note) Message() string { return n.Text }

@@ -109,7 +109,7 @@ func (v *liveView) statsLine(s load.Second) {
 	if s.Sent > 0 {
 		ok = 100 * float64(s.Sent-s.Err5xx-s.Transport) / float64(s.Sent)
 	}
-	l.say("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
+	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
 		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
 		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu)
 }

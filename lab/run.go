@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/report"
@@ -42,14 +41,14 @@ type RunOptions struct {
 	ReadyTimeout time.Duration
 	// Subscribers get every event of the run from the very first (a TUI).
 	Subscribers []events.Handler
-	// OnStart, if set, is called once the tier is up, with the running lab
-	// (a live view reads the group, the load balancer and the metrics).
+	// OnStart, if set, is called once the tier is up, with the running lab.
 	OnStart func(*Lab)
+	// OnHandle, if set, is called once the tier is up, with the run's
+	// handle: what a live view reads (Observe) and injects faults by hand
+	// through (the run's one chaos runner, its journal and its counts).
+	OnHandle func(*Handle)
 	// OnSecond, if set, gets each second of load as seconds.jsonl records it.
 	OnSecond func(SecondRecord)
-	// OnChaos, if set, gets the run's chaos runner once it exists, so that a
-	// live view injects by hand through the same journal and counts.
-	OnChaos func(*chaos.Runner)
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -80,8 +79,12 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	defer l.Close()
+	l.setChaos(sc, seed)
 	if o.OnStart != nil {
 		o.OnStart(l)
+	}
+	if o.OnHandle != nil {
+		o.OnHandle(l.Handle())
 	}
 	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
 		return nil, err
@@ -117,14 +120,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); col.sampleInService(runCtx, l) }()
-	journal, err := chaos.OpenFileJournal(filepath.Join(l.Dir, rundir.ChaosFile))
+	runner, err := l.chaosRunner() // the one a fault by hand may have made already
 	if err != nil {
 		return finish(Fail, err.Error())
-	}
-	defer journal.Close()
-	runner := l.NewChaosRunner(sc, seed, journal)
-	if o.OnChaos != nil {
-		o.OnChaos(runner)
 	}
 	go func() { defer wg.Done(); runner.Run(runCtx) }()
 	wg.Add(1)

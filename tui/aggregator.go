@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,11 +12,6 @@ import (
 	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
-	"github.com/simplydone/lab/sim/alb"
-	"github.com/simplydone/lab/sim/asg"
-	"github.com/simplydone/lab/sim/az"
-	"github.com/simplydone/lab/sim/cloudwatch"
-	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -25,16 +19,17 @@ import (
 const historyLen = 600
 
 // Aggregator gathers a run's events, its seconds of load and the running
-// lab, and builds Snapshots. Its Event, Started, Second, Note and Finish
-// methods are safe to call from any goroutine and only record; Snapshot does
-// the work, on the aggregator's own goroutine (Run).
+// lab's observations (through the run's handle), and builds Snapshots. Its
+// Event, Started, Second, Note and Finish methods are safe to call from any
+// goroutine and only record; Snapshot does the work, on the aggregator's
+// own goroutine (Run).
 type Aggregator struct {
 	sc    *scenarios.Scenario
 	st    *stack.Stack
 	speed float64
 
 	mu        sync.Mutex
-	lab       *lab.Lab
+	run       liveRun // the running lab, once it is up
 	wallStart time.Time
 	awsStart  time.Time // the first event's AWS time
 	pending   []Entry
@@ -63,33 +58,35 @@ func NewAggregator(sc *scenarios.Scenario, st *stack.Stack, speed float64) *Aggr
 	return &Aggregator{sc: sc, st: st, speed: speed, wallStart: time.Now(), live: newLiveSLO(sc.SLOs)}
 }
 
-// Hook sets o's Subscribers, OnStart and OnSecond (keeping any already set)
-// and its Console, so that the aggregator sees the whole run and nothing
-// writes over the view.
-func (a *Aggregator) Hook(o *lab.RunOptions) {
-	a.hook(o)
-	o.Console = &noteWriter{a: a}
+// liveRun is the running lab as the view uses it: lab.Handle.
+type liveRun interface {
+	Observe() lab.Observation
+	// Inject applies a fault through the run's one chaos runner and journal.
+	Inject(ctx context.Context, a chaos.Action) error
+	// Running counts the instances in a zone a fault there would act on.
+	Running(zone string) int
+	Now() time.Time // AWS time
+	Dir() string
 }
 
-// hook sets o's Subscribers, OnStart and OnSecond, keeping any already set.
+// Hook sets o's Subscribers, OnHandle and OnSecond (keeping any already
+// set) and takes its Console away, so that the aggregator sees the whole
+// run (the lab's notes are events on the bus) and nothing writes over the
+// view.
+func (a *Aggregator) Hook(o *lab.RunOptions) {
+	a.hook(o)
+	o.Console = nil
+}
+
+// hook sets o's Subscribers, OnHandle and OnSecond, keeping any already set.
 func (a *Aggregator) hook(o *lab.RunOptions) {
-	a.hand.seed = o.Seed
-	if a.hand.seed == 0 {
-		a.hand.seed = a.sc.Seed
-	}
 	o.Subscribers = append(o.Subscribers, a.Event)
-	prevStart, prevSecond, prevChaos := o.OnStart, o.OnSecond, o.OnChaos
-	o.OnChaos = func(r *chaos.Runner) {
-		if prevChaos != nil {
-			prevChaos(r)
+	prevHandle, prevSecond := o.OnHandle, o.OnSecond
+	o.OnHandle = func(h *lab.Handle) {
+		if prevHandle != nil {
+			prevHandle(h)
 		}
-		a.UseRunner(r) // k and z act through the run's own runner and journal
-	}
-	o.OnStart = func(l *lab.Lab) {
-		if prevStart != nil {
-			prevStart(l)
-		}
-		a.Started(l)
+		a.Started(h)
 	}
 	o.OnSecond = func(r lab.SecondRecord) {
 		if prevSecond != nil {
@@ -106,8 +103,7 @@ func (a *Aggregator) Event(e events.Envelope) {
 	if a.awsStart.IsZero() {
 		a.awsStart = e.Time
 	}
-	switch ev := e.Event.(type) {
-	case asg.DesiredCapacityChanged:
+	if ev, ok := lab.ScaleChangeOf(e.Event); ok {
 		if ev.Policy != "" {
 			a.live.scaled(ev.To > ev.From)
 			if a.lastRun == nil {
@@ -121,7 +117,8 @@ func (a *Aggregator) Event(e events.Envelope) {
 		case ev.To < ev.From:
 			a.addMark(MarkScaleIn)
 		}
-	case chaos.FaultInjected:
+	}
+	if _, ok := e.Event.(chaos.FaultInjected); ok {
 		a.addMark(MarkFault)
 	}
 	en := Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event}
@@ -141,16 +138,18 @@ func (a *Aggregator) addMark(m byte) {
 	}
 }
 
-// Started is RunOptions.OnStart.
-func (a *Aggregator) Started(l *lab.Lab) {
+// Started is RunOptions.OnHandle.
+func (a *Aggregator) Started(h *lab.Handle) { a.started(h) }
+
+func (a *Aggregator) started(r liveRun) {
 	a.mu.Lock()
-	a.lab = l
+	a.run = r
 	serve := a.serve
 	a.mu.Unlock()
 	if !serve {
 		return
 	}
-	srv, err := Listen(l.Dir)
+	srv, err := Listen(r.Dir())
 	if err != nil {
 		a.Note("lab watch cannot attach: " + err.Error())
 		return
@@ -177,13 +176,13 @@ func (a *Aggregator) Second(r lab.SecondRecord) {
 	a.live.add(r)
 }
 
-// Note adds one of the lab's own lines (not an event) to the log.
+// Note adds one of the view's own lines (not an event) to the log.
 func (a *Aggregator) Note(line string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var at time.Duration
-	if a.lab != nil && !a.awsStart.IsZero() {
-		at = a.lab.Clock.Now().Sub(a.awsStart)
+	if a.run != nil && !a.awsStart.IsZero() {
+		at = a.run.Now().Sub(a.awsStart)
 	}
 	a.pending = append(a.pending, Entry{At: at, Class: ClassLoad, Text: line})
 }
@@ -218,7 +217,7 @@ func (a *Aggregator) Run(ctx context.Context, every time.Duration, send func(Sna
 // Snapshot builds the view's data now.
 func (a *Aggregator) Snapshot() Snapshot {
 	a.mu.Lock()
-	l, done := a.lab, a.done
+	run, done := a.run, a.done
 	s := Snapshot{Scenario: a.sc.Name, Stack: a.st.Name, Speed: a.speed, Wall: time.Since(a.wallStart), Events: a.pending, Done: done}
 	a.pending = nil
 	if n := len(a.seconds); n > 0 {
@@ -245,12 +244,13 @@ func (a *Aggregator) Snapshot() Snapshot {
 	}
 	a.mu.Unlock()
 
-	if l != nil {
+	if run != nil {
+		o := run.Observe()
 		s.Up = true
 		if !done {
-			s.AWS = l.Clock.Now().Sub(awsStart)
+			s.AWS = o.Time.Sub(awsStart)
 		}
-		readLab(&s, l, a.st, lastRun)
+		fromObservation(&s, o, a.st, lastRun)
 	}
 	a.mu.Lock()
 	total := s.Group.InService
@@ -315,80 +315,67 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 	return out
 }
 
-// readLab reads the running lab: the group, the load balancer's views, the
-// instances' CPU and the alarms.
-func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.Time) {
-	now := l.Clock.Now()
-	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: l.Group.Desired()}
-	nodes := l.LB.Nodes()
+// fromObservation fills the view's group, zones, instances and alarms from
+// an observation of the running lab.
+func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun map[string]time.Time) {
+	now := o.Time
+	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: o.Group.Desired}
 	byZone := map[string]*Zone{}
-	for _, z := range l.Zones {
+	for _, z := range o.Zones {
 		s.Zones = append(s.Zones, Zone{Name: z.Name})
 	}
 	for i := range s.Zones {
 		byZone[s.Zones[i].Name] = &s.Zones[i]
 	}
 	up := map[string]bool{}
-	for _, n := range nodes {
-		z := byZone[n.Zone()]
-		if z == nil {
+	for _, oz := range o.Zones {
+		n := oz.Node
+		if n == nil {
 			continue
 		}
-		m := n.Metrics()
-		z.Node.Addr = strings.TrimPrefix(n.URL(), "http://")
-		for _, c := range m.HealthyHostCount {
-			z.Node.Healthy += c
-		}
-		for _, c := range m.UnHealthyHostCount {
-			z.Node.Unhealthy += c
-		}
-		up[n.Zone()] = l.LB.NodeUp(n.Zone())
-		z.Node.Down = !up[n.Zone()]
-		z.Node.FailOpen = up[n.Zone()] && !l.LB.RoutingHealthy(n.Zone())
-	}
-	var differ map[string]map[string]string
-	if l.EntryName() != "" { // the DNS entry and the nodes' cluster are up
-		in := l.DNS().AnswerZones()
-		for i := range s.Zones {
-			s.Zones[i].Node.DNS = DNSOut
-			if slices.Contains(in, s.Zones[i].Name) {
-				s.Zones[i].Node.DNS = DNSIn
+		z := byZone[oz.Name]
+		z.Node.Addr, z.Node.Healthy, z.Node.Unhealthy = n.Addr, n.Healthy, n.Unhealthy
+		up[oz.Name] = n.Up
+		z.Node.Down = !n.Up
+		z.Node.FailOpen = n.FailOpen
+		if o.DNS != nil { // the DNS entry and the nodes' cluster are up
+			z.Node.DNS = DNSOut
+			if n.InDNS {
+				z.Node.DNS = DNSIn
 			}
 		}
-		differ = viewsDiffer(l.Cluster().Views())
 	}
-	for _, in := range l.Group.Instances() {
+	differ := viewsDiffer(o.Disagreements)
+	for _, in := range o.Instances {
 		switch in.State {
-		case asg.InService:
+		case lab.StateInService:
 			s.Group.InService++
 			if now.Before(in.WarmUntil) {
 				s.Group.Warming++
 			}
-		case asg.Pending:
+		case lab.StatePending:
 			s.Group.Pending++
 			s.Group.Warming++
-		case asg.Terminating:
+		case lab.StateTerminating:
 			s.Group.Off++
 		}
 		z := byZone[in.Zone]
 		if z == nil {
 			continue
 		}
-		iv := Instance{ID: string(in.ID), State: in.State, Views: differ[string(in.ID)]}
-		views := l.LB.Health(in.ID)
-		for zone, h := range views {
+		iv := Instance{ID: in.ID, State: in.State, Views: differ[in.ID], CPU: in.CPU, HasCPU: in.HasCPU}
+		for zone, h := range in.Health {
 			if !up[zone] {
 				continue // a stopped node's view is frozen
 			}
 			iv.Nodes++
-			if h.State == alb.StateHealthy {
+			if h.State == "healthy" {
 				iv.HealthyOn++
 			}
 		}
-		if h, ok := ownView(views, in.Zone, up, l.Zones); ok {
-			iv.Health, iv.Reason, iv.Description = string(h.State), string(h.Reason), h.Description
+		if h, ok := ownView(in.Health, in.Zone, up, o.Zones); ok {
+			iv.Health, iv.Reason, iv.Description = h.State, h.Reason, h.Description
 		}
-		iv.CPU, iv.HasCPU = instanceCPU(l, in.ID, now)
 		z.Instances = append(z.Instances, iv)
 	}
 	for i := range s.Zones {
@@ -396,27 +383,22 @@ func readLab(s *Snapshot, l *lab.Lab, st *stack.Stack, lastRun map[string]time.T
 		sort.Slice(z.Instances, func(a, b int) bool { return z.Instances[a].ID < z.Instances[b].ID })
 	}
 	policies := alarmPolicies(st, now, lastRun)
-	for _, al := range l.CloudWatch.Alarms() {
-		cfg := al.Config()
-		r, _ := al.StateReason()
-		v := Alarm{Name: al.Name(), State: string(al.State()), Metric: cfg.MetricName,
-			Comparison: operatorSymbol(cfg.ComparisonOperator), Threshold: cfg.Threshold, Reason: r.Text, Policy: policies[al.Name()]}
-		if len(r.Datapoints) > 0 {
-			v.Value, v.HasValue = r.Datapoints[0].Value, true // newest first
-		}
+	for _, al := range o.Alarms {
+		v := Alarm{Name: al.Name, State: al.State, Metric: al.Metric, Comparison: operatorSymbol(al.Comparison), Threshold: al.Threshold,
+			Reason: al.Reason, Value: al.Value, HasValue: al.HasValue, Policy: policies[al.Name]}
 		if v.Policy != nil && v.Policy.Type != stack.TargetTrackingScaling {
-			v.Policy.Threshold = cfg.Threshold
+			v.Policy.Threshold = al.Threshold
 		}
 		s.Alarms = append(s.Alarms, v)
-		if cfg.MetricName == cloudwatch.MetricCPUUtilization {
-			s.CPUThresholds = append(s.CPUThresholds, cfg.Threshold)
+		if al.Metric == lab.MetricCPUUtilization {
+			s.CPUThresholds = append(s.CPUThresholds, al.Threshold)
 		}
 	}
 }
 
 // ownView is the target's health as its own zone's node sees it, or, while
 // that node is down, as the first live node sees it.
-func ownView(views map[string]alb.Health, zone string, up map[string]bool, zones []az.Zone) (alb.Health, bool) {
+func ownView(views map[string]lab.TargetHealth, zone string, up map[string]bool, zones []lab.ZoneState) (lab.TargetHealth, bool) {
 	if h, ok := views[zone]; ok && up[zone] {
 		return h, true
 	}
@@ -431,27 +413,12 @@ func ownView(views map[string]alb.Health, zone string, up map[string]bool, zones
 
 // viewsDiffer is, for each target the live nodes' gossiped views do not
 // agree on, every live node's state of it ("" where a node has none).
-func viewsDiffer(v entry.Views) map[string]map[string]string {
+func viewsDiffer(ds []lab.Disagreement) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	for _, d := range entry.Disagreements(v) {
-		states := map[string]string{}
-		for node := range v {
-			states[node] = d.States[node]
-		}
-		out[d.Target] = states
+	for _, d := range ds {
+		out[d.Target] = d.States
 	}
 	return out
-}
-
-// instanceCPU is the instance's CPUUtilization over the last AWS minute,
-// as lab's zoneCPU reads it.
-func instanceCPU(l *lab.Lab, id az.InstanceID, now time.Time) (float64, bool) {
-	st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
-		Dimensions: cloudwatch.Dims(cloudwatch.DimInstanceID, string(id)), Period: time.Minute, Statistic: "Average"}, now.Add(-time.Minute))
-	if !ok {
-		return 0, false
-	}
-	return st.Average, true
 }
 
 // operatorSymbol is a CloudWatch ComparisonOperator as its symbol (">="),
@@ -477,9 +444,8 @@ func classOf(kind string) int {
 	return ClassLoad
 }
 
-// noteWriter is the run's Console while the view is up: the lab's own
-// lines (not its event lines, which the log has already, nor the stats
-// lines, which the header shows) become notes in the log.
+// noteWriter is the run's Logger while the view is up: each line it
+// writes becomes a note in the log.
 type noteWriter struct {
 	a   *Aggregator
 	mu  sync.Mutex
@@ -497,25 +463,8 @@ func (w *noteWriter) Write(p []byte) (int, error) {
 		}
 		line := string(w.buf[:i])
 		w.buf = w.buf[i+1:]
-		if line != "" && !isEventLine(line) {
+		if line != "" {
 			w.a.Note(line)
 		}
 	}
-}
-
-// isEventLine reports whether a console line starts with AWS time, "+mm:ss  ".
-func isEventLine(s string) bool {
-	if len(s) < 6 || s[0] != '+' {
-		return false
-	}
-	i := strings.IndexByte(s, ':')
-	if i < 2 {
-		return false
-	}
-	for _, c := range s[1:i] + s[i+1:i+3] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }

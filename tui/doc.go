@@ -8,9 +8,12 @@
 // requests per second, p50 and p99 and the instances in service per zone,
 // with a row marking scale-outs, scale-ins and faults under them; and the
 // event log, where each event says why it happened. One aggregator goroutine builds an immutable Snapshot a few
-// times a second; the bubbletea Model stores it, and View only formats.
+// times a second from the run's events and the lab's observation (through
+// lab.Handle: the view imports no sim/ package); the bubbletea Model stores
+// it, and View only formats.
 //
-// k and z inject faults by hand through a chaos.Runner (chaos.go). The same
+// k and z inject faults by hand through the handle, into the run's one
+// chaos runner (chaos.go). The same
 // snapshots are served as JSON lines on RUN_DIR/live.sock (socket.go), for
 // `lab watch` to show the run read-only from another terminal; Broadcast
 // serves them when no view is up.

@@ -298,15 +298,15 @@ func TestAggregatorWithoutLab(t *testing.T) {
 	a := NewAggregator(sc, &stack.Stack{Name: "st"}, 0)
 	var o lab.RunOptions
 	a.Hook(&o)
-	if len(o.Subscribers) != 1 || o.OnStart == nil || o.OnSecond == nil || o.Console == nil {
+	// the lab's notes come as events; nothing is written over the view
+	if len(o.Subscribers) != 1 || o.OnHandle == nil || o.OnSecond == nil || o.Console != nil {
 		t.Fatalf("hook: %+v", o)
 	}
 	t0 := time.Unix(1000, 0)
 	o.Subscribers[0](events.Envelope{Seq: 1, Time: t0, Kind: "lab", Event: lab.RunStarted{RunID: "r"}})
 	o.Subscribers[0](events.Envelope{Seq: 2, Time: t0.Add(90 * time.Second), Kind: "scaling", Event: asg.DesiredCapacityChanged{From: 2, To: 3, Policy: "p"}})
 	o.OnSecond(lab.SecondRecord{Phase: "calm", Offered: 10, Sent: 10, OK: 10, P99: 12})
-	fmt.Fprintf(o.Console, "+01:30  Alarm ... (an event line: not a note)\nWaiting for 2 instance(s)")
-	fmt.Fprintf(o.Console, " to be InService and healthy...\n")
+	o.Subscribers[0](events.Envelope{Seq: 3, Time: t0.Add(90 * time.Second), Kind: "lab", Event: lab.Note{Text: "Waiting for 2 instance(s) to be InService and healthy..."}})
 	s := a.Snapshot()
 	if s.Up || s.Speed != 10 || s.Phase != "calm" || s.Offered != 10 || len(s.History.P99) != 1 {
 		t.Errorf("snapshot %+v", s)
@@ -324,13 +324,5 @@ func TestAggregatorWithoutLab(t *testing.T) {
 	a.Finish(&lab.Summary{Verdict: lab.Pass, WallSeconds: 3}, nil)
 	if s3 := a.Snapshot(); !s3.Done || s3.Verdict != lab.Pass || s3.Wall != 3*time.Second {
 		t.Errorf("final %+v", s3)
-	}
-}
-
-func TestIsEventLine(t *testing.T) {
-	for s, want := range map[string]bool{"+04:36  Alarm": true, "+125:00  x": true, "Waiting for": false, "+x": false, "+1:2": false} {
-		if isEventLine(s) != want {
-			t.Errorf("%q: %v", s, !want)
-		}
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/lab"
 )
 
 // Next is what an alarm's policy will do, as nextAction reads it from a
@@ -46,27 +46,27 @@ func nextAction(a Alarm, g Group) Next {
 		if p.CooldownLeft > 0 {
 			return Next{fmt.Sprintf("%s waits for its cooldown (%s left)", who, p.CooldownLeft.Round(time.Second)), "cooldown"}
 		}
-		return change(who, p.AdjustmentType, p.Adjustment, from, asg.NewCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment), g)
+		return change(who, p.AdjustmentType, p.Adjustment, from, lab.NewCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment), g)
 	}
 	// StepScaling
 	if !a.HasValue {
 		return Next{who + " runs at the next evaluation (the metric's value is not known yet)", "runs"}
 	}
-	adj, ok := asg.StepFor(p.Steps, p.Threshold, a.Value)
+	adj, ok := lab.StepFor(p.Steps, p.Threshold, a.Value)
 	if !ok {
 		return Next{fmt.Sprintf("nothing: no step of %s covers %s", who, fmtValue(a.Value)), "nothing"}
 	}
 	var to int
 	switch {
 	case adj > 0 || p.AdjustmentType == "ExactCapacity" && adj > from:
-		to = max(from, asg.NewCapacity(p.AdjustmentType, capacity-g.Warming, adj, p.MinAdjustment))
+		to = max(from, lab.NewCapacity(p.AdjustmentType, capacity-g.Warming, adj, p.MinAdjustment))
 		if to == from && g.Warming > 0 && from < g.Max {
 			return Next{fmt.Sprintf("nothing: the %d instance(s) warming up already answer this step of %s", g.Warming, who), "warming"}
 		}
 	case g.Warming > 0:
 		return Next{fmt.Sprintf("scale-in waits for warm-up (%d instance(s) warming)", g.Warming), "waits warm-up"}
 	default:
-		to = min(from, asg.NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
+		to = min(from, lab.NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
 	}
 	return change(who, p.AdjustmentType, adj, from, to, g)
 }

@@ -5,8 +5,6 @@ import (
 	"maps"
 	"strings"
 	"testing"
-
-	"github.com/simplydone/lab/sim/entry"
 )
 
 // TestViewShowsNodeStatesAndDifferingViews: each zone's node says whether
@@ -55,27 +53,5 @@ func TestViewShowsNodeStatesAndDifferingViews(t *testing.T) {
 	if back.Zones[1].Node != s.Zones[1].Node || back.Zones[2].Node != s.Zones[2].Node ||
 		!maps.Equal(back.Zones[2].Instances[1].Views, s.Zones[2].Instances[1].Views) || back.Zones[0].Instances[0].Views != nil {
 		t.Errorf("through JSON: %+v %+v", back.Zones[1].Node, back.Zones[2].Instances[1].Views)
-	}
-}
-
-// TestViewsDiffer: only targets the live nodes disagree on are marked, with
-// every node's state, "" where a node has no view of the target.
-func TestViewsDiffer(t *testing.T) {
-	got := viewsDiffer(entry.Views{
-		"us-east-1a": {"i-1": "healthy", "i-2": "healthy", "i-3": "healthy"},
-		"us-east-1b": {"i-1": "healthy", "i-2": "unhealthy"},
-		"us-east-1c": {"i-1": "healthy", "i-2": "healthy", "i-3": "healthy"},
-	})
-	want := map[string]map[string]string{
-		"i-2": {"us-east-1a": "healthy", "us-east-1b": "unhealthy", "us-east-1c": "healthy"},
-		"i-3": {"us-east-1a": "healthy", "us-east-1b": "", "us-east-1c": "healthy"},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	for id, w := range want {
-		if !maps.Equal(got[id], w) {
-			t.Errorf("%s: %v, want %v", id, got[id], w)
-		}
 	}
 }

@@ -18,8 +18,9 @@ const Every = 300 * time.Millisecond
 // Run runs lab.Run with the live view on out (a terminal) and returns what
 // lab.Run returned. q or Ctrl-C stops the run: its context is cancelled, so
 // lab.Run reverts every fault and takes the tier down, and the summary is
-// still returned. The view takes over the run's Console and Logger (their
-// lines go to the event log) so that nothing writes over it.
+// still returned. The view takes over the run's Console (the lab's notes
+// reach the log as events) and its Logger (its lines go to the log as
+// notes), so that nothing writes over it.
 func Run(ctx context.Context, opts lab.RunOptions, out io.Writer) (*lab.Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -71,7 +72,6 @@ func Run(ctx context.Context, opts lab.RunOptions, out io.Writer) (*lab.Summary,
 		r = <-done
 	}
 	agg.closeServer()
-	agg.closeHand()
 	return r.sum, r.err
 }
 

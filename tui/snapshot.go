@@ -4,8 +4,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/events"
-
-	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/lab"
 )
 
 // Snapshot is everything the view shows at one moment. The aggregator
@@ -167,7 +166,7 @@ type AlarmPolicy struct {
 
 // PolicyStep is one step of a step scaling policy; bounds are relative to
 // the threshold, nil unbounded.
-type PolicyStep = asg.Step
+type PolicyStep = lab.PolicyStep
 
 // Filter classes of the event log.
 const (
@@ -188,8 +187,8 @@ type Entry struct {
 	At    time.Duration // AWS time since the run started
 	Class int           // one of the Class constants (never ClassAll)
 	Text  string        // the event's message, in AWS's words
-	Event events.Event  `json:"-"` // nil for the lab's own notes, and across the live socket
-	// Manual marks a fault by hand (k, z) made through the view's own runner.
+	Event events.Event  `json:"-"` // nil for the view's own notes, and across the live socket
+	// Manual marks a fault by hand (k, z) and its revert.
 	Manual bool `json:",omitempty"`
 	// Why is what explain says about the event, filled in for the live
 	// socket (where Event does not go).

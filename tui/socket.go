@@ -325,22 +325,19 @@ func (a *Aggregator) closeServer() {
 // Broadcast serves a run on RUN_DIR/live.sock for `lab watch` when no live
 // view is up (`lab run --no-tui`, or stdout not a terminal): call it on the
 // options before lab.Run, and call the returned finish with what lab.Run
-// returned. The run's console and logger are left as they are (the
-// console is also copied into the watchers' log).
+// returned. The run's console and logger are left as they are (the lab's
+// notes reach the watchers' log as events).
 func Broadcast(o *lab.RunOptions) (finish func(*lab.Summary, error)) {
 	agg := NewAggregator(o.Scenario, o.Stack, o.Speed)
 	agg.serve = true
 	agg.hook(o)
-	if o.Console != nil {
-		o.Console = teeWriter{o.Console, &noteWriter{a: agg}}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var once sync.Once
-	prevStart := o.OnStart
-	o.OnStart = func(l *lab.Lab) {
-		if prevStart != nil {
-			prevStart(l)
+	prevHandle := o.OnHandle
+	o.OnHandle = func(h *lab.Handle) {
+		if prevHandle != nil {
+			prevHandle(h)
 		}
 		once.Do(func() {
 			go func() {
@@ -359,17 +356,5 @@ func Broadcast(o *lab.RunOptions) (finish func(*lab.Summary, error)) {
 		cancel()
 		<-done
 		agg.closeServer()
-		agg.closeHand()
 	}
-}
-
-// teeWriter writes to the console and to the watchers' log; the console's
-// result is the one returned.
-type teeWriter struct {
-	console, notes interface{ Write([]byte) (int, error) }
-}
-
-func (t teeWriter) Write(p []byte) (int, error) {
-	t.notes.Write(p)
-	return t.console.Write(p)
 }
