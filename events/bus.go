@@ -72,7 +72,7 @@ func (b *Bus) Publish(e Event) {
 	if b.closed {
 		return
 	}
-	env := Envelope{Seq: b.seq.Add(1), Time: b.clock.Now(), Wall: time.Now(), Kind: e.Kind(), Type: typeName(e), Event: e}
+	env := Envelope{Seq: b.seq.Add(1), Time: b.clock.Now(), Wall: time.Now(), Kind: e.Kind(), Type: TypeName(e), Event: e}
 	for _, s := range b.subs {
 		s.push(env)
 	}

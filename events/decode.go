@@ -28,10 +28,7 @@ func Register(prototypes ...Event) {
 	regMu.Lock()
 	defer regMu.Unlock()
 	for _, p := range prototypes {
-		t := reflect.TypeOf(p)
-		if t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
+		t := eventType(p)
 		name := t.Name()
 		if prev, ok := registry[name]; ok && prev != t {
 			panic(fmt.Sprintf("events: %s and %s both journal as %q", prev, t, name))
@@ -56,10 +53,6 @@ func Registered() []Event {
 	}
 	return out
 }
-
-// TypeName is the name the journal writes in an envelope's "type": the
-// event's Go type name, without its package.
-func TypeName(e Event) string { return typeName(e) }
 
 // Unknown is a journalled event whose type no package of this program
 // registered: its kind, its message and its fields as written.

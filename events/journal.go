@@ -9,13 +9,18 @@ import (
 	"sync"
 )
 
-func typeName(e Event) string {
+// eventType is e's type, a pointer's element type for a pointer.
+func eventType(e Event) reflect.Type {
 	t := reflect.TypeOf(e)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	return t.Name()
+	return t
 }
+
+// TypeName is the name the journal writes in an envelope's "type": the
+// event's Go type name, without its package.
+func TypeName(e Event) string { return eventType(e).Name() }
 
 // Journal writes every event as one JSON line.
 type Journal struct {

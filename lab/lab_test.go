@@ -47,6 +47,13 @@ func TestMain(m *testing.M) {
 // its own so that it never meets a lab a person is running.
 func testStack(t *testing.T, port int) *stack.Stack {
 	t.Helper()
+	return testStackWith(t, port, 3, "")
+}
+
+// testStackWith is testStack with the group's max_size and more of the
+// stack file (scaling policies) after it.
+func testStackWith(t *testing.T, port, maxSize int, more string) *stack.Stack {
+	t.Helper()
 	src := fmt.Sprintf(`name: itest
 availability_zones: [us-east-1a, us-east-1b, us-east-1c]
 load_balancer:
@@ -58,8 +65,8 @@ target_group:
 launch_template:
   command: [%q]
   instance_type: t3.micro
-auto_scaling_group: {min_size: 3, max_size: 3, desired_capacity: 3}
-`, port, port, simplydone)
+auto_scaling_group: {min_size: 3, max_size: %d, desired_capacity: 3}
+`, port, port, simplydone, maxSize) + more
 	s, err := stack.Parse("itest.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)

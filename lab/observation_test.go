@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -48,30 +47,13 @@ func TestObservationDisagreements(t *testing.T) {
 // observedStack is testStack with a CPU alarm driving a step policy.
 func observedStack(t *testing.T, port int) *stack.Stack {
 	t.Helper()
-	src := fmt.Sprintf(`name: itest
-availability_zones: [us-east-1a, us-east-1b, us-east-1c]
-load_balancer:
-  listener: {port: %d}
-target_group:
-  port: %d
-  deregistration_delay: 0
-  health_check: {path: /health, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
-launch_template:
-  command: [%q]
-  instance_type: t3.micro
-auto_scaling_group: {min_size: 3, max_size: 5, desired_capacity: 3}
-scaling_policies:
+	return testStackWith(t, port, 5, `scaling_policies:
   - name: cpu-high
     policy_type: StepScaling
     adjustment_type: ChangeInCapacity
     step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: 1}]
     alarm: {metric_name: CPUUtilization, namespace: AWS/EC2, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 80, period: 60s, evaluation_periods: 1}
-`, port, port, simplydone)
-	s, err := stack.Parse("itest.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+`)
 }
 
 // TestObservationOfALiveLab reads a live lab (three zones, an instance in

@@ -16,8 +16,8 @@ const module = "github.com/simplydone/lab"
 
 // floors are the project's floors, lowest first, as ARCHITECTURE.md draws
 // them. A package may import a package on a lower floor; never one on its
-// own floor or above, unless sameFloor names the pair. A pattern ending in
-// "/..." takes the folder and everything below it.
+// own floor or above (foundations excepted: they may import one another).
+// A pattern ending in "/..." takes the folder and everything below it.
 var floors = [][]string{
 	// 0: foundations: no project imports (or only other foundations)
 	{"clock", "internal/...", "todo/...", "load", "sim/az"},
@@ -35,12 +35,6 @@ var floors = [][]string{
 	{"tui"},
 	// 7: programs
 	{"cmd/...", "bench/..."},
-}
-
-// sameFloor are imports allowed between two packages on one floor.
-var sameFloor = map[[2]string]bool{
-	{"sim/az", "internal/osproc"}:         false, // listed to show the form; foundations may import foundations:
-	{"sim/az/process", "internal/osproc"}: true,
 }
 
 // forbidden are imports the design rules out whatever the floors say.
@@ -123,10 +117,7 @@ func imports(t *testing.T) map[string][]string {
 		}
 		p, err := build.Default.ImportDir(path, 0)
 		if err != nil {
-			if _, ok := err.(*build.NoGoError); ok {
-				return nil
-			}
-			return nil // a folder of files for other build tags only
+			return nil // no Go files, or only files for other build tags
 		}
 		rel, _ := filepath.Rel(root, path)
 		rel = filepath.ToSlash(rel)
@@ -175,9 +166,9 @@ func violations(graph map[string][]string) []string {
 			to := floorOf(dep)
 			switch {
 			case to < from:
-			case to == from && (from == 0 || sameFloor[[2]string{pkg, dep}]):
+			case to == from && from == 0:
 			case to == from:
-				bad("%s imports %s on its own floor (%d); add the pair to sameFloor only if the design allows it", pkg, dep, from)
+				bad("%s imports %s on its own floor (%d): parts on one floor do not import one another", pkg, dep, from)
 			default:
 				bad("%s (floor %d) imports %s (floor %d): imports point down", pkg, from, dep, to)
 			}
