@@ -33,8 +33,9 @@
 //     every running instance in Zone is stopped, the zone's subnet is
 //     blackholed for the first part (BlackholeFor, a third by default) and
 //     its load-balancer node goes down (through a NodeController, when the
-//     lab has one); then the zone takes launches again, its node comes back
-//     and the instances still there are started.
+//     lab has one); when it ends, in the reverse order, the instances still
+//     there are started, its node comes back, the subnet takes packets again
+//     and the zone takes launches again.
 //   - kill-lb-node: the zone's load-balancer node down for Duration.
 //   - store-outage: the run's shared database locked for Duration: reads,
 //     writes and SimplyDone's deep health check fail; applied only if an
@@ -57,6 +58,17 @@
 // A fault whose effect is not seen (by the runtime, the load balancer, the
 // group or SimplyDone) is undone at once and published as FaultNotApplied;
 // a request fault that hit no request by its end is reported the same way.
+//
+// Each fault is a small type in its own file (fault_kill.go, fault_stop.go,
+// fault_pause.go, fault_cpuhog.go, fault_request.go for the five request
+// faults, fault_partition.go, fault_lbnode.go, fault_store.go,
+// fault_azoutage.go), as toxiproxy's toxics are: it applies itself,
+// verifies that its effect is seen, and reverts itself (fault.go). A kind's
+// plan checks what the lab offers and chooses what to act on; az-outage is
+// a compound of parts applied in order and reverted in the reverse order.
+// The faults know nothing of journals: the Runner (runner.go) numbers each
+// fault, puts it on record, checks the limits, holds it for its duration,
+// reverts it and keeps the counts, the same way for every kind.
 //
 // chaos does not import the runtime: it acts through the interfaces the lab
 // provides (Instances, LoadBalancer, Capacity, NodeController, Store,

@@ -25,7 +25,7 @@ func (e FaultInjected) Message() string {
 	switch {
 	case e.Instance != "":
 		return fmt.Sprintf("Chaos #%d: %s on %s (%s)", e.N, e.Action, e.Instance, e.Zone)
-	case slices.Contains(requestKinds, e.Action):
+	case slices.Contains(RequestKinds, e.Action):
 		return fmt.Sprintf("Chaos #%d: %s at the load balancer, targets in %s, for %s: %s", e.N, e.Action, allZones(e.Zone), e.Duration, e.Detail)
 	default:
 		return fmt.Sprintf("Chaos #%d: %s in %s for %s: %s", e.N, e.Action, e.Zone, e.Duration, e.Detail)

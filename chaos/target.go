@@ -45,9 +45,9 @@ func (s Selector) Describe(zone string) string {
 // choose picks the selector's instances among the run's running ones in
 // zone ("" any), with rng for a random choice. Only the run's own running
 // instances can ever be chosen.
-func (r *Runner) choose(zone string, sel Selector, rng *rand.Rand) ([]Victim, error) {
+func (h hooks) choose(zone string, sel Selector, rng *rand.Rand) ([]Victim, error) {
 	var vs []Victim
-	for _, v := range r.target.Running() {
+	for _, v := range h.target.Running() {
 		if zone == "" || v.Zone == zone {
 			vs = append(vs, v)
 		}
@@ -87,6 +87,14 @@ func (r *Runner) choose(zone string, sel Selector, rng *rand.Rand) ([]Victim, er
 		rng.Shuffle(len(vs), func(i, j int) { vs[i], vs[j] = vs[j], vs[i] })
 	}
 	return vs[:n], nil
+}
+
+// where names a zone, or any zone.
+func where(zone string) string {
+	if zone == "" {
+		return "any zone"
+	}
+	return zone
 }
 
 // downNow is how many of the group's instances are down now: those the

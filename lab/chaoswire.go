@@ -39,20 +39,9 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	return r
 }
 
-// ChaosActions is the scenario's chaos as the runner takes it.
-func ChaosActions(sc *scenarios.Scenario) []chaos.Action {
-	var as []chaos.Action
-	for _, a := range sc.Chaos {
-		ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
-			Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
-			Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, MeanGap: a.MeanGap, MinGap: a.MinGap}
-		if t := a.Target; t != nil {
-			ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
-		}
-		as = append(as, ca)
-	}
-	return as
-}
+// ChaosActions is the scenario's chaos as the runner takes it: scenarios
+// hands it over (Scenario.ChaosActions).
+func ChaosActions(sc *scenarios.Scenario) []chaos.Action { return sc.ChaosActions() }
 
 // zoneNodes is the load balancer's node control as chaos sees it: a zone's
 // node stops as a zone failure stops it (StopZoneNode: the listener closed,

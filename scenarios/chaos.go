@@ -72,14 +72,6 @@ func (p parser) chaosTimeline(m map[string]*yaml.Node, path string, a *ChaosActi
 	}
 }
 
-// Action groups, for what each takes.
-var (
-	instanceActions = []string{chaos.KillInstance, chaos.StopInstance, chaos.PauseInstance, chaos.CPUHog}
-	requestActions  = []string{chaos.HTTPError, chaos.Latency, chaos.Bandwidth, chaos.ConnectionReset, chaos.ConnectionTimeout}
-	zoneActions     = []string{chaos.AZOutage, chaos.AZPartition, chaos.KillLBNode} // need a zone
-	picks           = []string{chaos.OrderRandom, chaos.OrderOldest, chaos.OrderNewest}
-)
-
 // validateTimeline checks an action's timeline, targeting and own fields.
 func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration) {
 	f := func(k string) string { return path + "." + k }
@@ -143,7 +135,7 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 			p.Errf(f("min_gap"), "%s is not allowed; give 0 up to the mean gap (%s)", clock.Short(a.MinGap), clock.Short(a.MeanGap))
 		}
 	}
-	if slices.Contains(zoneActions, a.Action) && !p.Has(f("zone")) {
+	if slices.Contains(chaos.ZoneKinds, a.Action) && !p.Has(f("zone")) {
 		p.Errf(f("zone"), "missing; %s needs the zone it takes down", a.Action)
 	}
 	if a.Action == chaos.StoreOutage && p.Has(f("zone")) {
@@ -158,9 +150,9 @@ func (p parser) validateTarget(path string, a ChaosAction) {
 	if t == nil || p.Bad(tp) {
 		return
 	}
-	if !slices.Contains(instanceActions, a.Action) && !slices.Contains(requestActions, a.Action) && a.Action != chaos.Monkey {
+	if !slices.Contains(chaos.InstanceKinds, a.Action) && !slices.Contains(chaos.RequestKinds, a.Action) && a.Action != chaos.Monkey {
 		p.Errf(tp, "not allowed with %s; only %s and the request faults (%s) choose instances",
-			a.Action, strings.Join(instanceActions, ", "), strings.Join(requestActions, ", "))
+			a.Action, strings.Join(chaos.InstanceKinds, ", "), strings.Join(chaos.RequestKinds, ", "))
 		return
 	}
 	given := 0
@@ -187,7 +179,7 @@ func (p parser) validateTarget(path string, a ChaosAction) {
 		p.Errf(f, "%s is not allowed; use more than 0 and at most 100 (the share of running instances, rounded up)", fmtNum(t.Percent))
 	}
 	if f := tp + ".pick"; p.Has(f) && !p.Bad(f) {
-		p.OneOf(f, t.Pick, picks)
+		p.OneOf(f, t.Pick, chaos.Orders)
 	}
 	if p.Has(tp+".ids") && p.Has(tp+".pick") {
 		p.Errf(tp+".pick", "not allowed with ids; the ids say which instances")
@@ -204,4 +196,27 @@ func (p parser) validateLimits(s *Scenario) {
 			p.Errf(l.key, "%d is not allowed; give 1 or more, or leave it out for no limit", l.v)
 		}
 	}
+}
+
+// Chaos is the action as chaos's runner takes it. The file's words are
+// chaos's under other names: action is Kind, bandwidth Rate, blackhole_for
+// BlackholeFor, target Select with pick its Order.
+func (a ChaosAction) Chaos() chaos.Action {
+	ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
+		Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
+		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, MeanGap: a.MeanGap, MinGap: a.MinGap}
+	if t := a.Target; t != nil {
+		ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
+	}
+	return ca
+}
+
+// ChaosActions is the scenario's chaos as chaos's runner takes it, in file
+// order.
+func (s *Scenario) ChaosActions() []chaos.Action {
+	var as []chaos.Action
+	for _, a := range s.Chaos {
+		as = append(as, a.Chaos())
+	}
+	return as
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/yamlcheck"
 	"github.com/simplydone/lab/stack"
 )
@@ -91,10 +92,11 @@ type Target struct {
 	Pick    string // chaos.OrderRandom (default, seeded), chaos.OrderOldest, chaos.OrderNewest
 }
 
-// DefaultStatus is http-error's status when the file gives none.
-const DefaultStatus = 503
+// DefaultStatus is http-error's status when the file gives none: chaos's.
+const DefaultStatus = chaos.DefaultStatus
 
-// ChaosAction is one fault on the timeline.
+// ChaosAction is one fault on the timeline, in the file's words; Chaos
+// hands it to chaos.
 type ChaosAction struct {
 	At       time.Duration // from the start of the load
 	Action   string        // one of the chaos actions

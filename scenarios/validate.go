@@ -195,7 +195,7 @@ var lasts = map[string]string{
 
 // chaosFields says which action takes which optional field.
 var chaosFields = map[string][]string{
-	"percent": {chaos.HTTPError, chaos.Latency, chaos.Bandwidth, chaos.ConnectionReset, chaos.ConnectionTimeout},
+	"percent": chaos.RequestKinds,
 	"status":  {chaos.HTTPError},
 	"latency": {chaos.Latency},
 	"jitter":  {chaos.Latency},
