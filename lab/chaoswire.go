@@ -8,18 +8,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/simplydone/lab/chaos"
-	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
-	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/todo/storefile"
 )
 
@@ -159,22 +155,26 @@ func (l lbFaults) Targets(zone string) int {
 }
 
 // crashUndoer undoes, for `lab down`, what a crashed run's faults left
-// outside its process.
+// outside its process, through the runtime's az.CrashUndoer.
 type crashUndoer struct {
 	runID string
 	dir   string
+	rt    az.CrashUndoer
 }
 
 func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, error) {
 	switch f.Action {
 	case chaos.CPUHog:
-		n, err := process.KillHogs(u.runID)
+		n, err := u.rt.KillHogs(u.runID)
 		if err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("killed %d hog process(es) of the run", n), nil
 	case chaos.PauseInstance:
-		n := resumeInstance(u.runID, f.Instance)
+		n, err := u.rt.ResumeCrashed(u.runID, az.InstanceID(f.Instance))
+		if err != nil {
+			return "", err
+		}
 		if n == 0 {
 			return "its process is gone: it died with the run", nil
 		}
@@ -194,26 +194,6 @@ func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, e
 		return "nothing to revert: a killed instance stays dead", nil
 	}
 	return "it lived in the crashed lab's load balancer or group and went with it", nil
-}
-
-// resumeInstance sends SIGCONT to every process of the run's instance id
-// (a frozen instance a crashed run left), and says how many it found.
-func resumeInstance(runID, id string) int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 1 || !osproc.HasEnv(pid, "LAB_RUN_ID="+runID, "LAB_INSTANCE_ID="+id) {
-			continue
-		}
-		if syscall.Kill(pid, syscall.SIGCONT) == nil {
-			n++
-		}
-	}
-	return n
 }
 
 // Revert is what `lab down` did to one crashed run's journal.
@@ -240,7 +220,7 @@ func ReplayCrashed(ctx context.Context, runsDir string) ([]Revert, error) {
 		if _, err := os.Stat(path); err != nil {
 			continue
 		}
-		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: e.Name(), dir: dir})
+		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: e.Name(), dir: dir, rt: crashRuntime()})
 		if errors.Is(err, chaos.ErrOwnerAlive) {
 			continue
 		}

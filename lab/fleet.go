@@ -11,7 +11,6 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
-	"github.com/simplydone/lab/sim/az/docker"
 )
 
 // fleet runs the group's instances on the runtime: it hands out ids and
@@ -78,10 +77,7 @@ func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
 	lt := l.opts.Stack.LaunchTemplate
 	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String()}
 	maps.Copy(env, lt.Environment)
-	if lt.Image != "" {
-		env[docker.EnvImage] = lt.Image // a user's image, run as is
-	}
-	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: lt.Command, Env: env,
+	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: lt.Command, Image: lt.Image, Env: env,
 		DataDir: dataDir(l.Dir), RunID: l.RunID}
 }
 

@@ -94,3 +94,9 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	}
 	return nil
 }
+
+// crashRuntime undoes what a crashed run's chaos left in its instances,
+// whichever runtime ran them: process.Crashed finds them by their labels in
+// this host's /proc, where a local Docker engine's exec'd hogs are too (its
+// containers themselves go when docker.Reap removes them).
+func crashRuntime() az.CrashUndoer { return process.Crashed{} }

@@ -3,6 +3,12 @@
 // private subnet), instance ids in AWS's shape, instance types mapped to a CPU
 // share and a memory size, and the Runtime interface that runs instances.
 //
+// It also holds what every runtime shares: the instance table (Table) that
+// keeps a run's instances, their lock and their EC2 states, and the one set
+// of legal state changes (Transition). A runtime supplies only a Driver:
+// how it creates, boots, halts, removes and signals an instance.
+//
 // Runtimes live in sub-packages: process (local processes, the embedded
-// default) and, later, docker. Nothing here sends traffic anywhere but loopback.
+// default) and docker (containers); aztest holds the contract both pass.
+// Nothing here sends traffic anywhere but loopback.
 package az

@@ -15,6 +15,7 @@ type Spec struct {
 	Port    int        // the port the workload listens on (the target group's traffic port)
 	Type    InstanceType
 	Command []string          // program and arguments; the process runtime runs it
+	Image   string            // an image to run as is, Command[1:] its arguments (Docker only; else one is built from Command[0])
 	Env     map[string]string // extra environment; the runtime adds LAB_ADDR, LAB_PORT, LAB_INSTANCE_ID, LAB_ZONE
 	DataDir string            // shared data directory every instance of the run mounts
 	RunID   string            // the run that owns the instance; every resource carries it

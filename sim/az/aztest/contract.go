@@ -35,6 +35,8 @@ func RunContract(t *testing.T, newRuntime func(t *testing.T) az.Runtime, spec fu
 	t.Run("StopStartKeepsIdentity", c.stopStart)
 	t.Run("PauseFreezesResumeThaws", c.pauseResume)
 	t.Run("KillShowsOnExited", c.killShowsOnExited)
+	t.Run("KillWhileBootingIsACrash", c.killWhileBooting)
+	t.Run("FailedStartLeavesStopped", c.failedStartLeavesStopped)
 	t.Run("ListSortedByID", c.list)
 	t.Run("CloseIsIdempotentAndLeavesNothing", c.closeIdempotent)
 }
@@ -206,6 +208,59 @@ func (c contract) killShowsOnExited(t *testing.T) {
 	if err := r.Terminate(bg, s.ID); err != nil {
 		t.Errorf("Terminate after Kill: %v", err)
 	}
+	ExpectNoExit(t, r)
+}
+
+// A crash does not wait for the boot: Kill right after Launch, while the
+// instance may still be pending, is taken like any other, and the death is
+// reported. A stopped instance cannot be killed (IncorrectInstanceState).
+func (c contract) killWhileBooting(t *testing.T) {
+	r := c.newRuntime(t)
+	s := c.launch(t, r, "127.0.1.58")
+	if err := r.Kill(bg, s.ID); err != nil {
+		t.Fatalf("Kill right after Launch: %v", err)
+	}
+	select {
+	case id := <-r.Exited():
+		if id != s.ID {
+			t.Fatalf("Exited reported %s, want %s", id, s.ID)
+		}
+	case <-time.After(exitedTimeout):
+		t.Fatalf("kill not reported on Exited within %s", exitedTimeout)
+	}
+	if st := StateOf(t, r, s.ID); st != az.StateStopped {
+		t.Errorf("state after Kill = %s, want stopped", st)
+	}
+	if err := r.Kill(bg, s.ID); !errors.Is(err, az.ErrIncorrectInstanceState) {
+		t.Errorf("Kill of a stopped instance = %v, want IncorrectInstanceState", err)
+	}
+	ExpectNoExit(t, r)
+}
+
+// A start that fails (here: its context is already canceled) leaves a
+// stopped instance stopped, as EC2 does; the next start boots it.
+func (c contract) failedStartLeavesStopped(t *testing.T) {
+	r := c.newRuntime(t)
+	s := c.launch(t, r, "127.0.1.59")
+	WaitServing(t, s, serveTimeout)
+	if err := r.Stop(bg, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if err := r.Start(ctx, s.ID); err == nil {
+		t.Fatal("Start with a canceled context succeeded")
+	}
+	if st := StateOf(t, r, s.ID); st != az.StateStopped {
+		t.Fatalf("state after a failed start = %s, want stopped", st)
+	}
+	if _, err := Get(URL(s), 500*time.Millisecond); err == nil {
+		t.Error("instance answers after a failed start")
+	}
+	if err := r.Start(bg, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	WaitServing(t, s, serveTimeout)
 	ExpectNoExit(t, r)
 }
 

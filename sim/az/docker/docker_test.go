@@ -156,8 +156,8 @@ func TestImageTaggedByContentAndBuiltOnce(t *testing.T) {
 
 func TestMissingUserImageIsAClearError(t *testing.T) {
 	r := newRuntime(t)
-	s := spec(t, "", "127.0.1.62", map[string]string{EnvImage: "lab/no-such-image:nope"})
-	s.Command = nil
+	s := spec(t, "", "127.0.1.62", nil)
+	s.Command, s.Image = nil, "lab/no-such-image:nope"
 	err := r.EnsureImage(bg, s)
 	if err == nil || !strings.Contains(err.Error(), `"lab/no-such-image:nope"`) || !strings.Contains(err.Error(), "not in the Docker engine") {
 		t.Fatalf("EnsureImage = %v, want a clear missing-image error", err)
@@ -180,15 +180,15 @@ func TestUserImageRunsAsIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := spec(t, "", "127.0.1.63", map[string]string{EnvImage: ref.tag})
-	s.Command = nil
+	s := spec(t, "", "127.0.1.63", nil)
+	s.Command, s.Image = nil, ref.tag
 	launch(t, r, s)
 	waitServing(t, s)
 	c, err := r.cli.ContainerInspect(bg, ContainerName(r.opts.RunID, s.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Config.Image != ref.tag || slices.ContainsFunc(c.Config.Env, func(kv string) bool { return strings.HasPrefix(kv, EnvImage+"=") }) {
+	if c.Config.Image != ref.tag || slices.ContainsFunc(c.Config.Env, func(kv string) bool { return strings.HasPrefix(kv, "LAB_IMAGE=") }) {
 		t.Errorf("image %q, env %v", c.Config.Image, c.Config.Env)
 	}
 }
@@ -256,9 +256,7 @@ func TestCPUShareIsEnforcedAndMeasured(t *testing.T) {
 			s.Type.CPU = 0.25
 			launch(t, r, s)
 			waitServing(t, s)
-			r.mu.Lock()
-			cid := r.instances[s.ID].cid
-			r.mu.Unlock()
+			cid := r.entry(s.ID).cid
 			if src.src == StatsAuto {
 				t.Logf("auto reads the cgroup: %v", r.useCgroup(cid))
 			}

@@ -63,20 +63,16 @@ func unixNano(t time.Time) string {
 // Terminate asked for it, or it belongs to an earlier life of the
 // container, the instance is stopped and reported on Exited.
 func (r *Runtime) died(id az.InstanceID, at time.Time, exitCode string) {
-	r.mu.Lock()
-	in, ok := r.instances[id]
-	report := ok && !in.halting && !at.Before(in.since) &&
-		(in.state == az.StateRunning || in.state == az.StatePaused || in.state == az.StatePending)
+	r.t.Lock()
+	in, err := r.t.Lookup(id)
+	report := err == nil && !in.halting && !at.Before(in.since) && in.Exit()
 	if report {
-		in.state = az.StateStopped
+		in.since = at.Add(time.Nanosecond) // a replay of this event is old news
 	}
-	r.mu.Unlock()
+	r.t.Unlock()
 	if !report {
 		return
 	}
 	r.log.Warn("instance exited on its own", "instance", id, "exit_code", exitCode)
-	select {
-	case r.exited <- id:
-	case <-r.closing:
-	}
+	r.t.Report(id)
 }

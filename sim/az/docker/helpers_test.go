@@ -103,14 +103,11 @@ func newRuntime(t testing.TB, mods ...func(*Options)) *Runtime {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			r.mu.Lock()
-			ins := make([]*instance, 0, len(r.instances))
-			for _, in := range r.instances {
-				ins = append(ins, in)
-			}
-			r.mu.Unlock()
-			for _, in := range ins {
-				r.saveLogs(bg, in)
+			list, _ := r.List(bg)
+			for _, l := range list {
+				if in := r.entry(l.ID); in != nil {
+					r.saveLogs(bg, in)
+				}
 			}
 		}
 		if err := r.Close(); err != nil {
@@ -198,4 +195,12 @@ func mustClient(t testing.TB) *client.Client {
 	}
 	t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// entry is the runtime's own record of an instance (nil if unknown).
+func (r *Runtime) entry(id az.InstanceID) *instance {
+	r.t.Lock()
+	defer r.t.Unlock()
+	in, _ := r.t.Lookup(id)
+	return in
 }

@@ -24,14 +24,14 @@ var hogCmd = []string{"/app", "hog"}
 // CPU reading counts it. It is labelled az.HogEnv=<run> and killed by its
 // host pid on stop. A user's image without /app cannot run it.
 func (r *Runtime) Hog(ctx context.Context, id az.InstanceID) (func() error, error) {
-	r.mu.Lock()
-	in, err := r.lookup(id)
+	r.t.Lock()
+	in, err := r.t.Lookup(id)
 	var cid string
 	running := false
 	if err == nil {
-		cid, running = in.cid, in.state == az.StateRunning
+		cid, running = in.cid, in.State() == az.StateRunning
 	}
-	r.mu.Unlock()
+	r.t.Unlock()
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("hog: %w", err)

@@ -24,11 +24,6 @@ import (
 	"github.com/simplydone/lab/sim/az"
 )
 
-// EnvImage in Spec.Env names an image to run as is instead of building one
-// from Spec.Command[0]. (A stand-in until az.Spec carries an image.) It is
-// not passed to the container.
-const EnvImage = "LAB_IMAGE"
-
 // imageCache remembers which binaries were hashed and which tags are known
 // to exist, so a launch neither rehashes an unchanged binary nor asks the
 // engine again; one build per tag runs at a time.
@@ -49,8 +44,8 @@ func newImageCache() *imageCache {
 	return &imageCache{hashes: map[fileKey]string{}, ready: map[string]bool{}, builds: map[string]*sync.Mutex{}}
 }
 
-// imageRef is the image and arguments a spec runs: Spec.Env[LAB_IMAGE]
-// with Command[1:] as arguments when given (the image's entrypoint is the
+// imageRef is the image and arguments a spec runs: Spec.Image with
+// Command[1:] as arguments when given (the image's entrypoint is the
 // program), else the content-tagged image of the binary Command[0] with
 // Command[1:] as arguments.
 type imageRef struct {
@@ -60,7 +55,7 @@ type imageRef struct {
 }
 
 func refFor(s az.Spec) (imageRef, error) {
-	if img := s.Env[EnvImage]; img != "" {
+	if img := s.Image; img != "" {
 		var args []string
 		if len(s.Command) > 1 {
 			args = s.Command[1:]
@@ -68,7 +63,7 @@ func refFor(s az.Spec) (imageRef, error) {
 		return imageRef{tag: img, args: args}, nil
 	}
 	if len(s.Command) == 0 || s.Command[0] == "" {
-		return imageRef{}, errors.New("spec has no command and no " + EnvImage)
+		return imageRef{}, errors.New("spec has no command and no image")
 	}
 	bin, err := az.ResolveCommand(s.Command[0])
 	if err != nil {
@@ -79,7 +74,7 @@ func refFor(s az.Spec) (imageRef, error) {
 
 // EnsureImage makes sure the image a spec runs exists in the engine: it
 // builds the content-tagged image of Spec.Command[0] if the engine lacks
-// it, and checks that a named image (Spec.Env["LAB_IMAGE"]) is there,
+// it, and checks that a named image (Spec.Image) is there,
 // failing clearly when it is not; nothing is pulled.
 func (r *Runtime) EnsureImage(ctx context.Context, s az.Spec) error {
 	_, err := r.ensureImage(ctx, s)
@@ -101,7 +96,7 @@ func (r *Runtime) ensureImage(ctx context.Context, s az.Spec) (imageRef, error) 
 		}
 		if _, err := r.cli.ImageInspect(ctx, ref.tag); err != nil {
 			if cerrdefs.IsNotFound(err) {
-				return ref, fmt.Errorf("image %q (from %s) is not in the Docker engine; build or load it first (the lab pulls nothing)", ref.tag, EnvImage)
+				return ref, fmt.Errorf("image %q is not in the Docker engine; build or load it first (the lab pulls nothing)", ref.tag)
 			}
 			return ref, fmt.Errorf("inspect image %q: %w", ref.tag, err)
 		}

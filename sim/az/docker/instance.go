@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -27,32 +26,23 @@ const DataMount = "/data"
 // User is the unprivileged user and group every container runs as.
 const User = "65534:65534"
 
-// instance is one launched instance. Runtime.mu guards the fields; op
-// serialises lifecycle operations on it (held across engine calls).
+// instance is one launched instance: the table's Record and the container.
+// The table's lock guards the fields.
 type instance struct {
-	op    sync.Mutex
-	spec  az.Spec
-	cid   string // container id
-	state az.State
-	// started is when the container last started, as the engine says.
-	started time.Time
+	az.Record
+	cid string // container id
 	// since is when this runtime last asked the engine to start the
-	// container; a die event from before it belongs to an earlier life.
+	// container; a die event from before it belongs to an earlier life (or
+	// was reported already).
 	since time.Time
 	// halting is set while Stop or Terminate ends the container, whose
-	// death is then expected and not reported.
+	// death is then expected and not reported; a stop that succeeded leaves
+	// it set until the next start.
 	halting bool
 
 	// the previous CPU reading, for Stats
 	lastCPU time.Duration
 	lastAt  time.Time
-}
-
-func (in *instance) view() az.Instance {
-	return az.Instance{
-		ID: in.spec.ID, Zone: in.spec.Zone.Name, Addr: in.spec.Addr, Port: in.spec.Port,
-		Type: in.spec.Type.Name, RunID: in.spec.RunID, Started: in.started, State: in.state,
-	}
 }
 
 // ContainerName is the name of an instance's container.
@@ -63,72 +53,87 @@ func ContainerName(runID string, id az.InstanceID) string {
 // Launch ensures the instance's image, creates its container and starts
 // it, and returns once it has started (not once it listens).
 func (r *Runtime) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
-	fail := func(err error) (az.Instance, error) {
-		return az.Instance{}, fmt.Errorf("launch instance %s in %s: %w", s.ID, s.Zone.Name, err)
-	}
-	if err := r.validate(&s); err != nil {
-		return fail(err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	in := &instance{spec: s, state: az.StatePending}
-	in.op.Lock()
-	defer in.op.Unlock()
-	r.mu.Lock()
-	switch {
-	case r.closed:
-		r.mu.Unlock()
-		return fail(errors.New("runtime is closed"))
-	case r.instances[s.ID] != nil:
-		r.mu.Unlock()
-		return fail(errors.New("id already launched"))
-	}
-	r.instances[s.ID] = in
-	r.mu.Unlock()
-
-	err := r.create(ctx, in)
-	if err == nil {
-		err = r.start(ctx, in)
-		if err != nil {
-			_ = removeContainer(context.WithoutCancel(ctx), r.cli, in.cid)
-		}
-	}
-	if err != nil {
-		r.mu.Lock()
-		delete(r.instances, s.ID)
-		r.mu.Unlock()
-		return fail(err)
-	}
-	r.log.Info("launched instance", "instance", s.ID, "zone", s.Zone.Name, "addr", s.Addr, "port", s.Port, "container", in.cid[:12])
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return in.view(), nil
+	return r.t.Launch(ctx, s)
 }
 
-func (r *Runtime) validate(s *az.Spec) error {
+// Terminate stops the container (SIGTERM, grace, SIGKILL) and removes it;
+// its output goes to LogDir first when one is set. Terminating twice is not
+// an error.
+func (r *Runtime) Terminate(ctx context.Context, id az.InstanceID) error {
+	return r.t.Terminate(ctx, id)
+}
+
+// Stop stops the container (SIGTERM, grace, SIGKILL) and keeps it, with its
+// id, address and limits, so that Start can boot it again.
+func (r *Runtime) Stop(ctx context.Context, id az.InstanceID) error { return r.t.Stop(ctx, id) }
+
+// Start boots a stopped instance again: the same container, id and
+// address. Starting a running or paused instance does nothing.
+func (r *Runtime) Start(ctx context.Context, id az.InstanceID) error { return r.t.Start(ctx, id) }
+
+// Pause freezes the container (the engine's cgroup freezer): its sockets
+// stay open and nothing answers.
+func (r *Runtime) Pause(ctx context.Context, id az.InstanceID) error { return r.t.Pause(ctx, id) }
+
+// Resume thaws a paused container.
+func (r *Runtime) Resume(ctx context.Context, id az.InstanceID) error { return r.t.Resume(ctx, id) }
+
+// Kill ends the container abruptly with SIGKILL, as a crash would: the
+// runtime then reports it on Exited, and it is stopped.
+func (r *Runtime) Kill(ctx context.Context, id az.InstanceID) error { return r.t.Kill(ctx, id) }
+
+// driver is what the Docker runtime does to an instance, for its table.
+type driver struct{ *Runtime }
+
+func (driver) New() *instance { return &instance{} }
+
+func (d driver) Check(s *az.Spec) error {
 	switch {
-	case s.ID == "":
-		return errors.New("spec has no instance id")
-	case (len(s.Command) == 0 || s.Command[0] == "") && s.Env[EnvImage] == "":
-		return errors.New("spec has no command and no " + EnvImage)
-	case !s.Addr.IsValid() || !s.Addr.IsLoopback():
-		return fmt.Errorf("address %v: want a loopback address", s.Addr)
-	case s.Port <= 0 || s.Port > 65535:
-		return fmt.Errorf("port %d: want 1 to 65535", s.Port)
-	case s.RunID != "" && s.RunID != r.opts.RunID:
-		return fmt.Errorf("spec names run %q; this runtime runs %q", s.RunID, r.opts.RunID)
+	case (len(s.Command) == 0 || s.Command[0] == "") && s.Image == "":
+		return errors.New("spec has no command and no image")
 	case s.DataDir != "" && !filepath.IsAbs(s.DataDir):
 		return fmt.Errorf("data dir %q: want an absolute path", s.DataDir)
 	}
-	s.RunID = r.opts.RunID
 	return nil
 }
 
-// create builds or checks the image and creates the container. The caller
-// holds in.op.
+func (d driver) Create(ctx context.Context, in *instance) error { return d.create(ctx, in) }
+
+func (d driver) Boot(ctx context.Context, in *instance) (az.Boot, error) { return d.start(ctx, in) }
+
+func (d driver) Halt(ctx context.Context, in *instance) error { return d.halt(ctx, in) }
+
+// Remove saves the container's output to LogDir, if set, and removes it.
+func (d driver) Remove(ctx context.Context, in *instance) error {
+	d.saveLogs(ctx, in)
+	return removeContainer(ctx, d.cli, in.cid)
+}
+
+// Signal kills, pauses or unpauses the container. The engine refuses to
+// signal a paused container, so a kill unpauses it first.
+func (d driver) Signal(ctx context.Context, in *instance, op az.Op) error {
+	switch op {
+	case az.OpKill:
+		d.t.Lock()
+		paused := in.State() == az.StatePaused
+		d.t.Unlock()
+		if paused {
+			if err := d.cli.ContainerUnpause(ctx, in.cid); err != nil {
+				return fmt.Errorf("unpause: %w", err)
+			}
+		}
+		return d.cli.ContainerKill(ctx, in.cid, "SIGKILL")
+	case az.OpPause:
+		return d.cli.ContainerPause(ctx, in.cid)
+	case az.OpResume:
+		return d.cli.ContainerUnpause(ctx, in.cid)
+	}
+	return fmt.Errorf("cannot %s a container", op)
+}
+
+// create builds or checks the image and creates the container.
 func (r *Runtime) create(ctx context.Context, in *instance) error {
-	s := in.spec
+	s := in.Spec
 	ref, err := r.ensureImage(ctx, s)
 	if err != nil {
 		return err
@@ -183,72 +188,47 @@ func (r *Runtime) create(ctx context.Context, in *instance) error {
 	for _, w := range resp.Warnings {
 		r.log.Warn("engine warning", "instance", s.ID, "warning", w)
 	}
+	r.t.Lock()
 	in.cid = resp.ID
+	r.t.Unlock()
 	return nil
 }
 
-// start starts the container and reads back when it started. The caller
-// holds in.op.
-func (r *Runtime) start(ctx context.Context, in *instance) error {
-	r.mu.Lock()
-	in.state, in.halting, in.since = az.StatePending, false, time.Now()
-	r.mu.Unlock()
+// start starts the container and reads back when it started.
+func (r *Runtime) start(ctx context.Context, in *instance) (az.Boot, error) {
+	r.t.Lock()
+	in.halting, in.since = false, time.Now()
+	r.t.Unlock()
 	if err := r.cli.ContainerStart(ctx, in.cid, container.StartOptions{}); err != nil {
-		return fmt.Errorf("start container: %w", err)
+		return az.Boot{}, fmt.Errorf("start container: %w", err)
 	}
 	insp, err := r.cli.ContainerInspect(ctx, in.cid)
 	if err != nil {
-		return fmt.Errorf("inspect container: %w", err)
+		return az.Boot{}, fmt.Errorf("inspect container: %w", err)
 	}
 	started, err := time.Parse(time.RFC3339Nano, insp.State.StartedAt)
 	if err != nil || started.IsZero() {
 		started = time.Now()
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.t.Lock()
 	// Each start gets a fresh cgroup, whose CPU counter starts at zero.
-	in.started, in.lastCPU, in.lastAt = started, 0, started
+	in.lastCPU, in.lastAt = 0, started
+	r.t.Unlock()
 	// A container that already died stays pending until its die event
 	// reports it (and marks it stopped).
-	if in.state == az.StatePending && insp.State.Running {
-		in.state = az.StateRunning
-	}
-	return nil
-}
-
-// begin looks an instance up and takes its op lock. Terminated instances
-// count as not found unless allowTerminated.
-func (r *Runtime) begin(id az.InstanceID, allowTerminated bool) (*instance, error) {
-	r.mu.Lock()
-	in, err := r.lookup(id)
-	r.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	in.op.Lock()
-	if !allowTerminated && r.stateOf(in) == az.StateTerminated {
-		in.op.Unlock()
-		return nil, fmt.Errorf("instance %s is terminated: %w", id, az.ErrNotFound)
-	}
-	return in, nil
-}
-
-func (r *Runtime) stateOf(in *instance) az.State {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return in.state
+	return az.Boot{Started: started, Running: insp.State.Running, Log: []any{"container", in.cid[:12]}}, nil
 }
 
 // halt stops the container (SIGTERM, the grace period, SIGKILL) as asked
-// for, so that its death is not reported. The caller holds in.op.
+// for, so that its death is not reported.
 func (r *Runtime) halt(ctx context.Context, in *instance) error {
-	r.mu.Lock()
+	r.t.Lock()
 	in.halting = true
-	paused := in.state == az.StatePaused
-	r.mu.Unlock()
+	paused := in.State() == az.StatePaused
+	r.t.Unlock()
 	if paused {
 		if err := r.cli.ContainerUnpause(ctx, in.cid); err != nil && !cerrdefs.IsNotFound(err) {
-			r.log.Warn("unpause before stop", "instance", in.spec.ID, "err", err)
+			r.log.Warn("unpause before stop", "instance", in.Spec.ID, "err", err)
 		}
 	}
 	secs := int(r.opts.Grace.Round(time.Second) / time.Second)
@@ -259,136 +239,11 @@ func (r *Runtime) halt(ctx context.Context, in *instance) error {
 	if cerrdefs.IsNotFound(err) {
 		err = nil
 	}
-	r.mu.Lock()
-	in.halting = false
-	if err == nil {
-		in.state = az.StateStopped
-	}
-	r.mu.Unlock()
-	return err
-}
-
-// Terminate stops the container (SIGTERM, grace, SIGKILL) and removes it;
-// its output goes to LogDir first when one is set. Terminating twice is not
-// an error.
-func (r *Runtime) Terminate(ctx context.Context, id az.InstanceID) error {
-	in, err := r.begin(id, true)
 	if err != nil {
-		return fmt.Errorf("terminate: %w", err)
-	}
-	defer in.op.Unlock()
-	if r.stateOf(in) == az.StateTerminated {
-		return nil
-	}
-	var errs []error
-	if err := r.halt(ctx, in); err != nil {
-		errs = append(errs, fmt.Errorf("stop container: %w", err))
-	}
-	r.saveLogs(ctx, in)
-	if err := removeContainer(ctx, r.cli, in.cid); err != nil {
-		errs = append(errs, err)
-	} else {
-		r.mu.Lock()
-		in.state = az.StateTerminated
-		r.mu.Unlock()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("terminate instance %s: %w", id, err)
-	}
-	r.log.Info("terminated instance", "instance", id)
-	return nil
-}
-
-// Stop stops the container (SIGTERM, grace, SIGKILL) and keeps it, with its
-// id, address and limits, so that Start can boot it again.
-func (r *Runtime) Stop(ctx context.Context, id az.InstanceID) error {
-	in, err := r.begin(id, false)
-	if err != nil {
-		return fmt.Errorf("stop: %w", err)
-	}
-	defer in.op.Unlock()
-	if err := r.halt(ctx, in); err != nil {
-		return fmt.Errorf("stop instance %s: %w", id, err)
-	}
-	return nil
-}
-
-// Start boots a stopped instance again: the same container, id and
-// address. Starting a running or paused instance does nothing.
-func (r *Runtime) Start(ctx context.Context, id az.InstanceID) error {
-	in, err := r.begin(id, false)
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	defer in.op.Unlock()
-	if r.stateOf(in) != az.StateStopped {
-		return nil
-	}
-	if err := r.start(ctx, in); err != nil {
-		r.mu.Lock()
-		if in.state == az.StatePending {
-			in.state = az.StateStopped
-		}
-		r.mu.Unlock()
-		return fmt.Errorf("start instance %s: %w", id, err)
-	}
-	return nil
-}
-
-// Pause freezes the container (the engine's cgroup freezer): its sockets
-// stay open and nothing answers.
-func (r *Runtime) Pause(ctx context.Context, id az.InstanceID) error {
-	return r.freeze(ctx, "pause", id, az.StateRunning, az.StatePaused, r.cli.ContainerPause)
-}
-
-// Resume thaws a paused container.
-func (r *Runtime) Resume(ctx context.Context, id az.InstanceID) error {
-	return r.freeze(ctx, "resume", id, az.StatePaused, az.StateRunning, r.cli.ContainerUnpause)
-}
-
-func (r *Runtime) freeze(ctx context.Context, verb string, id az.InstanceID, from, to az.State, call func(context.Context, string) error) error {
-	in, err := r.begin(id, false)
-	if err != nil {
-		return fmt.Errorf("%s: %w", verb, err)
-	}
-	defer in.op.Unlock()
-	switch st := r.stateOf(in); {
-	case st == to:
-		return nil
-	case st != from:
-		return fmt.Errorf("%s instance %s: it is %s, not %s", verb, id, st, from)
-	}
-	if err := call(ctx, in.cid); err != nil {
-		return fmt.Errorf("%s instance %s: %w", verb, id, err)
-	}
-	r.mu.Lock()
-	if in.state == from {
-		in.state = to
-	}
-	r.mu.Unlock()
-	return nil
-}
-
-// Kill ends the container abruptly with SIGKILL, as a crash would: the
-// runtime then reports it on Exited, and it is stopped.
-func (r *Runtime) Kill(ctx context.Context, id az.InstanceID) error {
-	in, err := r.begin(id, false)
-	if err != nil {
-		return fmt.Errorf("kill: %w", err)
-	}
-	defer in.op.Unlock()
-	st := r.stateOf(in)
-	if st != az.StateRunning && st != az.StatePaused && st != az.StatePending {
-		return fmt.Errorf("kill instance %s: it is %s, not running", id, st)
-	}
-	if st == az.StatePaused {
-		// The engine refuses to signal a paused container.
-		if err := r.cli.ContainerUnpause(ctx, in.cid); err != nil {
-			return fmt.Errorf("kill instance %s: unpause: %w", id, err)
-		}
-	}
-	if err := r.cli.ContainerKill(ctx, in.cid, "SIGKILL"); err != nil {
-		return fmt.Errorf("kill instance %s: %w", id, err)
+		r.t.Lock()
+		in.halting = false
+		r.t.Unlock()
+		return fmt.Errorf("stop container: %w", err)
 	}
 	return nil
 }
@@ -418,26 +273,26 @@ func (r *Runtime) saveLogs(ctx context.Context, in *instance) {
 	}
 	rc, err := r.cli.ContainerLogs(ctx, in.cid, container.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
-		r.log.Warn("read instance output", "instance", in.spec.ID, "err", err)
+		r.log.Warn("read instance output", "instance", in.Spec.ID, "err", err)
 		return
 	}
 	defer rc.Close()
-	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		r.log.Warn("write instance output", "instance", in.spec.ID, "err", err)
+		r.log.Warn("write instance output", "instance", in.Spec.ID, "err", err)
 		return
 	}
 	defer f.Close()
 	if _, err := stdcopy.StdCopy(f, f, io.LimitReader(rc, 64<<20)); err != nil {
-		r.log.Warn("copy instance output", "instance", in.spec.ID, "err", err)
+		r.log.Warn("copy instance output", "instance", in.Spec.ID, "err", err)
 	}
 }
 
 var labVars = map[string]bool{"LAB_RUN_ID": true, "LAB_INSTANCE_ID": true, "LAB_ZONE": true,
 	"LAB_ADDR": true, "LAB_PORT": true, "LAB_DATA_DIR": true}
 
-// environ is the container's environment: the spec's Env (less LAB_IMAGE)
-// and the LAB_ variables, which win over Env. LAB_DATA_DIR is the mount
+// environ is the container's environment: the spec's Env and the LAB_
+// variables, which win over Env. LAB_DATA_DIR is the mount
 // point inside the container.
 func environ(s az.Spec, runID string) []string {
 	keys := make([]string, 0, len(s.Env))
@@ -447,7 +302,7 @@ func environ(s az.Spec, runID string) []string {
 	sort.Strings(keys)
 	var env []string
 	for _, k := range keys {
-		if k == EnvImage || labVars[k] {
+		if labVars[k] {
 			continue
 		}
 		env = append(env, k+"="+s.Env[k])

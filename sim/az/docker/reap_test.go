@@ -43,7 +43,7 @@ func childLab() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(childReport{c.RunID, r.instances[in.ID].cid})
+	_ = json.NewEncoder(os.Stdout).Encode(childReport{c.RunID, r.entry(in.ID).cid})
 	select {} // until killed
 }
 

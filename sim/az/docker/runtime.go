@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,7 +62,9 @@ type Options struct {
 	LogDir string
 }
 
-// Runtime runs instances as Docker containers. It implements az.Runtime.
+// Runtime runs instances as Docker containers. It implements az.Runtime:
+// its az.Table keeps the instances and their EC2 states, and its driver
+// creates, starts, stops and signals the containers.
 type Runtime struct {
 	opts    Options
 	log     *slog.Logger
@@ -74,15 +75,11 @@ type Runtime struct {
 	why     string
 	images  *imageCache
 	statSem chan struct{}
+	t       *az.Table[*instance]
 
-	exited    chan az.InstanceID
-	closing   chan struct{}
 	stopWatch context.CancelFunc
 	wg        sync.WaitGroup
 
-	mu        sync.Mutex
-	instances map[az.InstanceID]*instance
-	closed    bool
 	closeErr  error
 	closeOnce sync.Once
 }
@@ -159,13 +156,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			LabelRun: opts.RunID, LabelOwnerPID: strconv.Itoa(os.Getpid()),
 			LabelOwnerStart: strconv.FormatInt(ct, 10), LabelOwnerHost: host,
 		},
-		local:     strings.HasPrefix(cli.DaemonHost(), "unix://"),
-		images:    newImageCache(),
-		statSem:   make(chan struct{}, opts.StatsWorkers),
-		exited:    make(chan az.InstanceID, 64),
-		closing:   make(chan struct{}),
-		instances: map[az.InstanceID]*instance{},
+		local:   strings.HasPrefix(cli.DaemonHost(), "unix://"),
+		images:  newImageCache(),
+		statSem: make(chan struct{}, opts.StatsWorkers),
 	}
+	r.t = az.NewTable[*instance](opts.RunID, driver{r}, r.log)
 	r.enforce, r.why = enforcement(info)
 	if r.enforce {
 		r.log.Info(r.why)
@@ -211,44 +206,19 @@ func (r *Runtime) Enforced() (bool, string) { return r.enforce, r.why }
 
 // Exited reports instances whose container died on its own or through
 // Kill (not through Stop, Terminate or Close).
-func (r *Runtime) Exited() <-chan az.InstanceID { return r.exited }
+func (r *Runtime) Exited() <-chan az.InstanceID { return r.t.Exited() }
 
 // List returns the instances of the run that are not terminated, by id.
-func (r *Runtime) List(ctx context.Context) ([]az.Instance, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]az.Instance, 0, len(r.instances))
-	for _, in := range r.instances {
-		if in.state != az.StateTerminated {
-			out = append(out, in.view())
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
+func (r *Runtime) List(ctx context.Context) ([]az.Instance, error) { return r.t.List(ctx) }
 
 // Close terminates every instance in parallel, removes any other container
 // labelled with the run, stops watching events and closes the client. Safe
 // to call twice.
 func (r *Runtime) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
-		ids := make([]az.InstanceID, 0, len(r.instances))
-		for id := range r.instances {
-			ids = append(ids, id)
-		}
-		r.mu.Unlock()
-		close(r.closing)
-
 		ctx, cancel := context.WithTimeout(context.Background(), r.opts.Grace+30*time.Second)
 		defer cancel()
-		errs := make([]error, len(ids))
-		var wg sync.WaitGroup
-		for i, id := range ids {
-			wg.Go(func() { errs[i] = r.Terminate(ctx, id) })
-		}
-		wg.Wait()
+		errs := []error{r.t.Shut(ctx)}
 		errs = append(errs, r.removeRunContainers(ctx))
 		r.stopWatch()
 		r.wg.Wait()
@@ -272,13 +242,4 @@ func (r *Runtime) removeRunContainers(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// lookup returns the instance or an error wrapping az.ErrNotFound.
-func (r *Runtime) lookup(id az.InstanceID) (*instance, error) {
-	in, ok := r.instances[id]
-	if !ok {
-		return nil, fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
-	}
-	return in, nil
 }

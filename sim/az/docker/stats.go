@@ -25,17 +25,14 @@ const cgroupV1CPU = "/sys/fs/cgroup/cpuacct/docker"
 // in use (less inactive page cache, as `docker stats` shows it). A stopped
 // instance reads zero.
 func (r *Runtime) Stats(ctx context.Context, id az.InstanceID) (az.Stats, error) {
-	r.mu.Lock()
-	in, err := r.lookup(id)
-	if err == nil && in.state == az.StateTerminated {
-		err = fmt.Errorf("instance %s is terminated: %w", id, az.ErrNotFound)
-	}
+	r.t.Lock()
+	in, err := r.t.Lookup(id)
 	if err != nil {
-		r.mu.Unlock()
+		r.t.Unlock()
 		return az.Stats{}, fmt.Errorf("stats: %w", err)
 	}
-	cid, state, lastCPU, lastAt, share, started := in.cid, in.state, in.lastCPU, in.lastAt, in.spec.Type.CPU, in.started
-	r.mu.Unlock()
+	cid, state, lastCPU, lastAt, share, started := in.cid, in.State(), in.lastCPU, in.lastAt, in.Spec.Type.CPU, in.Started()
+	r.t.Unlock()
 	if state != az.StateRunning && state != az.StatePaused {
 		return az.Stats{}, nil
 	}
@@ -53,11 +50,11 @@ func (r *Runtime) Stats(ctx context.Context, id az.InstanceID) (az.Stats, error)
 	if wall := at.Sub(lastAt); wall > 0 && used >= lastCPU {
 		st.CPUUtilization = 100 * (used - lastCPU).Seconds() / wall.Seconds() / share
 	}
-	r.mu.Lock()
-	if in.started.Equal(started) && at.After(in.lastAt) {
+	r.t.Lock()
+	if in.Started().Equal(started) && at.After(in.lastAt) {
 		in.lastCPU, in.lastAt = used, at
 	}
-	r.mu.Unlock()
+	r.t.Unlock()
 	return st, nil
 }
 

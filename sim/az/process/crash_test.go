@@ -51,7 +51,7 @@ func childLab() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(childReport{in.PID, c.StateDir, c.RunID, r.instances[in.ID].cg.dirs()})
+	_ = json.NewEncoder(os.Stdout).Encode(childReport{in.PID, c.StateDir, c.RunID, r.entry(in.ID).cg.dirs()})
 	select {} // until killed
 }
 

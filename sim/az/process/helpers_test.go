@@ -183,3 +183,11 @@ func launch(t *testing.T, r *Runtime, s az.Spec) az.Instance {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// entry is the runtime's own record of an instance (nil if unknown).
+func (r *Runtime) entry(id az.InstanceID) *instance {
+	r.t.Lock()
+	defer r.t.Unlock()
+	in, _ := r.t.Lookup(id)
+	return in
+}

@@ -27,15 +27,15 @@ var hogShell = []string{"/bin/sh", "-c", "while :; do :; done"}
 // (Pdeathsig). Without cgroups the loops would neither be limited nor
 // counted, so Hog refuses.
 func (r *Runtime) Hog(ctx context.Context, id az.InstanceID) (func() error, error) {
-	r.mu.Lock()
-	in, err := r.lookup(id)
+	r.t.Lock()
+	in, err := r.t.Lookup(id)
 	var cg *instanceCgroup
 	var share float64
 	running := false
 	if err == nil {
-		cg, share, running = in.cg, in.spec.Type.CPU, in.state == az.StateRunning && in.proc != nil
+		cg, share, running = in.cg, in.Spec.Type.CPU, in.State() == az.StateRunning && in.proc != nil
 	}
-	r.mu.Unlock()
+	r.t.Unlock()
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("hog: %w", err)

@@ -83,7 +83,7 @@ func TestTerminateLeavesNothing(t *testing.T) {
 	s := spec(t, "127.0.1.12", nil)
 	in := launch(t, r, s)
 	waitServing(t, s)
-	cgDirs := r.instances[s.ID].cg.dirs()
+	cgDirs := r.entry(s.ID).cg.dirs()
 
 	if err := r.Terminate(bg, s.ID); err != nil {
 		t.Fatal(err)

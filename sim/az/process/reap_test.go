@@ -122,7 +122,7 @@ func TestReapRemovesCgroupsOfADeadRun(t *testing.T) {
 	}
 	s := spec(t, "127.0.1.33", nil)
 	in := launch(t, r, s)
-	dirs := r.instances[s.ID].cg.dirs()
+	dirs := r.entry(s.ID).cg.dirs()
 
 	// Pretend the owner died: rewrite the record with a dead owner pid.
 	path := recordPath(r.opts.StateDir, r.opts.RunID, string(s.ID))

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"sync"
 	"time"
 
@@ -33,22 +32,20 @@ type Options struct {
 	Grace time.Duration
 }
 
-// Runtime runs instances as local processes. It implements az.Runtime.
+// Runtime runs instances as local processes. It implements az.Runtime: its
+// az.Table keeps the instances and their EC2 states, and its driver spawns,
+// stops and signals the processes.
 type Runtime struct {
 	opts    Options
 	log     *slog.Logger
 	cg      *cgroups
 	ownerCT int64 // this process's create time, for records
+	t       *az.Table[*instance]
 
-	exited      chan az.InstanceID
-	closing     chan struct{}  // closed when Close starts
 	starts      chan startReq  // to the starter goroutine
 	stopStarter chan struct{}  // closed once every instance is gone
 	wg          sync.WaitGroup // the starter and one waiter per process
 
-	mu        sync.Mutex
-	instances map[az.InstanceID]*instance
-	closed    bool
 	closeErr  error
 	closeOnce sync.Once
 }
@@ -96,12 +93,10 @@ func New(opts Options) (*Runtime, error) {
 		log:         opts.Logger.With("runtime", "process", "run", opts.RunID),
 		cg:          setupCgroups(opts.RunID),
 		ownerCT:     ct,
-		exited:      make(chan az.InstanceID, 64),
-		closing:     make(chan struct{}),
 		starts:      make(chan startReq),
 		stopStarter: make(chan struct{}),
-		instances:   map[az.InstanceID]*instance{},
 	}
+	r.t = az.NewTable[*instance](opts.RunID, driver{r}, r.log)
 	r.wg.Add(1)
 	go r.starter()
 	if ok, msg := r.cg.enforced(); ok {
@@ -118,42 +113,17 @@ func (r *Runtime) Enforced() (bool, string) { return r.cg.enforced() }
 
 // Exited reports instances whose process died on its own (not through
 // Stop, Terminate or Close).
-func (r *Runtime) Exited() <-chan az.InstanceID { return r.exited }
+func (r *Runtime) Exited() <-chan az.InstanceID { return r.t.Exited() }
 
 // List returns the instances of the run that are not terminated, by id.
-func (r *Runtime) List(ctx context.Context) ([]az.Instance, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]az.Instance, 0, len(r.instances))
-	for _, in := range r.instances {
-		if in.state != az.StateTerminated {
-			out = append(out, in.view())
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
-}
+func (r *Runtime) List(ctx context.Context) ([]az.Instance, error) { return r.t.List(ctx) }
 
 // Close terminates every instance in parallel, waits for every goroutine
 // the runtime started, and removes the run's cgroups and records. Safe to
 // call twice.
 func (r *Runtime) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closed = true
-		ids := make([]az.InstanceID, 0, len(r.instances))
-		for id := range r.instances {
-			ids = append(ids, id)
-		}
-		r.mu.Unlock()
-		close(r.closing)
-
-		errs := make([]error, len(ids))
-		var wg sync.WaitGroup
-		for i, id := range ids {
-			wg.Go(func() { errs[i] = r.Terminate(context.Background(), id) })
-		}
-		wg.Wait()
+		errs := []error{r.t.Shut(context.Background())}
 		close(r.stopStarter)
 		r.wg.Wait()
 		errs = append(errs, r.cg.removeParents())
@@ -164,15 +134,6 @@ func (r *Runtime) Close() error {
 		r.closeErr = errors.Join(errs...)
 	})
 	return r.closeErr
-}
-
-// lookup returns the instance or an error wrapping az.ErrNotFound.
-func (r *Runtime) lookup(id az.InstanceID) (*instance, error) {
-	in, ok := r.instances[id]
-	if !ok {
-		return nil, fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
-	}
-	return in, nil
 }
 
 func defaultStateDir() string {

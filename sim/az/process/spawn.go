@@ -26,15 +26,16 @@ type proc struct {
 	gp       *gproc.Process
 	logFile  *os.File // closed by wait
 	done     chan struct{}
-	expected bool // guarded by Runtime.mu: Stop/Terminate/Close ended it
+	expected bool // guarded by the table's lock: Stop/Terminate/Close ended it
 }
 
-// spawn starts the instance's command. The caller holds in.op.
-func (r *Runtime) spawn(ctx context.Context, in *instance) error {
-	s := in.spec
+// spawn starts the instance's command. The table holds the instance's
+// operation lock.
+func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
+	s := in.Spec
 	path, err := az.ResolveCommand(s.Command[0])
 	if err != nil {
-		return err
+		return az.Boot{}, err
 	}
 	cmd := exec.Command(path, s.Command[1:]...)
 	cmd.Env = environ(s, r.opts.RunID)
@@ -44,7 +45,7 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) error {
 	if r.opts.LogDir != "" {
 		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return fmt.Errorf("instance log: %w", err)
+			return az.Boot{}, fmt.Errorf("instance log: %w", err)
 		}
 		p.logFile, cmd.Stdout, cmd.Stderr = f, f, f
 	} else {
@@ -55,32 +56,30 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) error {
 		fd, err := os.Open(in.cg.cpu)
 		if err != nil {
 			closeLog(p)
-			return fmt.Errorf("open cgroup: %w", err)
+			return az.Boot{}, fmt.Errorf("open cgroup: %w", err)
 		}
 		defer fd.Close()
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(fd.Fd())
 	}
 	if err := r.startCmd(cmd); err != nil {
 		closeLog(p)
-		return fmt.Errorf("start %s: %w", path, err)
+		return az.Boot{}, fmt.Errorf("start %s: %w", path, err)
 	}
 	p.pid = cmd.Process.Pid
 	if err := r.adopt(ctx, in, p); err != nil {
 		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		closeLog(p)
-		return err
+		return az.Boot{}, err
 	}
-	r.wg.Add(1)
-	go r.wait(in, p)
-
 	now := time.Now()
 	base, _ := in.cg.usage() // a process's own counter starts at zero
-	r.mu.Lock()
-	in.proc, in.state, in.started = p, az.StateRunning, now
-	in.lastCPU, in.lastAt = base, now
-	r.mu.Unlock()
-	return nil
+	r.t.Lock()
+	in.proc, in.lastCPU, in.lastAt = p, base, now
+	r.t.Unlock()
+	r.wg.Add(1)
+	go r.wait(in, p) // after in.proc is set, so that an early death finds it
+	return az.Boot{Started: now, Running: true, Log: []any{"pid", p.pid}}, nil
 }
 
 // startReq asks the starter goroutine to start a command.
@@ -134,7 +133,7 @@ func (r *Runtime) adopt(ctx context.Context, in *instance, p *proc) error {
 	}
 	p.gp = gp
 	return writeRecord(r.opts.StateDir, record{
-		RunID: r.opts.RunID, InstanceID: string(in.spec.ID), PID: p.pid, CreateTime: ct,
+		RunID: r.opts.RunID, InstanceID: string(in.Spec.ID), PID: p.pid, CreateTime: ct,
 		OwnerPID: os.Getpid(), OwnerTime: r.ownerCT, Cgroups: in.cg.dirs(),
 	})
 }
@@ -151,27 +150,24 @@ func (r *Runtime) wait(in *instance, p *proc) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-	if rerr := removeRecord(r.opts.StateDir, r.opts.RunID, string(in.spec.ID)); rerr != nil {
-		r.log.Warn("remove record", "instance", in.spec.ID, "err", rerr)
+	if rerr := removeRecord(r.opts.StateDir, r.opts.RunID, string(in.Spec.ID)); rerr != nil {
+		r.log.Warn("remove record", "instance", in.Spec.ID, "err", rerr)
 	}
-	r.mu.Lock()
+	r.t.Lock()
 	unexpected := !p.expected
 	if in.proc == p {
 		in.proc = nil
 		if unexpected {
-			in.state = az.StateStopped
+			in.Exit()
 		}
 	}
-	r.mu.Unlock()
+	r.t.Unlock()
 	close(p.done)
 	if !unexpected {
 		return
 	}
-	r.log.Warn("instance exited on its own", "instance", in.spec.ID, "pid", p.pid, "status", err)
-	select {
-	case r.exited <- in.spec.ID:
-	case <-r.closing:
-	}
+	r.log.Warn("instance exited on its own", "instance", in.Spec.ID, "pid", p.pid, "status", err)
+	r.t.Report(in.Spec.ID)
 }
 
 // end asks p to stop: SIGTERM (and SIGCONT, should it be paused) to its

@@ -22,7 +22,7 @@ func TestCPUShareIsEnforcedAndMeasured(t *testing.T) {
 	s.Type.CPU = 0.25
 	launch(t, r, s)
 	waitServing(t, s)
-	g := r.instances[s.ID].cg
+	g := r.entry(s.ID).cg
 
 	if g.mem != "" {
 		b, err := os.ReadFile(filepath.Join(g.mem, "memory.limit_in_bytes"))
