@@ -69,9 +69,10 @@ func TestALBNodeMetrics(t *testing.T) {
 	// the others a gossip round after each node's own check.
 	waitFor(t, "the gossiped views agree", 10*time.Second, func() bool { return len(l.ViewDisagreements()) == 0 })
 
-	sampler := &albSampler{l: l, last: map[string]alb.Snapshot{}}
+	sampler := l.newMetricsSampler()
 	sample := func() func(ns, metric, zone string) (float64, bool) {
 		l.Metrics = cloudwatch.NewStore()
+		sampler.sink.store = l.Metrics
 		from := c.Now()
 		sampler.sample()
 		return func(ns, metric, zone string) (float64, bool) {
@@ -98,13 +99,13 @@ func TestALBNodeMetrics(t *testing.T) {
 	}
 	elb := cloudwatch.NamespaceALB
 	check("all healthy", sample(), []row{
-		{elb, MetricHealthyStateRouting, "us-east-1a", 1, true},
-		{elb, MetricUnhealthyStateRouting, "us-east-1a", 0, true},
-		{elb, MetricHealthyStateDNS, "us-east-1a", 1, true},
-		{elb, MetricUnhealthyStateDNS, "us-east-1a", 0, true},
-		{elb, MetricAnomalousHostCount, "us-east-1b", 0, true}, // always reported
-		{elb, MetricMitigatedHostCount, "us-east-1c", 0, true},
-		{elb, MetricHealthyStateRouting, "", 3, true}, // cross-zone on: every zone sees the target
+		{elb, alb.MetricHealthyStateRouting, "us-east-1a", 1, true},
+		{elb, alb.MetricUnhealthyStateRouting, "us-east-1a", 0, true},
+		{elb, alb.MetricHealthyStateDNS, "us-east-1a", 1, true},
+		{elb, alb.MetricUnhealthyStateDNS, "us-east-1a", 0, true},
+		{elb, alb.MetricAnomalousHostCount, "us-east-1b", 0, true}, // always reported
+		{elb, alb.MetricMitigatedHostCount, "us-east-1c", 0, true},
+		{elb, alb.MetricHealthyStateRouting, "", 3, true}, // cross-zone on: every zone sees the target
 		{NamespaceLab, MetricNodeViewDisagreements, "", 0, true},
 	})
 
@@ -117,15 +118,15 @@ func TestALBNodeMetrics(t *testing.T) {
 	waitFor(t, "the live nodes see the target unhealthy", 10*time.Second, everyNode(alb.StateUnhealthy, "us-east-1a", "us-east-1c"))
 	waitFor(t, "the gossiped views disagree", 10*time.Second, func() bool { return len(l.ViewDisagreements()) == 1 })
 	check("us-east-1b stopped, the target failing", sample(), []row{
-		{elb, MetricHealthyStateRouting, "us-east-1a", 0, true},
-		{elb, MetricUnhealthyStateRouting, "us-east-1a", 1, true}, // no healthy target: failing open
-		{elb, MetricUnhealthyStateDNS, "us-east-1c", 1, true},
-		{elb, MetricHealthyStateRouting, "us-east-1b", 0, false}, // a stopped node reports nothing
-		{elb, MetricAnomalousHostCount, "us-east-1b", 0, false},
+		{elb, alb.MetricHealthyStateRouting, "us-east-1a", 0, true},
+		{elb, alb.MetricUnhealthyStateRouting, "us-east-1a", 1, true}, // no healthy target: failing open
+		{elb, alb.MetricUnhealthyStateDNS, "us-east-1c", 1, true},
+		{elb, alb.MetricHealthyStateRouting, "us-east-1b", 0, false}, // a stopped node reports nothing
+		{elb, alb.MetricAnomalousHostCount, "us-east-1b", 0, false},
 		{elb, cloudwatch.MetricHealthyHostCount, "us-east-1b", 0, false},
 		{elb, cloudwatch.MetricHealthyHostCount, "us-east-1a", 0, true},
-		{elb, MetricUnhealthyStateRouting, "", 2, true},
-		{elb, MetricHealthyStateDNS, "", 0, true},
+		{elb, alb.MetricUnhealthyStateRouting, "", 2, true},
+		{elb, alb.MetricHealthyStateDNS, "", 0, true},
 		{NamespaceLab, MetricNodeViewDisagreements, "", 1, true},
 	})
 }

@@ -55,3 +55,40 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
 	}
 }
+
+// policies turns the stack's scaling policies into the group's.
+func policies(s *stack.Stack) []asg.Policy {
+	var out []asg.Policy
+	for _, p := range s.ScalingPolicies {
+		if ap, ok := policy(p); ok {
+			out = append(out, ap)
+		}
+	}
+	return out
+}
+
+// policy is one of the stack's scaling policies as the group's; false for a
+// step or simple policy without its alarm.
+func policy(p stack.ScalingPolicy) (asg.Policy, bool) {
+	if p.PolicyType == stack.TargetTrackingScaling && p.TargetTracking != nil {
+		tt := p.TargetTracking
+		ap := asg.Policy{Name: p.Name, Type: asg.TargetTrackingScaling, TargetValue: tt.TargetValue, DisableScaleIn: tt.DisableScaleIn,
+			MetricType: tt.PredefinedMetricType, Period: tt.Period}
+		if p.EstimatedInstanceWarmup != nil {
+			ap.Warmup = *p.EstimatedInstanceWarmup
+		}
+		return ap, true
+	}
+	if p.Alarm == nil {
+		return asg.Policy{}, false
+	}
+	ap := asg.Policy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
+		MinAdjustment: p.MinAdjustmentMagnitude, Threshold: p.Alarm.Threshold}
+	if p.Cooldown != nil {
+		ap.Cooldown = *p.Cooldown
+	}
+	for _, st := range p.StepAdjustments {
+		ap.Steps = append(ap.Steps, asg.Step{Lower: st.LowerBound, Upper: st.UpperBound, Adjustment: st.ScalingAdjustment})
+	}
+	return ap, true
+}

@@ -178,28 +178,6 @@ func (t targets) Register(id az.InstanceID, zone string, addr netip.AddrPort) er
 
 func (t targets) Deregister(id az.InstanceID) (<-chan struct{}, error) { return t.lb.Deregister(id) }
 
-// State folds the nodes' views into one, as DescribeTargetHealth shows one:
-// healthy if any node routes to it, unhealthy if every node has marked it.
-func (t targets) State(id az.InstanceID) string {
-	views := t.lb.Health(id)
-	if len(views) == 0 {
-		return string(alb.StateUnused)
-	}
-	unhealthy := 0
-	var other alb.State
-	for _, h := range views {
-		switch h.State {
-		case alb.StateHealthy:
-			return string(alb.StateHealthy)
-		case alb.StateUnhealthy:
-			unhealthy++
-		}
-		if h.State != alb.StateUnhealthy {
-			other = h.State
-		}
-	}
-	if unhealthy == len(views) {
-		return string(alb.StateUnhealthy)
-	}
-	return string(other)
-}
+// State is the target's health as DescribeTargetHealth shows it: the
+// nodes' views folded into one (alb.FoldHealth).
+func (t targets) State(id az.InstanceID) string { return string(t.lb.TargetHealth(id)) }

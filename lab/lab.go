@@ -160,7 +160,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	l.Group.Start(l.ctx)
 	l.CloudWatch.Start(l.ctx)
-	sampler := &albSampler{l: l, last: map[string]alb.Snapshot{}}
+	sampler := l.newMetricsSampler()
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()

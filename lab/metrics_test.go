@@ -12,6 +12,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
@@ -109,27 +110,6 @@ func TestTargetTrackingOnNetworkMetricIsRefused(t *testing.T) {
 	}
 }
 
-func TestRequestCountPerTarget(t *testing.T) {
-	cases := []struct {
-		requests            int64
-		healthy, registered int
-		want                float64
-		ok                  bool
-	}{
-		{120, 4, 4, 30, true},
-		{120, 3, 4, 40, true}, // over the healthy targets
-		{120, 0, 4, 30, true}, // none healthy: over the registered ones
-		{0, 4, 4, 0, false},   // no traffic, no datapoint
-		{10, 0, 0, 0, false},  // no targets
-	}
-	for _, c := range cases {
-		got, ok := requestCountPerTarget(c.requests, c.healthy, c.registered)
-		if got != c.want || ok != c.ok {
-			t.Errorf("requestCountPerTarget(%d, %d, %d) = %v %v, want %v %v", c.requests, c.healthy, c.registered, got, ok, c.want, c.ok)
-		}
-	}
-}
-
 func keys(m map[string]cloudwatch.AlarmConfig) []string {
 	var out []string
 	for k := range m {
@@ -221,5 +201,33 @@ func TestTargetTrackingAlarmDrivesGroup(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("no DesiredCapacityChanged from the policy in %v", log.evs)
+	}
+}
+
+// TestPartsUseCloudWatchNames: the load balancer publishes under the names
+// CloudWatch's alarms and queries read (it spells them itself, not to
+// import CloudWatch).
+func TestPartsUseCloudWatchNames(t *testing.T) {
+	for _, p := range [][2]string{
+		{alb.Namespace, cloudwatch.NamespaceALB},
+		{alb.DimLoadBalancer, cloudwatch.DimLoadBalancer},
+		{alb.DimAvailabilityZone, cloudwatch.DimAvailabilityZone},
+		{alb.MetricRequestCount, cloudwatch.MetricRequestCount},
+		{alb.MetricRequestCountPerTarget, cloudwatch.MetricRequestCountPerTarget},
+		{alb.MetricTargetResponseTime, cloudwatch.MetricTargetResponseTime},
+		{alb.MetricHTTPCodeELB5XXCount, cloudwatch.MetricHTTPCodeELB5XXCount},
+		{alb.MetricHTTPCodeELB502Count, cloudwatch.MetricHTTPCodeELB502Count},
+		{alb.MetricHTTPCodeELB503Count, cloudwatch.MetricHTTPCodeELB503Count},
+		{alb.MetricHTTPCodeELB504Count, cloudwatch.MetricHTTPCodeELB504Count},
+		{alb.MetricHTTPCodeTarget2XXCount, cloudwatch.MetricHTTPCodeTarget2XXCount},
+		{alb.MetricHTTPCodeTarget4XXCount, cloudwatch.MetricHTTPCodeTarget4XXCount},
+		{alb.MetricHTTPCodeTarget5XXCount, cloudwatch.MetricHTTPCodeTarget5XXCount},
+		{alb.MetricHealthyHostCount, cloudwatch.MetricHealthyHostCount},
+		{alb.MetricUnHealthyHostCount, cloudwatch.MetricUnHealthyHostCount},
+		{alb.MetricUnhealthyRoutingRequestCount, cloudwatch.MetricUnhealthyRoutingRequestCount},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("sim/alb says %q, CloudWatch %q", p[0], p[1])
+		}
 	}
 }

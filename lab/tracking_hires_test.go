@@ -19,15 +19,6 @@ func TestHighResolutionTargetTracking(t *testing.T) {
     policy_type: TargetTrackingScaling
     target_tracking: {predefined_metric_type: ASGAverageCPUUtilization, target_value: 50, period: 10s}
 `)
-	cfgs, err := trackingAlarms(s, s.ScalingPolicies[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cfgs {
-		if c.Period != 10*time.Second {
-			t.Fatalf("alarm %s period %v, want 10s", c.Name, c.Period)
-		}
-	}
 	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
 	c := clock.NewFake(t0)
 	store := cloudwatch.NewStore()
@@ -42,6 +33,11 @@ func TestHighResolutionTargetTracking(t *testing.T) {
 	l.Group = g
 	if err := l.addAlarms(); err != nil {
 		t.Fatal(err)
+	}
+	for _, a := range l.CloudWatch.Alarms() {
+		if c := a.Config(); c.Period != 10*time.Second {
+			t.Fatalf("alarm %s period %v, want 10s", c.Name, c.Period)
+		}
 	}
 	g.Reconcile(context.Background())
 	sink := cpuSink{store: store, group: s.Name}

@@ -39,7 +39,10 @@
 //   - deregistration drains: no new requests, in-flight ones finish, and the
 //     ones still running when the delay ends get 502;
 //   - CloudWatch's metric names (RequestCount, TargetResponseTime,
-//     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...);
+//     HTTPCode_ELB_5XX_Count, HealthyHostCount, ...), published as deltas
+//     by MetricPublisher into a MetricSink the lab backs with CloudWatch;
+//   - one health state per target (TargetHealth, FoldHealth), as
+//     DescribeTargetHealth shows one over the nodes' own views;
 //   - a zone failure (nodectl.go): StopNode closes the node's listener and
 //     ends its health checks; StartNode brings it back as a replacement
 //     node, every target initial on it and checked at once, its anomaly

@@ -10,8 +10,11 @@
 // checkpoints and auto rollback) or, the single-server way, all at once.
 // Every activity is published in AWS's words.
 //
-// It does not import the load balancer or the runtime: it defines the small
-// interfaces it needs (Fleet, TargetGroup, CPUSink) and the lab wires them.
+// It does not import the load balancer, the runtime or CloudWatch: it
+// defines the small interfaces it needs (Fleet, TargetGroup, CPUSink) and
+// the lab wires them. It says which alarms AWS builds for a target tracking
+// policy (TrackingAlarms, as plain specs each carrying its AlarmAction); lab
+// creates them in CloudWatch and invokes the action (OnAlarm).
 // The pure steps (placement, step adjustment, rounding, termination choice,
 // health decision) are plain functions tested with tables; fidelity_test.go
 // checks one documented AWS behaviour per row on a fake clock.

@@ -323,14 +323,23 @@ func trackingDecisionTime(t *testing.T, period time.Duration) time.Duration {
 	zero := time.Duration(0)
 	r := newRig(t, func(c *Config) {
 		c.DefaultInstanceWarmup = &zero
-		c.Policies = []Policy{{Name: "cpu50", Type: TargetTrackingScaling, TargetValue: 50}}
+		c.Policies = []Policy{{Name: "cpu50", Type: TargetTrackingScaling, TargetValue: 50, MetricType: ASGAverageCPUUtilization, Period: period}}
 		c.CPU = storeSink{store: store, group: c.Name}
 	})
 	svc := cloudwatch.NewService(store, r.clock, nil)
-	alarm, err := svc.AddAlarm(cloudwatch.AlarmConfig{Name: "TargetTracking-simplydone-AlarmHigh-cpu50",
-		Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
-		Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, "simplydone"), Statistic: cloudwatch.StatAverage,
-		Period: period, EvaluationPeriods: 3, DatapointsToAlarm: 3, ComparisonOperator: cloudwatch.GreaterThanThreshold, Threshold: 50})
+	alarms, err := TrackingAlarms("simplydone", "simplydone", r.g.cfg.Policies[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	high := alarms[0] // AlarmHigh, as AWS builds it
+	if high.Name != "TargetTracking-simplydone-AlarmHigh-cpu50" || high.Dimensions[cloudwatch.DimAutoScalingGroupName] != "simplydone" {
+		t.Fatalf("AlarmHigh %+v", high)
+	}
+	alarm, err := svc.AddAlarm(cloudwatch.AlarmConfig{Name: high.Name,
+		Namespace: high.Namespace, MetricName: high.MetricName,
+		Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, "simplydone"), Statistic: high.Statistic,
+		Period: high.Period, EvaluationPeriods: high.EvaluationPeriods, DatapointsToAlarm: high.DatapointsToAlarm,
+		ComparisonOperator: high.ComparisonOperator, Threshold: high.Threshold})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +350,7 @@ func trackingDecisionTime(t *testing.T, period time.Duration) time.Duration {
 				v = p.Value
 			}
 		}
-		r.g.TrackTarget("cpu50", ev.Alarm, AlarmHigh, st == cloudwatch.StateAlarm, v)
+		r.g.OnAlarm(high.Action, ev.Alarm, st == cloudwatch.StateAlarm, v)
 	})
 	ctx := context.Background()
 	r.g.Reconcile(ctx)

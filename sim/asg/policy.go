@@ -32,6 +32,12 @@ type Policy struct {
 	Threshold      float64 // the alarm's threshold, for step bounds
 	TargetValue    float64 // target tracking
 	DisableScaleIn bool    // target tracking
+	// MetricType is a target tracking policy's predefined metric
+	// (ASGAverageCPUUtilization, ALBRequestCountPerTarget).
+	MetricType string
+	// Period is a target tracking policy's metric period: 0 or 60 s, or
+	// 10 s or 30 s for high-resolution target tracking.
+	Period time.Duration
 }
 
 // StepFor finds the step adjustment for a metric value. Above the threshold
