@@ -89,7 +89,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
 		return nil, err
 	}
-	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver}
+	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver,
+		Assumptions: assumptions(o.Stack)}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason

@@ -46,6 +46,8 @@ func (p *parser) validate(s *Stack) {
 	p.validateHooks(s.AutoScalingGroup.LifecycleHooks)
 	p.validateScheduled(s.ScheduledActions)
 	p.validatePolicies(s.ScalingPolicies)
+	p.validateMonitoring(s.LaunchTemplate)
+	p.validateCloudWatch(s.CloudWatch)
 }
 
 func (p *parser) validateZones(zones []string) {
