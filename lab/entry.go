@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/entry"
 )
 
@@ -129,30 +128,6 @@ func (l *Lab) StopZoneNode(zone string) error { return l.entry.cluster.StopZone(
 
 // StartZoneNode brings zone's node back; it rejoins the cluster and DNS.
 func (l *Lab) StartZoneNode(zone string) error { return l.entry.cluster.StartZone(zone) }
-
-// outageCapacity is the group's launch-failure hook for az-outage, with the
-// zone's load-balancer node going down for the outage and back after it.
-type outageCapacity struct {
-	chaos.Capacity
-	l *Lab
-}
-
-func (c outageCapacity) ImpairZone(zone string) (func(), error) {
-	restore, err := c.Capacity.ImpairZone(zone)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.l.StopZoneNode(zone); err != nil {
-		restore()
-		return nil, fmt.Errorf("take the load balancer node in %s down: %w", zone, err)
-	}
-	return func() {
-		if err := c.l.StartZoneNode(zone); err != nil {
-			c.l.opts.Logger.Error("bring the load balancer node back", "zone", zone, "err", err)
-		}
-		restore()
-	}, nil
-}
 
 // NodeDNSChanged is published when the DNS server's health checker (its
 // memberlist failure detector) removes a node from the answer or adds it back.

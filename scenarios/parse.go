@@ -132,7 +132,7 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
 	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter",
-		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "mean_gap", "min_gap")
+		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)

@@ -114,7 +114,8 @@ type ChaosAction struct {
 	Target      *Target       // which instances; nil: one at random (all of Zone's targets for request faults)
 	Count       int           // http-error: only the first Count requests fail
 	Bandwidth   int64         // bandwidth: bytes per second
-	BlackholeAt time.Duration // az-outage: how long its subnet drops packets (0: the first third)
+	BlackholeAt time.Duration // az-outage: how long its subnets are cut off (0: FIS's 2 minutes, chaos.FISBlackhole)
+	LBNode      string        // az-outage: chaos.LBNodeUp (default, as FIS) or chaos.LBNodeDown (a harsher test)
 	MeanGap     time.Duration // monkey
 	MinGap      time.Duration // monkey
 }
