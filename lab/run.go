@@ -137,7 +137,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	tlBuf := bufio.NewWriter(timeline)
 	live.timeline = json.NewEncoder(tlBuf)
-	target, dialer := l.loadTarget()
+	target, dialer := l.loadTarget(sc.Load.Client)
 	res, loadErr := load.Run(runCtx, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
