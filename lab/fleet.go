@@ -179,5 +179,5 @@ func (t targets) Register(id az.InstanceID, zone string, addr netip.AddrPort) er
 func (t targets) Deregister(id az.InstanceID) (<-chan struct{}, error) { return t.lb.Deregister(id) }
 
 // State is the target's health as DescribeTargetHealth shows it: the
-// nodes' views folded into one (alb.FoldHealth).
+// live nodes' views folded into one (alb.FoldHealth); a stopped node's frozen view does not count.
 func (t targets) State(id az.InstanceID) string { return string(t.lb.TargetHealth(id)) }
