@@ -51,6 +51,7 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		TerminationPolicies: g.TerminationPolicies, Policies: policies(s),
 		LaunchTemplateVersion: s.LaunchTemplate.Version, MaintenancePolicy: maintenancePolicy(g.InstanceMaintenancePolicy),
 		LifecycleHooks: lifecycleHooks(g.LifecycleHooks), ScheduledActions: scheduledActions(s.ScheduledActions),
+		PendingTime: s.LaunchTemplate.PendingTime, Booter: l.fleet,
 		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
 	}

@@ -115,6 +115,7 @@ func defaults() *Stack {
 			InstanceType: "t3.micro",
 			Environment:  map[string]string{},
 			Version:      1,
+			PendingTime:  DefaultPendingTime, // [observed]; AWS documents none
 		},
 		AutoScalingGroup: AutoScalingGroup{
 			HealthCheckType:              "EC2",
@@ -241,13 +242,14 @@ func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int,
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "pending_time")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
 	p.Int(m, path, "port", &lt.Port)
 	p.StrMap(m, path, "environment", &lt.Environment)
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
+	p.Dur(m, path, "pending_time", &lt.PendingTime, true)
 	p.Int(m, path, "version", &lt.Version)
 	p.versions(m, lt)
 }
