@@ -74,10 +74,7 @@ func policy(p stack.ScalingPolicy) (asg.Policy, bool) {
 	if p.PolicyType == stack.TargetTrackingScaling && p.TargetTracking != nil {
 		tt := p.TargetTracking
 		ap := asg.Policy{Name: p.Name, Type: asg.TargetTrackingScaling, TargetValue: tt.TargetValue, DisableScaleIn: tt.DisableScaleIn,
-			MetricType: tt.PredefinedMetricType, Period: tt.Period}
-		if p.EstimatedInstanceWarmup != nil {
-			ap.Warmup = *p.EstimatedInstanceWarmup
-		}
+			MetricType: tt.PredefinedMetricType, Period: tt.Period, Warmup: p.EstimatedInstanceWarmup}
 		return ap, true
 	}
 	if p.Alarm == nil {
@@ -85,6 +82,9 @@ func policy(p stack.ScalingPolicy) (asg.Policy, bool) {
 	}
 	ap := asg.Policy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
 		MinAdjustment: p.MinAdjustmentMagnitude, Threshold: p.Alarm.Threshold}
+	if p.PolicyType == stack.StepScaling {
+		ap.Warmup = p.EstimatedInstanceWarmup // step and target tracking only
+	}
 	if p.Cooldown != nil {
 		ap.Cooldown = *p.Cooldown
 	}

@@ -134,7 +134,6 @@ type Group struct {
 	started      time.Time   // when the group started, for scheduled actions
 	nextRun      []time.Time // each scheduled action's next run; zero: done
 	instances    map[az.InstanceID]*Instance
-	lastSimple   map[string]time.Time        // simple policies: when their cooldown started
 	votes        map[string]vote             // target tracking policies' latest proposals
 	impaired     map[string]int              // zones whose launches fail (chaos az-outage), by nesting count
 	version      int                         // the launch template version new instances start from
@@ -146,6 +145,11 @@ type Group struct {
 	hookWaits    map[az.InstanceID]*hookWait // instances waiting on a lifecycle hook
 	refreshes    int                         // instance refreshes started, for their ids
 	closed       bool
+
+	// Simple scaling's one cooldown for the group (scale.go).
+	simpleBusy     bool          // a simple policy's activity is in progress: its cooldown starts when it completes
+	simpleCooldown time.Duration // that activity's cooldown
+	cooldownEnd    time.Time     // simple policies wait until then (the group's one cooldown)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -193,7 +197,7 @@ func New(cfg Config) (*Group, error) {
 	}
 	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
 		min: cfg.Min, max: cfg.Max, started: cfg.Clock.Now(), nextRun: firstRuns(cfg.Clock.Now(), cfg.ScheduledActions),
-		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
+		instances: map[az.InstanceID]*Instance{}, votes: map[string]vote{}}, nil
 }
 
 // Start launches the desired capacity and keeps the group in shape until Close.

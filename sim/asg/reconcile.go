@@ -22,18 +22,25 @@ func (g *Group) Reconcile(ctx context.Context) {
 	g.refreshStep(ctx)
 	g.rebalanceStep()
 	g.fixCapacity(ctx)
+	g.settleSimple()
 }
 
 // checkHealth marks and replaces unhealthy instances: instances no longer
 // running at once; ELB failures at most 10% of desired (at least one) at a
-// time, so a bad health check cannot take the whole group down.
+// time, each next one only once the new instances have passed their first
+// health check and finished warming up (aws-behaviour.md 2.4,
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html),
+// so a bad health check cannot take the whole group down.
 func (g *Group) checkHealth(ctx context.Context) {
 	now := g.now()
 	g.mu.Lock()
 	limit := max(1, g.desired/10)
-	starting := 0 // replacements not yet healthy behind the load balancer
+	starting := 0 // new instances still launching, not yet healthy behind the load balancer, or warming up
 	for _, in := range g.instances {
-		if in.State == InService && g.cfg.Targets.State(in.ID) == "initial" {
+		switch {
+		case in.State == Pending:
+			starting++
+		case in.State == InService && (g.cfg.Targets.State(in.ID) == "initial" || now.Before(in.WarmUntil)):
 			starting++
 		}
 	}
@@ -296,6 +303,7 @@ func (g *Group) putInService(in *Instance) error {
 	in.WarmUntil = in.InService.Add(g.warmup())
 	g.mu.Unlock()
 	g.lifecycle(in, Pending, InService)
+	g.settleSimple()
 	return nil
 }
 
@@ -351,6 +359,7 @@ func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
 		delete(g.instances, in.ID)
 		g.mu.Unlock()
 		g.lifecycle(in, Terminating, Terminated)
+		g.settleSimple()
 	}()
 }
 
