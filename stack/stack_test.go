@@ -175,6 +175,17 @@ func TestDurationForms(t *testing.T) {
 	if s.LaunchTemplate.BootTime != 1500*time.Millisecond {
 		t.Errorf("boot_time = %v, want 1.5s", s.LaunchTemplate.BootTime)
 	}
+	// pending_time (EC2's pending -> running, observed) is the lab's too;
+	// a negative one is refused with the file, field, value and the rule.
+	src = "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], pending_time: 5500ms}\n" + group
+	if s, err = Parse("d.yaml", []byte(src)); err != nil || s.LaunchTemplate.PendingTime != 5500*time.Millisecond {
+		t.Fatalf("pending_time 5500ms: %v, %v", s, err)
+	}
+	src = "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], pending_time: -1s}\n" + group
+	_, err = Parse("d.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "d.yaml") || !strings.Contains(err.Error(), "launch_template.pending_time") || !strings.Contains(err.Error(), "-1s is negative") {
+		t.Errorf("pending_time -1s: %v", err)
+	}
 }
 
 func TestLoadAndResolve(t *testing.T) {
