@@ -179,7 +179,9 @@ func (a *analysis) episode(high *alarmLine, threshold float64) []ScaleStep {
 				break
 			}
 		}
-		if !healthyAt.IsZero() {
+		if healthyAt.IsZero() {
+			details[6] = "no node saw " + id + " healthy before the run ended"
+		} else {
 			if t, ok := a.firstServed(addr, healthyAt); ok {
 				found(7, t, fmt.Sprintf("first request answered by %s (access.log)", addr))
 			} else {
