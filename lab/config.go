@@ -51,6 +51,7 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		TerminationPolicies: g.TerminationPolicies, Policies: policies(s),
 		LaunchTemplateVersion: s.LaunchTemplate.Version, MaintenancePolicy: maintenancePolicy(g.InstanceMaintenancePolicy),
 		LifecycleHooks: lifecycleHooks(g.LifecycleHooks), ScheduledActions: scheduledActions(s.ScheduledActions),
+		PendingTime: s.LaunchTemplate.PendingTime, Booter: l.fleet,
 		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
 	}
@@ -73,10 +74,7 @@ func policy(p stack.ScalingPolicy) (asg.Policy, bool) {
 	if p.PolicyType == stack.TargetTrackingScaling && p.TargetTracking != nil {
 		tt := p.TargetTracking
 		ap := asg.Policy{Name: p.Name, Type: asg.TargetTrackingScaling, TargetValue: tt.TargetValue, DisableScaleIn: tt.DisableScaleIn,
-			MetricType: tt.PredefinedMetricType, Period: tt.Period}
-		if p.EstimatedInstanceWarmup != nil {
-			ap.Warmup = *p.EstimatedInstanceWarmup
-		}
+			MetricType: tt.PredefinedMetricType, Period: tt.Period, Warmup: p.EstimatedInstanceWarmup}
 		return ap, true
 	}
 	if p.Alarm == nil {
@@ -84,6 +82,9 @@ func policy(p stack.ScalingPolicy) (asg.Policy, bool) {
 	}
 	ap := asg.Policy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
 		MinAdjustment: p.MinAdjustmentMagnitude, Threshold: p.Alarm.Threshold}
+	if p.PolicyType == stack.StepScaling {
+		ap.Warmup = p.EstimatedInstanceWarmup // step and target tracking only
+	}
 	if p.Cooldown != nil {
 		ap.Cooldown = *p.Cooldown
 	}

@@ -65,6 +65,9 @@ func Explain(e events.Event) ([]string, bool) {
 		out = append(out, "Activity: "+ev.Action+" "+ev.Instance+" in "+ev.Zone, "Description: "+ev.Description, "Cause: "+ev.Cause)
 	case asg.LifecycleChanged:
 		out = append(out, fmt.Sprintf("Instance %s in %s moved from %s to %s.", ev.Instance, ev.Zone, orDash(ev.From), ev.To))
+	case asg.InstanceRunning:
+		out = append(out, fmt.Sprintf("EC2 has instance %s in %s running after %.0f s pending (launch_template.pending_time).", ev.Instance, ev.Zone, ev.Pending),
+			"It boots from now (launch_template.boot_time); the group registers it and puts it InService once its launch hooks are done.")
 	case alb.TargetHealthChanged:
 		out = append(out, fmt.Sprintf("The load-balancer node in %s now sees target %s (%s, %s) as %s.", ev.Node, ev.Target, ev.Addr, ev.Zone, ev.To))
 		if ev.Reason != alb.ReasonNone {

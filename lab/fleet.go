@@ -19,13 +19,14 @@ import (
 type fleet struct {
 	l *Lab
 
-	mu    sync.Mutex
-	zones map[az.InstanceID]string
-	addrs map[az.InstanceID]netip.Addr
+	mu      sync.Mutex
+	zones   map[az.InstanceID]string
+	addrs   map[az.InstanceID]netip.Addr
+	pending map[az.InstanceID]az.Spec // launched, not yet started (EC2's pending state): Boot starts them
 }
 
 func newFleet(l *Lab) *fleet {
-	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}}
+	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}}
 }
 
 func (f *fleet) zone(name string) (az.Zone, error) {
@@ -37,7 +38,9 @@ func (f *fleet) zone(name string) (az.Zone, error) {
 	return az.Zone{}, fmt.Errorf("no zone %q", name)
 }
 
-// Launch starts one instance of a launch template version in zone.
+// Launch is RunInstances: it gives a new instance of a launch template
+// version in zone its id and address and leaves it pending; nothing runs
+// until Boot (the group calls it once EC2's pending time has passed).
 func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.InstanceID, netip.AddrPort, error) {
 	zone, err := f.zone(zoneName)
 	if err != nil {
@@ -61,14 +64,26 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	spec := f.l.spec(zone, typ)
 	maps.Copy(spec.Env, lt.VersionEnvironment(version))
 	spec.ID, spec.Addr = id, addr
-	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
-		f.l.addrs.Release(addr)
-		return "", netip.AddrPort{}, fmt.Errorf("launch instance %s in %s: %w", id, zone.Name, err)
-	}
 	f.mu.Lock()
-	f.zones[id], f.addrs[id] = zone.Name, addr
+	f.zones[id], f.addrs[id], f.pending[id] = zone.Name, addr, spec
 	f.mu.Unlock()
 	return id, netip.AddrPortFrom(addr, uint16(lt.Port)), nil
+}
+
+// Boot starts a pending instance on the runtime: EC2 has it running, and
+// its workload boots (launch_template.boot_time) from now.
+func (f *fleet) Boot(ctx context.Context, id az.InstanceID) error {
+	f.mu.Lock()
+	spec, ok := f.pending[id]
+	delete(f.pending, id)
+	f.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("instance %s is not pending", id)
+	}
+	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
+		return fmt.Errorf("start instance %s in %s: %w", id, spec.Zone.Name, err)
+	}
+	return nil
 }
 
 // spec is the launch template as a runtime spec, for one zone; the caller
@@ -88,6 +103,7 @@ func (f *fleet) Terminate(ctx context.Context, id az.InstanceID) error {
 	addr, ok := f.addrs[id]
 	delete(f.addrs, id)
 	delete(f.zones, id)
+	delete(f.pending, id)
 	f.mu.Unlock()
 	if ok {
 		f.l.addrs.Release(addr)
@@ -179,5 +195,5 @@ func (t targets) Register(id az.InstanceID, zone string, addr netip.AddrPort) er
 func (t targets) Deregister(id az.InstanceID) (<-chan struct{}, error) { return t.lb.Deregister(id) }
 
 // State is the target's health as DescribeTargetHealth shows it: the
-// nodes' views folded into one (alb.FoldHealth).
+// live nodes' views folded into one (alb.FoldHealth); a stopped node's frozen view does not count.
 func (t targets) State(id az.InstanceID) string { return string(t.lb.TargetHealth(id)) }

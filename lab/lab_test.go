@@ -202,6 +202,11 @@ func TestGroupReplacesKilledInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	// EC2 keeps new instances pending (launch_template.pending_time) before
+	// they run: wait for the group to be InService, as lab run does.
+	if err := l.waitReady(context.Background(), 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 	ins := l.Instances()
 	if len(ins) != 3 || ins[0].Zone == ins[1].Zone || ins[1].Zone == ins[2].Zone || ins[0].Zone == ins[2].Zone {
 		t.Fatalf("want one instance in each of three zones, got %+v", ins)

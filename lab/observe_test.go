@@ -33,6 +33,9 @@ func TestRunCanBeWatchedFromOutside(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	if err := l.waitReady(context.Background(), 5*time.Minute); err != nil { // instances are pending first
+		t.Fatal(err)
+	}
 	for _, in := range l.Instances() {
 		waitFor(t, string(in.ID)+" healthy", 20*time.Second, func() bool { return everyNodeSees(l.LB, in.ID, alb.StateHealthy) })
 	}

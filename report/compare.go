@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -216,13 +217,18 @@ func compareRows(a, b *analysis, ra, rb *Report) []CompareRow {
 	num("scaling", "terminations", float64(sa.ScalingActivities.Terminations), float64(sb.ScalingActivities.Terminations), "")
 	stA, stB := ra.TimeToScale.Steps, rb.TimeToScale.Steps
 	for i := range stA {
-		if i == 0 || i >= len(stB) {
-			if i == 0 {
+		if i == 0 {
+			if len(stB) > 0 {
 				add("time to scale", "first breach at", dashIf(stA[0].At), dashIf(stB[0].At), "")
 			}
 			continue
 		}
-		va, vb := stA[i].SinceBreak, stB[i].SinceBreak
+		// Steps are matched by name: runs from before a step existed lack it.
+		j := slices.IndexFunc(stB, func(s ScaleStep) bool { return s.Step == stA[i].Step })
+		if j < 0 {
+			continue
+		}
+		va, vb := stA[i].SinceBreak, stB[j].SinceBreak
 		d := ""
 		if va != nil && vb != nil && *va != *vb {
 			d = signed(*vb-*va) + " s"

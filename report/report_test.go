@@ -71,7 +71,7 @@ func TestReportModelGolden(t *testing.T) {
 		t.Errorf("%d charts, %d phases, %d timeline rows", len(rep.Charts), len(rep.Phases), len(rep.Timeline))
 	}
 	steps := rep.TimeToScale.Steps
-	if len(steps) != 5 || steps[0].At == "" || steps[3].At == "" {
+	if len(steps) != 9 || steps[0].At == "" || steps[5].At == "" { // breach ... InService
 		t.Errorf("time to scale: %+v", steps)
 	}
 	if rep.Cost.InstanceHours <= 0 {
@@ -200,7 +200,7 @@ func TestCompare(t *testing.T) {
 	golden(t, "compare.golden.json", marshal(t, c))
 	var text bytes.Buffer
 	c.WriteText(&text)
-	for _, want := range []string{"instance-hours", "HTTP 5xx", "+12", a.Summary.SLOs[0].Expr, "instance in service (since breach)"} {
+	for _, want := range []string{"instance-hours", "HTTP 5xx", "+12", a.Summary.SLOs[0].Expr, "InService (since breach)"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("the text table lacks %q:\n%s", want, text.String())
 		}

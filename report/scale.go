@@ -1,10 +1,16 @@
 package report
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/cloudwatch"
 )
@@ -35,7 +41,9 @@ type DecisionRow struct {
 	ToInService *float64 `json:"to_in_service_s,omitempty"`
 }
 
-// new instance enters service, and p99 comes back.
+// timeToScale is the first scale-out episode from the breach to the new
+// instance serving (episode), and every change of desired capacity with the
+// next instance in service.
 func (a *analysis) timeToScale() TimeToScale {
 	var tts TimeToScale
 	var high *alarmLine
@@ -75,86 +83,162 @@ func (a *analysis) timeToScale() TimeToScale {
 		tts.Decisions = append(tts.Decisions, row)
 	}
 
-	steps := []string{"first breach", "alarm", "decision", "instance in service", "latency recovered"}
-	var times []float64 // AWS seconds since the start, per step reached
-	var details []string
-	if high == nil {
-		details = append(details, "the stack has no CPU scale-out alarm")
-	} else {
+	tts.Steps = a.episode(high, threshold)
+	return tts
+}
+
+// The steps of the first scale-out, in order (AWS seconds from the breach).
+var episodeSteps = []string{"first breach", "alarm", "decision", "launch", "running", "InService",
+	"first healthy check", "serving", "latency recovered"}
+
+// episode follows the first scale-out from the breach to the new instance
+// serving, step by step: the alarm's change to ALARM, the change of desired
+// capacity, the group's Launch activity (RunInstances), EC2 having it
+// running (after its pending time), InService (registered, launch hooks
+// done), its first passing health check on a node, the first request it
+// answered (access.log), and the first second whose p99 recovered. A step
+// that did not happen stays empty and ends the chain, except the last two,
+// which are looked for from InService on.
+func (a *analysis) episode(high *alarmLine, threshold float64) []ScaleStep {
+	at := make([]*float64, len(episodeSteps))
+	details := make([]string, len(episodeSteps))
+	set := func(i int, t float64, detail string) { at[i], details[i] = &t, detail }
+	found := func(i int, tm time.Time, detail string) { set(i, a.sec(tm), detail) }
+	func() {
+		if high == nil {
+			details[0] = "the stack has no CPU scale-out alarm"
+			return
+		}
 		breach := -1.0
 		for _, s := range a.secs {
-			g, ok := groupCPU(s)
-			if ok && high.cmp.Compare(g, high.threshold) {
+			if g, ok := groupCPU(s); ok && high.cmp.Compare(g, high.threshold) {
 				breach = s.AWS
-				details = append(details, fmt.Sprintf("group CPU %.1f%% %s %g (%s)", g, high.cmp.Sign(), high.threshold, s.Phase))
+				set(0, s.AWS, fmt.Sprintf("group CPU %.1f%% %s %g (%s)", g, high.cmp.Sign(), high.threshold, s.Phase))
 				break
 			}
 		}
-		if breach >= 0 {
-			times = append(times, breach)
-			var alarmAt time.Time
-			for _, e := range a.run.Events {
-				if al, ok := e.Event.(cloudwatch.AlarmStateChanged); ok {
-					if al.Alarm == high.policy && alarmFired(al) {
-						alarmAt = e.Time
-						details = append(details, "alarm "+al.Alarm+" → ALARM")
-						break
-					}
-				}
-			}
-			var decisionAt time.Time
-			if !alarmAt.IsZero() {
-				times = append(times, a.sec(alarmAt))
-				for _, e := range a.run.Events {
-					if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && !e.Time.Before(alarmAt) {
-						if d.To > d.From {
-							decisionAt = e.Time
-							details = append(details, fmt.Sprintf("desired %d → %d by %s", d.From, d.To, orDash(d.Policy)))
-							break
-						}
-					}
-				}
-			}
-			var inAt time.Time
-			if !decisionAt.IsZero() {
-				times = append(times, a.sec(decisionAt))
-				if ie, ok := a.nextInService(decisionAt); ok {
-					inAt = ie.Time
-					l := ie.Event.(asg.LifecycleChanged)
-					details = append(details, fmt.Sprintf("%s (%s) InService", l.Instance, l.Zone))
-				}
-			}
-			if !inAt.IsZero() {
-				times = append(times, a.sec(inAt))
-				for _, s := range a.secs {
-					if s.AWS > a.sec(inAt) && s.Sent > 0 && s.P99 < threshold {
-						times = append(times, s.AWS)
-						details = append(details, fmt.Sprintf("p99 %s < %s", fmtMs(s.P99), fmtMs(threshold)))
-						break
-					}
-				}
-			}
-		} else {
-			details = append(details, fmt.Sprintf("the group's CPU never went %s %g%%", high.cmp.Sign(), high.threshold))
+		if breach < 0 {
+			details[0] = fmt.Sprintf("the group's CPU never went %s %g%%", high.cmp.Sign(), high.threshold)
+			return
 		}
-	}
-	for i, name := range steps {
-		st := ScaleStep{Step: name}
-		if i < len(times) {
-			st.At = clockAt(times[i])
-			d := r1(times[i] - times[0])
+		var alarmAt time.Time
+		for _, e := range a.run.Events {
+			if al, ok := e.Event.(cloudwatch.AlarmStateChanged); ok && al.Alarm == high.policy && alarmFired(al) {
+				alarmAt = e.Time
+				found(1, e.Time, "alarm "+al.Alarm+" → ALARM")
+				break
+			}
+		}
+		if alarmAt.IsZero() {
+			return
+		}
+		var decisionAt time.Time
+		for _, e := range a.run.Events {
+			if d, ok := e.Event.(asg.DesiredCapacityChanged); ok && !e.Time.Before(alarmAt) && d.To > d.From {
+				decisionAt = e.Time
+				found(2, e.Time, fmt.Sprintf("desired %d → %d by %s", d.From, d.To, orDash(d.Policy)))
+				break
+			}
+		}
+		if decisionAt.IsZero() {
+			return
+		}
+		id, launchAt := "", time.Time{}
+		for _, e := range a.run.Events {
+			if l, ok := e.Event.(asg.ScalingActivity); ok && l.Action == "Launch" && l.Status == "" && !e.Time.Before(decisionAt) {
+				id, launchAt = l.Instance, e.Time
+				found(3, e.Time, fmt.Sprintf("%s launched in %s (RunInstances: pending)", l.Instance, l.Zone))
+				break
+			}
+		}
+		if id == "" {
+			return
+		}
+		for _, e := range a.run.Events {
+			if r, ok := e.Event.(asg.InstanceRunning); ok && r.Instance == id {
+				found(4, e.Time, fmt.Sprintf("EC2: running after %.0f s pending", r.Pending))
+				break
+			}
+		}
+		var inAt time.Time
+		for _, e := range a.run.Events {
+			if l, ok := inService(e); ok && l.Instance == id && e.Time.After(launchAt) {
+				inAt = e.Time
+				found(5, e.Time, fmt.Sprintf("%s (%s) InService, registered with the target group", l.Instance, l.Zone))
+				break
+			}
+		}
+		if inAt.IsZero() {
+			return
+		}
+		addr, healthyAt := "", time.Time{}
+		for _, e := range a.run.Events {
+			if h, ok := e.Event.(alb.TargetHealthChanged); ok && h.Target == id && h.To == alb.StateHealthy {
+				addr, healthyAt = h.Addr, e.Time
+				found(6, e.Time, fmt.Sprintf("healthy on the %s node", h.Node))
+				break
+			}
+		}
+		if healthyAt.IsZero() {
+			details[6] = "no node saw " + id + " healthy before the run ended"
+		} else {
+			if t, ok := a.firstServed(addr, healthyAt); ok {
+				found(7, t, fmt.Sprintf("first request answered by %s (access.log)", addr))
+			} else {
+				details[7] = "no request to " + orDash(addr) + " in access.log"
+			}
+		}
+		for _, s := range a.secs {
+			if s.AWS > a.sec(inAt) && s.Sent > 0 && s.P99 < threshold {
+				set(8, s.AWS, fmt.Sprintf("p99 %s < %s", fmtMs(s.P99), fmtMs(threshold)))
+				break
+			}
+		}
+	}()
+	var steps []ScaleStep
+	var prev *float64
+	for i, name := range episodeSteps {
+		st := ScaleStep{Step: name, Detail: details[i]}
+		if t := at[i]; t != nil && at[0] != nil {
+			st.At = clockAt(*t)
+			d := r1(*t - *at[0])
 			st.SinceBreak = &d
-			if i > 0 {
-				p := r1(times[i] - times[i-1])
+			if prev != nil {
+				p := r1(*t - *prev)
 				st.SincePrev = &p
 			}
+			prev = t
 		}
-		if i < len(details) {
-			st.Detail = details[i]
-		}
-		tts.Steps = append(tts.Steps, st)
+		steps = append(steps, st)
 	}
-	return tts
+	return steps
+}
+
+// firstServed is the end time of the first request the target at addr
+// answered after from, from the run's access.log (AWS time).
+func (a *analysis) firstServed(addr string, from time.Time) (time.Time, bool) {
+	if addr == "" || a.run.Dir == "" {
+		return time.Time{}, false
+	}
+	f, err := os.Open(filepath.Join(a.run.Dir, rundir.AccessLogFile))
+	if err != nil {
+		return time.Time{}, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		// type time elb client:port target:port ...
+		fields := strings.SplitN(sc.Text(), " ", 6)
+		if len(fields) < 6 || fields[4] != addr {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, fields[1])
+		if err == nil && !t.Before(from) {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (a *analysis) nextInService(after time.Time) (Event, bool) {

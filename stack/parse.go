@@ -116,6 +116,7 @@ func defaults() *Stack {
 			Environment:  map[string]string{},
 			Version:      1,
 			Monitoring:   MonitoringBasic,
+			PendingTime:  DefaultPendingTime, // [observed]; AWS documents none
 		},
 		AutoScalingGroup: AutoScalingGroup{
 			HealthCheckType:              "EC2",
@@ -244,7 +245,7 @@ func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int,
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "monitoring")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "monitoring", "pending_time")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
@@ -252,6 +253,7 @@ func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	p.StrMap(m, path, "environment", &lt.Environment)
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
 	p.Str(m, path, "monitoring", &lt.Monitoring)
+	p.Dur(m, path, "pending_time", &lt.PendingTime, true)
 	p.Int(m, path, "version", &lt.Version)
 	p.versions(m, lt)
 }

@@ -35,7 +35,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"simplydone"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
-			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 20 * time.Second, Monitoring: MonitoringDetailed},
+			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 40 * time.Second, PendingTime: 16 * time.Second, Monitoring: MonitoringDetailed},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 1, MaxSize: 6, DesiredCapacity: 2, HealthCheckType: "ELB",
 			HealthCheckGracePeriod: 300 * time.Second, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: &warmup,
 			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort"},
@@ -91,7 +91,7 @@ scaling_policies:
 			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"app", "--flag"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
-			Environment: map[string]string{}, Monitoring: MonitoringBasic},
+			Environment: map[string]string{}, PendingTime: DefaultPendingTime, Monitoring: MonitoringBasic},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 2, MaxSize: 4, DesiredCapacity: 2, HealthCheckType: "EC2",
 			HealthCheckGracePeriod: 0, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: nil,
 			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort"},
@@ -176,6 +176,17 @@ func TestDurationForms(t *testing.T) {
 	}
 	if s.LaunchTemplate.BootTime != 1500*time.Millisecond {
 		t.Errorf("boot_time = %v, want 1.5s", s.LaunchTemplate.BootTime)
+	}
+	// pending_time (EC2's pending -> running, observed) is the lab's too;
+	// a negative one is refused with the file, field, value and the rule.
+	src = "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], pending_time: 5500ms}\n" + group
+	if s, err = Parse("d.yaml", []byte(src)); err != nil || s.LaunchTemplate.PendingTime != 5500*time.Millisecond {
+		t.Fatalf("pending_time 5500ms: %v, %v", s, err)
+	}
+	src = "name: web\ntarget_group: {port: 80}\nlaunch_template: {command: [app], pending_time: -1s}\n" + group
+	_, err = Parse("d.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "d.yaml") || !strings.Contains(err.Error(), "launch_template.pending_time") || !strings.Contains(err.Error(), "-1s is negative") {
+		t.Errorf("pending_time -1s: %v", err)
 	}
 }
 

@@ -196,6 +196,9 @@ func (p *parser) validateLaunchTemplate(lt LaunchTemplate) {
 	if lt.BootTime < 0 {
 		p.Errf(path+".boot_time", "%s is negative; use 0 or more", lt.BootTime)
 	}
+	if lt.PendingTime < 0 {
+		p.Errf(path+".pending_time", "%s is negative; use 0 or more (EC2's pending-to-running time; default %s, observed)", lt.PendingTime, DefaultPendingTime)
+	}
 }
 
 func (p *parser) validateGroup(g AutoScalingGroup) {

@@ -72,6 +72,9 @@ func TestFidelity(t *testing.T) {
 		{"automatic target weights: detection always on, mitigation with weighted_random",
 			"edit-target-group-attributes.html (weighted random, ATW) and the ATW blog: targets with disproportionate 5xx/connection errors are anomalous (health unchanged); with anomaly mitigation on, their traffic is cut and later restored",
 			fidelityATW},
+		{"a stopped node's frozen view does not feed the target's health (issue 14 item 6)",
+			"target-group-health-checks.html: each load balancer node checks each target; a node that is down checks nothing, so only live nodes' views say what DescribeTargetHealth (and the Auto Scaling group's ELB health check, autoscaling/ec2/userguide/health-checks-overview.html) sees",
+			fidelityStoppedNodeView},
 	}
 	for _, r := range rows {
 		if !t.Run(r.name, r.run) {
@@ -533,5 +536,59 @@ func fidelityATW(t *testing.T) {
 				t.Fatalf("mitigation: %+v, share %.3f, want a small share above 0", r, share)
 			}
 		})
+	}
+}
+
+// fidelityStoppedNodeView stops node b while its view says i-b is healthy,
+// then i-b dies: the live node marks it unhealthy and TargetHealth follows
+// it, though the frozen view still says healthy. A target registered while b
+// is down stays initial in b's frozen view; when the live node finds it
+// unhealthy, so does TargetHealth. With every node down no view counts.
+func fidelityStoppedNodeView(t *testing.T) {
+	h := newHarness(t, nil)
+	b := backend(t, "b", nil)
+	h.register("i-b", "us-east-1b", b)
+	h.waitState("i-b", StateHealthy)
+	nodeA, nodeB := h.lb.Nodes()[0], h.lb.Nodes()[1]
+	if err := h.lb.StopNode("us-east-1b"); err != nil {
+		t.Fatal(err)
+	}
+	h.prober.set(b, timeout)
+	for range 2 {
+		want := h.prober.count() + 1 // node a's check of i-b; none from node b
+		h.clock.Advance(30 * time.Second)
+		waitFor(t, "node a's check", func() bool { return h.prober.count() >= want })
+	}
+	waitFor(t, "node a sees i-b unhealthy", func() bool { got, _ := nodeA.Health("i-b"); return got.State == StateUnhealthy })
+	if got, _ := nodeB.Health("i-b"); got.State != StateHealthy {
+		t.Fatalf("the stopped node's view moved to %s; the test needs it frozen at healthy", got)
+	}
+	if got := h.lb.TargetHealth("i-b"); got != StateUnhealthy {
+		t.Fatalf("TargetHealth(i-b) = %s with the only live node saying unhealthy: the frozen healthy view still counts", got)
+	}
+
+	c := backend(t, "c", nil)
+	h.prober.set(c, timeout) // a broken build: it never passes
+	if err := h.lb.Register("i-c", "us-east-1a", c); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		want := h.prober.count() + 2 // node a's checks of i-b and i-c
+		h.clock.Advance(30 * time.Second)
+		waitFor(t, "node a's checks", func() bool { return h.prober.count() >= want })
+	}
+	waitFor(t, "node a sees i-c unhealthy", func() bool { got, _ := nodeA.Health("i-c"); return got.State == StateUnhealthy })
+	if got, _ := nodeB.Health("i-c"); got.State != StateInitial {
+		t.Fatalf("the stopped node's view of i-c is %s; the test needs it initial", got)
+	}
+	if got := h.lb.TargetHealth("i-c"); got != StateUnhealthy {
+		t.Fatalf("TargetHealth(i-c) = %s: the frozen initial view still counts", got)
+	}
+
+	if err := h.lb.StopNode("us-east-1a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.lb.TargetHealth("i-b"); got != StateUnused {
+		t.Fatalf("TargetHealth with every node down = %s, want unused (no live view)", got)
 	}
 }

@@ -3,10 +3,33 @@ package alb
 import "github.com/simplydone/lab/sim/az"
 
 // TargetHealth is a target's one health state, as DescribeTargetHealth
-// shows one although every node checks on its own: the nodes' views folded
-// (FoldHealth).
+// shows one although every node checks on its own: the live nodes' views
+// folded (FoldHealth). A stopped node's view is frozen where it was when
+// the node went down (StopNode): it is nobody's current opinion, so it does
+// not count; the Auto Scaling group's ELB health check reads this, and a
+// frozen "healthy" must not hide a target the live nodes find dead. With
+// every node down no view counts: unused.
 func (lb *LoadBalancer) TargetHealth(id az.InstanceID) State {
-	return FoldHealth(lb.Health(id))
+	return FoldHealth(lb.liveHealth(id))
+}
+
+// liveHealth is Health without the views of stopped nodes.
+func (lb *LoadBalancer) liveHealth(id az.InstanceID) map[string]Health {
+	lb.mu.Lock()
+	live := make([]*Node, 0, len(lb.nodes))
+	for _, n := range lb.nodes {
+		if !n.down {
+			live = append(live, n)
+		}
+	}
+	lb.mu.Unlock()
+	out := map[string]Health{}
+	for _, n := range live {
+		if h, ok := n.Health(id); ok {
+			out[n.zone.Name] = h
+		}
+	}
+	return out
 }
 
 // FoldHealth folds the nodes' views of a target (by node zone) into one:

@@ -51,3 +51,19 @@ func (e LifecycleChanged) Message() string {
 	}
 	return fmt.Sprintf("Instance %s (%s): %s -> %s", e.Instance, e.Zone, e.From, e.To)
 }
+
+// InstanceRunning is published when EC2 has started one of the group's
+// instances: RunInstances answered at once with the instance pending, and
+// EC2 took the pending time (Config.PendingTime) to make it running. Only
+// then does it boot, run its launch hooks, and go InService.
+type InstanceRunning struct {
+	Group    string  `json:"group"`
+	Instance string  `json:"instance"`
+	Zone     string  `json:"zone"`
+	Pending  float64 `json:"pending_s"` // AWS seconds it was pending
+}
+
+func (InstanceRunning) Kind() string { return "instance" }
+func (e InstanceRunning) Message() string {
+	return fmt.Sprintf("EC2 instance %s (%s): pending -> running after %.0f s", e.Instance, e.Zone, e.Pending)
+}

@@ -26,11 +26,23 @@ const (
 
 // Fleet runs instances for the group (the lab wires the runtime in).
 type Fleet interface {
-	// Launch starts one instance of the given launch template version in zone.
+	// Launch starts one instance of the given launch template version in
+	// zone (with a Config.Booter, only RunInstances: the instance is pending
+	// until Boot).
 	Launch(ctx context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error)
 	Terminate(ctx context.Context, id az.InstanceID) error
 	Running(id az.InstanceID) bool
 	CPU(ctx context.Context, id az.InstanceID) (float64, error)
+}
+
+// Booter is EC2 finishing a launch: with one set (Config.Booter), the
+// Fleet's Launch is only RunInstances (an id and an address for a pending
+// instance; nothing runs yet), and the group calls Boot once the pending
+// time has passed, when EC2 has the instance running; its workload starts
+// then (and takes its boot time). Without one, Launch runs the instance at
+// once.
+type Booter interface {
+	Boot(ctx context.Context, id az.InstanceID) error
 }
 
 // TargetGroup is the load balancer's target group as the group sees it.
@@ -71,6 +83,15 @@ type Config struct {
 	// MaintenancePolicy is the group's instance maintenance policy; nil
 	// means none (terminate and launch for health-check replacement).
 	MaintenancePolicy *MaintenancePolicy
+	// PendingTime is how long EC2 keeps a new instance pending before it is
+	// running. AWS documents no figure; the stack's default is an observed
+	// one (stack.DefaultPendingTime). The instance is registered with the
+	// target group and goes InService only once running (and its launch
+	// hooks are done). 0: running at once.
+	PendingTime time.Duration
+	// Booter starts a pending instance once EC2 has it running; nil: the
+	// Fleet's Launch runs it at once.
+	Booter Booter
 	// Tick is how often health and capacity are checked and CPU sampled
 	// (default 10 s).
 	Tick    time.Duration
@@ -91,12 +112,15 @@ type Instance struct {
 	State     string // lifecycle state
 	Health    string
 	Launched  time.Time
+	Running   time.Time // when EC2 had it running (zero while pending)
 	InService time.Time
 	WarmUntil time.Time
 	Template  int // launch template version
 
 	refreshing bool // taken out by an instance refresh: its replacement waits until it is gone
 	replacing  bool // unhealthy, kept until its replacement is healthy (maintenance policy above 100%)
+	booting    bool // Booter.Boot has been called (or is running): a termination waits for it
+	booted     chan struct{}
 }
 
 // Group is an Auto Scaling group.
@@ -110,7 +134,6 @@ type Group struct {
 	started      time.Time   // when the group started, for scheduled actions
 	nextRun      []time.Time // each scheduled action's next run; zero: done
 	instances    map[az.InstanceID]*Instance
-	lastSimple   map[string]time.Time        // simple policies: when their cooldown started
 	votes        map[string]vote             // target tracking policies' latest proposals
 	impaired     map[string]int              // zones whose launches fail (chaos az-outage), by nesting count
 	version      int                         // the launch template version new instances start from
@@ -122,6 +145,11 @@ type Group struct {
 	hookWaits    map[az.InstanceID]*hookWait // instances waiting on a lifecycle hook
 	refreshes    int                         // instance refreshes started, for their ids
 	closed       bool
+
+	// Simple scaling's one cooldown for the group (scale.go).
+	simpleBusy     bool          // a simple policy's activity is in progress: its cooldown starts when it completes
+	simpleCooldown time.Duration // that activity's cooldown
+	cooldownEnd    time.Time     // simple policies wait until then (the group's one cooldown)
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -169,7 +197,7 @@ func New(cfg Config) (*Group, error) {
 	}
 	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
 		min: cfg.Min, max: cfg.Max, started: cfg.Clock.Now(), nextRun: firstRuns(cfg.Clock.Now(), cfg.ScheduledActions),
-		instances: map[az.InstanceID]*Instance{}, lastSimple: map[string]time.Time{}, votes: map[string]vote{}}, nil
+		instances: map[az.InstanceID]*Instance{}, votes: map[string]vote{}}, nil
 }
 
 // Start launches the desired capacity and keeps the group in shape until Close.

@@ -28,7 +28,10 @@ type Policy struct {
 	Steps          []Step // step scaling
 	MinAdjustment  int    // MinAdjustmentMagnitude, PercentChangeInCapacity only
 	Cooldown       time.Duration
-	Warmup         time.Duration
+	// Warmup is the policy's EstimatedInstanceWarmup (step and target
+	// tracking); nil: not set, and the group's default instance warm-up,
+	// else its default cooldown, applies (aws-behaviour.md 2.7).
+	Warmup         *time.Duration
 	Threshold      float64 // the alarm's threshold, for step bounds
 	TargetValue    float64 // target tracking
 	DisableScaleIn bool    // target tracking

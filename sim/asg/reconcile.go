@@ -22,18 +22,25 @@ func (g *Group) Reconcile(ctx context.Context) {
 	g.refreshStep(ctx)
 	g.rebalanceStep()
 	g.fixCapacity(ctx)
+	g.settleSimple()
 }
 
 // checkHealth marks and replaces unhealthy instances: instances no longer
 // running at once; ELB failures at most 10% of desired (at least one) at a
-// time, so a bad health check cannot take the whole group down.
+// time, each next one only once the new instances have passed their first
+// health check and finished warming up (aws-behaviour.md 2.4,
+// https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-checks-overview.html),
+// so a bad health check cannot take the whole group down.
 func (g *Group) checkHealth(ctx context.Context) {
 	now := g.now()
 	g.mu.Lock()
 	limit := max(1, g.desired/10)
-	starting := 0 // replacements not yet healthy behind the load balancer
+	starting := 0 // new instances still launching, not yet healthy behind the load balancer, or warming up
 	for _, in := range g.instances {
-		if in.State == InService && g.cfg.Targets.State(in.ID) == "initial" {
+		switch {
+		case in.State == Pending:
+			starting++
+		case in.State == InService && (g.cfg.Targets.State(in.ID) == "initial" || now.Before(in.WarmUntil)):
 			starting++
 		}
 	}
@@ -173,7 +180,8 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 	if err != nil {
 		return fmt.Errorf("launch in %s: %w", zone, err)
 	}
-	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version,
+		booted: make(chan struct{})}
 	g.mu.Lock()
 	g.instances[id] = in
 	g.mu.Unlock()
@@ -183,34 +191,103 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 	}
 	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id), cause)
 	g.lifecycle(in, "", Pending)
-	if len(g.hooksFor(LaunchingTransition)) == 0 {
-		return g.putInService(in)
+	if g.cfg.PendingTime == 0 && len(g.hooksFor(LaunchingTransition)) == 0 {
+		return g.bringUp(ctx, in) // nothing to wait for: in service at once
 	}
-	// Launch hooks: the instance waits in Pending:Wait; the group goes on.
+	// EC2's pending time and the launch hooks: the instance waits; the group goes on.
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		result := g.runHooks(ctx, in, LaunchingTransition, Pending)
-		g.mu.Lock()
-		if g.closed || in.State != Pending {
-			g.mu.Unlock()
-			return // Close took it
-		}
-		if result == Abandon {
-			in.State = Terminating
-			g.mu.Unlock()
-			g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
-				fmt.Sprintf("At %s an instance was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
-			g.lifecycle(in, Pending, Terminating)
-			g.terminateAsync(ctx, in)
-			g.poke()
-			return
-		}
-		g.mu.Unlock()
-		if err := g.putInService(in); err != nil {
-			g.cfg.Logger.Warn("after launch hooks", "instance", in.ID, "err", err)
+		if err := g.bringUp(ctx, in); err != nil {
+			g.cfg.Logger.Warn("bringing a launched instance up", "instance", in.ID, "err", err)
 		}
 	}()
+	return nil
+}
+
+// bringUp takes a launched instance from Pending to InService as AWS does:
+// EC2 keeps it pending for the pending time, then it is running (and its
+// workload starts: Booter); then its launch hooks hold it in Pending:Wait;
+// then it is registered with the target group and put InService. An
+// instance terminated meanwhile (scale-in, Close) stops where it is.
+func (g *Group) bringUp(ctx context.Context, in *Instance) error {
+	if err := g.running(ctx, in); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	if g.closed || in.State != Pending {
+		g.mu.Unlock()
+		return nil
+	}
+	g.mu.Unlock()
+	if len(g.hooksFor(LaunchingTransition)) == 0 {
+		return g.putInService(in)
+	}
+	result := g.runHooks(ctx, in, LaunchingTransition, Pending)
+	g.mu.Lock()
+	if g.closed || in.State != Pending {
+		g.mu.Unlock()
+		return nil // Close took it
+	}
+	if result == Abandon {
+		in.State = Terminating
+		g.mu.Unlock()
+		g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+			fmt.Sprintf("At %s an instance was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
+		g.lifecycle(in, Pending, Terminating)
+		g.terminateAsync(ctx, in)
+		g.poke()
+		return nil
+	}
+	g.mu.Unlock()
+	if err := g.putInService(in); err != nil {
+		return fmt.Errorf("after launch hooks: %w", err)
+	}
+	return nil
+}
+
+// running waits out EC2's pending time on the group's clock, then has the
+// instance started (Booter) and publishes InstanceRunning. It closes
+// in.booted on every path, so a termination waiting for the boot goes on.
+func (g *Group) running(ctx context.Context, in *Instance) error {
+	defer close(in.booted)
+	if d := g.cfg.PendingTime; d > 0 {
+		select {
+		case <-g.cfg.Clock.After(d):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	g.mu.Lock()
+	if g.closed || in.State != Pending {
+		g.mu.Unlock()
+		return nil // terminated while pending: nothing to start
+	}
+	in.booting = true
+	g.mu.Unlock()
+	if g.cfg.Booter != nil {
+		if err := g.cfg.Booter.Boot(ctx, in.ID); err != nil {
+			g.mu.Lock()
+			ours := in.State == Pending && !g.closed
+			if ours {
+				in.State, in.Health = Terminating, Unhealthy
+			}
+			g.mu.Unlock()
+			if ours {
+				g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
+					fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
+				g.lifecycle(in, Pending, Terminating)
+				g.terminateAsync(ctx, in)
+				g.poke()
+			}
+			return fmt.Errorf("start %s: %w", in.ID, err)
+		}
+	}
+	now := g.now()
+	g.mu.Lock()
+	in.Running = now
+	g.mu.Unlock()
+	g.cfg.Events.Publish(InstanceRunning{Group: g.cfg.Name, Instance: string(in.ID), Zone: in.Zone, Pending: now.Sub(in.Launched).Seconds()})
 	return nil
 }
 
@@ -226,6 +303,7 @@ func (g *Group) putInService(in *Instance) error {
 	in.WarmUntil = in.InService.Add(g.warmup())
 	g.mu.Unlock()
 	g.lifecycle(in, Pending, InService)
+	g.settleSimple()
 	return nil
 }
 
@@ -258,9 +336,15 @@ func (g *Group) scaleIn(ctx context.Context, capacity int) {
 // terminateAsync deregisters the instance, waits for it to drain, then ends
 // it; the group owns the goroutine.
 func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
+	g.mu.Lock()
+	booting := in.booting && in.booted != nil
+	g.mu.Unlock()
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		if booting {
+			<-in.booted // EC2 is starting it: end it once started, so nothing is left running
+		}
 		if drained, err := g.cfg.Targets.Deregister(in.ID); err == nil {
 			select {
 			case <-drained:
@@ -275,6 +359,7 @@ func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
 		delete(g.instances, in.ID)
 		g.mu.Unlock()
 		g.lifecycle(in, Terminating, Terminated)
+		g.settleSimple()
 	}()
 }
 

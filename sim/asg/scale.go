@@ -9,7 +9,14 @@ import "time"
 // Step scaling: while new instances warm up they count toward the capacity
 // the next step starts from, so repeated breaches in the same step add
 // nothing more until warm-up ends; scale-in waits for warm-up to end.
-// Simple scaling: after an activity the policy waits for its cooldown.
+// Simple scaling: the cooldown is the group's (any simple policy's
+// activity holds every simple policy), and it starts when the activity
+// completes: the last instance in service (after its pending time and
+// launch hooks) or terminated (after draining and termination hooks).
+// While any activity is in progress (a launch, a termination, a health
+// replacement) simple policies wait too (aws-behaviour.md 2.6).
+// Scale-in counts terminating instances as capacity, so a breach while
+// the last scale-in drains removes nothing more.
 func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 	p, ok := g.policy(name)
 	if !ok {
@@ -17,16 +24,20 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 	}
 	now := g.now()
 	g.mu.Lock()
-	capacity, warming := g.capacity(now)
+	capacity, warming, terminating := g.capacity(now, g.policyWarmup(p))
 	from := g.desired
 	to := from
 	switch p.Type {
 	case "SimpleScaling":
-		if t, ok := g.lastSimple[name]; ok && now.Before(t.Add(g.cooldown(p))) {
+		if g.simpleBusy || g.activityInProgress() || now.Before(g.cooldownEnd) {
 			g.mu.Unlock()
 			return from, false
 		}
-		to = NewCapacity(p.AdjustmentType, capacity, p.Adjustment, p.MinAdjustment)
+		base := capacity
+		if p.Adjustment < 0 || p.AdjustmentType == ExactCapacity {
+			base += terminating
+		}
+		to = NewCapacity(p.AdjustmentType, base, p.Adjustment, p.MinAdjustment)
 	case TargetTrackingScaling:
 		g.mu.Unlock()
 		return from, false // driven by TrackTarget
@@ -45,7 +56,9 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 			g.mu.Unlock()
 			return from, false // scale-in waits for warm-up to end
 		default:
-			to = min(from, NewCapacity(p.AdjustmentType, capacity, adj, p.MinAdjustment))
+			// Scale in from the capacity with the terminating instances:
+			// they already answer a breach of the same step.
+			to = min(from, NewCapacity(p.AdjustmentType, capacity+terminating, adj, p.MinAdjustment))
 		}
 	}
 	to = clamp(to, g.min, g.max)
@@ -55,7 +68,7 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 	}
 	g.desired = to
 	if p.Type == "SimpleScaling" {
-		g.lastSimple[name] = now
+		g.simpleBusy, g.simpleCooldown = true, g.cooldown(p)
 	}
 	g.mu.Unlock()
 	g.cfg.Events.Publish(DesiredCapacityChanged{Group: g.cfg.Name, From: from, To: to, Policy: name, Alarm: alarm, Value: v})
@@ -64,17 +77,64 @@ func (g *Group) ExecutePolicy(name, alarm string, v float64) (int, bool) {
 }
 
 // capacity counts the pending and in-service instances, and of them those
-// still warming up (pending ones included). g.mu must be held.
-func (g *Group) capacity(now time.Time) (capacity, warming int) {
+// still warming up for a warm-up of warmup (pending ones included), and
+// the terminating ones apart. g.mu must be held.
+func (g *Group) capacity(now time.Time, warmup time.Duration) (capacity, warming, terminating int) {
 	for _, in := range g.instances {
-		if in.State == Pending || in.State == InService {
+		switch in.State {
+		case Pending, InService:
 			capacity++
-			if now.Before(in.WarmUntil) || in.State == Pending {
+			if in.State == Pending || now.Before(in.InService.Add(warmup)) {
 				warming++
 			}
+		case Terminating:
+			terminating++
 		}
 	}
-	return capacity, warming
+	return capacity, warming, terminating
+}
+
+// policyWarmup is a policy's instance warm-up, as AWS falls back:
+// EstimatedInstanceWarmup, else DefaultInstanceWarmup, else DefaultCooldown
+// (aws-behaviour.md 2.7).
+func (g *Group) policyWarmup(p Policy) time.Duration {
+	if p.Warmup != nil {
+		return *p.Warmup
+	}
+	return g.warmup()
+}
+
+// activityInProgress says whether an instance is launching (pending, its
+// launch hooks included) or terminating. g.mu must be held.
+func (g *Group) activityInProgress() bool {
+	for _, in := range g.instances {
+		if in.State == Pending || in.State == Terminating {
+			return true
+		}
+	}
+	return false
+}
+
+// settleSimple starts the simple scaling cooldown once the activity a
+// simple policy started has completed: nothing launching or terminating
+// and the capacity at desired.
+func (g *Group) settleSimple() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.simpleBusy || g.activityInProgress() {
+		return
+	}
+	n := 0
+	for _, in := range g.instances {
+		if in.State == InService {
+			n++
+		}
+	}
+	if n != g.desired {
+		return
+	}
+	g.simpleBusy = false
+	g.cooldownEnd = g.now().Add(g.simpleCooldown)
 }
 
 func (g *Group) policy(name string) (Policy, bool) {

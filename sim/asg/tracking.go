@@ -103,7 +103,9 @@ func combine(desired, capacity int, votes map[string]vote, scaleIn []string, can
 // Scale-out starts from the instances past their warm-up, because the
 // metric leaves warming instances out and they already count toward the
 // desired capacity (aws-behaviour.md 2.6, 2.7): a breach they already answer
-// adds nothing. Scale-in waits until no instance is warming up.
+// adds nothing. Scale-in waits until no instance is warming up (by the
+// policy's own EstimatedInstanceWarmup when it has one), and counts the
+// terminating instances as capacity.
 func (g *Group) TrackTarget(name, alarm string, side Side, inAlarm bool, v float64) (int, bool) {
 	p, ok := g.policy(name)
 	if !ok || p.Type != TargetTrackingScaling {
@@ -111,7 +113,7 @@ func (g *Group) TrackTarget(name, alarm string, side Side, inAlarm bool, v float
 	}
 	now := g.now()
 	g.mu.Lock()
-	capacity, warming := g.capacity(now)
+	capacity, warming, terminating := g.capacity(now, g.policyWarmup(p))
 	from := g.desired
 	if !inAlarm || side == AlarmLow && p.DisableScaleIn {
 		if cur, ok := g.votes[name]; ok && cur.Side == side {
@@ -120,19 +122,21 @@ func (g *Group) TrackTarget(name, alarm string, side Side, inAlarm bool, v float
 		g.mu.Unlock()
 		return from, false
 	}
-	basis := capacity
+	// Scale-in counts the terminating instances as capacity, so a breach
+	// while the last scale-in drains removes nothing more (aws-behaviour.md 2.6).
+	basis, current := capacity+terminating, capacity+terminating
 	if side == AlarmHigh {
 		basis = capacity - warming
 	}
 	g.votes[name] = vote{Policy: name, Alarm: alarm, Value: v, Side: side,
-		Capacity: trackingCapacity(side, basis, v, p.TargetValue), Basis: capacity}
+		Capacity: trackingCapacity(side, basis, v, p.TargetValue), Basis: current}
 	var scaleIn []string
 	for _, q := range g.cfg.Policies {
 		if q.Type == TargetTrackingScaling && !q.DisableScaleIn {
 			scaleIn = append(scaleIn, q.Name)
 		}
 	}
-	to, w, changed := combine(from, capacity, g.votes, scaleIn, warming == 0)
+	to, w, changed := combine(from, current, g.votes, scaleIn, warming == 0)
 	to = clamp(to, g.min, g.max)
 	if !changed || to == from {
 		g.mu.Unlock()

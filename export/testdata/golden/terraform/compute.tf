@@ -32,7 +32,8 @@ data "aws_ssm_parameter" "al2023" {
 }
 
 # launch_template.command "simplydone" is lab-only (the process runtime); AWS runs var.image.
-# launch_template.boot_time (20s) is lab-only: on AWS the boot takes what it takes.
+# launch_template.boot_time (40s) is lab-only: on AWS the boot takes what it takes.
+# launch_template.pending_time (16s) is lab-only: on AWS EC2 takes what it takes from pending to running.
 # The lab's CPU share for t3.micro (0.25 of a core) is lab-only: AWS gives the real instance.
 resource "aws_launch_template" "this" {
   name_prefix            = "simplydone-"
