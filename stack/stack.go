@@ -133,6 +133,10 @@ type LaunchTemplate struct {
 	Port         int    // the port the workload listens on; defaults to the target group's port
 	Environment  map[string]string
 	BootTime     time.Duration // how long an instance takes from launch to running its workload
+	// RestartTime is how long an instance started again from stopped (a
+	// warm pool's, or one chaos stopped) takes to run its workload, its
+	// first-boot initialisation done; lab-only, nil = BootTime (Restart).
+	RestartTime *time.Duration
 	Version      int           // the version the group starts on (default 1)
 	Versions     []LaunchTemplateVersion
 }
@@ -148,6 +152,7 @@ type AutoScalingGroup struct {
 	CapacityDistributionStrategy      string                     // balanced-best-effort or balanced-only
 	InstanceMaintenancePolicy         *InstanceMaintenancePolicy // nil = none, as AWS
 	LifecycleHooks                    []LifecycleHook
+	WarmPool                          *WarmPool // nil = none, as AWS
 }
 
 // Policy types, as the AWS API names them.
