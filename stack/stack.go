@@ -133,12 +133,13 @@ type LaunchTemplate struct {
 	Port         int    // the port the workload listens on; defaults to the target group's port
 	Environment  map[string]string
 	BootTime     time.Duration // how long an instance takes from launch to running its workload
+	Version      int           // the version the group starts on (default 1)
+	Versions     []LaunchTemplateVersion
+
 	// RestartTime is how long an instance started again from stopped (a
 	// warm pool's, or one chaos stopped) takes to run its workload, its
 	// first-boot initialisation done; lab-only, nil = BootTime (Restart).
 	RestartTime *time.Duration
-	Version      int           // the version the group starts on (default 1)
-	Versions     []LaunchTemplateVersion
 }
 
 // AutoScalingGroup is the group's capacity and behaviour.
