@@ -53,6 +53,7 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		LifecycleHooks: lifecycleHooks(g.LifecycleHooks), ScheduledActions: scheduledActions(s.ScheduledActions),
 		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
+		WarmPool: warmPool(g.WarmPool),
 	}
 }
 

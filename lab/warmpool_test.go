@@ -1,0 +1,78 @@
+package lab
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/stack"
+)
+
+// warmScaleOut runs a one-instance group of real SimplyDone processes whose
+// first boot takes 60 s and whose restart takes 5 s, scales it out by one,
+// and returns the AWS time from the decision to the new instance healthy on
+// every load-balancer node, and the new instance's lifecycle path.
+func warmScaleOut(t *testing.T, port int, pool *stack.WarmPool) (time.Duration, az.InstanceID) {
+	t.Helper()
+	s := testStackWith(t, port, 3, "")
+	s.AutoScalingGroup.MinSize, s.AutoScalingGroup.DesiredCapacity = 1, 1
+	s.LaunchTemplate.BootTime = 60 * time.Second
+	restart := 5 * time.Second
+	s.LaunchTemplate.RestartTime = &restart
+	s.AutoScalingGroup.WarmPool = pool
+	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir(), Driver: DriverProcess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	first := l.Instances()[0].ID
+	waitFor(t, "the first instance healthy", 30*time.Second, func() bool { return everyNodeSees(l.LB, first, alb.StateHealthy) })
+	if pool != nil {
+		waitFor(t, "the warm pool stopped", 30*time.Second, func() bool {
+			ins := l.Group.WarmPoolInstances()
+			return len(ins) == 2 && ins[0].State == asg.WarmedStopped && ins[1].State == asg.WarmedStopped
+		})
+		for _, in := range l.Group.WarmPoolInstances() {
+			if ri, ok := l.fleet.instance(in.ID); !ok || ri.State != az.StateStopped {
+				t.Fatalf("pool instance %s: runtime state %q, want a stopped process", in.ID, ri.State)
+			}
+		}
+	}
+	start := l.Clock.Now()
+	if err := l.Group.SetDesired(2); err != nil {
+		t.Fatal(err)
+	}
+	var added az.InstanceID
+	waitFor(t, "the new instance healthy", 30*time.Second, func() bool {
+		for _, in := range l.Group.Instances() {
+			if in.ID != first && in.State == asg.InService && everyNodeSees(l.LB, in.ID, alb.StateHealthy) {
+				added = in.ID
+				return true
+			}
+		}
+		return false
+	})
+	return l.Clock.Now().Sub(start), added
+}
+
+// TestWarmPoolScaleOutIsFasterThanColdLaunch: a warm start restarts a
+// stopped process that has done its first boot, so it serves long before a
+// cold launch, which waits the whole first boot
+// (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
+func TestWarmPoolScaleOutIsFasterThanColdLaunch(t *testing.T) {
+	cold, _ := warmScaleOut(t, 18571, nil)
+	warm, id := warmScaleOut(t, 18572, &stack.WarmPool{PoolState: stack.PoolStateStopped, MaxGroupPreparedCapacity: -1})
+	t.Logf("scale-out to healthy on every node (AWS time): cold launch %s, warm start %s (boot_time 60s, restart_time 5s)", cold.Round(time.Second), warm.Round(time.Second))
+	if cold < 60*time.Second {
+		t.Errorf("cold launch took %s, less than its 60 s boot", cold)
+	}
+	if warm >= 60*time.Second || warm >= cold {
+		t.Errorf("warm start took %s, cold %s: want the warm start under the 60 s first boot", warm, cold)
+	}
+	if id == "" {
+		t.Fatal("no new instance")
+	}
+}
