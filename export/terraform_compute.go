@@ -43,6 +43,7 @@ func labOnly(s *stack.Stack, image string) []string {
 		out = append(out, fmt.Sprintf("launch_template.image %s is the lab's local image; AWS pulls %s from a registry.", lt.Image, image))
 	}
 	out = append(out, fmt.Sprintf("launch_template.boot_time (%ds) is lab-only: on AWS the boot takes what it takes.", secs(lt.BootTime)))
+	out = append(out, restartNote(lt)...)
 	for _, v := range lt.Versions {
 		out = append(out, fmt.Sprintf("launch_template.versions[%d] (%s) is a later release: on AWS, create a new launch template version with its environment and start an instance refresh.", v.Version, v.Description))
 	}
