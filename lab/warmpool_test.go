@@ -2,6 +2,8 @@ package lab
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ import (
 // first boot takes 60 s and whose restart takes 5 s, scales it out by one,
 // and returns the AWS time from the decision to the new instance healthy on
 // every load-balancer node, and the new instance's lifecycle path.
-func warmScaleOut(t *testing.T, port int, pool *stack.WarmPool) (time.Duration, az.InstanceID) {
+func warmScaleOut(t *testing.T, driver string, port int, pool *stack.WarmPool) (time.Duration, az.InstanceID) {
 	t.Helper()
 	s := testStackWith(t, port, 3, "")
 	s.AutoScalingGroup.MinSize, s.AutoScalingGroup.DesiredCapacity = 1, 1
@@ -23,7 +25,7 @@ func warmScaleOut(t *testing.T, port int, pool *stack.WarmPool) (time.Duration, 
 	restart := 5 * time.Second
 	s.LaunchTemplate.RestartTime = &restart
 	s.AutoScalingGroup.WarmPool = pool
-	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir(), Driver: DriverProcess})
+	l, err := Start(context.Background(), Options{Stack: s, Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir(), Driver: driver})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func warmScaleOut(t *testing.T, port int, pool *stack.WarmPool) (time.Duration, 
 		})
 		for _, in := range l.Group.WarmPoolInstances() {
 			if ri, ok := l.fleet.instance(in.ID); !ok || ri.State != az.StateStopped {
-				t.Fatalf("pool instance %s: runtime state %q, want a stopped process", in.ID, ri.State)
+				t.Fatalf("pool instance %s: runtime state %q, want a stopped %s instance", in.ID, ri.State, driver)
 			}
 		}
 	}
@@ -63,8 +65,9 @@ func warmScaleOut(t *testing.T, port int, pool *stack.WarmPool) (time.Duration, 
 // cold launch, which waits the whole first boot
 // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-warm-pools.html).
 func TestWarmPoolScaleOutIsFasterThanColdLaunch(t *testing.T) {
-	cold, _ := warmScaleOut(t, 18571, nil)
-	warm, id := warmScaleOut(t, 18572, &stack.WarmPool{PoolState: stack.PoolStateStopped, MaxGroupPreparedCapacity: -1})
+	pool := &stack.WarmPool{PoolState: stack.PoolStateStopped, MaxGroupPreparedCapacity: -1}
+	cold, _ := warmScaleOut(t, DriverProcess, 18571, nil)
+	warm, id := warmScaleOut(t, DriverProcess, 18572, pool)
 	t.Logf("scale-out to healthy on every node (AWS time): cold launch %s, warm start %s (boot_time 60s, restart_time 5s)", cold.Round(time.Second), warm.Round(time.Second))
 	if cold < 60*time.Second {
 		t.Errorf("cold launch took %s, less than its 60 s boot", cold)
@@ -73,6 +76,18 @@ func TestWarmPoolScaleOutIsFasterThanColdLaunch(t *testing.T) {
 		t.Errorf("warm start took %s, cold %s: want the warm start under the 60 s first boot", warm, cold)
 	}
 	if id == "" {
-		t.Fatal("no new instance")
+		t.Error("no new instance")
 	}
+	t.Run("docker", func(t *testing.T) {
+		if _, _, err := ResolveDriver(context.Background(), DriverDocker); err != nil {
+			t.Skipf("no Docker engine: %v", err)
+		}
+		// The Docker runtime builds SimplyDone's image from the binary it finds on PATH.
+		t.Setenv("PATH", filepath.Dir(simplydone)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		warm, _ := warmScaleOut(t, DriverDocker, 18573, pool)
+		t.Logf("docker: warm start from a stopped container %s (AWS time)", warm.Round(time.Second))
+		if warm >= 60*time.Second {
+			t.Errorf("warm start took %s: a started container must not boot again", warm)
+		}
+	})
 }
