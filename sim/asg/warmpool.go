@@ -200,6 +200,20 @@ func (g *Group) warmPoolStep(ctx context.Context) {
 			count++ // on its way back to the pool (reuse on scale-in)
 		}
 	}
+	// Instances of an older launch template version are replaced once no
+	// instance refresh is in progress (a refresh replaces the group's
+	// instances first, then the pool's).
+	var stale []*pooled
+	if g.refresh == nil || g.refresh.Done() {
+		for _, m := range g.warm.sorted() {
+			if !m.busy && isResting(m.in.State) && m.in.Template != g.version {
+				m.busy = true
+				stale = append(stale, m)
+				count--
+			}
+		}
+	}
+	version := g.version
 	var excess []*pooled
 	for _, m := range g.warm.sorted() { // shrink: ready instances first, by id
 		if count <= size {
@@ -219,6 +233,9 @@ func (g *Group) warmPoolStep(ctx context.Context) {
 	}
 	for _, m := range dead {
 		g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance in the warm pool was taken out of service in response to an EC2 health check that indicated it had been terminated or stopped.", stamp(now)))
+	}
+	for _, m := range stale {
+		g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance in the warm pool was taken out of service in response to a launch template change: it runs version %d, the group launches version %d.", stamp(now), m.in.Template, version))
 	}
 	for _, m := range excess {
 		g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance was terminated in response to a difference between the warm pool's size (%d) and its instances (%d).", stamp(now), size, count+len(excess)))
@@ -359,7 +376,9 @@ func (g *Group) terminateWarm(ctx context.Context, m *pooled, cause string) {
 
 // warmStart puts an instance from the pool into service in place of a cold
 // launch (a warm start): Warmed:Stopped -> Pending (the runtime starts it,
-// its initialisation already done) -> InService. Balance comes first: it
+// its initialisation already done) -> InService. Only an instance of the
+// group's launch template version will do: an instance refresh's
+// replacements are new. Balance comes first: it
 // takes a pool instance only in the zone a cold launch would go to (the
 // fewest instances, taking launches), and reports false when the pool has
 // none ready there; then the group launches cold.
@@ -384,7 +403,7 @@ func (g *Group) warmStart(ctx context.Context, capacity int) (bool, error) {
 			continue
 		}
 		for _, m := range g.warm.sorted() {
-			if m.in.Zone == z && !m.busy && isResting(m.in.State) {
+			if m.in.Zone == z && !m.busy && isResting(m.in.State) && m.in.Template == g.version {
 				pick = m
 				break
 			}

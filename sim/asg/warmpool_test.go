@@ -350,6 +350,40 @@ func TestWarmPoolFidelity(t *testing.T) {
 			},
 		},
 		{
+			"An instance refresh launches new instances, not the pool's old ones, and replaces the pool after the group",
+			pools + " Update the instances in a warm pool: new instances use the new launch template; an instance refresh replaces InService instances first, then the warm pool's",
+			func(t *testing.T) {
+				r, _ := newWarmRig(t, WarmPool{MaxGroupPreparedCapacity: 3}, nil) // desired 2: a pool of 1
+				r.g.Reconcile(ctx)
+				r.until(t, "one stopped", func() bool { return r.pool()[WarmedStopped] == 1 })
+				old := r.g.WarmPoolInstances()[0].ID
+				if _, err := r.g.StartInstanceRefresh(2, RefreshPreferences{}); err != nil {
+					t.Fatal(err)
+				}
+				for range 100 {
+					r.clock.Advance(30 * time.Second)
+					r.g.Reconcile(ctx)
+					r.settle(t)
+					if ref, _ := r.g.InstanceRefresh(); ref.Done() {
+						break
+					}
+				}
+				if ref, _ := r.g.InstanceRefresh(); ref.Status != RefreshSuccessful {
+					t.Fatalf("refresh %s: %s", ref.Status, ref.StatusReason)
+				}
+				if slices.Contains(r.ev.path(old), Pending) {
+					t.Fatalf("the pool's version-1 instance %s was started into the group during the refresh to version 2: %v", old, r.ev.path(old))
+				}
+				r.until(t, "the pool on version 2", func() bool {
+					ins := r.g.WarmPoolInstances()
+					return len(ins) == 1 && ins[0].Template == 2 && ins[0].State == WarmedStopped
+				})
+				if got := r.ev.path(old); got[len(got)-1] != WarmedTerminated {
+					t.Fatalf("old pool instance: %v, want it terminated", got)
+				}
+			},
+		},
+		{
 			"Closing the group ends the pool's instances through Warmed:Terminating to Warmed:Terminated",
 			lifecycle + " Warmed:Terminating, Warmed:Terminated",
 			func(t *testing.T) {
