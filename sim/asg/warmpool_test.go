@@ -200,7 +200,7 @@ func TestWarmPoolFidelity(t *testing.T) {
 			},
 		},
 		{
-			"A pool instance is initialised once: Warmed:Pending (launch hooks at Warmed:Pending:Wait), then stopped to Warmed:Stopped",
+			"A pool instance is initialised once: Warmed:Pending (launch hooks at Warmed:Pending:Wait), then stopped to Warmed:Stopped; its warm start waits on the hooks again at Pending:Wait",
 			lifecycle + " lifecycle state transitions; " + pools + " pool state Stopped (default)",
 			func(t *testing.T) {
 				r, wf := newWarmRig(t, WarmPool{MaxGroupPreparedCapacity: 3}, func(c *Config) { // desired 2: a pool of 1
@@ -232,10 +232,23 @@ func TestWarmPoolFidelity(t *testing.T) {
 				if stops, _ := wf.counts(); stops != 1 || wf.Running(id) {
 					t.Fatalf("%d stops; running %v: a Warmed:Stopped instance is a stopped instance", stops, wf.Running(id))
 				}
+				// The warm start pauses on the hook a second time, at Pending:Wait.
+				if err := r.g.SetDesired(3); err != nil {
+					t.Fatal(err)
+				}
+				r.g.Reconcile(ctx)
+				waitFor(t, "the warm start to wait on its hook", func() bool {
+					return r.g.CompleteLifecycleAction("bootstrap", id, Continue) == nil
+				})
+				waitFor(t, "InService", func() bool { p := r.ev.path(id); return p[len(p)-1] == InService })
+				want = append(want, Pending, "Pending:Wait", "Pending:Proceed", InService)
+				if got := r.ev.path(id); !slices.Equal(got, want) {
+					t.Fatalf("lifecycle %v, want %v", got, want)
+				}
 			},
 		},
 		{
-			"Scale-out starts a pool instance first (Warmed:Stopped -> Pending -> InService, hooks again at Pending:Wait); the pool then refills",
+			"Scale-out starts a pool instance first (Warmed:Stopped -> Pending -> InService); the pool then refills",
 			pools + " warm start: instances leaving the pool count toward desired; " + lifecycle + " launch hooks pause twice",
 			func(t *testing.T) {
 				r, wf := newWarmRig(t, WarmPool{MaxGroupPreparedCapacity: -1, MinSize: 2}, func(c *Config) { c.Max = 4 }) // size max(2, 4-2) = 2
