@@ -9,7 +9,7 @@ const (
 	PauseInstance = "pause-instance" // freeze (the gray failure), resume after Duration
 	HTTPError     = "http-error"     // the load balancer answers Percent of requests with Status, as the target would
 	Latency       = "latency"        // the load balancer delays Percent of requests by Latency ± Jitter
-	AZOutage      = "az-outage"      // FIS AZ power interruption: stop the zone's instances, no launches there
+	AZOutage      = "az-outage"      // FIS AZ power interruption: stop the zone's instances, no launches there, subnets cut off 2m
 	// Network faults on the path from the load balancer to targets, Toxiproxy-style.
 	Bandwidth         = "bandwidth"          // response bodies at most Bandwidth bytes/s
 	ConnectionReset   = "connection-reset"   // the connection is reset: the load balancer answers 502
@@ -60,7 +60,8 @@ type Action struct {
 	Jitter   time.Duration
 	Rate     int64 // bandwidth: bytes per second
 
-	BlackholeFor time.Duration // az-outage: how long the zone's subnet drops packets (0: the first third)
+	BlackholeFor time.Duration // az-outage: how long the zone's subnets are cut off (0: FISBlackhole, 2 minutes)
+	LBNode       string        // az-outage: LBNodeUp ("", FIS's) or LBNodeDown (a harsher test)
 
 	MeanGap, MinGap time.Duration // monkey: the mean and the least time between kills
 

@@ -28,14 +28,22 @@
 //     targets while the zone runs: connections into it are blackholed (504
 //     after the ALB's connect timeout) and so are its health checks (the
 //     targets go unhealthy with Target.Timeout).
-//   - az-outage: after FIS's AZ Availability: Power Interruption, for
-//     Duration launches into Zone fail with InsufficientInstanceCapacity,
-//     every running instance in Zone is stopped, the zone's subnet is
-//     blackholed for the first part (BlackholeFor, a third by default) and
-//     its load-balancer node goes down (through a NodeController, when the
-//     lab has one); when it ends, in the reverse order, the instances still
-//     there are started, its node comes back, the subnet takes packets again
-//     and the zone takes launches again.
+//   - az-outage: FIS's AZ Availability: Power Interruption
+//     (https://docs.aws.amazon.com/fis/latest/userguide/az-availability-scenario.html).
+//     For Duration launches into Zone fail with InsufficientInstanceCapacity
+//     (Pause-ASG-Scaling), every running instance in Zone is stopped
+//     (Stop-Instances), and the zone's subnets are cut off for the first
+//     BlackholeFor (FISBlackhole: 2 minutes, Pause-network-connectivity's
+//     PT2M, by default): every load-balancer node, the zone's own included,
+//     cannot reach the zone's targets, so connections and health checks
+//     time out. The zone's load-balancer node stays up, as FIS does not act
+//     on it (with cross-zone on it serves from the other zones' targets);
+//     with LBNode "down" (lb_node: down, a harsher test) it goes down too,
+//     through a NodeController. When it ends, in the reverse order, the
+//     instances still there are started, the node comes back, the subnets
+//     take packets again and the zone takes launches again. A database
+//     failover (FIS's Failover-RDS) is the part to add when the lab has a
+//     data tier (see fault_azoutage.go).
 //   - kill-lb-node: the zone's load-balancer node down for Duration.
 //   - store-outage: the run's shared database locked for Duration: reads,
 //     writes and SimplyDone's deep health check fail; applied only if an

@@ -7,33 +7,73 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/simplydone/lab/clock"
 )
 
-// az-outage, after FIS's AZ Availability: Power Interruption, is a compound
-// of four parts, applied in this order and reverted in the reverse one:
+// FISBlackhole is how long az-outage cuts the zone's subnets off when the
+// action does not say: the Pause-network-connectivity action of FIS's AZ
+// Availability: Power Interruption scenario (aws:network:disrupt-connectivity,
+// scope all, duration PT2M). AWS time.
+// https://docs.aws.amazon.com/fis/latest/userguide/az-availability-scenario.html
+const FISBlackhole = 2 * time.Minute
+
+// What happens to the zone's load-balancer node in an az-outage
+// (Action.LBNode). FIS's scenario does not act on the load balancer: the
+// node stays up and, with cross-zone load balancing on, serves from the
+// other zones' targets. LBNodeDown is a harsher test a scenario opts in to.
+const (
+	LBNodeUp   = "up"
+	LBNodeDown = "down"
+)
+
+// LBNodeStates lists Action.LBNode's values ("" is LBNodeUp).
+var LBNodeStates = []string{LBNodeUp, LBNodeDown}
+
+// az-outage is FIS's AZ Availability: Power Interruption
+// (https://docs.aws.amazon.com/fis/latest/userguide/az-availability-scenario.html),
+// a compound of these parts, applied in this order and reverted in the
+// reverse one:
 //
-//  1. impairLaunches: launches into the zone fail with
-//     InsufficientInstanceCapacity (first, so the group cannot replace what
-//     stops into the same zone);
-//  2. subnetBlackhole: the zone's subnet drops packets for the first part
-//     (BlackholeFor, a third by default);
-//  3. zoneNodeDown: the zone's load-balancer node goes down;
-//  4. stopZone: every running instance in the zone is stopped.
+//  1. impairLaunches (Pause-ASG-Scaling,
+//     aws:ec2:asg-insufficient-instance-capacity-error): launches into the
+//     zone fail with InsufficientInstanceCapacity (first, so the group
+//     cannot replace what stops into the same zone);
+//  2. subnetBlackhole (Pause-network-connectivity,
+//     aws:network:disrupt-connectivity, scope all): the zone's subnets are
+//     cut off for BlackholeFor (FISBlackhole, 2 minutes, by default): every
+//     load-balancer node, the zone's own included, cannot reach the zone's
+//     targets (connections and health checks time out);
+//  3. zoneNodeDown, only with LBNode "down" (not FIS's; a harsher test):
+//     the zone's load-balancer node goes down;
+//  4. stopZone (Stop-Instances and Stop-ASG-Instances,
+//     aws:ec2:stop-instances): every running instance in the zone stops.
 //
-// When it ends the instances still there are started, the node comes back,
-// the subnet takes packets again and the zone takes launches again. The
-// blackhole and the node are parts it can do without (FaultNotApplied "in
-// part"); launches it cannot.
+// The zone's load-balancer node is left up by default, as FIS leaves it.
+// When it ends the instances still there are started (FIS's
+// startInstancesAfterDuration), the node comes back if it went down, the
+// subnets take packets again if they still drop them and the zone takes
+// launches again. The blackhole and the node are parts it can do without
+// (FaultNotApplied "in part"); launches it cannot.
+//
+// The data tier's seam: FIS's scenario also fails over an Aurora cluster
+// whose writer is in the zone (Failover-RDS, aws:rds:failover-db-cluster)
+// and cuts power to ElastiCache nodes there. When the lab has a database
+// (sim/rds), that is one more part here, through a hook of its own in
+// hooks, applied after impairLaunches and skipped (in part) when no
+// primary is in the zone, as FIS skips an action with no targets.
 func planOutage(h hooks, a Action, _ *rand.Rand) (plan, error) {
 	if h.capacity == nil {
 		return plan{}, errors.New("this lab has no Auto Scaling launch-failure hook")
 	}
 	if a.Zone == "" {
 		return plan{}, errors.New("az-outage needs a zone")
+	}
+	if a.LBNode != "" && !slices.Contains(LBNodeStates, a.LBNode) {
+		return plan{}, fmt.Errorf("lb_node %q is not one of %s", a.LBNode, strings.Join(LBNodeStates, ", "))
 	}
 	var ids []string
 	for _, v := range h.target.Running() {
@@ -42,20 +82,44 @@ func planOutage(h hooks, a Action, _ *rand.Rand) (plan, error) {
 		}
 	}
 	slices.Sort(ids)
-	hole := cmp.Or(a.BlackholeFor, a.Duration/3)
+	hole := outageBlackhole(a)
 	rec := FaultInjected{By: a.By, Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Instances: ids,
-		Detail: fmt.Sprintf("stop %d instance(s); launches into %s fail with InsufficientInstanceCapacity; its subnet is blackholed for the first %s; its load-balancer node goes down",
-			len(ids), a.Zone, clock.Short(hole))}
-	return one(a.Zone, len(ids), rec, newAZOutage(h, a.Zone, ids, hole)), nil
+		Detail: outageDetail(a.Zone, len(ids), hole, a.LBNode == LBNodeDown)}
+	return one(a.Zone, len(ids), rec, newAZOutage(h, a.Zone, ids, hole, a.LBNode == LBNodeDown)), nil
 }
 
-func newAZOutage(h hooks, zone string, ids []string, hole time.Duration) *compound {
-	return &compound{parts: []fault{
+// outageBlackhole is how long an az-outage cuts the zone's subnets off:
+// BlackholeFor, else FIS's 2 minutes, never past the outage itself.
+func outageBlackhole(a Action) time.Duration {
+	hole := cmp.Or(a.BlackholeFor, FISBlackhole)
+	if a.Duration > 0 {
+		hole = min(hole, a.Duration)
+	}
+	return hole
+}
+
+// outageDetail is the FaultInjected detail of an az-outage, in FIS's
+// words: each part with the FIS action it stands for.
+func outageDetail(zone string, stops int, hole time.Duration, nodeDown bool) string {
+	node := "its load-balancer node stays up (FIS does not act on it; with cross-zone on it serves from the other zones)"
+	if nodeDown {
+		node = "its load-balancer node goes down (lb_node: down, not part of FIS's scenario)"
+	}
+	return fmt.Sprintf("%d instance(s) stop (aws:ec2:stop-instances); launches into %s fail with InsufficientInstanceCapacity "+
+		"(aws:ec2:asg-insufficient-instance-capacity-error); its subnets are cut off for the first %s "+
+		"(aws:network:disrupt-connectivity, scope all): connections into them time out; %s",
+		stops, zone, clock.Short(hole), node)
+}
+
+func newAZOutage(h hooks, zone string, ids []string, hole time.Duration, nodeDown bool) *compound {
+	parts := []fault{
 		&impairLaunches{capacity: h.capacity, zone: zone},
 		&subnetBlackhole{lb: h.lb, clock: h.clock, zone: zone, lasts: hole},
-		&zoneNodeDown{nodes: h.nodes, zone: zone},
-		&stopZone{target: h.target, zone: zone, ids: ids},
-	}}
+	}
+	if nodeDown {
+		parts = append(parts, &zoneNodeDown{nodes: h.nodes, zone: zone})
+	}
+	return &compound{parts: append(parts, &stopZone{target: h.target, zone: zone, ids: ids})}
 }
 
 // impairLaunches makes the group's launches into the zone fail; the group
@@ -87,9 +151,15 @@ func (p *impairLaunches) revert(context.Context) (string, error) {
 	return p.zone + " takes launches again", nil
 }
 
-// subnetBlackhole drops the packets into the zone for its first part
-// (lasts; 0: not at all). It ends itself when that is over, or with the
-// outage, whichever comes first, and says so on record.
+// subnetBlackhole cuts the zone's subnets off for its first part (lasts;
+// 0: not at all), as aws:network:disrupt-connectivity with scope all swaps
+// in a network ACL that denies all traffic: packets are dropped, so callers
+// time out. Through the load balancer's fault hook it is a Blackhole on
+// every target in the zone, on every node (the zone's own node included,
+// when it serves): requests routed there wait the ALB's connect timeout and
+// get its 504, and health checks of the zone's targets time out. It ends
+// itself when lasts is over, or with the outage, whichever comes first,
+// and says so on record.
 type subnetBlackhole struct {
 	lb    LoadBalancer
 	clock clock.Clock
@@ -104,14 +174,14 @@ type subnetBlackhole struct {
 
 func (p *subnetBlackhole) apply(_ context.Context, s self) error {
 	if p.lb == nil {
-		return inPart("the subnet is not blackholed: this lab has no load balancer fault hook")
+		return inPart("the subnets are not cut off: this lab has no load balancer fault hook")
 	}
 	if p.lasts <= 0 {
 		return nil
 	}
 	remove, err := p.lb.InjectRequestFault(RequestFault{Name: s.name, Zone: p.zone, Percent: 100, Blackhole: true})
 	if err != nil {
-		return inPart(fmt.Sprintf("the subnet is not blackholed: %v", err))
+		return inPart(fmt.Sprintf("the subnets are not cut off: %v", err))
 	}
 	p.remove, p.progress = remove, s.progress
 	p.timer = p.clock.AfterFunc(p.lasts, func() { p.end("the first " + clock.Short(p.lasts) + " ended") })
@@ -125,7 +195,7 @@ func (p *subnetBlackhole) end(why string) {
 			return
 		}
 		hits := p.remove()
-		p.progress(fmt.Sprintf("%s's subnet takes packets again (%s); %d request(s) timed out into it", p.zone, why, hits))
+		p.progress(fmt.Sprintf("%s's subnets take packets again (%s); %d request(s) timed out into them", p.zone, why, hits))
 	})
 }
 
@@ -140,7 +210,7 @@ func (p *subnetBlackhole) revert(context.Context) (string, error) {
 }
 
 // zoneNodeDown takes the zone's load-balancer node down, when the lab has
-// node control.
+// node control (az-outage with lb_node: down only).
 type zoneNodeDown struct {
 	nodes   NodeController
 	zone    string

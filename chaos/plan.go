@@ -59,10 +59,13 @@ func (s Step) Describe(seed uint64) string {
 	case StoreOutage:
 		return "store-outage" + lasting + ": the shared database is locked; reads, writes and deep health checks fail"
 	case AZOutage:
-		hole := cmp.Or(a.BlackholeFor, a.Duration/3)
-		return fmt.Sprintf("az-outage%s in %s: every running instance there stops; launches into it fail with InsufficientInstanceCapacity; "+
-			"its subnet is blackholed (connections time out) for the first %s; its load-balancer node goes down; "+
-			"then the zone takes launches again and the instances still there start", lasting, a.Zone, clock.Short(hole))
+		node := "its load-balancer node stays up (with cross-zone on it serves from the other zones)"
+		if a.LBNode == LBNodeDown {
+			node = "its load-balancer node goes down (lb_node: down)"
+		}
+		return fmt.Sprintf("az-outage%s in %s (FIS's AZ Availability: Power Interruption): every running instance there stops; "+
+			"launches into it fail with InsufficientInstanceCapacity; its subnets are cut off (connections time out) for the first %s; %s; "+
+			"then the zone takes launches again and the instances still there start", lasting, a.Zone, clock.Short(outageBlackhole(a)), node)
 	}
 	return a.Kind
 }

@@ -39,8 +39,8 @@ func cfnCompute(res *obj, s *stack.Stack) {
 			{key: "SecurityGroupIds", val: []any{getAtt("InstanceSecurityGroup", "GroupId")}},
 			{key: "UserData", val: fn("Base64", sub(cfnUserData(s))),
 				comment: "Installs Docker and runs ContainerImage with launch_template.port and launch_template.environment."},
-			{key: "Monitoring", val: obj{{key: "Enabled", val: true}},
-				comment: "Detailed monitoring: CPUUtilization every minute, as the alarms' periods assume."},
+			{key: "Monitoring", val: obj{{key: "Enabled", val: lt.Monitoring == stack.MonitoringDetailed, comment: "launch_template.monitoring"}},
+				comment: monitoringComment(lt.Monitoring)},
 			{key: "MetadataOptions", val: obj{{key: "HttpTokens", val: "required"}}},
 			{key: "TagSpecifications", val: []any{obj{
 				{key: "ResourceType", val: "instance"}, {key: "Tags", val: nameTags(s.Name)}}}}}}}),

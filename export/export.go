@@ -284,3 +284,11 @@ func policyNames(s *stack.Stack) []string {
 	}
 	return names
 }
+
+// monitoringComment says what the launch template's monitoring gives.
+func monitoringComment(m string) string {
+	if m == stack.MonitoringDetailed {
+		return "Detailed monitoring (launch_template.monitoring): CPUUtilization every minute."
+	}
+	return "Basic monitoring (launch_template.monitoring, AWS's default): CPUUtilization every 5 minutes; alarms on it see a datapoint every 5 minutes."
+}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/entry"
 )
 
@@ -19,9 +18,9 @@ type labEntry struct {
 	cluster *entry.Cluster
 	dns     *entry.DNSServer
 	door    *entry.FrontDoor
-	load    *entry.Dialer // TTL-honouring, no skipping of dead cached addresses: as a client on AWS
-	name    string        // the load balancer's DNS name, without the trailing dot
-	port    string        // the listener port
+	load    *entry.Resolver // the load generator's resolver: its answers cached for the TTL
+	name    string          // the load balancer's DNS name, without the trailing dot
+	port    string          // the listener port
 }
 
 // startEntry starts the cluster, then the DNS server (an observer member),
@@ -62,8 +61,8 @@ func (l *Lab) startEntry() error {
 		time.Sleep(10 * time.Millisecond)
 	}
 	target := net.JoinHostPort(e.name, e.port)
-	e.load = &entry.Dialer{Resolver: entry.NewResolver(e.dns.Addr(), nil), Name: e.name}
-	browser := &entry.Dialer{Resolver: entry.NewResolver(e.dns.Addr(), nil), Name: e.name, TryAll: true}
+	e.load = entry.NewResolver(e.dns.Addr(), nil)
+	browser := &entry.Dialer{Resolver: entry.NewResolver(e.dns.Addr(), nil), Name: e.name, Client: entry.NextAddress}
 	if e.door, err = entry.StartFrontDoor(entry.FrontDoorConfig{Target: target, Dialer: browser, Logger: l.opts.Logger}); err != nil {
 		return err
 	}
@@ -117,9 +116,12 @@ func (l *Lab) DNS() *entry.DNSServer { return l.entry.dns }
 func (l *Lab) Cluster() *entry.Cluster { return l.entry.cluster }
 
 // loadTarget is the load generator's base URL, by the load balancer's name,
-// and the dialer that resolves it through the DNS server.
-func (l *Lab) loadTarget() (string, *entry.Dialer) {
-	return "http://" + net.JoinHostPort(l.entry.name, l.entry.port), l.entry.load
+// and the dialer that resolves it through the DNS server (answers cached
+// for the TTL) as the scenario's clients do (load.client):
+// entry.NextAddress tries the next address when a connection is refused or
+// times out, entry.OneAddress does not.
+func (l *Lab) loadTarget(client string) (string, *entry.Dialer) {
+	return "http://" + net.JoinHostPort(l.entry.name, l.entry.port), &entry.Dialer{Resolver: l.entry.load, Name: l.entry.name, Client: client}
 }
 
 // StopZoneNode takes zone's load-balancer node down as a zone failure does
@@ -129,30 +131,6 @@ func (l *Lab) StopZoneNode(zone string) error { return l.entry.cluster.StopZone(
 
 // StartZoneNode brings zone's node back; it rejoins the cluster and DNS.
 func (l *Lab) StartZoneNode(zone string) error { return l.entry.cluster.StartZone(zone) }
-
-// outageCapacity is the group's launch-failure hook for az-outage, with the
-// zone's load-balancer node going down for the outage and back after it.
-type outageCapacity struct {
-	chaos.Capacity
-	l *Lab
-}
-
-func (c outageCapacity) ImpairZone(zone string) (func(), error) {
-	restore, err := c.Capacity.ImpairZone(zone)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.l.StopZoneNode(zone); err != nil {
-		restore()
-		return nil, fmt.Errorf("take the load balancer node in %s down: %w", zone, err)
-	}
-	return func() {
-		if err := c.l.StartZoneNode(zone); err != nil {
-			c.l.opts.Logger.Error("bring the load balancer node back", "zone", zone, "err", err)
-		}
-		restore()
-	}, nil
-}
 
 // NodeDNSChanged is published when the DNS server's health checker (its
 // memberlist failure detector) removes a node from the answer or adds it back.

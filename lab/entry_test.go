@@ -16,34 +16,12 @@ import (
 	"github.com/simplydone/lab/sim/az"
 )
 
-// fakeCapacity records the group's zone impairment.
-type fakeCapacity struct {
-	mu       sync.Mutex
-	impaired map[string]bool
-}
-
-func (f *fakeCapacity) ImpairZone(zone string) (func(), error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.impaired[zone] = true
-	return func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		delete(f.impaired, zone)
-	}, nil
-}
-
-func (f *fakeCapacity) ZoneImpaired(zone string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.impaired[zone]
-}
-
-// TestAZOutageTakesTheZoneNodeOutOfDNS wires the entry as Start does, with
-// no instances: the stable URL reaches a node (an empty target group answers
-// 503 from awselb), and az-outage's capacity hook takes the zone's node
-// down, so the DNS server's failure detector drops it, and brings it back.
-func TestAZOutageTakesTheZoneNodeOutOfDNS(t *testing.T) {
+// TestZoneNodeDownLeavesDNS wires the entry as Start does, with no
+// instances: the stable URL reaches a node (an empty target group answers
+// 503 from awselb), and chaos's node control (kill-lb-node, az-outage with
+// lb_node: down) takes the zone's node down, so the DNS server's failure
+// detector drops it, and brings it back.
+func TestZoneNodeDownLeavesDNS(t *testing.T) {
 	s := testStack(t, 18486)
 	c, _ := clock.NewScaled(50)
 	bus := events.NewBus(c)
@@ -81,21 +59,20 @@ func TestAZOutageTakesTheZoneNodeOutOfDNS(t *testing.T) {
 		t.Fatalf("through the stable URL: %d from %q, want the node's own 503", resp.StatusCode, resp.Header.Get("Server"))
 	}
 
-	gc := &fakeCapacity{impaired: map[string]bool{}}
 	outage := time.Now()
-	restore, err := outageCapacity{gc, l}.ImpairZone("us-east-1b")
+	restore, err := zoneNodes{l}.NodeDown("us-east-1b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lb.NodeUp("us-east-1b") || !gc.ZoneImpaired("us-east-1b") {
-		t.Fatal("the outage left the node up or the zone taking launches")
+	if lb.NodeUp("us-east-1b") {
+		t.Fatal("the node stayed up")
 	}
 	waitFor(t, "the DNS server drops the node", 10*time.Second, func() bool { return !slices.Contains(l.DNS().Live(), "us-east-1b") })
 	took := time.Since(outage)
 	t.Logf("speed 50: the DNS server dropped the node %s after the outage began (%.0f AWS s); TTL %d s", took.Round(time.Millisecond), took.Seconds()*50, l.DNS().TTL())
 	restore()
-	if !lb.NodeUp("us-east-1b") || gc.ZoneImpaired("us-east-1b") {
-		t.Fatal("the revert left the node down or the zone impaired")
+	if !lb.NodeUp("us-east-1b") {
+		t.Fatal("the revert left the node down")
 	}
 	waitFor(t, "the DNS server hands the node out again", 10*time.Second, func() bool { return len(l.DNS().Live()) == 3 })
 	// The journal says so, each in order after the one before.

@@ -149,7 +149,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startEntry(); err != nil {
 		return nil, err
 	}
-	l.Metrics = cloudwatch.NewStore()
+	l.Metrics = newMetricStore(opts.Stack)
 	l.CloudWatch = cloudwatch.NewService(l.Metrics, c, l.Bus)
 	l.fleet = newFleet(l)
 	if l.Group, err = asg.New(groupConfig(opts.Stack, l)); err != nil {

@@ -16,6 +16,20 @@ import (
 // does and cpuSink puts it into CloudWatch; each alarm is bound to the
 // policy it runs by one action (bindAlarm); the group acts (asg.OnAlarm).
 
+// newMetricStore is the run's CloudWatch metric store, publishing each
+// namespace as AWS does: EC2's CPU every minute or every 5 minutes (the
+// launch template's monitoring), the load balancer's every minute, each
+// visible to alarms only the stack's publication delay after its period
+// ends; custom metrics as put, after the custom delay.
+func newMetricStore(s *stack.Stack) *cloudwatch.Store {
+	cw := s.CloudWatch
+	return cloudwatch.NewStore(
+		cloudwatch.WithPublication(cloudwatch.NamespaceEC2, cloudwatch.EC2Publication(cloudwatch.Monitoring(s.LaunchTemplate.Monitoring), cw.Delay(stack.NamespaceEC2))),
+		cloudwatch.WithPublication(cloudwatch.NamespaceALB, cloudwatch.ALBPublication(cw.Delay(stack.NamespaceALB))),
+		cloudwatch.WithCustomPublication(cloudwatch.Publication{Delay: cw.Delay(stack.NamespaceCustom)}),
+	)
+}
+
 // cpuSink publishes CPUUtilization as EC2 does: per instance, and for the
 // group's aggregate only from instances past their warm-up.
 type cpuSink struct {
@@ -88,6 +102,9 @@ func (l *Lab) bindAlarm(a asg.Alarm) error {
 	}
 	action := a.Action
 	alarm.OnEvaluate(func(st cloudwatch.State, ev cloudwatch.Evaluation) {
+		if !ev.Act {
+			return // in ALARM, and the action already ran within the minute
+		}
 		v, ok := latest(ev.Points)
 		l.Group.OnAlarm(action, ev.Alarm, st == cloudwatch.StateAlarm && ok, v)
 	})

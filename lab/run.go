@@ -89,7 +89,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := saveSources(l.Dir, o.Stack, sc); err != nil {
 		return nil, err
 	}
-	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver}
+	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver,
+		Assumptions: assumptions(o.Stack)}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason
@@ -136,7 +137,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	tlBuf := bufio.NewWriter(timeline)
 	live.timeline = json.NewEncoder(tlBuf)
-	target, dialer := l.loadTarget()
+	target, dialer := l.loadTarget(sc.Load.Client)
 	res, loadErr := load.Run(runCtx, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},

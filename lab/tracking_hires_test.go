@@ -11,17 +11,21 @@ import (
 	"github.com/simplydone/lab/sim/cloudwatch"
 )
 
-// High-resolution target tracking (aws-behaviour.md 2.6): with a 10 s
-// period the policy's alarms use 10 s datapoints, so three datapoints above
-// target take 30 s, not three minutes.
-func TestHighResolutionTargetTracking(t *testing.T) {
-	s := trackingStack(t, `  - name: cpu50
-    policy_type: TargetTrackingScaling
-    target_tracking: {predefined_metric_type: ASGAverageCPUUtilization, target_value: 50, period: 10s}
+// High resolution needs a custom metric
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/publishingMetrics.html#high-resolution-metrics):
+// a 10 s alarm on what an agent puts (here straight into the run's store, as
+// PutMetricData would) acts once three 10 s datapoints breach and are
+// published, the custom metrics' delay (30 s by default) after each.
+func TestHighResolutionAlarmOnACustomMetric(t *testing.T) {
+	s := trackingStack(t, `  - name: agent-cpu
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: 2}]
+    alarm: {metric_name: cpu_usage_active, namespace: CWAgent, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 50, period: 10s, evaluation_periods: 3}
 `)
 	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
-	c := clock.NewFake(t0)
-	store := cloudwatch.NewStore()
+	c := clock.NewFake(t0.Add(-2 * time.Minute))
+	store := newMetricStore(s)
 	l := &Lab{opts: Options{Stack: s}, CloudWatch: cloudwatch.NewService(store, c, nil)}
 	zero := time.Duration(0)
 	g, err := asg.New(asg.Config{Name: s.Name, Zones: s.Zones, Min: 1, Max: 8, Desired: 2, HealthCheckType: "EC2",
@@ -34,19 +38,24 @@ func TestHighResolutionTargetTracking(t *testing.T) {
 	if err := l.addAlarms(); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range l.CloudWatch.Alarms() {
-		if c := a.Config(); c.Period != 10*time.Second {
-			t.Fatalf("alarm %s period %v, want 10s", c.Name, c.Period)
+	g.Reconcile(context.Background())
+	var scaled time.Time
+	for i := -12; i <= 12; i++ { // 10 % for two minutes, then 90 % from 03:00:00
+		now := t0.Add(time.Duration(i) * 10 * time.Second)
+		c.Advance(now.Sub(c.Now()))
+		v := 90.0
+		if i < 0 {
+			v = 10
+		}
+		store.Put(cloudwatch.Datum{Namespace: "CWAgent", MetricName: "cpu_usage_active",
+			Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, s.Name), Time: now, Value: v})
+		l.CloudWatch.EvaluateAll(now)
+		if scaled.IsZero() && g.Desired() == 4 {
+			scaled = now
 		}
 	}
-	g.Reconcile(context.Background())
-	sink := cpuSink{store: store, group: s.Name}
-	for i := range 3 {
-		sink.PutCPU(t0.Add(time.Duration(i)*10*time.Second), "i-01", 90, true)
-	}
-	c.Advance(30 * time.Second)
-	l.CloudWatch.EvaluateAll(c.Now())
-	if d := g.Desired(); d != 4 {
-		t.Fatalf("desired %d after 30 s of CPU 90 vs 50 at a 10 s period, want 4", d)
+	// Datapoints 03:00:00, :10 and :20 breach; :20's is visible at :50.
+	if want := t0.Add(50 * time.Second); !scaled.Equal(want) {
+		t.Fatalf("desired 4 at %v, want %v (three 10 s datapoints, then the 30 s custom-metric delay)", scaled.Format("15:04:05"), want.Format("15:04:05"))
 	}
 }

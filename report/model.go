@@ -1,6 +1,10 @@
 package report
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/simplydone/lab/internal/figures"
+)
 
 // Report is everything report.html shows, computed from a run directory. The
 // template only formats it; the golden test marshals it to JSON.
@@ -22,6 +26,9 @@ type Report struct {
 	ZoneRows    []ZoneRow   `json:"zone_rows"`
 	Histogram   Histogram   `json:"histogram"`
 	Cost        Cost        `json:"cost"`
+
+	// Assumptions are the figures the run relied on that AWS does not document.
+	Assumptions []figures.Figure `json:"assumptions,omitempty"`
 
 	StackYAML    string `json:"stack_yaml"`
 	ScenarioYAML string `json:"scenario_yaml"`
@@ -51,6 +58,8 @@ func Build(r *Run) *Report {
 		ZoneRows:    a.zoneRows(),
 		Histogram:   a.histogram(),
 		Cost:        a.cost(),
+
+		Assumptions: s.Assumptions,
 
 		StackYAML:    r.StackYAML,
 		ScenarioYAML: r.ScenarioYAML,

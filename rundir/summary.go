@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/simplydone/lab/internal/figures"
 )
 
 // Verdicts.
@@ -49,6 +51,10 @@ type Summary struct {
 	Faults             Faults    `json:"faults"`
 	AcknowledgedWrites int       `json:"acknowledged_writes"`
 	LostWrites         int       `json:"lost_writes"`
+
+	// Assumptions are the figures the run relied on that AWS does not
+	// document (observed, assumed, or set by the stack over such a default).
+	Assumptions []figures.Figure `json:"assumptions,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -155,6 +161,12 @@ func (s *Summary) WriteText(w io.Writer) {
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost\n", s.AcknowledgedWrites, s.LostWrites)
+	if len(s.Assumptions) > 0 {
+		fmt.Fprintln(w, "\nRelied on, not documented by AWS (report.html says where each comes from)")
+		for _, f := range s.Assumptions {
+			fmt.Fprintf(w, "  %-8s %s: %s\n", f.Kind, f.Name, f.Value)
+		}
+	}
 }
 
 // Second is one wall second of a run, as seconds.jsonl keeps it for

@@ -58,6 +58,7 @@ func (p parser) chaosTimeline(m map[string]*yaml.Node, path string, a *ChaosActi
 	p.Int(m, path, "bandwidth", &bw)
 	a.Bandwidth = int64(bw)
 	p.Dur(m, path, "blackhole_for", &a.BlackholeAt, true)
+	p.Str(m, path, "lb_node", &a.LBNode)
 	p.Dur(m, path, "mean_gap", &a.MeanGap, true)
 	p.Dur(m, path, "min_gap", &a.MinGap, true)
 	if m["target"] != nil {
@@ -117,7 +118,13 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	case has("blackhole_for") && a.Action != chaos.AZOutage:
 		p.Errf(f("blackhole_for"), "not allowed with %s; only az-outage takes it (use az-partition for a blackhole on its own)", a.Action)
 	case has("blackhole_for") && (a.BlackholeAt <= 0 || a.BlackholeAt > a.Duration):
-		p.Errf(f("blackhole_for"), "%s is not allowed; give above 0 and at most the duration (%s); leave it out for the first third", clock.Short(a.BlackholeAt), clock.Short(a.Duration))
+		p.Errf(f("blackhole_for"), "%s is not allowed; give above 0 and at most the duration (%s); leave it out for FIS's %s", clock.Short(a.BlackholeAt), clock.Short(a.Duration), clock.Short(chaos.FISBlackhole))
+	}
+	switch {
+	case has("lb_node") && a.Action != chaos.AZOutage:
+		p.Errf(f("lb_node"), "not allowed with %s; only az-outage takes it (use kill-lb-node to take a node down on its own)", a.Action)
+	case has("lb_node"):
+		p.OneOf(f("lb_node"), a.LBNode, chaos.LBNodeStates)
 	}
 	for _, k := range []string{"mean_gap", "min_gap"} {
 		if has(k) && a.Action != chaos.Monkey {
@@ -200,11 +207,11 @@ func (p parser) validateLimits(s *Scenario) {
 
 // Chaos is the action as chaos's runner takes it. The file's words are
 // chaos's under other names: action is Kind, bandwidth Rate, blackhole_for
-// BlackholeFor, target Select with pick its Order.
+// BlackholeFor, lb_node LBNode, target Select with pick its Order.
 func (a ChaosAction) Chaos() chaos.Action {
 	ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
 		Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
-		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, MeanGap: a.MeanGap, MinGap: a.MinGap}
+		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, LBNode: a.LBNode, MeanGap: a.MeanGap, MinGap: a.MinGap}
 	if t := a.Target; t != nil {
 		ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
 	}

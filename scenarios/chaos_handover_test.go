@@ -16,7 +16,7 @@ func TestChaosActionIsHandedOverWhole(t *testing.T) {
 		"     percent: 30, latency: 200ms, jitter: 50ms, target: {count: 2, pick: oldest}}\n" +
 		"  - {at: 2m, action: http-error, count: 4, status: 500, duration: 1m, target: {ids: [i-0123456789abcdef0]}}\n" +
 		"  - {at: 3m, action: bandwidth, bandwidth: 1000, duration: 1m, target: {percent: 5}}\n" +
-		"  - {at: 4m, action: az-outage, zone: us-east-1b, duration: 6m, blackhole_for: 1s}\n" +
+		"  - {at: 4m, action: az-outage, zone: us-east-1b, duration: 6m, blackhole_for: 1s, lb_node: down}\n" +
 		"  - {at: 5m, action: monkey, duration: 20m, mean_gap: 3m, min_gap: 1m}\n"
 	s, err := Parse("s.yaml", []byte(doc))
 	if err != nil {
@@ -29,7 +29,7 @@ func TestChaosActionIsHandedOverWhole(t *testing.T) {
 		{At: 2 * time.Minute, Kind: chaos.HTTPError, Duration: time.Minute, Percent: 100, Status: 500, Count: 4,
 			Select: chaos.Selector{IDs: []string{"i-0123456789abcdef0"}}},
 		{At: 3 * time.Minute, Kind: chaos.Bandwidth, Duration: time.Minute, Percent: 100, Rate: 1000, Select: chaos.Selector{Percent: 5}},
-		{At: 4 * time.Minute, Kind: chaos.AZOutage, Zone: "us-east-1b", Duration: 6 * time.Minute, Percent: 100, BlackholeFor: time.Second},
+		{At: 4 * time.Minute, Kind: chaos.AZOutage, Zone: "us-east-1b", Duration: 6 * time.Minute, Percent: 100, BlackholeFor: time.Second, LBNode: chaos.LBNodeDown},
 		{At: 5 * time.Minute, Kind: chaos.Monkey, Duration: 20 * time.Minute, Percent: 100, MeanGap: 3 * time.Minute, MinGap: time.Minute},
 	}
 	if got := s.ChaosActions(); !reflect.DeepEqual(got, want) {

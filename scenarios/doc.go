@@ -1,5 +1,7 @@
 // Package scenarios is the scenario model: which stack to run, the load
-// profile (phases of request rate over AWS time, and the request mix), the
+// profile (phases of request rate over AWS time, the request mix, and how
+// its clients use the load balancer's addresses: load.client, next-address
+// by default, as Go's dialer, browsers and curl, or one-address), the
 // chaos timeline, the SLOs that decide the verdict, stop conditions, a seed
 // and the clock's speed.
 //

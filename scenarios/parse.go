@@ -35,6 +35,7 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 	p := parser{yamlcheck.NewParser(filename)}
 	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
 	s.Load.Mix = DefaultMix
+	s.Load.Client = DefaultClient
 	if p.decode(root, s) {
 		p.validate(s)
 	}
@@ -104,7 +105,8 @@ func (p parser) seed(n *yaml.Node, dst *uint64) {
 }
 
 func (p parser) load(n *yaml.Node, l *LoadProfile) {
-	m := p.Mapping(n, "load", "mix", "phases")
+	m := p.Mapping(n, "load", "mix", "phases", "client")
+	p.Str(m, "load", "client", &l.Client)
 	if mix := p.Mapping(m["mix"], "load.mix", "list", "create", "get", "done"); mix != nil {
 		l.Mix = Mix{}
 		p.Int(mix, "load.mix", "list", &l.Mix.List)
@@ -132,7 +134,7 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
 	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter",
-		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "mean_gap", "min_gap")
+		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)

@@ -61,6 +61,10 @@ func TestBadScenarios(t *testing.T) {
 			[]string{`s.yaml:6:14: load.phases[1].name: a is already the name of load.phases[0]; phase names must be unique`}},
 		{"mix all zero", top + "load:\n  mix: {list: 0}\n  phases: [{duration: 5m, rate: 1}]\n" + slos,
 			[]string{`s.yaml:4:8: load.mix: all weights are 0; give at least one of list, create, get, done a weight above 0`}},
+		{"client not known", top + "load:\n  client: sticky\n  phases: [{duration: 5m, rate: 1}]\n" + slos,
+			[]string{`s.yaml:4:11: load.client: "sticky" is not allowed; use one of next-address, one-address ` +
+				`(next-address: a connection refused or timed out is tried on the next address, as Go's dialer, browsers and curl do; ` +
+				`one-address: no retry, a dead cached address fails until the DNS TTL ends)`}},
 		{"negative weight", top + "load:\n  mix: {list: 1, done: -1}\n  phases: [{duration: 5m, rate: 1}]\n" + slos,
 			[]string{`s.yaml:4:24: load.mix.done: -1 is negative; weights are 0 or more`}},
 		{"speed out of range", top + "speed: 5000\n" + phases + slos,
@@ -142,5 +146,18 @@ slos:
 	}
 	if got := err.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestLoadClient: the load generator's clients try the next address unless
+// the scenario asks for one-address.
+func TestLoadClient(t *testing.T) {
+	s, err := Parse("s.yaml", []byte(top+phases+slos))
+	if err != nil || s.Load.Client != "next-address" {
+		t.Fatalf("default: %q, %v; want next-address", s.Load.Client, err)
+	}
+	s, err = Parse("s.yaml", []byte(top+"load:\n  client: one-address\n  phases: [{duration: 5m, rate: 1}]\n"+slos))
+	if err != nil || s.Load.Client != "one-address" {
+		t.Fatalf("one-address: %q, %v", s.Load.Client, err)
 	}
 }

@@ -11,8 +11,13 @@ import (
 
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/stack"
 )
+
+// DefaultClient is the load generator's client when the file gives none:
+// one that tries the next address, as Go's dialer, browsers and curl do.
+const DefaultClient = entry.NextAddress
 
 // Scenario is one rehearsal: what happens to a stack, and how to judge it.
 // Durations are AWS time unless said otherwise.
@@ -47,6 +52,12 @@ type Scenario struct {
 type LoadProfile struct {
 	Mix    Mix
 	Phases []Phase // played in order, back to back
+	// Client is how the load generator's clients use the addresses the load
+	// balancer's name resolves to: entry.NextAddress (the default: a
+	// connection refused or timed out is tried on the next address, as Go's
+	// dialer, browsers and curl do) or entry.OneAddress (no retry: a dead
+	// cached address fails until the DNS TTL ends).
+	Client string
 }
 
 // Mix weighs the request kinds of the SimplyDone workload. A scenario
@@ -114,7 +125,8 @@ type ChaosAction struct {
 	Target      *Target       // which instances; nil: one at random (all of Zone's targets for request faults)
 	Count       int           // http-error: only the first Count requests fail
 	Bandwidth   int64         // bandwidth: bytes per second
-	BlackholeAt time.Duration // az-outage: how long its subnet drops packets (0: the first third)
+	BlackholeAt time.Duration // az-outage: how long its subnets are cut off (0: FIS's 2 minutes, chaos.FISBlackhole)
+	LBNode      string        // az-outage: chaos.LBNodeUp (default, as FIS) or chaos.LBNodeDown (a harsher test)
 	MeanGap     time.Duration // monkey
 	MinGap      time.Duration // monkey
 }

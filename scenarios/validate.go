@@ -10,6 +10,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -91,6 +92,11 @@ func (p parser) validateLoad(l LoadProfile) {
 			p.rateRange(ipath+".from", ph.From)
 			p.rateRange(ipath+".to", ph.To)
 		}
+	}
+	if p.Has("load.client") && !p.Bad("load.client") && !slices.Contains(entry.Clients, l.Client) {
+		p.Errf("load.client", "%s (next-address: a connection refused or timed out is tried on the next address, "+
+			"as Go's dialer, browsers and curl do; one-address: no retry, a dead cached address fails until the DNS TTL ends)",
+			yamlcheck.OneOfMsg(l.Client, entry.Clients))
 	}
 	m := l.Mix
 	for _, w := range []struct {

@@ -30,7 +30,7 @@ auto_scaling_group:
 scaling_policies:
   - name: cpu
     policy_type: TargetTrackingScaling
-    target_tracking: {predefined_metric_type: ASGAverageCPUUtilization, target_value: 50, period: 10s}
+    target_tracking: {predefined_metric_type: ASGAverageCPUUtilization, target_value: 50, period: 60s}
 scheduled_actions:
   - {name: sale, at: 10m, min_size: 2, max_size: 4, desired_capacity: 3}
   - {name: nightly, at: 1h, recurrence: 24h, desired_capacity: 1}
@@ -50,7 +50,7 @@ scheduled_actions:
 		g.LifecycleHooks[1].HeartbeatTimeout != time.Hour || g.LifecycleHooks[1].DefaultResult != "ABANDON" {
 		t.Errorf("hooks %+v (defaults: 3600s, ABANDON)", g.LifecycleHooks)
 	}
-	if p := s.ScalingPolicies[0].TargetTracking.Period; p != 10*time.Second {
+	if p := s.ScalingPolicies[0].TargetTracking.Period; p != time.Minute {
 		t.Errorf("period %v", p)
 	}
 	if len(s.ScheduledActions) != 2 || *s.ScheduledActions[0].DesiredCapacity != 3 || s.ScheduledActions[1].Recurrence != 24*time.Hour || s.ScheduledActions[1].MinSize != nil {
@@ -90,7 +90,7 @@ scheduled_actions:
 		"auto_scaling_group.lifecycle_hooks[0].lifecycle_transition:",
 		"auto_scaling_group.lifecycle_hooks[0].heartbeat_timeout: 10s is below AWS's minimum of 30s",
 		"auto_scaling_group.lifecycle_hooks[0].default_result:",
-		"scaling_policies[0].target_tracking.period: 20s is not allowed; use 10s, 30s (high-resolution metrics) or 60s",
+		"scaling_policies[0].target_tracking.period: 20s is not allowed; use 60s (10s and 30s need a high-resolution custom metric)",
 		"scheduled_actions[0].recurrence: 10s is below a minute",
 		"scheduled_actions[0]: sets nothing",
 	} {

@@ -45,7 +45,7 @@ target_group:
 		{"unknown key with hint", head + group + "load_balancer: {idle_timout: 30}\n",
 			[]string{`s.yaml:5:17: load_balancer.idle_timout: unknown key; did you mean idle_timeout?`}},
 		{"unknown key without hint", head + group + "colour: blue\n",
-			[]string{`s.yaml:5:1: colour: unknown key; allowed keys are name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions`}},
+			[]string{`s.yaml:5:1: colour: unknown key; allowed keys are name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch`}},
 		{"camelCase key", head + group + "load_balancer: {idleTimeout: 30}\n",
 			[]string{`s.yaml:5:17: load_balancer.idleTimeout: unknown key; did you mean idle_timeout?`}},
 		{"duplicate key", head + group + "name: other\n",

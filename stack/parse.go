@@ -115,6 +115,7 @@ func defaults() *Stack {
 			InstanceType: "t3.micro",
 			Environment:  map[string]string{},
 			Version:      1,
+			Monitoring:   MonitoringBasic,
 		},
 		AutoScalingGroup: AutoScalingGroup{
 			HealthCheckType:              "EC2",
@@ -122,6 +123,7 @@ func defaults() *Stack {
 			TerminationPolicies:          []string{"Default"},
 			CapacityDistributionStrategy: "balanced-best-effort",
 		},
+		CloudWatch: CloudWatch{PublicationDelay: defaultPublicationDelay()},
 	}
 }
 
@@ -148,7 +150,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
-		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions")
+		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch")
 	if m == nil {
 		return false
 	}
@@ -162,6 +164,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 		s.ScalingPolicies = append(s.ScalingPolicies, p.scalingPolicy(n, yamlcheck.Index("scaling_policies", i)))
 	}
 	p.scheduledActions(m["scheduled_actions"], s)
+	p.cloudWatch(m["cloudwatch"], &s.CloudWatch)
 	return true
 }
 
@@ -241,13 +244,14 @@ func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int,
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "restart_time")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "monitoring", "restart_time")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
 	p.Int(m, path, "port", &lt.Port)
 	p.StrMap(m, path, "environment", &lt.Environment)
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
+	p.Str(m, path, "monitoring", &lt.Monitoring)
 	if m["restart_time"] != nil {
 		lt.RestartTime = new(time.Duration)
 		p.Dur(m, path, "restart_time", lt.RestartTime, true)

@@ -18,6 +18,7 @@ type Stack struct {
 	AutoScalingGroup AutoScalingGroup
 	ScalingPolicies  []ScalingPolicy
 	ScheduledActions []ScheduledAction
+	CloudWatch       CloudWatch // the lab's CloudWatch figures (publication delays)
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given
@@ -133,6 +134,7 @@ type LaunchTemplate struct {
 	Port         int    // the port the workload listens on; defaults to the target group's port
 	Environment  map[string]string
 	BootTime     time.Duration // how long an instance takes from launch to running its workload
+	Monitoring   string        // basic (AWS's default: 5-minute CPU) or detailed (1-minute)
 	Version      int           // the version the group starts on (default 1)
 	Versions     []LaunchTemplateVersion
 

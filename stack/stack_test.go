@@ -35,7 +35,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"simplydone"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
-			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 20 * time.Second},
+			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 20 * time.Second, Monitoring: MonitoringDetailed},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 1, MaxSize: 6, DesiredCapacity: 2, HealthCheckType: "ELB",
 			HealthCheckGracePeriod: 300 * time.Second, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: &warmup,
 			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort"},
@@ -51,7 +51,8 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 					ComparisonOperator: "LessThanThreshold", Threshold: 10, Period: time.Minute,
 					EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: "missing"}},
 		},
-		File: s.File, Source: s.Source,
+		CloudWatch: CloudWatch{PublicationDelay: defaultPublicationDelay()},
+		File:       s.File, Source: s.Source,
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Builtin(simplydone) =\n%+v\nwant\n%+v", s, want)
@@ -90,7 +91,7 @@ scaling_policies:
 			AnomalyMitigation: "off",
 		},
 		LaunchTemplate: LaunchTemplate{Command: []string{"app", "--flag"}, InstanceType: "t3.micro", Port: 8080, Version: 1,
-			Environment: map[string]string{}},
+			Environment: map[string]string{}, Monitoring: MonitoringBasic},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 2, MaxSize: 4, DesiredCapacity: 2, HealthCheckType: "EC2",
 			HealthCheckGracePeriod: 0, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: nil,
 			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort"},
@@ -99,7 +100,8 @@ scaling_policies:
 			Alarm: &Alarm{MetricName: "CPUUtilization", Namespace: "AWS/EC2", Statistic: "Average",
 				ComparisonOperator: "GreaterThanThreshold", Threshold: 80, Period: time.Minute,
 				EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: "missing"}}},
-		File: "min.yaml", Source: []byte(src),
+		CloudWatch: CloudWatch{PublicationDelay: defaultPublicationDelay()},
+		File:       "min.yaml", Source: []byte(src),
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", s, want)

@@ -47,6 +47,8 @@ func (p *parser) validate(s *Stack) {
 	p.validateWarmPool(s)
 	p.validateScheduled(s.ScheduledActions)
 	p.validatePolicies(s.ScalingPolicies)
+	p.validateMonitoring(s.LaunchTemplate)
+	p.validateCloudWatch(s.CloudWatch)
 }
 
 func (p *parser) validateZones(zones []string) {

@@ -98,7 +98,7 @@ func (p *parser) validatePolicy(path string, sp ScalingPolicy) {
 		} else if t.TargetValue <= 0 {
 			p.Errf(tpath+".target_value", "%s is not allowed; the target value must be above 0", fmtNum(t.TargetValue))
 		}
-		p.validateTrackingPeriod(tpath+".period", t.Period)
+		p.validateTrackingPeriod(tpath+".period", t.PredefinedMetricType, t.Period)
 	}
 	if sp.Alarm != nil && sp.PolicyType != TargetTrackingScaling {
 		p.validateAlarm(yamlcheck.Sub(path, "alarm"), *sp.Alarm)
@@ -162,8 +162,12 @@ func (p *parser) validateAlarm(path string, a Alarm) {
 		p.OneOf(path+".comparison_operator", a.ComparisonOperator, comparisonOperators)
 	}
 	p.OneOf(path+".treat_missing_data", a.TreatMissingData, missingDataOptions)
-	if p.Has(path+".period") && a.Period != 10*time.Second && a.Period != 30*time.Second && (a.Period <= 0 || a.Period%time.Minute != 0) {
+	switch {
+	case !p.Has(path + ".period"):
+	case a.Period != 10*time.Second && a.Period != 30*time.Second && (a.Period <= 0 || a.Period%time.Minute != 0):
 		p.Errf(path+".period", "%s is not allowed; use 10s, 30s or a multiple of 60s", fmtDur(a.Period))
+	case subMinute(a.Period) && awsNamespace(a.Namespace):
+		p.Errf(path+".period", "%s is not allowed for %s %s: "+highResolutionNeedsCustom, fmtDur(a.Period), a.Namespace, a.MetricName, a.Namespace+" "+a.MetricName)
 	}
 	if p.Has(path+".evaluation_periods") && p.intRange(path+".evaluation_periods", a.EvaluationPeriods, 1, -1) && !p.Bad(path+".evaluation_periods") {
 		if a.DatapointsToAlarm > a.EvaluationPeriods {

@@ -11,8 +11,8 @@ import (
 )
 
 // Faults by hand: k kills a random running instance, z takes a zone out
-// (az-outage: its instances stop, no launches there, its subnet blackholed
-// at first, its node down where the load balancer can). Both go through the
+// (az-outage as FIS does it: its instances stop, no launches there, its
+// subnets cut off for the first 2 minutes, its node left up). Both go through the
 // run's handle to the run's one chaos runner, so each fault shares the
 // timeline's numbering, is journalled in chaos.jsonl before it acts,
 // published on the bus (events.jsonl and the log), reverted with the others
@@ -103,10 +103,11 @@ func (a *Aggregator) KillRandom(ctx context.Context) {
 // built-in az-outage scenario's.
 const handOutage = 10 * time.Minute
 
-// ZoneOut takes zone out as the scenario's az-outage does (z), by hand: its
-// instances stop, launches into it fail with InsufficientInstanceCapacity,
-// its subnet is blackholed for the first third, its load-balancer node goes
-// down where the load balancer can, for ten AWS minutes; then it recovers.
+// ZoneOut takes zone out as the scenario's az-outage does (z), by hand, as
+// FIS's AZ power interruption: its instances stop, launches into it fail
+// with InsufficientInstanceCapacity, its subnets are cut off for the first
+// 2 minutes and its load-balancer node stays up, for ten AWS minutes; then
+// it recovers.
 // It blocks until the outage is in effect.
 func (a *Aggregator) ZoneOut(ctx context.Context, zone string) {
 	run, ok := a.begin("z")

@@ -650,7 +650,7 @@ func (m Model) helpLines(w int) []string {
 		keys = append(keys,
 			"  k             kill a random running instance now (a kill-instance fault: journalled in chaos.jsonl, in the log)",
 			"  z             take a zone out: pick its letter, confirm with y; an az-outage fault for ten AWS minutes",
-			"                (instances stop, the zone's load-balancer node goes down, its subnet drops packets, launches fail)")
+			"                (as FIS: instances stop, launches fail, its subnets drop packets for 2m; its load-balancer node stays up)")
 	}
 	keys = append(keys, "  ?             this help", "")
 	return append(keys,

@@ -130,6 +130,7 @@ launch_template:
   instance_type: t3.micro
   environment: {SIMPLYDONE_CPU_COST: 8ms}
   boot_time: 20s
+  monitoring: detailed
 auto_scaling_group:
   min_size: 1
   max_size: 6
@@ -242,6 +243,7 @@ slos:
 	case s.Faults.Injected != 1 || s.Faults.Reverted != 1:
 		t.Errorf("faults %+v", s.Faults)
 	}
+	checkScaleOutTrailsTheBreach(t, runDir, "cpu-high", 80, 2*time.Minute)
 	for _, f := range []string{"events.jsonl", "seconds.jsonl", "chaos.jsonl", "stack.yaml", "scenario.yaml", "report.html"} {
 		if st, err := os.Stat(filepath.Join(runDir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("run directory lacks %s: %v", f, err)
@@ -261,6 +263,71 @@ slos:
 	}
 	if b, _ := os.ReadFile(cfn); !strings.Contains(string(b), s.RunID) || !strings.Contains(string(b), "PASS") {
 		t.Errorf("the export does not name run %s and its verdict", s.RunID)
+	}
+}
+
+// checkScaleOutTrailsTheBreach checks CloudWatch's publication delay end to
+// end: the first scale-out decision of policy comes at least delay after
+// the first minute in which the instances' CPU breached threshold ends.
+// That minute is taken from seconds.jsonl's per-zone CPU (the first wall
+// second any zone was above threshold, less 2 s of slack for the journal's
+// start): no minute before it can have breached on the group's average.
+func checkScaleOutTrailsTheBreach(t *testing.T, runDir, policy string, threshold float64, delay time.Duration) {
+	t.Helper()
+	var start, decision time.Time
+	journal, err := os.ReadFile(filepath.Join(runDir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(journal), "\n") {
+		var e struct {
+			Time  time.Time `json:"time"`
+			Type  string    `json:"type"`
+			Event struct {
+				Policy string `json:"policy"`
+				From   int    `json:"from"`
+				To     int    `json:"to"`
+			} `json:"event"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil {
+			continue
+		}
+		switch {
+		case e.Type == "RunStarted" && start.IsZero():
+			start = e.Time
+		case e.Type == "DesiredCapacityChanged" && e.Event.Policy == policy && e.Event.To > e.Event.From && decision.IsZero():
+			decision = e.Time
+		}
+	}
+	seconds, err := os.ReadFile(filepath.Join(runDir, "seconds.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var breach time.Time
+	for _, line := range strings.Split(string(seconds), "\n") {
+		var s struct {
+			AWS float64            `json:"aws_s"`
+			CPU map[string]float64 `json:"cpu"`
+		}
+		if json.Unmarshal([]byte(line), &s) != nil {
+			continue
+		}
+		for _, v := range s.CPU {
+			if v > threshold && breach.IsZero() {
+				breach = start.Add(time.Duration(s.AWS*float64(time.Second)) - 2*time.Second)
+			}
+		}
+	}
+	if start.IsZero() || decision.IsZero() || breach.IsZero() {
+		t.Fatalf("run start %v, first %s scale-out %v, first CPU above %g %v: the sale did not breach and scale out", start, policy, decision, threshold, breach)
+	}
+	minuteEnd := breach.Truncate(time.Minute).Add(time.Minute)
+	if earliest := minuteEnd.Add(delay); decision.Before(earliest) {
+		t.Errorf("first scale-out decision at %s, before %s: the breaching minute ends at %s and its datapoint is published %v later",
+			decision.Format("15:04:05"), earliest.Format("15:04:05"), minuteEnd.Format("15:04:05"), delay)
+	} else {
+		t.Logf("CPU first above %g at %s; minute ends %s; scale-out decided at %s (%v after the minute)", threshold,
+			breach.Format("15:04:05"), minuteEnd.Format("15:04:05"), decision.Format("15:04:05"), decision.Sub(minuteEnd).Round(time.Second))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/simplydone/lab/internal/figures"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -388,4 +389,16 @@ func (e TargetAnomalyChanged) Message() string {
 	}
 	return fmt.Sprintf("node %s: target %s (%s) anomaly detection result %s, MitigationInEffect %s (%d errors in %d requests)",
 		e.Node, e.Target, e.Zone, result, e.MitigationInEffect, e.Errors, e.Requests)
+}
+
+// ATWFigures are the anomaly detection and mitigation thresholds the lab
+// chose: AWS documents Automatic Target Weights but not its numbers
+// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/edit-target-group-attributes.html#automatic-target-weights).
+func ATWFigures() []figures.Figure {
+	src := "AWS does not document it; the lab's choice"
+	return []figures.Figure{
+		{Name: "Anomaly detection window", Value: (atwInterval * atwWindow).String(), Kind: figures.Assumed, Source: src},
+		{Name: "Anomalous target", Value: fmt.Sprintf("at least %d requests in the window, error rate %.0f points above its peers' and %gx their rate", atwMinRequests, atwMinExcess*100, atwRatio), Kind: figures.Assumed, Source: src},
+		{Name: "Anomaly mitigation weights", Value: fmt.Sprintf("halved every %v down to %.0f%% of a normal target's, then +%g every %v; at most half the targets mitigated", atwInterval, atwFloor*100, atwUp, atwInterval), Kind: figures.Assumed, Source: src},
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/compare"
+	"github.com/simplydone/lab/internal/figures"
 )
 
 // AlarmAction is an alarm's action on the group: the policy it runs, as
@@ -131,4 +132,15 @@ func TrackingAlarms(group, loadBalancer string, p Policy) ([]Alarm, error) {
 		out = append(out, low)
 	}
 	return out, nil
+}
+
+// TrackingFigures are the target tracking alarm shapes the lab relies on
+// that AWS does not document (aws-behaviour.md 2.6, "Alarm shape").
+func TrackingFigures() []figures.Figure {
+	return []figures.Figure{
+		{Name: "Target tracking AlarmHigh", Value: fmt.Sprintf("metric > target for %d of %d one-minute datapoints", trackingHighDatapoints, trackingHighDatapoints),
+			Kind: figures.Observed, Source: "the alarms AWS creates for an EC2 Auto Scaling target tracking policy, as the CloudWatch console shows them"},
+		{Name: "Target tracking AlarmLow", Value: fmt.Sprintf("metric < %g × target for %d of %d one-minute datapoints", trackingLowFactor, trackingLowDatapoints, trackingLowDatapoints),
+			Kind: figures.Observed, Source: "consoles show 50→35, 40→28, 30→21 for EC2 CPU policies; AWS may tune it (Application Auto Scaling uses about 0.9)"},
+	}
 }

@@ -44,7 +44,16 @@ type Evaluation struct {
 	Changed  bool
 	Reason   Reason
 	Points   []Point // the evaluation range, oldest first
+	// Act says whether the alarm's actions run at this evaluation: on a
+	// state change, and while the alarm stays in ALARM at most once a
+	// minute, as CloudWatch re-runs an Auto Scaling action (high-resolution
+	// alarms are evaluated every 10 s but do not act every 10 s).
+	Act bool
 }
+
+// actionEvery is how often CloudWatch re-runs an alarm's Auto Scaling
+// action while the alarm stays in ALARM.
+const actionEvery = time.Minute
 
 // Alarm is a metric alarm owned by a Service.
 type Alarm struct {
@@ -55,6 +64,7 @@ type Alarm struct {
 	reason  Reason
 	updated time.Time
 	last    time.Time // the cadence slot last evaluated
+	acted   time.Time // when the actions last ran in ALARM
 	subs    []func(State, Evaluation)
 }
 
@@ -172,7 +182,7 @@ func (s *Service) evaluate(now time.Time, onlyDue bool) {
 // complete periods before now (the period in progress is not evaluated).
 func (s *Service) evaluateAlarm(a *Alarm, now time.Time) {
 	cfg := a.cfg
-	points := s.rangePoints(cfg, now)
+	points := s.rangePoints(a, now)
 
 	a.mu.Lock()
 	prev := a.state
@@ -180,6 +190,10 @@ func (s *Service) evaluateAlarm(a *Alarm, now time.Time) {
 	changed := next != prev
 	if changed {
 		a.state, a.reason, a.updated = next, reason, now
+	}
+	act := changed || next != StateAlarm || now.Sub(a.acted) >= actionEvery
+	if act && next == StateAlarm {
+		a.acted = now
 	}
 	subs := append([]func(State, Evaluation){}, a.subs...)
 	a.mu.Unlock()
@@ -190,29 +204,23 @@ func (s *Service) evaluateAlarm(a *Alarm, now time.Time) {
 			Namespace: cfg.Namespace, MetricName: cfg.MetricName, Statistic: cfg.Statistic,
 		})
 	}
-	ev := Evaluation{Alarm: cfg.Name, Time: now, Previous: prev, State: next, Changed: changed, Reason: reason, Points: points}
+	ev := Evaluation{Alarm: cfg.Name, Time: now, Previous: prev, State: next, Changed: changed, Reason: reason, Points: points, Act: act}
 	for _, f := range subs {
 		f(next, ev)
 	}
 }
 
-// rangePoints fetches the evaluation range ending at the last complete
-// period before now, oldest first, with missing periods marked.
-func (s *Service) rangePoints(cfg AlarmConfig, now time.Time) []Point {
-	n := cfg.EvaluationRange()
-	end := AlignPeriod(now, cfg.Period)
-	start := end.Add(-time.Duration(n) * cfg.Period)
-	got := s.store.Series(cfg.Query(), start, end)
-	points := make([]Point, n)
-	for i := range points {
-		points[i] = Point{Time: start.Add(time.Duration(i) * cfg.Period), Missing: true}
-	}
-	for _, p := range got {
-		if i := int(p.Time.Sub(start) / cfg.Period); i >= 0 && i < n {
-			points[i] = p
-		}
-	}
-	return points
+// rangePoints fetches the evaluation range (widened by the metric's
+// publication lag: Publication.Lag), oldest first, with missing
+// periods marked: the complete periods before now, ending at the alarm's
+// cadence slot, so that an alarm with a period over a minute is evaluated
+// every minute over a window that slides by one minute. Only datapoints
+// already published at now are seen (Store.Window): a breach reaches the
+// alarm a publication delay after its period ends.
+func (s *Service) rangePoints(a *Alarm, now time.Time) []Point {
+	cfg := a.cfg
+	n := cfg.EvaluationRange() + s.store.PublicationOf(cfg.Namespace).Lag(cfg.Period)
+	return s.store.Window(cfg.Query(), AlignPeriod(now, a.cadence()), n, now)
 }
 
 // Run evaluates alarms on their cadence until ctx ends. It wakes on every

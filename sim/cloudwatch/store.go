@@ -47,6 +47,9 @@ type Store struct {
 	retention  time.Duration
 	maxSamples int
 
+	pubs   map[string]Publication // per namespace; set by options only
+	custom *Publication           // namespaces without their own
+
 	mu        sync.RWMutex
 	series    map[string]*series
 	newest    time.Time // newest sample time seen in any series

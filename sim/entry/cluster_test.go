@@ -176,7 +176,7 @@ func TestZoneFailureLeavesDNSOnlyThroughTheFailureDetector(t *testing.T) {
 	}
 
 	door, err := StartFrontDoor(FrontDoorConfig{Addr: "127.0.0.1:0", Target: tr.target(),
-		Dialer: &Dialer{Resolver: NewResolver(tr.dns.Addr(), nil), Name: tr.dns.Name(), TryAll: true}})
+		Dialer: &Dialer{Resolver: NewResolver(tr.dns.Addr(), nil), Name: tr.dns.Name()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestZoneFailureLeavesDNSOnlyThroughTheFailureDetector(t *testing.T) {
 
 	// The zone fails.
 	r := NewResolver(tr.dns.Addr(), nil)
-	client := &Dialer{Resolver: r, Name: tr.dns.Name()} // the load generator's kind: no skipping
+	client := &Dialer{Resolver: r, Name: tr.dns.Name(), Client: OneAddress} // a client that does not retry: no skipping
 	killed := time.Now()
 	if err := tr.cluster.StopZone(dead); err != nil {
 		t.Fatal(err)
@@ -297,6 +297,16 @@ func TestZoneFailureLeavesDNSOnlyThroughTheFailureDetector(t *testing.T) {
 	}
 	if refused != 2 { // round robin over three cached addresses, one dead
 		t.Fatalf("%d of 6 dials refused within the TTL, want 2", refused)
+	}
+	// The default client, on the same cached answer, tries the next
+	// address when one refuses: every dial gets through.
+	retrying := &Dialer{Resolver: r, Name: tr.dns.Name()}
+	for i := 0; i < 6; i++ {
+		conn, err := retrying.DialContext(ctx, "tcp", tr.target())
+		if err != nil {
+			t.Fatalf("a client that tries the next address, within the TTL: %v", err)
+		}
+		conn.Close()
 	}
 
 	time.Sleep(time.Until(cached.Expires)) // the TTL's own deadline

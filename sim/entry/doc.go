@@ -41,15 +41,21 @@
 // records are unhealthy.
 //
 // Clients. Resolver resolves through that server and caches each answer for
-// its TTL. Dialer picks among the cached addresses in turn; by default it
-// does not skip an address that refuses, so a client that cached a dead
-// node's address sees errors until the TTL passes, as on AWS: the load
-// generator dials this way. With TryAll it tries the next address when a
-// connection fails, as browsers do with several A records.
+// its TTL. Dialer starts each connection at the next cached address in
+// turn. By default (NextAddress) a connection refused or timed out there is
+// tried on the next address of the answer, as Go's net.Dialer, browsers and
+// curl do with several A records (Go spreads its Timeout over the
+// addresses, at least 2 s each while that much is left; so does Dialer): a
+// client whose cached answer holds a dead node's address still gets
+// through. With OneAddress it does not go on: a dead cached address gives
+// errors until the TTL passes and the name is resolved again, the older
+// behaviour a scenario can choose (load.client: one-address) to show what a
+// client that does not retry sees. The load generator dials as the
+// scenario says; the stable URL always as NextAddress.
 //
 // FrontDoor is the stable URL for people (http://127.0.0.1:8080/ by
-// default): a small HTTP proxy that resolves and dials through a TryAll
-// Dialer and forwards, so it keeps working when any single zone fails. It
+// default): a small HTTP proxy that resolves and dials through a
+// NextAddress Dialer and forwards, so it keeps working when any single zone fails. It
 // models the browser's resolver and connection logic on the person's
 // machine; it is not an AWS component, and AWS has nothing like it in front
 // of an ALB.

@@ -2,13 +2,9 @@ package entry
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -103,62 +99,4 @@ func (r *Resolver) query(ctx context.Context, name string) (Answer, error) {
 	a.TTL = time.Duration(ttl) * time.Second
 	a.Expires = a.Fetched.Add(a.TTL)
 	return a, nil
-}
-
-// Dialer dials the load balancer's name through a Resolver, taking the
-// cached addresses in turn, one per connection.
-type Dialer struct {
-	Resolver *Resolver
-	Name     string // the load balancer's DNS name; other hosts must be loopback IPs
-	// TryAll tries the next address when a connection fails, as browsers
-	// do. Off (the default, and the load generator's setting), a dead
-	// cached address gives an error, as it does to most clients on AWS.
-	TryAll  bool
-	Timeout time.Duration // per connection attempt (default 10 s)
-
-	next atomic.Uint64
-}
-
-// ErrNotLoopback refuses a host that is neither the load balancer's name nor
-// a loopback address: the lab sends no traffic anywhere else.
-var ErrNotLoopback = errors.New("only the load balancer's name and loopback addresses are dialled")
-
-// DialContext is for http.Transport.DialContext.
-func (d *Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	host, port, err := net.SplitHostPort(address)
-	if err != nil {
-		return nil, err
-	}
-	nd := &net.Dialer{Timeout: d.Timeout}
-	if nd.Timeout == 0 {
-		nd.Timeout = 10 * time.Second
-	}
-	if !strings.EqualFold(dns.CanonicalName(host), dns.CanonicalName(d.Name)) {
-		if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
-			return nil, fmt.Errorf("dial %s: %w", address, ErrNotLoopback)
-		}
-		return nd.DialContext(ctx, network, address)
-	}
-	a, err := d.Resolver.Lookup(ctx, host)
-	if err != nil {
-		return nil, err
-	}
-	start := int(d.next.Add(1) - 1)
-	tries := 1
-	if d.TryAll {
-		tries = len(a.Addrs)
-	}
-	var errs []error
-	for i := 0; i < tries; i++ {
-		ip := a.Addrs[(start+i)%len(a.Addrs)]
-		c, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
-		if err == nil {
-			return c, nil
-		}
-		errs = append(errs, err)
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	return nil, fmt.Errorf("dial %s: %w", host, errors.Join(errs...))
 }

@@ -41,9 +41,9 @@ resource "aws_launch_template" "this" {
   vpc_security_group_ids = [aws_security_group.instance.id]
   # Installs Docker and runs var.image with launch_template.port and launch_template.environment.
   user_data = base64encode(templatefile("${path.module}/user_data.sh.tftpl", { image = var.image }))
-  # Detailed monitoring: CPUUtilization every minute, as the alarms' periods assume.
+  # Detailed monitoring (launch_template.monitoring): CPUUtilization every minute.
   monitoring {
-    enabled = true
+    enabled = true # launch_template.monitoring
   }
   metadata_options {
     http_tokens = "required"

@@ -1,0 +1,24 @@
+package lab
+
+import (
+	"github.com/simplydone/lab/internal/figures"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/stack"
+)
+
+// assumptions lists every figure a run on s relies on that AWS does not
+// document, from the parts that hold them: CloudWatch's timing (the
+// stack's), the target tracking alarms' shape (when a policy tracks a
+// target) and Automatic Target Weights' thresholds (the load balancer's
+// anomaly detection is always on).
+func assumptions(s *stack.Stack) []figures.Figure {
+	out := s.CloudWatch.Figures()
+	for _, p := range s.ScalingPolicies {
+		if p.PolicyType == stack.TargetTrackingScaling {
+			out = append(out, asg.TrackingFigures()...)
+			break
+		}
+	}
+	return append(out, alb.ATWFigures()...)
+}
