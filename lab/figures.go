@@ -20,5 +20,8 @@ func assumptions(s *stack.Stack) []figures.Figure {
 			break
 		}
 	}
+	if s.AutoScalingGroup.WarmPool != nil {
+		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
+	}
 	return append(out, alb.ATWFigures()...)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/internal/figures"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
@@ -90,4 +91,36 @@ func TestWarmPoolScaleOutIsFasterThanColdLaunch(t *testing.T) {
 			t.Errorf("warm start took %s: a started container must not boot again", warm)
 		}
 	})
+}
+
+// A stack with a warm pool lists what the pool relies on that AWS does not
+// document; restart_time is the stack's setting when given.
+func TestWarmPoolAssumptions(t *testing.T) {
+	s, err := stack.Builtin("simplydone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func() map[string]figures.Figure {
+		out := map[string]figures.Figure{}
+		for _, f := range assumptions(s) {
+			out[f.Name] = f
+		}
+		return out
+	}
+	if _, ok := names()["Warm start restart time"]; ok {
+		t.Fatal("warm pool figures without a warm pool")
+	}
+	s.AutoScalingGroup.WarmPool = &stack.WarmPool{PoolState: stack.PoolStateStopped, MaxGroupPreparedCapacity: -1}
+	if f := names()["Warm start restart time"]; f.Kind != figures.Assumed || f.Value != s.LaunchTemplate.BootTime.String() {
+		t.Errorf("restart time unset: %+v", f)
+	}
+	restart := 15 * time.Second
+	s.LaunchTemplate.RestartTime = &restart
+	got := names()
+	if f := got["Warm start restart time"]; f.Kind != figures.Setting || f.Value != "15s" {
+		t.Errorf("restart time set: %+v", f)
+	}
+	if f := got["Warm pool instance stopped after"]; f.Kind != figures.Assumed || f.Source == "" {
+		t.Errorf("stop after first boot: %+v", f)
+	}
 }

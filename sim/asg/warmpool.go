@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/simplydone/lab/internal/figures"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -559,3 +560,21 @@ type WarmPoolActivity struct {
 
 func (WarmPoolActivity) Kind() string      { return "scaling" }
 func (e WarmPoolActivity) Message() string { return e.Description + ". Cause: " + e.Cause }
+
+// WarmPoolFigures are the warm pool's figures AWS does not document: when
+// a new pool instance is stopped, what Hibernated means here, and how long a
+// warm start's restart takes (restart, a stack setting when set, else the
+// first boot's time).
+func WarmPoolFigures(restart time.Duration, set bool) []figures.Figure {
+	kind, source := figures.Assumed, "launch_template.restart_time unset: a restart is taken to be as slow as the first boot (boot_time)"
+	if set {
+		kind, source = figures.Setting, "launch_template.restart_time: a stopped instance's start to its workload answering, its first-boot initialisation already done"
+	}
+	return []figures.Figure{
+		{Name: "Warm pool instance stopped after", Value: "its first boot", Kind: figures.Assumed,
+			Source: "AWS stops a new pool instance as soon as it runs unless a launch lifecycle hook holds it (https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html); the lab assumes its user data completes such a hook"},
+		{Name: "Warm pool state Hibernated", Value: "stopped and started as Stopped", Kind: figures.Assumed,
+			Source: "the lab's runtimes keep no memory across a stop"},
+		{Name: "Warm start restart time", Value: restart.String(), Kind: kind, Source: source},
+	}
+}
