@@ -18,6 +18,7 @@ func CloudFormation(s *stack.Stack, o Options) ([]byte, error) {
 	cfnNetwork(&res, s, o)
 	cfnLoadBalancer(&res, s)
 	cfnCompute(&res, s)
+	cfnWarmPool(&res, s)
 	cfnScaling(&res, s)
 
 	var t obj

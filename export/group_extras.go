@@ -27,6 +27,7 @@ func tfGroupExtras(w *tf, s *stack.Stack) {
 		w.attr("default_result", q(h.DefaultResult))
 		w.close()
 	}
+	tfWarmPool(w, s)
 }
 
 // tfSchedules writes one aws_autoscaling_schedule per scheduled action,

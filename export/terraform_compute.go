@@ -44,6 +44,7 @@ func labOnly(s *stack.Stack, image string) []string {
 	}
 	out = append(out, fmt.Sprintf("launch_template.boot_time (%ds) is lab-only: on AWS the boot takes what it takes.", secs(lt.BootTime)))
 	out = append(out, fmt.Sprintf("launch_template.pending_time (%ds) is lab-only: on AWS EC2 takes what it takes from pending to running.", secs(lt.PendingTime)))
+	out = append(out, restartNote(lt)...)
 	for _, v := range lt.Versions {
 		out = append(out, fmt.Sprintf("launch_template.versions[%d] (%s) is a later release: on AWS, create a new launch template version with its environment and start an instance refresh.", v.Version, v.Description))
 	}

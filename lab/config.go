@@ -54,6 +54,7 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		PendingTime: s.LaunchTemplate.PendingTime, Booter: l.fleet,
 		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
+		WarmPool: warmPool(g.WarmPool),
 	}
 }
 

@@ -13,12 +13,15 @@ import (
 // target) and Automatic Target Weights' thresholds (the load balancer's
 // anomaly detection is always on).
 func assumptions(s *stack.Stack) []figures.Figure {
-	out := s.CloudWatch.Figures()
+	out := append(s.CloudWatch.Figures(), s.LaunchTemplate.PendingFigure())
 	for _, p := range s.ScalingPolicies {
 		if p.PolicyType == stack.TargetTrackingScaling {
 			out = append(out, asg.TrackingFigures()...)
 			break
 		}
+	}
+	if s.AutoScalingGroup.WarmPool != nil {
+		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
 	}
 	return append(out, alb.ATWFigures()...)
 }

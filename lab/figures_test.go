@@ -26,6 +26,9 @@ func TestAssumptionsNameWhatAWSDoesNotDocument(t *testing.T) {
 	if f := got["CloudWatch publication delay, AWS/ApplicationELB"]; f.Kind != figures.Assumed {
 		t.Errorf("ALB delay: %+v", f)
 	}
+	if f := got["EC2 pending → running"]; f.Value != "16s" || f.Kind != figures.Observed {
+		t.Errorf("pending time: %+v", f)
+	}
 	if _, ok := got["Anomaly detection window"]; !ok {
 		t.Error("ATW's thresholds are not listed")
 	}

@@ -90,7 +90,8 @@ func (f *fleet) Boot(ctx context.Context, id az.InstanceID) error {
 // fills in the id and the address.
 func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
 	lt := l.opts.Stack.LaunchTemplate
-	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String()}
+	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String(),
+		"SIMPLYDONE_RESTART_DELAY": l.Clock.Wall(lt.Restart()).String()} // after a stop (warm pool): storefile.Booted
 	maps.Copy(env, lt.Environment)
 	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: lt.Command, Image: lt.Image, Env: env,
 		DataDir: dataDir(l.Dir), RunID: l.RunID}

@@ -249,7 +249,7 @@ scaling_policies:
 		`s.yaml:7:55: target_group.health_check.matcher: "ok" is not a list of codes; use codes 200-499 as in 200, 200,202 or 200-299`,
 		`s.yaml:8:50: launch_template.instance_type: "huge" is not allowed; use one of c5.large, c5.xlarge, m5.large, m5.xlarge, t3.large, t3.medium, t3.micro, t3.nano, t3.small`,
 		`s.yaml:9:32: auto_scaling_group.min_size: 2 is above max_size (1); AWS needs min_size <= desired_capacity <= max_size`,
-		`s.yaml:9:48: auto_scaling_group.colour: unknown key; allowed keys are min_size, max_size, desired_capacity, health_check_type, health_check_grace_period, default_cooldown, default_instance_warmup, termination_policies, capacity_distribution_strategy, instance_maintenance_policy, lifecycle_hooks`,
+		`s.yaml:9:48: auto_scaling_group.colour: unknown key; allowed keys are min_size, max_size, desired_capacity, health_check_type, health_check_grace_period, default_cooldown, default_instance_warmup, termination_policies, capacity_distribution_strategy, instance_maintenance_policy, lifecycle_hooks, warm_pool`,
 		`s.yaml:11:5: scaling_policies[0].alarm: missing; a SimpleScaling policy needs it`,
 	}
 	_, err := Parse("s.yaml", []byte(src))

@@ -245,7 +245,7 @@ func (p *parser) offOrInt(m map[string]*yaml.Node, path, key string, lo, hi int,
 
 func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	const path = "launch_template"
-	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "monitoring", "pending_time")
+	m := p.Mapping(n, path, "command", "image", "instance_type", "port", "environment", "boot_time", "version", "versions", "monitoring", "pending_time", "restart_time")
 	p.StrList(m, path, "command", &lt.Command)
 	p.Str(m, path, "image", &lt.Image)
 	p.Str(m, path, "instance_type", &lt.InstanceType)
@@ -254,6 +254,10 @@ func (p *parser) launchTemplate(n *yaml.Node, lt *LaunchTemplate) {
 	p.Dur(m, path, "boot_time", &lt.BootTime, true)
 	p.Str(m, path, "monitoring", &lt.Monitoring)
 	p.Dur(m, path, "pending_time", &lt.PendingTime, true)
+	if m["restart_time"] != nil {
+		lt.RestartTime = new(time.Duration)
+		p.Dur(m, path, "restart_time", lt.RestartTime, true)
+	}
 	p.Int(m, path, "version", &lt.Version)
 	p.versions(m, lt)
 }
@@ -262,7 +266,7 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	const path = "auto_scaling_group"
 	m := p.Mapping(n, path, "min_size", "max_size", "desired_capacity", "health_check_type",
 		"health_check_grace_period", "default_cooldown", "default_instance_warmup",
-		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy", "lifecycle_hooks")
+		"termination_policies", "capacity_distribution_strategy", "instance_maintenance_policy", "lifecycle_hooks", "warm_pool")
 	p.Int(m, path, "min_size", &g.MinSize)
 	p.Int(m, path, "max_size", &g.MaxSize)
 	p.Int(m, path, "desired_capacity", &g.DesiredCapacity)
@@ -274,6 +278,7 @@ func (p *parser) autoScalingGroup(n *yaml.Node, g *AutoScalingGroup) {
 	p.Str(m, path, "capacity_distribution_strategy", &g.CapacityDistributionStrategy)
 	p.maintenancePolicy(m, g)
 	p.lifecycleHooks(m, g)
+	p.warmPool(m, g)
 }
 
 func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {

@@ -141,6 +141,11 @@ type LaunchTemplate struct {
 	// running; the instance boots (BootTime) only after. AWS documents no
 	// figure: the default is an observed one (DefaultPendingTime).
 	PendingTime time.Duration
+
+	// RestartTime is how long an instance started again from stopped (a
+	// warm pool's, or one chaos stopped) takes to run its workload, its
+	// first-boot initialisation done; lab-only, nil = BootTime (Restart).
+	RestartTime *time.Duration
 }
 
 // DefaultPendingTime is EC2's pending-to-running time when the stack does
@@ -162,6 +167,7 @@ type AutoScalingGroup struct {
 	CapacityDistributionStrategy      string                     // balanced-best-effort or balanced-only
 	InstanceMaintenancePolicy         *InstanceMaintenancePolicy // nil = none, as AWS
 	LifecycleHooks                    []LifecycleHook
+	WarmPool                          *WarmPool // nil = none, as AWS
 }
 
 // Policy types, as the AWS API names them.

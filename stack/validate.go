@@ -44,6 +44,7 @@ func (p *parser) validate(s *Stack) {
 	p.validateGroup(s.AutoScalingGroup)
 	p.validateMaintenancePolicy(s.AutoScalingGroup.InstanceMaintenancePolicy)
 	p.validateHooks(s.AutoScalingGroup.LifecycleHooks)
+	p.validateWarmPool(s)
 	p.validateScheduled(s.ScheduledActions)
 	p.validatePolicies(s.ScalingPolicies)
 	p.validateMonitoring(s.LaunchTemplate)

@@ -9,6 +9,8 @@
 //	LAB_DATA_DIR           -data-dir    shared data directory (default ./data)
 //	SIMPLYDONE_CPU_COST    -cpu-cost    CPU burned per API request (Go duration, default 0)
 //	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
+//	SIMPLYDONE_RESTART_DELAY -restart-delay simulated boot time of an instance that has booted before
+//	                                    (its first-boot mark in the data directory); set, it also leaves the mark
 //	SIMPLYDONE_MAX_INFLIGHT -max-inflight API requests worked on at once (default 4; 0: no bound)
 //	SIMPLYDONE_VERSION     -version     the release, in X-SimplyDone-Version and /health (default v1)
 //	SIMPLYDONE_BROKEN      -broken      a deliberately broken build: "health" makes /health answer 500
@@ -31,6 +33,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/todo"
+	"github.com/simplydone/lab/todo/storefile"
 )
 
 func main() {
@@ -53,6 +56,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	restartDelay, err := envDuration("SIMPLYDONE_RESTART_DELAY")
+	if err != nil {
+		return err
+	}
 
 	maxInFlight, err := envInt("SIMPLYDONE_MAX_INFLIGHT", 4)
 	if err != nil {
@@ -67,6 +74,7 @@ func run(args []string) error {
 	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
+	fs.DurationVar(&restartDelay, "restart-delay", restartDelay, "simulated boot delay once the instance has booted before (0 with no restart delay set: the boot delay)")
 	fs.IntVar(&maxInFlight, "max-inflight", maxInFlight, "API requests worked on at once (0: no bound)")
 	version := fs.String("version", env("SIMPLYDONE_VERSION", todo.DefaultVersion), "the release this instance runs")
 	broken := fs.String("broken", os.Getenv("SIMPLYDONE_BROKEN"), `a deliberately broken build: "health" makes /health answer 500`)
@@ -79,7 +87,7 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if cpuCost < 0 || bootDelay < 0 || maxInFlight < 0 {
+	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 {
 		return fmt.Errorf("cpu-cost, boot-delay and max-inflight must not be negative")
 	}
 	if err := todo.CheckBroken(*broken); err != nil {
@@ -89,6 +97,20 @@ func run(args []string) error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if restartDelay > 0 || os.Getenv("SIMPLYDONE_RESTART_DELAY") != "" {
+		// The first boot leaves a mark (what the root volume keeps across a
+		// stop); a restart finds it and waits only the restart delay.
+		if storefile.HasBooted(*dataDir, *id) {
+			bootDelay = restartDelay
+		}
+		if !sleep(ctx, logger, bootDelay) {
+			return nil // stopped while booting: no mark, the next boot starts over
+		}
+		bootDelay = 0
+		if err := storefile.MarkBooted(*dataDir, *id); err != nil {
+			logger.Warn("first-boot mark", "err", err)
+		}
+	}
 
 	return todo.Run(ctx, todo.Config{
 		Addr:        net.JoinHostPort(*addr, *port),
@@ -102,6 +124,22 @@ func run(args []string) error {
 		Version:     *version,
 		Broken:      *broken,
 	})
+}
+
+// sleep waits d (a simulated boot) unless ctx ends first; false then.
+func sleep(ctx context.Context, log *slog.Logger, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	log.Info("booting", "delay", d)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func env(key, def string) string {

@@ -16,6 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 types="
 AWS::AutoScaling::AutoScalingGroup
 AWS::AutoScaling::ScalingPolicy
+AWS::AutoScaling::WarmPool
 AWS::CloudWatch::Alarm
 AWS::EC2::EIP
 AWS::EC2::InternetGateway

@@ -9,6 +9,9 @@
 // instances with a new launch template version by instance refresh (with
 // checkpoints and auto rollback) or, the single-server way, all at once.
 // Every activity is published in AWS's words.
+// A warm pool (warmpool.go) keeps instances initialised once and stopped
+// beside the group, starts them on scale-out before any cold launch, and
+// takes scaled-in instances back under its reuse policy.
 //
 // It does not import the load balancer, the runtime or CloudWatch: it
 // defines the small interfaces it needs (Fleet, TargetGroup, CPUSink) and

@@ -92,6 +92,9 @@ type Config struct {
 	// Booter starts a pending instance once EC2 has it running; nil: the
 	// Fleet's Launch runs it at once.
 	Booter Booter
+	// WarmPool is the group's warm pool; nil means none. With one, Fleet
+	// must also be a WarmFleet (warmpool.go).
+	WarmPool *WarmPool
 	// Tick is how often health and capacity are checked and CPU sampled
 	// (default 10 s).
 	Tick    time.Duration
@@ -144,6 +147,7 @@ type Group struct {
 	rebalanced   int                         // AZRebalance's launches are ready: the next scale-ins even the zones
 	hookWaits    map[az.InstanceID]*hookWait // instances waiting on a lifecycle hook
 	refreshes    int                         // instance refreshes started, for their ids
+	warm         *warmPool                   // the warm pool's instances (warmpool.go); nil until the first
 	closed       bool
 
 	// Simple scaling's one cooldown for the group (scale.go).
@@ -193,6 +197,9 @@ func New(cfg Config) (*Group, error) {
 		}
 	}
 	if err := checkScheduled(cfg.ScheduledActions); err != nil {
+		return nil, fmt.Errorf("auto scaling group: %w", err)
+	}
+	if err := checkWarmPool(cfg); err != nil {
 		return nil, fmt.Errorf("auto scaling group: %w", err)
 	}
 	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,

@@ -23,6 +23,7 @@ func (g *Group) Reconcile(ctx context.Context) {
 	g.rebalanceStep()
 	g.fixCapacity(ctx)
 	g.settleSimple()
+	g.warmPoolStep(ctx) // refill the warm pool (warmpool.go)
 }
 
 // checkHealth marks and replaces unhealthy instances: instances no longer
@@ -144,6 +145,9 @@ func (g *Group) fixCapacity(ctx context.Context) {
 // launch starts one instance in the zone with the fewest, registers it with
 // the target group, and puts it in service.
 func (g *Group) launch(ctx context.Context, capacity int) error {
+	if warm, err := g.warmStart(ctx, capacity); warm { // from the warm pool first (warmpool.go)
+		return err
+	}
 	g.mu.Lock()
 	counts := make([]int, len(g.cfg.Zones))
 	for _, in := range g.instances {
@@ -323,6 +327,11 @@ func (g *Group) scaleIn(ctx context.Context, capacity int) {
 	in.State = Terminating
 	rebalanced := g.rebalanced > 0
 	g.rebalanced = max(0, g.rebalanced-1)
+	if g.reuse(in, from) { // the warm pool's reuse policy: back to the pool, not terminated (warmpool.go)
+		g.mu.Unlock()
+		g.returnToPool(ctx, in, from, capacity)
+		return
+	}
 	g.mu.Unlock()
 	cause := fmt.Sprintf("At %s an instance was taken out of service in response to a difference between desired and actual capacity, shrinking the capacity from %d to %d.", stamp(now), capacity, capacity-1)
 	if rebalanced {
@@ -414,6 +423,7 @@ func (g *Group) Close(ctx context.Context) {
 	for _, in := range live {
 		g.terminateAsync(ctx, in)
 	}
+	g.closePool(ctx) // and the warm pool's instances (warmpool.go)
 	g.wg.Wait()
 }
 
