@@ -124,12 +124,17 @@ type Instance struct {
 	replacing  bool // unhealthy, kept until its replacement is healthy (maintenance policy above 100%)
 	booting    bool // Booter.Boot has been called (or is running): a termination waits for it
 	booted     chan struct{}
+	// pending fires when EC2's pending time is over; set when the launch
+	// (or the start from the warm pool) is made, so the wait counts from
+	// then and not from when a goroutine gets to run.
+	pending <-chan time.Time
 }
 
 // Group is an Auto Scaling group.
 type Group struct {
-	cfg  Config
-	kick chan struct{}
+	cfg     Config
+	kick    chan struct{}
+	closing chan struct{} // closed by Close: waits on the group's clock end
 
 	mu           sync.Mutex
 	desired      int
@@ -202,7 +207,7 @@ func New(cfg Config) (*Group, error) {
 	if err := checkWarmPool(cfg); err != nil {
 		return nil, fmt.Errorf("auto scaling group: %w", err)
 	}
-	return &Group{cfg: cfg, kick: make(chan struct{}, 1), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
+	return &Group{cfg: cfg, kick: make(chan struct{}, 1), closing: make(chan struct{}), desired: cfg.Desired, version: cfg.LaunchTemplateVersion,
 		min: cfg.Min, max: cfg.Max, started: cfg.Clock.Now(), nextRun: firstRuns(cfg.Clock.Now(), cfg.ScheduledActions),
 		instances: map[az.InstanceID]*Instance{}, votes: map[string]vote{}}, nil
 }
@@ -296,3 +301,28 @@ func (g *Group) SetDesired(n int) error {
 func (g *Group) now() time.Time { return g.cfg.Clock.Now() }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// pendingTimer starts EC2's pending time on the group's clock; nil when
+// there is none.
+func (g *Group) pendingTimer() <-chan time.Time {
+	if g.cfg.PendingTime <= 0 {
+		return nil
+	}
+	return g.cfg.Clock.After(g.cfg.PendingTime)
+}
+
+// waitPending waits out an instance's pending time; false when the group
+// or ctx ended first.
+func (g *Group) waitPending(ctx context.Context, in *Instance) bool {
+	if in.pending == nil {
+		return true
+	}
+	select {
+	case <-in.pending:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-g.closing:
+		return false
+	}
+}

@@ -185,7 +185,7 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		return fmt.Errorf("launch in %s: %w", zone, err)
 	}
 	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version,
-		booted: make(chan struct{})}
+		booted: make(chan struct{}), pending: g.pendingTimer()}
 	g.mu.Lock()
 	g.instances[id] = in
 	g.mu.Unlock()
@@ -215,7 +215,7 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 // then it is registered with the target group and put InService. An
 // instance terminated meanwhile (scale-in, Close) stops where it is.
 func (g *Group) bringUp(ctx context.Context, in *Instance) error {
-	if err := g.running(ctx, in); err != nil {
+	if err := g.running(ctx, in, Pending); err != nil {
 		return err
 	}
 	g.mu.Lock()
@@ -251,19 +251,17 @@ func (g *Group) bringUp(ctx context.Context, in *Instance) error {
 }
 
 // running waits out EC2's pending time on the group's clock, then has the
-// instance started (Booter) and publishes InstanceRunning. It closes
-// in.booted on every path, so a termination waiting for the boot goes on.
-func (g *Group) running(ctx context.Context, in *Instance) error {
+// instance started (Booter) and publishes InstanceRunning; state is the
+// lifecycle state it waits in (Pending, or Warmed:Pending for the warm
+// pool). It closes in.booted on every path, so a termination waiting for
+// the boot goes on.
+func (g *Group) running(ctx context.Context, in *Instance, state string) error {
 	defer close(in.booted)
-	if d := g.cfg.PendingTime; d > 0 {
-		select {
-		case <-g.cfg.Clock.After(d):
-		case <-ctx.Done():
-			return nil
-		}
+	if !g.waitPending(ctx, in) {
+		return nil
 	}
 	g.mu.Lock()
-	if g.closed || in.State != Pending {
+	if g.closed || in.State != state {
 		g.mu.Unlock()
 		return nil // terminated while pending: nothing to start
 	}
@@ -271,6 +269,9 @@ func (g *Group) running(ctx context.Context, in *Instance) error {
 	g.mu.Unlock()
 	if g.cfg.Booter != nil {
 		if err := g.cfg.Booter.Boot(ctx, in.ID); err != nil {
+			if state != Pending {
+				return fmt.Errorf("start %s: %w", in.ID, err) // the warm pool ends it
+			}
 			g.mu.Lock()
 			ours := in.State == Pending && !g.closed
 			if ours {
@@ -409,6 +410,7 @@ func (g *Group) Close(ctx context.Context) {
 		return
 	}
 	g.closed = true
+	close(g.closing)
 	var live []*Instance
 	for _, in := range g.instances {
 		if in.State == Pending || in.State == InService {

@@ -284,8 +284,9 @@ func (g *Group) launchIntoPool(ctx context.Context, count, size int) error {
 	if err != nil {
 		return fmt.Errorf("launch into warm pool in %s: %w", zone, err)
 	}
-	in := &Instance{ID: id, Zone: zone, Addr: addr, State: WarmedPending, Health: Healthy, Launched: now, Template: version}
-	m := &pooled{in: in, hooked: len(g.hooksFor(LaunchingTransition)) == 0}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: WarmedPending, Health: Healthy, Launched: now, Template: version,
+		booted: make(chan struct{}), pending: g.pendingTimer()}
+	m := &pooled{in: in}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -296,12 +297,44 @@ func (g *Group) launchIntoPool(ctx context.Context, count, size int) error {
 	g.warmActivity(in, "EC2", "WarmPool", "Launching a new EC2 instance into warm pool: "+string(id),
 		fmt.Sprintf("At %s an instance was launched into the warm pool in response to a difference between the warm pool's size (%d) and its instances (%d).", stamp(now), size, count))
 	g.lifecycle(in, "", WarmedPending)
-	if m.hooked {
+	if g.cfg.PendingTime == 0 && len(g.hooksFor(LaunchingTransition)) == 0 {
+		// Nothing to wait for: running at once, as a cold launch is.
+		if err := g.running(ctx, in, WarmedPending); err != nil {
+			g.mu.Lock()
+			m.busy = true
+			g.mu.Unlock()
+			g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance launched into the warm pool was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
+			return nil
+		}
+		g.mu.Lock()
+		m.hooked = true
+		g.mu.Unlock()
 		return nil
 	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
+		// EC2's pending time and the first boot, as for a cold launch.
+		err := g.running(ctx, in, WarmedPending)
+		g.mu.Lock()
+		gone := g.closed || in.State != WarmedPending || m.busy
+		if err != nil && !gone {
+			m.busy = true
+		}
+		g.mu.Unlock()
+		if err != nil && !gone {
+			g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance launched into the warm pool was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
+		}
+		if err != nil || gone {
+			return
+		}
+		if len(g.hooksFor(LaunchingTransition)) == 0 {
+			g.mu.Lock()
+			m.hooked = true
+			g.mu.Unlock()
+			g.poke()
+			return
+		}
 		result := g.runHooks(ctx, in, LaunchingTransition, WarmedPending)
 		g.mu.Lock()
 		if g.closed || in.State != WarmedPending {
@@ -428,12 +461,11 @@ func (g *Group) warmStart(ctx context.Context, capacity int) (bool, error) {
 	}
 	// Starting a stopped instance is EC2's pending state too
 	// (StartInstances): the pending time first, the group going on.
+	in.pending = g.pendingTimer()
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		select {
-		case <-g.cfg.Clock.After(g.cfg.PendingTime):
-		case <-ctx.Done():
+		if !g.waitPending(ctx, in) {
 			return
 		}
 		g.mu.Lock()
