@@ -29,6 +29,7 @@ launch_template:
   instance_type: t3.micro
   environment: {SIMPLYDONE_CPU_COST: 8ms}
   boot_time: 20s
+  monitoring: detailed
 auto_scaling_group:
   min_size: 1
   max_size: 6
