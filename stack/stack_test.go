@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone", "simplydone-deploy", "single-server"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone", "simplydone-deploy", "simplydone-sale", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -38,7 +38,9 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 			Environment: map[string]string{"SIMPLYDONE_CPU_COST": "2ms"}, BootTime: 40 * time.Second, PendingTime: 16 * time.Second, Monitoring: MonitoringDetailed},
 		AutoScalingGroup: AutoScalingGroup{MinSize: 1, MaxSize: 6, DesiredCapacity: 2, HealthCheckType: "ELB",
 			HealthCheckGracePeriod: 300 * time.Second, DefaultCooldown: 300 * time.Second, DefaultInstanceWarmup: &warmup,
-			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort"},
+			TerminationPolicies: []string{"Default"}, CapacityDistributionStrategy: "balanced-best-effort",
+			LifecycleHooks: []LifecycleHook{{Name: "wait-for-app", LifecycleTransition: "autoscaling:EC2_INSTANCE_LAUNCHING",
+				HeartbeatTimeout: 45 * time.Second, DefaultResult: "CONTINUE"}}},
 		ScalingPolicies: []ScalingPolicy{
 			{Name: "cpu-high", PolicyType: StepScaling, AdjustmentType: "ChangeInCapacity",
 				StepAdjustments: []StepAdjustment{{LowerBound: &lower, ScalingAdjustment: 1}},
@@ -203,7 +205,7 @@ func TestLoadAndResolve(t *testing.T) {
 	if s, err := Resolve("simplydone"); err != nil || s.Name != "simplydone" {
 		t.Errorf("Resolve(simplydone) = %v, %v", s, err)
 	}
-	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, single-server) and no such file") {
+	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, simplydone-sale, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }
