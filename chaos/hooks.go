@@ -88,6 +88,12 @@ type Gauges interface {
 // instances down (killed and not yet replaced) count against the limits.
 type Desirer interface{ Desired() int }
 
+// InServicer is Instances that knows how many instances are in service. A
+// replacement the group is still bringing up (pending, booting, held by a
+// launch hook) serves nobody yet, so until it is in service the instance
+// it replaces still counts as down against max_down_instances.
+type InServicer interface{ InService() int }
+
 // Publisher takes chaos events.
 type Publisher interface{ Publish(events.Event) }
 

@@ -118,6 +118,9 @@ func (r *Runner) downNow() int {
 		return len(held)
 	}
 	down := max(0, d.Desired()-len(running))
+	if s, ok := r.target.(InServicer); ok {
+		down = max(down, d.Desired()-s.InService())
+	}
 	for id := range held {
 		if running[id] { // frozen, still running
 			down++

@@ -32,6 +32,35 @@ func (d datedFleet) Running() []Victim {
 
 func (d datedFleet) Desired() int { return d.desired }
 
+// servingFleet is a datedFleet whose group says how many instances serve.
+type servingFleet struct {
+	datedFleet
+	inService int
+}
+
+func (s servingFleet) InService() int { return s.inService }
+
+// A replacement that runs but is not yet in service (pending, booting, in
+// a launch hook: about a minute on AWS's timing) serves nobody: the
+// instance it replaces still counts as down, so a monkey's "one down at a
+// time" holds while the group catches up.
+func TestAReplacementNotYetInServiceStillCountsAsDown(t *testing.T) {
+	f := servingFleet{datedFleet: datedFleet{fakeFleet: newFleet(), desired: 4}, inService: 3}
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f.fakeFleet}, nil, 1)
+	r.SetLimits(Limits{MaxDownInstances: 1})
+	ctx := context.Background()
+	err := r.Inject(ctx, Action{Kind: KillInstance})
+	if err == nil || !strings.Contains(err.Error(), "above max_down_instances 1") {
+		t.Fatalf("a kill with one instance not yet in service: %v", err)
+	}
+	f.inService = 4
+	r = NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f.fakeFleet}, nil, 1)
+	r.SetLimits(Limits{MaxDownInstances: 1})
+	if err := r.Inject(ctx, Action{Kind: KillInstance}); err != nil {
+		t.Fatalf("a kill with every instance in service: %v", err)
+	}
+}
+
 func TestTargetingBySelector(t *testing.T) {
 	for _, tc := range []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -152,6 +153,18 @@ func (c chaosFleet) Running() []chaos.Victim {
 		}
 	}
 	return vs
+}
+
+// InService is how many of the group's instances are in service: a
+// replacement still pending or held by a launch hook does not serve yet.
+func (c chaosFleet) InService() int {
+	n := 0
+	for _, in := range c.f.l.Group.Instances() {
+		if in.State == asg.InService {
+			n++
+		}
+	}
+	return n
 }
 
 // Kill ends the instance abruptly, as a crash or a pulled plug.
