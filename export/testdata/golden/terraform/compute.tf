@@ -68,6 +68,13 @@ resource "aws_autoscaling_group" "this" {
   default_cooldown          = 300         # auto_scaling_group.default_cooldown
   default_instance_warmup   = 60          # auto_scaling_group.default_instance_warmup
   termination_policies      = ["Default"] # auto_scaling_group.termination_policies
+  # auto_scaling_group.lifecycle_hooks[0]: nothing completes the action here, so each instance waits the heartbeat timeout, as in the lab.
+  initial_lifecycle_hook {
+    name                 = "wait-for-app"
+    lifecycle_transition = "autoscaling:EC2_INSTANCE_LAUNCHING"
+    heartbeat_timeout    = 45
+    default_result       = "CONTINUE"
+  }
   launch_template {
     id      = aws_launch_template.this.id
     version = aws_launch_template.this.latest_version
