@@ -298,60 +298,55 @@ func (g *Group) launchIntoPool(ctx context.Context, count, size int) error {
 		fmt.Sprintf("At %s an instance was launched into the warm pool in response to a difference between the warm pool's size (%d) and its instances (%d).", stamp(now), size, count))
 	g.lifecycle(in, "", WarmedPending)
 	if g.cfg.PendingTime == 0 && len(g.hooksFor(LaunchingTransition)) == 0 {
-		// Nothing to wait for: running at once, as a cold launch is.
-		if err := g.running(ctx, in, WarmedPending); err != nil {
-			g.mu.Lock()
-			m.busy = true
-			g.mu.Unlock()
-			g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance launched into the warm pool was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
-			return nil
-		}
-		g.mu.Lock()
-		m.hooked = true
-		g.mu.Unlock()
+		g.warmBoot(ctx, m) // nothing to wait for: running at once, as a cold launch is
 		return nil
 	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		// EC2's pending time and the first boot, as for a cold launch.
-		err := g.running(ctx, in, WarmedPending)
-		g.mu.Lock()
-		gone := g.closed || in.State != WarmedPending || m.busy
-		if err != nil && !gone {
-			m.busy = true
-		}
-		g.mu.Unlock()
-		if err != nil && !gone {
-			g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance launched into the warm pool was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
-		}
-		if err != nil || gone {
-			return
-		}
-		if len(g.hooksFor(LaunchingTransition)) == 0 {
-			g.mu.Lock()
-			m.hooked = true
-			g.mu.Unlock()
-			g.poke()
-			return
-		}
-		result := g.runHooks(ctx, in, LaunchingTransition, WarmedPending)
-		g.mu.Lock()
-		if g.closed || in.State != WarmedPending {
-			g.mu.Unlock()
-			return
-		}
-		if result == Abandon {
-			m.busy = true
-			g.mu.Unlock()
-			g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance in the warm pool was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
-			return
-		}
-		m.hooked = true
-		g.mu.Unlock()
+		g.warmBoot(ctx, m)
 		g.poke()
 	}()
 	return nil
+}
+
+// warmBoot takes a new pool instance through EC2's pending time and its
+// first boot, as a cold launch goes, then its launch hooks
+// (Warmed:Pending:Wait), and marks it ready to settle into the pool. A
+// failed boot or an ABANDON result ends it.
+func (g *Group) warmBoot(ctx context.Context, m *pooled) {
+	in := m.in
+	err := g.running(ctx, in, WarmedPending)
+	g.mu.Lock()
+	gone := g.closed || in.State != WarmedPending || m.busy
+	if err != nil && !gone {
+		m.busy = true
+	}
+	g.mu.Unlock()
+	if gone {
+		return
+	}
+	if err != nil {
+		g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance launched into the warm pool was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
+		return
+	}
+	result := Continue
+	if len(g.hooksFor(LaunchingTransition)) > 0 {
+		result = g.runHooks(ctx, in, LaunchingTransition, WarmedPending)
+	}
+	g.mu.Lock()
+	if g.closed || in.State != WarmedPending {
+		g.mu.Unlock()
+		return
+	}
+	if result == Abandon {
+		m.busy = true
+		g.mu.Unlock()
+		g.terminateWarm(ctx, m, fmt.Sprintf("At %s an instance in the warm pool was taken out of service in response to a lifecycle hook's ABANDON result during launch.", stamp(g.now())))
+		return
+	}
+	m.hooked = true
+	g.mu.Unlock()
 }
 
 // settleAsync moves an initialised pool instance to the pool state: the

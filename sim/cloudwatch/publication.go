@@ -1,7 +1,6 @@
 package cloudwatch
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -13,27 +12,12 @@ import (
 // high-resolution custom metric); its samples are visible Delay after
 // their own time.
 //
-// AWS documents no publication delay. The defaults are observed figures:
-// EC2's 1-minute metrics are typically visible 1 to 3 minutes after the
-// period ends (aws-behaviour.md §8, after
-// https://docs.datadoghq.com/integrations/guide/cloud-metric-delay/).
+// AWS documents no publication delay; the stack sets it, over defaults
+// that are observed or assumed (stack.CloudWatch).
 type Publication struct {
 	Resolution time.Duration
 	Delay      time.Duration
 }
-
-// Publication delays the lab assumes when the stack sets none. None is
-// documented by AWS.
-const (
-	// DefaultEC2Delay is the middle of the observed 1 to 3 minutes.
-	DefaultEC2Delay = 2 * time.Minute
-	// DefaultALBDelay: no figure is published for AWS/ApplicationELB; the
-	// lab assumes EC2's.
-	DefaultALBDelay = 2 * time.Minute
-	// DefaultCustomDelay is for metrics put with PutMetricData (an agent on
-	// the instance): assumed, as they skip the service's own pipeline.
-	DefaultCustomDelay = 30 * time.Second
-)
 
 // Monitoring is an EC2 instance's monitoring, as a launch template sets it.
 type Monitoring string
@@ -60,14 +44,6 @@ func EC2Publication(m Monitoring, d time.Duration) Publication {
 // ALBPublication is AWS/ApplicationELB's: a datapoint a minute, delay d.
 func ALBPublication(d time.Duration) Publication {
 	return Publication{Resolution: time.Minute, Delay: d}
-}
-
-// String: "1m0s datapoints, visible 2m0s after the period ends".
-func (p Publication) String() string {
-	if p.Resolution <= 0 {
-		return fmt.Sprintf("as put, visible %v after", p.Delay)
-	}
-	return fmt.Sprintf("%v datapoints, visible %v after the period ends", p.Resolution, p.Delay)
 }
 
 // Lag is how many periods of length period the newest published datapoint

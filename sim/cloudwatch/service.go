@@ -44,10 +44,11 @@ type Evaluation struct {
 	Changed  bool
 	Reason   Reason
 	Points   []Point // the evaluation range, oldest first
-	// Act says whether the alarm's actions run at this evaluation: on a
-	// state change, and while the alarm stays in ALARM at most once a
-	// minute, as CloudWatch re-runs an Auto Scaling action (high-resolution
-	// alarms are evaluated every 10 s but do not act every 10 s).
+	// Act says whether the alarm's action runs at this evaluation. While
+	// the alarm stays in ALARM, at most once a minute, as CloudWatch re-runs
+	// an Auto Scaling action (high-resolution alarms are evaluated every
+	// 10 s but do not act every 10 s); on a change into ALARM, and in any
+	// other state, always (the group then drops what the alarm asked for).
 	Act bool
 }
 
