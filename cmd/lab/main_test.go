@@ -269,9 +269,13 @@ slos:
 // checkScaleOutTrailsTheBreach checks CloudWatch's publication delay end to
 // end: the first scale-out decision of policy comes at least delay after
 // the first minute in which the instances' CPU breached threshold ends.
-// That minute is taken from seconds.jsonl's per-zone CPU (the first wall
-// second any zone was above threshold, less 2 s of slack for the journal's
-// start): no minute before it can have breached on the group's average.
+// That minute is taken from seconds.jsonl's per-zone CPU, each a mean over
+// the last AWS minute sampled once a wall second (speed AWS seconds apart):
+// the first sample any zone was above threshold bounds the breach, and a
+// calendar minute ending after the sample before it (less 2 s of slack for
+// the journal's start) is the earliest that can have breached on the
+// group's average. A minute ending between two samples is seen by neither,
+// so the bound is the earlier sample, not the later.
 func checkScaleOutTrailsTheBreach(t *testing.T, runDir, policy string, threshold float64, delay time.Duration) {
 	t.Helper()
 	var start, decision time.Time
@@ -304,6 +308,7 @@ func checkScaleOutTrailsTheBreach(t *testing.T, runDir, policy string, threshold
 		t.Fatal(err)
 	}
 	var breach time.Time
+	prev := 0.0 // aws_s of the sample before
 	for _, line := range strings.Split(string(seconds), "\n") {
 		var s struct {
 			AWS float64            `json:"aws_s"`
@@ -314,9 +319,10 @@ func checkScaleOutTrailsTheBreach(t *testing.T, runDir, policy string, threshold
 		}
 		for _, v := range s.CPU {
 			if v > threshold && breach.IsZero() {
-				breach = start.Add(time.Duration(s.AWS*float64(time.Second)) - 2*time.Second)
+				breach = start.Add(time.Duration(prev*float64(time.Second)) - 2*time.Second)
 			}
 		}
+		prev = s.AWS
 	}
 	if start.IsZero() || decision.IsZero() || breach.IsZero() {
 		t.Fatalf("run start %v, first %s scale-out %v, first CPU above %g %v: the sale did not breach and scale out", start, policy, decision, threshold, breach)
