@@ -62,7 +62,7 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	logs := filepath.Join(l.Dir, "logs")
 	switch driver {
 	case DriverDocker:
-		m, err := docker.Reap(ctx, l.opts.Logger)
+		m, err := docker.Reap(ctx, l.opts.StateDir, l.opts.Logger)
 		if err != nil {
 			l.opts.Logger.Warn("reaping earlier runs' containers", "err", err)
 		}

@@ -169,7 +169,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
 	if _, err := docker.Available(ctx); err == nil {
-		m, err := docker.Reap(ctx, logger)
+		m, err := docker.Reap(ctx, *stateDir, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed

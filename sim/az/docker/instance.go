@@ -254,7 +254,8 @@ func removeContainer(ctx context.Context, cli containerRemover, cid string) erro
 	if cid == "" {
 		return nil
 	}
-	err := cli.ContainerRemove(ctx, cid, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	// Volumes are never removed with a container: a volume is the user's.
+	err := cli.ContainerRemove(ctx, cid, container.RemoveOptions{Force: true, RemoveVolumes: false})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %.12s: %w", cid, err)
 	}

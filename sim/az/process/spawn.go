@@ -15,6 +15,7 @@ import (
 
 	gproc "github.com/shirou/gopsutil/v3/process"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -127,14 +128,13 @@ func (r *Runtime) adopt(ctx context.Context, in *instance, p *proc) error {
 	if err != nil {
 		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
 	}
-	ct, err := gp.CreateTimeWithContext(ctx)
+	id, err := osproc.Identify(p.pid)
 	if err != nil {
 		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
 	}
 	p.gp = gp
 	return writeRecord(r.opts.StateDir, record{
-		RunID: r.opts.RunID, InstanceID: string(in.Spec.ID), PID: p.pid, CreateTime: ct,
-		OwnerPID: os.Getpid(), OwnerTime: r.ownerCT, Cgroups: in.cg.dirs(),
+		RunID: r.opts.RunID, InstanceID: string(in.Spec.ID), Process: id, Owner: r.owner, Cgroups: in.cg.dirs(),
 	})
 }
 
