@@ -35,7 +35,9 @@ type ID struct {
 // Valid reports whether id has every part.
 func (id ID) Valid() bool { return id.PID > 0 && id.Start > 0 && id.Boot != "" }
 
-func (id ID) String() string { return fmt.Sprintf("pid %d (started at tick %d of boot %s)", id.PID, id.Start, id.Boot) }
+func (id ID) String() string {
+	return fmt.Sprintf("pid %d (started at tick %d of boot %s)", id.PID, id.Start, id.Boot)
+}
 
 // BootID is the id of the running kernel's boot.
 func (p Proc) BootID() (string, error) {

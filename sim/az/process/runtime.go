@@ -37,11 +37,11 @@ type Options struct {
 // az.Table keeps the instances and their EC2 states, and its driver spawns,
 // stops and signals the processes.
 type Runtime struct {
-	opts    Options
-	log     *slog.Logger
-	cg      *cgroups
-	owner   osproc.ID // this process, for records
-	t       *az.Table[*instance]
+	opts  Options
+	log   *slog.Logger
+	cg    *cgroups
+	owner osproc.ID // this process, for records
+	t     *az.Table[*instance]
 
 	starts      chan startReq  // to the starter goroutine
 	stopStarter chan struct{}  // closed once every instance is gone
