@@ -250,13 +250,13 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		path := filepath.Join(l.Dir, rundir.ChaosFile)
 		b, _ := os.ReadFile(path)
 		os.WriteFile(path, []byte(strings.ReplaceAll(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid()), `"pid":999999999,`)), 0o644)
-		got, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		got, err := ReplayCrashed(ctx, l.opts.StateDir, filepath.Dir(l.Dir))
 		if err != nil || len(got) != 1 || len(got[0].Reverted) != 1 || got[0].Err != nil {
 			t.Fatalf("replay: %+v %v", got, err)
 		}
 		t.Logf("lab down: %s", got[0].Reverted[0].Note)
 		waitFor(t, "the hog processes gone", 5*time.Second, func() bool { return len(hogPIDs(l.RunID)) == 0 })
-		again, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		again, err := ReplayCrashed(ctx, l.opts.StateDir, filepath.Dir(l.Dir))
 		if err != nil || len(again) != 0 {
 			t.Fatalf("a second replay did something: %+v %v", again, err)
 		}

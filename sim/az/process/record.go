@@ -134,8 +134,10 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 			errs = append(errs, fmt.Errorf("%s: record names run %q", f, rec.RunID))
 			continue
 		}
-		if claim == nil && osproc.Same(rec.Owner) {
-			return killed, nil // no lock file, and the owning lab is alive: not ours to touch
+		if claim == nil && (!rec.Owner.Valid() || osproc.Same(rec.Owner)) {
+			// No lock file, and the owning lab is alive or cannot be
+			// identified (a record of an older lab): not ours to touch.
+			return killed, nil
 		}
 		pid := rec.Process.PID
 		if osproc.Same(rec.Process) && osproc.HasEnv(pid, "LAB_RUN_ID="+runID) {
