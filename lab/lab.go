@@ -206,7 +206,7 @@ func newRunID(r io.Reader) (string, error) {
 
 func (l *Lab) startBus() error {
 	l.Bus = events.NewBus(l.Clock)
-	f, err := os.Create(filepath.Join(l.Dir, rundir.EventsFile))
+	f, err := createOwn(filepath.Join(l.Dir, rundir.EventsFile))
 	if err != nil {
 		return fmt.Errorf("create event journal: %w", err)
 	}

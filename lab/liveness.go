@@ -125,6 +125,12 @@ func (l *Lab) releaseRun() error {
 	return l.lock.Release()
 }
 
+// createOwn creates a file of the run directory for the lab alone: new
+// (never an existing file or a symbolic link planted in its place) and 0600.
+func createOwn(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+}
+
 // checkRunsDir refuses a runs directory (--out) that is a symbolic link or
 // owned by another user, and creates it if missing.
 func checkRunsDir(dir string) error {

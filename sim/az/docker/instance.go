@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -278,7 +279,7 @@ func (r *Runtime) saveLogs(ctx context.Context, in *instance) {
 		return
 	}
 	defer rc.Close()
-	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		r.log.Warn("write instance output", "instance", in.Spec.ID, "err", err)
 		return

@@ -138,7 +138,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		opts.StatsWorkers = 16
 	}
 	if opts.LogDir != "" {
-		if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 			return nil, fmt.Errorf("docker runtime: log dir: %w", err)
 		}
 	}

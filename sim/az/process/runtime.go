@@ -73,7 +73,7 @@ func New(opts Options) (*Runtime, error) {
 		opts.Grace = 5 * time.Second
 	}
 	if opts.LogDir != "" {
-		if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 			return nil, fmt.Errorf("process runtime: log dir: %w", err)
 		}
 	}

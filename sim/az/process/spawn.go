@@ -44,7 +44,7 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	cmd.WaitDelay = time.Second // a child holding the output pipe must not block Wait
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	if r.opts.LogDir != "" {
-		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return az.Boot{}, fmt.Errorf("instance log: %w", err)
 		}
