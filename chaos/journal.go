@@ -138,6 +138,11 @@ type Undoer interface {
 	Undo(ctx context.Context, f FaultInjected) (note string, err error)
 }
 
+// ErrGone is what a revert returns (wrapped) when what the fault acted on
+// is gone (the instance was terminated): there is nothing left to undo, and
+// the fault is closed. Any other error leaves it open for `lab down`.
+var ErrGone = errors.New("what the fault acted on is gone")
+
 // ErrOwnerAlive is returned by Replay for a journal whose run is still
 // running: its faults are its own to revert.
 var ErrOwnerAlive = errors.New("the run that owns this journal is still running")
