@@ -87,7 +87,9 @@ func OpenFileJournal(path string) (*FileJournal, error) {
 		return nil, fmt.Errorf("open chaos journal %s: %w", path, err)
 	}
 	if errors.Is(statErr, os.ErrNotExist) {
-		if err := syncDir(filepath.Dir(path)); err != nil {
+		// The new name, and the run directory's own (made just before).
+		dir := filepath.Dir(path)
+		if err := errors.Join(syncDir(dir), syncDir(filepath.Dir(dir))); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("open chaos journal: %w", err)
 		}
