@@ -134,6 +134,7 @@ func createOwn(path string) (*os.File, error) {
 // checkRunsDir refuses a runs directory (--out) that is a symbolic link or
 // owned by another user, and creates it if missing.
 func checkRunsDir(dir string) error {
+	dir = filepath.Clean(dir) // "link/" would follow the link
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return os.MkdirAll(dir, 0o711)

@@ -32,6 +32,10 @@ func TestStartRefusesForeignOrSymlinkedDirectories(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("--out a symbolic link: err = %v, want a refusal naming the symbolic link", err)
 	}
+	_, err = Start(context.Background(), Options{Stack: st, RunsDir: link + "/", StateDir: state, Driver: DriverProcess})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("--out a symbolic link with a trailing slash: err = %v, want a refusal", err)
+	}
 	if ents, _ := os.ReadDir(real); len(ents) != 0 {
 		t.Errorf("the link's target got %d entries", len(ents))
 	}

@@ -92,6 +92,7 @@ func EnsureDir(dir string) error {
 // CheckOwnDir refuses dir unless it is a directory (not a symbolic link to
 // one) owned by this process's user.
 func CheckOwnDir(dir string) error {
+	dir = filepath.Clean(dir) // "link/" would follow the link
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err

@@ -233,3 +233,17 @@ func leaveLockFile(t *testing.T, h *runlock.Held) {
 		t.Fatal(err)
 	}
 }
+
+// A cgroup.procs lists pid 0 for a process in another pid namespace, and
+// kill(0) would signal the lab's own process group; pid 1 is init. Neither
+// is ever signalled.
+func TestProcsInSkipsPid0And1(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("0\n1\n4242\n0\n4243\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := procsIn([]string{dir})
+	if len(got) != 2 || got[0] != 4242 || got[1] != 4243 {
+		t.Fatalf("procsIn = %v, want [4242 4243]", got)
+	}
+}
