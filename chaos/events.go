@@ -39,12 +39,15 @@ func allZones(zone string) string {
 	return zone
 }
 
-// FaultReverted is published when a fault is undone (or has nothing to undo).
+// FaultReverted is published when a fault is undone (or has nothing to
+// undo). Open is set when the revert failed: the fault may still be in
+// effect, and the journal keeps it outstanding so that `lab down` tries again.
 type FaultReverted struct {
 	N        int    `json:"n"`
 	Action   string `json:"action"`
 	Instance string `json:"instance"`
 	Note     string `json:"note"`
+	Open     bool   `json:"open,omitempty"`
 }
 
 func (FaultReverted) Kind() string { return "chaos" }

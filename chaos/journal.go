@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"syscall"
 
 	"github.com/simplydone/lab/internal/osproc"
 )
@@ -20,32 +22,95 @@ type Journal interface {
 
 // FileJournal appends one JSON line per entry to a file and syncs it to
 // disk before returning, so a fault is on record before it touches anything.
+// It holds an exclusive lock on the file while it is open: `lab down`
+// replays only a journal whose lock it can take, so a live run's faults are
+// never reverted under it.
 type FileJournal struct {
 	mu sync.Mutex
 	f  *os.File
 }
 
 // JournalOpened is the first entry each process writes to a journal: who
-// owns the faults that follow, so that `lab down` leaves a live run alone.
+// owns the faults that follow. Whether that owner is alive is told by the
+// journal's lock, not by this entry; the entry says who it was.
 type JournalOpened struct {
-	PID   int   `json:"pid"`
-	Start int64 `json:"start"` // the process's start time, ms since the epoch (with PID it names one process)
+	PID     int       `json:"pid"`
+	Process osproc.ID `json:"process"`
 }
 
-// OpenFileJournal creates (or appends to) the journal at path and records
-// the process that owns it.
-func OpenFileJournal(path string) (*FileJournal, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+// openJournalFile opens the journal without following a symbolic link and
+// checks that it is a regular file owned by this user: `lab down` reopens
+// it, perhaps with more rights than the run had.
+func openJournalFile(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open chaos journal: %w", err)
 	}
+	fi, err := f.Stat()
+	if err == nil {
+		st, _ := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !fi.Mode().IsRegular():
+			err = fmt.Errorf("open chaos journal: %s is not a regular file", path)
+		case st != nil && int(st.Uid) != os.Getuid():
+			err = fmt.Errorf("open chaos journal: %s is owned by uid %d, not by you (uid %d)", path, st.Uid, os.Getuid())
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// lockJournal takes the journal's lock without blocking; ErrOwnerAlive
+// when a live process holds it.
+func lockJournal(f *os.File) error {
+	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		return ErrOwnerAlive
+	}
+	return err
+}
+
+// OpenFileJournal creates (or appends to) the journal at path, takes its
+// lock for as long as it is open, and records the process that owns it. A
+// new journal's directory is synced, so the file itself survives a crash.
+func OpenFileJournal(path string) (*FileJournal, error) {
+	_, statErr := os.Lstat(path)
+	f, err := openJournalFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockJournal(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open chaos journal %s: %w", path, err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// The new name, and the run directory's own (made just before).
+		dir := filepath.Dir(path)
+		if err := errors.Join(syncDir(dir), syncDir(filepath.Dir(dir))); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open chaos journal: %w", err)
+		}
+	}
 	j := &FileJournal{f: f}
-	start, _ := osproc.CreateTime(context.Background(), os.Getpid())
-	if err := j.Record(JournalOpened{PID: os.Getpid(), Start: start}); err != nil {
+	self, _ := osproc.Self()
+	if err := j.Record(JournalOpened{PID: os.Getpid(), Process: self}); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return j, nil
+}
+
+// syncDir syncs a directory, so the names created in it are on disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // Record writes entry as a JSON line and syncs.
@@ -65,13 +130,8 @@ func (j *FileJournal) Record(entry any) error {
 	return j.f.Sync()
 }
 
-// Close closes the file.
+// Close closes the file, and with it drops the journal's lock.
 func (j *FileJournal) Close() error { return j.f.Close() }
-
-// alive says whether the journal's owner is still running.
-func (o JournalOpened) alive() bool {
-	return osproc.Same(context.Background(), o.PID, o.Start)
-}
 
 // Undoer undoes, after a crash, a fault its run left in effect: what lives
 // outside the crashed process (stopped, paused or hogged instances,
@@ -80,14 +140,20 @@ type Undoer interface {
 	Undo(ctx context.Context, f FaultInjected) (note string, err error)
 }
 
+// ErrGone is what a revert returns (wrapped) when what the fault acted on
+// is gone (the instance was terminated): there is nothing left to undo, and
+// the fault is closed. Any other error leaves it open for `lab down`.
+var ErrGone = errors.New("what the fault acted on is gone")
+
 // ErrOwnerAlive is returned by Replay for a journal whose run is still
 // running: its faults are its own to revert.
 var ErrOwnerAlive = errors.New("the run that owns this journal is still running")
 
 // Outstanding reads a journal and returns the faults injected without a
-// matching revert, in order, and the journal's last owner.
+// matching revert, in order, and the journal's last owner. A revert that
+// failed (FaultReverted.Open) leaves its fault outstanding.
 func Outstanding(path string) ([]FaultInjected, JournalOpened, error) {
-	f, err := os.Open(path)
+	f, err := openJournalFile(path, os.O_RDONLY)
 	if err != nil {
 		return nil, JournalOpened{}, err
 	}
@@ -116,7 +182,7 @@ func Outstanding(path string) ([]FaultInjected, JournalOpened, error) {
 			}
 		case "chaos.FaultReverted":
 			var fr FaultReverted
-			if json.Unmarshal(line.Entry, &fr) == nil {
+			if json.Unmarshal(line.Entry, &fr) == nil && !fr.Open {
 				delete(open, fr.N)
 			}
 		}
@@ -134,24 +200,26 @@ func Outstanding(path string) ([]FaultInjected, JournalOpened, error) {
 // Replay undoes what a crashed run's journal at path left in effect: each
 // fault injected without a matching revert is handed to u, and the revert
 // is appended to the journal, so that a second replay finds nothing to do.
-// It returns the reverts it recorded.
+// It first takes the journal's lock without blocking: a journal whose run
+// holds it is left alone (ErrOwnerAlive). It returns the reverts it recorded.
 func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error) {
-	left, owner, err := Outstanding(path)
+	f, err := openJournalFile(path, os.O_APPEND|os.O_WRONLY)
+	if err != nil {
+		return nil, err
+	}
+	j := &FileJournal{f: f}
+	defer j.Close()
+	if err := lockJournal(f); err != nil {
+		_, owner, _ := Outstanding(path)
+		return nil, fmt.Errorf("%s: %w (pid %d)", path, err, owner.PID)
+	}
+	left, _, err := Outstanding(path)
 	if err != nil {
 		return nil, fmt.Errorf("read chaos journal %s: %w", path, err)
 	}
 	if len(left) == 0 {
 		return nil, nil
 	}
-	if owner.alive() {
-		return nil, fmt.Errorf("%s: %w (pid %d)", path, ErrOwnerAlive, owner.PID)
-	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open chaos journal: %w", err)
-	}
-	j := &FileJournal{f: f}
-	defer j.Close()
 	var out []FaultReverted
 	var errs []error
 	for _, fi := range left {

@@ -337,12 +337,17 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	}
 	found, err := f.fault.revert(ctx)
 	note := "reverted because " + why
-	if err != nil {
+	open := false
+	switch {
+	case errors.Is(err, ErrGone):
 		note = fmt.Sprintf("revert (because %s) found nothing to undo: %v", why, err)
-	} else if found != "" {
+	case err != nil:
+		note = fmt.Sprintf("revert (because %s) failed: %v; kept open in the chaos journal, so lab down tries again", why, err)
+		open = true
+	case found != "":
 		note += "; " + found
 	}
-	r.record(FaultReverted{N: n, Action: f.rec.Action, Instance: f.rec.Instance, Note: note})
+	r.record(FaultReverted{N: n, Action: f.rec.Action, Instance: f.rec.Instance, Note: note, Open: open})
 	r.count(false, true)
 	return nil
 }

@@ -479,10 +479,8 @@ func TestReplayAfterACrashRevertsWhatWasLeftOnce(t *testing.T) {
 		}
 	}
 	r.revert(ctx, 3, "its duration ended") // reverted before the crash
-	j.Close()                              // the process "dies" here: nothing else is reverted
+	j.Close()                              // the process "dies" here, and its journal's lock with it
 
-	// The crashed run's owner is this very process; pretend it is gone.
-	rewriteOwner(t, path)
 	u := &undoLog{}
 	got, err := Replay(ctx, path, u)
 	if err != nil {
@@ -516,15 +514,78 @@ func TestReplayLeavesALiveRunAlone(t *testing.T) {
 	}
 }
 
-// rewriteOwner makes the journal's owner a process that is not running.
-func rewriteOwner(t *testing.T, path string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
+// A revert that fails is journalled as still open: the run's own
+// RevertAll cannot undo it, so lab down's replay must find it and try again.
+func TestAFailedRevertStaysOpenForLabDown(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chaos.jsonl")
+	j, err := OpenFileJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.Replace(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid()), `"pid":999999999,`, 1)
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+	p := newPausingFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), p, pub{p.fakeFleet}, j, 1)
+	ctx := context.Background()
+	if err := r.Inject(ctx, Action{Kind: PauseInstance, Zone: "a", Duration: time.Hour}); err != nil {
 		t.Fatal(err)
+	}
+	p.mu.Lock()
+	clear(p.paused) // the runtime lost track of it: Resume fails
+	p.mu.Unlock()
+	_ = r.RevertAll(ctx, "the run ended")
+	j.Close()
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), `"open":true`) {
+		t.Fatalf("the failed revert is not journalled open:\n%s", b)
+	}
+	left, _, err := Outstanding(path)
+	if err != nil || len(left) != 1 || left[0].Action != PauseInstance {
+		t.Fatalf("Outstanding = %+v, %v; want the pause whose revert failed", left, err)
+	}
+	u := &undoLog{}
+	if got, err := Replay(ctx, path, u); err != nil || len(got) != 1 || len(u.undone) != 1 {
+		t.Fatalf("Replay = %+v, %v (undone %v); want the pause retried", got, err, u.undone)
+	}
+	if left, _, _ := Outstanding(path); len(left) != 0 {
+		t.Fatalf("still outstanding after lab down: %+v", left)
+	}
+}
+
+// The journal is the user's own file: a symbolic link planted in its place
+// is not followed, and a new journal is owner-only.
+func TestJournalIsNotOpenedThroughASymlink(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "elsewhere")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "chaos.jsonl")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := OpenFileJournal(link); err == nil {
+		j.Close()
+		t.Fatal("a journal was opened through a symbolic link")
+	}
+	if _, err := Replay(context.Background(), link, &undoLog{}); err == nil {
+		t.Fatal("a symbolic link was replayed")
+	}
+	if b, _ := os.ReadFile(target); len(b) != 0 {
+		t.Fatalf("the link's target was written: %q", b)
+	}
+	path := filepath.Join(dir, "own.jsonl")
+	j, err := OpenFileJournal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("journal mode %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	// A second opener (another lab on the same run directory) is refused.
+	if j2, err := OpenFileJournal(path); !errors.Is(err, ErrOwnerAlive) {
+		if j2 != nil {
+			j2.Close()
+		}
+		t.Fatalf("a second open of a held journal = %v, want ErrOwnerAlive", err)
 	}
 }

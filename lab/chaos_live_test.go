@@ -245,18 +245,34 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 		if len(hogs) == 0 {
 			t.Fatal("no hog process carries the run's label")
 		}
-		// The lab "crashes": the journal says the hog is in effect and its
-		// owner is gone.
-		path := filepath.Join(l.Dir, rundir.ChaosFile)
-		b, _ := os.ReadFile(path)
-		os.WriteFile(path, []byte(strings.ReplaceAll(string(b), fmt.Sprintf(`"pid":%d,`, os.Getpid()), `"pid":999999999,`)), 0o644)
-		got, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		// The live run is left alone: it holds its lock and its journal's.
+		if got, err := ReplayCrashed(ctx, l.opts.StateDir, filepath.Dir(l.Dir)); err != nil || len(got) != 0 {
+			t.Fatalf("replay of a live run: %+v %v", got, err)
+		}
+		if len(hogPIDs(l.RunID)) == 0 {
+			t.Fatal("lab down beside the live run ended its hog")
+		}
+		// The lab "crashes": its journal, with the hog in effect, is left
+		// unlocked in a run directory of the same id, and its lock is gone
+		// (a state directory without it).
+		b, err := os.ReadFile(filepath.Join(l.Dir, rundir.ChaosFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		crashed := filepath.Join(t.TempDir(), l.RunID)
+		if err := os.Mkdir(crashed, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(crashed, rundir.ChaosFile), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReplayCrashed(ctx, t.TempDir(), filepath.Dir(crashed))
 		if err != nil || len(got) != 1 || len(got[0].Reverted) != 1 || got[0].Err != nil {
 			t.Fatalf("replay: %+v %v", got, err)
 		}
 		t.Logf("lab down: %s", got[0].Reverted[0].Note)
 		waitFor(t, "the hog processes gone", 5*time.Second, func() bool { return len(hogPIDs(l.RunID)) == 0 })
-		again, err := ReplayCrashed(ctx, filepath.Dir(l.Dir))
+		again, err := ReplayCrashed(ctx, t.TempDir(), filepath.Dir(crashed))
 		if err != nil || len(again) != 0 {
 			t.Fatalf("a second replay did something: %+v %v", again, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
@@ -203,24 +204,38 @@ type Revert struct {
 	Err      error
 }
 
-// ReplayCrashed replays the chaos journal of every run under runsDir whose
-// lab is gone and undoes what it left in effect. A run still running is
-// left alone. Replaying twice is harmless: the second finds nothing.
-func ReplayCrashed(ctx context.Context, runsDir string) ([]Revert, error) {
-	ents, err := os.ReadDir(runsDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read %s: %w", runsDir, err)
+// ReplayCrashed replays the chaos journal of every dead run and undoes what
+// it left in effect. It finds the runs through the state directory (each
+// dead run's lock names its run directory, wherever it is) and under
+// runsDir. A run that holds its lock, or whose journal's lock is held, is
+// alive and left alone. Replaying twice is harmless: the second finds nothing.
+func ReplayCrashed(ctx context.Context, stateDir, runsDir string) ([]Revert, error) {
+	if stateDir == "" {
+		stateDir = runlock.DefaultStateDir()
+	}
+	dirs, err := runDirs(stateDir, runsDir)
+	if err != nil {
+		return nil, err
 	}
 	var out []Revert
-	for _, e := range ents {
-		dir := filepath.Join(runsDir, e.Name())
+	for _, dir := range dirs {
 		path := filepath.Join(dir, rundir.ChaosFile)
-		if _, err := os.Stat(path); err != nil {
+		if _, err := os.Lstat(path); err != nil {
 			continue
 		}
-		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: e.Name(), dir: dir, rt: crashRuntime()})
+		id := filepath.Base(dir)
+		claim, err := runlock.Try(stateDir, id)
+		switch {
+		case errors.Is(err, runlock.ErrAlive):
+			continue
+		case err == nil:
+			defer claim.Release()
+		}
+		if err := runlock.CheckOwnDir(dir); err != nil {
+			out = append(out, Revert{RunDir: dir, Err: err})
+			continue
+		}
+		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: id, dir: dir, rt: crashRuntime()})
 		if errors.Is(err, chaos.ErrOwnerAlive) {
 			continue
 		}

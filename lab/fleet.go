@@ -177,7 +177,16 @@ func (c chaosFleet) Stop(ctx context.Context, id string) error {
 }
 
 func (c chaosFleet) Start(ctx context.Context, id string) error {
-	return c.f.l.Runtime.Start(ctx, az.InstanceID(id))
+	return gone(c.f.l.Runtime.Start(ctx, az.InstanceID(id)))
+}
+
+// gone tells chaos that an instance a revert acts on is terminated: there
+// is nothing left to undo (chaos.ErrGone), not a revert that failed.
+func gone(err error) error {
+	if errors.Is(err, az.ErrNotFound) {
+		return fmt.Errorf("%w: %w", chaos.ErrGone, err)
+	}
+	return err
 }
 
 // Pause freezes the instance (the gray failure): EC2 still says running,
@@ -187,7 +196,7 @@ func (c chaosFleet) Pause(ctx context.Context, id string) error {
 }
 
 func (c chaosFleet) Resume(ctx context.Context, id string) error {
-	return c.f.l.Runtime.Resume(ctx, az.InstanceID(id))
+	return gone(c.f.l.Runtime.Resume(ctx, az.InstanceID(id)))
 }
 
 // Paused is the runtime's word that the instance is frozen.

@@ -75,5 +75,6 @@ func (l *Lab) Close() error {
 		l.Bus.Close()
 		errs = append(errs, l.journal.Flush(), l.journalFile.Close())
 	}
+	errs = append(errs, l.releaseRun()) // last: until now the run is alive
 	return errors.Join(errs...)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
@@ -64,6 +65,7 @@ type Lab struct {
 	rand        io.Reader // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
+	lock        *runlock.Held // the run's lock in the state directory (liveness.go)
 	addrs       *az.Addresses
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -109,19 +111,35 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.StateDir, err = stateDir(opts.StateDir); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	if err := checkRunsDir(opts.RunsDir); err != nil {
+		return nil, fmt.Errorf("runs directory: %w", err)
+	}
 	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), rand: rand.NewChaCha8(seedBytes(opts.Seed))}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}
 	l.Dir = filepath.Join(opts.RunsDir, l.RunID)
-	if err := os.MkdirAll(filepath.Join(l.Dir, "data"), 0o755); err != nil {
-		return nil, fmt.Errorf("create run directory: %w", err)
-	}
 	defer func() {
 		if err != nil {
 			l.Close()
 		}
 	}()
+	// The run's lock first: a live run on the same addresses is refused
+	// before anything is created or reaped.
+	if err := l.holdRun(); err != nil {
+		return nil, err
+	}
+	// Owner-only, but others may pass through to the data directory (an
+	// instance running as another user opens its database there).
+	if err := os.Mkdir(l.Dir, 0o711); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(l.Dir, "data"), 0o755); err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
+	}
 	if err := l.startBus(); err != nil {
 		return nil, err
 	}
@@ -188,7 +206,7 @@ func newRunID(r io.Reader) (string, error) {
 
 func (l *Lab) startBus() error {
 	l.Bus = events.NewBus(l.Clock)
-	f, err := os.Create(filepath.Join(l.Dir, rundir.EventsFile))
+	f, err := createOwn(filepath.Join(l.Dir, rundir.EventsFile))
 	if err != nil {
 		return fmt.Errorf("create event journal: %w", err)
 	}

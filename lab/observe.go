@@ -21,7 +21,7 @@ type observe struct {
 
 // openAccessLog points the load balancer's access log at RUN_DIR/access.log.
 func (l *Lab) openAccessLog(cfg *alb.Config) error {
-	f, err := os.Create(filepath.Join(l.Dir, rundir.AccessLogFile))
+	f, err := createOwn(filepath.Join(l.Dir, rundir.AccessLogFile))
 	if err != nil {
 		return fmt.Errorf("create access log: %w", err)
 	}
@@ -39,7 +39,7 @@ func (l *Lab) startPrometheus() error {
 		return err
 	}
 	l.obs.prom = s
-	if err := os.WriteFile(filepath.Join(l.Dir, rundir.PrometheusFile), []byte(s.URL()+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(l.Dir, rundir.PrometheusFile), []byte(s.URL()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", rundir.PrometheusFile, err)
 	}
 	l.Bus.Publish(MetricsEndpoint{URL: s.URL()})

@@ -131,7 +131,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 
 	live := newLiveView(l, sc, o.StatsEvery, stopRun)
 	live.onSecond = o.OnSecond
-	timeline, err := os.Create(filepath.Join(l.Dir, rundir.SecondsFile))
+	timeline, err := createOwn(filepath.Join(l.Dir, rundir.SecondsFile))
 	if err != nil {
 		return finish(Fail, fmt.Sprintf("create seconds.jsonl: %v", err))
 	}
@@ -258,7 +258,7 @@ func describeZones(zones []string, m map[string]int) string {
 // the stack back).
 func saveSources(dir string, st *stack.Stack, sc *scenarios.Scenario) error {
 	for name, src := range map[string][]byte{rundir.StackFile: st.Source, rundir.ScenarioFile: sc.Source} {
-		if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), src, 0o600); err != nil { // the stack holds environment values
 			return fmt.Errorf("save %s: %w", name, err)
 		}
 	}

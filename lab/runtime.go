@@ -59,14 +59,17 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	if err != nil {
 		l.opts.Logger.Warn("reaping earlier runs", "err", err)
 	}
-	logs := filepath.Join(l.Dir, "logs")
-	switch driver {
-	case DriverDocker:
-		m, err := docker.Reap(ctx, l.opts.Logger)
+	// Dead runs' containers go whatever runtime this run uses.
+	if driver == DriverDocker || dockerAnswers(ctx) {
+		m, err := docker.Reap(ctx, l.opts.StateDir, l.opts.Logger)
 		if err != nil {
 			l.opts.Logger.Warn("reaping earlier runs' containers", "err", err)
 		}
 		n += m
+	}
+	logs := filepath.Join(l.Dir, "logs")
+	switch driver {
+	case DriverDocker:
 		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs})
 		if err != nil {
 			return err
@@ -95,8 +98,29 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	return nil
 }
 
+// dockerAnswers reports whether a Docker engine answers within a second.
+func dockerAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, err := docker.Available(ctx)
+	return err == nil
+}
+
 // crashRuntime undoes what a crashed run's chaos left in its instances,
 // whichever runtime ran them: process.Crashed finds them by their labels in
-// this host's /proc, where a local Docker engine's exec'd hogs are too (its
-// containers themselves go when docker.Reap removes them).
-func crashRuntime() az.CrashUndoer { return process.Crashed{} }
+// this host's /proc, where a local Docker engine's exec'd hogs are too;
+// docker.Crashed thaws a paused container with the engine's unpause (the
+// cgroup freezer ignores SIGCONT).
+func crashRuntime() az.CrashUndoer { return bothCrashed{} }
+
+type bothCrashed struct{}
+
+func (bothCrashed) KillHogs(runID string) (int, error) { return process.Crashed{}.KillHogs(runID) }
+
+func (bothCrashed) ResumeCrashed(runID string, id az.InstanceID) (int, error) {
+	n, err := docker.Crashed{}.ResumeCrashed(runID, id)
+	if n > 0 || err != nil {
+		return n, err
+	}
+	return process.Crashed{}.ResumeCrashed(runID, id)
+}

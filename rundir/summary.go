@@ -119,7 +119,7 @@ func (s *Summary) Write(dir string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o644)
+	return os.WriteFile(filepath.Join(dir, SummaryFile), append(b, '\n'), 0o600)
 }
 
 // WriteText prints the summary table a person reads at the end of a run.

@@ -61,6 +61,11 @@ func Listen(dir string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live socket: %w", err)
 	}
+	// The socket drives the run (faults by hand): its owner's only.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("live socket: %w", err)
+	}
 	s := &Server{ln: ln, path: path, clients: map[*client]struct{}{}}
 	s.wg.Add(1)
 	go s.accept()

@@ -26,6 +26,9 @@ func TestSocketServesSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	if fi, err := os.Stat(srv.Path()); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("live.sock mode %v, %v; want 0600 (it drives the run)", fi.Mode().Perm(), err)
+	}
 	s := fixture()
 	srv.Publish(s) // before anyone attaches: kept as backlog
 

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az/docker"
@@ -134,15 +135,18 @@ func validate(args []string, stdout, stderr io.Writer) int {
 func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("down", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stateDir := fs.String("state-dir", "", "where runs record their processes (default: the runtime's)")
-	runsDir := fs.String("runs-dir", "runs", "where run directories are: their chaos journals are replayed")
+	stateDir := fs.String("state-dir", "", "where runs keep their locks and records (default: $XDG_STATE_HOME/lab or ~/.local/state/lab)")
+	runsDir := fs.String("runs-dir", "runs", "where else to look for run directories (the state directory names each dead run's own)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	// First undo what crashed runs' faults left (a hog, a frozen process),
 	// while their processes are still there to find; then reap them.
-	reverts, err := lab.ReplayCrashed(ctx, *runsDir)
+	if *stateDir == "" {
+		*stateDir = runlock.DefaultStateDir()
+	}
+	reverts, err := lab.ReplayCrashed(ctx, *stateDir, *runsDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		return exitFailed
@@ -169,12 +173,16 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
 	if _, err := docker.Available(ctx); err == nil {
-		m, err := docker.Reap(ctx, logger)
+		m, err := docker.Reap(ctx, *stateDir, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed
 		}
 		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
+	}
+	if _, err := lab.SweepLocks(*stateDir); err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		failed = true
 	}
 	if failed {
 		return exitFailed
@@ -188,6 +196,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stackArg := fs.String("stack", "simplydone", "built-in stack name or stack file")
 	speed := fs.Float64("speed", 10, "AWS seconds per wall second (1-1000)")
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
+	driver := fs.String("driver", "auto", "instance runtime: auto (Docker when an engine answers), process or docker")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -197,13 +206,16 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	l, err := lab.Start(ctx, lab.Options{
-		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout,
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Driver: *driver, Console: stdout,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "lab up: %v\n", err)
 		if errors.Is(err, context.Canceled) {
 			return exitOK
+		}
+		if live := (*lab.LiveRunError)(nil); errors.As(err, &live) {
+			return exitUsage
 		}
 		return exitFailed
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -66,6 +67,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
+		if live := (*lab.LiveRunError)(nil); errors.As(err, &live) {
+			return exitUsage // refused at once: nothing of the live run was touched
+		}
 		return exitFailed
 	}
 	sum.WriteText(stdout)

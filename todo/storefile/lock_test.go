@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -15,7 +16,20 @@ import (
 // standard input closes.
 const holderEnv = "STOREFILE_TEST_HOLD"
 
+// probeEnv makes the test binary say whether another process holds the
+// locks of the database the variable names ("true" or "false").
+const probeEnv = "STOREFILE_TEST_PROBE"
+
 func TestMain(m *testing.M) {
+	if path := os.Getenv(probeEnv); path != "" {
+		locked, err := Locked(path)
+		if err != nil {
+			os.Stdout.WriteString("error: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Stdout.WriteString(strconv.FormatBool(locked) + "\n")
+		os.Exit(0)
+	}
 	if path := os.Getenv(holderEnv); path != "" {
 		release, err := Lock(context.Background(), path)
 		if err != nil {
@@ -94,5 +108,67 @@ func TestLockWithoutWAL(t *testing.T) {
 	}
 	if locked, err := Locked(db); err != nil || locked {
 		t.Fatalf("Locked = %v, %v; want false, nil", locked, err)
+	}
+}
+
+// lockedElsewhere asks another process whether the database is locked.
+func lockedElsewhere(t *testing.T, path string) bool {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), probeEnv+"="+path)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("probe: %v %s", err, out)
+	}
+	return strings.TrimSpace(string(out)) == "true"
+}
+
+// Two store outages that overlap share one holder: ending the first keeps
+// the second's locks (a descriptor of its own, closed, would drop every
+// POSIX lock this process holds on the file), and asking Locked in between
+// does not drop them either.
+func TestOverlappingLocksShareOneHolder(t *testing.T) {
+	db := filepath.Join(t.TempDir(), Name)
+	if err := os.WriteFile(db+"-shm", make([]byte, 32768), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	first, err := Lock(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Lock(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first(); err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := Locked(db); err != nil || locked {
+		t.Fatalf("Locked in the holding process = %v, %v; want false (its own locks are not another's)", locked, err)
+	}
+	if !lockedElsewhere(t, db) {
+		t.Fatal("the second outage's locks went when the first ended")
+	}
+	if err := second(); err != nil {
+		t.Fatal(err)
+	}
+	if lockedElsewhere(t, db) {
+		t.Fatal("the locks outlived the last release")
+	}
+}
+
+func TestLockRefusesASymlinkedSideFile(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, make([]byte, 32768), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, Name)
+	if err := os.Symlink(target, db+"-shm"); err != nil {
+		t.Fatal(err)
+	}
+	if release, err := Lock(context.Background(), db); err == nil {
+		release()
+		t.Fatal("a symlinked -shm file was locked through the link")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -254,7 +255,8 @@ func removeContainer(ctx context.Context, cli containerRemover, cid string) erro
 	if cid == "" {
 		return nil
 	}
-	err := cli.ContainerRemove(ctx, cid, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	// Volumes are never removed with a container: a volume is the user's.
+	err := cli.ContainerRemove(ctx, cid, container.RemoveOptions{Force: true, RemoveVolumes: false})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("remove container %.12s: %w", cid, err)
 	}
@@ -277,7 +279,7 @@ func (r *Runtime) saveLogs(ctx context.Context, in *instance) {
 		return
 	}
 	defer rc.Close()
-	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		r.log.Warn("write instance output", "instance", in.Spec.ID, "err", err)
 		return

@@ -21,15 +21,24 @@ import (
 	"github.com/simplydone/lab/sim/az"
 )
 
-// Labels every container of the lab carries.
+// Labels every container of the lab carries, in the lab's own namespace. A
+// container is the lab's (Owned) only when it carries every one of them and
+// its name is ContainerName of its run and instance; nothing else is ever
+// removed by a reaper.
 const (
-	LabelRun        = "lab.run"         // the run id
-	LabelZone       = "lab.zone"        // the zone name
-	LabelInstance   = "lab.instance"    // the instance id
-	LabelOwnerPID   = "lab.owner-pid"   // the pid of the lab that launched it
-	LabelOwnerStart = "lab.owner-start" // that lab's start time (gopsutil create time, ms)
-	LabelOwnerHost  = "lab.owner-host"  // the host name the lab ran on
+	LabelRun        = "io.simplydone.lab.run"               // the run id
+	LabelZone       = "io.simplydone.lab.zone"              // the zone name
+	LabelInstance   = "io.simplydone.lab.instance"          // the instance id
+	LabelOwnerPID   = "io.simplydone.lab.owner.pid"         // the pid of the lab that launched it
+	LabelOwnerStart = "io.simplydone.lab.owner.start-ticks" // that lab's start time, clock ticks since boot (/proc/PID/stat field 22)
+	LabelOwnerBoot  = "io.simplydone.lab.owner.boot-id"     // the boot that lab ran in
+	LabelOwnerHost  = "io.simplydone.lab.owner.host"        // the host name the lab ran on
+	LabelOwnerUID   = "io.simplydone.lab.owner.uid"         // the user the lab ran as
 )
+
+// ownerLabels are the labels every container of the lab carries besides
+// its zone and instance.
+var ownerLabels = []string{LabelRun, LabelOwnerPID, LabelOwnerStart, LabelOwnerBoot, LabelOwnerHost, LabelOwnerUID}
 
 // StatsSource says where Stats reads CPU and memory from.
 type StatsSource int
@@ -129,7 +138,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		opts.StatsWorkers = 16
 	}
 	if opts.LogDir != "" {
-		if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 			return nil, fmt.Errorf("docker runtime: log dir: %w", err)
 		}
 	}
@@ -142,10 +151,10 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		cli.Close()
 		return nil, fmt.Errorf("docker runtime: no engine answers at %s: %w", cli.DaemonHost(), err)
 	}
-	ct, err := osproc.CreateTime(ctx, os.Getpid())
+	self, err := osproc.Self()
 	if err != nil {
 		cli.Close()
-		return nil, fmt.Errorf("docker runtime: own create time: %w", err)
+		return nil, fmt.Errorf("docker runtime: identify this process: %w", err)
 	}
 	host, _ := os.Hostname()
 	r := &Runtime{
@@ -153,8 +162,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		log:  opts.Logger.With("runtime", "docker", "run", opts.RunID),
 		cli:  cli,
 		owner: map[string]string{
-			LabelRun: opts.RunID, LabelOwnerPID: strconv.Itoa(os.Getpid()),
-			LabelOwnerStart: strconv.FormatInt(ct, 10), LabelOwnerHost: host,
+			LabelRun: opts.RunID, LabelOwnerPID: strconv.Itoa(self.PID),
+			LabelOwnerStart: strconv.FormatUint(self.Start, 10), LabelOwnerBoot: self.Boot,
+			LabelOwnerHost: host, LabelOwnerUID: strconv.Itoa(os.Getuid()),
 		},
 		local:   strings.HasPrefix(cli.DaemonHost(), "unix://"),
 		images:  newImageCache(),
@@ -228,7 +238,8 @@ func (r *Runtime) Close() error {
 	return r.closeErr
 }
 
-// removeRunContainers removes whatever still carries the run's label.
+// removeRunContainers removes whatever is still the run's own: carrying
+// the run's label, this runtime's owner labels and the run's name prefix.
 func (r *Runtime) removeRunContainers(ctx context.Context) error {
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true,
 		Filters: filters.NewArgs(filters.Arg("label", LabelRun+"="+r.opts.RunID))})
@@ -237,6 +248,10 @@ func (r *Runtime) removeRunContainers(ctx context.Context) error {
 	}
 	var errs []error
 	for _, c := range list {
+		if !Owned(c.Labels, c.Names) || !sameOwner(c.Labels, r.owner) {
+			r.log.Warn("a container carries the run's label but is not the run's own; left alone", "container", c.ID[:12], "names", c.Names)
+			continue
+		}
 		if err := removeContainer(ctx, r.cli, c.ID); err != nil {
 			errs = append(errs, err)
 		}

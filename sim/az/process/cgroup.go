@@ -295,6 +295,9 @@ func (c *cgroups) removeParents() error {
 	return errors.Join(errs...)
 }
 
+// procsIn lists the pids in the cgroups' cgroup.procs. It never lists pid
+// 0 (a process in another pid namespace reads as 0, and kill(0) signals the
+// caller's own process group) nor pid 1 (init).
 func procsIn(dirs []string) []int {
 	var pids []int
 	for _, d := range dirs {
@@ -303,7 +306,7 @@ func procsIn(dirs []string) []int {
 			continue
 		}
 		for _, f := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(f); err == nil && !slices.Contains(pids, pid) {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 1 && !slices.Contains(pids, pid) {
 				pids = append(pids, pid)
 			}
 		}

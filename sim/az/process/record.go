@@ -13,18 +13,17 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
+	"github.com/simplydone/lab/internal/runlock"
 )
 
 // record is what the runtime leaves on disk for each live process, so that a
 // later lab can reap it if this one crashes.
 type record struct {
-	RunID      string   `json:"run_id"`
-	InstanceID string   `json:"instance_id"`
-	PID        int      `json:"pid"`
-	CreateTime int64    `json:"create_time_ms"` // gopsutil CreateTime of PID
-	OwnerPID   int      `json:"owner_pid"`      // the lab that launched it
-	OwnerTime  int64    `json:"owner_create_time_ms"`
-	Cgroups    []string `json:"cgroups,omitempty"`
+	RunID      string    `json:"run_id"`
+	InstanceID string    `json:"instance_id"`
+	Process    osproc.ID `json:"process"` // the instance's process
+	Owner      osproc.ID `json:"owner"`   // the lab that launched it
+	Cgroups    []string  `json:"cgroups,omitempty"`
 }
 
 func recordPath(stateDir, runID, id string) string {
@@ -61,11 +60,15 @@ func removeRecord(stateDir, runID, id string) error {
 }
 
 // Reap cleans up after labs that died without closing their runtime: for
-// every run directory under stateDir whose owning lab is gone (its pid is
-// dead or now names another process), it kills each recorded process that
-// is still the same process (same pid, same create time, LAB_RUN_ID=<run> in
-// its environment), removes its cgroups and the records. It returns how many
-// processes it killed. Runs whose owner is alive are left alone.
+// every run directory under stateDir whose run is dead, it kills each
+// recorded process that is still the same process (same pid, start tick and
+// boot, LAB_RUN_ID=<run> in its environment), removes its cgroups and the
+// records. It returns how many processes it killed.
+//
+// A run is dead when its lock (internal/runlock) can be taken; a run that
+// holds it is alive and left alone, whatever its pid says. A run with no
+// lock file in stateDir (a runtime used without a lab) is judged by its
+// owner's identity in the records.
 func Reap(ctx context.Context, stateDir string, logger *slog.Logger) (int, error) {
 	if logger == nil {
 		logger = slog.Default()
@@ -86,7 +89,7 @@ func Reap(ctx context.Context, stateDir string, logger *slog.Logger) (int, error
 		if !run.IsDir() {
 			continue
 		}
-		n, err := reapRun(ctx, filepath.Join(stateDir, run.Name()), run.Name(), logger)
+		n, err := reapRun(ctx, stateDir, run.Name(), logger)
 		killed += n
 		if err != nil {
 			errs = append(errs, fmt.Errorf("reap run %s: %w", run.Name(), err))
@@ -95,7 +98,22 @@ func Reap(ctx context.Context, stateDir string, logger *slog.Logger) (int, error
 	return killed, errors.Join(errs...)
 }
 
-func reapRun(ctx context.Context, dir, runID string, logger *slog.Logger) (int, error) {
+func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (int, error) {
+	dir := filepath.Join(stateDir, runID)
+	if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+		return 0, nil // a symbolic link is never followed
+	}
+	claim, err := runlock.Try(stateDir, runID)
+	switch {
+	case errors.Is(err, runlock.ErrAlive):
+		return 0, nil // the run holds its lock: not ours to touch
+	case errors.Is(err, runlock.ErrNoLock):
+		claim = nil // judged by the owner's identity below
+	case err != nil:
+		return 0, err
+	default:
+		defer claim.Release()
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return 0, err
@@ -116,16 +134,19 @@ func reapRun(ctx context.Context, dir, runID string, logger *slog.Logger) (int, 
 			errs = append(errs, fmt.Errorf("%s: record names run %q", f, rec.RunID))
 			continue
 		}
-		if osproc.Same(ctx, rec.OwnerPID, rec.OwnerTime) {
-			return killed, nil // the owning lab is alive: not ours to touch
+		if claim == nil && (!rec.Owner.Valid() || osproc.Same(rec.Owner)) {
+			// No lock file, and the owning lab is alive or cannot be
+			// identified (a record of an older lab): not ours to touch.
+			return killed, nil
 		}
-		if osproc.Same(ctx, rec.PID, rec.CreateTime) && osproc.HasEnv(rec.PID, "LAB_RUN_ID="+runID) {
-			if err := killAndWait(ctx, rec.PID); err != nil {
-				errs = append(errs, fmt.Errorf("kill %s pid %d: %w", rec.InstanceID, rec.PID, err))
+		pid := rec.Process.PID
+		if osproc.Same(rec.Process) && osproc.HasEnv(pid, "LAB_RUN_ID="+runID) {
+			if err := killAndWait(ctx, pid); err != nil {
+				errs = append(errs, fmt.Errorf("kill %s pid %d: %w", rec.InstanceID, pid, err))
 				continue
 			}
 			killed++
-			logger.Info("reaped instance left by a dead lab", "run", runID, "instance", rec.InstanceID, "pid", rec.PID)
+			logger.Info("reaped instance left by a dead lab", "run", runID, "instance", rec.InstanceID, "pid", pid)
 		}
 		if err := removeCgroupDirs(ctx, rec); err != nil {
 			errs = append(errs, err)

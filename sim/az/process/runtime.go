@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
+	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -36,11 +37,11 @@ type Options struct {
 // az.Table keeps the instances and their EC2 states, and its driver spawns,
 // stops and signals the processes.
 type Runtime struct {
-	opts    Options
-	log     *slog.Logger
-	cg      *cgroups
-	ownerCT int64 // this process's create time, for records
-	t       *az.Table[*instance]
+	opts  Options
+	log   *slog.Logger
+	cg    *cgroups
+	owner osproc.ID // this process, for records
+	t     *az.Table[*instance]
 
 	starts      chan startReq  // to the starter goroutine
 	stopStarter chan struct{}  // closed once every instance is gone
@@ -72,7 +73,7 @@ func New(opts Options) (*Runtime, error) {
 		opts.Grace = 5 * time.Second
 	}
 	if opts.LogDir != "" {
-		if err := os.MkdirAll(opts.LogDir, 0o755); err != nil {
+		if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 			return nil, fmt.Errorf("process runtime: log dir: %w", err)
 		}
 	}
@@ -84,15 +85,15 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: state dir: %w", err)
 	}
-	ct, err := osproc.CreateTime(context.Background(), os.Getpid())
+	self, err := osproc.Self()
 	if err != nil {
-		return nil, fmt.Errorf("process runtime: own create time: %w", err)
+		return nil, fmt.Errorf("process runtime: identify this process: %w", err)
 	}
 	r := &Runtime{
 		opts:        opts,
 		log:         opts.Logger.With("runtime", "process", "run", opts.RunID),
 		cg:          setupCgroups(opts.RunID),
-		ownerCT:     ct,
+		owner:       self,
 		starts:      make(chan startReq),
 		stopStarter: make(chan struct{}),
 	}
@@ -136,16 +137,6 @@ func (r *Runtime) Close() error {
 	return r.closeErr
 }
 
-func defaultStateDir() string {
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
-		return filepath.Join(d, "lab")
-	}
-	if h, err := os.UserHomeDir(); err == nil && h != "" {
-		return filepath.Join(h, ".local", "state", "lab")
-	}
-	return tempStateDir()
-}
+func defaultStateDir() string { return runlock.DefaultStateDir() }
 
-func tempStateDir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("lab-%d", os.Getuid()))
-}
+func tempStateDir() string { return runlock.TempStateDir() }

@@ -15,6 +15,7 @@ import (
 
 	gproc "github.com/shirou/gopsutil/v3/process"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -43,7 +44,7 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	cmd.WaitDelay = time.Second // a child holding the output pipe must not block Wait
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	if r.opts.LogDir != "" {
-		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
 		if err != nil {
 			return az.Boot{}, fmt.Errorf("instance log: %w", err)
 		}
@@ -127,14 +128,13 @@ func (r *Runtime) adopt(ctx context.Context, in *instance, p *proc) error {
 	if err != nil {
 		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
 	}
-	ct, err := gp.CreateTimeWithContext(ctx)
+	id, err := osproc.Identify(p.pid)
 	if err != nil {
 		return fmt.Errorf("inspect pid %d: %w", p.pid, err)
 	}
 	p.gp = gp
 	return writeRecord(r.opts.StateDir, record{
-		RunID: r.opts.RunID, InstanceID: string(in.Spec.ID), PID: p.pid, CreateTime: ct,
-		OwnerPID: os.Getpid(), OwnerTime: r.ownerCT, Cgroups: in.cg.dirs(),
+		RunID: r.opts.RunID, InstanceID: string(in.Spec.ID), Process: id, Owner: r.owner, Cgroups: in.cg.dirs(),
 	})
 }
 

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/chaos"
+)
+
+// asLabEnv makes the test binary a lab process: it runs `lab` with the
+// arguments the variable holds (JSON) and exits with its code.
+const asLabEnv = "LAB_TEST_AS_LAB"
+
+func init() {
+	if v := os.Getenv(asLabEnv); v != "" {
+		var args []string
+		if err := json.Unmarshal([]byte(v), &args); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, args, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+}
+
+// TestTwoLabsAtOnce runs a real `lab up` in a process of its own, then
+// starts a second lab on the same addresses: it is refused at once with
+// exit 2 naming the live run and its pid, and the first keeps serving.
+// `lab down` leaves the live run alone; once the first lab is killed, it
+// finds the dead run through the state directory (not through --runs-dir),
+// replays its journal and sweeps its lock.
+func TestTwoLabsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	t.Setenv("XDG_STATE_HOME", state) // this test's own state directory, in both processes
+	stackFile := write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18494, 18494))
+	runs1, runs2, other := filepath.Join(dir, "runs1"), filepath.Join(dir, "runs2"), filepath.Join(dir, "other")
+
+	args, _ := json.Marshal([]string{"up", "--stack", stackFile, "--speed", "20", "--driver", "process", "--runs-dir", runs1})
+	first := exec.Command(os.Args[0], "-test.run=^$")
+	first.Env = append(os.Environ(), asLabEnv+"="+string(args))
+	first.Stderr = os.Stderr
+	out, err := first.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	lines := make(chan string, 256)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+		_ = first.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() { _ = first.Process.Kill(); <-done })
+
+	var url string
+	for deadline := time.After(60 * time.Second); url == ""; {
+		select {
+		case l := <-lines:
+			if u, ok := strings.CutPrefix(l, "URL: "); ok {
+				url = strings.TrimSpace(u)
+			}
+		case <-done:
+			t.Fatal("the first lab exited before serving")
+		case <-deadline:
+			t.Fatal("the first lab printed no URL within 60 s")
+		}
+	}
+	serves := func() bool {
+		resp, err := http.Get(url + "api/todos")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	for deadline := time.Now().Add(60 * time.Second); !serves(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first lab does not serve %s within 60 s", url)
+		}
+	}
+	ents, _ := os.ReadDir(runs1)
+	if len(ents) != 1 {
+		t.Fatalf("runs1 has %d entries", len(ents))
+	}
+	runID := ents[0].Name()
+	pid := strconv.Itoa(first.Process.Pid)
+
+	// A second lab up, and a second lab run, on the same addresses.
+	sc := write(t, dir, "short.yaml", `name: short
+stack: stack.yaml
+speed: 20
+load:
+  phases: [{name: steady, duration: 1m, rate: 5}]
+slos: [success_rate >= 50%]
+`)
+	for _, second := range [][]string{
+		{"up", "--stack", stackFile, "--speed", "20", "--driver", "process", "--runs-dir", runs2},
+		{"run", sc, "--driver", "process", "--no-tui", "--out", runs2},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var o, e syncBuffer
+		start := time.Now()
+		code := run(ctx, second, &o, &e)
+		cancel()
+		took := time.Since(start)
+		if code != exitUsage {
+			t.Fatalf("lab %s beside a live run: exit %d, want 2\n%s\n%s", second[0], code, o.String(), e.String())
+		}
+		if !strings.Contains(e.String(), runID) || !strings.Contains(e.String(), "pid "+pid) {
+			t.Errorf("lab %s's refusal does not name the live run %s and its pid %s:\n%s", second[0], runID, pid, e.String())
+		}
+		t.Logf("lab %s refused in %v: %s", second[0], took.Round(time.Millisecond), strings.TrimSpace(e.String()))
+		if ents, _ := os.ReadDir(runs2); len(ents) != 0 {
+			t.Errorf("the refused lab %s left a run directory", second[0])
+		}
+		if !serves() {
+			t.Fatalf("the first lab stopped serving after lab %s was refused", second[0])
+		}
+	}
+
+	// lab down leaves the live run alone.
+	code, downOut, downErr := runLab(t, "down", "--runs-dir", runs1)
+	if code != exitOK || !strings.Contains(downOut, "Reaped 0 process(es)") {
+		t.Fatalf("lab down beside a live run: exit %d\n%s\n%s", code, downOut, downErr)
+	}
+	if !serves() {
+		t.Fatal("the first lab stopped serving after lab down")
+	}
+	lockFile := filepath.Join(state, "lab", runID+".lock")
+	if _, err := os.Stat(lockFile); err != nil {
+		t.Fatalf("the live run's lock file: %v", err)
+	}
+
+	// The first lab dies without cleaning up, a fault of its own in effect.
+	_ = first.Process.Signal(syscall.SIGKILL)
+	<-done
+	j, err := chaos.OpenFileJournal(filepath.Join(runs1, runID, "chaos.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Record(chaos.FaultInjected{N: 1, Action: chaos.StopInstance, Instance: "i-00000000000000001", Zone: "us-east-1a"}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	code, downOut, downErr = runLab(t, "down", "--runs-dir", other) // not where the run is
+	if code != exitOK {
+		t.Fatalf("lab down after the crash: exit %d\n%s\n%s", code, downOut, downErr)
+	}
+	if !strings.Contains(downOut, filepath.Join(runs1, runID)+": chaos #1 stop-instance") {
+		t.Errorf("lab down did not find the dead run's directory through the state directory:\n%s", downOut)
+	}
+	if _, err := os.Stat(lockFile); !os.IsNotExist(err) {
+		t.Errorf("the dead run's lock file after lab down: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(processesOf(runID)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := processesOf(runID); len(left) > 0 {
+		t.Errorf("processes of the dead run left after lab down: %v", left)
+	}
+}

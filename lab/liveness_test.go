@@ -1,0 +1,114 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/rundir"
+)
+
+// A runs directory given as a symbolic link, or owned by someone else, and
+// a state directory owned by someone else, are refused before anything
+// starts, with an error that says why.
+func TestStartRefusesForeignOrSymlinkedDirectories(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	st := testStack(t, 18571)
+	state := filepath.Join(base, "state")
+	_, err := Start(context.Background(), Options{Stack: st, RunsDir: link, StateDir: state, Driver: DriverProcess})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("--out a symbolic link: err = %v, want a refusal naming the symbolic link", err)
+	}
+	_, err = Start(context.Background(), Options{Stack: st, RunsDir: link + "/", StateDir: state, Driver: DriverProcess})
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("--out a symbolic link with a trailing slash: err = %v, want a refusal", err)
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Errorf("the link's target got %d entries", len(ents))
+	}
+	if os.Getuid() != 0 {
+		t.Skip("chown to another user needs root")
+	}
+	foreign := filepath.Join(base, "foreign")
+	if err := os.Mkdir(foreign, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(foreign, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(context.Background(), Options{Stack: st, RunsDir: foreign, StateDir: state, Driver: DriverProcess})
+	if err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Errorf("a runs directory of another user: err = %v, want a refusal naming its owner", err)
+	}
+	_, err = Start(context.Background(), Options{Stack: st, RunsDir: real, StateDir: foreign, Driver: DriverProcess})
+	if err == nil || !strings.Contains(err.Error(), "owned by uid 65534") {
+		t.Errorf("a state directory of another user: err = %v, want a refusal naming its owner", err)
+	}
+}
+
+// A run holds its lock from Start to Close; its run directory, journal and
+// logs are its owner's only; a second lab on the same addresses is refused
+// with a LiveRunError naming the first, and the first is untouched.
+func TestARunHoldsItsLockAndItsFilesAreOwnerOnly(t *testing.T) {
+	base := t.TempDir()
+	state := filepath.Join(base, "state")
+	st := testStack(t, 18572)
+	l, err := Start(context.Background(), Options{Stack: st, RunsDir: filepath.Join(base, "runs"), StateDir: state, Driver: DriverProcess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := runlock.Try(state, l.RunID); !errors.Is(err, runlock.ErrAlive) {
+		t.Fatalf("Try on a started run = %v, want ErrAlive", err)
+	}
+	_, err = Start(context.Background(), Options{Stack: testStack(t, 18572), RunsDir: filepath.Join(base, "runs2"), StateDir: state, Driver: DriverProcess})
+	var live *LiveRunError
+	if !errors.As(err, &live) || live.RunID != l.RunID || live.PID != os.Getpid() {
+		t.Fatalf("a second lab on the same addresses: err = %v, want a LiveRunError naming %s and pid %d", err, l.RunID, os.Getpid())
+	}
+	if _, err := os.Stat(filepath.Join(base, "runs2")); err != nil {
+		t.Fatalf("runs2: %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(base, "runs2")); len(ents) != 0 {
+		t.Errorf("the refused lab left %d run directories", len(ents))
+	}
+	// The first lab is still whole: the group's instances come up.
+	waitFor(t, "the first lab's instances", 60*time.Second, func() bool { return len(l.Instances()) == 3 })
+
+	mode := func(name string) os.FileMode {
+		fi, err := os.Lstat(filepath.Join(l.Dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return fi.Mode().Perm()
+	}
+	for name, want := range map[string]os.FileMode{
+		"": 0o711, rundir.EventsFile: 0o600, rundir.AccessLogFile: 0o600, "logs": 0o700,
+	} {
+		if got := mode(name); got != want {
+			t.Errorf("%q mode %v, want %v", name, got, want)
+		}
+	}
+	if fi, err := os.Stat(state); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("state directory mode %v, %v; want 0700", fi.Mode().Perm(), err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(runlock.Path(state, l.RunID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the run's lock file after Close: %v", err)
+	}
+}
