@@ -42,6 +42,10 @@ type Options struct {
 	// Subscribers get every event from the very first.
 	Subscribers []events.Handler
 	Logger      *slog.Logger
+	// SimplyDone is how to run the built-in SimplyDone (launch template
+	// `command: [simplydone]`): cmd/lab sets its own executable and
+	// "simplydone". Empty: simplydone is looked up as any command is.
+	SimplyDone []string
 }
 
 // Lab is a running tier.
@@ -54,6 +58,7 @@ type Lab struct {
 	LB         *alb.LoadBalancer
 	Runtime    az.Runtime
 	Driver     string // the runtime in use: process or docker
+	driverWhy  string // why that runtime (preflight)
 	Zones      []az.Zone
 	Group      *asg.Group
 	Metrics    *cloudwatch.Store
@@ -110,6 +115,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), rand: rand.NewChaCha8(seedBytes(opts.Seed))}
+	if l.Driver, l.driverWhy, err = preflight(ctx, &l.opts); err != nil {
+		return nil, err // before anything starts
+	}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}

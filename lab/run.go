@@ -49,6 +49,8 @@ type RunOptions struct {
 	OnHandle func(*Handle)
 	// OnSecond, if set, gets each second of load as seconds.jsonl records it.
 	OnSecond func(SecondRecord)
+	// SimplyDone is how to run the built-in SimplyDone (Options.SimplyDone).
+	SimplyDone []string
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -74,7 +76,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}

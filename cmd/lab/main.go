@@ -23,11 +23,13 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/simplydone/lab/internal/buildinfo"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
+	"github.com/simplydone/lab/todo/cli"
 )
 
 // Exit codes a script can rely on.
@@ -72,6 +74,8 @@ const usage = `usage:
   lab down [--state-dir DIR] [--runs-dir DIR]
       undo what a crashed run's faults left (replaying RUN_DIR/chaos.jsonl) and stop what it left
       running; running twice is harmless
+  lab version
+      the lab's version, commit and Go version
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -105,6 +109,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "down":
 		return down(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
+		return exitOK
+	case "simplydone": // hidden: SimplyDone itself, what the runtimes run for `command: [simplydone]`
+		return cli.Main(args[1:])
+	case "hog": // hidden: chaos's cpu-hog inside a container built from this binary (/app hog)
+		cli.Hog()
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, strings.Join(stack.BuiltinNames(), ", "))
 		return exitOK
@@ -197,13 +209,16 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	l, err := lab.Start(ctx, lab.Options{
-		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout,
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(),
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "lab up: %v\n", err)
 		if errors.Is(err, context.Canceled) {
 			return exitOK
+		}
+		if errors.As(err, new(*lab.PreflightError)) {
+			return exitUsage // nothing started: the stack's instances could not launch
 		}
 		return exitFailed
 	}
@@ -232,6 +247,21 @@ func printTier(w io.Writer, l *lab.Lab) {
 		fmt.Fprintf(w, "  %s  %-12s %s  pid %d\n", in.ID, in.Zone, in.Addr, in.PID)
 	}
 	fmt.Fprintf(w, "\nTry: curl %sapi/todos   (or open %s in a browser; it keeps working when a zone fails)\nCtrl-C stops everything.\n\n", l.URL(), l.URL())
+}
+
+// selfExecutable is the lab's own binary (tests point it at a lab they built).
+var selfExecutable = os.Executable
+
+// selfSimplyDone is how the runtimes run the built-in SimplyDone: this very
+// binary with the hidden simplydone subcommand, so that `go install` of
+// cmd/lab is all a user needs. Nil when the executable cannot be found (then
+// simplydone is looked up beside the lab and on PATH, as any command is).
+func selfSimplyDone() []string {
+	exe, err := selfExecutable()
+	if err != nil {
+		return nil
+	}
+	return []string{exe, "simplydone"}
 }
 
 func dnsHost(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,7 +45,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	opts := lab.RunOptions{
-		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout,
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(),
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if *driver == lab.DriverDocker {
@@ -66,6 +67,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
+		if errors.As(err, new(*lab.PreflightError)) {
+			return exitUsage // nothing started: the stack's instances could not launch
+		}
 		return exitFailed
 	}
 	sum.WriteText(stdout)
