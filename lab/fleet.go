@@ -24,10 +24,11 @@ type fleet struct {
 	zones   map[az.InstanceID]string
 	addrs   map[az.InstanceID]netip.Addr
 	pending map[az.InstanceID]az.Spec // launched, not yet started (EC2's pending state): Boot starts them
+	stopped map[az.InstanceID]bool    // stopped or killed on purpose (chaos): not a failed launch (launches.go)
 }
 
 func newFleet(l *Lab) *fleet {
-	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}}
+	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{}}
 }
 
 func (f *fleet) zone(name string) (az.Zone, error) {
@@ -169,14 +170,17 @@ func (c chaosFleet) InService() int {
 
 // Kill ends the instance abruptly, as a crash or a pulled plug.
 func (c chaosFleet) Kill(ctx context.Context, id string) error {
+	c.f.onPurpose(id, true)
 	return c.f.l.Runtime.Kill(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Stop(ctx context.Context, id string) error {
+	c.f.onPurpose(id, true)
 	return c.f.l.Runtime.Stop(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Start(ctx context.Context, id string) error {
+	c.f.onPurpose(id, false)
 	return c.f.l.Runtime.Start(ctx, az.InstanceID(id))
 }
 

@@ -78,6 +78,8 @@ type Lab struct {
 	obs     observe   // access log and Prometheus endpoint
 	chaos   runChaos  // the run's one chaos runner (handle.go)
 
+	launches launchWatch // the group's failed launches (launches.go)
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -133,6 +135,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startBus(); err != nil {
 		return nil, err
 	}
+	l.Bus.Subscribe(l.launches.handle)
 	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
 		return nil, err
 	}

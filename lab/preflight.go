@@ -50,12 +50,12 @@ func (o *Options) builtin() bool {
 // cannot be SimplyDone's image; an explicit --driver docker is refused with
 // how to get a static build.
 func preflight(ctx context.Context, o *Options) (driver, why string, err error) {
-	refuse := func(err error) (string, string, error) {
+	refuse := func(err error) (string, string, error) { // the stack's fault: its file leads
 		return "", "", &PreflightError{Err: fmt.Errorf("%s: %w", o.Stack.File, err)}
 	}
 	driver, why, err = ResolveDriver(ctx, o.Driver)
 	if err != nil {
-		return refuse(err)
+		return "", "", &PreflightError{Err: err}
 	}
 	lt := o.Stack.LaunchTemplate
 	if lt.Image != "" {
@@ -93,8 +93,8 @@ func preflight(ctx context.Context, o *Options) (driver, why string, err error) 
 			") is dynamically linked and cannot be SimplyDone's image FROM scratch; for containers, rebuild it with " +
 			buildinfo.Read().StaticHint(), nil
 	case o.builtin():
-		return refuse(fmt.Errorf("--driver docker builds SimplyDone's image FROM scratch from the lab's own binary, and this lab (%s) is dynamically linked (built with cgo); "+
-			"rebuild it with %s, or run with --driver process", path, buildinfo.Read().StaticHint()))
+		return "", "", &PreflightError{Err: fmt.Errorf("--driver docker builds SimplyDone's image FROM scratch from the lab's own binary, and this lab (%s) is dynamically linked (built with cgo); "+
+			"rebuild it with %s, or run with --driver process", path, buildinfo.Read().StaticHint())}
 	}
 	return refuse(fmt.Errorf("launch_template.command: %s is dynamically linked; the Docker runtime builds an image FROM scratch from it, which needs a static binary (build it with CGO_ENABLED=0), or run with --driver process", path))
 }

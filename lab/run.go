@@ -114,6 +114,11 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		if ctx.Err() != nil {
 			return finish(Interrupted, "interrupted before the load started")
 		}
+		if le := (*LaunchError)(nil); errors.As(err, &le) {
+			l.say("Stopping: %v", err)
+			sum, ferr := finish(Fail, err.Error())
+			return sum, errors.Join(err, ferr) // no instance ever launched: the stack cannot run here
+		}
 		return finish(Fail, err.Error())
 	}
 	l.say("The tier is ready; %s starts.", sc.Name)
@@ -213,6 +218,9 @@ func (l *Lab) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		if ready {
 			return nil
+		}
+		if err := l.launchStuck(); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():

@@ -223,7 +223,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	printTier(stdout, l)
-	<-ctx.Done()
+	if err := l.WaitLaunchFailure(ctx); err != nil { // returns nil once ctx ends (Ctrl-C)
+		fmt.Fprintf(stderr, "lab up: %v\n", err)
+		if err := l.Close(); err != nil {
+			fmt.Fprintf(stderr, "lab up: shutting down: %v\n", err)
+		}
+		return exitUsage // not one instance of the stack could launch: fix the stack
+	}
 	fmt.Fprintln(stdout, "Stopping: deregistering targets and terminating instances...")
 	if err := l.Close(); err != nil {
 		fmt.Fprintf(stderr, "lab up: shutting down: %v\n", err)

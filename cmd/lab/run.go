@@ -73,6 +73,10 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitFailed
 	}
 	sum.WriteText(stdout)
+	if le := (*lab.LaunchError)(nil); errors.As(err, &le) {
+		fmt.Fprintf(stderr, "lab run: %v\n", le)
+		return exitUsage // not one instance of the stack could launch: fix the stack
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
 	}
