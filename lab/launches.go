@@ -132,6 +132,9 @@ func (f *fleet) ExitCause(id az.InstanceID) (string, bool) {
 	log := filepath.Join("logs", string(id)+".log") // in the run directory
 	last := lastLine(filepath.Join(f.l.Dir, log), 4096)
 	if last == "" {
+		if _, err := os.Stat(filepath.Join(f.l.Dir, log)); err != nil { // a container's output is saved when it is removed
+			return fmt.Sprintf("its program exited on its own; its output goes to %s", log), true
+		}
 		return fmt.Sprintf("its program exited on its own, writing nothing to %s", log), true
 	}
 	return fmt.Sprintf("its program exited on its own: %s; see %s", last, log), true
