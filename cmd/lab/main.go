@@ -63,7 +63,7 @@ const usage = `usage:
       write RUN_DIR/report.html again from the run directory
   lab compare RUN_A RUN_B [-o FILE]
       compare two runs: a table on the terminal and an HTML report (default compare.html)
-  lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
+  lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR] [--driver auto|process|docker]
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
   lab export terraform|cloudformation --stack NAME|FILE | --from-run RUN_DIR [--force] [--single-nat] -o OUT
       write the stack as a Terraform module (OUT a directory) or a CloudFormation template (OUT a file)
@@ -200,6 +200,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stackArg := fs.String("stack", "simplydone", "built-in stack name or stack file")
 	speed := fs.Float64("speed", 10, "AWS seconds per wall second (1-1000)")
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
+	driver := fs.String("driver", lab.DriverAuto, "instance runtime: auto (Docker when an engine answers), process or docker")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -209,7 +210,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	l, err := lab.Start(ctx, lab.Options{
-		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(),
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -86,7 +86,7 @@ auto_scaling_group: {min_size: 3, max_size: 2}
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"run"}, {"run", "no-such-scenario"}, {"run", "flash-sale", "--driver", "vm"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"run"}, {"run", "no-such-scenario"}, {"run", "flash-sale", "--driver", "vm"}, {"up", "--driver", "vm"}} {
 		if code, _, _ := runLab(t, args...); code != exitUsage {
 			t.Errorf("lab %v: exit %d, want 2", args, code)
 		}

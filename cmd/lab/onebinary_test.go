@@ -188,4 +188,17 @@ func TestInstancesThatExitAtOnceStopTheRunWithExit2(t *testing.T) {
 	if left := processesOf(entries[0].Name()); len(left) > 0 {
 		t.Errorf("processes of the run outlived it: %v", left)
 	}
+
+	// lab up stops the same way rather than serving nothing until Ctrl-C.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	var upOut, upErr bytes.Buffer
+	start = time.Now()
+	code = run(ctx, []string{"up", "--stack", filepath.Join(dir, "stack.yaml"), "--speed", "20", "--driver", "process", "--runs-dir", filepath.Join(dir, "up")}, &upOut, &upErr)
+	took = time.Since(start)
+	t.Logf("lab up: exit %d after %s", code, took.Round(time.Millisecond))
+	if code != exitUsage || took > time.Minute || !strings.Contains(upOut.String(), "Failed: Launching a new EC2 instance: i-") ||
+		!strings.Contains(upErr.String(), "could not launch any instance") {
+		t.Fatalf("lab up: exit %d after %s, want 2 within a minute with the failed launches\n%s\n%s", code, took, upOut.String(), upErr.String())
+	}
 }
