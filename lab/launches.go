@@ -89,6 +89,9 @@ func (w *launchWatch) stuck(now time.Time, alive int) error {
 // launchStuck is the run's LaunchError once its group has clearly failed to
 // launch any instance; nil while it may still.
 func (l *Lab) launchStuck() error {
+	if l.launches.stuck(time.Now(), 0) == nil {
+		return nil // the cheap answer: no failure yet, or one of them served
+	}
 	alive := 0
 	for _, in := range l.Group.Instances() {
 		if l.fleet.Running(in.ID) {

@@ -65,6 +65,12 @@ func (g *Group) checkLaunches(ctx context.Context) {
 		ours := !g.closed && (from == Pending || from == InService)
 		if ours {
 			in.State, in.Health = Terminating, Unhealthy
+			if w := g.hookWaits[in.ID]; w != nil && from == Pending {
+				select { // held by a launch hook: the launch is abandoned now, not at its heartbeat timeout
+				case w.result <- Abandon:
+				default:
+				}
+			}
 		}
 		g.mu.Unlock()
 		if !ours {

@@ -34,12 +34,15 @@ func (f *exitFleet) exits(id az.InstanceID, cause string) {
 
 // exitRig is a group of two whose targets start initial (nothing has
 // served), over an exitFleet.
-func exitRig(t *testing.T, healthyAtOnce bool) (*rig, *exitFleet) {
+func exitRig(t *testing.T, healthyAtOnce bool, mut ...func(*Config)) (*rig, *exitFleet) {
 	t.Helper()
 	var ef *exitFleet
 	r := newRig(t, func(c *Config) {
 		ef = &exitFleet{fakeFleet: c.Fleet.(*fakeFleet), causes: map[az.InstanceID]string{}}
 		c.Fleet = ef
+		for _, m := range mut {
+			m(c)
+		}
 	})
 	if !healthyAtOnce {
 		r.tg.initial = "initial"
@@ -203,4 +206,41 @@ func TestRunInstancesErrorIsAFailedLaunchWithoutAnInstance(t *testing.T) {
 	if a := failed[0]; a.Instance != "" || a.Description != "Launching a new EC2 instance. Status Reason: no free address in us-east-1a. Launching EC2 instance failed" {
 		t.Fatalf("activity %+v", a)
 	}
+}
+
+// An instance whose program exits while a launch hook holds it (Pending:Wait,
+// an hour by default) fails its launch at the next check, not at the
+// heartbeat timeout: the hook is abandoned and the group launches again.
+func TestInstanceThatExitsInALaunchHookFailsAtOnce(t *testing.T) {
+	r, ef := exitRig(t, false, func(c *Config) {
+		c.Desired = 1
+		c.LifecycleHooks = []LifecycleHook{{Name: "wait-for-app", Transition: LaunchingTransition}} // 3600 s, ABANDON
+	})
+	ctx := context.Background()
+	r.g.Reconcile(ctx)
+	waitFor(t, "Pending:Wait", func() bool { return r.ev.lifecycles("Pending:Wait") == 1 })
+	victim := r.g.Instances()[0]
+	ef.exits(victim.ID, "its program exited on its own: boom")
+	r.clock.Advance(10 * time.Second)
+	r.g.Reconcile(ctx)
+	waitFor(t, "the launch hook abandoned", func() bool { return r.ev.completed(victim.ID, Abandon) })
+	waitFor(t, "the failed instance terminated", func() bool { return r.ev.lifecycles(Terminated) == 1 })
+	if f := failedLaunches(r); len(f) != 1 || f[0].Instance != string(victim.ID) {
+		t.Fatalf("failed launches %+v", f)
+	}
+	r.g.Reconcile(ctx)
+	if n := r.ev.activities("Launch"); n != 3 { // the launch, its failure, the relaunch
+		t.Fatalf("%d launch activities, want the relaunch well before the hour", n)
+	}
+}
+
+func (r *recorder) completed(id az.InstanceID, result string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.evs {
+		if c, ok := e.(LifecycleActionCompleted); ok && c.Instance == string(id) && c.Result == result {
+			return true
+		}
+	}
+	return false
 }
