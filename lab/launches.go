@@ -134,6 +134,14 @@ func (f *fleet) ExitCause(id az.InstanceID) (string, bool) {
 	}
 	log := filepath.Join("logs", string(id)+".log") // in the run directory
 	last := lastLine(filepath.Join(f.l.Dir, log), 4096)
+	if o, ok := f.l.Runtime.(outputter); ok && last == "" { // a container: the engine has its output until it is removed
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		out, err := o.Output(ctx, id, 5)
+		cancel()
+		if err == nil {
+			last = cleanLastLine([]byte(out))
+		}
+	}
 	if last == "" {
 		if _, err := os.Stat(filepath.Join(f.l.Dir, log)); err != nil { // a container's output is saved when it is removed
 			return fmt.Sprintf("its program exited on its own; its output goes to %s", log), true
@@ -173,6 +181,19 @@ func lastLine(path string, max int64) string {
 	if err != nil {
 		return ""
 	}
+	return cleanLastLine(b)
+}
+
+// outputter is a runtime that can show an instance's last output lines
+// (the Docker runtime, while the container exists).
+type outputter interface {
+	Output(ctx context.Context, id az.InstanceID, lines int) (string, error)
+}
+
+// cleanLastLine is b's last non-empty line, stripped of control characters
+// (a program's output must not steer the terminal) and cut to 300
+// characters.
+func cleanLastLine(b []byte) string {
 	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 	line := strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
