@@ -202,3 +202,18 @@ func TestInstancesThatExitAtOnceStopTheRunWithExit2(t *testing.T) {
 		t.Fatalf("lab up: exit %d after %s, want 2 within a minute with the failed launches\n%s\n%s", code, took, upOut.String(), upErr.String())
 	}
 }
+
+// TestSimplyDoneIsAHiddenSubcommand: `lab simplydone` is SimplyDone's own
+// command line (its flags and exit status), and the usage does not list it.
+func TestSimplyDoneIsAHiddenSubcommand(t *testing.T) {
+	if code, _, _ := runLab(t, "simplydone", "--no-such-flag"); code != 1 {
+		t.Fatalf("lab simplydone --no-such-flag: exit %d, want SimplyDone's 1", code)
+	}
+	_, out, _ := runLab(t, "help")
+	if strings.Contains(out, "lab simplydone") || strings.Contains(out, "lab hog") {
+		t.Fatalf("the usage lists the hidden subcommand:\n%s", out)
+	}
+	if code, out, _ := runLab(t, "version"); code != exitOK || !strings.HasPrefix(out, "lab ") || !strings.Contains(out, "built with go") {
+		t.Fatalf("lab version: exit %d %q", code, out)
+	}
+}
