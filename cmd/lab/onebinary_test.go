@@ -192,7 +192,7 @@ func TestInstancesThatExitAtOnceStopTheRunWithExit2(t *testing.T) {
 	// lab up stops the same way rather than serving nothing until Ctrl-C.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	var upOut, upErr bytes.Buffer
+	var upOut, upErr syncBuffer // the runtime's logger and the console write from their own goroutines
 	start = time.Now()
 	code = run(ctx, []string{"up", "--stack", filepath.Join(dir, "stack.yaml"), "--speed", "20", "--driver", "process", "--runs-dir", filepath.Join(dir, "up")}, &upOut, &upErr)
 	took = time.Since(start)
@@ -217,3 +217,4 @@ func TestSimplyDoneIsAHiddenSubcommand(t *testing.T) {
 		t.Fatalf("lab version: exit %d %q", code, out)
 	}
 }
+
