@@ -217,4 +217,3 @@ func TestSimplyDoneIsAHiddenSubcommand(t *testing.T) {
 		t.Fatalf("lab version: exit %d %q", code, out)
 	}
 }
-
