@@ -8,9 +8,9 @@ export CGO_ENABLED := 0
 
 all: build
 
+## build: bin/lab, one static binary that carries SimplyDone (`lab simplydone`) for both runtimes
 build:
 	$(GO) build -o $(BIN)/lab ./cmd/lab
-	$(GO) build -o $(BIN)/simplydone ./cmd/simplydone
 
 ## run: the flash sale: load, scaling, a killed instance, a verdict (about 3 wall minutes)
 run: build

@@ -31,6 +31,9 @@ func (c *collector) handle(e events.Envelope) {
 	defer c.mu.Unlock()
 	switch ev := e.Event.(type) {
 	case asg.ScalingActivity:
+		if ev.Status == asg.ActivityFailed {
+			break // a failed launch: no instance came of it (its launch, if any, is counted)
+		}
 		if ev.Action == "Launch" {
 			c.scaling.Launches++
 		} else {

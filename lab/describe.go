@@ -63,6 +63,9 @@ func Explain(e events.Event) ([]string, bool) {
 			fmt.Sprintf("Desired capacity %d -> %d; the group launches or terminates to match.", ev.From, ev.To))
 	case asg.ScalingActivity:
 		out = append(out, "Activity: "+ev.Action+" "+ev.Instance+" in "+ev.Zone, "Description: "+ev.Description, "Cause: "+ev.Cause)
+		if ev.Status != "" {
+			out = append(out, "Status: "+ev.Status, "Status message: "+ev.StatusMessage)
+		}
 	case asg.LifecycleChanged:
 		out = append(out, fmt.Sprintf("Instance %s in %s moved from %s to %s.", ev.Instance, ev.Zone, orDash(ev.From), ev.To))
 	case asg.InstanceRunning:

@@ -24,10 +24,11 @@ type fleet struct {
 	zones   map[az.InstanceID]string
 	addrs   map[az.InstanceID]netip.Addr
 	pending map[az.InstanceID]az.Spec // launched, not yet started (EC2's pending state): Boot starts them
+	stopped map[az.InstanceID]bool    // stopped or killed on purpose (chaos): not a failed launch (launches.go)
 }
 
 func newFleet(l *Lab) *fleet {
-	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}}
+	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{}}
 }
 
 func (f *fleet) zone(name string) (az.Zone, error) {
@@ -94,7 +95,7 @@ func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
 	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String(),
 		"SIMPLYDONE_RESTART_DELAY": l.Clock.Wall(lt.Restart()).String()} // after a stop (warm pool): storefile.Booted
 	maps.Copy(env, lt.Environment)
-	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: lt.Command, Image: lt.Image, Env: env,
+	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: l.opts.command(lt.Command), Image: lt.Image, Env: env,
 		DataDir: dataDir(l.Dir), RunID: l.RunID}
 }
 
@@ -169,14 +170,17 @@ func (c chaosFleet) InService() int {
 
 // Kill ends the instance abruptly, as a crash or a pulled plug.
 func (c chaosFleet) Kill(ctx context.Context, id string) error {
+	c.f.onPurpose(id, true)
 	return c.f.l.Runtime.Kill(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Stop(ctx context.Context, id string) error {
+	c.f.onPurpose(id, true)
 	return c.f.l.Runtime.Stop(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Start(ctx context.Context, id string) error {
+	c.f.onPurpose(id, false)
 	return gone(c.f.l.Runtime.Start(ctx, az.InstanceID(id)))
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	// Subscribers get every event from the very first.
 	Subscribers []events.Handler
 	Logger      *slog.Logger
+	// SimplyDone is how to run the built-in SimplyDone (launch template
+	// `command: [simplydone]`): cmd/lab sets its own executable and
+	// "simplydone". Empty: simplydone is looked up as any command is.
+	SimplyDone []string
 }
 
 // Lab is a running tier.
@@ -55,6 +59,7 @@ type Lab struct {
 	LB         *alb.LoadBalancer
 	Runtime    az.Runtime
 	Driver     string // the runtime in use: process or docker
+	driverWhy  string // why that runtime (preflight)
 	Zones      []az.Zone
 	Group      *asg.Group
 	Metrics    *cloudwatch.Store
@@ -74,6 +79,8 @@ type Lab struct {
 	started time.Time // AWS time the run started
 	obs     observe   // access log and Prometheus endpoint
 	chaos   runChaos  // the run's one chaos runner (handle.go)
+
+	launches launchWatch // the group's failed launches (launches.go)
 
 	mu     sync.Mutex
 	closed bool
@@ -118,6 +125,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, fmt.Errorf("runs directory: %w", err)
 	}
 	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), rand: rand.NewChaCha8(seedBytes(opts.Seed))}
+	if l.Driver, l.driverWhy, err = preflight(ctx, &l.opts); err != nil {
+		return nil, err // before anything starts
+	}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}
@@ -143,6 +153,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := l.startBus(); err != nil {
 		return nil, err
 	}
+	l.Bus.Subscribe(l.launches.handle)
 	if l.Zones, err = az.NewZones(opts.Stack.Zones); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,8 @@ type RunOptions struct {
 	OnHandle func(*Handle)
 	// OnSecond, if set, gets each second of load as seconds.jsonl records it.
 	OnSecond func(SecondRecord)
+	// SimplyDone is how to run the built-in SimplyDone (Options.SimplyDone).
+	SimplyDone []string
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -74,7 +76,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +113,11 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := l.waitReady(ctx, o.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {
 			return finish(Interrupted, "interrupted before the load started")
+		}
+		if le := (*LaunchError)(nil); errors.As(err, &le) {
+			l.say("Stopping: %v", err)
+			sum, ferr := finish(Fail, err.Error())
+			return sum, errors.Join(err, ferr) // no instance ever launched: the stack cannot run here
 		}
 		return finish(Fail, err.Error())
 	}
@@ -211,6 +218,9 @@ func (l *Lab) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		if ready {
 			return nil
+		}
+		if err := l.launchStuck(); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():

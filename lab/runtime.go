@@ -46,14 +46,7 @@ func ResolveDriver(ctx context.Context, driver string) (string, string, error) {
 
 // startRuntime reaps what crashed runs left, then opens the run's runtime.
 func (l *Lab) startRuntime(ctx context.Context) error {
-	driver, why, err := ResolveDriver(ctx, l.opts.Driver)
-	if err != nil {
-		return err
-	}
-	if img := l.opts.Stack.LaunchTemplate.Image; img != "" && driver != DriverDocker {
-		return fmt.Errorf("launch_template.image %q needs the Docker runtime, and %s", img, why)
-	}
-	l.Driver = driver
+	driver, why := l.Driver, l.driverWhy // picked and checked by preflight
 	l.say("Runtime: %s", why)
 	n, err := process.Reap(ctx, l.opts.StateDir, l.opts.Logger)
 	if err != nil {

@@ -23,12 +23,14 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/simplydone/lab/internal/buildinfo"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
+	"github.com/simplydone/lab/todo/cli"
 )
 
 // Exit codes a script can rely on.
@@ -62,7 +64,7 @@ const usage = `usage:
       write RUN_DIR/report.html again from the run directory
   lab compare RUN_A RUN_B [-o FILE]
       compare two runs: a table on the terminal and an HTML report (default compare.html)
-  lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR]
+  lab up [--stack NAME|FILE] [--speed N] [--runs-dir DIR] [--driver auto|process|docker]
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
   lab export terraform|cloudformation --stack NAME|FILE | --from-run RUN_DIR [--force] [--single-nat] -o OUT
       write the stack as a Terraform module (OUT a directory) or a CloudFormation template (OUT a file)
@@ -73,6 +75,8 @@ const usage = `usage:
   lab down [--state-dir DIR] [--runs-dir DIR]
       undo what a crashed run's faults left (replaying RUN_DIR/chaos.jsonl) and stop what it left
       running; running twice is harmless
+  lab version
+      the lab's version, commit and Go version
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -106,6 +110,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "down":
 		return down(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
+		return exitOK
+	case "simplydone": // hidden: SimplyDone itself, what the runtimes run for `command: [simplydone]`
+		return cli.Main(args[1:])
+	case "hog": // hidden: chaos's cpu-hog inside a container built from this binary (/app hog)
+		cli.Hog()
+		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprintf(stdout, usage, strings.Join(stack.BuiltinNames(), ", "))
 		return exitOK
@@ -196,7 +208,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	stackArg := fs.String("stack", "simplydone", "built-in stack name or stack file")
 	speed := fs.Float64("speed", 10, "AWS seconds per wall second (1-1000)")
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
-	driver := fs.String("driver", "auto", "instance runtime: auto (Docker when an engine answers), process or docker")
+	driver := fs.String("driver", lab.DriverAuto, "instance runtime: auto (Docker when an engine answers), process or docker")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -206,7 +218,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	l, err := lab.Start(ctx, lab.Options{
-		Stack: s, Speed: *speed, RunsDir: *runsDir, Driver: *driver, Console: stdout,
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
@@ -217,10 +229,19 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if live := (*lab.LiveRunError)(nil); errors.As(err, &live) {
 			return exitUsage
 		}
+		if errors.As(err, new(*lab.PreflightError)) {
+			return exitUsage // nothing started: the stack's instances could not launch
+		}
 		return exitFailed
 	}
 	printTier(stdout, l)
-	<-ctx.Done()
+	if err := l.WaitLaunchFailure(ctx); err != nil { // returns nil once ctx ends (Ctrl-C)
+		fmt.Fprintf(stderr, "lab up: %v\n", err)
+		if err := l.Close(); err != nil {
+			fmt.Fprintf(stderr, "lab up: shutting down: %v\n", err)
+		}
+		return exitUsage // not one instance of the stack could launch: fix the stack
+	}
 	fmt.Fprintln(stdout, "Stopping: deregistering targets and terminating instances...")
 	if err := l.Close(); err != nil {
 		fmt.Fprintf(stderr, "lab up: shutting down: %v\n", err)
@@ -244,6 +265,21 @@ func printTier(w io.Writer, l *lab.Lab) {
 		fmt.Fprintf(w, "  %s  %-12s %s  pid %d\n", in.ID, in.Zone, in.Addr, in.PID)
 	}
 	fmt.Fprintf(w, "\nTry: curl %sapi/todos   (or open %s in a browser; it keeps working when a zone fails)\nCtrl-C stops everything.\n\n", l.URL(), l.URL())
+}
+
+// selfExecutable is the lab's own binary (tests point it at a lab they built).
+var selfExecutable = os.Executable
+
+// selfSimplyDone is how the runtimes run the built-in SimplyDone: this very
+// binary with the hidden simplydone subcommand, so that `go install` of
+// cmd/lab is all a user needs. Nil when the executable cannot be found (then
+// simplydone is looked up beside the lab and on PATH, as any command is).
+func selfSimplyDone() []string {
+	exe, err := selfExecutable()
+	if err != nil {
+		return nil
+	}
+	return []string{exe, "simplydone"}
 }
 
 func dnsHost(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }

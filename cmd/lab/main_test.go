@@ -16,21 +16,27 @@ import (
 	"github.com/simplydone/lab/lab"
 )
 
-// TestMain builds SimplyDone once and puts it on PATH, where the stacks'
-// `command: [simplydone]` finds it, as it finds bin/simplydone beside bin/lab.
+// labBin is the lab built once, static (CGO_ENABLED=0), for these tests:
+// the in-process runs take it as their own executable, so `command:
+// [simplydone]` runs `labBin simplydone` (and the Docker runtime builds
+// SimplyDone's image from it), as an installed lab does. Nothing named
+// simplydone is on PATH.
+var labBin string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "lab-cmd-test")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "simplydone"), "github.com/simplydone/lab/cmd/simplydone")
+	labBin = filepath.Join(dir, "lab")
+	build := exec.Command("go", "build", "-o", labBin, "github.com/simplydone/lab/cmd/lab")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build simplydone: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "build lab: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	os.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	selfExecutable = func() (string, error) { return labBin, nil }
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -80,7 +86,7 @@ auto_scaling_group: {min_size: 3, max_size: 2}
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"run"}, {"run", "no-such-scenario"}, {"run", "flash-sale", "--driver", "vm"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"run"}, {"run", "no-such-scenario"}, {"run", "flash-sale", "--driver", "vm"}, {"up", "--driver", "vm"}} {
 		if code, _, _ := runLab(t, args...); code != exitUsage {
 			t.Errorf("lab %v: exit %d, want 2", args, code)
 		}

@@ -45,7 +45,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	opts := lab.RunOptions{
-		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout,
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(),
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if *driver == lab.DriverDocker {
@@ -70,9 +70,16 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if live := (*lab.LiveRunError)(nil); errors.As(err, &live) {
 			return exitUsage // refused at once: nothing of the live run was touched
 		}
+		if errors.As(err, new(*lab.PreflightError)) {
+			return exitUsage // nothing started: the stack's instances could not launch
+		}
 		return exitFailed
 	}
 	sum.WriteText(stdout)
+	if le := (*lab.LaunchError)(nil); errors.As(err, &le) {
+		fmt.Fprintf(stderr, "lab run: %v\n", le)
+		return exitUsage // not one instance of the stack could launch: fix the stack
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
 	}

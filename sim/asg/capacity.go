@@ -61,7 +61,7 @@ func launchOrder(zones []string, counts []int) []string {
 // insufficientCapacity publishes the failed launch AWS shows for an
 // impaired zone.
 func (g *Group) insufficientCapacity(zone string, capacity int) {
-	g.cfg.Events.Publish(ScalingActivity{Group: g.cfg.Name, Zone: zone, Action: "Launch", Status: "Failed",
+	g.cfg.Events.Publish(ScalingActivity{Group: g.cfg.Name, Zone: zone, Action: "Launch", Status: ActivityFailed,
 		Description: fmt.Sprintf("Launching a new EC2 instance. Status Reason: We currently do not have sufficient capacity in the Availability Zone you requested (%s). Launching EC2 instance failed", zone),
 		Cause: fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d. InsufficientInstanceCapacity in %s: trying another zone (balanced-best-effort)",
 			stamp(g.now()), capacity, capacity+1, zone)})

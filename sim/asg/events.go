@@ -4,17 +4,27 @@ import "fmt"
 
 // ScalingActivity is one launch or termination, with AWS's description and cause.
 type ScalingActivity struct {
-	Group       string `json:"group"`
-	Instance    string `json:"instance"`
-	Zone        string `json:"zone"`
-	Action      string `json:"action"`           // Launch or Terminate
-	Status      string `json:"status,omitempty"` // Failed for a launch that failed; empty: successful
-	Description string `json:"description"`
-	Cause       string `json:"cause"`
+	Group    string `json:"group"`
+	Instance string `json:"instance"`
+	Zone     string `json:"zone"`
+	Action   string `json:"action"`           // Launch or Terminate
+	Status   string `json:"status,omitempty"` // Failed for a launch that failed; empty: successful
+	// StatusMessage is why a failed activity failed (AWS's StatusMessage).
+	StatusMessage string `json:"status_message,omitempty"`
+	Description   string `json:"description"`
+	Cause         string `json:"cause"`
 }
 
-func (ScalingActivity) Kind() string      { return "scaling" }
-func (e ScalingActivity) Message() string { return e.Description + ". Cause: " + e.Cause }
+func (ScalingActivity) Kind() string { return "scaling" }
+
+// Message is the activity as the console shows it; a failed one leads
+// with its status, as the Activity history's Status column does.
+func (e ScalingActivity) Message() string {
+	if e.Status != "" {
+		return e.Status + ": " + e.Description + ". Cause: " + e.Cause
+	}
+	return e.Description + ". Cause: " + e.Cause
+}
 
 // DesiredCapacityChanged is published when a policy, a person or a scenario
 // changes the group's desired capacity.

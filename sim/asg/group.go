@@ -123,6 +123,14 @@ type Instance struct {
 	refreshing bool // taken out by an instance refresh: its replacement waits until it is gone
 	replacing  bool // unhealthy, kept until its replacement is healthy (maintenance policy above 100%)
 	booting    bool // Booter.Boot has been called (or is running): a termination waits for it
+	// launchCause is the cause of the activity that launched it: a launch
+	// that fails is shown with it (launchfail.go).
+	launchCause string
+	// coldBooted: EC2 has it running after a cold launch (running); from
+	// then until it has served, its program stopping on its own is a
+	// failed launch, not a health-check replacement.
+	coldBooted bool
+	served     bool // its target has been healthy: it launched
 	booted     chan struct{}
 	// pending fires when EC2's pending time is over; set when the launch
 	// (or the start from the warm pool) is made, so the wait counts from

@@ -18,6 +18,7 @@ import (
 // directly.
 func (g *Group) Reconcile(ctx context.Context) {
 	g.runScheduled()
+	g.checkLaunches(ctx) // a launch whose instance stopped before it served failed (launchfail.go)
 	g.checkHealth(ctx)
 	g.refreshStep(ctx)
 	g.rebalanceStep()
@@ -180,19 +181,20 @@ func (g *Group) launch(ctx context.Context, capacity int) error {
 		return fmt.Errorf("InsufficientInstanceCapacity in every zone (%s)", strings.Join(impaired, ", "))
 	}
 	now := g.now()
-	id, addr, err := g.cfg.Fleet.Launch(ctx, zone, version)
-	if err != nil {
-		return fmt.Errorf("launch in %s: %w", zone, err)
-	}
-	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version,
-		booted: make(chan struct{}), pending: g.pendingTimer()}
-	g.mu.Lock()
-	g.instances[id] = in
-	g.mu.Unlock()
 	cause := fmt.Sprintf("At %s an instance was started in response to a difference between desired and actual capacity, increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
 	if rebalancing {
 		cause = fmt.Sprintf("At %s an instance was launched to rebalance the group's instances across Availability Zones (AZRebalance: launch before terminating), increasing the capacity from %d to %d.", stamp(now), capacity, capacity+1)
 	}
+	id, addr, err := g.cfg.Fleet.Launch(ctx, zone, version)
+	if err != nil {
+		g.launchFailed(&Instance{Zone: zone, Launched: now, launchCause: cause}, err.Error(), "") // RunInstances failed: no instance
+		return fmt.Errorf("launch in %s: %w", zone, err)
+	}
+	in := &Instance{ID: id, Zone: zone, Addr: addr, State: Pending, Health: Healthy, Launched: now, Template: version,
+		booted: make(chan struct{}), pending: g.pendingTimer(), launchCause: cause}
+	g.mu.Lock()
+	g.instances[id] = in
+	g.mu.Unlock()
 	g.activity(in, "Launch", fmt.Sprintf("Launching a new EC2 instance: %s", id), cause)
 	g.lifecycle(in, "", Pending)
 	if g.cfg.PendingTime == 0 && len(g.hooksFor(LaunchingTransition)) == 0 {
@@ -279,8 +281,7 @@ func (g *Group) running(ctx context.Context, in *Instance, state string) error {
 			}
 			g.mu.Unlock()
 			if ours {
-				g.activity(in, "Terminate", fmt.Sprintf("Terminating EC2 instance: %s", in.ID),
-					fmt.Sprintf("At %s an instance was taken out of service in response to an EC2 launch failure: %v.", stamp(g.now()), err))
+				g.launchFailed(in, err.Error(), "")
 				g.lifecycle(in, Pending, Terminating)
 				g.terminateAsync(ctx, in)
 				g.poke()
@@ -291,6 +292,7 @@ func (g *Group) running(ctx context.Context, in *Instance, state string) error {
 	now := g.now()
 	g.mu.Lock()
 	in.Running = now
+	in.coldBooted = state == Pending
 	g.mu.Unlock()
 	g.cfg.Events.Publish(InstanceRunning{Group: g.cfg.Name, Instance: string(in.ID), Zone: in.Zone, Pending: now.Sub(in.Launched).Seconds()})
 	return nil

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/build"
 
+	"github.com/simplydone/lab/internal/buildinfo"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -185,15 +185,29 @@ func (c *imageCache) tagOf(bin string) (string, error) {
 // checkStatic refuses a dynamically linked ELF binary: an image FROM
 // scratch has no loader and no libc.
 func checkStatic(bin string) error {
-	f, err := elf.Open(bin)
+	dynamic, err := buildinfo.Dynamic(bin)
 	if err != nil {
 		return fmt.Errorf("binary %s: not an ELF executable the image could run: %w", bin, err)
 	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("binary %s is dynamically linked; an image FROM scratch needs a static binary (build it with CGO_ENABLED=0)", bin)
+	if dynamic {
+		return fmt.Errorf("binary %s is dynamically linked; an image FROM scratch needs a static binary (build it with CGO_ENABLED=0)", bin)
+	}
+	return nil
+}
+
+// CheckImage says whether the engine has the named image (a launch
+// template's image), before a run starts: the lab pulls nothing.
+func CheckImage(ctx context.Context, name string) error {
+	cli, err := newClient()
+	if err != nil {
+		return fmt.Errorf("docker: %w", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, name); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("image %q is not in the Docker engine; build or load it first (the lab pulls nothing)", name)
 		}
+		return fmt.Errorf("inspect image %q: %w", name, err)
 	}
 	return nil
 }
