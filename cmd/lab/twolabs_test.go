@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,24 +16,6 @@ import (
 
 	"github.com/simplydone/lab/chaos"
 )
-
-// asLabEnv makes the test binary a lab process: it runs `lab` with the
-// arguments the variable holds (JSON) and exits with its code.
-const asLabEnv = "LAB_TEST_AS_LAB"
-
-func init() {
-	if v := os.Getenv(asLabEnv); v != "" {
-		var args []string
-		if err := json.Unmarshal([]byte(v), &args); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := run(ctx, args, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-}
 
 // TestTwoLabsAtOnce runs a real `lab up` in a process of its own, then
 // starts a second lab on the same addresses: it is refused at once with
@@ -50,9 +30,8 @@ func TestTwoLabsAtOnce(t *testing.T) {
 	stackFile := write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18494, 18494))
 	runs1, runs2, other := filepath.Join(dir, "runs1"), filepath.Join(dir, "runs2"), filepath.Join(dir, "other")
 
-	args, _ := json.Marshal([]string{"up", "--stack", stackFile, "--speed", "20", "--driver", "process", "--runs-dir", runs1})
-	first := exec.Command(os.Args[0], "-test.run=^$")
-	first.Env = append(os.Environ(), asLabEnv+"="+string(args))
+	// The first lab is the real binary TestMain built, in a process of its own.
+	first := exec.Command(labBin, "up", "--stack", stackFile, "--speed", "20", "--driver", "process", "--runs-dir", runs1)
 	first.Stderr = os.Stderr
 	out, err := first.StdoutPipe()
 	if err != nil {
