@@ -49,6 +49,8 @@ type DNSConfig struct {
 	// adds or removes a node (alive false: removed from DNS).
 	OnChange func(zone string, alive bool)
 	Seed     uint64 // answer order
+	// Gossip is the cluster's key and label (Cluster.Gossip); required.
+	Gossip Gossip
 }
 
 // DNSServer answers the load balancer's name with the live nodes.
@@ -86,7 +88,7 @@ func StartDNS(cfg DNSConfig) (*DNSServer, error) {
 	s := &DNSServer{cfg: cfg, name: dns.CanonicalName(cfg.Name), ttl: WallTTL(cfg.TTL, cfg.Clock),
 		rand: rand.New(rand.NewPCG(cfg.Seed, 0x64e5))}
 	obs, err := StartMember(MemberConfig{Name: ObserverName, Role: RoleObserver, Bind: cfg.Bind,
-		Timing: cfg.Timing.Wall(cfg.Clock), Logger: cfg.Logger, OnMembership: s.membership}, cfg.Peers)
+		Timing: cfg.Timing.Wall(cfg.Clock), Logger: cfg.Logger, OnMembership: s.membership, Gossip: cfg.Gossip}, cfg.Peers)
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
