@@ -116,6 +116,7 @@ type clientConn struct {
 	left     int64
 	dropFold bool        // the last header line was dropped: so are its continuations
 	upgrade  atomic.Bool // the handler saw an upgrade: pass what comes next
+	bodyIdle atomic.Bool // a body read hit the idle timeout
 
 	mu        sync.Mutex
 	heads     []*reqHead // whole headers Go has been given, not yet taken by the handler
@@ -139,6 +140,7 @@ func (c *clientConn) Read(p []byte) (int, error) {
 				break // what came with the error first; the error again on the next read
 			}
 			if c.st != stHead && c.st != stPass && isTimeout(err) {
+				c.bodyIdle.Store(true)
 				return 0, errClientIdle
 			}
 			return 0, err

@@ -304,7 +304,7 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway // refused, reset, closed early, malformed
 	switch {
-	case errors.Is(err, errClientIdle):
+	case errors.Is(err, errClientIdle) || clientIdle(r):
 		code = http.StatusRequestTimeout // the client sent nothing of its body for the idle timeout
 	case r.Context().Err() != nil:
 		code = 460 // the client closed the connection first
@@ -317,6 +317,14 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if ex, ok := w.(*exchange); ok {
 		ex.status = 460
 	}
+}
+
+// clientIdle says whether r's client let its body sit for the idle timeout
+// (clientconn.go); Go's server cancels the request then, so the error the
+// proxy sees is the context's.
+func clientIdle(r *http.Request) bool {
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	return ci != nil && ci.cc != nil && ci.cc.bodyIdle.Load()
 }
 
 // routable says whether this node may route to v at all (draining and
