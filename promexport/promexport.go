@@ -60,6 +60,8 @@ func NewCollector(src Source) *Collector {
 			newCounter("HTTPCode_Target_4XX_Count", "4XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_4XX_Count }),
 			newCounter("HTTPCode_Target_5XX_Count", "5XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_5XX_Count }),
 			newCounter("NewConnectionCount", "Client connections the load balancer node accepted.", func(s alb.Snapshot) int64 { return s.NewConnectionCount }),
+			newCounter("RejectedConnectionCount", "Client connections the load balancer node refused at its connection cap.", func(s alb.Snapshot) int64 { return s.RejectedConnectionCount }),
+			newCounter("DesyncMitigationMode_NonCompliant_Request_Count", "Requests that do not comply with RFC 7230 (desync mitigation).", func(s alb.Snapshot) int64 { return s.DesyncMitigationMode_NonCompliant_Request_Count }),
 		},
 		trt: prometheus.NewDesc("TargetResponseTime",
 			"Seconds from the request leaving the load balancer to the target's response headers (request time).", requestLabels, nil),
