@@ -316,7 +316,7 @@ func (n *Node) logRejected(c *clientConn, h *reqHead, code int, sent int64) {
 		elbStatus: code, received: int64(h.size), sent: sent, method: "-", host: "-", uri: "-", proto: "-",
 		connID: c.id, verdict: h.verdict}
 	var v Verdict
-	if m, u, p := splitRequestLine([]byte(h.line), &v); len(m) > 0 {
+	if m, u, p := splitRequestLine(h.line, &v); len(m) > 0 {
 		en.method = string(m)
 		if len(u) > 0 {
 			en.uri = string(u)

@@ -90,7 +90,7 @@ const maxHead = maxHeaderBytes + 4096 + 64
 // reqHead is one request header as it came, and its verdict.
 type reqHead struct {
 	verdict Verdict
-	line    string // the request line, without its line end (its first 1 K when longer)
+	line    []byte // the request line, without its line end (its first 1 K when longer)
 	lineLen int    // the request line's length
 	size    int    // bytes
 }
@@ -110,7 +110,7 @@ type clientConn struct {
 	off      int
 	line     []byte // the line being assembled
 	head     []byte // the request header so far (for its verdict)
-	reqLine  string
+	reqLine  []byte
 	lineLen  int // the request line's length, also when passed on
 	st       readState
 	left     int64
@@ -120,6 +120,7 @@ type clientConn struct {
 
 	mu        sync.Mutex
 	heads     []*reqHead // whole headers Go has been given, not yet taken by the handler
+	free      []*reqHead // taken ones, for reuse
 	inHandler bool
 	closed    bool
 }
@@ -135,6 +136,9 @@ func (c *clientConn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(c.buf[:])
 		c.scan(c.buf[:n])
+		if err != nil && !isTimeout(err) && len(c.line) > 0 {
+			c.pass() // the stream ended inside a line: Go gets it as it came
+		}
 		if err != nil {
 			if c.off < len(c.out) {
 				break // what came with the error first; the error again on the next read
@@ -204,8 +208,8 @@ func (c *clientConn) scan(b []byte) {
 
 // pass stops following the stream: what is held goes to Go as it is.
 func (c *clientConn) pass() {
-	if len(c.head) == 0 && c.reqLine == "" { // a request line too long to follow
-		c.reqLine, c.lineLen = string(c.line[:min(len(c.line), 1<<10)]), len(c.line)
+	if len(c.head) == 0 && len(c.reqLine) == 0 { // a request line too long to follow
+		c.reqLine, c.lineLen = append(c.reqLine[:0], c.line[:min(len(c.line), 1<<10)]...), len(c.line)
 	}
 	c.out = append(c.out, c.line...)
 	c.line = c.line[:0]
@@ -251,7 +255,7 @@ func (c *clientConn) endLine() {
 	}
 	c.head = append(c.head, l...)
 	if first {
-		c.reqLine = string(bytes.TrimRight(l, "\r\n"))
+		c.reqLine = append(c.reqLine[:0], bytes.TrimRight(l, "\r\n")...)
 		c.lineLen = len(c.reqLine)
 	}
 	end := emptyLine(l)
@@ -275,9 +279,18 @@ func (c *clientConn) endLine() {
 
 // endHead classifies the whole header and finds how Go frames its body.
 func (c *clientConn) endHead() {
-	h := &reqHead{verdict: ClassifyRequest(c.head), line: c.reqLine, lineLen: c.lineLen, size: len(c.head)}
+	v := ClassifyRequest(c.head)
+	c.mu.Lock()
+	var h *reqHead
+	if n := len(c.free); n > 0 {
+		h, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		h = new(reqHead)
+	}
+	c.mu.Unlock()
+	h.verdict, h.line, h.lineLen, h.size = v, append(h.line[:0], c.reqLine...), c.lineLen, len(c.head)
 	c.st = c.framing()
-	c.head, c.reqLine, c.lineLen, c.dropFold = c.head[:0], "", 0, false
+	c.head, c.reqLine, c.lineLen, c.dropFold = c.head[:0], c.reqLine[:0], 0, false
 	c.mu.Lock()
 	c.heads = append(c.heads, h)
 	c.mu.Unlock()
@@ -289,7 +302,8 @@ func (c *clientConn) endHead() {
 // other Transfer-Encoding, a bad or conflicting Content-Length) ends the
 // connection, so the stream is not followed further.
 func (c *clientConn) framing() readState {
-	_, _, version := splitRequestLine([]byte(c.reqLine), &Verdict{})
+	var v Verdict
+	_, _, version := splitRequestLine(c.reqLine, &v)
 	http11 := string(version) >= "HTTP/1.1"
 	var te, cl [][]byte
 	rest := c.head
@@ -333,18 +347,19 @@ func (c *clientConn) framing() readState {
 	return stBody
 }
 
-// take hands the handler its request's header (nil for HTTP/2 and what
+// take hands the handler its request's verdict (false for HTTP/2 and what
 // the connection did not follow); done says the handler has returned.
-func (c *clientConn) take() *reqHead {
+func (c *clientConn) take() (Verdict, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inHandler = true
 	if len(c.heads) == 0 {
-		return nil
+		return Verdict{}, false
 	}
 	h := c.heads[0]
 	c.heads = append(c.heads[:0], c.heads[1:]...)
-	return h
+	c.free = append(c.free, h)
+	return h.verdict, true
 }
 
 func (c *clientConn) done() {
@@ -405,9 +420,9 @@ func (c *clientConn) rejected(code int) error {
 	if h == nil { // the header Go gave up on, as far as it came
 		head := append(append([]byte(nil), c.head...), c.line...)
 		line, _, _ := nextLine(head)
-		reqLine, lineLen := c.reqLine, c.lineLen
-		if reqLine == "" {
-			reqLine, lineLen = string(line), len(line)
+		reqLine, lineLen := append([]byte(nil), c.reqLine...), c.lineLen
+		if len(reqLine) == 0 {
+			reqLine, lineLen = line, len(line)
 		}
 		h = &reqHead{verdict: ClassifyRequest(head), line: reqLine, lineLen: lineLen, size: max(len(head), lineLen)}
 	}

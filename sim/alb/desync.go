@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // HTTP desync mitigation (routing.http.desync_mitigation_mode), as the ALB
@@ -148,7 +149,8 @@ func ClassifyRequest(head []byte) Verdict {
 		v.raise(Acceptable, ReasonNonCrLfLineTermination)
 	}
 	method, uri, version := splitRequestLine(line, &v)
-	var hs []rawHeader
+	var store [32]rawHeader
+	hs := store[:0]
 	var prev []byte    // the last header's name, for a folded line
 	mediaType := false // the last header was Content-Type (folding allowed)
 	for len(rest) > 0 {
@@ -353,13 +355,26 @@ func checkVersion(v *Verdict, version []byte) {
 	}
 }
 
+// trimOWS trims optional whitespace (SP, HTAB) at both ends.
 func trimOWS(b []byte) []byte {
-	return bytes.Trim(b, " \t")
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
-func isTchar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || bytes.IndexByte([]byte("-_.!#$%&'*+^`|~"), c) >= 0
-}
+// tchars are RFC 7230's token characters.
+var tchars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_.!#$%&'*+^`|~", byte(c)) >= 0
+	}
+	return t
+}()
+
+func isTchar(c byte) bool { return tchars[c] }
 
 // bad are the characters never acceptable in a header: CR, LF, NUL.
 func bad(c byte) bool { return c == '\r' || c == '\n' || c == 0 }
@@ -404,28 +419,37 @@ const (
 )
 
 // similarity compares a header name with an essential header (lower
-// case): a name that normalises to it ("Transfer_Encoding",
-// "Transfer-Encoding " or with a dotless ı) is suspicious.
+// case, letters and '-'): a name that normalises to it
+// ("Transfer_Encoding", "Transfer-Encoding " or with a dotless ı) is
+// suspicious. Normalising keeps ASCII letters and digits, lower-cased, and
+// reads ſ and ı as the s and i they upper-case to.
 func similarity(name []byte, essential string) likeness {
 	if len(name) == len(essential) && bytes.EqualFold(name, []byte(essential)) {
 		return identical
 	}
-	var norm []byte
+	j := 0 // the next letter of essential to match
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
-			norm = append(norm, c+'a'-'A')
+			c += 'a' - 'A'
 		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9':
-			norm = append(norm, c)
 		case c == 0xc5 && i+1 < len(name) && name[i+1] == 0xbf: // ſ upper-cases to S
-			norm, i = append(norm, 's'), i+1
+			c, i = 's', i+1
 		case c == 0xc4 && i+1 < len(name) && name[i+1] == 0xb1: // ı upper-cases to I
-			norm, i = append(norm, 'i'), i+1
+			c, i = 'i', i+1
+		default:
+			continue // delimiters and everything else are normalised away
 		}
+		for j < len(essential) && essential[j] == '-' {
+			j++
+		}
+		if j == len(essential) || essential[j] != c {
+			return distant
+		}
+		j++
 	}
-	want := bytes.ReplaceAll([]byte(essential), []byte{'-'}, nil)
-	if bytes.Equal(norm, want) {
+	if j == len(essential) {
 		return sameLetters
 	}
 	return distant

@@ -209,9 +209,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var verdict Verdict
 	if ci != nil && ci.cc != nil && r.ProtoMajor == 1 {
-		if h := ci.cc.take(); h != nil {
-			verdict = h.verdict
-		}
+		verdict, _ = ci.cc.take()
 		defer ci.cc.done()
 		if isUpgrade(r) {
 			ci.cc.upgraded()
