@@ -93,3 +93,37 @@ func TestStalledBodyIsCutAtTheIdleTimeout(t *testing.T) {
 		t.Fatalf("HTTPCode_ELB_4XX_Count %d, want 1", got)
 	}
 }
+
+// ALB's idle timeout also covers a client that stops reading: a write to it
+// that makes no progress for the idle timeout ends the exchange, so the
+// node's goroutine and its target connection are let go (without the
+// per-write deadline both waited for ever).
+func TestClientThatStopsReadingIsCutAtTheIdleTimeout(t *testing.T) {
+	h := newHarness(t, scaled(nil))
+	done := make(chan error, 1)
+	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				done <- err
+				return
+			}
+		}
+	})
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	c, err := net.Dial("tcp", h.lb.Nodes()[0].addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(c, "GET /stream HTTP/1.1\r\nHost: lb\r\n\r\n")
+	c.Read(make([]byte, 1024)) // the start of the answer, then nothing more is read
+	idle := time.Duration(60 * float64(time.Second) / protoSpeed)
+	select {
+	case <-done: // the node gave up on the client and closed the target's connection
+	case <-time.After(60 * idle):
+		t.Fatalf("the exchange with a client that stopped reading still runs after %s (idle timeout %s wall)", 60*idle, idle)
+	}
+}
