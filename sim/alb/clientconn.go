@@ -2,12 +2,15 @@ package alb
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/simplydone/lab/internal/figures"
 )
 
 // The client side of a node below net/http: a listener that caps the
@@ -42,6 +45,12 @@ import (
 // RejectedConnectionCount, the metric the ALB keeps for connections it
 // rejects at its maximum.
 const DefaultMaxClientConns = 4096
+
+// NodeFigures are the node limits the lab chose where AWS documents none.
+func NodeFigures() []figures.Figure {
+	return []figures.Figure{{Name: "Load balancer node client connections", Value: fmt.Sprintf("at most %d at once per node; more are reset (RejectedConnectionCount)", DefaultMaxClientConns),
+		Kind: figures.Assumed, Source: "AWS documents no per-node limit (an ALB scales its nodes); the lab's cap keeps a flood from exhausting the host"}}
+}
 
 // clientListener caps and wraps a node's client connections.
 type clientListener struct {
