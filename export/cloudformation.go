@@ -165,8 +165,7 @@ func cfnLoadBalancer(res *obj, s *stack.Stack) {
 		{key: "Scheme", val: "internet-facing"},
 		{key: "Subnets", val: zoneRefs(s, "PublicSubnet")},
 		{key: "SecurityGroups", val: []any{getAtt("AlbSecurityGroup", "GroupId")}},
-		{key: "LoadBalancerAttributes", val: []any{
-			tag("idle_timeout.timeout_seconds", strVal(secs(lb.IdleTimeout)))}, comment: "load_balancer.idle_timeout"}}))
+		{key: "LoadBalancerAttributes", val: cfnLoadBalancerAttributes(lb), comment: "load_balancer.idle_timeout"}}))
 	res.set("TargetGroup", resource("AWS::ElasticLoadBalancingV2::TargetGroup", obj{
 		{key: "Name", val: s.Name},
 		{key: "VpcId", val: ref("VPC")},
@@ -217,4 +216,18 @@ func offOr(n int) string {
 		return "off"
 	}
 	return strVal(n)
+}
+
+// cfnLoadBalancerAttributes are the load balancer's attributes; the desync
+// mitigation mode and drop_invalid_header_fields only when they differ from
+// AWS's defaults (defensive, false).
+func cfnLoadBalancerAttributes(lb stack.LoadBalancer) []any {
+	attrs := []any{tag("idle_timeout.timeout_seconds", strVal(secs(lb.IdleTimeout)))}
+	if lb.DesyncMitigationMode != "" && lb.DesyncMitigationMode != "defensive" {
+		attrs = append(attrs, tag("routing.http.desync_mitigation_mode", lb.DesyncMitigationMode))
+	}
+	if lb.DropInvalidHeaderFields {
+		attrs = append(attrs, tag("routing.http.drop_invalid_header_fields.enabled", "true"))
+	}
+	return attrs
 }

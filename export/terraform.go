@@ -243,6 +243,12 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	w.attr("security_groups", "[aws_security_group.alb.id]")
 	w.attr("subnets", "[for z in keys(local.zones) : aws_subnet.public[z].id]")
 	w.attr("idle_timeout", itoa(secs(lb.IdleTimeout)), "load_balancer.idle_timeout")
+	if m := lb.DesyncMitigationMode; m != "" && m != "defensive" { // AWS's default left out
+		w.attr("desync_mitigation_mode", q(m), "load_balancer.desync_mitigation_mode")
+	}
+	if lb.DropInvalidHeaderFields {
+		w.attr("drop_invalid_header_fields", "true", "load_balancer.drop_invalid_header_fields")
+	}
 	w.end()
 
 	w.resource("resource", "aws_lb_target_group", "this")

@@ -38,6 +38,10 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		},
 		Clock:  c,
 		Events: bus,
+
+		// routing.http.desync_mitigation_mode and .drop_invalid_header_fields.enabled
+		DesyncMitigationMode:    s.LoadBalancer.DesyncMitigationMode,
+		DropInvalidHeaderFields: s.LoadBalancer.DropInvalidHeaderFields,
 	}
 }
 

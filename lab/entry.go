@@ -44,6 +44,7 @@ func (l *Lab) startEntry() error {
 	e.name = strings.TrimSuffix(fqdn, ".")
 	e.dns, err = entry.StartDNS(entry.DNSConfig{
 		Name: fqdn, Records: records, Peers: e.cluster.Peers(), Clock: l.Clock, Logger: l.opts.Logger, Seed: l.opts.Seed,
+		Gossip: e.cluster.Gossip(), // the run's own key and label: nothing outside the run gossips
 		// The target group's dns_failover threshold: a zone below it leaves
 		// the answer (every live node is answered when no zone passes).
 		Eligible: l.LB.DNSHealthy,

@@ -23,5 +23,6 @@ func assumptions(s *stack.Stack) []figures.Figure {
 	if s.AutoScalingGroup.WarmPool != nil {
 		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
 	}
+	out = append(out, alb.NodeFigures()...) // the nodes' client connection cap
 	return append(out, alb.ATWFigures()...)
 }

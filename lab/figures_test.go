@@ -32,6 +32,9 @@ func TestAssumptionsNameWhatAWSDoesNotDocument(t *testing.T) {
 	if _, ok := got["Anomaly detection window"]; !ok {
 		t.Error("ATW's thresholds are not listed")
 	}
+	if f := got["Load balancer node client connections"]; f.Kind != figures.Assumed || f.Value == "" {
+		t.Errorf("the nodes' connection cap is not listed: %+v", f)
+	}
 	if _, ok := got["Target tracking AlarmLow"]; ok {
 		t.Error("a stack without target tracking lists its alarm shapes")
 	}

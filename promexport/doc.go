@@ -12,4 +12,10 @@
 // HealthyHostCount and UnHealthyHostCount are gauges per node, labelled
 // with the node's zone (node) and the targets' zone (AvailabilityZone),
 // because each node keeps its own view of its targets' health.
+//
+// The endpoint listens on 127.0.0.1 and serves GET /metrics alone (other
+// paths 404, other methods 405); a request whose Host is not a loopback
+// address or localhost gets 421, so a web page on a DNS name rebound to
+// 127.0.0.1 cannot read it. It serves at most 16 connections at once, with
+// read, write and idle timeouts, and 4 scrapes in flight (more get 503).
 package promexport

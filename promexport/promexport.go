@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/simplydone/lab/sim/alb"
 )
@@ -60,6 +63,8 @@ func NewCollector(src Source) *Collector {
 			newCounter("HTTPCode_Target_4XX_Count", "4XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_4XX_Count }),
 			newCounter("HTTPCode_Target_5XX_Count", "5XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_5XX_Count }),
 			newCounter("NewConnectionCount", "Client connections the load balancer node accepted.", func(s alb.Snapshot) int64 { return s.NewConnectionCount }),
+			newCounter("RejectedConnectionCount", "Client connections the load balancer node refused at its connection cap.", func(s alb.Snapshot) int64 { return s.RejectedConnectionCount }),
+			newCounter("DesyncMitigationMode_NonCompliant_Request_Count", "Requests that do not comply with RFC 7230 (desync mitigation).", func(s alb.Snapshot) int64 { return s.DesyncMitigationMode_NonCompliant_Request_Count }),
 		},
 		trt: prometheus.NewDesc("TargetResponseTime",
 			"Seconds from the request leaving the load balancer to the target's response headers (request time).", requestLabels, nil),
@@ -127,13 +132,40 @@ func Listen(src Source) (*Server, error) {
 		return nil, fmt.Errorf("prometheus endpoint: listen on loopback: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	s := &Server{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}, ln: ln, done: make(chan struct{})}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes, Timeout: 10 * time.Second}))
+	s := &Server{srv: &http.Server{Handler: loopbackHost(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10},
+		ln: netutil.LimitListener(ln, maxConns), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
-		s.srv.Serve(ln)
+		s.srv.Serve(s.ln)
 	}()
 	return s, nil
+}
+
+// The endpoint's bounds: connections served at once (others wait in the
+// listen queue) and scrapes in flight (others get 503).
+const (
+	maxConns   = 16
+	maxScrapes = 4
+)
+
+// loopbackHost serves only requests addressed to a loopback host, so a web
+// page cannot read the metrics through a DNS name rebound to 127.0.0.1
+// (its Host header names the page's site): 421 Misdirected Request.
+func loopbackHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		ip, perr := netip.ParseAddr(strings.Trim(host, "[]"))
+		if host != "localhost" && (perr != nil || !ip.IsLoopback()) {
+			http.Error(w, "the lab's metrics answer only on a loopback address", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // URL is where Prometheus scrapes.

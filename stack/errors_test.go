@@ -38,6 +38,11 @@ target_group:
   health_check:
     interval: 2s
 `, []string{`s.yaml:7:15: target_group.health_check.interval: 2s is below AWS's minimum of 5s`}},
+		// routing.http.desync_mitigation_mode: monitor, defensive or strictest (ALB user guide, load balancer attributes).
+		{"desync mitigation mode", head + group + "load_balancer: {desync_mitigation_mode: strict}\n",
+			[]string{`s.yaml:5:41: load_balancer.desync_mitigation_mode: "strict" is not allowed; use one of monitor, defensive, strictest; did you mean strictest?`}},
+		{"drop_invalid_header_fields is a boolean", head + group + "load_balancer: {drop_invalid_header_fields: sometimes}\n",
+			[]string{`s.yaml:5:45: load_balancer.drop_invalid_header_fields: "sometimes" is not true or false`}},
 		{"wrong type for a duration", head + group + "load_balancer: {idle_timeout: soon}\n",
 			[]string{`s.yaml:5:31: load_balancer.idle_timeout: "soon" is not a duration; use seconds (30) or a duration such as 30s or 5m`}},
 		{"fraction of a second", head + group + "load_balancer: {idle_timeout: 1500ms}\n",

@@ -89,6 +89,8 @@ func defaults() *Stack {
 			ListenerPort:     80,
 			ListenerProtocol: "HTTP",
 			IdleTimeout:      60 * time.Second,
+			// routing.http.desync_mitigation_mode's default
+			DesyncMitigationMode: "defensive",
 		},
 		TargetGroup: TargetGroup{
 			Protocol:            "HTTP",
@@ -171,8 +173,10 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 
 func (p *parser) loadBalancer(n *yaml.Node, lb *LoadBalancer) {
 	const path = "load_balancer"
-	m := p.Mapping(n, path, "listener", "idle_timeout")
+	m := p.Mapping(n, path, "listener", "idle_timeout", "desync_mitigation_mode", "drop_invalid_header_fields")
 	p.Dur(m, path, "idle_timeout", &lb.IdleTimeout, false)
+	p.Str(m, path, "desync_mitigation_mode", &lb.DesyncMitigationMode)
+	p.Bool(m, path, "drop_invalid_header_fields", &lb.DropInvalidHeaderFields)
 	const lpath = path + ".listener"
 	l := p.Mapping(m["listener"], lpath, "port", "protocol")
 	p.Int(l, lpath, "port", &lb.ListenerPort)

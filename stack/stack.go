@@ -29,6 +29,12 @@ type LoadBalancer struct {
 	ListenerPort     int    // listener.port; AWS default 80
 	ListenerProtocol string // listener.protocol; HTTP
 	IdleTimeout      time.Duration
+	// DesyncMitigationMode is routing.http.desync_mitigation_mode:
+	// monitor, defensive (AWS's default) or strictest.
+	DesyncMitigationMode string
+	// DropInvalidHeaderFields is routing.http.drop_invalid_header_fields.enabled
+	// (AWS's default false): header names not matching [-A-Za-z0-9]+ are removed.
+	DropInvalidHeaderFields bool
 }
 
 // Cross-zone settings of a target group (load_balancing.cross_zone.enabled).

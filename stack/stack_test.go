@@ -25,7 +25,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 	want := &Stack{
 		Name:         "simplydone",
 		Zones:        []string{"us-east-1a", "us-east-1b", "us-east-1c"},
-		LoadBalancer: LoadBalancer{ListenerPort: 8080, ListenerProtocol: "HTTP", IdleTimeout: 60 * time.Second},
+		LoadBalancer: LoadBalancer{ListenerPort: 8080, ListenerProtocol: "HTTP", IdleTimeout: 60 * time.Second, DesyncMitigationMode: "defensive"},
 		TargetGroup: TargetGroup{
 			Port: 8080, Protocol: "HTTP", Algorithm: "round_robin", CrossZone: CrossZoneUseLBConf,
 			DeregistrationDelay: 300 * time.Second,
@@ -83,7 +83,7 @@ scaling_policies:
 	want := &Stack{
 		Name:         "web",
 		Zones:        []string{"us-east-1a", "us-east-1b", "us-east-1c"},
-		LoadBalancer: LoadBalancer{ListenerPort: 80, ListenerProtocol: "HTTP", IdleTimeout: 60 * time.Second},
+		LoadBalancer: LoadBalancer{ListenerPort: 80, ListenerProtocol: "HTTP", IdleTimeout: 60 * time.Second, DesyncMitigationMode: "defensive"},
 		TargetGroup: TargetGroup{
 			Port: 8080, Protocol: "HTTP", Algorithm: "round_robin", CrossZone: "use_load_balancer_configuration",
 			DeregistrationDelay: 300 * time.Second, SlowStart: 0,

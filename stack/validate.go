@@ -75,7 +75,11 @@ func (p *parser) validateLoadBalancer(lb LoadBalancer) {
 	p.port("load_balancer.listener.port", lb.ListenerPort)
 	p.httpOnly("load_balancer.listener.protocol", lb.ListenerProtocol)
 	p.durRange("load_balancer.idle_timeout", lb.IdleTimeout, time.Second, 4000*time.Second)
+	p.OneOf("load_balancer.desync_mitigation_mode", lb.DesyncMitigationMode, desyncModes)
 }
+
+// desyncModes are routing.http.desync_mitigation_mode's values.
+var desyncModes = []string{"monitor", "defensive", "strictest"}
 
 func (p *parser) validateTargetGroup(tg TargetGroup) {
 	const path = "target_group"

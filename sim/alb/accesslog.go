@@ -51,6 +51,7 @@ type accessEntry struct {
 	userAgent    string
 	traceID      string
 	connID       uint64
+	verdict      Verdict // classification, classification_reason
 }
 
 type accessLog struct {
@@ -155,7 +156,15 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	b = dash(b, e.target)
 	b = append(b, `" "`...)
 	b = status(b, e.targetStatus)
-	b = append(b, `" "-" "-" TID_`...) // classification classification_reason: compliant
+	if e.verdict.Class == Compliant { // classification classification_reason: "-" for a compliant request
+		b = append(b, `" "-" "-" TID_`...)
+	} else {
+		b = append(b, `" "`...)
+		b = append(b, e.verdict.Class.String()...)
+		b = append(b, `" "`...)
+		b = append(b, e.verdict.Reason...)
+		b = append(b, `" TID_`...)
+	}
 	b = strconv.AppendUint(b, e.connID, 16)
 	return append(b, '\n')
 }
@@ -213,6 +222,7 @@ type exchange struct {
 	targetStatus int
 	bytes        int64
 	headerBytes  int64
+	verdict      Verdict
 }
 
 type exchangeKey struct{}
@@ -267,7 +277,7 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target,
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
 		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
-		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"),
+		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,
 	}
 	en.created = en.end.Add(-time.Duration(float64(end.Sub(e.start)) * speed))
 	if en.elbStatus == 0 {
@@ -293,6 +303,27 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	}
 	if ci != nil {
 		en.connID = ci.id
+	}
+	n.lb.access.add(&en)
+}
+
+// logRejected logs a request Go's server rejected before the node's
+// handler saw it (clientconn.go): what of its request line could be read,
+// the ELB's status, no target.
+func (n *Node) logRejected(c *clientConn, h *reqHead, code int, sent int64) {
+	now := n.lb.cfg.Clock.Now()
+	en := accessEntry{end: now, created: now, client: c.RemoteAddr().String(), reqProc: -1, targetProc: -1, respProc: -1,
+		elbStatus: code, received: int64(h.size), sent: sent, method: "-", host: "-", uri: "-", proto: "-",
+		connID: c.id, verdict: h.verdict}
+	var v Verdict
+	if m, u, p := splitRequestLine(h.line, &v); len(m) > 0 {
+		en.method = string(m)
+		if len(u) > 0 {
+			en.uri = string(u)
+		}
+		if len(p) > 0 {
+			en.proto = string(p)
+		}
 	}
 	n.lb.access.add(&en)
 }

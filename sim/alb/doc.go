@@ -53,7 +53,28 @@
 // header line over 16 K or a request header over 64 K answers 431, a
 // malformed request 400, and none of them reaches a target; a client that
 // has not sent its whole request header within the idle timeout is cut
-// off, and client_keep_alive closes a connection on its next answer. The
+// off, and client_keep_alive closes a connection on its next answer.
+//
+// Below net/http (clientconn.go) each client connection sees the
+// request's own bytes first: it classifies every HTTP/1 request for
+// desync mitigation (desync.go: routing.http.desync_mitigation_mode,
+// monitor, defensive by default or strictest, with http_desync_guardian's
+// classes and reasons, counted in
+// DesyncMitigationMode_NonCompliant_Request_Count and written to the access
+// log's classification fields), drops header lines whose names are not
+// [-A-Za-z0-9]+ when routing.http.drop_invalid_header_fields.enabled is
+// on, and turns the answers Go's server makes itself (a malformed request
+// or header 400, a header over the limit 431 or 414, an unsupported
+// Transfer-Encoding 501) into the ELB's, counted in HTTPCode_ELB_4XX_Count
+// and logged. A body that stalls for the idle timeout gets 408, a client
+// that stops reading is cut at the idle timeout (per-read and per-write
+// deadlines), and a node takes at most DefaultMaxClientConns client
+// connections at once (a lab limit; the rest are reset and counted in
+// RejectedConnectionCount). Requests Go's parser refuses (a header value
+// with a control character, a Transfer-Encoding other than chunked alone,
+// a header name with a character outside RFC 7230's tokens while
+// drop_invalid_header_fields is off) are answered 400 or 501 in every mode,
+// where the ALB in monitor or defensive mode might forward some of them. The
 // access log (accesslog.go), when Config.AccessLog is set, has one line
 // per request in ALB's field order; the node hands each entry to one
 // writer goroutine through a buffered channel and drops (and counts) an

@@ -63,6 +63,17 @@ type Config struct {
 	// AccessLog, when set, gets one line per request in the ALB's access
 	// log format (accesslog.go); Close flushes it.
 	AccessLog io.Writer
+	// DesyncMitigationMode is routing.http.desync_mitigation_mode:
+	// monitor, defensive (also when empty, AWS's default) or strictest
+	// (desync.go).
+	DesyncMitigationMode string
+	// DropInvalidHeaderFields is
+	// routing.http.drop_invalid_header_fields.enabled: header fields whose
+	// names do not match [-A-Za-z0-9]+ are removed before routing.
+	DropInvalidHeaderFields bool
+	// MaxClientConns caps each node's concurrent client connections (a lab
+	// limit; DefaultMaxClientConns when zero).
+	MaxClientConns int
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -127,6 +138,16 @@ func New(cfg Config) (*LoadBalancer, error) {
 	}
 	if err := tgHealth.Validate(); err != nil {
 		return nil, fmt.Errorf("load balancer: target group health: %w", err)
+	}
+	switch cfg.DesyncMitigationMode {
+	case "":
+		cfg.DesyncMitigationMode = DesyncDefensive
+	case DesyncMonitor, DesyncDefensive, DesyncStrictest:
+	default:
+		return nil, fmt.Errorf("load balancer: unknown desync mitigation mode %q; use monitor, defensive or strictest", cfg.DesyncMitigationMode)
+	}
+	if cfg.MaxClientConns <= 0 {
+		cfg.MaxClientConns = DefaultMaxClientConns
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second

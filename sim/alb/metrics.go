@@ -16,6 +16,9 @@ type Metrics struct {
 	ELB502                       atomic.Int64
 	ELB503                       atomic.Int64
 	ELB504                       atomic.Int64
+	ELB5XXOther                  atomic.Int64 // other 5XX the node answers itself (501: unsupported Transfer-Encoding)
+	DesyncNonCompliant           atomic.Int64 // DesyncMitigationMode_NonCompliant_Request_Count
+	RejectedConnectionCount      atomic.Int64 // client connections refused over the node's cap
 	Target2XX                    atomic.Int64
 	Target3XX                    atomic.Int64
 	Target4XX                    atomic.Int64
@@ -38,10 +41,16 @@ type Snapshot struct {
 	HTTPCode_ELB_502_Count       int64
 	HTTPCode_ELB_503_Count       int64
 	HTTPCode_ELB_504_Count       int64
-	HTTPCode_Target_2XX_Count    int64
-	HTTPCode_Target_3XX_Count    int64
-	HTTPCode_Target_4XX_Count    int64
-	HTTPCode_Target_5XX_Count    int64
+	// DesyncMitigationMode_NonCompliant_Request_Count is the requests that
+	// do not comply with RFC 7230 (classified other than Compliant).
+	DesyncMitigationMode_NonCompliant_Request_Count int64
+	// RejectedConnectionCount is the client connections the node refused
+	// at its cap (DefaultMaxClientConns).
+	RejectedConnectionCount   int64
+	HTTPCode_Target_2XX_Count int64
+	HTTPCode_Target_3XX_Count int64
+	HTTPCode_Target_4XX_Count int64
+	HTTPCode_Target_5XX_Count int64
 	// NewConnectionCount is the client connections opened so far;
 	// ActiveConnectionCount the client and target connections open now.
 	NewConnectionCount    int64
@@ -73,32 +82,37 @@ func (m *Metrics) elbStatus(code int) {
 	case 504:
 		m.ELB504.Add(1)
 	default:
-		if code/100 == 4 {
+		switch code / 100 {
+		case 4:
 			m.ELB4XX.Add(1)
+		case 5:
+			m.ELB5XXOther.Add(1)
 		}
 	}
 }
 
 func (m *Metrics) snapshot() Snapshot {
 	s := Snapshot{
-		RequestCount:                 m.RequestCount.Load(),
-		UnhealthyRoutingRequestCount: m.UnhealthyRoutingRequestCount.Load(),
-		TargetResponses:              m.TargetResponses.Load(),
-		HTTPCode_ELB_4XX_Count:       m.ELB4XX.Load(),
-		HTTPCode_ELB_502_Count:       m.ELB502.Load(),
-		HTTPCode_ELB_503_Count:       m.ELB503.Load(),
-		HTTPCode_ELB_504_Count:       m.ELB504.Load(),
-		HTTPCode_Target_2XX_Count:    m.Target2XX.Load(),
-		HTTPCode_Target_3XX_Count:    m.Target3XX.Load(),
-		HTTPCode_Target_4XX_Count:    m.Target4XX.Load(),
-		HTTPCode_Target_5XX_Count:    m.Target5XX.Load(),
-		NewConnectionCount:           m.NewConnectionCount.Load(),
-		ActiveConnectionCount:        m.clientConns.Load(),
+		RequestCount:                                    m.RequestCount.Load(),
+		UnhealthyRoutingRequestCount:                    m.UnhealthyRoutingRequestCount.Load(),
+		TargetResponses:                                 m.TargetResponses.Load(),
+		HTTPCode_ELB_4XX_Count:                          m.ELB4XX.Load(),
+		HTTPCode_ELB_502_Count:                          m.ELB502.Load(),
+		HTTPCode_ELB_503_Count:                          m.ELB503.Load(),
+		HTTPCode_ELB_504_Count:                          m.ELB504.Load(),
+		HTTPCode_Target_2XX_Count:                       m.Target2XX.Load(),
+		HTTPCode_Target_3XX_Count:                       m.Target3XX.Load(),
+		HTTPCode_Target_4XX_Count:                       m.Target4XX.Load(),
+		HTTPCode_Target_5XX_Count:                       m.Target5XX.Load(),
+		NewConnectionCount:                              m.NewConnectionCount.Load(),
+		RejectedConnectionCount:                         m.RejectedConnectionCount.Load(),
+		DesyncMitigationMode_NonCompliant_Request_Count: m.DesyncNonCompliant.Load(),
+		ActiveConnectionCount:                           m.clientConns.Load(),
 	}
 	if m.targetConns != nil {
 		s.ActiveConnectionCount += m.targetConns.Load()
 	}
-	s.HTTPCode_ELB_5XX_Count = s.HTTPCode_ELB_502_Count + s.HTTPCode_ELB_503_Count + s.HTTPCode_ELB_504_Count
+	s.HTTPCode_ELB_5XX_Count = s.HTTPCode_ELB_502_Count + s.HTTPCode_ELB_503_Count + s.HTTPCode_ELB_504_Count + m.ELB5XXOther.Load()
 	s.TargetResponseTimeTotal = time.Duration(m.TargetResponseTimeNanos.Load())
 	if s.TargetResponses > 0 {
 		s.TargetResponseTime = s.TargetResponseTimeTotal / time.Duration(s.TargetResponses)

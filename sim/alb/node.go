@@ -2,6 +2,7 @@ package alb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -121,8 +122,8 @@ func (n *Node) listen() error {
 	if err != nil {
 		return fmt.Errorf("load balancer node %s: listen on %s: %w", n.zone.Name, n.addr, err)
 	}
-	n.ln = ln
-	n.addr = ln.Addr().(*net.TCPAddr).AddrPort() // port 0 in tests picks a free port
+	n.ln = &clientListener{Listener: ln, n: n, max: int64(n.lb.cfg.MaxClientConns)} // the cap, and each request's bytes (clientconn.go)
+	n.addr = ln.Addr().(*net.TCPAddr).AddrPort()                                    // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
 	n.xfPort = []string{n.port}
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
@@ -140,7 +141,11 @@ func (n *Node) listen() error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          n.lb.errorLog,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, connKey{}, &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now()})
+			ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: clientConnOf(c)}
+			if ci.cc != nil {
+				ci.cc.id = ci.id
+			}
+			return context.WithValue(ctx, connKey{}, ci)
 		},
 		ConnState: func(c net.Conn, s http.ConnState) {
 			switch s {
@@ -174,6 +179,7 @@ type connKey struct{}
 type connInfo struct {
 	id     uint64
 	opened time.Time
+	cc     *clientConn // nil when the listener is not the node's own
 }
 
 // limits answers 414 or 431 for a request over ALB's header limits, before
@@ -201,10 +207,39 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (HTTP/2: GOAWAY), and the client opens a new one.
 		w.Header()["Connection"] = []string{"close"}
 	}
+	var verdict Verdict
+	if ci != nil && ci.cc != nil && r.ProtoMajor == 1 {
+		verdict, _ = ci.cc.take()
+		defer ci.cc.done()
+		if isUpgrade(r) {
+			ci.cc.upgraded()
+		}
+	}
 	if n.lb.access != nil {
-		ex := &exchange{Context: r.Context(), w: w, n: n, start: time.Now()}
+		ex := &exchange{Context: r.Context(), w: w, n: n, start: time.Now(), verdict: verdict}
 		w, r = ex, r.WithContext(ex)
 		defer ex.finish(r, ci)
+	}
+	closeTarget := false
+	if verdict.Class != Compliant {
+		n.metrics.DesyncNonCompliant.Add(1)
+		switch DesyncAction(n.lb.cfg.DesyncMitigationMode, verdict.Class) {
+		case Block: // 400, and the connection closes
+			w.Header()["Connection"] = []string{"close"}
+			n.metrics.elbStatus(http.StatusBadRequest)
+			writeELBError(w, http.StatusBadRequest)
+			return
+		case ForwardThenClose: // routed, then the client's and the target's connections close
+			w.Header()["Connection"] = []string{"close"}
+			closeTarget = true
+		}
+	}
+	if n.lb.cfg.DropInvalidHeaderFields && r.ProtoMajor == 2 { // HTTP/1 lines are dropped below Go (clientconn.go)
+		for k := range r.Header {
+			if !validALBHeaderName([]byte(k)) {
+				delete(r.Header, k)
+			}
+		}
 	}
 	if code := limits(r); code != 0 {
 		n.metrics.elbStatus(code)
@@ -230,7 +265,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.Target.end()
 	}()
 	if rt.fast != nil && !isUpgrade(r) {
-		n.forward(w, r, rt.proxy.Transport, rt.fast) // the fast path (proxy.go)
+		n.forward(w, r, rt.proxy.Transport, rt.fast, closeTarget) // the fast path (proxy.go)
 	} else {
 		rt.proxy.ServeHTTP(w, r) // protocol upgrades
 	}
@@ -267,6 +302,8 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusBadGateway // refused, reset, closed early, malformed
 	switch {
+	case errors.Is(err, errClientIdle) || clientIdle(r):
+		code = http.StatusRequestTimeout // the client sent nothing of its body for the idle timeout
 	case r.Context().Err() != nil:
 		code = 460 // the client closed the connection first
 	case isTimeout(err):
@@ -278,6 +315,14 @@ func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if ex, ok := w.(*exchange); ok {
 		ex.status = 460
 	}
+}
+
+// clientIdle says whether r's client let its body sit for the idle timeout
+// (clientconn.go); Go's server cancels the request then, so the error the
+// proxy sees is the context's.
+func clientIdle(r *http.Request) bool {
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	return ci != nil && ci.cc != nil && ci.cc.bodyIdle.Load()
 }
 
 // routable says whether this node may route to v at all (draining and
@@ -448,6 +493,7 @@ func (bufferPool) Put(b []byte) {
 
 var elbBodies = map[int]string{
 	400: "400 Bad Request",
+	408: "408 Request Time-out",
 	414: "414 Request-URI Too Large",
 	431: "431 Request Header Fields Too Large",
 	502: "502 Bad Gateway",

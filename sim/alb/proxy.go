@@ -19,12 +19,15 @@ import (
 // client's Host kept, Expect answered by the node, trailers passed on,
 // streamed bodies flushed as they come, a body cut short aborts the
 // client's response.
-func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, fp *fastPath) {
+//
+// closeTarget closes the target's connection after this exchange (desync
+// mitigation's answer to an ambiguous request).
+func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, fp *fastPath, closeTarget bool) {
 	out := new(http.Request)
 	*out = *r // the context too: the exchange, when logging
 	out.URL = &url.URL{Scheme: "http", Host: fp.target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	out.RequestURI = ""
-	out.Close = false
+	out.Close = closeTarget
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
 	if r.ContentLength == 0 {
 		out.Body = nil

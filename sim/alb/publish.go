@@ -35,6 +35,9 @@ const (
 	MetricHealthyHostCount             = "HealthyHostCount"
 	MetricUnHealthyHostCount           = "UnHealthyHostCount"
 	MetricUnhealthyRoutingRequestCount = "UnhealthyRoutingRequestCount"
+	MetricHTTPCodeELB4XXCount          = "HTTPCode_ELB_4XX_Count"
+	MetricDesyncNonCompliantCount      = "DesyncMitigationMode_NonCompliant_Request_Count"
+	MetricRejectedConnectionCount      = "RejectedConnectionCount"
 )
 
 // Target group health and Automatic Target Weights metrics, AWS's names
@@ -109,6 +112,9 @@ func (p *MetricPublisher) Publish(now time.Time) {
 			{MetricHTTPCodeTarget4XXCount, s.HTTPCode_Target_4XX_Count - prev.HTTPCode_Target_4XX_Count},
 			{MetricHTTPCodeTarget5XXCount, s.HTTPCode_Target_5XX_Count - prev.HTTPCode_Target_5XX_Count},
 			{MetricUnhealthyRoutingRequestCount, s.UnhealthyRoutingRequestCount - prev.UnhealthyRoutingRequestCount},
+			{MetricHTTPCodeELB4XXCount, s.HTTPCode_ELB_4XX_Count - prev.HTTPCode_ELB_4XX_Count},
+			{MetricDesyncNonCompliantCount, s.DesyncMitigationMode_NonCompliant_Request_Count - prev.DesyncMitigationMode_NonCompliant_Request_Count},
+			{MetricRejectedConnectionCount, s.RejectedConnectionCount - prev.RejectedConnectionCount},
 		}
 		for _, c := range counters {
 			if c.v > 0 { // reported only when non-zero

@@ -36,6 +36,9 @@ type ClusterConfig struct {
 	Clock  clock.Clock
 	Timing Timing
 	Logger *slog.Logger
+	// Gossip is the run's cluster key and label; zero makes a new one
+	// (NewGossip). The DNS server's observer needs the same (Cluster.Gossip).
+	Gossip Gossip
 }
 
 // Cluster is the load balancer's nodes in one memberlist cluster.
@@ -56,6 +59,13 @@ func StartCluster(cfg ClusterConfig) (*Cluster, error) {
 	if len(cfg.Nodes) == 0 || cfg.Clock == nil {
 		return nil, errors.New("cluster: nodes and a clock are required")
 	}
+	if cfg.Gossip.Key == nil {
+		g, err := NewGossip()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Gossip = g
+	}
 	c := &Cluster{cfg: cfg, dur: cfg.Timing.Wall(cfg.Clock), spec: map[string]NodeSpec{},
 		members: map[string]*Member{}, ports: map[string]int{}}
 	for _, n := range cfg.Nodes {
@@ -68,6 +78,9 @@ func StartCluster(cfg ClusterConfig) (*Cluster, error) {
 	return c, nil
 }
 
+// Gossip is the cluster's key and label, for the DNS server's observer.
+func (c *Cluster) Gossip() Gossip { return c.cfg.Gossip }
+
 // Durations are the wall-time settings the members run with.
 func (c *Cluster) Durations() Durations { return c.dur }
 
@@ -76,7 +89,7 @@ func (c *Cluster) start(n NodeSpec, port int) error {
 	peers := c.peersLocked()
 	c.mu.Unlock()
 	m, err := StartMember(MemberConfig{Name: n.Zone, Role: RoleNode, Bind: n.Addr.String(), Port: port,
-		Timing: c.dur, Source: n.Source, Logger: c.cfg.Logger}, peers)
+		Timing: c.dur, Source: n.Source, Logger: c.cfg.Logger, Gossip: c.cfg.Gossip}, peers)
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func startTier(t *testing.T, c clock.Clock) *tier {
 	}
 	t.Cleanup(func() { tr.cluster.Close() })
 	tr.dns, err = StartDNS(DNSConfig{
-		Name: LoadBalancerName("simplydone", 1234567890, zoneNames[0]), Records: records, Peers: tr.cluster.Peers(), Clock: c,
+		Name: LoadBalancerName("simplydone", 1234567890, zoneNames[0]), Records: records, Peers: tr.cluster.Peers(), Clock: c, Gossip: tr.cluster.Gossip(),
 		OnChange: func(zone string, alive bool) {
 			if alive {
 				tr.added <- zone

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/netutil"
 
 	"github.com/simplydone/lab/clock"
 )
@@ -49,15 +50,19 @@ type DNSConfig struct {
 	// adds or removes a node (alive false: removed from DNS).
 	OnChange func(zone string, alive bool)
 	Seed     uint64 // answer order
+	// Gossip is the cluster's key and label (Cluster.Gossip); required.
+	Gossip Gossip
 }
 
 // DNSServer answers the load balancer's name with the live nodes.
 type DNSServer struct {
 	cfg      DNSConfig
 	name     string
+	zone     string // the name's parent: other names under it are NXDOMAIN, names outside it REFUSED
 	ttl      uint32
 	observer *Member
-	udp, tcp *dns.Server
+	pc       net.PacketConn // UDP, served by udpWorkers goroutines
+	tcp      *dns.Server
 	addr     string
 	wg       sync.WaitGroup
 
@@ -80,13 +85,21 @@ func StartDNS(cfg DNSConfig) (*DNSServer, error) {
 	if cfg.Bind == "" {
 		cfg.Bind = "127.0.0.1"
 	}
+	if ip := net.ParseIP(cfg.Bind); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("dns: bind address %q: the DNS server answers only on loopback (127.0.0.0/8 or ::1)", cfg.Bind)
+	}
 	if cfg.TTL == 0 {
 		cfg.TTL = DefaultTTL
 	}
 	s := &DNSServer{cfg: cfg, name: dns.CanonicalName(cfg.Name), ttl: WallTTL(cfg.TTL, cfg.Clock),
 		rand: rand.New(rand.NewPCG(cfg.Seed, 0x64e5))}
+	if labels := dns.SplitDomainName(s.name); len(labels) > 1 {
+		s.zone = dns.Fqdn(strings.Join(labels[1:], "."))
+	} else {
+		s.zone = s.name
+	}
 	obs, err := StartMember(MemberConfig{Name: ObserverName, Role: RoleObserver, Bind: cfg.Bind,
-		Timing: cfg.Timing.Wall(cfg.Clock), Logger: cfg.Logger, OnMembership: s.membership}, cfg.Peers)
+		Timing: cfg.Timing.Wall(cfg.Clock), Logger: cfg.Logger, OnMembership: s.membership, Gossip: cfg.Gossip}, cfg.Peers)
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
@@ -136,31 +149,69 @@ func (s *DNSServer) listen() error {
 		return fmt.Errorf("dns: no port free for both udp and tcp: %w", err)
 	}
 	s.addr = pc.LocalAddr().String()
-	h := dns.HandlerFunc(s.serveDNS)
-	s.udp = &dns.Server{PacketConn: pc, Handler: h}
-	s.tcp = &dns.Server{Listener: ln, Handler: h}
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
-		started, done := make(chan struct{}), make(chan error, 1)
-		srv.NotifyStartedFunc = func() { close(started) }
+	s.pc = pc
+	for range udpWorkers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			err := srv.ActivateAndServe()
-			if err != nil && s.cfg.Logger != nil {
-				s.cfg.Logger.Error("dns server stopped", "err", err)
-			}
-			done <- err
+			s.serveUDP()
 		}()
-		select {
-		case <-started:
-		case err := <-done:
-			s.udp.Shutdown()
-			s.tcp.Shutdown()
-			s.wg.Wait()
-			return fmt.Errorf("dns: serve on %s: %w", s.addr, err)
+	}
+	// TCP: miekg/dns's server, each connection read with its timeouts
+	// (2 s to read a query, 8 s idle), at most maxTCPConns at once.
+	s.tcp = &dns.Server{Listener: netutil.LimitListener(ln, maxTCPConns), Handler: dns.HandlerFunc(s.serveDNS), MaxTCPQueries: 16}
+	started, done := make(chan struct{}), make(chan error, 1)
+	s.tcp.NotifyStartedFunc = func() { close(started) }
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.tcp.ActivateAndServe()
+		if err != nil && s.cfg.Logger != nil {
+			s.cfg.Logger.Error("dns server stopped", "err", err)
 		}
+		done <- err
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		pc.Close()
+		s.wg.Wait()
+		return fmt.Errorf("dns: serve on %s: %w", s.addr, err)
 	}
 	return nil
+}
+
+// The DNS server's bounds: a fixed number of UDP readers (a flood of
+// queries queues in the socket and is dropped there, it does not grow
+// goroutines) and a cap on TCP connections.
+const (
+	udpWorkers  = 4
+	maxTCPConns = 32
+	maxUDPReply = 512 // without EDNS0, a UDP answer is at most 512 bytes
+)
+
+// serveUDP answers UDP queries until the socket closes; what does not
+// parse as a query is dropped.
+func (s *DNSServer) serveUDP() {
+	buf := make([]byte, dns.MaxMsgSize)
+	for {
+		n, from, err := s.pc.ReadFrom(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		req := new(dns.Msg)
+		if req.Unpack(buf[:n]) != nil || req.Response {
+			continue
+		}
+		m := s.reply(req)
+		m.Truncate(maxUDPReply)
+		if b, err := m.Pack(); err == nil {
+			s.pc.WriteTo(b, from)
+		}
+	}
 }
 
 // Addr is where the server answers, UDP and TCP (127.0.0.1:port).
@@ -232,19 +283,35 @@ func (s *DNSServer) answer() []Record {
 }
 
 func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	w.WriteMsg(s.reply(req))
+}
+
+// reply answers one query as an authoritative server of the load
+// balancer's name alone, with no recursion: the name's A records; other
+// names under its parent NXDOMAIN; any other name REFUSED; anything but a
+// standard query NOTIMP.
+func (s *DNSServer) reply(req *dns.Msg) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetReply(req)
-	m.Authoritative = true
+	m.RecursionAvailable = false
+	if req.Opcode != dns.OpcodeQuery {
+		m.Rcode = dns.RcodeNotImplemented
+		return m
+	}
 	if len(req.Question) != 1 {
 		m.Rcode = dns.RcodeFormatError
-		w.WriteMsg(m)
-		return
+		return m
 	}
 	q := req.Question[0]
+	name := dns.CanonicalName(q.Name)
 	switch {
-	case dns.CanonicalName(q.Name) != s.name:
+	case name != s.name && dns.IsSubDomain(s.zone, name):
+		m.Authoritative = true
 		m.Rcode = dns.RcodeNameError
+	case name != s.name:
+		m.Rcode = dns.RcodeRefused // not this server's name, and it does not recurse
 	case q.Qtype == dns.TypeA && q.Qclass == dns.ClassINET:
+		m.Authoritative = true
 		addrs := s.Answer()
 		s.mu.Lock()
 		s.rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
@@ -255,9 +322,10 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 				A:   net.IP(a.AsSlice()),
 			})
 		}
+	default:
+		m.Authoritative = true // other types of the name: no data (NOERROR, empty answer)
 	}
-	// other types of the name: no data (NOERROR, empty answer)
-	w.WriteMsg(m)
+	return m
 }
 
 // Close stops serving and the observer (without leaving). Safe to call twice.
@@ -266,11 +334,10 @@ func (s *DNSServer) Close() error {
 	s.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		for _, srv := range []*dns.Server{s.udp, s.tcp} {
-			if err := srv.ShutdownContext(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("dns: shut down: %w", err))
-			}
+		if err := s.tcp.ShutdownContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dns: shut down: %w", err))
 		}
+		s.pc.Close()
 		s.wg.Wait()
 		errs = append(errs, s.observer.Kill())
 	})

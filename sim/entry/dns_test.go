@@ -30,7 +30,7 @@ func nodesOnly(t *testing.T, eligible func(string) bool) (*Cluster, *DNSServer, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
-	d, err := StartDNS(DNSConfig{Name: "lab-0000000001.us-east-1.elb.localhost", Records: records, Peers: cl.Peers(), Clock: c, Eligible: eligible})
+	d, err := StartDNS(DNSConfig{Name: "lab-0000000001.us-east-1.elb.localhost", Records: records, Peers: cl.Peers(), Clock: c, Eligible: eligible, Gossip: cl.Gossip()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,13 @@
 // (probe timeout 50 ms, probe interval 200 ms, gossip 20 ms) keep high
 // speeds from turning scheduling delays into false deaths.
 //
+// The cluster is the run's own: every member carries the run's Gossip, a
+// key of 32 random bytes (memberlist's SecretKey: each packet and stream is
+// AES-256-GCM encrypted and authenticated) and a label, both new per run
+// (NewGossip). A member without them is refused, and a memberlist node
+// outside the run (another lab, a stray agent on loopback) cannot join, nor
+// gossip a node dead or alive and so steer the DNS answers.
+//
 // Nodes gossip their view of target health: each member publishes its
 // node's map target -> state with a version, through memberlist broadcasts
 // (re-broadcast by whoever learns something newer) and push/pull state
@@ -40,6 +47,13 @@
 // alive node, and when none is alive every node, as Route 53 does when all
 // records are unhealthy.
 //
+// It binds loopback only and answers for its name alone, with no recursion:
+// another name under the name's parent is NXDOMAIN, any other name REFUSED,
+// anything but a standard query NOTIMP. A flood stays bounded: UDP is read
+// by a fixed pool of goroutines (excess queries are dropped in the socket,
+// as on a busy server), TCP connections are capped (maxTCPConns; the rest
+// wait in the listen queue) and read with miekg/dns's timeouts.
+//
 // Clients. Resolver resolves through that server and caches each answer for
 // its TTL. Dialer starts each connection at the next cached address in
 // turn. By default (NextAddress) a connection refused or timed out there is
@@ -58,5 +72,6 @@
 // NextAddress Dialer and forwards, so it keeps working when any single zone fails. It
 // models the browser's resolver and connection logic on the person's
 // machine; it is not an AWS component, and AWS has nothing like it in front
-// of an ALB.
+// of an ALB. Its server closes a browser's connection idle for
+// DefaultFrontDoorIdle (the ALB's default idle timeout).
 package entry

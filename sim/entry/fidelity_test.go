@@ -3,6 +3,7 @@ package entry
 import (
 	"errors"
 	"net/netip"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -36,22 +37,28 @@ func TestFidelity(t *testing.T) {
 				"(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-health)",
 			func(t *testing.T) {
 				port := nodes(t, []netip.Addr{liveA})
+				// the stub server and the resolver read these on their own goroutines
+				var mu sync.Mutex
 				answer := []netip.Addr{dead, liveA}
 				now := time.Unix(1000, 0)
-				server := stubDNS(t, func() []netip.Addr { return answer })
-				d := &Dialer{Resolver: NewResolver(server, func() time.Time { return now }), Name: dialName, Client: OneAddress}
+				server := stubDNS(t, func() []netip.Addr { mu.Lock(); defer mu.Unlock(); return answer })
+				d := &Dialer{Resolver: NewResolver(server, func() time.Time { mu.Lock(); defer mu.Unlock(); return now }), Name: dialName, Client: OneAddress}
 				if _, err := get(t, d, port); !errors.Is(err, syscall.ECONNREFUSED) {
 					t.Fatalf("one-address on the dead address: %v, want refused", err)
 				}
+				mu.Lock()
 				answer = []netip.Addr{liveA}
 				now = now.Add(59 * time.Second)
+				mu.Unlock()
 				if _, err := get(t, d, port); err != nil {
 					t.Fatalf("second dial goes to the live one in turn: %v", err)
 				}
 				if _, err := get(t, d, port); !errors.Is(err, syscall.ECONNREFUSED) {
 					t.Fatalf("within the TTL: %v, want the cached dead address refused", err)
 				}
+				mu.Lock()
 				now = now.Add(time.Second)
+				mu.Unlock()
 				if _, err := get(t, d, port); err != nil {
 					t.Fatalf("after the TTL: %v", err)
 				}

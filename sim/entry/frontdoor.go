@@ -33,7 +33,14 @@ type FrontDoorConfig struct {
 	Target string // the load balancer's name and listener port (name:port)
 	Dialer *Dialer
 	Logger *slog.Logger
+	// IdleTimeout closes a browser's keep-alive connection after that long
+	// without a request (wall time); DefaultFrontDoorIdle when zero.
+	IdleTimeout time.Duration
 }
+
+// DefaultFrontDoorIdle is the stable URL's idle timeout: the ALB's default
+// idle timeout, so a browser's idle connections do not pile up on it.
+const DefaultFrontDoorIdle = 60 * time.Second
 
 // StartFrontDoor listens and serves until Close.
 func StartFrontDoor(cfg FrontDoorConfig) (*FrontDoor, error) {
@@ -76,7 +83,11 @@ func StartFrontDoor(cfg FrontDoorConfig) (*FrontDoor, error) {
 			http.Error(w, fmt.Sprintf("This site can't be reached: %s (%v)", cfg.Target, err), http.StatusBadGateway)
 		},
 	}
-	f.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
+	idle := cfg.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultFrontDoorIdle
+	}
+	f.srv = &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: idle, MaxHeaderBytes: 64 << 10, ErrorLog: errorLog}
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()

@@ -30,6 +30,8 @@ type MemberConfig struct {
 	// Source is the node's own view, read every gossip interval; nil for an observer.
 	Source ViewSource
 	Logger *slog.Logger
+	// Gossip is the run's key and label (NewGossip); required.
+	Gossip Gossip
 	// OnMembership, if set, is called when this member's failure detector
 	// adds or removes another member. It must return quickly.
 	OnMembership func(name string, alive bool)
@@ -61,9 +63,13 @@ const maxBroadcast = 1000
 // StartMember creates the member and joins it to peers (ip:port; none to
 // start a cluster).
 func StartMember(cfg MemberConfig, peers []string) (*Member, error) {
+	if err := cfg.Gossip.valid(); err != nil {
+		return nil, fmt.Errorf("cluster member %s: %w", cfg.Name, err)
+	}
 	m := &Member{cfg: cfg, views: newStore(), epoch: time.Now().UnixNano(), live: map[string]bool{}, stop: make(chan struct{})}
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numNodes, RetransmitMult: memberlist.DefaultLocalConfig().RetransmitMult}
 	mc := memberlistConfig(cfg.Name, cfg.Bind, cfg.Port, cfg.Timing, cfg.Logger)
+	mc.SecretKey, mc.Label = cfg.Gossip.Key, cfg.Gossip.Label // GossipVerifyIncoming/Outgoing stay on
 	mc.Delegate = (*delegate)(m)
 	mc.Events = (*eventDelegate)(m)
 	ml, err := memberlist.Create(mc)
