@@ -1,8 +1,8 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -48,7 +48,11 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 
 // Load reads and parses the scenario file at path.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlcheck.ReadFile(path, "scenario")
+	var errs *yamlcheck.Errors
+	if errors.As(err, &errs) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}

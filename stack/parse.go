@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +37,11 @@ func Parse(filename string, data []byte) (*Stack, error) {
 
 // Load reads and parses the stack file at path.
 func Load(path string) (*Stack, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlcheck.ReadFile(path, "stack")
+	var errs *yamlcheck.Errors
+	if errors.As(err, &errs) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read stack: %w", err)
 	}
