@@ -41,6 +41,8 @@ func (p parser) validate(s *Scenario) {
 		p.Errf("stack", "missing; give a built-in stack (%s) or the path of a stack file", builtins)
 	case strings.TrimSpace(s.Stack) == "":
 		p.Errf("stack", "empty; give a built-in stack (%s) or the path of a stack file", builtins)
+	case !slices.Contains(stack.BuiltinNames(), s.Stack) && s.stackOutside() != "":
+		p.Errf("stack", "%s", s.stackOutside())
 	}
 	if s.Speed < MinSpeed || s.Speed > MaxSpeed {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)

@@ -22,6 +22,9 @@ func Parse(filename string, data []byte) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := yamlcheck.NotA(filename, root, "stack", topKeys...); err != nil {
+		return nil, err
+	}
 	p := parser{yamlcheck.NewParser(filename)}
 	s := defaults()
 	if p.decodeStack(root, s) {
@@ -150,11 +153,14 @@ func (p *parser) deriveDefaults(s *Stack) {
 	}
 }
 
+// topKeys are the keys a stack file may have at its top level.
+var topKeys = []string{"name", "availability_zones", "load_balancer", "target_group",
+	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch"}
+
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
-	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
-		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch")
+	m := p.Mapping(root, "", topKeys...)
 	if m == nil {
 		return false
 	}

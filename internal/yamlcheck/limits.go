@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -88,4 +90,21 @@ func noAliases(file string, root *yaml.Node) error {
 		return nil
 	}
 	return &Errors{List: []Error{*found}}
+}
+
+// NotA refuses a file that is not a kind at all: its top level is not a
+// mapping, or has none of the kind's keys. The file's content is not shown,
+// since it may be any file a path led to (a scenario's stack: ../../etc/shadow
+// must not print the file back). It returns nil for a file worth checking
+// key by key.
+func NotA(filename string, root *yaml.Node, kind string, keys ...string) error {
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i < len(root.Content); i += 2 {
+			if k := root.Content[i]; k.Kind == yaml.ScalarNode && slices.Contains(keys, k.Value) {
+				return nil
+			}
+		}
+	}
+	return &Errors{List: []Error{{File: filename, Msg: fmt.Sprintf(
+		"not a %s file: its top level is not a mapping with any of the keys %s (its content is not shown)", kind, strings.Join(keys, ", "))}}}
 }
