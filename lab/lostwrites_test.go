@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/simplydone/lab/scenarios"
@@ -15,6 +17,18 @@ import (
 // hold are lost. The run counts them by id and title and fails lost_writes.
 func TestRunCountsWritesLostToSeparateDatabases(t *testing.T) {
 	const port = 18531
+	// As root, instances run as nobody: the program the shell starts must be
+	// in a directory nobody can search (the test binary's is 0700).
+	bin := filepath.Join(t.TempDir(), "simplydone")
+	if err := copyFile(simplydone, bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(filepath.Dir(bin)), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	s, err := stack.Parse("separate.yaml", []byte(fmt.Sprintf(`name: separate
 availability_zones: [us-east-1a, us-east-1b]
 load_balancer:
@@ -27,7 +41,7 @@ launch_template:
   command: [sh, -c, 'exec "$0" -data-dir "$LAB_DATA_DIR/$LAB_INSTANCE_ID"', %q]
   pending_time: 0s
 auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
-`, port, port, simplydone)))
+`, port, port, bin)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,4 +79,12 @@ func sloFailed(sum *Summary, expr string) bool {
 		}
 	}
 	return false
+}
+
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
