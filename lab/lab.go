@@ -133,7 +133,8 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
-	cfg.Seed = opts.Seed // each node's weighted_random source
+	cfg.Seed = opts.Seed               // each node's weighted_random source
+	cfg.Prober = l.ownedProberFor(cfg) // a listener that is not the instance's own is never healthy
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}
