@@ -133,8 +133,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
-	cfg.Seed = opts.Seed               // each node's weighted_random source
-	cfg.Prober = l.ownedProberFor(cfg) // a listener that is not the instance's own is never healthy
+	cfg.Seed = opts.Seed // each node's weighted_random source
+	// A listener that is not the instance's own is never healthy (lab/owner.go).
+	cfg.Prober = l.ownedProberFor(cfg)
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}
