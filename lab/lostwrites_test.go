@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/simplydone/lab/scenarios"
@@ -87,4 +89,49 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return os.WriteFile(to, b, 0o755)
+}
+
+// A service that answers 201 to creates without an id and title: the run
+// cannot say whether those writes were kept, so it is INVALID, not 0 lost.
+func TestUnreadableAcknowledgementsMakeTheRunInvalid(t *testing.T) {
+	const port = 18532
+	bin := filepath.Join(t.TempDir(), "badcreate")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/badcreate").CombinedOutput(); err != nil {
+		t.Fatalf("build badcreate: %v\n%s", err, out)
+	}
+	s, err := stack.Parse("bad.yaml", []byte(fmt.Sprintf(`name: bad
+availability_zones: [us-east-1a, us-east-1b]
+load_balancer:
+  listener: {port: %d}
+target_group:
+  port: %d
+  deregistration_delay: 0
+  health_check: {path: /health, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
+launch_template:
+  command: [%q]
+  pending_time: 0s
+auto_scaling_group: {min_size: 1, max_size: 1, desired_capacity: 1}
+`, port, port, bin)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Parse("bad.yaml", []byte(`name: bad
+stack: simplydone
+speed: 20
+load:
+  mix: {create: 1}
+  phases: [{name: writes, duration: 1m, rate: 10}]
+slos: [lost_writes == 0]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: t.TempDir(), StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verdict %s: %s", sum.Verdict, sum.Reason)
+	if sum.Verdict != Invalid || !strings.Contains(sum.Reason, "create(s) were answered 201 Created without a todo id and title the lab could read") {
+		t.Errorf("verdict %s (%s); want INVALID for unreadable acknowledgements", sum.Verdict, sum.Reason)
+	}
 }
