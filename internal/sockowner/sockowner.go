@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Proc is where the proc filesystem is mounted; tests point it elsewhere.
@@ -46,7 +47,7 @@ func (p Proc) Check(addr netip.AddrPort, pids []int) error {
 		if slices.ContainsFunc(pids, func(pid int) bool { return p.holds(pid, ino) }) {
 			continue
 		}
-		pid := p.find(ino)
+		pid := p.holder(ino)
 		comm := ""
 		if pid > 0 {
 			b, _ := os.ReadFile(filepath.Join(string(p), strconv.Itoa(pid), "comm"))
@@ -152,6 +153,25 @@ func (p Proc) holds(pid int, inode uint64) bool {
 		}
 	}
 	return false
+}
+
+// holders remembers who held a foreign socket, so that a health check
+// repeated every few seconds does not scan every process each time: the
+// remembered pid is checked first (one process's descriptors).
+var holders sync.Map // inode -> pid
+
+// holder returns a process that has socket inode open, or 0.
+func (p Proc) holder(inode uint64) int {
+	if v, ok := holders.Load(inode); ok && p.holds(v.(int), inode) {
+		return v.(int)
+	}
+	pid := p.find(inode)
+	if pid > 0 {
+		holders.Store(inode, pid)
+	} else {
+		holders.Delete(inode)
+	}
+	return pid
 }
 
 // find returns a process that has socket inode open, or 0.
