@@ -55,3 +55,25 @@ func TestHostLimits(t *testing.T) {
 		t.Errorf("max_size %d: %v", MaxInstances, err)
 	}
 }
+
+func TestAWSQuotas(t *testing.T) {
+	steps := strings.Repeat("      - {metric_interval_lower_bound: 0, scaling_adjustment: 1}\n", 21)
+	src := head + group + policy + `    alarm: {metric_name: CPUUtilization, namespace: AWS/EC2, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 80, period: 60, evaluation_periods: 2}
+    step_adjustments:
+` + steps
+	_, err := Parse("s.yaml", []byte(src))
+	want := "s.yaml:11:7: scaling_policies[0].step_adjustments: 21 given; AWS allows at most 20 step adjustments per step scaling policy"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("21 steps: %v\nwant %s", err, want)
+	}
+	var b strings.Builder
+	b.WriteString(head + group + "scaling_policies:\n")
+	for i := range 51 {
+		fmt.Fprintf(&b, "  - {name: p%d, policy_type: TargetTrackingScaling, target_tracking: {predefined_metric_type: ASGAverageCPUUtilization, target_value: 50}}\n", i)
+	}
+	_, err = Parse("s.yaml", []byte(b.String()))
+	want = "s.yaml:6:3: scaling_policies: 51 given; AWS allows at most 50 scaling policies per Auto Scaling group"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("51 policies: %.300v\nwant %s", err, want)
+	}
+}

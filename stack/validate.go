@@ -49,6 +49,7 @@ func (p *parser) validate(s *Stack) {
 	p.validatePolicies(s.ScalingPolicies)
 	p.validateMonitoring(s.LaunchTemplate)
 	p.validateCloudWatch(s.CloudWatch)
+	p.validateQuotas(s)
 }
 
 func (p *parser) validateZones(zones []string) {
