@@ -2,9 +2,11 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync"
 
+	"github.com/simplydone/lab/internal/sockowner"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 )
@@ -36,7 +38,10 @@ func (p *ownedProber) Probe(ctx context.Context, target netip.AddrPort) alb.Resu
 	if !ok {
 		return p.next.Probe(ctx, target)
 	}
-	if err := p.owner.OwnsListener(ctx, id, target); err != nil {
+	// Only a listener known to be another's fails the check; one the
+	// runtime cannot place (an unreadable /proc, an engine that did not
+	// answer) leaves the decision to the HTTP check.
+	if err := p.owner.OwnsListener(ctx, id, target); errors.As(err, new(*sockowner.ForeignError)) {
 		p.mu.Lock()
 		first := !p.warned[id]
 		p.warned[id] = true

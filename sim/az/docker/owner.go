@@ -32,7 +32,14 @@ func (r *Runtime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip
 	}
 	var pids []int
 	if cid != "" {
-		if c, err := r.cli.ContainerInspect(ctx, cid); err == nil && c.State != nil && c.State.Running && c.State.Pid > 0 {
+		c, err := r.cli.ContainerInspect(ctx, cid)
+		if err != nil {
+			// The engine did not say; a check that cannot tell must not
+			// fail a healthy target (the HTTP check still runs).
+			r.log.Warn("listener owner: inspect", "instance", id, "err", err)
+			return nil
+		}
+		if c.State != nil && c.State.Running && c.State.Pid > 0 {
 			pids = cgroupPeers(c.State.Pid)
 		}
 	}
