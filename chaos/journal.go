@@ -197,13 +197,33 @@ func Outstanding(path string) ([]FaultInjected, JournalOpened, error) {
 	return out, owner, sc.Err()
 }
 
+// endLine ends a journal's last line if the crash cut it short, so that
+// the reverts appended after it are lines of their own (glued to the torn
+// line, they would be unreadable, and every later replay would undo the
+// fault again).
+func endLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 {
+		return err
+	}
+	last := make([]byte, 1)
+	if _, err := f.ReadAt(last, fi.Size()-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	_, err = f.Write([]byte{'\n'})
+	return err
+}
+
 // Replay undoes what a crashed run's journal at path left in effect: each
 // fault injected without a matching revert is handed to u, and the revert
 // is appended to the journal, so that a second replay finds nothing to do.
 // It first takes the journal's lock without blocking: a journal whose run
 // holds it is left alone (ErrOwnerAlive). It returns the reverts it recorded.
 func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error) {
-	f, err := openJournalFile(path, os.O_APPEND|os.O_WRONLY)
+	f, err := openJournalFile(path, os.O_APPEND|os.O_RDWR) // read: endLine looks at the last byte
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +239,9 @@ func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error)
 	}
 	if len(left) == 0 {
 		return nil, nil
+	}
+	if err := endLine(f); err != nil {
+		return nil, fmt.Errorf("chaos journal %s: %w", path, err)
 	}
 	var out []FaultReverted
 	var errs []error

@@ -13,6 +13,7 @@ import (
 
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/internal/termtext"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
@@ -126,7 +127,7 @@ func (s labStore) Healthy(ctx context.Context, id string) error {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/health answered %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+			return fmt.Errorf("/health answered %d %s", resp.StatusCode, strings.TrimSpace(termtext.Line(string(body))))
 		}
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/internal/termtext"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
@@ -162,6 +163,8 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
 	cfg.Seed = opts.Seed // each node's weighted_random source
+	// A listener that is not the instance's own is never healthy (lab/owner.go).
+	cfg.Prober = l.ownedProberFor(cfg)
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}
@@ -234,16 +237,23 @@ func (l *Lab) startBus() error {
 			if l.opts.Quiet != nil && l.opts.Quiet(e) {
 				return
 			}
-			if n, ok := e.Event.(Note); ok {
-				fmt.Fprintln(l.opts.Console, n.Text) // a note is a line of its own, without the time
-				return
-			}
-			fmt.Fprintf(l.opts.Console, "%s  %s\n", awsElapsed(e.Time.Sub(start)), e.Message())
+			printConsole(l.opts.Console, e, start)
 		})
 	}
 	s := l.opts.Stack
 	l.Bus.Publish(RunStarted{RunID: l.RunID, Stack: s.Name, Speed: l.opts.Speed, Dir: l.Dir})
 	return nil
+}
+
+// printConsole writes one event to the console. The text is stripped of
+// control characters first: events carry text that instances control (a
+// /health body, a launch failure's output), which must not drive the terminal.
+func printConsole(w io.Writer, e events.Envelope, start time.Time) {
+	if n, ok := e.Event.(Note); ok {
+		fmt.Fprintln(w, termtext.Text(n.Text)) // a note is a line of its own, without the time
+		return
+	}
+	fmt.Fprintf(w, "%s  %s\n", awsElapsed(e.Time.Sub(start)), termtext.Line(e.Message()))
 }
 
 // awsElapsed prints AWS time since the start as +mm:ss.

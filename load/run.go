@@ -66,9 +66,13 @@ type Result struct {
 	// run does not show how the service behaves at the offered rate.
 	Invalid       bool
 	InvalidReason string
-	// Created holds the ids of every acknowledged create (201 with an id),
-	// in the order the acknowledgements arrived.
-	Created []int64
+	// Created holds every acknowledged create (a 201 whose body gives the
+	// todo's id and title), in the order the acknowledgements arrived.
+	Created []Write
+	// Unreadable counts creates answered 201 whose body did not give an id
+	// and a title: they were acknowledged, but cannot be looked up, so the
+	// run cannot say whether they were kept.
+	Unreadable int
 	// AchievedRate is requests sent per second and OfferedRate scheduled
 	// hits per second, both over the run's span.
 	AchievedRate, OfferedRate float64
@@ -181,12 +185,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer stop()
 
 	agg := newAggregator(start, pacer, cfg.OnSecond)
-	var created []int64
+	var created []Write
+	unreadable := 0
 	for r := range results {
 		agg.add(r)
-		if id, ok := createdID(r); ok {
-			created = append(created, id)
-			targeter.AddID(id)
+		switch w, ok := acknowledged(r); {
+		case ok:
+			created = append(created, w)
+			targeter.AddID(w.ID)
+		case w != (Write{}):
+			unreadable++
 		}
 	}
 
@@ -199,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res := agg.finish(int((span + time.Second - 1) / time.Second))
-	res.Created = created
+	res.Created, res.Unreadable = created, unreadable
 	res.Offered = pacer.Hits(span)
 	if s := span.Seconds(); s > 0 {
 		res.OfferedRate = res.Offered / s
@@ -224,18 +232,29 @@ func judge(r *Result, maxLag time.Duration) {
 		r.LagP99.Round(time.Millisecond), r.MaxLag.Round(time.Millisecond), maxLag)
 }
 
-// createdID returns the id of the todo a result acknowledges creating.
-func createdID(r *vegeta.Result) (int64, bool) {
+// Write is one acknowledged create: the todo's id and its title, which is
+// unique within a run ("lab load SEED-N"). Both are looked up at the end: an
+// id alone does not tell one database's todo 1 from another's.
+type Write struct {
+	ID    int64
+	Title string
+}
+
+// acknowledged returns the todo a result acknowledges creating. ok is false
+// when the result is not a 201 to a create (a zero Write) or when it is one
+// whose body gives no id or no title (a Write with ID -1).
+func acknowledged(r *vegeta.Result) (w Write, ok bool) {
 	if r.Code != http.StatusCreated || r.Method != http.MethodPost || !strings.HasSuffix(r.URL, createPath) {
-		return 0, false
+		return Write{}, false
 	}
 	var body struct {
-		ID int64 `json:"id"`
+		ID    int64  `json:"id"`
+		Title string `json:"title"`
 	}
-	if err := json.Unmarshal(r.Body, &body); err != nil || body.ID <= 0 {
-		return 0, false
+	if err := json.Unmarshal(r.Body, &body); err != nil || body.ID <= 0 || body.Title == "" {
+		return Write{ID: -1}, false
 	}
-	return body.ID, true
+	return Write{ID: body.ID, Title: body.Title}, true
 }
 
 // initialWorkers starts enough workers for the peak rate at about 100 ms of

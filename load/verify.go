@@ -19,17 +19,19 @@ const (
 	verifyTimeout  = 10 * time.Second
 )
 
-// VerifyWrites checks that every acknowledged todo id is still readable
-// through baseURL, and counts the ones that are gone. It pages through the
+// VerifyWrites checks that every acknowledged todo is still readable through
+// baseURL under its id and with its title, and counts the ones that are not:
+// gone, or their id now holds another todo (as when instances each keep a
+// database of their own and hand out the same ids). It pages through the
 // list one request at a time (a few dozen requests for thousands of todos),
 // so that checking does not itself overload the service it checks. A
 // transport error or a 5xx says nothing about the writes, so a page is
 // retried a few times and then an error is returned instead of a count.
-func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, err error) {
+func VerifyWrites(ctx context.Context, baseURL string, writes []Write) (lost int, err error) {
 	if err := checkTarget(baseURL, false); err != nil {
 		return 0, err
 	}
-	if len(ids) == 0 {
+	if len(writes) == 0 {
 		return 0, nil
 	}
 	base := strings.TrimSuffix(baseURL, "/")
@@ -37,7 +39,7 @@ func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, e
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: verifyTimeout}
 
-	seen := make(map[int64]bool, len(ids))
+	stored := make(map[int64]string, len(writes)) // id -> title
 	cursor := ""
 	for {
 		page, err := listPage(ctx, client, base, cursor)
@@ -45,15 +47,15 @@ func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, e
 			return 0, fmt.Errorf("verify writes: %w", err)
 		}
 		for _, t := range page.Todos {
-			seen[t.ID] = true
+			stored[t.ID] = t.Title
 		}
 		if page.NextCursor == "" {
 			break
 		}
 		cursor = page.NextCursor
 	}
-	for _, id := range ids {
-		if !seen[id] {
+	for _, w := range writes {
+		if title, ok := stored[w.ID]; !ok || title != w.Title {
 			lost++
 		}
 	}
@@ -62,7 +64,8 @@ func VerifyWrites(ctx context.Context, baseURL string, ids []int64) (lost int, e
 
 type todoPage struct {
 	Todos []struct {
-		ID int64 `json:"id"`
+		ID    int64  `json:"id"`
+		Title string `json:"title"`
 	} `json:"todos"`
 	NextCursor string `json:"next_cursor"`
 }

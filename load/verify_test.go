@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,24 +21,27 @@ func TestVerifyWritesCountsLostTodos(t *testing.T) {
 	srv := httptest.NewServer(todo.NewHandler(store, todo.Config{InstanceID: "i-0verify"}))
 	t.Cleanup(func() { srv.Close(); store.Close() })
 
-	var ids []int64
+	var writes []Write
 	for i := range 450 { // more than two pages of the list
-		td, err := store.Create(ctx, "kept "+string(rune('a'+i%26)), false)
+		td, err := store.Create(ctx, "kept "+strconv.Itoa(i), false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, td.ID)
+		writes = append(writes, Write{ID: td.ID, Title: td.Title})
 	}
-	for _, id := range ids[:3] {
-		if err := store.Delete(ctx, id); err != nil {
+	for _, w := range writes[:3] {
+		if err := store.Delete(ctx, w.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ids = append(ids, 999999) // acknowledged, never stored
+	writes = append(writes,
+		Write{ID: 999999, Title: "never stored"},     // acknowledged, never stored
+		Write{ID: writes[10].ID, Title: "another's"}, // its id holds another todo
+	)
 
-	lost, err := VerifyWrites(ctx, srv.URL, ids)
-	if err != nil || lost != 4 {
-		t.Fatalf("VerifyWrites = %d lost, %v; want 4, nil", lost, err)
+	lost, err := VerifyWrites(ctx, srv.URL, writes)
+	if err != nil || lost != 5 {
+		t.Fatalf("VerifyWrites = %d lost, %v; want 5, nil", lost, err)
 	}
 	if lost, err := VerifyWrites(ctx, srv.URL, nil); lost != 0 || err != nil {
 		t.Fatalf("no ids: %d, %v", lost, err)
@@ -59,10 +63,10 @@ func TestVerifyWritesRetriesServerErrors(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"todos":[{"id":1},{"id":2},{"id":3}]}`))
+		w.Write([]byte(`{"todos":[{"id":1,"title":"a"},{"id":2,"title":"b"},{"id":3,"title":"c"}]}`))
 	}))
 	t.Cleanup(flaky.Close)
-	lost, err := VerifyWrites(context.Background(), flaky.URL, []int64{1, 2, 3})
+	lost, err := VerifyWrites(context.Background(), flaky.URL, []Write{{1, "a"}, {2, "b"}, {3, "c"}})
 	if err != nil || lost != 0 {
 		t.Fatalf("VerifyWrites = %d lost, %v; want 0, nil after retries", lost, err)
 	}
@@ -73,7 +77,7 @@ func TestVerifyWritesReportsUnreachableServer(t *testing.T) {
 	url := down.URL
 	down.Close() // nothing listens there any more
 
-	lost, err := VerifyWrites(context.Background(), url, []int64{1, 2})
+	lost, err := VerifyWrites(context.Background(), url, []Write{{1, "a"}, {2, "b"}})
 	if err == nil || lost != 0 {
 		t.Fatalf("VerifyWrites = %d lost, %v; want 0 and an error", lost, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/figures"
+	"github.com/simplydone/lab/internal/termtext"
 )
 
 // Verdicts.
@@ -127,7 +128,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\n%s  %s on %s (seed %d, speed %gx, %s), %.0f s wall = %s AWS\n",
 		s.Verdict, s.Scenario, s.Stack, s.Seed, s.Speed, s.Driver, s.WallSeconds, time.Duration(s.AWSSeconds*float64(time.Second)).Round(time.Second))
 	if s.Reason != "" {
-		fmt.Fprintf(w, "  %s\n", s.Reason)
+		fmt.Fprintf(w, "  %s\n", termtext.Line(s.Reason)) // it may quote what an instance said
 	}
 	fmt.Fprintln(w, "\nSLOs")
 	for _, r := range s.SLOs {

@@ -1,8 +1,8 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -32,6 +32,9 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := yamlcheck.NotA(filename, root, "scenario", topKeys...); err != nil {
+		return nil, err
+	}
 	p := parser{yamlcheck.NewParser(filename)}
 	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
 	s.Load.Mix = DefaultMix
@@ -48,7 +51,11 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 
 // Load reads and parses the scenario file at path.
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlcheck.ReadFile(path, "scenario")
+	var errs *yamlcheck.Errors
+	if errors.As(err, &errs) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
@@ -60,11 +67,14 @@ type parser struct {
 	*yamlcheck.Parser
 }
 
+// topKeys are the keys a scenario file may have at its top level.
+var topKeys = []string{"name", "description", "stack", "speed", "seed", "max_lag",
+	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones"}
+
 // decode reads the file into s over its defaults. It reports false when the
 // file is not a mapping at all, so there is nothing to validate.
 func (p parser) decode(root *yaml.Node, s *Scenario) bool {
-	m := p.Mapping(root, "", "name", "description", "stack", "speed", "seed", "max_lag",
-		"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones")
+	m := p.Mapping(root, "", topKeys...)
 	if m == nil {
 		return false
 	}

@@ -158,6 +158,10 @@ func (s *Scenario) ResolveStack() (*stack.Stack, error) {
 		return stack.Builtin(s.Stack)
 	}
 	path := s.stackPath()
+	if msg := s.stackOutside(); msg != "" {
+		at.Msg = msg
+		return nil, at
+	}
 	st, err := stack.Load(path)
 	var errs *stack.Errors
 	switch {
@@ -181,4 +185,34 @@ func (s *Scenario) stackPath() string {
 		return s.Stack
 	}
 	return filepath.Join(filepath.Dir(s.File), s.Stack)
+}
+
+// stackOutside says why the scenario's stack path is refused, or "" when it
+// stays inside the scenario's directory. A scenario is often a file someone
+// else wrote; its stack: must not read files elsewhere on the host (../../
+// or an absolute path, or a symbolic link leading out).
+func (s *Scenario) stackOutside() string {
+	dir := filepath.Dir(s.File)
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Sprintf("cannot place the scenario's directory %s: %v", dir, err)
+	}
+	path, err := filepath.Abs(s.stackPath())
+	if err != nil {
+		return fmt.Sprintf("cannot place %q: %v", s.Stack, err)
+	}
+	outside := func(dir, path string) bool {
+		rel, err := filepath.Rel(dir, path)
+		return err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel)
+	}
+	if outside(absDir, path) {
+		return fmt.Sprintf("%q is outside the scenario's directory %s; give a built-in stack (%s) or a stack file in that directory or below it, by a path relative to the scenario",
+			s.Stack, absDir, strings.Join(stack.BuiltinNames(), ", "))
+	}
+	realDir, derr := filepath.EvalSymlinks(absDir)
+	realPath, perr := filepath.EvalSymlinks(path)
+	if derr == nil && perr == nil && outside(realDir, realPath) {
+		return fmt.Sprintf("%q leads outside the scenario's directory %s through a symbolic link; copy the stack file into that directory", s.Stack, absDir)
+	}
+	return ""
 }

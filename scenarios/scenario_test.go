@@ -137,9 +137,9 @@ func TestResolveStackRelativePath(t *testing.T) {
 		}
 		return file
 	}
-	write("stacks/web.yaml", stackFile)
-	write("stacks/bad.yaml", "name: web\n")
-	scen := write("scenarios/sale.yaml", "name: sale\nstack: ../stacks/web.yaml\n"+phases+slos+
+	write("scenarios/stacks/web.yaml", stackFile)
+	write("scenarios/stacks/bad.yaml", "name: web\n")
+	scen := write("scenarios/sale.yaml", "name: sale\nstack: stacks/web.yaml\n"+phases+slos+
 		"chaos: [{at: 1m, action: kill-instance, zone: eu-west-1b}]\n")
 
 	s, err := Resolve(scen)
@@ -147,14 +147,14 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatalf("Resolve: %v", err)
 	}
 	st, err := s.ResolveStack()
-	if err != nil || st.Name != "web" || st.File != filepath.Join(dir, "stacks/web.yaml") {
+	if err != nil || st.Name != "web" || st.File != filepath.Join(dir, "scenarios/stacks/web.yaml") {
 		t.Fatalf("ResolveStack() = %v, %v", st, err)
 	}
 
 	// The zone is checked against the stack the path names.
 	bad := strings.Replace(string(s.Source), "eu-west-1b", "us-east-1a", 1)
 	_, err = Parse(scen, []byte(bad))
-	if want := scen + `:8:47: chaos[0].zone: "us-east-1a" is not a zone of stack ../stacks/web.yaml; use one of eu-west-1a, eu-west-1b`; err == nil || err.Error() != want {
+	if want := scen + `:8:47: chaos[0].zone: "us-east-1a" is not a zone of stack stacks/web.yaml; use one of eu-west-1a, eu-west-1b`; err == nil || err.Error() != want {
 		t.Errorf("zone error:\n%v\nwant:\n%s", err, want)
 	}
 
@@ -170,10 +170,10 @@ func TestResolveStackRelativePath(t *testing.T) {
 	}
 
 	// A stack that does not validate: our line first, then its own errors.
-	s.Stack = "../stacks/bad.yaml"
+	s.Stack = "stacks/bad.yaml"
 	_, err = s.ResolveStack()
 	var errs *stack.Errors
-	if err == nil || !errors.As(err, &errs) || !strings.HasPrefix(err.Error(), scen+":2:8: stack: the stack file "+filepath.Join(dir, "stacks/bad.yaml")+" is not valid (4 problem(s) below)\n") {
+	if err == nil || !errors.As(err, &errs) || !strings.HasPrefix(err.Error(), scen+":2:8: stack: the stack file "+filepath.Join(dir, "scenarios/stacks/bad.yaml")+" is not valid (4 problem(s) below)\n") {
 		t.Errorf("bad stack: %v", err)
 	}
 }

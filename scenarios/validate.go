@@ -18,6 +18,10 @@ import (
 const (
 	MinSpeed, MaxSpeed = 1, 1000
 	MaxRate            = 100000 // requests per wall second
+	// MaxDuration bounds the load's total length in AWS time: the run keeps
+	// a record per wall second and the host runs it all that time (at speed
+	// 1 a day of wall time).
+	MaxDuration = 24 * time.Hour
 )
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -37,6 +41,8 @@ func (p parser) validate(s *Scenario) {
 		p.Errf("stack", "missing; give a built-in stack (%s) or the path of a stack file", builtins)
 	case strings.TrimSpace(s.Stack) == "":
 		p.Errf("stack", "empty; give a built-in stack (%s) or the path of a stack file", builtins)
+	case !slices.Contains(stack.BuiltinNames(), s.Stack) && s.stackOutside() != "":
+		p.Errf("stack", "%s", s.stackOutside())
 	}
 	if s.Speed < MinSpeed || s.Speed > MaxSpeed {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
@@ -73,6 +79,7 @@ func (p parser) validateLoad(l LoadProfile) {
 		p.Errf(path, "empty; give at least one phase, such as {name: calm, duration: 5m, rate: 20}")
 	}
 	names := map[string]int{}
+	var total time.Duration
 	for i, ph := range l.Phases {
 		ipath := yamlcheck.Index(path, i)
 		if j, dup := names[ph.Name]; dup {
@@ -86,6 +93,12 @@ func (p parser) validateLoad(l LoadProfile) {
 			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", clock.Short(ph.Duration))
 		}
 		p.validateRates(ipath)
+		if ph.Duration > 0 && total <= MaxDuration {
+			total += min(ph.Duration, MaxDuration+1) // no overflow, however many phases
+			if total > MaxDuration {
+				p.Errf(ipath+".duration", "%s takes the load to over %s in all (AWS time), the most a scenario may run; shorten the phases", clock.Short(ph.Duration), clock.Short(MaxDuration))
+			}
+		}
 		if p.Has(ipath + ".rate") {
 			p.rateRange(ipath+".rate", ph.From)
 		} else {

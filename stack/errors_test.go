@@ -207,7 +207,7 @@ target_group:
 				`s.yaml:5:16: load_balancer: want a mapping (key: value), got a list`,
 				`s.yaml:6:19: scaling_policies: want a list, got a mapping`,
 			}},
-		{"not a mapping", "- web\n", []string{`s.yaml:1:1: want a mapping (key: value), got a list`}},
+		{"not a mapping", "- web\n", []string{`s.yaml: not a stack file: its top level is not a mapping with any of the keys name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch (its content is not shown)`}},
 		{"second document", head + group + "---\nname: other\n",
 			[]string{`s.yaml:5: a second YAML document (---); a stack file holds one`}},
 		// yaml.v3 reports the line before the bad indentation; the error keeps yaml's line.

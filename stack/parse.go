@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +22,9 @@ func Parse(filename string, data []byte) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := yamlcheck.NotA(filename, root, "stack", topKeys...); err != nil {
+		return nil, err
+	}
 	p := parser{yamlcheck.NewParser(filename)}
 	s := defaults()
 	if p.decodeStack(root, s) {
@@ -38,7 +40,11 @@ func Parse(filename string, data []byte) (*Stack, error) {
 
 // Load reads and parses the stack file at path.
 func Load(path string) (*Stack, error) {
-	data, err := os.ReadFile(path)
+	data, err := yamlcheck.ReadFile(path, "stack")
+	var errs *yamlcheck.Errors
+	if errors.As(err, &errs) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read stack: %w", err)
 	}
@@ -149,11 +155,14 @@ func (p *parser) deriveDefaults(s *Stack) {
 	}
 }
 
+// topKeys are the keys a stack file may have at its top level.
+var topKeys = []string{"name", "availability_zones", "load_balancer", "target_group",
+	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch"}
+
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
 func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
-	m := p.Mapping(root, "", "name", "availability_zones", "load_balancer", "target_group",
-		"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch")
+	m := p.Mapping(root, "", topKeys...)
 	if m == nil {
 		return false
 	}

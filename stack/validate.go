@@ -49,6 +49,7 @@ func (p *parser) validate(s *Stack) {
 	p.validatePolicies(s.ScalingPolicies)
 	p.validateMonitoring(s.LaunchTemplate)
 	p.validateCloudWatch(s.CloudWatch)
+	p.validateQuotas(s)
 }
 
 func (p *parser) validateZones(zones []string) {
@@ -216,7 +217,7 @@ func (p *parser) validateGroup(g AutoScalingGroup) {
 		p.Errf(path+".max_size", "missing; AWS requires the group's maximum size (1 or more)")
 	}
 	minOK = minOK && !p.Bad(path+".min_size") && p.intRange(path+".min_size", g.MinSize, 0, -1)
-	maxOK = maxOK && !p.Bad(path+".max_size") && p.intRange(path+".max_size", g.MaxSize, 1, -1)
+	maxOK = maxOK && !p.Bad(path+".max_size") && p.intRange(path+".max_size", g.MaxSize, 1, -1) && p.hostRange(path+".max_size", g.MaxSize)
 	if minOK && maxOK {
 		if g.MinSize > g.MaxSize {
 			p.Errf(path+".min_size", "%d is above max_size (%d); AWS needs min_size <= desired_capacity <= max_size", g.MinSize, g.MaxSize)
@@ -273,6 +274,21 @@ func (p *parser) intRange(field string, v, lo, hi int) bool {
 		return true
 	}
 	return false
+}
+
+// MaxInstances is the host's limit on a group's size: every instance is a
+// process or container on this machine, with its own loopback address and
+// memory. AWS sets no maximum of its own for max_size; what bounds a group
+// there is the account's EC2 vCPU quota.
+const MaxInstances = 100
+
+// hostRange checks that a count of instances fits on this host.
+func (p *parser) hostRange(field string, v int) bool {
+	if v > MaxInstances {
+		p.Errf(field, "%d is above the lab's maximum of %d: every instance runs on this host (AWS's own bound is the account's EC2 vCPU quota)", v, MaxInstances)
+		return false
+	}
+	return true
 }
 
 // durRange checks lo <= d <= hi (hi < 0: no maximum).

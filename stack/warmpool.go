@@ -81,9 +81,11 @@ func (p *parser) validateWarmPool(s *Stack) {
 	const path = "auto_scaling_group.warm_pool"
 	p.OneOf(path+".pool_state", w.PoolState, poolStates)
 	if !p.Bad(path + ".min_size") {
-		p.intRange(path+".min_size", w.MinSize, 0, -1)
+		_ = p.intRange(path+".min_size", w.MinSize, 0, -1) && p.hostRange(path+".min_size", w.MinSize)
 	}
 	if !p.Bad(path+".max_group_prepared_capacity") && w.MaxGroupPreparedCapacity < -1 {
 		p.Errf(path+".max_group_prepared_capacity", "%d is not allowed; use -1 (the group's max size, AWS's default) or 0 or more", w.MaxGroupPreparedCapacity)
+	} else if !p.Bad(path + ".max_group_prepared_capacity") {
+		p.hostRange(path+".max_group_prepared_capacity", w.MaxGroupPreparedCapacity)
 	}
 }

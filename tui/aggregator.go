@@ -10,6 +10,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/internal/compare"
+	"github.com/simplydone/lab/internal/termtext"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/stack"
@@ -121,7 +122,7 @@ func (a *Aggregator) Event(e events.Envelope) {
 	if _, ok := e.Event.(chaos.FaultInjected); ok {
 		a.addMark(MarkFault)
 	}
-	en := Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: e.Message(), Event: e.Event}
+	en := Entry{Seq: e.Seq, At: e.Time.Sub(a.awsStart), Class: classOf(e.Kind), Text: termtext.Line(e.Message()), Event: e.Event}
 	if en.Class == ClassChaos && a.isManual(e.Event) {
 		en.Manual = true
 		en.Text += " [by hand]"

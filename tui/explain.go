@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/internal/termtext"
 	"github.com/simplydone/lab/lab"
 )
 
@@ -12,7 +13,7 @@ import (
 // target health the reason code.
 func explain(e Entry) []string {
 	if e.Event == nil && len(e.Why) > 0 {
-		return e.Why // from the live socket
+		return termtext.Lines(e.Why) // from the live socket
 	}
 	out := []string{e.Text, ""}
 	switch ev := e.Event.(type) {
@@ -36,5 +37,5 @@ func explain(e Entry) []string {
 		}
 		out = append(out, fmt.Sprintf("%T", ev))
 	}
-	return out
+	return termtext.Lines(out)
 }

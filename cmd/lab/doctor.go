@@ -59,11 +59,18 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		port := s.LoadBalancer.ListenerPort
 		check(canListen(z.NodeAddr(), port), "port "+strconv.Itoa(port)+" on "+z.NodeAddr().String(), "free for the load balancer node of "+z.Name)
 	}
+	fmt.Fprintf(stdout, "! %-22s %s\n", "instances", trustNote)
 	if !ok {
 		return exitFailed
 	}
 	return exitOK
 }
+
+// trustNote is what doctor says of the code a stack runs: it is not
+// sandboxed from the host's network.
+const trustNote = "a stack's command or image is trusted code on this host's network: it reaches every " +
+	"loopback service and the host's metadata endpoint (169.254.169.254); run only what you would run yourself " +
+	"(as root, process instances run as nobody, 65534, with no capabilities)"
 
 func canListen(addr netip.Addr, port int) bool {
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, uint16(port)).String())

@@ -15,10 +15,14 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Document returns the root node of the file's one YAML document, or the
 // syntax error yaml reports, at the line it reports, as *Errors. kind names
-// the file ("stack") and needs says what an empty file lacks.
+// the file ("stack") and needs says what an empty file lacks. A file over
+// MaxFileSize, or one that uses an alias (*name), is refused.
 func Document(filename string, data []byte, kind, needs string) (*yaml.Node, error) {
 	one := func(line int, msg string) error {
 		return &Errors{List: []Error{{File: filename, Line: line, Msg: msg}}}
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooBig(filename, kind, int64(len(data)))
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -39,6 +43,9 @@ func Document(filename string, data []byte, kind, needs string) (*yaml.Node, err
 	}
 	if len(doc.Content) == 0 {
 		return nil, one(0, "the file is empty")
+	}
+	if err := noAliases(filename, &doc); err != nil {
+		return nil, err
 	}
 	return doc.Content[0], nil
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,6 +61,13 @@ func TestContainerSettings(t *testing.T) {
 	}
 	if len(c.Mounts) != 1 || c.Mounts[0].Source != s.DataDir || c.Mounts[0].Destination != DataMount || !c.Mounts[0].RW {
 		t.Errorf("mounts = %+v, want %s read-write at %s", c.Mounts, s.DataDir, DataMount)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.DataDir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() == 0 && (st.Uid != 65534 || st.Gid != 65534 || st.Mode&0o777 != 0o700) {
+		t.Errorf("data dir: owner %d:%d mode %o; want nobody's (65534:65534), 0700, not open to all", st.Uid, st.Gid, st.Mode&0o777)
 	}
 	env := map[string]string{}
 	for _, kv := range c.Config.Env {

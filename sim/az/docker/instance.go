@@ -141,11 +141,7 @@ func (r *Runtime) create(ctx context.Context, in *instance) error {
 	}
 	var mounts []mount.Mount
 	if s.DataDir != "" {
-		if err := os.MkdirAll(s.DataDir, 0o777); err != nil {
-			return fmt.Errorf("data dir: %w", err)
-		}
-		// The container runs as nobody; the shared directory must take its writes.
-		if err := os.Chmod(s.DataDir, 0o777); err != nil {
+		if err := dataDirForNobody(s.DataDir); err != nil {
 			return fmt.Errorf("data dir: %w", err)
 		}
 		mounts = append(mounts, mount.Mount{Type: mount.TypeBind, Source: s.DataDir, Target: DataMount})
@@ -320,4 +316,21 @@ func environ(s az.Spec, runID string) []string {
 		env = append(env, "LAB_DATA_DIR="+DataMount)
 	}
 	return env
+}
+
+// dataDirForNobody makes the shared data directory take the writes of the
+// containers, which run as nobody: as root it is given to nobody, mode
+// 0700; a user who is not root cannot give it away, so it is left open to
+// all (0777) for nobody to write.
+func dataDirForNobody(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return os.Chmod(dir, 0o777)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700)
 }

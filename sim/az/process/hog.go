@@ -67,7 +67,7 @@ type hog struct {
 func (r *Runtime) startHog(h *hog, cg *instanceCgroup, id az.InstanceID) error {
 	cmd := exec.Command(hogShell[0], hogShell[1:]...)
 	cmd.Env = []string{"LAB_RUN_ID=" + r.opts.RunID, "LAB_INSTANCE_ID=" + string(id), az.HogEnv + "=" + r.opts.RunID}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
 	if cg.v2 {
 		fd, err := os.Open(cg.cpu)
 		if err != nil {

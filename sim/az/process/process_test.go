@@ -34,9 +34,15 @@ func TestLaunchServesOnItsAddress(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		got[k] = v
 	}
+	// As root the instance runs as nobody, and gets the data directory
+	// where nobody can reach it: s.DataDir, or where s.DataDir now links to.
+	data, err := filepath.EvalSymlinks(s.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want := map[string]string{
 		"LAB_RUN_ID": r.opts.RunID, "LAB_INSTANCE_ID": string(s.ID), "LAB_ZONE": "us-east-1a",
-		"LAB_ADDR": "127.0.1.10", "LAB_PORT": itoa(s.Port), "LAB_DATA_DIR": s.DataDir, "EXTRA": "yes",
+		"LAB_ADDR": "127.0.1.10", "LAB_PORT": itoa(s.Port), "LAB_DATA_DIR": data, "EXTRA": "yes",
 	}
 	for k, v := range want {
 		if got[k] != v {

@@ -42,6 +42,7 @@ type Runtime struct {
 	cg    *cgroups
 	owner osproc.ID // this process, for records
 	t     *az.Table[*instance]
+	data  dataDirs // the run's data directory, made ready for nobody
 
 	starts      chan startReq  // to the starter goroutine
 	stopStarter chan struct{}  // closed once every instance is gone
@@ -127,7 +128,7 @@ func (r *Runtime) Close() error {
 		errs := []error{r.t.Shut(context.Background())}
 		close(r.stopStarter)
 		r.wg.Wait()
-		errs = append(errs, r.cg.removeParents())
+		errs = append(errs, r.cg.removeParents(), r.data.restore())
 		dir := filepath.Join(r.opts.StateDir, r.opts.RunID)
 		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))

@@ -38,9 +38,20 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	if err != nil {
 		return az.Boot{}, err
 	}
+	if s.DataDir, err = r.data.prepare(s.DataDir); err != nil {
+		return az.Boot{}, err
+	}
 	cmd := exec.Command(path, s.Command[1:]...)
 	cmd.Env = environ(s, r.opts.RunID)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = sysProcAttr()
+	if cmd.SysProcAttr.Credential != nil {
+		fdPath, f, err := execThroughFD(path, &cmd.ExtraFiles)
+		if err != nil {
+			return az.Boot{}, fmt.Errorf("start %s: %w", path, err)
+		}
+		defer f.Close()
+		cmd.Path = fdPath
+	}
 	cmd.WaitDelay = time.Second // a child holding the output pipe must not block Wait
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	if r.opts.LogDir != "" {

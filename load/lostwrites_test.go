@@ -1,0 +1,109 @@
+package load
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/todo"
+)
+
+// Two instances that each keep their own database (a data directory each)
+// acknowledge every create, and hand out the same ids. Read back through
+// one of them, about half the writes are gone: the check by id and title
+// counts them, where a check by id alone found every id and 0 lost.
+func TestSeparateDatabasesLoseWrites(t *testing.T) {
+	var nodes []string
+	var stores []*todo.Store
+	for _, id := range []string{"i-0a", "i-0b"} {
+		store, err := todo.OpenStore(context.Background(), t.TempDir()) // a database of its own
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(todo.NewHandler(store, todo.Config{InstanceID: id}))
+		t.Cleanup(func() { srv.Close(); store.Close() })
+		nodes, stores = append(nodes, srv.URL), append(stores, store)
+	}
+	res, err := Run(context.Background(), Config{
+		Targets: nodes, Mix: Mix{Create: 1}, Seed: 7,
+		Phases: []Phase{{Name: "writes", Duration: time.Second, From: 100, To: 100}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) < 50 || res.Unreadable != 0 || res.OK2xx != res.Requests {
+		t.Fatalf("%d creates acknowledged of %d requests (%d 2xx), %d unreadable; want at least 50, all 2xx, 0 unreadable",
+			len(res.Created), res.Requests, res.OK2xx, res.Unreadable)
+	}
+	ids := map[int64]int{}
+	for _, w := range res.Created {
+		ids[w.ID]++
+	}
+	reused := 0
+	for _, n := range ids {
+		if n > 1 {
+			reused++
+		}
+	}
+	if reused == 0 {
+		t.Fatalf("no id was handed out twice among %d creates; the two databases should each count from 1", len(res.Created))
+	}
+
+	// Read back through the first instance, as a load balancer would send
+	// the listing to one of them: what the second kept is lost.
+	kept, err := stores[0].List(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, err := VerifyWrites(context.Background(), nodes[0], res.Created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idOnly := 0 // what a check of ids alone counted
+	for _, w := range res.Created {
+		if w.ID > int64(len(kept)) {
+			idOnly++
+		}
+	}
+	t.Logf("%d acknowledged, %d ids handed out twice, %d kept by the instance read back; lost: %d by id and title, %d by id alone",
+		len(res.Created), reused, len(kept), lost, idOnly)
+	if want := len(res.Created) - len(kept); lost != want {
+		t.Errorf("%d writes lost, want %d (the ones the other instance kept)", lost, want)
+	}
+	if lost <= idOnly {
+		t.Errorf("lost %d by id and title, %d by id alone; the titles should show more", lost, idOnly)
+	}
+}
+
+// A 201 whose body gives no id and title is counted as unreadable, not
+// taken as a write that was kept or lost.
+func TestUnreadableAcknowledgements(t *testing.T) {
+	var creates atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			n := creates.Add(1)
+			w.WriteHeader(http.StatusCreated)
+			if n%2 == 0 {
+				w.Write([]byte(`created`)) // not JSON
+			} else {
+				w.Write([]byte(`{"id": 5}`)) // no title
+			}
+			return
+		}
+		w.Write([]byte(`{"todos":[]}`))
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), Config{
+		Targets: []string{srv.URL}, Mix: Mix{Create: 1}, Seed: 7,
+		Phases: []Phase{{Name: "writes", Duration: time.Second, From: 20, To: 20}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Created) != 0 || res.Unreadable != int(creates.Load()) || res.Unreadable < 10 {
+		t.Errorf("created %d, unreadable %d, server saw %d creates; want 0 and all of them", len(res.Created), res.Unreadable, creates.Load())
+	}
+}

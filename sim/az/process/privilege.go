@@ -1,0 +1,163 @@
+package process
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Nobody is the unprivileged user and group instances and CPU hogs run as
+// when the lab runs as root, as the Docker runtime's containers do.
+const Nobody = 65534
+
+// credential is who a process the runtime starts runs as: nobody, with no
+// supplementary groups, when the lab is root (the kernel then clears every
+// capability, permitted, effective and ambient, at the change of user; none
+// is added back); nil (the lab's own user) otherwise.
+func credential() *syscall.Credential {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return &syscall.Credential{Uid: Nobody, Gid: Nobody, Groups: []uint32{}}
+}
+
+// sysProcAttr is every started process's attributes: its own process group,
+// killed with the lab, and nobody's credential when the lab is root, with no
+// ambient capabilities.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: credential(), AmbientCaps: nil}
+}
+
+// execThroughFD makes cmd execute its program through an open descriptor
+// (/proc/self/fd/3 in the child), so that nobody can run a program in a
+// directory it may not search (a test's temporary directory, root's home):
+// the program file itself must still be executable by others. The returned
+// file is the caller's to close once the process has started.
+func execThroughFD(cmdPath string, extra *[]*os.File) (string, *os.File, error) {
+	f, err := os.OpenFile(cmdPath, os.O_RDONLY|unix.O_PATH|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	*extra = append(*extra, f)
+	return fmt.Sprintf("/proc/self/fd/%d", 2+len(*extra)), f, nil
+}
+
+// dataDirs prepares the run's shared data directory for instances that run
+// as nobody, and puts it back when the run ends.
+type dataDirs struct {
+	mu    sync.Mutex
+	moved map[string]string // the run's data directory -> where it was moved for nobody to reach
+}
+
+// prepare makes dir ready for instances that run as nobody and returns the
+// path they use. dir is owned by nobody, mode 0700. If nobody cannot reach
+// dir (a parent it may not search: a 0700 temporary directory, root's home),
+// the directory is made in the system's temporary directory instead and dir
+// becomes a symbolic link to it, so the lab reads the same files by the
+// run's path; restore moves it back when the run ends. When the lab is not
+// root, dir is used as it is.
+func (d *dataDirs) prepare(dir string) (string, error) {
+	if dir == "" || credential() == nil {
+		return dir, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if real, ok := d.moved[dir]; ok {
+		return real, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	if !searchable(filepath.Dir(real), Nobody, Nobody) {
+		entries, err := os.ReadDir(real)
+		if err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if len(entries) > 0 {
+			return "", fmt.Errorf("data dir %s: user %d (nobody) cannot reach it (a parent directory it may not search) and it is not empty, so it cannot be moved where it can; put the runs directory where that user can reach it", dir, Nobody)
+		}
+		tmp, err := os.MkdirTemp("", "lab-data-")
+		if err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.Remove(real); err != nil {
+			os.Remove(tmp)
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.Symlink(tmp, real); err != nil {
+			os.Remove(tmp)
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if d.moved == nil {
+			d.moved = map[string]string{}
+		}
+		d.moved[dir], real = tmp, tmp
+	}
+	if err := os.Chown(real, Nobody, Nobody); err != nil {
+		return "", fmt.Errorf("data dir: give it to user %d: %w", Nobody, err)
+	}
+	if err := os.Chmod(real, 0o700); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return real, nil
+}
+
+// restore moves every data directory prepare moved back to the run's
+// directory (when both are on one filesystem; else the link stays).
+func (d *dataDirs) restore() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	for dir, tmp := range d.moved {
+		real, err := filepath.EvalSymlinks(filepath.Dir(dir))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		link := filepath.Join(real, filepath.Base(dir))
+		if err := os.Remove(link); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := os.Rename(tmp, link); err != nil {
+			errs = append(errs, errors.Join(fmt.Errorf("move the data back from %s: %w", tmp, err), os.Symlink(tmp, link)))
+		}
+	}
+	d.moved = nil
+	return errors.Join(errs...)
+}
+
+// searchable reports whether uid (in group gid, with no other groups) may
+// search every directory from / down to dir.
+func searchable(dir string, uid, gid uint32) bool {
+	for {
+		var st syscall.Stat_t
+		if err := syscall.Stat(dir, &st); err != nil {
+			return false
+		}
+		bit := uint32(0o001)
+		switch {
+		case st.Uid == uid:
+			bit = 0o100
+		case st.Gid == gid:
+			bit = 0o010
+		}
+		if st.Mode&bit == 0 {
+			return false
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return true
+		}
+		dir = parent
+	}
+}
