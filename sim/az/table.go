@@ -130,12 +130,17 @@ func (t *Table[E]) Lookup(id InstanceID) (E, error) {
 // Exited reports instances that died on their own, as they die.
 func (t *Table[E]) Exited() <-chan InstanceID { return t.exited }
 
-// Report sends id on Exited, unless the table is shutting down. Call it
-// after Exit said true, without the table's lock.
+// Report sends id on Exited, unless the table is shutting down or
+// Exited's buffer is full: a reader that falls behind (or none, as in the
+// lab, whose group learns of deaths through EC2's status checks) misses
+// deaths instead of leaving the dead instance's wait goroutine blocked
+// until Close. Call it after Exit said true, without the table's lock.
 func (t *Table[E]) Report(id InstanceID) {
 	select {
 	case t.exited <- id:
 	case <-t.closing:
+	default:
+		t.log.Debug("exit not reported: nobody reads Exited", "instance", id)
 	}
 }
 

@@ -3,6 +3,7 @@ package az
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -216,4 +217,26 @@ func TestTablePauseResumeTerminateShut(t *testing.T) {
 		t.Error("Launch after Shut succeeded")
 	}
 	tb.Report("i-c") // does not block once shut
+}
+
+// TestReportDoesNotBlockWithoutAReader: the lab reads no Exited, so a long
+// run with many deaths must not leave their wait goroutines blocked.
+func TestReportDoesNotBlockWithoutAReader(t *testing.T) {
+	tb, _ := newFakeTable()
+	tb.log = slog.New(slog.DiscardHandler)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 3*cap(tb.exited); i++ {
+			tb.Report(InstanceID(fmt.Sprintf("i-%d", i)))
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report blocked with Exited's buffer full and no reader")
+	}
+	if id := <-tb.Exited(); id != "i-0" {
+		t.Errorf("first reported %s, want i-0 (the buffer keeps the first deaths)", id)
+	}
 }
