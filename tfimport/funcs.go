@@ -23,7 +23,7 @@ func functions(dir string) map[string]function.Function {
 		"abs": stdlib.AbsoluteFunc, "ceil": stdlib.CeilFunc, "floor": stdlib.FloorFunc, "log": stdlib.LogFunc,
 		"max": stdlib.MaxFunc, "min": stdlib.MinFunc, "pow": stdlib.PowFunc, "signum": stdlib.SignumFunc,
 		"parseint": stdlib.ParseIntFunc,
-		"chomp": stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
+		"chomp":    stdlib.ChompFunc, "format": stdlib.FormatFunc, "formatlist": stdlib.FormatListFunc,
 		"indent": stdlib.IndentFunc, "join": stdlib.JoinFunc, "lower": stdlib.LowerFunc, "upper": stdlib.UpperFunc,
 		"regex": stdlib.RegexFunc, "regexall": stdlib.RegexAllFunc, "replace": stdlib.ReplaceFunc,
 		"split": stdlib.SplitFunc, "strrev": stdlib.ReverseFunc, "substr": stdlib.SubstrFunc, "title": stdlib.TitleFunc,
@@ -96,9 +96,13 @@ func functions(dir string) map[string]function.Function {
 			if v := args[1]; !v.IsNull() && v.CanIterateElements() {
 				for it := v.ElementIterator(); it.Next(); {
 					k, val := it.Element()
-					if k.Type() == cty.String {
-						vars[k.AsString()] = val
+					if k.Type() != cty.String {
+						continue
 					}
+					if !val.IsKnown() && (val.Type() == cty.String || val.Type() == cty.DynamicPseudoType) {
+						val = cty.StringVal(unknownMarker) // keep the rest of the template readable
+					}
+					vars[k.AsString()] = val
 				}
 			}
 			out, diags := expr.Value(&hcl.EvalContext{Variables: vars, Functions: base})
