@@ -22,8 +22,12 @@ func (m *mapper) group(g *Instance) {
 	min, _ := m.setInt(p+"min_size", g, b, "min_size", 0, "not set (the provider requires it): 0")
 	m.setInt(p+"max_size", g, b, "max_size", min, "not set (the provider requires it): min_size")
 	m.setInt(p+"desired_capacity", g, b, "desired_capacity", min, awsDefault+" (min_size)")
-	m.setStr(p+"health_check_type", g, b, "health_check_type", "EC2", providerDefault)
-	m.setSecs(p+"health_check_grace_period", g, b, "health_check_grace_period", 300, providerDefault)
+	m.setStr(p+"health_check_type", g, b, "health_check_type", "EC2", m.def())
+	if m.cfn {
+		m.setSecs(p+"health_check_grace_period", g, b, "health_check_grace_period", 0, awsDefault)
+	} else {
+		m.setSecs(p+"health_check_grace_period", g, b, "health_check_grace_period", 300, m.def())
+	}
 	m.setSecs(p+"default_cooldown", g, b, "default_cooldown", 300, awsDefault)
 	if v := b.attr("default_instance_warmup"); v != nil {
 		if n, ok := m.integer(g, v, "default_instance_warmup", "not set"); ok {
@@ -149,7 +153,7 @@ func (m *mapper) policies(g *Instance) {
 		path := fmt.Sprintf("scaling_policies[%d].", n)
 		n++
 		m.setStr(path+"name", pi, b, "name", pi.Name, "not set: the resource's name")
-		m.d.set(path+"policy_type", typ, m.fromOr(pi, b, "policy_type", providerDefault))
+		m.d.set(path+"policy_type", typ, m.fromOr(pi, b, "policy_type", m.def()))
 		if v := b.attr("adjustment_type"); v != nil {
 			if s, ok := m.str(pi, v, "adjustment_type", "not set"); ok {
 				m.d.set(path+"adjustment_type", s, m.from(pi, v, "adjustment_type"))
@@ -257,7 +261,7 @@ func (m *mapper) alarm(path string, a *Instance, g *Instance) {
 	m.setSecs(path+"period", a, b, "period", 60, "not set: 60")
 	ev, _ := m.setInt(path+"evaluation_periods", a, b, "evaluation_periods", 1, "not set: 1")
 	m.setInt(path+"datapoints_to_alarm", a, b, "datapoints_to_alarm", ev, awsDefault+" (evaluation_periods)")
-	m.setStr(path+"treat_missing_data", a, b, "treat_missing_data", "missing", providerDefault)
+	m.setStr(path+"treat_missing_data", a, b, "treat_missing_data", "missing", m.def())
 	if q := b.blocks("metric_query"); len(q) > 0 {
 		m.notes = append(m.notes, Note{Pos: posOf(q[0].Rng), Kind: NotModelled, Subject: a.Addr + ": metric_query", Msg: "metric math is not rehearsed; the alarm's own metric is"})
 	}

@@ -351,13 +351,13 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 			m.note(t, Inexact, lb.Addr+": load_balancer_type", "%s: the lab rehearses an Application Load Balancer; its behaviour is taken", s)
 		}
 	}
-	m.setSecs("load_balancer.idle_timeout", lb, lb.Body, "idle_timeout", 60, providerDefault)
+	m.setSecs("load_balancer.idle_timeout", lb, lb.Body, "idle_timeout", 60, m.def())
 	if l == nil {
 		m.d.set("load_balancer.listener.port", 80, "no listener forwards to the target group: AWS's default")
 		m.d.set("load_balancer.listener.protocol", "HTTP", "no listener forwards to the target group: AWS's default")
 		return
 	}
-	m.setInt("load_balancer.listener.port", l, l.Body, "port", 80, providerDefault)
+	m.setInt("load_balancer.listener.port", l, l.Body, "port", 80, m.def())
 	m.protocol("load_balancer.listener.protocol", l, l.Body, "protocol")
 	for _, a := range l.Body.blocks("default_action") {
 		if t := a.Body.attr("type"); t != nil {
@@ -381,12 +381,21 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 }
 
 // protocol maps HTTP; HTTPS is noted, the lab does not terminate TLS.
+// def is where a value not set comes from: the Terraform provider's
+// default, or AWS's own for a CloudFormation template.
+func (m *mapper) def() string {
+	if m.cfn {
+		return awsDefault
+	}
+	return providerDefault
+}
+
 func (m *mapper) protocol(field string, i *Instance, b *Body, attr string) {
 	v := b.attr(attr)
 	s, ok := m.str(i, v, attr, "HTTP taken")
 	switch {
 	case !ok:
-		m.d.set(field, "HTTP", providerDefault)
+		m.d.set(field, "HTTP", m.def())
 	case s == "HTTPS":
 		m.note(v, Inexact, i.Addr+": "+attr, "HTTPS: the lab does not terminate TLS; HTTP taken (certificates and TLS policies are not rehearsed)")
 		m.d.set(field, "HTTP", m.from(i, v, attr)+" (HTTPS taken as HTTP)")
@@ -404,11 +413,11 @@ func (m *mapper) targetGroup(tg *Instance) {
 	}
 	m.setInt("target_group.port", tg, b, "port", 80, "not set: 80")
 	m.protocol("target_group.protocol", tg, b, "protocol")
-	m.setStr("target_group.load_balancing_algorithm_type", tg, b, "load_balancing_algorithm_type", "round_robin", providerDefault)
-	m.setStr("target_group.load_balancing_cross_zone_enabled", tg, b, "load_balancing_cross_zone_enabled", stack.CrossZoneUseLBConf, providerDefault)
-	m.setSecs("target_group.deregistration_delay", tg, b, "deregistration_delay", 300, providerDefault)
-	m.setSecs("target_group.slow_start", tg, b, "slow_start", 0, providerDefault)
-	m.setStr("target_group.load_balancing_anomaly_mitigation", tg, b, "load_balancing_anomaly_mitigation", "off", providerDefault)
+	m.setStr("target_group.load_balancing_algorithm_type", tg, b, "load_balancing_algorithm_type", "round_robin", m.def())
+	m.setStr("target_group.load_balancing_cross_zone_enabled", tg, b, "load_balancing_cross_zone_enabled", stack.CrossZoneUseLBConf, m.def())
+	m.setSecs("target_group.deregistration_delay", tg, b, "deregistration_delay", 300, m.def())
+	m.setSecs("target_group.slow_start", tg, b, "slow_start", 0, m.def())
+	m.setStr("target_group.load_balancing_anomaly_mitigation", tg, b, "load_balancing_anomaly_mitigation", "off", m.def())
 	hc := b.block("health_check")
 	if hc == nil {
 		hc = &Body{Attrs: map[string]*Val{}}
@@ -419,14 +428,19 @@ func (m *mapper) targetGroup(tg *Instance) {
 		}
 	}
 	const h = "target_group.health_check."
-	m.setStr(h+"path", tg, hc, "path", "/", providerDefault)
-	m.setStr(h+"port", tg, hc, "port", "traffic-port", providerDefault)
+	m.setStr(h+"path", tg, hc, "path", "/", m.def())
+	m.setStr(h+"port", tg, hc, "port", "traffic-port", m.def())
 	m.protocol(h+"protocol", tg, hc, "protocol")
-	m.setSecs(h+"interval", tg, hc, "interval", 30, providerDefault)
+	m.setSecs(h+"interval", tg, hc, "interval", 30, m.def())
 	m.setSecs(h+"timeout", tg, hc, "timeout", 5, awsDefault+" for HTTP")
-	m.setInt(h+"healthy_threshold", tg, hc, "healthy_threshold", 3, providerDefault+" (AWS's own is 5)")
-	m.setInt(h+"unhealthy_threshold", tg, hc, "unhealthy_threshold", 3, providerDefault+" (AWS's own is 2)")
-	m.setStr(h+"matcher", tg, hc, "matcher", "200", providerDefault)
+	if m.cfn {
+		m.setInt(h+"healthy_threshold", tg, hc, "healthy_threshold", 5, awsDefault)
+		m.setInt(h+"unhealthy_threshold", tg, hc, "unhealthy_threshold", 2, awsDefault)
+	} else {
+		m.setInt(h+"healthy_threshold", tg, hc, "healthy_threshold", 3, providerDefault+" (AWS's own is 5)")
+		m.setInt(h+"unhealthy_threshold", tg, hc, "unhealthy_threshold", 3, providerDefault+" (AWS's own is 2)")
+	}
+	m.setStr(h+"matcher", tg, hc, "matcher", "200", m.def())
 	tgh := b.block("target_group_health")
 	for _, a := range []string{"dns_failover", "unhealthy_state_routing"} {
 		blk := tgh.block(a)

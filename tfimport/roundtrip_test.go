@@ -2,6 +2,7 @@ package tfimport
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -110,4 +111,44 @@ func roundTripTerraform(t *testing.T, s *stack.Stack, eo export.Options) {
 	}
 	labOnly(r.Stack, s)
 	sameStack(t, r.Stack, s)
+}
+
+func TestRoundTripCloudFormation(t *testing.T) {
+	for name, s := range roundTripStacks(t) {
+		for _, o := range []export.Options{{}, {SingleNAT: true}} {
+			t.Run(fmt.Sprintf("%s/single-nat=%v", name, o.SingleNAT), func(t *testing.T) {
+				data, err := export.CloudFormation(s, o)
+				if err != nil {
+					// what the template format cannot hold (scheduled actions, a
+					// maintenance policy) the exporter refuses; nothing to import
+					var se *stack.Errors
+					if !errors.As(err, &se) {
+						t.Fatal(err)
+					}
+					t.Skipf("the exporter refuses it: %v", err)
+				}
+				path := filepath.Join(t.TempDir(), "template.yaml")
+				if err := os.WriteFile(path, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				var io Options
+				if img := s.LaunchTemplate.Image; img != "" {
+					io.Vars = []string{"ContainerImage=" + img}
+				}
+				r, err := CloudFormation(path, io)
+				if err != nil {
+					t.Fatal(err)
+				}
+				labOnly(r.Stack, s)
+				// AWS::AutoScaling::ScalingPolicy has no name: the import names
+				// each policy by its logical id
+				for i := range r.Stack.ScalingPolicies {
+					if i < len(s.ScalingPolicies) {
+						r.Stack.ScalingPolicies[i].Name = s.ScalingPolicies[i].Name
+					}
+				}
+				sameStack(t, r.Stack, s)
+			})
+		}
+	}
 }

@@ -21,6 +21,9 @@ type mapper struct {
 	used   map[*Instance]bool // mapped instances: their unread arguments are listed
 	all    []*Instance
 	region string
+	// cfn: the resources come from a CloudFormation template, whose
+	// defaults are AWS's own, not the Terraform provider's.
+	cfn bool
 	// zoneSubnets are the subnets whose availability_zone gave a zone.
 	zoneSubnets map[*Instance]bool
 }

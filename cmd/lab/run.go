@@ -26,6 +26,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
+	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
@@ -41,6 +42,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	sc, st, ok := resolveScenario("run", fs.Arg(0), *speed, stderr)
 	if !ok {
+		return exitUsage
+	}
+	if st, ok = sf.apply(sc, st, stderr); !ok {
 		return exitUsage
 	}
 	opts := lab.RunOptions{
