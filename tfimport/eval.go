@@ -103,13 +103,22 @@ func (s *scope) ctx() *hcl.EvalContext {
 		"module": cty.ObjectVal(s.mods),
 		"data":   cty.ObjectVal(byType(s.data)),
 		"path": cty.ObjectVal(map[string]cty.Value{
-			"module": cty.StringVal(s.m.dir), "root": cty.StringVal(s.e.root), "cwd": cty.StringVal(s.e.root)}),
+			"module": cty.StringVal(s.modulePath()), "root": cty.StringVal("."), "cwd": cty.StringVal(s.e.root)}),
 		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal("default")}),
 	}
 	for t, v := range byType(s.res) {
 		vars[t] = v
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: s.e.funcs}
+}
+
+// modulePath is path.module as Terraform gives it: relative to the root
+// module's directory, where file paths are resolved.
+func (s *scope) modulePath() string {
+	if r, err := filepath.Rel(s.e.root, s.m.dir); err == nil {
+		return r
+	}
+	return s.m.dir
 }
 
 // value evaluates an expression. Errors stop the import, except an
@@ -757,6 +766,10 @@ func (e *evaluator) moduleVars(m *module, given map[string]cty.Value, at hcl.Ran
 			} else {
 				e.note(at, Offline, subject, "variable %q has no default and no value was given (-var %s=... or a .tfvars file); taken as unknown, so what depends on it takes a stated default", n, n)
 				v = cty.UnknownVal(t)
+				if t == cty.String || t == cty.DynamicPseudoType {
+					// text stays text, so a script it is part of can still be read
+					v = cty.StringVal(unknownMarker)
+				}
 			}
 		}
 		if t != cty.DynamicPseudoType && !v.IsNull() {

@@ -67,7 +67,7 @@ func (m *mapper) group(g *Instance) {
 	if ir := b.block("instance_refresh"); ir != nil {
 		m.notes = append(m.notes, Note{Pos: posOf(ir.Rng), Kind: NotModelled, Subject: g.Addr + ": instance_refresh",
 			Msg: "the stack holds no refresh settings: a scenario's deploy action starts the lab's instance refresh (with the group's instance_maintenance_policy)"})
-		ir.read = nil
+		markAll(ir)
 	}
 	if v := b.attr("suspended_processes"); v != nil {
 		if ps := m.strs(g, v, "suspended_processes"); len(ps) > 0 {
@@ -220,12 +220,15 @@ func (m *mapper) policies(g *Instance) {
 	for _, a := range alarms {
 		if !tied[a] {
 			m.instNote(a, NotModelled, a.Addr, "runs no scaling policy of the group (alarm_actions): notifications and other actions are not rehearsed")
+			m.used[a] = true
+			markAll(a.Body)
 		}
 	}
 	for _, pi := range m.byType["aws_autoscaling_policy"] {
 		if !m.used[pi] && !m.forGroup(pi, g) {
 			m.instNote(pi, NotModelled, pi.Addr, "not a policy of the rehearsed group")
 			m.used[pi] = true
+			markAll(pi.Body)
 		}
 	}
 }
@@ -517,6 +520,7 @@ var reasons = map[string]string{
 	"lambda_multi_value_headers_enabled": "Lambda targets are not rehearsed", "proxy_protocol_v2": "Network Load Balancer setting",
 	"connection_termination": "Network Load Balancer setting", "preserve_client_ip": "Network Load Balancer setting",
 	"policy_type": "", "autoscaling_group_name": "",
+	"UpdatePolicy": "a CloudFormation rolling update: the lab's deploy action (a scenario's) starts an instance refresh instead",
 }
 
 // plumbing are resource types the lab does not simulate, and why.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
@@ -208,6 +210,8 @@ func (m *mapper) groupTargets(g *Instance) []*Instance {
 				if v := a.Body.Attrs[k]; v != nil && v.V.IsKnown() && !v.V.IsNull() && v.V.Type().FriendlyName() == "string" {
 					add(v.V.AsString())
 					m.used[a] = true
+					a.Body.mark(k)
+					a.Body.mark("autoscaling_group_name")
 				}
 			}
 		}
@@ -571,11 +575,12 @@ func (m *mapper) userData(lt, tg *Instance) {
 		m.instNote(lt, Inexact, lt.Addr+": user_data", "none: the lab runs its own SimplyDone (command: [simplydone])")
 		return
 	}
-	text, ok := m.str(lt, v, "user_data", "the lab runs its own SimplyDone")
-	if !ok {
+	if !v.V.IsKnown() || v.V.Type() != cty.String {
+		m.note(v, Offline, lt.Addr+": user_data", "not known offline; the lab runs its own SimplyDone (command: [simplydone])")
 		simply("user data not known offline")
 		return
 	}
+	text := v.V.AsString()
 	text = decodeUserData(text)
 	run := dockerRun(text)
 	if run == nil {

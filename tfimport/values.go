@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -17,7 +18,7 @@ type mapper struct {
 	notes  []Note
 	errs   []Error
 	byType map[string][]*Instance
-	byRef  map[string]*Instance
+	byRef  map[string][]*Instance
 	used   map[*Instance]bool // mapped instances: their unread arguments are listed
 	all    []*Instance
 	region string
@@ -29,7 +30,7 @@ type mapper struct {
 }
 
 func newMapper(dir string, instances []*Instance) *mapper {
-	m := &mapper{dir: dir, d: newDraft(), byType: map[string][]*Instance{}, byRef: map[string]*Instance{}, used: map[*Instance]bool{}, all: instances, zoneSubnets: map[*Instance]bool{}}
+	m := &mapper{dir: dir, d: newDraft(), byType: map[string][]*Instance{}, byRef: map[string][]*Instance{}, used: map[*Instance]bool{}, all: instances, zoneSubnets: map[*Instance]bool{}}
 	for _, i := range instances {
 		if i.Mode != "resource" {
 			continue
@@ -40,8 +41,8 @@ func newMapper(dir string, instances []*Instance) *mapper {
 			for _, a := range []string{"id", "arn", "name", "arn_suffix"} {
 				if i.Value.Type().HasAttribute(a) {
 					if v := i.Value.GetAttr(a); v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-						if _, taken := m.byRef[v.AsString()]; !taken {
-							m.byRef[v.AsString()] = i
+						if !slices.Contains(m.byRef[v.AsString()], i) {
+							m.byRef[v.AsString()] = append(m.byRef[v.AsString()], i)
 						}
 					}
 				}
@@ -86,7 +87,7 @@ func (m *mapper) known(i *Instance, v *Val, attr, instead string) bool {
 	if v == nil {
 		return false
 	}
-	if !v.V.IsWhollyKnown() {
+	if !v.V.IsWhollyKnown() || hasMarker(v.V) {
 		m.note(v, Offline, i.Addr+": "+attr, "not known offline; %s", instead)
 		return false
 	}
@@ -169,14 +170,11 @@ func (m *mapper) strs(i *Instance, v *Val, attr string) []string {
 	return out
 }
 
-// ref finds the resource a string (an id, ARN or name) stands for.
+// ref finds the resource of one of the types a string (an id, ARN or
+// name) stands for.
 func (m *mapper) ref(s string, types ...string) *Instance {
-	i := m.byRef[s]
-	if i == nil {
-		return nil
-	}
-	for _, t := range types {
-		if canonical(i.Type) == t {
+	for _, i := range m.byRef[s] {
+		if slices.Contains(types, canonical(i.Type)) {
 			return i
 		}
 	}
@@ -213,4 +211,21 @@ func (m *mapper) setSecs(field string, i *Instance, b *Body, attr string, def in
 	}
 	m.d.set(field, secs(def), defFrom)
 	return def, false
+}
+
+// hasMarker reports whether a string holds a variable not known offline.
+func hasMarker(v cty.Value) bool {
+	return v.Type() == cty.String && !v.IsNull() && strings.Contains(v.AsString(), unknownMarker)
+}
+
+// markAll marks a body and everything in it read: the resource has been
+// noted as a whole.
+func markAll(b *Body) {
+	for name := range b.Attrs {
+		b.mark(name)
+	}
+	for _, blk := range b.Blocks {
+		b.mark(blk.Type)
+		markAll(blk.Body)
+	}
 }
