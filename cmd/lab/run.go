@@ -31,7 +31,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
