@@ -79,7 +79,7 @@ func (m *mapper) group(g *Instance) {
 	hook := func(i *Instance, hb *Body, attrName string) {
 		path := fmt.Sprintf("%slifecycle_hooks[%d].", p, n)
 		n++
-		m.setStr(path+"name", i, hb, attrName, "hook", "not set")
+		m.setStr(path+"name", i, hb, attrName, fmt.Sprintf("hook-%d", n), "not set")
 		m.setStr(path+"lifecycle_transition", i, hb, "lifecycle_transition", stack.LaunchingTransition, "not set")
 		m.setSecs(path+"heartbeat_timeout", i, hb, "heartbeat_timeout", 3600, awsDefault)
 		m.setStr(path+"default_result", i, hb, "default_result", "ABANDON", awsDefault)
