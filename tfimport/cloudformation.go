@@ -238,7 +238,7 @@ func evalTemplate(file string, data []byte, o Options) (*Config, error) {
 		v := i.Body.Attrs["AutoScalingGroupName"]
 		attached := false
 		for _, g := range instances {
-			if g.Type == "aws_autoscaling_group" && v != nil && v.V.IsKnown() && v.V.Type() == cty.String && v.V.AsString() == g.Name {
+			if g.Type == "aws_autoscaling_group" && v != nil && isStr(v.V) && v.V.AsString() == g.Name {
 				wp := &Body{Attrs: map[string]*Val{}, Rng: i.Body.Rng}
 				ren := map[string]string{"PoolState": "pool_state", "MinSize": "min_size", "MaxGroupPreparedCapacity": "max_group_prepared_capacity"}
 				for k, a := range i.Body.Attrs {
@@ -406,7 +406,7 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 		}
 		return true
 	case "aws_lb.Scheme":
-		attr("internal", cty.BoolVal(v.IsKnown() && v.Type() == cty.String && v.AsString() == "internal"))
+		attr("internal", cty.BoolVal(isStr(v) && v.AsString() == "internal"))
 		return true
 	case "aws_lb.SubnetMappings":
 		each(v, func(e cty.Value) { block("subnet_mapping", map[string]cty.Value{"subnet_id": get(e, "SubnetId")}) })

@@ -1,6 +1,7 @@
 package tfimport
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -53,7 +54,7 @@ func (e *evaluator) computed(i *Instance) cty.Value {
 			if ex := i.Body.attr("exclude_names"); ex != nil && ex.V.IsWhollyKnown() && ex.V.CanIterateElements() {
 				drop := map[string]bool{}
 				for it := ex.V.ElementIterator(); it.Next(); {
-					if _, v := it.Element(); v.Type() == cty.String {
+					if _, v := it.Element(); isStr(v) {
 						drop[v.AsString()] = true
 					}
 				}
@@ -68,7 +69,7 @@ func (e *evaluator) computed(i *Instance) cty.Value {
 			var nv, ids []cty.Value
 			for n, z := range names {
 				nv = append(nv, str(z))
-				ids = append(ids, str(strings.ReplaceAll(e.region, "-", "")[:3]+"-az"+string(rune('1'+n))))
+				ids = append(ids, str(fmt.Sprintf("%s-az%d", strings.ReplaceAll(e.region, "-", ""), n+1)))
 			}
 			list := func(vs []cty.Value) cty.Value {
 				if len(vs) == 0 {
@@ -113,7 +114,7 @@ func (e *evaluator) computed(i *Instance) cty.Value {
 	set("id", str(i.Addr))
 	set("arn", str("arn:lab:"+i.Addr))
 	set("arn_suffix", str("lab/"+i.Addr))
-	if np, ok := obj["name_prefix"]; ok && np.IsKnown() && !np.IsNull() && np.Type() == cty.String {
+	if np, ok := obj["name_prefix"]; ok && isStr(np) {
 		set("name", str(np.AsString()+i.Addr))
 	}
 	set("name", str(i.Addr))

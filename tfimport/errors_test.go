@@ -136,3 +136,21 @@ func TestBadTemplateIsReportedWhereItIs(t *testing.T) {
 		})
 	}
 }
+
+func TestAModuleCallingItselfStops(t *testing.T) {
+	dir := dirWith(t, map[string]string{"main.tf": tier + "module \"again\" {\n  source = \"./\"\n  count  = 100\n}\n"})
+	_, err := Terraform(dir, Options{})
+	if err == nil || !regexp.MustCompile(`modules nest more than 10 deep|more than \d+ resource and module instances`).MatchString(err.Error()) {
+		t.Fatalf("error %v; want the nesting or the instance bound", err)
+	}
+}
+
+func TestNullsAndOddValuesAreNotes(t *testing.T) {
+	r, err := Terraform(dirWith(t, map[string]string{"main.tf": strings.Replace(tier,
+		"target_group_arns = [aws_lb_target_group.this.arn]",
+		"target_group_arns = [aws_lb_target_group.this.arn, null]\n  vpc_zone_identifier = [null, \"subnet-123\"]\n  termination_policies = null", 1)}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "termination policies", strings.Join(r.Stack.AutoScalingGroup.TerminationPolicies, ","), "Default")
+}

@@ -21,8 +21,13 @@ import (
 // maxModuleDepth bounds nested local modules (and a module calling itself).
 const maxModuleDepth = 10
 
-// maxInstances bounds count and for_each.
-const maxInstances = 1000
+// maxInstances bounds count and for_each; maxTotal bounds the resource and
+// module instances of a whole configuration (a module calling itself with
+// a count would otherwise multiply them).
+const (
+	maxInstances = 1000
+	maxTotal     = 20000
+)
 
 // DefaultRegion is the region taken when the provider block names none.
 const DefaultRegion = "us-east-1"
@@ -41,6 +46,17 @@ type evaluator struct {
 	modules   map[string]*module
 	seq       int
 	modSeq    int
+	total     int // resource and module instances so far
+}
+
+// spend counts one more instance; past maxTotal the evaluation stops with
+// an error at r.
+func (e *evaluator) spend(r hcl.Range) bool {
+	e.total++
+	if e.total == maxTotal+1 {
+		e.errorf(r, "more than %d resource and module instances; is a module calling itself with count or for_each?", maxTotal)
+	}
+	return e.total <= maxTotal
 }
 
 // scope is one module instance being evaluated.
@@ -438,7 +454,7 @@ func (s *scope) evalProvider() {
 			continue
 		}
 		v := s.e.value(a.Expr, s.ctx(), "provider.aws.region")
-		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
+		if isStr(v) {
 			s.e.region, s.e.regionPos, s.e.regionSet = v.AsString(), a.SrcRange, true
 		} else {
 			s.e.note(a.SrcRange, Offline, "provider.aws: region", "not known offline; %s taken", DefaultRegion)
@@ -507,7 +523,7 @@ func (s *scope) evalDecl(d *decl) {
 			for it := fv.ElementIterator(); it.Next(); {
 				k, v := it.Element()
 				if fv.Type().IsSetType() {
-					if v.Type() != cty.String {
+					if !isStr(v) {
 						s.e.errorf(a.SrcRange, "%s: for_each is a set of %s; a set must hold strings", subject, v.Type().FriendlyName())
 						return
 					}
@@ -534,6 +550,9 @@ func (s *scope) evalDecl(d *decl) {
 
 // instance evaluates one instance and records it.
 func (s *scope) instance(d *decl, key cty.Value, ctx *hcl.EvalContext) cty.Value {
+	if !s.e.spend(d.block.DefRange()) {
+		return cty.DynamicVal
+	}
 	addr := s.prefix + d.key
 	switch {
 	case key == cty.NilVal:
@@ -663,6 +682,9 @@ func (s *scope) evalCall(name string, b *hclsyntax.Block) {
 		return
 	}
 	one := func(key cty.Value, c *hcl.EvalContext) cty.Value {
+		if !s.e.spend(b.DefRange()) {
+			return cty.DynamicVal
+		}
 		p := s.prefix + "module." + name
 		switch {
 		case key == cty.NilVal:
@@ -717,7 +739,7 @@ func (s *scope) evalCall(name string, b *hclsyntax.Block) {
 				if fv.Type().IsSetType() {
 					k = v
 				}
-				if k.Type() != cty.String {
+				if !isStr(k) {
 					continue
 				}
 				c := ctx.NewChild()

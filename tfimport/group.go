@@ -271,7 +271,7 @@ func (m *mapper) alarm(path string, a *Instance, g *Instance) {
 	if d := b.attr("dimensions"); d != nil && d.V.IsWhollyKnown() && d.V.CanIterateElements() {
 		for it := d.V.ElementIterator(); it.Next(); {
 			k, val := it.Element()
-			if k.Type().FriendlyName() != "string" || val.Type().FriendlyName() != "string" {
+			if !isStr(k) || !isStr(val) {
 				continue
 			}
 			switch k.AsString() {
@@ -286,7 +286,7 @@ func (m *mapper) alarm(path string, a *Instance, g *Instance) {
 		}
 	}
 	for _, k := range []string{"ok_actions", "insufficient_data_actions"} {
-		if v := b.attr(k); v != nil && v.V.IsKnown() && v.V.LengthInt() > 0 {
+		if v := b.attr(k); v != nil && v.V.IsKnown() && !v.V.IsNull() && v.V.CanIterateElements() && v.V.LengthInt() > 0 {
 			m.note(v, NotModelled, a.Addr+": "+k, "notifications are not rehearsed")
 		}
 	}

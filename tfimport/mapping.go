@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zclconf/go-cty/cty"
-
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
@@ -148,7 +146,7 @@ func (m *mapper) mapAll() {
 	lb := lbs[0]
 	if listener != nil {
 		m.used[listener] = true
-		if v := listener.Body.attr("load_balancer_arn"); v != nil && v.V.IsKnown() && v.V.Type().FriendlyName() == "string" {
+		if v := listener.Body.attr("load_balancer_arn"); v != nil && isStr(v.V) {
 			if l := m.ref(v.V.AsString(), "aws_lb"); l != nil {
 				lb = l
 			}
@@ -199,7 +197,7 @@ func (m *mapper) groupTargets(g *Instance) []*Instance {
 	}
 	if v := g.Body.Attrs["target_group_arns"]; v != nil && v.V.IsWhollyKnown() && !v.V.IsNull() && v.V.CanIterateElements() {
 		for it := v.V.ElementIterator(); it.Next(); {
-			if _, e := it.Element(); e.Type().FriendlyName() == "string" {
+			if _, e := it.Element(); isStr(e) {
 				add(e.AsString())
 			}
 		}
@@ -207,7 +205,7 @@ func (m *mapper) groupTargets(g *Instance) []*Instance {
 	for _, a := range m.byType["aws_autoscaling_attachment"] {
 		if m.forGroup(a, g) {
 			for _, k := range []string{"lb_target_group_arn", "alb_target_group_arn"} {
-				if v := a.Body.Attrs[k]; v != nil && v.V.IsKnown() && !v.V.IsNull() && v.V.Type().FriendlyName() == "string" {
+				if v := a.Body.Attrs[k]; v != nil && isStr(v.V) {
 					add(v.V.AsString())
 					m.used[a] = true
 					a.Body.mark(k)
@@ -222,7 +220,7 @@ func (m *mapper) groupTargets(g *Instance) []*Instance {
 // forGroup reports whether an instance's autoscaling_group_name names g.
 func (m *mapper) forGroup(i, g *Instance) bool {
 	v := i.Body.Attrs["autoscaling_group_name"]
-	if v == nil || !v.V.IsKnown() || v.V.IsNull() || v.V.Type().FriendlyName() != "string" {
+	if v == nil || !isStr(v.V) {
 		return false
 	}
 	return m.ref(v.V.AsString(), "aws_autoscaling_group") == g
@@ -235,7 +233,7 @@ func (m *mapper) forwards(l *Instance) []string {
 		if blk.Type != "default_action" {
 			continue
 		}
-		if v := blk.Body.Attrs["target_group_arn"]; v != nil && v.V.IsKnown() && !v.V.IsNull() && v.V.Type().FriendlyName() == "string" {
+		if v := blk.Body.Attrs["target_group_arn"]; v != nil && isStr(v.V) {
 			out = append(out, v.V.AsString())
 		}
 		for _, f := range blk.Body.Blocks {
@@ -243,7 +241,7 @@ func (m *mapper) forwards(l *Instance) []string {
 				continue
 			}
 			for _, t := range f.Body.Blocks {
-				if v := t.Body.Attrs["arn"]; t.Type == "target_group" && v != nil && v.V.IsKnown() && !v.V.IsNull() && v.V.Type().FriendlyName() == "string" {
+				if v := t.Body.Attrs["arn"]; t.Type == "target_group" && v != nil && isStr(v.V) {
 					out = append(out, v.V.AsString())
 				}
 			}
@@ -258,7 +256,7 @@ var stackName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?
 // the directory's.
 func (m *mapper) name(lb, g *Instance) {
 	for _, i := range []*Instance{lb, g} {
-		if v := i.Body.attr("name"); v != nil && v.V.IsKnown() && v.V.Type().FriendlyName() == "string" {
+		if v := i.Body.attr("name"); v != nil && isStr(v.V) && !hasMarker(v.V) {
 			if n := v.V.AsString(); stackName.MatchString(n) {
 				m.d.set("name", n, m.from(i, v, "name"))
 				return
@@ -490,7 +488,7 @@ func (m *mapper) launchTemplate(g, tg *Instance) {
 	spec := g.Body.block("launch_template")
 	if spec != nil {
 		for _, k := range []string{"id", "name"} {
-			if v := spec.attr(k); v != nil && v.V.IsKnown() && v.V.Type().FriendlyName() == "string" {
+			if v := spec.attr(k); v != nil && isStr(v.V) {
 				lt = m.ref(v.V.AsString(), "aws_launch_template")
 			}
 		}
@@ -500,7 +498,7 @@ func (m *mapper) launchTemplate(g, tg *Instance) {
 			if s := l.block("launch_template_specification"); s != nil {
 				spec = s
 				for _, k := range []string{"launch_template_id", "launch_template_name"} {
-					if v := s.attr(k); v != nil && v.V.IsKnown() && v.V.Type().FriendlyName() == "string" {
+					if v := s.attr(k); v != nil && isStr(v.V) {
 						lt = m.ref(v.V.AsString(), "aws_launch_template")
 					}
 				}
@@ -511,7 +509,7 @@ func (m *mapper) launchTemplate(g, tg *Instance) {
 		}
 		mip.block("instances_distribution")
 	}
-	if v := g.Body.attr("launch_configuration"); v != nil && v.V.IsKnown() && v.V.Type().FriendlyName() == "string" {
+	if v := g.Body.attr("launch_configuration"); v != nil && isStr(v.V) {
 		lt = m.ref(v.V.AsString(), "aws_launch_configuration")
 	}
 	if spec != nil {
@@ -575,7 +573,7 @@ func (m *mapper) userData(lt, tg *Instance) {
 		m.instNote(lt, Inexact, lt.Addr+": user_data", "none: the lab runs its own SimplyDone (command: [simplydone])")
 		return
 	}
-	if !v.V.IsKnown() || v.V.Type() != cty.String {
+	if !isStr(v.V) {
 		m.note(v, Offline, lt.Addr+": user_data", "not known offline; the lab runs its own SimplyDone (command: [simplydone])")
 		simply("user data not known offline")
 		return

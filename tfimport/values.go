@@ -2,6 +2,7 @@ package tfimport
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"path/filepath"
 	"slices"
@@ -124,6 +125,10 @@ func (m *mapper) integer(i *Instance, v *Val, attr, instead string) (int, bool) 
 	if !ok {
 		return 0, false
 	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		m.note(v, Inexact, i.Addr+": "+attr, "%v is not a whole number; %s", f, instead)
+		return 0, false
+	}
 	n, acc := big.NewFloat(f).Int64()
 	if acc != big.Exact || n > 1<<31 || n < -(1<<31) {
 		m.note(v, Inexact, i.Addr+": "+attr, "%v is not a whole number; %s", f, instead)
@@ -228,4 +233,9 @@ func markAll(b *Body) {
 		b.mark(blk.Type)
 		markAll(blk.Body)
 	}
+}
+
+// isStr reports whether v is known, non-null text.
+func isStr(v cty.Value) bool {
+	return v.IsKnown() && !v.IsNull() && v.Type() == cty.String
 }
