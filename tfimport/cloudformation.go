@@ -336,7 +336,7 @@ func (t *template) resource(k, n *yaml.Node, seq int) *Instance {
 			continue
 		}
 		at := rng(t.file, pk)
-		if t.special(tfType, pk.Value, v, at, body) {
+		if t.special(tfType, pk.Value, v, at, pn, body) {
 			continue
 		}
 		key := pk.Value
@@ -357,8 +357,11 @@ func (t *template) resource(k, n *yaml.Node, seq int) *Instance {
 
 // special translates the properties that are lists of key-value pairs or
 // nested structures in CloudFormation and blocks in Terraform.
-func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Body) bool {
-	attr := func(name string, val cty.Value) { b.Attrs[name] = &Val{V: val, Rng: at} }
+func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, pn *yaml.Node, b *Body) bool {
+	// within is where an element or key of the property is written
+	within := func(path ...any) hcl.Range { return t.within(pn, at, path...) }
+	attrAt := func(name string, val cty.Value, r hcl.Range) { b.Attrs[name] = &Val{V: val, Rng: r} }
+	attr := func(name string, val cty.Value) { attrAt(name, val, at) }
 	block := func(typ string, attrs map[string]cty.Value) *Body {
 		bb := &Body{Attrs: map[string]*Val{}, Rng: at}
 		for k, val := range attrs {
@@ -373,16 +376,20 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 		}
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
-	pairs := func(list cty.Value, kName, vName string) [][2]cty.Value {
-		var out [][2]cty.Value
+	type pair struct {
+		k, v cty.Value
+		at   hcl.Range
+	}
+	pairs := func(list cty.Value, kName, vName string) []pair {
+		var out []pair
 		if !list.IsKnown() || list.IsNull() || !list.CanIterateElements() {
 			return nil
 		}
-		for it := list.ElementIterator(); it.Next(); {
+		i := 0
+		for it := list.ElementIterator(); it.Next(); i++ {
 			_, e := it.Element()
-			k := get(e, kName)
-			if k.IsKnown() && !k.IsNull() && k.Type() == cty.String {
-				out = append(out, [2]cty.Value{k, get(e, vName)})
+			if k := get(e, kName); isStr(k) {
+				out = append(out, pair{k, get(e, vName), within(i)})
 			}
 		}
 		return out
@@ -398,10 +405,10 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 	switch tfType + "." + key {
 	case "aws_lb.LoadBalancerAttributes":
 		for _, p := range pairs(v, "Key", "Value") {
-			if p[0].AsString() == "idle_timeout.timeout_seconds" {
-				attr("idle_timeout", p[1])
+			if p.k.AsString() == "idle_timeout.timeout_seconds" {
+				attrAt("idle_timeout", p.v, p.at)
 			} else {
-				attr(p[0].AsString(), p[1])
+				attrAt(p.k.AsString(), p.v, p.at)
 			}
 		}
 		return true
@@ -431,25 +438,25 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 		tgh := map[string]map[string]cty.Value{}
 		var stick map[string]cty.Value
 		for _, p := range pairs(v, "Key", "Value") {
-			k := p[0].AsString()
+			k := p.k.AsString()
 			switch {
 			case tgAttributes[k] != "":
-				attr(tgAttributes[k], p[1])
+				attrAt(tgAttributes[k], p.v, p.at)
 			case strings.HasPrefix(k, "target_group_health."):
 				parts := strings.Split(k, ".") // target_group_health.dns_failover.minimum_healthy_targets.count
 				if len(parts) == 4 {
 					if tgh[parts[1]] == nil {
 						tgh[parts[1]] = map[string]cty.Value{}
 					}
-					tgh[parts[1]]["minimum_healthy_targets_"+parts[3]] = p[1]
+					tgh[parts[1]]["minimum_healthy_targets_"+parts[3]] = p.v
 				}
 			case strings.HasPrefix(k, "stickiness."):
 				if stick == nil {
 					stick = map[string]cty.Value{}
 				}
-				stick[strings.TrimPrefix(k, "stickiness.")] = p[1]
+				stick[strings.TrimPrefix(k, "stickiness.")] = p.v
 			default:
-				attr(k, p[1])
+				attrAt(k, p.v, p.at)
 			}
 		}
 		if len(tgh) > 0 {
@@ -499,15 +506,16 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 			"MetadataOptions": "metadata_options", "TagSpecifications": "tag_specifications", "KeyName": "key_name", "IamInstanceProfile": "iam_instance_profile",
 			"BlockDeviceMappings": "block_device_mappings", "NetworkInterfaces": "network_interfaces", "CreditSpecification": "credit_specification", "EbsOptimized": "ebs_optimized"}
 		for k := range v.Type().AttributeTypes() {
-			val := v.GetAttr(k)
+			val, r := v.GetAttr(k), within(k)
 			if k == "Monitoring" {
-				block("monitoring", map[string]cty.Value{"enabled": get(val, "Enabled")})
+				mb := block("monitoring", nil)
+				mb.Attrs["enabled"] = &Val{V: get(val, "Enabled"), Rng: t.within(pn, r, k, "Enabled")}
 				continue
 			}
 			if tk, ok := ren[k]; ok {
 				k = tk
 			}
-			attr(k, val)
+			attrAt(k, val, r)
 		}
 		return true
 	case "aws_autoscaling_group.LaunchTemplate":
@@ -557,7 +565,7 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 	case "aws_cloudwatch_metric_alarm.Dimensions":
 		m := map[string]cty.Value{}
 		for _, p := range pairs(v, "Name", "Value") {
-			m[p[0].AsString()] = p[1]
+			m[p.k.AsString()] = p.v
 		}
 		attr("dimensions", cty.ObjectVal(m))
 		return true
@@ -566,6 +574,41 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, b *Bod
 		return true
 	}
 	return false
+}
+
+// within is where the element or key at path is written inside the
+// property node n (keys are strings, list elements ints); def where the
+// path cannot be followed (an intrinsic function in the way).
+func (t *template) within(n *yaml.Node, def hcl.Range, path ...any) hcl.Range {
+	for _, step := range path {
+		for n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		if n == nil {
+			return def
+		}
+		switch s := step.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return def
+			}
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == s {
+					next = n.Content[i+1]
+					def = rng(t.file, n.Content[i])
+				}
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || s >= len(n.Content) {
+				return def
+			}
+			n = n.Content[s]
+			def = rng(t.file, n)
+		}
+	}
+	return def
 }
 
 // eval evaluates a template value with its intrinsic functions.

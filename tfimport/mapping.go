@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
@@ -286,6 +288,9 @@ func (m *mapper) zones(g, lb *Instance) {
 				continue
 			}
 			m.zoneSubnets[sn] = true
+			if pub := sn.Body.Attrs["map_public_ip_on_launch"]; i == g && pub != nil && pub.V.IsKnown() && pub.V.Type() == cty.Bool && pub.V.True() {
+				m.note(pub, NotModelled, sn.Addr+": map_public_ip_on_launch", "the group's instances are in a public subnet: on AWS they get public addresses; in the lab they are reached only through the load balancer")
+			}
 			z := sn.Body.attr("availability_zone")
 			if zn, ok := m.str(sn, z, "availability_zone", "the subnet's zone is left out"); ok && !contains(zs, zn) {
 				zs = append(zs, zn)
