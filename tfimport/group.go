@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -625,14 +624,4 @@ func whyNot(t string) string {
 		return "not an AWS resource: not rehearsed"
 	}
 	return "not rehearsed: " + rehearses
-}
-
-// sortedKeys is the keys of a set, sorted.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

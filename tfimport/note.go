@@ -2,7 +2,6 @@ package tfimport
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -117,15 +116,4 @@ func sortErrors(list []Error) {
 		}
 		return a.Col < b.Col
 	})
-}
-
-// relPos shortens a file name to be relative to dir where it is inside it.
-func relPos(dir string, p Pos) Pos {
-	if p.File == "" {
-		return p
-	}
-	if r, err := filepath.Rel(dir, p.File); err == nil && !strings.HasPrefix(r, "..") {
-		p.File = r
-	}
-	return p
 }

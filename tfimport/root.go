@@ -87,6 +87,16 @@ func (e *evaluator) fail(errs []Error) error {
 func (e *evaluator) rootValues(m *module, o Options) (map[string]cty.Value, []Error) {
 	given := map[string]cty.Value{}
 	var errs []Error
+	// TF_VAR_name in the environment comes first, as in Terraform
+	for name, b := range m.variables {
+		if raw, ok := os.LookupEnv("TF_VAR_" + name); ok {
+			if v, err := e.rawValue(b, name, raw); err != nil {
+				errs = append(errs, *err)
+			} else {
+				given[name] = v
+			}
+		}
+	}
 	files := []string{}
 	if _, err := os.Stat(filepath.Join(m.dir, "terraform.tfvars")); err == nil {
 		files = append(files, filepath.Join(m.dir, "terraform.tfvars"))
@@ -135,26 +145,33 @@ func (e *evaluator) rootValues(m *module, o Options) (map[string]cty.Value, []Er
 			errs = append(errs, Error{Pos: at, Msg: fmt.Sprintf("no variable %q is declared in the root module", name)})
 			continue
 		}
-		t := e.variableType(b)
-		if t == cty.String || t == cty.DynamicPseudoType {
-			given[name] = cty.StringVal(raw)
-			continue
-		}
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), "-var "+name, hcl.Pos{Line: 1, Column: 1})
-		if diags.HasErrors() {
-			errs = append(errs, diagErrors(diags)...)
-			continue
-		}
-		v, diags := expr.Value(nil)
-		if diags.HasErrors() {
-			errs = append(errs, diagErrors(diags)...)
-			continue
-		}
-		if _, err := convert.Convert(v, t); err != nil {
-			errs = append(errs, Error{Pos: at, Msg: fmt.Sprintf("not a %s: %v", t.FriendlyName(), err)})
+		v, err := e.rawValue(b, "-var "+kv, raw)
+		if err != nil {
+			errs = append(errs, *err)
 			continue
 		}
 		given[name] = v
 	}
 	return given, errs
+}
+
+// rawValue reads a value given as text (-var, TF_VAR_): as it is for a
+// string variable, else as an HCL expression of the variable's type.
+func (e *evaluator) rawValue(b *hclsyntax.Block, from, raw string) (cty.Value, *Error) {
+	t := e.variableType(b)
+	if t == cty.String || t == cty.DynamicPseudoType {
+		return cty.StringVal(raw), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(raw), from, hcl.Pos{Line: 1, Column: 1})
+	if diags.HasErrors() {
+		return cty.NilVal, &diagErrors(diags)[0]
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.NilVal, &diagErrors(diags)[0]
+	}
+	if _, err := convert.Convert(v, t); err != nil {
+		return cty.NilVal, &Error{Pos: Pos{File: from}, Msg: fmt.Sprintf("not a %s: %v", t.FriendlyName(), err)}
+	}
+	return v, nil
 }
