@@ -593,7 +593,10 @@ func (m *mapper) userData(lt, tg *Instance) {
 	}
 	from := m.from(lt, v, "user_data (docker run)")
 	switch {
-	case run.image == "" || strings.Contains(run.image, unknownMarker) || strings.Contains(run.image, "${"):
+	case strings.Contains(run.image, "$"):
+		m.note(v, Offline, lt.Addr+": user_data", "the container image is a shell variable (%s), set when the instance boots; the lab runs its own SimplyDone (command: [simplydone])", run.image)
+		simply("the image in the user data is a shell variable")
+	case run.image == "" || strings.Contains(run.image, unknownMarker):
 		m.note(v, Offline, lt.Addr+": user_data", "the container image is not known offline; the lab runs its own SimplyDone (command: [simplydone])")
 		simply("the image in the user data is not known offline")
 	default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,5 +97,79 @@ resource "aws_autoscaling_group" "this" {
 	code, _, errOut := runLab(t, "plan", "flash-sale", "--stack", dir)
 	if code != exitUsage || !strings.Contains(errOut, "names zone us-east-1c, which stack shop does not have (eu-west-1a, eu-west-1b, eu-west-1c)") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 2 naming the missing zone", code, errOut)
+	}
+}
+
+// TestRunOnATerraformDirectory rehearses a Terraform configuration
+// directly: imported on the fly, run, judged. Half a minute of real load.
+func TestRunOnATerraformDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("half a minute of real load")
+	}
+	dir := t.TempDir()
+	tf := filepath.Join(dir, "tf")
+	if err := os.Mkdir(tf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, tf, "main.tf", `variable "port" { type = number }
+resource "aws_subnet" "a" { availability_zone = "us-east-1a" }
+resource "aws_subnet" "b" { availability_zone = "us-east-1b" }
+resource "aws_lb" "this" { name = "tf-tier" }
+resource "aws_lb_target_group" "this" {
+  port     = var.port
+  protocol = "HTTP"
+  health_check {
+    path                = "/health"
+    interval            = 5
+    timeout             = 2
+    healthy_threshold   = 2
+    unhealthy_threshold = 2
+  }
+}
+resource "aws_lb_listener" "this" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = var.port
+  protocol          = "HTTP"
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+}
+resource "aws_launch_template" "this" {
+  instance_type = "t3.micro"
+  user_data     = base64encode("#!/bin/bash\ndocker run -d -p ${var.port}:${var.port} -e SIMPLYDONE_CPU_COST=1ms $IMAGE\n")
+}
+resource "aws_autoscaling_group" "this" {
+  min_size            = 2
+  max_size            = 2
+  vpc_zone_identifier = [aws_subnet.a.id, aws_subnet.b.id]
+  target_group_arns   = [aws_lb_target_group.this.arn]
+  health_check_type   = "ELB"
+  launch_template {
+    id = aws_launch_template.this.id
+  }
+}
+`)
+	sc := write(t, dir, "steady.yaml", `name: steady-on-terraform
+stack: simplydone
+speed: 20
+seed: 3
+load:
+  phases:
+    - {name: steady, duration: 4m, rate: 10}
+slos:
+  - success_rate >= 99%
+  - lost_writes == 0
+`)
+	runs := filepath.Join(dir, "runs")
+	code, out, errOut := runLab(t, "run", sc, "--stack", tf, "--var", "port=18497", "--driver", "process", "--no-tui", "--out", runs)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0 (PASS)\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "Imported stack tf-tier:") {
+		t.Errorf("the import's notes are not printed first:\n%s", errOut)
+	}
+	if !strings.Contains(out, "PASS  steady-on-terraform on tf-tier") {
+		t.Errorf("the run is not on the imported stack:\n%s", out)
 	}
 }
