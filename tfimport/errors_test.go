@@ -154,3 +154,26 @@ func TestNullsAndOddValuesAreNotes(t *testing.T) {
 	}
 	want(t, "termination policies", strings.Join(r.Stack.AutoScalingGroup.TerminationPolicies, ","), "Default")
 }
+
+func TestZonesFromARemoteVPCModule(t *testing.T) {
+	main := strings.Replace(tier, "min_size          = 1", "min_size = 1\n  vpc_zone_identifier = module.vpc.private_subnets", 1) + `
+module "vpc" {
+  source          = "terraform-aws-modules/vpc/aws"
+  version         = "5.8.1"
+  azs             = ["eu-west-1a", "eu-west-1b"]
+  private_subnets = ["10.0.1.0/24", "10.0.2.0/24"]
+}
+`
+	r, err := Terraform(dirWith(t, map[string]string{"main.tf": main}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, "zones", strings.Join(r.Stack.Zones, ","), "eu-west-1a,eu-west-1b")
+	found := false
+	for _, n := range r.Notes {
+		found = found || (n.Kind == Inexact && strings.Contains(n.Msg, "taken from module.vpc's azs"))
+	}
+	if !found {
+		t.Errorf("no note says the zones come from module.vpc's azs: %v", r.Notes)
+	}
+}

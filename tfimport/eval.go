@@ -47,6 +47,15 @@ type evaluator struct {
 	seq       int
 	modSeq    int
 	total     int // resource and module instances so far
+	// moduleZones are the azs inputs of remote modules
+	moduleZones []ModuleZones
+}
+
+// ModuleZones is the azs input of a remote module (a VPC module's zones).
+type ModuleZones struct {
+	Module string
+	Zones  []string
+	Rng    hcl.Range
 }
 
 // spend counts one more instance; past maxTotal the evaluation stops with
@@ -661,6 +670,20 @@ func (s *scope) evalCall(name string, b *hclsyntax.Block) {
 	if !strings.HasPrefix(path, "./") && !strings.HasPrefix(path, "../") {
 		s.e.note(srcA.SrcRange, Offline, subject, "module %q is not local: it is not fetched offline, so its resources are not imported and its outputs are unknown (vendor it under ./modules to import it)", path)
 		s.mods[name] = cty.DynamicVal
+		// a VPC module is usually told its zones: keep them for the mapping
+		if a, ok := b.Body.Attributes["azs"]; ok {
+			if v := s.e.value(a.Expr, ctx, subject+": azs"); v.IsWhollyKnown() && !v.IsNull() && v.CanIterateElements() {
+				var zs []string
+				for it := v.ElementIterator(); it.Next(); {
+					if _, z := it.Element(); isStr(z) {
+						zs = append(zs, z.AsString())
+					}
+				}
+				if len(zs) > 0 {
+					s.e.moduleZones = append(s.e.moduleZones, ModuleZones{Module: subject, Zones: zs, Rng: a.SrcRange})
+				}
+			}
+		}
 		return
 	}
 	if s.depth >= maxModuleDepth {

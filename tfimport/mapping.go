@@ -44,6 +44,7 @@ func Terraform(dir string, o Options) (*Result, error) {
 	m := newMapper(dir, c.Instances)
 	m.notes = append(m.notes, c.Notes...)
 	m.region = c.Region
+	m.moduleZones = c.ModuleZones
 	return m.result("terraform", dir)
 }
 
@@ -321,6 +322,13 @@ func (m *mapper) zones(g, lb *Instance) {
 	}
 	if len(zs) == 0 && len(lbZones) > 0 {
 		zs, from = lbZones, "the load balancer's subnets' zones ("+lb.Addr+"): the group's are not known offline"
+	}
+	if len(zs) == 0 && len(m.moduleZones) > 0 {
+		mz := m.moduleZones[0]
+		zs = mz.Zones
+		from = m.where(&Val{Rng: mz.Rng}) + " " + mz.Module + " azs: the group's subnets come from that module, not known offline"
+		m.notes = append(m.notes, Note{Pos: posOf(mz.Rng), Kind: Inexact, Subject: g.Addr + ": vpc_zone_identifier",
+			Msg: fmt.Sprintf("the group's subnets are not known offline; the zones %s are taken from %s's azs", strings.Join(zs, ", "), mz.Module)})
 	}
 	if len(zs) == 0 {
 		zs = (&evaluator{region: m.region}).zoneNames()

@@ -30,6 +30,9 @@ type Config struct {
 	Region    string
 	Instances []*Instance
 	Notes     []Note
+	// ModuleZones are the zones remote modules are given (azs): the zones
+	// of subnets the configuration does not declare itself.
+	ModuleZones []ModuleZones
 }
 
 // Evaluate reads and evaluates the Terraform configuration in dir. It
@@ -64,7 +67,7 @@ func Evaluate(dir string, o Options) (*Config, error) {
 		}
 		return a.seq < b.seq
 	})
-	return &Config{Dir: dir, Region: e.region, Instances: e.instances, Notes: e.notes}, nil
+	return &Config{Dir: dir, Region: e.region, Instances: e.instances, Notes: e.notes, ModuleZones: e.moduleZones}, nil
 }
 
 func (e *evaluator) fail(errs []Error) error {

@@ -23,6 +23,9 @@ type mapper struct {
 	used   map[*Instance]bool // mapped instances: their unread arguments are listed
 	all    []*Instance
 	region string
+	// moduleZones are remote modules' azs inputs, the zones taken when
+	// the group's subnets are not known offline.
+	moduleZones []ModuleZones
 	// cfn: the resources come from a CloudFormation template, whose
 	// defaults are AWS's own, not the Terraform provider's.
 	cfn bool
