@@ -345,8 +345,12 @@ func (t *template) resource(k, n *yaml.Node, seq int) *Instance {
 		}
 		body.Attrs[key] = &Val{V: v, Rng: at}
 	}
-	if up := r["UpdatePolicy"]; up != nil && tfType == "aws_autoscaling_group" {
-		body.Attrs["UpdatePolicy"] = &Val{V: cty.StringVal("set"), Rng: rng(t.file, up)}
+	// resource attributes that change behaviour are listed when the
+	// resource is rehearsed (UpdatePolicy, CreationPolicy)
+	for _, ra := range []string{"UpdatePolicy", "CreationPolicy"} {
+		if n := r[ra]; n != nil {
+			body.Attrs[ra] = &Val{V: cty.StringVal("set"), Rng: rng(t.file, n)}
+		}
 	}
 	inst := &Instance{Mode: "resource", Type: tfType, Name: name, Addr: k.Value, Key: cty.NilVal, Body: body, Decl: rng(t.file, k), seq: seq}
 	obj := body.object()

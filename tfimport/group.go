@@ -519,7 +519,8 @@ var reasons = map[string]string{
 	"lambda_multi_value_headers_enabled": "Lambda targets are not rehearsed", "proxy_protocol_v2": "Network Load Balancer setting",
 	"connection_termination": "Network Load Balancer setting", "preserve_client_ip": "Network Load Balancer setting",
 	"policy_type": "", "autoscaling_group_name": "",
-	"UpdatePolicy": "a CloudFormation rolling update: the lab's deploy action (a scenario's) starts an instance refresh instead",
+	"UpdatePolicy":   "a CloudFormation rolling update: the lab's deploy action (a scenario's) starts an instance refresh instead",
+	"CreationPolicy": "CloudFormation waits for instance signals; the lab's group is ready when its instances pass their health checks",
 }
 
 // plumbing are resource types the lab does not simulate, and why.
