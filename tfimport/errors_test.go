@@ -177,3 +177,40 @@ module "vpc" {
 		t.Errorf("no note says the zones come from module.vpc's azs: %v", r.Notes)
 	}
 }
+
+func TestTrafficSourcesRegisterTheGroup(t *testing.T) {
+	for name, extra := range map[string]string{
+		"block": `traffic_source {
+    identifier = aws_lb_target_group.this.arn
+    type       = "elbv2"
+  }`,
+		"attachment": "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			main := strings.Replace(tier, "target_group_arns = [aws_lb_target_group.this.arn]", extra, 1)
+			// no listener: only the traffic source ties the group to the target group
+			main = strings.Replace(main, `target_group_arn = aws_lb_target_group.this.arn`, `target_group_arn = "arn:elsewhere"`, 1)
+			if name == "attachment" {
+				main += `
+resource "aws_autoscaling_traffic_source_attachment" "this" {
+  autoscaling_group_name = aws_autoscaling_group.this.name
+  traffic_source {
+    identifier = aws_lb_target_group.this.arn
+    type       = "elbv2"
+  }
+}
+`
+			}
+			r, err := Terraform(dirWith(t, map[string]string{"main.tf": main}), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want(t, "target group port", r.Stack.TargetGroup.Port, 8080)
+			for _, n := range r.Notes {
+				if strings.Contains(n.Subject, "traffic_source") || strings.Contains(n.Msg, "registers with no target group") {
+					t.Errorf("the traffic source is not taken: %s", n)
+				}
+			}
+		})
+	}
+}

@@ -205,6 +205,28 @@ func (m *mapper) groupTargets(g *Instance) []*Instance {
 			}
 		}
 	}
+	// traffic_source blocks (the group's own, or aws_autoscaling_traffic_source_attachment)
+	sources := func(b *Body) {
+		for _, blk := range b.Blocks {
+			if blk.Type != "traffic_source" {
+				continue
+			}
+			if v := blk.Body.Attrs["identifier"]; v != nil && isStr(v.V) {
+				add(v.V.AsString())
+				b.mark("traffic_source")
+				blk.Body.mark("identifier")
+				blk.Body.mark("type")
+			}
+		}
+	}
+	sources(g.Body)
+	for _, a := range m.byType["aws_autoscaling_traffic_source_attachment"] {
+		if m.forGroup(a, g) {
+			m.used[a] = true
+			a.Body.mark("autoscaling_group_name")
+			sources(a.Body)
+		}
+	}
 	for _, a := range m.byType["aws_autoscaling_attachment"] {
 		if m.forGroup(a, g) {
 			for _, k := range []string{"lb_target_group_arn", "alb_target_group_arn"} {
