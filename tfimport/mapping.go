@@ -81,7 +81,15 @@ func (m *mapper) result(format, source string) (*Result, error) {
 		}
 		return a.Line < b.Line
 	})
-	return &Result{Stack: s, YAML: data, Notes: m.notes, Provenance: m.d.prov}, nil
+	var notes []Note // each once
+	seen := map[string]bool{}
+	for _, n := range m.notes {
+		if !seen[n.String()] {
+			seen[n.String()] = true
+			notes = append(notes, n)
+		}
+	}
+	return &Result{Stack: s, YAML: data, Notes: notes, Provenance: m.d.prov}, nil
 }
 
 func (m *mapper) fail(format string, args ...any) {
