@@ -107,15 +107,23 @@ func writeNotes(w io.Writer, r *tfimport.Result) {
 // directory or a CloudFormation template. An imported stack's notes go to
 // stderr first.
 func loadStack(spec string, o tfimport.Options, stderr io.Writer) (*stack.Stack, error) {
+	s, _, err := importStack(spec, o, stderr)
+	return s, err
+}
+
+// importStack is loadStack with the import's result (nil for a built-in
+// or a stack file).
+func importStack(spec string, o tfimport.Options, stderr io.Writer) (*stack.Stack, *tfimport.Result, error) {
 	if slices.Contains(stack.BuiltinNames(), spec) {
-		return stack.Builtin(spec)
+		s, err := stack.Builtin(spec)
+		return s, nil, err
 	}
 	fi, err := os.Stat(spec)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("stack %q: not a built-in (%s), a Terraform directory, a CloudFormation template or a stack file", spec, strings.Join(stack.BuiltinNames(), ", "))
+			return nil, nil, fmt.Errorf("stack %q: not a built-in (%s), a Terraform directory, a CloudFormation template or a stack file", spec, strings.Join(stack.BuiltinNames(), ", "))
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var r *tfimport.Result
 	switch {
@@ -124,13 +132,31 @@ func loadStack(spec string, o tfimport.Options, stderr io.Writer) (*stack.Stack,
 	case isTemplate(spec):
 		r, err = tfimport.CloudFormation(spec, o)
 	default:
-		return stack.Load(spec)
+		s, err := stack.Load(spec)
+		return s, nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("import %s: %w", spec, err)
+		return nil, nil, fmt.Errorf("import %s: %w", spec, err)
 	}
 	writeNotes(stderr, r)
-	return r.Stack, nil
+	return r.Stack, r, nil
+}
+
+// importNotesFile is where a run on an imported stack keeps the import's
+// notes, beside stack.yaml (which keeps each field's provenance).
+const importNotesFile = "import-notes.txt"
+
+// record writes the import's notes into the run directory, if the stack
+// was imported.
+func (f *stackFlags) record(runDir string, stderr io.Writer) {
+	if f.result == nil {
+		return
+	}
+	var b strings.Builder
+	writeNotes(&b, f.result)
+	if err := os.WriteFile(filepath.Join(runDir, importNotesFile), []byte(b.String()), 0o644); err != nil {
+		fmt.Fprintf(stderr, "lab: keeping the import's notes: %v\n", err)
+	}
 }
 
 // isTemplate reports whether a file is a CloudFormation template: a
@@ -157,6 +183,7 @@ func isTemplate(path string) bool {
 type stackFlags struct {
 	stack          *string
 	vars, varFiles stringList
+	result         *tfimport.Result // the import, when --stack was imported
 }
 
 func addStackFlags(fs *flag.FlagSet) *stackFlags {
@@ -176,7 +203,8 @@ func (f *stackFlags) apply(sc *scenarios.Scenario, st *stack.Stack, stderr io.Wr
 		}
 		return st, true
 	}
-	s, err := loadStack(*f.stack, tfimport.Options{Vars: f.vars, VarFiles: f.varFiles}, stderr)
+	s, r, err := importStack(*f.stack, tfimport.Options{Vars: f.vars, VarFiles: f.varFiles}, stderr)
+	f.result = r
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, false

@@ -172,4 +172,17 @@ slos:
 	if !strings.Contains(out, "PASS  steady-on-terraform on tf-tier") {
 		t.Errorf("the run is not on the imported stack:\n%s", out)
 	}
+	entries, err := os.ReadDir(runs)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("run directories: %v %v", entries, err)
+	}
+	runDir := filepath.Join(runs, entries[0].Name())
+	notes, err := os.ReadFile(filepath.Join(runDir, importNotesFile))
+	if err != nil || !strings.Contains(string(notes), "main.tf:2:1: not rehearsed: aws_subnet.a") {
+		t.Errorf("the run directory does not keep the import's notes: %v\n%s", err, notes)
+	}
+	st, err := os.ReadFile(filepath.Join(runDir, "stack.yaml"))
+	if err != nil || !strings.Contains(string(st), "# main.tf:") {
+		t.Errorf("the run directory's stack.yaml does not say where its values came from: %v\n%s", err, st)
+	}
 }

@@ -72,6 +72,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
 		return exitFailed
 	}
+	sf.record(filepath.Join(*out, sum.RunID), stderr)
 	sum.WriteText(stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab run: writing the summary: %v\n", err)
