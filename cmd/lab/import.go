@@ -106,8 +106,8 @@ func writeNotes(w io.Writer, r *tfimport.Result) {
 // loadStack is what --stack names: a built-in, a stack file, a Terraform
 // directory or a CloudFormation template. An imported stack's notes go to
 // stderr first.
-func loadStack(spec string, o tfimport.Options, stderr io.Writer) (*stack.Stack, error) {
-	s, _, err := importStack(spec, o, stderr)
+func loadStack(spec string, stderr io.Writer) (*stack.Stack, error) {
+	s, _, err := importStack(spec, tfimport.Options{}, stderr)
 	return s, err
 }
 

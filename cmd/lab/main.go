@@ -28,7 +28,6 @@ import (
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/stack"
-	"github.com/simplydone/lab/tfimport"
 )
 
 // Exit codes a script can rely on.
@@ -198,7 +197,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	s, err := loadStack(*stackArg, tfimport.Options{}, stderr)
+	s, err := loadStack(*stackArg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
