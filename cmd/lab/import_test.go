@@ -163,6 +163,9 @@ slos:
 `)
 	runs := filepath.Join(dir, "runs")
 	code, out, errOut := runLab(t, "run", sc, "--stack", tf, "--var", "port=18497", "--driver", "process", "--no-tui", "--out", runs)
+	if code == exitInvalid {
+		t.Skipf("INVALID: this host could not hold the load's schedule, so the run cannot be judged\n%s", out)
+	}
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0 (PASS)\n%s\n%s", code, out, errOut)
 	}
