@@ -21,6 +21,7 @@ type Body struct {
 	Blocks []*Block
 	Rng    hcl.Range
 	read   map[string]bool
+	prefix string // the nested blocks it is in, "health_check.", for provenance
 }
 
 // Block is one nested block.

@@ -570,7 +570,7 @@ func (s *scope) instance(d *decl, key cty.Value, ctx *hcl.EvalContext) cty.Value
 	default:
 		addr += "[" + key.AsBigFloat().String() + "]"
 	}
-	body := s.e.evalBody(d.block.Body, ctx, meta, addr)
+	body := s.e.evalBody(d.block.Body, ctx, meta, addr, "")
 	s.e.seq++
 	inst := &Instance{Mode: d.mode, Type: d.typ, Name: d.name, Addr: addr, Key: key, Body: body, Decl: d.block.DefRange(), seq: s.e.seq, moduleSeq: s.modSeq}
 	inst.Value = s.e.computed(inst)
@@ -581,8 +581,8 @@ func (s *scope) instance(d *decl, key cty.Value, ctx *hcl.EvalContext) cty.Value
 // evalBody evaluates a block body: arguments, nested blocks, dynamic blocks
 // expanded. lifecycle, provisioner and connection blocks are Terraform's
 // own and left out.
-func (e *evaluator) evalBody(b *hclsyntax.Body, ctx *hcl.EvalContext, skip map[string]bool, subject string) *Body {
-	out := &Body{Attrs: map[string]*Val{}, Rng: b.SrcRange}
+func (e *evaluator) evalBody(b *hclsyntax.Body, ctx *hcl.EvalContext, skip map[string]bool, subject, prefix string) *Body {
+	out := &Body{Attrs: map[string]*Val{}, Rng: b.SrcRange, prefix: prefix}
 	for name, a := range b.Attributes {
 		if skip[name] {
 			continue
@@ -594,16 +594,16 @@ func (e *evaluator) evalBody(b *hclsyntax.Body, ctx *hcl.EvalContext, skip map[s
 		case "lifecycle", "provisioner", "connection":
 			continue
 		case "dynamic":
-			out.Blocks = append(out.Blocks, e.dynamic(blk, ctx, subject)...)
+			out.Blocks = append(out.Blocks, e.dynamic(blk, ctx, subject, prefix)...)
 			continue
 		}
-		out.Blocks = append(out.Blocks, &Block{Type: blk.Type, Body: e.evalBody(blk.Body, ctx, nil, subject+": "+blk.Type), Rng: blk.DefRange()})
+		out.Blocks = append(out.Blocks, &Block{Type: blk.Type, Body: e.evalBody(blk.Body, ctx, nil, subject+": "+blk.Type, prefix+blk.Type+"."), Rng: blk.DefRange()})
 	}
 	return out
 }
 
 // dynamic expands a dynamic block into one block per element of its for_each.
-func (e *evaluator) dynamic(blk *hclsyntax.Block, ctx *hcl.EvalContext, subject string) []*Block {
+func (e *evaluator) dynamic(blk *hclsyntax.Block, ctx *hcl.EvalContext, subject, prefix string) []*Block {
 	if len(blk.Labels) != 1 {
 		e.errorf(blk.DefRange(), "%s: a dynamic block takes one label, the type of the blocks it makes", subject)
 		return nil
@@ -646,7 +646,7 @@ func (e *evaluator) dynamic(blk *hclsyntax.Block, ctx *hcl.EvalContext, subject 
 		k, val := i.Element()
 		c := ctx.NewChild()
 		c.Variables = map[string]cty.Value{it: cty.ObjectVal(map[string]cty.Value{"key": k, "value": val})}
-		out = append(out, &Block{Type: typ, Body: e.evalBody(content.Body, c, nil, sub), Rng: blk.DefRange()})
+		out = append(out, &Block{Type: typ, Body: e.evalBody(content.Body, c, nil, sub, prefix+typ+"."), Rng: blk.DefRange()})
 	}
 	return out
 }

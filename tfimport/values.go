@@ -194,7 +194,7 @@ func (m *mapper) ref(s string, types ...string) *Instance {
 func (m *mapper) setStr(field string, i *Instance, b *Body, attr string, def string, defFrom string) (string, bool) {
 	v := b.attr(attr)
 	if s, ok := m.str(i, v, attr, "taking "+def+" ("+defFrom+")"); ok {
-		m.d.set(field, s, m.from(i, v, attr))
+		m.d.set(field, s, m.from(i, v, b.prefix+attr))
 		return s, true
 	}
 	m.d.set(field, def, defFrom)
@@ -204,7 +204,7 @@ func (m *mapper) setStr(field string, i *Instance, b *Body, attr string, def str
 func (m *mapper) setInt(field string, i *Instance, b *Body, attr string, def int, defFrom string) (int, bool) {
 	v := b.attr(attr)
 	if n, ok := m.integer(i, v, attr, fmt.Sprintf("taking %d (%s)", def, defFrom)); ok {
-		m.d.set(field, n, m.from(i, v, attr))
+		m.d.set(field, n, m.from(i, v, b.prefix+attr))
 		return n, true
 	}
 	m.d.set(field, def, defFrom)
@@ -214,7 +214,7 @@ func (m *mapper) setInt(field string, i *Instance, b *Body, attr string, def int
 func (m *mapper) setSecs(field string, i *Instance, b *Body, attr string, def int, defFrom string) (int, bool) {
 	v := b.attr(attr)
 	if n, ok := m.integer(i, v, attr, fmt.Sprintf("taking %ds (%s)", def, defFrom)); ok {
-		m.d.set(field, secs(n), m.from(i, v, attr))
+		m.d.set(field, secs(n), m.from(i, v, b.prefix+attr))
 		return n, true
 	}
 	m.d.set(field, secs(def), defFrom)
