@@ -104,6 +104,11 @@ func (e *evaluator) rootValues(m *module, o Options) (map[string]cty.Value, []Er
 	if _, err := os.Stat(filepath.Join(m.dir, "terraform.tfvars")); err == nil {
 		files = append(files, filepath.Join(m.dir, "terraform.tfvars"))
 	}
+	if js, _ := filepath.Glob(filepath.Join(m.dir, "*.tfvars.json")); len(js) > 0 {
+		for _, j := range js {
+			e.notes = append(e.notes, Note{Pos: Pos{File: j}, Kind: NotModelled, Msg: "JSON variable files are not read; give the values as .tfvars or -var"})
+		}
+	}
 	auto, _ := filepath.Glob(filepath.Join(m.dir, "*.auto.tfvars"))
 	sort.Strings(auto)
 	files = append(append(files, auto...), o.VarFiles...)
