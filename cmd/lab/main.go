@@ -51,9 +51,10 @@ func main() {
 
 const usage = `usage:
   lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui]
+          [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]
       rehearse a built-in scenario or a scenario file; exit 0 PASS, 1 FAIL, 2 bad input,
       3 INVALID, 130 interrupted
-  lab plan SCENARIO [--speed N] [--seed N]
+  lab plan SCENARIO [--speed N] [--seed N] [--stack ... as lab run]
       print what the scenario will do, when and to which zone or instance, its SLOs and stop
       conditions, without starting anything
   lab scenarios
@@ -68,6 +69,9 @@ const usage = `usage:
       start the tier and keep it up until Ctrl-C (built-in stacks: %s)
   lab export terraform|cloudformation --stack NAME|FILE | --from-run RUN_DIR [--force] [--single-nat] -o OUT
       write the stack as a Terraform module (OUT a directory) or a CloudFormation template (OUT a file)
+  lab import terraform DIR [-var NAME=VALUE] [-var-file FILE] [-o stack.yaml]
+  lab import cloudformation FILE [-var NAME=VALUE] [-o stack.yaml]
+      write the lab's stack from an existing configuration, listing what is not rehearsed
   lab validate FILE...
       check stack files; exit 2 and list every problem if any is invalid
   lab doctor [STACK]
@@ -98,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return up(ctx, args[1:], stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
 	case "watch":
 		return watchCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
@@ -212,7 +218,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
-	s, err := stack.Resolve(*stackArg)
+	s, err := loadStack(*stackArg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage

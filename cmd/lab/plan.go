@@ -22,6 +22,7 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
+	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
@@ -31,6 +32,9 @@ func planCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	sc, st, ok := resolveScenario("plan", fs.Arg(0), *speed, stderr)
 	if !ok {
+		return exitUsage
+	}
+	if st, ok = sf.apply(sc, st, stderr); !ok {
 		return exitUsage
 	}
 	writePlan(stdout, sc, st, *seed, *speed)

@@ -27,11 +27,12 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
+	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
@@ -42,6 +43,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	sc, st, ok := resolveScenario("run", fs.Arg(0), *speed, stderr)
 	if !ok {
+		return exitUsage
+	}
+	if st, ok = sf.apply(sc, st, stderr); !ok {
 		return exitUsage
 	}
 	opts := lab.RunOptions{
@@ -75,6 +79,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return exitFailed
 	}
+	sf.record(filepath.Join(*out, sum.RunID), stderr)
 	sum.WriteText(stdout)
 	if le := (*lab.LaunchError)(nil); errors.As(err, &le) {
 		fmt.Fprintf(stderr, "lab run: %v\n", le)

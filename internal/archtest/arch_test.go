@@ -26,7 +26,7 @@ var floors = [][]string{
 	// 2: the AWS parts and the fault engine; each defines what it needs
 	{"sim/alb", "sim/asg", "sim/cloudwatch", "sim/entry", "sim/az/process", "sim/az/docker", "sim/az/aztest", "chaos", "rundir"},
 	// 3: what is read and written around the parts
-	{"scenarios", "promexport", "export"},
+	{"scenarios", "promexport", "export", "tfimport"},
 	// 4: the report, from a run directory
 	{"report"},
 	// 5: wiring: one lab from a stack and a scenario
