@@ -130,9 +130,14 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, pn *ya
 	switch tfType + "." + key {
 	case "aws_lb.LoadBalancerAttributes":
 		for _, p := range pairs(v, "Key", "Value") {
-			if p.k.AsString() == "idle_timeout.timeout_seconds" {
+			switch p.k.AsString() {
+			case "idle_timeout.timeout_seconds":
 				attrAt("idle_timeout", p.v, p.at)
-			} else {
+			case "routing.http.desync_mitigation_mode":
+				attrAt("desync_mitigation_mode", p.v, p.at)
+			case "routing.http.drop_invalid_header_fields.enabled":
+				attrAt("drop_invalid_header_fields", p.v, p.at)
+			default:
 				attrAt(p.k.AsString(), p.v, p.at)
 			}
 		}

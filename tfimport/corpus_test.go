@@ -77,8 +77,10 @@ var corpus = []struct {
 			want(t, "AWS's healthy threshold", s.TargetGroup.HealthCheck.HealthyThreshold, 5)
 			want(t, "policies", len(s.ScalingPolicies), 2)
 			want(t, "schedules", len(s.ScheduledActions), 2)
+			want(t, "drop_invalid_header_fields (LoadBalancerAttributes)", s.LoadBalancer.DropInvalidHeaderFields, true)
+			want(t, "AWS's desync mitigation mode", s.LoadBalancer.DesyncMitigationMode, "defensive")
 		},
-		notes: []string{"waits: Database", "not rehearsed: LoadBalancer: routing.http.drop_invalid_header_fields.enabled", "not rehearsed: Group: UpdatePolicy"},
+		notes: []string{"waits: Database", "not rehearsed: Group: UpdatePolicy"},
 	},
 }
 

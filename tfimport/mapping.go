@@ -397,6 +397,14 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 		}
 	}
 	m.setSecs("load_balancer.idle_timeout", lb, lb.Body, "idle_timeout", 60, m.def())
+	m.setStr("load_balancer.desync_mitigation_mode", lb, lb.Body, "desync_mitigation_mode", "defensive", m.def())
+	drop, from := false, m.def()
+	if v := lb.Body.attr("drop_invalid_header_fields"); v != nil {
+		if on, ok := m.boolean(lb, v, "drop_invalid_header_fields", "false taken"); ok {
+			drop, from = on, m.from(lb, v, "drop_invalid_header_fields")
+		}
+	}
+	m.d.set("load_balancer.drop_invalid_header_fields", drop, from)
 	if l == nil {
 		m.d.set("load_balancer.listener.port", 80, "no listener forwards to the target group: AWS's default")
 		m.d.set("load_balancer.listener.protocol", "HTTP", "no listener forwards to the target group: AWS's default")

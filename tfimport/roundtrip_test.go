@@ -68,6 +68,13 @@ func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 		}
 		out[name] = s
 	}
+	// the load balancer's attributes away from AWS's defaults
+	strict, err := stack.Builtin("simplydone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strict.LoadBalancer.DesyncMitigationMode, strict.LoadBalancer.DropInvalidHeaderFields = "strictest", true
+	out["simplydone-strictest"] = strict
 	paths, _ := filepath.Glob(filepath.Join("..", "export", "testdata", "stacks", "*.yaml"))
 	if len(paths) == 0 {
 		t.Fatal("no stacks in ../export/testdata/stacks")
