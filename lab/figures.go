@@ -23,5 +23,6 @@ func assumptions(s *stack.Stack) []figures.Figure {
 	if s.AutoScalingGroup.WarmPool != nil {
 		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
 	}
-	return append(out, alb.ATWFigures()...)
+	out = append(out, alb.ATWFigures()...)
+	return append(out, hostFigures()...) // the verdict's starvation rule
 }

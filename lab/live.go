@@ -39,7 +39,7 @@ func (v *liveView) record(s load.Second) {
 	l := v.l
 	r := SecondRecord{Second: s.Index, AWS: l.Clock.Now().Sub(l.started).Seconds(), Phase: v.sc.Load.Phases[v.phase].Name,
 		Offered: s.Offered, Sent: s.Sent, OK: s.OK2xx, Err4xx: s.Err4xx, Err5xx: s.Err5xx, Transport: s.Transport,
-		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max),
+		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max), Lag: ms(s.MaxLag),
 		InService: l.Group.InService(), Desired: l.Group.Desired(), CPU: l.zoneCPU()}
 	if c, ok := l.groupCPU(); ok {
 		r.GroupCPU = &c

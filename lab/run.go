@@ -138,6 +138,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	tlBuf := bufio.NewWriter(timeline)
 	live.timeline = json.NewEncoder(tlBuf)
 	target, dialer := l.loadTarget(sc.Load.Client)
+	host := newHostSampler(l)
+	wg.Add(1)
+	go func() { defer wg.Done(); host.run(runCtx, l.Dir, time.Now()) }()
 	res, loadErr := load.Run(runCtx, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
@@ -159,6 +162,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	lost, verr := l.verifyWrites(res.Created)
 	col.fill(sum, res, l)
+	hostSum, starved := host.verdict()
+	sum.Host = &hostSum
 	sum.LostWrites = lost
 	judgeSLOs(sum, sc.SLOs)
 	switch {
@@ -166,6 +171,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Interrupted, "interrupted by the user; numbers cover the run so far")
 	case verr != nil:
 		return finish(Fail, fmt.Sprintf("could not check acknowledged writes: %v", verr))
+	case starved != "":
+		return finish(Invalid, starved)
 	case live.stopped != "":
 		return finish(Fail, live.stopped)
 	case res.Invalid:
