@@ -28,10 +28,11 @@ const (
 
 // hostRule says the starvation rule in words, for summary.json and the report.
 func hostRule() string {
-	return fmt.Sprintf("a second is starved when the instances' run-queue delay beyond their own CPU limit's throttling, "+
-		"capped per instance at the share it did not use, exceeds %g%% of their shares' CPU time; "+
+	return fmt.Sprintf("a second is starved when the CPU the host withheld from the instances exceeds %g%% of their shares' CPU time "+
+		"(per instance, its run-queue delay beyond its own limit's throttling, at most the share it did not use; "+
+		"less what the host's idle CPU could have given and at most what the host spent outside the lab, read every %s); "+
 		"a run is INVALID when more than %g%% of its load seconds, or %d in a row, are starved",
-		starvedDeniedPct, invalidStarvedPct, invalidStarvedRun)
+		starvedDeniedPct, hostTick, invalidStarvedPct, invalidStarvedRun)
 }
 
 // hostFigures are the starvation rule's thresholds: AWS has no such rule
@@ -106,24 +107,34 @@ func spans(secs []int) string {
 	return strings.Join(parts, ", ")
 }
 
-// hostSampler reads, every wall second of load, what the host gave the
-// instances and what it spent elsewhere, writes host.jsonl and keeps the
-// seconds for the verdict. Run owns it; run returns when ctx ends.
+// hostSampler reads, every quarter of a wall second of load, what the host
+// gave the instances and what it spent elsewhere, and sums each wall
+// second into a HostSecond: it writes host.jsonl and keeps the seconds for
+// the verdict. Run owns it; run returns when ctx ends.
 type hostSampler struct {
 	acct     az.CPUAccounter // nil: the runtime cannot say
 	ids      func() []az.InstanceID
 	procRoot string
 	self     int
 
-	mu    sync.Mutex
-	secs  []rundir.HostSecond
-	note  string // why a reading failed, once
+	mu   sync.Mutex
+	secs []rundir.HostSecond
+	note string // why a reading failed, once
+
+	// the previous reading and the second being summed (run's goroutine only)
 	prev  map[az.InstanceID]az.CPUAccount
 	host  az.HostCPU
 	lab   time.Duration
 	at    time.Time
 	start time.Time
+	open  rundir.HostSecond
+	span  float64 // seconds summed into open
 }
+
+// hostTick is how often the sampler reads: a quarter second, so that a
+// second whose first half was idle and second half saturated is not
+// averaged into one that looks half busy.
+const hostTick = 250 * time.Millisecond
 
 func newHostSampler(l *Lab) *hostSampler {
 	acct, _ := l.Runtime.(az.CPUAccounter)
@@ -137,8 +148,8 @@ func newHostSampler(l *Lab) *hostSampler {
 		}}
 }
 
-// run samples once a second from start until ctx ends, writing each
-// second to dir/host.jsonl.
+// run samples from start until ctx ends, writing each second to
+// dir/host.jsonl.
 func (h *hostSampler) run(ctx context.Context, dir string, start time.Time) {
 	f, err := os.Create(filepath.Join(dir, rundir.HostFile))
 	if err != nil {
@@ -151,7 +162,7 @@ func (h *hostSampler) run(ctx context.Context, dir string, start time.Time) {
 	enc := json.NewEncoder(w)
 	h.start = start
 	h.sample(start) // the baseline
-	tk := time.NewTicker(time.Second)
+	tk := time.NewTicker(hostTick)
 	defer tk.Stop()
 	for {
 		select {
@@ -165,8 +176,9 @@ func (h *hostSampler) run(ctx context.Context, dir string, start time.Time) {
 	}
 }
 
-// sample reads the counters at now and returns the second that ended,
-// once there is an earlier reading to compare with.
+// sample reads the counters at now and adds the interval since the
+// previous reading to the open second; it returns that second once an
+// interval reaches past its end.
 func (h *hostSampler) sample(now time.Time) (rundir.HostSecond, bool) {
 	host, herr := az.ReadHostCPU(h.procRoot)
 	labCPU, lerr := az.ReadProcessTime(h.procRoot, h.self)
@@ -191,46 +203,104 @@ func (h *hostSampler) sample(now time.Time) (rundir.HostSecond, bool) {
 	}
 	prevAt, prevHost, prevLab, prev := h.at, h.host, h.lab, h.prev
 	h.at, h.host, h.lab, h.prev = now, host, labCPU, cur
-	if prevAt.IsZero() {
-		return rundir.HostSecond{}, false
-	}
 	dt := now.Sub(prevAt).Seconds()
-	if dt <= 0 {
+	if prevAt.IsZero() || dt <= 0 {
 		return rundir.HostSecond{}, false
 	}
-	s := rundir.HostSecond{Second: int(prevAt.Sub(h.start).Round(time.Second) / time.Second), CPUs: host.CPUs}
+	iv := interval{dt: dt, cpus: host.CPUs,
+		busy:  (host.Busy - prevHost.Busy).Seconds(),
+		steal: (host.Steal - prevHost.Steal).Seconds(),
+		lab:   (labCPU - prevLab).Seconds()}
 	for id, a := range cur {
 		p, ok := prev[id]
 		if !ok || a.Used < p.Used || a.RunDelay < p.RunDelay || a.Throttled < p.Throttled {
 			continue // first reading, or a restart
 		}
-		s.Instances++
-		entitled := a.Share * dt
-		used := (a.Used - p.Used).Seconds()
-		wait := (a.RunDelay - p.RunDelay).Seconds()
-		thr := (a.Throttled - p.Throttled).Seconds()
-		s.Entitled += entitled
-		s.Used += used
-		s.Wait += wait
-		s.Throttled += thr
-		s.Denied += min(max(0, wait-thr), max(0, entitled-used))
+		iv.instances = append(iv.instances, instanceInterval{share: a.Share,
+			used: (a.Used - p.Used).Seconds(), wait: (a.RunDelay - p.RunDelay).Seconds(), throttled: (a.Throttled - p.Throttled).Seconds()})
 	}
-	busy := (host.Busy - prevHost.Busy).Seconds()
-	lab := (labCPU - prevLab).Seconds()
-	s.HostBusy, s.Lab = busy, lab
-	s.Other = max(0, busy-lab-s.Used)
-	s.Steal = (host.Steal - prevHost.Steal).Seconds()
+	sec := int(prevAt.Sub(h.start) / time.Second)
+	if h.span > 0 && sec != h.open.Second {
+		h.flush() // an interval was lost: close the second it left open
+	}
+	if h.span == 0 {
+		h.open = rundir.HostSecond{Second: sec}
+	}
+	iv.addTo(&h.open)
+	h.span += dt
+	if now.Sub(h.start) < time.Duration(sec+1)*time.Second {
+		return rundir.HostSecond{}, false
+	}
+	return h.flush(), true
+}
+
+// flush closes the open second.
+func (h *hostSampler) flush() rundir.HostSecond {
+	s := closeSecond(h.open, h.span)
+	h.open, h.span = rundir.HostSecond{}, 0
+	h.mu.Lock()
+	h.secs = append(h.secs, s)
+	h.mu.Unlock()
+	return s
+}
+
+// instanceInterval is one instance over one reading's interval, in
+// CPU-seconds.
+type instanceInterval struct{ share, used, wait, throttled float64 }
+
+// interval is one reading's interval: the host and its instances, in
+// CPU-seconds over dt seconds.
+type interval struct {
+	dt               float64
+	cpus             int
+	busy, steal, lab float64
+	instances        []instanceInterval
+}
+
+// addTo adds the interval to a second being summed (in CPU-seconds). The
+// CPU withheld is, per instance, the run-queue delay its own limit's
+// throttling does not explain, at most the share it did not use; of that,
+// only what the host could not have given from idle CPU counts (a wait
+// while a CPU sat idle is the instance's own scheduling), and at most the
+// CPU the host spent outside the lab and its instances (the lab's own load
+// balancer and load generator are the lab's cost, which the load
+// generator's schedule check judges).
+func (iv interval) addTo(s *rundir.HostSecond) {
+	var withheld, used float64
+	for _, in := range iv.instances {
+		entitled := in.share * iv.dt
+		s.Instances = max(s.Instances, len(iv.instances))
+		s.Entitled += entitled
+		s.Used += in.used
+		s.Wait += in.wait
+		s.Throttled += in.throttled
+		used += in.used
+		withheld += min(max(0, in.wait-in.throttled), max(0, entitled-in.used))
+	}
+	idle := max(0, float64(iv.cpus)*iv.dt-iv.busy)
+	other := max(0, iv.busy-iv.lab-used)
+	s.Denied += min(max(0, withheld-idle), other)
+	s.HostBusy += iv.busy
+	s.Lab += iv.lab
+	s.Other += other
+	s.Steal += iv.steal
+	s.CPUs = iv.cpus
+}
+
+// closeSecond turns a second's sums into rates (cores) and applies the
+// rule for one second.
+func closeSecond(s rundir.HostSecond, span float64) rundir.HostSecond {
+	if span <= 0 {
+		return s
+	}
 	for _, p := range []*float64{&s.Entitled, &s.Used, &s.Wait, &s.Throttled, &s.Denied, &s.HostBusy, &s.Lab, &s.Other, &s.Steal} {
-		*p = round3(*p / dt)
+		*p = round3(*p / span)
 	}
 	if s.Entitled > 0 {
 		s.DeniedPct = round3(100 * s.Denied / s.Entitled)
 	}
 	s.Starved = secondStarved(s)
-	h.mu.Lock()
-	h.secs = append(h.secs, s)
-	h.mu.Unlock()
-	return s, true
+	return s
 }
 
 func (h *hostSampler) setNote(n string) {

@@ -30,6 +30,9 @@ type liveView struct {
 	mu      sync.Mutex
 	phase   int
 	stopped string // why a stop condition ended the run
+	// decided is the span of load seconds the stop condition judged (its
+	// ten-second window and the time it had to hold), for the host's verdict
+	decided [2]int
 }
 
 func (v *liveView) record(s load.Second) {
@@ -178,6 +181,8 @@ func (v *liveView) checkStop() {
 		}
 		v.mu.Lock()
 		if v.stopped == "" {
+			last := v.window[len(v.window)-1].Index
+			v.decided = [2]int{last - len(v.window) + 1 - int(v.l.Clock.Wall(c.For)/time.Second), last}
 			if c.For > 0 {
 				v.stopped = fmt.Sprintf("stop condition %q held for %s of AWS time (observed %s over the last 10 s)", c.Expr, c.For, c.Format(val))
 			} else {

@@ -171,6 +171,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Interrupted, "interrupted by the user; numbers cover the run so far")
 	case verr != nil:
 		return finish(Fail, fmt.Sprintf("could not check acknowledged writes: %v", verr))
+	case live.stopped != "" && !hostSum.StarvedWithin(live.decided[0], live.decided[1]):
+		return finish(Fail, live.stopped) // the host gave the seconds that decided it their CPU
 	case starved != "":
 		return finish(Invalid, starved)
 	case live.stopped != "":

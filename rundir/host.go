@@ -63,3 +63,14 @@ func (h *Host) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  %d of %d load seconds starved; up to %.0f%% of the instances' share withheld; outside the lab %.2f cores on average, %.2f at most\n",
 		len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MeanOther, h.MaxOther)
 }
+
+// StarvedWithin says whether any load second from first to last (inclusive)
+// was starved.
+func (h *Host) StarvedWithin(first, last int) bool {
+	for _, s := range h.Starved {
+		if s >= first && s <= last {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package lab
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/simplydone/lab/rundir"
+)
+
+// The rule for one second: starved only when the host withheld more than
+// a fifth of the instances' shares.
+func TestSecondStarved(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		s    rundir.HostSecond
+		want bool
+	}{
+		{"no instance read", rundir.HostSecond{Entitled: 0, DeniedPct: 90}, false},
+		{"nothing withheld", rundir.HostSecond{Entitled: 0.5, DeniedPct: 0}, false},
+		{"at the threshold", rundir.HostSecond{Entitled: 0.5, DeniedPct: 20}, false},
+		{"just over", rundir.HostSecond{Entitled: 0.5, DeniedPct: 20.001}, true},
+		{"starved", rundir.HostSecond{Entitled: 1.5, DeniedPct: 66}, true},
+	} {
+		if got := secondStarved(c.s); got != c.want {
+			t.Errorf("%s: starved = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// secs makes n load seconds, those listed starved.
+func secs(n int, starved ...int) []rundir.HostSecond {
+	out := make([]rundir.HostSecond, n)
+	for i := range out {
+		out[i] = rundir.HostSecond{Second: i, Entitled: 0.5, Other: 0.2}
+	}
+	for _, i := range starved {
+		out[i].Starved, out[i].DeniedPct, out[i].Other = true, 60, 1.8
+	}
+	return out
+}
+
+func run(from, to int) []int {
+	var out []int
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+// The rule for a run: INVALID past 5% of the load seconds starved, or ten
+// in a row; the reason names the seconds.
+func TestJudgeHost(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		ss      []rundir.HostSecond
+		invalid bool
+		reason  string
+	}{
+		{"none starved", secs(100), false, ""},
+		{"5% exactly, scattered", secs(100, 3, 20, 40, 60, 80), false, ""},
+		{"6%, scattered", secs(100, 3, 20, 40, 60, 80, 99), true, "6 of 100 load seconds were starved (6% of them, over the 5% allowed; wall seconds 3, 20, 40, 60, 80, 99;"},
+		{"nine in a row in a long run", secs(400, run(100, 108)...), false, ""},
+		{"ten in a row in a long run", secs(400, run(100, 109)...), true, "10 of 400 load seconds were starved (10 in a row; wall seconds 100-109;"},
+		{"all", secs(29, run(0, 28)...), true, "29 of 29 load seconds were starved (100% of them"},
+		{"no seconds", nil, false, ""},
+	} {
+		h, reason := judgeHost(c.ss)
+		if h.Invalid != c.invalid || (reason != "") != c.invalid {
+			t.Errorf("%s: invalid %v (%q), want %v", c.name, h.Invalid, reason, c.invalid)
+			continue
+		}
+		if c.invalid && !strings.Contains(reason, c.reason) {
+			t.Errorf("%s: reason %q\nwant it to contain %q", c.name, reason, c.reason)
+		}
+		if c.invalid && !strings.Contains(reason, "up to 60% of their share withheld, the host busy with 1.8 cores outside the lab") {
+			t.Errorf("%s: reason %q does not say how much was withheld", c.name, reason)
+		}
+		if h.Seconds != len(c.ss) || !h.Measured || h.Rule == "" {
+			t.Errorf("%s: %+v", c.name, h)
+		}
+	}
+}
+
+// An interval's withheld CPU counts only what idle CPU could not have given
+// and what went outside the lab; throttling by the instance's own limit,
+// and waits beyond the share it did not use, do not count.
+func TestIntervalDenied(t *testing.T) {
+	quarter := func(busy, lab float64, ins ...instanceInterval) rundir.HostSecond {
+		var s rundir.HostSecond
+		for range 4 {
+			interval{dt: 0.25, cpus: 2, busy: busy / 4, lab: lab / 4, instances: ins}.addTo(&s)
+		}
+		return closeSecond(s, 1)
+	}
+	q := func(share, used, wait, thr float64) instanceInterval {
+		return instanceInterval{share: share, used: used / 4, wait: wait / 4, throttled: thr / 4}
+	}
+	for _, c := range []struct {
+		name      string
+		s         rundir.HostSecond
+		deniedPct float64
+		starved   bool
+	}{
+		{"idle host: waits are the instance's own", quarter(0.4, 0.1, q(0.25, 0.1, 0.2, 0.05), q(0.25, 0.1, 0.2, 0.05)), 0, false},
+		{"busy outside the lab", quarter(2, 0.1, q(0.25, 0.05, 1, 0), q(0.25, 0.05, 1, 0)), 80, true},
+		{"the lab's own load is not the host's", quarter(2, 1.8, q(0.25, 0.05, 1, 0), q(0.25, 0.05, 1, 0)), 20, false},
+		{"an instance using its whole share is not starved", quarter(2, 0.1, q(0.25, 0.25, 2, 0.5)), 0, false},
+		{"throttling explains the wait", quarter(2, 0.1, q(0.25, 0.1, 0.3, 0.3)), 0, false},
+		{"half the host idle covers the wait", quarter(1, 0.1, q(0.25, 0.05, 0.8, 0)), 0, false},
+	} {
+		if c.s.DeniedPct != c.deniedPct || c.s.Starved != c.starved {
+			t.Errorf("%s: denied %v%% starved %v, want %v%% %v (%+v)", c.name, c.s.DeniedPct, c.s.Starved, c.deniedPct, c.starved, c.s)
+		}
+	}
+}
+
+func TestSpans(t *testing.T) {
+	if got := spans([]int{3, 4, 5, 7, 9, 10}); got != "3-5, 7, 9-10" {
+		t.Errorf("spans = %q", got)
+	}
+}
