@@ -56,7 +56,7 @@ func secondStarved(s rundir.HostSecond) bool {
 // judgeHost applies the rule to the load's seconds (each already marked
 // Starved by secondStarved) and says why a run is INVALID.
 func judgeHost(ss []rundir.HostSecond) (rundir.Host, string) {
-	h := rundir.Host{Rule: hostRule(), Measured: true, Seconds: len(ss)}
+	h := rundir.Host{Rule: hostRule(), StarvedAbovePct: starvedDeniedPct, Measured: true, Seconds: len(ss)}
 	run, longest := 0, 0
 	for _, s := range ss {
 		h.MaxDeniedPct = max(h.MaxDeniedPct, s.DeniedPct)

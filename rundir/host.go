@@ -35,7 +35,8 @@ type HostSecond struct {
 // Host is the summary's account of the host's contention over the load.
 type Host struct {
 	// Rule is the starvation rule as applied, in words.
-	Rule string `json:"rule"`
+	Rule            string  `json:"rule"`
+	StarvedAbovePct float64 `json:"starved_above_pct"` // the rule's threshold for one second
 	// Measured says whether the instances' accounting could be read; when
 	// it could not (a remote engine), the verdict does not judge the host.
 	Measured bool   `json:"measured"`
