@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/scenarios"
 )
 
 // The rule for one second: starved only when the host withheld more than
@@ -117,5 +120,44 @@ func TestIntervalDenied(t *testing.T) {
 func TestSpans(t *testing.T) {
 	if got := spans([]int{3, 4, 5, 7, 9, 10}); got != "3-5, 7, 9-10" {
 		t.Errorf("spans = %q", got)
+	}
+}
+
+// A stop condition stands (FAIL) when it still holds over the seconds of
+// its window the host did not starve; otherwise a starved window makes the
+// run INVALID.
+func TestStopHoldsUnstarved(t *testing.T) {
+	cond, err := scenarios.ParseSLO("error_rate > 50%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := func(bad ...int) []load.Second { // ten seconds of 20 requests, all failing in the seconds listed
+		var out []load.Second
+		for i := 100; i < 110; i++ {
+			s := load.Second{Index: i, Sent: 20}
+			if slices.Contains(bad, i) {
+				s.Err5xx = 20
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name             string
+		window           []load.Second
+		starved          []int
+		holds, anyStarve bool
+	}{
+		{"nothing starved", window(run(100, 109)...), nil, true, false},
+		{"errors throughout, some seconds starved", window(run(100, 109)...), []int{3, 101, 104}, true, true},
+		{"errors only in the starved seconds", window(run(100, 105)...), run(100, 105), false, true},
+		{"most of the window starved: cannot say", window(run(100, 109)...), run(100, 106), false, true},
+		{"starved outside the window", window(run(100, 109)...), []int{5, 99, 110}, true, false},
+	} {
+		v := &liveView{stopCond: cond, stopWindow: c.window}
+		holds, any := v.stopHoldsUnstarved(c.starved)
+		if holds != c.holds || any != c.anyStarve {
+			t.Errorf("%s: holds %v, any starved %v; want %v, %v", c.name, holds, any, c.holds, c.anyStarve)
+		}
 	}
 }

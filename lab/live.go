@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,9 +31,10 @@ type liveView struct {
 	mu      sync.Mutex
 	phase   int
 	stopped string // why a stop condition ended the run
-	// decided is the span of load seconds the stop condition judged (its
-	// ten-second window and the time it had to hold), for the host's verdict
-	decided [2]int
+	// the stop condition that ended the run and the seconds it was last
+	// judged on, for the host's verdict
+	stopCond   scenarios.SLO
+	stopWindow []load.Second
 }
 
 func (v *liveView) record(s load.Second) {
@@ -181,8 +183,7 @@ func (v *liveView) checkStop() {
 		}
 		v.mu.Lock()
 		if v.stopped == "" {
-			last := v.window[len(v.window)-1].Index
-			v.decided = [2]int{last - len(v.window) + 1 - int(v.l.Clock.Wall(c.For)/time.Second), last}
+			v.stopCond, v.stopWindow = c, append([]load.Second(nil), v.window...)
 			if c.For > 0 {
 				v.stopped = fmt.Sprintf("stop condition %q held for %s of AWS time (observed %s over the last 10 s)", c.Expr, c.For, c.Format(val))
 			} else {
@@ -194,6 +195,31 @@ func (v *liveView) checkStop() {
 		v.stop()
 		return
 	}
+}
+
+// stopHoldsUnstarved says whether the stop condition that ended the run
+// still holds over the seconds of its last window the host did not starve
+// (then the stack failed whatever the host did), and whether any of them
+// was starved. With fewer than half the window's seconds left, it cannot
+// say, and does not hold.
+func (v *liveView) stopHoldsUnstarved(starved []int) (holds, anyStarved bool) {
+	var kept []load.Second
+	for _, s := range v.stopWindow {
+		if slices.Contains(starved, s.Index) {
+			anyStarved = true
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if 2*len(kept) < len(v.stopWindow) {
+		return false, anyStarved
+	}
+	val, ok := windowObservations(kept)[v.stopCond.Metric]
+	if !ok {
+		return false, anyStarved
+	}
+	holds, _ = v.stopCond.Check(val)
+	return holds, anyStarved
 }
 
 // windowObservations are the SLO metrics over a few seconds of load.

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,12 +172,15 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Interrupted, "interrupted by the user; numbers cover the run so far")
 	case verr != nil:
 		return finish(Fail, fmt.Sprintf("could not check acknowledged writes: %v", verr))
-	case live.stopped != "" && !hostSum.StarvedWithin(live.decided[0], live.decided[1]):
-		return finish(Fail, live.stopped) // the host gave the seconds that decided it their CPU
+	case live.stopped != "":
+		holds, anyStarved := live.stopHoldsUnstarved(hostSum.Starved)
+		if !holds && anyStarved {
+			return finish(Invalid, "the host starved the seconds that decided a stop condition, and over the rest it does not hold: "+live.stopped+"; "+
+				cmp.Or(starved, hostSum.StarvedText()))
+		}
+		return finish(Fail, live.stopped)
 	case starved != "":
 		return finish(Invalid, starved)
-	case live.stopped != "":
-		return finish(Fail, live.stopped)
 	case res.Invalid:
 		return finish(Invalid, res.InvalidReason)
 	case loadErr != nil:

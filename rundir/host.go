@@ -65,13 +65,7 @@ func (h *Host) writeText(w io.Writer) {
 		len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MeanOther, h.MaxOther)
 }
 
-// StarvedWithin says whether any load second from first to last (inclusive)
-// was starved.
-func (h *Host) StarvedWithin(first, last int) bool {
-	for _, s := range h.Starved {
-		if s >= first && s <= last {
-			return true
-		}
-	}
-	return false
+// StarvedText says how many load seconds were starved.
+func (h *Host) StarvedText() string {
+	return fmt.Sprintf("%d of %d load seconds starved (up to %.0f%% of the instances' shares withheld)", len(h.Starved), h.Seconds, h.MaxDeniedPct)
 }
