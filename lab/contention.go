@@ -17,9 +17,12 @@ import (
 )
 
 // The starvation rule. A second is starved when the host withheld more
-// than starvedDeniedPct of the CPU the instances' shares promise; a run is
-// INVALID when more than invalidStarvedPct of its load seconds are starved,
-// or invalidStarvedRun of them in a row (the stop conditions' window).
+// than starvedDeniedPct of the CPU the instances' shares promise; the host
+// starved a run when more than invalidStarvedPct of its load seconds are
+// starved, or invalidStarvedRun of them in a row (the stop conditions'
+// window). A run the host starved that breaches an SLO is INVALID, not
+// FAIL; one that meets every SLO passed with less CPU than promised, and
+// stays PASS.
 const (
 	starvedDeniedPct  = 20.0
 	invalidStarvedPct = 5.0
@@ -31,7 +34,8 @@ func hostRule() string {
 	return fmt.Sprintf("a second is starved when the CPU the host withheld from the instances exceeds %g%% of their shares' CPU time "+
 		"(per instance, its run-queue delay beyond its own limit's throttling, at most the share it did not use; "+
 		"less what the host's idle CPU could have given and at most what the host spent outside the lab, read every %s); "+
-		"a run is INVALID when more than %g%% of its load seconds, or %d in a row, are starved",
+		"a run that breaches an SLO is INVALID, not FAIL, when more than %g%% of its load seconds, or %d in a row, are starved, "+
+		"and a stop condition stands only if it holds over the seconds of its window the host did not starve",
 		starvedDeniedPct, hostTick, invalidStarvedPct, invalidStarvedRun)
 }
 
@@ -42,7 +46,7 @@ func hostFigures() []figures.Figure {
 		{Name: "Host starvation: CPU withheld from the instances' shares for a starved second", Value: fmt.Sprintf("> %g%%", starvedDeniedPct), Kind: figures.Assumed,
 			Source: "The lab's rule, not AWS's: an EC2 instance gets its vCPUs from the hypervisor. Below a fifth of the share withheld, " +
 				"a second's requests wait a few milliseconds more on a run queue, within an instance's own scheduling noise; above it, latency grows with the host's load, not the stack's."},
-		{Name: "Host starvation: starved load seconds that make a run INVALID", Value: fmt.Sprintf("> %g%%, or %d in a row", invalidStarvedPct, invalidStarvedRun), Kind: figures.Assumed,
+		{Name: "Host starvation: starved load seconds that make a breached SLO INVALID, not FAIL", Value: fmt.Sprintf("> %g%%, or %d in a row", invalidStarvedPct, invalidStarvedRun), Kind: figures.Assumed,
 			Source: "The lab's rule, not AWS's: a p99 SLO is decided by 1% of requests, so a twentieth of the run starved can decide it; " +
 				"ten seconds in a row is the window a stop condition judges."},
 	}

@@ -49,8 +49,9 @@ func (b *burner) stop() {
 
 // TestStarvedHostMakesTheRunInvalid runs a short scenario while processes
 // outside the lab spin on every CPU, started with the load: the host does
-// not give the instances their shares, and the verdict says so (INVALID,
-// with the seconds), instead of judging the stack.
+// not give the instances their shares, the latency SLO breaks, and the
+// verdict says it is the host's doing (INVALID, with the seconds) instead
+// of failing the stack.
 func TestStarvedHostMakesTheRunInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("twenty wall seconds of real load beside a CPU burner")
@@ -62,7 +63,7 @@ speed: 30
 seed: 5
 load:
   phases: [{name: steady, duration: 10m, rate: 30}]
-slos: [success_rate >= 99%]
+slos: [p99 <= 40ms]   # about 20 ms on a quiet two-core host; the burner's run queue takes it past
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ slos: [success_rate >= 99%]
 	var text bytes.Buffer
 	sum.WriteText(&text)
 	t.Logf("verdict beside the burner:%s", text.String())
-	if sum.Verdict != Invalid || !strings.HasPrefix(sum.Reason, "the host did not give the instances the CPU their shares promise: ") ||
+	if sum.Verdict != Invalid || !strings.HasPrefix(sum.Reason, "an SLO was breached, but the host did not give the instances the CPU their shares promise: ") ||
 		!strings.Contains(sum.Reason, "load seconds were starved") {
 		t.Fatalf("verdict %s: %s", sum.Verdict, sum.Reason)
 	}
