@@ -281,10 +281,11 @@ func (iv interval) addTo(s *rundir.HostSecond) {
 		used += in.used
 		withheld += min(max(0, in.wait-in.throttled), max(0, entitled-in.used))
 	}
-	idle := max(0, float64(iv.cpus)*iv.dt-iv.busy)
-	other := max(0, iv.busy-iv.lab-used)
+	busy := min(iv.busy, float64(iv.cpus)*iv.dt) // /proc/stat counts in ticks: a quarter second can read a tick over
+	idle := float64(iv.cpus)*iv.dt - busy
+	other := max(0, busy-iv.lab-used)
 	s.Denied += min(max(0, withheld-idle), other)
-	s.HostBusy += iv.busy
+	s.HostBusy += busy
 	s.Lab += iv.lab
 	s.Other += other
 	s.Steal += iv.steal

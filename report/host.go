@@ -15,7 +15,7 @@ func hostNote(h *rundir.Host) string {
 	case !h.Measured:
 		return "The host's contention was not measured (" + h.Note + "): nothing says whether the instances got their CPU shares."
 	case h.Invalid:
-		return fmt.Sprintf("The host starved the instances: %d of %d load seconds starved (up to %.0f%% of their shares withheld, %.2f cores busy outside the lab at most); the numbers below describe the host, not the stack. Rule: %s.",
+		return fmt.Sprintf("The host starved the instances: %d of %d load seconds starved (up to %.0f%% of their shares withheld, %.2f cores busy outside the lab at most); a breached SLO is the host's doing, not the stack's (INVALID), and a met one was met with less CPU than promised. Rule: %s.",
 			len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MaxOther, h.Rule)
 	}
 	return fmt.Sprintf("The host gave the instances their CPU shares: %d of %d load seconds starved (up to %.0f%% of their shares withheld; %.2f cores busy outside the lab on average). Rule: %s.",

@@ -48,7 +48,7 @@ type Host struct {
 	MaxDeniedPct float64 `json:"max_denied_pct"`
 	MeanOther    float64 `json:"mean_other_cores"` // CPU the host spent outside the lab, on average
 	MaxOther     float64 `json:"max_other_cores"`
-	Invalid      bool    `json:"invalid"`
+	Invalid      bool    `json:"invalid"` // the host starved the run: a breached SLO is INVALID, not FAIL
 }
 
 // writeText prints the host's lines of the summary table.
