@@ -7,7 +7,10 @@
 // after the load's first minutes (warm), every -every of wall time, at the
 // load's end, and once the lab has closed.
 //
-// Output: a CSV of the samples (-csv) and a table on standard output,
+// Output: a CSV of the samples (-csv), the heap's profiles at "before" and
+// "end" (OUT/heap-before.pprof, OUT/heap-end.pprof: go tool pprof -top
+// -diff_base heap-before.pprof heap-end.pprof shows what grew), and a
+// table on standard output,
 // ending in a verdict line:
 //
 //	soak OK: goroutines 190 -> 192 under load, 4 -> 4 after close; heap 21.3 -> 22.0 MiB; RSS 71 -> 80 MiB
@@ -29,6 +32,7 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,6 +130,7 @@ slos:
 		select {
 		case <-warmT.C:
 			take("before")
+			heapProfile(*out + "/heap-before.pprof")
 		case <-samplerCtx.Done():
 			return
 		}
@@ -137,6 +142,7 @@ slos:
 				take("load")
 			case <-loadEnding:
 				take("end")
+				heapProfile(*out + "/heap-end.pprof")
 				return
 			case <-samplerCtx.Done():
 				return
@@ -210,6 +216,20 @@ func builtinStack(port int) (*stack.Stack, error) {
 	}
 	src := regexp.MustCompile(`port: 8080\b`).ReplaceAll(s.Source, fmt.Appendf(nil, "port: %d", port))
 	return stack.Parse("simplydone-soak.yaml", src)
+}
+
+// heapProfile writes the heap's profile, for
+// go tool pprof -top -diff_base heap-before.pprof heap-end.pprof.
+func heapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Printf("soak: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Printf("soak: heap profile: %v", err)
+	}
 }
 
 func find(ss []sample, label string) sample {
