@@ -1,13 +1,19 @@
 package lab
 
 import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/az"
 )
 
 // The rule for one second: starved only when the host withheld more than
@@ -159,5 +165,69 @@ func TestStopHoldsUnstarved(t *testing.T) {
 		if holds != c.holds || any != c.anyStarve {
 			t.Errorf("%s: holds %v, any starved %v; want %v, %v", c.name, holds, any, c.holds, c.anyStarve)
 		}
+	}
+}
+
+// fakeAccounter is a runtime's CPU accounting, set by the test.
+type fakeAccounter map[az.InstanceID]az.CPUAccount
+
+func (f fakeAccounter) CPUAccount(_ context.Context, id az.InstanceID) (az.CPUAccount, error) {
+	return f[id], nil
+}
+
+// The sampler sums its quarter-second readings into wall seconds: a
+// second ends with the reading that reaches past it, an instance's first
+// reading and a restart (counters going back) are left out, and the host's
+// busy time outside the lab bounds what is counted as withheld.
+func TestHostSamplerSumsQuarters(t *testing.T) {
+	proc := t.TempDir()
+	writeStat := func(busyTicks, idleTicks, labTicks int) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(proc, "stat"), fmt.Appendf(nil, "cpu  %d 0 0 %d 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\ncpu1 0 0 0 0 0 0 0 0 0 0\n", busyTicks, idleTicks), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Join(proc, "7"), 0o755)
+		if err := os.WriteFile(filepath.Join(proc, "7", "stat"), fmt.Appendf(nil, "7 (lab) S 1 7 7 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 1 0 0\n", labTicks), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acct := fakeAccounter{}
+	h := &hostSampler{acct: acct, procRoot: proc, self: 7, prev: map[az.InstanceID]az.CPUAccount{},
+		ids: func() []az.InstanceID { return []az.InstanceID{"i-1", "i-2"} }}
+	start := time.Unix(1000, 0)
+	h.start = start
+	ms := time.Millisecond
+	// each quarter: the host busy 50 ticks (both CPUs), the lab 5 of them;
+	// i-1 uses 10 ms and waits 100 ms (nothing throttled); i-2 appears late
+	busy, idle, lab := 0, 0, 0
+	var got []rundir.HostSecond
+	for q := 0; q <= 8; q++ {
+		writeStat(busy, idle, lab)
+		acct["i-1"] = az.CPUAccount{Share: 0.25, Used: time.Duration(q) * 10 * ms, RunDelay: time.Duration(q) * 100 * ms}
+		if q >= 5 {
+			acct["i-2"] = az.CPUAccount{Share: 0.25, Used: time.Duration(q) * 10 * ms}
+		}
+		if q == 7 { // i-1 restarted: its counters begin again
+			acct["i-1"] = az.CPUAccount{Share: 0.25}
+		}
+		if s, ok := h.sample(start.Add(time.Duration(q) * hostTick)); ok {
+			got = append(got, s)
+		}
+		busy, lab = busy+50, lab+5
+	}
+	if len(got) != 2 || got[0].Second != 0 || got[1].Second != 1 {
+		t.Fatalf("seconds %+v", got)
+	}
+	s0 := got[0] // four quarters of i-1 alone: entitled 0.25, used 0.04, waits 0.4
+	if s0.Instances != 1 || s0.Entitled != 0.25 || s0.Used != 0.04 || s0.Wait != 0.4 || s0.HostBusy != 2 || s0.Lab != 0.2 || s0.CPUs != 2 {
+		t.Fatalf("second 0 %+v", s0)
+	}
+	// withheld per quarter min(0.1, 0.0625-0.01) = 0.0525, no idle CPU, outside the lab 0.5-0.05-0.01: all of it counts
+	if s0.Denied != 0.21 || s0.DeniedPct != 84 || !s0.Starved || s0.Other != 1.76 {
+		t.Fatalf("second 0 %+v", s0)
+	}
+	s1 := got[1] // i-1 in three quarters (its restart at 7 left out), i-2 in three (its first reading, at 5, left out)
+	if s1.Instances != 2 || s1.Entitled != 0.25*3/4+0.25*3/4 {
+		t.Fatalf("second 1 %+v", s1)
 	}
 }
