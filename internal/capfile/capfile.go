@@ -9,7 +9,8 @@ import (
 )
 
 // Limit is the size at which a run's log file is capped: 64 MiB, about
-// 200,000 access log lines (at ~330 bytes each), an hour at 55 requests/s.
+// 150,000 access log lines (SimplyDone's run ~440 bytes each), 50 minutes
+// at 50 requests/s.
 const Limit = 64 << 20
 
 // Writer passes writes through to a file until it holds limit bytes, then
