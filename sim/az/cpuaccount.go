@@ -71,11 +71,15 @@ func ReadCgroupCPU(procRoot, cpuDir, acctDir string) (CPUAccount, error) {
 	if err != nil {
 		return a, fmt.Errorf("cgroup threads: %w", err)
 	}
-	for _, f := range strings.Fields(string(b)) {
+	tids := strings.Fields(string(b))
+	for _, f := range tids {
 		if d, ok := runDelay(filepath.Join(procRoot, f, "schedstat")); ok {
 			a.RunDelay += d
 			a.Threads++
 		}
+	}
+	if len(tids) > 0 && a.Threads == 0 {
+		return a, fmt.Errorf("cgroup %s: none of its %d threads has a readable %s/TID/schedstat (a kernel without CONFIG_SCHED_INFO?)", cpuDir, len(tids), procRoot)
 	}
 	return a, nil
 }

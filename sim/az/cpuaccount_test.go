@@ -57,6 +57,10 @@ func TestReadCgroupCPUv2(t *testing.T) {
 	if _, err := ReadCgroupCPU(proc, filepath.Join(root, "gone"), ""); err == nil {
 		t.Fatal("a missing cgroup reads without an error")
 	}
+	write(t, filepath.Join(dir, "cgroup.threads"), "8\n9\n")
+	if _, err := ReadCgroupCPU(proc, dir, dir); err == nil {
+		t.Fatal("threads without a schedstat read as no run-queue delay, without an error")
+	}
 }
 
 // Without a cgroup: the process's threads' schedstat, nothing throttled.
