@@ -309,6 +309,28 @@ func closeSecond(s rundir.HostSecond, span float64) rundir.HostSecond {
 	return s
 }
 
+// statsText is the stats line's account of the host: the last second's
+// withheld share and the starved seconds so far; empty before the first
+// second or when nothing could be read.
+func (h *hostSampler) statsText() string {
+	if h == nil {
+		return ""
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.secs) == 0 || h.secs[len(h.secs)-1].Instances == 0 {
+		return ""
+	}
+	starved := 0
+	for _, s := range h.secs {
+		if s.Starved {
+			starved++
+		}
+	}
+	last := h.secs[len(h.secs)-1]
+	return fmt.Sprintf(" | host withheld %.0f%% of the shares, %d s starved so far", last.DeniedPct, starved)
+}
+
 func (h *hostSampler) setNote(n string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

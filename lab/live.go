@@ -25,6 +25,7 @@ type liveView struct {
 
 	timeline *json.Encoder // seconds.jsonl: one SecondRecord per wall second
 	onSecond func(SecondRecord)
+	host     *hostSampler // the host's contention, for the stats line
 
 	holding map[int]time.Time // AWS time each stop condition began to hold
 
@@ -114,9 +115,9 @@ func (v *liveView) statsLine(s load.Second) {
 	if s.Sent > 0 {
 		ok = 100 * float64(s.Sent-s.Err5xx-s.Transport) / float64(s.Sent)
 	}
-	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
+	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s%s",
 		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
-		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu)
+		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu, v.host.statsText())
 }
 
 // zoneCPU is each zone's mean CPUUtilization over its in-service

@@ -140,6 +140,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	live.timeline = json.NewEncoder(tlBuf)
 	target, dialer := l.loadTarget(sc.Load.Client)
 	host := newHostSampler(l)
+	live.host = host
 	wg.Add(1)
 	go func() { defer wg.Done(); host.run(runCtx, l.Dir, time.Now()) }()
 	res, loadErr := load.Run(runCtx, load.Config{
