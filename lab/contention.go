@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/figures"
+	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -34,8 +36,9 @@ func hostRule() string {
 	return fmt.Sprintf("a second is starved when the CPU the host withheld from the instances exceeds %g%% of their shares' CPU time "+
 		"(per instance, its run-queue delay beyond its own limit's throttling, at most the share it did not use; "+
 		"less what the host's idle CPU could have given and at most what the host spent outside the lab, read every %s); "+
-		"a run that breaches an SLO is INVALID, not FAIL, when more than %g%% of its load seconds, or %d in a row, are starved, "+
-		"and a stop condition stands only if it holds over the seconds of its window the host did not starve",
+		"when more than %g%% of the load seconds, or %d in a row, are starved, a breached SLO is INVALID, not FAIL, "+
+		"unless it is lost writes or an error rate still breached over the seconds the host did not starve; "+
+		"a stop condition stands only if it holds over the seconds of its window the host did not starve",
 		starvedDeniedPct, hostTick, invalidStarvedPct, invalidStarvedRun)
 }
 
@@ -92,6 +95,40 @@ func judgeHost(ss []rundir.HostSecond) (rundir.Host, string) {
 	}
 	return h, fmt.Sprintf("the host did not give the instances the CPU their shares promise: %d of %d load seconds were starved (%s; wall seconds %s; up to %.0f%% of their share withheld, the host busy with %.1f cores outside the lab at most), so these numbers describe the host, not the stack",
 		len(h.Starved), len(ss), why, spans(h.Starved), h.MaxDeniedPct, h.MaxOther)
+}
+
+// breachStands says whether a breached SLO is the stack's whatever the host
+// did: lost writes always (starving an instance loses no acknowledged
+// write); an error or success rate when it is still breached over the load
+// seconds the host did not starve, if they are at least half of them.
+// Latency, capacity and scaling SLOs on a starved host are the host's to
+// explain.
+func breachStands(slo scenarios.SLO, secs []load.Second, starved []int) bool {
+	switch slo.Metric {
+	case "lost_writes":
+		return true
+	case "success_rate", "error_rate":
+		skip := make(map[int]bool, len(starved))
+		for _, s := range starved {
+			skip[s] = true
+		}
+		var kept []load.Second
+		for _, s := range secs {
+			if !skip[s.Index] {
+				kept = append(kept, s)
+			}
+		}
+		if 2*len(kept) < len(secs) {
+			return false
+		}
+		val, ok := windowObservations(kept)[slo.Metric]
+		if !ok {
+			return false
+		}
+		pass, _ := slo.Check(val)
+		return !pass
+	}
+	return false
 }
 
 // spans writes sorted seconds as ranges: "3-7, 12, 40-52".

@@ -231,3 +231,45 @@ func TestHostSamplerSumsQuarters(t *testing.T) {
 		t.Fatalf("second 1 %+v", s1)
 	}
 }
+
+// A breached SLO on a starved host stays the stack's FAIL only for lost
+// writes, or an error rate still breached over the seconds the host did
+// not starve.
+func TestBreachStands(t *testing.T) {
+	slo := func(expr string) scenarios.SLO {
+		s, err := scenarios.ParseSLO(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	secs := func(bad ...int) []load.Second { // twenty seconds of 100 requests, 10 failing in the seconds listed
+		var out []load.Second
+		for i := range 20 {
+			s := load.Second{Index: i, Sent: 100}
+			if slices.Contains(bad, i) {
+				s.Err5xx = 10
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name    string
+		slo     scenarios.SLO
+		secs    []load.Second
+		starved []int
+		stands  bool
+	}{
+		{"lost writes", slo("lost_writes == 0"), secs(), run(0, 19), true},
+		{"errors outside the starved seconds", slo("success_rate >= 99.9%"), secs(12, 13), run(0, 5), true},
+		{"errors only in the starved seconds", slo("success_rate >= 99.9%"), secs(2, 3), run(0, 5), false},
+		{"error rate, most seconds starved", slo("error_rate < 0.1%"), secs(run(0, 19)...), run(0, 12), false},
+		{"latency is the host's to explain", slo("p99 <= 40ms"), secs(), []int{1}, false},
+		{"capacity too", slo("min_in_service >= 2"), secs(), []int{1}, false},
+	} {
+		if got := breachStands(c.slo, c.secs, c.starved); got != c.stands {
+			t.Errorf("%s: stands = %v, want %v", c.name, got, c.stands)
+		}
+	}
+}

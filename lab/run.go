@@ -185,13 +185,18 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	case loadErr != nil:
 		return finish(Fail, loadErr.Error())
 	}
-	for _, r := range sum.SLOs {
+	breached, stands := false, false
+	for i, r := range sum.SLOs {
 		if !r.Pass {
-			if starved != "" { // the host can explain the breach: it is not the stack's FAIL
-				return finish(Invalid, sloBreached+", but "+starved)
-			}
-			return finish(Fail, sloBreached)
+			breached = true
+			stands = stands || starved == "" || breachStands(sc.SLOs[i], res.Seconds, hostSum.Starved)
 		}
+	}
+	switch {
+	case breached && !stands: // the host can explain every breach: it is not the stack's FAIL
+		return finish(Invalid, sloBreached+", but "+starved)
+	case breached:
+		return finish(Fail, sloBreached)
 	}
 	return finish(Pass, "") // a PASS on a starved host stands: the stack met its SLOs with less CPU than its shares promise
 }
