@@ -24,6 +24,8 @@ type Metrics struct {
 	Target4XX                    atomic.Int64
 	Target5XX                    atomic.Int64
 	NewConnectionCount           atomic.Int64 // client connections opened
+	FixedResponseCount           atomic.Int64 // HTTP_Fixed_Response_Count: fixed-response actions
+	RedirectCount                atomic.Int64 // HTTP_Redirect_Count: redirect actions
 	clientConns                  atomic.Int64 // client connections open now
 	targetConns                  *atomic.Int64
 }
