@@ -24,7 +24,9 @@ func hitBackend(t *testing.T, name string) (addr string, hits *atomic.Int64) {
 }
 
 func fidelityRulePriority(t *testing.T) {
-	fixed := func(code int) RuleAction { return RuleAction{Type: ActionFixedResponse, StatusCode: code, ContentType: "text/plain", Body: "rule"} }
+	fixed := func(code int) RuleAction {
+		return RuleAction{Type: ActionFixedResponse, StatusCode: code, ContentType: "text/plain", Body: "rule"}
+	}
 	logPath := filepath.Join(t.TempDir(), "access.log")
 	f, err := os.Create(logPath)
 	if err != nil {
