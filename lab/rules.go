@@ -63,3 +63,19 @@ func stickiness(st stack.Stickiness) alb.Stickiness {
 	}
 	return alb.Stickiness{Type: st.Type, Duration: st.CookieDuration, CookieName: st.CookieName}
 }
+
+// StickyUsers is how many virtual users the load generator runs as when
+// the target group is sticky, each with its own cookie jar, so that
+// stickiness binds users, not the whole load, to targets. A lab figure:
+// enough users that each target gets many at the group's sizes.
+const StickyUsers = 500
+
+// loadUsers is the load generator's virtual users for the stack: none
+// (every request a new visitor, as before) unless the target group is
+// sticky.
+func loadUsers(s *stack.Stack) int {
+	if s.TargetGroup.Stickiness.Enabled {
+		return StickyUsers
+	}
+	return 0
+}
