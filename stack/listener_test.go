@@ -112,6 +112,8 @@ func TestBadListenerRules(t *testing.T) {
 			`target_group.stickiness.cookie_name: "AWSALBX" is not allowed; names starting with AWSALB, AWSALBAPP and AWSALBTG are reserved`},
 		{"app cookie needs a name", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, stickiness: {type: app_cookie}}", 1) + group,
 			`target_group.stickiness.cookie_name: missing; app_cookie stickiness needs the application's cookie name`},
+		{"cross-zone off", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, load_balancing_cross_zone_enabled: \"false\", stickiness: {type: lb_cookie}}", 1) + group,
+			`sticky sessions are not supported with cross-zone load balancing off`},
 		{"weighted random", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, load_balancing_algorithm_type: weighted_random, stickiness: {type: lb_cookie}}", 1) + group,
 			`sticky sessions are not available with weighted_random`},
 	}

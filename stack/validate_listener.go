@@ -264,6 +264,9 @@ func (p *parser) validateStickiness(tg TargetGroup) {
 	case st.Type == StickinessAppCookie && !cookieName.MatchString(st.CookieName):
 		p.Errf(path+".cookie_name", "%q is not a cookie name; use letters, digits and !#$%%&'*+.^_`|~-", st.CookieName)
 	}
+	if st.Enabled && tg.CrossZone == CrossZoneFalse { // disable-cross-zone.html
+		p.Errf(path+".enabled", "sticky sessions are not supported with cross-zone load balancing off; turn stickiness off or set load_balancing_cross_zone_enabled to true")
+	}
 	if st.Enabled && tg.Algorithm == "weighted_random" {
 		p.Errf(path+".enabled", "sticky sessions are not available with weighted_random; turn stickiness off or use round_robin or least_outstanding_requests")
 	}
