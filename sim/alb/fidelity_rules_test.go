@@ -97,9 +97,8 @@ func fidelityFixedAndRedirect(t *testing.T) {
 	if w.Code != 302 || w.Header().Get("Location") != "http://example.com:"+n.port+"/a?b=c" {
 		t.Fatalf("redirect: %d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	m := &n.metrics
-	if m.FixedResponseCount.Load() != 1 || m.RedirectCount.Load() != 2 || m.RequestCount.Load() != 0 {
-		t.Fatalf("HTTP_Fixed_Response_Count %d, HTTP_Redirect_Count %d, routed %d", m.FixedResponseCount.Load(), m.RedirectCount.Load(), m.RequestCount.Load())
+	if m := n.Metrics(); m.HTTP_Fixed_Response_Count != 1 || m.HTTP_Redirect_Count != 2 || m.RequestCount != 0 {
+		t.Fatalf("HTTP_Fixed_Response_Count %d, HTTP_Redirect_Count %d, routed %d", m.HTTP_Fixed_Response_Count, m.HTTP_Redirect_Count, m.RequestCount)
 	}
 }
 
