@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -174,7 +175,7 @@ func (p *parser) oneKey(n *yaml.Node, path string, keys []string) (string, *yaml
 		}
 	}
 	if len(found) != 1 {
-		p.ErrAt(n, path, "%d of %v given; give exactly one", len(found), keys)
+		p.ErrAt(n, path, "%d of its keys given; give exactly one of %s", len(found), strings.Join(keys, ", "))
 		return "", nil, false
 	}
 	return found[0], m[found[0]], true

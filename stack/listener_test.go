@@ -93,7 +93,7 @@ func TestBadListenerRules(t *testing.T) {
 		{"source ip", rule("      - {priority: 5, conditions: [{source_ip: [10.0.0.*]}], action: {forward: web}}\n"),
 			`"10.0.0.*" is not a CIDR block`},
 		{"two conditions in one entry", rule("      - {priority: 5, conditions: [{path_pattern: [/a], source_ip: [10.0.0.0/8]}], action: {forward: web}}\n"),
-			`load_balancer.listener.rules[0].conditions[0]: 2 of [host_header http_header http_request_method path_pattern query_string source_ip] given; give exactly one`},
+			`load_balancer.listener.rules[0].conditions[0]: 2 of its keys given; give exactly one of host_header, http_header, http_request_method, path_pattern, query_string, source_ip`},
 		{"fixed response code", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {fixed_response: {status_code: 302}}}\n"),
 			`rules[0].action.fixed_response.status_code: 302 is not allowed; use a 2XX, 4XX or 5XX code`},
 		{"fixed response type", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {fixed_response: {status_code: 200, content_type: text/xml}}}\n"),
