@@ -186,7 +186,8 @@ func cfnLoadBalancer(res *obj, s *stack.Stack) {
 		{key: "LoadBalancerArn", val: ref("LoadBalancer")},
 		{key: "Port", val: lb.ListenerPort, comment: "load_balancer.listener"},
 		{key: "Protocol", val: lb.ListenerProtocol},
-		{key: "DefaultActions", val: []any{obj{{key: "Type", val: "forward"}, {key: "TargetGroupArn", val: ref("TargetGroup")}}}}}))
+		{key: "DefaultActions", val: []any{cfnAction(s.DefaultAction())}}}))
+	cfnListenerRules(res, s)
 }
 
 // cfnTargetGroupAttributes is the target group's attributes under AWS's
@@ -203,11 +204,12 @@ func cfnTargetGroupAttributes(tg stack.TargetGroup) []any {
 		attrs = append(attrs, tag("load_balancing.algorithm.anomaly_mitigation", tg.AnomalyMitigation))
 	}
 	r, d := tg.Health.UnhealthyStateRouting, tg.Health.DNSFailover
-	return append(attrs,
+	attrs = append(attrs,
 		tag("target_group_health.unhealthy_state_routing.minimum_healthy_targets.count", offOr(r.Count)),
 		tag("target_group_health.unhealthy_state_routing.minimum_healthy_targets.percentage", offOr(r.Percentage)),
 		tag("target_group_health.dns_failover.minimum_healthy_targets.count", offOr(d.Count)),
 		tag("target_group_health.dns_failover.minimum_healthy_targets.percentage", offOr(d.Percentage)))
+	return append(attrs, cfnStickinessAttributes(tg.Stickiness)...)
 }
 
 // offOr writes a target group health threshold as AWS takes it: "off" for 0.

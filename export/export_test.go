@@ -44,6 +44,7 @@ type testStack struct {
 // requiredStacks are the stack files the issue asks the validations to
 // cover; testStacks fails if one goes missing rather than silently skip it.
 var requiredStacks = []string{
+	"listener-rules",           // issue 16: every condition type, the three actions, a fixed-response default, stickiness
 	"wide",                     // image, health check port, simple + step + target tracking, ALB alarm
 	"two-zones-cross-zone-off", // two zones, cross-zone off, least_outstanding_requests, custom health check
 	"target-tracking",          // ASGAverageCPUUtilization + ALBRequestCountPerTarget, disable_scale_in

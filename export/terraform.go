@@ -288,18 +288,32 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	w.attr("unhealthy_threshold", itoa(hc.UnhealthyThreshold))
 	w.attr("matcher", q(hc.Matcher))
 	w.close()
+	tfStickiness(w, tg.Stickiness)
 	w.end()
 
-	w.comment("load_balancer.listener: forward everything to the target group.")
+	if lb.DefaultAction == nil && len(lb.Rules) == 0 {
+		w.comment("load_balancer.listener: forward everything to the target group.")
+	} else {
+		w.comment("load_balancer.listener and its default action (listener.default_action); its rules (listener.rules) follow.")
+	}
 	w.resource("resource", "aws_lb_listener", "this")
 	w.attr("load_balancer_arn", "aws_lb.this.arn")
 	w.attr("port", itoa(lb.ListenerPort), "load_balancer.listener.port")
 	w.attr("protocol", q(lb.ListenerProtocol), "load_balancer.listener.protocol")
-	w.open("default_action")
-	w.attr("type", q("forward"))
-	w.attr("target_group_arn", "aws_lb_target_group.this.arn")
-	w.close()
-	w.close()
+	if lb.DefaultAction == nil {
+		w.open("default_action")
+		w.attr("type", q("forward"))
+		w.attr("target_group_arn", "aws_lb_target_group.this.arn")
+		w.close()
+	} else {
+		tfAction(w, "default_action", *lb.DefaultAction)
+	}
+	if len(lb.Rules) == 0 {
+		w.close()
+		return w.bytes()
+	}
+	w.end()
+	tfListenerRules(w, s)
 	return w.bytes()
 }
 

@@ -42,6 +42,12 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		// routing.http.desync_mitigation_mode and .drop_invalid_header_fields.enabled
 		DesyncMitigationMode:    s.LoadBalancer.DesyncMitigationMode,
 		DropInvalidHeaderFields: s.LoadBalancer.DropInvalidHeaderFields,
+
+		// listener rules and stickiness (issue 16)
+		TargetGroupName: s.Name,
+		Rules:           listenerRules(s),
+		DefaultAction:   defaultAction(s),
+		Stickiness:      stickiness(tg.Stickiness),
 	}
 }
 

@@ -154,6 +154,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
 		OnSecond: live.second,
+		Users:    loadUsers(l.opts.Stack), // virtual users with cookie jars when the target group is sticky (lab/rules.go)
 	})
 	stopRun()
 	wg.Wait()

@@ -86,6 +86,8 @@ type Targeter struct {
 	mix    Mix
 	prefix string // `{"title":"` and the JSON-escaped title prefix
 
+	users int // virtual users (users.go); 0: none
+
 	mu     sync.Mutex
 	rng    *rand.Rand
 	ids    []int64
@@ -139,6 +141,10 @@ func (t *Targeter) Next(tgt *vegeta.Target) error {
 	if k == kindCreate {
 		t.titles++
 	}
+	user := -1
+	if t.users > 0 {
+		user = t.rng.IntN(t.users)
+	}
 	t.mu.Unlock()
 
 	*tgt = vegeta.Target{Method: http.MethodGet}
@@ -155,6 +161,9 @@ func (t *Targeter) Next(tgt *vegeta.Target) error {
 	case kindDone:
 		tgt.Method = http.MethodPost
 		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10) + "/done"
+	}
+	if user >= 0 {
+		tgt.Header = withUser(tgt.Header, user)
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ type Config struct {
 	// (http://simplydone-1234567890.us-east-1.elb.localhost:8080). Unset,
 	// connections are dialled directly and Targets must be loopback.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Users is how many virtual users send the requests, each with its own
+	// cookie jar (users.go); zero: no cookies are kept, every request is a
+	// new visitor.
+	Users int
 }
 
 // Result summarises a run. Latencies are measured from the moment each
@@ -114,6 +118,9 @@ func (c Config) validate() error {
 	if err := c.Mix.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.Users < 0 {
+		errs = append(errs, fmt.Errorf("users must not be negative, got %d", c.Users))
+	}
 	if c.Timeout < 0 || c.MaxLag < 0 {
 		errs = append(errs, errors.New("timeout and max lag must not be negative"))
 	}
@@ -165,9 +172,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
+	targeter.users = cfg.Users
 	pacer := RampPacer{Phases: cfg.Phases}
 
 	transport, client := newClient(cfg.Timeout, cfg.DialContext)
+	if cfg.Users > 0 {
+		client.Transport = newUserJars(transport, cfg.Users)
+	}
 	defer transport.CloseIdleConnections()
 	atk := vegeta.NewAttacker(
 		vegeta.Workers(initialWorkers(pacer)),

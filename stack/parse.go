@@ -108,6 +108,7 @@ func defaults() *Stack {
 				DNSFailover:           MinimumHealthyTargets{Count: 1},
 			},
 			AnomalyMitigation: "off",
+			Stickiness:        Stickiness{Type: StickinessLBCookie, CookieDuration: DefaultStickinessDuration},
 			HealthCheck: HealthCheck{
 				Path:               "/",
 				Port:               "traffic-port",
@@ -187,16 +188,18 @@ func (p *parser) loadBalancer(n *yaml.Node, lb *LoadBalancer) {
 	p.Str(m, path, "desync_mitigation_mode", &lb.DesyncMitigationMode)
 	p.Bool(m, path, "drop_invalid_header_fields", &lb.DropInvalidHeaderFields)
 	const lpath = path + ".listener"
-	l := p.Mapping(m["listener"], lpath, "port", "protocol")
+	l := p.Mapping(m["listener"], lpath, "port", "protocol", "rules", "default_action")
 	p.Int(l, lpath, "port", &lb.ListenerPort)
 	p.Str(l, lpath, "protocol", &lb.ListenerProtocol)
+	p.listenerRules(l, lpath, lb)
 }
 
 func (p *parser) targetGroup(n *yaml.Node, tg *TargetGroup) {
 	const path = "target_group"
 	m := p.Mapping(n, path, "port", "protocol", "load_balancing_algorithm_type",
 		"load_balancing_cross_zone_enabled", "load_balancing_anomaly_mitigation", "deregistration_delay", "slow_start",
-		"health_check", "target_group_health")
+		"health_check", "target_group_health", "stickiness")
+	p.stickiness(m, path, &tg.Stickiness)
 	p.Int(m, path, "port", &tg.Port)
 	p.Str(m, path, "protocol", &tg.Protocol)
 	p.Str(m, path, "load_balancing_algorithm_type", &tg.Algorithm)

@@ -35,6 +35,12 @@ type LoadBalancer struct {
 	// DropInvalidHeaderFields is routing.http.drop_invalid_header_fields.enabled
 	// (AWS's default false): header names not matching [-A-Za-z0-9]+ are removed.
 	DropInvalidHeaderFields bool
+	// Rules are listener.rules, in the file's order; the first by priority
+	// whose conditions match takes a request (listener.go).
+	Rules []ListenerRule
+	// DefaultAction is listener.default_action; nil: forward to the stack's
+	// target group (Stack.DefaultAction).
+	DefaultAction *RuleAction
 }
 
 // Cross-zone settings of a target group (load_balancing.cross_zone.enabled).
@@ -60,6 +66,9 @@ type TargetGroup struct {
 	// Automatic Target Weights move traffic away from anomalous targets
 	// (weighted_random only); "off" (the default) only detects.
 	AnomalyMitigation string
+	// Stickiness is the target group's sticky sessions (listener.go); off
+	// unless the file turns it on.
+	Stickiness Stickiness
 }
 
 // TargetGroupHealth is AWS's target_group_health attributes.

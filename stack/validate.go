@@ -39,6 +39,8 @@ func (p *parser) validate(s *Stack) {
 	p.validateZones(s.Zones)
 	p.validateLoadBalancer(s.LoadBalancer)
 	p.validateTargetGroup(s.TargetGroup)
+	p.validateListener(s)
+	p.validateStickiness(s.TargetGroup)
 	p.validateLaunchTemplate(s.LaunchTemplate)
 	p.validateVersions(s.LaunchTemplate)
 	p.validateGroup(s.AutoScalingGroup)

@@ -45,10 +45,11 @@ var cfnTypes = map[string]string{
 // what is not listed keeps its CloudFormation name (and is listed as not
 // rehearsed when the resource is).
 var props = map[string]map[string]string{
-	"aws_lb":              {"Name": "name", "Type": "load_balancer_type", "Subnets": "subnets", "SecurityGroups": "security_groups", "Tags": "tags", "Scheme": "scheme", "IpAddressType": "ip_address_type"},
-	"aws_lb_listener":     {"LoadBalancerArn": "load_balancer_arn", "Port": "port", "Protocol": "protocol", "Certificates": "certificate_arn", "SslPolicy": "ssl_policy"},
-	"aws_lb_target_group": {"Name": "name", "Port": "port", "Protocol": "protocol", "VpcId": "vpc_id", "TargetType": "target_type", "Tags": "tags", "ProtocolVersion": "protocol_version", "IpAddressType": "ip_address_type"},
-	"aws_launch_template": {"LaunchTemplateName": "name", "TagSpecifications": "tag_specifications"},
+	"aws_lb":               {"Name": "name", "Type": "load_balancer_type", "Subnets": "subnets", "SecurityGroups": "security_groups", "Tags": "tags", "Scheme": "scheme", "IpAddressType": "ip_address_type"},
+	"aws_lb_listener":      {"LoadBalancerArn": "load_balancer_arn", "Port": "port", "Protocol": "protocol", "Certificates": "certificate_arn", "SslPolicy": "ssl_policy"},
+	"aws_lb_listener_rule": {"ListenerArn": "listener_arn", "Priority": "priority"},
+	"aws_lb_target_group":  {"Name": "name", "Port": "port", "Protocol": "protocol", "VpcId": "vpc_id", "TargetType": "target_type", "Tags": "tags", "ProtocolVersion": "protocol_version", "IpAddressType": "ip_address_type"},
+	"aws_launch_template":  {"LaunchTemplateName": "name", "TagSpecifications": "tag_specifications"},
 	"aws_launch_configuration": {"InstanceType": "instance_type", "ImageId": "image_id", "UserData": "user_data", "InstanceMonitoring": "enable_monitoring",
 		"SecurityGroups": "security_groups", "KeyName": "key_name", "IamInstanceProfile": "iam_instance_profile", "LaunchConfigurationName": "name"},
 	"aws_autoscaling_group": {"AutoScalingGroupName": "name", "MinSize": "min_size", "MaxSize": "max_size", "DesiredCapacity": "desired_capacity",
@@ -148,9 +149,55 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, pn *ya
 	case "aws_lb.SubnetMappings":
 		each(v, func(e cty.Value) { block("subnet_mapping", map[string]cty.Value{"subnet_id": get(e, "SubnetId")}) })
 		return true
-	case "aws_lb_listener.DefaultActions":
+	case "aws_lb_listener_rule.Conditions":
 		each(v, func(e cty.Value) {
-			a := block("default_action", map[string]cty.Value{"type": get(e, "Type"), "target_group_arn": get(e, "TargetGroupArn")})
+			cb := block("condition", nil)
+			field := get(e, "Field")
+			if !isStr(field) {
+				return
+			}
+			kind := strings.ReplaceAll(field.AsString(), "-", "_")
+			cfg := get(e, map[string]string{"host_header": "HostHeaderConfig", "http_header": "HttpHeaderConfig",
+				"http_request_method": "HttpRequestMethodConfig", "path_pattern": "PathPatternConfig",
+				"query_string": "QueryStringConfig", "source_ip": "SourceIpConfig"}[kind])
+			add := func(attrs map[string]*Val) {
+				cb.Blocks = append(cb.Blocks, &Block{Type: kind, Rng: at, Body: &Body{Attrs: attrs, Rng: at}})
+			}
+			switch kind {
+			case "query_string":
+				each(get(cfg, "Values"), func(q cty.Value) {
+					add(map[string]*Val{"key": {V: get(q, "Key"), Rng: at}, "value": {V: get(q, "Value"), Rng: at}})
+				})
+			case "http_header":
+				add(map[string]*Val{"http_header_name": {V: get(cfg, "HttpHeaderName"), Rng: at}, "values": {V: get(cfg, "Values"), Rng: at}})
+			default:
+				add(map[string]*Val{"values": {V: get(cfg, "Values"), Rng: at}})
+			}
+		})
+		return true
+	case "aws_lb_listener.DefaultActions", "aws_lb_listener_rule.Actions":
+		kind := "default_action"
+		if key == "Actions" {
+			kind = "action"
+		}
+		each(v, func(e cty.Value) {
+			a := block(kind, map[string]cty.Value{"type": get(e, "Type"), "target_group_arn": get(e, "TargetGroupArn")})
+			if fr := get(e, "FixedResponseConfig"); !fr.IsNull() {
+				a.Blocks = append(a.Blocks, &Block{Type: "fixed_response", Rng: at, Body: &Body{Rng: at, Attrs: map[string]*Val{
+					"status_code": {V: get(fr, "StatusCode"), Rng: at}, "content_type": {V: get(fr, "ContentType"), Rng: at},
+					"message_body": {V: get(fr, "MessageBody"), Rng: at}}}})
+			}
+			if rc := get(e, "RedirectConfig"); !rc.IsNull() {
+				ra := map[string]*Val{}
+				for _, k := range []string{"Protocol", "Host", "Port", "Path", "Query", "StatusCode"} {
+					name := strings.ToLower(k)
+					if k == "StatusCode" {
+						name = "status_code"
+					}
+					ra[name] = &Val{V: get(rc, k), Rng: at}
+				}
+				a.Blocks = append(a.Blocks, &Block{Type: "redirect", Rng: at, Body: &Body{Rng: at, Attrs: ra}})
+			}
 			if fc := get(e, "ForwardConfig"); !fc.IsNull() {
 				fb := &Body{Attrs: map[string]*Val{}, Rng: at}
 				each(get(fc, "TargetGroups"), func(tg cty.Value) {

@@ -64,8 +64,10 @@ var corpus = []struct {
 			want(t, "warm pool", s.AutoScalingGroup.WarmPool != nil && s.AutoScalingGroup.WarmPool.ReuseOnScaleIn, true)
 			want(t, "hook resource", s.AutoScalingGroup.LifecycleHooks[0].LifecycleTransition, stack.TerminatingTransition)
 			want(t, "maintenance policy", s.AutoScalingGroup.InstanceMaintenancePolicy.MaxHealthyPercentage, 120)
+			want(t, "stickiness (issue 16)", s.TargetGroup.Stickiness, stack.Stickiness{Enabled: true, Type: "lb_cookie", CookieDuration: time.Hour})
+			want(t, "the admin rule forwards to another target group: left out", len(s.LoadBalancer.Rules), 0)
 		},
-		notes: []string{"waits: aws_lb_listener_rule.admin", "waits: aws_alb_target_group.app: stickiness", "waits: aws_db_instance.orders",
+		notes: []string{"waits: aws_lb_listener_rule.admin", "waits: aws_db_instance.orders",
 			"offline: module.labels", "inexact: aws_launch_template.app: user_data", "not rehearsed: aws_alb_target_group.admin"},
 	},
 	{

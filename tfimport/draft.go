@@ -94,6 +94,16 @@ func (d *draft) record(path, from string) {
 	d.prov = append(d.prov, Provenance{Field: path, From: from})
 }
 
+// name is the stack's name as set so far ("" before it is).
+func (d *draft) name() string {
+	for i := 0; i+1 < len(d.root.Content); i += 2 {
+		if d.root.Content[i].Value == "name" {
+			return d.root.Content[i+1].Value
+		}
+	}
+	return ""
+}
+
 // has reports whether a field was set.
 func (d *draft) has(path string) bool {
 	for _, p := range d.prov {

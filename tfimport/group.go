@@ -591,7 +591,7 @@ func kindFor(t string) string {
 func whyNot(t string) string {
 	switch canonical(t) {
 	case "aws_lb_listener_rule":
-		return "listener rules wait for issue 16 (rules and several target groups); the listener's default action is rehearsed"
+		return "a rule of a listener the lab does not rehearse (its one listener's rules are)"
 	case "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_db_subnet_group":
 		return "the data tier waits for issue 15; the lab's workload keeps its own store"
 	case "aws_lb_target_group_attachment":

@@ -135,7 +135,7 @@ func (m *mapper) mapAll() {
 	}
 	var listener *Instance
 	for _, l := range m.byType["aws_lb_listener"] {
-		for _, arn := range m.forwards(l) {
+		for _, arn := range append(m.forwards(l), m.ruleForwards(l)...) {
 			t := m.ref(arn, "aws_lb_target_group")
 			if t == nil {
 				continue
@@ -163,7 +163,7 @@ func (m *mapper) mapAll() {
 			}
 		}
 	} else {
-		m.instNote(tg, Inexact, tg.Addr, "no listener forwards to it (a listener rule may: rules wait for issue 16); the lab's listener takes port 80, HTTP")
+		m.instNote(tg, Inexact, tg.Addr, "no listener forwards to it, nor a rule of one; the lab's listener takes port 80, HTTP")
 	}
 	m.used[lb] = true
 	for _, other := range lbs {
@@ -180,6 +180,7 @@ func (m *mapper) mapAll() {
 	m.name(lb, g)
 	m.zones(g, lb)
 	m.loadBalancer(lb, listener)
+	m.mapRules(listener, tg, m.d.name())
 	m.targetGroup(tg)
 	m.launchTemplate(g, tg)
 	m.group(g)
@@ -415,7 +416,7 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 	for _, a := range l.Body.blocks("default_action") {
 		if t := a.Body.attr("type"); t != nil {
 			if s, ok := m.str(l, t, "default_action.type", ""); ok && s != "forward" {
-				m.note(t, NotModelled, l.Addr+": default_action", "a %s action; the lab's listener forwards", s)
+				m.action(l, a.Body, "load_balancer.listener.default_action.", m.d.name())
 			}
 		}
 		a.Body.attr("target_group_arn")
@@ -423,11 +424,11 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 			for _, tg := range f.Body.blocks("target_group") {
 				tg.Body.attr("arn")
 				if w := tg.Body.attr("weight"); w != nil {
-					m.note(w, Waits, l.Addr+": forward weights", "weighted target groups wait for issue 16 (listener rules, several target groups)")
+					m.note(w, Waits, l.Addr+": forward weights", "weighted target groups wait for issue 16 (item 2: several target groups)")
 				}
 			}
 			if st := f.Body.block("stickiness"); st != nil {
-				m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Waits, Subject: l.Addr + ": forward stickiness", Msg: "target group stickiness waits for issue 16"})
+				m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Waits, Subject: l.Addr + ": forward stickiness", Msg: "target group stickiness of a weighted forward (AWSALBTG) waits for issue 16 (item 2)"})
 			}
 		}
 	}
@@ -525,10 +526,30 @@ func (m *mapper) targetGroup(tg *Instance) {
 			on, _ = m.boolean(tg, en, "stickiness.enabled", "")
 		}
 		if on {
-			m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Waits, Subject: tg.Addr + ": stickiness", Msg: "sticky sessions wait for issue 16; the lab routes every request by the algorithm"})
+			m.stickiness(tg, st)
 		}
-		for _, k := range []string{"type", "cookie_duration", "cookie_name"} {
+		for _, k := range []string{"type", "cookie_duration", "cookie_name", "lb_cookie.duration_seconds", "app_cookie.duration_seconds", "app_cookie.cookie_name"} {
 			st.attr(k)
+		}
+	}
+}
+
+// stickiness maps an enabled stickiness block (Terraform's, or the one a
+// template's stickiness.* attributes make) to target_group.stickiness.
+func (m *mapper) stickiness(tg *Instance, st *Body) {
+	const path = "target_group.stickiness."
+	m.d.set(path+"enabled", true, m.fromOr(tg, st, "enabled", "the block is there: enabled"))
+	typ, _ := m.setStr(path+"type", tg, st, "type", stack.StickinessLBCookie, m.def())
+	dur, name := "cookie_duration", "cookie_name"
+	if m.cfn { // stickiness.lb_cookie.duration_seconds, stickiness.app_cookie.*
+		dur, name = strings.TrimSuffix(typ, "_cookie")+"_cookie.duration_seconds", "app_cookie.cookie_name"
+	}
+	m.setSecs(path+"cookie_duration", tg, st, dur, int(stack.DefaultStickinessDuration/time.Second), m.def())
+	if typ == stack.StickinessAppCookie {
+		if v := st.attr(name); v != nil {
+			if s, ok := m.str(tg, v, name, "not set"); ok {
+				m.d.set(path+"cookie_name", s, m.from(tg, v, st.prefix+name))
+			}
 		}
 	}
 }

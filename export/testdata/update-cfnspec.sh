@@ -30,6 +30,7 @@ AWS::EC2::SubnetRouteTableAssociation
 AWS::EC2::VPC
 AWS::EC2::VPCGatewayAttachment
 AWS::ElasticLoadBalancingV2::Listener
+AWS::ElasticLoadBalancingV2::ListenerRule
 AWS::ElasticLoadBalancingV2::LoadBalancer
 AWS::ElasticLoadBalancingV2::TargetGroup
 "

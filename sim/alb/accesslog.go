@@ -52,6 +52,9 @@ type accessEntry struct {
 	traceID      string
 	connID       uint64
 	verdict      Verdict // classification, classification_reason
+	rule         int     // matched_rule_priority: 0 the default rule
+	action       string  // actions_executed; "" is forward
+	redirect     string  // redirect_url
 }
 
 type accessLog struct {
@@ -150,9 +153,19 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	b = append(b, a.tgARN...)
 	b = append(b, ` "`...)
 	b = quoted(b, dashed(e.traceID))
-	b = append(b, `" "-" "-" 0 `...) // domain_name chosen_cert_arn matched_rule_priority (the default rule)
+	b = append(b, `" "-" "-" `...)              // domain_name chosen_cert_arn
+	b = strconv.AppendInt(b, int64(e.rule), 10) // matched_rule_priority: 0 the default rule
+	b = append(b, ' ')
 	b = e.created.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
-	b = append(b, ` "forward" "-" "-" "`...) // actions_executed redirect_url error_reason
+	b = append(b, ` "`...)
+	if e.action == "" {
+		b = append(b, ActionForward...) // actions_executed
+	} else {
+		b = append(b, e.action...)
+	}
+	b = append(b, `" "`...)
+	b = quoted(b, dashed(e.redirect)) // redirect_url
+	b = append(b, `" "-" "`...)       // error_reason
 	b = dash(b, e.target)
 	b = append(b, `" "`...)
 	b = status(b, e.targetStatus)
@@ -223,6 +236,9 @@ type exchange struct {
 	bytes        int64
 	headerBytes  int64
 	verdict      Verdict
+	rule         int    // the matched rule's priority; 0: the default
+	action       string // the action carried out; "": forward
+	redirect     string // a redirect action's URL
 }
 
 type exchangeKey struct{}
@@ -278,6 +294,7 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
 		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,
+		rule: e.rule, action: e.action, redirect: e.redirect,
 	}
 	en.created = en.end.Add(-time.Duration(float64(end.Sub(e.start)) * speed))
 	if en.elbStatus == 0 {

@@ -75,6 +75,21 @@ func TestFidelity(t *testing.T) {
 		{"a stopped node's frozen view does not feed the target's health (issue 14 item 6)",
 			"target-group-health-checks.html: each load balancer node checks each target; a node that is down checks nothing, so only live nodes' views say what DescribeTargetHealth (and the Auto Scaling group's ELB health check, autoscaling/ec2/userguide/health-checks-overview.html) sees",
 			fidelityStoppedNodeView},
+		{"listener rules: first match by priority, then the default rule (issue 16)",
+			"listener-rules.html: rules are evaluated in priority order, from the lowest value to the highest; the default rule is evaluated last; load-balancer-access-logs.html: matched_rule_priority (0 for the default rule) and actions_executed",
+			fidelityRulePriority},
+		{"fixed-response and redirect actions answer with their codes (issue 16)",
+			"rule-action-types.html: fixed-response returns a 2XX, 4XX or 5XX code, content type and body; redirect answers HTTP_301 or HTTP_302 with a Location built from #{protocol}, #{host}, #{port}, #{path}, #{query}; load-balancer-cloudwatch-metrics.html: HTTP_Fixed_Response_Count, HTTP_Redirect_Count",
+			fidelityFixedAndRedirect},
+		{"duration-based stickiness lasts the duration, then the algorithm routes again (issue 16)",
+			"sticky-sessions.html: the load balancer answers with AWSALB (and AWSALBCORS, SameSite=None; Secure) encoding the target, encrypted; requests with it go to that target; after the stickiness duration the cookie is stale; a cookie that cannot be decoded gets a new target",
+			fidelityStickyExpiry},
+		{"a sticky user moves when its target turns unhealthy or is deregistered (issue 16)",
+			"sticky-sessions.html: if the cookie refers to a target that was deregistered or is unhealthy, the load balancer selects a new target and updates the cookie with information about the new target",
+			fidelityStickyUnhealthy},
+		{"application-based stickiness follows the application's cookie (issue 16)",
+			"sticky-sessions.html: with application-based stickiness the load balancer sets AWSALBAPP when the target sets the application cookie, and inserts a new stickiness cookie only if the answer includes a new application cookie value",
+			fidelityAppCookie},
 	}
 	for _, r := range rows {
 		if !t.Run(r.name, r.run) {

@@ -74,6 +74,18 @@ type Config struct {
 	// MaxClientConns caps each node's concurrent client connections (a lab
 	// limit; DefaultMaxClientConns when zero).
 	MaxClientConns int
+	// Rules are the listener's rules (rules.go); with none and no
+	// DefaultAction the listener forwards everything, as before rules.
+	Rules []Rule
+	// DefaultAction is the listener's default action; nil: forward to the
+	// target group.
+	DefaultAction *RuleAction
+	// TargetGroupName is the one target group's name, which forward
+	// actions name (Name, or "lab", when empty).
+	TargetGroupName string
+	// Stickiness is the target group's sticky sessions (sticky.go); an
+	// empty Type is off.
+	Stickiness Stickiness
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -92,6 +104,8 @@ type LoadBalancer struct {
 	prober   Prober
 	errorLog *log.Logger
 	access   *accessLog // nil: no access log
+	rules    *Rules     // nil: no rules, everything is forwarded
+	sticky   *sticky    // nil: stickiness off
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -146,6 +160,33 @@ func New(cfg Config) (*LoadBalancer, error) {
 	default:
 		return nil, fmt.Errorf("load balancer: unknown desync mitigation mode %q; use monitor, defensive or strictest", cfg.DesyncMitigationMode)
 	}
+	if cfg.TargetGroupName == "" {
+		cfg.TargetGroupName = cfg.Name
+		if cfg.TargetGroupName == "" {
+			cfg.TargetGroupName = "lab"
+		}
+	}
+	var rules *Rules
+	if len(cfg.Rules) > 0 || cfg.DefaultAction != nil {
+		def := RuleAction{Type: ActionForward, TargetGroup: cfg.TargetGroupName}
+		if cfg.DefaultAction != nil {
+			def = *cfg.DefaultAction
+		}
+		var err error
+		if rules, err = NewRules(cfg.Rules, def, []string{cfg.TargetGroupName}); err != nil {
+			return nil, fmt.Errorf("load balancer: listener rules: %w", err)
+		}
+	}
+	var st *sticky
+	if cfg.Stickiness.Type != "" {
+		if cfg.Algorithm == AlgorithmWeightedRandom {
+			return nil, errors.New("load balancer: sticky sessions are not available with weighted_random")
+		}
+		var err error
+		if st, err = newSticky(cfg.Stickiness); err != nil {
+			return nil, fmt.Errorf("load balancer: %w", err)
+		}
+	}
 	if cfg.MaxClientConns <= 0 {
 		cfg.MaxClientConns = DefaultMaxClientConns
 	}
@@ -159,7 +200,8 @@ func New(cfg Config) (*LoadBalancer, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	lb := &LoadBalancer{cfg: cfg, prober: cfg.Prober, targets: map[az.InstanceID]*Target{}, byAddr: map[string]*Target{},
-		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{}}
+		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{},
+		rules: rules, sticky: st}
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)

@@ -24,6 +24,8 @@ type Metrics struct {
 	Target4XX                    atomic.Int64
 	Target5XX                    atomic.Int64
 	NewConnectionCount           atomic.Int64 // client connections opened
+	FixedResponseCount           atomic.Int64 // HTTP_Fixed_Response_Count: fixed-response actions
+	RedirectCount                atomic.Int64 // HTTP_Redirect_Count: redirect actions
 	clientConns                  atomic.Int64 // client connections open now
 	targetConns                  *atomic.Int64
 }
@@ -55,6 +57,10 @@ type Snapshot struct {
 	// ActiveConnectionCount the client and target connections open now.
 	NewConnectionCount    int64
 	ActiveConnectionCount int64
+	// HTTP_Fixed_Response_Count and HTTP_Redirect_Count are the listener
+	// rules' fixed-response and redirect actions carried out.
+	HTTP_Fixed_Response_Count int64
+	HTTP_Redirect_Count       int64
 	// HealthyHostCount and UnHealthyHostCount by the targets' zone, as this node sees them.
 	HealthyHostCount   map[string]int
 	UnHealthyHostCount map[string]int
@@ -108,6 +114,8 @@ func (m *Metrics) snapshot() Snapshot {
 		RejectedConnectionCount:                         m.RejectedConnectionCount.Load(),
 		DesyncMitigationMode_NonCompliant_Request_Count: m.DesyncNonCompliant.Load(),
 		ActiveConnectionCount:                           m.clientConns.Load(),
+		HTTP_Fixed_Response_Count:                       m.FixedResponseCount.Load(),
+		HTTP_Redirect_Count:                             m.RedirectCount.Load(),
 	}
 	if m.targetConns != nil {
 		s.ActiveConnectionCount += m.targetConns.Load()

@@ -246,8 +246,16 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeELBError(w, code)
 		return
 	}
+	if n.lb.rules != nil && n.act(w, r) {
+		return // a fixed response or a redirect (rules.go)
+	}
 	rs := n.routes.Load()
-	i := n.picker.Pick(rs.routes)
+	var i int
+	if st := n.lb.sticky; st != nil {
+		i, w = n.stick(st, w, r, rs.routes)
+	} else {
+		i = n.picker.Pick(rs.routes)
+	}
 	if i < 0 {
 		n.metrics.elbStatus(http.StatusServiceUnavailable)
 		writeELBError(w, http.StatusServiceUnavailable)
@@ -269,6 +277,51 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rt.proxy.ServeHTTP(w, r) // protocol upgrades
 	}
+}
+
+// act evaluates the listener's rules for r and carries out a fixed-response
+// or redirect action; false when the action is a forward, which the caller
+// routes.
+func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
+	var client netip.Addr
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		client = ap.Addr()
+	}
+	prio, a := n.lb.rules.Evaluate(r, client)
+	ex, _ := w.(*exchange)
+	if ex != nil {
+		ex.rule, ex.action = prio, a.Type
+	}
+	switch a.Type {
+	case ActionFixedResponse:
+		n.metrics.FixedResponseCount.Add(1)
+		writeFixed(w, a)
+		return true
+	case ActionRedirect:
+		loc := a.RedirectURL(r, n.port)
+		if ex != nil {
+			ex.redirect = loc
+		}
+		n.metrics.RedirectCount.Add(1)
+		writeRedirect(w, loc, a.Redirect.Code)
+		return true
+	}
+	return false
+}
+
+// stick picks r's target with stickiness on: the one its cookie binds it
+// to while that target is routable and the binding lasts, else the
+// algorithm's choice; the writer it returns sets the cookies (sticky.go).
+func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, routes []Route) (int, http.ResponseWriter) {
+	now := n.lb.cfg.Clock.Now()
+	i, b := st.route(r, routes, now)
+	if i < 0 {
+		if i = n.picker.Pick(routes); i < 0 {
+			return i, w
+		}
+		b = binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
+	}
+	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now}
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
@@ -300,6 +353,9 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 // proxyError turns a failed exchange with a target into the code the ALB
 // itself would answer with.
 func (n *Node) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	if sw, ok := w.(*stickyWriter); ok {
+		w = sw.ResponseWriter
+	}
 	code := http.StatusBadGateway // refused, reset, closed early, malformed
 	switch {
 	case errors.Is(err, errClientIdle) || clientIdle(r):

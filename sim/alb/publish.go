@@ -38,6 +38,8 @@ const (
 	MetricHTTPCodeELB4XXCount          = "HTTPCode_ELB_4XX_Count"
 	MetricDesyncNonCompliantCount      = "DesyncMitigationMode_NonCompliant_Request_Count"
 	MetricRejectedConnectionCount      = "RejectedConnectionCount"
+	MetricHTTPFixedResponseCount       = "HTTP_Fixed_Response_Count"
+	MetricHTTPRedirectCount            = "HTTP_Redirect_Count"
 )
 
 // Target group health and Automatic Target Weights metrics, AWS's names
@@ -115,6 +117,8 @@ func (p *MetricPublisher) Publish(now time.Time) {
 			{MetricHTTPCodeELB4XXCount, s.HTTPCode_ELB_4XX_Count - prev.HTTPCode_ELB_4XX_Count},
 			{MetricDesyncNonCompliantCount, s.DesyncMitigationMode_NonCompliant_Request_Count - prev.DesyncMitigationMode_NonCompliant_Request_Count},
 			{MetricRejectedConnectionCount, s.RejectedConnectionCount - prev.RejectedConnectionCount},
+			{MetricHTTPFixedResponseCount, s.HTTP_Fixed_Response_Count - prev.HTTP_Fixed_Response_Count},
+			{MetricHTTPRedirectCount, s.HTTP_Redirect_Count - prev.HTTP_Redirect_Count},
 		}
 		for _, c := range counters {
 			if c.v > 0 { // reported only when non-zero
