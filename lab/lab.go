@@ -164,7 +164,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
 	cfg.Seed = opts.Seed // each node's weighted_random source
 	// A listener that is not the instance's own is never healthy (lab/owner.go).
-	cfg.Prober = l.ownedProberFor(cfg)
+	// Nor is it dialled, even failing open.
+	if op := l.ownedProberFor(cfg); op != nil {
+		cfg.Prober, cfg.DialGuard = op, op
+	}
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,18 @@ type Config struct {
 	// MaxClientConns caps each node's concurrent client connections (a lab
 	// limit; DefaultMaxClientConns when zero).
 	MaxClientConns int
+	// DialGuard, when set, is asked before a node opens a connection to a
+	// target (upstream.go); nil allows every dial.
+	DialGuard DialGuard
+}
+
+// DialGuard decides whether a node may open a connection to a target. An
+// error refuses the dial: the request gets the ALB's 502, as from a target
+// that refused it. The lab refuses a target whose address is answered by
+// a listener that is not its instance's own, so that not even fail-open
+// routing (every target unhealthy) sends it traffic.
+type DialGuard interface {
+	AllowDial(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error
 }
 
 // HealthCheck is the target group's health-check settings.
