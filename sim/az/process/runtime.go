@@ -94,6 +94,7 @@ func New(opts Options) (*Runtime, error) {
 		opts:        opts,
 		log:         opts.Logger.With("runtime", "process", "run", opts.RunID),
 		cg:          setupCgroups(opts.RunID),
+		data:        dataDirs{stateDir: opts.StateDir, runID: opts.RunID},
 		owner:       self,
 		starts:      make(chan startReq),
 		stopStarter: make(chan struct{}),
