@@ -14,6 +14,7 @@ import (
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/internal/runns"
 )
 
 // record is what the runtime leaves on disk for each live process, so that a
@@ -122,6 +123,10 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 		// Dead by its lock: its data directory, if it was moved for
 		// nobody, goes back into its run directory (datadir.go).
 		if err := reapMoved(stateDir, runID, logger); err != nil {
+			errs = append(errs, err)
+		}
+		// and its network namespace (Options.Isolate), named after it.
+		if err := runns.Delete(runns.Name(runID)); err != nil {
 			errs = append(errs, err)
 		}
 	}
