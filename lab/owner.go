@@ -107,7 +107,7 @@ func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 	}
 	hc := cfg.HealthCheck
 	return &ownedProber{
-		next:  alb.NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches),
+		next:  alb.NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial),
 		owner: owner,
 		at: func(a netip.Addr) (az.InstanceID, bool) {
 			if l.fleet == nil {
