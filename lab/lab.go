@@ -48,10 +48,10 @@ type Options struct {
 	// `command: [simplydone]`): cmd/lab sets its own executable and
 	// "simplydone". Empty: simplydone is looked up as any command is.
 	SimplyDone []string
-	// Isolate runs the instances in a network namespace of the run's own
-	// (lab-<run id>, loopback only: an instance reaches nothing of the
-	// host), for programs not trusted with the host's network; the
-	// process runtime only, as root (lab/isolate.go).
+	// Isolate runs the instances in network namespaces with loopback
+	// only (an instance reaches nothing of the host), for programs not
+	// trusted with the host's network: processes in the run's own
+	// (lab-<run id>), containers each in its own; as root (lab/isolate.go).
 	Isolate bool
 }
 

@@ -63,7 +63,7 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	logs := filepath.Join(l.Dir, "logs")
 	switch driver {
 	case DriverDocker:
-		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs})
+		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs, Isolate: l.opts.Isolate})
 		if err != nil {
 			return err
 		}

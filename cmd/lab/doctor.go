@@ -87,7 +87,7 @@ func isolateReady() (bool, string) {
 	if os.Geteuid() != 0 {
 		return false, "not as this user: a run's own network namespace needs root; instances share the host's network"
 	}
-	return true, "available: instances (processes) in a network namespace of the run's own, loopback only; they reach nothing of the host (not with --driver docker)"
+	return true, "available: processes in a network namespace of the run's own, containers each in its own (network mode none); loopback only, they reach nothing of the host"
 }
 
 func canListen(addr netip.Addr, port int) bool {

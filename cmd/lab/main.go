@@ -215,7 +215,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	speed := fs.Float64("speed", 10, "AWS seconds per wall second (1-1000)")
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
 	driver := fs.String("driver", lab.DriverAuto, "instance runtime: auto (Docker when an engine answers), process or docker")
-	isolate := fs.Bool("isolate", false, "run the instances in a network namespace of the run's own (process runtime, as root): for programs you do not trust with this host's network")
+	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}

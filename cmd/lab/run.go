@@ -27,7 +27,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
-	isolate := fs.Bool("isolate", false, "run the instances in a network namespace of the run's own (process runtime, as root): for programs you do not trust with this host's network")
+	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage

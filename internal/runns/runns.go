@@ -124,6 +124,18 @@ func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, erro
 	return c, err
 }
 
+// DialPID connects to address inside the network namespace of process
+// pid (a container's own, when it runs with network mode none).
+func DialPID(ctx context.Context, pid int, network, address string) (net.Conn, error) {
+	h, err := netns.GetFromPid(pid)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace of pid %d: %w", pid, err)
+	}
+	defer h.Close()
+	ns := &NS{name: fmt.Sprintf("pid %d", pid), h: h}
+	return ns.Dial(ctx, network, address)
+}
+
 // Remove deletes the namespace's name and closes its handle; the namespace
 // itself goes with the last process in it. Safe to call twice.
 func (ns *NS) Remove() error {
