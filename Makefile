@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps vet bench bench-alb bench-flash scenarios clean
+.PHONY: all build run test test-deps vet bench bench-alb bench-flash soak scenarios clean
 
 all: build
 
@@ -42,6 +42,10 @@ bench-alb:
 ## bench-flash: pacer accuracy, flash-sale capacity and the built-in chaos scenarios (about 20 min)
 bench-flash:
 	bash bench/flashsale.sh
+
+## soak: an hour at a steady rate; the lab's memory and goroutines before and after (SOAK_DURATION=10m SPEED=30 for a short one)
+soak:
+	bash bench/soak.sh
 
 ## scenarios: every built-in scenario once on the process runtime, a table of verdicts (about 11 min);
 ## DRIVERS="process docker" for both

@@ -24,5 +24,6 @@ func assumptions(s *stack.Stack) []figures.Figure {
 		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
 	}
 	out = append(out, alb.NodeFigures()...) // the nodes' client connection cap
-	return append(out, alb.ATWFigures()...)
+	out = append(out, alb.ATWFigures()...)
+	return append(out, hostFigures()...) // the verdict's starvation rule
 }

@@ -125,10 +125,10 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	if opts.StateDir, err = stateDir(opts.StateDir); err != nil {
-		return nil, fmt.Errorf("state directory: %w", err)
+		return nil, &DirError{What: "state directory", Err: err}
 	}
 	if err := checkRunsDir(opts.RunsDir); err != nil {
-		return nil, fmt.Errorf("runs directory: %w", err)
+		return nil, &DirError{What: "runs directory", Err: err}
 	}
 	l := &Lab{opts: opts, Clock: c, addrs: az.NewAddresses(), rand: rand.NewChaCha8(seedBytes(opts.Seed))}
 	if l.Driver, l.driverWhy, err = preflight(ctx, &l.opts); err != nil {
@@ -147,6 +147,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	// before anything is created or reaped.
 	if err := l.holdRun(); err != nil {
 		return nil, err
+	}
+	if err := makeRunsDir(opts.RunsDir); err != nil {
+		return nil, &DirError{What: "runs directory", Err: err}
 	}
 	// Owner-only, but others may pass through to the data directory (an
 	// instance running as another user opens its database there).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,12 +25,17 @@ type liveView struct {
 
 	timeline *json.Encoder // seconds.jsonl: one SecondRecord per wall second
 	onSecond func(SecondRecord)
+	host     *hostSampler // the host's contention, for the stats line
 
 	holding map[int]time.Time // AWS time each stop condition began to hold
 
 	mu      sync.Mutex
 	phase   int
 	stopped string // why a stop condition ended the run
+	// the stop condition that ended the run and the seconds it was last
+	// judged on, for the host's verdict
+	stopCond   scenarios.SLO
+	stopWindow []load.Second
 }
 
 func (v *liveView) record(s load.Second) {
@@ -39,7 +45,7 @@ func (v *liveView) record(s load.Second) {
 	l := v.l
 	r := SecondRecord{Second: s.Index, AWS: l.Clock.Now().Sub(l.started).Seconds(), Phase: v.sc.Load.Phases[v.phase].Name,
 		Offered: s.Offered, Sent: s.Sent, OK: s.OK2xx, Err4xx: s.Err4xx, Err5xx: s.Err5xx, Transport: s.Transport,
-		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max),
+		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max), Lag: ms(s.MaxLag),
 		InService: l.Group.InService(), Desired: l.Group.Desired(), CPU: l.zoneCPU()}
 	if c, ok := l.groupCPU(); ok {
 		r.GroupCPU = &c
@@ -109,9 +115,9 @@ func (v *liveView) statsLine(s load.Second) {
 	if s.Sent > 0 {
 		ok = 100 * float64(s.Sent-s.Err5xx-s.Transport) / float64(s.Sent)
 	}
-	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s",
+	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s%s",
 		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
-		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu)
+		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu, v.host.statsText())
 }
 
 // zoneCPU is each zone's mean CPUUtilization over its in-service
@@ -178,6 +184,7 @@ func (v *liveView) checkStop() {
 		}
 		v.mu.Lock()
 		if v.stopped == "" {
+			v.stopCond, v.stopWindow = c, append([]load.Second(nil), v.window...)
 			if c.For > 0 {
 				v.stopped = fmt.Sprintf("stop condition %q held for %s of AWS time (observed %s over the last 10 s)", c.Expr, c.For, c.Format(val))
 			} else {
@@ -189,6 +196,31 @@ func (v *liveView) checkStop() {
 		v.stop()
 		return
 	}
+}
+
+// stopHoldsUnstarved says whether the stop condition that ended the run
+// still holds over the seconds of its last window the host did not starve
+// (then the stack failed whatever the host did), and whether any of them
+// was starved. With fewer than half the window's seconds left, it cannot
+// say, and does not hold.
+func (v *liveView) stopHoldsUnstarved(starved []int) (holds, anyStarved bool) {
+	var kept []load.Second
+	for _, s := range v.stopWindow {
+		if slices.Contains(starved, s.Index) {
+			anyStarved = true
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if 2*len(kept) < len(v.stopWindow) {
+		return false, anyStarved
+	}
+	val, ok := windowObservations(kept)[v.stopCond.Metric]
+	if !ok {
+		return false, anyStarved
+	}
+	holds, _ = v.stopCond.Check(val)
+	return holds, anyStarved
 }
 
 // windowObservations are the SLO metrics over a few seconds of load.

@@ -131,22 +131,35 @@ func createOwn(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 }
 
-// checkRunsDir refuses a runs directory (--out) that is a symbolic link or
-// owned by another user, and creates it if missing.
+// checkRunsDir refuses a runs directory (--out) that is a symbolic link,
+// not a directory, or owned by another user. A missing one is fine:
+// makeRunsDir creates it once the run holds its lock.
 func checkRunsDir(dir string) error {
-	dir = filepath.Clean(dir) // "link/" would follow the link
-	fi, err := os.Lstat(dir)
+	err := runlock.CheckOwnDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return os.MkdirAll(dir, 0o711)
+		return nil
 	}
-	if err != nil {
+	return err
+}
+
+// makeRunsDir creates the runs directory if missing and checks it again.
+func makeRunsDir(dir string) error {
+	if err := os.MkdirAll(filepath.Clean(dir), 0o711); err != nil {
 		return err
-	}
-	if fi.Mode()&os.ModeSymlink != 0 {
-		return fmt.Errorf("runs directory %s is a symbolic link: give the directory itself", dir)
 	}
 	return runlock.CheckOwnDir(dir)
 }
+
+// DirError is a state or runs directory the lab refuses to use (a
+// symbolic link, not a directory, another user's): bad usage, refused
+// before anything starts.
+type DirError struct {
+	What string // "state directory" or "runs directory"
+	Err  error
+}
+
+func (e *DirError) Error() string { return e.What + ": " + e.Err.Error() }
+func (e *DirError) Unwrap() error { return e.Err }
 
 // runDirs lists the run directories `lab down` looks at: those the state
 // directory's lock files name (of dead runs only) and those under runsDir.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/promexport"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/alb"
@@ -16,17 +17,19 @@ import (
 // loopback.
 type observe struct {
 	accessLog *os.File
+	capped    *capfile.Writer // the access log, capped at capfile.Limit per run
 	prom      *promexport.Server
 }
 
-// openAccessLog points the load balancer's access log at RUN_DIR/access.log.
+// openAccessLog points the load balancer's access log at RUN_DIR/access.log,
+// capped at capfile.Limit (a note line ends it when it reaches the cap).
 func (l *Lab) openAccessLog(cfg *alb.Config) error {
-	f, err := createOwn(filepath.Join(l.Dir, rundir.AccessLogFile))
+	w, f, err := capfile.Open(filepath.Join(l.Dir, rundir.AccessLogFile), capfile.Limit)
 	if err != nil {
 		return fmt.Errorf("create access log: %w", err)
 	}
-	l.obs.accessLog = f
-	cfg.AccessLog = f
+	l.obs.accessLog, l.obs.capped = f, w
+	cfg.AccessLog = w
 	cfg.Name = l.opts.Stack.Name
 	return nil
 }
@@ -63,7 +66,10 @@ func (l *Lab) closeObserve() error {
 		os.Remove(filepath.Join(l.Dir, rundir.PrometheusFile)) // the URL is dead now
 	}
 	if l.obs.accessLog != nil {
-		errs = append(errs, l.obs.accessLog.Close())
+		if capped, dropped := l.obs.capped.Capped(); capped {
+			l.opts.Logger.Warn("the access log reached its cap", "file", l.obs.accessLog.Name(), "cap", capfile.Size(capfile.Limit), "dropped_bytes", dropped)
+		}
+		errs = append(errs, l.obs.capped.Err(), l.obs.accessLog.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -50,8 +50,8 @@ func (o *Options) builtin() bool {
 // cannot be SimplyDone's image; an explicit --driver docker is refused with
 // how to get a static build.
 func preflight(ctx context.Context, o *Options) (driver, why string, err error) {
-	refuse := func(err error) (string, string, error) { // the stack's fault: its file leads
-		return "", "", &PreflightError{Err: fmt.Errorf("%s: %w", o.Stack.File, err)}
+	refuse := func(field string, err error) (string, string, error) { // the stack's fault: its file and line lead
+		return "", "", &PreflightError{Err: fmt.Errorf("%s: %s: %w", o.Stack.At(field), field, err)}
 	}
 	driver, why, err = ResolveDriver(ctx, o.Driver)
 	if o.Isolate {
@@ -63,30 +63,30 @@ func preflight(ctx context.Context, o *Options) (driver, why string, err error) 
 	lt := o.Stack.LaunchTemplate
 	if lt.Image != "" {
 		if driver != DriverDocker {
-			return refuse(fmt.Errorf("launch_template.image %q needs the Docker runtime, and %s", lt.Image, why))
+			return refuse("launch_template.image", fmt.Errorf("%q needs the Docker runtime, and %s", lt.Image, why))
 		}
 		if err := docker.CheckImage(ctx, lt.Image); err != nil {
-			return refuse(fmt.Errorf("launch_template.image: %w", err))
+			return refuse("launch_template.image", err)
 		}
 		return driver, why, nil
 	}
 	cmd := o.command(lt.Command)
 	if len(cmd) == 0 || cmd[0] == "" {
-		return refuse(errors.New("launch_template.command is empty"))
+		return refuse("launch_template.command", errors.New("empty; give the program each instance runs, or [simplydone] for the lab's own"))
 	}
 	path, err := az.ResolveCommand(cmd[0])
 	if err == nil {
 		err = executable(path)
 	}
 	if err != nil {
-		return refuse(fmt.Errorf("launch_template.command: %w", err))
+		return refuse("launch_template.command", err)
 	}
 	if driver != DriverDocker {
 		return driver, why, nil
 	}
 	dynamic, err := buildinfo.Dynamic(path)
 	if err != nil {
-		return refuse(fmt.Errorf("launch_template.command: the Docker runtime builds an image FROM scratch from it: %w", err))
+		return refuse("launch_template.command", fmt.Errorf("the Docker runtime builds an image FROM scratch from it: %w", err))
 	}
 	switch {
 	case !dynamic:
@@ -99,7 +99,7 @@ func preflight(ctx context.Context, o *Options) (driver, why string, err error) 
 		return "", "", &PreflightError{Err: fmt.Errorf("--driver docker builds SimplyDone's image FROM scratch from the lab's own binary, and this lab (%s) is dynamically linked (built with cgo); "+
 			"rebuild it with %s, or run with --driver process", path, buildinfo.Read().StaticHint())}
 	}
-	return refuse(fmt.Errorf("launch_template.command: %s is dynamically linked; the Docker runtime builds an image FROM scratch from it, which needs a static binary (build it with CGO_ENABLED=0), or run with --driver process", path))
+	return refuse("launch_template.command", fmt.Errorf("%s is dynamically linked; the Docker runtime builds an image FROM scratch from it, which needs a statically linked program (for a Go program, CGO_ENABLED=0), or give launch_template.image, or run with --driver process", path))
 }
 
 // executable checks that path is a regular file someone may execute.

@@ -170,7 +170,11 @@ func (a *analysis) charts() []Chart {
 		}
 		cpu.HLines = append(cpu.HLines, HLine{Y: al.threshold, Label: fmt.Sprintf("%s %s %g", al.policy, al.cmp.Sign(), al.threshold), Color: c})
 	}
-	return []Chart{rps, lat, inst, cpu}
+	out := []Chart{rps, lat, inst, cpu}
+	if h, ok := a.hostChart(); ok {
+		out = append(out, h)
+	}
+	return out
 }
 
 // timeToScale follows the first scale-out: the group's CPU crosses the high

@@ -36,6 +36,7 @@ type Run struct {
 	Summary      Summary
 	Seconds      []Second
 	Events       []Event
+	Host         []rundir.HostSecond // host.jsonl: the host's contention per load second
 	StackYAML    string
 	ScenarioYAML string
 }
@@ -67,6 +68,16 @@ func ReadRun(dir string) (*Run, error) {
 			return err
 		}
 		r.Events = append(r.Events, e)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := readLines(filepath.Join(dir, rundir.HostFile), func(line []byte) error {
+		var s rundir.HostSecond
+		if err := json.Unmarshal(line, &s); err != nil {
+			return err
+		}
+		r.Host = append(r.Host, s)
 		return nil
 	}); err != nil {
 		return nil, err

@@ -33,6 +33,7 @@ type Validity struct {
 	LagP99Ms    float64 `json:"lag_p99_ms"`
 	Invalid     bool    `json:"invalid"`
 	Note        string  `json:"note"`
+	Host        string  `json:"host,omitempty"` // whether the host gave the instances their CPU shares
 }
 
 // Totals are the whole run's figures from summary.json.
@@ -73,6 +74,7 @@ func validity(s Summary) Validity {
 	} else {
 		v.Note = "The load generator held its schedule: the tier saw the load the scenario asked for."
 	}
+	v.Host = hostNote(s.Host)
 	return v
 }
 

@@ -56,6 +56,10 @@ type Summary struct {
 	// Assumptions are the figures the run relied on that AWS does not
 	// document (observed, assumed, or set by the stack over such a default).
 	Assumptions []figures.Figure `json:"assumptions,omitempty"`
+
+	// Host is whether the host gave the instances their CPU shares over
+	// the load (host.jsonl has each second).
+	Host *Host `json:"host,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -162,6 +166,7 @@ func (s *Summary) WriteText(w io.Writer) {
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost\n", s.AcknowledgedWrites, s.LostWrites)
+	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {
 		fmt.Fprintln(w, "\nRelied on, not documented by AWS (report.html says where each comes from)")
 		for _, f := range s.Assumptions {
@@ -190,4 +195,5 @@ type Second struct {
 	Desired   int                `json:"desired"`
 	CPU       map[string]float64 `json:"cpu"`                 // by zone: mean of its instances' last minute
 	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
+	Lag       float64            `json:"lag_ms"`              // the worst delay of a send behind the load's schedule
 }

@@ -239,6 +239,9 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, new(*lab.PreflightError)) {
 			return exitUsage // nothing started: the stack's instances could not launch
 		}
+		if errors.As(err, new(*lab.DirError)) {
+			return exitUsage // nothing started: a directory the lab will not use
+		}
 		return exitFailed
 	}
 	printTier(stdout, l)

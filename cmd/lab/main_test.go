@@ -93,6 +93,29 @@ func TestUsageErrorsExit2(t *testing.T) {
 	}
 }
 
+// A runs directory the lab will not use (here a symbolic link) is bad
+// usage: exit 2, said once, and nothing is created through the link.
+func TestSymlinkedRunsDirExits2(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real"), filepath.Join(dir, "link")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	stackFile := write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18497, 18497))
+	for _, args := range [][]string{{"up", "--stack", stackFile, "--runs-dir", link, "--driver", "process"}} {
+		code, _, stderr := runLab(t, args...)
+		if code != exitUsage || strings.Count(stderr, "runs directory") != 1 || !strings.Contains(stderr, "symbolic link") {
+			t.Errorf("lab %v: exit %d, want 2 with one refusal naming the link; stderr:\n%s", args, code, stderr)
+		}
+	}
+	if ents, _ := os.ReadDir(real); len(ents) != 0 {
+		t.Errorf("the link's target got %d entries", len(ents))
+	}
+}
+
 func TestScenariosListsTheBuiltIns(t *testing.T) {
 	code, out, _ := runLab(t, "scenarios")
 	if code != exitOK || !strings.Contains(out, "flash-sale") || !strings.Contains(out, "maintenance-reboot") {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,9 @@ func TestCommandThatDoesNotResolveIsRefusedBeforeAnythingStarts(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, "launch_template.command") || !strings.Contains(stderr, `"no-such-program-onebinary"`) ||
 			!strings.Contains(stderr, "not on PATH") {
 			t.Errorf("lab %s: exit %d, want 2 naming the command\nstdout:\n%s\nstderr:\n%s", args[0], code, out, stderr)
+		}
+		if !regexp.MustCompile(`stack\.yaml:\d+:\d+: launch_template\.command: `).MatchString(stderr) {
+			t.Errorf("lab %s: the refusal does not lead with the command's FILE:LINE:COL\n%s", args[0], stderr)
 		}
 		if _, err := os.Stat(runs); err == nil {
 			t.Errorf("lab %s made a run directory: something started", args[0])

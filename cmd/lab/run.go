@@ -78,6 +78,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		if errors.As(err, new(*lab.PreflightError)) {
 			return exitUsage // nothing started: the stack's instances could not launch
 		}
+		if errors.As(err, new(*lab.DirError)) {
+			return exitUsage // nothing started: a directory the lab will not use
+		}
 		return exitFailed
 	}
 	sf.record(filepath.Join(*out, sum.RunID), stderr)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -17,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -174,6 +174,8 @@ func (r *Runtime) create(ctx context.Context, in *instance) error {
 		Mounts:         mounts,
 		Tmpfs:          map[string]string{"/tmp": "rw,noexec,nosuid,size=16m"},
 		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		// the engine's copy of the output is capped as the run's log file is
+		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": fmt.Sprintf("%dk", capfile.Limit>>10), "max-file": "1"}},
 		Resources: container.Resources{
 			NanoCPUs:  int64(s.Type.CPU * 1e9),
 			PidsLimit: &pids,
@@ -279,13 +281,13 @@ func (r *Runtime) saveLogs(ctx context.Context, in *instance) {
 		return
 	}
 	defer rc.Close()
-	f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+	w, f, err := capfile.Open(filepath.Join(r.opts.LogDir, string(in.Spec.ID)+".log"), capfile.Limit)
 	if err != nil {
 		r.log.Warn("write instance output", "instance", in.Spec.ID, "err", err)
 		return
 	}
 	defer f.Close()
-	if _, err := stdcopy.StdCopy(f, f, io.LimitReader(rc, 64<<20)); err != nil {
+	if _, err := stdcopy.StdCopy(w, w, io.LimitReader(rc, 2*capfile.Limit)); err != nil {
 		r.log.Warn("copy instance output", "instance", in.Spec.ID, "err", err)
 	}
 }

@@ -30,6 +30,9 @@ type Options struct {
 	// Stdout and Stderr (discarded when nil).
 	Stdout, Stderr io.Writer
 	LogDir         string
+	// LogLimit caps each LogDir/<id>.log for the run, a note line ending
+	// it; default capfile.Limit (64 MiB).
+	LogLimit int64
 	// Grace is how long Stop and Terminate wait after SIGTERM before
 	// SIGKILL. Default 5 s.
 	Grace time.Duration

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	gproc "github.com/shirou/gopsutil/v3/process"
 
+	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/sim/az"
 )
@@ -55,11 +57,11 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	cmd.WaitDelay = time.Second // a child holding the output pipe must not block Wait
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	if r.opts.LogDir != "" {
-		f, err := os.OpenFile(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NOFOLLOW, 0o600)
+		w, f, err := capfile.Open(filepath.Join(r.opts.LogDir, string(s.ID)+".log"), cmp.Or(r.opts.LogLimit, capfile.Limit))
 		if err != nil {
 			return az.Boot{}, fmt.Errorf("instance log: %w", err)
 		}
-		p.logFile, cmd.Stdout, cmd.Stderr = f, f, f
+		p.logFile, cmd.Stdout, cmd.Stderr = f, w, w // capped per run; exec copies through a pipe (WaitDelay bounds it)
 	} else {
 		cmd.Stdout, cmd.Stderr = r.opts.Stdout, r.opts.Stderr
 	}
