@@ -146,6 +146,12 @@ func (ns *NS) Remove() error {
 	return Delete(ns.name)
 }
 
+// Exists reports whether the named namespace name is under Dir.
+func Exists(name string) bool {
+	_, err := os.Lstat(filepath.Join(Dir, name))
+	return err == nil
+}
+
 // Delete removes the named namespace name (one of the lab's: Prefix and a
 // run id), found under Dir without following a symbolic link. A name that
 // is not there is no error.

@@ -126,8 +126,12 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 			errs = append(errs, err)
 		}
 		// and its network namespace (Options.Isolate), named after it.
-		if err := runns.Delete(runns.Name(runID)); err != nil {
-			errs = append(errs, err)
+		if name := runns.Name(runID); runns.Exists(name) {
+			if err := runns.Delete(name); err != nil {
+				errs = append(errs, err)
+			} else {
+				logger.Info("removed the network namespace of a dead run", "run", runID, "namespace", name)
+			}
 		}
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
