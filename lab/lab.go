@@ -48,6 +48,11 @@ type Options struct {
 	// `command: [simplydone]`): cmd/lab sets its own executable and
 	// "simplydone". Empty: simplydone is looked up as any command is.
 	SimplyDone []string
+	// Isolate runs the instances in network namespaces with loopback
+	// only (an instance reaches nothing of the host), for programs not
+	// trusted with the host's network: processes in the run's own
+	// (lab-<run id>), containers each in its own; as root (lab/isolate.go).
+	Isolate bool
 }
 
 // Lab is a running tier.
@@ -167,7 +172,11 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)
 	cfg.Seed = opts.Seed // each node's weighted_random source
 	// A listener that is not the instance's own is never healthy (lab/owner.go).
-	cfg.Prober = l.ownedProberFor(cfg)
+	// Nor is it dialled, even failing open.
+	cfg.Dial = l.instanceDial() // nil: the host's network
+	if op := l.ownedProberFor(cfg); op != nil {
+		cfg.Prober, cfg.DialGuard = op, op
+	}
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}

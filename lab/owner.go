@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/simplydone/lab/internal/sockowner"
 	"github.com/simplydone/lab/sim/alb"
@@ -28,43 +29,85 @@ type ownedProber struct {
 	owner listenerOwner
 	at    func(netip.Addr) (az.InstanceID, bool) // the instance at an address
 	say   func(format string, args ...any)
+	now   func() time.Time // wall clock, for how fresh a verdict is
 
-	mu     sync.Mutex
-	warned map[az.InstanceID]bool
+	mu       sync.Mutex
+	warned   map[az.InstanceID]bool
+	verdicts map[az.InstanceID]ownerVerdict
 }
+
+// ownerVerdict is the last check of who answers at an instance's address.
+type ownerVerdict struct {
+	foreign error // a *sockowner.ForeignError (wrapped); nil: the instance's own, nothing, or cannot tell
+	at      time.Time
+}
+
+// verdictFresh is how long (wall time) a dial trusts the last check of an
+// instance's listener before it checks again: a dial costs at most one
+// check a second per instance, and a listener that turns foreign is
+// refused within a second even between health checks.
+const verdictFresh = time.Second
 
 func (p *ownedProber) Probe(ctx context.Context, target netip.AddrPort) alb.Result {
 	id, ok := p.at(target.Addr())
 	if !ok {
 		return p.next.Probe(ctx, target)
 	}
-	// Only a listener known to be another's fails the check; one the
-	// runtime cannot place (an unreadable /proc, an engine that did not
-	// answer) leaves the decision to the HTTP check.
-	if err := p.owner.OwnsListener(ctx, id, target); errors.As(err, new(*sockowner.ForeignError)) {
-		p.mu.Lock()
-		first := !p.warned[id]
-		p.warned[id] = true
-		p.mu.Unlock()
-		if first {
-			p.say("Target %s fails its health checks: %v; it is not marked healthy, nor sent traffic, while that listener answers", id, err)
-		}
+	if err := p.check(ctx, id, target); err != nil {
 		return alb.Result{Reason: alb.ReasonFailedHealthChecks, Detail: "Health checks failed"}
 	}
 	return p.next.Probe(ctx, target)
 }
 
+// AllowDial is the load balancer's dial guard (alb.DialGuard): a node
+// never opens a connection to an address a foreign listener answers, so
+// even fail-open routing (every target of a node unhealthy, when AWS
+// routes to all of them) sends such a listener nothing: the request gets a
+// 502. The last check's verdict is used while it is fresh.
+func (p *ownedProber) AllowDial(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error {
+	p.mu.Lock()
+	v, ok := p.verdicts[id]
+	p.mu.Unlock()
+	if ok && p.now().Sub(v.at) < verdictFresh {
+		return v.foreign
+	}
+	return p.check(ctx, id, addr)
+}
+
+// check asks the runtime who answers at addr, remembers the verdict, and
+// returns an error only when the listener is known to be another's. Only a
+// listener known to be another's fails the check; one the runtime cannot
+// place (an unreadable /proc, an engine that did not answer) leaves the
+// decision to the HTTP check.
+func (p *ownedProber) check(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error {
+	err := p.owner.OwnsListener(ctx, id, addr)
+	if !errors.As(err, new(*sockowner.ForeignError)) {
+		err = nil
+	}
+	p.mu.Lock()
+	p.verdicts[id] = ownerVerdict{foreign: err, at: p.now()}
+	first := err != nil && !p.warned[id]
+	if err != nil {
+		p.warned[id] = true
+	}
+	p.mu.Unlock()
+	if first {
+		p.say("Target %s fails its health checks: %v; it is not marked healthy, nor sent traffic, while that listener answers", id, err)
+	}
+	return err
+}
+
 // ownedProberFor wraps the stack's HTTP health check when the runtime can
-// tell whose listener answers; else the check is the plain one (nil: the
-// load balancer's default).
-func (l *Lab) ownedProberFor(cfg alb.Config) alb.Prober {
+// tell whose listener answers, and guards the nodes' dials with the same
+// check; else nil (the load balancer's default check, and no guard).
+func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 	owner, ok := l.Runtime.(listenerOwner)
 	if !ok {
 		return nil
 	}
 	hc := cfg.HealthCheck
 	return &ownedProber{
-		next:  alb.NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches),
+		next:  alb.NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial),
 		owner: owner,
 		at: func(a netip.Addr) (az.InstanceID, bool) {
 			if l.fleet == nil {
@@ -72,8 +115,10 @@ func (l *Lab) ownedProberFor(cfg alb.Config) alb.Prober {
 			}
 			return l.fleet.at(a)
 		},
-		say:    l.say,
-		warned: map[az.InstanceID]bool{},
+		say:      l.say,
+		now:      time.Now,
+		warned:   map[az.InstanceID]bool{},
+		verdicts: map[az.InstanceID]ownerVerdict{},
 	}
 }
 

@@ -54,6 +54,9 @@ func preflight(ctx context.Context, o *Options) (driver, why string, err error) 
 		return "", "", &PreflightError{Err: fmt.Errorf("%s: %s: %w", o.Stack.At(field), field, err)}
 	}
 	driver, why, err = ResolveDriver(ctx, o.Driver)
+	if o.Isolate {
+		driver, why, err = resolveIsolated(ctx, o.Driver)
+	}
 	if err != nil {
 		return "", "", &PreflightError{Err: err}
 	}

@@ -30,6 +30,7 @@ type RunOptions struct {
 	Stack    *stack.Stack // the scenario's stack, resolved
 	Speed    float64      // 0: the scenario's
 	Driver   string       // auto (default), process or docker
+	Isolate  bool         // instances in the run's own network namespace (Options.Isolate)
 	Seed     uint64       // 0: the scenario's
 	RunsDir  string
 	StateDir string
@@ -77,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}

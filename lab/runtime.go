@@ -63,7 +63,7 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	logs := filepath.Join(l.Dir, "logs")
 	switch driver {
 	case DriverDocker:
-		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs})
+		rt, err := docker.New(ctx, docker.Options{RunID: l.RunID, Logger: l.opts.Logger, LogDir: logs, Isolate: l.opts.Isolate})
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 			return err
 		}
 	default:
-		rt, err := process.New(process.Options{RunID: l.RunID, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs})
+		rt, err := process.New(process.Options{RunID: l.RunID, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs, Isolate: l.opts.Isolate})
 		if err != nil {
 			return err
 		}
@@ -83,6 +83,7 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 	if n > 0 {
 		l.say("Reaped %d instance(s) left behind by an earlier run that crashed", n)
 	}
+	l.sayNetwork()
 	if e, ok := l.Runtime.(enforcer); ok {
 		if on, why := e.Enforced(); !on {
 			l.say("CPU shares are NOT enforced: %s", why)

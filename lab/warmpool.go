@@ -42,7 +42,13 @@ func (f *fleet) Initialised(id az.InstanceID) bool {
 	if !ok {
 		return false
 	}
-	c, err := net.DialTimeout("tcp", net.JoinHostPort(addr.String(), strconv.Itoa(f.l.opts.Stack.LaunchTemplate.Port)), 200*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	dial := f.l.instanceDial()
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	c, err := dial(ctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(f.l.opts.Stack.LaunchTemplate.Port)))
 	if err != nil {
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 
@@ -60,6 +61,13 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		check(canListen(z.NodeAddr(), port), "port "+strconv.Itoa(port)+" on "+z.NodeAddr().String(), "free for the load balancer node of "+z.Name)
 	}
 	fmt.Fprintf(stdout, "! %-22s %s\n", "instances", trustNote)
+	mark, isoDetail := "-", ""
+	if iso, d := isolateReady(); iso {
+		mark, isoDetail = "✓", d
+	} else {
+		isoDetail = d
+	}
+	fmt.Fprintf(stdout, "%s %-22s %s\n", mark, "lab run --isolate", isoDetail)
 	if !ok {
 		return exitFailed
 	}
@@ -70,7 +78,17 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // sandboxed from the host's network.
 const trustNote = "a stack's command or image is trusted code on this host's network: it reaches every " +
 	"loopback service and the host's metadata endpoint (169.254.169.254); run only what you would run yourself " +
-	"(as root, process instances run as nobody, 65534, with no capabilities)"
+	"(as root, process instances run as nobody, 65534, with no capabilities); for code you do not trust, " +
+	"`lab run --isolate` (or `lab up --isolate`) runs the instances in a network namespace of the run's own"
+
+// isolateReady says whether this host can give a run its own network
+// namespace (--isolate): the process runtime as root.
+func isolateReady() (bool, string) {
+	if os.Geteuid() != 0 {
+		return false, "not as this user: a run's own network namespace needs root; instances share the host's network"
+	}
+	return true, "available: processes in a network namespace of the run's own, containers each in its own (network mode none); loopback only, they reach nothing of the host"
+}
 
 func canListen(addr netip.Addr, port int) bool {
 	ln, err := net.Listen("tcp", netip.AddrPortFrom(addr, uint16(port)).String())

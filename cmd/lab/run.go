@@ -27,12 +27,13 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	speed := fs.Float64("speed", 0, "AWS seconds per wall second (default: the scenario's)")
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
+	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
@@ -49,7 +50,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return exitUsage
 	}
 	opts := lab.RunOptions{
-		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(),
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(), Isolate: *isolate,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if *driver == lab.DriverDocker {

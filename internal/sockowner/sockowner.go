@@ -39,7 +39,18 @@ func (e *ForeignError) Error() string {
 // then refused, which the health check sees for itself); else a
 // *ForeignError naming the holder.
 func (p Proc) Check(addr netip.AddrPort, pids []int) error {
-	inodes, err := p.Listening(addr)
+	return p.check(p.Listening, addr, pids)
+}
+
+// CheckIn is Check in the network namespace of process nsPID (a run's own
+// namespace, internal/runns), whose sockets /proc/<nsPID>/net lists.
+func (p Proc) CheckIn(nsPID int, addr netip.AddrPort, pids []int) error {
+	in := Proc(filepath.Join(string(p), strconv.Itoa(nsPID)))
+	return p.check(in.Listening, addr, pids)
+}
+
+func (p Proc) check(listening func(netip.AddrPort) ([]uint64, error), addr netip.AddrPort, pids []int) error {
+	inodes, err := listening(addr)
 	if err != nil {
 		return err
 	}

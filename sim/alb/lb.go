@@ -86,6 +86,22 @@ type Config struct {
 	// Stickiness is the target group's sticky sessions (sticky.go); an
 	// empty Type is off.
 	Stickiness Stickiness
+	// DialGuard, when set, is asked before a node opens a connection to a
+	// target (upstream.go); nil allows every dial.
+	DialGuard DialGuard
+	// Dial, when set, is how the nodes and their default health checks
+	// connect to targets (the targets are in a network namespace of the
+	// run's own: internal/runns); nil is the host's network.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DialGuard decides whether a node may open a connection to a target. An
+// error refuses the dial: the request gets the ALB's 502, as from a target
+// that refused it. The lab refuses a target whose address is answered by
+// a listener that is not its instance's own, so that not even fail-open
+// routing (every target unhealthy) sends it traffic.
+type DialGuard interface {
+	AllowDial(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error
 }
 
 // HealthCheck is the target group's health-check settings.
@@ -204,7 +220,7 @@ func New(cfg Config) (*LoadBalancer, error) {
 		rules: rules, sticky: st}
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
-		lb.prober = NewHTTPProber(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches)
+		lb.prober = NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial)
 	}
 	// a blackholed target's checks time out (chaos: az-partition, az-outage)
 	lb.prober = faultProber{lb: lb, next: lb.prober, timeout: cfg.Clock.Wall(cfg.HealthCheck.Timeout)}
@@ -425,11 +441,19 @@ func (n *Node) setHealth(t *Target, f func(Health) Health, stop bool) {
 // ALB's 10 s connect timeout, the idle timeout for the response, and
 // connections tracked per target so that draining can cut them.
 func (lb *LoadBalancer) newTransport() *http.Transport {
-	d := &net.Dialer{Timeout: lb.cfg.Clock.Wall(lb.cfg.ConnectTimeout), KeepAlive: -1}
+	connect := lb.cfg.Clock.Wall(lb.cfg.ConnectTimeout)
+	dial := (&net.Dialer{Timeout: connect, KeepAlive: -1}).DialContext
+	if lb.cfg.Dial != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, connect)
+			defer cancel()
+			return lb.cfg.Dial(ctx, network, addr)
+		}
+	}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
+			c, err := dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}

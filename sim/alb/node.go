@@ -454,7 +454,7 @@ type nodeConns struct {
 }
 
 func (c *nodeConns) upstream(t *Target, addr string) *upstream {
-	u := &upstream{t: t, addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns}
+	u := &upstream{t: t, addr: addr, dial: c.tr.DialContext, idle: c.tr.IdleConnTimeout, reply: c.tr.ResponseHeaderTimeout, conns: &c.conns, guard: c.n.lb.cfg.DialGuard}
 	c.mu.Lock()
 	c.ups = append(c.ups, u)
 	c.mu.Unlock()

@@ -29,9 +29,18 @@ type HTTPProber struct {
 
 // NewHTTPProber builds a prober; timeout is in wall time.
 func NewHTTPProber(path string, timeout time.Duration, matches func(int) bool) *HTTPProber {
+	return NewHTTPProberDial(path, timeout, matches, nil)
+}
+
+// NewHTTPProberDial is NewHTTPProber connecting through dial (nil: the
+// host's network).
+func NewHTTPProberDial(path string, timeout time.Duration, matches func(int) bool, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *HTTPProber {
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: timeout}).DialContext
+	}
 	tr := &http.Transport{
 		DisableKeepAlives: true, // the node closes the connection after every check
-		DialContext:       (&net.Dialer{Timeout: timeout}).DialContext,
+		DialContext:       dial,
 		Proxy:             nil,
 	}
 	return &HTTPProber{Path: path, Timeout: timeout, Matches: matches, client: &http.Client{Transport: tr, Timeout: timeout,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -26,6 +27,7 @@ type upstream struct {
 	idle  time.Duration // wall: an idle connection older than this is closed, not reused
 	reply time.Duration // wall: the target's silence that ends the exchange (idle timeout)
 	conns *atomic.Int64 // the node's open connections to targets
+	guard DialGuard     // asked before each dial; nil: none
 
 	mu     sync.Mutex
 	free   []*upConn // idle, most recent last
@@ -131,6 +133,11 @@ func (u *upstream) get(ctx context.Context) (*upConn, error) {
 		u.mu.Lock()
 	}
 	u.mu.Unlock()
+	if u.guard != nil {
+		if err := u.guard.AllowDial(ctx, u.t.ID, u.t.Addr); err != nil {
+			return nil, fmt.Errorf("dial target %s: %w", u.t.ID, err)
+		}
+	}
 	c, err := u.dial(ctx, "tcp", u.addr)
 	if err != nil {
 		return nil, err

@@ -162,8 +162,12 @@ func (r *Runtime) create(ctx context.Context, in *instance) error {
 	if len(ref.args) == 0 {
 		cfg.Cmd = nil
 	}
+	network := container.NetworkMode("host")
+	if r.opts.Isolate {
+		network = "none" // a namespace of its own, loopback only
+	}
 	host := &container.HostConfig{
-		NetworkMode:    "host",
+		NetworkMode:    network,
 		ReadonlyRootfs: true,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},

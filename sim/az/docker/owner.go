@@ -31,6 +31,7 @@ func (r *Runtime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip
 		return err
 	}
 	var pids []int
+	nsPID := 0 // the container's own namespace (Isolate); 0: the host's
 	if cid != "" {
 		c, err := r.cli.ContainerInspect(ctx, cid)
 		if err != nil {
@@ -41,9 +42,19 @@ func (r *Runtime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip
 		}
 		if c.State != nil && c.State.Running && c.State.Pid > 0 {
 			pids = cgroupPeers(c.State.Pid)
+			if r.opts.Isolate {
+				nsPID = c.State.Pid
+			}
 		}
 	}
-	if err := sockowner.Host.Check(addr, pids); err != nil {
+	if r.opts.Isolate && nsPID == 0 {
+		return nil // nothing of the container runs: nothing in its namespace to place
+	}
+	check := sockowner.Host.Check
+	if nsPID > 0 {
+		check = func(addr netip.AddrPort, pids []int) error { return sockowner.Host.CheckIn(nsPID, addr, pids) }
+	}
+	if err := check(addr, pids); err != nil {
 		return fmt.Errorf("instance %s: %w", id, err)
 	}
 	return nil

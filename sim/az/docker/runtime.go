@@ -69,6 +69,11 @@ type Options struct {
 	// LogDir, when set, receives each instance's output as LogDir/<id>.log,
 	// copied from the engine when the instance terminates.
 	LogDir string
+	// Isolate gives each container a network namespace of its own with
+	// loopback only (network mode none) instead of the host's network:
+	// it listens on its zone address there and reaches nothing of the
+	// host. Reach it with Dial (as root: the dial enters the namespace).
+	Isolate bool
 }
 
 // Runtime runs instances as Docker containers. It implements az.Runtime:
@@ -85,6 +90,9 @@ type Runtime struct {
 	images  *imageCache
 	statSem chan struct{}
 	t       *az.Table[*instance]
+
+	pidMu sync.Mutex
+	pids  map[string]int // container id -> its first process (Isolate's Dial)
 
 	stopWatch context.CancelFunc
 	wg        sync.WaitGroup

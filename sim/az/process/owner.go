@@ -38,7 +38,15 @@ func (r *Runtime) OwnsListener(_ context.Context, id az.InstanceID, addr netip.A
 			pids = append(pids, groupMembers(pid)...)
 		}
 	}
-	if err := sockowner.Host.Check(addr, pids); err != nil {
+	check := sockowner.Host.Check
+	if r.ns != nil && pid == 0 {
+		return nil // nothing of the instance runs: nothing in its namespace to place
+	}
+	if r.ns != nil {
+		// the instance's sockets are in the run's namespace, not the host's
+		check = func(addr netip.AddrPort, pids []int) error { return sockowner.Host.CheckIn(pid, addr, pids) }
+	}
+	if err := check(addr, pids); err != nil {
 		return fmt.Errorf("instance %s: %w", id, err)
 	}
 	return nil

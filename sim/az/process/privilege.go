@@ -50,8 +50,22 @@ func execThroughFD(cmdPath string, extra *[]*os.File) (string, *os.File, error) 
 // dataDirs prepares the run's shared data directory for instances that run
 // as nobody, and puts it back when the run ends.
 type dataDirs struct {
+	stateDir, runID string // where the moves are recorded (datadir.go), for a reaper after a crash
+
 	mu    sync.Mutex
-	moved map[string]string // the run's data directory -> where it was moved for nobody to reach
+	moved map[string]movedRecord // the run's data directory (the spec's path) -> the link made there and where its files went
+}
+
+// record writes down every move now in effect; d.mu must be held.
+func (d *dataDirs) record() error {
+	if d.stateDir == "" {
+		return nil
+	}
+	var recs []movedRecord
+	for _, m := range d.moved {
+		recs = append(recs, m)
+	}
+	return writeMoved(d.stateDir, d.runID, recs)
 }
 
 // prepare makes dir ready for instances that run as nobody and returns the
@@ -67,8 +81,8 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if real, ok := d.moved[dir]; ok {
-		return real, nil
+	if m, ok := d.moved[dir]; ok {
+		return m.Moved, nil
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("data dir: %w", err)
@@ -85,22 +99,38 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 		if len(entries) > 0 {
 			return "", fmt.Errorf("data dir %s: user %d (nobody) cannot reach it (a parent directory it may not search) and it is not empty, so it cannot be moved where it can; put the runs directory where that user can reach it", dir, Nobody)
 		}
-		tmp, err := os.MkdirTemp("", "lab-data-")
+		tmp, err := os.MkdirTemp("", tempDataPrefix)
 		if err != nil {
 			return "", fmt.Errorf("data dir: %w", err)
 		}
-		if err := os.Remove(real); err != nil {
-			os.Remove(tmp)
-			return "", fmt.Errorf("data dir: %w", err)
-		}
-		if err := os.Symlink(tmp, real); err != nil {
+		link, err := filepath.Abs(real)
+		if err != nil {
 			os.Remove(tmp)
 			return "", fmt.Errorf("data dir: %w", err)
 		}
 		if d.moved == nil {
-			d.moved = map[string]string{}
+			d.moved = map[string]movedRecord{}
 		}
-		d.moved[dir], real = tmp, tmp
+		// Recorded before the move, so a crash at any point leaves a
+		// record for the next reaper (datadir.go).
+		d.moved[dir] = movedRecord{Link: link, Moved: tmp}
+		if err := d.record(); err != nil {
+			delete(d.moved, dir)
+			os.Remove(tmp)
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		undo := func(err error) (string, error) {
+			delete(d.moved, dir)
+			os.Remove(tmp)
+			return "", errors.Join(fmt.Errorf("data dir: %w", err), d.record())
+		}
+		if err := os.Remove(real); err != nil {
+			return undo(err)
+		}
+		if err := os.Symlink(tmp, real); err != nil {
+			return undo(err)
+		}
+		real = tmp
 	}
 	if err := os.Chown(real, Nobody, Nobody); err != nil {
 		return "", fmt.Errorf("data dir: give it to user %d: %w", Nobody, err)
@@ -112,28 +142,24 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 }
 
 // restore moves every data directory prepare moved back to the run's
-// directory (when both are on one filesystem; else the link stays).
+// directory (a rename, or a copy across filesystems); one that cannot be
+// moved keeps its link and stays recorded.
 func (d *dataDirs) restore() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var errs []error
-	for dir, tmp := range d.moved {
-		real, err := filepath.EvalSymlinks(filepath.Dir(dir))
-		if err != nil {
+	for dir, m := range d.moved {
+		if err := os.Remove(m.Link); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		link := filepath.Join(real, filepath.Base(dir))
-		if err := os.Remove(link); err != nil {
-			errs = append(errs, err)
+		if err := moveDir(m.Moved, m.Link); err != nil {
+			errs = append(errs, errors.Join(fmt.Errorf("move the data back from %s: %w", m.Moved, err), os.Symlink(m.Moved, m.Link)))
 			continue
 		}
-		if err := os.Rename(tmp, link); err != nil {
-			errs = append(errs, errors.Join(fmt.Errorf("move the data back from %s: %w", tmp, err), os.Symlink(tmp, link)))
-		}
+		delete(d.moved, dir)
 	}
-	d.moved = nil
-	return errors.Join(errs...)
+	return errors.Join(append(errs, d.record())...)
 }
 
 // searchable reports whether uid (in group gid, with no other groups) may

@@ -14,6 +14,7 @@ import (
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/internal/runns"
 )
 
 // record is what the runtime leaves on disk for each live process, so that a
@@ -63,7 +64,9 @@ func removeRecord(stateDir, runID, id string) error {
 // every run directory under stateDir whose run is dead, it kills each
 // recorded process that is still the same process (same pid, start tick and
 // boot, LAB_RUN_ID=<run> in its environment), removes its cgroups and the
-// records. It returns how many processes it killed.
+// records, and moves back a data directory the run moved for nobody
+// (<tmp>/lab-data-*; only for a run dead by its lock). It returns how many
+// processes it killed.
 //
 // A run is dead when its lock (internal/runlock) can be taken; a run that
 // holds it is alive and left alone, whatever its pid says. A run with no
@@ -114,12 +117,27 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 	default:
 		defer claim.Release()
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return 0, err
-	}
 	killed := 0
 	var errs []error
+	if claim != nil {
+		// Dead by its lock: its data directory, if it was moved for
+		// nobody, goes back into its run directory (datadir.go).
+		if err := reapMoved(stateDir, runID, logger); err != nil {
+			errs = append(errs, err)
+		}
+		// and its network namespace (Options.Isolate), named after it.
+		if name := runns.Name(runID); runns.Exists(name) {
+			if err := runns.Delete(name); err != nil {
+				errs = append(errs, err)
+			} else {
+				logger.Info("removed the network namespace of a dead run", "run", runID, "namespace", name)
+			}
+		}
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return 0, errors.Join(append(errs, err)...)
+	}
 	for _, f := range files {
 		var rec record
 		b, err := os.ReadFile(f)

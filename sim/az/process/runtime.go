@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/internal/runns"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -34,6 +36,11 @@ type Options struct {
 	// Grace is how long Stop and Terminate wait after SIGTERM before
 	// SIGKILL. Default 5 s.
 	Grace time.Duration
+	// Isolate runs the instances in the run's own network namespace
+	// (internal/runns: lab-<run id>, loopback only), made by New and
+	// removed by Close, or by Reap after a crash. The instances listen on
+	// their zone addresses inside it; reach them with Dial.
+	Isolate bool
 }
 
 // Runtime runs instances as local processes. It implements az.Runtime: its
@@ -45,7 +52,8 @@ type Runtime struct {
 	cg    *cgroups
 	owner osproc.ID // this process, for records
 	t     *az.Table[*instance]
-	data  dataDirs // the run's data directory, made ready for nobody
+	data  dataDirs  // the run's data directory, made ready for nobody
+	ns    *runns.NS // the run's network namespace (Options.Isolate); nil: the host's
 
 	starts      chan startReq  // to the starter goroutine
 	stopStarter chan struct{}  // closed once every instance is gone
@@ -93,10 +101,20 @@ func New(opts Options) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("process runtime: identify this process: %w", err)
 	}
+	var ns *runns.NS
+	if opts.Isolate {
+		// The records directory exists first, so a crash from here on
+		// leaves what Reap needs to find the namespace.
+		if ns, err = runns.Create(opts.RunID); err != nil {
+			return nil, fmt.Errorf("process runtime: %w", err)
+		}
+	}
 	r := &Runtime{
+		ns:          ns,
 		opts:        opts,
 		log:         opts.Logger.With("runtime", "process", "run", opts.RunID),
 		cg:          setupCgroups(opts.RunID),
+		data:        dataDirs{stateDir: opts.StateDir, runID: opts.RunID},
 		owner:       self,
 		starts:      make(chan startReq),
 		stopStarter: make(chan struct{}),
@@ -132,6 +150,9 @@ func (r *Runtime) Close() error {
 		close(r.stopStarter)
 		r.wg.Wait()
 		errs = append(errs, r.cg.removeParents(), r.data.restore())
+		if r.ns != nil {
+			errs = append(errs, r.ns.Remove())
+		}
 		dir := filepath.Join(r.opts.StateDir, r.opts.RunID)
 		if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
@@ -144,3 +165,21 @@ func (r *Runtime) Close() error {
 func defaultStateDir() string { return runlock.DefaultStateDir() }
 
 func tempStateDir() string { return runlock.TempStateDir() }
+
+// Isolated returns the name of the run's network namespace, or false when
+// the instances share the host's network.
+func (r *Runtime) Isolated() (string, bool) {
+	if r.ns == nil {
+		return "", false
+	}
+	return r.ns.Name(), true
+}
+
+// Dial connects to an instance: inside the run's network namespace when
+// the runtime has one, else on the host's network.
+func (r *Runtime) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if r.ns == nil {
+		return (&net.Dialer{KeepAlive: -1}).DialContext(ctx, network, address)
+	}
+	return r.ns.Dial(ctx, network, address)
+}

@@ -106,13 +106,26 @@ type startReq struct {
 // the runtime: Pdeathsig fires when the thread that forked the child exits
 // (not the process), and Go ends threads that a goroutine locked and left,
 // so an ordinary goroutine's thread could take instances down with it.
+//
+// With a network namespace (Options.Isolate) the thread enters it once, so
+// every process it forks is born there; it is then never unlocked, and ends
+// with the starter.
 func (r *Runtime) starter() {
 	defer r.wg.Done()
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	var entered error
+	if r.ns != nil {
+		entered = r.ns.Enter()
+	} else {
+		defer runtime.UnlockOSThread()
+	}
 	for {
 		select {
 		case req := <-r.starts:
+			if entered != nil {
+				req.done <- entered
+				continue
+			}
 			req.done <- req.cmd.Start()
 		case <-r.stopStarter:
 			return
