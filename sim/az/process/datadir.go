@@ -161,46 +161,84 @@ func moveDir(src, dst string) error {
 	return os.RemoveAll(src)
 }
 
+// copyTree copies src into a new dst as root may do it safely although
+// nobody owns src's files: every read and write goes through an os.Root
+// (src's and dst's), so a symbolic link planted mid-copy cannot lead out
+// of either tree; the copy is made root's and 0700 first, and each entry
+// gets its owner and mode only once everything under it is in place
+// (children before their directory), so no one else can change the tree
+// while root still writes in it.
 func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	if err := os.Mkdir(dst, 0o700); err != nil {
+		return err
+	}
+	from, err := os.OpenRoot(src)
+	if err != nil {
+		return err
+	}
+	defer from.Close()
+	to, err := os.OpenRoot(dst)
+	if err != nil {
+		return err
+	}
+	defer to.Close()
+	type owned struct {
+		name     string
+		uid, gid int
+		mode     fs.FileMode
+	}
+	var last []owned // in walk order: parents before children
+	err = fs.WalkDir(from.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
 		fi, err := d.Info()
 		if err != nil {
 			return err
 		}
 		switch {
+		case name == ".":
 		case d.IsDir():
-			if err := os.Mkdir(to, fi.Mode().Perm()); err != nil {
+			if err := to.Mkdir(name, 0o700); err != nil {
 				return err
 			}
 		case fi.Mode().IsRegular():
-			if err := copyFile(path, to, fi.Mode().Perm()); err != nil {
+			if err := copyFile(from, to, name); err != nil {
 				return err
 			}
 		default:
 			return nil // a link, socket or device: not copied, never followed
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			_ = os.Lchown(to, int(st.Uid), int(st.Gid))
+			last = append(last, owned{name, int(st.Uid), int(st.Gid), fi.Mode().Perm()})
 		}
-		return os.Chmod(to, fi.Mode().Perm())
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i := len(last) - 1; i >= 0; i-- { // children first, "." last
+		o := last[i]
+		if err := errors.Join(to.Chmod(o.name, o.mode), to.Lchown(o.name, o.uid, o.gid)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-func copyFile(from, to string, perm fs.FileMode) error {
-	in, err := os.OpenFile(from, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+// copyFile copies the regular file name from one root to the other,
+// neither end through a symbolic link; the copy is root's, 0600, until
+// copyTree gives it its owner and mode.
+func copyFile(from, to *os.Root, name string) error {
+	in, err := from.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, perm)
+	if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return fmt.Errorf("copy %s: not a regular file", name)
+	}
+	out, err := to.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,43 @@ func TestReapCopiesDataBackAcrossFilesystems(t *testing.T) {
 	}
 }
 
+// The copy keeps each entry's owner and mode (nobody's data stays
+// nobody's, 0700/0600), given only once the tree is in place.
+func TestCopyTreeKeepsOwnersAndModes(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("giving files to nobody needs root")
+	}
+	src := t.TempDir()
+	if err := os.Mkdir(filepath.Join(src, "sub"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "sub", "todo.db"), []byte("rows"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{src, filepath.Join(src, "sub"), filepath.Join(src, "sub", "todo.db")} {
+		if err := os.Lchown(p, Nobody, Nobody); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(src, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "data")
+	if err := copyTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for rel, mode := range map[string]os.FileMode{".": 0o700, "sub": 0o750, "sub/todo.db": 0o640} {
+		fi, err := os.Lstat(filepath.Join(dst, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode().Perm() != mode || st.Uid != Nobody || st.Gid != Nobody {
+			t.Errorf("%s: mode %v uid %d gid %d; want %v, nobody's", rel, fi.Mode().Perm(), st.Uid, st.Gid, mode)
+		}
+	}
+}
+
 // A live run's moved data directory is not touched; nor is a moved path
 // that is a symbolic link (not the directory the run made) or a path not
 // named lab-data-*.

@@ -119,21 +119,6 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 	}
 	killed := 0
 	var errs []error
-	if claim != nil {
-		// Dead by its lock: its data directory, if it was moved for
-		// nobody, goes back into its run directory (datadir.go).
-		if err := reapMoved(stateDir, runID, logger); err != nil {
-			errs = append(errs, err)
-		}
-		// and its network namespace (Options.Isolate), named after it.
-		if name := runns.Name(runID); runns.Exists(name) {
-			if err := runns.Delete(name); err != nil {
-				errs = append(errs, err)
-			} else {
-				logger.Info("removed the network namespace of a dead run", "run", runID, "namespace", name)
-			}
-		}
-	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
@@ -171,6 +156,26 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 		}
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
+		}
+	}
+	if claim != nil {
+		// Dead by its lock, and its instances gone (none of them may touch
+		// the files while they move): its data directory, if it was moved
+		// for nobody, goes back into its run directory (datadir.go),
+		// A kill that failed leaves the files where they are, for the next
+		// reaper.
+		if len(errs) == 0 {
+			if err := reapMoved(stateDir, runID, logger); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		// and its network namespace (Options.Isolate), named after it.
+		if name := runns.Name(runID); runns.Exists(name) {
+			if err := runns.Delete(name); err != nil {
+				errs = append(errs, err)
+			} else {
+				logger.Info("removed the network namespace of a dead run", "run", runID, "namespace", name)
+			}
 		}
 	}
 	if len(errs) == 0 {
