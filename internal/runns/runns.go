@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -36,6 +38,7 @@ func RunOf(name string) (string, bool) {
 // NS is a run's network namespace, open from Create to Remove.
 type NS struct {
 	name string
+	mu   sync.RWMutex // Do holds it to read; Remove, to close h (a closed descriptor's number may be reused)
 	h    netns.NsHandle
 }
 
@@ -91,6 +94,11 @@ func (ns *NS) Path() string { return filepath.Join(Dir, ns.name) }
 // is the namespace's, and a process fn starts (os/exec forks from the
 // calling thread) is born in it.
 func (ns *NS) Do(fn func() error) error {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
+	if !ns.h.IsOpen() {
+		return fmt.Errorf("network namespace %s: removed", ns.name)
+	}
 	return onThread(func() error {
 		if err := netns.Set(ns.h); err != nil {
 			return fmt.Errorf("enter network namespace %s: %w", ns.name, err)
@@ -105,6 +113,8 @@ func (ns *NS) Do(fn func() error) error {
 // serve others from inside the namespace. A starter goroutine that forks
 // every instance does this once.
 func (ns *NS) Enter() error {
+	ns.mu.RLock()
+	defer ns.mu.RUnlock()
 	if err := netns.Set(ns.h); err != nil {
 		return fmt.Errorf("enter network namespace %s: %w", ns.name, err)
 	}
@@ -113,8 +123,13 @@ func (ns *NS) Enter() error {
 
 // Dial connects to address inside the namespace (network "tcp" or "tcp4").
 // The socket is made in the namespace; the connection is then used as any
-// other, from any goroutine.
+// other, from any goroutine. The address must be an IP literal and port: a
+// name that resolves to several addresses would make Go's dialer race a
+// fallback socket on another goroutine, outside the namespace.
 func (ns *NS) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if _, err := netip.ParseAddrPort(address); err != nil {
+		return nil, fmt.Errorf("dial %s in network namespace %s: want an IP address and port: %w", address, ns.name, err)
+	}
 	var c net.Conn
 	err := ns.Do(func() error {
 		var err error
@@ -139,10 +154,12 @@ func DialPID(ctx context.Context, pid int, network, address string) (net.Conn, e
 // Remove deletes the namespace's name and closes its handle; the namespace
 // itself goes with the last process in it. Safe to call twice.
 func (ns *NS) Remove() error {
+	ns.mu.Lock()
 	if ns.h.IsOpen() {
 		ns.h.Close()
 		ns.h = netns.None()
 	}
+	ns.mu.Unlock()
 	return Delete(ns.name)
 }
 

@@ -9,8 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netns"
 )
 
 // The test binary is also the programs the tests start in a namespace:
@@ -198,5 +201,17 @@ func TestRemoveAndNames(t *testing.T) {
 	}
 	if id, ok := RunOf(Name(run)); !ok || id != run {
 		t.Errorf("RunOf(%q) = %q, %v", Name(run), id, ok)
+	}
+}
+
+// Dial takes only an IP literal (a name's fallback socket would be made
+// outside the namespace), and a removed namespace is never entered.
+func TestDialWantsAnAddressAndALiveHandle(t *testing.T) {
+	ns := &NS{name: "lab-test", h: netns.None()}
+	if _, err := ns.Dial(context.Background(), "tcp", "localhost:80"); err == nil || !strings.Contains(err.Error(), "want an IP address") {
+		t.Errorf("Dial of a name = %v, want a refusal", err)
+	}
+	if _, err := ns.Dial(context.Background(), "tcp", "127.0.1.10:80"); err == nil || !strings.Contains(err.Error(), "removed") {
+		t.Errorf("Dial through a removed namespace = %v, want a refusal", err)
 	}
 }
