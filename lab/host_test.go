@@ -49,9 +49,12 @@ func (b *burner) stop() {
 
 // TestStarvedHostMakesTheRunInvalid runs a short scenario while processes
 // outside the lab spin on every CPU, started with the load: the host does
-// not give the instances their shares, the latency SLO breaks, and the
-// verdict says it is the host's doing (INVALID, with the seconds) instead
-// of failing the stack.
+// not give the instances their shares, and the breached latency SLO (one
+// no host meets, so that the test does not hang on how much the burner
+// happens to add) is put down to the host (INVALID, with the seconds)
+// instead of failing the stack. That a met SLO stands, and a stack that
+// breaks where the host did not starve still fails, are the rule's table
+// tests.
 func TestStarvedHostMakesTheRunInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("twenty wall seconds of real load beside a CPU burner")
@@ -63,7 +66,7 @@ speed: 30
 seed: 5
 load:
   phases: [{name: steady, duration: 10m, rate: 30}]
-slos: [p99 <= 40ms]   # about 20 ms on a quiet two-core host; the burner's run queue takes it past
+slos: [p99 <= 5ms]    # breached on any host (about 20 ms on a quiet two-core one): what is tested is who is blamed
 `))
 	if err != nil {
 		t.Fatal(err)
