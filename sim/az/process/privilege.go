@@ -16,12 +16,15 @@ import (
 // when the lab runs as root, as the Docker runtime's containers do.
 const Nobody = 65534
 
+// geteuid is os.Geteuid; tests play the lab run by another user.
+var geteuid = os.Geteuid
+
 // credential is who a process the runtime starts runs as: nobody, with no
 // supplementary groups, when the lab is root (the kernel then clears every
 // capability, permitted, effective and ambient, at the change of user; none
 // is added back); nil (the lab's own user) otherwise.
 func credential() *syscall.Credential {
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return nil
 	}
 	return &syscall.Credential{Uid: Nobody, Gid: Nobody, Groups: []uint32{}}
@@ -87,9 +90,19 @@ type dataDirs struct {
 // the directory is made in the system's temporary directory instead and dir
 // becomes a symbolic link to it, so the lab reads the same files by the
 // run's path; restore moves it back when the run ends. When the lab is not
-// root, dir is used as it is.
+// root, instances run as the lab's own user and dir is used where it is,
+// made owner-only (0700).
 func (d *dataDirs) prepare(dir string) (string, error) {
-	if dir == "" || credential() == nil {
+	if dir == "" {
+		return dir, nil
+	}
+	if credential() == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
 		return dir, nil
 	}
 	d.mu.Lock()

@@ -196,3 +196,25 @@ func TestAProgramNobodyCanReachRunsByItsPath(t *testing.T) {
 	checkNobody(t, "instance", in.PID)
 }
 
+// When the lab is not root, instances run as its own user and the data
+// directory is owner-only: 0700, not the 0755 it was made with.
+func TestDataDirIsOwnerOnlyWhenNotRoot(t *testing.T) {
+	defer func(f func() int) { geteuid = f }(geteuid)
+	geteuid = func() int { return 1000 }
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var d dataDirs
+	got, err := d.prepare(dir)
+	if err != nil || got != dir {
+		t.Fatalf("prepare = %q, %v; want %q", got, err, dir)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %o, want 0700", fi.Mode().Perm())
+	}
+}
