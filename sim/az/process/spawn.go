@@ -46,7 +46,9 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	cmd := exec.Command(path, s.Command[1:]...)
 	cmd.Env = environ(s, r.opts.RunID)
 	cmd.SysProcAttr = sysProcAttr()
-	if cmd.SysProcAttr.Credential != nil && !searchable(filepath.Dir(path), Nobody, Nobody) {
+	// As root with a shim, the shim drops every privilege and runs the
+	// program as nobody; else the user changes at the start.
+	if !throughShim(cmd) && cmd.SysProcAttr.Credential != nil && !searchable(filepath.Dir(path), Nobody, Nobody) {
 		// Only when nobody cannot reach the program by its path: a program
 		// run through a descriptor sees $0 as /proc/self/fd/3 and keeps the
 		// descriptor open, which breaks scripts that find their files by $0.
