@@ -226,6 +226,21 @@ func endLine(f *os.File) error {
 // It first takes the journal's lock without blocking: a journal whose run
 // holds it is left alone (ErrOwnerAlive). It returns the reverts it recorded.
 func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error) {
+	return replay(ctx, path, u, false)
+}
+
+// ReplayIfOwnerGone is Replay for a journal whose run has no other sign of
+// life to go by (no lock file in the state directory in use, as when a run
+// directory was copied, or is replayed with another state directory): it
+// also leaves the journal alone (ErrOwnerAlive) while the process its
+// JournalOpened names (pid, start tick and boot) is alive, even if nothing
+// holds the journal's lock. A journal that names no process is replayed as
+// Replay would.
+func ReplayIfOwnerGone(ctx context.Context, path string, u Undoer) ([]FaultReverted, error) {
+	return replay(ctx, path, u, true)
+}
+
+func replay(ctx context.Context, path string, u Undoer, ownerGone bool) ([]FaultReverted, error) {
 	f, err := openJournalFile(path, os.O_APPEND|os.O_RDWR) // read: endLine looks at the last byte
 	if err != nil {
 		return nil, err
@@ -236,9 +251,12 @@ func Replay(ctx context.Context, path string, u Undoer) ([]FaultReverted, error)
 		_, owner, _ := Outstanding(path)
 		return nil, fmt.Errorf("%s: %w (pid %d)", path, err, owner.PID)
 	}
-	left, _, err := Outstanding(path)
+	left, owner, err := Outstanding(path)
 	if err != nil {
 		return nil, fmt.Errorf("read chaos journal %s: %w", path, err)
+	}
+	if ownerGone && osproc.Same(owner.Process) {
+		return nil, fmt.Errorf("%s: %w (%s holds no lock on it, but is alive)", path, ErrOwnerAlive, owner.Process)
 	}
 	if len(left) == 0 {
 		return nil, nil

@@ -2,9 +2,11 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/internal/osproc"
 )
 
 // datedFleet gives each instance a launch time: i-a1 oldest, i-c1 newest.
@@ -588,4 +591,64 @@ func TestJournalIsNotOpenedThroughASymlink(t *testing.T) {
 		}
 		t.Fatalf("a second open of a held journal = %v, want ErrOwnerAlive", err)
 	}
+}
+
+// A journal whose lock nobody holds, but whose owner (the process its
+// JournalOpened names) is alive, is a live run's journal seen without its
+// run lock (a copied run directory): ReplayIfOwnerGone leaves it alone,
+// and replays it once its owner is dead.
+func TestReplayIfOwnerGoneLeavesALiveOwnerAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chaos.jsonl")
+	j, err := OpenFileJournal(path) // owned by this process, which lives on
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFleet()
+	r := NewRunner(nil, clock.NewFake(time.Unix(0, 0)), f, pub{f}, j, 1)
+	if err := r.Inject(context.Background(), Action{Kind: StopInstance, Duration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close() // its lock is released; its owner is not dead
+	u := &undoLog{}
+	if got, err := ReplayIfOwnerGone(context.Background(), path, u); !errors.Is(err, ErrOwnerAlive) || len(got) != 0 || len(u.undone) != 0 {
+		t.Fatalf("ReplayIfOwnerGone = %+v, %v (undone %v); want ErrOwnerAlive and nothing undone", got, err, u.undone)
+	}
+	if left, _, _ := Outstanding(path); len(left) != 1 {
+		t.Fatalf("outstanding %+v; want the stop still open", left)
+	}
+
+	// The owner dies: a journal naming a process that has exited.
+	dead := exitedProcess(t)
+	b, _ := os.ReadFile(path)
+	opened, _ := json.Marshal(map[string]any{"type": "chaos.JournalOpened", "entry": JournalOpened{PID: dead.PID, Process: dead}})
+	lines := strings.SplitN(string(b), "\n", 2)
+	if !strings.Contains(lines[0], "chaos.JournalOpened") {
+		t.Fatalf("first line is not the owner: %s", lines[0])
+	}
+	if err := os.WriteFile(path, []byte(string(opened)+"\n"+lines[1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReplayIfOwnerGone(context.Background(), path, u); err != nil || len(got) != 1 || len(u.undone) != 1 {
+		t.Fatalf("with the owner dead: %+v, %v (undone %v); want the stop undone", got, err, u.undone)
+	}
+}
+
+// exitedProcess returns the id a child process had while it ran; it has
+// exited and been waited for.
+func exitedProcess(t *testing.T) osproc.ID {
+	t.Helper()
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	id, err := osproc.Identify(cmd.Process.Pid)
+	cmd.Process.Kill()
+	cmd.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if osproc.Same(id) {
+		t.Fatalf("%s still alive after kill and wait", id)
+	}
+	return id
 }

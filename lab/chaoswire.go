@@ -226,17 +226,24 @@ func ReplayCrashed(ctx context.Context, stateDir, runsDir string) ([]Revert, err
 		}
 		id := filepath.Base(dir)
 		claim, err := runlock.Try(stateDir, id)
+		replay := chaos.Replay
 		switch {
 		case errors.Is(err, runlock.ErrAlive):
 			continue
 		case err == nil:
 			defer claim.Release()
+		default:
+			// No lock says whether the run lives (runlock.ErrNoLock: a
+			// copied run directory, or another state directory): its
+			// journal's owner must be dead too, not only the journal
+			// unlocked.
+			replay = chaos.ReplayIfOwnerGone
 		}
 		if err := runlock.CheckOwnDir(dir); err != nil {
 			out = append(out, Revert{RunDir: dir, Err: err})
 			continue
 		}
-		rev, err := chaos.Replay(ctx, path, crashUndoer{runID: id, dir: dir, rt: crashRuntime()})
+		rev, err := replay(ctx, path, crashUndoer{runID: id, dir: dir, rt: crashRuntime()})
 		if errors.Is(err, chaos.ErrOwnerAlive) {
 			continue
 		}

@@ -111,7 +111,7 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	s.OfferedRate, s.AchievedRate = r.OfferedRate, r.AchievedRate
 	s.LagP99Ms = ms(r.LagP99)
 	s.Invalid = r.Invalid
-	s.AcknowledgedWrites = len(r.Created)
+	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"sync"
 
@@ -23,12 +24,14 @@ type fleet struct {
 	mu      sync.Mutex
 	zones   map[az.InstanceID]string
 	addrs   map[az.InstanceID]netip.Addr
-	pending map[az.InstanceID]az.Spec // launched, not yet started (EC2's pending state): Boot starts them
-	stopped map[az.InstanceID]bool    // stopped or killed on purpose (chaos): not a failed launch (launches.go)
+	pending map[az.InstanceID]az.Spec      // launched, not yet started (EC2's pending state): Boot starts them
+	stopped map[az.InstanceID]bool         // stopped or killed on purpose (chaos): not a failed launch (launches.go)
+	held    map[az.InstanceID]net.Listener // a pending instance's address:port, held until it starts (addrguard.go)
 }
 
 func newFleet(l *Lab) *fleet {
-	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{}}
+	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{},
+		held: map[az.InstanceID]net.Listener{}}
 }
 
 func (f *fleet) zone(name string) (az.Zone, error) {
@@ -59,7 +62,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}
-	addr, err := f.l.addrs.Allocate(zone)
+	addr, ln, err := f.allocateFree(zone, lt.Port)
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}
@@ -68,6 +71,9 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	spec.ID, spec.Addr = id, addr
 	f.mu.Lock()
 	f.zones[id], f.addrs[id], f.pending[id] = zone.Name, addr, spec
+	if ln != nil {
+		f.held[id] = ln
+	}
 	f.mu.Unlock()
 	return id, netip.AddrPortFrom(addr, uint16(lt.Port)), nil
 }
@@ -82,6 +88,7 @@ func (f *fleet) Boot(ctx context.Context, id az.InstanceID) error {
 	if !ok {
 		return fmt.Errorf("instance %s is not pending", id)
 	}
+	f.unhold(id) // the instance binds it now
 	if _, err := f.l.Runtime.Launch(ctx, spec); err != nil {
 		return fmt.Errorf("start instance %s in %s: %w", id, spec.Zone.Name, err)
 	}
@@ -101,6 +108,7 @@ func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
 
 // Terminate ends an instance and frees its address.
 func (f *fleet) Terminate(ctx context.Context, id az.InstanceID) error {
+	f.unhold(id) // terminated while pending
 	err := f.l.Runtime.Terminate(ctx, id)
 	f.mu.Lock()
 	addr, ok := f.addrs[id]

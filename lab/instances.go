@@ -70,6 +70,9 @@ func (l *Lab) Close() error {
 	if l.Runtime != nil {
 		errs = append(errs, l.Runtime.Close())
 	}
+	if l.fleet != nil {
+		l.fleet.unholdAll()
+	}
 	if l.Bus != nil {
 		l.Bus.Publish(RunStopped{RunID: l.RunID})
 		l.Bus.Close()

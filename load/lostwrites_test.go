@@ -2,8 +2,11 @@ package load
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,5 +108,73 @@ func TestUnreadableAcknowledgements(t *testing.T) {
 	}
 	if len(res.Created) != 0 || res.Unreadable != int(creates.Load()) || res.Unreadable < 10 {
 		t.Errorf("created %d, unreadable %d, server saw %d creates; want 0 and all of them", len(res.Created), res.Unreadable, creates.Load())
+	}
+}
+
+// A service that answers a create 201 with a title other than the one sent
+// (another write's, or the previous acknowledgement repeated) has not
+// acknowledged this write: the write is counted as misacknowledged, and
+// Created holds only acknowledgements of the titles the lab sent, each once.
+func TestWrongOrRepeatedAcknowledgements(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		creates  int
+		last     string // the previous acknowledgement's body
+		received = map[string]bool{}
+		good     int
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Write([]byte(`{"todos":[]}`))
+			return
+		}
+		if r.Header.Get(sentTitleHeader) != "" {
+			t.Errorf("the lab's internal %s header reached the service", sentTitleHeader)
+		}
+		var in struct{ Title string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("create body: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		creates++
+		received[in.Title] = true
+		var body string
+		switch {
+		case creates%3 == 0:
+			body = fmt.Sprintf(`{"id":%d,"title":"someone else's"}`, creates) // a wrong title
+		case creates%3 == 2 && last != "":
+			body = last // the previous acknowledgement again
+		default:
+			b, _ := json.Marshal(map[string]any{"id": creates, "title": in.Title})
+			body, last = string(b), string(b)
+			good++
+		}
+		w.WriteHeader(http.StatusCreated)
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	res, err := Run(context.Background(), Config{
+		Targets: []string{srv.URL}, Mix: Mix{Create: 1}, Seed: 7,
+		Phases: []Phase{{Name: "writes", Duration: time.Second, From: 30, To: 30}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if creates < 15 {
+		t.Fatalf("only %d creates", creates)
+	}
+	if len(res.Created) != good || res.Misacknowledged != creates-good || res.Unreadable != 0 {
+		t.Errorf("created %d, misacknowledged %d, unreadable %d of %d creates; want %d, %d, 0",
+			len(res.Created), res.Misacknowledged, res.Unreadable, creates, good, creates-good)
+	}
+	seen := map[Write]bool{}
+	for _, w := range res.Created {
+		if !received[w.Title] || seen[w] {
+			t.Errorf("Created holds %+v: a title never sent, or twice", w)
+		}
+		seen[w] = true
 	}
 }

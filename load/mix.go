@@ -72,8 +72,8 @@ func (m Mix) pick(u int) kind {
 	}
 }
 
-// jsonHeader is shared by every create target; vegeta copies it into each
-// request and never writes to it.
+// jsonHeader holds the Content-Type every create target shares; vegeta
+// copies headers into each request and never writes to them.
 var jsonHeader = http.Header{"Content-Type": []string{"application/json"}}
 
 // Targeter builds SimplyDone requests for vegeta. For each request it picks,
@@ -85,6 +85,7 @@ type Targeter struct {
 	bases  []string
 	mix    Mix
 	prefix string // `{"title":"` and the JSON-escaped title prefix
+	titled string // the title prefix itself
 
 	users int // virtual users (users.go); 0: none
 
@@ -113,8 +114,11 @@ func NewTargeter(bases []string, mix Mix, rng *rand.Rand, titlePrefix string) (*
 		return nil, fmt.Errorf("title prefix: %w", err)
 	}
 	prefix := `{"title":` + string(quoted[:len(quoted)-1]) // drop the closing quote
-	return &Targeter{bases: bases, mix: mix, prefix: prefix, rng: rng}, nil
+	return &Targeter{bases: bases, mix: mix, prefix: prefix, titled: titlePrefix, rng: rng}, nil
 }
+
+// title is the title of the create whose number is n.
+func (t *Targeter) title(n string) string { return t.titled + n }
 
 // AddID makes an acknowledged todo id available to get and done requests.
 func (t *Targeter) AddID(id int64) {
@@ -154,8 +158,12 @@ func (t *Targeter) Next(tgt *vegeta.Target) error {
 	case kindCreate:
 		tgt.Method = http.MethodPost
 		tgt.URL = base + createPath
-		tgt.Body = []byte(t.prefix + strconv.FormatUint(title, 10) + `"}`)
-		tgt.Header = jsonHeader
+		n := strconv.FormatUint(title, 10)
+		tgt.Body = []byte(t.prefix + n + `"}`)
+		// The title's number rides to the result in a header the client's
+		// transport takes off before sending (see sentTitle): vegeta's
+		// results do not carry the request body.
+		tgt.Header = http.Header{"Content-Type": jsonHeader["Content-Type"], sentTitleHeader: []string{n}}
 	case kindGet:
 		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10)
 	case kindDone:

@@ -77,6 +77,12 @@ type Result struct {
 	// and a title: they were acknowledged, but cannot be looked up, so the
 	// run cannot say whether they were kept.
 	Unreadable int
+	// Misacknowledged counts creates answered 201 with an id and a title
+	// where the title is not the one the lab sent, or where the same id and
+	// title were acknowledged before: the service said it kept something
+	// other than this write, so the write counts as lost. They are not in
+	// Created.
+	Misacknowledged int
 	// AchievedRate is requests sent per second and OfferedRate scheduled
 	// hits per second, both over the run's span.
 	AchievedRate, OfferedRate float64
@@ -197,13 +203,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	agg := newAggregator(start, pacer, cfg.OnSecond)
 	var created []Write
-	unreadable := 0
+	unreadable, misacked := 0, 0
+	seen := map[Write]bool{}
 	for r := range results {
 		agg.add(r)
-		switch w, ok := acknowledged(r); {
-		case ok:
+		switch w, ok := acknowledged(r, targeter.title); {
+		case ok && !seen[w]:
+			seen[w] = true
 			created = append(created, w)
 			targeter.AddID(w.ID)
+		case ok || w.ID == misacknowledgedID:
+			misacked++ // the same id and title again, or another title
 		case w != (Write{}):
 			unreadable++
 		}
@@ -218,7 +228,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res := agg.finish(int((span + time.Second - 1) / time.Second))
-	res.Created, res.Unreadable = created, unreadable
+	res.Created, res.Unreadable, res.Misacknowledged = created, unreadable, misacked
 	res.Offered = pacer.Hits(span)
 	if s := span.Seconds(); s > 0 {
 		res.OfferedRate = res.Offered / s
@@ -251,10 +261,17 @@ type Write struct {
 	Title string
 }
 
-// acknowledged returns the todo a result acknowledges creating. ok is false
-// when the result is not a 201 to a create (a zero Write) or when it is one
-// whose body gives no id or no title (a Write with ID -1).
-func acknowledged(r *vegeta.Result) (w Write, ok bool) {
+// misacknowledgedID marks a Write acknowledged with a title other than the
+// one sent.
+const misacknowledgedID = -2
+
+// acknowledged returns the todo a result acknowledges creating: the id the
+// service gave and the title the lab sent (title maps the number the
+// targeter put in sentTitleHeader to the title). ok is false when the
+// result is not a 201 to a create (a zero Write), when its body gives no id
+// or no title (a Write with ID -1), or when the title it gives is not the
+// one sent (a Write with ID misacknowledgedID).
+func acknowledged(r *vegeta.Result, title func(n string) string) (w Write, ok bool) {
 	if r.Code != http.StatusCreated || r.Method != http.MethodPost || !strings.HasSuffix(r.URL, createPath) {
 		return Write{}, false
 	}
@@ -265,7 +282,38 @@ func acknowledged(r *vegeta.Result) (w Write, ok bool) {
 	if err := json.Unmarshal(r.Body, &body); err != nil || body.ID <= 0 || body.Title == "" {
 		return Write{ID: -1}, false
 	}
+	n := r.Headers.Get(sentTitleHeader)
+	if sent := title(n); n == "" || body.Title != sent {
+		return Write{ID: misacknowledgedID}, false
+	}
 	return Write{ID: body.ID, Title: body.Title}, true
+}
+
+// sentTitleHeader carries a create's title number from the targeter to its
+// result. It never reaches the wire: sentTitle takes it off the request and
+// puts it on the response the result is made from.
+const sentTitleHeader = "X-Lab-Sent-Title"
+
+// sentTitle is the attack client's transport: it moves sentTitleHeader from
+// each request to its response, so the result of a create says which title
+// was sent (vegeta's results hold the response's headers, not the request).
+type sentTitle struct{ next http.RoundTripper }
+
+func (s sentTitle) RoundTrip(req *http.Request) (*http.Response, error) {
+	n := req.Header.Get(sentTitleHeader)
+	if n == "" {
+		return s.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Del(sentTitleHeader)
+	resp, err := s.next.RoundTrip(req)
+	if resp != nil {
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+		resp.Header.Set(sentTitleHeader, n)
+	}
+	return resp, err
 }
 
 // initialWorkers starts enough workers for the peak rate at about 100 ms of
@@ -293,7 +341,7 @@ func newClient(timeout time.Duration, dial func(ctx context.Context, network, ad
 		DisableCompression:  true,
 	}
 	return tr, &http.Client{
-		Transport: tr,
+		Transport: sentTitle{tr},
 		Timeout:   timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/simplydone/lab/lab"
 )
 
@@ -72,6 +74,30 @@ func Listen(dir string) (*Server, error) {
 	return s, nil
 }
 
+// peerAllowed reports whether the process at the other end of conn runs as
+// this process's user or as root (SO_PEERCRED, as the kernel saw it at
+// connect). The socket's mode 0600 keeps others out already; this holds
+// also in the moment between its creation and the chmod, and if its mode
+// is changed.
+func peerAllowed(conn net.Conn) bool {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil || credErr != nil {
+		return false
+	}
+	return cred.Uid == 0 || int(cred.Uid) == os.Geteuid()
+}
+
 // Path is the socket's path.
 func (s *Server) Path() string { return s.path }
 
@@ -81,6 +107,10 @@ func (s *Server) accept() {
 		conn, err := s.ln.Accept()
 		if err != nil {
 			return
+		}
+		if !peerAllowed(conn) {
+			conn.Close()
+			continue
 		}
 		s.mu.Lock()
 		if s.closed {

@@ -88,6 +88,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, usage, strings.Join(stack.BuiltinNames(), ", "))
 		return exitUsage
 	}
+	if exe, err := selfExecutable(); err == nil { // as root, instances start through `lab drop-privileges`
+		process.UseShim([]string{exe, process.ShimArg})
+	}
 	switch args[0] {
 	case "run":
 		return runScenario(ctx, args[1:], stdout, stderr)
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "simplydone": // hidden: SimplyDone itself, what the runtimes run for `command: [simplydone]`
 		return cli.Main(args[1:])
+	case process.ShimArg: // hidden: run as root by the process runtime, drops every privilege and executes an instance
+		return process.Shim(args[1:])
 	case "hog": // hidden: chaos's cpu-hog inside a container built from this binary (/app hog)
 		cli.Hog()
 		return exitOK

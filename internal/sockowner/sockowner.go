@@ -61,12 +61,24 @@ func (p Proc) check(listening func(netip.AddrPort) ([]uint64, error), addr netip
 		pid := p.holder(ino)
 		comm := ""
 		if pid > 0 {
-			b, _ := os.ReadFile(filepath.Join(string(p), strconv.Itoa(pid), "comm"))
-			comm = strings.TrimSpace(string(b))
+			comm = p.name(pid)
 		}
 		return &ForeignError{Addr: addr, PID: pid, Comm: comm}
 	}
 	return nil
+}
+
+// name is what a person knows pid by: the base name of its argv[0] (from
+// /proc/PID/cmdline), which a program run through a descriptor or renamed
+// by its kernel comm still shows truly; comm when the command line is empty
+// (a kernel thread, a zombie).
+func (p Proc) name(pid int) string {
+	b, _ := os.ReadFile(filepath.Join(string(p), strconv.Itoa(pid), "cmdline"))
+	if arg0, _, _ := strings.Cut(string(b), "\x00"); arg0 != "" {
+		return filepath.Base(arg0)
+	}
+	b, _ = os.ReadFile(filepath.Join(string(p), strconv.Itoa(pid), "comm"))
+	return strings.TrimSpace(string(b))
 }
 
 // Listening returns the inodes of the sockets listening where a TCP

@@ -80,3 +80,26 @@ func TestListeningWildcard(t *testing.T) {
 		t.Errorf("Check = %v, want foreign with no pid", err)
 	}
 }
+
+// A holder is named by its argv[0]'s base name, not its comm: a program
+// run through a descriptor has comm "3".
+func TestHolderNamedByItsCommandLine(t *testing.T) {
+	root := t.TempDir()
+	for pid, files := range map[string][2]string{
+		"41": {"/opt/shop/bin/serve\x00--port\x008080\x00", "3\n"},
+		"42": {"", "kworker/0:1\n"}, // no command line: comm
+	} {
+		if err := os.MkdirAll(filepath.Join(root, pid), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, pid, "cmdline"), []byte(files[0]), 0o644)
+		os.WriteFile(filepath.Join(root, pid, "comm"), []byte(files[1]), 0o644)
+	}
+	p := Proc(root)
+	if got := p.name(41); got != "serve" {
+		t.Errorf("name(41) = %q, want serve (argv[0]'s base name)", got)
+	}
+	if got := p.name(42); got != "kworker/0:1" {
+		t.Errorf("name(42) = %q, want its comm", got)
+	}
+}

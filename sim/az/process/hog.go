@@ -68,6 +68,7 @@ func (r *Runtime) startHog(h *hog, cg *instanceCgroup, id az.InstanceID) error {
 	cmd := exec.Command(hogShell[0], hogShell[1:]...)
 	cmd.Env = []string{"LAB_RUN_ID=" + r.opts.RunID, "LAB_INSTANCE_ID=" + string(id), az.HogEnv + "=" + r.opts.RunID}
 	cmd.SysProcAttr = sysProcAttr()
+	throughShim(cmd) // as root with a shim: no bounding set, no_new_privs
 	if cg.v2 {
 		fd, err := os.Open(cg.cpu)
 		if err != nil {

@@ -2,6 +2,7 @@ package process
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,7 +28,7 @@ func TestInstanceLogIsCapped(t *testing.T) {
 	t.Cleanup(func() { r.Close() })
 	s := spec(t, "127.0.1.19", nil)
 	// 2,000 lines of 17 bytes before the workload starts: 34 kB against a 4 kB cap
-	s.Command = []string{"/bin/sh", "-c", `i=0; while [ $i -lt 2000 ]; do echo 0123456789abcdef; i=$((i+1)); done; exec "$0"`, spinBin}
+	s.Command = []string{"/bin/sh", "-c", `i=0; while [ $i -lt 2000 ]; do echo 0123456789abcdef; i=$((i+1)); done; exec "$0"`, reachableSpin(t)}
 	launch(t, r, s)
 	path := filepath.Join(logDir, string(s.ID)+".log")
 	note := []byte(capfile.Note(string(s.ID)+".log", limit))
@@ -50,4 +51,25 @@ func TestInstanceLogIsCapped(t *testing.T) {
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, b) {
 		t.Fatalf("after a restart the log holds %d bytes (was %d at its cap of %d)", len(after), len(b), limit)
 	}
+}
+
+// reachableSpin is a copy of spinBin that nobody (as whom instances run
+// when the tests run as root) can exec by its path, as a shell does: spinBin's
+// own directory is 0700.
+func reachableSpin(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "lab-spin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	b, err := os.ReadFile(spinBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "spin")
+	if err := errors.Join(os.WriteFile(bin, b, 0o755), os.Chmod(dir, 0o755)); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

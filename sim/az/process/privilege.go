@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -15,12 +16,15 @@ import (
 // when the lab runs as root, as the Docker runtime's containers do.
 const Nobody = 65534
 
+// geteuid is os.Geteuid; tests play the lab run by another user.
+var geteuid = os.Geteuid
+
 // credential is who a process the runtime starts runs as: nobody, with no
 // supplementary groups, when the lab is root (the kernel then clears every
 // capability, permitted, effective and ambient, at the change of user; none
 // is added back); nil (the lab's own user) otherwise.
 func credential() *syscall.Credential {
-	if os.Geteuid() != 0 {
+	if geteuid() != 0 {
 		return nil
 	}
 	return &syscall.Credential{Uid: Nobody, Gid: Nobody, Groups: []uint32{}}
@@ -36,8 +40,11 @@ func sysProcAttr() *syscall.SysProcAttr {
 // execThroughFD makes cmd execute its program through an open descriptor
 // (/proc/self/fd/3 in the child), so that nobody can run a program in a
 // directory it may not search (a test's temporary directory, root's home):
-// the program file itself must still be executable by others. The returned
-// file is the caller's to close once the process has started.
+// the program file itself must still be executable by others. It is the
+// last resort, used only when nobody cannot search the program's directory:
+// the program then sees /proc/self/fd/3 as its path ($0, comm "3") and the
+// descriptor (O_PATH, no access to the file's contents) stays open in it.
+// The returned file is the caller's to close once the process has started.
 func execThroughFD(cmdPath string, extra *[]*os.File) (string, *os.File, error) {
 	f, err := os.OpenFile(cmdPath, os.O_RDONLY|unix.O_PATH|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -45,6 +52,29 @@ func execThroughFD(cmdPath string, extra *[]*os.File) (string, *os.File, error) 
 	}
 	*extra = append(*extra, f)
 	return fmt.Sprintf("/proc/self/fd/%d", 2+len(*extra)), f, nil
+}
+
+var inheritedOnce sync.Once
+
+// closeInheritedOnExec marks close-on-exec every descriptor above stderr
+// that the lab inherited open without it (Go's own are opened with it):
+// exec.Cmd passes any such descriptor on, so an instance would otherwise
+// hold whatever the shell that started the lab left open (a terminal's
+// pipe, a job runner's files). The lab itself keeps them.
+func closeInheritedOnExec() {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETFD, flags|unix.FD_CLOEXEC)
+		}
+	}
 }
 
 // dataDirs prepares the run's shared data directory for instances that run
@@ -74,9 +104,19 @@ func (d *dataDirs) record() error {
 // the directory is made in the system's temporary directory instead and dir
 // becomes a symbolic link to it, so the lab reads the same files by the
 // run's path; restore moves it back when the run ends. When the lab is not
-// root, dir is used as it is.
+// root, instances run as the lab's own user and dir is used where it is,
+// made owner-only (0700).
 func (d *dataDirs) prepare(dir string) (string, error) {
-	if dir == "" || credential() == nil {
+	if dir == "" {
+		return dir, nil
+	}
+	if credential() == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
 		return dir, nil
 	}
 	d.mu.Lock()

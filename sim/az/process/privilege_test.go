@@ -146,3 +146,75 @@ func atoiOr(s string) int {
 	}
 	return n
 }
+
+// As root, an instance whose program nobody can reach by its path runs it
+// by that path: a script sees its own path as $0 (scripts find their files
+// by it), its name is the program's, and no descriptor beyond stdin,
+// stdout and stderr is left open in it.
+func TestAProgramNobodyCanReachRunsByItsPath(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the lab drops privileges only when it runs as root")
+	}
+	dir, err := os.MkdirTemp("/tmp", "fix19-prog-") // 0700 by default: opened up below
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, "serve.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$0\" > \"$LAB_DATA_DIR/zero\"\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRuntime(t)
+	s := spec(t, "127.0.1.12", nil)
+	s.Command = []string{script}
+	if err := os.Chmod(s.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := launch(t, r, s)
+	var zero []byte
+	eventually(t, 10*time.Second, "the script's $0 written", func() bool {
+		zero, _ = os.ReadFile(filepath.Join(s.DataDir, "zero"))
+		return len(zero) > 0
+	})
+	if got := strings.TrimSpace(string(zero)); got != script {
+		t.Errorf("the script saw $0 = %q, want %q", got, script)
+	}
+	fds, err := os.ReadDir("/proc/" + itoa(in.PID) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fd := range fds {
+		names = append(names, fd.Name())
+	}
+	if strings.Join(names, " ") != "0 1 2" {
+		t.Errorf("the instance has descriptors %v open, want only 0 1 2", names)
+	}
+	checkNobody(t, "instance", in.PID)
+}
+
+// When the lab is not root, instances run as its own user and the data
+// directory is owner-only: 0700, not the 0755 it was made with.
+func TestDataDirIsOwnerOnlyWhenNotRoot(t *testing.T) {
+	defer func(f func() int) { geteuid = f }(geteuid)
+	geteuid = func() int { return 1000 }
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var d dataDirs
+	got, err := d.prepare(dir)
+	if err != nil || got != dir {
+		t.Fatalf("prepare = %q, %v; want %q", got, err, dir)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %o, want 0700", fi.Mode().Perm())
+	}
+}

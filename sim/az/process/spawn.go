@@ -46,7 +46,12 @@ func (r *Runtime) spawn(ctx context.Context, in *instance) (az.Boot, error) {
 	cmd := exec.Command(path, s.Command[1:]...)
 	cmd.Env = environ(s, r.opts.RunID)
 	cmd.SysProcAttr = sysProcAttr()
-	if cmd.SysProcAttr.Credential != nil {
+	// As root with a shim, the shim drops every privilege and runs the
+	// program as nobody; else the user changes at the start.
+	if !throughShim(cmd) && cmd.SysProcAttr.Credential != nil && !searchable(filepath.Dir(path), Nobody, Nobody) {
+		// Only when nobody cannot reach the program by its path: a program
+		// run through a descriptor sees $0 as /proc/self/fd/3 and keeps the
+		// descriptor open, which breaks scripts that find their files by $0.
 		fdPath, f, err := execThroughFD(path, &cmd.ExtraFiles)
 		if err != nil {
 			return az.Boot{}, fmt.Errorf("start %s: %w", path, err)
@@ -134,6 +139,7 @@ func (r *Runtime) starter() {
 }
 
 func (r *Runtime) startCmd(cmd *exec.Cmd) error {
+	inheritedOnce.Do(closeInheritedOnExec)
 	req := startReq{cmd: cmd, done: make(chan error, 1)}
 	select {
 	case r.starts <- req:
