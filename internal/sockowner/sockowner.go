@@ -117,7 +117,11 @@ func (p Proc) scanListeners(file string, fn func(local netip.AddrPort, inode uin
 		return err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	// One large read: the kernel fills it from a single walk of its socket
+	// tables, where small reads (bufio's 4 KiB) resume the walk at an
+	// offset and can skip a listener when sockets come and go between them.
+	sc := bufio.NewScanner(bufio.NewReaderSize(f, 1<<20))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	sc.Scan() // the header
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
