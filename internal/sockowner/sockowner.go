@@ -8,11 +8,27 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 )
+
+// openNet opens a file of net/ under p. For the host's own /proc it is the
+// calling thread's (thread-self), opened on a locked thread: /proc/net is
+// /proc/self/net, the network namespace of the lab's main thread, and a
+// thread that entered a run's namespace (internal/runns) and ended locked
+// may be that main thread, wedged there for good. Every thread the Go
+// scheduler still runs goroutines on is in the host's namespace.
+func (p Proc) openNet(file string) (*os.File, error) {
+	if string(p) != "/proc" {
+		return os.Open(filepath.Join(string(p), file))
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	return os.Open(filepath.Join("/proc/thread-self", file))
+}
 
 // Proc is where the proc filesystem is mounted; tests point it elsewhere.
 type Proc string
@@ -112,7 +128,7 @@ const tcpListen = "0A"
 
 // scanListeners calls fn for each listening socket in /proc/<file>.
 func (p Proc) scanListeners(file string, fn func(local netip.AddrPort, inode uint64)) error {
-	f, err := os.Open(filepath.Join(string(p), file))
+	f, err := p.openNet(file)
 	if err != nil {
 		return err
 	}
@@ -129,9 +145,10 @@ func (p Proc) scanListeners(file string, fn func(local netip.AddrPort, inode uin
 			continue
 		}
 		if fields[3] != tcpListen {
-			// The kernel lists the listening sockets first, then the
-			// others (which may be many: the load's connections).
-			break
+			// Not a listener. The kernel walks its listening table
+			// first, but that table can hold other states too (a
+			// listener closing), so the scan does not stop here.
+			continue
 		}
 		local, ok := parseAddr(fields[1])
 		if !ok {
