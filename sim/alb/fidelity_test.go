@@ -82,13 +82,13 @@ func TestFidelity(t *testing.T) {
 			"rule-action-types.html: fixed-response returns a 2XX, 4XX or 5XX code, content type and body; redirect answers HTTP_301 or HTTP_302 with a Location built from #{protocol}, #{host}, #{port}, #{path}, #{query}; load-balancer-cloudwatch-metrics.html: HTTP_Fixed_Response_Count, HTTP_Redirect_Count",
 			fidelityFixedAndRedirect},
 		{"duration-based stickiness lasts the duration, then the algorithm routes again (issue 16)",
-			"sticky-sessions.html: the load balancer answers with AWSALB (and AWSALBCORS, SameSite=None; Secure) encoding the target, encrypted; requests with it go to that target; after the stickiness duration the cookie is stale; a cookie that cannot be decoded gets a new target",
+			"sticky-sessions.html: the load balancer answers with AWSALB (and AWSALBCORS, SameSite=None; Secure) encoding the target, encrypted; requests with it go to that target; the load balancer resets the expiry of the cookies it generates after every request, so a user idle longer than the stickiness duration is routed anew; a cookie that cannot be decoded gets a new target",
 			fidelityStickyExpiry},
 		{"a sticky user moves when its target turns unhealthy or is deregistered (issue 16)",
 			"sticky-sessions.html: if the cookie refers to a target that was deregistered or is unhealthy, the load balancer selects a new target and updates the cookie with information about the new target",
 			fidelityStickyUnhealthy},
 		{"application-based stickiness follows the application's cookie (issue 16)",
-			"sticky-sessions.html: with application-based stickiness the load balancer sets AWSALBAPP when the target sets the application cookie, and inserts a new stickiness cookie only if the answer includes a new application cookie value",
+			"sticky-sessions.html: with application-based stickiness the load balancer sets AWSALBAPP when the target sets the application cookie, in subsequent responses the expiry of the AWSALBAPP cookie and the duration are reset; when the target fails the load balancer treats the session as now being 'stuck' to the new healthy target",
 			fidelityAppCookie},
 	}
 	for _, r := range rows {

@@ -314,14 +314,15 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 // algorithm's choice; the writer it returns sets the cookies (sticky.go).
 func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, routes []Route) (int, http.ResponseWriter) {
 	now := n.lb.cfg.Clock.Now()
-	i, b := st.route(r, routes, now)
+	i, bound := st.route(r, routes, now)
 	if i < 0 {
 		if i = n.picker.Pick(routes); i < 0 {
 			return i, w
 		}
-		b = binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
 	}
-	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now}
+	// every answer resets the binding's end (sticky.go)
+	b := binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
+	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now, bound: bound}
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
