@@ -248,12 +248,12 @@ func Wildcard(pattern, s string, fold bool) bool {
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
+		case p < len(pattern) && pattern[p] == '*': // before a literal match: a '*' in s is a plain character
+			star, mark = p, i
+			p++
 		case p < len(pattern) && (pattern[p] == '?' || same(pattern[p], s[i], fold)):
 			p++
 			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
 		case star >= 0:
 			p = star + 1
 			mark++

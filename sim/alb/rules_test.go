@@ -26,6 +26,10 @@ func TestWildcard(t *testing.T) {
 		{"a*b*c", "axxbyyc", false, true},
 		{"a*b*c", "axxbyy", false, false},
 		{"*debug*", "x-DEBUG-y", true, true},
+		{"/img/*.png", "/img/*x.png", false, true}, // a literal * in the input is a plain character
+		{"/a/*", "/a/*b", false, true},
+		{"/a/*b", "/a/*", false, false},
+		{"/a/?", "/a/*", false, true},
 	}
 	for _, c := range cases {
 		if got := Wildcard(c.pattern, c.s, c.fold); got != c.want {
