@@ -79,6 +79,8 @@ func fidelityFixedAndRedirect(t *testing.T) {
 				Action: RuleAction{Type: ActionRedirect, Redirect: Redirect{Protocol: "HTTPS", Host: "#{host}", Port: "443", Path: "/new/#{path}", Query: "#{query}", Code: 301}}},
 			{Priority: 3, Conditions: []Condition{{Field: FieldHostHeader, Values: []string{"www.example.com"}}},
 				Action: RuleAction{Type: ActionRedirect, Redirect: Redirect{Protocol: "#{protocol}", Host: "example.com", Port: "#{port}", Path: "/#{path}", Query: "#{query}", Code: 302}}},
+			{Priority: 4, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/gone"}}},
+				Action: RuleAction{Type: ActionFixedResponse, StatusCode: 404, ContentType: "text/plain", Body: "gone"}},
 		}
 	})
 	n := h.lb.Nodes()[0]
@@ -97,7 +99,18 @@ func fidelityFixedAndRedirect(t *testing.T) {
 	if w.Code != 302 || w.Header().Get("Location") != "http://example.com:"+n.port+"/a?b=c" {
 		t.Fatalf("redirect: %d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	if m := n.Metrics(); m.HTTP_Fixed_Response_Count != 1 || m.HTTP_Redirect_Count != 2 || m.RequestCount != 0 {
+	w = httptest.NewRecorder()
+	n.ServeHTTP(w, httptest.NewRequest("GET", "http://lb/gone", nil))
+	if w.Code != 404 {
+		t.Fatalf("fixed response: %d", w.Code)
+	}
+	// the load balancer's own answers count in HTTPCode_ELB_3XX/4XX/5XX_Count
+	m := n.Metrics()
+	if m.HTTPCode_ELB_3XX_Count != 2 || m.HTTPCode_ELB_4XX_Count != 1 || m.HTTPCode_ELB_503_Count != 1 || m.HTTPCode_ELB_5XX_Count != 1 {
+		t.Fatalf("HTTPCode_ELB_3XX_Count %d (want 2), 4XX %d (want 1), 503 %d (want 1), 5XX %d (want 1)",
+			m.HTTPCode_ELB_3XX_Count, m.HTTPCode_ELB_4XX_Count, m.HTTPCode_ELB_503_Count, m.HTTPCode_ELB_5XX_Count)
+	}
+	if m.HTTP_Fixed_Response_Count != 2 || m.HTTP_Redirect_Count != 2 || m.RequestCount != 0 {
 		t.Fatalf("HTTP_Fixed_Response_Count %d, HTTP_Redirect_Count %d, routed %d", m.HTTP_Fixed_Response_Count, m.HTTP_Redirect_Count, m.RequestCount)
 	}
 }

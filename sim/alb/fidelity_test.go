@@ -79,7 +79,7 @@ func TestFidelity(t *testing.T) {
 			"listener-rules.html: rules are evaluated in priority order, from the lowest value to the highest; the default rule is evaluated last; load-balancer-access-logs.html: matched_rule_priority (0 for the default rule) and actions_executed",
 			fidelityRulePriority},
 		{"fixed-response and redirect actions answer with their codes (issue 16)",
-			"rule-action-types.html: fixed-response returns a 2XX, 4XX or 5XX code, content type and body; redirect answers HTTP_301 or HTTP_302 with a Location built from #{protocol}, #{host}, #{port}, #{path}, #{query}; load-balancer-cloudwatch-metrics.html: HTTP_Fixed_Response_Count, HTTP_Redirect_Count",
+			"rule-action-types.html: fixed-response returns a 2XX, 4XX or 5XX code, content type and body; redirect answers HTTP_301 or HTTP_302 with a Location built from #{protocol}, #{host}, #{port}, #{path}, #{query}; load-balancer-cloudwatch-metrics.html: HTTP_Fixed_Response_Count, HTTP_Redirect_Count, and HTTPCode_ELB_3XX_Count, 'The number of HTTP 3XX redirection codes that originate from the load balancer' (with HTTPCode_ELB_4XX/5XX_Count for the load balancer's 4XX and 5XX)",
 			fidelityFixedAndRedirect},
 		{"duration-based stickiness lasts the duration, then the algorithm routes again (issue 16)",
 			"sticky-sessions.html: the load balancer answers with AWSALB (and AWSALBCORS, SameSite=None; Secure) encoding the target, encrypted; requests with it go to that target; the load balancer resets the expiry of the cookies it generates after every request, so a user idle longer than the stickiness duration is routed anew; a cookie that cannot be decoded gets a new target",

@@ -295,6 +295,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 	switch a.Type {
 	case ActionFixedResponse:
 		n.metrics.FixedResponseCount.Add(1)
+		n.metrics.elbStatus(a.StatusCode) // the load balancer's own answer: HTTPCode_ELB_4XX/5XX_Count
 		writeFixed(w, a)
 		return true
 	case ActionRedirect:
@@ -303,6 +304,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 			ex.redirect = loc
 		}
 		n.metrics.RedirectCount.Add(1)
+		n.metrics.elbStatus(a.Redirect.Code) // HTTPCode_ELB_3XX_Count
 		writeRedirect(w, loc, a.Redirect.Code)
 		return true
 	}
