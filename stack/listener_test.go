@@ -104,6 +104,9 @@ func TestBadListenerRules(t *testing.T) {
 			`redirect.status_code: "303" is not allowed; use one of HTTP_301, HTTP_302`},
 		{"redirect loop", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {redirect: {status_code: HTTP_302}}}\n"),
 			`so it would redirect to itself`},
+		// the query does not count: "protocol, hostname, port, or path" (load-balancer-listeners.html#redirect-actions)
+		{"redirect loop, query changed", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {redirect: {query: \"x=1\", status_code: HTTP_302}}}\n"),
+			`s.yaml:8:78: load_balancer.listener.rules[0].action.redirect: the protocol, host, port and path are the request's own, so it would redirect to itself`},
 		{"stickiness duration", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, stickiness: {type: lb_cookie, cookie_duration: 0}}", 1) + group,
 			`target_group.stickiness.cookie_duration: 0s is below AWS's minimum of 1s`},
 		{"stickiness too long", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, stickiness: {type: lb_cookie, cookie_duration: 604801}}", 1) + group,
