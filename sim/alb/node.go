@@ -284,8 +284,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // routes.
 func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 	var client netip.Addr
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		client = ap.Addr()
+	if n.lb.rules.NeedsClient() { // only source-ip conditions look at it
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			client = ap.Addr()
+		}
 	}
 	prio, a := n.lb.rules.Evaluate(r, client)
 	ex, _ := w.(*exchange)
