@@ -53,6 +53,15 @@ target_group:
 	if d := s.DefaultAction(); d.Type != ActionFixedResponse || d.FixedResponse.StatusCode != 404 {
 		t.Errorf("default action = %+v", d)
 	}
+	// no content_type: text/plain, explicit, so the simulator and the
+	// exports answer alike
+	s, err = Parse("s.yaml", []byte(strings.Replace(src, "content_type: text/plain, ", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.DefaultAction().FixedResponse; f.ContentType != "text/plain" {
+		t.Errorf("fixed response without content_type: ContentType %q, want text/plain", f.ContentType)
+	}
 	if st := s.TargetGroup.Stickiness; st != (Stickiness{Enabled: true, Type: StickinessAppCookie, CookieDuration: time.Hour, CookieName: "SESSION"}) {
 		t.Errorf("stickiness = %+v", st)
 	}
