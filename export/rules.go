@@ -53,8 +53,8 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 		w.open("fixed_response")
 		if f.ContentType != "" {
 			w.attr("content_type", q(f.ContentType))
-		} else { // the provider requires one; AWS's API does not
-			w.attr("content_type", q("text/plain"), "the stack gives none; Terraform requires one")
+		} else { // stack.Parse sets one; a stack built in code may not
+			w.attr("content_type", q(stack.DefaultFixedResponseContentType), "the stack gives none; Terraform requires one")
 		}
 		if f.MessageBody != "" {
 			w.attr("message_body", q(f.MessageBody))

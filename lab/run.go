@@ -111,6 +111,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 
 	l.say("URL: %s   (the load balancer's DNS name %s, served by %s)", l.URL(), l.EntryName(), l.DNS().Addr())
+	if n := appCookieNote(o.Stack); n != "" {
+		l.say("%s", n)
+	}
 	l.say("Waiting for %d instance(s) to be InService and healthy...", o.Stack.AutoScalingGroup.DesiredCapacity)
 	if err := l.waitReady(ctx, o.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {

@@ -53,6 +53,7 @@ func NewCollector(src Source) *Collector {
 		counters: []counter{
 			newCounter("RequestCount", "Requests for which a load balancer node chose a target.", func(s alb.Snapshot) int64 { return s.RequestCount }),
 			newCounter("UnhealthyRoutingRequestCount", "Requests routed by fail-open (no healthy target).", func(s alb.Snapshot) int64 { return s.UnhealthyRoutingRequestCount }),
+			newCounter("HTTPCode_ELB_3XX_Count", "3XX redirection codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_3XX_Count }),
 			newCounter("HTTPCode_ELB_4XX_Count", "4XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_4XX_Count }),
 			newCounter("HTTPCode_ELB_5XX_Count", "5XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_5XX_Count }),
 			newCounter("HTTPCode_ELB_502_Count", "502 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_502_Count }),

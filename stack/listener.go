@@ -31,7 +31,7 @@ import (
 //	        action:
 //	          redirect: {path: "/new/#{path}", status_code: HTTP_301}
 //	    default_action:            # AWS: forward to the stack's target group
-//	      fixed_response: {status_code: 404, content_type: text/plain, message_body: "not here"}
+//	      fixed_response: {status_code: 404, content_type: text/plain, message_body: "not here"} # content_type: text/plain when not given
 //	target_group:
 //	  stickiness: {type: lb_cookie, cookie_duration: 3600}
 
@@ -96,10 +96,17 @@ type WeightedTargetGroup struct {
 	Weight int // 0-999; 1 when not given
 }
 
+// DefaultFixedResponseContentType is a fixed response's content type when
+// the stack gives none. AWS's API leaves ContentType optional without
+// documenting what the load balancer then sends, and Terraform's provider
+// requires one; so the lab makes the default explicit, and the simulator
+// and both exports answer with the same text/plain.
+const DefaultFixedResponseContentType = "text/plain"
+
 // FixedResponse is a fixed-response action.
 type FixedResponse struct {
 	StatusCode  int
-	ContentType string // empty: AWS sends none given
+	ContentType string // text/plain when the stack gives none (DefaultFixedResponseContentType)
 	MessageBody string
 }
 
@@ -248,6 +255,9 @@ func (p *parser) ruleAction(n *yaml.Node, path string) RuleAction {
 		p.Int(f, vpath, "status_code", &a.FixedResponse.StatusCode)
 		p.Str(f, vpath, "content_type", &a.FixedResponse.ContentType)
 		p.Str(f, vpath, "message_body", &a.FixedResponse.MessageBody)
+		if a.FixedResponse.ContentType == "" {
+			a.FixedResponse.ContentType = DefaultFixedResponseContentType
+		}
 	case "redirect":
 		r := p.Mapping(v, vpath, "protocol", "host", "port", "path", "query", "status_code")
 		a.Redirect = &Redirect{Protocol: "#{protocol}", Host: "#{host}", Port: "#{port}", Path: "/#{path}", Query: "#{query}"}

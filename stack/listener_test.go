@@ -53,6 +53,15 @@ target_group:
 	if d := s.DefaultAction(); d.Type != ActionFixedResponse || d.FixedResponse.StatusCode != 404 {
 		t.Errorf("default action = %+v", d)
 	}
+	// no content_type: text/plain, explicit, so the simulator and the
+	// exports answer alike
+	s, err = Parse("s.yaml", []byte(strings.Replace(src, "content_type: text/plain, ", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.DefaultAction().FixedResponse; f.ContentType != "text/plain" {
+		t.Errorf("fixed response without content_type: ContentType %q, want text/plain", f.ContentType)
+	}
 	if st := s.TargetGroup.Stickiness; st != (Stickiness{Enabled: true, Type: StickinessAppCookie, CookieDuration: time.Hour, CookieName: "SESSION"}) {
 		t.Errorf("stickiness = %+v", st)
 	}
@@ -104,6 +113,9 @@ func TestBadListenerRules(t *testing.T) {
 			`redirect.status_code: "303" is not allowed; use one of HTTP_301, HTTP_302`},
 		{"redirect loop", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {redirect: {status_code: HTTP_302}}}\n"),
 			`so it would redirect to itself`},
+		// the query does not count: "protocol, hostname, port, or path" (load-balancer-listeners.html#redirect-actions)
+		{"redirect loop, query changed", rule("      - {priority: 5, conditions: [{path_pattern: [/a]}], action: {redirect: {query: \"x=1\", status_code: HTTP_302}}}\n"),
+			`s.yaml:8:78: load_balancer.listener.rules[0].action.redirect: the protocol, host, port and path are the request's own, so it would redirect to itself`},
 		{"stickiness duration", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, stickiness: {type: lb_cookie, cookie_duration: 0}}", 1) + group,
 			`target_group.stickiness.cookie_duration: 0s is below AWS's minimum of 1s`},
 		{"stickiness too long", strings.Replace(head, "target_group: {port: 8080}", "target_group: {port: 8080, stickiness: {type: lb_cookie, cookie_duration: 604801}}", 1) + group,

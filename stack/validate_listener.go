@@ -238,8 +238,11 @@ func (p *parser) validateRedirect(path string, r *Redirect) {
 	if strings.HasPrefix(r.Query, "?") || len(r.Query) > 128 {
 		p.Errf(path+".query", "%q is not allowed; use 0-128 characters without the leading ? (#{query} keeps the request's query)", r.Query)
 	}
-	if *r == (Redirect{Protocol: "#{protocol}", Host: "#{host}", Port: "#{port}", Path: "/#{path}", Query: "#{query}", StatusCode: r.StatusCode}) {
-		p.Errf(path, "every part is the request's own, so it would redirect to itself; AWS refuses such a loop: change the protocol, host, port, path or query")
+	// "You must modify at least one of the following components to avoid a
+	// redirect loop: protocol, hostname, port, or path" (load-balancer-
+	// listeners.html#redirect-actions): the query does not count.
+	if r.Protocol == "#{protocol}" && r.Host == "#{host}" && r.Port == "#{port}" && r.Path == "/#{path}" {
+		p.Errf(path, "the protocol, host, port and path are the request's own, so it would redirect to itself; AWS: \"You must modify at least one of the following components to avoid a redirect loop: protocol, hostname, port, or path\"")
 	}
 }
 

@@ -79,6 +79,8 @@ func fidelityFixedAndRedirect(t *testing.T) {
 				Action: RuleAction{Type: ActionRedirect, Redirect: Redirect{Protocol: "HTTPS", Host: "#{host}", Port: "443", Path: "/new/#{path}", Query: "#{query}", Code: 301}}},
 			{Priority: 3, Conditions: []Condition{{Field: FieldHostHeader, Values: []string{"www.example.com"}}},
 				Action: RuleAction{Type: ActionRedirect, Redirect: Redirect{Protocol: "#{protocol}", Host: "example.com", Port: "#{port}", Path: "/#{path}", Query: "#{query}", Code: 302}}},
+			{Priority: 4, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/gone"}}},
+				Action: RuleAction{Type: ActionFixedResponse, StatusCode: 404, ContentType: "text/plain", Body: "gone"}},
 		}
 	})
 	n := h.lb.Nodes()[0]
@@ -97,7 +99,18 @@ func fidelityFixedAndRedirect(t *testing.T) {
 	if w.Code != 302 || w.Header().Get("Location") != "http://example.com:"+n.port+"/a?b=c" {
 		t.Fatalf("redirect: %d Location %q", w.Code, w.Header().Get("Location"))
 	}
-	if m := n.Metrics(); m.HTTP_Fixed_Response_Count != 1 || m.HTTP_Redirect_Count != 2 || m.RequestCount != 0 {
+	w = httptest.NewRecorder()
+	n.ServeHTTP(w, httptest.NewRequest("GET", "http://lb/gone", nil))
+	if w.Code != 404 {
+		t.Fatalf("fixed response: %d", w.Code)
+	}
+	// the load balancer's own answers count in HTTPCode_ELB_3XX/4XX/5XX_Count
+	m := n.Metrics()
+	if m.HTTPCode_ELB_3XX_Count != 2 || m.HTTPCode_ELB_4XX_Count != 1 || m.HTTPCode_ELB_503_Count != 1 || m.HTTPCode_ELB_5XX_Count != 1 {
+		t.Fatalf("HTTPCode_ELB_3XX_Count %d (want 2), 4XX %d (want 1), 503 %d (want 1), 5XX %d (want 1)",
+			m.HTTPCode_ELB_3XX_Count, m.HTTPCode_ELB_4XX_Count, m.HTTPCode_ELB_503_Count, m.HTTPCode_ELB_5XX_Count)
+	}
+	if m.HTTP_Fixed_Response_Count != 2 || m.HTTP_Redirect_Count != 2 || m.RequestCount != 0 {
 		t.Fatalf("HTTP_Fixed_Response_Count %d, HTTP_Redirect_Count %d, routed %d", m.HTTP_Fixed_Response_Count, m.HTTP_Redirect_Count, m.RequestCount)
 	}
 }
@@ -163,7 +176,23 @@ func fidelityStickyExpiry(t *testing.T) {
 	if _, set, _ := stickyGet(t, n, CookieAWSALB, string(tampered)); set == "" || set == cookie {
 		t.Fatal("an undecodable cookie was not replaced")
 	}
-	h.clock.Advance(time.Hour) // the duration ends: the binding is stale
+	// "the Application Load Balancer resets the expiry of the cookies it
+	// generates after every request": a user who keeps coming back within
+	// the duration stays, past the first binding's end.
+	cur := cookie
+	for i := 0; i < 4; i++ {
+		h.clock.Advance(40 * time.Minute)
+		got, set, _ := stickyGet(t, n, CookieAWSALB, cur)
+		if got != first {
+			t.Fatalf("after %d min of coming back every 40 min the user went to %s, want %s", 40*(i+1), got, first)
+		}
+		if set == "" || set == cur {
+			t.Fatalf("answer %d did not re-set AWSALB with a new expiry", i)
+		}
+		cur = set
+	}
+	cookie = cur
+	h.clock.Advance(time.Hour) // idle for the duration: the binding is stale
 	seen := map[string]bool{}
 	for i := 0; i < 3; i++ {
 		got, set, _ := stickyGet(t, n, CookieAWSALB, cookie)
@@ -216,7 +245,7 @@ func fidelityAppCookie(t *testing.T) {
 			http.SetCookie(w, &http.Cookie{Name: "SESSION", Value: "s1"})
 		}
 	}
-	h := stickyHarness(t, Stickiness{Type: StickinessAppCookie, Duration: time.Minute, CookieName: "SESSION"}, app)
+	h := stickyHarness(t, Stickiness{Type: StickinessAppCookie, Duration: 5 * time.Minute, CookieName: "SESSION"}, app)
 	n := h.lb.Nodes()[0]
 	first, cookie, w := stickyGet(t, n, CookieAWSALBAPP, "")
 	if cookie == "" {
@@ -227,19 +256,53 @@ func fidelityAppCookie(t *testing.T) {
 			t.Fatalf("app_cookie stickiness set %s", c.Name)
 		}
 	}
-	for i := 0; i < 6; i++ {
+	// "In subsequent responses, the expiry of the AWSALBAPP cookie and the
+	// duration configured on the load balancer are reset": a user coming
+	// back every 3 min stays past the first 5 min, the application setting
+	// no cookie anew.
+	appGet := func(n *Node, cookie string) (string, string) {
 		r := httptest.NewRequest("GET", "http://lb/", nil)
 		r.Header.Set("Cookie", "SESSION=s1; AWSALBAPP="+cookie)
 		w := httptest.NewRecorder()
 		n.ServeHTTP(w, r)
-		if got := w.Header().Get("X-Served-By"); got != first {
+		set := ""
+		for _, c := range w.Result().Cookies() {
+			if c.Name == CookieAWSALBAPP {
+				set = c.Value
+			}
+		}
+		return w.Header().Get("X-Served-By"), set
+	}
+	for i := 0; i < 6; i++ {
+		h.clock.Advance(3 * time.Minute)
+		got, set := appGet(n, cookie)
+		if got != first {
 			t.Fatalf("request %d went to %s, want %s", i, got, first)
 		}
-		if len(w.Result().Cookies()) != 0 {
-			t.Fatal("AWSALBAPP re-set though the application did not set its cookie anew")
+		if set == "" || set == cookie {
+			t.Fatalf("request %d: AWSALBAPP not re-set with a new expiry", i)
+		}
+		cookie = set
+	}
+	// the target turns unhealthy: the session is "stuck" to the new target
+	addr := map[string]string{}
+	for _, tg := range h.lb.Targets() {
+		addr[strings.TrimPrefix(string(tg.ID), "i-")] = tg.Addr.String()
+	}
+	h.prober.set(mustAddrPort(addr[first]), mismatch)
+	h.check(3)
+	h.check(3)
+	h.waitState("i-"+first, StateUnhealthy)
+	moved, set := appGet(n, cookie)
+	if moved == first || moved == "" || set == "" {
+		t.Fatalf("after %s turned unhealthy: served by %q, AWSALBAPP %q (want a new target and a cookie for it)", first, moved, set)
+	}
+	for i := 0; i < 4; i++ {
+		if got, next := appGet(n, set); got != moved || next == "" {
+			t.Fatalf("with the new AWSALBAPP: %s (cookie %q), want %s", got, next, moved)
 		}
 	}
-	h.clock.Advance(time.Minute)
+	h.clock.Advance(5 * time.Minute) // idle for the duration: routed anew
 	if got, set, _ := stickyGet(t, n, CookieAWSALBAPP, cookie); set == "" || got == "" {
 		t.Fatal("after the duration the request was not routed anew")
 	}

@@ -12,6 +12,7 @@ type Metrics struct {
 	UnhealthyRoutingRequestCount atomic.Int64 // routed by fail-open
 	TargetResponseTimeNanos      atomic.Int64 // sum, request sent to response headers received
 	TargetResponses              atomic.Int64 // how many responses the sum covers
+	ELB3XX                       atomic.Int64 // HTTPCode_ELB_3XX_Count: the listener rules' redirects
 	ELB4XX                       atomic.Int64 // HTTPCode_ELB_4XX_Count (460: client closed)
 	ELB502                       atomic.Int64
 	ELB503                       atomic.Int64
@@ -38,6 +39,7 @@ type Snapshot struct {
 	TargetResponseTime           time.Duration // average over TargetResponses
 	TargetResponseTimeTotal      time.Duration // sum over TargetResponses
 	TargetResponses              int64
+	HTTPCode_ELB_3XX_Count       int64
 	HTTPCode_ELB_4XX_Count       int64
 	HTTPCode_ELB_5XX_Count       int64
 	HTTPCode_ELB_502_Count       int64
@@ -89,6 +91,8 @@ func (m *Metrics) elbStatus(code int) {
 		m.ELB504.Add(1)
 	default:
 		switch code / 100 {
+		case 3:
+			m.ELB3XX.Add(1)
 		case 4:
 			m.ELB4XX.Add(1)
 		case 5:
@@ -102,6 +106,7 @@ func (m *Metrics) snapshot() Snapshot {
 		RequestCount:                                    m.RequestCount.Load(),
 		UnhealthyRoutingRequestCount:                    m.UnhealthyRoutingRequestCount.Load(),
 		TargetResponses:                                 m.TargetResponses.Load(),
+		HTTPCode_ELB_3XX_Count:                          m.ELB3XX.Load(),
 		HTTPCode_ELB_4XX_Count:                          m.ELB4XX.Load(),
 		HTTPCode_ELB_502_Count:                          m.ELB502.Load(),
 		HTTPCode_ELB_503_Count:                          m.ELB503.Load(),

@@ -284,8 +284,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // routes.
 func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 	var client netip.Addr
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		client = ap.Addr()
+	if n.lb.rules.NeedsClient() { // only source-ip conditions look at it
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			client = ap.Addr()
+		}
 	}
 	prio, a := n.lb.rules.Evaluate(r, client)
 	ex, _ := w.(*exchange)
@@ -295,6 +297,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 	switch a.Type {
 	case ActionFixedResponse:
 		n.metrics.FixedResponseCount.Add(1)
+		n.metrics.elbStatus(a.StatusCode) // the load balancer's own answer: HTTPCode_ELB_4XX/5XX_Count
 		writeFixed(w, a)
 		return true
 	case ActionRedirect:
@@ -303,6 +306,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 			ex.redirect = loc
 		}
 		n.metrics.RedirectCount.Add(1)
+		n.metrics.elbStatus(a.Redirect.Code) // HTTPCode_ELB_3XX_Count
 		writeRedirect(w, loc, a.Redirect.Code)
 		return true
 	}
@@ -314,14 +318,15 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 // algorithm's choice; the writer it returns sets the cookies (sticky.go).
 func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, routes []Route) (int, http.ResponseWriter) {
 	now := n.lb.cfg.Clock.Now()
-	i, b := st.route(r, routes, now)
+	i, bound := st.route(r, routes, now)
 	if i < 0 {
 		if i = n.picker.Pick(routes); i < 0 {
 			return i, w
 		}
-		b = binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
 	}
-	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now}
+	// every answer resets the binding's end (sticky.go)
+	b := binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
+	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now, bound: bound}
 }
 
 func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {

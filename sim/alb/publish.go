@@ -36,6 +36,7 @@ const (
 	MetricUnHealthyHostCount           = "UnHealthyHostCount"
 	MetricUnhealthyRoutingRequestCount = "UnhealthyRoutingRequestCount"
 	MetricHTTPCodeELB4XXCount          = "HTTPCode_ELB_4XX_Count"
+	MetricHTTPCodeELB3XXCount          = "HTTPCode_ELB_3XX_Count"
 	MetricDesyncNonCompliantCount      = "DesyncMitigationMode_NonCompliant_Request_Count"
 	MetricRejectedConnectionCount      = "RejectedConnectionCount"
 	MetricHTTPFixedResponseCount       = "HTTP_Fixed_Response_Count"
@@ -115,6 +116,7 @@ func (p *MetricPublisher) Publish(now time.Time) {
 			{MetricHTTPCodeTarget5XXCount, s.HTTPCode_Target_5XX_Count - prev.HTTPCode_Target_5XX_Count},
 			{MetricUnhealthyRoutingRequestCount, s.UnhealthyRoutingRequestCount - prev.UnhealthyRoutingRequestCount},
 			{MetricHTTPCodeELB4XXCount, s.HTTPCode_ELB_4XX_Count - prev.HTTPCode_ELB_4XX_Count},
+			{MetricHTTPCodeELB3XXCount, s.HTTPCode_ELB_3XX_Count - prev.HTTPCode_ELB_3XX_Count},
 			{MetricDesyncNonCompliantCount, s.DesyncMitigationMode_NonCompliant_Request_Count - prev.DesyncMitigationMode_NonCompliant_Request_Count},
 			{MetricRejectedConnectionCount, s.RejectedConnectionCount - prev.RejectedConnectionCount},
 			{MetricHTTPFixedResponseCount, s.HTTP_Fixed_Response_Count - prev.HTTP_Fixed_Response_Count},

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -52,6 +53,7 @@ type Condition struct {
 	HeaderName string      // http-header
 	Query      []QueryPair // query-string
 	prefixes   []netip.Prefix
+	header     string // HeaderName canonicalised once (NewRules), not per request
 }
 
 // QueryPair is one key/value pattern of a query-string condition; an empty
@@ -82,6 +84,9 @@ type Rules struct {
 	rules []Rule
 	def   RuleAction
 	names []string // forwardable target groups
+	// sourceIP says a rule has a source-ip condition: only then does the
+	// node parse the client's address.
+	sourceIP bool
 }
 
 // NewRules checks and orders rules. targetGroups are the names a forward
@@ -98,7 +103,9 @@ func NewRules(rules []Rule, def RuleAction, targetGroups []string) (*Rules, erro
 		r.Conditions = slices.Clone(r.Conditions)
 		for j := range r.Conditions {
 			c := &r.Conditions[j]
+			c.header = textproto.CanonicalMIMEHeaderKey(c.HeaderName)
 			if c.Field == FieldSourceIP {
+				rs.sourceIP = true
 				c.prefixes = nil
 				for _, v := range c.Values {
 					p, err := netip.ParsePrefix(v)
@@ -154,6 +161,10 @@ func (rs *Rules) Evaluate(r *http.Request, client netip.Addr) (priority int, a *
 	return 0, &rs.def
 }
 
+// NeedsClient says whether Evaluate looks at its client argument (a rule
+// has a source-ip condition); without it the caller may pass the zero Addr.
+func (rs *Rules) NeedsClient() bool { return rs.sourceIP }
+
 func matchAll(cs []Condition, r *http.Request, client netip.Addr) bool {
 	for i := range cs {
 		if !cs[i].match(r, client) {
@@ -172,7 +183,7 @@ func (c *Condition) match(r *http.Request, client netip.Addr) bool {
 	case FieldHTTPRequestMethod:
 		return slices.Contains(c.Values, r.Method)
 	case FieldHTTPHeader:
-		for _, v := range r.Header.Values(c.HeaderName) {
+		for _, v := range r.Header[c.header] {
 			if anyMatch(c.Values, v, true) {
 				return true
 			}
@@ -248,12 +259,12 @@ func Wildcard(pattern, s string, fold bool) bool {
 	star, mark := -1, 0
 	for i < len(s) {
 		switch {
+		case p < len(pattern) && pattern[p] == '*': // before a literal match: a '*' in s is a plain character
+			star, mark = p, i
+			p++
 		case p < len(pattern) && (pattern[p] == '?' || same(pattern[p], s[i], fold)):
 			p++
 			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
 		case star >= 0:
 			p = star + 1
 			mark++

@@ -26,6 +26,10 @@ func TestWildcard(t *testing.T) {
 		{"a*b*c", "axxbyyc", false, true},
 		{"a*b*c", "axxbyy", false, false},
 		{"*debug*", "x-DEBUG-y", true, true},
+		{"/img/*.png", "/img/*x.png", false, true}, // a literal * in the input is a plain character
+		{"/a/*", "/a/*b", false, true},
+		{"/a/*b", "/a/*", false, false},
+		{"/a/?", "/a/*", false, true},
 	}
 	for _, c := range cases {
 		if got := Wildcard(c.pattern, c.s, c.fold); got != c.want {
@@ -164,6 +168,26 @@ func BenchmarkRules(b *testing.B) {
 			}
 		})
 	}
+	// header first, its name as a stack writes it (lower case): every rule
+	// reads the header
+	for _, n := range []int{1, 10} {
+		var rules []Rule
+		for i := 0; i < n; i++ {
+			rules = append(rules, Rule{Priority: i + 1, Conditions: []Condition{
+				{Field: FieldHTTPHeader, HeaderName: "x-canary", Values: []string{"on"}},
+				{Field: FieldPathPattern, Values: []string{"/svc" + strconv.Itoa(i) + "/*"}},
+			}, Action: RuleAction{Type: ActionFixedResponse, StatusCode: 404}})
+		}
+		rs := mustRules(b, rules, nil)
+		b.Run(strconv.Itoa(n)+"-header-rules", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if p, _ := rs.Evaluate(req, client); p != 0 {
+					b.Fatal("a rule matched")
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkProxyRules is BenchmarkProxy with 0, 1 and 10 listener rules
@@ -201,5 +225,31 @@ func BenchmarkProxyRules(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRulesHotPath: an http-header condition whose name is not in canonical
+// form matches without allocating per request (the name is canonicalised
+// once), and the client's address is wanted only with a source-ip rule.
+func TestRulesHotPath(t *testing.T) {
+	rs := mustRules(t, []Rule{{Priority: 1, Conditions: []Condition{
+		{Field: FieldHTTPHeader, HeaderName: "x-canary", Values: []string{"on"}},
+	}, Action: RuleAction{Type: ActionFixedResponse, StatusCode: 404}}}, nil)
+	req := httptest.NewRequest("GET", "http://lb/", nil)
+	req.Header.Set("X-Canary", "ON")
+	if p, _ := rs.Evaluate(req, netip.Addr{}); p != 1 {
+		t.Fatalf("the lower-case header name did not match: priority %d", p)
+	}
+	if n := testing.AllocsPerRun(100, func() { rs.Evaluate(req, netip.Addr{}) }); n != 0 {
+		t.Errorf("Evaluate allocates %.0f times per request, want 0", n)
+	}
+	if rs.NeedsClient() {
+		t.Error("NeedsClient without a source-ip rule")
+	}
+	withIP := mustRules(t, []Rule{{Priority: 1, Conditions: []Condition{
+		{Field: FieldSourceIP, Values: []string{"10.0.0.0/8"}},
+	}, Action: RuleAction{Type: ActionFixedResponse, StatusCode: 404}}}, nil)
+	if !withIP.NeedsClient() {
+		t.Error("NeedsClient false with a source-ip rule")
 	}
 }

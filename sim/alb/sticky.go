@@ -24,14 +24,21 @@ import (
 // the cookie is present but cannot be decoded, or if it refers to a
 // target that was deregistered or is unhealthy, the load balancer selects
 // a new target and updates the cookie with information about the new
-// target." [derived] The duration runs from when the target was chosen;
-// later answers re-send the same binding.
+// target." [derived] "For both stickiness types, the Application Load
+// Balancer resets the expiry of the cookies it generates after every
+// request": every answer re-sends the cookie with the binding's end at
+// now + duration, so a user who keeps coming back within the duration
+// stays, and one idle longer is routed anew.
 //
 // Application-based (app_cookie): when the target's answer sets the
 // application's cookie, the load balancer adds AWSALBAPP binding the
 // client to that target for the duration; requests carrying it route
-// there. The load balancer inserts a new stickiness cookie only when the
-// application's answer sets its cookie anew (AWS's page).
+// there. "In subsequent responses, the expiry of the AWSALBAPP cookie and
+// the duration configured on the load balancer are reset": every answer
+// to a request with a live binding re-sends AWSALBAPP. When the bound
+// target is unhealthy or deregistered the load balancer "treats the
+// session as now being 'stuck' to the new healthy target": the answer
+// binds the client to the new target.
 //
 // AWS encrypts its cookies with a rotating key; the lab seals the target's
 // id and the binding's end with AES-GCM under a key made for each run, so
@@ -131,24 +138,25 @@ func (s *sticky) open(v string) (binding, bool) {
 	return binding{until: time.Unix(0, int64(binary.BigEndian.Uint64(plain))), target: az.InstanceID(plain[8:])}, true
 }
 
-// route finds the route r's cookie binds it to: its index in routes, and
-// the binding; -1 when there is no cookie, it cannot be decoded, it is
-// stale, or its target is not among routes (unhealthy, draining, gone).
-func (s *sticky) route(r *http.Request, routes []Route, now time.Time) (int, binding) {
+// route finds the route r's cookie binds it to: its index in routes; -1
+// when there is no cookie, it cannot be decoded, it is stale, or its
+// target is not among routes (unhealthy, draining, gone). bound says the
+// cookie held a live binding (whether or not its target is routable).
+func (s *sticky) route(r *http.Request, routes []Route, now time.Time) (i int, bound bool) {
 	v := cookieValue(r, s.name())
 	if v == "" {
-		return -1, binding{}
+		return -1, false
 	}
 	b, ok := s.open(v)
 	if !ok || !now.Before(b.until) {
-		return -1, binding{}
+		return -1, false
 	}
 	for i := range routes {
 		if routes[i].Target.ID == b.target {
-			return i, b
+			return i, true
 		}
 	}
-	return -1, binding{}
+	return -1, true
 }
 
 // cookieValue is the value of the request's cookie called name, without
@@ -171,11 +179,11 @@ func cookieValue(r *http.Request, name string) string {
 // goes out (after the target's own headers are copied in).
 type stickyWriter struct {
 	http.ResponseWriter
-	s      *sticky
-	b      binding // the binding to send (lb_cookie), or the target (app_cookie)
-	now    time.Time
-	resend bool // lb_cookie: always; app_cookie: when the target set its cookie
-	done   bool
+	s     *sticky
+	b     binding // the binding to send: the target, until now + duration
+	now   time.Time
+	bound bool // the request carried a live binding (app_cookie: re-send it)
+	done  bool
 }
 
 func (w *stickyWriter) WriteHeader(code int) {
@@ -198,14 +206,10 @@ func (w *stickyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *stickyWriter) addCookies() {
 	h := w.ResponseWriter.Header()
-	b := w.b
-	if w.s.cfg.Type == StickinessAppCookie {
-		if !setsCookie(h, w.s.cfg.CookieName) {
-			return // only a new application cookie makes a new binding
-		}
-		b.until = w.now.Add(w.s.cfg.Duration)
+	if w.s.cfg.Type == StickinessAppCookie && !w.bound && !setsCookie(h, w.s.cfg.CookieName) {
+		return // no binding yet, and the application set no cookie to make one
 	}
-	v := w.s.seal(b)
+	v := w.s.seal(w.b)
 	exp := w.now.Add(cookieLifetime).UTC().Format(http.TimeFormat)
 	h["Set-Cookie"] = append(h["Set-Cookie"], w.s.name()+"="+v+"; Expires="+exp+"; Path=/")
 	if w.s.cfg.Type == StickinessLBCookie {
