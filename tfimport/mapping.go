@@ -261,28 +261,7 @@ func (m *mapper) forGroup(i, g *Instance) bool {
 }
 
 // forwards are the target group ARNs a listener's default actions forward to.
-func (m *mapper) forwards(l *Instance) []string {
-	var out []string
-	for _, blk := range l.Body.Blocks {
-		if blk.Type != "default_action" {
-			continue
-		}
-		if v := blk.Body.Attrs["target_group_arn"]; v != nil && isStr(v.V) {
-			out = append(out, v.V.AsString())
-		}
-		for _, f := range blk.Body.Blocks {
-			if f.Type != "forward" {
-				continue
-			}
-			for _, t := range f.Body.Blocks {
-				if v := t.Body.Attrs["arn"]; t.Type == "target_group" && v != nil && isStr(v.V) {
-					out = append(out, v.V.AsString())
-				}
-			}
-		}
-	}
-	return out
-}
+func (m *mapper) forwards(l *Instance) []string { return actionForwards(l.Body, "default_action") }
 
 var stackName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?$`)
 
