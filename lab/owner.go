@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/simplydone/lab/internal/sockowner"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
@@ -34,6 +36,7 @@ type ownedProber struct {
 	mu       sync.Mutex
 	warned   map[az.InstanceID]bool
 	verdicts map[az.InstanceID]ownerVerdict
+	checks   singleflight.Group // one check of an instance at a time; concurrent dials share it
 }
 
 // ownerVerdict is the last check of who answers at an instance's address.
@@ -71,7 +74,11 @@ func (p *ownedProber) AllowDial(ctx context.Context, id az.InstanceID, addr neti
 	if ok && p.now().Sub(v.at) < verdictFresh {
 		return v.foreign
 	}
-	return p.check(ctx, id, addr)
+	// A stale verdict: the dials that find it at once (a burst of requests
+	// on the proxy's path) wait for one check instead of each reading /proc
+	// or asking the engine.
+	_, err, _ := p.checks.Do(string(id), func() (any, error) { return nil, p.check(ctx, id, addr) })
+	return err
 }
 
 // check asks the runtime who answers at addr, remembers the verdict, and
