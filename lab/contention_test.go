@@ -43,7 +43,7 @@ func secs(n int, starved ...int) []rundir.HostSecond {
 		out[i] = rundir.HostSecond{Second: i, Entitled: 0.5, Other: 0.2}
 	}
 	for _, i := range starved {
-		out[i].Starved, out[i].DeniedPct, out[i].Other = true, 60, 1.8
+		out[i].Starved, out[i].DeniedPct, out[i].LabDeniedPct, out[i].Other = true, 60, 30, 1.8
 	}
 	return out
 }
@@ -81,7 +81,7 @@ func TestJudgeHost(t *testing.T) {
 		if c.invalid && !strings.Contains(reason, c.reason) {
 			t.Errorf("%s: reason %q\nwant it to contain %q", c.name, reason, c.reason)
 		}
-		if c.invalid && !strings.Contains(reason, "up to 60% of their share withheld, the host busy with 1.8 cores outside the lab") {
+		if c.invalid && !strings.Contains(reason, "up to 60% of the instances' share and 30% of the lab's own CPU withheld, the host busy with 1.8 cores outside the lab") {
 			t.Errorf("%s: reason %q does not say how much was withheld", c.name, reason)
 		}
 		if h.Seconds != len(c.ss) || !h.Measured || h.Rule == "" {
@@ -119,6 +119,36 @@ func TestIntervalDenied(t *testing.T) {
 	} {
 		if c.s.DeniedPct != c.deniedPct || c.s.Starved != c.starved {
 			t.Errorf("%s: denied %v%% starved %v, want %v%% %v (%+v)", c.name, c.s.DeniedPct, c.s.Starved, c.deniedPct, c.starved, c.s)
+		}
+	}
+}
+
+// The lab's own process is starved when the host's work outside the lab
+// kept its threads waiting for more than a fifth of what it asked for; its
+// wait behind its own instances, or while a CPU sat idle, is not the host's.
+func TestIntervalLabDenied(t *testing.T) {
+	second := func(busy, lab, labWait, used float64) rundir.HostSecond {
+		var s rundir.HostSecond
+		in := instanceInterval{share: 0.5, used: used / 4, wait: 0, throttled: 0}
+		for range 4 {
+			interval{dt: 0.25, cpus: 2, busy: busy / 4, lab: lab / 4, labWait: labWait / 4, instances: []instanceInterval{in}}.addTo(&s)
+		}
+		return closeSecond(s, 1)
+	}
+	for _, c := range []struct {
+		name      string
+		s         rundir.HostSecond
+		deniedPct float64
+		starved   bool
+	}{
+		{"quiet host: the wait fits in idle CPU", second(0.8, 0.4, 0.3, 0.3), 0, false},
+		{"behind its own instances", second(2, 0.6, 0.5, 1.4), 0, false},
+		{"a burner outside the lab", second(2, 0.3, 0.6, 0.2), 66.667, true},
+		{"a little outside work bounds what counts", second(2, 0.5, 0.6, 1.4), 9.091, false},
+		{"at the threshold", second(2, 0.8, 0.2, 0.5), 20, false},
+	} {
+		if c.s.LabDeniedPct != c.deniedPct || c.s.Starved != c.starved || c.s.DeniedPct != 0 {
+			t.Errorf("%s: lab denied %v%% starved %v, want %v%% %v (%+v)", c.name, c.s.LabDeniedPct, c.s.Starved, c.deniedPct, c.starved, c.s)
 		}
 	}
 }
@@ -190,6 +220,12 @@ func TestHostSamplerSumsQuarters(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(proc, "7", "stat"), fmt.Appendf(nil, "7 (lab) S 1 7 7 0 -1 0 0 0 0 0 %d 0 0 0 20 0 1 0 1 0 0\n", labTicks), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		for _, tid := range []string{"7", "8"} { // the lab's two threads wait 30 ms a quarter each
+			os.MkdirAll(filepath.Join(proc, "7", "task", tid), 0o755)
+			if err := os.WriteFile(filepath.Join(proc, "7", "task", tid, "schedstat"), fmt.Appendf(nil, "%d %d 9\n", labTicks*1e7/2, labTicks*6e6), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	acct := fakeAccounter{}
 	h := &hostSampler{acct: acct, procRoot: proc, self: 7, prev: map[az.InstanceID]az.CPUAccount{},
@@ -225,6 +261,10 @@ func TestHostSamplerSumsQuarters(t *testing.T) {
 	// withheld per quarter min(0.1, 0.0625-0.01) = 0.0525, no idle CPU, outside the lab 0.5-0.05-0.01: all of it counts
 	if s0.Denied != 0.21 || s0.DeniedPct != 84 || !s0.Starved || s0.Other != 1.76 {
 		t.Fatalf("second 0 %+v", s0)
+	}
+	// the lab's threads waited 60 ms a quarter, all of it on CPU spent outside the lab: 0.24 of its 0.2 + 0.24 asked for
+	if s0.LabWait != 0.24 || s0.LabDenied != 0.24 || s0.LabDeniedPct != 54.545 {
+		t.Fatalf("second 0 lab %+v", s0)
 	}
 	s1 := got[1] // i-1 in three quarters (its restart at 7 left out), i-2 in three (its first reading, at 5, left out)
 	if s1.Instances != 2 || s1.Entitled != 0.25*3/4+0.25*3/4 {

@@ -11,8 +11,9 @@ const HostFile = "host.jsonl"
 
 // HostSecond is one wall second of the host's contention as the run saw
 // it: the CPU the instances were entitled to, what they used, how long
-// their threads waited on a run queue, and what the host spent outside the
-// lab. CPU figures are in CPU-seconds over the second (cores busy).
+// their threads waited on a run queue, the same for the lab's own process,
+// and what the host spent outside the lab. CPU figures are in CPU-seconds
+// over the second (cores busy).
 type HostSecond struct {
 	Second    int     `json:"second"`    // wall seconds since the load started, as in seconds.jsonl
 	Instances int     `json:"instances"` // running instances read
@@ -27,9 +28,16 @@ type HostSecond struct {
 	HostBusy  float64 `json:"host_busy"`  // every CPU's busy time (/proc/stat)
 	Lab       float64 `json:"lab"`        // the lab's own process (load balancer, load generator)
 	Other     float64 `json:"other"`      // the host's busy time outside the lab and its instances
-	Steal     float64 `json:"steal"`      // taken by the hypervisor
-	CPUs      int     `json:"cpus"`
-	Starved   bool    `json:"starved"` // the starvation rule held (summary.json's host.rule)
+	// LabWait is the lab's own threads' run-queue delay (schedstat field
+	// 2); LabDenied the part of it the host's work outside the lab
+	// explains, and LabDeniedPct that part as a percentage of what the
+	// lab asked for (its CPU plus its wait).
+	LabWait      float64 `json:"lab_wait"`
+	LabDenied    float64 `json:"lab_denied"`
+	LabDeniedPct float64 `json:"lab_denied_pct"`
+	Steal        float64 `json:"steal"` // taken by the hypervisor
+	CPUs         int     `json:"cpus"`
+	Starved      bool    `json:"starved"` // the starvation rule held (summary.json's host.rule)
 }
 
 // Host is the summary's account of the host's contention over the load.
@@ -46,9 +54,12 @@ type Host struct {
 	Seconds      int     `json:"seconds"`
 	Starved      []int   `json:"starved_seconds,omitempty"`
 	MaxDeniedPct float64 `json:"max_denied_pct"`
-	MeanOther    float64 `json:"mean_other_cores"` // CPU the host spent outside the lab, on average
-	MaxOther     float64 `json:"max_other_cores"`
-	Invalid      bool    `json:"invalid"` // the host starved the run: a breached SLO is INVALID, not FAIL
+	// MaxLabDeniedPct is the most of the lab's own CPU demand (its load
+	// balancer nodes and load generator) the host withheld in a second.
+	MaxLabDeniedPct float64 `json:"max_lab_denied_pct"`
+	MeanOther       float64 `json:"mean_other_cores"` // CPU the host spent outside the lab, on average
+	MaxOther        float64 `json:"max_other_cores"`
+	Invalid         bool    `json:"invalid"` // the host starved the run: a breached SLO is INVALID, not FAIL
 }
 
 // writeText prints the host's lines of the summary table.
@@ -61,11 +72,11 @@ func (h *Host) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  contention not measured: %s\n", h.Note)
 		return
 	}
-	fmt.Fprintf(w, "  %d of %d load seconds starved; up to %.0f%% of the instances' share withheld; outside the lab %.2f cores on average, %.2f at most\n",
-		len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MeanOther, h.MaxOther)
+	fmt.Fprintf(w, "  %d of %d load seconds starved; up to %.0f%% of the instances' share and %.0f%% of the lab's own CPU withheld; outside the lab %.2f cores on average, %.2f at most\n",
+		len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MaxLabDeniedPct, h.MeanOther, h.MaxOther)
 }
 
 // StarvedText says how many load seconds were starved.
 func (h *Host) StarvedText() string {
-	return fmt.Sprintf("%d of %d load seconds starved (up to %.0f%% of the instances' shares withheld)", len(h.Starved), h.Seconds, h.MaxDeniedPct)
+	return fmt.Sprintf("%d of %d load seconds starved (up to %.0f%% of the instances' shares and %.0f%% of the lab's own CPU withheld)", len(h.Starved), h.Seconds, h.MaxDeniedPct, h.MaxLabDeniedPct)
 }
