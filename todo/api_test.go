@@ -1,6 +1,7 @@
 package todo
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,8 +10,22 @@ import (
 	"time"
 )
 
-func TestCRUD(t *testing.T) {
-	ts := newTestServer(t)
+// eachStore runs test over the embedded SQLite store and over PostgreSQL.
+func eachStore(t *testing.T, test func(t *testing.T, ts *testServer)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, newTestServer(t)) })
+	t.Run("postgresql", func(t *testing.T) {
+		s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: testPostgres(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		test(t, newTestServerCfg(t, s, Config{InstanceID: testInstance, Zone: "lab-1a"}))
+	})
+}
+
+func TestCRUD(t *testing.T) { eachStore(t, testCRUD) }
+
+func testCRUD(t *testing.T, ts *testServer) {
 
 	created := ts.do("POST", "/api/todos", `{"title":"  buy milk  ","done":false}`)
 	if created.status != http.StatusCreated {
@@ -68,8 +83,9 @@ func TestCRUD(t *testing.T) {
 	}
 }
 
-func TestPaging(t *testing.T) {
-	ts := newTestServer(t)
+func TestPaging(t *testing.T) { eachStore(t, testPaging) }
+
+func testPaging(t *testing.T, ts *testServer) {
 	const n = 23
 	want := map[int64]bool{}
 	for i := range n {
@@ -137,16 +153,18 @@ func TestPaging(t *testing.T) {
 	}
 }
 
-func TestEmptyList(t *testing.T) {
-	ts := newTestServer(t)
+func TestEmptyList(t *testing.T) { eachStore(t, testEmptyList) }
+
+func testEmptyList(t *testing.T, ts *testServer) {
 	r := ts.do("GET", "/api/todos", "")
 	if r.status != 200 || strings.TrimSpace(string(r.body)) != `{"todos":[]}` {
 		t.Errorf("empty list: status %d, body %s", r.status, r.body)
 	}
 }
 
-func TestHealth(t *testing.T) {
-	ts := newTestServer(t)
+func TestHealth(t *testing.T) { eachStore(t, testHealth) }
+
+func testHealth(t *testing.T, ts *testServer) {
 	r := ts.do("GET", "/health", "")
 	var h healthResponse
 	r.json(t, &h)

@@ -1,6 +1,8 @@
 // Package todo is SimplyDone, the lab's demo workload: a small todo app meant
 // to run as many stateless instances behind a load balancer, all sharing one
-// SQLite database (simplydone.db) in a shared data directory.
+// database: PostgreSQL when the stack has one (Config.DatabaseURL, the
+// DATABASE_URL variable), else the embedded SQLite database (simplydone.db)
+// in a shared data directory.
 //
 // # API
 //
@@ -42,6 +44,17 @@
 // instances boot together. A write is answered with 2xx only after its
 // transaction has committed. Ids come from AUTOINCREMENT and are never
 // reused, which keeps cursors stable under concurrent inserts and deletes.
+//
+// With PostgreSQL (PGStore, through pgx's pool) writes and the reads that
+// answer them go to the writer endpoint, lists and gets to the reader
+// endpoint when there is one (Config.ReaderURL, DATABASE_READER_URL), where
+// they may be stale by the replica's lag. Each endpoint's pool holds at most
+// Config.PoolSize connections (DefaultPoolSize, 10, as web frameworks
+// default to), so scaling the web tier out multiplies the database's
+// connections. A database that cannot be reached, takes no more connections
+// or has become read-only (a failover) gets 503 with Retry-After, and the
+// instance logs "database connection error"; a connection a failover broke
+// fails its request and is replaced on the next.
 //
 // # Synthetic CPU cost
 //

@@ -26,7 +26,7 @@ const (
 var indexHTML []byte
 
 type handler struct {
-	store *Store
+	store Repo
 	cfg   Config
 	log   *slog.Logger
 	slots chan struct{} // MaxInFlight tokens; nil when unbounded
@@ -36,7 +36,7 @@ type handler struct {
 // /api/todos, GET /health and the HTML page at /. Every response carries
 // X-Instance-Id: cfg.InstanceID. Each /api/ request first burns cfg.CPUCost
 // of CPU (see the package documentation).
-func NewHandler(store *Store, cfg Config) http.Handler {
+func NewHandler(store Repo, cfg Config) http.Handler {
 	h := &handler{store: store, cfg: cfg, log: cfg.logger()}
 	if cfg.MaxInFlight > 0 {
 		h.slots = make(chan struct{}, cfg.MaxInFlight)
@@ -293,6 +293,10 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, ErrBusy):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "database busy, retry")
+	case errors.Is(err, ErrUnavailable):
+		h.log.Error("database connection error", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "database unavailable, retry")
 	case r.Context().Err() != nil:
 		writeError(w, http.StatusServiceUnavailable, "request canceled")
 	default:

@@ -27,7 +27,7 @@ func openTestStore(t *testing.T) *Store {
 type testServer struct {
 	t     *testing.T
 	srv   *httptest.Server
-	store *Store
+	store Repo
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -36,7 +36,7 @@ func newTestServer(t *testing.T) *testServer {
 	return newTestServerCfg(t, store, Config{InstanceID: testInstance, Zone: "lab-1a"})
 }
 
-func newTestServerCfg(t *testing.T, store *Store, cfg Config) *testServer {
+func newTestServerCfg(t *testing.T, store Repo, cfg Config) *testServer {
 	t.Helper()
 	srv := httptest.NewServer(NewHandler(store, cfg))
 	t.Cleanup(srv.Close)

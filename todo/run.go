@@ -24,10 +24,17 @@ const (
 
 // Config configures one SimplyDone instance.
 type Config struct {
-	Addr       string // host:port to listen on; ignored when Listener is set
-	DataDir    string // shared data directory holding simplydone.db
-	InstanceID string // served in X-Instance-Id and /health
-	Zone       string // served in /health
+	Addr    string // host:port to listen on; ignored when Listener is set
+	DataDir string // shared data directory holding simplydone.db
+	// DatabaseURL, if set, is the PostgreSQL writer endpoint the todos live
+	// in instead of SQLite in DataDir; ReaderURL the reader endpoint lists
+	// and gets go to, if any; PoolSize bounds each endpoint's connections
+	// (0: DefaultPoolSize).
+	DatabaseURL string
+	ReaderURL   string
+	PoolSize    int
+	InstanceID  string // served in X-Instance-Id and /health
+	Zone        string // served in /health
 	// CPUCost is the synthetic CPU time each /api/ request burns hashing
 	// with sha256 on its own goroutine before it is handled. Zero disables it.
 	CPUCost time.Duration
@@ -95,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 
-	store, err := OpenStore(ctx, cfg.DataDir)
+	store, kind, err := openRepo(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -121,7 +128,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("simplydone listening", "addr", ln.Addr().String(), "zone", cfg.Zone,
-		"data_dir", cfg.DataDir, "cpu_cost", cfg.CPUCost)
+		"store", kind, "cpu_cost", cfg.CPUCost)
 
 	select {
 	case err := <-served:

@@ -140,7 +140,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(writerEnv); dir != "" {
 		os.Exit(writerProcess(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopSharedPG()
+	os.Exit(code)
 }
 
 // writerProcess creates todos in dir and prints each acknowledged id.

@@ -51,13 +51,20 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	poolSize, err := envInt("SIMPLYDONE_DB_POOL", todo.DefaultPoolSize)
+	if err != nil {
+		return err
+	}
 
 	fs := flag.NewFlagSet("simplydone", flag.ContinueOnError)
 	addr := fs.String("addr", env("LAB_ADDR", "127.0.0.1"), "listen host")
 	port := fs.String("port", env("LAB_PORT", "8080"), "listen port")
 	id := fs.String("instance-id", env("LAB_INSTANCE_ID", fmt.Sprintf("simplydone-%d", os.Getpid())), "instance id")
 	zone := fs.String("zone", env("LAB_ZONE", ""), "availability zone")
-	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory")
+	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory (the SQLite store, when there is no -database-url)")
+	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL writer endpoint, postgres://user:password@host:port/db (default: SQLite in -data-dir)")
+	readerURL := fs.String("reader-url", os.Getenv("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
+	fs.IntVar(&poolSize, "db-pool", poolSize, "database connections kept at most, per endpoint")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
 	fs.DurationVar(&restartDelay, "restart-delay", restartDelay, "simulated boot delay once the instance has booted before (0 with no restart delay set: the boot delay)")
@@ -73,8 +80,11 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 {
-		return fmt.Errorf("cpu-cost, boot-delay and max-inflight must not be negative")
+	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 || poolSize < 0 {
+		return fmt.Errorf("cpu-cost, boot-delay, max-inflight and db-pool must not be negative")
+	}
+	if *readerURL != "" && *dbURL == "" {
+		return fmt.Errorf("a reader endpoint (-reader-url, DATABASE_READER_URL) needs a writer endpoint (-database-url, DATABASE_URL)")
 	}
 	if err := todo.CheckBroken(*broken); err != nil {
 		return fmt.Errorf("SIMPLYDONE_BROKEN: %w", err)
@@ -101,6 +111,9 @@ func run(args []string) error {
 	return todo.Run(ctx, todo.Config{
 		Addr:        net.JoinHostPort(*addr, *port),
 		DataDir:     *dataDir,
+		DatabaseURL: *dbURL,
+		ReaderURL:   *readerURL,
+		PoolSize:    poolSize,
 		InstanceID:  *id,
 		Zone:        *zone,
 		CPUCost:     cpuCost,

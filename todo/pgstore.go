@@ -1,0 +1,268 @@
+package todo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultPoolSize is how many database connections an instance keeps at
+// most: what a web framework's pool defaults to (HikariCP and Django's
+// typical 10), so that scaling the web tier out multiplies the connections
+// the database must hold, as it does on AWS.
+const DefaultPoolSize = 10
+
+// PGConfig says where an instance's PostgreSQL is.
+type PGConfig struct {
+	// WriterURL is the writer endpoint (an RDS instance's endpoint or a
+	// cluster's writer endpoint): every write, and every read that must see
+	// the instance's own writes.
+	WriterURL string
+	// ReaderURL, if set, is the reader endpoint (a cluster's, or a read
+	// replica's): lists and gets go there, and may be stale by the
+	// replica's lag.
+	ReaderURL string
+	// PoolSize bounds each endpoint's pool; 0 means DefaultPoolSize.
+	PoolSize int
+}
+
+// PGStore keeps todos in PostgreSQL through pgx's pool. A write is
+// answered only after its COMMIT returned, which on a Multi-AZ primary with
+// a synchronous standby means the standby has it too. A connection that a
+// failover breaks fails the request it carried (503) and is replaced by a
+// new one on the next; pgx resolves the endpoint's name on every new
+// connection, so a moved endpoint is followed as RDS clients follow its
+// DNS.
+type PGStore struct {
+	writer *pgxpool.Pool
+	reader *pgxpool.Pool // the writer when there is no reader endpoint
+	kind   string
+}
+
+// pgSchema is created once per database; concurrent instances serialize on
+// an advisory lock, since CREATE TABLE IF NOT EXISTS alone can race in
+// PostgreSQL (a duplicate key in pg_type).
+const pgSchema = `CREATE TABLE IF NOT EXISTS todos (
+	id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	title      TEXT        NOT NULL,
+	done       BOOLEAN     NOT NULL DEFAULT false,
+	created_at TIMESTAMPTZ NOT NULL,
+	updated_at TIMESTAMPTZ NOT NULL
+)`
+
+// schemaLock is the advisory lock key the schema's creation holds.
+const schemaLock = 0x51_4D_D0_4E
+
+// OpenPostgres connects to the writer (and the reader, if any) and makes
+// sure the schema exists on the writer.
+func OpenPostgres(ctx context.Context, c PGConfig) (*PGStore, error) {
+	if c.PoolSize < 0 {
+		return nil, fmt.Errorf("todo: database pool size %d must not be negative", c.PoolSize)
+	}
+	size := c.PoolSize
+	if size == 0 {
+		size = DefaultPoolSize
+	}
+	w, err := newPool(ctx, c.WriterURL, size)
+	if err != nil {
+		return nil, fmt.Errorf("todo: writer endpoint: %w", err)
+	}
+	s := &PGStore{writer: w, reader: w, kind: "postgresql " + redact(c.WriterURL)}
+	if c.ReaderURL != "" {
+		r, err := newPool(ctx, c.ReaderURL, size)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("todo: reader endpoint: %w", err)
+		}
+		s.reader = r
+		s.kind += ", reads from " + redact(c.ReaderURL)
+	}
+	if err := s.init(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("todo: create schema: %w", err)
+	}
+	return s, nil
+}
+
+func newPool(ctx context.Context, dsn string, size int) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", redact(dsn), err)
+	}
+	cfg.MaxConns = int32(size)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second // a dead endpoint fails a request, it does not hang it
+	}
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// init creates the schema under the advisory lock, retrying while the
+// database is not yet reachable (an instance can boot before a failover
+// ends) for a bounded time.
+func (s *PGStore) init(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		err := pgx.BeginFunc(ctx, s.writer, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLock)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, pgSchema)
+			return err
+		})
+		err = classifyPG(err)
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// Kind says which database the store uses, for the instance's log.
+func (s *PGStore) Kind() string { return s.kind }
+
+// Close closes both pools.
+func (s *PGStore) Close() error {
+	if s.reader != s.writer {
+		s.reader.Close()
+	}
+	s.writer.Close()
+	return nil
+}
+
+// Ping reads the todos table on the writer: the deep health check fails
+// while the writer cannot answer.
+func (s *PGStore) Ping(ctx context.Context) error {
+	var n int64
+	return classifyPG(s.writer.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
+}
+
+const pgColumns = "id, title, done, created_at, updated_at"
+
+func scanPG(row pgx.Row) (Todo, error) {
+	var t Todo
+	if err := row.Scan(&t.ID, &t.Title, &t.Done, &t.CreatedAt, &t.UpdatedAt); err != nil {
+		return Todo{}, err
+	}
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
+}
+
+// List returns up to limit todos with id > afterID, in id order, from the
+// reader endpoint when there is one.
+func (s *PGStore) List(ctx context.Context, afterID int64, limit int) ([]Todo, error) {
+	rows, err := s.reader.Query(ctx, "SELECT "+pgColumns+" FROM todos WHERE id > $1 ORDER BY id LIMIT $2", afterID, limit)
+	if err != nil {
+		return nil, classifyPG(err)
+	}
+	defer rows.Close()
+	todos := []Todo{}
+	for rows.Next() {
+		t, err := scanPG(rows)
+		if err != nil {
+			return nil, classifyPG(err)
+		}
+		todos = append(todos, t)
+	}
+	return todos, classifyPG(rows.Err())
+}
+
+// Get returns the todo with the given id, or ErrNotFound, from the reader
+// endpoint when there is one: a replica that has not replayed a create yet
+// answers ErrNotFound, a stale read.
+func (s *PGStore) Get(ctx context.Context, id int64) (Todo, error) {
+	t, err := scanPG(s.reader.QueryRow(ctx, "SELECT "+pgColumns+" FROM todos WHERE id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Todo{}, ErrNotFound
+	}
+	return t, classifyPG(err)
+}
+
+// Create inserts a todo on the writer and returns it once committed.
+func (s *PGStore) Create(ctx context.Context, title string, done bool) (Todo, error) {
+	now := time.Now().UTC()
+	t, err := scanPG(s.writer.QueryRow(ctx,
+		"INSERT INTO todos (title, done, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING "+pgColumns, title, done, now))
+	return t, classifyPG(err)
+}
+
+// Update sets the fields that are non-nil on the writer and returns the
+// updated todo once committed, or ErrNotFound.
+func (s *PGStore) Update(ctx context.Context, id int64, title *string, done *bool) (Todo, error) {
+	t, err := scanPG(s.writer.QueryRow(ctx,
+		`UPDATE todos SET title = COALESCE($1, title), done = COALESCE($2, done), updated_at = $3
+		 WHERE id = $4 RETURNING `+pgColumns, title, done, time.Now().UTC(), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Todo{}, ErrNotFound
+	}
+	return t, classifyPG(err)
+}
+
+// Delete removes the todo on the writer, or returns ErrNotFound.
+func (s *PGStore) Delete(ctx context.Context, id int64) error {
+	tag, err := s.writer.Exec(ctx, "DELETE FROM todos WHERE id = $1", id)
+	if err != nil {
+		return classifyPG(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// unavailableCodes are the SQLSTATEs that say the database, not the
+// request, is at fault: no more connections, shutting down or starting,
+// and a write sent to a server that is (now) a standby.
+var unavailableCodes = map[string]bool{
+	"53300": true, // too_many_connections
+	"57P01": true, // admin_shutdown
+	"57P02": true, // crash_shutdown
+	"57P03": true, // cannot_connect_now
+	"25006": true, // read_only_sql_transaction
+}
+
+// classifyPG wraps errors that mean the database cannot serve (connection
+// refused, reset or closed, SQLSTATE class 08 and unavailableCodes) with
+// ErrUnavailable; others pass through.
+func classifyPG(err error) error {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		if strings.HasPrefix(pe.Code, "08") || unavailableCodes[pe.Code] {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return err
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, pgconn.ErrConnClosed) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// redact drops a URL's password, for logs.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return "(a connection string)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,212 @@
+package todo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Instances booting together on a fresh database all open it: the schema's
+// creation is serialized, not raced.
+func TestPGConcurrentOpen(t *testing.T) {
+	url := testPostgres(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: url, PoolSize: 2})
+			if err == nil {
+				_, err = s.Create(context.Background(), "boot", false)
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("open together: %v", err)
+		}
+	}
+}
+
+// Lists and gets go to the reader endpoint, writes to the writer: here the
+// reader is another database, so what the list shows says where it went.
+func TestPGReaderEndpoint(t *testing.T) {
+	writerURL, readerURL := testPostgres(t), testPostgres(t)
+	r, err := OpenPostgres(context.Background(), PGConfig{WriterURL: readerURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onReader, err := r.Create(context.Background(), "only on the reader", false)
+	r.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: writerURL, ReaderURL: readerURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := newTestServerCfg(t, s, Config{InstanceID: testInstance})
+	created := ts.mustTodo(201, "POST", "/api/todos", `{"title":"on the writer"}`)
+	var page struct{ Todos []Todo }
+	ts.do("GET", "/api/todos", "").json(t, &page)
+	if len(page.Todos) != 1 || page.Todos[0].Title != "only on the reader" {
+		t.Errorf("list read %+v, want the reader's one todo", page.Todos)
+	}
+	if got := ts.mustTodo(200, "GET", fmt.Sprintf("/api/todos/%d", onReader.ID), ""); got.Title != "only on the reader" {
+		t.Errorf("get read %+v from the writer", got)
+	}
+	// A write, and its answer, are the writer's: marking done reads back
+	// the writer's row even though a get would ask the reader.
+	if got := ts.mustTodo(200, "POST", fmt.Sprintf("/api/todos/%d/done", created.ID), ""); got.Title != "on the writer" || !got.Done {
+		t.Errorf("done answered %+v", got)
+	}
+	if !strings.Contains(s.Kind(), "reads from postgres://lab@127.0.0.1") {
+		t.Errorf("kind %q does not say where reads go", s.Kind())
+	}
+}
+
+// An instance never holds more connections per endpoint than its pool
+// allows, however many requests it serves at once.
+func TestPGPoolBounded(t *testing.T) {
+	url := testPostgres(t)
+	s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: url, PoolSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cfg, _ := pgx.ParseConfig(url)
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 12 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := s.Create(context.Background(), "load", false); err != nil {
+					t.Errorf("create: %v", err)
+					return
+				}
+			}
+		})
+	}
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	most := 0
+	for range 50 {
+		var n int
+		if err := c.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", cfg.Database).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, n)
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if most > 3 || most == 0 {
+		t.Errorf("the instance held up to %d connections, want 1 to 3 (its pool)", most)
+	}
+}
+
+// The database dies: requests get 503 "database unavailable" (logged as a
+// connection error), the deep health check fails; it comes back on the same
+// address: the pool reconnects and every acknowledged write is there.
+func TestPGUnavailableThenBack(t *testing.T) {
+	if pgBin() == "" {
+		testPostgres(t) // skips or fails as its absence deserves
+	}
+	srv, err := startPG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.stop)
+	s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: srv.url("postgres")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ts := newTestServerCfg(t, s, Config{InstanceID: testInstance})
+	acked := ts.mustTodo(201, "POST", "/api/todos", `{"title":"acknowledged before the crash"}`)
+
+	syscall.Kill(-srv.cmd.Process.Pid, syscall.SIGKILL) // the primary's host is gone
+	<-srv.exit
+	for _, req := range [][2]string{{"GET", "/api/todos"}, {"POST", "/api/todos"}, {"GET", "/health"}} {
+		body := ""
+		if req[0] == "POST" {
+			body = `{"title":"during the outage"}`
+		}
+		if r := ts.do(req[0], req[1], body); r.status != http.StatusServiceUnavailable {
+			t.Errorf("%s %s with the database down: %d %s, want 503", req[0], req[1], r.status, r.body)
+		}
+	}
+	if _, err := s.Get(context.Background(), acked.ID); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("get with the database down: %v, want ErrUnavailable", err)
+	}
+
+	// the same data directory, the same port: as a host that restarts
+	srv.exit = make(chan struct{})
+	cmd := exec.Command(srv.cmd.Path, srv.cmd.Args[1:]...)
+	asPostgresUser(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd = cmd
+	go func() { cmd.Wait(); close(srv.exit) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := ts.do("GET", "/api/todos/"+strconv.FormatInt(acked.ID, 10), "")
+		if r.status == 200 {
+			break
+		}
+		if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after the restart: %d %s", r.status, r.body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := ts.do("GET", "/health", ""); r.status != 200 {
+		t.Errorf("health after the restart: %d %s", r.status, r.body)
+	}
+}
+
+// Errors that mean the database cannot serve are ErrUnavailable (503);
+// a request's own fault or a missing row is not.
+func TestClassifyPG(t *testing.T) {
+	for _, c := range []struct {
+		err         error
+		unavailable bool
+	}{
+		{&pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"}, true},
+		{&pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"}, true},
+		{&pgconn.PgError{Code: "25006", Message: "cannot execute INSERT in a read-only transaction"}, true},
+		{&pgconn.PgError{Code: "08006"}, true},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), true},
+		{&pgconn.PgError{Code: "23505", Message: "duplicate key"}, false},
+		{&pgconn.PgError{Code: "42P01", Message: "relation does not exist"}, false},
+		{pgx.ErrNoRows, false},
+		{nil, false},
+	} {
+		if got := errors.Is(classifyPG(c.err), ErrUnavailable); got != c.unavailable {
+			t.Errorf("%v: unavailable %v, want %v", c.err, got, c.unavailable)
+		}
+	}
+}
