@@ -19,6 +19,9 @@
 //	PUT    /api/todos/{id}              replace: both "title" and "done" required
 //	DELETE /api/todos/{id}              -> 204
 //	POST   /api/todos/{id}/done         mark done (idempotent), no body needed
+//	GET    /api/cart                    the user's cart: {"items":[...]}
+//	POST   /api/cart/items              add {"item":"..."} (1-200 characters) -> 201
+//	                                    and the cart; it keeps its newest 50
 //	GET    /health                      200 {"status":"ok","instance":"..","zone":".."}
 //	                                    when SELECT 1 answers within 1 s, else 503
 //	GET    /                            a small HTML page (embedded, vanilla JS)
@@ -55,6 +58,18 @@
 // or has become read-only (a failover) gets 503 with Retry-After, and the
 // instance logs "database connection error"; a connection a failover broke
 // fails its request and is replaced on the next.
+//
+// # The cart: session state
+//
+// The cart is per-user state: a user is known by the simplydone_session
+// cookie an instance sets on its first answer. Config.Cart (SIMPLYDONE_CART)
+// says where carts live: "memory" (the default) keeps them in the instance's
+// own memory, as a naive application does, so a user whose next request
+// reaches another instance (no sticky sessions, or its instance died or
+// scaled in) finds an empty cart; "database" keeps them in the shared
+// database (read and written on the writer), so any instance serves them.
+// That is the stateless-application lesson of running behind a load
+// balancer.
 //
 // # Synthetic CPU cost
 //

@@ -27,6 +27,7 @@ var indexHTML []byte
 
 type handler struct {
 	store Repo
+	carts Carts
 	cfg   Config
 	log   *slog.Logger
 	slots chan struct{} // MaxInFlight tokens; nil when unbounded
@@ -37,7 +38,7 @@ type handler struct {
 // X-Instance-Id: cfg.InstanceID. Each /api/ request first burns cfg.CPUCost
 // of CPU (see the package documentation).
 func NewHandler(store Repo, cfg Config) http.Handler {
-	h := &handler{store: store, cfg: cfg, log: cfg.logger()}
+	h := &handler{store: store, carts: cartsFor(cfg.Cart, store), cfg: cfg, log: cfg.logger()}
 	if cfg.MaxInFlight > 0 {
 		h.slots = make(chan struct{}, cfg.MaxInFlight)
 	}
@@ -54,6 +55,12 @@ func NewHandler(store Repo, cfg Config) http.Handler {
 	}))
 	mux.Handle("/api/todos/{id}/done", h.api(methods{
 		http.MethodPost: h.markDone,
+	}))
+	mux.Handle("/api/cart", h.api(methods{
+		http.MethodGet: h.cart,
+	}))
+	mux.Handle("/api/cart/items", h.api(methods{
+		http.MethodPost: h.addToCart,
 	}))
 	mux.Handle("/health", methods{http.MethodGet: h.health})
 	mux.Handle("/{$}", methods{http.MethodGet: h.index})

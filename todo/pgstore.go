@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -59,6 +60,16 @@ const pgSchema = `CREATE TABLE IF NOT EXISTS todos (
 	created_at TIMESTAMPTZ NOT NULL,
 	updated_at TIMESTAMPTZ NOT NULL
 )`
+
+// pgCartSchema and pgCartIndex hold the carts of CartDatabase.
+const (
+	pgCartSchema = `CREATE TABLE IF NOT EXISTS cart_items (
+	id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	session TEXT NOT NULL,
+	item    TEXT NOT NULL
+)`
+	pgCartIndex = `CREATE INDEX IF NOT EXISTS cart_items_session ON cart_items (session, id)`
+)
 
 // schemaLock is the advisory lock key the schema's creation holds.
 const schemaLock = 0x51_4D_D0_4E
@@ -116,8 +127,12 @@ func (s *PGStore) init(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(schemaLock)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, pgSchema)
-			return err
+			for _, stmt := range []string{pgSchema, pgCartSchema, pgCartIndex} {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		err = classifyPG(err)
 		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
@@ -265,4 +280,47 @@ func redact(dsn string) string {
 		return "(a connection string)"
 	}
 	return u.Redacted()
+}
+
+// Cart returns the session's items, oldest first, from the writer: a
+// user's own session state is read where it was written.
+func (s *PGStore) Cart(ctx context.Context, session string) ([]string, error) {
+	return pgCartItems(ctx, s.writer, session)
+}
+
+func pgCartItems(ctx context.Context, q interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}, session string) ([]string, error) {
+	rows, err := q.Query(ctx, "SELECT item FROM cart_items WHERE session = $1 ORDER BY id DESC LIMIT $2", session, MaxCartItems)
+	if err != nil {
+		return nil, classifyPG(err)
+	}
+	items, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, classifyPG(err)
+	}
+	slices.Reverse(items)
+	if items == nil {
+		items = []string{}
+	}
+	return items, nil
+}
+
+// AddToCart adds an item on the writer, forgets all but the newest
+// MaxCartItems, and returns the cart once committed.
+func (s *PGStore) AddToCart(ctx context.Context, session, item string) ([]string, error) {
+	var items []string
+	err := pgx.BeginFunc(ctx, s.writer, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "INSERT INTO cart_items (session, item) VALUES ($1, $2)", session, item); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM cart_items WHERE session = $1 AND id NOT IN
+			(SELECT id FROM cart_items WHERE session = $1 ORDER BY id DESC LIMIT $2)`, session, MaxCartItems); err != nil {
+			return err
+		}
+		var err error
+		items, err = pgCartItems(ctx, tx, session)
+		return err
+	})
+	return items, classifyPG(err)
 }

@@ -1,6 +1,7 @@
 package todo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,8 +34,11 @@ type Config struct {
 	DatabaseURL string
 	ReaderURL   string
 	PoolSize    int
-	InstanceID  string // served in X-Instance-Id and /health
-	Zone        string // served in /health
+	// Cart says where each user's cart (session state) lives: CartMemory
+	// ("" too), the instance's own memory, or CartDatabase.
+	Cart       string
+	InstanceID string // served in X-Instance-Id and /health
+	Zone       string // served in /health
 	// CPUCost is the synthetic CPU time each /api/ request burns hashing
 	// with sha256 on its own goroutine before it is handled. Zero disables it.
 	CPUCost time.Duration
@@ -102,6 +106,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		}
 	}
 
+	if err := CheckCart(cfg.Cart); err != nil {
+		return fmt.Errorf("todo: %w", err)
+	}
 	store, kind, err := openRepo(ctx, cfg)
 	if err != nil {
 		return err
@@ -128,7 +135,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("simplydone listening", "addr", ln.Addr().String(), "zone", cfg.Zone,
-		"store", kind, "cpu_cost", cfg.CPUCost)
+		"store", kind, "cart", cmp.Or(cfg.Cart, CartMemory), "cpu_cost", cfg.CPUCost)
 
 	select {
 	case err := <-served:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,8 +100,12 @@ func (s *Store) init(ctx context.Context) error {
 	deadline := time.Now().Add(2 * busyTimeout)
 	for backoff := time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
 		err := s.write(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, schema)
-			return err
+			for _, stmt := range append([]string{schema}, cartSchema...) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err == nil {
 			var mode string
@@ -263,4 +268,60 @@ func classify(err error) error {
 		}
 	}
 	return err
+}
+
+// cartSchema holds the carts of CartDatabase.
+var cartSchema = []string{
+	`CREATE TABLE IF NOT EXISTS cart_items (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	session TEXT    NOT NULL,
+	item    TEXT    NOT NULL
+)`,
+	`CREATE INDEX IF NOT EXISTS cart_items_session ON cart_items (session, id)`,
+}
+
+// Cart returns the session's items, oldest first.
+func (s *Store) Cart(ctx context.Context, session string) ([]string, error) {
+	return cartItems(ctx, s.db, session)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func cartItems(ctx context.Context, q querier, session string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, "SELECT item FROM cart_items WHERE session = ? ORDER BY id DESC LIMIT ?", session, MaxCartItems)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var it string
+		if err := rows.Scan(&it); err != nil {
+			return nil, classify(err)
+		}
+		items = append(items, it)
+	}
+	slices.Reverse(items)
+	return items, classify(rows.Err())
+}
+
+// AddToCart adds an item, forgets all but the newest MaxCartItems, and
+// returns the cart once committed.
+func (s *Store) AddToCart(ctx context.Context, session, item string) ([]string, error) {
+	var items []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO cart_items (session, item) VALUES (?, ?)", session, item); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM cart_items WHERE session = ? AND id NOT IN
+			(SELECT id FROM cart_items WHERE session = ? ORDER BY id DESC LIMIT ?)`, session, session, MaxCartItems); err != nil {
+			return err
+		}
+		var err error
+		items, err = cartItems(ctx, tx, session)
+		return err
+	})
+	return items, err
 }

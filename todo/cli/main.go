@@ -70,6 +70,7 @@ func run(args []string) error {
 	fs.DurationVar(&restartDelay, "restart-delay", restartDelay, "simulated boot delay once the instance has booted before (0 with no restart delay set: the boot delay)")
 	fs.IntVar(&maxInFlight, "max-inflight", maxInFlight, "API requests worked on at once (0: no bound)")
 	version := fs.String("version", env("SIMPLYDONE_VERSION", todo.DefaultVersion), "the release this instance runs")
+	cart := fs.String("cart", env("SIMPLYDONE_CART", todo.CartMemory), `where each user's cart lives: "memory" (the instance's own) or "database"`)
 	broken := fs.String("broken", os.Getenv("SIMPLYDONE_BROKEN"), `a deliberately broken build: "health" makes /health answer 500`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -85,6 +86,9 @@ func run(args []string) error {
 	}
 	if *readerURL != "" && *dbURL == "" {
 		return fmt.Errorf("a reader endpoint (-reader-url, DATABASE_READER_URL) needs a writer endpoint (-database-url, DATABASE_URL)")
+	}
+	if err := todo.CheckCart(*cart); err != nil {
+		return fmt.Errorf("SIMPLYDONE_CART: %w", err)
 	}
 	if err := todo.CheckBroken(*broken); err != nil {
 		return fmt.Errorf("SIMPLYDONE_BROKEN: %w", err)
@@ -114,6 +118,7 @@ func run(args []string) error {
 		DatabaseURL: *dbURL,
 		ReaderURL:   *readerURL,
 		PoolSize:    poolSize,
+		Cart:        *cart,
 		InstanceID:  *id,
 		Zone:        *zone,
 		CPUCost:     cpuCost,
