@@ -2,13 +2,16 @@ package todo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -118,12 +121,9 @@ func startPG() (*pgServer, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %w: %s", err, out)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if s.port, err = freePort(); err != nil {
 		return nil, err
 	}
-	s.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	logf, err := os.Create(filepath.Join(dir, "postgres.log"))
 	if err != nil {
 		return nil, err
@@ -160,6 +160,21 @@ func startPG() (*pgServer, error) {
 	}
 }
 
+// freePort is a free loopback port below the kernel's ephemeral range
+// (32768 and up), so that no outgoing connection takes it while a test has
+// the server down and means to restart it on the same port.
+func freePort() (int, error) {
+	for range 100 {
+		p := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err == nil {
+			ln.Close()
+			return p, nil
+		}
+	}
+	return 0, errors.New("no free port in 20000-31999")
+}
+
 // stop shuts the server down (a fast shutdown: SIGINT) and removes its files.
 func (s *pgServer) stop() {
 	if s == nil {
@@ -175,6 +190,56 @@ func (s *pgServer) stop() {
 		}
 	}
 	os.RemoveAll(s.dir)
+}
+
+// crash kills every process of the server at once (the host is gone) and
+// waits until none is left. PostgreSQL makes each backend the leader of a
+// session of its own, so the postmaster's process group does not hold
+// them: its children are found by their parent pid. A backend outliving its
+// postmaster by a moment could still answer, or hold the shared memory a
+// restart needs.
+func (s *pgServer) crash() error {
+	pm := s.cmd.Process.Pid
+	procs := append(childrenOf(pm), pm)
+	for _, p := range procs {
+		syscall.Kill(p, syscall.SIGKILL)
+	}
+	<-s.exit
+	deadline := time.Now().Add(10 * time.Second)
+	for _, p := range procs {
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+			if err != nil || strings.Contains(string(b), ") Z ") {
+				break // gone, or a zombie its dead parent left to init
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("process %d outlived SIGKILL by 10 s", p)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // stopSharedPG is TestMain's: the shared server goes with the test binary.

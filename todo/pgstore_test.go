@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,8 +150,9 @@ func TestPGUnavailableThenBack(t *testing.T) {
 	ts := newTestServerCfg(t, s, Config{InstanceID: testInstance})
 	acked := ts.mustTodo(201, "POST", "/api/todos", `{"title":"acknowledged before the crash"}`)
 
-	syscall.Kill(-srv.cmd.Process.Pid, syscall.SIGKILL) // the primary's host is gone
-	<-srv.exit
+	if err := srv.crash(); err != nil { // the primary's host is gone
+		t.Fatal(err)
+	}
 	for _, req := range [][2]string{{"GET", "/api/todos"}, {"POST", "/api/todos"}, {"GET", "/health"}} {
 		body := ""
 		if req[0] == "POST" {
@@ -167,6 +170,12 @@ func TestPGUnavailableThenBack(t *testing.T) {
 	srv.exit = make(chan struct{})
 	cmd := exec.Command(srv.cmd.Path, srv.cmd.Args[1:]...)
 	asPostgresUser(cmd)
+	logf, err := os.Create(filepath.Join(srv.dir, "restart.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +188,8 @@ func TestPGUnavailableThenBack(t *testing.T) {
 			break
 		}
 		if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			t.Fatalf("after the restart: %d %s", r.status, r.body)
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("after the restart: %d %s; the server said:\n%s", r.status, r.body, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
