@@ -58,6 +58,24 @@ type LoadProfile struct {
 	// dialer, browsers and curl do) or entry.OneAddress (no retry: a dead
 	// cached address fails until the DNS TTL ends).
 	Client string
+	// ThinkTime is the users phases' think time where a phase gives none
+	// (load.think_time; DefaultThinkTime when the file gives none).
+	ThinkTime time.Duration
+}
+
+// Closed reports whether the profile counts users (the closed model).
+func (l LoadProfile) Closed() bool { return len(l.Phases) > 0 && l.Phases[0].Users }
+
+// PeakUsers is the most virtual users the profile has live at once (0 for
+// a profile of rates).
+func (l LoadProfile) PeakUsers() int {
+	peak := 0.0
+	for _, p := range l.Phases {
+		if p.Users {
+			peak = max(peak, p.From, p.To)
+		}
+	}
+	return int(peak)
 }
 
 // Mix weighs the request kinds of the SimplyDone workload. A scenario
@@ -77,6 +95,13 @@ type Phase struct {
 	Name     string
 	Duration time.Duration
 	From, To float64
+	// Users (users: in the file) makes From and To counts of concurrent
+	// virtual users, the closed model: each user sends a request, waits for
+	// the answer, thinks for about ThinkTime (AWS time; uniform within
+	// +-50% of it) and sends the next, so a slow tier gets fewer requests.
+	// A profile's phases all give rates or all give users.
+	Users     bool
+	ThinkTime time.Duration
 }
 
 // RateAt is the phase's rate (requests per wall second) at elapsed AWS time
