@@ -78,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, CapacityScale: sc.CapacityScale, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver,
-		Assumptions: assumptions(o.Stack)}
+		Assumptions: assumptions(o.Stack), CapacityScale: sc.CapacityScale}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason

@@ -42,7 +42,7 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	p := parser{yamlcheck.NewParser(filename)}
-	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
+	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass, CapacityScale: 1}
 	s.Load.Mix = DefaultMix
 	s.Load.Client = DefaultClient
 	if p.decode(root, s) {
@@ -75,7 +75,7 @@ type parser struct {
 
 // topKeys are the keys a scenario file may have at its top level.
 var topKeys = []string{"name", "description", "stack", "speed", "seed", "max_lag",
-	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones"}
+	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones", "capacity_scale"}
 
 // decode reads the file into s over its defaults. It reports false when the
 // file is not a mapping at all, so there is nothing to validate.
@@ -91,6 +91,7 @@ func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 		s.stackAt = yamlcheck.Error{File: s.File, Line: n.Line, Col: n.Column, Field: "stack"}
 	}
 	p.Float(m, "", "speed", &s.Speed)
+	p.Float(m, "", "capacity_scale", &s.CapacityScale)
 	p.seed(m["seed"], &s.Seed)
 	p.Dur(m, "", "max_lag", &s.MaxLag, true)
 	p.load(m["load"], &s.Load)

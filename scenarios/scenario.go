@@ -29,6 +29,11 @@ type Scenario struct {
 	Speed  float64       // AWS seconds per wall second: 10 runs a 30-minute scenario in 3 wall minutes
 	Seed   uint64        // seeds every random choice (request mix, chaos targets)
 	MaxLag time.Duration // wall time: the run is INVALID if the load generator's p99 lag exceeds it
+	// CapacityScale (capacity_scale) multiplies every instance's CPU share
+	// and every request's CPU cost (SimplyDone's SIMPLYDONE_CPU_COST), so
+	// the tier behaves as at full size while the host spends that fraction
+	// of the CPU. 1 (the default): full size.
+	CapacityScale float64
 
 	Load           LoadProfile
 	Chaos          []ChaosAction    // in file order; At counts from the start of the load

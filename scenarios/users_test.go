@@ -46,6 +46,13 @@ func TestUsersPhases(t *testing.T) {
 	if s.Load.Closed() || s.Load.PeakUsers() != 0 {
 		t.Error("a profile of rates is not closed")
 	}
+	if s.CapacityScale != 1 {
+		t.Errorf("capacity_scale defaults to %g, want 1", s.CapacityScale)
+	}
+	s, _ = Parse("s.yaml", []byte(top+"capacity_scale: 0.25\n"+phases+slos))
+	if s.CapacityScale != 0.25 {
+		t.Errorf("capacity_scale %g, want 0.25", s.CapacityScale)
+	}
 }
 
 func TestBadUsersPhases(t *testing.T) {
@@ -70,6 +77,8 @@ func TestBadUsersPhases(t *testing.T) {
 				`s.yaml:7:37: load.phases[1].rate: the profile counts users (load.phases[0].users); give users in every phase or a rate in every phase`,
 				`s.yaml:7:53: load.phases[1].think_time: not allowed with a rate; think_time is the pause of virtual users (a phase with users:)`,
 			}},
+		{"capacity scale out of range", top + "capacity_scale: 0.01\n" + phases + slos,
+			[]string{`s.yaml:3:17: capacity_scale: 0.01 is not allowed; use 0.05 to 1, the factor on every instance's CPU share and every request's CPU cost (1: full size)`}},
 		{"rates first", top + "load:\n  think_time: 5s\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n    - {name: b, duration: 5m, users: 10}\n" + slos,
 			[]string{
 				`s.yaml:4:15: load.think_time: not allowed when the phases give rates; think_time is the pause of virtual users (phases with users:)`,

@@ -24,6 +24,11 @@ const (
 	MaxDuration = 24 * time.Hour
 )
 
+// MinCapacityScale is the smallest capacity_scale: below it a t3.nano's
+// share would need CFS periods longer than the kernel allows to be exact,
+// and throttling slices coarse enough to be seen as latency.
+const MinCapacityScale = 0.05
+
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // validate checks a decoded scenario. Fields that already failed to decode
@@ -46,6 +51,9 @@ func (p parser) validate(s *Scenario) {
 	}
 	if s.Speed < MinSpeed || s.Speed > MaxSpeed {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
+	}
+	if f := "capacity_scale"; p.Has(f) && !p.Bad(f) && (s.CapacityScale < MinCapacityScale || s.CapacityScale > 1) {
+		p.Errf(f, "%s is not allowed; use %g to 1, the factor on every instance's CPU share and every request's CPU cost (1: full size)", fmtNum(s.CapacityScale), MinCapacityScale)
 	}
 	if s.MaxLag <= 0 {
 		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", clock.Short(s.MaxLag))
