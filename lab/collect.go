@@ -110,6 +110,7 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	}
 	s.OfferedRate, s.AchievedRate = r.OfferedRate, r.AchievedRate
 	s.LagP99Ms = ms(r.LagP99)
+	s.Users = r.Users // the closed model's peak: the offered rate came from them
 	s.Invalid = r.Invalid
 	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
 }

@@ -68,6 +68,13 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	}
 	spec := f.l.spec(zone, typ)
 	maps.Copy(spec.Env, lt.VersionEnvironment(version))
+	if spec, err = scaleCapacity(spec, f.l.opts.CapacityScale); err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		f.l.addrs.Release(addr)
+		return "", netip.AddrPort{}, err
+	}
 	spec.ID, spec.Addr = id, addr
 	f.mu.Lock()
 	f.zones[id], f.addrs[id], f.pending[id] = zone.Name, addr, spec

@@ -53,6 +53,9 @@ type Options struct {
 	// trusted with the host's network: processes in the run's own
 	// (lab-<run id>), containers each in its own; as root (lab/isolate.go).
 	Isolate bool
+	// CapacityScale multiplies every instance's CPU share and every
+	// request's CPU cost (capacity.go); 0 or 1: full size.
+	CapacityScale float64
 }
 
 // Lab is a running tier.

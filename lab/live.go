@@ -50,6 +50,7 @@ func (v *liveView) record(s load.Second) {
 	if c, ok := l.groupCPU(); ok {
 		r.GroupCPU = &c
 	}
+	r.Users = s.Users // virtual users, when the phases count them
 	if v.timeline != nil {
 		v.timeline.Encode(r)
 	}
@@ -97,6 +98,9 @@ func (v *liveView) announcePhase(sec int) {
 	if ph.From != ph.To {
 		rate = fmt.Sprintf("%g to %g requests/s", ph.From, ph.To)
 	}
+	if ph.Users {
+		rate = usersNote(ph)
+	}
 	v.l.Bus.Publish(PhaseChanged{Phase: ph.Name, Note: fmt.Sprintf("%s for %s (AWS time)", rate, ph.Duration)})
 }
 
@@ -115,8 +119,12 @@ func (v *liveView) statsLine(s load.Second) {
 	if s.Sent > 0 {
 		ok = 100 * float64(s.Sent-s.Err5xx-s.Transport) / float64(s.Sent)
 	}
-	l.printf("%s  stats: offered %.0f/s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s%s",
-		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, s.Sent, ok, s.P99.Round(time.Millisecond),
+	users := ""
+	if s.Users > 0 {
+		users = fmt.Sprintf(" by %d users", s.Users)
+	}
+	l.printf("%s  stats: offered %.0f/s%s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s%s",
+		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, users, s.Sent, ok, s.P99.Round(time.Millisecond),
 		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu, v.host.statsText())
 }
 
@@ -273,4 +281,14 @@ type StopConditionHeld struct {
 func (StopConditionHeld) Kind() string { return "lab" }
 func (e StopConditionHeld) Message() string {
 	return "Stopping the run: " + e.Reason + "; every fault is reverted"
+}
+
+// usersNote says what a users phase offers: virtual users and their think
+// time, not a rate.
+func usersNote(ph scenarios.Phase) string {
+	n := fmt.Sprintf("%g virtual users", ph.From)
+	if ph.From != ph.To {
+		n = fmt.Sprintf("%g to %g virtual users", ph.From, ph.To)
+	}
+	return fmt.Sprintf("%s thinking about %s between requests", n, ph.ThinkTime)
 }

@@ -78,7 +78,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
-		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
+		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, CapacityScale: sc.CapacityScale, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver,
-		Assumptions: assumptions(o.Stack)}
+		Assumptions: assumptions(o.Stack), CapacityScale: sc.CapacityScale}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason
@@ -127,6 +127,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Fail, err.Error())
 	}
 	l.say("The tier is ready; %s starts.", sc.Name)
+	if sc.Load.Closed() {
+		l.say("The load is up to %d virtual users (closed model): each sends a request, waits for the answer and thinks before the next, so the rate is what they send and a slow tier is sent less.", sc.Load.PeakUsers())
+	}
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -283,7 +286,8 @@ func (l *Lab) verifyWrites(ids []load.Write) (int, error) {
 func wallPhases(sc *scenarios.Scenario, l *Lab) []load.Phase {
 	var ps []load.Phase
 	for _, p := range sc.Load.Phases {
-		ps = append(ps, load.Phase{Name: p.Name, Duration: l.Clock.Wall(p.Duration), From: p.From, To: p.To})
+		ps = append(ps, load.Phase{Name: p.Name, Duration: l.Clock.Wall(p.Duration), From: p.From, To: p.To,
+			Users: p.Users, ThinkTime: l.Clock.Wall(p.ThinkTime)}) // think time is AWS time, scaled as the rest
 	}
 	return ps
 }

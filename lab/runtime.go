@@ -89,6 +89,11 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 			l.say("CPU shares are NOT enforced: %s", why)
 		}
 	}
+	if typ, ok := az.LookupInstanceType(l.opts.Stack.LaunchTemplate.InstanceType); ok {
+		if n := capacityNote(l.opts.CapacityScale, l.spec(l.Zones[0], typ)); n != "" {
+			l.say("%s", n)
+		}
+	}
 	return nil
 }
 

@@ -9,11 +9,18 @@ import (
 
 // Phase is one stretch of the load profile: the rate moves linearly from
 // From to To requests per wall second over Duration (wall time). From == To
-// gives a constant rate; a rate of zero gives a pause.
+// gives a constant rate; a rate of zero gives a pause. In a users phase the
+// same ramp counts users.
 type Phase struct {
 	Name     string
 	Duration time.Duration
 	From, To float64
+	// Users makes From and To counts of concurrent virtual users, not
+	// rates (the closed model, vusers.go): each user sends, waits for the
+	// answer, thinks for about ThinkTime (wall time), and sends again. A
+	// profile's phases are all of one kind.
+	Users     bool
+	ThinkTime time.Duration
 }
 
 // hits is the number of hits the phase schedules in its first tau of time:

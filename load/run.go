@@ -86,6 +86,55 @@ type Result struct {
 	// AchievedRate is requests sent per second and OfferedRate scheduled
 	// hits per second, both over the run's span.
 	AchievedRate, OfferedRate float64
+	// Users is the most virtual users live at once when the phases count
+	// users (the closed model); then the offered rate is what they sent,
+	// less when the tier answers slowly. Zero in the open model, whose
+	// rate is a schedule.
+	Users int
+}
+
+// collector takes each result, in completion order, with its send's lag.
+type collector struct {
+	agg                  *aggregator
+	targeter             *Targeter
+	created              []Write
+	unreadable, misacked int
+	seen                 map[Write]bool
+}
+
+func (c *collector) take(r *vegeta.Result, lag time.Duration) {
+	c.agg.addLag(r, lag)
+	switch w, ok := acknowledged(r, c.targeter.title); {
+	case ok && !c.seen[w]:
+		c.seen[w] = true
+		c.created = append(c.created, w)
+		c.targeter.AddID(w.ID)
+	case ok || w.ID == misacknowledgedID:
+		c.misacked++ // the same id and title again, or another title
+	case w != (Write{}):
+		c.unreadable++
+	}
+}
+
+// runClosed runs the users of a closed-model profile, handing every result
+// to take on this goroutine, and returns when all users have ended and
+// every answer is in. Its stop function is context.AfterFunc's: false once
+// ctx has ended (stopped was then called).
+func runClosed(ctx context.Context, seed uint64, pacer RampPacer, client *http.Client, targeter *Targeter,
+	start time.Time, stopped func(), take func(*vegeta.Result, time.Duration)) (stop func() bool) {
+	userCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop = context.AfterFunc(ctx, stopped)
+	results := make(chan sentResult, 1024)
+	s := &httpSender{client: client, targeter: targeter, start: start, results: results}
+	go func() {
+		defer close(results)
+		runUsers(userCtx, pacer, seed, wallWaiter{start}, s)
+	}()
+	for r := range results {
+		take(r.res, r.lag)
+	}
+	return stop
 }
 
 func (c Config) withDefaults() Config {
@@ -113,7 +162,17 @@ func (c Config) validate() error {
 	if len(c.Phases) == 0 {
 		errs = append(errs, errors.New("no phases: the load profile needs at least one"))
 	}
+	closed := closedModel(c.Phases)
 	for i, p := range c.Phases {
+		if p.Users != closed {
+			errs = append(errs, fmt.Errorf("phase %d (%q): phases must all count users or all give rates", i+1, p.Name))
+		}
+		if p.Users && (p.From != math.Trunc(p.From) || p.To != math.Trunc(p.To) || p.From > MaxUsers || p.To > MaxUsers) {
+			errs = append(errs, fmt.Errorf("phase %d (%q): users must be whole numbers up to %d, got %g to %g", i+1, p.Name, MaxUsers, p.From, p.To))
+		}
+		if p.ThinkTime < 0 || (!p.Users && p.ThinkTime != 0) {
+			errs = append(errs, fmt.Errorf("phase %d (%q): think time is for users phases and must not be negative, got %s", i+1, p.Name, p.ThinkTime))
+		}
 		if p.Duration <= 0 {
 			errs = append(errs, fmt.Errorf("phase %d (%q): duration must be positive, got %s", i+1, p.Name, p.Duration))
 		}
@@ -178,46 +237,45 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
-	targeter.users = cfg.Users
 	pacer := RampPacer{Phases: cfg.Phases}
+	closed := closedModel(cfg.Phases)
 
 	transport, client := newClient(cfg.Timeout, cfg.DialContext)
-	if cfg.Users > 0 {
+	switch {
+	case closed: // every virtual user keeps its own cookies, as k6's do
+		client.Transport = newUserJars(transport, peakUsers(cfg.Phases))
+	case cfg.Users > 0:
+		targeter.users = cfg.Users
 		client.Transport = newUserJars(transport, cfg.Users)
 	}
 	defer transport.CloseIdleConnections()
-	atk := vegeta.NewAttacker(
-		vegeta.Workers(initialWorkers(pacer)),
-		vegeta.MaxBody(maxBody),
-		vegeta.Client(client), // last: it replaces the whole client
-	)
 
 	var stoppedAt atomic.Int64 // elapsed when ctx ended, if it did
 	start := time.Now()
-	results := atk.Attack(vegeta.Targeter(targeter.Next), pacer, 0, "lab")
-	stop := context.AfterFunc(ctx, func() {
-		stoppedAt.Store(int64(time.Since(start)))
-		atk.Stop()
-	})
-	defer stop()
-
 	agg := newAggregator(start, pacer, cfg.OnSecond)
-	var created []Write
-	unreadable, misacked := 0, 0
-	seen := map[Write]bool{}
-	for r := range results {
-		agg.add(r)
-		switch w, ok := acknowledged(r, targeter.title); {
-		case ok && !seen[w]:
-			seen[w] = true
-			created = append(created, w)
-			targeter.AddID(w.ID)
-		case ok || w.ID == misacknowledgedID:
-			misacked++ // the same id and title again, or another title
-		case w != (Write{}):
-			unreadable++
+	agg.closed = closed
+	col := collector{agg: agg, targeter: targeter, seen: map[Write]bool{}}
+	stopped := func() { stoppedAt.Store(int64(time.Since(start))) }
+	var stop func() bool
+	if closed {
+		stop = runClosed(ctx, cfg.Seed, pacer, client, targeter, start, stopped, col.take)
+	} else {
+		atk := vegeta.NewAttacker(
+			vegeta.Workers(initialWorkers(pacer)),
+			vegeta.MaxBody(maxBody),
+			vegeta.Client(client), // last: it replaces the whole client
+		)
+		results := atk.Attack(vegeta.Targeter(targeter.Next), pacer, 0, "lab")
+		stop = context.AfterFunc(ctx, func() {
+			stopped()
+			atk.Stop()
+		})
+		for r := range results {
+			col.take(r, agg.lagOf(r))
 		}
 	}
+	defer stop()
+	created, unreadable, misacked := col.created, col.unreadable, col.misacked
 
 	span, early := pacer.Duration(), false
 	if !stop() {
@@ -230,6 +288,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := agg.finish(int((span + time.Second - 1) / time.Second))
 	res.Created, res.Unreadable, res.Misacknowledged = created, unreadable, misacked
 	res.Offered = pacer.Hits(span)
+	if closed { // users are not scheduled: what they sent is what they offered
+		res.Offered, res.Users = float64(res.Requests), peakUsers(cfg.Phases)
+	}
 	if s := span.Seconds(); s > 0 {
 		res.OfferedRate = res.Offered / s
 		res.AchievedRate = float64(res.Requests) / s

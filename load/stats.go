@@ -23,6 +23,10 @@ type Second struct {
 	P50, P95, P99, Max time.Duration
 	// MaxLag is the worst delay of a send behind its schedule.
 	MaxLag time.Duration
+	// Users is the most virtual users the ramp had live in this second
+	// when the phases count users (the closed model: Offered is then what
+	// they sent); zero in the open model.
+	Users int
 }
 
 // window accumulates one open second.
@@ -73,6 +77,9 @@ type aggregator struct {
 	start time.Time
 	pacer RampPacer
 	emit  func(Second)
+	// closed: the phases count users; a second's Offered is what they
+	// sent and its Users the ramp's count.
+	closed bool
 
 	open []*window // seconds base, base+1, ...
 	base int
@@ -96,10 +103,13 @@ func (a *aggregator) lagOf(r *vegeta.Result) time.Duration {
 	return max(r.Timestamp.Sub(a.start)-a.pacer.Due(r.Seq), 0)
 }
 
-// add takes one result and delivers every second it completes.
-func (a *aggregator) add(r *vegeta.Result) {
+// add takes one result of the open model and delivers every second it
+// completes.
+func (a *aggregator) add(r *vegeta.Result) { a.addLag(r, a.lagOf(r)) }
+
+// addLag takes one result, sent lag behind its schedule.
+func (a *aggregator) addLag(r *vegeta.Result, lag time.Duration) {
 	sent := max(r.Timestamp.Sub(a.start), 0)
-	lag := a.lagOf(r)
 	a.window(int(sent/time.Second)).add(r, lag)
 
 	a.latency.add(r.Latency)
@@ -149,6 +159,10 @@ func (a *aggregator) newWindow(i int) *window {
 		Start:   a.start.Add(from),
 		Offered: a.pacer.Hits(to) - a.pacer.Hits(from),
 	}
+	if a.closed {
+		w.s.Offered = 0 // counted as sent (window.close)
+		w.s.Users = max(liveAt(a.pacer, from), liveAt(a.pacer, to-1))
+	}
 	w.latencies = w.latencies[:0]
 	return w
 }
@@ -157,6 +171,9 @@ func (a *aggregator) newWindow(i int) *window {
 func (a *aggregator) closeFirst() {
 	w := a.window(a.base)
 	s := w.close()
+	if a.closed {
+		s.Offered = float64(s.Sent)
+	}
 	a.open = a.open[1:]
 	a.base++
 	a.free = append(a.free, w)

@@ -46,6 +46,15 @@ type Summary struct {
 	AchievedRate float64      `json:"achieved_rps"`
 	LagP99Ms     float64      `json:"lag_p99_ms"`
 	Invalid      bool         `json:"invalid"`
+	// Users is the most virtual users live at once when the load counted
+	// users (the closed model): the offered rate is then what they sent,
+	// less when the tier answered slowly. 0: the load was a schedule of
+	// rates (the open model).
+	Users int `json:"users,omitempty"`
+	// CapacityScale is the factor every instance's CPU share and every
+	// request's CPU cost were multiplied by (the scenario's capacity_scale);
+	// 0 or 1: full size.
+	CapacityScale float64 `json:"capacity_scale,omitempty"`
 
 	InService          InService `json:"in_service"`
 	ScalingActivities  Scaling   `json:"scaling_activities"`
@@ -145,6 +154,12 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintln(w, "\nTraffic")
 	fmt.Fprintf(w, "  requests %d, success %.2f%%, offered %.1f/s, achieved %.1f/s, send lag p99 %.1f ms\n",
 		s.Requests, s.SuccessRate, s.OfferedRate, s.AchievedRate, s.LagP99Ms)
+	if s.Users > 0 {
+		fmt.Fprintf(w, "  the offered rate came from up to %d virtual users (closed model: each waits for its answer and thinks before its next request, so a slow tier is sent less)\n", s.Users)
+	}
+	if s.CapacityScale > 0 && s.CapacityScale != 1 {
+		fmt.Fprintf(w, "  capacity scale %g: every instance's CPU share and every request's CPU cost were x%g\n", s.CapacityScale, s.CapacityScale)
+	}
 	fmt.Fprintf(w, "  latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max)
 	e := s.Errors
 	fmt.Fprintf(w, "  errors: 4xx %d, 5xx %d (ELB 502 %d, 503 %d, 504 %d; target 5xx %d), transport %d\n",
@@ -196,4 +211,5 @@ type Second struct {
 	CPU       map[string]float64 `json:"cpu"`                 // by zone: mean of its instances' last minute
 	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
 	Lag       float64            `json:"lag_ms"`              // the worst delay of a send behind the load's schedule
+	Users     int                `json:"users,omitempty"`     // virtual users live (closed model); offered is then what they sent
 }

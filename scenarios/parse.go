@@ -17,6 +17,12 @@ const (
 	DefaultSpeed  = 10
 	DefaultSeed   = 1
 	DefaultMaxLag = 250 * time.Millisecond
+	// DefaultThinkTime is a virtual user's mean pause between an answer
+	// and its next request (AWS time) when the scenario gives none: the
+	// lab's choice, not AWS's, a person reading a page for a few seconds
+	// before the next click (k6's examples sleep 1 to 5 s between
+	// requests). Each pause is drawn uniformly within +-50% of it.
+	DefaultThinkTime = 5 * time.Second
 )
 
 // DefaultMix is the request mix of a scenario that gives none.
@@ -36,7 +42,7 @@ func Parse(filename string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	p := parser{yamlcheck.NewParser(filename)}
-	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass}
+	s := &Scenario{Speed: DefaultSpeed, Seed: DefaultSeed, MaxLag: DefaultMaxLag, File: filename, Expect: ExpectPass, CapacityScale: 1}
 	s.Load.Mix = DefaultMix
 	s.Load.Client = DefaultClient
 	if p.decode(root, s) {
@@ -69,7 +75,7 @@ type parser struct {
 
 // topKeys are the keys a scenario file may have at its top level.
 var topKeys = []string{"name", "description", "stack", "speed", "seed", "max_lag",
-	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones"}
+	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones", "capacity_scale"}
 
 // decode reads the file into s over its defaults. It reports false when the
 // file is not a mapping at all, so there is nothing to validate.
@@ -85,6 +91,7 @@ func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 		s.stackAt = yamlcheck.Error{File: s.File, Line: n.Line, Col: n.Column, Field: "stack"}
 	}
 	p.Float(m, "", "speed", &s.Speed)
+	p.Float(m, "", "capacity_scale", &s.CapacityScale)
 	p.seed(m["seed"], &s.Seed)
 	p.Dur(m, "", "max_lag", &s.MaxLag, true)
 	p.load(m["load"], &s.Load)
@@ -115,8 +122,10 @@ func (p parser) seed(n *yaml.Node, dst *uint64) {
 }
 
 func (p parser) load(n *yaml.Node, l *LoadProfile) {
-	m := p.Mapping(n, "load", "mix", "phases", "client")
+	m := p.Mapping(n, "load", "mix", "phases", "client", "think_time")
 	p.Str(m, "load", "client", &l.Client)
+	l.ThinkTime = DefaultThinkTime
+	p.Dur(m, "load", "think_time", &l.ThinkTime, true)
 	if mix := p.Mapping(m["mix"], "load.mix", "list", "create", "get", "done"); mix != nil {
 		l.Mix = Mix{}
 		p.Int(mix, "load.mix", "list", &l.Mix.List)
@@ -126,11 +135,15 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 	}
 	for i, pn := range p.List(m["phases"], "load.phases") {
 		path := yamlcheck.Index("load.phases", i)
-		ph := p.Mapping(pn, path, "name", "duration", "rate", "from", "to")
+		ph := p.Mapping(pn, path, "name", "duration", "rate", "from", "to", "users", "think_time")
 		phase := Phase{Name: fmt.Sprintf("phase-%d", i+1)}
 		p.Str(ph, path, "name", &phase.Name)
 		p.Dur(ph, path, "duration", &phase.Duration, true)
-		if ph["rate"] != nil {
+		if ph["users"] != nil {
+			p.users(ph["users"], yamlcheck.Sub(path, "users"), &phase)
+			phase.ThinkTime = l.ThinkTime
+			p.Dur(ph, path, "think_time", &phase.ThinkTime, true)
+		} else if ph["rate"] != nil {
 			p.Float(ph, path, "rate", &phase.From)
 			phase.To = phase.From
 		} else {
@@ -139,6 +152,31 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 		}
 		l.Phases = append(l.Phases, phase)
 	}
+}
+
+// users reads a phase's users: a count (a steady phase) or {from, to} (a
+// ramp).
+func (p parser) users(n *yaml.Node, path string, ph *Phase) {
+	ph.Users = true
+	if n.Kind == yaml.MappingNode {
+		m := p.Mapping(n, path, "from", "to")
+		for _, key := range []string{"from", "to"} {
+			if m != nil && m[key] == nil {
+				p.ErrAt(n, yamlcheck.Sub(path, key), "missing; a ramp of users needs from and to, such as {from: 100, to: 10000}")
+			}
+		}
+		var from, to int
+		p.Int(m, path, "from", &from)
+		p.Int(m, path, "to", &to)
+		ph.From, ph.To = float64(from), float64(to)
+		return
+	}
+	var v int
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		p.ErrAt(n, path, "%s is not a number of users; give a whole number such as 500, or {from: 100, to: 10000} for a ramp", yamlcheck.Describe(n))
+		return
+	}
+	ph.From, ph.To = float64(v), float64(v)
 }
 
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {

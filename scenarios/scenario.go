@@ -29,6 +29,11 @@ type Scenario struct {
 	Speed  float64       // AWS seconds per wall second: 10 runs a 30-minute scenario in 3 wall minutes
 	Seed   uint64        // seeds every random choice (request mix, chaos targets)
 	MaxLag time.Duration // wall time: the run is INVALID if the load generator's p99 lag exceeds it
+	// CapacityScale (capacity_scale) multiplies every instance's CPU share
+	// and every request's CPU cost (SimplyDone's SIMPLYDONE_CPU_COST), so
+	// the tier behaves as at full size while the host spends that fraction
+	// of the CPU. 1 (the default): full size.
+	CapacityScale float64
 
 	Load           LoadProfile
 	Chaos          []ChaosAction    // in file order; At counts from the start of the load
@@ -58,6 +63,24 @@ type LoadProfile struct {
 	// dialer, browsers and curl do) or entry.OneAddress (no retry: a dead
 	// cached address fails until the DNS TTL ends).
 	Client string
+	// ThinkTime is the users phases' think time where a phase gives none
+	// (load.think_time; DefaultThinkTime when the file gives none).
+	ThinkTime time.Duration
+}
+
+// Closed reports whether the profile counts users (the closed model).
+func (l LoadProfile) Closed() bool { return len(l.Phases) > 0 && l.Phases[0].Users }
+
+// PeakUsers is the most virtual users the profile has live at once (0 for
+// a profile of rates).
+func (l LoadProfile) PeakUsers() int {
+	peak := 0.0
+	for _, p := range l.Phases {
+		if p.Users {
+			peak = max(peak, p.From, p.To)
+		}
+	}
+	return int(peak)
 }
 
 // Mix weighs the request kinds of the SimplyDone workload. A scenario
@@ -77,6 +100,13 @@ type Phase struct {
 	Name     string
 	Duration time.Duration
 	From, To float64
+	// Users (users: in the file) makes From and To counts of concurrent
+	// virtual users, the closed model: each user sends a request, waits for
+	// the answer, thinks for about ThinkTime (AWS time; uniform within
+	// +-50% of it) and sends the next, so a slow tier gets fewer requests.
+	// A profile's phases all give rates or all give users.
+	Users     bool
+	ThinkTime time.Duration
 }
 
 // RateAt is the phase's rate (requests per wall second) at elapsed AWS time

@@ -89,7 +89,7 @@ func TestDefaultsAndTotalDuration(t *testing.T) {
 	if s.Speed != 10 || s.Seed != 1 || s.MaxLag != 250*time.Millisecond || s.Load.Mix != (Mix{50, 20, 20, 10}) {
 		t.Errorf("defaults: speed %v seed %v max_lag %v mix %+v", s.Speed, s.Seed, s.MaxLag, s.Load.Mix)
 	}
-	want := []Phase{{"calm", 5 * time.Minute, 20, 20}, {"rise", 5 * time.Minute, 20, 100}}
+	want := []Phase{{Name: "calm", Duration: 5 * time.Minute, From: 20, To: 20}, {Name: "rise", Duration: 5 * time.Minute, From: 20, To: 100}}
 	if !reflect.DeepEqual(s.Load.Phases, want) {
 		t.Errorf("phases %+v, want %+v", s.Load.Phases, want)
 	}

@@ -24,6 +24,11 @@ const (
 	MaxDuration = 24 * time.Hour
 )
 
+// MinCapacityScale is the smallest capacity_scale: below it a t3.nano's
+// share would need CFS periods longer than the kernel allows to be exact,
+// and throttling slices coarse enough to be seen as latency.
+const MinCapacityScale = 0.05
+
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // validate checks a decoded scenario. Fields that already failed to decode
@@ -46,6 +51,9 @@ func (p parser) validate(s *Scenario) {
 	}
 	if s.Speed < MinSpeed || s.Speed > MaxSpeed {
 		p.Errf("speed", "%s is not allowed; use %d to %d (AWS seconds per wall second)", fmtNum(s.Speed), MinSpeed, MaxSpeed)
+	}
+	if f := "capacity_scale"; p.Has(f) && !p.Bad(f) && (s.CapacityScale < MinCapacityScale || s.CapacityScale > 1) {
+		p.Errf(f, "%s is not allowed; use %g to 1, the factor on every instance's CPU share and every request's CPU cost (1: full size)", fmtNum(s.CapacityScale), MinCapacityScale)
 	}
 	if s.MaxLag <= 0 {
 		p.Errf("max_lag", "%s is not above 0; give the wall-time lag the load generator may have at p99, such as 250ms", clock.Short(s.MaxLag))
@@ -92,14 +100,20 @@ func (p parser) validateLoad(l LoadProfile) {
 		} else if ph.Duration <= 0 {
 			p.Errf(ipath+".duration", "%s is not above 0; give how long the phase lasts in AWS time, such as 5m", clock.Short(ph.Duration))
 		}
-		p.validateRates(ipath)
+		if ph.Users {
+			p.validateUsers(ipath, ph, l)
+		} else {
+			p.validateRates(ipath)
+			p.notWithRates(ipath, i, l)
+		}
 		if ph.Duration > 0 && total <= MaxDuration {
 			total += min(ph.Duration, MaxDuration+1) // no overflow, however many phases
 			if total > MaxDuration {
 				p.Errf(ipath+".duration", "%s takes the load to over %s in all (AWS time), the most a scenario may run; shorten the phases", clock.Short(ph.Duration), clock.Short(MaxDuration))
 			}
 		}
-		if p.Has(ipath + ".rate") {
+		if ph.Users {
+		} else if p.Has(ipath + ".rate") {
 			p.rateRange(ipath+".rate", ph.From)
 		} else {
 			p.rateRange(ipath+".from", ph.From)
@@ -122,6 +136,67 @@ func (p parser) validateLoad(l LoadProfile) {
 	}
 	if m == (Mix{}) && p.Has("load.mix") {
 		p.Errf("load.mix", "all weights are 0; give at least one of list, create, get, done a weight above 0")
+	}
+}
+
+// MaxUsers bounds a users phase: each virtual user holds a goroutine and a
+// cookie jar while it lives.
+const MaxUsers = 100000
+
+// MaxThinkTime bounds a think time (AWS time).
+const MaxThinkTime = time.Hour
+
+// validateUsers checks a users phase (the closed model): a count or a ramp
+// of whole users, nothing of a rate with it, a sensible think time, and a
+// profile whose phases all count users.
+func (p parser) validateUsers(path string, ph Phase, l LoadProfile) {
+	users := path + ".users"
+	for _, key := range []string{"rate", "from", "to"} {
+		if p.Has(path + "." + key) {
+			p.Errf(path+"."+key, "given with users; a phase counts users (users: 500, or users: {from: 100, to: 10000}) or gives a rate, not both")
+		}
+	}
+	if !l.Phases[0].Users {
+		p.Errf(users, "the profile gives rates (load.phases[0]); give users in every phase or a rate in every phase")
+	}
+	ramp := p.Has(users+".from") || p.Has(users+".to")
+	for _, f := range []struct {
+		field string
+		v     float64
+		given bool
+	}{{users, ph.From, !ramp}, {users + ".from", ph.From, ramp}, {users + ".to", ph.To, ramp}} {
+		if f.given && p.Has(f.field) && !p.Bad(f.field) && (f.v < 0 || f.v > MaxUsers) {
+			p.Errf(f.field, "%s is not allowed; use 0 to %d concurrent virtual users", fmtNum(f.v), MaxUsers)
+		}
+	}
+	for _, f := range []string{path + ".think_time", "load.think_time"} {
+		if !p.Has(f) || p.Bad(f) {
+			continue
+		}
+		d := ph.ThinkTime
+		if f == "load.think_time" {
+			d = l.ThinkTime
+		}
+		if d < 0 || d > MaxThinkTime {
+			p.Errf(f, "%s is not allowed; give a virtual user's mean pause between an answer and its next request, 0 to %s (AWS time), such as 5s", clock.Short(d), clock.Short(MaxThinkTime))
+		}
+	}
+}
+
+// notWithRates refuses what only users phases take in a phase of rates.
+func (p parser) notWithRates(path string, i int, l LoadProfile) {
+	if f := path + ".think_time"; p.Has(f) {
+		p.Errf(f, "not allowed with a rate; think_time is the pause of virtual users (a phase with users:)")
+	}
+	if l.Closed() {
+		field := path + ".rate"
+		if !p.Has(field) && p.Has(path+".from") {
+			field = path + ".from"
+		}
+		p.Errf(field, "the profile counts users (load.phases[0].users); give users in every phase or a rate in every phase")
+	}
+	if i == 0 && p.Has("load.think_time") && !l.Closed() {
+		p.Errf("load.think_time", "not allowed when the phases give rates; think_time is the pause of virtual users (phases with users:)")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,16 +171,13 @@ func (c *cgroups) create(id string, cpu float64, memMiB int) (*instanceCgroup, e
 }
 
 func (g *instanceCgroup) setLimits(cpu float64, memMiB int) error {
-	quota := int64(cpu * cfsPeriod)
-	if quota < 1000 {
-		quota = 1000 // the kernel's minimum is 1 ms
-	}
+	quota, period := cpuQuota(cpu)
 	var err error
 	if g.v2 {
-		err = os.WriteFile(filepath.Join(g.cpu, "cpu.max"), fmt.Appendf(nil, "%d %d", quota, cfsPeriod), 0)
+		err = os.WriteFile(filepath.Join(g.cpu, "cpu.max"), fmt.Appendf(nil, "%d %d", quota, period), 0)
 	} else {
 		err = errors.Join(
-			os.WriteFile(filepath.Join(g.cpu, "cpu.cfs_period_us"), fmt.Append(nil, cfsPeriod), 0),
+			os.WriteFile(filepath.Join(g.cpu, "cpu.cfs_period_us"), fmt.Append(nil, period), 0),
 			os.WriteFile(filepath.Join(g.cpu, "cpu.cfs_quota_us"), fmt.Append(nil, quota), 0))
 	}
 	if err != nil {
@@ -195,6 +193,22 @@ func (g *instanceCgroup) setLimits(cpu float64, memMiB int) error {
 		}
 	}
 	return nil
+}
+
+// cpuQuota is the CFS quota and period, in microseconds, for a share of cpu
+// cores: the share of cfsPeriod, or, for a share below the kernel's minimum
+// quota of 1 ms per period (under 0.1 core, as a capacity scale gives), 1 ms
+// over a longer period, so the share stays exact (up to the kernel's
+// longest period, 1 s).
+func cpuQuota(cpu float64) (quota, period int64) {
+	quota, period = int64(cpu*cfsPeriod), cfsPeriod
+	if quota >= 1000 {
+		return quota, period
+	}
+	if cpu <= 0 {
+		return 1000, cfsPeriod
+	}
+	return 1000, min(int64(math.Ceil(1000/cpu)), 1000000)
 }
 
 // dirs lists the distinct directories of the instance.
