@@ -12,10 +12,13 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// Mix weighs the four SimplyDone requests the load generator sends. The
-// zero Mix means DefaultMix.
+// Mix weighs the SimplyDone requests the load generator sends: the four
+// todo requests, and the cart's two (session state: read the user's cart,
+// add an item to it), which need virtual users. The zero Mix means
+// DefaultMix.
 type Mix struct {
 	List, Create, Get, Done int
+	Cart, AddToCart         int
 }
 
 // DefaultMix is 50% list, 20% create, 20% get, 10% mark done.
@@ -32,10 +35,12 @@ const (
 	kindCreate
 	kindGet
 	kindDone
+	kindCart
+	kindAddToCart
 )
 
 func (k kind) String() string {
-	return [...]string{"list", "create", "get", "done"}[k]
+	return [...]string{"list", "create", "get", "done", "cart", "add_to_cart"}[k]
 }
 
 func (m Mix) orDefault() Mix {
@@ -45,12 +50,12 @@ func (m Mix) orDefault() Mix {
 	return m
 }
 
-func (m Mix) total() int { return m.List + m.Create + m.Get + m.Done }
+func (m Mix) total() int { return m.List + m.Create + m.Get + m.Done + m.Cart + m.AddToCart }
 
 func (m Mix) validate() error {
-	if m.List < 0 || m.Create < 0 || m.Get < 0 || m.Done < 0 {
-		return fmt.Errorf("mix weights must not be negative, got list %d, create %d, get %d, done %d",
-			m.List, m.Create, m.Get, m.Done)
+	if m.List < 0 || m.Create < 0 || m.Get < 0 || m.Done < 0 || m.Cart < 0 || m.AddToCart < 0 {
+		return fmt.Errorf("mix weights must not be negative, got list %d, create %d, get %d, done %d, cart %d, add_to_cart %d",
+			m.List, m.Create, m.Get, m.Done, m.Cart, m.AddToCart)
 	}
 	if m.total() == 0 {
 		return errors.New("mix weights must not all be zero")
@@ -67,8 +72,12 @@ func (m Mix) pick(u int) kind {
 		return kindCreate
 	case u < m.List+m.Create+m.Get:
 		return kindGet
-	default:
+	case u < m.List+m.Create+m.Get+m.Done:
 		return kindDone
+	case u < m.List+m.Create+m.Get+m.Done+m.Cart:
+		return kindCart
+	default:
+		return kindAddToCart
 	}
 }
 
@@ -93,6 +102,7 @@ type Targeter struct {
 	rng    *rand.Rand
 	ids    []int64
 	titles uint64
+	items  map[int]uint64 // each user's cart items added so far
 }
 
 // NewTargeter returns a Targeter over base URLs such as
@@ -114,7 +124,7 @@ func NewTargeter(bases []string, mix Mix, rng *rand.Rand, titlePrefix string) (*
 		return nil, fmt.Errorf("title prefix: %w", err)
 	}
 	prefix := `{"title":` + string(quoted[:len(quoted)-1]) // drop the closing quote
-	return &Targeter{bases: bases, mix: mix, prefix: prefix, titled: titlePrefix, rng: rng}, nil
+	return &Targeter{bases: bases, mix: mix, prefix: prefix, titled: titlePrefix, rng: rng, items: map[int]uint64{}}, nil
 }
 
 // title is the title of the create whose number is n.
@@ -127,9 +137,19 @@ func (t *Targeter) AddID(id int64) {
 	t.mu.Unlock()
 }
 
-// Next fills tgt with the next request; it has the signature of a
-// vegeta.Targeter: pass vegeta.Targeter(t.Next).
+// Next fills tgt with the next request, from a user drawn at random when
+// the open model has users; it has the signature of a vegeta.Targeter:
+// pass vegeta.Targeter(t.Next).
 func (t *Targeter) Next(tgt *vegeta.Target) error {
+	return t.next(tgt, -1)
+}
+
+// NextFor fills tgt with user's next request (the closed model's users).
+func (t *Targeter) NextFor(tgt *vegeta.Target, user int) {
+	t.next(tgt, user)
+}
+
+func (t *Targeter) next(tgt *vegeta.Target, user int) error {
 	t.mu.Lock()
 	base := t.bases[t.rng.IntN(len(t.bases))]
 	k := t.mix.pick(t.rng.IntN(t.mix.total()))
@@ -145,9 +165,16 @@ func (t *Targeter) Next(tgt *vegeta.Target) error {
 	if k == kindCreate {
 		t.titles++
 	}
-	user := -1
-	if t.users > 0 {
+	if user < 0 && t.users > 0 {
 		user = t.rng.IntN(t.users)
+	}
+	var item uint64
+	switch {
+	case (k == kindCart || k == kindAddToCart) && user < 0:
+		k = kindList // a cart needs a user: an anonymous visitor has none
+	case k == kindAddToCart:
+		t.items[user]++
+		item = t.items[user]
 	}
 	t.mu.Unlock()
 
@@ -169,6 +196,14 @@ func (t *Targeter) Next(tgt *vegeta.Target) error {
 	case kindDone:
 		tgt.Method = http.MethodPost
 		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10) + "/done"
+	case kindCart:
+		tgt.URL = base + cartPath
+		tgt.Header = http.Header{sentCartHeader: []string{cartTag(user, 0)}}
+	case kindAddToCart:
+		tgt.Method = http.MethodPost
+		tgt.URL = base + cartItemsPath
+		tgt.Body = []byte(`{"item":"` + cartItem(user, item) + `"}`)
+		tgt.Header = http.Header{"Content-Type": jsonHeader["Content-Type"], sentCartHeader: []string{cartTag(user, item)}}
 	}
 	if user >= 0 {
 		tgt.Header = withUser(tgt.Header, user)

@@ -91,12 +91,17 @@ type Result struct {
 	// less when the tier answers slowly. Zero in the open model, whose
 	// rate is a schedule.
 	Users int
+	// Sessions is the check of the users' session state (their carts):
+	// how many cart reads found an item their user's add had been
+	// acknowledged before the read was sent, and how many did not.
+	Sessions SessionCheck
 }
 
 // collector takes each result, in completion order, with its send's lag.
 type collector struct {
 	agg                  *aggregator
 	targeter             *Targeter
+	sessions             sessions
 	created              []Write
 	unreadable, misacked int
 	seen                 map[Write]bool
@@ -104,6 +109,7 @@ type collector struct {
 
 func (c *collector) take(r *vegeta.Result, lag time.Duration) {
 	c.agg.addLag(r, lag)
+	c.sessions.take(r)
 	switch w, ok := acknowledged(r, c.targeter.title); {
 	case ok && !c.seen[w]:
 		c.seen[w] = true
@@ -186,6 +192,9 @@ func (c Config) validate() error {
 	if c.Users < 0 {
 		errs = append(errs, fmt.Errorf("users must not be negative, got %d", c.Users))
 	}
+	if c.Mix.Cart+c.Mix.AddToCart > 0 && !closed && c.Users == 0 {
+		errs = append(errs, errors.New("the mix's cart requests need virtual users (a users phase, or Users): a cart belongs to a user"))
+	}
 	if c.Timeout < 0 || c.MaxLag < 0 {
 		errs = append(errs, errors.New("timeout and max lag must not be negative"))
 	}
@@ -243,10 +252,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	transport, client := newClient(cfg.Timeout, cfg.DialContext)
 	switch {
 	case closed: // every virtual user keeps its own cookies, as k6's do
-		client.Transport = newUserJars(transport, peakUsers(cfg.Phases))
+		client.Transport = sentTitle{newUserJars(transport, peakUsers(cfg.Phases))}
 	case cfg.Users > 0:
 		targeter.users = cfg.Users
-		client.Transport = newUserJars(transport, cfg.Users)
+		client.Transport = sentTitle{newUserJars(transport, cfg.Users)}
 	}
 	defer transport.CloseIdleConnections()
 
@@ -287,6 +296,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res := agg.finish(int((span + time.Second - 1) / time.Second))
 	res.Created, res.Unreadable, res.Misacknowledged = created, unreadable, misacked
+	res.Sessions = col.sessions.check
 	res.Offered = pacer.Hits(span)
 	if closed { // users are not scheduled: what they sent is what they offered
 		res.Offered, res.Users = float64(res.Requests), peakUsers(cfg.Phases)
@@ -355,24 +365,40 @@ func acknowledged(r *vegeta.Result, title func(n string) string) (w Write, ok bo
 // puts it on the response the result is made from.
 const sentTitleHeader = "X-Lab-Sent-Title"
 
-// sentTitle is the attack client's transport: it moves sentTitleHeader from
-// each request to its response, so the result of a create says which title
-// was sent (vegeta's results hold the response's headers, not the request).
+// sentTitle is the attack client's transport: it moves the carried
+// headers (sentTitleHeader, sentCartHeader) from each request to its
+// response, so the result of a create says which title was sent and the
+// result of a cart request whose user and item it was (vegeta's results
+// hold the response's headers, not the request).
 type sentTitle struct{ next http.RoundTripper }
 
+// carried are the headers sentTitle moves from a request to its response.
+var carried = [...]string{sentTitleHeader, sentCartHeader}
+
 func (s sentTitle) RoundTrip(req *http.Request) (*http.Response, error) {
-	n := req.Header.Get(sentTitleHeader)
-	if n == "" {
+	var vals [len(carried)]string
+	any := false
+	for i, h := range carried {
+		vals[i] = req.Header.Get(h)
+		any = any || vals[i] != ""
+	}
+	if !any {
 		return s.next.RoundTrip(req)
 	}
 	req = req.Clone(req.Context())
-	req.Header.Del(sentTitleHeader)
+	for _, h := range carried {
+		req.Header.Del(h)
+	}
 	resp, err := s.next.RoundTrip(req)
 	if resp != nil {
 		if resp.Header == nil {
 			resp.Header = http.Header{}
 		}
-		resp.Header.Set(sentTitleHeader, n)
+		for i, h := range carried {
+			if vals[i] != "" {
+				resp.Header.Set(h, vals[i])
+			}
+		}
 	}
 	return resp, err
 }

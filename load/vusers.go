@@ -235,8 +235,7 @@ type sentResult struct {
 
 func (h *httpSender) send(ctx context.Context, user int, due time.Duration) time.Duration {
 	var tgt vegeta.Target
-	_ = h.targeter.Next(&tgt) // never fails
-	tgt.Header = withUser(tgt.Header, user)
+	h.targeter.NextFor(&tgt, user)
 
 	res := &vegeta.Result{Attack: "lab", Method: tgt.Method, URL: tgt.URL}
 	h.mu.Lock() // Seq and Timestamp together, as vegeta orders them
