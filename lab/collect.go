@@ -8,6 +8,7 @@ import (
 
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 )
@@ -113,6 +114,9 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	s.Users = r.Users // the closed model's peak: the offered rate came from them
 	s.Invalid = r.Invalid
 	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
+	if ss := r.Sessions; ss.Adds > 0 || ss.Reads > 0 {
+		s.Sessions = &rundir.Sessions{Adds: ss.Adds, Reads: ss.Reads, Lost: ss.Lost, LostUsers: ss.LostUsers}
+	}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

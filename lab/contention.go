@@ -40,7 +40,7 @@ func hostRule() string {
 		"or the CPU it withheld from the lab's own process (its load balancer nodes and load generator) exceeds %g%% of what the lab asked for "+
 		"(its threads' run-queue delay, less idle CPU and at most what the host spent outside the lab, against its CPU time plus that delay); "+
 		"when more than %g%% of the load seconds, or %d in a row, are starved, a breached SLO is INVALID, not FAIL, "+
-		"unless it is lost writes or an error rate still breached over the seconds the host did not starve; "+
+		"unless it is lost writes, lost session state or an error rate still breached over the seconds the host did not starve; "+
 		"a stop condition stands only if it holds over the seconds of its window the host did not starve",
 		starvedDeniedPct, hostTick, starvedDeniedPct, invalidStarvedPct, invalidStarvedRun)
 }
@@ -109,13 +109,14 @@ func judgeHost(ss []rundir.HostSecond) (rundir.Host, string) {
 
 // breachStands says whether a breached SLO is the stack's whatever the host
 // did: lost writes always (starving an instance loses no acknowledged
-// write); an error or success rate when it is still breached over the load
+// write), and lost session state always (a cart kept outside the instances
+// survives any starvation; one lost shows the state lived in an instance); an error or success rate when it is still breached over the load
 // seconds the host did not starve, if they are at least half of them.
 // Latency, capacity and scaling SLOs on a starved host are the host's to
 // explain.
 func breachStands(slo scenarios.SLO, secs []load.Second, starved []int) bool {
 	switch slo.Metric {
-	case "lost_writes":
+	case "lost_writes", "lost_session_state":
 		return true
 	case "success_rate", "error_rate":
 		skip := make(map[int]bool, len(starved))

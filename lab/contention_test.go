@@ -302,6 +302,7 @@ func TestBreachStands(t *testing.T) {
 		stands  bool
 	}{
 		{"lost writes", slo("lost_writes == 0"), secs(), run(0, 19), true},
+		{"lost session state", slo("lost_session_state == 0"), secs(), run(0, 19), true},
 		{"errors outside the starved seconds", slo("success_rate >= 99.9%"), secs(12, 13), run(0, 5), true},
 		{"errors only in the starved seconds", slo("success_rate >= 99.9%"), secs(2, 3), run(0, 5), false},
 		{"error rate, most seconds starved", slo("error_rate < 0.1%"), secs(run(0, 19)...), run(0, 12), false},

@@ -260,6 +260,7 @@ func judgeSLOs(s *Summary, slos []scenarios.SLO) {
 		"max_in_service":       float64(s.InService.Max),
 		"min_in_service":       float64(s.InService.Min),
 		"lost_writes":          float64(s.LostWrites),
+		"lost_session_state":   lostSessionState(s),
 		"requests":             float64(s.Requests),
 		"scale_out_activities": float64(s.ScalingActivities.ScaleOuts),
 		"scale_in_activities":  float64(s.ScalingActivities.ScaleIns),
@@ -291,4 +292,13 @@ func usersNote(ph scenarios.Phase) string {
 		n = fmt.Sprintf("%g to %g virtual users", ph.From, ph.To)
 	}
 	return fmt.Sprintf("%s thinking about %s between requests", n, ph.ThinkTime)
+}
+
+// lostSessionState is the summary's lost_session_state: 0 when the mix
+// sent no cart requests.
+func lostSessionState(s *Summary) float64 {
+	if s.Sessions == nil {
+		return 0
+	}
+	return float64(s.Sessions.Lost)
 }

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/stack"
 )
@@ -70,11 +71,12 @@ func stickiness(st stack.Stickiness) alb.Stickiness {
 // enough users that each target gets many at the group's sizes.
 const StickyUsers = 500
 
-// loadUsers is the load generator's virtual users for the stack: none
-// (every request a new visitor, as before) unless the target group is
-// sticky.
-func loadUsers(s *stack.Stack) int {
-	if s.TargetGroup.Stickiness.Enabled {
+// loadUsers is the open model's virtual users for the stack and scenario:
+// none (every request a new visitor, as before) unless the target group is
+// sticky or the mix sends cart requests (a cart belongs to a user). A users
+// phase brings its own.
+func loadUsers(s *stack.Stack, sc *scenarios.Scenario) int {
+	if s.TargetGroup.Stickiness.Enabled || sc.Load.Mix.Cart+sc.Load.Mix.AddToCart > 0 {
 		return StickyUsers
 	}
 	return 0

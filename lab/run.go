@@ -159,9 +159,10 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	go func() { defer wg.Done(); host.run(runCtx, l.Dir, time.Now()) }()
 	res, loadErr := load.Run(runCtx, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
-		Mix:      load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done},
+		Mix: load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done,
+			Cart: sc.Load.Mix.Cart, AddToCart: sc.Load.Mix.AddToCart},
 		OnSecond: live.second,
-		Users:    loadUsers(l.opts.Stack), // virtual users with cookie jars when the target group is sticky (lab/rules.go)
+		Users:    loadUsers(l.opts.Stack, sc), // virtual users with cookie jars when the target group is sticky or the mix has carts (lab/rules.go)
 	})
 	stopRun()
 	wg.Wait()

@@ -61,6 +61,9 @@ type Summary struct {
 	Faults             Faults    `json:"faults"`
 	AcknowledgedWrites int       `json:"acknowledged_writes"`
 	LostWrites         int       `json:"lost_writes"`
+	// Sessions is the users' session state (their carts), when the mix
+	// sends cart requests.
+	Sessions *Sessions `json:"sessions,omitempty"`
 
 	// Assumptions are the figures the run relied on that AWS does not
 	// document (observed, assumed, or set by the stack over such a default).
@@ -181,6 +184,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost\n", s.AcknowledgedWrites, s.LostWrites)
+	if ss := s.Sessions; ss != nil {
+		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
+	}
 	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {
 		fmt.Fprintln(w, "\nRelied on, not documented by AWS (report.html says where each comes from)")
@@ -212,4 +218,14 @@ type Second struct {
 	GroupCPU  *float64           `json:"group_cpu,omitempty"` // the alarm's view: the group's average, warming instances excluded
 	Lag       float64            `json:"lag_ms"`              // the worst delay of a send behind the load's schedule
 	Users     int                `json:"users,omitempty"`     // virtual users live (closed model); offered is then what they sent
+}
+
+// Sessions is what the run saw of its users' session state: cart reads
+// sent after their user had an add acknowledged, and those whose cart did
+// not hold the newest such item (lost_session_state).
+type Sessions struct {
+	Adds      int `json:"adds"`
+	Reads     int `json:"reads"`
+	Lost      int `json:"lost_session_state"`
+	LostUsers int `json:"users_lost_state"`
 }

@@ -126,12 +126,14 @@ func (p parser) load(n *yaml.Node, l *LoadProfile) {
 	p.Str(m, "load", "client", &l.Client)
 	l.ThinkTime = DefaultThinkTime
 	p.Dur(m, "load", "think_time", &l.ThinkTime, true)
-	if mix := p.Mapping(m["mix"], "load.mix", "list", "create", "get", "done"); mix != nil {
+	if mix := p.Mapping(m["mix"], "load.mix", "list", "create", "get", "done", "cart", "add_to_cart"); mix != nil {
 		l.Mix = Mix{}
 		p.Int(mix, "load.mix", "list", &l.Mix.List)
 		p.Int(mix, "load.mix", "create", &l.Mix.Create)
 		p.Int(mix, "load.mix", "get", &l.Mix.Get)
 		p.Int(mix, "load.mix", "done", &l.Mix.Done)
+		p.Int(mix, "load.mix", "cart", &l.Mix.Cart)
+		p.Int(mix, "load.mix", "add_to_cart", &l.Mix.AddToCart)
 	}
 	for i, pn := range p.List(m["phases"], "load.phases") {
 		path := yamlcheck.Index("load.phases", i)
@@ -224,8 +226,8 @@ func (p parser) slos(n *yaml.Node, path string, live bool) []SLO {
 		if window > 0 {
 			slo.Expr, slo.For = strings.TrimSpace(item.Value), window
 		}
-		if live && slo.Metric == LostWrites {
-			p.ErrAt(item, field, "lost_writes is counted at the end of the run, so it cannot stop a run early; use it in slos")
+		if live && (slo.Metric == LostWrites || slo.Metric == LostSessionState) {
+			p.ErrAt(item, field, "%s is counted at the end of the run, so it cannot stop a run early; use it in slos", slo.Metric)
 			continue
 		}
 		out = append(out, slo)

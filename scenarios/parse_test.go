@@ -36,7 +36,7 @@ func TestBadScenarios(t *testing.T) {
 			}},
 		{"missing everything", "description: nothing\n", []string{
 			`s.yaml:1:1: name: missing; name the scenario (letters, digits, '.', '_' and '-')`,
-			`s.yaml:1:1: stack: missing; give a built-in stack (simplydone, simplydone-deploy, simplydone-peak, single-server) or the path of a stack file`,
+			`s.yaml:1:1: stack: missing; give a built-in stack (simplydone, simplydone-deploy, simplydone-peak, simplydone-stateless, simplydone-sticky, single-server) or the path of a stack file`,
 			`s.yaml:1:1: load.phases: missing; give at least one phase, such as {name: calm, duration: 5m, rate: 20}`,
 			`s.yaml:1:1: slos: missing; give at least one SLO, such as success_rate >= 99%`,
 		}},
@@ -60,7 +60,7 @@ func TestBadScenarios(t *testing.T) {
 		{"duplicate phase name", top + "load:\n  phases:\n    - {name: a, duration: 5m, rate: 1}\n    - {name: a, duration: 5m, rate: 1}\n" + slos,
 			[]string{`s.yaml:6:14: load.phases[1].name: a is already the name of load.phases[0]; phase names must be unique`}},
 		{"mix all zero", top + "load:\n  mix: {list: 0}\n  phases: [{duration: 5m, rate: 1}]\n" + slos,
-			[]string{`s.yaml:4:8: load.mix: all weights are 0; give at least one of list, create, get, done a weight above 0`}},
+			[]string{`s.yaml:4:8: load.mix: all weights are 0; give at least one of list, create, get, done, cart, add_to_cart a weight above 0`}},
 		{"client not known", top + "load:\n  client: sticky\n  phases: [{duration: 5m, rate: 1}]\n" + slos,
 			[]string{`s.yaml:4:11: load.client: "sticky" is not allowed; use one of next-address, one-address ` +
 				`(next-address: a connection refused or timed out is tried on the next address, as Go's dialer, browsers and curl do; ` +

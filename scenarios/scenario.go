@@ -88,10 +88,13 @@ func (l LoadProfile) PeakUsers() int {
 // leaves out.
 type Mix struct {
 	List, Create, Get, Done int
+	// Cart and AddToCart weigh the cart's requests (each user's session
+	// state); they need virtual users: users phases, or sticky sessions.
+	Cart, AddToCart int
 }
 
 // Total is the sum of the weights.
-func (m Mix) Total() int { return m.List + m.Create + m.Get + m.Done }
+func (m Mix) Total() int { return m.List + m.Create + m.Get + m.Done + m.Cart + m.AddToCart }
 
 // Phase is a stretch of the load profile. The rate goes linearly from From
 // to To (real requests per wall second) over Duration (AWS time); a steady

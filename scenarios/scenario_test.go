@@ -14,7 +14,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"az-outage", "bad-deploy", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "rolling-deploy", "single-server"}
+	want := []string{"az-outage", "bad-deploy", "flash-sale", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "rolling-deploy", "single-server", "stateless", "stateless-db", "stateless-sticky"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -42,7 +42,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server, stateless, stateless-db, stateless-sticky") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -86,7 +86,7 @@ func TestDefaultsAndTotalDuration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Speed != 10 || s.Seed != 1 || s.MaxLag != 250*time.Millisecond || s.Load.Mix != (Mix{50, 20, 20, 10}) {
+	if s.Speed != 10 || s.Seed != 1 || s.MaxLag != 250*time.Millisecond || s.Load.Mix != (Mix{List: 50, Create: 20, Get: 20, Done: 10}) {
 		t.Errorf("defaults: speed %v seed %v max_lag %v mix %+v", s.Speed, s.Seed, s.MaxLag, s.Load.Mix)
 	}
 	want := []Phase{{Name: "calm", Duration: 5 * time.Minute, From: 20, To: 20}, {Name: "rise", Duration: 5 * time.Minute, From: 20, To: 100}}
@@ -164,7 +164,7 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ResolveStack()
-	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone, simplydone-deploy, simplydone-peak, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
+	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (simplydone, simplydone-deploy, simplydone-peak, simplydone-stateless, simplydone-sticky, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
 	if err == nil || err.Error() != want {
 		t.Errorf("missing stack:\n%v\nwant:\n%s", err, want)
 	}
@@ -183,7 +183,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, flash-sale, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, rolling-deploy, single-server, stateless, stateless-db, stateless-sticky) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

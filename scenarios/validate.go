@@ -129,13 +129,13 @@ func (p parser) validateLoad(l LoadProfile) {
 	for _, w := range []struct {
 		key string
 		v   int
-	}{{"list", m.List}, {"create", m.Create}, {"get", m.Get}, {"done", m.Done}} {
+	}{{"list", m.List}, {"create", m.Create}, {"get", m.Get}, {"done", m.Done}, {"cart", m.Cart}, {"add_to_cart", m.AddToCart}} {
 		if w.v < 0 {
 			p.Errf("load.mix."+w.key, "%d is negative; weights are 0 or more", w.v)
 		}
 	}
 	if m == (Mix{}) && p.Has("load.mix") {
-		p.Errf("load.mix", "all weights are 0; give at least one of list, create, get, done a weight above 0")
+		p.Errf("load.mix", "all weights are 0; give at least one of list, create, get, done, cart, add_to_cart a weight above 0")
 	}
 }
 
