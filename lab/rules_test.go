@@ -8,6 +8,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
@@ -65,3 +66,30 @@ target_group:
 }
 
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
+
+// The open model's users: the scenario's load.users if given; else 500
+// with sticky sessions or cart requests (each needs users with cookies);
+// else none. A users phase brings its own.
+func TestLoadUsers(t *testing.T) {
+	sticky := &stack.Stack{}
+	sticky.TargetGroup.Stickiness.Enabled = true
+	plain := &stack.Stack{}
+	rates := []scenarios.Phase{{Name: "p", Duration: time.Minute, From: 10, To: 10}}
+	users := []scenarios.Phase{{Name: "p", Duration: time.Minute, From: 10, To: 10, Users: true}}
+	for _, c := range []struct {
+		name string
+		st   *stack.Stack
+		load scenarios.LoadProfile
+		want int
+	}{
+		{"plain", plain, scenarios.LoadProfile{Phases: rates}, 0},
+		{"sticky", sticky, scenarios.LoadProfile{Phases: rates}, StickyUsers},
+		{"carts", plain, scenarios.LoadProfile{Phases: rates, Mix: scenarios.Mix{List: 1, Cart: 1}}, StickyUsers},
+		{"the scenario says", sticky, scenarios.LoadProfile{Phases: rates, Users: 40}, 40},
+		{"users phases bring their own", plain, scenarios.LoadProfile{Phases: users, Users: 40}, 0},
+	} {
+		if got := loadUsers(c.st, &scenarios.Scenario{Load: c.load}); got != c.want {
+			t.Errorf("%s: %d users, want %d", c.name, got, c.want)
+		}
+	}
+}

@@ -122,7 +122,8 @@ func (p parser) seed(n *yaml.Node, dst *uint64) {
 }
 
 func (p parser) load(n *yaml.Node, l *LoadProfile) {
-	m := p.Mapping(n, "load", "mix", "phases", "client", "think_time")
+	m := p.Mapping(n, "load", "mix", "phases", "client", "think_time", "users")
+	p.Int(m, "load", "users", &l.Users)
 	p.Str(m, "load", "client", &l.Client)
 	l.ThinkTime = DefaultThinkTime
 	p.Dur(m, "load", "think_time", &l.ThinkTime, true)

@@ -66,6 +66,10 @@ type LoadProfile struct {
 	// ThinkTime is the users phases' think time where a phase gives none
 	// (load.think_time; DefaultThinkTime when the file gives none).
 	ThinkTime time.Duration
+	// Users is, for phases that give rates, how many virtual users send
+	// the requests, each with its own cookies (load.users); 0: the lab's
+	// choice (500 with sticky sessions or cart requests, else none).
+	Users int
 }
 
 // Closed reports whether the profile counts users (the closed model).

@@ -79,6 +79,10 @@ func TestBadUsersPhases(t *testing.T) {
 			}},
 		{"capacity scale out of range", top + "capacity_scale: 0.01\n" + phases + slos,
 			[]string{`s.yaml:3:17: capacity_scale: 0.01 is not allowed; use 0.05 to 1, the factor on every instance's CPU share and every request's CPU cost (1: full size)`}},
+		{"load.users with users phases", top + "load:\n  users: 50\n  phases:\n    - {name: a, duration: 5m, users: 10}\n" + slos,
+			[]string{`s.yaml:4:10: load.users: not allowed when the phases count users; each users phase says how many (load.phases[0].users)`}},
+		{"load.users out of range", top + "load:\n  users: 0\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n" + slos,
+			[]string{`s.yaml:4:10: load.users: 0 is out of range; give 1 to 100000 virtual users to send the phases' rates`}},
 		{"rates first", top + "load:\n  think_time: 5s\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n    - {name: b, duration: 5m, users: 10}\n" + slos,
 			[]string{
 				`s.yaml:4:15: load.think_time: not allowed when the phases give rates; think_time is the pause of virtual users (phases with users:)`,

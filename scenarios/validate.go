@@ -125,6 +125,13 @@ func (p parser) validateLoad(l LoadProfile) {
 			"as Go's dialer, browsers and curl do; one-address: no retry, a dead cached address fails until the DNS TTL ends)",
 			yamlcheck.OneOfMsg(l.Client, entry.Clients))
 	}
+	switch {
+	case !p.Has("load.users") || p.Bad("load.users"):
+	case l.Closed():
+		p.Errf("load.users", "not allowed when the phases count users; each users phase says how many (load.phases[0].users)")
+	case l.Users < 1 || l.Users > MaxUsers:
+		p.Errf("load.users", "%d is out of range; give 1 to %d virtual users to send the phases' rates", l.Users, MaxUsers)
+	}
 	m := l.Mix
 	for _, w := range []struct {
 		key string
