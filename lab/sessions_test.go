@@ -42,7 +42,7 @@ auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
 stack: simplydone
 speed: 20
 load:
-  think_time: 1s
+  think_time: 10s   # half a wall second at speed 20: about 60 requests/s
   mix: {list: 2, create: 2, cart: 3, add_to_cart: 3}
   phases: [{name: shoppers, duration: 2m, users: 30}]
 slos: [lost_session_state == 0, lost_writes == 0]
