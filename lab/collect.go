@@ -114,6 +114,7 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	s.Users = r.Users // the closed model's peak: the offered rate came from them
 	s.Invalid = r.Invalid
 	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
+	s.CheckedReads, s.StaleReads = r.Reads.Reads, r.Reads.Stale
 	if ss := r.Sessions; ss.Adds > 0 || ss.Reads > 0 {
 		s.Sessions = &rundir.Sessions{Adds: ss.Adds, Reads: ss.Reads, Lost: ss.Lost, LostUsers: ss.LostUsers}
 	}

@@ -261,6 +261,7 @@ func judgeSLOs(s *Summary, slos []scenarios.SLO) {
 		"min_in_service":       float64(s.InService.Min),
 		"lost_writes":          float64(s.LostWrites),
 		"lost_session_state":   lostSessionState(s),
+		"stale_reads":          float64(s.StaleReads),
 		"requests":             float64(s.Requests),
 		"scale_out_activities": float64(s.ScalingActivities.ScaleOuts),
 		"scale_in_activities":  float64(s.ScalingActivities.ScaleIns),

@@ -95,6 +95,9 @@ type Result struct {
 	// how many cart reads found an item their user's add had been
 	// acknowledged before the read was sent, and how many did not.
 	Sessions SessionCheck
+	// Reads is the check of reads after writes: gets of acknowledged
+	// todos that did not show them (stale.go).
+	Reads ReadCheck
 }
 
 // collector takes each result, in completion order, with its send's lag.
@@ -102,6 +105,7 @@ type collector struct {
 	agg                  *aggregator
 	targeter             *Targeter
 	sessions             sessions
+	reads                staleReads
 	created              []Write
 	unreadable, misacked int
 	seen                 map[Write]bool
@@ -110,10 +114,12 @@ type collector struct {
 func (c *collector) take(r *vegeta.Result, lag time.Duration) {
 	c.agg.addLag(r, lag)
 	c.sessions.take(r)
+	c.reads.take(r)
 	switch w, ok := acknowledged(r, c.targeter.title); {
 	case ok && !c.seen[w]:
 		c.seen[w] = true
 		c.created = append(c.created, w)
+		c.reads.written(w, r)
 		c.targeter.AddID(w.ID)
 	case ok || w.ID == misacknowledgedID:
 		c.misacked++ // the same id and title again, or another title
@@ -297,6 +303,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := agg.finish(int((span + time.Second - 1) / time.Second))
 	res.Created, res.Unreadable, res.Misacknowledged = created, unreadable, misacked
 	res.Sessions = col.sessions.check
+	res.Reads = col.reads.check
 	res.Offered = pacer.Hits(span)
 	if closed { // users are not scheduled: what they sent is what they offered
 		res.Offered, res.Users = float64(res.Requests), peakUsers(cfg.Phases)

@@ -64,6 +64,10 @@ type Summary struct {
 	// Sessions is the users' session state (their carts), when the mix
 	// sends cart requests.
 	Sessions *Sessions `json:"sessions,omitempty"`
+	// CheckedReads counts gets of acknowledged todos sent after the
+	// acknowledgement; StaleReads those that did not show the todo.
+	CheckedReads int `json:"checked_reads"`
+	StaleReads   int `json:"stale_reads"`
 
 	// Assumptions are the figures the run relied on that AWS does not
 	// document (observed, assumed, or set by the stack over such a default).
@@ -183,7 +187,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  scaling: %d scale-out, %d scale-in decisions; %d launches, %d terminations (%d health replacements)\n",
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
-	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost\n", s.AcknowledgedWrites, s.LostWrites)
+	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
 	if ss := s.Sessions; ss != nil {
 		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
 	}

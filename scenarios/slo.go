@@ -25,6 +25,7 @@ const (
 	MinInService       = "min_in_service"       // fewest instances InService at once (after the first is)
 	LostWrites         = "lost_writes"          // acknowledged writes missing at the end
 	LostSessionState   = "lost_session_state"   // cart reads that missed an item their user was acknowledged
+	StaleReads         = "stale_reads"          // gets after an acknowledged create that did not see it
 	Requests           = "requests"             // requests sent
 	ScaleOutActivities = "scale_out_activities" // scaling activities that raised desired capacity
 	ScaleInActivities  = "scale_in_activities"  // scaling activities that lowered it
@@ -41,14 +42,14 @@ const (
 var metricKinds = map[string]kind{
 	SuccessRate: percent, ErrorRate: percent,
 	P50: latency, P95: latency, P99: latency, MaxLatency: latency,
-	MaxInService: count, MinInService: count, LostWrites: count, LostSessionState: count, Requests: count,
+	MaxInService: count, MinInService: count, LostWrites: count, LostSessionState: count, StaleReads: count, Requests: count,
 	ScaleOutActivities: count, ScaleInActivities: count,
 }
 
 // Metrics lists the metric names, in the order the docs give them.
 func Metrics() []string {
 	return []string{SuccessRate, ErrorRate, P50, P95, P99, MaxLatency, MaxInService, MinInService,
-		LostWrites, LostSessionState, Requests, ScaleOutActivities, ScaleInActivities}
+		LostWrites, LostSessionState, StaleReads, Requests, ScaleOutActivities, ScaleInActivities}
 }
 
 var operators = compare.Symbols() // >=, >, <=, <, ==
