@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/simplydone/lab/rundir"
 )
 
 // Comparison is two runs side by side: compare.html renders it and the
@@ -237,6 +239,16 @@ func compareRows(a, b *analysis, ra, rb *Report) []CompareRow {
 	}
 	num("writes", "lost writes", float64(sa.LostWrites), float64(sb.LostWrites), "")
 	num("writes", "acknowledged writes", float64(sa.AcknowledgedWrites), float64(sb.AcknowledgedWrites), "")
+	num("writes", "stale reads", float64(sa.StaleReads), float64(sb.StaleReads), "")
+	if sa.Sessions != nil || sb.Sessions != nil {
+		lost := func(s *rundir.Sessions) float64 {
+			if s == nil {
+				return 0
+			}
+			return float64(s.Lost)
+		}
+		num("writes", "lost session state", lost(sa.Sessions), lost(sb.Sessions), "")
+	}
 	return rows
 }
 

@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/simplydone/lab/rundir"
+)
 
 // RunInfo says what ran.
 type RunInfo struct {
@@ -56,6 +60,10 @@ type Totals struct {
 	Reverted     int     `json:"faults_reverted"`
 	AckWrites    int     `json:"acknowledged_writes"`
 	LostWrites   int     `json:"lost_writes"`
+	CheckedReads int     `json:"checked_reads"`
+	StaleReads   int     `json:"stale_reads"`
+	// Sessions is the users' session state (carts), when the mix had any.
+	Sessions *rundir.Sessions `json:"sessions,omitempty"`
 }
 
 // KV is a labelled count.
@@ -111,5 +119,6 @@ func totals(s Summary) Totals {
 		InServiceMin: s.InService.Min, InServiceMax: s.InService.Max,
 		Launches: s.ScalingActivities.Launches, Terminations: s.ScalingActivities.Terminations,
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
-		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites}
+		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
+		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions}
 }
