@@ -70,8 +70,17 @@ type Tier struct {
 // until each streams in the mode its role asks (sync, quorum or async).
 // On failure everything started is stopped again.
 func Start(ctx context.Context, o Options) (_ *Tier, err error) {
-	if o.Database == nil || o.Runtime == nil {
-		return nil, errors.New("rds: no database or no runtime")
+	if o.Runtime == nil {
+		return nil, errors.New("rds: no runtime")
+	}
+	t := &Tier{opts: o}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, t.Close())
+		}
+	}()
+	if o.Database == nil {
+		return nil, errors.New("rds: no database")
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -86,16 +95,11 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 		}
 		o.Password = hex.EncodeToString(b[:])
 	}
-	servers, err := Plan(o.Database, o.Zones, o.Dir)
-	if err != nil {
+	t.opts = o
+	if t.servers, err = Plan(o.Database, o.Zones, o.Dir); err != nil {
 		return nil, err
 	}
-	t := &Tier{opts: o, servers: servers}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, t.Close())
-		}
-	}()
+	servers := t.servers
 	if err := os.MkdirAll(o.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("rds: %w", err)
 	}
