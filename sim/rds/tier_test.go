@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,8 +145,8 @@ func TestMultiAZPair(t *testing.T) {
 	}
 	// The servers run as nobody when the lab is root, in the run's records.
 	pids := serverPIDs(t, runID)
-	if len(pids) < 2 {
-		t.Fatalf("found %d server processes labelled %s", len(pids), runID)
+	if len(pids) < 8 { // two postmasters and their children: checkpointer, walwriter, walsender, walreceiver, ...
+		t.Fatalf("found %d server processes for %s", len(pids), runID)
 	}
 	if os.Geteuid() == 0 {
 		for _, pid := range pids {
@@ -162,6 +163,11 @@ func TestMultiAZPair(t *testing.T) {
 	}
 	if left := serverPIDs(t, runID); len(left) > 0 {
 		t.Errorf("processes left after Close: %v", left)
+	}
+	for _, pid := range pids { // the servers' children too
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+			t.Errorf("pid %d (a server or its child) outlived Close", pid)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(dir, "run", "rds")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("data directory left: %v", err)
@@ -201,21 +207,38 @@ func TestMeasurePair(t *testing.T) {
 		100*float64(cpu1-cpu0)/100/wall.Seconds(), wall.Round(time.Second))
 }
 
-// serverPIDs lists the processes labelled with the tier's run.
+// serverPIDs lists the processes labelled with the tier's run (each
+// server's postmaster) and their descendants: PostgreSQL's children
+// overwrite their environment with their process titles, so only the
+// postmaster shows the label.
 func serverPIDs(t *testing.T, runID string) []int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
+	parent := map[int]int{}
 	var out []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:])); len(f) > 1 {
+				parent[pid], _ = strconv.Atoi(f[1])
+			}
+		}
 		if osproc.HasEnv(pid, "LAB_RUN_ID="+runID) {
 			out = append(out, pid)
+		}
+	}
+	for added := true; added; {
+		added = false
+		for pid, pp := range parent {
+			if slices.Contains(out, pp) && !slices.Contains(out, pid) {
+				out, added = append(out, pid), true
+			}
 		}
 	}
 	return out
