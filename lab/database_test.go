@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
+	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/rds"
 )
 
@@ -112,4 +114,16 @@ func labelledPIDs(runID string) []int {
 		}
 	}
 	return out
+}
+
+// TestDatabaseFootprint: a run with a database also serves on the
+// database's port, so another run of the same zones and that port is
+// refused as a conflict before it starts.
+func TestDatabaseFootprint(t *testing.T) {
+	s := testStackWith(t, 18486, 3, multiAZ)
+	zones, _ := az.NewZones(s.Zones)
+	_, ports := footprint(s, zones)
+	if !slices.Contains(ports, 18487) {
+		t.Errorf("footprint ports %v lack the database's 18487", ports)
+	}
 }
