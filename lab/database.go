@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
@@ -62,6 +63,13 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	if d == nil {
 		return nil
 	}
+	// The tier's runtime has a run id of its own: it gets a lock of its
+	// own too, so that a reaper after a crash judges its records by the
+	// lock (and puts back a data directory moved for nobody) as it does
+	// the instances'.
+	if err := l.holdDatabaseRun(); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
 	logs := filepath.Join(l.Dir, "logs")
 	rt, err := process.New(process.Options{RunID: l.RunID + DatabaseRunSuffix, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs})
 	if err != nil {
@@ -84,10 +92,30 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 
 // closeDatabase stops the data tier: after the instances, which use it.
 func (l *Lab) closeDatabase() error {
-	if l.DB == nil {
-		return nil
+	var errs []error
+	if l.DB != nil {
+		errs = append(errs, l.DB.Close())
 	}
-	return l.DB.Close()
+	if l.dbLock != nil {
+		errs = append(errs, l.dbLock.Release()) // last: until now the tier is alive
+	}
+	return errors.Join(errs...)
+}
+
+// holdDatabaseRun takes the lock of the tier's run id (<run>.rds): no
+// subnets or ports, so it never conflicts with another run; its directory
+// is the run's.
+func (l *Lab) holdDatabaseRun() error {
+	dir, err := filepath.Abs(l.Dir)
+	if err != nil {
+		return err
+	}
+	self, err := osproc.Self()
+	if err != nil {
+		return fmt.Errorf("identify this process: %w", err)
+	}
+	l.dbLock, err = runlock.Hold(l.opts.StateDir, runlock.Owner{RunID: l.RunID + DatabaseRunSuffix, Dir: dir, Process: self, Started: time.Now().UTC()})
+	return err
 }
 
 // ReapDatabaseData removes the data directories (<run>/rds) that runs which

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
+	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/rds"
 )
@@ -84,6 +85,9 @@ func TestDatabaseTierInRun(t *testing.T) {
 	if n := len(labelledPIDs(label)); n < 2 {
 		t.Fatalf("%d processes carry LAB_RUN_ID=%s", n, label)
 	}
+	if _, err := runlock.Try(state, label); !errors.Is(err, runlock.ErrAlive) {
+		t.Errorf("the tier's lock is not held while it runs: %v", err)
+	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
 	dir := l.Dir
 	if err := l.Close(); err != nil {
@@ -97,6 +101,9 @@ func TestDatabaseTierInRun(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(state, label)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("records left: %v", err)
+	}
+	if _, err := os.Stat(runlock.Path(state, label)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the tier's lock left: %v", err)
 	}
 	for _, log := range []string{"db-itest-db.log", "db-itest-db-standby.log"} {
 		if fi, err := os.Stat(filepath.Join(dir, "logs", log)); err != nil || fi.Size() == 0 {

@@ -89,8 +89,9 @@ type Lab struct {
 
 	launches launchWatch // the group's failed launches (launches.go)
 
-	DB *rds.Tier   // the data tier (database.go); nil without a database section
-	pg rds.Install // the PostgreSQL server it runs (preflightDatabase)
+	DB     *rds.Tier     // the data tier (database.go); nil without a database section
+	pg     rds.Install   // the PostgreSQL server it runs (preflightDatabase)
+	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
 
 	mu     sync.Mutex
 	closed bool
