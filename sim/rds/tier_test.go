@@ -45,6 +45,12 @@ database:
 // lab does, and says how long it took.
 func startPair(t *testing.T) (*rds.Tier, string, string, time.Duration) {
 	t.Helper()
+	return startTier(t, pair)
+}
+
+// startTier starts the database of the stack file src.
+func startTier(t *testing.T, src string) (*rds.Tier, string, string, time.Duration) {
+	t.Helper()
 	in, err := rds.Find()
 	if err != nil {
 		if os.Getenv("LAB_REQUIRE_POSTGRES") != "" {
@@ -52,7 +58,7 @@ func startPair(t *testing.T) (*rds.Tier, string, string, time.Duration) {
 		}
 		t.Skipf("%v (make test-deps installs it)", err)
 	}
-	s, err := stack.Parse("s.yaml", []byte(pair))
+	s, err := stack.Parse("s.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,6 +187,76 @@ func TestMultiAZPair(t *testing.T) {
 				t.Errorf("a moved data directory is left: %s", d)
 			}
 		}
+	}
+}
+
+// TestClusterAndReplica starts a Multi-AZ DB cluster and a read replica:
+// the writer's two readers acknowledge as a quorum of one, the replica
+// streams asynchronously, and a row written on the writer reaches the
+// replica.
+func TestClusterAndReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	tier, _, _, took := startTier(t, `name: web
+target_group: {port: 8080}
+launch_template: {command: [app]}
+auto_scaling_group: {min_size: 1, max_size: 3}
+database:
+  engine: postgres
+  db_cluster_instance_class: db.m5d.large
+  storage_type: gp3
+  read_replicas: [{availability_zone: us-east-1a}]
+`)
+	t.Logf("cluster and replica up in %s", took.Round(time.Millisecond))
+	servers := tier.Servers()
+	want := []string{"127.0.1.200:5432", "127.0.2.200:5432", "127.0.3.200:5432", "127.0.1.201:5432"}
+	for i, s := range servers {
+		if s.AddrPort().String() != want[i] {
+			t.Errorf("server %s at %s, want %s", s.Identifier, s.AddrPort(), want[i])
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := tier.Replication(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRows := []rds.Replication{
+		{Name: "web-db-reader-1", State: "streaming", SyncState: "quorum"},
+		{Name: "web-db-reader-2", State: "streaming", SyncState: "quorum"},
+		{Name: "web-db-replica-1", State: "streaming", SyncState: "async"},
+	}
+	if fmt.Sprint(rows) != fmt.Sprint(wantRows) {
+		t.Fatalf("pg_stat_replication: %+v", rows)
+	}
+	w, err := tier.Connect(ctx, servers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(ctx)
+	if _, err := w.Exec(ctx, "CREATE TABLE t (x int); INSERT INTO t VALUES (42)"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tier.Connect(ctx, servers[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	var x int
+	for { // asynchronous: the row arrives when the replica has replayed it
+		err := r.QueryRow(ctx, "SELECT x FROM t").Scan(&x)
+		if err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the row never reached the replica: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if x != 42 {
+		t.Fatalf("replica read %d", x)
 	}
 }
 
