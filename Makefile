@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run test test-deps vet bench bench-alb bench-flash soak scenarios clean
+.PHONY: all build run run-deps test test-deps vet bench bench-alb bench-flash soak scenarios clean
 
 all: build
 
@@ -13,8 +13,12 @@ build:
 	$(GO) build -o $(BIN)/lab ./cmd/lab
 
 ## run: the flash sale: load, scaling, a killed instance, a verdict (about 3 wall minutes)
-run: build
+run: build run-deps
 	$(BIN)/lab run $(SCENARIO)
+
+## run-deps: install (as root) what a run needs beyond the lab: Debian's PostgreSQL server, for stacks with a database
+run-deps:
+	@bash scripts/test-deps.sh postgresql
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -27,7 +31,7 @@ vet:
 test: vet test-deps
 	$(GO) test -count=1 -p 1 -timeout 15m ./...
 
-## test-deps: install (as root) and start what the tests need: Docker engine, tmux, chromium
+## test-deps: install (as root) and start what the tests need: Docker engine, tmux, chromium, PostgreSQL
 test-deps:
 	@bash scripts/test-deps.sh
 

@@ -20,20 +20,21 @@ func CloudFormation(s *stack.Stack, o Options) ([]byte, error) {
 	cfnCompute(&res, s)
 	cfnWarmPool(&res, s)
 	cfnScaling(&res, s)
+	cfnDatabase(&res, s)
 
 	var t obj
 	t.set("AWSTemplateFormatVersion", "2010-09-09")
 	t.set("Description", fmt.Sprintf("lab stack %s: an ALB in front of an EC2 Auto Scaling group across %s.", s.Name, strings.Join(s.Zones, ", ")))
-	t.set("Parameters", cfnParameters(s))
+	t.set("Parameters", append(cfnParameters(s), cfnDatabaseParameters(s)...))
 	t.set("Resources", res)
-	t.set("Outputs", obj{
+	t.set("Outputs", append(obj{
 		{key: "LoadBalancerDNSName", val: obj{
 			{key: "Description", val: fmt.Sprintf("DNS name of the ALB; the listener is on port %d.", s.LoadBalancer.ListenerPort)},
 			{key: "Value", val: getAtt("LoadBalancer", "DNSName")}}},
 		{key: "AutoScalingGroupName", val: obj{
 			{key: "Description", val: "Name of the Auto Scaling group."},
 			{key: "Value", val: ref("AutoScalingGroup")}}},
-	})
+	}, cfnDatabaseOutputs(s)...))
 	head := header(s, o, "cloudformation")
 	head = append(head, "", "Left out:")
 	for _, l := range labOnly(s, "ContainerImage") {

@@ -80,6 +80,14 @@ func checkTemplate(t *testing.T, spec *cfnSpec, data []byte) []string {
 			continue
 		}
 		for _, key := range mapKeys(r) {
+			if key == "DeletionPolicy" || key == "UpdateReplacePolicy" {
+				// CloudFormation's resource attributes: Delete, Retain,
+				// RetainExceptOnCreate (deletion only) or Snapshot.
+				if v := get(r, key).Value; v != "Delete" && v != "Retain" && v != "Snapshot" && (key != "DeletionPolicy" || v != "RetainExceptOnCreate") {
+					c.errf("%s: %s %q is not a policy", id, key, v)
+				}
+				continue
+			}
 			if key != "Type" && key != "Properties" && key != "DependsOn" {
 				c.errf("%s: unknown resource attribute %s", id, key)
 			}
@@ -287,10 +295,14 @@ Resources:
       LaunchTemplate: {LaunchTemplateId: {"Fn::GetAtt": [G, NoSuchAttr]}}
   X:
     Type: AWS::Nope::Thing
+  D:
+    Type: AWS::EC2::VPC
+    DeletionPolicy: Keep
+    Properties: {}
 `
 	got := strings.Join(checkTemplate(t, spec, []byte(bad)), "\n")
 	for _, want := range []string{"DependsOn Nope", "MinSize: !!int", "no property Bogus", "Ref Missing",
-		"has no attribute NoSuchAttr", "type AWS::Nope::Thing", "required property Version"} {
+		"has no attribute NoSuchAttr", "type AWS::Nope::Thing", "required property Version", `DeletionPolicy "Keep" is not a policy`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("checker missed %q; it said:\n%s", want, got)
 		}

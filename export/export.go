@@ -121,6 +121,7 @@ func Check(s *stack.Stack, f Format) error {
 			s.AutoScalingGroup.CapacityDistributionStrategy)
 	}
 	checkGroupExtras(s, f, errf)
+	checkDatabase(s, errf)
 	for i, p := range s.ScalingPolicies {
 		a := p.Alarm
 		if a == nil {

@@ -18,7 +18,7 @@ func Terraform(s *stack.Stack, o Options) (map[string][]byte, error) {
 	if err := Check(s, FormatTerraform); err != nil {
 		return nil, err
 	}
-	return map[string][]byte{
+	files := map[string][]byte{
 		"versions.tf":        tfVersions(s, o),
 		"variables.tf":       tfVariables(s, o),
 		"network.tf":         tfNetwork(s, o),
@@ -28,7 +28,11 @@ func Terraform(s *stack.Stack, o Options) (map[string][]byte, error) {
 		"outputs.tf":         tfOutputs(s, o),
 		"user_data.sh.tftpl": []byte(tfUserData(s)),
 		"README.md":          tfReadme(s, o),
-	}, nil
+	}
+	if s.Database != nil {
+		files["database.tf"] = tfDatabase(s, o)
+	}
+	return files, nil
 }
 
 // newTF starts a file with the provenance header and what the file holds.
@@ -327,5 +331,6 @@ func tfOutputs(s *stack.Stack, o Options) []byte {
 	w.attr("description", q("Name of the Auto Scaling group."))
 	w.attr("value", "aws_autoscaling_group.this.name")
 	w.close()
+	w.b.WriteString(tfDatabaseOutputs(s))
 	return w.bytes()
 }

@@ -70,6 +70,7 @@ func (l *Lab) Close() error {
 	if l.Runtime != nil {
 		errs = append(errs, l.Runtime.Close())
 	}
+	errs = append(errs, l.closeDatabase()) // after the instances, which use it
 	if l.fleet != nil {
 		l.fleet.unholdAll()
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
+	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -91,6 +92,10 @@ type Lab struct {
 
 	launches launchWatch // the group's failed launches (launches.go)
 
+	DB     *rds.Tier     // the data tier (database.go); nil without a database section
+	pg     rds.Install   // the PostgreSQL server it runs (preflightDatabase)
+	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
+
 	mu     sync.Mutex
 	closed bool
 }
@@ -137,6 +142,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if l.Driver, l.driverWhy, err = preflight(ctx, &l.opts); err != nil {
 		return nil, err // before anything starts
 	}
+	if l.pg, err = preflightDatabase(&l.opts); err != nil {
+		return nil, err // before anything starts
+	}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}
@@ -170,6 +178,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err
 	}
 	if err := l.startRuntime(ctx); err != nil {
+		return nil, err
+	}
+	if err := l.startDatabase(ctx); err != nil { // before the instances, which use it
 		return nil, err
 	}
 	cfg := albConfig(opts.Stack, l.Zones, c, l.Bus)

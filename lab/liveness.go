@@ -61,7 +61,11 @@ func footprint(s *stack.Stack, zones []az.Zone) ([]string, []int) {
 		subnets = append(subnets, z.Subnet.String())
 	}
 	var ports []int
-	for _, p := range []int{s.LoadBalancer.ListenerPort, s.TargetGroup.Port, s.LaunchTemplate.Port} {
+	all := []int{s.LoadBalancer.ListenerPort, s.TargetGroup.Port, s.LaunchTemplate.Port}
+	if s.Database != nil {
+		all = append(all, s.Database.Port) // the database servers, on 127.0.N.200 and up
+	}
+	for _, p := range all {
 		if p > 0 && !slices.Contains(ports, p) {
 			ports = append(ports, p)
 		}

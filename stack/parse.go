@@ -148,6 +148,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 	if len(s.AutoScalingGroup.TerminationPolicies) == 0 {
 		s.AutoScalingGroup.TerminationPolicies = []string{"Default"}
 	}
+	p.deriveDatabase(s)
 	for i := range s.ScalingPolicies {
 		a := s.ScalingPolicies[i].Alarm
 		if a != nil && !p.Has(yamlcheck.Index("scaling_policies", i)+".alarm.datapoints_to_alarm") {
@@ -158,7 +159,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 
 // topKeys are the keys a stack file may have at its top level.
 var topKeys = []string{"name", "availability_zones", "load_balancer", "target_group",
-	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch"}
+	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch", "database"}
 
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
@@ -178,6 +179,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	}
 	p.scheduledActions(m["scheduled_actions"], s)
 	p.cloudWatch(m["cloudwatch"], &s.CloudWatch)
+	p.database(m["database"], s)
 	return true
 }
 

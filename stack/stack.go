@@ -19,6 +19,7 @@ type Stack struct {
 	ScalingPolicies  []ScalingPolicy
 	ScheduledActions []ScheduledAction
 	CloudWatch       CloudWatch // the lab's CloudWatch figures (publication delays)
+	Database         *Database  // the data tier (database.go); nil: none, SimplyDone's embedded store
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given

@@ -52,6 +52,7 @@ func (p *parser) validate(s *Stack) {
 	p.validateMonitoring(s.LaunchTemplate)
 	p.validateCloudWatch(s.CloudWatch)
 	p.validateQuotas(s)
+	p.validateDatabase(s)
 }
 
 func (p *parser) validateZones(zones []string) {

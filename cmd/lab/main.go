@@ -195,6 +195,12 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailed
 	}
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
+	if m, err := lab.ReapDatabaseData(*stateDir, *runsDir); err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		failed = true
+	} else if m > 0 {
+		fmt.Fprintf(stdout, "Removed the database data of %d run(s) that crashed.\n", m)
+	}
 	if _, err := docker.Available(ctx); err == nil {
 		m, err := docker.Reap(ctx, *stateDir, logger)
 		if err != nil {

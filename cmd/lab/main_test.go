@@ -477,7 +477,7 @@ func TestDoctorReportsTheMachine(t *testing.T) {
 	if code != exitOK && code != exitFailed {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"Docker", "CPU limits", "loopback us-east-1a", "port 8080 on 127.0.1.1",
+	for _, want := range []string{"Docker", "PostgreSQL", "CPU limits", "loopback us-east-1a", "port 8080 on 127.0.1.1",
 		"trusted code on this host's network", "169.254.169.254"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor does not report %q:\n%s", want, out)

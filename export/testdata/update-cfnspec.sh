@@ -33,6 +33,9 @@ AWS::ElasticLoadBalancingV2::Listener
 AWS::ElasticLoadBalancingV2::ListenerRule
 AWS::ElasticLoadBalancingV2::LoadBalancer
 AWS::ElasticLoadBalancingV2::TargetGroup
+AWS::RDS::DBCluster
+AWS::RDS::DBInstance
+AWS::RDS::DBSubnetGroup
 "
 
 (cd "$tmp" && npm pack --silent "@aws-cdk/cfnspec@$version" >/dev/null && tar xzf aws-cdk-cfnspec-"$version".tgz)

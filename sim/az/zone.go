@@ -41,10 +41,11 @@ func (z Zone) host(n byte) netip.Addr {
 }
 
 // First and last host numbers handed to instances; .1 is the load-balancer
-// node, .2-.9 are kept for the lab's own use, as AWS keeps the first four.
+// node, .2-.9 are kept for the lab's own use, as AWS keeps the first four;
+// .200-.249 are the data tier's (sim/rds), .250-.254 the lab's helpers'.
 const (
 	firstInstanceHost = 10
-	lastInstanceHost  = 254
+	lastInstanceHost  = 199
 )
 
 // Addresses hands out instance addresses in each zone, as a subnet's DHCP

@@ -1,0 +1,177 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/simplydone/lab/internal/osproc"
+	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/sim/rds"
+)
+
+// The data tier's wiring (ARCHITECTURE.md, "The data tier"): the preflight
+// finds PostgreSQL before anything starts; the tier starts after the
+// runtime, before the load balancer and the group, and stops after the
+// instances are gone.
+
+// DatabaseRunSuffix names the data tier's own process runtime: its run id
+// is the run's with this suffix, so its records, cgroups and LAB_RUN_ID
+// stand apart from the instances' and a reaper finds them the same way.
+const DatabaseRunSuffix = ".rds"
+
+// preflightDatabase finds the PostgreSQL server a stack's database needs,
+// and refuses, before anything starts, a stack whose database cannot run
+// here: no server installed (with the command that installs it), or
+// --isolate, which the tier does not support yet.
+func preflightDatabase(o *Options) (rds.Install, error) {
+	d := o.Stack.Database
+	if d == nil {
+		return rds.Install{}, nil
+	}
+	refuse := func(err error) (rds.Install, error) {
+		return rds.Install{}, &PreflightError{Err: fmt.Errorf("%s: database: %w", o.Stack.At("database"), err)}
+	}
+	if o.Isolate {
+		return refuse(errors.New("--isolate does not run a database tier yet: its servers would sit outside the run's network namespace; run without --isolate"))
+	}
+	in, err := rds.Find()
+	if err != nil {
+		if errors.Is(err, rds.ErrNotInstalled) {
+			return refuse(fmt.Errorf("%w; as root, run `make run-deps` (or %s), or remove the database section", err, rds.InstallCommand))
+		}
+		return refuse(err)
+	}
+	return in, nil
+}
+
+// startDatabase starts the stack's data tier, if it has one, once the
+// data crashed runs left is gone (their servers went with process.Reap).
+func (l *Lab) startDatabase(ctx context.Context) error {
+	if n, err := ReapDatabaseData(l.opts.StateDir, l.opts.RunsDir); err != nil {
+		l.opts.Logger.Warn("removing crashed runs' database data", "err", err)
+	} else if n > 0 {
+		l.say("Removed the database data of %d run(s) that crashed", n)
+	}
+	d := l.opts.Stack.Database
+	if d == nil {
+		return nil
+	}
+	// The tier's runtime has a run id of its own: it gets a lock of its
+	// own too, so that a reaper after a crash judges its records by the
+	// lock (and puts back a data directory moved for nobody) as it does
+	// the instances'.
+	if err := l.holdDatabaseRun(); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	logs := filepath.Join(l.Dir, "logs")
+	rt, err := process.New(process.Options{RunID: l.RunID + DatabaseRunSuffix, StateDir: l.opts.StateDir, Logger: l.opts.Logger, LogDir: logs})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	note := ""
+	if v := d.EngineVersion; v != "" && !strings.HasPrefix(v+".", strconv.Itoa(l.pg.Major)+".") {
+		note = fmt.Sprintf(" (engine_version %s asked; this host has %d)", v, l.pg.Major)
+	}
+	l.say("Database: starting PostgreSQL %s%s from %s", l.pg.Version, note, l.pg.BinDir)
+	tier, err := rds.Start(ctx, rds.Options{Database: d, Zones: l.Zones, Install: l.pg, Runtime: rt,
+		Dir: filepath.Join(l.Dir, "rds"), LogDir: logs, Logger: l.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	l.DB = tier
+	l.say("Database: %s", rds.Describe(d, tier.Servers()))
+	return nil
+}
+
+// closeDatabase stops the data tier: after the instances, which use it.
+func (l *Lab) closeDatabase() error {
+	var errs []error
+	if l.DB != nil {
+		errs = append(errs, l.DB.Close())
+	}
+	if l.dbLock != nil {
+		errs = append(errs, l.dbLock.Release()) // last: until now the tier is alive
+	}
+	return errors.Join(errs...)
+}
+
+// holdDatabaseRun takes the lock of the tier's run id (<run>.rds): no
+// subnets or ports, so it never conflicts with another run; its directory
+// is the run's.
+func (l *Lab) holdDatabaseRun() error {
+	dir, err := filepath.Abs(l.Dir)
+	if err != nil {
+		return err
+	}
+	self, err := osproc.Self()
+	if err != nil {
+		return fmt.Errorf("identify this process: %w", err)
+	}
+	l.dbLock, err = runlock.Hold(l.opts.StateDir, runlock.Owner{RunID: l.RunID + DatabaseRunSuffix, Dir: dir, Process: self, Started: time.Now().UTC()})
+	return err
+}
+
+// ReapDatabaseData removes the data directories (<run>/rds) that runs which
+// crashed left behind, as `lab down` and the next run do: only of runs
+// dead by their lock (a live run's is never touched); their servers are
+// gone already (they die with the lab, and process.Reap kills what is
+// left by the records). It returns how many runs' data it removed.
+func ReapDatabaseData(stateDir, runsDir string) (int, error) {
+	dirs, err := runDirs(stateDir, runsDir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, dir := range dirs {
+		data := filepath.Join(dir, "rds")
+		if _, err := os.Lstat(data); err != nil {
+			continue
+		}
+		id := filepath.Base(dir)
+		claim, err := runlock.Try(stateDir, id)
+		switch {
+		case errors.Is(err, runlock.ErrNoLock):
+			// No lock says whether it lives (swept by an older lab down, or
+			// another state directory's run): dead only if no process
+			// carries its label.
+			if labelled(id) || labelled(id+DatabaseRunSuffix) {
+				continue
+			}
+		case err != nil:
+			continue // alive: not ours to touch
+		}
+		if err := runlock.CheckOwnDir(dir); err != nil {
+			errs = append(errs, err)
+		} else if err := os.RemoveAll(data); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", data, err))
+		} else {
+			n++
+		}
+		if claim != nil {
+			claim.Release()
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// labelled reports whether any process carries LAB_RUN_ID=runID.
+func labelled(runID string) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true // cannot tell: leave it
+	}
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && pid > 1 && osproc.HasEnv(pid, "LAB_RUN_ID="+runID) {
+			return true
+		}
+	}
+	return false
+}

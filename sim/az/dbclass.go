@@ -1,0 +1,127 @@
+package az
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// DBInstanceClass is an RDS DB instance class: AWS's vCPUs and memory, and
+// the lab's scale of them, as InstanceType scales EC2's: a CPU share in
+// cores of this machine (a quarter core per vCPU, the burstable classes'
+// small sizes held to their EC2 twins' share) and an eighth of the memory
+// (128 MiB per GiB, as t3.micro's 1 GiB is 128 MiB in InstanceType).
+// Source: RDS's hardware specifications for DB instance classes,
+// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html
+type DBInstanceClass struct {
+	Name      string
+	VCPU      int     // AWS's vCPUs
+	MemoryGiB int     // AWS's memory
+	CPU       float64 // the lab's share, in cores of this machine
+	MemoryMiB int     // the lab's memory limit
+	// Cluster reports whether a Multi-AZ DB cluster may use the class:
+	// the classes with local NVMe storage RDS lists for those clusters
+	// (db.m5d, db.m6gd, db.r5d, db.r6gd).
+	// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/multi-az-db-clusters-concepts.html
+	Cluster bool
+}
+
+// MaxConnections is RDS for PostgreSQL's default max_connections for the
+// class: LEAST({DBInstanceClassMemory/9531392}, 5000). AWS's
+// DBInstanceClassMemory is the class's memory less what the OS and RDS's
+// own processes keep; the lab takes the class's nominal memory, so its
+// figure is a little above a real instance's (112 for db.t3.micro, where
+// RDS shows about 80).
+func (c DBInstanceClass) MaxConnections() int {
+	return min(int((int64(c.MemoryGiB)<<30)/9531392), 5000)
+}
+
+// SharedBuffersMiB is RDS for PostgreSQL's default shared_buffers,
+// {DBInstanceClassMemory/32768} pages of 8 kB (a quarter of the memory),
+// taken of the lab's memory limit so that the server fits in it.
+func (c DBInstanceClass) SharedBuffersMiB() int { return max(c.MemoryMiB/4, 1) }
+
+// size is one size of a class family: its name, AWS's vCPUs and memory.
+type size struct {
+	name      string
+	vcpu, mem int
+}
+
+// The families' sizes. The m and r families' large sizes have 2 vCPUs; the
+// burstable t families have 2 vCPUs up to large.
+var (
+	burstable = []size{{"micro", 2, 1}, {"small", 2, 2}, {"medium", 2, 4}, {"large", 2, 8}, {"xlarge", 4, 16}, {"2xlarge", 8, 32}}
+	general   = []size{{"large", 2, 8}, {"xlarge", 4, 16}, {"2xlarge", 8, 32}, {"4xlarge", 16, 64}, {"8xlarge", 32, 128}, {"12xlarge", 48, 192}, {"16xlarge", 64, 256}, {"24xlarge", 96, 384}}
+	memory    = []size{{"large", 2, 16}, {"xlarge", 4, 32}, {"2xlarge", 8, 64}, {"4xlarge", 16, 128}, {"8xlarge", 32, 256}, {"12xlarge", 48, 384}, {"16xlarge", 64, 512}, {"24xlarge", 96, 768}}
+)
+
+// burstableCPU is the share of the burstable sizes, as InstanceType gives
+// their EC2 twins (t3.micro and small a quarter core, medium and large half).
+var burstableCPU = map[string]float64{"micro": 0.25, "small": 0.25, "medium": 0.5, "large": 0.5, "xlarge": 1, "2xlarge": 2}
+
+var dbInstanceClasses = func() map[string]DBInstanceClass {
+	out := map[string]DBInstanceClass{}
+	add := func(family string, sizes []size, cluster bool) {
+		for _, s := range sizes {
+			if family == "db.m6g" && s.name == "24xlarge" || family == "db.m6gd" && s.name == "24xlarge" ||
+				family == "db.r6gd" && s.name == "24xlarge" {
+				continue // Graviton2 families stop at 16xlarge
+			}
+			c := DBInstanceClass{Name: family + "." + s.name, VCPU: s.vcpu, MemoryGiB: s.mem,
+				CPU: float64(s.vcpu) / 4, MemoryMiB: s.mem * 128, Cluster: cluster}
+			if strings.HasPrefix(family, "db.t") {
+				c.CPU = burstableCPU[s.name]
+			}
+			out[c.Name] = c
+		}
+	}
+	add("db.t3", burstable, false)
+	add("db.t4g", burstable, false)
+	add("db.m5", general, false)
+	add("db.m6g", general, false)
+	add("db.r5", memory, false)
+	add("db.m5d", general, true)
+	add("db.m6gd", general, true)
+	add("db.r5d", memory, true)
+	add("db.r6gd", memory, true)
+	return out
+}()
+
+// LookupDBInstanceClass returns the lab's mapping for an RDS class name.
+func LookupDBInstanceClass(name string) (DBInstanceClass, bool) {
+	c, ok := dbInstanceClasses[name]
+	return c, ok
+}
+
+// DBInstanceClassNames lists the known classes (only those a Multi-AZ DB
+// cluster may use when cluster is true), sorted, for error messages.
+func DBInstanceClassNames(cluster bool) []string {
+	var names []string
+	for n, c := range dbInstanceClasses {
+		if !cluster || c.Cluster {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// String is the class as a person reads it: "db.t3.micro (2 vCPU, 1 GiB)".
+func (c DBInstanceClass) String() string {
+	return fmt.Sprintf("%s (%d vCPU, %d GiB)", c.Name, c.VCPU, c.MemoryGiB)
+}
+
+// DBInstanceClassFamilies lists the class families the lab knows (only
+// those a Multi-AZ DB cluster may use when cluster is true), sorted.
+func DBInstanceClassFamilies(cluster bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range DBInstanceClassNames(cluster) {
+		f := n[:strings.LastIndexByte(n, '.')]
+		if !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
