@@ -165,8 +165,12 @@ func spans(secs []int) string {
 // second into a HostSecond: it writes host.jsonl and keeps the seconds for
 // the verdict. Run owns it; run returns when ctx ends.
 type hostSampler struct {
-	acct     az.CPUAccounter // nil: the runtime cannot say
-	ids      func() []az.InstanceID
+	acct az.CPUAccounter // nil: the runtime cannot say
+	ids  func() []az.InstanceID
+	// extra are more processes with shares the lab started (the data
+	// tier's servers), accounted as instances are: their CPU is the lab's,
+	// not the host's outside it.
+	extra    []cpuSource
 	procRoot string
 	self     int
 
@@ -190,9 +194,25 @@ type hostSampler struct {
 // averaged into one that looks half busy.
 const hostTick = 250 * time.Millisecond
 
+// cpuSource is a runtime's CPU accounting and the ids to read.
+type cpuSource struct {
+	acct az.CPUAccounter
+	ids  func() []az.InstanceID
+}
+
 func newHostSampler(l *Lab) *hostSampler {
 	acct, _ := l.Runtime.(az.CPUAccounter)
-	return &hostSampler{acct: acct, procRoot: "/proc", self: os.Getpid(), prev: map[az.InstanceID]az.CPUAccount{},
+	var extra []cpuSource
+	if dbAcct, ok := l.dbRT.(az.CPUAccounter); ok && l.DB != nil {
+		extra = append(extra, cpuSource{acct: dbAcct, ids: func() []az.InstanceID {
+			var out []az.InstanceID
+			for _, s := range l.DB.Servers() {
+				out = append(out, s.ID)
+			}
+			return out
+		}})
+	}
+	return &hostSampler{acct: acct, extra: extra, procRoot: "/proc", self: os.Getpid(), prev: map[az.InstanceID]az.CPUAccount{},
 		ids: func() []az.InstanceID {
 			var out []az.InstanceID
 			for _, in := range l.Group.Instances() {
@@ -258,6 +278,13 @@ func (h *hostSampler) sample(now time.Time) (rundir.HostSecond, bool) {
 		}
 	} else {
 		h.setNote("the runtime does not report its instances' CPU accounting")
+	}
+	for _, src := range h.extra {
+		for _, id := range src.ids() {
+			if a, err := src.acct.CPUAccount(context.Background(), id); err == nil && a.Share > 0 {
+				cur[id] = a
+			}
+		}
 	}
 	prevAt, prevHost, prevLab, prevWait, prev := h.at, h.host, h.lab, h.labWait, h.prev
 	h.at, h.host, h.lab, h.labWait, h.prev = now, host, labCPU, labAcct.RunDelay, cur

@@ -10,10 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/sim/rds"
+	"github.com/simplydone/lab/stack"
 )
 
 // The data tier's wiring (ARCHITECTURE.md, "The data tier"): the preflight
@@ -85,7 +90,7 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	l.DB = tier
+	l.DB, l.dbRT = tier, rt
 	l.say("Database: %s", rds.Describe(d, tier.Servers()))
 	return nil
 }
@@ -174,4 +179,77 @@ func labelled(runID string) bool {
 		}
 	}
 	return false
+}
+
+// databaseEnv is what an instance is told of the data tier: DATABASE_URL,
+// the writer (the primary's address; the lab has no endpoint names yet, so
+// a failover would not move it), and DATABASE_READER_URL where there are
+// readable copies: a cluster's first reader, or else the first read
+// replica (RDS gives each its own endpoint; the app is told one). A
+// Multi-AZ standby is never given: RDS serves no reads from it. The
+// launch template's own environment, set after, wins.
+func (l *Lab) databaseEnv() map[string]string {
+	if l.DB == nil {
+		return nil
+	}
+	env := map[string]string{"DATABASE_URL": l.DB.URL(l.DB.Primary(), "")}
+	for _, role := range []stack.DBRole{stack.RoleReader, stack.RoleReadReplica} {
+		for _, s := range l.DB.Servers() {
+			if s.Role == role {
+				env["DATABASE_READER_URL"] = l.DB.URL(s, "")
+				return env
+			}
+		}
+	}
+	return env
+}
+
+// errNoTodosTable says the writer has no todos table: the instances keep
+// their writes elsewhere (an image of the user's own that ignores
+// DATABASE_URL), so they are looked up through the instances.
+var errNoTodosTable = errors.New("the writer has no todos table")
+
+// verifyWritesOnWriter looks every acknowledged write up on the writer
+// (the primary), by id and title, as lost_writes asks: not through the
+// instances, whose lists may come from a replica that has not caught up.
+func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lost int, err error) {
+	if len(writes) == 0 {
+		return 0, nil
+	}
+	c, err := l.DB.Connect(ctx, l.DB.Primary())
+	if err != nil {
+		return 0, fmt.Errorf("verify writes: %w", err)
+	}
+	defer c.Close(context.Background())
+	ids := make([]int64, len(writes))
+	for i, w := range writes {
+		ids[i] = w.ID
+	}
+	rows, err := c.Query(ctx, "SELECT id, title FROM todos WHERE id = ANY($1)", ids)
+	if err != nil {
+		return 0, writerErr(err)
+	}
+	defer rows.Close()
+	stored := make(map[int64]string, len(writes))
+	var id int64
+	var title string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &title}, func() error { stored[id] = title; return nil }); err != nil {
+		return 0, writerErr(err)
+	}
+	for _, w := range writes {
+		if t, ok := stored[w.ID]; !ok || t != w.Title {
+			lost++
+		}
+	}
+	return lost, nil
+}
+
+// writerErr is errNoTodosTable for PostgreSQL's undefined_table, else err
+// with context.
+func writerErr(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" {
+		return errNoTodosTable
+	}
+	return fmt.Errorf("verify writes on the writer: %w", err)
 }

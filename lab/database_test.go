@@ -8,11 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/rds"
 )
@@ -132,5 +135,76 @@ func TestDatabaseFootprint(t *testing.T) {
 	_, ports := footprint(s, zones)
 	if !slices.Contains(ports, 18487) {
 		t.Errorf("footprint ports %v lack the database's 18487", ports)
+	}
+}
+
+// TestRunWritesToTheDatabase: a scenario on a stack with a Multi-AZ
+// database. The instances are given the writer's URL and keep their todos
+// in PostgreSQL (their log says so), every acknowledged write is found on
+// the writer at the end, and the synchronous standby has them too.
+func TestRunWritesToTheDatabase(t *testing.T) {
+	if _, err := rds.Find(); err != nil {
+		t.Skipf("%v", err)
+	}
+	s := testStackWith(t, 18489, 3, strings.Replace(multiAZ, "18487", "18490", 1))
+	sc, err := scenarios.Parse("db.yaml", []byte(`name: db
+stack: simplydone
+speed: 20
+load:
+  mix: {create: 6, list: 2, get: 2}
+  phases: [{name: writes, duration: 2m, rate: 20}]
+slos: [lost_writes == 0, stale_reads == 0]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := t.TempDir()
+	// While the run lasts, read the standby's todos: synchronous
+	// replication puts every acknowledged write there before its answer.
+	var standby atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: runs, StateDir: t.TempDir(),
+		OnStart: func(l *Lab) {
+			srv := l.DB.Servers()[1]
+			wg.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					case <-time.After(300 * time.Millisecond):
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+					if c, err := l.DB.Connect(ctx, srv); err == nil {
+						var n int64
+						if c.QueryRow(ctx, "SELECT count(*) FROM todos").Scan(&n) == nil {
+							standby.Store(max(standby.Load(), n))
+						}
+						c.Close(ctx)
+					}
+					cancel()
+				}
+			})
+		}})
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verdict %s (%s): %d acknowledged, %d lost, %d reads checked, %d stale; the standby holds %d", sum.Verdict, sum.Reason,
+		sum.AcknowledgedWrites, sum.LostWrites, sum.CheckedReads, sum.StaleReads, standby.Load())
+	if sum.AcknowledgedWrites < 50 || sum.LostWrites != 0 || sum.StaleReads != 0 {
+		t.Errorf("%d writes acknowledged, %d lost, %d stale reads; want 50 or more, none lost or stale", sum.AcknowledgedWrites, sum.LostWrites, sum.StaleReads)
+	}
+	if standby.Load() < int64(sum.AcknowledgedWrites)/2 {
+		t.Errorf("the synchronous standby held at most %d todos of the %d acknowledged during the run", standby.Load(), sum.AcknowledgedWrites)
+	}
+	logs, _ := filepath.Glob(filepath.Join(runs, sum.RunID, "logs", "i-*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no instance log")
+	}
+	b, _ := os.ReadFile(logs[0])
+	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres:xxxxx@127.0.1.200:18490/postgres") {
+		t.Errorf("the instance does not say it keeps its todos in the database's writer:\n%s", b)
 	}
 }

@@ -108,6 +108,7 @@ func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
 	lt := l.opts.Stack.LaunchTemplate
 	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String(),
 		"SIMPLYDONE_RESTART_DELAY": l.Clock.Wall(lt.Restart()).String()} // after a stop (warm pool): storefile.Booted
+	maps.Copy(env, l.databaseEnv())
 	maps.Copy(env, lt.Environment)
 	return az.Spec{Zone: zone, Port: lt.Port, Type: typ, Command: l.opts.command(lt.Command), Image: lt.Image, Env: env,
 		DataDir: dataDir(l.Dir), RunID: l.RunID}

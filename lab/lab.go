@@ -93,6 +93,7 @@ type Lab struct {
 	launches launchWatch // the group's failed launches (launches.go)
 
 	DB     *rds.Tier     // the data tier (database.go); nil without a database section
+	dbRT   az.Runtime    // the tier's own process runtime, for the host's CPU accounting
 	pg     rds.Install   // the PostgreSQL server it runs (preflightDatabase)
 	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
 

@@ -274,6 +274,11 @@ func unreadableWrites(n int) string {
 func (l *Lab) verifyWrites(ids []load.Write) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	if l.DB != nil {
+		if lost, err := l.verifyWritesOnWriter(ctx, ids); !errors.Is(err, errNoTodosTable) {
+			return lost, err
+		}
+	}
 	var err error
 	for _, u := range append([]string{l.URL()}, l.EntryURLs()...) {
 		var lost int
