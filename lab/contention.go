@@ -38,7 +38,8 @@ func hostRule() string {
 		"(per instance, its run-queue delay beyond its own limit's throttling, at most the share it did not use; "+
 		"less what the host's idle CPU could have given and at most what the host spent outside the lab, read every %s), "+
 		"or the CPU it withheld from the lab's own process (its load balancer nodes and load generator) exceeds %g%% of what the lab asked for "+
-		"(its threads' run-queue delay, less idle CPU and at most what the host spent outside the lab, against its CPU time plus that delay); "+
+		"(its threads' run-queue delay less idle CPU, in the proportion of the busy CPU spent outside the lab to that and its instances', against its CPU time plus that delay; "+
+		"the kernel's interrupt work is not counted outside the lab); "+
 		"when more than %g%% of the load seconds, or %d in a row, are starved, a breached SLO is INVALID, not FAIL, "+
 		"unless it is lost writes, lost session state or an error rate still breached over the seconds the host did not starve; "+
 		"a stop condition stands only if it holds over the seconds of its window the host did not starve",
@@ -295,12 +296,17 @@ func (h *hostSampler) sample(now time.Time) (rundir.HostSecond, bool) {
 	iv := interval{dt: dt, cpus: host.CPUs,
 		busy:    (host.Busy - prevHost.Busy).Seconds(),
 		steal:   (host.Steal - prevHost.Steal).Seconds(),
+		irq:     (host.IRQ - prevHost.IRQ).Seconds(),
 		lab:     (labCPU - prevLab).Seconds(),
 		labWait: max(0, (labAcct.RunDelay - prevWait).Seconds())} // a thread that exited takes its delay with it
 	for id, a := range cur {
 		p, ok := prev[id]
 		if !ok || a.Used < p.Used || a.RunDelay < p.RunDelay || a.Throttled < p.Throttled {
-			continue // first reading, or a restart
+			// A first reading (a booting instance) or a restart: its
+			// waits cannot be told apart, but the CPU it used since it
+			// started is its own, not the host's outside the lab.
+			iv.instances = append(iv.instances, instanceInterval{used: a.Used.Seconds()})
+			continue
 		}
 		iv.instances = append(iv.instances, instanceInterval{share: a.Share,
 			used: (a.Used - p.Used).Seconds(), wait: (a.RunDelay - p.RunDelay).Seconds(), throttled: (a.Throttled - p.Throttled).Seconds()})
@@ -340,6 +346,7 @@ type interval struct {
 	dt               float64
 	cpus             int
 	busy, steal, lab float64
+	irq              float64 // the kernel's interrupt work: much of it the lab's own loopback traffic
 	labWait          float64 // the lab's own threads' run-queue delay
 	instances        []instanceInterval
 }
@@ -352,9 +359,11 @@ type interval struct {
 // CPU the host spent outside the lab and its instances (the lab's own load
 // balancer and load generator are the lab's cost, which the load
 // generator's schedule check judges). The lab's own process has no share:
-// what it is denied is its threads' run-queue delay, less idle CPU and at
-// most what the host spent outside the lab, as for an instance; its wait
-// behind its own instances is the lab's cost, not the host's.
+// what it is denied is its threads' run-queue delay, less idle CPU, in the
+// proportion of the busy CPU the host spent outside the lab (the rest of
+// the wait was behind its own instances: the lab's cost, not the host's).
+// The kernel's interrupt work is not counted as outside the lab: on a
+// quiet host it is mostly the lab's own loopback traffic.
 func (iv interval) addTo(s *rundir.HostSecond) {
 	var withheld, used float64
 	for _, in := range iv.instances {
@@ -369,10 +378,12 @@ func (iv interval) addTo(s *rundir.HostSecond) {
 	}
 	busy := min(iv.busy, float64(iv.cpus)*iv.dt) // /proc/stat counts in ticks: a quarter second can read a tick over
 	idle := float64(iv.cpus)*iv.dt - busy
-	other := max(0, busy-iv.lab-used)
+	other := max(0, busy-iv.lab-used-iv.irq)
 	s.Denied += min(max(0, withheld-idle), other)
 	s.LabWait += iv.labWait
-	s.LabDenied += min(max(0, iv.labWait-idle), other)
+	if other+used > 0 { // the lab's wait shared out between the outside and its own instances, as the scheduler shares the CPU
+		s.LabDenied += min(max(0, iv.labWait-idle)*other/(other+used), other)
+	}
 	s.HostBusy += busy
 	s.Lab += iv.lab
 	s.Other += other

@@ -143,9 +143,10 @@ func TestIntervalLabDenied(t *testing.T) {
 	}{
 		{"quiet host: the wait fits in idle CPU", second(0.8, 0.4, 0.3, 0.3), 0, false},
 		{"behind its own instances", second(2, 0.6, 0.5, 1.4), 0, false},
-		{"a burner outside the lab", second(2, 0.3, 0.6, 0.2), 66.667, true},
-		{"a little outside work bounds what counts", second(2, 0.5, 0.6, 1.4), 9.091, false},
-		{"at the threshold", second(2, 0.8, 0.2, 0.5), 20, false},
+		{"a burner outside the lab", second(2, 0.3, 0.6, 0.2), 58.778, true},                      // 0.6 x 1.5/1.7 of 0.9
+		{"a little outside work, shared out", second(2, 0.5, 0.6, 1.4), 3.636, false},             // 0.6 x 0.1/1.5 of 1.1
+		{"saturated by its own instances, 8% outside", second(2, 0.28, 0.48, 1.56), 5.921, false}, // 0.48 x 0.16/1.72 (0.045) of 0.76
+		{"at the threshold", second(2, 0.8, 0.2, 0), 20, false},
 	} {
 		if c.s.LabDeniedPct != c.deniedPct || c.s.Starved != c.starved || c.s.DeniedPct != 0 {
 			t.Errorf("%s: lab denied %v%% starved %v, want %v%% %v (%+v)", c.name, c.s.LabDeniedPct, c.s.Starved, c.deniedPct, c.starved, c.s)
@@ -262,8 +263,8 @@ func TestHostSamplerSumsQuarters(t *testing.T) {
 	if s0.Denied != 0.21 || s0.DeniedPct != 84 || !s0.Starved || s0.Other != 1.76 {
 		t.Fatalf("second 0 %+v", s0)
 	}
-	// the lab's threads waited 60 ms a quarter, all of it on CPU spent outside the lab: 0.24 of its 0.2 + 0.24 asked for
-	if s0.LabWait != 0.24 || s0.LabDenied != 0.24 || s0.LabDeniedPct != 54.545 {
+	// the lab's threads waited 60 ms a quarter, shared out 0.44 outside to 0.01 its instance's: 0.235 of its 0.2 + 0.24 asked for
+	if s0.LabWait != 0.24 || s0.LabDenied != 0.235 || s0.LabDeniedPct != 53.409 {
 		t.Fatalf("second 0 lab %+v", s0)
 	}
 	s1 := got[1] // i-1 in three quarters (its restart at 7 left out), i-2 in three (its first reading, at 5, left out)

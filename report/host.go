@@ -62,6 +62,6 @@ func (a *analysis) hostChart() (Chart, bool) {
 		return Chart{}, false
 	}
 	c.Series = []Series{outside, withheld, labWithheld}
-	c.Note = fmt.Sprintf("%d of %d load seconds starved. Per instance and quarter second, the run-queue delay of its threads beyond its own CPU limit's throttling, at most the share it did not use; for the lab's own process (load balancer nodes, load generator), its threads' run-queue delay against its CPU time plus that delay; each less what idle CPU could have given, at most what the host spent outside the lab.", starved, len(a.run.Host))
+	c.Note = fmt.Sprintf("%d of %d load seconds starved. Per instance and quarter second, the run-queue delay of its threads beyond its own CPU limit's throttling, at most the share it did not use; for the lab's own process (load balancer nodes, load generator), its threads' run-queue delay less idle CPU, in the proportion of the CPU spent outside the lab to that and its instances', against its CPU time plus that delay.", starved, len(a.run.Host))
 	return c, true
 }

@@ -138,6 +138,7 @@ func runDelay(path string) (time.Duration, bool) {
 type HostCPU struct {
 	Busy, Total time.Duration // busy: everything but idle and iowait
 	Steal       time.Duration // taken by the hypervisor (part of Busy)
+	IRQ         time.Duration // irq and softirq: the kernel's interrupt work (part of Busy)
 	CPUs        int
 }
 
@@ -173,6 +174,9 @@ func ReadHostCPU(procRoot string) (HostCPU, error) {
 				}
 				if i == 7 {
 					h.Steal = d
+				}
+				if i == 5 || i == 6 {
+					h.IRQ += d
 				}
 				h.Total += d
 			}

@@ -81,7 +81,8 @@ func TestReadProcessCPU(t *testing.T) {
 }
 
 // /proc/stat's first line: busy is all but idle and iowait, guest time is
-// not counted twice, steal is kept apart; the per-CPU lines are counted.
+// not counted twice, steal and irq+softirq are kept apart; the per-CPU
+// lines are counted.
 func TestReadHostCPU(t *testing.T) {
 	proc := t.TempDir()
 	write(t, filepath.Join(proc, "stat"), "cpu  100 10 50 800 20 5 5 3 7 0\ncpu0 50 5 25 400 10 2 2 1 3 0\ncpu1 50 5 25 400 10 3 3 2 4 0\nintr 1 2\n")
@@ -89,7 +90,7 @@ func TestReadHostCPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := HostCPU{Busy: 173 * clockTick, Total: 993 * clockTick, Steal: 3 * clockTick, CPUs: 2}
+	want := HostCPU{Busy: 173 * clockTick, Total: 993 * clockTick, Steal: 3 * clockTick, IRQ: 10 * clockTick, CPUs: 2}
 	if h != want {
 		t.Fatalf("host %+v, want %+v", h, want)
 	}
