@@ -73,14 +73,13 @@ const StickyUsers = 500
 
 // loadUsers is the open model's virtual users for the stack and scenario:
 // the scenario's load.users if it gives them; else none (every request a
-// new visitor, as before) unless the target group is sticky or the mix
-// sends cart requests (a cart belongs to a user). A users phase brings its
-// own.
+// new visitor, as before) unless the target group is sticky. A users phase
+// brings its own.
 func loadUsers(s *stack.Stack, sc *scenarios.Scenario) int {
 	if sc.Load.Users > 0 && !sc.Load.Closed() {
 		return sc.Load.Users
 	}
-	if s.TargetGroup.Stickiness.Enabled || sc.Load.Mix.Cart+sc.Load.Mix.AddToCart > 0 {
+	if s.TargetGroup.Stickiness.Enabled {
 		return StickyUsers
 	}
 	return 0

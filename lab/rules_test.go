@@ -68,8 +68,7 @@ target_group:
 var netipLoopback = netip.MustParseAddr("127.0.0.1")
 
 // The open model's users: the scenario's load.users if given; else 500
-// with sticky sessions or cart requests (each needs users with cookies);
-// else none. A users phase brings its own.
+// with sticky sessions; else none. A users phase brings its own.
 func TestLoadUsers(t *testing.T) {
 	sticky := &stack.Stack{}
 	sticky.TargetGroup.Stickiness.Enabled = true
@@ -84,7 +83,6 @@ func TestLoadUsers(t *testing.T) {
 	}{
 		{"plain", plain, scenarios.LoadProfile{Phases: rates}, 0},
 		{"sticky", sticky, scenarios.LoadProfile{Phases: rates}, StickyUsers},
-		{"carts", plain, scenarios.LoadProfile{Phases: rates, Mix: scenarios.Mix{List: 1, Cart: 1}}, StickyUsers},
 		{"the scenario says", sticky, scenarios.LoadProfile{Phases: rates, Users: 40}, 40},
 		{"users phases bring their own", plain, scenarios.LoadProfile{Phases: users, Users: 40}, 0},
 	} {

@@ -198,8 +198,8 @@ func (c Config) validate() error {
 	if c.Users < 0 {
 		errs = append(errs, fmt.Errorf("users must not be negative, got %d", c.Users))
 	}
-	if c.Mix.Cart+c.Mix.AddToCart > 0 && !closed && c.Users == 0 {
-		errs = append(errs, errors.New("the mix's cart requests need virtual users (a users phase, or Users): a cart belongs to a user"))
+	if c.Mix.Cart+c.Mix.AddToCart > 0 && !closed {
+		errs = append(errs, errors.New("the mix's cart requests need users phases: a cart belongs to a user, and an open-model user's requests overlap, so two first requests can each get a session of their own"))
 	}
 	if c.Timeout < 0 || c.MaxLag < 0 {
 		errs = append(errs, errors.New("timeout and max lag must not be negative"))

@@ -91,12 +91,18 @@ func TestLostSessionState(t *testing.T) {
 	}
 }
 
-// Cart requests need users: an open-model run without them is refused.
+// Cart requests need users phases: an open-model run is refused, with
+// users or without (its users' requests overlap).
 func TestCartNeedsUsers(t *testing.T) {
 	_, err := Run(context.Background(), Config{Targets: []string{"http://127.0.0.1:1"}, Mix: Mix{Cart: 1},
 		Phases: []Phase{{Name: "p", Duration: time.Second, From: 1, To: 1}}})
 	if err == nil {
 		t.Fatal("a cart mix without users was accepted")
+	}
+	_, err = Run(context.Background(), Config{Targets: []string{"http://127.0.0.1:1"}, Mix: Mix{Cart: 1}, Users: 10,
+		Phases: []Phase{{Name: "p", Duration: time.Second, From: 1, To: 1}}})
+	if err == nil {
+		t.Fatal("a cart mix with open-model users was accepted")
 	}
 }
 

@@ -83,6 +83,11 @@ func TestBadUsersPhases(t *testing.T) {
 			[]string{`s.yaml:4:10: load.users: not allowed when the phases count users; each users phase says how many (load.phases[0].users)`}},
 		{"load.users out of range", top + "load:\n  users: 0\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n" + slos,
 			[]string{`s.yaml:4:10: load.users: 0 is out of range; give 1 to 100000 virtual users to send the phases' rates`}},
+		{"carts with rates", top + "load:\n  mix: {list: 1, cart: 2, add_to_cart: 3}\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n" + slos,
+			[]string{
+				`s.yaml:4:24: load.mix.cart: 2 needs phases that count users (users: N): a cart belongs to a user whose requests follow one another; with rates, a user's requests overlap and two first requests can each get a session of their own`,
+				`s.yaml:4:40: load.mix.add_to_cart: 3 needs phases that count users (users: N): a cart belongs to a user whose requests follow one another; with rates, a user's requests overlap and two first requests can each get a session of their own`,
+			}},
 		{"rates first", top + "load:\n  think_time: 5s\n  phases:\n    - {name: a, duration: 5m, rate: 10}\n    - {name: b, duration: 5m, users: 10}\n" + slos,
 			[]string{
 				`s.yaml:4:15: load.think_time: not allowed when the phases give rates; think_time is the pause of virtual users (phases with users:)`,

@@ -141,6 +141,15 @@ func (p parser) validateLoad(l LoadProfile) {
 			p.Errf("load.mix."+w.key, "%d is negative; weights are 0 or more", w.v)
 		}
 	}
+	for _, w := range []struct {
+		key string
+		v   int
+	}{{"cart", m.Cart}, {"add_to_cart", m.AddToCart}} {
+		if w.v > 0 && !l.Closed() && len(l.Phases) > 0 {
+			p.Errf("load.mix."+w.key, "%d needs phases that count users (users: N): a cart belongs to a user whose requests follow one another; "+
+				"with rates, a user's requests overlap and two first requests can each get a session of their own", w.v)
+		}
+	}
 	if m == (Mix{}) && p.Has("load.mix") {
 		p.Errf("load.mix", "all weights are 0; give at least one of list, create, get, done, cart, add_to_cart a weight above 0")
 	}
