@@ -92,6 +92,7 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	}
 	l.DB, l.dbRT = tier, rt
 	l.say("Database: %s", rds.Describe(d, tier.Servers()))
+
 	return nil
 }
 

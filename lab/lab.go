@@ -225,6 +225,14 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		defer l.wg.Done()
 		sampler.run(l.ctx, 10*time.Second)
 	}()
+	if l.DB != nil {
+		m := &dbMetrics{l: l}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			m.run(l.ctx)
+		}()
+	}
 	return l, nil
 }
 

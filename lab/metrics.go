@@ -26,6 +26,9 @@ func newMetricStore(s *stack.Stack) *cloudwatch.Store {
 	return cloudwatch.NewStore(
 		cloudwatch.WithPublication(cloudwatch.NamespaceEC2, cloudwatch.EC2Publication(cloudwatch.Monitoring(s.LaunchTemplate.Monitoring), cw.Delay(stack.NamespaceEC2))),
 		cloudwatch.WithPublication(cloudwatch.NamespaceALB, cloudwatch.ALBPublication(cw.Delay(stack.NamespaceALB))),
+		// RDS publishes every minute; AWS documents no delay: the custom
+		// namespace's assumed one.
+		cloudwatch.WithPublication(cloudwatch.NamespaceRDS, cloudwatch.Publication{Resolution: time.Minute, Delay: cw.Delay(stack.NamespaceCustom)}),
 		cloudwatch.WithCustomPublication(cloudwatch.Publication{Delay: cw.Delay(stack.NamespaceCustom)}),
 	)
 }

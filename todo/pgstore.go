@@ -17,10 +17,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DefaultPoolSize is how many database connections an instance keeps at
-// most: what a web framework's pool defaults to (HikariCP and Django's
-// typical 10), so that scaling the web tier out multiplies the connections
-// the database must hold, as it does on AWS.
+// DefaultPoolSize is how many database connections an instance keeps:
+// HikariCP's default (a fixed pool of 10, opened at start and kept), so
+// that scaling the web tier out multiplies the connections the database
+// must hold, as it does on AWS.
 const DefaultPoolSize = 10
 
 // PGConfig says where an instance's PostgreSQL is.
@@ -110,7 +110,7 @@ func newPool(ctx context.Context, dsn string, size int) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", redact(dsn), err)
 	}
-	cfg.MaxConns = int32(size)
+	cfg.MaxConns, cfg.MinConns = int32(size), int32(size) // a fixed pool, as HikariCP's default
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second // a dead endpoint fails a request, it does not hang it
 	}
@@ -159,11 +159,20 @@ func (s *PGStore) Close() error {
 }
 
 // Ping reads the todos table on the writer: the deep health check fails
-// while the writer cannot answer.
+// while the writer cannot answer. The query does not end with ctx: a
+// health check the load balancer gave up on would otherwise close the
+// pool's connection (pgx closes a connection whose query is cancelled),
+// and the next check would pay for a new one, late again. It ends by
+// itself after pingTimeout.
 func (s *PGStore) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+	defer cancel()
 	var n int64
 	return classifyPG(s.writer.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
 }
+
+// pingTimeout bounds a health check's query on its own.
+const pingTimeout = 5 * time.Second
 
 const pgColumns = "id, title, done, created_at, updated_at"
 

@@ -4,6 +4,7 @@ package cloudwatch
 const (
 	NamespaceEC2 = "AWS/EC2"
 	NamespaceALB = "AWS/ApplicationELB"
+	NamespaceRDS = "AWS/RDS"
 )
 
 // Dimension names.
