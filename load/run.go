@@ -216,7 +216,8 @@ func checkTarget(s string, customDial bool) error {
 	return nil
 }
 
-// Run sends the whole load profile as one vegeta attack and returns what
+// Run sends the whole load profile as one vegeta attack, or, when its
+// phases count users, through virtual users (vusers.go), and returns what
 // happened. Workers are not capped, so a slow service gets more concurrent
 // requests rather than fewer sends (no coordinated omission); a request
 // that takes longer than Timeout counts as a transport error.
@@ -241,12 +242,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	closed := closedModel(cfg.Phases)
 
 	transport, client := newClient(cfg.Timeout, cfg.DialContext)
+	// Users' cookie jars sit under sentTitle, which must stay outermost: it
+	// carries a create's title number from the request to its result.
 	switch {
 	case closed: // every virtual user keeps its own cookies, as k6's do
-		client.Transport = newUserJars(transport, peakUsers(cfg.Phases))
+		client.Transport = sentTitle{newUserJars(transport, peakUsers(cfg.Phases))}
 	case cfg.Users > 0:
 		targeter.users = cfg.Users
-		client.Transport = newUserJars(transport, cfg.Users)
+		client.Transport = sentTitle{newUserJars(transport, cfg.Users)}
 	}
 	defer transport.CloseIdleConnections()
 
