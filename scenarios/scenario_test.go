@@ -34,8 +34,14 @@ func TestBuiltins(t *testing.T) {
 		if err != nil || st.Name != s.Stack {
 			t.Errorf("%s: ResolveStack() = %v, %v", name, st, err)
 		}
-		// Three wall minutes at most at the scenario's speed: a demo, not a wait.
-		if wall := time.Duration(float64(s.TotalDuration()) / s.Speed); wall > 3*time.Minute {
+		// Three wall minutes at most at the scenario's speed: a demo, not a
+		// wait; the seeds' 10,000-user sale is sized to the host instead and
+		// may take ten (see its file).
+		limit := 3 * time.Minute
+		if name == "flash-sale-10k" {
+			limit = 10 * time.Minute
+		}
+		if wall := time.Duration(float64(s.TotalDuration()) / s.Speed); wall > limit {
 			t.Errorf("%s lasts %v of wall time", name, wall)
 		}
 	}
