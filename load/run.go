@@ -122,9 +122,14 @@ func (c *collector) take(r *vegeta.Result, lag time.Duration) {
 // ctx has ended (stopped was then called).
 func runClosed(ctx context.Context, seed uint64, pacer RampPacer, client *http.Client, targeter *Targeter,
 	start time.Time, stopped func(), take func(*vegeta.Result, time.Duration)) (stop func() bool) {
-	userCtx, cancel := context.WithCancel(ctx)
+	// The users stop when ctx ends, but only through the AfterFunc, once
+	// stopped has recorded when: Run reads it after the users are gone.
+	userCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	stop = context.AfterFunc(ctx, stopped)
+	stop = context.AfterFunc(ctx, func() {
+		stopped()
+		cancel()
+	})
 	results := make(chan sentResult, 1024)
 	s := &httpSender{client: client, targeter: targeter, start: start, results: results}
 	go func() {
