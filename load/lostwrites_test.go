@@ -178,3 +178,32 @@ func TestWrongOrRepeatedAcknowledgements(t *testing.T) {
 		seen[w] = true
 	}
 }
+
+// TestUsersCreatesAreAcknowledged: with virtual users (the open model's
+// cookie jars and the closed model's users) a create answered 201 with the
+// title sent is acknowledged, not counted as misacknowledged: the users'
+// transport keeps the title's number riding to the result.
+func TestUsersCreatesAreAcknowledged(t *testing.T) {
+	store, err := todo.OpenStore(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(todo.NewHandler(store, todo.Config{InstanceID: "i-0a"}))
+	t.Cleanup(func() { srv.Close(); store.Close() })
+	for _, c := range []struct {
+		name  string
+		users int
+		phase Phase
+	}{
+		{"open model with users", 5, Phase{Name: "w", Duration: time.Second, From: 50, To: 50}},
+		{"closed model", 0, Phase{Name: "w", Duration: time.Second, From: 5, To: 5, Users: true, ThinkTime: 50 * time.Millisecond}},
+	} {
+		res, err := Run(context.Background(), Config{Targets: []string{srv.URL}, Mix: Mix{Create: 1}, Seed: 7, Users: c.users, Phases: []Phase{c.phase}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Created) < 20 || res.Misacknowledged != 0 || len(res.Created) != res.OK2xx {
+			t.Errorf("%s: %d created, %d misacknowledged, %d answered 2xx of %d", c.name, len(res.Created), res.Misacknowledged, res.OK2xx, res.Requests)
+		}
+	}
+}

@@ -134,9 +134,14 @@ func (c *collector) take(r *vegeta.Result, lag time.Duration) {
 // ctx has ended (stopped was then called).
 func runClosed(ctx context.Context, seed uint64, pacer RampPacer, client *http.Client, targeter *Targeter,
 	start time.Time, stopped func(), take func(*vegeta.Result, time.Duration)) (stop func() bool) {
-	userCtx, cancel := context.WithCancel(ctx)
+	// The users stop when ctx ends, but only through the AfterFunc, once
+	// stopped has recorded when: Run reads it after the users are gone.
+	userCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	stop = context.AfterFunc(ctx, stopped)
+	stop = context.AfterFunc(ctx, func() {
+		stopped()
+		cancel()
+	})
 	results := make(chan sentResult, 1024)
 	s := &httpSender{client: client, targeter: targeter, start: start, results: results}
 	go func() {
@@ -231,7 +236,8 @@ func checkTarget(s string, customDial bool) error {
 	return nil
 }
 
-// Run sends the whole load profile as one vegeta attack and returns what
+// Run sends the whole load profile as one vegeta attack, or, when its
+// phases count users, through virtual users (vusers.go), and returns what
 // happened. Workers are not capped, so a slow service gets more concurrent
 // requests rather than fewer sends (no coordinated omission); a request
 // that takes longer than Timeout counts as a transport error.
@@ -256,6 +262,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	closed := closedModel(cfg.Phases)
 
 	transport, client := newClient(cfg.Timeout, cfg.DialContext)
+	// Users' cookie jars sit under sentTitle, which must stay outermost: it
+	// carries a create's title number from the request to its result.
 	switch {
 	case closed: // every virtual user keeps its own cookies, as k6's do
 		client.Transport = sentTitle{newUserJars(transport, peakUsers(cfg.Phases))}

@@ -105,24 +105,3 @@ func TestCartNeedsUsers(t *testing.T) {
 		t.Fatal("a cart mix with open-model users was accepted")
 	}
 }
-
-// Creates sent by the open model's users (sticky sessions' cookie jars)
-// are acknowledged as anyone's are: the title the lab sent still reaches
-// the result.
-func TestUsersCreatesAreAcknowledged(t *testing.T) {
-	store, err := todo.OpenStore(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	srv := httptest.NewServer(todo.NewHandler(store, todo.Config{InstanceID: "i-0a"}))
-	defer srv.Close()
-	res, err := Run(context.Background(), Config{Targets: []string{srv.URL}, Mix: Mix{Create: 1}, Seed: 5, Users: 10,
-		Phases: []Phase{{Name: "p", Duration: time.Second, From: 50, To: 50}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Created) < 25 || res.Misacknowledged != 0 || res.Unreadable != 0 {
-		t.Fatalf("%d creates acknowledged of %d requests, %d misacknowledged, %d unreadable", len(res.Created), res.Requests, res.Misacknowledged, res.Unreadable)
-	}
-}

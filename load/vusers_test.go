@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -354,4 +355,29 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestClosedModelStopsWhenContextEnds: 1,000 users thinking a minute stop
+// at once when ctx ends, and the partial result covers the run so far.
+func TestClosedModelStopsWhenContextEnds(t *testing.T) {
+	srv := httptest.NewServer(&visitorServer{})
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	began := time.Now()
+	stop := time.AfterFunc(1500*time.Millisecond, cancel) // every user is thinking by then
+	defer stop.Stop()
+	res, err := Run(ctx, Config{
+		Targets: []string{srv.URL}, Mix: Mix{List: 1},
+		Phases: []Phase{{Name: "long", Duration: time.Minute, From: 1000, To: 1000, Users: true, ThinkTime: time.Minute}},
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("took %s to stop", took)
+	}
+	if res == nil || res.Requests != 1000 || res.Users != 1000 {
+		t.Fatalf("partial result %+v: want each of the 1,000 users' first request", res)
+	}
 }

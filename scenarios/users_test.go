@@ -107,3 +107,32 @@ func TestBadUsersPhases(t *testing.T) {
 		})
 	}
 }
+
+// TestFlashSale10k pins the seeds' sale: users, not rates, from 100 to
+// 10,000 within a few AWS minutes, at a capacity scale below 1, with an
+// instance and a zone lost at the peak.
+func TestFlashSale10k(t *testing.T) {
+	s, err := Builtin("flash-sale-10k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Load.Closed() || s.Load.PeakUsers() != 10000 || s.Load.Phases[0].From != 100 {
+		t.Fatalf("closed %v, peak %d users, starting at %g", s.Load.Closed(), s.Load.PeakUsers(), s.Load.Phases[0].From)
+	}
+	var rise time.Duration
+	for _, p := range s.Load.Phases {
+		if p.To > p.From {
+			rise += p.Duration
+		}
+	}
+	if rise > 5*time.Minute || s.CapacityScale >= 1 {
+		t.Errorf("rise %s, capacity scale %g", rise, s.CapacityScale)
+	}
+	kinds := map[string]bool{}
+	for _, a := range s.Chaos {
+		kinds[a.Action] = true
+	}
+	if !kinds["kill-instance"] || !kinds["az-outage"] {
+		t.Errorf("chaos %v: want an instance and a zone lost", kinds)
+	}
+}

@@ -68,10 +68,20 @@ func writePlan(w io.Writer, sc *scenarios.Scenario, st *stack.Stack, seed uint64
 		if p.From != p.To {
 			rate = fmt.Sprintf("%g/s to %g/s", p.From, p.To)
 		}
+		if p.Users { // the closed model: users, each thinking between requests
+			rate = fmt.Sprintf("%g users", p.From)
+			if p.From != p.To {
+				rate = fmt.Sprintf("%g to %g users", p.From, p.To)
+			}
+			rate += fmt.Sprintf(" (think %s)", clock.Short(p.ThinkTime))
+		}
 		fmt.Fprintf(w, "  %-7s %-8s %s for %s\n", offset(at), p.Name, rate, clock.Short(p.Duration))
 		at += p.Duration
 	}
 	fmt.Fprintf(w, "  %-7s end\n", offset(at))
+	if sc.CapacityScale != 1 {
+		fmt.Fprintf(w, "Capacity scale %g: every instance's CPU share and every request's CPU cost x%g.\n", sc.CapacityScale, sc.CapacityScale)
+	}
 
 	fmt.Fprintf(w, "\nChaos timeline (instances are chosen when the step happens, among the run's own running instances):\n")
 	steps := chaos.Expand(lab.ChaosActions(sc), seed, total)
