@@ -45,7 +45,8 @@ func TestContainerSettings(t *testing.T) {
 	check("read-only root", h.ReadonlyRootfs, true)
 	check("cap drop", strings.Join(h.CapDrop, ","), "ALL")
 	check("security opt", strings.Join(h.SecurityOpt, ","), "no-new-privileges")
-	check("nano cpus", h.NanoCPUs, int64(250_000_000))
+	check("cpu quota", h.CPUQuota, int64(25_000))
+	check("cpu period", h.CPUPeriod, int64(100_000))
 	check("memory", h.Memory, int64(128<<20))
 	check("memory+swap", h.MemorySwap, int64(128<<20))
 	if h.PidsLimit == nil || *h.PidsLimit != 256 {
@@ -93,7 +94,7 @@ func TestContainerSettings(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Errorf("POST /api/todos = %d, want 201", resp.StatusCode)
 	}
-	if ok, why := r.Enforced(); !ok || !strings.Contains(why, "NanoCPUs") {
+	if ok, why := r.Enforced(); !ok || !strings.Contains(why, "CFS quota") {
 		t.Errorf("Enforced() = %v, %q", ok, why)
 	}
 }

@@ -177,10 +177,13 @@ func (r *Runtime) create(ctx context.Context, in *instance) error {
 		// the engine's copy of the output is capped as the run's log file is
 		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": fmt.Sprintf("%dk", capfile.Limit>>10), "max-file": "1"}},
 		Resources: container.Resources{
-			NanoCPUs:  int64(s.Type.CPU * 1e9),
 			PidsLimit: &pids,
 		},
 	}
+	// The share as a CFS quota over Docker's 100 ms period, or over a
+	// longer one for a share under 0.01 core (a capacity scale), which
+	// NanoCPUs refuses.
+	host.Resources.CPUQuota, host.Resources.CPUPeriod = az.CFSQuota(s.Type.CPU, 100000)
 	if mem > 0 {
 		host.Memory, host.MemorySwap = mem, mem // no swap beyond the memory size
 	}

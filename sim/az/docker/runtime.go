@@ -211,7 +211,7 @@ func enforcement(info system.Info) (bool, string) {
 	if !info.PidsLimit {
 		missing = append(missing, "pids")
 	}
-	msg := fmt.Sprintf("CPU shares enforced by the Docker engine %s (NanoCPUs, cgroup v%s, driver %s)", info.ServerVersion, v, info.CgroupDriver)
+	msg := fmt.Sprintf("CPU shares enforced by the Docker engine %s (a CFS quota, cgroup v%s, driver %s)", info.ServerVersion, v, info.CgroupDriver)
 	if len(missing) > 0 {
 		return true, msg + "; limits NOT enforced: " + strings.Join(missing, ", ")
 	}
@@ -219,7 +219,7 @@ func enforcement(info system.Info) (bool, string) {
 }
 
 // Enforced reports whether instance CPU shares are enforced (by the
-// engine, with NanoCPUs), with a sentence the CLI can print.
+// engine, with a CFS quota), with a sentence the CLI can print.
 func (r *Runtime) Enforced() (bool, string) { return r.enforce, r.why }
 
 // Exited reports instances whose container died on its own or through

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/simplydone/lab/sim/az"
 )
 
 // cgroupRoot is where cgroup file systems are mounted on Linux.
@@ -195,21 +197,8 @@ func (g *instanceCgroup) setLimits(cpu float64, memMiB int) error {
 	return nil
 }
 
-// cpuQuota is the CFS quota and period, in microseconds, for a share of cpu
-// cores: the share of cfsPeriod, or, for a share below the kernel's minimum
-// quota of 1 ms per period (under 0.1 core, as a capacity scale gives), 1 ms
-// over a longer period, so the share stays exact (up to the kernel's
-// longest period, 1 s).
-func cpuQuota(cpu float64) (quota, period int64) {
-	quota, period = int64(cpu*cfsPeriod), cfsPeriod
-	if quota >= 1000 {
-		return quota, period
-	}
-	if cpu <= 0 {
-		return 1000, cfsPeriod
-	}
-	return 1000, min(int64(math.Ceil(1000/cpu)), 1000000)
-}
+// cpuQuota is az.CFSQuota over cfsPeriod.
+func cpuQuota(cpu float64) (quota, period int64) { return az.CFSQuota(cpu, cfsPeriod) }
 
 // dirs lists the distinct directories of the instance.
 func (g *instanceCgroup) dirs() []string {
