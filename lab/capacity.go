@@ -72,7 +72,7 @@ func capacityNote(f float64, spec az.Spec) string {
 	if f == 0 || f == 1 {
 		return ""
 	}
-	n := fmt.Sprintf("Capacity scale %g: every instance's CPU share and every request's CPU cost are x%g (%s: %g of a core); CPU utilization and scaling are the full-size stack's, the host spends %g of its CPU. SimplyDone's own work per request (HTTP, SQLite) is not scaled, so at small factors utilization reads higher than at full size.",
+	n := fmt.Sprintf("Capacity scale %g: every instance's CPU share and every request's CPU cost are x%g (%s: %g of a core); the host spends %g of its CPU. CPU utilization and scaling are the full-size stack's only as far as the scaled cost outweighs SimplyDone's own work per request (HTTP, SQLite, about 0.35-0.8 ms of CPU), which is not scaled: at small factors or small costs utilization reads higher than at full size.",
 		f, f, spec.Type.Name, spec.Type.CPU*f, f)
 	if _, ok := spec.Env[cpuCostEnv]; !ok && !slices.ContainsFunc(spec.Command, func(a string) bool { return strings.Contains(a, "cpu-cost") }) {
 		n += " The launch template sets no " + cpuCostEnv + ": a program's own CPU cost per request cannot be scaled, only its share."
