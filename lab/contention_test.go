@@ -315,3 +315,33 @@ func TestBreachStands(t *testing.T) {
 		}
 	}
 }
+
+// A breach of what the stack lost stands even when the load generator ran
+// late; other breaches do not.
+func TestCorrectnessBreached(t *testing.T) {
+	slos := []scenarios.SLO{}
+	for _, e := range []string{"p99 <= 100ms", "lost_writes == 0", "lost_session_state == 0"} {
+		s, err := scenarios.ParseSLO(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slos = append(slos, s)
+	}
+	for _, c := range []struct {
+		pass []bool
+		want bool
+	}{
+		{[]bool{false, true, true}, false},
+		{[]bool{true, false, true}, true},
+		{[]bool{false, true, false}, true},
+		{[]bool{true, true, true}, false},
+	} {
+		sum := &Summary{}
+		for i, p := range c.pass {
+			sum.SLOs = append(sum.SLOs, SLOResult{Expr: slos[i].Expr, Pass: p})
+		}
+		if got := correctnessBreached(sum, slos); got != c.want {
+			t.Errorf("%v: %v, want %v", c.pass, got, c.want)
+		}
+	}
+}
