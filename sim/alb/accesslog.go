@@ -28,7 +28,8 @@ import (
 // times are request (wall) seconds, the unit of TargetResponseTime in the
 // lab's CloudWatch and of the load generator's latencies. The
 // nodes hand entries to one writer goroutine owned by the load balancer
-// through a buffered channel; a full channel drops the entry (AWS's own
+// through a buffered channel (it writes them out within
+// accessFlushEvery); a full channel drops the entry (AWS's own
 // logs are best effort) and counts it, so logging never blocks a request.
 
 // accessEntry is one request, as the node saw it; the writer formats it.
@@ -74,19 +75,38 @@ func newAccessLog(dst io.Writer, elb, tgARN string, port int) *accessLog {
 		elb: elb, tgARN: tgARN, port: port, done: make(chan struct{})}
 }
 
-// run writes entries until close; it flushes whenever the queue runs dry.
+// run writes entries until close. It flushes at most every
+// accessFlushEvery (and when its buffer fills), not after every entry: a
+// write to the file per request would cost the node as much as a request's
+// own system calls. AWS delivers its logs every 5 minutes.
 func (a *accessLog) run() {
 	defer close(a.done)
+	tick := time.NewTicker(accessFlushEvery)
+	defer tick.Stop()
 	var buf []byte
-	for e := range a.ch {
-		buf = a.format(buf[:0], &e)
-		a.w.Write(buf)
-		if len(a.ch) == 0 {
-			a.w.Flush()
+	dirty := false
+	for {
+		select {
+		case e, ok := <-a.ch:
+			if !ok {
+				a.w.Flush()
+				return
+			}
+			buf = a.format(buf[:0], &e)
+			a.w.Write(buf)
+			dirty = true
+		case <-tick.C:
+			if dirty {
+				a.w.Flush()
+				dirty = false
+			}
 		}
 	}
-	a.w.Flush()
 }
+
+// accessFlushEvery is how long an access-log line may wait in the
+// writer's buffer (wall time).
+const accessFlushEvery = 200 * time.Millisecond
 
 // add queues e; it never blocks.
 func (a *accessLog) add(e *accessEntry) {
