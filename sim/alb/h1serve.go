@@ -203,9 +203,9 @@ type frontConn struct {
 	buf  [frontBuf]byte
 	r, w int // buf[r:w] is read, not yet taken
 
-	busy    atomic.Bool   // a request is being served
-	closing atomic.Bool   // the connection ends after this answer
-	done    chan struct{} // the handler finished a request
+	busy    atomic.Bool        // a request is being served
+	closing atomic.Bool        // the connection ends after this answer
+	done    chan struct{}      // the handler finished a request
 	reqs    chan *http.Request // to the handler's goroutine, one at a time
 	resp    frontResponse
 }

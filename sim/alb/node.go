@@ -37,7 +37,7 @@ type Node struct {
 	srv   *http.Server
 	ln    net.Listener // the front's hand-off listener, which net/http serves
 	front *front       // the node's own HTTP/1.1 server (h1serve.go)
-	down bool // stopped by StopNode (nodectl.go); guarded by lb.mu
+	down  bool         // stopped by StopNode (nodectl.go); guarded by lb.mu
 }
 
 // view is one node's health view of one target.
@@ -124,8 +124,8 @@ func (n *Node) listen() error {
 		return fmt.Errorf("load balancer node %s: listen on %s: %w", n.zone.Name, n.addr, err)
 	}
 	n.front = newFront(n, &clientListener{Listener: ln, n: n, max: int64(n.lb.cfg.MaxClientConns)}) // the cap, and each request's bytes (clientconn.go)
-	n.ln = handoffListener{n.front}                                                                  // what the front does not serve, net/http does
-	n.addr = ln.Addr().(*net.TCPAddr).AddrPort()                                                     // port 0 in tests picks a free port
+	n.ln = handoffListener{n.front}                                                                 // what the front does not serve, net/http does
+	n.addr = ln.Addr().(*net.TCPAddr).AddrPort()                                                    // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
 	n.xfPort = []string{n.port}
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
