@@ -294,7 +294,7 @@ func (c *frontConn) serve() {
 				c.cc.SetReadDeadline(time.Now().Add(c.idle))
 				headArmed = true
 			}
-		} else if c.w == len(c.buf) { // a pipelined request fills the buffer: wait for the answer
+		} else if c.r < c.w { // a pipelined request came with it: it waits for the answer
 			<-c.done
 			busy = false
 			continue
