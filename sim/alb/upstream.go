@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/textproto"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,6 +88,11 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
+	// The answer cannot have come yet: let the node's other requests run
+	// first, so that the read finds it there more often than not, rather
+	// than costing a read that finds nothing and a wait on the poller. It
+	// changes when the read happens, never what it reads.
+	runtime.Gosched()
 	var resp *http.Response
 	for {
 		resp, err = readResponse(uc.br, r, &uc.cl)
