@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -203,10 +204,17 @@ type frontConn struct {
 	buf  [frontBuf]byte
 	r, w int // buf[r:w] is read, not yet taken
 
-	busy    atomic.Bool        // a request is being served
-	closing atomic.Bool        // the connection ends after this answer
-	done    chan struct{}      // the handler finished a request
-	reqs    chan *http.Request // to the handler's goroutine, one at a time
+	busy    atomic.Bool // a request is being served
+	closing atomic.Bool // the connection ends after this answer
+	gone    atomic.Bool // the client went away while a request was served
+
+	// the watcher (watch): started when a request takes longer than
+	// watchAfter, it reads the client's side meanwhile
+	timer    *time.Timer
+	wmu      sync.Mutex
+	inReq    bool          // a request is being served; false ends the watch
+	watching bool          // a watcher is reading
+	wdone    chan struct{} // closed when the watcher has stopped reading
 	resp    frontResponse
 }
 
@@ -216,7 +224,7 @@ func (f *front) newConn(cc *clientConn) *frontConn {
 	cc.id = ci.id
 	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), connKey{}, ci))
 	c := &frontConn{f: f, n: n, cc: cc, ci: ci, ctx: ctx, cancel: cancel, remote: cc.RemoteAddr().String(),
-		idle: cc.idle, done: make(chan struct{}, 1)}
+		idle: cc.idle}
 	c.req0 = (&http.Request{}).WithContext(ctx)
 	c.resp.c = c
 	c.resp.bw.init(cc)
@@ -232,14 +240,14 @@ func (f *front) newConn(cc *clientConn) *frontConn {
 	return c
 }
 
-// serve is the connection's reader: it reads request headers, starts the
-// handler on the ones the front takes, and hands the connection to
-// net/http at the first one it does not.
+// serve reads the connection's request headers and serves the ones the
+// front takes, one after the other; at the first it does not take, it
+// hands the connection to net/http.
 func (c *frontConn) serve() {
 	handed := false
 	defer func() {
-		if c.reqs != nil {
-			close(c.reqs) // the handler is idle: it ends
+		if c.timer != nil {
+			c.timer.Stop()
 		}
 		c.cancel()
 		c.f.mu.Lock()
@@ -251,75 +259,121 @@ func (c *frontConn) serve() {
 			c.n.metrics.clientConns.Add(-1)
 		}
 	}()
-	busy := false
 	headArmed := false // the deadline for this header to end is set
+	answered := false  // an answer has just gone out
 	if c.idle > 0 {
-		c.cc.SetReadDeadline(time.Now().Add(c.idle)) // later ones are set by the handler, from its answer on
+		c.cc.SetReadDeadline(time.Now().Add(c.idle)) // later ones are set after each answer
 	}
 	for {
-		if !busy {
-			if c.closing.Load() {
-				c.linger()
+		if c.closing.Load() {
+			c.linger()
+			return
+		}
+		if c.gone.Load() || c.f.isClosed() {
+			return
+		}
+		if end := headEnd(c.buf[c.r:c.w]); end > 0 {
+			r, ok := c.parse(c.buf[c.r : c.r+end])
+			if !ok {
+				handed = c.handoff()
 				return
 			}
-			if c.f.isClosed() {
-				return
+			c.r += end
+			if c.r == c.w {
+				c.r, c.w = 0, 0
 			}
-			if end := headEnd(c.buf[c.r:c.w]); end > 0 {
-				r, ok := c.parse(c.buf[c.r : c.r+end])
-				if !ok {
-					handed = c.handoff()
-					return
-				}
-				c.r += end
-				busy, headArmed = true, false
-				c.busy.Store(true)
-				if c.reqs == nil {
-					c.reqs = make(chan *http.Request, 1)
-					go c.handler() // ends when serve closes reqs
-				}
-				c.reqs <- r
-				continue
-			} else if end < 0 || c.r == 0 && c.w == len(c.buf) {
-				handed = c.handoff() // not a request the front takes, or too long for its buffer
-				return
-			}
-			if c.r > 0 { // room for the rest of the header
-				c.w = copy(c.buf[:], c.buf[c.r:c.w])
-				c.r = 0
-			}
-			if c.w > 0 && !headArmed && c.idle > 0 {
-				// a header has begun: it has the idle timeout to end
-				// (net/http's ReadHeaderTimeout)
-				c.cc.SetReadDeadline(time.Now().Add(c.idle))
-				headArmed = true
-			}
-		} else if c.r < c.w { // a pipelined request came with it: it waits for the answer
-			<-c.done
-			busy = false
+			headArmed = false
+			c.handle(r)
+			answered = true
 			continue
+		} else if end < 0 || c.r == 0 && c.w == len(c.buf) {
+			handed = c.handoff() // not a request the front takes, or too long for its buffer
+			return
+		}
+		if c.r > 0 { // room for the rest of the header
+			c.w = copy(c.buf[:], c.buf[c.r:c.w])
+			c.r = 0
+		}
+		if c.w > 0 && !headArmed && c.idle > 0 {
+			// a header has begun: it has the idle timeout to end
+			// (net/http's ReadHeaderTimeout)
+			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			headArmed = true
+		}
+		if answered {
+			// the client cannot have sent its next request yet: let the
+			// node's other work run first, so that the read finds it
+			// there more often than not (a read that finds nothing costs
+			// a system call and a wait on the poller)
+			runtime.Gosched()
+			answered = false
 		}
 		k, err := c.cc.Read(c.buf[c.w:])
 		c.w += k
 		if err != nil {
-			if busy && isTimeout(err) && c.busy.Load() && !c.closing.Load() {
-				// a long answer: the handler's side is not idle
-				c.cc.SetReadDeadline(time.Now().Add(c.idle))
-				continue
-			}
-			if busy {
-				if c.busy.Load() && !c.closing.Load() {
-					c.cancel() // the client went away mid-request: it ends (460)
-				}
-				<-c.done
-			}
-			c.linger()
+			return // the idle timeout, or the client closed
+		}
+	}
+}
+
+// watchAfter is how long (wall) a request runs before the front watches
+// its client's side: a client that goes away sooner is seen when its
+// answer is written, rather than at once (net/http's server reads in the
+// background from the start, at a goroutine and a read per request).
+const watchAfter = 5 * time.Millisecond
+
+// watch reads the client's side while a request is served, as net/http's
+// background read: a client that goes away ends the request's context
+// (460, and the target's connection cut); the first bytes of a pipelined
+// request end the watch.
+func (c *frontConn) watch() {
+	c.wmu.Lock()
+	if !c.inReq {
+		c.wmu.Unlock()
+		return
+	}
+	c.watching = true
+	done := make(chan struct{})
+	c.wdone = done
+	c.wmu.Unlock()
+	defer close(done)
+	for {
+		k, err := c.cc.Read(c.buf[c.w:])
+		c.w += k // the serving goroutine reads c.w only after unwatch
+		if k > 0 {
 			return
 		}
-		if busy && k > 0 {
-			<-c.done // the next request waits for this answer
-			busy = false
+		if err == nil {
+			continue
 		}
+		c.wmu.Lock()
+		if !c.inReq { // unwatch cut the read short
+			c.wmu.Unlock()
+			return
+		}
+		if isTimeout(err) { // a long answer: the idle timeout starts over
+			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			c.wmu.Unlock()
+			continue
+		}
+		c.wmu.Unlock()
+		c.gone.Store(true)
+		c.cancel() // the client went away mid-request: it ends (460)
+		return
+	}
+}
+
+// unwatch ends the watch of a request that has been answered.
+func (c *frontConn) unwatch() {
+	c.timer.Stop()
+	c.wmu.Lock()
+	c.inReq = false
+	watching, done := c.watching, c.wdone
+	c.watching = false
+	c.wmu.Unlock()
+	if watching {
+		c.cc.SetReadDeadline(aLongTimeAgo)
+		<-done
 	}
 }
 
@@ -360,20 +414,22 @@ func (c *frontConn) handoff() bool {
 	return true
 }
 
-// handler serves the connection's requests one at a time, on a goroutine
-// of its own so that the reader can see the client go away meanwhile;
-// one per connection rather than per request, so that its stack stays
-// grown.
-func (c *frontConn) handler() {
-	for r := range c.reqs {
-		c.handle(r)
-	}
-}
-
-// handle serves one request on the handler's goroutine.
+// handle serves one request.
 func (c *frontConn) handle(r *http.Request) {
 	w := &c.resp
 	w.reset(r)
+	c.busy.Store(true)
+	watch := c.w == 0 // nothing pipelined after it: watch the client if it takes long
+	if watch {
+		c.wmu.Lock()
+		c.inReq = true
+		c.wmu.Unlock()
+		if c.timer == nil {
+			c.timer = time.AfterFunc(watchAfter, c.watch)
+		} else {
+			c.timer.Reset(watchAfter)
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {
@@ -382,18 +438,19 @@ func (c *frontConn) handle(r *http.Request) {
 			w.abort()
 			c.closing.Store(true)
 		}
-		if c.closing.Load() {
+		if watch {
+			c.unwatch()
+		}
+		switch {
+		case c.gone.Load():
+		case c.closing.Load():
 			if tc, ok := c.cc.Conn.(interface{ CloseWrite() error }); ok {
 				tc.CloseWrite()
 			}
-		} else if c.idle > 0 {
+		case c.idle > 0:
 			c.cc.SetReadDeadline(time.Now().Add(c.idle)) // idle from the answer on
 		}
 		c.busy.Store(false)
-		c.done <- struct{}{}
-		if c.closing.Load() {
-			c.cc.SetReadDeadline(aLongTimeAgo) // the reader lingers, then closes
-		}
 	}()
 	c.n.ServeHTTP(w, r)
 	if w.finish() != nil || w.closeAfter || c.f.isClosed() {
