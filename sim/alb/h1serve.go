@@ -215,7 +215,7 @@ type frontConn struct {
 	inReq    bool          // a request is being served; false ends the watch
 	watching bool          // a watcher is reading
 	wdone    chan struct{} // closed when the watcher has stopped reading
-	resp    frontResponse
+	resp     frontResponse
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
