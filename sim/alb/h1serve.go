@@ -42,10 +42,16 @@ import (
 // (h2c, upgrades, bodies, 100-continue, 414/431/400/501/505 through
 // clientconn.go) is served as before.
 //
-// While the handler runs, the connection's reader goes on reading, as
-// net/http's background read does: a client that goes away cancels the
+// Each connection's requests are served one after the other on its own
+// goroutine. A request that runs longer than watchAfter gets a watcher,
+// as net/http's background read: a client that goes away cancels the
 // request's context (the proxy then answers 460 and cuts the target's
-// connection), and a pipelined request waits for the answer before it.
+// connection). A pipelined request waits for the answer before it.
+//
+// Trade-off: a client that goes away within watchAfter (5 ms wall) of its
+// request is seen when its answer is written, not at once; net/http's
+// server watches from the start, at a goroutine switch and a read per
+// request.
 
 // frontBuf is the front's read buffer per connection: a request header
 // that does not fit goes to net/http.
