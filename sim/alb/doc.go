@@ -56,7 +56,7 @@
 // off, and client_keep_alive closes a connection on its next answer.
 //
 // The node's own HTTP/1.1 front (h1serve.go) serves the common request
-// (no body, a plain header) with a lean parser and response writer that
+// (no body or a Content-Length one, a plain header) with a lean parser and response writer that
 // answer byte for byte as net/http's server would (h1serve_test.go), and
 // hands a connection to net/http's server, with the bytes it read, at the
 // first request it does not take: bodies, upgrades, h2c, 100-continue and

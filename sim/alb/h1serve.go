@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -28,7 +29,7 @@ import (
 // into one buffer and parses the ones it takes: HTTP/1.1, a method other
 // than CONNECT, HEAD and PRI, an origin-form target whose path needs no
 // escaping, one plain Host, header lines of token names and printable
-// values ending in CRLF, no body (no Content-Length, no
+// values ending in CRLF, no body or one Content-Length (no
 // Transfer-Encoding), no Expect, Upgrade, TE, Trailer, Keep-Alive,
 // Proxy-Connection or Pragma, and a Connection of keep-alive or close.
 // Such a request becomes an *http.Request as Go's parser would make it and
@@ -221,6 +222,8 @@ type frontConn struct {
 	inReq    bool          // a request is being served; false ends the watch
 	watching bool          // a watcher is reading
 	wdone    chan struct{} // closed when the watcher has stopped reading
+	armed    bool          // the watch of this request is armed
+	body     frontBody     // the request's body, if it has one
 	resp     frontResponse
 }
 
@@ -425,16 +428,9 @@ func (c *frontConn) handle(r *http.Request) {
 	w := &c.resp
 	w.reset(r)
 	c.busy.Store(true)
-	watch := c.w == 0 // nothing pipelined after it: watch the client if it takes long
-	if watch {
-		c.wmu.Lock()
-		c.inReq = true
-		c.wmu.Unlock()
-		if c.timer == nil {
-			c.timer = time.AfterFunc(watchAfter, c.watch)
-		} else {
-			c.timer.Reset(watchAfter)
-		}
+	c.armed = false
+	if r.ContentLength == 0 && c.w == 0 { // nothing pipelined after it: watch the client if it takes long
+		c.arm()
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -444,7 +440,7 @@ func (c *frontConn) handle(r *http.Request) {
 			w.abort()
 			c.closing.Store(true)
 		}
-		if watch {
+		if c.armed {
 			c.unwatch()
 		}
 		switch {
@@ -459,9 +455,92 @@ func (c *frontConn) handle(r *http.Request) {
 		c.busy.Store(false)
 	}()
 	c.n.ServeHTTP(w, r)
+	if r.ContentLength > 0 && !c.body.discard() {
+		// a body the handler left unread, too long to read past (or cut
+		// short): the connection cannot carry another request
+		c.closing.Store(true)
+		if !w.wrote {
+			w.h["Connection"] = []string{"close"}
+		}
+	}
 	if w.finish() != nil || w.closeAfter || c.f.isClosed() {
 		c.closing.Store(true)
 	}
+}
+
+// arm starts the watch of the request being served: the watcher reads the
+// client's side if the request runs longer than watchAfter.
+func (c *frontConn) arm() {
+	c.armed = true
+	c.wmu.Lock()
+	c.inReq = true
+	c.wmu.Unlock()
+	if c.timer == nil {
+		c.timer = time.AfterFunc(watchAfter, c.watch)
+	} else {
+		c.timer.Reset(watchAfter)
+	}
+}
+
+// frontBody is a request's Content-Length body: what the front's buffer
+// holds of it, then the connection (clientconn.go sets its per-read
+// deadline, and a body that stalls for the idle timeout is 408).
+type frontBody struct {
+	c    *frontConn
+	left int64
+	err  error
+}
+
+func (b *frontBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	c := b.c
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	var n int
+	if c.r < c.w {
+		n = copy(p, c.buf[c.r:c.w])
+		c.r += n
+	} else {
+		var err error
+		n, err = c.cc.Read(p)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			b.err = err
+		}
+	}
+	b.left -= int64(n)
+	if b.left == 0 {
+		if c.r == c.w {
+			c.r, c.w = 0, 0
+			if !c.armed { // the body has all come: watch the client from now on, as net/http does
+				c.arm()
+			}
+		}
+		return n, io.EOF
+	}
+	return n, b.err
+}
+
+func (b *frontBody) Close() error { return nil }
+
+// discard reads what the handler left of the body, as net/http's server
+// does, up to 256 KiB; false when more is left or the body ended early.
+func (b *frontBody) discard() bool {
+	if b.left > 256<<10 {
+		return false
+	}
+	if b.left > 0 {
+		io.Copy(io.Discard, b)
+	}
+	return b.left == 0 && b.err == nil
 }
 
 // headEnd is the length of the request header at the start of b, its
@@ -502,6 +581,7 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	vals := make([]string, lines) // one backing array for the values, as textproto's
 	host, hosts := "", 0
 	closeReq := false
+	clen := int64(-1)
 	for rest != "" {
 		var l string
 		l, rest, _ = strings.Cut(rest, "\r\n")
@@ -515,7 +595,16 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 		case "Host":
 			host, hosts = value, hosts+1
 			continue
-		case "Content-Length", "Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Connection", "Pragma", "Http2-Settings":
+		case "Content-Length": // a body the front reads (frontBody)
+			if clen >= 0 || value == "" {
+				return nil, false
+			}
+			n, err := strconv.ParseUint(value, 10, 63)
+			if err != nil {
+				return nil, false
+			}
+			clen = int64(n)
+		case "Transfer-Encoding", "Expect", "Upgrade", "Te", "Trailer", "Keep-Alive", "Proxy-Connection", "Pragma", "Http2-Settings":
 			return nil, false
 		case "Connection":
 			switch {
@@ -546,6 +635,10 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = method, u, proto, 1, 1
 	r.Header, r.Host, r.RemoteAddr, r.RequestURI = h, host, c.remote, uri
 	r.Body, r.Close = http.NoBody, closeReq
+	if clen > 0 {
+		c.body = frontBody{c: c, left: clen}
+		r.Body, r.ContentLength = &c.body, clen
+	}
 	return r, true
 }
 
