@@ -382,6 +382,14 @@ dir=$(summary "$results"/direct.txt)
 		printf "nginx / direct    = %.2f\n", n / d
 		printf "lab / direct      = %.2f\n", l / d
 	}'
+	# the issue's goal, same run: CPU per request at or below HAProxy's,
+	# throughput at least HAProxy's, p99 at the fixed load within 1 ms of HAProxy's
+	read -r _ _ lp99 _ <<<"$(cut -d' ' -f2- "$results/lab.rate")"
+	read -r _ _ hp99 _ <<<"$(cut -d' ' -f2- "$results/haproxy.rate")"
+	awk -v lc="$(cut -d' ' -f6 <<<"$lab")" -v hc="$(cut -d' ' -f6 <<<"$hap")" -v lp="$lp99" -v hp="$hp99" 'BEGIN {
+		if (lc > 0 && hc > 0) printf "lab / HAProxy CPU per request = %.2f\n", lc / hc
+		printf "lab p99 - HAProxy p99 at %s/s = %+.3f ms\n", "'"$RATE"'", lp - hp
+	}'
 	if [[ -f $results/pprof-top.txt ]]; then
 		echo
 		echo "lab node CPU profile (profiled run: $(summary "$results/lab-profile.txt" | cut -d' ' -f1) requests/s):"

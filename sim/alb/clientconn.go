@@ -479,6 +479,9 @@ func (c *clientConn) Close() error {
 
 // clientConnOf finds the node's connection under a server-side conn.
 func clientConnOf(c net.Conn) *clientConn {
+	if h, ok := c.(*handedConn); ok {
+		return h.clientConn
+	}
 	cc, _ := c.(*clientConn)
 	return cc
 }

@@ -48,14 +48,21 @@
 //     node, every target initial on it and checked at once, its anomaly
 //     detection started over.
 //
-// Protocol (node.go): clients speak HTTP/1.1 or HTTP/2 over cleartext
+// Protocol (node.go, h1serve.go): clients speak HTTP/1.1 or HTTP/2 over cleartext
 // (h2c with prior knowledge); a request line over 16 K answers 414, a
 // header line over 16 K or a request header over 64 K answers 431, a
 // malformed request 400, and none of them reaches a target; a client that
 // has not sent its whole request header within the idle timeout is cut
 // off, and client_keep_alive closes a connection on its next answer.
 //
-// Below net/http (clientconn.go) each client connection sees the
+// The node's own HTTP/1.1 front (h1serve.go) serves the common request
+// (no body or a Content-Length one, a plain header) with a lean parser and response writer that
+// answer byte for byte as net/http's server would (h1serve_test.go), and
+// hands a connection to net/http's server, with the bytes it read, at the
+// first request it does not take: bodies, upgrades, h2c, 100-continue and
+// every malformed or over-limit request are net/http's, as before.
+//
+// Below both (clientconn.go) each client connection sees the
 // request's own bytes first: it classifies every HTTP/1 request for
 // desync mitigation (desync.go: routing.http.desync_mitigation_mode,
 // monitor, defensive by default or strictest, with http_desync_guardian's
@@ -85,7 +92,9 @@
 // so no retry on another connection: a target that closes a reused
 // connection mid-request gives 502, as on AWS), and an idle connection is
 // peeked (MSG_PEEK) before reuse so a target's FIN is seen first. The
-// request is written and the response read on the handler's goroutine. On
+// request is written and the response read on the handler's goroutine;
+// the common response (HTTP/1.1, one Content-Length, plain header lines)
+// is read by a lean parser, any other by http.ReadResponse. On
 // the fast path (no body, no active fault, the node's own transport
 // chain) the request line and headers are written straight into the
 // connection's buffer from the client's header, with the hop-by-hop

@@ -500,6 +500,7 @@ func (lb *LoadBalancer) Close() error {
 			if err := n.srv.Shutdown(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("shut down node %s: %w", n.zone.Name, err))
 			}
+			n.front.wait(ctx) // the front's answers in progress end too
 		} else if n.ln != nil {
 			n.ln.Close()
 		}

@@ -34,9 +34,10 @@ type Node struct {
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
 
-	srv  *http.Server
-	ln   net.Listener
-	down bool // stopped by StopNode (nodectl.go); guarded by lb.mu
+	srv   *http.Server
+	ln    net.Listener // the front's hand-off listener, which net/http serves
+	front *front       // the node's own HTTP/1.1 server (h1serve.go)
+	down  bool         // stopped by StopNode (nodectl.go); guarded by lb.mu
 }
 
 // view is one node's health view of one target.
@@ -122,8 +123,9 @@ func (n *Node) listen() error {
 	if err != nil {
 		return fmt.Errorf("load balancer node %s: listen on %s: %w", n.zone.Name, n.addr, err)
 	}
-	n.ln = &clientListener{Listener: ln, n: n, max: int64(n.lb.cfg.MaxClientConns)} // the cap, and each request's bytes (clientconn.go)
-	n.addr = ln.Addr().(*net.TCPAddr).AddrPort()                                    // port 0 in tests picks a free port
+	n.front = newFront(n, &clientListener{Listener: ln, n: n, max: int64(n.lb.cfg.MaxClientConns)}) // the cap, and each request's bytes (clientconn.go)
+	n.ln = handoffListener{n.front}                                                                 // what the front does not serve, net/http does
+	n.addr = ln.Addr().(*net.TCPAddr).AddrPort()                                                    // port 0 in tests picks a free port
 	n.port = strconv.Itoa(int(n.addr.Port()))
 	n.xfPort = []string{n.port}
 	idle := n.lb.cfg.Clock.Wall(n.lb.cfg.IdleTimeout)
@@ -141,6 +143,9 @@ func (n *Node) listen() error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          n.lb.errorLog,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if h, ok := c.(*handedConn); ok { // from the front: the same connection
+				return context.WithValue(ctx, connKey{}, h.ci)
+			}
 			ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: clientConnOf(c)}
 			if ci.cc != nil {
 				ci.cc.id = ci.id
@@ -150,6 +155,9 @@ func (n *Node) listen() error {
 		ConnState: func(c net.Conn, s http.ConnState) {
 			switch s {
 			case http.StateNew:
+				if _, ok := c.(*handedConn); ok {
+					break // counted by the front
+				}
 				n.metrics.NewConnectionCount.Add(1)
 				n.metrics.clientConns.Add(1)
 			case http.StateClosed, http.StateHijacked:

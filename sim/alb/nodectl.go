@@ -30,14 +30,16 @@ func (lb *LoadBalancer) StopNode(zone string) error {
 		return fmt.Errorf("stop node %s: already down", zone)
 	}
 	n.down = true
-	srv := n.srv
+	srv, f := n.srv, n.front
 	n.mu.Lock()
 	for _, v := range n.views {
 		v.stop() // its health checks end with it
 	}
 	n.mu.Unlock()
 	lb.mu.Unlock()
-	if err := srv.Close(); err != nil {
+	err = srv.Close()
+	f.close(true) // the front's connections end with it too
+	if err != nil {
 		return fmt.Errorf("stop node %s: %w", zone, err)
 	}
 	lb.cfg.Events.Publish(NodeStopped{Zone: zone, URL: n.URL()})

@@ -2,12 +2,17 @@ package alb
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +54,7 @@ type upConn struct {
 	bw       *bufio.Writer
 	idleFrom time.Time
 	peek     peeker // says whether the idle connection is still open
+	cl       clBody // the body of the response being read, with a Content-Length
 }
 
 var errUpstreamClosed = errors.New("connection to target closed")
@@ -82,9 +88,14 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
+	// The answer cannot have come yet: let the node's other requests run
+	// first, so that the read finds it there more often than not, rather
+	// than costing a read that finds nothing and a wait on the poller. It
+	// changes when the read happens, never what it reads.
+	runtime.Gosched()
 	var resp *http.Response
 	for {
-		resp, err = http.ReadResponse(uc.br, r)
+		resp, err = readResponse(uc.br, r, &uc.cl)
 		if err != nil {
 			stop()
 			u.discard(uc)
@@ -254,3 +265,135 @@ func closeBody(r *http.Request) {
 		r.Body.Close()
 	}
 }
+
+// readResponse reads a target's response header from br as
+// http.ReadResponse does, with a lean parser for the common response
+// (HTTP/1.1, a status of 200 to 599 but 204 and 304, header lines of
+// token names and printable values ending in CRLF, one Content-Length, no
+// Transfer-Encoding, Connection, Trailer or Pragma) that has come whole
+// into the buffer; any other goes to http.ReadResponse. cl is the
+// connection's reader for a Content-Length body.
+func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Response, error) {
+	if _, err := br.Peek(1); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if req.Method == "HEAD" {
+		return http.ReadResponse(br, req)
+	}
+	buf, _ := br.Peek(br.Buffered())
+	end := bytes.Index(buf, []byte("\r\n\r\n"))
+	if end < 0 {
+		return http.ReadResponse(br, req)
+	}
+	resp, ok := parseResponse(buf[:end], req)
+	if !ok {
+		return http.ReadResponse(br, req)
+	}
+	br.Discard(end + 4)
+	if resp.ContentLength == 0 {
+		resp.Body = http.NoBody
+	} else {
+		cl.br, cl.left = br, resp.ContentLength
+		resp.Body = cl
+	}
+	return resp, nil
+}
+
+// parseResponse parses the header of a common response (readResponse);
+// false for any other.
+func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
+	for i, b := range head {
+		if b == '\n' && (i == 0 || head[i-1] != '\r') || b == '\r' && (i+1 == len(head) || head[i+1] != '\n') ||
+			b < 0x20 && b != '\r' && b != '\n' && b != '\t' || b == 0x7f {
+			return nil, false
+		}
+	}
+	s := string(head) // one allocation: every field is a part of it
+	line, rest, _ := strings.Cut(s, "\r\n")
+	status, ok := strings.CutPrefix(line, "HTTP/1.1 ")
+	if !ok || len(status) < 5 || status[3] != ' ' || status[4] == ' ' {
+		return nil, false
+	}
+	code := 0
+	for _, c := range []byte(status[:3]) {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
+		return nil, false
+	}
+	lines := 0
+	if rest != "" {
+		lines = strings.Count(rest, "\r\n") + 1
+	}
+	h := make(http.Header, lines)
+	vals := make([]string, lines)
+	clen := int64(-1)
+	for rest != "" {
+		var l string
+		l, rest, _ = strings.Cut(rest, "\r\n")
+		name, value, ok := strings.Cut(l, ":")
+		if !ok || !frontName(name) {
+			return nil, false
+		}
+		value = textproto.TrimString(value)
+		key := textproto.CanonicalMIMEHeaderKey(name)
+		switch key {
+		case "Transfer-Encoding", "Connection", "Trailer", "Pragma":
+			return nil, false
+		case "Content-Length":
+			if clen >= 0 {
+				return nil, false
+			}
+			n, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || n < 0 || value[0] == '+' {
+				return nil, false
+			}
+			clen = n
+		}
+		if vs, ok := h[key]; ok {
+			h[key] = append(vs, value)
+			continue
+		}
+		vals[0] = value
+		h[key] = vals[:1:1]
+		vals = vals[1:]
+	}
+	if clen < 0 {
+		return nil, false
+	}
+	return &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, ContentLength: clen, Request: req}, true
+}
+
+// clBody is a Content-Length body on a target connection, as
+// http.ReadResponse's: io.ErrUnexpectedEOF when the connection ends first.
+type clBody struct {
+	br   *bufio.Reader
+	left int64
+}
+
+func (b *clBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.br.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		return n, io.ErrUnexpectedEOF
+	}
+	if b.left == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
+}
+
+func (b *clBody) Close() error { return nil }
