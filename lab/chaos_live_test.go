@@ -128,9 +128,16 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 			t.Fatalf("after the revert: %d load-balancer faults, %d pending", l.LB.ActiveFaults(), r.Pending())
 		}
 	}
-	// byVictim sends n requests and returns the victim's statuses and times.
-	byVictim := func(t *testing.T, n int) (codes []int, slow time.Duration, others int) {
-		for range n {
+	// byVictim sends requests until the victim has answered want of them
+	// (at most 6 per answer wanted: a node's round robin over three
+	// targets is not strictly in turn from a test's point of view) and
+	// returns the victim's statuses and slowest time, and how many others
+	// answered 200.
+	byVictim := func(t *testing.T, want int) (codes []int, slow time.Duration, others int) {
+		for range 6 * want {
+			if len(codes) == want {
+				break
+			}
 			code, by, d := call(t, node)
 			switch {
 			case by == string(victim.ID) || (by == "" && code >= 500):
@@ -153,7 +160,7 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 
 	t.Run("latency", func(t *testing.T) {
 		inject(t, chaos.Action{Kind: chaos.Latency, Select: one, Latency: 300 * time.Millisecond, Jitter: 50 * time.Millisecond})
-		codes, slow, _ := byVictim(t, 6)
+		codes, slow, _ := byVictim(t, 2)
 		if len(codes) != 2 || slow < 250*time.Millisecond {
 			t.Fatalf("victim answered %v, slowest %s; want 2 answers delayed 300ms ± 50ms", codes, slow)
 		}
@@ -163,7 +170,7 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 	})
 	t.Run("bandwidth", func(t *testing.T) {
 		inject(t, chaos.Action{Kind: chaos.Bandwidth, Select: one, Rate: 20}) // an empty list of todos is 13 bytes: 650 ms
-		codes, slow, _ := byVictim(t, 3)
+		codes, slow, _ := byVictim(t, 1)
 		if len(codes) != 1 || codes[0] != 200 || slow < 500*time.Millisecond {
 			t.Fatalf("victim answered %v, slowest %s", codes, slow)
 		}
@@ -173,8 +180,8 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 	})
 	t.Run("connection-reset", func(t *testing.T) {
 		inject(t, chaos.Action{Kind: chaos.ConnectionReset, Select: one})
-		codes, _, others := byVictim(t, 6)
-		if len(codes) != 2 || codes[0] != 502 || codes[1] != 502 || others != 4 {
+		codes, _, others := byVictim(t, 2)
+		if len(codes) != 2 || codes[0] != 502 || codes[1] != 502 || others < 1 {
 			t.Fatalf("reset: victim %v, others ok %d; want two ELB 502s", codes, others)
 		}
 		t.Logf("connection-reset on %s: its requests %v, the other targets' %d all 200", victim.ID, codes, others)
@@ -183,7 +190,7 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 	})
 	t.Run("connection-timeout", func(t *testing.T) {
 		inject(t, chaos.Action{Kind: chaos.ConnectionTimeout, Select: one})
-		codes, slow, _ := byVictim(t, 3)
+		codes, slow, _ := byVictim(t, 1)
 		idle := l.Clock.Wall(60 * time.Second)
 		if len(codes) != 1 || codes[0] != 504 || slow < idle {
 			t.Fatalf("timeout: victim %v after %s; want a 504 after the idle timeout (%s)", codes, slow, idle)
