@@ -88,16 +88,7 @@ func tfDatabase(s *stack.Stack, o Options) []byte {
 		w.comment("database.db_cluster_instance_class: a Multi-AZ DB cluster; RDS places the writer and the two readers in three zones of the subnet group.")
 		w.resource("resource", "aws_rds_cluster", "this")
 		w.attr("cluster_identifier", q(d.Identifier), "database.identifier")
-		w.attr("engine", q(d.Engine))
-		if d.EngineVersion != "" {
-			w.attr("engine_version", q(d.EngineVersion))
-		}
-		w.attr("db_cluster_instance_class", q(d.InstanceClass))
-		w.attr("allocated_storage", itoa(d.AllocatedStorage))
-		w.attr("storage_type", q(d.StorageType))
-		if d.IOPS > 0 {
-			w.attr("iops", itoa(d.IOPS))
-		}
+		tfEngineStorage(w, d, "db_cluster_instance_class")
 		w.attr("database_name", q(d.DBName))
 		w.attr("master_username", q(d.Username))
 		w.attr("master_password", "var.db_password")
@@ -112,16 +103,7 @@ func tfDatabase(s *stack.Stack, o Options) []byte {
 	w.comment("database: the DB instance. A Multi-AZ deployment sets no availability_zone: RDS picks the primary's and the standby's.")
 	w.resource("resource", "aws_db_instance", "this")
 	w.attr("identifier", q(d.Identifier), "database.identifier")
-	w.attr("engine", q(d.Engine))
-	if d.EngineVersion != "" {
-		w.attr("engine_version", q(d.EngineVersion))
-	}
-	w.attr("instance_class", q(d.InstanceClass))
-	w.attr("allocated_storage", itoa(d.AllocatedStorage))
-	w.attr("storage_type", q(d.StorageType))
-	if d.IOPS > 0 {
-		w.attr("iops", itoa(d.IOPS))
-	}
+	tfEngineStorage(w, d, "instance_class")
 	w.attr("multi_az", boolean(d.MultiAZ))
 	if d.AvailabilityZone != "" {
 		w.attr("availability_zone", q(d.AvailabilityZone))
@@ -290,4 +272,20 @@ func cfnDatabaseOutputs(s *stack.Stack) obj {
 	return obj{{key: "DatabaseEndpoint", val: obj{
 		{key: "Description", val: fmt.Sprintf("The %s (port %d).", what, d.Port)},
 		{key: "Value", val: value}}}}
+}
+
+// tfEngineStorage writes what a DB instance and a cluster share: the engine
+// and its version, the class (under the resource's own attribute name) and
+// the storage.
+func tfEngineStorage(w *tf, d *stack.Database, classAttr string) {
+	w.attr("engine", q(d.Engine))
+	if d.EngineVersion != "" {
+		w.attr("engine_version", q(d.EngineVersion))
+	}
+	w.attr(classAttr, q(d.InstanceClass))
+	w.attr("allocated_storage", itoa(d.AllocatedStorage))
+	w.attr("storage_type", q(d.StorageType))
+	if d.IOPS > 0 {
+		w.attr("iops", itoa(d.IOPS))
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -112,15 +111,11 @@ func (l *Lab) closeDatabase() error {
 // subnets or ports, so it never conflicts with another run; its directory
 // is the run's.
 func (l *Lab) holdDatabaseRun() error {
-	dir, err := filepath.Abs(l.Dir)
+	me, err := l.lockOwner(l.RunID + DatabaseRunSuffix)
 	if err != nil {
 		return err
 	}
-	self, err := osproc.Self()
-	if err != nil {
-		return fmt.Errorf("identify this process: %w", err)
-	}
-	l.dbLock, err = runlock.Hold(l.opts.StateDir, runlock.Owner{RunID: l.RunID + DatabaseRunSuffix, Dir: dir, Process: self, Started: time.Now().UTC()})
+	l.dbLock, err = runlock.Hold(l.opts.StateDir, me)
 	return err
 }
 

@@ -73,25 +73,34 @@ func footprint(s *stack.Stack, zones []az.Zone) ([]string, []int) {
 	return subnets, ports
 }
 
+// lockOwner is this process as the owner of runID's lock: the run's
+// directory, this process's identity, now.
+func (l *Lab) lockOwner(runID string) (runlock.Owner, error) {
+	dir, err := filepath.Abs(l.Dir)
+	if err != nil {
+		return runlock.Owner{}, err
+	}
+	self, err := osproc.Self()
+	if err != nil {
+		return runlock.Owner{}, fmt.Errorf("identify this process: %w", err)
+	}
+	return runlock.Owner{RunID: runID, Dir: dir, Process: self, Started: time.Now().UTC()}, nil
+}
+
 // holdRun takes the run's lock in the state directory, held until Close,
 // and refuses to start beside a live run on the same addresses: it names
 // that run and its pid and touches nothing of it.
 func (l *Lab) holdRun() error {
-	dir, err := filepath.Abs(l.Dir)
+	me, err := l.lockOwner(l.RunID)
 	if err != nil {
 		return err
 	}
-	self, err := osproc.Self()
-	if err != nil {
-		return fmt.Errorf("identify this process: %w", err)
-	}
-	host, _ := os.Hostname()
+	me.Host, _ = os.Hostname()
 	zones, err := az.NewZones(l.opts.Stack.Zones)
 	if err != nil {
 		return err
 	}
-	subnets, ports := footprint(l.opts.Stack, zones)
-	me := runlock.Owner{RunID: l.RunID, Dir: dir, Process: self, Host: host, Started: time.Now().UTC(), Subnets: subnets, Ports: ports}
+	me.Subnets, me.Ports = footprint(l.opts.Stack, zones)
 	if l.lock, err = runlock.Hold(l.opts.StateDir, me); err != nil {
 		return err
 	}

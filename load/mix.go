@@ -192,10 +192,10 @@ func (t *Targeter) next(tgt *vegeta.Target, user int) error {
 		// results do not carry the request body.
 		tgt.Header = http.Header{"Content-Type": jsonHeader["Content-Type"], sentTitleHeader: []string{n}}
 	case kindGet:
-		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10)
+		tgt.URL = base + todoPath + strconv.FormatInt(id, 10)
 	case kindDone:
 		tgt.Method = http.MethodPost
-		tgt.URL = base + "/api/todos/" + strconv.FormatInt(id, 10) + "/done"
+		tgt.URL = base + todoPath + strconv.FormatInt(id, 10) + "/done"
 	case kindCart:
 		tgt.URL = base + cartPath
 		tgt.Header = http.Header{sentCartHeader: []string{cartTag(user, 0)}}
