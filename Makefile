@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run run-deps test test-deps vet bench bench-alb bench-flash soak scenarios clean
+.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash soak scenarios clean
 
 all: build
 
@@ -30,6 +30,12 @@ vet:
 ## integration tests load the machine and must not time each other out.
 test: vet test-deps
 	$(GO) test -count=1 -p 1 -timeout 15m ./...
+
+## test-long: every test, the long ones too (comparisons of two runs, the CPU
+## burner, the flash sale again on Docker); about 15 minutes. Each long test
+## says why it is long when `make test` skips it.
+test-long: vet test-deps
+	LAB_TEST_LONG=1 $(GO) test -count=1 -p 1 -timeout 30m ./...
 
 ## test-deps: install (as root) and start what the tests need: Docker engine, tmux, chromium, PostgreSQL
 test-deps:

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/simplydone/lab/internal/longtest"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 )
@@ -60,6 +61,7 @@ func TestStarvedHostMakesTheRunInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ten wall seconds of real load beside a CPU burner")
 	}
+	longtest.Skip(t, "loads the machine on purpose with a CPU burner")
 	s := testStack(t, 18531)
 	sc, err := scenarios.Parse("starved.yaml", []byte(`name: starved
 stack: simplydone
