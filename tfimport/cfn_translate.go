@@ -38,6 +38,7 @@ var cfnTypes = map[string]string{
 	"AWS::EC2::SecurityGroupEgress":                      "aws_security_group_rule",
 	"AWS::RDS::DBInstance":                               "aws_db_instance",
 	"AWS::RDS::DBCluster":                                "aws_rds_cluster",
+	"AWS::RDS::DBSubnetGroup":                            "aws_db_subnet_group",
 	"AWS::ElasticLoadBalancingV2::TargetGroupAttachment": "aws_lb_target_group_attachment",
 }
 
@@ -70,6 +71,15 @@ var props = map[string]map[string]string{
 		"EvaluationPeriods": "evaluation_periods", "DatapointsToAlarm": "datapoints_to_alarm", "TreatMissingData": "treat_missing_data", "AlarmActions": "alarm_actions",
 		"OKActions": "ok_actions", "InsufficientDataActions": "insufficient_data_actions", "Unit": "unit", "ActionsEnabled": "actions_enabled"},
 	"aws_subnet": {"AvailabilityZone": "availability_zone", "CidrBlock": "cidr_block", "VpcId": "vpc_id"},
+	"aws_db_instance": {"DBInstanceIdentifier": "identifier", "Engine": "engine", "EngineVersion": "engine_version", "DBInstanceClass": "instance_class",
+		"MultiAZ": "multi_az", "AllocatedStorage": "allocated_storage", "StorageType": "storage_type", "Iops": "iops", "AvailabilityZone": "availability_zone",
+		"Port": "port", "DBName": "db_name", "MasterUsername": "username", "MasterUserPassword": "password", "ManageMasterUserPassword": "manage_master_user_password",
+		"DBSubnetGroupName": "db_subnet_group_name", "SourceDBInstanceIdentifier": "replicate_source_db", "DBClusterIdentifier": "cluster_identifier"},
+	"aws_rds_cluster": {"DBClusterIdentifier": "cluster_identifier", "Engine": "engine", "EngineVersion": "engine_version", "DBClusterInstanceClass": "db_cluster_instance_class",
+		"AllocatedStorage": "allocated_storage", "StorageType": "storage_type", "Iops": "iops", "Port": "port", "DatabaseName": "database_name",
+		"MasterUsername": "master_username", "MasterUserPassword": "master_password", "ManageMasterUserPassword": "manage_master_user_password",
+		"DBSubnetGroupName": "db_subnet_group_name", "AvailabilityZones": "availability_zones"},
+	"aws_db_subnet_group": {"DBSubnetGroupName": "name", "SubnetIds": "subnet_ids", "DBSubnetGroupDescription": "description"},
 }
 
 // tgAttributes are target group attribute keys as Terraform arguments.

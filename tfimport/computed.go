@@ -130,6 +130,14 @@ func (e *evaluator) computed(i *Instance) cty.Value {
 	case "aws_eip":
 		set("allocation_id", str(i.Addr))
 		set("public_ip", cty.UnknownVal(cty.String))
+	case "aws_db_instance":
+		set("identifier", str(i.Name))
+		set("address", str(i.Name+".rds.lab"))
+		set("endpoint", str(i.Name+".rds.lab:5432"))
+	case "aws_rds_cluster":
+		set("cluster_identifier", str(i.Name))
+		set("endpoint", str(i.Name+".cluster.rds.lab"))
+		set("reader_endpoint", str(i.Name+".cluster-ro.rds.lab"))
 	case "aws_security_group":
 		set("owner_id", str("000000000000"))
 	case "aws_vpc":

@@ -66,8 +66,22 @@ var corpus = []struct {
 			want(t, "maintenance policy", s.AutoScalingGroup.InstanceMaintenancePolicy.MaxHealthyPercentage, 120)
 			want(t, "stickiness (issue 16)", s.TargetGroup.Stickiness, stack.Stickiness{Enabled: true, Type: "lb_cookie", CookieDuration: time.Hour})
 			want(t, "the admin rule forwards to another target group: left out", len(s.LoadBalancer.Rules), 0)
+			if want(t, "database (issue 15)", s.Database != nil, true) {
+				d := s.Database
+				want(t, "database identifier", d.Identifier, "shop-prod-orders")
+				want(t, "database class", d.InstanceClass, "db.t4g.micro")
+				want(t, "multi_az (conditional)", d.MultiAZ, true)
+				want(t, "storage", d.AllocatedStorage, 20)
+				want(t, "DB subnet group zones", strings.Join(d.SubnetGroupZones, ","), "us-east-1a,us-east-1b,us-east-1c")
+				want(t, "replica of orders", len(d.ReadReplicas), 1)
+				if len(d.ReadReplicas) == 1 {
+					want(t, "replica zone", d.ReadReplicas[0].AvailabilityZone, "us-east-1c")
+					want(t, "replica identifier (the resource's name)", d.ReadReplicas[0].Identifier, "orders-read")
+				}
+			}
 		},
-		notes: []string{"waits: aws_lb_listener_rule.admin", "waits: aws_db_instance.orders",
+		notes: []string{"waits: aws_lb_listener_rule.admin", "inexact: aws_db_instance.orders: password",
+			"not rehearsed: aws_db_instance.analytics: the lab's data tier runs PostgreSQL",
 			"offline: module.labels", "inexact: aws_launch_template.app: user_data", "not rehearsed: aws_alb_target_group.admin"},
 	},
 	{
@@ -81,16 +95,23 @@ var corpus = []struct {
 			want(t, "schedules", len(s.ScheduledActions), 2)
 			want(t, "drop_invalid_header_fields (LoadBalancerAttributes)", s.LoadBalancer.DropInvalidHeaderFields, true)
 			want(t, "AWS's desync mitigation mode", s.LoadBalancer.DesyncMitigationMode, "defensive")
+			if want(t, "database (AWS::RDS::DBInstance)", s.Database != nil, true) {
+				want(t, "database class", s.Database.InstanceClass, "db.t4g.micro")
+				want(t, "storage (a string in the template)", s.Database.AllocatedStorage, 20)
+				want(t, "Single-AZ (AWS's default)", s.Database.MultiAZ, false)
+			}
 		},
-		notes: []string{"waits: Database", "not rehearsed: Group: UpdatePolicy"},
+		notes: []string{"not rehearsed: Group: UpdatePolicy"},
 	},
 }
 
-func want(t *testing.T, what string, got, want any) {
+func want(t *testing.T, what string, got, want any) bool {
 	t.Helper()
 	if got != want {
 		t.Errorf("%s = %v, want %v", what, got, want)
+		return false
 	}
+	return true
 }
 
 func importPath(path string, o Options) (*Result, error) {

@@ -581,7 +581,7 @@ func (m *mapper) unread(i *Instance, subject string, b *Body) {
 
 func kindFor(t string) string {
 	switch canonical(t) {
-	case "aws_lb_listener_rule", "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_db_subnet_group":
+	case "aws_lb_listener_rule":
 		return Waits
 	}
 	return NotModelled
@@ -592,8 +592,10 @@ func whyNot(t string) string {
 	switch canonical(t) {
 	case "aws_lb_listener_rule":
 		return "a rule of a listener the lab does not rehearse (its one listener's rules are)"
-	case "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance", "aws_db_subnet_group":
-		return "the data tier waits for issue 15; the lab's workload keeps its own store"
+	case "aws_db_instance", "aws_rds_cluster", "aws_rds_cluster_instance":
+		return "not part of the rehearsed data tier (its engine or source is not known offline, or it replicates another)"
+	case "aws_db_subnet_group":
+		return "not the rehearsed data tier's DB subnet group"
 	case "aws_lb_target_group_attachment":
 		return "a static target: the lab's targets are the group's instances"
 	case "aws_launch_template", "aws_launch_configuration":

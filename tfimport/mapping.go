@@ -186,6 +186,7 @@ func (m *mapper) mapAll() {
 	m.group(g)
 	m.policies(g)
 	m.schedules(g)
+	m.database()
 	m.unmodelled()
 }
 

@@ -42,7 +42,7 @@ func newMapper(dir string, instances []*Instance) *mapper {
 		t := canonical(i.Type)
 		m.byType[t] = append(m.byType[t], i)
 		if i.Value.Type().IsObjectType() {
-			for _, a := range []string{"id", "arn", "name", "arn_suffix"} {
+			for _, a := range []string{"id", "arn", "name", "arn_suffix", "identifier", "cluster_identifier"} {
 				if i.Value.Type().HasAttribute(a) {
 					if v := i.Value.GetAttr(a); v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
 						if !slices.Contains(m.byRef[v.AsString()], i) {

@@ -183,4 +183,25 @@ resource "aws_db_instance" "orders" {
   allocated_storage    = 20
   multi_az             = local.is_prod
   db_subnet_group_name = aws_db_subnet_group.db.name
+  password             = var.db_password
+  skip_final_snapshot  = true
+}
+
+resource "aws_db_instance" "orders_read" {
+  replicate_source_db = aws_db_instance.orders.identifier
+  instance_class      = "db.t4g.micro"
+  availability_zone   = var.azs[2]
+  skip_final_snapshot = true
+}
+
+resource "aws_db_instance" "analytics" {
+  engine            = "mysql"
+  instance_class    = "db.t4g.micro"
+  allocated_storage = 20
+}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+  default   = "not-a-real-one"
 }
