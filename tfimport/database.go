@@ -79,7 +79,7 @@ func (m *mapper) database() {
 	m.setOptInt(p+"port", primary, b, "port")
 	for _, a := range []string{"password", "master_password", "manage_master_user_password", "master_user_secret_kms_key_id"} {
 		if v := b.attr(a); v != nil {
-			m.note(v, Inexact, primary.Addr+": "+a, "the password never goes into the stack; the lab makes one per run and gives it to the instances in DATABASE_URL")
+			m.note(v, NotModelled, primary.Addr+": "+a, "the password never goes into the stack; the lab makes one per run and gives it to the instances in DATABASE_URL")
 		}
 	}
 	m.dbZones(primary, cluster)

@@ -79,6 +79,11 @@ func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 	if len(paths) == 0 {
 		t.Fatal("no stacks in ../export/testdata/stacks")
 	}
+	dbs, _ := filepath.Glob(filepath.Join("..", "export", "testdata", "database", "*.yaml"))
+	if len(dbs) == 0 {
+		t.Fatal("no stacks in ../export/testdata/database")
+	}
+	paths = append(paths, dbs...)
 	for _, p := range paths {
 		s, err := stack.Load(p)
 		if err != nil {
