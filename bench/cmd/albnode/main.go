@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -31,15 +32,16 @@ func main() {
 	speed := flag.Float64("speed", 10, "clock speed (AWS seconds per wall second)")
 	wait := flag.Duration("wait", 60*time.Second, "wall time to wait for the targets to be healthy")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile, from ready to shutdown, to this file")
+	memprofile := flag.String("memprofile", "", "write an allocation profile, from ready to shutdown, to this file")
 	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
 	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
 	flag.Parse()
-	if err := run(*port, *backends, *speed, *wait, *cpuprofile, *accessLog, *metrics); err != nil {
+	if err := run(*port, *backends, *speed, *wait, *cpuprofile, *memprofile, *accessLog, *metrics); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(port int, backends string, speed float64, wait time.Duration, cpuprofile, accessLog string, metrics bool) error {
+func run(port int, backends string, speed float64, wait time.Duration, cpuprofile, memprofile, accessLog string, metrics bool) error {
 	var addrs []netip.AddrPort
 	for _, s := range strings.Split(backends, ",") {
 		a, err := netip.ParseAddrPort(strings.TrimSpace(s))
@@ -122,9 +124,27 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if memprofile != "" {
+		runtime.MemProfileRate = 4096
+		defer writeAllocs(memprofile)
+	}
 	fmt.Println("ready", lb.Nodes()[0].URL())
 	<-ctx.Done()
 	return nil
+}
+
+// writeAllocs writes the allocations since ready (the sampled ones, every
+// 4 KiB on average) to path.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "albnode:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "albnode:", err)
+	}
 }
 
 func allHealthy(lb *alb.LoadBalancer) bool {
