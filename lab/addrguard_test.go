@@ -30,7 +30,7 @@ func TestInstanceAddressesSkipAListenerOfAnotherProgram(t *testing.T) {
 
 	base := t.TempDir()
 	l, err := Start(context.Background(), Options{Stack: testStack(t, port), RunsDir: filepath.Join(base, "runs"),
-		StateDir: filepath.Join(base, "state"), Driver: DriverProcess})
+		StateDir: filepath.Join(base, "state"), Driver: DriverProcess, Speed: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
