@@ -32,6 +32,9 @@ type TargetRegistered struct {
 	Target string `json:"target"`
 	Zone   string `json:"zone"`
 	Addr   string `json:"addr"`
+	// TargetGroup is the target group, on a load balancer with several
+	// (groups.go); empty with one.
+	TargetGroup string `json:"target_group,omitempty"`
 }
 
 func (TargetRegistered) Kind() string { return "lb" }
