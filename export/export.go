@@ -120,6 +120,9 @@ func Check(s *stack.Stack, f Format) error {
 		errf("auto_scaling_group.capacity_distribution_strategy", "%s cannot be written to CloudFormation (the resource spec has no AvailabilityZoneDistribution); use balanced-best-effort or export terraform",
 			s.AutoScalingGroup.CapacityDistributionStrategy)
 	}
+	if s.MultiService() {
+		errf("services", "%d services: the exporter writes one target group and one Auto Scaling group, so a stack with services cannot be exported yet", len(s.Services))
+	}
 	checkGroupExtras(s, f, errf)
 	checkDatabase(s, errf)
 	for i, p := range s.ScalingPolicies {

@@ -70,10 +70,10 @@ type groupGauges struct{ l *Lab }
 func (g groupGauges) Gauge(metric string) (float64, bool) {
 	switch metric {
 	case "desired_capacity":
-		return float64(g.l.Group.Desired()), true
+		return float64(g.l.desired()), true
 	case "in_service":
 		total := 0
-		for _, n := range g.l.Group.InService() {
+		for _, n := range g.l.inService() {
 			total += n
 		}
 		return float64(total), true
@@ -84,7 +84,7 @@ func (g groupGauges) Gauge(metric string) (float64, bool) {
 }
 
 // Desired lets the blast-radius limits count instances the group lacks.
-func (c chaosFleet) Desired() int { return c.f.l.Group.Desired() }
+func (c chaosFleet) Desired() int { return c.f.l.desired() }
 
 // Hog burns CPU inside the instance's own limit, where the runtime can.
 func (c chaosFleet) Hog(ctx context.Context, id string) (func() error, error) {
@@ -110,7 +110,7 @@ func (s labStore) Lock(ctx context.Context) (func() error, error) {
 
 // Healthy asks the instance's own deep health check, /health, directly.
 func (s labStore) Healthy(ctx context.Context, id string) error {
-	for _, in := range s.l.Group.Instances() {
+	for _, in := range s.l.allInstances() {
 		if string(in.ID) != id {
 			continue
 		}
