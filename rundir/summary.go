@@ -207,6 +207,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	a := s.ScalingActivities
 	fmt.Fprintf(w, "  scaling: %d scale-out, %d scale-in decisions; %d launches, %d terminations (%d health replacements)\n",
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
+	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
+	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
+	if ss := s.Sessions; ss != nil {
+		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
+	}
 	if len(s.Services) > 0 {
 		fmt.Fprintln(w, "\nServices")
 		for _, sv := range s.Services {
@@ -214,11 +219,6 @@ func (s *Summary) WriteText(w io.Writer) {
 				sv.Name, sv.Requests, sv.Target2xx, sv.Target4xx, sv.Target5xx, sv.ELBErrors, sv.InService.Min, sv.InService.Max, sv.Desired,
 				sv.Scaling.ScaleOuts, sv.Scaling.ScaleIns, sv.Scaling.Launches, sv.Scaling.Terminations)
 		}
-	}
-	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
-	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
-	if ss := s.Sessions; ss != nil {
-		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
 	}
 	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {

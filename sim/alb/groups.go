@@ -1,6 +1,7 @@
 package alb
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -158,4 +159,76 @@ func (n *Node) routesOf(name string) *routeSet {
 		}
 	}
 	return n.routes.Load()
+}
+
+// SetForwardWeights changes the weights of a forward action, as
+// ModifyListener (the default action, priority 0) or ModifyRule (the rule
+// of that priority) does: from the next request on, each node sends each
+// target group its share. The action must be a forward; every group named
+// must be the load balancer's, and at least one weight must be above 0.
+func (lb *LoadBalancer) SetForwardWeights(priority int, ws []WeightedGroup) error {
+	old := lb.rules.Load()
+	if old == nil {
+		return errors.New("set forward weights: the listener has no rules; give it a weighted forward action")
+	}
+	total := 0
+	for _, w := range ws {
+		if lb.groups[w.Name] == nil {
+			return fmt.Errorf("set forward weights: %q is not a target group of this load balancer (%v)", w.Name, lb.groupNames)
+		}
+		if w.Weight < 0 || w.Weight > 999 {
+			return fmt.Errorf("set forward weights: %s: weight %d is not 0-999", w.Name, w.Weight)
+		}
+		total += w.Weight
+	}
+	if total == 0 {
+		return errors.New("set forward weights: every weight is 0; at least one target group needs a weight above 0")
+	}
+	rs := *old
+	rs.rules = slices.Clone(old.rules)
+	var a *RuleAction
+	if priority == 0 {
+		a = &rs.def
+	} else {
+		for i := range rs.rules {
+			if rs.rules[i].Priority == priority {
+				a = &rs.rules[i].Action
+			}
+		}
+	}
+	switch {
+	case a == nil:
+		return fmt.Errorf("set forward weights: no rule of priority %d", priority)
+	case a.Type != ActionForward:
+		return fmt.Errorf("set forward weights: the action of priority %d is %s, not forward", priority, a.Type)
+	}
+	a.TargetGroup, a.Weighted = "", slices.Clone(ws)
+	lb.rules.Store(&rs)
+	return nil
+}
+
+// ForwardWeights are a forward action's target groups and weights now
+// (priority 0: the default action); one group of weight 1 for an unweighted
+// forward.
+func (lb *LoadBalancer) ForwardWeights(priority int) []WeightedGroup {
+	rs := lb.rules.Load()
+	if rs == nil {
+		return []WeightedGroup{{Name: lb.cfg.TargetGroupName, Weight: 1}}
+	}
+	a := &rs.def
+	if priority != 0 {
+		a = nil
+		for i := range rs.rules {
+			if rs.rules[i].Priority == priority {
+				a = &rs.rules[i].Action
+			}
+		}
+	}
+	switch {
+	case a == nil || a.Type != ActionForward:
+		return nil
+	case len(a.Weighted) > 0:
+		return slices.Clone(a.Weighted)
+	}
+	return []WeightedGroup{{Name: a.TargetGroup, Weight: 1}}
 }

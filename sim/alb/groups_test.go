@@ -88,3 +88,47 @@ func TestWeightedForwardHonoursWeights(t *testing.T) {
 		}
 	}
 }
+
+// SetForwardWeights shifts a weighted forward from one group to the other
+// at once; it refuses what ModifyRule would.
+func TestSetForwardWeightsShiftsTraffic(t *testing.T) {
+	h := twoGroups(t, 100, 0)
+	h.register("i-web", "us-east-1a", backend(t, "web", nil))
+	if err := h.lb.RegisterIn("api", "i-api", "us-east-1b", backend(t, "api", nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState("i-web", StateHealthy)
+	h.waitState("i-api", StateHealthy)
+	served := func() map[string]int {
+		m := map[string]int{}
+		for i := range 40 {
+			resp, _ := get(t, h.lb.Nodes()[i%2].URL()+"/split/x")
+			m[resp.Header.Get("X-Served-By")]++
+		}
+		return m
+	}
+	if m := served(); m["web"] != 40 {
+		t.Fatalf("at 100/0: %v", m)
+	}
+	if err := h.lb.SetForwardWeights(2, []WeightedGroup{{Name: "web", Weight: 0}, {Name: "api", Weight: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := served(); m["api"] != 40 {
+		t.Fatalf("at 0/100: %v", m)
+	}
+	if w := h.lb.ForwardWeights(2); len(w) != 2 || w[1] != (WeightedGroup{Name: "api", Weight: 100}) {
+		t.Errorf("ForwardWeights(2) = %v", w)
+	}
+	for _, bad := range []struct {
+		prio int
+		ws   []WeightedGroup
+	}{
+		{2, []WeightedGroup{{Name: "web", Weight: 0}, {Name: "api", Weight: 0}}},
+		{2, []WeightedGroup{{Name: "nope", Weight: 1}}},
+		{9, []WeightedGroup{{Name: "web", Weight: 1}}},
+	} {
+		if err := h.lb.SetForwardWeights(bad.prio, bad.ws); err == nil {
+			t.Errorf("SetForwardWeights(%d, %v) taken", bad.prio, bad.ws)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplydone/lab/clock"
@@ -122,9 +123,9 @@ type LoadBalancer struct {
 	nodes    []*Node
 	prober   Prober
 	errorLog *log.Logger
-	access   *accessLog // nil: no access log
-	rules    *Rules     // nil: no rules, everything is forwarded
-	sticky   *sticky    // nil: stickiness off
+	access   *accessLog            // nil: no access log
+	rules    atomic.Pointer[Rules] // nil: no rules, everything is forwarded; SetForwardWeights swaps it
+	sticky   *sticky               // nil: stickiness off
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -227,7 +228,8 @@ func New(cfg Config) (*LoadBalancer, error) {
 	}
 	lb := &LoadBalancer{cfg: cfg, prober: cfg.Prober, targets: map[az.InstanceID]*Target{}, byAddr: map[string]*Target{},
 		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{},
-		rules: rules, sticky: st}
+		sticky: st}
+	lb.rules.Store(rules)
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial)

@@ -275,8 +275,8 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rs := n.routes.Load()
-	if n.lb.rules != nil {
-		done, group := n.act(w, r)
+	if rules := n.lb.rules.Load(); rules != nil {
+		done, group := n.act(w, r, rules)
 		if done {
 			return // a fixed response or a redirect (rules.go)
 		}
@@ -318,14 +318,14 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // act evaluates the listener's rules for r and carries out a fixed-response
 // or redirect action; false when the action is a forward, which the caller
 // routes to the target group it names (a weighted forward's choice).
-func (n *Node) act(w http.ResponseWriter, r *http.Request) (bool, string) {
+func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, string) {
 	var client netip.Addr
-	if n.lb.rules.NeedsClient() { // only source-ip conditions look at it
+	if rules.NeedsClient() { // only source-ip conditions look at it
 		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 			client = ap.Addr()
 		}
 	}
-	prio, a := n.lb.rules.Evaluate(r, client)
+	prio, a := rules.Evaluate(r, client)
 	ex, _ := w.(*exchange)
 	if ex != nil {
 		ex.rule, ex.action = prio, a.Type
