@@ -21,13 +21,17 @@ func maintenancePolicy(mp *stack.InstanceMaintenancePolicy) *asg.MaintenancePoli
 // start of the load until ctx ends.
 func (l *Lab) runActions(ctx context.Context, actions []scenarios.OperatorAction) {
 	start := l.Clock.Now()
-	for _, a := range actions {
+	for i, a := range actions {
 		if wait := a.At - l.Clock.Now().Sub(start); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
 			case <-l.Clock.After(wait):
 			}
+		}
+		if a.Action == scenarios.BlueGreen {
+			l.blueGreen(ctx, a, i) // until it completes or rolls back (bluegreen.go)
+			continue
 		}
 		l.Bus.Publish(l.deploy(ctx, a))
 	}
