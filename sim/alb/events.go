@@ -39,6 +39,9 @@ type TargetRegistered struct {
 
 func (TargetRegistered) Kind() string { return "lb" }
 func (e TargetRegistered) Message() string {
+	if e.TargetGroup != "" {
+		return fmt.Sprintf("Registered target %s (%s) in %s, target group %s", e.Target, e.Addr, e.Zone, e.TargetGroup)
+	}
 	return fmt.Sprintf("Registered target %s (%s) in %s", e.Target, e.Addr, e.Zone)
 }
 
