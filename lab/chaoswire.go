@@ -29,7 +29,7 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	r := chaos.NewRunner(nil, l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
 	r.SetLoadBalancer(lbFaults{l.LB})
-	r.SetCapacity(l.Group)
+	r.SetCapacity(l.capacity()) // every service's group (services.go)
 	r.SetNodes(zoneNodes{l}) // kill-lb-node and az-outage with lb_node: down take the zone's node down (and out of DNS)
 	r.SetStore(labStore{l})
 	r.SetGauges(groupGauges{l})

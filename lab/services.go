@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/rundir"
 	"math/rand/v2"
 	"net/netip"
@@ -282,4 +283,43 @@ func (c *collector) fillServices(s *Summary, l *Lab) {
 		}
 		s.Services = append(s.Services, ss)
 	}
+}
+
+// capacity is what a zone's power loss impairs: every service's group's
+// launches into the zone (the first group alone on a one-service stack).
+func (l *Lab) capacity() chaos.Capacity {
+	if len(l.services) < 2 {
+		return l.Group
+	}
+	return groupsCapacity(l.groups())
+}
+
+// groupsCapacity impairs and restores a zone for several groups at once.
+type groupsCapacity []*asg.Group
+
+func (gs groupsCapacity) ImpairZone(zone string) (func(), error) {
+	var restores []func()
+	undo := func() {
+		for i := len(restores) - 1; i >= 0; i-- {
+			restores[i]()
+		}
+	}
+	for _, g := range gs {
+		r, err := g.ImpairZone(zone)
+		if err != nil {
+			undo()
+			return nil, err
+		}
+		restores = append(restores, r)
+	}
+	return undo, nil
+}
+
+func (gs groupsCapacity) ZoneImpaired(zone string) bool {
+	for _, g := range gs {
+		if g.ZoneImpaired(zone) {
+			return true
+		}
+	}
+	return false
 }
