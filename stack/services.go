@@ -183,6 +183,11 @@ func (p *parser) validateService(s *Stack) {
 func (p *parser) validateServicesShare(s *Stack) {
 	first := s.Services[0].TargetGroup
 	total := 0
+	for i, sv := range s.Services[1:] {
+		if m := sv.LaunchTemplate.Monitoring; m != s.Services[0].LaunchTemplate.Monitoring {
+			p.Errf(yamlcheck.Index("services", i+1)+".launch_template.monitoring", "%s differs from services[0]'s %s; the lab publishes AWS/EC2 at one resolution for the stack: give every service the same", m, s.Services[0].LaunchTemplate.Monitoring)
+		}
+	}
 	for i, sv := range s.Services {
 		total += sv.AutoScalingGroup.MaxSize
 		if i == 0 {
