@@ -30,7 +30,7 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
 	r.SetLoadBalancer(lbFaults{l.LB})
 	r.SetCapacity(l.capacity()) // every service's group (services.go)
-	r.SetNodes(zoneNodes{l}) // kill-lb-node and az-outage with lb_node: down take the zone's node down (and out of DNS)
+	r.SetNodes(zoneNodes{l})    // kill-lb-node and az-outage with lb_node: down take the zone's node down (and out of DNS)
 	r.SetStore(labStore{l})
 	r.SetGauges(groupGauges{l})
 	r.SetLimits(chaos.Limits{MaxDownInstances: sc.MaxDownInstances, MaxDownZones: sc.MaxDownZones})
