@@ -39,14 +39,20 @@ func (l *Lab) runActions(ctx context.Context, actions []scenarios.OperatorAction
 
 // deploy carries out one deploy and says how it went.
 func (l *Lab) deploy(ctx context.Context, a scenarios.OperatorAction) DeployStarted {
-	e := DeployStarted{Version: a.Version, Strategy: a.Strategy}
+	e := DeployStarted{Version: a.Version, Strategy: a.Strategy, Service: a.Service}
+	g := l.Group
+	for _, sv := range l.services {
+		if a.Service != "" && sv.name == a.Service {
+			g = sv.group // the service's own group (services.go)
+		}
+	}
 	if a.Strategy == scenarios.StrategyReplace {
-		if err := l.Group.Redeploy(ctx, a.Version); err != nil {
+		if err := g.Redeploy(ctx, a.Version); err != nil {
 			e.Error = err.Error()
 		}
 		return e
 	}
-	id, err := l.Group.StartInstanceRefresh(a.Version, asg.RefreshPreferences{
+	id, err := g.StartInstanceRefresh(a.Version, asg.RefreshPreferences{
 		MinHealthyPercentage: a.MinHealthyPercentage, MaxHealthyPercentage: a.MaxHealthyPercentage,
 		InstanceWarmup: a.InstanceWarmup, CheckpointPercentages: a.CheckpointPercentages, CheckpointDelay: a.CheckpointDelay,
 		SkipMatching: a.SkipMatching, AutoRollback: a.AutoRollback,
@@ -63,6 +69,7 @@ type DeployStarted struct {
 	Version   int    `json:"version"`
 	Strategy  string `json:"strategy"`
 	RefreshID string `json:"instance_refresh_id,omitempty"`
+	Service   string `json:"service,omitempty"` // the service whose group it refreshes, on a stack with several
 	Error     string `json:"error,omitempty"`
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/stack"
 )
 
 // Operator actions: what a person does to the stack during a run (the
@@ -47,6 +48,7 @@ type OperatorAction struct {
 	Action   string        // deploy
 	Version  int           // the launch template version to deploy
 	Strategy string        // rolling (default) or replace
+	Service  string        // deploy: the service whose group is refreshed (stack services:); "": the first
 
 	MinHealthyPercentage  *int
 	MaxHealthyPercentage  *int
@@ -67,7 +69,7 @@ type OperatorAction struct {
 func (p parser) operatorAction(n *yaml.Node, path string) OperatorAction {
 	a := OperatorAction{Strategy: StrategyRolling}
 	m := p.Mapping(n, path, append([]string{"at", "action", "version", "strategy", "min_healthy_percentage", "max_healthy_percentage",
-		"instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback"}, blueGreenKeys...)...)
+		"instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback", "service"}, blueGreenKeys...)...)
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Int(m, path, "version", &a.Version)
@@ -87,6 +89,7 @@ func (p parser) operatorAction(n *yaml.Node, path string) OperatorAction {
 	}
 	p.Bool(m, path, "skip_matching", &a.SkipMatching)
 	p.Bool(m, path, "auto_rollback", &a.AutoRollback)
+	p.Str(m, path, "service", &a.Service)
 	if a.Action == BlueGreen {
 		p.blueGreen(m, path, &a)
 	} else {
@@ -117,8 +120,10 @@ func (p parser) validateActions(s *Scenario) {
 	total := s.TotalDuration()
 	var hasVersion func(int) bool
 	var groups []string
+	var st *stack.Stack
 	if len(s.Actions) > 0 && !p.Bad("stack") {
-		if st, err := s.ResolveStack(); err == nil {
+		if resolved, err := s.ResolveStack(); err == nil {
+			st = resolved
 			hasVersion = st.LaunchTemplate.HasVersion
 			groups = st.TargetGroupNames()
 		}
@@ -141,6 +146,15 @@ func (p parser) validateActions(s *Scenario) {
 		if a.Action == BlueGreen {
 			p.validateBlueGreen(path, a, groups)
 			continue
+		}
+		hasVersion := hasVersion
+		if a.Service != "" && st != nil { // a service's own launch template (stack services:)
+			sv, _, ok := st.Service(a.Service)
+			if !ok {
+				p.Errf(path+".service", "%q is not a service of stack %s; use one of %v", a.Service, s.Stack, groups)
+			} else {
+				hasVersion = sv.LaunchTemplate.HasVersion
+			}
 		}
 		switch {
 		case !p.Has(path + ".version"):
