@@ -2,7 +2,6 @@ package stack
 
 import (
 	"slices"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -215,15 +214,6 @@ func (p *parser) validateServicesShare(s *Stack) {
 	if total > MaxInstances {
 		p.Errf("services", "the services' max_size add up to %d, above the lab's maximum of %d instances: every instance runs on this host", total, MaxInstances)
 	}
-}
-
-// serviceNames are the services' names, for messages.
-func serviceNames(s *Stack) string {
-	var names []string
-	for _, sv := range s.ServiceList() {
-		names = append(names, sv.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 // Service returns the service called name.
