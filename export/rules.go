@@ -37,13 +37,13 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 	switch a.Type {
 	case stack.ActionForward:
 		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
-			w.attr("target_group_arn", tfTargetGroup(a.TargetGroups[0].Name))
+			w.attr("target_group_arn", w.targetGroup(a.TargetGroups[0].Name))
 			break
 		}
 		w.open("forward")
 		for _, tg := range a.TargetGroups {
 			w.open("target_group")
-			w.attr("arn", tfTargetGroup(tg.Name))
+			w.attr("arn", w.targetGroup(tg.Name))
 			w.attr("weight", itoa(tg.Weight))
 			w.close()
 		}
@@ -75,9 +75,14 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 	w.close()
 }
 
-// tfTargetGroup is the target group a forward names, as a Terraform
-// reference: the stack's one target group.
-func tfTargetGroup(string) string { return "aws_lb_target_group.this.arn" }
+// targetGroup is the target group a forward names, as a Terraform
+// reference: a service's, or the stack's one target group.
+func (w *tf) targetGroup(name string) string {
+	if ref, ok := w.tgRefs[name]; ok {
+		return ref
+	}
+	return "aws_lb_target_group.this.arn"
+}
 
 // tfListenerRules writes one aws_lb_listener_rule per rule.
 func tfListenerRules(w *tf, s *stack.Stack) {

