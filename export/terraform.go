@@ -26,10 +26,14 @@ func Terraform(s *stack.Stack, o Options) (map[string][]byte, error) {
 		"compute.tf":         tfCompute(s, o),
 		"scaling.tf":         tfScaling(s, o),
 		"outputs.tf":         tfOutputs(s, o),
+		"user_data.sh.tftpl": []byte(tfUserData(s)),
 		"README.md":          tfReadme(s, o),
 	}
-	for _, sv := range tfServices(s) { // each service's boot script (services.go)
-		files[sv.file()] = []byte(tfUserData(sv.st))
+	if s.MultiService() { // each service's boot script instead (services.go)
+		delete(files, "user_data.sh.tftpl")
+		for _, sv := range tfServices(s) {
+			files[sv.file()] = []byte(tfUserData(sv.st))
+		}
 	}
 	if s.Database != nil {
 		files["database.tf"] = tfDatabase(s, o)
