@@ -121,9 +121,6 @@ func Check(s *stack.Stack, f Format) error {
 			s.AutoScalingGroup.CapacityDistributionStrategy)
 	}
 	if s.MultiService() {
-		if f == FormatCloudFormation {
-			errf("services", "%d services: the CloudFormation template has one target group and one Auto Scaling group, so a stack with services cannot be written there yet; export terraform", len(s.Services))
-		}
 		checkDatabase(s, errf)
 		list = append(list, checkServices(s, f)...)
 		if len(list) == 0 {

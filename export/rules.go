@@ -136,19 +136,25 @@ func cfnStickinessAttributes(st stack.Stickiness) []any {
 }
 
 // cfnAction is one action as CloudFormation takes it.
-func cfnAction(a stack.RuleAction) obj {
+func cfnAction(a stack.RuleAction, tgs map[string]string) obj {
+	tgRef := func(name string) obj {
+		if id, ok := tgs[name]; ok {
+			return ref(id)
+		}
+		return ref("TargetGroup")
+	}
 	o := obj{{key: "Type", val: a.Type}}
 	switch a.Type {
 	case stack.ActionForward:
 		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
-			o.set("TargetGroupArn", ref("TargetGroup"))
+			o.set("TargetGroupArn", tgRef(a.TargetGroups[0].Name))
 			break
 		}
-		var tgs []any
+		var forwards []any
 		for _, tg := range a.TargetGroups {
-			tgs = append(tgs, obj{{key: "TargetGroupArn", val: ref("TargetGroup")}, {key: "Weight", val: tg.Weight}})
+			forwards = append(forwards, obj{{key: "TargetGroupArn", val: tgRef(tg.Name)}, {key: "Weight", val: tg.Weight}})
 		}
-		o.set("ForwardConfig", obj{{key: "TargetGroups", val: tgs}})
+		o.set("ForwardConfig", obj{{key: "TargetGroups", val: forwards}})
 	case stack.ActionFixedResponse:
 		f := a.FixedResponse
 		c := obj{{key: "StatusCode", val: strVal(f.StatusCode)}}
@@ -202,7 +208,7 @@ func cfnListenerRules(res *obj, s *stack.Stack) {
 		res.set(fmt.Sprintf("ListenerRule%d", r.Priority), resource("AWS::ElasticLoadBalancingV2::ListenerRule", obj{
 			{key: "ListenerArn", val: ref("Listener")},
 			{key: "Priority", val: r.Priority},
-			{key: "Actions", val: []any{cfnAction(r.Action)}},
+			{key: "Actions", val: []any{cfnAction(r.Action, cfnTGRefs(s))}},
 			{key: "Conditions", val: conds}}), fmt.Sprintf("load_balancer.listener.rules[%d]", i))
 	}
 }

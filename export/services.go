@@ -12,7 +12,8 @@ import (
 // aws_launch_template and aws_autoscaling_group per service, named after
 // it, with its policies, alarms and schedules; forwards name the services'
 // target groups. A one-service stack is written exactly as before, its
-// resources named "this". CloudFormation does not take services yet.
+// resources named "this". In CloudFormation the same, logical ids ending
+// in the service's name (cfnSvc).
 
 // tfSvc is one service as the Terraform writers see it.
 type tfSvc struct {
@@ -109,4 +110,43 @@ func checkServices(s *stack.Stack, f Format) []stack.Error {
 		}
 	}
 	return out
+}
+
+// cfnSvc is one service as the CloudFormation writers see it: its logical
+// ids are the one-service ids with the service's name after them
+// (TargetGroupListing); a one-service stack keeps them as they were.
+type cfnSvc struct {
+	st     *stack.Stack
+	sfx    string // after each logical id: "" on a one-service stack
+	prefix string // its fields' path: "services[N]."
+	multi  bool
+}
+
+func (sv cfnSvc) id(base string) string { return base + sv.sfx }
+func (sv cfnSvc) f(field string) string { return sv.prefix + field }
+
+// cfnServices are the stack's services for the CloudFormation writers.
+func cfnServices(s *stack.Stack) []cfnSvc {
+	if !s.MultiService() {
+		return []cfnSvc{{st: s}}
+	}
+	var names []string
+	for _, sv := range s.Services {
+		names = append(names, sv.Name)
+	}
+	ids := idents(names, true)
+	out := make([]cfnSvc, len(s.Services))
+	for i := range s.Services {
+		out[i] = cfnSvc{st: s.ServiceStack(i), sfx: ids[i], prefix: fmt.Sprintf("services[%d].", i), multi: true}
+	}
+	return out
+}
+
+// cfnTGRefs maps each target group's name to its logical id.
+func cfnTGRefs(s *stack.Stack) map[string]string {
+	m := map[string]string{}
+	for _, sv := range cfnServices(s) {
+		m[sv.st.Name] = sv.id("TargetGroup")
+	}
+	return m
 }
