@@ -31,23 +31,43 @@ func CloudFormation(s *stack.Stack, o Options) ([]byte, error) {
 		{key: "LoadBalancerDNSName", val: obj{
 			{key: "Description", val: fmt.Sprintf("DNS name of the ALB; the listener is on port %d.", s.LoadBalancer.ListenerPort)},
 			{key: "Value", val: getAtt("LoadBalancer", "DNSName")}}},
-		{key: "AutoScalingGroupName", val: obj{
-			{key: "Description", val: "Name of the Auto Scaling group."},
-			{key: "Value", val: ref("AutoScalingGroup")}}},
-	}, cfnDatabaseOutputs(s)...))
+	}, append(cfnGroupOutputs(s), cfnDatabaseOutputs(s)...)...))
 	head := header(s, o, "cloudformation")
 	head = append(head, "", "Left out:")
-	for _, l := range labOnly(s, "ContainerImage") {
-		head = append(head, "  "+l)
+	for _, sv := range cfnServices(s) {
+		if sv.multi {
+			head = append(head, "  Service "+sv.st.Name+":")
+		}
+		for _, l := range labOnly(sv.st, sv.id("ContainerImage")) {
+			head = append(head, "  "+l)
+		}
 	}
 	return encodeYAML(strings.Join(head, "\n"), t)
 }
 
+// cfnGroupOutputs are each group's name.
+func cfnGroupOutputs(s *stack.Stack) obj {
+	var out obj
+	for _, sv := range cfnServices(s) {
+		what := "Name of the Auto Scaling group."
+		if sv.multi {
+			what = "Name of service " + sv.st.Name + "'s Auto Scaling group."
+		}
+		out = append(out, field{key: sv.id("AutoScalingGroupName"), val: obj{
+			{key: "Description", val: what},
+			{key: "Value", val: ref(sv.id("AutoScalingGroup"))}}})
+	}
+	return out
+}
+
 func cfnParameters(s *stack.Stack) obj {
-	return obj{
-		{key: "ContainerImage", val: obj{
+	var images obj
+	for _, sv := range cfnServices(s) {
+		images = append(images, field{key: sv.id("ContainerImage"), val: obj{
 			{key: "Type", val: "String"},
-			{key: "Description", val: imageDescription(s)}}},
+			{key: "Description", val: imageDescription(sv.st)}}})
+	}
+	return append(images, obj{
 		{key: "VpcCidr", val: obj{
 			{key: "Type", val: "String"},
 			{key: "Default", val: VPCCIDR},
@@ -57,7 +77,7 @@ func cfnParameters(s *stack.Stack) obj {
 			{key: "Type", val: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"},
 			{key: "Default", val: AMIParameter},
 			{key: "Description", val: "The latest Amazon Linux 2023 AMI, from AWS's public SSM parameter."}}},
-	}
+	}...)
 }
 
 // resource is one template resource: Type, optional DependsOn, Properties.
@@ -150,8 +170,7 @@ func zoneRefs(s *stack.Stack, kind string) []any {
 }
 
 func cfnLoadBalancer(res *obj, s *stack.Stack) {
-	lb, tg := s.LoadBalancer, s.TargetGroup
-	hc := tg.HealthCheck
+	lb := s.LoadBalancer
 	res.set("AlbSecurityGroup", resource("AWS::EC2::SecurityGroup", obj{
 		{key: "GroupDescription", val: "ALB of " + s.Name + ": the listener port from anywhere"},
 		{key: "VpcId", val: ref("VPC")},
@@ -167,13 +186,32 @@ func cfnLoadBalancer(res *obj, s *stack.Stack) {
 		{key: "Subnets", val: zoneRefs(s, "PublicSubnet")},
 		{key: "SecurityGroups", val: []any{getAtt("AlbSecurityGroup", "GroupId")}},
 		{key: "LoadBalancerAttributes", val: cfnLoadBalancerAttributes(lb), comment: "load_balancer.idle_timeout"}}))
-	res.set("TargetGroup", resource("AWS::ElasticLoadBalancingV2::TargetGroup", obj{
-		{key: "Name", val: s.Name},
+	for _, sv := range cfnServices(s) {
+		cfnTargetGroupRes(res, sv)
+	}
+	res.set("Listener", resource("AWS::ElasticLoadBalancingV2::Listener", obj{
+		{key: "LoadBalancerArn", val: ref("LoadBalancer")},
+		{key: "Port", val: lb.ListenerPort, comment: "load_balancer.listener"},
+		{key: "Protocol", val: lb.ListenerProtocol},
+		{key: "DefaultActions", val: []any{cfnAction(s.DefaultAction(), cfnTGRefs(s))}}}))
+	cfnListenerRules(res, s)
+}
+
+// cfnTargetGroupRes adds one service's target group.
+func cfnTargetGroupRes(res *obj, sv cfnSvc) {
+	tg := sv.st.TargetGroup
+	hc := tg.HealthCheck
+	var note []string
+	if sv.multi {
+		note = []string{sv.f("target_group") + ": service " + sv.st.Name + "'s target group"}
+	}
+	res.set(sv.id("TargetGroup"), resource("AWS::ElasticLoadBalancingV2::TargetGroup", obj{
+		{key: "Name", val: sv.st.Name},
 		{key: "VpcId", val: ref("VPC")},
 		{key: "TargetType", val: "instance"},
-		{key: "Port", val: tg.Port, comment: "target_group.port, .protocol"},
+		{key: "Port", val: tg.Port, comment: sv.f("target_group.port, .protocol")},
 		{key: "Protocol", val: tg.Protocol},
-		{key: "HealthCheckEnabled", val: true, comment: "target_group.health_check"},
+		{key: "HealthCheckEnabled", val: true, comment: sv.f("target_group.health_check")},
 		{key: "HealthCheckPath", val: hc.Path},
 		{key: "HealthCheckPort", val: hc.Port},
 		{key: "HealthCheckProtocol", val: hc.Protocol},
@@ -182,13 +220,7 @@ func cfnLoadBalancer(res *obj, s *stack.Stack) {
 		{key: "HealthyThresholdCount", val: hc.HealthyThreshold},
 		{key: "UnhealthyThresholdCount", val: hc.UnhealthyThreshold},
 		{key: "Matcher", val: obj{{key: "HttpCode", val: hc.Matcher}}},
-		{key: "TargetGroupAttributes", comment: "target_group: deregistration_delay, slow_start, load_balancing_algorithm_type, load_balancing_cross_zone_enabled, load_balancing_anomaly_mitigation, target_group_health", val: cfnTargetGroupAttributes(tg)}}))
-	res.set("Listener", resource("AWS::ElasticLoadBalancingV2::Listener", obj{
-		{key: "LoadBalancerArn", val: ref("LoadBalancer")},
-		{key: "Port", val: lb.ListenerPort, comment: "load_balancer.listener"},
-		{key: "Protocol", val: lb.ListenerProtocol},
-		{key: "DefaultActions", val: []any{cfnAction(s.DefaultAction())}}}))
-	cfnListenerRules(res, s)
+		{key: "TargetGroupAttributes", comment: sv.f("target_group") + ": deregistration_delay, slow_start, load_balancing_algorithm_type, load_balancing_cross_zone_enabled, load_balancing_anomaly_mitigation, target_group_health", val: cfnTargetGroupAttributes(tg)}}), note...)
 }
 
 // cfnTargetGroupAttributes is the target group's attributes under AWS's

@@ -7,22 +7,26 @@ import (
 	"github.com/simplydone/lab/stack"
 )
 
-// cfnUserData is the user data for Fn::Sub: only ${ContainerImage} is
-// substituted, every other ${ is escaped as ${!.
-func cfnUserData(s *stack.Stack) string {
+// cfnUserDataFor is the user data for Fn::Sub: only ${param} (the image
+// parameter: ContainerImage, or a service's own) is substituted, every
+// other ${ is escaped as ${!.
+func cfnUserDataFor(s *stack.Stack, param string) string {
 	ud := strings.ReplaceAll(UserData(s, imageToken), "${", "${!")
-	return strings.Replace(ud, imageToken, "${ContainerImage}", 1)
+	return strings.Replace(ud, imageToken, "${"+param+"}", 1)
 }
 
 func cfnCompute(res *obj, s *stack.Stack) {
-	lt, g := s.LaunchTemplate, s.AutoScalingGroup
-	ingress := []any{obj{
-		{key: "IpProtocol", val: "tcp"}, {key: "SourceSecurityGroupId", val: getAtt("AlbSecurityGroup", "GroupId")},
-		{key: "FromPort", val: s.TargetGroup.Port, comment: "target_group.port"}, {key: "ToPort", val: s.TargetGroup.Port}}}
-	if p := healthCheckPort(s); p != 0 {
+	svcs := cfnServices(s)
+	var ingress []any
+	for _, sv := range svcs {
 		ingress = append(ingress, obj{
 			{key: "IpProtocol", val: "tcp"}, {key: "SourceSecurityGroupId", val: getAtt("AlbSecurityGroup", "GroupId")},
-			{key: "FromPort", val: p, comment: "target_group.health_check.port"}, {key: "ToPort", val: p}})
+			{key: "FromPort", val: sv.st.TargetGroup.Port, comment: sv.f("target_group.port")}, {key: "ToPort", val: sv.st.TargetGroup.Port}})
+		if p := healthCheckPort(sv.st); p != 0 {
+			ingress = append(ingress, obj{
+				{key: "IpProtocol", val: "tcp"}, {key: "SourceSecurityGroupId", val: getAtt("AlbSecurityGroup", "GroupId")},
+				{key: "FromPort", val: p, comment: sv.f("target_group.health_check.port")}, {key: "ToPort", val: p}})
+		}
 	}
 	res.set("InstanceSecurityGroup", resource("AWS::EC2::SecurityGroup", obj{
 		{key: "GroupDescription", val: "Instances of " + s.Name + ": the app port from the ALB only"},
@@ -31,20 +35,28 @@ func cfnCompute(res *obj, s *stack.Stack) {
 		{key: "SecurityGroupEgress", val: []any{obj{{key: "IpProtocol", val: "-1"}, {key: "CidrIp", val: "0.0.0.0/0"}}},
 			comment: "Out through NAT: packages and the image."}}),
 		"Compute: the instances' security group (traffic only from the ALB), the launch template, the Auto Scaling group.")
+	for _, sv := range svcs {
+		cfnServiceCompute(res, sv)
+	}
+}
 
-	res.set("LaunchTemplate", resource("AWS::EC2::LaunchTemplate", obj{
+// cfnServiceCompute adds one service's launch template and group.
+func cfnServiceCompute(res *obj, sv cfnSvc) {
+	s := sv.st
+	lt, g := s.LaunchTemplate, s.AutoScalingGroup
+	res.set(sv.id("LaunchTemplate"), resource("AWS::EC2::LaunchTemplate", obj{
 		{key: "LaunchTemplateData", val: obj{
 			{key: "ImageId", val: ref("AmiId")},
 			{key: "InstanceType", val: lt.InstanceType, comment: "launch_template.instance_type"},
 			{key: "SecurityGroupIds", val: []any{getAtt("InstanceSecurityGroup", "GroupId")}},
-			{key: "UserData", val: fn("Base64", sub(cfnUserData(s))),
-				comment: "Installs Docker and runs ContainerImage with launch_template.port and launch_template.environment."},
-			{key: "Monitoring", val: obj{{key: "Enabled", val: lt.Monitoring == stack.MonitoringDetailed, comment: "launch_template.monitoring"}},
+			{key: "UserData", val: fn("Base64", sub(cfnUserDataFor(s, sv.id("ContainerImage")))),
+				comment: fmt.Sprintf("Installs Docker and runs %s with %s and %s.", sv.id("ContainerImage"), sv.f("launch_template.port"), sv.f("launch_template.environment"))},
+			{key: "Monitoring", val: obj{{key: "Enabled", val: lt.Monitoring == stack.MonitoringDetailed, comment: sv.f("launch_template.monitoring")}},
 				comment: monitoringComment(lt.Monitoring)},
 			{key: "MetadataOptions", val: obj{{key: "HttpTokens", val: "required"}}},
 			{key: "TagSpecifications", val: []any{obj{
 				{key: "ResourceType", val: "instance"}, {key: "Tags", val: nameTags(s.Name)}}}}}}}),
-		strings.Join(labOnly(s, "ContainerImage"), "\n"))
+		strings.Join(labOnly(s, sv.id("ContainerImage")), "\n"))
 
 	asg := obj{
 		{key: "AutoScalingGroupName", val: s.Name},
@@ -52,7 +64,7 @@ func cfnCompute(res *obj, s *stack.Stack) {
 		{key: "MaxSize", val: strVal(g.MaxSize)},
 		{key: "DesiredCapacity", val: strVal(g.DesiredCapacity)},
 		{key: "VPCZoneIdentifier", val: zoneRefs(s, "PrivateSubnet")},
-		{key: "TargetGroupARNs", val: []any{ref("TargetGroup")}},
+		{key: "TargetGroupARNs", val: []any{ref(sv.id("TargetGroup"))}},
 		{key: "HealthCheckType", val: g.HealthCheckType, comment: "auto_scaling_group.health_check_type, .health_check_grace_period, .default_cooldown"},
 		{key: "HealthCheckGracePeriod", val: secs(g.HealthCheckGracePeriod)},
 		{key: "Cooldown", val: strVal(secs(g.DefaultCooldown))},
@@ -65,24 +77,36 @@ func cfnCompute(res *obj, s *stack.Stack) {
 		asg.set("LifecycleHookSpecificationList", hooks, "auto_scaling_group.lifecycle_hooks: nothing completes the action here, so each instance waits the heartbeat timeout, as in the lab.")
 	}
 	asg.set("LaunchTemplate", obj{
-		{key: "LaunchTemplateId", val: ref("LaunchTemplate")},
-		{key: "Version", val: getAtt("LaunchTemplate", "LatestVersionNumber")}})
+		{key: "LaunchTemplateId", val: ref(sv.id("LaunchTemplate"))},
+		{key: "Version", val: getAtt(sv.id("LaunchTemplate"), "LatestVersionNumber")}})
 	asg.set("Tags", []any{obj{{key: "Key", val: "Name"}, {key: "Value", val: s.Name}, {key: "PropagateAtLaunch", val: true}}})
 	// Instances boot through NAT, so the private routes come first.
 	var routes []string
 	for _, n := range zoneNums(s) {
 		routes = append(routes, fmt.Sprintf("PrivateRoute%d", n))
 	}
-	res.set("AutoScalingGroup", resource("AWS::AutoScaling::AutoScalingGroup", asg, routes...),
-		"auto_scaling_group, in the private subnets, registered with the target group; it waits for the NAT routes the instances boot through.")
+	res.set(sv.id("AutoScalingGroup"), resource("AWS::AutoScaling::AutoScalingGroup", asg, routes...),
+		sv.f("auto_scaling_group")+", in the private subnets, registered with the target group; it waits for the NAT routes the instances boot through.")
 }
 
 func cfnScaling(res *obj, s *stack.Stack) {
+	for j, sv := range cfnServices(s) {
+		cfnServiceScaling(res, sv, j == 0)
+	}
+}
+
+// cfnServiceScaling adds one service's policies and alarms; first says it
+// is the first service's (the section's comment goes on its first policy).
+func cfnServiceScaling(res *obj, sv cfnSvc, first bool) {
+	s := sv.st
 	ids := idents(policyNames(s), true)
+	for i := range ids {
+		ids[i] = sv.sfx + ids[i]
+	}
 	for i, p := range s.ScalingPolicies {
 		id := ids[i] + "Policy"
 		props := obj{
-			{key: "AutoScalingGroupName", val: ref("AutoScalingGroup")},
+			{key: "AutoScalingGroupName", val: ref(sv.id("AutoScalingGroup"))},
 			{key: "PolicyType", val: p.PolicyType},
 		}
 		if p.AdjustmentType != "" {
@@ -119,7 +143,7 @@ func cfnScaling(res *obj, s *stack.Stack) {
 		if t := p.TargetTracking; t != nil {
 			spec := obj{{key: "PredefinedMetricType", val: t.PredefinedMetricType}}
 			if t.PredefinedMetricType == "ALBRequestCountPerTarget" {
-				spec.set("ResourceLabel", join("/", getAtt("LoadBalancer", "LoadBalancerFullName"), getAtt("TargetGroup", "TargetGroupFullName")))
+				spec.set("ResourceLabel", join("/", getAtt("LoadBalancer", "LoadBalancerFullName"), getAtt(sv.id("TargetGroup"), "TargetGroupFullName")))
 				deps = append(deps, "Listener") // the target group must be behind the listener
 			}
 			props.set("TargetTrackingConfiguration", obj{
@@ -127,8 +151,8 @@ func cfnScaling(res *obj, s *stack.Stack) {
 				{key: "TargetValue", val: t.TargetValue},
 				{key: "DisableScaleIn", val: t.DisableScaleIn}}, "AWS creates and manages this policy's alarms.")
 		}
-		comment := fmt.Sprintf("scaling_policies[%d] %s (%s)", i, p.Name, p.PolicyType)
-		if i == 0 {
+		comment := fmt.Sprintf("%sscaling_policies[%d] %s (%s)", sv.prefix, i, p.Name, p.PolicyType)
+		if i == 0 && first {
 			comment = "Scaling: every scaling_policies entry, and the alarm of each simple and step policy.\n" + comment
 		}
 		res.set(id, resource("AWS::AutoScaling::ScalingPolicy", props, deps...), comment)
@@ -136,9 +160,9 @@ func cfnScaling(res *obj, s *stack.Stack) {
 			var dims []any
 			for _, d := range alarmDimensions(a) {
 				dims = append(dims, obj{{key: "Name", val: d.Name}, {key: "Value", val: map[string]obj{
-					"asg": ref("AutoScalingGroup"),
+					"asg": ref(sv.id("AutoScalingGroup")),
 					"lb":  getAtt("LoadBalancer", "LoadBalancerFullName"),
-					"tg":  getAtt("TargetGroup", "TargetGroupFullName"),
+					"tg":  getAtt(sv.id("TargetGroup"), "TargetGroupFullName"),
 				}[d.Ref]}})
 			}
 			res.set(ids[i]+"Alarm", resource("AWS::CloudWatch::Alarm", obj{
@@ -155,7 +179,7 @@ func cfnScaling(res *obj, s *stack.Stack) {
 				{key: "TreatMissingData", val: a.TreatMissingData},
 				{key: "Dimensions", val: dims},
 				{key: "AlarmActions", val: []any{ref(id)}}}),
-				fmt.Sprintf("scaling_policies[%d].alarm", i))
+				fmt.Sprintf("%sscaling_policies[%d].alarm", sv.prefix, i))
 		}
 	}
 }

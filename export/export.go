@@ -120,6 +120,14 @@ func Check(s *stack.Stack, f Format) error {
 		errf("auto_scaling_group.capacity_distribution_strategy", "%s cannot be written to CloudFormation (the resource spec has no AvailabilityZoneDistribution); use balanced-best-effort or export terraform",
 			s.AutoScalingGroup.CapacityDistributionStrategy)
 	}
+	if s.MultiService() {
+		checkDatabase(s, errf)
+		list = append(list, checkServices(s, f)...)
+		if len(list) == 0 {
+			return nil
+		}
+		return &stack.Errors{List: list}
+	}
 	checkGroupExtras(s, f, errf)
 	checkDatabase(s, errf)
 	for i, p := range s.ScalingPolicies {

@@ -32,12 +32,17 @@ func tfGroupExtras(w *tf, s *stack.Stack) {
 
 // tfSchedules writes one aws_autoscaling_schedule per scheduled action,
 // starting at its offset from var.schedule_start.
-func tfSchedules(w *tf, s *stack.Stack) {
+func tfSchedules(w *tf, sv tfSvc) {
+	s := sv.st
 	for i, a := range s.ScheduledActions {
-		w.comment(fmt.Sprintf("scheduled_actions[%d] %s", i, a.Name))
-		w.resource("resource", "aws_autoscaling_schedule", idents([]string{a.Name}, false)[0])
+		w.comment(fmt.Sprintf("%sscheduled_actions[%d] %s", sv.prefix, i, a.Name))
+		id := idents([]string{a.Name}, false)[0]
+		if sv.multi {
+			id = sv.id + "_" + id
+		}
+		w.resource("resource", "aws_autoscaling_schedule", id)
 		w.attr("scheduled_action_name", q(a.Name))
-		w.attr("autoscaling_group_name", "aws_autoscaling_group.this.name")
+		w.attr("autoscaling_group_name", "aws_autoscaling_group."+sv.id+".name")
 		w.attr("start_time", fmt.Sprintf("timeadd(var.schedule_start, %q)", fmt.Sprintf("%ds", secs(a.At))), "scheduled_actions.at")
 		if a.Recurrence > 0 {
 			cron, _ := cronFor(a.Recurrence)

@@ -11,7 +11,10 @@ import (
 
 // tf builds one Terraform file as text; bytes formats it the way
 // `terraform fmt` does (aligned =, two-space indents).
-type tf struct{ b strings.Builder }
+type tf struct {
+	b      strings.Builder
+	tgRefs map[string]string // target group name to reference, for forwards (services.go)
+}
 
 // comment writes each line as a # comment.
 func (w *tf) comment(lines ...string) {

@@ -37,13 +37,13 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 	switch a.Type {
 	case stack.ActionForward:
 		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
-			w.attr("target_group_arn", tfTargetGroup(a.TargetGroups[0].Name))
+			w.attr("target_group_arn", w.targetGroup(a.TargetGroups[0].Name))
 			break
 		}
 		w.open("forward")
 		for _, tg := range a.TargetGroups {
 			w.open("target_group")
-			w.attr("arn", tfTargetGroup(tg.Name))
+			w.attr("arn", w.targetGroup(tg.Name))
 			w.attr("weight", itoa(tg.Weight))
 			w.close()
 		}
@@ -75,9 +75,14 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 	w.close()
 }
 
-// tfTargetGroup is the target group a forward names, as a Terraform
-// reference: the stack's one target group.
-func tfTargetGroup(string) string { return "aws_lb_target_group.this.arn" }
+// targetGroup is the target group a forward names, as a Terraform
+// reference: a service's, or the stack's one target group.
+func (w *tf) targetGroup(name string) string {
+	if ref, ok := w.tgRefs[name]; ok {
+		return ref
+	}
+	return "aws_lb_target_group.this.arn"
+}
 
 // tfListenerRules writes one aws_lb_listener_rule per rule.
 func tfListenerRules(w *tf, s *stack.Stack) {
@@ -131,19 +136,25 @@ func cfnStickinessAttributes(st stack.Stickiness) []any {
 }
 
 // cfnAction is one action as CloudFormation takes it.
-func cfnAction(a stack.RuleAction) obj {
+func cfnAction(a stack.RuleAction, tgs map[string]string) obj {
+	tgRef := func(name string) obj {
+		if id, ok := tgs[name]; ok {
+			return ref(id)
+		}
+		return ref("TargetGroup")
+	}
 	o := obj{{key: "Type", val: a.Type}}
 	switch a.Type {
 	case stack.ActionForward:
 		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
-			o.set("TargetGroupArn", ref("TargetGroup"))
+			o.set("TargetGroupArn", tgRef(a.TargetGroups[0].Name))
 			break
 		}
-		var tgs []any
+		var forwards []any
 		for _, tg := range a.TargetGroups {
-			tgs = append(tgs, obj{{key: "TargetGroupArn", val: ref("TargetGroup")}, {key: "Weight", val: tg.Weight}})
+			forwards = append(forwards, obj{{key: "TargetGroupArn", val: tgRef(tg.Name)}, {key: "Weight", val: tg.Weight}})
 		}
-		o.set("ForwardConfig", obj{{key: "TargetGroups", val: tgs}})
+		o.set("ForwardConfig", obj{{key: "TargetGroups", val: forwards}})
 	case stack.ActionFixedResponse:
 		f := a.FixedResponse
 		c := obj{{key: "StatusCode", val: strVal(f.StatusCode)}}
@@ -197,7 +208,7 @@ func cfnListenerRules(res *obj, s *stack.Stack) {
 		res.set(fmt.Sprintf("ListenerRule%d", r.Priority), resource("AWS::ElasticLoadBalancingV2::ListenerRule", obj{
 			{key: "ListenerArn", val: ref("Listener")},
 			{key: "Priority", val: r.Priority},
-			{key: "Actions", val: []any{cfnAction(r.Action)}},
+			{key: "Actions", val: []any{cfnAction(r.Action, cfnTGRefs(s))}},
 			{key: "Conditions", val: conds}}), fmt.Sprintf("load_balancer.listener.rules[%d]", i))
 	}
 }

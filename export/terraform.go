@@ -29,6 +29,12 @@ func Terraform(s *stack.Stack, o Options) (map[string][]byte, error) {
 		"user_data.sh.tftpl": []byte(tfUserData(s)),
 		"README.md":          tfReadme(s, o),
 	}
+	if s.MultiService() { // each service's boot script instead (services.go)
+		delete(files, "user_data.sh.tftpl")
+		for _, sv := range tfServices(s) {
+			files[sv.file()] = []byte(tfUserData(sv.st))
+		}
+	}
 	if s.Database != nil {
 		files["database.tf"] = tfDatabase(s, o)
 	}
@@ -69,10 +75,12 @@ func tfVersions(s *stack.Stack, o Options) []byte {
 
 func tfVariables(s *stack.Stack, o Options) []byte {
 	w := newTF(s, o, "Inputs: what AWS needs that the stack cannot say, and the address plan.")
-	w.open("variable", q("image"))
-	w.attr("description", q(imageDescription(s)))
-	w.attr("type", "string")
-	w.end()
+	for _, sv := range tfServices(s) {
+		w.open("variable", q(sv.image()))
+		w.attr("description", q(imageDescription(sv.st)))
+		w.attr("type", "string")
+		w.end()
+	}
 	w.open("variable", q("region"))
 	w.attr("description", q("Region of availability_zones ("+strings.Join(s.Zones, ", ")+")."))
 	w.attr("type", "string")
@@ -213,9 +221,9 @@ func tfNetwork(s *stack.Stack, o Options) []byte {
 }
 
 func tfLoadBalancer(s *stack.Stack, o Options) []byte {
-	lb, tg := s.LoadBalancer, s.TargetGroup
-	hc := tg.HealthCheck
+	lb := s.LoadBalancer
 	w := newTF(s, o, "Load balancer: the ALB (load_balancer), its listener, its security group and the target group (target_group).")
+	w.tgRefs = tgRefs(s)
 
 	w.comment("load_balancer.listener.port, open to anyone.")
 	w.resource("resource", "aws_security_group", "alb")
@@ -255,45 +263,10 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	}
 	w.end()
 
-	w.resource("resource", "aws_lb_target_group", "this")
-	w.attr("name", q(s.Name), "name")
-	w.attr("vpc_id", "aws_vpc.this.id")
-	w.attr("target_type", q("instance"))
-	w.attr("port", itoa(tg.Port), "target_group.port")
-	w.attr("protocol", q(tg.Protocol), "target_group.protocol")
-	w.attr("load_balancing_algorithm_type", q(tg.Algorithm), "target_group.load_balancing_algorithm_type")
-	w.attr("load_balancing_cross_zone_enabled", q(tg.CrossZone), "target_group.load_balancing_cross_zone_enabled")
-	w.attr("deregistration_delay", itoa(secs(tg.DeregistrationDelay)), "target_group.deregistration_delay")
-	w.attr("slow_start", itoa(secs(tg.SlowStart)), "target_group.slow_start (0 = off)")
-	if tg.Algorithm == "weighted_random" {
-		w.attr("load_balancing_anomaly_mitigation", q(tg.AnomalyMitigation), "target_group.load_balancing_anomaly_mitigation")
+	svcs := tfServices(s)
+	for _, sv := range svcs {
+		tfTargetGroupRes(w, sv)
 	}
-	w.comment("target_group.target_group_health: below these, a zone fails open (routing) or leaves DNS")
-	w.open("target_group_health")
-	for _, a := range []struct {
-		block string
-		m     stack.MinimumHealthyTargets
-	}{{"dns_failover", tg.Health.DNSFailover}, {"unhealthy_state_routing", tg.Health.UnhealthyStateRouting}} {
-		w.open(a.block)
-		w.attr("minimum_healthy_targets_count", q(offOr(a.m.Count)))
-		w.attr("minimum_healthy_targets_percentage", q(offOr(a.m.Percentage)))
-		w.close()
-	}
-	w.close()
-	w.comment("target_group.health_check")
-	w.open("health_check")
-	w.attr("enabled", "true")
-	w.attr("path", q(hc.Path))
-	w.attr("port", q(hc.Port))
-	w.attr("protocol", q(hc.Protocol))
-	w.attr("interval", itoa(secs(hc.Interval)))
-	w.attr("timeout", itoa(secs(hc.Timeout)))
-	w.attr("healthy_threshold", itoa(hc.HealthyThreshold))
-	w.attr("unhealthy_threshold", itoa(hc.UnhealthyThreshold))
-	w.attr("matcher", q(hc.Matcher))
-	w.close()
-	tfStickiness(w, tg.Stickiness)
-	w.end()
 
 	if lb.DefaultAction == nil && len(lb.Rules) == 0 {
 		w.comment("load_balancer.listener: forward everything to the target group.")
@@ -307,7 +280,7 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	if lb.DefaultAction == nil {
 		w.open("default_action")
 		w.attr("type", q("forward"))
-		w.attr("target_group_arn", "aws_lb_target_group.this.arn")
+		w.attr("target_group_arn", "aws_lb_target_group."+svcs[0].id+".arn")
 		w.close()
 	} else {
 		tfAction(w, "default_action", *lb.DefaultAction)
@@ -321,16 +294,79 @@ func tfLoadBalancer(s *stack.Stack, o Options) []byte {
 	return w.bytes()
 }
 
+// tfTargetGroupRes writes one service's target group.
+func tfTargetGroupRes(w *tf, sv tfSvc) {
+	tg := sv.st.TargetGroup
+	hc := tg.HealthCheck
+	if sv.multi {
+		w.comment(sv.f("target_group") + ": service " + sv.st.Name + "'s target group")
+	}
+	w.resource("resource", "aws_lb_target_group", sv.id)
+	if sv.multi {
+		w.attr("name", q(sv.st.Name), sv.f("name"))
+	} else {
+		w.attr("name", q(sv.st.Name), "name")
+	}
+	w.attr("vpc_id", "aws_vpc.this.id")
+	w.attr("target_type", q("instance"))
+	w.attr("port", itoa(tg.Port), sv.f("target_group.port"))
+	w.attr("protocol", q(tg.Protocol), sv.f("target_group.protocol"))
+	w.attr("load_balancing_algorithm_type", q(tg.Algorithm), sv.f("target_group.load_balancing_algorithm_type"))
+	w.attr("load_balancing_cross_zone_enabled", q(tg.CrossZone), sv.f("target_group.load_balancing_cross_zone_enabled"))
+	w.attr("deregistration_delay", itoa(secs(tg.DeregistrationDelay)), sv.f("target_group.deregistration_delay"))
+	w.attr("slow_start", itoa(secs(tg.SlowStart)), sv.f("target_group.slow_start (0 = off)"))
+	if tg.Algorithm == "weighted_random" {
+		w.attr("load_balancing_anomaly_mitigation", q(tg.AnomalyMitigation), sv.f("target_group.load_balancing_anomaly_mitigation"))
+	}
+	w.comment(sv.f("target_group.target_group_health: below these, a zone fails open (routing) or leaves DNS"))
+	w.open("target_group_health")
+	for _, a := range []struct {
+		block string
+		m     stack.MinimumHealthyTargets
+	}{{"dns_failover", tg.Health.DNSFailover}, {"unhealthy_state_routing", tg.Health.UnhealthyStateRouting}} {
+		w.open(a.block)
+		w.attr("minimum_healthy_targets_count", q(offOr(a.m.Count)))
+		w.attr("minimum_healthy_targets_percentage", q(offOr(a.m.Percentage)))
+		w.close()
+	}
+	w.close()
+	w.comment(sv.f("target_group.health_check"))
+	w.open("health_check")
+	w.attr("enabled", "true")
+	w.attr("path", q(hc.Path))
+	w.attr("port", q(hc.Port))
+	w.attr("protocol", q(hc.Protocol))
+	w.attr("interval", itoa(secs(hc.Interval)))
+	w.attr("timeout", itoa(secs(hc.Timeout)))
+	w.attr("healthy_threshold", itoa(hc.HealthyThreshold))
+	w.attr("unhealthy_threshold", itoa(hc.UnhealthyThreshold))
+	w.attr("matcher", q(hc.Matcher))
+	w.close()
+	tfStickiness(w, tg.Stickiness)
+	w.end()
+}
+
 func tfOutputs(s *stack.Stack, o Options) []byte {
 	w := newTF(s, o, "Outputs.")
 	w.open("output", q("alb_dns_name"))
 	w.attr("description", q("DNS name of the ALB; the listener is on port "+itoa(s.LoadBalancer.ListenerPort)+"."))
 	w.attr("value", "aws_lb.this.dns_name")
 	w.end()
-	w.open("output", q("asg_name"))
-	w.attr("description", q("Name of the Auto Scaling group."))
-	w.attr("value", "aws_autoscaling_group.this.name")
-	w.close()
+	if s.MultiService() {
+		w.open("output", q("asg_names"))
+		w.attr("description", q("Each service's Auto Scaling group's name."))
+		var pairs []string
+		for _, sv := range tfServices(s) {
+			pairs = append(pairs, fmt.Sprintf("%s = aws_autoscaling_group.%s.name", q(sv.st.Name), sv.id))
+		}
+		w.attr("value", "{ "+strings.Join(pairs, ", ")+" }")
+		w.close()
+	} else {
+		w.open("output", q("asg_name"))
+		w.attr("description", q("Name of the Auto Scaling group."))
+		w.attr("value", "aws_autoscaling_group.this.name")
+		w.close()
+	}
 	w.b.WriteString(tfDatabaseOutputs(s))
 	return w.bytes()
 }

@@ -55,8 +55,6 @@ func labOnly(s *stack.Stack, image string) []string {
 }
 
 func tfCompute(s *stack.Stack, o Options) []byte {
-	lt, g := s.LaunchTemplate, s.AutoScalingGroup
-	tgPort := s.TargetGroup.Port
 	w := newTF(s, o, "Compute: the instances' security group, the launch template (launch_template)",
 		"and the Auto Scaling group (auto_scaling_group).")
 
@@ -67,23 +65,27 @@ func tfCompute(s *stack.Stack, o Options) []byte {
 	w.attr("vpc_id", "aws_vpc.this.id")
 	w.end()
 
-	w.resource("resource", "aws_vpc_security_group_ingress_rule", "instance_from_alb")
-	w.attr("security_group_id", "aws_security_group.instance.id")
-	w.attr("referenced_security_group_id", "aws_security_group.alb.id")
-	w.attr("ip_protocol", q("tcp"))
-	w.attr("from_port", itoa(tgPort), "target_group.port")
-	w.attr("to_port", itoa(tgPort))
-	w.end()
-
-	if p := healthCheckPort(s); p != 0 {
-		w.comment("target_group.health_check.port differs from the traffic port.")
-		w.resource("resource", "aws_vpc_security_group_ingress_rule", "instance_health_check")
+	svcs := tfServices(s)
+	for _, sv := range svcs {
+		tgPort := sv.st.TargetGroup.Port
+		w.resource("resource", "aws_vpc_security_group_ingress_rule", sv.res("instance_from_alb"))
 		w.attr("security_group_id", "aws_security_group.instance.id")
 		w.attr("referenced_security_group_id", "aws_security_group.alb.id")
 		w.attr("ip_protocol", q("tcp"))
-		w.attr("from_port", itoa(p), "target_group.health_check.port")
-		w.attr("to_port", itoa(p))
+		w.attr("from_port", itoa(tgPort), sv.f("target_group.port"))
+		w.attr("to_port", itoa(tgPort))
 		w.end()
+
+		if p := healthCheckPort(sv.st); p != 0 {
+			w.comment(sv.f("target_group.health_check.port differs from the traffic port."))
+			w.resource("resource", "aws_vpc_security_group_ingress_rule", sv.res("instance_health_check"))
+			w.attr("security_group_id", "aws_security_group.instance.id")
+			w.attr("referenced_security_group_id", "aws_security_group.alb.id")
+			w.attr("ip_protocol", q("tcp"))
+			w.attr("from_port", itoa(p), sv.f("target_group.health_check.port"))
+			w.attr("to_port", itoa(p))
+			w.end()
+		}
 	}
 
 	w.comment("Out through NAT: packages and the image.")
@@ -98,17 +100,33 @@ func tfCompute(s *stack.Stack, o Options) []byte {
 	w.attr("name", q(AMIParameter))
 	w.end()
 
-	w.comment(labOnly(s, "var.image")...)
-	w.resource("resource", "aws_launch_template", "this")
+	for i, sv := range svcs {
+		if i > 0 {
+			w.b.WriteString("\n")
+		}
+		tfServiceCompute(w, sv)
+	}
+	return w.bytes()
+}
+
+// tfServiceCompute writes one service's launch template and group.
+func tfServiceCompute(w *tf, sv tfSvc) {
+	s := sv.st
+	lt, g := s.LaunchTemplate, s.AutoScalingGroup
+	if sv.multi {
+		w.comment(fmt.Sprintf("Service %s (%s).", s.Name, sv.prefix[:len(sv.prefix)-1]))
+	}
+	w.comment(labOnly(s, "var."+sv.image())...)
+	w.resource("resource", "aws_launch_template", sv.id)
 	w.attr("name_prefix", q(s.Name+"-"))
 	w.attr("image_id", "data.aws_ssm_parameter.al2023.insecure_value")
-	w.attr("instance_type", q(lt.InstanceType), "launch_template.instance_type")
+	w.attr("instance_type", q(lt.InstanceType), sv.f("launch_template.instance_type"))
 	w.attr("vpc_security_group_ids", "[aws_security_group.instance.id]")
-	w.comment("Installs Docker and runs var.image with launch_template.port and launch_template.environment.")
-	w.attr("user_data", `base64encode(templatefile("${path.module}/user_data.sh.tftpl", { image = var.image }))`)
+	w.comment(fmt.Sprintf("Installs Docker and runs var.%s with %s and %s.", sv.image(), sv.f("launch_template.port"), sv.f("launch_template.environment")))
+	w.attr("user_data", fmt.Sprintf(`base64encode(templatefile("${path.module}/%s", { image = var.%s }))`, sv.file(), sv.image()))
 	w.comment(monitoringComment(lt.Monitoring))
 	w.open("monitoring")
-	w.attr("enabled", fmt.Sprint(lt.Monitoring == stack.MonitoringDetailed), "launch_template.monitoring")
+	w.attr("enabled", fmt.Sprint(lt.Monitoring == stack.MonitoringDetailed), sv.f("launch_template.monitoring"))
 	w.close()
 	w.open("metadata_options")
 	w.attr("http_tokens", q("required"))
@@ -119,27 +137,27 @@ func tfCompute(s *stack.Stack, o Options) []byte {
 	w.close()
 	w.end()
 
-	w.comment("auto_scaling_group, in the private subnets, registered with the target group.")
-	w.resource("resource", "aws_autoscaling_group", "this")
-	w.attr("name", q(s.Name), "name")
-	w.attr("min_size", itoa(g.MinSize), "auto_scaling_group.min_size")
-	w.attr("max_size", itoa(g.MaxSize), "auto_scaling_group.max_size")
-	w.attr("desired_capacity", itoa(g.DesiredCapacity), "auto_scaling_group.desired_capacity")
+	w.comment(sv.f("auto_scaling_group") + ", in the private subnets, registered with the target group.")
+	w.resource("resource", "aws_autoscaling_group", sv.id)
+	w.attr("name", q(s.Name), sv.f("name"))
+	w.attr("min_size", itoa(g.MinSize), sv.f("auto_scaling_group.min_size"))
+	w.attr("max_size", itoa(g.MaxSize), sv.f("auto_scaling_group.max_size"))
+	w.attr("desired_capacity", itoa(g.DesiredCapacity), sv.f("auto_scaling_group.desired_capacity"))
 	w.attr("vpc_zone_identifier", "[for z in keys(local.zones) : aws_subnet.private[z].id]")
-	w.attr("target_group_arns", "[aws_lb_target_group.this.arn]")
-	w.attr("health_check_type", q(g.HealthCheckType), "auto_scaling_group.health_check_type")
-	w.attr("health_check_grace_period", itoa(secs(g.HealthCheckGracePeriod)), "auto_scaling_group.health_check_grace_period")
-	w.attr("default_cooldown", itoa(secs(g.DefaultCooldown)), "auto_scaling_group.default_cooldown")
+	w.attr("target_group_arns", "[aws_lb_target_group."+sv.id+".arn]")
+	w.attr("health_check_type", q(g.HealthCheckType), sv.f("auto_scaling_group.health_check_type"))
+	w.attr("health_check_grace_period", itoa(secs(g.HealthCheckGracePeriod)), sv.f("auto_scaling_group.health_check_grace_period"))
+	w.attr("default_cooldown", itoa(secs(g.DefaultCooldown)), sv.f("auto_scaling_group.default_cooldown"))
 	if g.DefaultInstanceWarmup != nil {
-		w.attr("default_instance_warmup", itoa(secs(*g.DefaultInstanceWarmup)), "auto_scaling_group.default_instance_warmup")
+		w.attr("default_instance_warmup", itoa(secs(*g.DefaultInstanceWarmup)), sv.f("auto_scaling_group.default_instance_warmup"))
 	}
-	w.attr("termination_policies", qlist(g.TerminationPolicies), "auto_scaling_group.termination_policies")
+	w.attr("termination_policies", qlist(g.TerminationPolicies), sv.f("auto_scaling_group.termination_policies"))
 	tfGroupExtras(w, s)
 	w.open("launch_template")
-	w.attr("id", "aws_launch_template.this.id")
-	w.attr("version", "aws_launch_template.this.latest_version")
+	w.attr("id", "aws_launch_template."+sv.id+".id")
+	w.attr("version", "aws_launch_template."+sv.id+".latest_version")
 	w.close()
-	w.comment("auto_scaling_group.capacity_distribution_strategy")
+	w.comment(sv.f("auto_scaling_group.capacity_distribution_strategy"))
 	w.open("availability_zone_distribution")
 	w.attr("capacity_distribution_strategy", q(g.CapacityDistributionStrategy))
 	w.close()
@@ -155,18 +173,29 @@ func tfCompute(s *stack.Stack, o Options) []byte {
 	w.attr("ignore_changes", "[desired_capacity]")
 	w.close()
 	w.close()
-	return w.bytes()
 }
 
 func tfScaling(s *stack.Stack, o Options) []byte {
 	w := newTF(s, o, "Scaling: every scaling_policies entry, and the CloudWatch alarm of each simple and step policy.")
+	for _, sv := range tfServices(s) {
+		tfServiceScaling(w, sv)
+	}
+	return w.bytes()
+}
+
+// tfServiceScaling writes one service's policies, alarms and schedules.
+func tfServiceScaling(w *tf, sv tfSvc) {
+	s := sv.st
 	ids := idents(policyNames(s), false)
 	for i, p := range s.ScalingPolicies {
 		id := ids[i]
-		w.comment(fmt.Sprintf("scaling_policies[%d] %s (%s)", i, p.Name, p.PolicyType))
+		if sv.multi {
+			id = sv.id + "_" + id
+		}
+		w.comment(fmt.Sprintf("%sscaling_policies[%d] %s (%s)", sv.prefix, i, p.Name, p.PolicyType))
 		w.resource("resource", "aws_autoscaling_policy", id)
 		w.attr("name", q(p.Name))
-		w.attr("autoscaling_group_name", "aws_autoscaling_group.this.name")
+		w.attr("autoscaling_group_name", "aws_autoscaling_group."+sv.id+".name")
 		w.attr("policy_type", q(p.PolicyType))
 		if p.AdjustmentType != "" {
 			w.attr("adjustment_type", q(p.AdjustmentType))
@@ -201,7 +230,7 @@ func tfScaling(s *stack.Stack, o Options) []byte {
 			w.open("predefined_metric_specification")
 			w.attr("predefined_metric_type", q(t.PredefinedMetricType))
 			if t.PredefinedMetricType == "ALBRequestCountPerTarget" {
-				w.attr("resource_label", `"${aws_lb.this.arn_suffix}/${aws_lb_target_group.this.arn_suffix}"`)
+				w.attr("resource_label", `"${aws_lb.this.arn_suffix}/${aws_lb_target_group.`+sv.id+`.arn_suffix}"`)
 			}
 			w.close()
 			w.attr("target_value", num(t.TargetValue))
@@ -214,18 +243,18 @@ func tfScaling(s *stack.Stack, o Options) []byte {
 		}
 		w.end()
 		if p.Alarm != nil {
-			tfAlarm(w, s, i, id)
+			tfAlarm(w, sv, i, id)
 		}
 	}
-	tfSchedules(w, s)
-	return w.bytes()
+	tfSchedules(w, sv)
 }
 
 // tfAlarm writes the alarm that drives a simple or step policy.
-func tfAlarm(w *tf, s *stack.Stack, i int, id string) {
+func tfAlarm(w *tf, sv tfSvc, i int, id string) {
+	s := sv.st
 	p := s.ScalingPolicies[i]
 	a := p.Alarm
-	w.comment(fmt.Sprintf("scaling_policies[%d].alarm", i))
+	w.comment(fmt.Sprintf("%sscaling_policies[%d].alarm", sv.prefix, i))
 	w.resource("resource", "aws_cloudwatch_metric_alarm", id)
 	w.attr("alarm_name", q(s.Name+"-"+p.Name))
 	w.attr("alarm_description", q(fmt.Sprintf("Runs scaling policy %s of %s.", p.Name, s.Name)))
@@ -241,9 +270,9 @@ func tfAlarm(w *tf, s *stack.Stack, i int, id string) {
 	w.open("dimensions", "=")
 	for _, d := range alarmDimensions(a) {
 		w.attr(d.Name, map[string]string{
-			"asg": "aws_autoscaling_group.this.name",
+			"asg": "aws_autoscaling_group." + sv.id + ".name",
 			"lb":  "aws_lb.this.arn_suffix",
-			"tg":  "aws_lb_target_group.this.arn_suffix",
+			"tg":  "aws_lb_target_group." + sv.id + ".arn_suffix",
 		}[d.Ref])
 	}
 	w.close()

@@ -23,7 +23,11 @@ func tfReadme(s *stack.Stack, o Options) []byte {
 	p("")
 	p("```sh")
 	p("terraform init")
-	p("terraform apply -var image=REGISTRY/IMAGE:TAG")
+	var vars []string
+	for _, sv := range tfServices(s) {
+		vars = append(vars, "-var "+sv.image()+"=REGISTRY/IMAGE:TAG")
+	}
+	p("terraform apply %s", strings.Join(vars, " "))
 	p("```")
 	p("")
 	p("## Files")
@@ -34,14 +38,18 @@ func tfReadme(s *stack.Stack, o Options) []byte {
 	p("| `load_balancer.tf` | the ALB's security group, the ALB, the target group with its health check, the listener |")
 	p("| `compute.tf` | the instances' security group, the AMI lookup, the launch template, the Auto Scaling group |")
 	p("| `scaling.tf` | the scaling policies and the CloudWatch alarms of the simple and step policies |")
-	p("| `user_data.sh.tftpl` | the boot script: installs Docker, runs `var.image` |")
+	for _, sv := range tfServices(s) {
+		p("| `%s` | the boot script%s: installs Docker, runs `var.%s` |", sv.file(), svcNote(sv), sv.image())
+	}
 	p("| `variables.tf`, `outputs.tf`, `versions.tf` | inputs, outputs, provider |")
 	p("")
 	p("## Inputs")
 	p("")
 	p("| name | default | meaning |")
 	p("|---|---|---|")
-	p("| `image` | (required) | %s |", imageDescription(s))
+	for _, sv := range tfServices(s) {
+		p("| `%s` | (required) | %s |", sv.image(), imageDescription(sv.st))
+	}
 	p("| `region` | `%s` | the region of the stack's zones |", Region(s))
 	p("| `vpc_cidr` | `%s` | the VPC's /16 |", VPCCIDR)
 	p("")
@@ -50,7 +58,11 @@ func tfReadme(s *stack.Stack, o Options) []byte {
 	p("| name | meaning |")
 	p("|---|---|")
 	p("| `alb_dns_name` | the ALB's DNS name; the listener is on port %d |", s.LoadBalancer.ListenerPort)
-	p("| `asg_name` | the Auto Scaling group's name |")
+	if s.MultiService() {
+		p("| `asg_names` | each service's Auto Scaling group's name |")
+	} else {
+		p("| `asg_name` | the Auto Scaling group's name |")
+	}
 	p("")
 	p("## Left out")
 	p("")

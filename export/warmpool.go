@@ -30,12 +30,18 @@ func tfWarmPool(w *tf, s *stack.Stack) {
 
 // cfnWarmPool writes the AWS::AutoScaling::WarmPool resource of the group.
 func cfnWarmPool(res *obj, s *stack.Stack) {
-	wp := s.AutoScalingGroup.WarmPool
+	for _, sv := range cfnServices(s) {
+		cfnServiceWarmPool(res, sv)
+	}
+}
+
+func cfnServiceWarmPool(res *obj, sv cfnSvc) {
+	wp := sv.st.AutoScalingGroup.WarmPool
 	if wp == nil {
 		return
 	}
 	props := obj{
-		{key: "AutoScalingGroupName", val: ref("AutoScalingGroup")},
+		{key: "AutoScalingGroupName", val: ref(sv.id("AutoScalingGroup"))},
 		{key: "PoolState", val: wp.PoolState},
 		{key: "MinSize", val: wp.MinSize},
 	}
@@ -43,7 +49,7 @@ func cfnWarmPool(res *obj, s *stack.Stack) {
 		props.set("MaxGroupPreparedCapacity", wp.MaxGroupPreparedCapacity)
 	}
 	props.set("InstanceReusePolicy", obj{{key: "ReuseOnScaleIn", val: wp.ReuseOnScaleIn}})
-	res.set("WarmPool", resource("AWS::AutoScaling::WarmPool", props), fmt.Sprintf(warmPoolNote, wp.PoolState))
+	res.set(sv.id("WarmPool"), resource("AWS::AutoScaling::WarmPool", props), fmt.Sprintf(warmPoolNote, wp.PoolState))
 }
 
 // restartNote is the lab-only restart_time, when the stack sets it.

@@ -29,7 +29,7 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	r := chaos.NewRunner(nil, l.Clock, chaosFleet{l.fleet}, l.Bus, journal, seed)
 	r.SetTimeline(chaos.Expand(ChaosActions(sc), seed, sc.TotalDuration()))
 	r.SetLoadBalancer(lbFaults{l.LB})
-	r.SetCapacity(l.Group)
+	r.SetCapacity(l.capacity())
 	r.SetNodes(zoneNodes{l}) // kill-lb-node and az-outage with lb_node: down take the zone's node down (and out of DNS)
 	r.SetStore(labStore{l})
 	r.SetGauges(groupGauges{l})
@@ -70,10 +70,10 @@ type groupGauges struct{ l *Lab }
 func (g groupGauges) Gauge(metric string) (float64, bool) {
 	switch metric {
 	case "desired_capacity":
-		return float64(g.l.Group.Desired()), true
+		return float64(g.l.desired()), true
 	case "in_service":
 		total := 0
-		for _, n := range g.l.Group.InService() {
+		for _, n := range g.l.inService() {
 			total += n
 		}
 		return float64(total), true
@@ -84,7 +84,7 @@ func (g groupGauges) Gauge(metric string) (float64, bool) {
 }
 
 // Desired lets the blast-radius limits count instances the group lacks.
-func (c chaosFleet) Desired() int { return c.f.l.Group.Desired() }
+func (c chaosFleet) Desired() int { return c.f.l.desired() }
 
 // Hog burns CPU inside the instance's own limit, where the runtime can.
 func (c chaosFleet) Hog(ctx context.Context, id string) (func() error, error) {
@@ -110,7 +110,7 @@ func (s labStore) Lock(ctx context.Context) (func() error, error) {
 
 // Healthy asks the instance's own deep health check, /health, directly.
 func (s labStore) Healthy(ctx context.Context, id string) error {
-	for _, in := range s.l.Group.Instances() {
+	for _, in := range s.l.allInstances() {
 		if string(in.ID) != id {
 			continue
 		}

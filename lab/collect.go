@@ -20,6 +20,9 @@ type collector struct {
 	scaling Scaling
 	seen    bool // in-service sampled at least once
 	inSvc   InService
+	// per service, on a stack with several (services.go): by group name
+	svcScaling map[string]*Scaling
+	svcInSvc   map[string]*rundir.MinMax
 }
 
 func newCollector() *collector {
@@ -35,22 +38,26 @@ func (c *collector) handle(e events.Envelope) {
 		if ev.Status == asg.ActivityFailed {
 			break // a failed launch: no instance came of it (its launch, if any, is counted)
 		}
-		if ev.Action == "Launch" {
-			c.scaling.Launches++
-		} else {
-			c.scaling.Terminations++
-			if strings.Contains(ev.Cause, "health check") {
-				c.scaling.Replacements++
+		for _, sc := range []*Scaling{&c.scaling, c.serviceScaling(ev.Group)} {
+			if ev.Action == "Launch" {
+				sc.Launches++
+			} else {
+				sc.Terminations++
+				if strings.Contains(ev.Cause, "health check") {
+					sc.Replacements++
+				}
 			}
 		}
 	case asg.DesiredCapacityChanged:
 		if ev.Policy == "" {
 			return
 		}
-		if ev.To > ev.From {
-			c.scaling.ScaleOuts++
-		} else {
-			c.scaling.ScaleIns++
+		for _, sc := range []*Scaling{&c.scaling, c.serviceScaling(ev.Group)} {
+			if ev.To > ev.From {
+				sc.ScaleOuts++
+			} else {
+				sc.ScaleIns++
+			}
 		}
 	}
 }
@@ -61,7 +68,8 @@ func (c *collector) sampleInService(ctx context.Context, l *Lab) {
 	tk := time.NewTicker(100 * time.Millisecond)
 	defer tk.Stop()
 	for {
-		c.observe(l.Zones, l.Group.InService())
+		c.observe(l.Zones, l.inService())
+		c.observeServices(l)
 		select {
 		case <-ctx.Done():
 			return
@@ -118,6 +126,7 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	if ss := r.Sessions; ss.Adds > 0 || ss.Reads > 0 {
 		s.Sessions = &rundir.Sessions{Adds: ss.Adds, Reads: ss.Reads, Lost: ss.Lost, LostUsers: ss.LostUsers}
 	}
+	c.fillServices(s, l)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -44,7 +44,8 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		DropInvalidHeaderFields: s.LoadBalancer.DropInvalidHeaderFields,
 
 		// listener rules and stickiness (issue 16)
-		TargetGroupName: s.Name,
+		TargetGroupName: s.TargetGroupNames()[0],
+		TargetGroups:    extraTargetGroups(s), // the other services' (services.go)
 		Rules:           listenerRules(s),
 		DefaultAction:   defaultAction(s),
 		Stickiness:      stickiness(tg.Stickiness),
@@ -52,7 +53,10 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 }
 
 // groupConfig reads the Auto Scaling group's settings from the stack.
-func groupConfig(s *stack.Stack, l *Lab) asg.Config {
+func groupConfig(s *stack.Stack, l *Lab) asg.Config { return groupConfigFor(s, l, l.fleet) }
+
+// groupConfigFor is one service's group, its instances launched by f.
+func groupConfigFor(s *stack.Stack, l *Lab, f *fleet) asg.Config {
 	g := s.AutoScalingGroup
 	return asg.Config{
 		Name: s.Name, Zones: s.Zones, Min: g.MinSize, Max: g.MaxSize, Desired: g.DesiredCapacity,
@@ -61,8 +65,8 @@ func groupConfig(s *stack.Stack, l *Lab) asg.Config {
 		TerminationPolicies: g.TerminationPolicies, Policies: policies(s),
 		LaunchTemplateVersion: s.LaunchTemplate.Version, MaintenancePolicy: maintenancePolicy(g.InstanceMaintenancePolicy),
 		LifecycleHooks: lifecycleHooks(g.LifecycleHooks), ScheduledActions: scheduledActions(s.ScheduledActions),
-		PendingTime: s.LaunchTemplate.PendingTime, Booter: l.fleet,
-		Clock: l.Clock, Fleet: l.fleet, Targets: targets{l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
+		PendingTime: s.LaunchTemplate.PendingTime, Booter: f,
+		Clock: l.Clock, Fleet: f, Targets: targets{lb: l.LB}, CPU: cpuSink{store: l.Metrics, group: s.Name},
 		Events: l.Bus, Rand: rand.New(rand.NewPCG(l.opts.Seed, 0x617367)), Logger: l.opts.Logger,
 		WarmPool: warmPool(g.WarmPool),
 	}

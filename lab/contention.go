@@ -216,7 +216,7 @@ func newHostSampler(l *Lab) *hostSampler {
 	return &hostSampler{acct: acct, extra: extra, procRoot: "/proc", self: os.Getpid(), prev: map[az.InstanceID]az.CPUAccount{},
 		ids: func() []az.InstanceID {
 			var out []az.InstanceID
-			for _, in := range l.Group.Instances() {
+			for _, in := range l.allInstances() {
 				out = append(out, in.ID)
 			}
 			return out

@@ -21,7 +21,7 @@ func maintenancePolicy(mp *stack.InstanceMaintenancePolicy) *asg.MaintenancePoli
 // start of the load until ctx ends.
 func (l *Lab) runActions(ctx context.Context, actions []scenarios.OperatorAction) {
 	start := l.Clock.Now()
-	for _, a := range actions {
+	for i, a := range actions {
 		if wait := a.At - l.Clock.Now().Sub(start); wait > 0 {
 			select {
 			case <-ctx.Done():
@@ -29,20 +29,30 @@ func (l *Lab) runActions(ctx context.Context, actions []scenarios.OperatorAction
 			case <-l.Clock.After(wait):
 			}
 		}
+		if a.Action == scenarios.BlueGreen {
+			l.blueGreen(ctx, a, i) // until it completes or rolls back (bluegreen.go)
+			continue
+		}
 		l.Bus.Publish(l.deploy(ctx, a))
 	}
 }
 
 // deploy carries out one deploy and says how it went.
 func (l *Lab) deploy(ctx context.Context, a scenarios.OperatorAction) DeployStarted {
-	e := DeployStarted{Version: a.Version, Strategy: a.Strategy}
+	e := DeployStarted{Version: a.Version, Strategy: a.Strategy, Service: a.Service}
+	g := l.Group
+	for _, sv := range l.services {
+		if a.Service != "" && sv.name == a.Service {
+			g = sv.group // the service's own group (services.go)
+		}
+	}
 	if a.Strategy == scenarios.StrategyReplace {
-		if err := l.Group.Redeploy(ctx, a.Version); err != nil {
+		if err := g.Redeploy(ctx, a.Version); err != nil {
 			e.Error = err.Error()
 		}
 		return e
 	}
-	id, err := l.Group.StartInstanceRefresh(a.Version, asg.RefreshPreferences{
+	id, err := g.StartInstanceRefresh(a.Version, asg.RefreshPreferences{
 		MinHealthyPercentage: a.MinHealthyPercentage, MaxHealthyPercentage: a.MaxHealthyPercentage,
 		InstanceWarmup: a.InstanceWarmup, CheckpointPercentages: a.CheckpointPercentages, CheckpointDelay: a.CheckpointDelay,
 		SkipMatching: a.SkipMatching, AutoRollback: a.AutoRollback,
@@ -59,6 +69,7 @@ type DeployStarted struct {
 	Version   int    `json:"version"`
 	Strategy  string `json:"strategy"`
 	RefreshID string `json:"instance_refresh_id,omitempty"`
+	Service   string `json:"service,omitempty"` // the service whose group it refreshes, on a stack with several
 	Error     string `json:"error,omitempty"`
 }
 

@@ -13,13 +13,15 @@ import (
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/stack"
 )
 
 // fleet runs the group's instances on the runtime: it hands out ids and
 // zone addresses and builds each instance's spec from the launch template.
 // It is the Auto Scaling group's Fleet and chaos's Instances.
 type fleet struct {
-	l *Lab
+	l  *Lab
+	st *stack.Stack // its service's view of the stack: the launch template (services.go)
 
 	mu      sync.Mutex
 	zones   map[az.InstanceID]string
@@ -29,8 +31,11 @@ type fleet struct {
 	held    map[az.InstanceID]net.Listener // a pending instance's address:port, held until it starts (addrguard.go)
 }
 
-func newFleet(l *Lab) *fleet {
-	return &fleet{l: l, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{},
+func newFleet(l *Lab) *fleet { return newFleetFor(l, l.opts.Stack) }
+
+// newFleetFor is the fleet of one service.
+func newFleetFor(l *Lab, st *stack.Stack) *fleet {
+	return &fleet{l: l, st: st, zones: map[az.InstanceID]string{}, addrs: map[az.InstanceID]netip.Addr{}, pending: map[az.InstanceID]az.Spec{}, stopped: map[az.InstanceID]bool{},
 		held: map[az.InstanceID]net.Listener{}}
 }
 
@@ -51,7 +56,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}
-	lt := f.l.opts.Stack.LaunchTemplate
+	lt := f.st.LaunchTemplate
 	typ, ok := az.LookupInstanceType(lt.InstanceType)
 	if !ok {
 		return "", netip.AddrPort{}, fmt.Errorf("unknown instance type %q", lt.InstanceType)
@@ -66,7 +71,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}
-	spec := f.l.spec(zone, typ)
+	spec := f.l.specFor(lt, zone, typ)
 	maps.Copy(spec.Env, lt.VersionEnvironment(version))
 	if spec, err = scaleCapacity(spec, f.l.opts.CapacityScale); err != nil {
 		if ln != nil {
@@ -105,7 +110,11 @@ func (f *fleet) Boot(ctx context.Context, id az.InstanceID) error {
 // spec is the launch template as a runtime spec, for one zone; the caller
 // fills in the id and the address.
 func (l *Lab) spec(zone az.Zone, typ az.InstanceType) az.Spec {
-	lt := l.opts.Stack.LaunchTemplate
+	return l.specFor(l.opts.Stack.LaunchTemplate, zone, typ)
+}
+
+// specFor is launch template lt as a runtime spec (a service's own).
+func (l *Lab) specFor(lt stack.LaunchTemplate, zone az.Zone, typ az.InstanceType) az.Spec {
 	env := map[string]string{"SIMPLYDONE_BOOT_DELAY": l.Clock.Wall(lt.BootTime).String(),
 		"SIMPLYDONE_RESTART_DELAY": l.Clock.Wall(lt.Restart()).String()} // after a stop (warm pool): storefile.Booted
 	maps.Copy(env, l.databaseEnv())
@@ -164,8 +173,8 @@ type chaosFleet struct{ f *fleet }
 
 func (c chaosFleet) Running() []chaos.Victim {
 	var vs []chaos.Victim
-	for _, in := range c.f.l.Group.Instances() {
-		if c.f.Running(in.ID) {
+	for _, in := range c.f.l.allInstances() {
+		if c.f.l.fleetOf(in.ID).Running(in.ID) {
 			vs = append(vs, chaos.Victim{ID: string(in.ID), Zone: in.Zone, Launched: in.Launched})
 		}
 	}
@@ -176,7 +185,7 @@ func (c chaosFleet) Running() []chaos.Victim {
 // replacement still pending or held by a launch hook does not serve yet.
 func (c chaosFleet) InService() int {
 	n := 0
-	for _, in := range c.f.l.Group.Instances() {
+	for _, in := range c.f.l.allInstances() {
 		if in.State == asg.InService {
 			n++
 		}
@@ -186,17 +195,17 @@ func (c chaosFleet) InService() int {
 
 // Kill ends the instance abruptly, as a crash or a pulled plug.
 func (c chaosFleet) Kill(ctx context.Context, id string) error {
-	c.f.onPurpose(id, true)
+	c.f.l.fleetOf(az.InstanceID(id)).onPurpose(id, true)
 	return c.f.l.Runtime.Kill(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Stop(ctx context.Context, id string) error {
-	c.f.onPurpose(id, true)
+	c.f.l.fleetOf(az.InstanceID(id)).onPurpose(id, true)
 	return c.f.l.Runtime.Stop(ctx, az.InstanceID(id))
 }
 
 func (c chaosFleet) Start(ctx context.Context, id string) error {
-	c.f.onPurpose(id, false)
+	c.f.l.fleetOf(az.InstanceID(id)).onPurpose(id, false)
 	return gone(c.f.l.Runtime.Start(ctx, az.InstanceID(id)))
 }
 
@@ -229,10 +238,16 @@ func (c chaosFleet) Paused(_ context.Context, id string) (bool, error) {
 }
 
 // targets is the load balancer's target group as the group sees it.
-type targets struct{ lb *alb.LoadBalancer }
+type targets struct {
+	lb    *alb.LoadBalancer
+	group string // the service's target group; "": the load balancer's own
+}
 
 func (t targets) Register(id az.InstanceID, zone string, addr netip.AddrPort) error {
-	return t.lb.Register(id, zone, addr)
+	if t.group == "" || len(t.lb.TargetGroupNames()) == 1 {
+		return t.lb.Register(id, zone, addr)
+	}
+	return t.lb.RegisterIn(t.group, id, zone, addr)
 }
 
 func (t targets) Deregister(id az.InstanceID) (<-chan struct{}, error) { return t.lb.Deregister(id) }

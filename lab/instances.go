@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 )
@@ -19,9 +18,9 @@ func dataDir(runDir string) string {
 // Instances lists the group's instances, ordered by address.
 func (l *Lab) Instances() []Instance {
 	var out []Instance
-	for _, in := range l.Group.Instances() {
+	for _, in := range l.allInstances() {
 		i := Instance{ID: in.ID, Zone: in.Zone, Addr: in.Addr, State: in.State}
-		if ri, ok := l.fleet.instance(in.ID); ok {
+		if ri, ok := l.fleetOf(in.ID).instance(in.ID); ok {
 			i.PID = ri.PID
 		}
 		out = append(out, i)
@@ -52,9 +51,7 @@ func (l *Lab) Close() error {
 	l.closed = true
 	l.mu.Unlock()
 	errs := []error{l.closeChaos()} // the faults first, while what they act on is up
-	if l.Group != nil {
-		l.Group.Close(context.Background())
-	}
+	l.closeGroups()                 // every service's (services.go)
 	if l.cancel != nil {
 		l.cancel()
 	}
@@ -71,7 +68,10 @@ func (l *Lab) Close() error {
 		errs = append(errs, l.Runtime.Close())
 	}
 	errs = append(errs, l.closeDatabase()) // after the instances, which use it
-	if l.fleet != nil {
+	for _, sv := range l.services {
+		sv.fleet.unholdAll()
+	}
+	if l.fleet != nil && len(l.services) == 0 {
 		l.fleet.unholdAll()
 	}
 	if l.Bus != nil {

@@ -75,9 +75,10 @@ type Lab struct {
 	Metrics    *cloudwatch.Store
 	CloudWatch *cloudwatch.Service
 
-	fleet       *fleet
-	entry       *labEntry // cluster, DNS, front door (entry.go)
-	rand        io.Reader // instance ids, from the seed
+	fleet       *fleet     // the first service's (services.go)
+	services    []*service // every service's fleet and group, the first's are fleet and Group
+	entry       *labEntry  // cluster, DNS, front door (entry.go)
+	rand        io.Reader  // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
 	lock        *runlock.Held // the run's lock in the state directory (liveness.go)
@@ -191,6 +192,11 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	cfg.Dial = l.instanceDial() // nil: the host's network
 	if op := l.ownedProberFor(cfg); op != nil {
 		cfg.Prober, cfg.DialGuard = op, op
+		for i := range cfg.TargetGroups { // the other services' target groups, each its own check (services.go)
+			one := cfg
+			one.HealthCheck = cfg.TargetGroups[i].HealthCheck
+			cfg.TargetGroups[i].Prober = l.ownedProberFor(one)
+		}
 	}
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
@@ -210,14 +216,15 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	}
 	l.Metrics = newMetricStore(opts.Stack)
 	l.CloudWatch = cloudwatch.NewService(l.Metrics, c, l.Bus)
-	l.fleet = newFleet(l)
-	if l.Group, err = asg.New(groupConfig(opts.Stack, l)); err != nil {
+	if err := l.startServices(); err != nil { // each service's fleet and group (services.go)
 		return nil, err
 	}
 	if err := l.addAlarms(); err != nil {
 		return nil, err
 	}
-	l.Group.Start(l.ctx)
+	for _, g := range l.groups() {
+		g.Start(l.ctx)
+	}
 	l.CloudWatch.Start(l.ctx)
 	sampler := l.newMetricsSampler()
 	l.wg.Add(1)

@@ -93,8 +93,8 @@ func (l *Lab) launchStuck() error {
 		return nil // the cheap answer: no failure yet, or one of them served
 	}
 	alive := 0
-	for _, in := range l.Group.Instances() {
-		if l.fleet.Running(in.ID) {
+	for _, in := range l.allInstances() {
+		if l.fleetOf(in.ID).Running(in.ID) {
 			alive++
 		}
 	}

@@ -46,7 +46,7 @@ func (v *liveView) record(s load.Second) {
 	r := SecondRecord{Second: s.Index, AWS: l.Clock.Now().Sub(l.started).Seconds(), Phase: v.sc.Load.Phases[v.phase].Name,
 		Offered: s.Offered, Sent: s.Sent, OK: s.OK2xx, Err4xx: s.Err4xx, Err5xx: s.Err5xx, Transport: s.Transport,
 		P50: ms(s.P50), P95: ms(s.P95), P99: ms(s.P99), Max: ms(s.Max), Lag: ms(s.MaxLag),
-		InService: l.Group.InService(), Desired: l.Group.Desired(), CPU: l.zoneCPU()}
+		InService: l.inService(), Desired: l.desired(), CPU: l.zoneCPU()}
 	if c, ok := l.groupCPU(); ok {
 		r.GroupCPU = &c
 	}
@@ -106,7 +106,7 @@ func (v *liveView) announcePhase(sec int) {
 
 func (v *liveView) statsLine(s load.Second) {
 	l := v.l
-	in := l.Group.InService()
+	in := l.inService()
 	total := 0
 	for _, n := range in {
 		total += n
@@ -125,7 +125,7 @@ func (v *liveView) statsLine(s load.Second) {
 	}
 	l.printf("%s  stats: offered %.0f/s%s sent %d/s ok %.1f%% p99 %s | in service %d (%s) desired %d | CPU %s%s",
 		awsElapsed(l.Clock.Now().Sub(l.started)), s.Offered, users, s.Sent, ok, s.P99.Round(time.Millisecond),
-		total, describeZones(l.opts.Stack.Zones, in), l.Group.Desired(), cpu, v.host.statsText())
+		total, describeZones(l.opts.Stack.Zones, in), l.desired(), cpu, v.host.statsText())
 }
 
 // zoneCPU is each zone's mean CPUUtilization over its in-service
@@ -133,7 +133,7 @@ func (v *liveView) statsLine(s load.Second) {
 func (l *Lab) zoneCPU() map[string]float64 {
 	now := l.Clock.Now()
 	sum, n := map[string]float64{}, map[string]int{}
-	for _, in := range l.Group.Instances() {
+	for _, in := range l.allInstances() {
 		st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
 			Dimensions: cloudwatch.Dims(cloudwatch.DimInstanceID, string(in.ID)), Period: time.Minute, Statistic: "Average"}, now.Add(-time.Minute))
 		if ok {
@@ -151,9 +151,17 @@ func (l *Lab) zoneCPU() map[string]float64 {
 // groupCPU is the group's CPUUtilization average over the last minute of
 // samples (warming instances excluded), as the alarm sees it.
 func (l *Lab) groupCPU() (float64, bool) {
+	if l.opts.Stack.MultiService() {
+		return l.servicesCPU() // the services' groups' mean (services.go)
+	}
+	return l.groupCPUOf(l.opts.Stack.Name)
+}
+
+// groupCPUOf is group name's CPUUtilization over the last AWS minute.
+func (l *Lab) groupCPUOf(name string) (float64, bool) {
 	now := l.Clock.Now()
 	st, ok := l.Metrics.Datapoint(cloudwatch.Query{Namespace: cloudwatch.NamespaceEC2, MetricName: cloudwatch.MetricCPUUtilization,
-		Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, l.opts.Stack.Name), Period: time.Minute, Statistic: "Average"},
+		Dimensions: cloudwatch.Dims(cloudwatch.DimAutoScalingGroupName, name), Period: time.Minute, Statistic: "Average"},
 		now.Add(-time.Minute))
 	if !ok {
 		return 0, false

@@ -62,6 +62,9 @@ func footprint(s *stack.Stack, zones []az.Zone) ([]string, []int) {
 	}
 	var ports []int
 	all := []int{s.LoadBalancer.ListenerPort, s.TargetGroup.Port, s.LaunchTemplate.Port}
+	for _, sv := range s.Services { // every service's (stack/services.go)
+		all = append(all, sv.TargetGroup.Port, sv.LaunchTemplate.Port)
+	}
 	if s.Database != nil {
 		all = append(all, s.Database.Port) // the database servers, on 127.0.N.200 and up
 	}

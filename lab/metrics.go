@@ -53,7 +53,21 @@ func (s cpuSink) PutCPU(t time.Time, id az.InstanceID, v float64, groupAverage b
 // a step or simple policy's own alarm, the two alarms AWS builds for a
 // target tracking policy (asg.TrackingAlarms).
 func (l *Lab) addAlarms() error {
-	s := l.opts.Stack
+	if len(l.services) == 0 {
+		return l.addServiceAlarms(l.opts.Stack, l.Group)
+	}
+	for _, sv := range l.services {
+		if err := l.addServiceAlarms(sv.st, sv.group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addServiceAlarms creates one service's policies' alarms (services.go),
+// bound to its group: on its group's metrics, and on its target group's
+// for a load balancer metric when the stack has several services.
+func (l *Lab) addServiceAlarms(s *stack.Stack, g *asg.Group) error {
 	for _, p := range s.ScalingPolicies {
 		var alarms []asg.Alarm
 		switch {
@@ -67,7 +81,8 @@ func (l *Lab) addAlarms() error {
 			alarms = []asg.Alarm{policyAlarm(s, p)}
 		}
 		for _, a := range alarms {
-			if err := l.bindAlarm(a); err != nil {
+			l.serviceDims(s, &a)
+			if err := l.bindAlarmFor(g, a); err != nil {
 				return fmt.Errorf("alarm for policy %s: %w", p.Name, err)
 			}
 		}
@@ -94,7 +109,10 @@ func policyAlarm(s *stack.Stack, p stack.ScalingPolicy) asg.Alarm {
 // AlarmActions carry the policy's ARN, and every evaluation invokes that
 // action on the group (the group decides what the policy's type does with
 // it: asg.Group.OnAlarm).
-func (l *Lab) bindAlarm(a asg.Alarm) error {
+func (l *Lab) bindAlarm(a asg.Alarm) error { return l.bindAlarmFor(nil, a) }
+
+// bindAlarmFor binds a to group g's policy (nil: l.Group).
+func (l *Lab) bindAlarmFor(g *asg.Group, a asg.Alarm) error {
 	alarm, err := l.CloudWatch.AddAlarm(cloudwatch.AlarmConfig{
 		Name: a.Name, Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: dims(a.Dimensions), Statistic: a.Statistic,
 		Period: a.Period, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,
@@ -109,7 +127,11 @@ func (l *Lab) bindAlarm(a asg.Alarm) error {
 			return // in ALARM, and the action already ran within the minute
 		}
 		v, ok := latest(ev.Points)
-		l.Group.OnAlarm(action, ev.Alarm, st == cloudwatch.StateAlarm && ok, v)
+		group := g
+		if group == nil {
+			group = l.Group
+		}
+		group.OnAlarm(action, ev.Alarm, st == cloudwatch.StateAlarm && ok, v)
 	})
 	return nil
 }

@@ -32,6 +32,9 @@ type Observation struct {
 	// target health do not agree on (known once the entry is up).
 	Disagreements []Disagreement `json:"disagreements,omitempty"`
 	Alarms        []AlarmState   `json:"alarms"`
+	// Services are the stack's services, each its target group and group,
+	// on a stack with several (services.go); Group then sums them.
+	Services []ServiceState `json:"services,omitempty"`
 }
 
 // ZoneState is an Availability Zone and its load-balancer node.
@@ -87,6 +90,8 @@ type InstanceState struct {
 	// CPU is its CPUUtilization averaged over the last AWS minute (HasCPU).
 	CPU    float64 `json:"cpu"`
 	HasCPU bool    `json:"has_cpu"`
+	// Service is the service whose group it is in, on a stack with several.
+	Service string `json:"service,omitempty"`
 }
 
 // TargetHealth is one node's view of a target, as DescribeTargetHealth
@@ -131,6 +136,9 @@ func (l *Lab) observation() Observation {
 	st := l.opts.Stack
 	o := Observation{Time: now, Group: GroupState{Name: st.Name, Desired: l.Group.Desired(),
 		Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize}}
+	if st.MultiService() {
+		o.Group, o.Services = l.servicesObserved() // services.go
+	}
 	if name := l.EntryName(); name != "" { // the DNS server and the nodes' cluster are up
 		o.DNS = &DNSAnswer{Name: name, Zones: l.DNS().AnswerZones()}
 		o.Disagreements = disagreements(l.Cluster().Views())
@@ -152,8 +160,11 @@ func (l *Lab) observation() Observation {
 	for _, z := range l.Zones {
 		o.Zones = append(o.Zones, ZoneState{Name: z.Name, Node: nodes[z.Name]})
 	}
-	for _, in := range l.Group.Instances() {
+	for _, in := range l.allInstances() {
 		is := InstanceState{ID: string(in.ID), Zone: in.Zone, State: in.State, WarmUntil: in.WarmUntil}
+		if sv := l.serviceOf(in.ID); sv != nil && st.MultiService() {
+			is.Service = sv.name
+		}
 		for zone, h := range l.LB.Health(in.ID) {
 			if is.Health == nil {
 				is.Health = map[string]TargetHealth{}

@@ -120,7 +120,7 @@ func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 			if l.fleet == nil {
 				return "", false
 			}
-			return l.fleet.at(a)
+			return l.fleetAt(a) // any service's (services.go)
 		},
 		say:      l.say,
 		now:      time.Now,

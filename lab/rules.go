@@ -37,10 +37,15 @@ func ruleAction(a stack.RuleAction) alb.RuleAction {
 	out := alb.RuleAction{Type: a.Type}
 	switch a.Type {
 	case stack.ActionForward:
-		// One target group today: the forward names it (a weighted list
-		// has that one group; several groups wait for issue 16 item 2).
-		if len(a.TargetGroups) > 0 {
+		// One target group: the forward names it; several: by weight
+		// (each service's target group, stack/services.go).
+		switch {
+		case len(a.TargetGroups) == 1:
 			out.TargetGroup = a.TargetGroups[0].Name
+		case len(a.TargetGroups) > 1:
+			for _, tg := range a.TargetGroups {
+				out.Weighted = append(out.Weighted, alb.WeightedGroup{Name: tg.Name, Weight: tg.Weight})
+			}
 		}
 	case stack.ActionFixedResponse:
 		f := a.FixedResponse

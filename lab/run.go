@@ -114,7 +114,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if n := appCookieNote(o.Stack); n != "" {
 		l.say("%s", n)
 	}
-	l.say("Waiting for %d instance(s) to be InService and healthy...", o.Stack.AutoScalingGroup.DesiredCapacity)
+	l.say("Waiting for %d instance(s) to be InService and healthy...", l.desired())
 	if err := l.waitReady(ctx, o.ReadyTimeout); err != nil {
 		if ctx.Err() != nil {
 			return finish(Interrupted, "interrupted before the load started")
@@ -253,10 +253,13 @@ func (l *Lab) waitReady(ctx context.Context, timeout time.Duration) error {
 	tk := time.NewTicker(50 * time.Millisecond)
 	defer tk.Stop()
 	for {
-		ins := l.Group.Instances()
-		ready := len(ins) >= l.Group.Desired()
+		ins := l.allInstances()
+		ready := true
+		for _, g := range l.groups() {
+			ready = ready && len(g.Instances()) >= g.Desired()
+		}
 		for _, in := range ins {
-			if in.State != "InService" || (targets{l.LB}).State(in.ID) != string(alb.StateHealthy) {
+			if in.State != "InService" || (targets{lb: l.LB}).State(in.ID) != string(alb.StateHealthy) {
 				ready = false
 			}
 		}

@@ -48,7 +48,7 @@ func (f *fleet) Initialised(id az.InstanceID) bool {
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
-	c, err := dial(ctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(f.l.opts.Stack.LaunchTemplate.Port)))
+	c, err := dial(ctx, "tcp", net.JoinHostPort(addr.String(), strconv.Itoa(f.st.LaunchTemplate.Port)))
 	if err != nil {
 		return false
 	}

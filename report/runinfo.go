@@ -64,6 +64,8 @@ type Totals struct {
 	StaleReads   int     `json:"stale_reads"`
 	// Sessions is the users' session state (carts), when the mix had any.
 	Sessions *rundir.Sessions `json:"sessions,omitempty"`
+	// Services are each service's figures, on a stack with several.
+	Services []rundir.ServiceSummary `json:"services,omitempty"`
 }
 
 // KV is a labelled count.
@@ -120,5 +122,5 @@ func totals(s Summary) Totals {
 		Launches: s.ScalingActivities.Launches, Terminations: s.ScalingActivities.Terminations,
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
-		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions}
+		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services}
 }

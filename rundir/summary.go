@@ -76,6 +76,9 @@ type Summary struct {
 	// Host is whether the host gave the instances their CPU shares over
 	// the load (host.jsonl has each second).
 	Host *Host `json:"host,omitempty"`
+	// Services break traffic, health and scaling down per service, on a
+	// stack with several (stack services:); absent with one.
+	Services []ServiceSummary `json:"services,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -117,6 +120,24 @@ type InService struct {
 type MinMax struct {
 	Min int `json:"min"`
 	Max int `json:"max"`
+}
+
+// ServiceSummary is one service of a stack with several: its target
+// group's traffic as the load balancer routed it, its group's in-service
+// range and scaling.
+type ServiceSummary struct {
+	Name      string `json:"name"`
+	Requests  int64  `json:"requests"` // routed to its targets
+	Target2xx int64  `json:"target_2xx"`
+	Target4xx int64  `json:"target_4xx"`
+	Target5xx int64  `json:"target_5xx"`
+	// ELBErrors are the load balancer's own error answers for it: 503
+	// without a target, 502 and 504 from a failed exchange (and 460, the
+	// client gone first).
+	ELBErrors int64   `json:"elb_errors"`
+	InService MinMax  `json:"in_service"`
+	Desired   int     `json:"desired_at_end"`
+	Scaling   Scaling `json:"scaling_activities"`
 }
 
 // Scaling counts the group's activities.
@@ -190,6 +211,14 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
 	if ss := s.Sessions; ss != nil {
 		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
+	}
+	if len(s.Services) > 0 {
+		fmt.Fprintln(w, "\nServices")
+		for _, sv := range s.Services {
+			fmt.Fprintf(w, "  %-12s requests %d (2xx %d, 4xx %d, target 5xx %d, ELB errors %d); in service %d-%d, desired %d at the end; %d scale-out, %d scale-in; %d launches, %d terminations\n",
+				sv.Name, sv.Requests, sv.Target2xx, sv.Target4xx, sv.Target5xx, sv.ELBErrors, sv.InService.Min, sv.InService.Max, sv.Desired,
+				sv.Scaling.ScaleOuts, sv.Scaling.ScaleIns, sv.Scaling.Launches, sv.Scaling.Terminations)
+		}
 	}
 	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/stack"
 )
 
 // Operator actions: what a person does to the stack during a run (the
@@ -35,7 +36,7 @@ const (
 )
 
 var (
-	operatorActions = []string{Deploy}
+	operatorActions = []string{Deploy, BlueGreen}
 	strategies      = []string{StrategyRolling, StrategyReplace}
 	expectations    = []string{ExpectPass, ExpectFail}
 )
@@ -47,6 +48,7 @@ type OperatorAction struct {
 	Action   string        // deploy
 	Version  int           // the launch template version to deploy
 	Strategy string        // rolling (default) or replace
+	Service  string        // deploy: the service whose group is refreshed (stack services:); "": the first
 
 	MinHealthyPercentage  *int
 	MaxHealthyPercentage  *int
@@ -55,12 +57,19 @@ type OperatorAction struct {
 	CheckpointDelay       *time.Duration
 	SkipMatching          bool
 	AutoRollback          bool
+
+	// blue-green (bluegreen.go)
+	From, To      string // target groups
+	Rule          int    // the listener rule's priority; 0: the default action
+	Steps         []int  // percent on To, ascending, ending at 100
+	StepInterval  time.Duration
+	RollbackAlarm *RollbackAlarm
 }
 
 func (p parser) operatorAction(n *yaml.Node, path string) OperatorAction {
 	a := OperatorAction{Strategy: StrategyRolling}
-	m := p.Mapping(n, path, "at", "action", "version", "strategy", "min_healthy_percentage", "max_healthy_percentage",
-		"instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback")
+	m := p.Mapping(n, path, append([]string{"at", "action", "version", "strategy", "min_healthy_percentage", "max_healthy_percentage",
+		"instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback", "service"}, blueGreenKeys...)...)
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Int(m, path, "version", &a.Version)
@@ -80,6 +89,16 @@ func (p parser) operatorAction(n *yaml.Node, path string) OperatorAction {
 	}
 	p.Bool(m, path, "skip_matching", &a.SkipMatching)
 	p.Bool(m, path, "auto_rollback", &a.AutoRollback)
+	p.Str(m, path, "service", &a.Service)
+	if a.Action == BlueGreen {
+		p.blueGreen(m, path, &a)
+	} else {
+		for _, k := range blueGreenKeys {
+			if m[k] != nil {
+				p.ErrAt(m[k], yamlcheck.Sub(path, k), "only for action blue-green; remove it")
+			}
+		}
+	}
 	return a
 }
 
@@ -100,9 +119,13 @@ func (p parser) validateActions(s *Scenario) {
 	}
 	total := s.TotalDuration()
 	var hasVersion func(int) bool
+	var groups []string
+	var st *stack.Stack
 	if len(s.Actions) > 0 && !p.Bad("stack") {
-		if st, err := s.ResolveStack(); err == nil {
+		if resolved, err := s.ResolveStack(); err == nil {
+			st = resolved
 			hasVersion = st.LaunchTemplate.HasVersion
+			groups = st.TargetGroupNames()
 		}
 	}
 	for i, a := range s.Actions {
@@ -119,6 +142,19 @@ func (p parser) validateActions(s *Scenario) {
 			p.Errf(path+".action", "missing; use one of %s", strings.Join(operatorActions, ", "))
 		} else {
 			p.OneOf(path+".action", a.Action, operatorActions)
+		}
+		if a.Action == BlueGreen {
+			p.validateBlueGreen(path, a, groups)
+			continue
+		}
+		hasVersion := hasVersion
+		if a.Service != "" && st != nil { // a service's own launch template (stack services:)
+			sv, _, ok := st.Service(a.Service)
+			if !ok {
+				p.Errf(path+".service", "%q is not a service of stack %s; use one of %v", a.Service, s.Stack, groups)
+			} else {
+				hasVersion = sv.LaunchTemplate.HasVersion
+			}
 		}
 		switch {
 		case !p.Has(path + ".version"):
@@ -175,5 +211,8 @@ func (s *Scenario) ExpectsFail() bool { return s.Expect == ExpectFail }
 
 // DescribeAction is one operator action in a line, for the console.
 func (a OperatorAction) String() string {
+	if a.Action == BlueGreen {
+		return a.blueGreenString()
+	}
 	return fmt.Sprintf("%s version %d (%s) at %s", a.Action, a.Version, a.Strategy, clock.Short(a.At))
 }

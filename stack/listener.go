@@ -129,9 +129,16 @@ type Stickiness struct {
 // app_cookie's default: 86400 s.
 const DefaultStickinessDuration = 24 * time.Hour
 
-// TargetGroupNames are the names a forward action may name: today the
-// stack's one target group, named as the stack.
-func (s *Stack) TargetGroupNames() []string { return []string{s.Name} }
+// TargetGroupNames are the names a forward action may name: the services'
+// target groups (services.go), or a one-service stack's one target group,
+// named as the stack.
+func (s *Stack) TargetGroupNames() []string {
+	var names []string
+	for _, sv := range s.ServiceList() {
+		names = append(names, sv.Name)
+	}
+	return names
+}
 
 // DefaultAction is the listener's default action: the stack's, or a
 // forward to its target group.
@@ -139,7 +146,7 @@ func (s *Stack) DefaultAction() RuleAction {
 	if s.LoadBalancer.DefaultAction != nil {
 		return *s.LoadBalancer.DefaultAction
 	}
-	return RuleAction{Type: ActionForward, TargetGroups: []WeightedTargetGroup{{Name: s.Name, Weight: 1}}}
+	return RuleAction{Type: ActionForward, TargetGroups: []WeightedTargetGroup{{Name: s.TargetGroupNames()[0], Weight: 1}}}
 }
 
 var conditionKeys = []string{"host_header", "http_header", "http_request_method", "path_pattern", "query_string", "source_ip"}

@@ -25,7 +25,7 @@ func Parse(filename string, data []byte) (*Stack, error) {
 	if err := yamlcheck.NotA(filename, root, "stack", topKeys...); err != nil {
 		return nil, err
 	}
-	p := parser{yamlcheck.NewParser(filename)}
+	p := parser{Parser: yamlcheck.NewParser(filename), file: filename}
 	s := defaults()
 	if p.decodeStack(root, s) {
 		p.deriveDefaults(s)
@@ -85,6 +85,7 @@ func Resolve(nameOrPath string) (*Stack, error) {
 // yamlcheck's, the stack's own rules are the methods in this package.
 type parser struct {
 	*yamlcheck.Parser
+	file string // the file's name, for the parsers of its services (services.go)
 }
 
 // defaults is a stack with AWS's default for every setting that has one.
@@ -139,6 +140,10 @@ func defaults() *Stack {
 
 // deriveDefaults fills the defaults that depend on other settings.
 func (p *parser) deriveDefaults(s *Stack) {
+	if s.MultiService() { // each service's were derived with it (services.go)
+		p.deriveDatabase(s)
+		return
+	}
 	if !p.Has("launch_template.port") {
 		s.LaunchTemplate.Port = s.TargetGroup.Port
 	}
@@ -159,7 +164,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 
 // topKeys are the keys a stack file may have at its top level.
 var topKeys = []string{"name", "availability_zones", "load_balancer", "target_group",
-	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch", "database"}
+	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch", "database", "services"}
 
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
@@ -180,6 +185,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	p.scheduledActions(m["scheduled_actions"], s)
 	p.cloudWatch(m["cloudwatch"], &s.CloudWatch)
 	p.database(m["database"], s)
+	p.services(m, s)
 	return true
 }
 

@@ -20,6 +20,10 @@ type Stack struct {
 	ScheduledActions []ScheduledAction
 	CloudWatch       CloudWatch // the lab's CloudWatch figures (publication delays)
 	Database         *Database  // the data tier (database.go); nil: none, SimplyDone's embedded store
+	// Services are the stack's services (services.go); empty: the stack is
+	// one service, its top-level sections, named as the stack. When set,
+	// the top-level sections above are the first service's.
+	Services []Service
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given

@@ -195,7 +195,11 @@ func (p *parser) validateAction(path string, a RuleAction, s *Stack) {
 			}
 			switch {
 			case !slices.Contains(names, tg.Name):
-				p.Errf(tp, "%q is not a target group of this stack; use %s (the stack has one target group, named as the stack)", tg.Name, strings.Join(names, ", "))
+				if s.MultiService() {
+					p.Errf(tp, "%q is not a target group of this stack; use a service's: %s", tg.Name, strings.Join(names, ", "))
+				} else {
+					p.Errf(tp, "%q is not a target group of this stack; use %s (the stack has one target group, named as the stack)", tg.Name, strings.Join(names, ", "))
+				}
 			case seen[tg.Name]:
 				p.Errf(tp, "%q is listed twice; name each target group once", tg.Name)
 			}

@@ -92,6 +92,10 @@ func (h *handler) api(next http.Handler) http.Handler {
 		}
 		burnCPU(h.cfg.CPUCost)
 		w.Header().Set("Cache-Control", "no-store")
+		if h.cfg.Broken == BrokenList && r.Method == http.MethodGet && r.URL.Path == "/api/todos" {
+			writeError(w, http.StatusInternalServerError, "this build is deliberately broken: the list fails (SIMPLYDONE_BROKEN=list)")
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -9,8 +9,14 @@ const VersionHeader = "X-SimplyDone-Version"
 // DefaultVersion is the release of an instance not told otherwise.
 const DefaultVersion = "v1"
 
-// BrokenHealth is the one deliberately broken build: /health answers 500.
-const BrokenHealth = "health"
+// The deliberately broken builds: BrokenHealth's /health answers 500 (a
+// build the load balancer keeps out); BrokenList's list (GET /api/todos)
+// answers 500 while /health passes (a regression only traffic shows, which
+// a blue/green deploy's alarm catches).
+const (
+	BrokenHealth = "health"
+	BrokenList   = "list"
+)
 
 func (c Config) version() string {
 	if c.Version == "" {
@@ -21,8 +27,8 @@ func (c Config) version() string {
 
 // CheckBroken validates a Broken setting.
 func CheckBroken(s string) error {
-	if s != "" && s != BrokenHealth {
-		return fmt.Errorf("broken %q: allowed %q (or empty for a working build)", s, BrokenHealth)
+	if s != "" && s != BrokenHealth && s != BrokenList {
+		return fmt.Errorf("broken %q: allowed %q or %q (or empty for a working build)", s, BrokenHealth, BrokenList)
 	}
 	return nil
 }

@@ -41,3 +41,20 @@ func TestBrokenHealthBuild(t *testing.T) {
 		t.Fatal("CheckBroken")
 	}
 }
+
+// The list-broken build passes its health check and fails the list only.
+func TestBrokenListBuild(t *testing.T) {
+	ts := newTestServerCfg(t, openTestStore(t), Config{InstanceID: testInstance, Version: "v3", Broken: BrokenList})
+	if r := ts.do(http.MethodGet, "/health", ""); r.status != http.StatusOK {
+		t.Fatalf("/health %d, want 200", r.status)
+	}
+	if r := ts.do(http.MethodGet, "/api/todos", ""); r.status != http.StatusInternalServerError {
+		t.Fatalf("the list answered %d, want 500", r.status)
+	}
+	if r := ts.do(http.MethodPost, "/api/todos", `{"title":"x"}`); r.status != http.StatusCreated {
+		t.Fatalf("a create answered %d; only the list is broken", r.status)
+	}
+	if CheckBroken("list") != nil {
+		t.Fatal("CheckBroken(list)")
+	}
+}

@@ -321,6 +321,9 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun map[string]time.Time) {
 	now := o.Time
 	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: o.Group.Desired}
+	if len(o.Services) > 0 { // several services: the groups summed, and each (lab/services.go)
+		s.Group.Min, s.Group.Max, s.Group.Services = o.Group.Min, o.Group.Max, o.Services
+	}
 	byZone := map[string]*Zone{}
 	for _, z := range o.Zones {
 		s.Zones = append(s.Zones, Zone{Name: z.Name})

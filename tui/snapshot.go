@@ -130,6 +130,9 @@ type Group struct {
 	// their warm-up: step scaling starts a scale-out from the capacity
 	// without them, and holds a scale-in until they are warm.
 	Warming int
+	// Services are the stack's services, on a stack with several: each
+	// its group's and its target group's figures (lab.ServiceState).
+	Services []lab.ServiceState
 }
 
 // Alarm is a CloudWatch alarm.

@@ -399,7 +399,20 @@ func (m Model) groupLine(w int) string {
 	}
 	return fmt.Sprintf("%s %s  min %d · desired %s · max %d   in service %s · pending %s · terminating %s",
 		m.st.bold.Render(title), g.Name, g.Min, m.st.bold.Render(fmt.Sprint(g.Desired)), g.Max,
-		m.st.ok.Render(fmt.Sprint(g.InService)), m.st.warn.Render(fmt.Sprint(g.Pending)), m.st.bad.Render(fmt.Sprint(g.Off)))
+		m.st.ok.Render(fmt.Sprint(g.InService)), m.st.warn.Render(fmt.Sprint(g.Pending)), m.st.bad.Render(fmt.Sprint(g.Off))) + m.servicesText()
+}
+
+// servicesText is each service's group and traffic after the group line,
+// on a stack with several: "   api 2/2 healthy 2 · 1234 req · 0 5xx".
+func (m Model) servicesText() string {
+	var b strings.Builder
+	for _, sv := range m.snap.Group.Services {
+		fmt.Fprintf(&b, "   %s %d/%d healthy %d · %d req · %d 5xx", m.st.bold.Render(sv.Name), sv.InService, sv.Desired, sv.Healthy, sv.Requests, sv.Errors5xx)
+		if sv.HasCPU {
+			fmt.Fprintf(&b, " · CPU %.0f%%", sv.CPU)
+		}
+	}
+	return b.String()
 }
 
 // alarmLines are the alarms, each with its state and what its policy will

@@ -176,3 +176,21 @@ func (p *Parser) OneOf(field, v string, allowed []string) bool {
 	p.Errf(field, "%s", OneOfMsg(v, allowed))
 	return false
 }
+
+// Adopt takes the problems another parser of the same file found (one that
+// read part of the file as a document of its own), their fields put under
+// prefix, as in services[1].
+func (p *Parser) Adopt(prefix string, errs []Error) {
+	for _, e := range errs {
+		if e.Field == "" {
+			e.Field = prefix
+		} else {
+			e.Field = prefix + "." + e.Field
+		}
+		if p.bad[e.Field] {
+			continue
+		}
+		p.bad[e.Field] = true
+		p.errs = append(p.errs, e)
+	}
+}

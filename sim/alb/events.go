@@ -32,10 +32,16 @@ type TargetRegistered struct {
 	Target string `json:"target"`
 	Zone   string `json:"zone"`
 	Addr   string `json:"addr"`
+	// TargetGroup is the target group, on a load balancer with several
+	// (groups.go); empty with one.
+	TargetGroup string `json:"target_group,omitempty"`
 }
 
 func (TargetRegistered) Kind() string { return "lb" }
 func (e TargetRegistered) Message() string {
+	if e.TargetGroup != "" {
+		return fmt.Sprintf("Registered target %s (%s) in %s, target group %s", e.Target, e.Addr, e.Zone, e.TargetGroup)
+	}
 	return fmt.Sprintf("Registered target %s (%s) in %s", e.Target, e.Addr, e.Zone)
 }
 

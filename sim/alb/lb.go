@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplydone/lab/clock"
@@ -83,6 +84,9 @@ type Config struct {
 	// TargetGroupName is the one target group's name, which forward
 	// actions name (Name, or "lab", when empty).
 	TargetGroupName string
+	// TargetGroups are the load balancer's other target groups
+	// (groups.go), which forward actions may name beside TargetGroupName.
+	TargetGroups []TargetGroupConfig
 	// Stickiness is the target group's sticky sessions (sticky.go); an
 	// empty Type is off.
 	Stickiness Stickiness
@@ -119,9 +123,9 @@ type LoadBalancer struct {
 	nodes    []*Node
 	prober   Prober
 	errorLog *log.Logger
-	access   *accessLog // nil: no access log
-	rules    *Rules     // nil: no rules, everything is forwarded
-	sticky   *sticky    // nil: stickiness off
+	access   *accessLog            // nil: no access log
+	rules    atomic.Pointer[Rules] // nil: no rules, everything is forwarded; SetForwardWeights swaps it
+	sticky   *sticky               // nil: stickiness off
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -136,6 +140,9 @@ type LoadBalancer struct {
 
 	tgHealth TargetGroupHealth
 	atw      []*detector // per node, in node order: Automatic Target Weights
+
+	groups     map[string]*tgroup // by name: the load balancer's own and Config.TargetGroups (groups.go)
+	groupNames []string           // the load balancer's own first
 
 	zmu       sync.Mutex
 	zoneState map[string]zoneState // last published target group health, by node zone
@@ -189,7 +196,11 @@ func New(cfg Config) (*LoadBalancer, error) {
 			def = *cfg.DefaultAction
 		}
 		var err error
-		if rules, err = NewRules(cfg.Rules, def, []string{cfg.TargetGroupName}); err != nil {
+		names := []string{cfg.TargetGroupName}
+		for _, g := range cfg.TargetGroups {
+			names = append(names, g.Name)
+		}
+		if rules, err = NewRules(cfg.Rules, def, names); err != nil {
 			return nil, fmt.Errorf("load balancer: listener rules: %w", err)
 		}
 	}
@@ -217,14 +228,28 @@ func New(cfg Config) (*LoadBalancer, error) {
 	}
 	lb := &LoadBalancer{cfg: cfg, prober: cfg.Prober, targets: map[az.InstanceID]*Target{}, byAddr: map[string]*Target{},
 		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{},
-		rules: rules, sticky: st}
+		sticky: st}
+	lb.rules.Store(rules)
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial)
 	}
 	// a blackholed target's checks time out (chaos: az-partition, az-outage)
 	lb.prober = faultProber{lb: lb, next: lb.prober, timeout: cfg.Clock.Wall(cfg.HealthCheck.Timeout)}
-	lb.faults.src = newSource(cfg.Seed, 0x6661756c74) // "fault": its own stream
+	lb.faults.src = newSource(cfg.Seed, 0x6661756c74)                                                     // "fault": its own stream
+	lb.groups = map[string]*tgroup{cfg.TargetGroupName: {name: cfg.TargetGroupName, hc: cfg.HealthCheck}} // its prober: lb.prober
+	lb.groupNames = []string{cfg.TargetGroupName}
+	for _, g := range cfg.TargetGroups {
+		if lb.groups[g.Name] != nil || g.Name == "" {
+			return nil, fmt.Errorf("load balancer: target group %q: given twice, or without a name", g.Name)
+		}
+		pr := g.Prober
+		if pr == nil {
+			pr = NewHTTPProberDial(g.HealthCheck.Path, cfg.Clock.Wall(g.HealthCheck.Timeout), g.HealthCheck.Matches, cfg.Dial)
+		}
+		lb.groups[g.Name] = &tgroup{name: g.Name, hc: g.HealthCheck, prober: faultProber{lb: lb, next: pr, timeout: cfg.Clock.Wall(g.HealthCheck.Timeout)}}
+		lb.groupNames = append(lb.groupNames, g.Name)
+	}
 	if cfg.AccessLog != nil {
 		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), cfg.Port)
 	}
@@ -273,6 +298,10 @@ func (lb *LoadBalancer) Start(ctx context.Context) error {
 // Register adds a target to the target group; every node starts
 // health-checking it.
 func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrPort) error {
+	return lb.register(lb.cfg.TargetGroupName, id, zone, addr)
+}
+
+func (lb *LoadBalancer) register(group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
 	if lb.closed || lb.ctx == nil {
@@ -282,9 +311,14 @@ func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrP
 		return fmt.Errorf("register target %s: already registered", id)
 	}
 	t := newTarget(id, zone, addr)
+	t.Group = group
 	lb.targets[id] = t
 	lb.byAddr[addr.String()] = t
-	lb.cfg.Events.Publish(TargetRegistered{Target: string(id), Zone: zone, Addr: addr.String()})
+	ev := TargetRegistered{Target: string(id), Zone: zone, Addr: addr.String()}
+	if len(lb.groupNames) > 1 {
+		ev.TargetGroup = group
+	}
+	lb.cfg.Events.Publish(ev)
 	for i, n := range lb.nodes {
 		proxy := n.newProxy(t)
 		proxy.Transport = outcomeTransport{next: proxy.Transport, o: lb.atw[i].add(t)} // anomaly detection sees every exchange
@@ -381,7 +415,7 @@ func sortRoutes(rs []Route) {
 // watch is one node's health-check loop for one target: a check at once,
 // then one every interval, each independent of how long the last one took.
 func (lb *LoadBalancer) watch(ctx context.Context, n *Node, v *view) {
-	tk := lb.cfg.Clock.NewTicker(lb.cfg.HealthCheck.Interval)
+	tk := lb.cfg.Clock.NewTicker(lb.groupOf(v.t).hc.Interval)
 	defer tk.Stop()
 	for {
 		lb.checkOnce(ctx, n, v)
@@ -396,11 +430,16 @@ func (lb *LoadBalancer) watch(ctx context.Context, n *Node, v *view) {
 // checkOnce runs one health check and applies its result.
 func (lb *LoadBalancer) checkOnce(ctx context.Context, n *Node, v *view) {
 	n.setHealth(v.t, Health.Checking, false)
-	r := lb.prober.Probe(ctx, v.t.Addr)
+	g := lb.groupOf(v.t)
+	pr := g.prober
+	if pr == nil {
+		pr = lb.prober // the load balancer's own target group
+	}
+	r := pr.Probe(ctx, v.t.Addr)
 	if ctx.Err() != nil {
 		return
 	}
-	n.setHealth(v.t, func(h Health) Health { return h.Observe(r, lb.cfg.HealthCheck.Thresholds) }, false)
+	n.setHealth(v.t, func(h Health) Health { return h.Observe(r, g.hc.Thresholds) }, false)
 }
 
 // setHealth changes this node's view of t, publishes a change of state and

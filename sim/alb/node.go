@@ -28,8 +28,12 @@ type Node struct {
 	picker    Picker
 	transport *nodeConns
 	metrics   Metrics
-	routes    atomic.Pointer[routeSet]
-	connIDs   atomic.Uint64 // conn_trace_id of the client connections
+	routes    atomic.Pointer[routeSet]             // the load balancer's own target group's
+	others    atomic.Pointer[map[string]*routeSet] // the other target groups' (groups.go); nil with one
+	pickers   map[string]Picker                    // per target group, the own one's is picker
+	stats     map[string]*groupStats               // per target group
+	fwdSrc    *splitMix                            // weighted forwards' choices
+	connIDs   atomic.Uint64                        // conn_trace_id of the client connections
 
 	mu    sync.Mutex
 	views map[az.InstanceID]*view
@@ -56,6 +60,8 @@ type view struct {
 type routeSet struct {
 	routes   []Route
 	failOpen bool
+	picker   Picker      // the target group's on this node
+	stats    *groupStats // the target group's on this node
 }
 
 // newNode builds the node of zone z, the index-th node; the index picks its
@@ -68,18 +74,32 @@ func newNode(lb *LoadBalancer, z az.Zone, index int) *Node {
 		port:  strconv.Itoa(lb.cfg.Port),
 		views: map[az.InstanceID]*view{},
 	}
-	src := newSource(lb.cfg.Seed, uint64(index))
-	switch lb.cfg.Algorithm {
-	case AlgorithmLeastOutstanding:
-		n.picker = &LeastOutstanding{}
-	case AlgorithmWeightedRandom:
-		n.picker = NewWeightedRandom(src)
-	default:
-		n.picker = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
+	n.pickers, n.stats = map[string]Picker{}, map[string]*groupStats{}
+	for gi, name := range lb.groupNames {
+		src := newSource(lb.cfg.Seed, uint64(index)+uint64(gi)<<32) // the own group's stream as before
+		var p Picker
+		switch lb.cfg.Algorithm {
+		case AlgorithmLeastOutstanding:
+			p = &LeastOutstanding{}
+		case AlgorithmWeightedRandom:
+			p = NewWeightedRandom(src)
+		default:
+			p = NewRoundRobin(lb.cfg.SlowStart, lb.cfg.Clock, src)
+		}
+		n.pickers[name], n.stats[name] = p, &groupStats{}
 	}
+	n.picker = n.pickers[lb.cfg.TargetGroupName]
+	n.fwdSrc = newSource(lb.cfg.Seed, 0x667764<<32+uint64(index)) // "fwd"
 	n.transport = &nodeConns{n: n, tr: lb.newTransport()}
 	n.metrics.targetConns = &n.transport.conns
-	n.routes.Store(&routeSet{})
+	n.routes.Store(&routeSet{picker: n.picker, stats: n.stats[lb.cfg.TargetGroupName]})
+	if len(lb.groupNames) > 1 {
+		m := map[string]*routeSet{}
+		for _, name := range lb.groupNames[1:] {
+			m[name] = &routeSet{picker: n.pickers[name], stats: n.stats[name]}
+		}
+		n.others.Store(&m)
+	}
 	return n
 }
 
@@ -254,22 +274,30 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeELBError(w, code)
 		return
 	}
-	if n.lb.rules != nil && n.act(w, r) {
-		return // a fixed response or a redirect (rules.go)
-	}
 	rs := n.routes.Load()
+	if rules := n.lb.rules.Load(); rules != nil {
+		done, group := n.act(w, r, rules)
+		if done {
+			return // a fixed response or a redirect (rules.go)
+		}
+		if group != n.lb.cfg.TargetGroupName {
+			rs = n.routesOf(group) // another target group (groups.go)
+		}
+	}
 	var i int
 	if st := n.lb.sticky; st != nil {
-		i, w = n.stick(st, w, r, rs.routes)
+		i, w = n.stick(st, w, r, rs)
 	} else {
-		i = n.picker.Pick(rs.routes)
+		i = rs.picker.Pick(rs.routes)
 	}
 	if i < 0 {
+		rs.stats.noTarget.Add(1)
 		n.metrics.elbStatus(http.StatusServiceUnavailable)
 		writeELBError(w, http.StatusServiceUnavailable)
 		return
 	}
 	n.metrics.RequestCount.Add(1)
+	rs.stats.requests.Add(1)
 	if rs.failOpen {
 		n.metrics.UnhealthyRoutingRequestCount.Add(1)
 	}
@@ -289,15 +317,15 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // act evaluates the listener's rules for r and carries out a fixed-response
 // or redirect action; false when the action is a forward, which the caller
-// routes.
-func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
+// routes to the target group it names (a weighted forward's choice).
+func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, string) {
 	var client netip.Addr
-	if n.lb.rules.NeedsClient() { // only source-ip conditions look at it
+	if rules.NeedsClient() { // only source-ip conditions look at it
 		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 			client = ap.Addr()
 		}
 	}
-	prio, a := n.lb.rules.Evaluate(r, client)
+	prio, a := rules.Evaluate(r, client)
 	ex, _ := w.(*exchange)
 	if ex != nil {
 		ex.rule, ex.action = prio, a.Type
@@ -307,7 +335,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 		n.metrics.FixedResponseCount.Add(1)
 		n.metrics.elbStatus(a.StatusCode) // the load balancer's own answer: HTTPCode_ELB_4XX/5XX_Count
 		writeFixed(w, a)
-		return true
+		return true, ""
 	case ActionRedirect:
 		loc := a.RedirectURL(r, n.port)
 		if ex != nil {
@@ -316,19 +344,23 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request) bool {
 		n.metrics.RedirectCount.Add(1)
 		n.metrics.elbStatus(a.Redirect.Code) // HTTPCode_ELB_3XX_Count
 		writeRedirect(w, loc, a.Redirect.Code)
-		return true
+		return true, ""
 	}
-	return false
+	if len(a.Weighted) > 0 {
+		return false, n.pickGroup(a.Weighted)
+	}
+	return false, a.TargetGroup
 }
 
 // stick picks r's target with stickiness on: the one its cookie binds it
 // to while that target is routable and the binding lasts, else the
 // algorithm's choice; the writer it returns sets the cookies (sticky.go).
-func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, routes []Route) (int, http.ResponseWriter) {
+func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, rs *routeSet) (int, http.ResponseWriter) {
+	routes := rs.routes
 	now := n.lb.cfg.Clock.Now()
 	i, bound := st.route(r, routes, now)
 	if i < 0 {
-		if i = n.picker.Pick(routes); i < 0 {
+		if i = rs.picker.Pick(routes); i < 0 {
 			return i, w
 		}
 	}
@@ -356,7 +388,7 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
 			delete(pr.Out.Header, "Expect") // the node answers 100-continue itself
 		},
-		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host},
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host, n.stats[t.Group]},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,
@@ -403,13 +435,29 @@ func (n *Node) routable(v *view) bool {
 	return n.lb.cfg.CrossZone || v.t.Zone == n.zone.Name
 }
 
-// rebuild recomputes the route set; n.mu must be held.
+// rebuild recomputes the route sets, one per target group; n.mu must be held.
 func (n *Node) rebuild() {
 	n.transport.prune(n.views)
+	own := n.lb.cfg.TargetGroupName
+	if len(n.lb.groupNames) == 1 {
+		n.routes.Store(n.buildRoutes(own, func(*view) bool { return true }))
+		return
+	}
+	m := map[string]*routeSet{}
+	for _, name := range n.lb.groupNames[1:] {
+		m[name] = n.buildRoutes(name, func(v *view) bool { return v.t.Group == name })
+	}
+	n.routes.Store(n.buildRoutes(own, func(v *view) bool { return v.t.Group == own || v.t.Group == "" }))
+	n.others.Store(&m)
+}
+
+// buildRoutes is the route set of target group name over the views in it;
+// n.mu must be held.
+func (n *Node) buildRoutes(name string, in func(*view) bool) *routeSet {
 	var candidates, healthy []Route
 	steady := false // a healthy target not in slow start
 	for _, v := range n.views {
-		if !n.routable(v) {
+		if !in(v) || !n.routable(v) {
 			continue
 		}
 		rt := Route{Target: v.t, inflight: &v.inflight, proxy: v.proxy, fast: v.fast}
@@ -427,11 +475,11 @@ func (n *Node) rebuild() {
 			healthy[i].slowStart = time.Time{}
 		}
 	}
-	rs := &routeSet{routes: healthy}
+	rs := &routeSet{routes: healthy, picker: n.pickers[name], stats: n.stats[name]}
 	if n.lb.failOpen(len(healthy), len(candidates)) {
 		rs.routes, rs.failOpen = candidates, true // fail open: route to all of them
 	}
-	n.routes.Store(rs)
+	return rs
 }
 
 // slowStartOnHealthy decides whether v, turning healthy now, enters slow
@@ -445,7 +493,7 @@ func (n *Node) slowStartOnHealthy(v *view) time.Time {
 	}
 	now := n.lb.cfg.Clock.Now()
 	for _, o := range n.views {
-		if o == v || o.health.State != StateHealthy || !n.routable(o) {
+		if o == v || o.t.Group != v.t.Group || o.health.State != StateHealthy || !n.routable(o) {
 			continue
 		}
 		if o.slowStart.IsZero() || now.Sub(o.slowStart) >= d {
@@ -521,6 +569,7 @@ type timedTransport struct {
 	rt     http.RoundTripper
 	m      *Metrics
 	target string
+	g      *groupStats // the target's group's counts on this node (groups.go)
 }
 
 func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -537,6 +586,7 @@ func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.m.TargetResponseTimeNanos.Add(int64(end.Sub(start)))
 		t.m.TargetResponses.Add(1)
 		t.m.targetStatus(resp.StatusCode)
+		t.g.status(resp.StatusCode)
 	}
 	return resp, err
 }

@@ -86,6 +86,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTrip
 type fastPath struct {
 	target string
 	m      *Metrics
+	g      *groupStats // the target's group's counts (groups.go)
 	up     *upstream
 	o      *outcomes // nil: no anomaly detection in the chain
 }
@@ -109,7 +110,7 @@ func newFastPath(n *Node, tr http.RoundTripper) *fastPath {
 	if !ok || up.addr != tt.target {
 		return nil
 	}
-	fp.target, fp.m, fp.up = tt.target, tt.m, up
+	fp.target, fp.m, fp.g, fp.up = tt.target, tt.m, tt.g, up
 	return fp
 }
 
@@ -120,7 +121,7 @@ func (fp *fastPath) writer(n *Node, out, in *http.Request) *fwdRequest {
 		return nil
 	}
 	fr := &fwdRequest{up: fp.up, in: in, n: n}
-	fr.timed = timedTransport{fr, fp.m, fp.target}
+	fr.timed = timedTransport{fr, fp.m, fp.target, fp.g}
 	return fr
 }
 

@@ -15,6 +15,7 @@ const (
 	Namespace           = "AWS/ApplicationELB"
 	DimLoadBalancer     = "LoadBalancer"
 	DimAvailabilityZone = "AvailabilityZone"
+	DimTargetGroup      = "TargetGroup" // with LoadBalancer: one target group's (groups.go)
 )
 
 // The metrics the publisher puts, CloudWatch's names
@@ -63,6 +64,7 @@ type MetricPublisher struct {
 	name string // the LoadBalancer dimension's value
 	sink MetricSink
 	last map[string]Snapshot
+	tgs  map[string]TargetGroupCounts // per target group, with several (publishGroups)
 }
 
 // NewMetricPublisher publishes lb's metrics into sink under the LoadBalancer
@@ -137,6 +139,40 @@ func (p *MetricPublisher) Publish(now time.Time) {
 		put(MetricRequestCountPerTarget, all, v)
 	}
 	p.publishHealth(now)
+	p.publishGroups(now)
+}
+
+// publishGroups puts each target group's RequestCount, RequestCountPerTarget,
+// HealthyHostCount, UnHealthyHostCount and HTTPCode_Target_5XX_Count under
+// LoadBalancer and TargetGroup, when the load balancer has several target
+// groups (a service's policies track its own); with one, nothing more than
+// before.
+func (p *MetricPublisher) publishGroups(now time.Time) {
+	names := p.lb.TargetGroupNames()
+	if len(names) < 2 {
+		return
+	}
+	if p.tgs == nil {
+		p.tgs = map[string]TargetGroupCounts{}
+	}
+	for _, name := range names {
+		c := p.lb.TargetGroupCounts(name)
+		prev := p.tgs[name]
+		p.tgs[name] = c
+		dims := map[string]string{DimLoadBalancer: p.name, DimTargetGroup: name}
+		put := func(metric string, v float64) { p.sink.PutMetric(Namespace, metric, dims, now, v) }
+		put(MetricHealthyHostCount, float64(c.Healthy))
+		put(MetricUnHealthyHostCount, float64(c.Targets-c.Healthy))
+		if d := c.Requests - prev.Requests; d > 0 {
+			put(MetricRequestCount, float64(d))
+		}
+		if d := c.Target5XX - prev.Target5XX; d > 0 {
+			put(MetricHTTPCodeTarget5XXCount, float64(d))
+		}
+		if v, ok := requestCountPerTarget(c.Requests-prev.Requests, c.Healthy, c.Targets); ok {
+			put(MetricRequestCountPerTarget, v)
+		}
+	}
 }
 
 // publishHealth puts each live node's target group health (1 or 0 zone, per

@@ -64,6 +64,9 @@ type QueryPair struct{ Key, Value string }
 type RuleAction struct {
 	Type        string
 	TargetGroup string // forward: the target group's name
+	// Weighted is a forward to several target groups by weight (groups.go);
+	// when set, TargetGroup is not used.
+	Weighted []WeightedGroup
 	// fixed-response
 	StatusCode  int
 	ContentType string
@@ -130,6 +133,14 @@ func NewRules(rules []Rule, def RuleAction, targetGroups []string) (*Rules, erro
 func (rs *Rules) checkAction(a RuleAction) error {
 	switch a.Type {
 	case ActionForward:
+		for _, w := range a.Weighted {
+			if !slices.Contains(rs.names, w.Name) {
+				return fmt.Errorf("forward to %q: not a target group of this load balancer (%s)", w.Name, strings.Join(rs.names, ", "))
+			}
+		}
+		if len(a.Weighted) > 0 {
+			return nil
+		}
 		if !slices.Contains(rs.names, a.TargetGroup) {
 			return fmt.Errorf("forward to %q: not a target group of this load balancer (%s)", a.TargetGroup, strings.Join(rs.names, ", "))
 		}

@@ -209,7 +209,7 @@ func BenchmarkProxyRules(b *testing.B) {
 				b.Fatal(err)
 			}
 			h.waitState("i-bench", StateHealthy)
-			if (h.lb.rules != nil) != (n > 0) {
+			if (h.lb.rules.Load() != nil) != (n > 0) {
 				b.Fatal("rules not as configured")
 			}
 			nd := h.lb.Nodes()[0]

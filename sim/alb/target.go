@@ -14,6 +14,8 @@ type Target struct {
 	ID   az.InstanceID
 	Zone string
 	Addr netip.AddrPort
+	// Group is the target group it is registered in (groups.go).
+	Group string
 
 	inflight atomic.Int64 // requests in progress, over all nodes
 	draining atomic.Bool

@@ -71,7 +71,7 @@ func run(args []string) error {
 	fs.IntVar(&maxInFlight, "max-inflight", maxInFlight, "API requests worked on at once (0: no bound)")
 	version := fs.String("version", env("SIMPLYDONE_VERSION", todo.DefaultVersion), "the release this instance runs")
 	cart := fs.String("cart", env("SIMPLYDONE_CART", todo.CartMemory), `where each user's cart lives: "memory" (the instance's own) or "database"`)
-	broken := fs.String("broken", os.Getenv("SIMPLYDONE_BROKEN"), `a deliberately broken build: "health" makes /health answer 500`)
+	broken := fs.String("broken", os.Getenv("SIMPLYDONE_BROKEN"), `a deliberately broken build: "health" makes /health answer 500, "list" the list (GET /api/todos)`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
