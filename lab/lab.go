@@ -96,6 +96,7 @@ type Lab struct {
 	dbRT   az.Runtime    // the tier's own process runtime, for the host's CPU accounting
 	pg     rds.Install   // the PostgreSQL server it runs (preflightDatabase)
 	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
+	dbNow  dbReadings    // the tier's latest minute (dbmetrics.go)
 
 	mu     sync.Mutex
 	closed bool

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/promexport"
 	"github.com/simplydone/lab/rundir"
@@ -37,7 +39,11 @@ func (l *Lab) openAccessLog(cfg *alb.Config) error {
 // startPrometheus serves the load balancer's metrics on a free loopback
 // port, writes the URL to RUN_DIR/prometheus.url and announces it.
 func (l *Lab) startPrometheus() error {
-	s, err := promexport.Listen(l.LB)
+	var extra []prometheus.Collector
+	if l.DB != nil {
+		extra = append(extra, promexport.NewDBCollector(l))
+	}
+	s, err := promexport.Listen(l.LB, extra...)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,7 @@ func (p *parser) validate(s *Stack) {
 	p.validateCloudWatch(s.CloudWatch)
 	p.validateQuotas(s)
 	p.validateDatabase(s)
+	p.validateAlarmDimensions(s)
 }
 
 func (p *parser) validateZones(zones []string) {
