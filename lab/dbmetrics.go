@@ -213,3 +213,31 @@ func (m *dbMetrics) conn(ctx context.Context, s rds.Server) (*pgx.Conn, error) {
 	m.conns[s.Identifier] = c
 	return c, nil
 }
+
+// databaseObservation is the tier as Observation shows it: the servers'
+// roles and zones now (the tier keeps them current through a failover),
+// each with its latest minute's metrics.
+func (l *Lab) databaseObservation() []DBInstanceState {
+	if l.DB == nil {
+		return nil
+	}
+	now, _ := l.DatabaseNow()
+	latest := map[string]map[string]float64{}
+	for _, in := range now.Instances {
+		latest[in.Identifier] = in.Metrics
+	}
+	var out []DBInstanceState
+	for _, s := range l.DB.Servers() {
+		st := DBInstanceState{Identifier: s.Identifier, Role: string(s.Role), Zone: s.Zone.Name, Class: s.Class.Name, MaxConnections: s.MaxConnections}
+		m := latest[s.Identifier]
+		st.CPU, st.HasCPU = m[cloudwatch.MetricCPUUtilization]
+		st.Connections, st.HasConnections = m[MetricDatabaseConnections]
+		st.ReplicaLag, st.HasLag = m[MetricReplicaLag]
+		var okR, okW bool
+		st.ReadIOPS, okR = m[MetricReadIOPS]
+		st.WriteIOPS, okW = m[MetricWriteIOPS]
+		st.HasIOPS = okR && okW
+		out = append(out, st)
+	}
+	return out
+}

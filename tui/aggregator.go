@@ -321,6 +321,7 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun map[string]time.Time) {
 	now := o.Time
 	s.Group = Group{Name: st.Name, Min: st.AutoScalingGroup.MinSize, Max: st.AutoScalingGroup.MaxSize, Desired: o.Group.Desired}
+	s.Database = o.Database
 	byZone := map[string]*Zone{}
 	for _, z := range o.Zones {
 		s.Zones = append(s.Zones, Zone{Name: z.Name})
@@ -439,7 +440,7 @@ func classOf(kind string) int {
 		return ClassScaling
 	case "alarm":
 		return ClassAlarms
-	case "chaos":
+	case "chaos", "database": // an RDS event: a failover, which a fault sets off
 		return ClassChaos
 	}
 	return ClassLoad
