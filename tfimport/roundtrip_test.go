@@ -66,6 +66,9 @@ func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if s.Database != nil {
+			continue // tfimport does not read aws_db_instance back yet: the database stacks export one-way (export's own tests check them)
+		}
 		out[name] = s
 	}
 	// the load balancer's attributes away from AWS's defaults
