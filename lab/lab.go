@@ -57,6 +57,9 @@ type Options struct {
 	// CapacityScale multiplies every instance's CPU share and every
 	// request's CPU cost (capacity.go); 0 or 1: full size.
 	CapacityScale float64
+	// StoreNote says why the stack has no database where the scenario
+	// asked for one (stackfallback.go); the run's Store line gives it.
+	StoreNote string
 }
 
 // Lab is a running tier.
