@@ -174,14 +174,38 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 // that show it live (the TUI's observation, the Prometheus endpoint). The
 // zero value holds none.
 type dbReadings struct {
-	mu   sync.Mutex
-	last *rundir.DBSample
+	mu    sync.Mutex
+	last  *rundir.DBSample
+	peaks []rundir.DBPeak // every minute so far, folded (the summary's)
 }
 
 func (r *dbReadings) set(s rundir.DBSample) {
 	r.mu.Lock()
 	r.last = &s
+	r.peaks = rundir.Peaks(append(peakSamples(r.peaks), s))
 	r.mu.Unlock()
+}
+
+// peakSamples turns peaks back into one sample, so that folding a new
+// minute into them gives the peaks over every minute.
+func peakSamples(ps []rundir.DBPeak) []rundir.DBSample {
+	if len(ps) == 0 {
+		return nil
+	}
+	s := rundir.DBSample{}
+	for _, p := range ps {
+		m := map[string]float64{"DatabaseConnections": p.Connections, "CPUUtilization": p.CPU, "ReplicaLag": p.ReplicaLag, "WriteIOPS": p.WriteIOPS, "ReadIOPS": p.ReadIOPS}
+		s.Instances = append(s.Instances, rundir.DBInstance{Identifier: p.Identifier, Role: p.Role, Zone: p.Zone, Class: p.Class, MaxConnections: p.MaxConnections, Metrics: m})
+	}
+	return []rundir.DBSample{s}
+}
+
+// databasePeaks is each DB instance's busiest minutes so far; nil without
+// a database.
+func (l *Lab) databasePeaks() []rundir.DBPeak {
+	l.dbNow.mu.Lock()
+	defer l.dbNow.mu.Unlock()
+	return append([]rundir.DBPeak(nil), l.dbNow.peaks...)
 }
 
 // DatabaseNow is the data tier's latest minute: who is where and each DB

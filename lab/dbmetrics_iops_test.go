@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/rundir"
 )
 
 // fakeProc writes a /proc with the given processes: pid -> parent, and
@@ -73,5 +75,24 @@ func TestIOPS(t *testing.T) {
 		if _, _, ok := iops(prev, c); ok {
 			t.Errorf("%s: a rate was given", name)
 		}
+	}
+}
+
+// The lab keeps the latest minute for the views and folds every minute
+// into the summary's peaks, the roles as they are now.
+func TestDBReadingsPeaks(t *testing.T) {
+	l := &Lab{}
+	if _, ok := l.DatabaseNow(); ok || l.databasePeaks() != nil {
+		t.Fatal("readings before the first minute")
+	}
+	in := func(role string, conns float64) rundir.DBInstance {
+		return rundir.DBInstance{Identifier: "db", Role: role, Zone: "us-east-1a", MaxConnections: 112, Metrics: map[string]float64{"DatabaseConnections": conns}}
+	}
+	l.dbNow.set(rundir.DBSample{AWS: 60, Instances: []rundir.DBInstance{in("primary", 90)}})
+	l.dbNow.set(rundir.DBSample{AWS: 120, Instances: []rundir.DBInstance{in("standby", 12)}})
+	now, ok := l.DatabaseNow()
+	p := l.databasePeaks()
+	if !ok || now.AWS != 120 || len(p) != 1 || p[0].Connections != 90 || p[0].Role != "standby" {
+		t.Errorf("now %+v, peaks %+v: want the second minute, a peak of 90 and the role now", now, p)
 	}
 }

@@ -186,6 +186,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col.fill(sum, res, l)
 	hostSum, starved := host.verdict()
 	sum.Host = &hostSum
+	sum.Database = l.databasePeaks()
 	sum.LostWrites = lost + res.Misacknowledged // answered 201 with another write's title: not this write kept
 	judgeSLOs(sum, sc.SLOs)
 	switch {

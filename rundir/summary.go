@@ -76,6 +76,8 @@ type Summary struct {
 	// Host is whether the host gave the instances their CPU shares over
 	// the load (host.jsonl has each second).
 	Host *Host `json:"host,omitempty"`
+	// Database is each DB instance's busiest AWS/RDS minutes (database.go).
+	Database []DBPeak `json:"database,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -191,6 +193,7 @@ func (s *Summary) WriteText(w io.Writer) {
 	if ss := s.Sessions; ss != nil {
 		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
 	}
+	writeDatabase(w, s.Database)
 	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {
 		fmt.Fprintln(w, "\nRelied on, not documented by AWS (report.html says where each comes from)")
