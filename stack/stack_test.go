@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"multi-az", "read-replicas", "simplydone", "simplydone-deploy", "simplydone-peak", "simplydone-peak-multi-az", "simplydone-stateless", "simplydone-sticky", "single-az-db", "single-server"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"db-connections", "multi-az", "read-replicas", "simplydone", "simplydone-deploy", "simplydone-peak", "simplydone-peak-multi-az", "simplydone-stateless", "simplydone-sticky", "single-az-db", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -60,7 +60,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Builtin(simplydone) =\n%+v\nwant\n%+v", s, want)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are multi-az, read-replicas, simplydone,") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are db-connections, multi-az, read-replicas, simplydone,") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
