@@ -51,7 +51,7 @@ func (l *Lab) startPrometheus() error {
 	if err := os.WriteFile(filepath.Join(l.Dir, rundir.PrometheusFile), []byte(s.URL()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", rundir.PrometheusFile, err)
 	}
-	l.Bus.Publish(MetricsEndpoint{URL: s.URL()})
+	l.Bus.Publish(MetricsEndpoint{URL: s.URL(), RDS: l.DB != nil})
 	return nil
 }
 
@@ -83,9 +83,14 @@ func (l *Lab) closeObserve() error {
 // MetricsEndpoint says where Prometheus can scrape the run.
 type MetricsEndpoint struct {
 	URL string `json:"url"`
+	RDS bool   `json:"rds,omitempty"` // the data tier's AWS/RDS metrics too
 }
 
 func (MetricsEndpoint) Kind() string { return "lab" }
 func (e MetricsEndpoint) Message() string {
-	return fmt.Sprintf("Prometheus metrics (AWS/ApplicationELB names): %s", e.URL)
+	names := "AWS/ApplicationELB names"
+	if e.RDS {
+		names = "AWS/ApplicationELB and AWS/RDS names"
+	}
+	return fmt.Sprintf("Prometheus metrics (%s): %s", names, e.URL)
 }

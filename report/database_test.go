@@ -139,3 +139,16 @@ func marshalLine(t *testing.T, v any) []byte {
 	b := marshal(t, v)
 	return append(bytes.ReplaceAll(bytes.TrimSpace(b), []byte("\n"), nil), '\n')
 }
+
+// An alarm on a DB instance's CPUUtilization is not drawn on the group's
+// CPU chart.
+func TestRDSAlarmNotOnTheGroupsCPU(t *testing.T) {
+	r := readFixture(t)
+	r.StackYAML = "availability_zones: [us-east-1a]\nscaling_policies:\n" +
+		"  - {name: web-hot, alarm: {metric_name: CPUUtilization, namespace: AWS/EC2, comparison_operator: GreaterThanThreshold, threshold: 80}}\n" +
+		"  - {name: db-hot, alarm: {metric_name: CPUUtilization, namespace: AWS/RDS, comparison_operator: GreaterThanThreshold, threshold: 90}}\n"
+	a := analyse(r)
+	if len(a.alarms) != 1 || a.alarms[0].policy != "web-hot" {
+		t.Errorf("alarm lines %+v, want web-hot's only", a.alarms)
+	}
+}
