@@ -391,8 +391,11 @@ func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun ma
 		if v.Policy != nil && v.Policy.Type != stack.TargetTrackingScaling {
 			v.Policy.Threshold = al.Threshold
 		}
+		if al.Namespace == rdsNamespace {
+			v.Metric = "RDS " + v.Metric // a DB instance's metric, not the group's
+		}
 		s.Alarms = append(s.Alarms, v)
-		if al.Metric == lab.MetricCPUUtilization {
+		if al.Metric == lab.MetricCPUUtilization && al.Namespace != rdsNamespace {
 			s.CPUThresholds = append(s.CPUThresholds, al.Threshold)
 		}
 	}

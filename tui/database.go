@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// rdsNamespace is RDS's CloudWatch namespace: an alarm on it watches a DB
+// instance, not the instances' CPU bars.
+const rdsNamespace = "AWS/RDS"
+
 // databaseLine is the data tier on one line: each DB instance's role and
 // zone now, and its latest AWS/RDS minute (CPU; connections against
 // max_connections where clients connect; replica lag on a copy; write and

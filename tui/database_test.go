@@ -3,6 +3,9 @@ package tui
 import (
 	"strings"
 	"testing"
+
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/stack"
 )
 
 // The data tier's line: who is where, with the latest AWS/RDS minute; a
@@ -39,5 +42,18 @@ func TestDatabaseLine(t *testing.T) {
 		if strings.HasPrefix(l, "RDS  ") && (strings.Contains(l, "IOPS") || len([]rune(l)) > 80) {
 			t.Errorf("narrow data tier line %q", l)
 		}
+	}
+}
+
+// An alarm on a DB instance's CPU says so and draws no line on the
+// instances' CPU bars.
+func TestRDSAlarmInTheView(t *testing.T) {
+	var s Snapshot
+	fromObservation(&s, lab.Observation{Alarms: []lab.AlarmState{
+		{Name: "web-hot", State: "OK", Namespace: "AWS/EC2", Metric: "CPUUtilization", Comparison: "GreaterThanThreshold", Threshold: 80},
+		{Name: "db-hot", State: "ALARM", Namespace: "AWS/RDS", Metric: "CPUUtilization", Comparison: "GreaterThanThreshold", Threshold: 90},
+	}}, &stack.Stack{Name: "web"}, nil)
+	if len(s.Alarms) != 2 || s.Alarms[1].Metric != "RDS CPUUtilization" || len(s.CPUThresholds) != 1 || s.CPUThresholds[0] != 80 {
+		t.Errorf("alarms %+v, CPU thresholds %v", s.Alarms, s.CPUThresholds)
 	}
 }
