@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash soak scenarios clean
+.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash bench-db soak scenarios clean
 
 all: build
 
@@ -52,6 +52,10 @@ bench-alb:
 ## bench-flash: pacer accuracy, flash-sale capacity and the built-in chaos scenarios (about 20 min)
 bench-flash:
 	bash bench/flashsale.sh
+
+## bench-db: the read-heavy sale on stage 2 (multi-az) and stage 3 (read-replicas), compared (about 3 min a round; ROUNDS=3)
+bench-db: build
+	bash bench/readreplicas.sh bin/lab $${ROUNDS:-1}
 
 ## soak: an hour at a steady rate; the lab's memory and goroutines before and after (SOAK_DURATION=10m SPEED=30 for a short one)
 soak:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
@@ -234,5 +235,16 @@ slos: [lost_writes == 0, stale_reads == 0]
 	b, _ := os.ReadFile(logs[0])
 	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres:xxxxx@127.0.1.200:18490/postgres") {
 		t.Errorf("the instance does not say it keeps its todos in the database's writer:\n%s", b)
+	}
+	// ReadIOPS and WriteIOPS (Count/Second): the primary wrote WAL for
+	// every acknowledged create; database.jsonl has each minute's tier.
+	writes, reads := series(MetricWriteIOPS, primary), series(MetricReadIOPS, primary)
+	t.Logf("AWS/RDS on the primary: WriteIOPS %v, ReadIOPS %v", writes, reads)
+	if len(writes) == 0 || len(reads) == 0 || slices.MaxFunc(writes, func(a, b cloudwatch.Point) int { return int(a.Value - b.Value) }).Value <= 0 {
+		t.Errorf("WriteIOPS %v, ReadIOPS %v on the primary: want datapoints, writes above 0", writes, reads)
+	}
+	jb, err := os.ReadFile(filepath.Join(runs, sum.RunID, rundir.DatabaseFile))
+	if err != nil || !strings.Contains(string(jb), `"role":"standby"`) || !strings.Contains(string(jb), `"WriteIOPS"`) {
+		t.Errorf("%s: %v, want each minute's tier and metrics:\n%.600s", rundir.DatabaseFile, err, jb)
 	}
 }

@@ -57,6 +57,9 @@ type Options struct {
 	// CapacityScale multiplies every instance's CPU share and every
 	// request's CPU cost (capacity.go); 0 or 1: full size.
 	CapacityScale float64
+	// StoreNote says why the stack has no database where the scenario
+	// asked for one (stackfallback.go); the run's Store line gives it.
+	StoreNote string
 }
 
 // Lab is a running tier.
@@ -97,6 +100,7 @@ type Lab struct {
 	dbRT   az.Runtime    // the tier's own process runtime, for the host's CPU accounting
 	pg     rds.Install   // the PostgreSQL server it runs (preflightDatabase)
 	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
+	dbNow  dbReadings    // the tier's latest minute (dbmetrics.go)
 
 	mu     sync.Mutex
 	closed bool

@@ -91,12 +91,16 @@ func (l *Lab) addServiceAlarms(s *stack.Stack, g *asg.Group) error {
 }
 
 // policyAlarm is a step or simple policy's alarm from the stack: on the
-// group's metric, or the load balancer's for an AWS/ApplicationELB metric.
+// group's metric, the load balancer's for an AWS/ApplicationELB metric, or a
+// DB instance's for an AWS/RDS metric.
 func policyAlarm(s *stack.Stack, p stack.ScalingPolicy) asg.Alarm {
 	a := p.Alarm
 	dims := map[string]string{cloudwatch.DimAutoScalingGroupName: s.Name}
 	if a.Namespace == cloudwatch.NamespaceALB {
 		dims = map[string]string{cloudwatch.DimLoadBalancer: s.Name}
+	}
+	if a.Namespace == cloudwatch.NamespaceRDS {
+		dims = map[string]string{DimDBInstanceIdentifier: s.AlarmDBInstance(*a)}
 	}
 	return asg.Alarm{Name: p.Name, Namespace: a.Namespace, MetricName: a.MetricName, Dimensions: dims, Statistic: a.Statistic,
 		Period: a.Period, EvaluationPeriods: a.EvaluationPeriods, DatapointsToAlarm: a.DatapointsToAlarm,

@@ -18,7 +18,7 @@ import (
 // fields use the parts' own words (lifecycle states, reason codes, alarm
 // states, CloudWatch's comparison operators).
 //
-// The data tier, when it comes, gets its own field here beside the group.
+// The data tier is its own field, Database, beside the group.
 type Observation struct {
 	Time  time.Time   `json:"time"`  // AWS time it was taken
 	Zones []ZoneState `json:"zones"` // the stack's zones, in its order
@@ -35,6 +35,29 @@ type Observation struct {
 	// Services are the stack's services, each its target group and group,
 	// on a stack with several (services.go); Group then sums them.
 	Services []ServiceState `json:"services,omitempty"`
+	// Database is the data tier's DB instances, the primary first (who is
+	// where now, after any failover), with their latest AWS/RDS minute;
+	// empty without a database.
+	Database []DBInstanceState `json:"database,omitempty"`
+}
+
+// DBInstanceState is one DB instance: its role and zone now, and its
+// AWS/RDS metrics of the latest minute (each Has* says it was published).
+type DBInstanceState struct {
+	Identifier     string  `json:"identifier"`
+	Role           string  `json:"role"` // primary, standby, reader, read-replica
+	Zone           string  `json:"zone"`
+	Class          string  `json:"class"`
+	MaxConnections int     `json:"max_connections"`
+	CPU            float64 `json:"cpu"`
+	HasCPU         bool    `json:"has_cpu"`
+	Connections    float64 `json:"connections"`
+	HasConnections bool    `json:"has_connections"`
+	ReplicaLag     float64 `json:"replica_lag"` // AWS seconds
+	HasLag         bool    `json:"has_lag"`
+	ReadIOPS       float64 `json:"read_iops"`
+	WriteIOPS      float64 `json:"write_iops"`
+	HasIOPS        bool    `json:"has_iops"`
 }
 
 // ZoneState is an Availability Zone and its load-balancer node.
@@ -185,6 +208,7 @@ func (l *Lab) observation() Observation {
 		}
 		o.Alarms = append(o.Alarms, as)
 	}
+	o.Database = l.databaseObservation()
 	return o
 }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/promexport"
 	"github.com/simplydone/lab/rundir"
@@ -37,7 +39,11 @@ func (l *Lab) openAccessLog(cfg *alb.Config) error {
 // startPrometheus serves the load balancer's metrics on a free loopback
 // port, writes the URL to RUN_DIR/prometheus.url and announces it.
 func (l *Lab) startPrometheus() error {
-	s, err := promexport.Listen(l.LB)
+	var extra []prometheus.Collector
+	if l.DB != nil {
+		extra = append(extra, promexport.NewDBCollector(l))
+	}
+	s, err := promexport.Listen(l.LB, extra...)
 	if err != nil {
 		return err
 	}
@@ -45,7 +51,7 @@ func (l *Lab) startPrometheus() error {
 	if err := os.WriteFile(filepath.Join(l.Dir, rundir.PrometheusFile), []byte(s.URL()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", rundir.PrometheusFile, err)
 	}
-	l.Bus.Publish(MetricsEndpoint{URL: s.URL()})
+	l.Bus.Publish(MetricsEndpoint{URL: s.URL(), RDS: l.DB != nil})
 	return nil
 }
 
@@ -77,9 +83,14 @@ func (l *Lab) closeObserve() error {
 // MetricsEndpoint says where Prometheus can scrape the run.
 type MetricsEndpoint struct {
 	URL string `json:"url"`
+	RDS bool   `json:"rds,omitempty"` // the data tier's AWS/RDS metrics too
 }
 
 func (MetricsEndpoint) Kind() string { return "lab" }
 func (e MetricsEndpoint) Message() string {
-	return fmt.Sprintf("Prometheus metrics (AWS/ApplicationELB names): %s", e.URL)
+	names := "AWS/ApplicationELB names"
+	if e.RDS {
+		names = "AWS/ApplicationELB and AWS/RDS names"
+	}
+	return fmt.Sprintf("Prometheus metrics (%s): %s", names, e.URL)
 }

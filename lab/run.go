@@ -75,9 +75,13 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 15 * time.Minute
 	}
+	storeNote, err := withoutPostgreSQL(&o)
+	if err != nil {
+		return nil, err
+	}
 	col := newCollector()
 	wallStart := time.Now()
-	l, err := Start(ctx, Options{Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
+	l, err := Start(ctx, Options{StoreNote: storeNote, Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
 		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, CapacityScale: sc.CapacityScale, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err
@@ -182,6 +186,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	col.fill(sum, res, l)
 	hostSum, starved := host.verdict()
 	sum.Host = &hostSum
+	sum.Database = l.databasePeaks()
 	sum.LostWrites = lost + res.Misacknowledged // answered 201 with another write's title: not this write kept
 	judgeSLOs(sum, sc.SLOs)
 	switch {

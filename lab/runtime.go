@@ -48,6 +48,9 @@ func ResolveDriver(ctx context.Context, driver string) (string, string, error) {
 func (l *Lab) startRuntime(ctx context.Context) error {
 	driver, why := l.Driver, l.driverWhy // picked and checked by preflight
 	l.say("Runtime: %s", why)
+	if n := l.storeLine(); n != "" {
+		l.say("%s", n)
+	}
 	n, err := process.Reap(ctx, l.opts.StateDir, l.opts.Logger)
 	if err != nil {
 		l.opts.Logger.Warn("reaping earlier runs", "err", err)

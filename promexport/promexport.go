@@ -121,12 +121,15 @@ type Server struct {
 	done chan struct{}
 }
 
-// Listen serves src's metrics at http://127.0.0.1:PORT/metrics on a free
-// port, until Close.
-func Listen(src Source) (*Server, error) {
+// Listen serves src's metrics, and extra collectors' (the data tier's:
+// NewDBCollector), at http://127.0.0.1:PORT/metrics on a free port, until
+// Close.
+func Listen(src Source, extra ...prometheus.Collector) (*Server, error) {
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(NewCollector(src)); err != nil {
-		return nil, fmt.Errorf("prometheus endpoint: %w", err)
+	for _, c := range append([]prometheus.Collector{NewCollector(src)}, extra...) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("prometheus endpoint: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -18,6 +18,7 @@ type stackDoc struct {
 		Name  string `yaml:"name"`
 		Alarm *struct {
 			MetricName string  `yaml:"metric_name"`
+			Namespace  string  `yaml:"namespace"`
 			Comparison string  `yaml:"comparison_operator"`
 			Threshold  float64 `yaml:"threshold"`
 		} `yaml:"alarm"`
@@ -61,7 +62,7 @@ func analyse(r *Run) *analysis {
 	if err := yaml.Unmarshal([]byte(r.StackYAML), &sd); err == nil {
 		a.zones = sd.Zones
 		for _, p := range sd.Policies {
-			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") {
+			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") || p.Alarm.Namespace == "AWS/RDS" { // a DB instance's CPU is not the group's
 				continue
 			}
 			op, ok := compare.ParseName(p.Alarm.Comparison)

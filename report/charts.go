@@ -174,6 +174,7 @@ func (a *analysis) charts() []Chart {
 	if h, ok := a.hostChart(); ok {
 		out = append(out, h)
 	}
+	out = append(out, a.dbCharts()...)
 	return out
 }
 

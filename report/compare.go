@@ -70,7 +70,7 @@ func Compare(ra, rb *Run) *Comparison {
 }
 
 func keepCompareMarker(kind string) bool {
-	return kind == MarkScaleOut || kind == MarkScaleIn || kind == MarkFault
+	return kind == MarkScaleOut || kind == MarkScaleIn || kind == MarkFault || kind == MarkDatabase
 }
 
 const colorA, colorB = "#1f77b4", "#e6550d"
@@ -248,6 +248,14 @@ func compareRows(a, b *analysis, ra, rb *Report) []CompareRow {
 			return float64(s.Lost)
 		}
 		num("writes", "lost session state", lost(sa.Sessions), lost(sb.Sessions), "")
+	}
+	if da, db := databaseFigures(a.run.Database), databaseFigures(b.run.Database); da.ok || db.ok {
+		num("database", "DB instances", float64(da.instances), float64(db.instances), "")
+		num("database", "primary DatabaseConnections, max", da.primaryConnsMax, db.primaryConnsMax, "")
+		num("database", "primary CPUUtilization, mean", r1(da.primaryCPUMean), r1(db.primaryCPUMean), "%")
+		num("database", "primary CPUUtilization, max", r1(da.primaryCPU), r1(db.primaryCPU), "%")
+		num("database", "read replicas' CPUUtilization, max", r1(da.readersCPUMax), r1(db.readersCPUMax), "%")
+		num("database", "ReplicaLag, max (s)", r1(da.lagMax), r1(db.lagMax), "")
 	}
 	return rows
 }

@@ -18,6 +18,7 @@ const (
 	MarkRevert    = "revert"
 	MarkAlarm     = "alarm"
 	MarkAlarmOK   = "alarm-ok"
+	MarkDatabase  = DatabaseKind // an RDS event: a failover's steps
 )
 
 // Marker is an event drawn as a vertical line on every chart.
@@ -33,12 +34,14 @@ var (
 	markColors = map[string]string{
 		MarkScaleOut: "#2ca02c", MarkScaleIn: "#17becf", MarkLaunch: "#7fbf7f", MarkTerminate: "#8c564b",
 		MarkFault: "#d62728", MarkRevert: "#ff9896", MarkAlarm: "#ff7f0e", MarkAlarmOK: "#bcbd22",
+		MarkDatabase: "#6a3d9a",
 	}
 	markGlyphs = map[string]string{
 		MarkScaleOut: "▲", MarkScaleIn: "▼", MarkLaunch: "+", MarkTerminate: "×",
 		MarkFault: "⚡", MarkRevert: "↺", MarkAlarm: "!", MarkAlarmOK: "✓",
+		MarkDatabase: "◆",
 	}
-	markOrder = []string{MarkScaleOut, MarkScaleIn, MarkLaunch, MarkTerminate, MarkFault, MarkRevert, MarkAlarm, MarkAlarmOK}
+	markOrder = []string{MarkScaleOut, MarkScaleIn, MarkLaunch, MarkTerminate, MarkFault, MarkRevert, MarkAlarm, MarkAlarmOK, MarkDatabase}
 )
 
 func (a *analysis) buildMarkers(run string) []Marker {
@@ -74,6 +77,10 @@ func (a *analysis) buildMarkers(run string) []Marker {
 				add(e, MarkAlarm, "alarm "+d.Alarm+" → ALARM")
 			} else if alarmCleared(d) {
 				add(e, MarkAlarmOK, "alarm "+d.Alarm+" → "+string(d.To))
+			}
+		default:
+			if e.Kind == DatabaseKind {
+				add(e, MarkDatabase, e.Message())
 			}
 		}
 	}

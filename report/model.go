@@ -26,6 +26,7 @@ type Report struct {
 	ZoneRows    []ZoneRow   `json:"zone_rows"`
 	Histogram   Histogram   `json:"histogram"`
 	Cost        Cost        `json:"cost"`
+	Database    *DBTier     `json:"database,omitempty"` // the data tier (database.go)
 
 	// Assumptions are the figures the run relied on that AWS does not document.
 	Assumptions []figures.Figure `json:"assumptions,omitempty"`
@@ -58,6 +59,7 @@ func Build(r *Run) *Report {
 		ZoneRows:    a.zoneRows(),
 		Histogram:   a.histogram(),
 		Cost:        a.cost(),
+		Database:    a.dbTier(),
 
 		Assumptions: s.Assumptions,
 

@@ -37,6 +37,7 @@ type Run struct {
 	Seconds      []Second
 	Events       []Event
 	Host         []rundir.HostSecond // host.jsonl: the host's contention per load second
+	Database     []rundir.DBSample   // database.jsonl: the data tier each AWS minute
 	StackYAML    string
 	ScenarioYAML string
 }
@@ -78,6 +79,16 @@ func ReadRun(dir string) (*Run, error) {
 			return err
 		}
 		r.Host = append(r.Host, s)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := readLines(filepath.Join(dir, rundir.DatabaseFile), func(line []byte) error {
+		var s rundir.DBSample
+		if err := json.Unmarshal(line, &s); err != nil {
+			return err
+		}
+		r.Database = append(r.Database, s)
 		return nil
 	}); err != nil {
 		return nil, err

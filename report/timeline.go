@@ -59,6 +59,10 @@ func (a *analysis) timeline() []TimelineRow {
 			if ev.To == "InService" {
 				add(e, "in-service", "")
 			}
+		default:
+			if e.Kind == DatabaseKind { // RDS events and failover steps (sim/rds)
+				add(e, MarkDatabase, "")
+			}
 		}
 	}
 	return out

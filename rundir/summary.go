@@ -79,6 +79,8 @@ type Summary struct {
 	// Services break traffic, health and scaling down per service, on a
 	// stack with several (stack services:); absent with one.
 	Services []ServiceSummary `json:"services,omitempty"`
+	// Database is each DB instance's busiest AWS/RDS minutes (database.go).
+	Database []DBPeak `json:"database,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -220,6 +222,7 @@ func (s *Summary) WriteText(w io.Writer) {
 				sv.Scaling.ScaleOuts, sv.Scaling.ScaleIns, sv.Scaling.Launches, sv.Scaling.Terminations)
 		}
 	}
+	writeDatabase(w, s.Database)
 	s.Host.writeText(w)
 	if len(s.Assumptions) > 0 {
 		fmt.Fprintln(w, "\nRelied on, not documented by AWS (report.html says where each comes from)")

@@ -75,7 +75,8 @@ type parser struct {
 
 // topKeys are the keys a scenario file may have at its top level.
 var topKeys = []string{"name", "description", "stack", "speed", "seed", "max_lag",
-	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones", "capacity_scale"}
+	"load", "chaos", "slos", "stop_conditions", "actions", "expect", "max_down_instances", "max_down_zones", "capacity_scale",
+	"stack_without_postgresql"}
 
 // decode reads the file into s over its defaults. It reports false when the
 // file is not a mapping at all, so there is nothing to validate.
@@ -89,6 +90,10 @@ func (p parser) decode(root *yaml.Node, s *Scenario) bool {
 	p.Str(m, "", "stack", &s.Stack)
 	if n := m["stack"]; n != nil {
 		s.stackAt = yamlcheck.Error{File: s.File, Line: n.Line, Col: n.Column, Field: "stack"}
+	}
+	p.Str(m, "", "stack_without_postgresql", &s.StackWithoutPostgreSQL)
+	if n := m["stack_without_postgresql"]; n != nil {
+		s.fallbackAt = yamlcheck.Error{File: s.File, Line: n.Line, Col: n.Column, Field: "stack_without_postgresql"}
 	}
 	p.Float(m, "", "speed", &s.Speed)
 	p.Float(m, "", "capacity_scale", &s.CapacityScale)

@@ -25,6 +25,10 @@ type Scenario struct {
 	Name        string
 	Description string // one line, for `lab scenarios`
 	Stack       string // a built-in stack name, or a path relative to the scenario file
+	// StackWithoutPostgreSQL (stack_without_postgresql) is the stack to
+	// run instead where the stack has a database and this host has no
+	// PostgreSQL server: the same tier with SimplyDone's embedded store.
+	StackWithoutPostgreSQL string
 
 	Speed  float64       // AWS seconds per wall second: 10 runs a 30-minute scenario in 3 wall minutes
 	Seed   uint64        // seeds every random choice (request mix, chaos targets)
@@ -50,7 +54,8 @@ type Scenario struct {
 	File   string // where the scenario came from ("builtin/flash-sale.yaml" for a built-in)
 	Source []byte // the YAML as given
 
-	stackAt yamlcheck.Error // where the file says stack:, for ResolveStack's errors
+	stackAt    yamlcheck.Error // where the file says stack:, for ResolveStack's errors
+	fallbackAt yamlcheck.Error // where it says stack_without_postgresql:
 }
 
 // LoadProfile is the traffic the load generator sends through the ALB.

@@ -174,13 +174,13 @@ func TestDBInstanceClasses(t *testing.T) {
 		labMiB     int
 		forCluster bool
 	}{
-		{"db.t3.micro", 2, 1, 112, 0.25, 128, false},
-		{"db.t4g.medium", 2, 4, 450, 0.5, 512, false},
-		{"db.m5.large", 2, 8, 901, 0.5, 1024, false},
-		{"db.m6g.16xlarge", 64, 256, 5000, 16, 32768, false},
-		{"db.r5.large", 2, 16, 1802, 0.5, 2048, false},
-		{"db.r5.24xlarge", 96, 768, 5000, 24, 98304, false},
-		{"db.m5d.large", 2, 8, 901, 0.5, 1024, true},
+		{"db.t3.micro", 2, 1, 112, 0.25, 1024, false},
+		{"db.t4g.medium", 2, 4, 450, 0.5, 4096, false},
+		{"db.m5.large", 2, 8, 901, 0.5, 8192, false},
+		{"db.m6g.16xlarge", 64, 256, 5000, 16, 262144, false},
+		{"db.r5.large", 2, 16, 1802, 0.5, 16384, false},
+		{"db.r5.24xlarge", 96, 768, 5000, 24, 786432, false},
+		{"db.m5d.large", 2, 8, 901, 0.5, 8192, true},
 	}
 	for _, c := range cases {
 		got, ok := az.LookupDBInstanceClass(c.name)

@@ -344,7 +344,7 @@ func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
 	if m["alarm"] != nil {
 		apath := yamlcheck.Sub(path, "alarm")
 		a := p.Mapping(m["alarm"], apath, "metric_name", "namespace", "statistic", "comparison_operator",
-			"threshold", "period", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data")
+			"threshold", "period", "evaluation_periods", "datapoints_to_alarm", "treat_missing_data", "dimensions")
 		sp.Alarm = &Alarm{TreatMissingData: "missing"}
 		p.Str(a, apath, "metric_name", &sp.Alarm.MetricName)
 		p.Str(a, apath, "namespace", &sp.Alarm.Namespace)
@@ -355,6 +355,7 @@ func (p *parser) scalingPolicy(n *yaml.Node, path string) ScalingPolicy {
 		p.Int(a, apath, "evaluation_periods", &sp.Alarm.EvaluationPeriods)
 		p.Int(a, apath, "datapoints_to_alarm", &sp.Alarm.DatapointsToAlarm)
 		p.Str(a, apath, "treat_missing_data", &sp.Alarm.TreatMissingData)
+		p.StrMap(a, apath, "dimensions", &sp.Alarm.Dimensions)
 	}
 	return sp
 }

@@ -241,4 +241,8 @@ type Alarm struct {
 	EvaluationPeriods  int
 	DatapointsToAlarm  int // defaults to EvaluationPeriods
 	TreatMissingData   string
+	// Dimensions are the metric's, for an AWS/RDS alarm only
+	// (DBInstanceIdentifier; default the database's primary): the lab sets
+	// the group's and the load balancer's itself (alarm_rds.go).
+	Dimensions map[string]string
 }

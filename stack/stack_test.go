@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"services", "simplydone", "simplydone-bluegreen", "simplydone-deploy", "simplydone-peak", "simplydone-stateless", "simplydone-sticky", "single-server"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"db-connections", "multi-az", "read-replicas", "services", "simplydone", "simplydone-bluegreen", "simplydone-deploy", "simplydone-peak", "simplydone-peak-multi-az", "simplydone-stateless", "simplydone-sticky", "single-az-db", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -60,7 +60,7 @@ func TestBuiltinParsesCleanly(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Builtin(simplydone) =\n%+v\nwant\n%+v", s, want)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are services, simplydone") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are db-connections, multi-az, read-replicas, services, simplydone,") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -207,7 +207,7 @@ func TestLoadAndResolve(t *testing.T) {
 	if s, err := Resolve("simplydone"); err != nil || s.Name != "simplydone" {
 		t.Errorf("Resolve(simplydone) = %v, %v", s, err)
 	}
-	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-peak, simplydone-stateless, simplydone-sticky, single-server) and no such file") {
+	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in ("+strings.Join(BuiltinNames(), ", ")+") and no such file") || !strings.Contains(err.Error(), "simplydone-peak, simplydone-peak-multi-az, simplydone-stateless") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

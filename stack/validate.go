@@ -55,6 +55,7 @@ func (p *parser) validate(s *Stack) {
 	}
 	p.validateCloudWatch(s.CloudWatch)
 	p.validateDatabase(s)
+	p.validateAlarmDimensions(s)
 }
 
 func (p *parser) validateZones(zones []string) {

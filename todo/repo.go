@@ -3,6 +3,7 @@ package todo
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // Repo is where SimplyDone keeps its todos: the embedded SQLite Store, or
@@ -33,7 +34,11 @@ func openRepo(ctx context.Context, cfg Config) (r Repo, kind string, err error) 
 		if err != nil {
 			return nil, "", err
 		}
-		return pg, pg.Kind(), nil
+		kind := pg.Kind()
+		if cfg.DBScanRows > 0 {
+			kind += fmt.Sprintf(" (each statement preceded by a scan of %d rows)", cfg.DBScanRows)
+		}
+		return withScanCost(pg, cfg.DBScanRows), kind, nil
 	}
 	s, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {

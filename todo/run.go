@@ -34,6 +34,9 @@ type Config struct {
 	DatabaseURL string
 	ReaderURL   string
 	PoolSize    int
+	// DBScanRows, with a database, makes every statement cost the
+	// database an aggregate over this many rows first (scancost.go); 0 none.
+	DBScanRows int
 	// Cart says where each user's cart (session state) lives: CartMemory
 	// ("" too), the instance's own memory, or CartDatabase.
 	Cart       string

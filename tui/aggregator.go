@@ -324,6 +324,7 @@ func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun ma
 	if len(o.Services) > 0 { // several services: the groups summed, and each (lab/services.go)
 		s.Group.Min, s.Group.Max, s.Group.Services = o.Group.Min, o.Group.Max, o.Services
 	}
+	s.Database = o.Database
 	byZone := map[string]*Zone{}
 	for _, z := range o.Zones {
 		s.Zones = append(s.Zones, Zone{Name: z.Name})
@@ -393,8 +394,11 @@ func fromObservation(s *Snapshot, o lab.Observation, st *stack.Stack, lastRun ma
 		if v.Policy != nil && v.Policy.Type != stack.TargetTrackingScaling {
 			v.Policy.Threshold = al.Threshold
 		}
+		if al.Namespace == rdsNamespace {
+			v.Metric = "RDS " + v.Metric // a DB instance's metric, not the group's
+		}
 		s.Alarms = append(s.Alarms, v)
-		if al.Metric == lab.MetricCPUUtilization {
+		if al.Metric == lab.MetricCPUUtilization && al.Namespace != rdsNamespace {
 			s.CPUThresholds = append(s.CPUThresholds, al.Threshold)
 		}
 	}
@@ -442,7 +446,7 @@ func classOf(kind string) int {
 		return ClassScaling
 	case "alarm":
 		return ClassAlarms
-	case "chaos":
+	case "chaos", "database": // an RDS event: a failover, which a fault sets off
 		return ClassChaos
 	}
 	return ClassLoad

@@ -26,6 +26,9 @@ type Snapshot struct {
 	Zones  []Zone
 	Group  Group
 	Alarms []Alarm
+	// Database is the data tier's DB instances, the primary first, with
+	// their latest AWS/RDS minute; empty without a database.
+	Database []DBInstance
 	// CPUThresholds are the thresholds of the alarms on CPUUtilization, for
 	// the instances' CPU bars.
 	CPUThresholds []float64
@@ -166,6 +169,9 @@ type AlarmPolicy struct {
 	High      bool `json:",omitempty"`
 	NoScaleIn bool `json:",omitempty"`
 }
+
+// DBInstance is one DB instance of the data tier as the lab observes it.
+type DBInstance = lab.DBInstanceState
 
 // PolicyStep is one step of a step scaling policy; bounds are relative to
 // the threshold, nil unbounded.

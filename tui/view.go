@@ -54,6 +54,9 @@ func (m Model) layout() layout {
 	}
 	// header (1 + slo rows), rule, zones, rule, group, alarms, rule, log title, log, footer
 	fixed := 1 + lay.sloRows + 1 + 1 + 1 + lay.alarmRows + 1 + 1 + 1
+	if len(m.snap.Database) > 0 {
+		fixed++ // the data tier's line
+	}
 	lay.zoneRows = min(lay.zoneRows, max(h-fixed-4, 2))
 	used := fixed + lay.zoneRows
 	for _, n := range []int{m.fullCharts(), basicCharts} {
@@ -100,6 +103,9 @@ func (m Model) View() string {
 			rest = append(rest, m.zoneTable(w, lay.zoneRows)...)
 		}
 		rest = append(rest, rule, m.groupLine(w))
+		if len(m.snap.Database) > 0 {
+			rest = append(rest, m.databaseLine(w))
+		}
 		rest = append(rest, m.alarmLines(w, lay.alarmRows)...)
 		if lay.charts > 0 {
 			rest = append(rest, rule)

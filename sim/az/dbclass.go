@@ -9,8 +9,13 @@ import (
 // DBInstanceClass is an RDS DB instance class: AWS's vCPUs and memory, and
 // the lab's scale of them, as InstanceType scales EC2's: a CPU share in
 // cores of this machine (a quarter core per vCPU, the burstable classes'
-// small sizes held to their EC2 twins' share) and an eighth of the memory
-// (128 MiB per GiB, as t3.micro's 1 GiB is 128 MiB in InstanceType).
+// small sizes held to their EC2 twins' share) and the class's full memory
+// as the limit. Memory is not scaled as an EC2 instance's is: every
+// connection is a real PostgreSQL backend of a few MiB that no scale
+// shrinks, and max_connections is RDS's figure for the full memory. At an
+// eighth (128 MiB for a db.t3.micro), the flash sale's six instances' 60
+// connections (3.5 MiB each, measured) ran the server's cgroup out of
+// memory and the kernel killed its backends and postmaster mid-run.
 // Source: RDS's hardware specifications for DB instance classes,
 // https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html
 type DBInstanceClass struct {
@@ -18,7 +23,7 @@ type DBInstanceClass struct {
 	VCPU      int     // AWS's vCPUs
 	MemoryGiB int     // AWS's memory
 	CPU       float64 // the lab's share, in cores of this machine
-	MemoryMiB int     // the lab's memory limit
+	MemoryMiB int     // the lab's memory limit: the class's memory
 	// Cluster reports whether a Multi-AZ DB cluster may use the class:
 	// the classes with local NVMe storage RDS lists for those clusters
 	// (db.m5d, db.m6gd, db.r5d, db.r6gd).
@@ -68,7 +73,7 @@ var dbInstanceClasses = func() map[string]DBInstanceClass {
 				continue // Graviton2 families stop at 16xlarge
 			}
 			c := DBInstanceClass{Name: family + "." + s.name, VCPU: s.vcpu, MemoryGiB: s.mem,
-				CPU: float64(s.vcpu) / 4, MemoryMiB: s.mem * 128, Cluster: cluster}
+				CPU: float64(s.vcpu) / 4, MemoryMiB: s.mem * 1024, Cluster: cluster}
 			if strings.HasPrefix(family, "db.t") {
 				c.CPU = burstableCPU[s.name]
 			}

@@ -51,6 +51,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	scanRows, err := envInt("SIMPLYDONE_DB_SCAN_ROWS", 0)
+	if err != nil {
+		return err
+	}
 	poolSize, err := envInt("SIMPLYDONE_DB_POOL", todo.DefaultPoolSize)
 	if err != nil {
 		return err
@@ -65,6 +69,7 @@ func run(args []string) error {
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL writer endpoint, postgres://user:password@host:port/db (default: SQLite in -data-dir)")
 	readerURL := fs.String("reader-url", os.Getenv("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
 	fs.IntVar(&poolSize, "db-pool", poolSize, "database connections kept at most, per endpoint")
+	fs.IntVar(&scanRows, "db-scan-rows", scanRows, "rows the database aggregates before each statement (a costlier query; 0: none)")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
 	fs.DurationVar(&restartDelay, "restart-delay", restartDelay, "simulated boot delay once the instance has booted before (0 with no restart delay set: the boot delay)")
@@ -81,8 +86,8 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 || poolSize < 0 {
-		return fmt.Errorf("cpu-cost, boot-delay, max-inflight and db-pool must not be negative")
+	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 || poolSize < 0 || scanRows < 0 {
+		return fmt.Errorf("cpu-cost, boot-delay, max-inflight, db-pool and db-scan-rows must not be negative")
 	}
 	if *readerURL != "" && *dbURL == "" {
 		return fmt.Errorf("a reader endpoint (-reader-url, DATABASE_READER_URL) needs a writer endpoint (-database-url, DATABASE_URL)")
@@ -118,6 +123,7 @@ func run(args []string) error {
 		DatabaseURL: *dbURL,
 		ReaderURL:   *readerURL,
 		PoolSize:    poolSize,
+		DBScanRows:  scanRows,
 		Cart:        *cart,
 		InstanceID:  *id,
 		Zone:        *zone,
