@@ -61,9 +61,9 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	if !ok {
 		return "", netip.AddrPort{}, fmt.Errorf("unknown instance type %q", lt.InstanceType)
 	}
-	f.mu.Lock()
+	f.l.randMu.Lock()
 	id, err := az.NewInstanceID(f.l.rand)
-	f.mu.Unlock()
+	f.l.randMu.Unlock()
 	if err != nil {
 		return "", netip.AddrPort{}, err
 	}

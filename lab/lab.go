@@ -81,6 +81,7 @@ type Lab struct {
 	fleet       *fleet     // the first service's (services.go)
 	services    []*service // every service's fleet and group, the first's are fleet and Group
 	entry       *labEntry  // cluster, DNS, front door (entry.go)
+	randMu      sync.Mutex // rand is one source for every service's fleet
 	rand        io.Reader  // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File

@@ -36,13 +36,25 @@ func (s *Stack) AlarmDBInstance(a Alarm) string {
 // has a database, the metric is one the lab publishes, and the dimension
 // names one of its DB instances. Other namespaces take no dimensions: the
 // lab sets the group's (AutoScalingGroupName) or the load balancer's itself.
+// On a stack with services, each service's policies are checked, at
+// services[N].scaling_policies.
 func (p *parser) validateAlarmDimensions(s *Stack) {
-	for i, sp := range s.ScalingPolicies {
+	if !s.MultiService() {
+		p.validatePolicyAlarms(s, "scaling_policies", s.ScalingPolicies)
+		return
+	}
+	for i, sv := range s.Services {
+		p.validatePolicyAlarms(s, yamlcheck.Index("services", i)+".scaling_policies", sv.ScalingPolicies)
+	}
+}
+
+func (p *parser) validatePolicyAlarms(s *Stack, policies string, list []ScalingPolicy) {
+	for i, sp := range list {
 		a := sp.Alarm
 		if a == nil || sp.PolicyType == TargetTrackingScaling {
 			continue
 		}
-		path := yamlcheck.Sub(yamlcheck.Index("scaling_policies", i), "alarm")
+		path := yamlcheck.Sub(yamlcheck.Index(policies, i), "alarm")
 		dpath := yamlcheck.Sub(path, "dimensions")
 		if a.Namespace != NamespaceRDS {
 			if len(a.Dimensions) > 0 {

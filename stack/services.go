@@ -146,6 +146,9 @@ func (p *parser) services(m map[string]*yaml.Node, s *Stack) {
 		s.Services = append(s.Services, Service{Name: one.Name, TargetGroup: one.TargetGroup, LaunchTemplate: one.LaunchTemplate,
 			AutoScalingGroup: one.AutoScalingGroup, ScalingPolicies: one.ScalingPolicies, ScheduledActions: one.ScheduledActions})
 	}
+	if len(s.Services) == 0 { // no entry was a mapping: each is an error already
+		return
+	}
 	first := s.Services[0]
 	s.TargetGroup, s.LaunchTemplate, s.AutoScalingGroup = first.TargetGroup, first.LaunchTemplate, first.AutoScalingGroup
 	s.ScalingPolicies, s.ScheduledActions = first.ScalingPolicies, first.ScheduledActions
@@ -185,6 +188,16 @@ func (p *parser) validateServicesShare(s *Stack) {
 	for i, sv := range s.Services[1:] {
 		if m := sv.LaunchTemplate.Monitoring; m != s.Services[0].LaunchTemplate.Monitoring {
 			p.Errf(yamlcheck.Index("services", i+1)+".launch_template.monitoring", "%s differs from services[0]'s %s; the lab publishes AWS/EC2 at one resolution for the stack: give every service the same", m, s.Services[0].LaunchTemplate.Monitoring)
+		}
+	}
+	policyOf := map[string]int{}
+	for i, sv := range s.Services {
+		for j, sp := range sv.ScalingPolicies {
+			if k, dup := policyOf[sp.Name]; dup {
+				p.Errf(yamlcheck.Index(yamlcheck.Index("services", i)+".scaling_policies", j)+".name", "%q is also a policy of services[%d]; the lab names each policy's alarm after the policy, and CloudWatch alarm names are unique in a Region: name it apart", sp.Name, k)
+			} else {
+				policyOf[sp.Name] = i
+			}
 		}
 	}
 	for i, sv := range s.Services {

@@ -87,6 +87,10 @@ load_balancer:
 			[]string{`services[0].name: missing`}},
 		{"unknown key", "name: two\nservices:\n" + svc + "    listener: {}\n",
 			[]string{`:7:5: services[0].listener: unknown key`}},
+		{"entries not mappings", "name: two\nservices: [api, listing]\n",
+			[]string{`services[0]`, `services[1]`}},
+		{"every forward weight 0", strings.NewReplacer("weight: 90", "weight: 0", "weight: 10", "weight: 0").Replace(head) + "services:\n" + svc + strings.Replace(svc, "name: a", "name: nope", 1),
+			[]string{`load_balancer.listener.rules[0].action.forward.target_groups: every weight is 0`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,5 +104,29 @@ load_balancer:
 				}
 			}
 		})
+	}
+}
+
+// Each service's policies are checked where they are: an AWS/RDS alarm of
+// services[1] without a database, and a policy name two services share
+// (its alarm is named after it).
+func TestServicesPolicyErrors(t *testing.T) {
+	svc := func(name, policy, namespace string) string {
+		return "  - name: " + name + "\n    target_group: {port: 8080}\n    launch_template: {command: [x]}\n    auto_scaling_group: {min_size: 1, max_size: 2}\n" +
+			"    scaling_policies:\n      - name: " + policy + "\n        policy_type: StepScaling\n        adjustment_type: ChangeInCapacity\n" +
+			"        step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: 1}]\n" +
+			"        alarm: {metric_name: CPUUtilization, namespace: " + namespace + ", statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 70, period: 60s, evaluation_periods: 1}\n"
+	}
+	_, err := Parse("two.yaml", []byte("name: two\nservices:\n"+svc("a", "up", "AWS/EC2")+svc("b", "up", "AWS/RDS")))
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	for _, w := range []string{
+		`services[1].scaling_policies[0].alarm.namespace: AWS/RDS needs the stack's database section`,
+		`services[1].scaling_policies[0].name: "up" is also a policy of services[0]`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("errors:\n%v\nwant one containing %s", err, w)
+		}
 	}
 }

@@ -208,6 +208,9 @@ func (p *parser) validateAction(path string, a RuleAction, s *Stack) {
 				p.Errf(tp+".weight", "%d is not allowed; use a weight from 0 to 999", tg.Weight)
 			}
 		}
+		if len(a.TargetGroups) > 1 && !slices.ContainsFunc(a.TargetGroups, func(tg WeightedTargetGroup) bool { return tg.Weight > 0 }) {
+			p.Errf(fpath+".target_groups", "every weight is 0; give at least one target group a weight above 0, or the forward has nowhere to send")
+		}
 	case ActionFixedResponse:
 		fpath := path + ".fixed_response"
 		f := a.FixedResponse
