@@ -41,6 +41,9 @@ func (l *Lab) blueGreen(ctx context.Context, a scenarios.OperatorAction, n int) 
 			return
 		}
 	}
+	// the forward as it was: what a rollback puts back (other target
+	// groups of the forward keep their weights through the steps)
+	orig := l.LB.ForwardWeights(a.Rule)
 	shift := func(p int) error {
 		ws := l.LB.ForwardWeights(a.Rule)
 		var out []alb.WeightedGroup
@@ -63,10 +66,10 @@ func (l *Lab) blueGreen(ctx context.Context, a scenarios.OperatorAction, n int) 
 		return l.LB.SetForwardWeights(a.Rule, out)
 	}
 	rollback := func(p int, why string) {
-		if err := shift(0); err != nil {
+		if err := l.LB.SetForwardWeights(a.Rule, orig); err != nil {
 			why += "; the rollback failed: " + err.Error()
 		}
-		l.Bus.Publish(BlueGreenRolledBack{From: a.From, To: a.To, Percent: p, Reason: why})
+		l.Bus.Publish(BlueGreenRolledBack{From: a.From, To: a.To, Percent: p, Reason: why, Weights: weightsText(l.LB.ForwardWeights(a.Rule))})
 	}
 	for _, p := range a.Steps {
 		if err := shift(p); err != nil {
@@ -100,6 +103,10 @@ func (l *Lab) watchStep(ctx context.Context, alarm *cloudwatch.Alarm, d time.Dur
 		case <-ctx.Done():
 			return ""
 		case <-end:
+			if alarm != nil && alarm.State() == cloudwatch.StateAlarm { // a breach in the step's last moments counts
+				r, _ := alarm.StateReason()
+				return fmt.Sprintf("alarm %q is in ALARM: %s", alarm.Name(), r.Text)
+			}
 			return ""
 		case <-tk.C():
 		}
@@ -141,6 +148,7 @@ type BlueGreenRolledBack struct {
 	To      string `json:"to"`
 	Percent int    `json:"percent"` // the step it stopped at
 	Reason  string `json:"reason"`
+	Weights string `json:"weights,omitempty"` // every target group's weight after the rollback
 }
 
 func (BlueGreenRolledBack) Kind() string { return "deploy" }

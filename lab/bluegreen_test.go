@@ -88,6 +88,9 @@ slos: [lost_writes == 0]
 	if len(back) != 1 || back[0].To != "v3" || back[0].Percent != 10 || !strings.Contains(back[0].Reason, "ALARM") {
 		t.Errorf("the bad build was not rolled back by its alarm at 10%%: %+v", back)
 	}
+	if len(back) == 1 && back[0].Weights != "v1 0, v2 100, v3 0" {
+		t.Errorf("after the rollback the forward is %q; want it as before the action, v1 0, v2 100, v3 0", back[0].Weights)
+	}
 	if len(shifted) != 3 || shifted[2].Weights != "v1 0, v2 90, v3 10" {
 		t.Errorf("steps: %+v", shifted)
 	}

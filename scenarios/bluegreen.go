@@ -10,6 +10,7 @@ import (
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/internal/yamlcheck"
+	"github.com/simplydone/lab/stack"
 )
 
 // BlueGreen shifts a weighted forward from one target group to another in
@@ -122,6 +123,8 @@ func (p parser) validateBlueGreen(path string, a OperatorAction, groups []string
 		apath := path + ".rollback_alarm"
 		if al.MetricName == "" {
 			p.Errf(apath+".metric_name", "missing; give an AWS/ApplicationELB metric of the target group, such as HTTPCode_Target_5XX_Count")
+		} else {
+			p.OneOf(apath+".metric_name", al.MetricName, stack.TargetGroupALBMetrics)
 		}
 		p.OneOf(apath+".statistic", al.Statistic, []string{"Average", "Sum", "Minimum", "Maximum", "SampleCount"})
 		p.OneOf(apath+".comparison_operator", al.ComparisonOperator, compare.CloudWatchNames())

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -155,6 +156,12 @@ func (p *parser) services(m map[string]*yaml.Node, s *Stack) {
 	p.validateServicesShare(s)
 }
 
+// TargetGroupALBMetrics are the AWS/ApplicationELB metrics the lab's load
+// balancer publishes per target group (LoadBalancer, TargetGroup) on a
+// stack with services (sim/alb's MetricPublisher.publishGroups): what a
+// service's alarm, or a blue-green rollback alarm, can watch.
+var TargetGroupALBMetrics = []string{"HTTPCode_Target_5XX_Count", "HealthyHostCount", "RequestCount", "RequestCountPerTarget", "UnHealthyHostCount"}
+
 // validateService checks one service as validate checks a one-service
 // stack's own sections.
 func (p *parser) validateService(s *Stack) {
@@ -193,6 +200,9 @@ func (p *parser) validateServicesShare(s *Stack) {
 	policyOf := map[string]int{}
 	for i, sv := range s.Services {
 		for j, sp := range sv.ScalingPolicies {
+			if a := sp.Alarm; a != nil && sp.PolicyType != TargetTrackingScaling && a.Namespace == NamespaceALB && !slices.Contains(TargetGroupALBMetrics, a.MetricName) {
+				p.Errf(yamlcheck.Index(yamlcheck.Index("services", i)+".scaling_policies", j)+".alarm.metric_name", "%q is not published per target group by the lab's load balancer, so a service's alarm on it would never see data; use one of %s", a.MetricName, strings.Join(TargetGroupALBMetrics, ", "))
+			}
 			if k, dup := policyOf[sp.Name]; dup {
 				p.Errf(yamlcheck.Index(yamlcheck.Index("services", i)+".scaling_policies", j)+".name", "%q is also a policy of services[%d]; the lab names each policy's alarm after the policy, and CloudWatch alarm names are unique in a Region: name it apart", sp.Name, k)
 			} else {
