@@ -132,16 +132,21 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 	if pid > 0 {
 		if r, w, err := readServerIO(m.procRoot, pid); err == nil {
 			cur := ioSample{pid: pid, reads: r, write: w, at: now}
-			if prev, ok := m.io[s.Identifier]; ok {
-				if rr, wr, ok := iops(prev, cur); ok {
-					put(MetricReadIOPS, rr)
-					put(MetricWriteIOPS, wr)
-				}
+			prev, had := m.io[s.Identifier]
+			rr, wr, ok := iops(prev, cur)
+			if had && ok {
+				put(MetricReadIOPS, rr)
+				put(MetricWriteIOPS, wr)
 			}
 			if m.io == nil {
 				m.io = map[string]ioSample{}
 			}
-			m.io[s.Identifier] = cur
+			// a counter that went back on the same server is a backend not yet
+			// reaped: keep the earlier reading, so that next minute's rate
+			// spans both minutes instead of counting the backend's I/O twice
+			if ok || !had || prev.pid != cur.pid {
+				m.io[s.Identifier] = cur
+			}
 		}
 	}
 	c, err := m.conn(ctx, s)

@@ -43,8 +43,11 @@ func (c DBInstanceClass) MaxConnections() int {
 
 // SharedBuffersMiB is RDS for PostgreSQL's default shared_buffers,
 // {DBInstanceClassMemory/32768} pages of 8 kB (a quarter of the memory),
-// taken of the lab's memory limit so that the server fits in it.
-func (c DBInstanceClass) SharedBuffersMiB() int { return max(c.MemoryMiB/4, 1) }
+// of an eighth of the class's memory (32 MiB per GiB): the buffers are
+// allocated up front, and at the full quarter a large class would ask
+// this host for more memory than it has. The limit (MemoryMiB) stays the
+// class's memory, for the backends' own.
+func (c DBInstanceClass) SharedBuffersMiB() int { return max(c.MemoryGiB*32, 1) }
 
 // size is one size of a class family: its name, AWS's vCPUs and memory.
 type size struct {

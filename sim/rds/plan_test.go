@@ -97,7 +97,7 @@ func TestSettings(t *testing.T) {
 		if got, _ := opt(args, "listen_addresses"); got != "127.0.1.200" {
 			t.Errorf("listen_addresses = %q", got)
 		}
-		if got, _ := opt(args, "shared_buffers"); got != strconv.Itoa(servers[0].Class.MemoryMiB/4)+"MB" {
+		if got, _ := opt(args, "shared_buffers"); got != strconv.Itoa(servers[0].Class.MemoryGiB*32)+"MB" {
 			t.Errorf("shared_buffers = %q", got)
 		}
 		if _, ok := opt(settings(servers[1], servers), "synchronous_standby_names"); ok {
