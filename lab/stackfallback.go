@@ -31,8 +31,8 @@ func withoutPostgreSQL(o *RunOptions) (string, error) {
 		return "", err
 	}
 	o.Stack = fb
-	return fmt.Sprintf("stack %s, not %s: %s's Multi-AZ database needs PostgreSQL, which is not installed here (as root, `make run-deps` or %s installs it)",
-		fb.Name, st.Name, st.Name, rds.InstallCommand), nil
+	return fmt.Sprintf("stack %s, not %s: %s's database (%s) needs PostgreSQL, which is not installed here (as root, `make run-deps` or %s installs it)",
+		fb.Name, st.Name, st.Name, rds.Kind(st.Database), rds.InstallCommand), nil
 }
 
 // findPostgres is rds.Find; tests replace it.

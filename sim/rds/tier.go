@@ -371,15 +371,21 @@ func removeContents(dir string) error {
 	return errors.Join(errs...)
 }
 
-// Describe says where the tier's servers are, for the console: one line.
-func Describe(d *stack.Database, servers []Server) string {
-	kind := "Single-AZ DB instance"
+// Kind is the deployment in RDS's words: a Single-AZ or Multi-AZ DB
+// instance, or a Multi-AZ DB cluster.
+func Kind(d *stack.Database) string {
 	switch {
 	case d.Cluster:
-		kind = "Multi-AZ DB cluster"
+		return "Multi-AZ DB cluster"
 	case d.MultiAZ:
-		kind = "Multi-AZ DB instance"
+		return "Multi-AZ DB instance"
 	}
+	return "Single-AZ DB instance"
+}
+
+// Describe says where the tier's servers are, for the console: one line.
+func Describe(d *stack.Database, servers []Server) string {
+	kind := Kind(d)
 	parts := make([]string, 0, len(servers))
 	for _, s := range servers {
 		parts = append(parts, fmt.Sprintf("%s %s in %s (%s)", s.Role, s.Identifier, s.Zone.Name, s.AddrPort()))
