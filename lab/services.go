@@ -217,7 +217,7 @@ func (l *Lab) servicesObserved() (GroupState, []ServiceState) {
 		}
 		c := l.LB.TargetGroupCounts(sv.name)
 		ss.Healthy, ss.Requests = c.Healthy, c.Requests
-		ss.Errors5xx = c.Target5XX + c.NoTarget + (c.Requests - c.Responses)
+		ss.Errors5xx = c.Target5XX + c.ELBErrors()
 		ss.CPU, ss.HasCPU = l.groupCPUOf(sv.name)
 		sum.Desired, sum.Min, sum.Max = sum.Desired+ss.Desired, sum.Min+g.MinSize, sum.Max+g.MaxSize
 		out = append(out, ss)
@@ -274,7 +274,7 @@ func (c *collector) fillServices(s *Summary, l *Lab) {
 	for _, sv := range l.services {
 		tc := l.LB.TargetGroupCounts(sv.name)
 		ss := rundir.ServiceSummary{Name: sv.name, Requests: tc.Requests, Target2xx: tc.Target2XX, Target4xx: tc.Target4XX, Target5xx: tc.Target5XX,
-			ELBErrors: tc.NoTarget + tc.Requests - tc.Responses, Desired: sv.group.Desired()}
+			ELBErrors: tc.ELBErrors(), Desired: sv.group.Desired()}
 		if mm := c.svcInSvc[sv.name]; mm != nil {
 			ss.InService = *mm
 		}

@@ -77,8 +77,17 @@ type TargetGroupCounts struct {
 	Target2XX int64
 	Target4XX int64
 	Target5XX int64
-	Healthy   int // registered targets the live nodes' views fold to healthy
-	Targets   int // registered targets, draining ones included
+	Healthy   int   // registered targets the live nodes' views fold to healthy
+	Targets   int   // registered targets, draining ones included
+	Unhealthy int   // registered targets the live nodes' views fold to unhealthy (not initial, not draining)
+	InFlight  int64 // requests its targets are answering now (counted in Requests, not yet in Responses)
+}
+
+// ELBErrors are the requests the load balancer answered itself for the
+// group: no target (503), and the routed requests no target answered
+// (502, 504, 460), those still in flight left out.
+func (c TargetGroupCounts) ELBErrors() int64 {
+	return c.NoTarget + max(c.Requests-c.Responses-c.InFlight, 0)
 }
 
 // TargetGroupNames are the load balancer's target groups, its own first.
@@ -104,8 +113,12 @@ func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 			continue
 		}
 		c.Targets++
-		if lb.TargetHealth(t.ID) == StateHealthy {
+		c.InFlight += t.InFlight()
+		switch lb.TargetHealth(t.ID) {
+		case StateHealthy:
 			c.Healthy++
+		case StateUnhealthy:
+			c.Unhealthy++
 		}
 	}
 	return c

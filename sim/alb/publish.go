@@ -162,7 +162,7 @@ func (p *MetricPublisher) publishGroups(now time.Time) {
 		dims := map[string]string{DimLoadBalancer: p.name, DimTargetGroup: name}
 		put := func(metric string, v float64) { p.sink.PutMetric(Namespace, metric, dims, now, v) }
 		put(MetricHealthyHostCount, float64(c.Healthy))
-		put(MetricUnHealthyHostCount, float64(c.Targets-c.Healthy))
+		put(MetricUnHealthyHostCount, float64(c.Unhealthy)) // as a node's: draining and initial targets are neither
 		if d := c.Requests - prev.Requests; d > 0 {
 			put(MetricRequestCount, float64(d))
 		}
