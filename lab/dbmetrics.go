@@ -96,8 +96,12 @@ func (m *dbMetrics) sample(ctx context.Context) {
 	for _, s := range m.l.DB.Servers() {
 		row := dbInstanceRow(s, m.l.pg.Version)
 		put := func(metric string, v float64) {
-			m.l.Metrics.Put(cloudwatch.Datum{Namespace: cloudwatch.NamespaceRDS, MetricName: metric,
-				Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, s.Identifier), Time: now, Value: v})
+			// a Multi-AZ DB instance's standby has no identifier of its own
+			// on AWS and publishes nothing; the lab's views still show it
+			if s.Role != stack.RoleStandby {
+				m.l.Metrics.Put(cloudwatch.Datum{Namespace: cloudwatch.NamespaceRDS, MetricName: metric,
+					Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, s.Identifier), Time: now, Value: v})
+			}
 			if row.Metrics == nil {
 				row.Metrics = map[string]float64{}
 			}

@@ -71,7 +71,9 @@ func (p *parser) validatePolicyAlarms(s *Stack, policies string, list []ScalingP
 		}
 		ids := make([]string, 0, 4)
 		for _, in := range s.Database.Instances() {
-			ids = append(ids, in.Identifier)
+			if in.Role != RoleStandby { // a Multi-AZ DB instance's standby publishes no metrics of its own
+				ids = append(ids, in.Identifier)
+			}
 		}
 		names := make([]string, 0, len(a.Dimensions))
 		for k := range a.Dimensions {

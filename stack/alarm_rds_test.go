@@ -47,7 +47,7 @@ func TestAlarmOnRDSErrors(t *testing.T) {
 		{"metric", head + group + rdsDB + rdsPolicy("metric_name: DatabaseConnection, namespace: AWS/RDS, "+common),
 			[]string{`scaling_policies[0].alarm.metric_name: "DatabaseConnection"`, `did you mean DatabaseConnections?`}},
 		{"unknown instance", head + group + rdsDB + rdsPolicy("metric_name: ReadIOPS, namespace: AWS/RDS, dimensions: {DBInstanceIdentifier: nope}, "+common),
-			[]string{`scaling_policies[0].alarm.dimensions.DBInstanceIdentifier: "nope" is not one of the stack's DB instances; use one of web-db, web-db-standby, reads`}},
+			[]string{`scaling_policies[0].alarm.dimensions.DBInstanceIdentifier: "nope" is not one of the stack's DB instances; use one of web-db, reads`}},
 		{"other dimension", head + group + rdsDB + rdsPolicy("metric_name: ReadIOPS, namespace: AWS/RDS, dimensions: {DBClusterIdentifier: web-db}, "+common),
 			[]string{`scaling_policies[0].alarm.dimensions.DBClusterIdentifier: not a dimension the lab publishes AWS/RDS metrics with; use DBInstanceIdentifier`}},
 		{"dimensions on EC2", head + group + rdsPolicy("metric_name: CPUUtilization, namespace: AWS/EC2, dimensions: {AutoScalingGroupName: x}, "+common),
