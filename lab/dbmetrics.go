@@ -112,8 +112,12 @@ func (m *dbMetrics) sample(ctx context.Context) {
 	}
 	m.l.dbNow.set(sample)
 	if m.out != nil {
-		if b, err := json.Marshal(sample); err == nil {
-			m.out.Write(append(b, '\n'))
+		b, err := json.Marshal(sample)
+		if err == nil {
+			_, err = m.out.Write(append(b, '\n'))
+		}
+		if err != nil {
+			m.l.opts.Logger.Warn("database metrics: a minute is missing from the report", "file", rundir.DatabaseFile, "err", err)
 		}
 	}
 }

@@ -20,15 +20,19 @@ import (
 // the preflight, which refuses the stack with the command that installs it.
 func withoutPostgreSQL(o *RunOptions) (string, error) {
 	sc, st := o.Scenario, o.Stack
-	if sc == nil || st == nil || st.Database == nil || sc.StackWithoutPostgreSQL == "" || st.Name != sc.Stack {
+	if sc == nil || sc.StackWithoutPostgreSQL == "" {
+		return "", nil
+	}
+	// resolved on every host, so that a wrong name shows where PostgreSQL is installed too
+	fb, err := sc.ResolveStackWithoutPostgreSQL()
+	if err != nil {
+		return "", err
+	}
+	if st == nil || st.Database == nil || st.Name != sc.Stack {
 		return "", nil
 	}
 	if _, err := findPostgres(); !errors.Is(err, rds.ErrNotInstalled) {
 		return "", nil
-	}
-	fb, err := sc.ResolveStackWithoutPostgreSQL()
-	if err != nil {
-		return "", err
 	}
 	o.Stack = fb
 	return fmt.Sprintf("stack %s, not %s: %s's database (%s) needs PostgreSQL, which is not installed here (as root, `make run-deps` or %s installs it)",

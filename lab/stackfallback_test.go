@@ -53,4 +53,12 @@ func TestFlashSaleWithoutPostgreSQL(t *testing.T) {
 	if _, err := withoutPostgreSQL(&o); err != nil || o.Stack != st {
 		t.Errorf("a broken install is the preflight's to report, not a fallback: %v, %s", err, o.Stack.Name)
 	}
+	// a wrong name is refused where PostgreSQL is installed too, at its line
+	findPostgres = func() (rds.Install, error) { return rds.Install{BinDir: "/usr/lib/postgresql/17/bin"}, nil }
+	bad := *sc
+	bad.StackWithoutPostgreSQL = "simplydone-paek"
+	o = RunOptions{Scenario: &bad, Stack: st}
+	if _, err := withoutPostgreSQL(&o); err == nil || !strings.Contains(err.Error(), "simplydone-paek") {
+		t.Errorf("a misspelt stack_without_postgresql: %v; want it refused", err)
+	}
 }

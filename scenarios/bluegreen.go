@@ -93,7 +93,7 @@ func (p parser) blueGreen(m map[string]*yaml.Node, path string, a *OperatorActio
 // validateBlueGreen checks a blue-green action; groups are the stack's
 // target groups (nil when the stack could not be read).
 func (p parser) validateBlueGreen(path string, a OperatorAction, groups []string) {
-	for _, f := range []string{"version", "strategy", "min_healthy_percentage", "max_healthy_percentage", "instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback"} {
+	for _, f := range []string{"version", "strategy", "min_healthy_percentage", "max_healthy_percentage", "instance_warmup", "checkpoint_percentages", "checkpoint_delay", "skip_matching", "auto_rollback", "service"} {
 		if p.Has(path + "." + f) {
 			p.Errf(path+"."+f, "not allowed with blue-green (it shifts traffic between target groups; each runs its own version); remove it")
 		}
