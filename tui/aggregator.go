@@ -281,9 +281,19 @@ func history(rs []lab.SecondRecord, marks []byte) History {
 // alarmPolicies maps each alarm's name to the stack's policy it drives: a
 // simple or step policy's alarm bears its name; target tracking builds
 // TargetTracking-<group>-AlarmHigh-<policy> and -AlarmLow-.
+//
+// On a stack with services, each service's policies, its group named as
+// the service.
 func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time) map[string]*AlarmPolicy {
 	out := map[string]*AlarmPolicy{}
-	for _, p := range st.ScalingPolicies {
+	for _, sv := range st.ServiceList() {
+		servicePolicies(out, sv, now, lastRun)
+	}
+	return out
+}
+
+func servicePolicies(out map[string]*AlarmPolicy, sv stack.Service, now time.Time, lastRun map[string]time.Time) {
+	for _, p := range sv.ScalingPolicies {
 		ap := &AlarmPolicy{Name: p.Name, Type: p.PolicyType, AdjustmentType: p.AdjustmentType, Adjustment: p.ScalingAdjustment,
 			MinAdjustment: p.MinAdjustmentMagnitude}
 		if p.PolicyType == stack.TargetTrackingScaling {
@@ -293,8 +303,8 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 			high, low := *ap, *ap
 			high.High = true
 			low.NoScaleIn = p.TargetTracking.DisableScaleIn
-			out["TargetTracking-"+st.Name+"-AlarmHigh-"+p.Name] = &high
-			out["TargetTracking-"+st.Name+"-AlarmLow-"+p.Name] = &low
+			out["TargetTracking-"+sv.Name+"-AlarmHigh-"+p.Name] = &high
+			out["TargetTracking-"+sv.Name+"-AlarmLow-"+p.Name] = &low
 			continue
 		}
 		if p.Alarm == nil {
@@ -305,7 +315,7 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 			ap.Steps = append(ap.Steps, PolicyStep{Lower: s.LowerBound, Upper: s.UpperBound, Adjustment: s.ScalingAdjustment})
 		}
 		if t, ok := lastRun[p.Name]; ok && p.PolicyType == stack.SimpleScaling {
-			cd := st.AutoScalingGroup.DefaultCooldown
+			cd := sv.AutoScalingGroup.DefaultCooldown
 			if p.Cooldown != nil {
 				cd = *p.Cooldown
 			}
@@ -313,7 +323,6 @@ func alarmPolicies(st *stack.Stack, now time.Time, lastRun map[string]time.Time)
 		}
 		out[p.Name] = ap
 	}
-	return out
 }
 
 // fromObservation fills the view's group, zones, instances and alarms from

@@ -3,8 +3,10 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/stack"
 )
 
 // A stack with several services shows each after the group line: its
@@ -25,5 +27,25 @@ func TestViewServices(t *testing.T) {
 	s.Group.Services = nil
 	if v := step(newModel(240, 48), s).View(); strings.Contains(v, "req ·") {
 		t.Errorf("a one-service stack shows services:\n%s", v)
+	}
+}
+
+// Every service's policies drive the alarms the view shows: the built-in
+// services stack's step policies, by name, from each service.
+func TestAlarmPoliciesOfServices(t *testing.T) {
+	st, err := stack.Builtin("services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := alarmPolicies(st, time.Now(), nil)
+	for _, sv := range st.Services {
+		for _, p := range sv.ScalingPolicies {
+			if m[p.Name] == nil && m["TargetTracking-"+sv.Name+"-AlarmHigh-"+p.Name] == nil {
+				t.Errorf("service %s's policy %s drives no alarm the view knows: %v", sv.Name, p.Name, m)
+			}
+		}
+	}
+	if len(st.Services) < 2 || len(st.Services[1].ScalingPolicies) == 0 {
+		t.Fatal("the services stack's second service has no policy to check")
 	}
 }
