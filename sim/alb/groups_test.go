@@ -132,3 +132,30 @@ func TestSetForwardWeightsShiftsTraffic(t *testing.T) {
 		}
 	}
 }
+
+// A zone leaves DNS when any target group falls below dns_failover there,
+// not when the groups' targets summed do: api's one target failing takes
+// every zone out (cross-zone on: over all zones), though web's is healthy.
+func TestAnyTargetGroupTakesTheZoneOutOfDNS(t *testing.T) {
+	h := twoGroups(t, 1, 1)
+	sick := backend(t, "api", nil)
+	h.prober.set(sick, mismatch)
+	h.register("i-web", "us-east-1a", backend(t, "web", nil))
+	if err := h.lb.RegisterIn("api", "i-api", "us-east-1b", sick); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		h.check(2)
+	}
+	h.waitState("i-web", StateHealthy)
+	for _, n := range h.lb.Nodes() {
+		if got, _ := n.Health("i-api"); got.State != StateUnhealthy {
+			t.Fatalf("i-api on %s: %+v", n.Zone(), got)
+		}
+	}
+	for _, n := range h.lb.Nodes() {
+		if h.lb.DNSHealthy(n.Zone()) {
+			t.Errorf("zone %s is healthy in DNS with api's only target unhealthy", n.Zone())
+		}
+	}
+}

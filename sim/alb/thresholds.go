@@ -87,6 +87,48 @@ func (n *Node) zoneHealthLocked() zoneHealth {
 	return z
 }
 
+// groupHealthLocked is zoneHealthLocked per target group, every group of
+// the load balancer in it (one with no routable target here counts 0 of 0);
+// n.mu must be held.
+func (n *Node) groupHealthLocked() map[string]zoneHealth {
+	out := make(map[string]zoneHealth, len(n.lb.groupNames))
+	for _, g := range n.lb.groupNames {
+		out[g] = zoneHealth{}
+	}
+	for _, v := range n.views {
+		if !n.routable(v) {
+			continue
+		}
+		g := v.t.Group
+		if _, ok := out[g]; !ok {
+			g = n.lb.cfg.TargetGroupName
+		}
+		z := out[g]
+		z.total++
+		if v.health.State == StateHealthy {
+			z.healthy++
+		}
+		out[g] = z
+	}
+	return out
+}
+
+// dnsBelow says whether a node's zone leaves DNS: when any target group
+// falls below the dns_failover threshold there ("if any target group has
+// all its targets unhealthy in an AZ, that AZ's load balancer node IPs are
+// removed from DNS").
+func (lb *LoadBalancer) dnsBelow(groups map[string]zoneHealth) bool {
+	if len(groups) == 0 {
+		return lb.tgHealth.DNSFailover.Below(0, 0)
+	}
+	for _, z := range groups {
+		if lb.tgHealth.DNSFailover.Below(z.healthy, z.total) {
+			return true
+		}
+	}
+	return false
+}
+
 // failOpen decides routing failover for a node that may route to total
 // targets, healthy of them healthy: below the unhealthy_state_routing
 // threshold the node sends traffic to all of them. No target at all is not
@@ -108,9 +150,9 @@ func (lb *LoadBalancer) DNSHealthy(zone string) bool {
 	for _, n := range lb.nodes {
 		if n.zone.Name == zone {
 			n.mu.Lock()
-			z := n.zoneHealthLocked()
+			gs := n.groupHealthLocked()
 			n.mu.Unlock()
-			return !lb.tgHealth.DNSFailover.Below(z.healthy, z.total)
+			return !lb.dnsBelow(gs)
 		}
 	}
 	return false
@@ -163,10 +205,11 @@ type zoneState struct {
 func (lb *LoadBalancer) noteZoneHealth(n *Node) {
 	n.mu.Lock()
 	z := n.zoneHealthLocked()
+	gs := n.groupHealthLocked()
 	n.mu.Unlock()
 	now := zoneState{
 		routingUnhealthy: lb.failOpen(z.healthy, z.total),
-		dnsUnhealthy:     lb.tgHealth.DNSFailover.Below(z.healthy, z.total),
+		dnsUnhealthy:     lb.dnsBelow(gs),
 		known:            true,
 	}
 	lb.zmu.Lock()
