@@ -38,6 +38,7 @@ type accessEntry struct {
 	created, end time.Time // AWS
 	client       string
 	target       string
+	group        string  // the target group that served it ("": the load balancer's own)
 	reqProc      float64 // wall seconds; -1: not dispatched
 	targetProc   float64
 	respProc     float64
@@ -62,8 +63,9 @@ type accessLog struct {
 	ch      chan accessEntry
 	w       *bufio.Writer
 	dst     io.Writer
-	elb     string // the load balancer's resource id, app/NAME/ID
-	tgARN   string
+	elb     string            // the load balancer's resource id, app/NAME/ID
+	tgARN   string            // the load balancer's own target group's
+	tgARNs  map[string]string // every target group's, by name
 	port    int
 	done    chan struct{}
 	stop    chan struct{} // closed by close: write the rest now
@@ -71,9 +73,9 @@ type accessLog struct {
 	once    sync.Once
 }
 
-func newAccessLog(dst io.Writer, elb, tgARN string, port int) *accessLog {
+func newAccessLog(dst io.Writer, elb, tgARN string, tgARNs map[string]string, port int) *accessLog {
 	return &accessLog{ch: make(chan accessEntry, accessQueue), w: bufio.NewWriterSize(dst, 64<<10), dst: dst,
-		elb: elb, tgARN: tgARN, port: port, done: make(chan struct{}), stop: make(chan struct{})}
+		elb: elb, tgARN: tgARN, tgARNs: tgARNs, port: port, done: make(chan struct{}), stop: make(chan struct{})}
 }
 
 // run writes entries until close. It wakes every accessFlushEvery,
@@ -178,7 +180,11 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	b = append(b, `" "`...)
 	b = quoted(b, e.userAgent)
 	b = append(b, `" - - `...) // ssl_cipher ssl_protocol: an HTTP listener
-	b = append(b, a.tgARN...)
+	if arn, ok := a.tgARNs[e.group]; ok {
+		b = append(b, arn...) // target_group_arn: the group that served it
+	} else {
+		b = append(b, a.tgARN...)
+	}
 	b = append(b, ` "`...)
 	b = quoted(b, dashed(e.traceID))
 	b = append(b, `" "-" "-" `...)              // domain_name chosen_cert_arn
@@ -259,6 +265,7 @@ type exchange struct {
 	sent, got    time.Time // wall: request to the target, its response headers
 	respStart    time.Time // wall: the node started answering
 	target       string
+	group        string // the target's group ("": the load balancer's own)
 	status       int
 	targetStatus int
 	bytes        int64
@@ -318,7 +325,7 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	speed := c.Speed()
 	end := time.Now()
 	en := accessEntry{
-		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target,
+		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target, group: e.group,
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
 		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,

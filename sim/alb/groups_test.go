@@ -1,7 +1,9 @@
 package alb
 
 import (
+	"bytes"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/simplydone/lab/sim/az"
@@ -157,5 +159,37 @@ func TestAnyTargetGroupTakesTheZoneOutOfDNS(t *testing.T) {
 		if h.lb.DNSHealthy(n.Zone()) {
 			t.Errorf("zone %s is healthy in DNS with api's only target unhealthy", n.Zone())
 		}
+	}
+}
+
+// Each access log line names the target group that served the request
+// (target_group_arn), not always the load balancer's own.
+func TestAccessLogNamesTheServingTargetGroup(t *testing.T) {
+	var buf bytes.Buffer
+	h := newHarness(t, func(c *Config) {
+		c.AccessLog = &buf
+		c.TargetGroupName = "web"
+		c.TargetGroups = []TargetGroupConfig{{Name: "api", HealthCheck: c.HealthCheck, Prober: c.Prober}}
+		c.Rules = []Rule{{Priority: 1, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/api/*"}}}, Action: RuleAction{Type: ActionForward, TargetGroup: "api"}}}
+	})
+	h.register("i-web", "us-east-1a", backend(t, "web", nil))
+	if err := h.lb.RegisterIn("api", "i-api", "us-east-1b", backend(t, "api", nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState("i-web", StateHealthy)
+	h.waitState("i-api", StateHealthy)
+	url := h.lb.Nodes()[0].URL()
+	get(t, url+"/api/x")
+	get(t, url+"/")
+	if err := h.lb.Close(); err != nil { // flushes the log
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), buf.String())
+	}
+	api, web := parseAccessLine(t, lines[0])["target_group_arn"], parseAccessLine(t, lines[1])["target_group_arn"]
+	if !strings.Contains(api, ":targetgroup/api/") || web != h.lb.TargetGroupARN() {
+		t.Errorf("target_group_arn: /api/x %q, / %q; want api's, then the load balancer's own %q", api, web, h.lb.TargetGroupARN())
 	}
 }

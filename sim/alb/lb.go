@@ -251,7 +251,7 @@ func New(cfg Config) (*LoadBalancer, error) {
 		lb.groupNames = append(lb.groupNames, g.Name)
 	}
 	if cfg.AccessLog != nil {
-		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), cfg.Port)
+		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), lb.targetGroupARNs(), cfg.Port)
 	}
 	for i, z := range cfg.Zones {
 		lb.nodes = append(lb.nodes, newNode(lb, z, i))

@@ -2,6 +2,7 @@ package alb
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 )
 
@@ -35,4 +36,22 @@ func (lb *LoadBalancer) TargetGroupARN() string {
 		region = strings.TrimRight(lb.cfg.Zones[0].Name, "abcdefghijklmnopqrstuvwxyz")
 	}
 	return "arn:aws:elasticloadbalancing:" + region + ":123456789012:" + lb.TargetGroupDimension()
+}
+
+// targetGroupARNs are the ARNs of the load balancer's other target groups
+// (a stack's services), by name: targetgroup/NAME/ID, each its own id from
+// the seed. The load balancer's own keeps TargetGroupARN.
+func (lb *LoadBalancer) targetGroupARNs() map[string]string {
+	own := lb.TargetGroupARN()
+	prefix := own[:strings.Index(own, "targetgroup/")]
+	out := map[string]string{}
+	for _, name := range lb.groupNames {
+		if name == lb.cfg.TargetGroupName || name == "" {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(name))
+		out[name] = fmt.Sprintf("%stargetgroup/%s/%016x", prefix, name, newSource(lb.cfg.Seed, h.Sum64()).Uint64())
+	}
+	return out
 }

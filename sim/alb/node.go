@@ -388,7 +388,7 @@ func (n *Node) newProxy(t *Target) *httputil.ReverseProxy {
 			pr.Out.Header["X-Forwarded-Port"] = []string{n.port}
 			delete(pr.Out.Header, "Expect") // the node answers 100-continue itself
 		},
-		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host, n.stats[t.Group]},
+		Transport:    timedTransport{faultTransport{n: n, zone: t.Zone, next: up}, &n.metrics, host, t.Group, n.stats[t.Group]},
 		BufferPool:   bufferPool{},
 		ErrorHandler: n.proxyError,
 		ErrorLog:     n.lb.errorLog,
@@ -569,6 +569,7 @@ type timedTransport struct {
 	rt     http.RoundTripper
 	m      *Metrics
 	target string
+	group  string      // the target's group ("": the load balancer's own)
 	g      *groupStats // the target's group's counts on this node (groups.go)
 }
 
@@ -577,7 +578,7 @@ func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(r)
 	end := time.Now()
 	if ex := exchangeOf(r); ex != nil {
-		ex.sent, ex.target = start, t.target
+		ex.sent, ex.target, ex.group = start, t.target, t.group
 		if err == nil {
 			ex.got, ex.targetStatus = end, resp.StatusCode
 		}

@@ -85,6 +85,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTrip
 // registered rather than on every request.
 type fastPath struct {
 	target string
+	group  string
 	m      *Metrics
 	g      *groupStats // the target's group's counts (groups.go)
 	up     *upstream
@@ -110,7 +111,7 @@ func newFastPath(n *Node, tr http.RoundTripper) *fastPath {
 	if !ok || up.addr != tt.target {
 		return nil
 	}
-	fp.target, fp.m, fp.g, fp.up = tt.target, tt.m, tt.g, up
+	fp.target, fp.group, fp.m, fp.g, fp.up = tt.target, tt.group, tt.m, tt.g, up
 	return fp
 }
 
@@ -121,7 +122,7 @@ func (fp *fastPath) writer(n *Node, out, in *http.Request) *fwdRequest {
 		return nil
 	}
 	fr := &fwdRequest{up: fp.up, in: in, n: n}
-	fr.timed = timedTransport{fr, fp.m, fp.target, fp.g}
+	fr.timed = timedTransport{fr, fp.m, fp.target, fp.group, fp.g}
 	return fr
 }
 
