@@ -39,7 +39,7 @@ const (
 	MetricDatabaseConnections = "DatabaseConnections"
 	MetricReplicaLag          = "ReplicaLag"
 	MetricFreeStorageSpace    = "FreeStorageSpace"
-	DimDBInstanceIdentifier   = "DBInstanceIdentifier"
+	DimDBInstanceIdentifier   = stack.DimDBInstanceIdentifier
 )
 
 // dbMetrics samples the tier. run owns it and its connections.

@@ -9,6 +9,7 @@ import (
 	"github.com/simplydone/lab/internal/compare"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/stack"
 )
 
 // stackDoc is what the report needs of stack.yaml.
@@ -62,7 +63,7 @@ func analyse(r *Run) *analysis {
 	if err := yaml.Unmarshal([]byte(r.StackYAML), &sd); err == nil {
 		a.zones = sd.Zones
 		for _, p := range sd.Policies {
-			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") || p.Alarm.Namespace == "AWS/RDS" { // a DB instance's CPU is not the group's
+			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") || p.Alarm.Namespace == stack.NamespaceRDS { // a DB instance's CPU is not the group's
 				continue
 			}
 			op, ok := compare.ParseName(p.Alarm.Comparison)

@@ -3,11 +3,13 @@ package tui
 import (
 	"fmt"
 	"strings"
+
+	"github.com/simplydone/lab/stack"
 )
 
 // rdsNamespace is RDS's CloudWatch namespace: an alarm on it watches a DB
 // instance, not the instances' CPU bars.
-const rdsNamespace = "AWS/RDS"
+const rdsNamespace = stack.NamespaceRDS
 
 // databaseLine is the data tier on one line: each DB instance's role and
 // zone now, and its latest AWS/RDS minute (CPU; connections against
