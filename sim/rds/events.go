@@ -6,12 +6,12 @@ import (
 	"github.com/simplydone/lab/events"
 )
 
-func init() { events.Register(Event{}, FailoverStep{}) }
+func init() { events.Register(RDSEvent{}, FailoverStep{}) }
 
-// Event is an RDS event as DescribeEvents lists it: its source, category
+// RDSEvent is an RDS event as DescribeEvents lists it: its source, category
 // and message in RDS's words (the cluster's failover events carry RDS's
 // event ids; where the lab's message is its own, Own says so).
-type Event struct {
+type RDSEvent struct {
 	SourceType string `json:"source_type"` // db-instance or db-cluster
 	SourceID   string `json:"source_id"`
 	EventID    string `json:"event_id,omitempty"`
@@ -23,9 +23,9 @@ type Event struct {
 	Own bool `json:"own,omitempty"`
 }
 
-func (Event) Kind() string { return "database" }
+func (RDSEvent) Kind() string { return "database" }
 
-func (e Event) Message() string {
+func (e RDSEvent) Message() string {
 	src := "DB instance"
 	if e.SourceType == "db-cluster" {
 		src = "DB cluster"

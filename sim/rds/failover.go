@@ -436,7 +436,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	usable := func(s Server) bool { return alive(states, s) && t.healthy(s.Zone.Name) }
 	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return t.replayLSN(ctx, s) })
 	if err != nil {
-		t.publish(Event{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
+		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
 			Text: "Failover not possible: " + err.Error()})
 		return err
 	}
@@ -456,13 +456,13 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	promotion := target != ""
 	switch {
 	case promotion:
-		t.publish(Event{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
 			Text: "Promotion of the read replica to a standalone DB instance started"})
 	case d.Cluster:
-		t.publish(Event{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0073", Category: "failover", Zone: to.Zone.Name,
+		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0073", Category: "failover", Zone: to.Zone.Name,
 			Text: fmt.Sprintf(msgClusterFailoverStarted, to.Identifier)})
 	default:
-		t.publish(Event{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: old.Zone.Name, Text: msgInstanceFailoverStarted})
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: old.Zone.Name, Text: msgInstanceFailoverStarted})
 	}
 	step(StepDetected, old, reason)
 
@@ -516,13 +516,13 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	step(StepMoved, to, writer.Name+" now answers from "+to.AddrPort().String())
 	switch {
 	case promotion:
-		t.publish(Event{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
 			Text: "Read replica promoted to a standalone DB instance; it is now the writer"})
 	case d.Cluster:
-		t.publish(Event{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0071", Category: "failover", Zone: to.Zone.Name,
+		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0071", Category: "failover", Zone: to.Zone.Name,
 			Text: fmt.Sprintf(msgClusterFailoverCompleted, to.Identifier)})
 	default:
-		t.publish(Event{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: to.Zone.Name, Text: msgInstanceFailoverCompleted})
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: to.Zone.Name, Text: msgInstanceFailoverCompleted})
 	}
 	if !promotion && old.Role == stack.RolePrimary {
 		t.rebuild(ctx, old, at)

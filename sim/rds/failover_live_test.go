@@ -132,7 +132,7 @@ func TestFailoverMovesTheEndpoint(t *testing.T) {
 	var seq []string
 	for _, e := range rec.all() {
 		switch e := e.(type) {
-		case rds.Event:
+		case rds.RDSEvent:
 			seq = append(seq, e.Text)
 		case rds.FailoverStep:
 			seq = append(seq, e.Step)
