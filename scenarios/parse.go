@@ -228,7 +228,7 @@ func (p parser) slos(n *yaml.Node, path string, live bool) []SLO {
 		if window > 0 {
 			slo.Expr, slo.For = strings.TrimSpace(item.Value), window
 		}
-		if live && (slo.Metric == LostWrites || slo.Metric == LostSessionState || slo.Metric == StaleReads) {
+		if live && (slo.Metric == LostWrites || slo.Metric == LostSessionState || slo.Metric == StaleReads || slo.Metric == DBErrorWindow) {
 			p.ErrAt(item, field, "%s is counted at the end of the run, so it cannot stop a run early; use it in slos", slo.Metric)
 			continue
 		}
