@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone", "simplydone-deploy", "simplydone-peak", "simplydone-stateless", "simplydone-sticky", "single-server"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"simplydone", "simplydone-deploy", "simplydone-multiaz-db", "simplydone-peak", "simplydone-read-replica", "simplydone-stateless", "simplydone-sticky", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -207,7 +207,7 @@ func TestLoadAndResolve(t *testing.T) {
 	if s, err := Resolve("simplydone"); err != nil || s.Name != "simplydone" {
 		t.Errorf("Resolve(simplydone) = %v, %v", s, err)
 	}
-	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, simplydone-peak, simplydone-stateless, simplydone-sticky, single-server) and no such file") {
+	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in (simplydone, simplydone-deploy, simplydone-multiaz-db, simplydone-peak, simplydone-read-replica, simplydone-stateless, simplydone-sticky, single-server) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }
