@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
@@ -31,9 +33,12 @@ const (
 	// MonitorInterval is how often the tier's monitor checks its servers,
 	// AWS time (RDS documents no health-check interval; an assumption).
 	MonitorInterval = time.Second
-	// monitorFails is how many failed connects in a row (the process
-	// still running) count as the primary lost.
+	// monitorFails is how many failed checks in a row (the process still
+	// running) count as the primary lost; each check waits probeTimeout
+	// (wall) for its answer, and checks are at least minWallProbe apart.
 	monitorFails = 3
+	probeTimeout = 2 * time.Second
+	minWallProbe = 100 * time.Millisecond
 )
 
 // RDS's event messages.
@@ -172,7 +177,7 @@ func (t *Tier) Failing() bool {
 // rebuild, one at a time.
 func (t *Tier) watch() {
 	defer t.monitor.Done()
-	tick := t.opts.Clock.NewTicker(MonitorInterval)
+	tick := t.opts.Clock.NewTicker(monitorEvery(t.opts.Clock.Speed()))
 	defer tick.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -183,7 +188,8 @@ func (t *Tier) watch() {
 		case <-ctx.Done():
 		}
 	}()
-	fails := 0
+	m := &monitor{}
+	defer m.close()
 	for {
 		select {
 		case <-t.stop:
@@ -191,13 +197,77 @@ func (t *Tier) watch() {
 		case r := <-t.requests:
 			r.done <- t.failover(ctx, r.target, r.reason)
 		case <-tick.C():
-			t.check(ctx, &fails)
+			t.check(ctx, m)
 		}
 	}
 }
 
+// monitor is the monitor's own connection to the primary and its count of
+// failed checks in a row; only the monitor goroutine uses it.
+type monitor struct {
+	conn  *pgx.Conn
+	on    string // the server conn is to
+	fails int
+}
+
+func (m *monitor) close() {
+	if m.conn != nil {
+		m.conn.Close(context.Background())
+		m.conn = nil
+	}
+}
+
+// ping checks the primary p over the monitor's connection (opened again
+// when it broke or p changed): a query answered within probeTimeout.
+func (m *monitor) ping(ctx context.Context, t *Tier, p Server) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if m.on != p.Identifier {
+		m.close()
+	}
+	if m.conn == nil {
+		cfg, err := pgx.ParseConfig(t.URL(p, ""))
+		if err != nil {
+			return err
+		}
+		cfg.RuntimeParams["application_name"] = MonitorApplicationName
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return answered(err)
+		}
+		m.conn, m.on = c, p.Identifier
+	}
+	if err := m.conn.Ping(ctx); err != nil {
+		m.close()
+		return answered(err)
+	}
+	return nil
+}
+
+// MonitorApplicationName is the application_name of the tier's own
+// monitoring connection to the primary (as RDS's rdsadmin): metrics of
+// client connections may leave it out.
+const MonitorApplicationName = "rdsadmin"
+
+// answered is nil when err is the server's own answer (it is up, if busy
+// or full: too_many_connections is no reason to fail over), else err.
+func answered(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && !strings.HasPrefix(pe.Code, "57P") {
+		return nil
+	}
+	return err
+}
+
+// monitorEvery is the monitor's interval in AWS time: MonitorInterval, but
+// never under minWallProbe of wall time, so that a fast clock does not turn
+// the check into a flood.
+func monitorEvery(speed float64) time.Duration {
+	return max(MonitorInterval, time.Duration(float64(minWallProbe)*speed))
+}
+
 // check is one round of the monitor.
-func (t *Tier) check(ctx context.Context, fails *int) {
+func (t *Tier) check(ctx context.Context, m *monitor) {
 	states := t.states(ctx)
 	if states == nil {
 		return
@@ -205,14 +275,15 @@ func (t *Tier) check(ctx context.Context, fails *int) {
 	servers := t.Servers()
 	p := servers[0]
 	if !alive(states, p) {
-		*fails = monitorFails
-	} else if err := probe(ctx, p.AddrPort()); err != nil {
-		*fails++
+		m.fails = monitorFails
+	} else if err := m.ping(ctx, t, p); err != nil {
+		m.fails++
 	} else {
-		*fails = 0
+		m.fails = 0
 	}
-	if *fails >= monitorFails {
-		*fails = 0
+	if m.fails >= monitorFails {
+		m.fails = 0
+		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
 		if !alive(states, p) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
@@ -252,18 +323,6 @@ func (t *Tier) states(ctx context.Context) map[az.InstanceID]az.State {
 func alive(states map[az.InstanceID]az.State, s Server) bool {
 	st := states[s.ID]
 	return st == az.StateRunning || st == az.StatePending
-}
-
-// probe opens a TCP connection to the server (RDS's health check is
-// undocumented; a connect is the least it does).
-func probe(ctx context.Context, ap netip.AddrPort) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", ap.String())
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }
 
 func hasStandby(servers []Server) bool {

@@ -2,7 +2,10 @@ package rds_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -60,11 +63,11 @@ func TestFailoverMovesTheEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	tier, _, _, _ := startTierWith(t, pair, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
+	tier, _, _, _ := startTierWith(t, pairStack, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ep := tier.WriterEndpoint()
-	if ep.Kind != rds.EndpointInstance || ep.Addr().String() != "127.0.0.230:5432" {
+	if ep.Kind != rds.EndpointInstance || ep.Addr().String() != "127.0.0.230:15491" {
 		t.Fatalf("endpoint %s %s at %s", ep.Kind, ep.Name, ep.Addr())
 	}
 	old, standby := tier.Servers()[0], tier.Servers()[1]
@@ -80,28 +83,7 @@ func TestFailoverMovesTheEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	killed := time.Now()
-	if err := tier.KillServer(ctx, old.Identifier); err != nil {
-		t.Fatal(err)
-	}
-	var write time.Duration
-	for { // the app's retry loop: a new connection each time through the endpoint
-		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
-		w, err := pgx.Connect(cctx, tier.EndpointURL(ep))
-		if err == nil {
-			_, err = w.Exec(cctx, "INSERT INTO orders (item) VALUES ('after')")
-			w.Close(context.Background())
-		}
-		ccancel()
-		if err == nil {
-			write = time.Since(killed)
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("no write through the endpoint after the kill: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	write := killAndWrite(t, ctx, tier, old.Identifier)
 	aws := time.Duration(float64(write) * clk.Speed())
 	t.Logf("first write through the endpoint %s (wall) = %s AWS after the primary's death", write.Round(time.Millisecond), aws.Round(time.Second))
 	if aws < rds.InstanceFailoverTime {
@@ -121,6 +103,9 @@ func TestFailoverMovesTheEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close(context.Background())
+	if _, err := n.Exec(ctx, "INSERT INTO orders (item) VALUES ('after')"); err != nil {
+		t.Fatal(err)
+	}
 	var items []string
 	rows, _ := n.Query(ctx, "SELECT item FROM orders ORDER BY id")
 	items, err = pgx.CollectRows(rows, pgx.RowTo[string])
@@ -155,5 +140,143 @@ func TestFailoverMovesTheEndpoint(t *testing.T) {
 	}
 	if _, err := n.Exec(ctx, "INSERT INTO orders (item) VALUES ('synchronous again')"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// killAndWrite kills the DB instance id and returns how long (wall) it
+// took until a write through the writer endpoint succeeded: the app's
+// retry loop, a new connection each time, as a pool after a failover.
+func killAndWrite(t *testing.T, ctx context.Context, tier *rds.Tier, id string) time.Duration {
+	t.Helper()
+	ep := tier.WriterEndpoint()
+	c, err := pgx.Connect(ctx, tier.EndpointURL(ep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Exec(ctx, "CREATE TABLE IF NOT EXISTS beats (at timestamptz)"); err != nil {
+		t.Fatal(err)
+	}
+	c.Close(ctx)
+	killed := time.Now()
+	if err := tier.KillServer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		w, err := pgx.Connect(cctx, tier.EndpointURL(ep))
+		if err == nil {
+			_, err = w.Exec(cctx, "INSERT INTO beats VALUES (now())")
+			w.Close(context.Background())
+		}
+		ccancel()
+		if err == nil {
+			return time.Since(killed)
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no write through the endpoint after the kill: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestClusterFailover kills a Multi-AZ DB cluster's writer: a reader is
+// promoted (the one that replayed most), announced in RDS's words for a
+// cluster, the writer endpoint moves to it after RDS's 35 s, the reader
+// endpoint no longer sends reads to it, and a third reader is rebuilt.
+func TestClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	clk, _ := clock.NewScaled(60)
+	rec := &recorder{}
+	tier, _, _, _ := startTierWith(t, clusterStack, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	old := tier.Servers()[0]
+	write := killAndWrite(t, ctx, tier, old.Identifier)
+	aws := time.Duration(float64(write) * clk.Speed())
+	t.Logf("cluster: first write through the writer endpoint %s AWS after the writer's death", aws.Round(time.Second))
+	if aws < rds.ClusterFailoverTime {
+		t.Errorf("moved after %s AWS, before RDS's %s", aws, rds.ClusterFailoverTime)
+	}
+	p := tier.Primary()
+	if p.Identifier == old.Identifier || tier.WriterEndpoint().Targets()[0] != p.AddrPort() {
+		t.Fatalf("writer %s, endpoint %v", p.Identifier, tier.WriterEndpoint().Targets())
+	}
+	for _, a := range tier.ReaderEndpoint().Targets() {
+		if a == p.AddrPort() || a == old.AddrPort() {
+			t.Fatalf("the reader endpoint still sends reads to %s", a)
+		}
+	}
+	var texts []string
+	for _, e := range rec.all() {
+		if e, ok := e.(rds.RDSEvent); ok {
+			texts = append(texts, e.EventID+" "+e.Text)
+		}
+	}
+	want := []string{"RDS-EVENT-0073 Started cross AZ failover to DB instance: " + p.Identifier, "RDS-EVENT-0071 Completed failover to DB instance: " + p.Identifier}
+	if !slices.Equal(texts, want) {
+		t.Fatalf("RDS events %q, want %q", texts, want)
+	}
+	waitFor(t, time.Minute, "two readers streaming in quorum", func() bool {
+		rows, err := tier.Replication(ctx)
+		return err == nil && len(rows) == 2 && rows[0].SyncState == "quorum" && rows[1].SyncState == "quorum"
+	})
+	if n := len(tier.ReaderEndpoint().Targets()); n != 2 {
+		t.Fatalf("reader endpoint over %d readers after the rebuild, want 2", n)
+	}
+}
+
+// The failover tests' stacks take ports of their own: other tests (and
+// labs) on this host use 5432.
+const clusterStack = `name: web
+target_group: {port: 8080}
+launch_template: {command: [app]}
+auto_scaling_group: {min_size: 1, max_size: 3}
+database:
+  engine: postgres
+  db_cluster_instance_class: db.m5d.large
+  storage_type: gp3
+  port: 15492
+`
+
+const pairStack = pair + "  port: 15491\n"
+
+// TestMeasureFailover measures, LAB_RDS_MEASURE=1 (LAB_RDS_SPEED, default
+// 20; LAB_RDS_ROUNDS, default 3), the time from a primary's death to the
+// first successful write through the endpoint, in AWS seconds, for a
+// Multi-AZ DB instance and a Multi-AZ DB cluster (bench/dbfailover.sh).
+func TestMeasureFailover(t *testing.T) {
+	if os.Getenv("LAB_RDS_MEASURE") == "" {
+		t.Skip("LAB_RDS_MEASURE=1 measures failovers")
+	}
+	speed, rounds := 20.0, 3
+	if v, err := strconv.ParseFloat(os.Getenv("LAB_RDS_SPEED"), 64); err == nil {
+		speed = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("LAB_RDS_ROUNDS")); err == nil {
+		rounds = v
+	}
+	for _, c := range []struct {
+		name, src string
+		aws       string
+	}{{"Multi-AZ DB instance", pairStack, "typically 60-120 s"}, {"Multi-AZ DB cluster", clusterStack, "typically under 35 s"}} {
+		clk, _ := clock.NewScaled(speed)
+		tier, _, _, _ := startTierWith(t, c.src, func(o *rds.Options) { o.Clock = clk })
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		var got []string
+		for i := range rounds {
+			if i > 0 { // the next round waits for a rebuilt standby
+				waitFor(t, 2*time.Minute, "the standbys back", func() bool {
+					rows, err := tier.Replication(ctx)
+					return err == nil && len(rows) == len(tier.Servers())-1 && !tier.Failing()
+				})
+			}
+			w := killAndWrite(t, ctx, tier, tier.Primary().Identifier)
+			got = append(got, fmt.Sprintf("%.1f s", w.Seconds()*speed))
+		}
+		cancel()
+		t.Logf("%s at speed %g: death to first write through the endpoint %v AWS (AWS: %s)", c.name, speed, got, c.aws)
+		tier.Close()
 	}
 }
