@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -304,7 +305,7 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 			t.recover(ctx, s, "DB instance "+s.Identifier+" stopped")
 		}
 	}
-	t.syncReplication(ctx, states)
+	t.syncReplication(ctx, m)
 }
 
 // states is the runtime's state of each server, nil when it cannot tell.
@@ -358,14 +359,27 @@ func (t *Tier) recover(ctx context.Context, s Server, why string) {
 }
 
 // syncReplication keeps synchronous_standby_names on the primary to the
-// standbys that are alive: a commit never waits for a standby that is
-// down (RDS's primary goes on when its standby fails), and it waits again
-// once the standby is back.
-func (t *Tier) syncReplication(ctx context.Context, states map[az.InstanceID]az.State) {
+// standbys that stream from it now: a commit never waits for a standby
+// that is down or not yet caught up (RDS's primary goes on when its standby
+// fails), and waits for it again once it streams.
+func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
+	if m.conn == nil {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	rows, err := m.conn.Query(qctx, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
+	if err != nil {
+		return
+	}
+	streaming, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
 	servers := t.Servers()
 	live := []Server{servers[0]}
 	for _, s := range servers[1:] {
-		if alive(states, s) {
+		if slices.Contains(streaming, s.Identifier) {
 			live = append(live, s)
 		}
 	}
@@ -421,12 +435,23 @@ func promotionTarget(servers []Server, target string, usable func(Server) bool, 
 	}
 	var best Server
 	var bestLSN uint64
+	var cands []Server
 	for _, s := range servers[1:] {
-		if (s.Role != stack.RoleStandby && s.Role != stack.RoleReader) || !usable(s) {
-			continue
+		if (s.Role == stack.RoleStandby || s.Role == stack.RoleReader) && usable(s) {
+			cands = append(cands, s)
 		}
-		if l := lsn(s); !best.Addr.IsValid() || l > bestLSN {
-			best, bestLSN = s, l
+	}
+	lsns := make([]uint64, len(cands))
+	if len(cands) > 1 { // a cluster: ask each reader at once
+		var wg sync.WaitGroup
+		for i, s := range cands {
+			wg.Go(func() { lsns[i] = lsn(s) })
+		}
+		wg.Wait()
+	}
+	for i, s := range cands {
+		if !best.Addr.IsValid() || lsns[i] > bestLSN {
+			best, bestLSN = s, lsns[i]
 		}
 	}
 	if !best.Addr.IsValid() {
@@ -488,6 +513,7 @@ func freeAddr(z az.Zone, taken []Server) (netip.Addr, bool) {
 // until RDS's failover time has passed since it began, moves it, and then
 // rebuilds a standby. Only the monitor runs it.
 func (t *Tier) failover(ctx context.Context, target, reason string) error {
+	start := t.opts.Clock.Now() // RDS's time counts from here: choosing whom to promote is part of it
 	d := t.opts.Database
 	servers := t.Servers()
 	old := servers[0]
@@ -507,7 +533,6 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 		t.failing = false
 		t.mu.Unlock()
 	}()
-	start := t.opts.Clock.Now()
 	at := func() float64 { return t.opts.Clock.Now().Sub(start).Seconds() }
 	step := func(name string, s Server, detail string) {
 		t.publish(FailoverStep{DB: d.Identifier, Step: name, Server: s.Identifier, Zone: s.Zone.Name, Detail: detail, At: at()})
@@ -550,11 +575,6 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	t.retired = append(t.retired, old)
 	t.syncNames = "" // the promoted server starts asynchronous
 	t.mu.Unlock()
-	for _, s := range next[1:] { // the others follow the new primary
-		if err := t.follow(ctx, s, to); err != nil {
-			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
-		}
-	}
 
 	// RDS's failover takes its documented time; the endpoint moves at its end.
 	if !promotion {
@@ -573,6 +593,11 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	writer.Move(to.AddrPort())
 	t.moveReaders()
 	step(StepMoved, to, writer.Name+" now answers from "+to.AddrPort().String())
+	for _, s := range next[1:] { // the others follow the new primary
+		if err := t.follow(ctx, s, to); err != nil {
+			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
+		}
+	}
 	switch {
 	case promotion:
 		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
@@ -687,8 +712,8 @@ func (t *Tier) setConninfo(ctx context.Context, s Server, conninfo string) error
 }
 
 // rebuild makes a new standby (or reader) in a healthy zone from the new
-// primary, so that the instance is Multi-AZ again, then makes it
-// synchronous. lost is the fenced primary.
+// primary, so that the instance is Multi-AZ again; the monitor makes it
+// synchronous once it streams. lost is the fenced primary.
 func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	d := t.opts.Database
 	t.mu.Lock()
@@ -732,10 +757,7 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: "failed: " + err.Error(), At: at()})
 		return
 	}
-	if err := t.setSyncNames(ctx, servers[0], synchronousStandbyNames(t.Servers())); err != nil {
-		t.opts.Logger.Warn("synchronous_standby_names", "err", err)
-	}
-	t.moveReaders()
+	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
 	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
 		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})
 }

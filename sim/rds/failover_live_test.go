@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,7 +263,8 @@ func TestMeasureFailover(t *testing.T) {
 		aws       string
 	}{{"Multi-AZ DB instance", pairStack, "typically 60-120 s"}, {"Multi-AZ DB cluster", clusterStack, "typically under 35 s"}} {
 		clk, _ := clock.NewScaled(speed)
-		tier, _, _, _ := startTierWith(t, c.src, func(o *rds.Options) { o.Clock = clk })
+		rec := &recorder{}
+		tier, _, _, _ := startTierWith(t, c.src, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		var got []string
 		for i := range rounds {
@@ -276,7 +278,14 @@ func TestMeasureFailover(t *testing.T) {
 			got = append(got, fmt.Sprintf("%.1f s", w.Seconds()*speed))
 		}
 		cancel()
-		t.Logf("%s at speed %g: death to first write through the endpoint %v AWS (AWS: %s)", c.name, speed, got, c.aws)
+		var steps []string
+		for _, e := range rec.all() {
+			if e, ok := e.(rds.FailoverStep); ok && e.Step != rds.StepRebuilt {
+				steps = append(steps, fmt.Sprintf("%s %.1f", e.Step, e.At))
+			}
+		}
+		t.Logf("%s at speed %g: death to first write through the endpoint %v AWS (AWS: %s); steps (AWS s from detection): %s",
+			c.name, speed, got, c.aws, strings.Join(steps, ", "))
 		tier.Close()
 	}
 }
