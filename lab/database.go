@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -243,7 +244,7 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 	if len(writes) == 0 {
 		return 0, nil
 	}
-	c, err := l.DB.Connect(ctx, l.DB.Primary())
+	c, err := l.connectWriter(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("verify writes: %w", err)
 	}
@@ -269,6 +270,32 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 		}
 	}
 	return lost, nil
+}
+
+// connectWriter connects to the primary there is now, waiting while a
+// failover is under way or the primary is being recovered (at most two
+// minutes of wall time): the check is of what the writer kept, not of
+// whether it answers at this moment.
+func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		c, err := l.DB.Connect(ctx, l.DB.Primary())
+		if err == nil && !l.DB.Failing() {
+			return c, nil
+		}
+		if c != nil {
+			c.Close(context.Background())
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = errors.New("a failover is still under way")
+			}
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // writerErr is errNoTodosTable for PostgreSQL's undefined_table, else err

@@ -565,6 +565,14 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	step(StepFenced, old, fmt.Sprintf("killed; %d connection(s) through %s broken", broken, writer.Name))
 
 	if err := t.promote(ctx, to); err != nil {
+		// Nothing was promoted: the fenced primary boots again on its data
+		// and the endpoint goes back to it (RDS's failover failed).
+		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
+			Text: "Failover failed; the primary DB instance is restarted: " + err.Error()})
+		if serr := t.opts.Runtime.Start(ctx, old.ID); serr == nil && t.waitReady(ctx, old) == nil {
+			writer.Move(old.AddrPort())
+			t.moveReaders()
+		}
 		return err
 	}
 	step(StepPromoted, to, "pg_promote()")
@@ -608,6 +616,9 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	default:
 		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: to.Zone.Name, Text: msgInstanceFailoverCompleted})
 	}
+	t.mu.Lock()
+	t.failing = false // the failover is over; the standby's rebuild is not part of it
+	t.mu.Unlock()
 	if !promotion && old.Role == stack.RolePrimary {
 		t.rebuild(ctx, old, at)
 	}
@@ -643,7 +654,9 @@ func (t *Tier) fence(ctx context.Context, old Server) error {
 	}
 }
 
-// promote ends to's recovery (pg_promote waits until it is done).
+// promote ends to's recovery: pg_promote without waiting (a query that
+// waits on a hot standby can be cancelled by the replay promotion itself
+// resumes), then new short queries until pg_is_in_recovery() is false.
 func (t *Tier) promote(ctx context.Context, to Server) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -651,15 +664,34 @@ func (t *Tier) promote(ctx context.Context, to Server) error {
 	if err != nil {
 		return fmt.Errorf("promote: %w", err)
 	}
-	defer c.Close(context.WithoutCancel(ctx))
-	var ok bool
-	if err := c.QueryRow(ctx, "SELECT pg_promote(true, 60)").Scan(&ok); err != nil {
+	_, err = c.Exec(ctx, "SELECT pg_promote(false)")
+	c.Close(context.WithoutCancel(ctx))
+	if err != nil {
 		return fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
 	}
-	if !ok {
-		return fmt.Errorf("promote DB instance %s: not promoted within 60 s", to.Identifier)
+	var last error
+	for {
+		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
+		c, err := t.Connect(qctx, to)
+		if err == nil {
+			var recovering bool
+			err = c.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering)
+			c.Close(context.WithoutCancel(qctx))
+			if err == nil && !recovering {
+				qcancel()
+				return nil
+			}
+		}
+		qcancel()
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("promote DB instance %s: still in recovery after a minute (%v)", to.Identifier, last)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 // replayLSN is how far s has replayed (0 when it cannot tell).
@@ -818,10 +850,33 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 		return nil, err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	for _, q := range []string{"ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()", "SELECT pg_wal_replay_pause()"} {
+	for _, q := range []string{"ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()"} {
 		if _, err := c.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("DB instance %s: %s: %w", identifier, q, err)
 		}
+	}
+	// The WAL receiver stops when replay next waits for WAL: only then is
+	// replay paused (a paused replay would leave the receiver streaming).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_wal_receiver").Scan(&n); err != nil {
+			return nil, fmt.Errorf("DB instance %s: %w", identifier, err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("DB instance %s: its WAL receiver still runs 30 s after primary_conninfo was emptied", identifier)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if _, err := c.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		return nil, fmt.Errorf("DB instance %s: pause replay: %w", identifier, err)
 	}
 	t.refreshSync(ctx)
 	return func(ctx context.Context) (string, error) {
@@ -845,6 +900,10 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 			return "", err
 		}
 		if _, err := c.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55000" { // object_not_in_prerequisite_state: "standby promotion is ongoing"
+				return identifier + " is being promoted: nothing to resume", nil
+			}
 			return "", fmt.Errorf("DB instance %s: resume replay: %w", identifier, err)
 		}
 		t.refreshSync(ctx)

@@ -3,6 +3,7 @@ package rds_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -287,5 +288,84 @@ func TestMeasureFailover(t *testing.T) {
 		t.Logf("%s at speed %g: death to first write through the endpoint %v AWS (AWS: %s); steps (AWS s from detection): %s",
 			c.name, speed, got, c.aws, strings.Join(steps, ", "))
 		tier.Close()
+	}
+}
+
+const replicaStack = `name: web
+target_group: {port: 8080}
+launch_template: {command: [app]}
+auto_scaling_group: {min_size: 1, max_size: 3}
+database:
+  engine: postgres
+  db_instance_class: db.t3.micro
+  read_replicas: [{}]
+  port: 15493
+`
+
+// TestReplicaPromotionLosesWrites: a read replica whose replication is
+// paused misses what the primary commits meanwhile; promoted, it becomes
+// the writer without it (the old primary fenced first); the endpoint moves.
+func TestReplicaPromotionLosesWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	clk, _ := clock.NewScaled(60)
+	tier, _, _, _ := startTierWith(t, replicaStack, func(o *rds.Options) { o.Clock = clk })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	old, replica := tier.Servers()[0], tier.Servers()[1]
+	w, err := pgx.Connect(ctx, tier.EndpointURL(tier.WriterEndpoint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := w.Exec(ctx, "CREATE TABLE t (x text); INSERT INTO t VALUES ('before')"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tier.Connect(ctx, replica)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the replica has the first row", func() bool {
+		var n int
+		return r.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n) == nil && n == 1
+	})
+	r.Close(ctx)
+	resume, err := tier.PauseReplication(ctx, replica.Identifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the replica gone from pg_stat_replication", func() bool {
+		rows, err := tier.Replication(ctx)
+		return err == nil && len(rows) == 0
+	})
+	if _, err := w.Exec(ctx, "INSERT INTO t VALUES ('acknowledged while the replica lags')"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tier.PromoteReadReplica(ctx, replica.Identifier); err != nil {
+		t.Fatal(err)
+	}
+	if p := tier.Primary(); p.Identifier != replica.Identifier || tier.WriterEndpoint().Targets()[0] != replica.AddrPort() {
+		t.Fatalf("writer %s at %v after the promotion", p.Identifier, tier.WriterEndpoint().Targets())
+	}
+	if c, err := net.DialTimeout("tcp", old.AddrPort().String(), time.Second); err == nil { // fenced: nothing listens there
+		c.Close()
+		t.Fatalf("the old primary %s still listens at %s", old.Identifier, old.AddrPort())
+	}
+	n, err := pgx.Connect(ctx, tier.EndpointURL(tier.WriterEndpoint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close(context.Background())
+	rows, _ := n.Query(ctx, "SELECT x FROM t ORDER BY x")
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || !slices.Equal(got, []string{"before"}) {
+		t.Fatalf("the promoted replica holds %q (%v), want only the row it had before its replication paused", got, err)
+	}
+	if _, err := n.Exec(ctx, "INSERT INTO t VALUES ('on the new writer')"); err != nil {
+		t.Fatal(err)
+	}
+	if note, err := resume(ctx); err != nil || !strings.Contains(note, "promoted meanwhile") {
+		t.Fatalf("resume after the promotion: %q %v", note, err)
 	}
 }
