@@ -305,6 +305,12 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 			t.recover(ctx, s, "DB instance "+s.Identifier+" stopped")
 		}
 	}
+	t.mu.Lock()
+	lost := t.pending
+	t.mu.Unlock()
+	if lost != nil { // a standby still to rebuild: a zone may be back
+		t.rebuild(ctx, *lost, func() float64 { return 0 })
+	}
 	t.syncReplication(ctx, m)
 }
 
@@ -755,14 +761,23 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	for z := range t.zoneDown {
 		down[z] = true
 	}
-	t.built++
-	n := t.built
+	waiting := t.pending != nil
 	t.mu.Unlock()
 	zoneName, ok := rebuildZone(d.SubnetGroupZones, servers, lost.Zone.Name, down)
 	if !ok {
-		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: no healthy zone of the subnet group is free", At: at()})
+		t.mu.Lock()
+		t.pending = &lost // the monitor tries again when a zone comes back
+		t.mu.Unlock()
+		if !waiting {
+			t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: no healthy zone of the subnet group is free", At: at()})
+		}
 		return
 	}
+	t.mu.Lock()
+	t.pending = nil
+	t.built++
+	n := t.built
+	t.mu.Unlock()
 	var z az.Zone
 	for _, x := range t.opts.Zones {
 		if x.Name == zoneName {

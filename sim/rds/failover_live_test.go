@@ -369,3 +369,46 @@ func TestReplicaPromotionLosesWrites(t *testing.T) {
 		t.Fatalf("resume after the promotion: %q %v", note, err)
 	}
 }
+
+// TestZoneDownFailsOver: the primary's zone goes down (an az-outage): its
+// server dies with it, the standby in the other zone is promoted and the
+// endpoint moves; with no healthy free zone the standby waits, and once
+// the zone is back a new standby is built there and made synchronous.
+func TestZoneDownFailsOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	clk, _ := clock.NewScaled(60)
+	rec := &recorder{}
+	tier, _, _, _ := startTierWith(t, pairStack, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	old, standby := tier.Servers()[0], tier.Servers()[1]
+	killed, err := tier.ZoneDown(ctx, old.Zone.Name)
+	if err != nil || !slices.Equal(killed, []string{old.Identifier}) {
+		t.Fatalf("zone down killed %v (%v)", killed, err)
+	}
+	waitFor(t, time.Minute, "the failover to the other zone", func() bool {
+		return tier.Primary().Identifier == standby.Identifier && !tier.Failing() && len(tier.WriterEndpoint().Targets()) == 1
+	})
+	if len(tier.Servers()) != 1 {
+		t.Fatalf("a standby was built in a zone that is down or beside the primary: %+v", tier.Servers())
+	}
+	w, err := pgx.Connect(ctx, tier.EndpointURL(tier.WriterEndpoint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := w.Exec(ctx, "CREATE TABLE t (x int)"); err != nil { // no standby: commits do not wait for one
+		t.Fatal(err)
+	}
+	tier.ZoneUp(old.Zone.Name)
+	waitFor(t, time.Minute, "a standby rebuilt in the zone that came back, streaming sync", func() bool {
+		rows, err := tier.Replication(ctx)
+		s := tier.Servers()
+		return err == nil && len(rows) == 1 && rows[0].SyncState == "sync" && len(s) == 2 && s[1].Zone.Name == old.Zone.Name
+	})
+	if _, err := w.Exec(ctx, "INSERT INTO t VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -87,6 +87,7 @@ type Tier struct {
 	failing   bool         // a failover is under way
 	built     int          // standbys rebuilt so far (their names' suffix)
 	syncNames string       // synchronous_standby_names set on the primary
+	pending   *Server      // a lost primary whose standby is still to rebuild (no healthy zone was free)
 	requests  chan request // failovers asked of the monitor
 	closeErr  error
 	closeOnce sync.Once
