@@ -607,11 +607,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	writer.Move(to.AddrPort())
 	t.moveReaders()
 	step(StepMoved, to, writer.Name+" now answers from "+to.AddrPort().String())
-	for _, s := range next[1:] { // the others follow the new primary
-		if err := t.follow(ctx, s, to); err != nil {
-			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
-		}
-	}
+
 	switch {
 	case promotion:
 		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
@@ -625,6 +621,11 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	t.mu.Lock()
 	t.failing = false // the failover is over; the standby's rebuild is not part of it
 	t.mu.Unlock()
+	for _, s := range next[1:] { // the others follow the new primary
+		if err := t.follow(ctx, s, to); err != nil {
+			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
+		}
+	}
 	if !promotion && old.Role == stack.RolePrimary {
 		t.rebuild(ctx, old, at)
 	}

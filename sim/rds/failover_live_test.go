@@ -211,11 +211,15 @@ func TestClusterFailover(t *testing.T) {
 		}
 	}
 	var texts []string
-	for _, e := range rec.all() {
-		if e, ok := e.(rds.RDSEvent); ok {
-			texts = append(texts, e.EventID+" "+e.Text)
+	waitFor(t, 10*time.Second, "the failover's events", func() bool { // published just after the move
+		texts = nil
+		for _, e := range rec.all() {
+			if e, ok := e.(rds.RDSEvent); ok {
+				texts = append(texts, e.EventID+" "+e.Text)
+			}
 		}
-	}
+		return len(texts) >= 2
+	})
 	want := []string{"RDS-EVENT-0073 Started cross AZ failover to DB instance: " + p.Identifier, "RDS-EVENT-0071 Completed failover to DB instance: " + p.Identifier}
 	if !slices.Equal(texts, want) {
 		t.Fatalf("RDS events %q, want %q", texts, want)
