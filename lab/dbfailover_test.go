@@ -1,11 +1,19 @@
 package lab
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/rds"
 )
 
@@ -32,5 +40,94 @@ func TestDBErrorWindow(t *testing.T) {
 	late := []wallSpan{{from: t0.Add(6200 * time.Millisecond), to: t0.Add(6300 * time.Millisecond)}}
 	if got := dbErrorWindow(secs, late, 1); got != 1 {
 		t.Fatalf("a one-second run over a failover: %.1f, want 1", got)
+	}
+}
+
+// TestRunFailsOverTheDatabase: a scenario reboots a Multi-AZ DB instance
+// with failover under steady writes. The failover is announced in RDS's
+// words with the old primary fenced before the standby is promoted; no
+// acknowledged write is lost; the error window is RDS's minute or a little
+// more, never above AWS's 120 s; and SimplyDone recovers on its own: in
+// the load's last seconds most requests succeed again (before its pool
+// stopped emptying itself on requests that timed out, none did).
+func TestRunFailsOverTheDatabase(t *testing.T) {
+	if _, err := rds.Find(); err != nil {
+		t.Skipf("%v", err)
+	}
+	s := testStackWith(t, 18491, 3, strings.Replace(multiAZ, "18487", "18492", 1))
+	sc, err := scenarios.Parse("dbf.yaml", []byte(`name: dbf
+stack: simplydone
+speed: 20
+load:
+  mix: {create: 6, list: 2, get: 2}
+  phases: [{name: writes, duration: 6m, rate: 20}]
+chaos:
+  - {at: 1m, action: db-failover}
+slos: [lost_writes == 0, db_error_window <= 120s]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := t.TempDir()
+	if d := os.Getenv("LAB_KEEP_RUNS"); d != "" {
+		runs = d
+	}
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: runs, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verdict %s (%s): %d acknowledged, %d lost; %d failover(s), error window %.1f s; success %.2f%%", sum.Verdict, sum.Reason,
+		sum.AcknowledgedWrites, sum.LostWrites, sum.DBFailovers, sum.DBErrorWindowSeconds, sum.SuccessRate)
+	if sum.DBFailovers != 1 || sum.LostWrites != 0 || sum.AcknowledgedWrites < 40 {
+		t.Errorf("%d failover(s), %d of %d acknowledged writes lost; want 1 failover and none lost", sum.DBFailovers, sum.LostWrites, sum.AcknowledgedWrites)
+	}
+	if w := sum.DBErrorWindowSeconds; w < 30 || w > 120 {
+		t.Errorf("error window %.1f s; want about RDS's minute (30 to 120 s)", w)
+	}
+	dir := filepath.Join(runs, sum.RunID)
+	f, err := os.Open(filepath.Join(dir, rundir.EventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var seq []string
+	r := events.NewReader(f)
+	for {
+		env, err := r.Next()
+		if err != nil {
+			break
+		}
+		switch e := env.Event.(type) {
+		case rds.RDSEvent:
+			seq = append(seq, e.Text)
+		case rds.FailoverStep:
+			if e.Step != rds.StepRebuilt {
+				seq = append(seq, e.Step)
+			}
+		}
+	}
+	want := []string{"Multi-AZ instance failover started", rds.StepDetected, rds.StepFenced, rds.StepPromoted, rds.StepMoved, "Multi-AZ instance failover completed"}
+	if !slices.Equal(seq, want) {
+		t.Errorf("the journal's failover: %q, want %q", seq, want)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, rundir.SecondsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for _, l := range lines[max(0, len(lines)-3):] { // the last 60 AWS seconds
+		var s struct {
+			Sent      int `json:"sent"`
+			Err5xx    int `json:"err_5xx"`
+			Transport int `json:"transport"`
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatal(err)
+		}
+		// Recovered: most requests succeed again (on this shared host a
+		// starved second can still see an ALB timeout or two).
+		if s.Sent == 0 || 2*(s.Err5xx+s.Transport) >= s.Sent {
+			t.Errorf("the app had not recovered by the load's end: %s", l)
+		}
 	}
 }

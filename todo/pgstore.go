@@ -304,9 +304,17 @@ func (s *PGStore) fail(p *pgxpool.Pool, err error) error {
 
 // stale reports whether err says the connection it came on is no use: a
 // server read-only, shutting down or starting, a connection exception
-// (class 08), or the connection itself broken.
+// (class 08), or the connection itself broken. A connection that could not
+// be opened says nothing of the pooled ones, and a request that ran out of
+// time (its caller gave up) says nothing of the server: emptying the pool
+// then would only make every request after it open a connection again,
+// each slower than the last, and time out in turn.
 func stale(err error) bool {
-	if !errors.Is(err, ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
 		return false
 	}
 	var pe *pgconn.PgError

@@ -265,4 +265,13 @@ func TestPGReadOnlyConnectionsDropped(t *testing.T) {
 	if stale(classifyPG(&pgconn.PgError{Code: "53300"})) || !stale(classifyPG(&pgconn.PgError{Code: "25006"})) || !stale(classifyPG(io.EOF)) {
 		t.Fatal("stale: wrong class")
 	}
+	// Neither a connection that was never opened nor a request its caller
+	// gave up on says the pooled connections are stale.
+	_, connErr := pgx.Connect(ctx, "postgres://lab@127.0.0.1:1/x?connect_timeout=1")
+	if connErr == nil || !errors.Is(classifyPG(connErr), ErrUnavailable) || stale(classifyPG(connErr)) {
+		t.Fatalf("a failed connect (%v) empties the pool", connErr)
+	}
+	if stale(classifyPG(fmt.Errorf("read: %w: %w", context.DeadlineExceeded, io.ErrUnexpectedEOF))) {
+		t.Fatal("a request out of time empties the pool")
+	}
 }

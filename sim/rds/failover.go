@@ -34,6 +34,10 @@ const (
 	// MonitorInterval is how often the tier's monitor checks its servers,
 	// AWS time (RDS documents no health-check interval; an assumption).
 	MonitorInterval = time.Second
+	// UnresponsiveAfter is how long a primary whose process runs must fail
+	// every check before RDS's monitor takes it for lost (an assumption:
+	// RDS documents no detection time; a stopped process counts at once).
+	UnresponsiveAfter = 30 * time.Second
 	// monitorFails is how many failed checks in a row (the process still
 	// running) count as the primary lost; each check waits probeTimeout
 	// (wall) for its answer, and checks are at least minWallProbe apart.
@@ -209,6 +213,15 @@ type monitor struct {
 	conn  *pgx.Conn
 	on    string // the server conn is to
 	fails int
+	since time.Time // the first failed check of the run of fails (wall)
+}
+
+// unresponsiveFor is how long (wall) a primary whose process runs must
+// fail every check before it counts as lost: UnresponsiveAfter of AWS time,
+// and never less than monitorFails checks' worth of probeTimeout, so that a
+// host too busy to answer a few checks in time is not taken for a lost one.
+func unresponsiveFor(speed float64) time.Duration {
+	return max(time.Duration(float64(UnresponsiveAfter)/speed), monitorFails*probeTimeout)
 }
 
 func (m *monitor) close() {
@@ -275,14 +288,18 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	}
 	servers := t.Servers()
 	p := servers[0]
+	now := time.Now()
 	if !alive(states, p) {
-		m.fails = monitorFails
+		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
 	} else if err := m.ping(ctx, t, p); err != nil {
+		if m.fails == 0 {
+			m.since = now
+		}
 		m.fails++
 	} else {
 		m.fails = 0
 	}
-	if m.fails >= monitorFails {
+	if m.fails >= monitorFails && now.Sub(m.since) >= unresponsiveFor(t.opts.Clock.Speed()) {
 		m.fails = 0
 		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
@@ -309,7 +326,7 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	lost := t.pending
 	t.mu.Unlock()
 	if lost != nil { // a standby still to rebuild: a zone may be back
-		t.rebuild(ctx, *lost, func() float64 { return 0 })
+		t.startRebuild(ctx, *lost, func() float64 { return 0 })
 	}
 	t.syncReplication(ctx, m)
 }
@@ -627,7 +644,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 		}
 	}
 	if !promotion && old.Role == stack.RolePrimary {
-		t.rebuild(ctx, old, at)
+		t.startRebuild(ctx, old, at)
 	}
 	return nil
 }
@@ -808,6 +825,29 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
 	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
 		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})
+}
+
+// startRebuild runs rebuild in a goroutine of the tier's (the monitor goes
+// on checking the new primary meanwhile: a base backup can take a while),
+// unless one runs already.
+func (t *Tier) startRebuild(ctx context.Context, lost Server, at func() float64) {
+	t.mu.Lock()
+	if t.rebuilding {
+		t.mu.Unlock()
+		return
+	}
+	t.rebuilding = true
+	t.mu.Unlock()
+	t.monitor.Add(1)
+	go func() {
+		defer t.monitor.Done()
+		defer func() {
+			t.mu.Lock()
+			t.rebuilding = false
+			t.mu.Unlock()
+		}()
+		t.rebuild(ctx, lost, at)
+	}()
 }
 
 // moveReaders points the cluster's reader endpoint at its readers now

@@ -132,6 +132,12 @@ func settings(s Server, servers []Server) []string {
 		{"wal_keep_size", "128MB"},
 		{"hot_standby", "on"},
 		{"log_line_prefix", "%m [%p] "},
+		// The servers die by signals (a kill, a fence, a zone's outage),
+		// never by this host losing power: what a killed server wrote stays
+		// in the page cache, so fsync buys nothing here but commit latency
+		// tied to this host's shared disk (a checkpoint's fsync stalled
+		// commits for seconds on a busy host). RDS's storage is not this disk.
+		{"fsync", "off"},
 	} {
 		out = append(out, opt(kv[0], kv[1])...)
 	}
