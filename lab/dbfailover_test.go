@@ -43,6 +43,7 @@ func TestDBErrorWindow(t *testing.T) {
 	}
 }
 
+// long: about 45 s of wall time (a PostgreSQL pair, 6 AWS minutes at speed 20).
 // TestRunFailsOverTheDatabase: a scenario reboots a Multi-AZ DB instance
 // with failover under steady writes. The failover is announced in RDS's
 // words with the old primary fenced before the standby is promoted; no

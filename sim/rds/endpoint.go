@@ -9,6 +9,9 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/internal/figures"
 )
 
 // EndpointTTL is the TTL the lab gives an endpoint's DNS record, in AWS
@@ -205,4 +208,17 @@ func (e *Endpoint) Close() error {
 	e.Move()
 	e.wg.Wait()
 	return err
+}
+
+// Figures are the figures the tier relies on that AWS does not document,
+// for the run's assumptions: the endpoints' TTL, the monitor's interval and
+// how long an unresponsive primary is given.
+func Figures() []figures.Figure {
+	return []figures.Figure{
+		{Name: "RDS endpoint DNS TTL", Value: clock.Short(EndpointTTL), Kind: figures.Observed,
+			Source: "Aurora's endpoints answer with a 5 s TTL (repost.aws); RDS documents none for its instance endpoints and advises caching DNS no more than 60 s"},
+		{Name: "RDS failover detection", Value: fmt.Sprintf("a stopped primary at once (checked every %s); an unresponsive one after %s of failed checks",
+			clock.Short(MonitorInterval), clock.Short(UnresponsiveAfter)), Kind: figures.Assumed,
+			Source: "RDS documents the failover's span (60-120 s for a Multi-AZ DB instance, under 35 s for a cluster), not how soon it sees a failure; the lab counts the span from what it sees"},
+	}
 }
