@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -170,6 +171,14 @@ func (t *Tier) ZoneUp(zone string) {
 	t.mu.Unlock()
 }
 
+// InSync lists the standbys (and readers, replicas) the monitor last saw
+// streaming from the primary: the ones a failover may promote.
+func (t *Tier) InSync() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.streaming)
+}
+
 // Failing reports whether a failover is under way.
 func (t *Tier) Failing() bool {
 	t.mu.Lock()
@@ -306,14 +315,14 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 		if !alive(states, p) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
-		if hasStandby(servers) {
+		if t.canFailOver(servers, states) {
 			if err := t.failover(ctx, "", why); err != nil {
 				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
 			}
 			return
 		}
 		if t.healthy(p.Zone.Name) && !alive(states, p) {
-			t.recover(ctx, p, "Single-AZ recovery: "+why)
+			t.recover(ctx, p, fmt.Sprintf("recovered in place (no standby streamed at the last look: %v): %s", t.InSync(), why))
 		}
 		return
 	}
@@ -325,7 +334,7 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	t.mu.Lock()
 	lost := t.pending
 	t.mu.Unlock()
-	if lost != nil { // a standby still to rebuild: a zone may be back
+	if lost != nil && !t.opts.Clock.Now().Before(t.retryAt()) { // a standby still to rebuild: a zone may be back
 		t.startRebuild(ctx, *lost, func() float64 { return 0 })
 	}
 	t.syncReplication(ctx, m)
@@ -349,8 +358,17 @@ func alive(states map[az.InstanceID]az.State, s Server) bool {
 	return st == az.StateRunning || st == az.StatePending
 }
 
-func hasStandby(servers []Server) bool {
-	return slices.ContainsFunc(servers, func(s Server) bool { return s.Role == stack.RoleStandby || s.Role == stack.RoleReader })
+// canFailOver reports whether a standby (or reader) could take over: alive,
+// in a healthy zone, and streaming at the monitor's last look. Without one
+// a lost primary is recovered in place, as a Single-AZ one is.
+func (t *Tier) canFailOver(servers []Server, states map[az.InstanceID]az.State) bool {
+	t.mu.Lock()
+	streamed := slices.Clone(t.streaming)
+	t.mu.Unlock()
+	return slices.ContainsFunc(servers[1:], func(s Server) bool {
+		return (s.Role == stack.RoleStandby || s.Role == stack.RoleReader) && alive(states, s) && t.healthy(s.Zone.Name) &&
+			slices.Contains(streamed, s.Identifier)
+	})
 }
 
 func (t *Tier) healthy(zone string) bool {
@@ -399,6 +417,9 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	if err != nil {
 		return
 	}
+	t.mu.Lock()
+	t.streaming = streaming // the failover targets, should the primary be lost
+	t.mu.Unlock()
 	servers := t.Servers()
 	live := []Server{servers[0]}
 	for _, s := range servers[1:] {
@@ -541,7 +562,17 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	servers := t.Servers()
 	old := servers[0]
 	states := t.states(ctx)
-	usable := func(s Server) bool { return alive(states, s) && t.healthy(s.Zone.Name) }
+	t.mu.Lock()
+	streamed := slices.Clone(t.streaming)
+	t.mu.Unlock()
+	usable := func(s Server) bool {
+		// A standby is a failover target only if it streamed from the
+		// primary at the monitor's last look: one still being built has
+		// nothing a primary can be made of. A read replica asked for by
+		// name is promoted as it is.
+		caughtUp := target != "" || slices.Contains(streamed, s.Identifier)
+		return alive(states, s) && t.healthy(s.Zone.Name) && caughtUp
+	}
 	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return t.replayLSN(ctx, s) })
 	if err != nil {
 		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
@@ -604,7 +635,8 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	t.mu.Lock()
 	t.servers = next
 	t.retired = append(t.retired, old)
-	t.syncNames = "" // the promoted server starts asynchronous
+	t.syncNames = ""  // the promoted server starts asynchronous
+	t.streaming = nil // nothing streams from it yet
 	t.mu.Unlock()
 
 	// RDS's failover takes its documented time; the endpoint moves at its end.
@@ -818,13 +850,37 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	t.servers = append(t.servers, s)
 	t.mu.Unlock()
 	if err := t.launch(ctx, s); err != nil {
+		// It goes: stopped, out of the tier's servers, its data removed;
+		// the monitor tries again with another.
 		t.opts.Logger.Error("rebuild the standby", "db", name, "err", err)
+		_ = t.opts.Runtime.Terminate(context.WithoutCancel(ctx), s.ID)
+		if real, rerr := filepath.EvalSymlinks(s.DataDir); rerr == nil {
+			_ = removeContents(real)
+		}
+		t.mu.Lock()
+		t.servers = slices.DeleteFunc(t.servers, func(x Server) bool { return x.Identifier == s.Identifier })
+		t.retired = append(t.retired, s)
+		if ctx.Err() == nil {
+			t.pending = &lost
+			t.retryRebuild = t.opts.Clock.Now().Add(rebuildRetry)
+		}
+		t.mu.Unlock()
 		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: "failed: " + err.Error(), At: at()})
 		return
 	}
 	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
 	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
 		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})
+}
+
+// rebuildRetry is how long (AWS time) the monitor waits before it builds a
+// standby again after a build failed.
+const rebuildRetry = time.Minute
+
+func (t *Tier) retryAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.retryRebuild
 }
 
 // startRebuild runs rebuild in a goroutine of the tier's (the monitor goes

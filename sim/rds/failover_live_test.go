@@ -274,10 +274,18 @@ func TestMeasureFailover(t *testing.T) {
 		var got []string
 		for i := range rounds {
 			if i > 0 { // the next round waits for a rebuilt standby
+				want := map[string]int{"Multi-AZ DB instance": 1, "Multi-AZ DB cluster": 2}[c.name]
 				waitFor(t, 2*time.Minute, "the standbys back", func() bool {
 					rows, err := tier.Replication(ctx)
-					return err == nil && len(rows) == len(tier.Servers())-1 && !tier.Failing()
+					n := 0
+					for _, r := range rows {
+						if r.State == "streaming" && (r.SyncState == "sync" || r.SyncState == "quorum") {
+							n++
+						}
+					}
+					return err == nil && n == want && len(tier.Servers()) == want+1 && !tier.Failing() && len(tier.InSync()) == want
 				})
+
 			}
 			w := killAndWrite(t, ctx, tier, tier.Primary().Identifier)
 			got = append(got, fmt.Sprintf("%.1f s", w.Seconds()*speed))

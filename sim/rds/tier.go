@@ -78,20 +78,22 @@ type Options struct {
 type Tier struct {
 	opts Options
 
-	mu         sync.Mutex
-	servers    []Server // the primary first; guarded by mu (a failover changes it)
-	retired    []Server // fenced or replaced servers: their data goes at Close
-	launched   []az.InstanceID
-	endpoints  []*Endpoint
-	zoneDown   map[string]bool
-	failing    bool         // a failover is under way
-	rebuilding bool         // a standby is being rebuilt (startRebuild)
-	built      int          // standbys rebuilt so far (their names' suffix)
-	syncNames  string       // synchronous_standby_names set on the primary
-	pending    *Server      // a lost primary whose standby is still to rebuild (no healthy zone was free)
-	requests   chan request // failovers asked of the monitor
-	closeErr   error
-	closeOnce  sync.Once
+	mu           sync.Mutex
+	servers      []Server // the primary first; guarded by mu (a failover changes it)
+	retired      []Server // fenced or replaced servers: their data goes at Close
+	launched     []az.InstanceID
+	endpoints    []*Endpoint
+	zoneDown     map[string]bool
+	failing      bool     // a failover is under way
+	streaming    []string // the standbys streaming from the primary at the monitor's last look
+	rebuilding   bool
+	retryRebuild time.Time    // AWS time: not before it after a failed build         // a standby is being rebuilt (startRebuild)
+	built        int          // standbys rebuilt so far (their names' suffix)
+	syncNames    string       // synchronous_standby_names set on the primary
+	pending      *Server      // a lost primary whose standby is still to rebuild (no healthy zone was free)
+	requests     chan request // failovers asked of the monitor
+	closeErr     error
+	closeOnce    sync.Once
 
 	stop    chan struct{} // closed by Close: ends the monitor and a failover's wait
 	monitor sync.WaitGroup
@@ -167,6 +169,9 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 	}
 	if err := t.waitStreaming(ctx); err != nil {
 		return nil, err
+	}
+	for _, s := range servers[1:] { // all stream now: the monitor's first look, taken here
+		t.streaming = append(t.streaming, s.Identifier)
 	}
 	if err := t.openEndpoints(); err != nil {
 		return nil, err
