@@ -726,16 +726,27 @@ func (t *Tier) promote(ctx context.Context, to Server) error {
 		return fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
 	}
 	var last error
+	var q *pgx.Conn // one connection for the polls, opened again if a poll breaks it
+	defer func() {
+		if q != nil {
+			q.Close(context.WithoutCancel(ctx))
+		}
+	}()
 	for {
 		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		c, err := t.Connect(qctx, to)
+		var err error
+		if q == nil {
+			q, err = t.Connect(qctx, to)
+		}
 		if err == nil {
 			var recovering bool
-			err = c.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering)
-			c.Close(context.WithoutCancel(qctx))
-			if err == nil && !recovering {
+			if err = q.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err == nil && !recovering {
 				qcancel()
 				return nil
+			}
+			if err != nil {
+				q.Close(context.WithoutCancel(qctx))
+				q = nil
 			}
 		}
 		qcancel()
@@ -846,9 +857,8 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	s := Server{Identifier: name, Role: role, Zone: z, Addr: addr, Port: lost.Port, Class: lost.Class,
 		ID: az.InstanceID("db-" + name), DataDir: strings.TrimSuffix(lost.DataDir, lost.Identifier) + name,
 		Source: servers[0].Identifier, MaxConnections: lost.MaxConnections}
-	t.mu.Lock()
-	t.servers = append(t.servers, s)
-	t.mu.Unlock()
+	// It joins the tier's servers once it runs: until then the monitor,
+	// which runs beside the build, must not take it for a lost standby.
 	if err := t.launch(ctx, s); err != nil {
 		// It goes: stopped, out of the tier's servers, its data removed;
 		// the monitor tries again with another.
@@ -858,7 +868,6 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 			_ = removeContents(real)
 		}
 		t.mu.Lock()
-		t.servers = slices.DeleteFunc(t.servers, func(x Server) bool { return x.Identifier == s.Identifier })
 		t.retired = append(t.retired, s)
 		if ctx.Err() == nil {
 			t.pending = &lost
@@ -868,6 +877,9 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: "failed: " + err.Error(), At: at()})
 		return
 	}
+	t.mu.Lock()
+	t.servers = append(t.servers, s)
+	t.mu.Unlock()
 	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
 	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
 		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})

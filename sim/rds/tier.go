@@ -220,7 +220,11 @@ func (t *Tier) Connect(ctx context.Context, s Server) (*pgx.Conn, error) {
 // launch starts s through the runtime and waits until it accepts
 // connections.
 func (t *Tier) launch(ctx context.Context, s Server) error {
-	sp := spec(s, t.Servers(), t.opts.Install, t.opts.Database.Username, t.opts.Password)
+	list := t.Servers() // a standby being rebuilt joins them only once it runs; its settings count it
+	if !slices.ContainsFunc(list, func(x Server) bool { return x.Identifier == s.Identifier }) {
+		list = append(list, s)
+	}
+	sp := spec(s, list, t.opts.Install, t.opts.Database.Username, t.opts.Password)
 	if _, err := t.opts.Runtime.Launch(ctx, sp); err != nil {
 		return fmt.Errorf("start DB instance %s (%s) in %s: %w", s.Identifier, s.Role, s.Zone.Name, err)
 	}
