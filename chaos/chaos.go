@@ -19,17 +19,29 @@ const (
 	StoreOutage       = "store-outage"       // the shared database locked: writes and reads fail, deep health fails
 	KillLBNode        = "kill-lb-node"       // the zone's load-balancer node goes down
 	Monkey            = "monkey"             // Chaos Monkey: random kills with a mean and a minimum gap (expands to kill-instance)
+	// The data tier's faults (sim/rds).
+	DBFailover = "db-failover" // reboot with failover (RebootDBInstance ForceFailover); on a read replica, its promotion
+	KillDB     = "kill-db"     // a DB instance's host lost: the primary (a failover follows) or a standby or replica
+	ReplicaLag = "replica-lag" // a read replica's replication paused (WAL receiver cut off, replay paused) for Duration
+)
+
+// DB instance choices of the data tier's faults (Action.DBInstance), beside
+// a DB instance's own identifier.
+const (
+	DBPrimary = "primary" // the primary (a cluster's writer) now
+	DBReplica = "replica" // the first read replica (else a standby or reader)
 )
 
 // Kinds lists every action kind.
 var Kinds = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
-	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey}
+	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey, DBFailover, KillDB, ReplicaLag}
 
 // The kinds by what they act on.
 var (
 	InstanceKinds = []string{KillInstance, StopInstance, PauseInstance, CPUHog}                 // chosen instances
 	RequestKinds  = []string{HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout} // the path to the targets
 	ZoneKinds     = []string{AZOutage, AZPartition, KillLBNode}                                 // a zone down: they need a zone; max_down_zones counts them
+	DBKinds       = []string{DBFailover, KillDB, ReplicaLag}                                    // the data tier: they take db_instance
 )
 
 // DefaultStatus is what http-error answers when the action gives no status.
@@ -64,6 +76,11 @@ type Action struct {
 	LBNode       string        // az-outage: LBNodeUp ("", FIS's) or LBNodeDown (a harsher test)
 
 	MeanGap, MinGap time.Duration // monkey: the mean and the least time between kills
+
+	// DBInstance is which DB instance a data-tier fault acts on: DBPrimary,
+	// DBReplica or an identifier ("": the kind's default: the primary for
+	// kill-db and db-failover, a replica for replica-lag).
+	DBInstance string
 
 	By string // who asked: "" for the scenario's timeline, "hand" for a person at the TUI
 }

@@ -25,6 +25,10 @@ func (e FaultInjected) Message() string {
 	switch {
 	case e.Instance != "":
 		return fmt.Sprintf("Chaos #%d: %s on %s (%s)", e.N, e.Action, e.Instance, e.Zone)
+	case slices.Contains(DBKinds, e.Action) && e.Duration != "":
+		return fmt.Sprintf("Chaos #%d: %s for %s: %s", e.N, e.Action, e.Duration, e.Detail)
+	case slices.Contains(DBKinds, e.Action):
+		return fmt.Sprintf("Chaos #%d: %s: %s", e.N, e.Action, e.Detail)
 	case slices.Contains(RequestKinds, e.Action):
 		return fmt.Sprintf("Chaos #%d: %s at the load balancer, targets in %s, for %s: %s", e.N, e.Action, allZones(e.Zone), e.Duration, e.Detail)
 	default:

@@ -92,6 +92,9 @@ var plans = map[string]func(h hooks, a Action, rng *rand.Rand) (plan, error){
 	KillLBNode:        planNodeDown,
 	StoreOutage:       planStore,
 	AZOutage:          planOutage,
+	DBFailover:        planDBFailover,
+	KillDB:            planKillDB,
+	ReplicaLag:        planReplicaLag,
 }
 
 // eachInstance plans an instance fault: the selector's instances, one fault

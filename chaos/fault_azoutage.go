@@ -85,6 +85,9 @@ func planOutage(h hooks, a Action, _ *rand.Rand) (plan, error) {
 	hole := outageBlackhole(a)
 	rec := FaultInjected{By: a.By, Action: a.Kind, Zone: a.Zone, Duration: a.Duration.String(), Instances: ids,
 		Detail: outageDetail(a.Zone, len(ids), hole, a.LBNode == LBNodeDown)}
+	if h.db != nil {
+		rec.Detail += "; its DB instances lose power (a primary there fails over to another zone)"
+	}
 	return one(a.Zone, len(ids), rec, newAZOutage(h, a.Zone, ids, hole, a.LBNode == LBNodeDown)), nil
 }
 
@@ -112,10 +115,11 @@ func outageDetail(zone string, stops int, hole time.Duration, nodeDown bool) str
 }
 
 func newAZOutage(h hooks, zone string, ids []string, hole time.Duration, nodeDown bool) *compound {
-	parts := []fault{
-		&impairLaunches{capacity: h.capacity, zone: zone},
-		&subnetBlackhole{lb: h.lb, clock: h.clock, zone: zone, lasts: hole},
+	parts := []fault{&impairLaunches{capacity: h.capacity, zone: zone}}
+	if h.db != nil { // the data tier's part: the zone's DB instances lose power too
+		parts = append(parts, &dbZoneDown{db: h.db, zone: zone})
 	}
+	parts = append(parts, &subnetBlackhole{lb: h.lb, clock: h.clock, zone: zone, lasts: hole})
 	if nodeDown {
 		parts = append(parts, &zoneNodeDown{nodes: h.nodes, zone: zone})
 	}

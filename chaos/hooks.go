@@ -79,6 +79,23 @@ type Store interface {
 	Healthy(ctx context.Context, id string) error
 }
 
+// Database is the run's data tier (db-failover, kill-db, replica-lag and
+// az-outage's database part). Each resolves which (DBPrimary, DBReplica or
+// an identifier) to a DB instance and says which it acted on.
+type Database interface {
+	// Failover reboots the DB instance with failover; on a read replica it
+	// promotes it to a standalone instance that becomes the writer. It
+	// returns once the endpoint has moved.
+	Failover(ctx context.Context, which string) (identifier string, err error)
+	// Kill kills the DB instance's server, as its host failing would.
+	Kill(ctx context.Context, which string) (identifier string, err error)
+	// PauseReplication stops the replica's replication until resume.
+	PauseReplication(ctx context.Context, which string) (identifier string, resume func(context.Context) (string, error), err error)
+	// ZoneDown kills the zone's DB instances and keeps the tier from
+	// recovering anything there until restore; it names what it killed.
+	ZoneDown(ctx context.Context, zone string) (killed []string, restore func(), err error)
+}
+
 // Gauges are the group's figures an After condition reads.
 type Gauges interface {
 	Gauge(metric string) (float64, bool)
@@ -106,4 +123,5 @@ type hooks struct {
 	capacity Capacity       // nil: az-outage is not applied
 	nodes    NodeController // nil: kill-lb-node is not applied, az-outage leaves the node up
 	store    Store          // nil: store-outage is not applied
+	db       Database       // nil: the data tier's faults are not applied, az-outage leaves no database down
 }

@@ -58,6 +58,15 @@ func (s Step) Describe(seed uint64) string {
 		return fmt.Sprintf("kill-lb-node%s: the load balancer's node in %s goes down", lasting, a.Zone)
 	case StoreOutage:
 		return "store-outage" + lasting + ": the shared database is locked; reads, writes and deep health checks fail"
+	case DBFailover:
+		if a.DBInstance != "" && a.DBInstance != DBPrimary {
+			return "db-failover on " + a.DBInstance + ": the read replica is promoted and becomes the writer (what it had not received is lost)"
+		}
+		return "db-failover: the DB instance reboots with failover: its primary is fenced, the standby promoted, the endpoint moved in RDS's time"
+	case KillDB:
+		return "kill-db on " + cmp.Or(a.DBInstance, DBPrimary) + ": its server is killed, as its host failing would; RDS fails over (a primary) or recovers it"
+	case ReplicaLag:
+		return "replica-lag" + lasting + " on " + cmp.Or(a.DBInstance, DBReplica) + ": its replication is paused (WAL receiver cut off, replay paused); then it streams again"
 	case AZOutage:
 		node := "its load-balancer node stays up (with cross-zone on it serves from the other zones)"
 		if a.LBNode == LBNodeDown {

@@ -72,6 +72,9 @@ func (r *Runner) SetNodes(n NodeController) { r.nodes = n }
 // SetStore gives the runner the run's shared database.
 func (r *Runner) SetStore(s Store) { r.store = s }
 
+// SetDatabase gives the runner the run's data tier.
+func (r *Runner) SetDatabase(d Database) { r.db = d }
+
 // SetGauges gives the runner the figures After conditions read.
 func (r *Runner) SetGauges(g Gauges) { r.gauges = g }
 

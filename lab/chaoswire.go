@@ -33,6 +33,9 @@ func (l *Lab) NewChaosRunner(sc *scenarios.Scenario, seed uint64, journal chaos.
 	r.SetNodes(zoneNodes{l}) // kill-lb-node and az-outage with lb_node: down take the zone's node down (and out of DNS)
 	r.SetStore(labStore{l})
 	r.SetGauges(groupGauges{l})
+	if l.DB != nil {
+		r.SetDatabase(labDatabase{l}) // db-failover, kill-db, replica-lag; az-outage takes the zone's DB instances down
+	}
 	r.SetLimits(chaos.Limits{MaxDownInstances: sc.MaxDownInstances, MaxDownZones: sc.MaxDownZones})
 	return r
 }
@@ -194,6 +197,8 @@ func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, e
 		return "the run is over: its instances are reaped, not started again", nil
 	case chaos.KillInstance:
 		return "nothing to revert: a killed instance stays dead", nil
+	case chaos.DBFailover, chaos.KillDB, chaos.ReplicaLag:
+		return "the run's database servers are reaped with it: nothing to undo", nil
 	}
 	return "it lived in the crashed lab's load balancer or group and went with it", nil
 }

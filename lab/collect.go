@@ -23,6 +23,7 @@ type collector struct {
 	// per service, on a stack with several (services.go): by group name
 	svcScaling map[string]*Scaling
 	svcInSvc   map[string]*rundir.MinMax
+	db         dbFailovers // the database's failovers, for the error window (dbfailover.go)
 }
 
 func newCollector() *collector {
@@ -33,6 +34,7 @@ func newCollector() *collector {
 func (c *collector) handle(e events.Envelope) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.db.handle(e)
 	switch ev := e.Event.(type) {
 	case asg.ScalingActivity:
 		if ev.Status == asg.ActivityFailed {
@@ -123,6 +125,7 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	s.Invalid = r.Invalid
 	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
 	s.CheckedReads, s.StaleReads = r.Reads.Reads, r.Reads.Stale
+	s.DBFailovers, s.DBErrorWindowSeconds = c.db.count(), c.db.errorWindow(r.Seconds, l.Clock.Speed())
 	if ss := r.Sessions; ss.Adds > 0 || ss.Reads > 0 {
 		s.Sessions = &rundir.Sessions{Adds: ss.Adds, Reads: ss.Reads, Lost: ss.Lost, LostUsers: ss.LostUsers}
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -85,12 +87,16 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	}
 	l.say("Database: starting PostgreSQL %s%s from %s", l.pg.Version, note, l.pg.BinDir)
 	tier, err := rds.Start(ctx, rds.Options{Database: d, Zones: l.Zones, Install: l.pg, Runtime: rt,
-		Dir: filepath.Join(l.Dir, "rds"), LogDir: logs, Logger: l.opts.Logger})
+		Dir: filepath.Join(l.Dir, "rds"), LogDir: logs, Logger: l.opts.Logger,
+		Clock: l.Clock, Events: l.Bus, Seed: l.opts.Seed})
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	l.DB, l.dbRT = tier, rt
 	l.say("Database: %s", rds.Describe(d, tier.Servers()))
+	for _, e := range tier.Endpoints() {
+		l.say("Database: %s endpoint %s at %s (forwards to %s)", e.Kind, e.Name, e.Addr(), targetsText(e.Targets()))
+	}
 
 	return nil
 }
@@ -178,26 +184,52 @@ func labelled(runID string) bool {
 }
 
 // databaseEnv is what an instance is told of the data tier: DATABASE_URL,
-// the writer (the primary's address; the lab has no endpoint names yet, so
-// a failover would not move it), and DATABASE_READER_URL where there are
-// readable copies: a cluster's first reader, or else the first read
-// replica (RDS gives each its own endpoint; the app is told one). A
-// Multi-AZ standby is never given: RDS serves no reads from it. The
-// launch template's own environment, set after, wins.
+// the writer's endpoint (a DB instance's endpoint, or a cluster's writer
+// endpoint), and DATABASE_READER_URL where there are readable copies: a
+// cluster's reader endpoint, or else the first read replica's own endpoint
+// (RDS gives each its own; the app is told one). A Multi-AZ standby is never
+// given: RDS serves no reads from it. The URLs carry the endpoints' stable
+// addresses, which a failover does not change (the instances do not ask the
+// lab's DNS, where the endpoints' names are). The launch template's own
+// environment, set after, wins.
 func (l *Lab) databaseEnv() map[string]string {
 	if l.DB == nil {
 		return nil
 	}
-	env := map[string]string{"DATABASE_URL": l.DB.URL(l.DB.Primary(), "")}
-	for _, role := range []stack.DBRole{stack.RoleReader, stack.RoleReadReplica} {
-		for _, s := range l.DB.Servers() {
-			if s.Role == role {
-				env["DATABASE_READER_URL"] = l.DB.URL(s, "")
-				return env
-			}
+	env := map[string]string{"DATABASE_URL": l.DB.EndpointURL(l.DB.WriterEndpoint())}
+	if r := l.DB.ReaderEndpoint(); r != nil {
+		env["DATABASE_READER_URL"] = l.DB.EndpointURL(r)
+		return env
+	}
+	for _, s := range l.DB.Servers() {
+		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && s.Role == stack.RoleReadReplica {
+			env["DATABASE_READER_URL"] = l.DB.EndpointURL(e)
+			return env
 		}
 	}
 	return env
+}
+
+// addDatabaseNames puts the data tier's endpoint names in the lab's DNS,
+// each answering its stable address with rds.EndpointTTL.
+func (l *Lab) addDatabaseNames() {
+	if l.DB == nil || l.entry == nil || l.entry.dns == nil {
+		return
+	}
+	for _, e := range l.DB.Endpoints() {
+		l.entry.dns.AddName(e.Name, e.Addr().Addr(), rds.EndpointTTL)
+	}
+}
+
+func targetsText(ts []netip.AddrPort) string {
+	if len(ts) == 0 {
+		return "nothing yet"
+	}
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, ", ")
 }
 
 // errNoTodosTable says the writer has no todos table: the instances keep
@@ -212,7 +244,7 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 	if len(writes) == 0 {
 		return 0, nil
 	}
-	c, err := l.DB.Connect(ctx, l.DB.Primary())
+	c, err := l.connectWriter(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("verify writes: %w", err)
 	}
@@ -238,6 +270,32 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 		}
 	}
 	return lost, nil
+}
+
+// connectWriter connects to the primary there is now, waiting while a
+// failover is under way or the primary is being recovered (at most two
+// minutes of wall time): the check is of what the writer kept, not of
+// whether it answers at this moment.
+func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		c, err := l.DB.Connect(ctx, l.DB.Primary())
+		if err == nil && !l.DB.Failing() {
+			return c, nil
+		}
+		if c != nil {
+			c.Close(context.Background())
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = errors.New("a failover is still under way")
+			}
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // writerErr is errNoTodosTable for PostgreSQL's undefined_table, else err

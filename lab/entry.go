@@ -67,6 +67,7 @@ func (l *Lab) startEntry() error {
 	if e.door, err = entry.StartFrontDoor(entry.FrontDoorConfig{Target: target, Dialer: browser, Logger: l.opts.Logger}); err != nil {
 		return err
 	}
+	l.addDatabaseNames() // the data tier's endpoints, in the same DNS
 	l.Bus.Publish(EntryReady{Name: e.name, DNS: e.dns.Addr(), TTL: int(e.dns.TTL()), URL: e.door.URL()})
 	return nil
 }

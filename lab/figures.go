@@ -4,6 +4,7 @@ import (
 	"github.com/simplydone/lab/internal/figures"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
+	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -22,6 +23,9 @@ func assumptions(s *stack.Stack) []figures.Figure {
 	}
 	if s.AutoScalingGroup.WarmPool != nil {
 		out = append(out, asg.WarmPoolFigures(s.LaunchTemplate.Restart(), s.LaunchTemplate.RestartTime != nil)...)
+	}
+	if s.Database != nil {
+		out = append(out, rds.Figures()...) // the data tier's endpoints and failover detection
 	}
 	out = append(out, alb.NodeFigures()...) // the nodes' client connection cap
 	out = append(out, alb.ATWFigures()...)

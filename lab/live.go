@@ -270,6 +270,7 @@ func judgeSLOs(s *Summary, slos []scenarios.SLO) {
 		"lost_writes":          float64(s.LostWrites),
 		"lost_session_state":   lostSessionState(s),
 		"stale_reads":          float64(s.StaleReads),
+		"db_error_window":      1000 * s.DBErrorWindowSeconds, // ms, as latencies
 		"requests":             float64(s.Requests),
 		"scale_out_activities": float64(s.ScalingActivities.ScaleOuts),
 		"scale_in_activities":  float64(s.ScalingActivities.ScaleIns),

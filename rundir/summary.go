@@ -68,6 +68,12 @@ type Summary struct {
 	// acknowledgement; StaleReads those that did not show the todo.
 	CheckedReads int `json:"checked_reads"`
 	StaleReads   int `json:"stale_reads"`
+	// DBFailovers counts the database's failovers (and read replica
+	// promotions); DBErrorWindowSeconds is the longest run of failed
+	// requests (5xx or no answer) over one of them, in AWS seconds (see
+	// lab's dbErrorWindow).
+	DBFailovers          int     `json:"db_failovers,omitempty"`
+	DBErrorWindowSeconds float64 `json:"db_error_window_seconds,omitempty"`
 
 	// Assumptions are the figures the run relied on that AWS does not
 	// document (observed, assumed, or set by the stack over such a default).
@@ -211,6 +217,9 @@ func (s *Summary) WriteText(w io.Writer) {
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
+	if s.DBFailovers > 0 {
+		fmt.Fprintf(w, "  database: %d failover(s); error window %.0f s (AWS time)\n", s.DBFailovers, s.DBErrorWindowSeconds)
+	}
 	if ss := s.Sessions; ss != nil {
 		fmt.Fprintf(w, "  session state: %d cart reads checked, %d lost session state (%d of the users); %d items added\n", ss.Reads, ss.Lost, ss.LostUsers, ss.Adds)
 	}

@@ -148,6 +148,18 @@ func (p parser) validateTimeline(path string, a ChaosAction, total time.Duration
 	if a.Action == chaos.StoreOutage && p.Has(f("zone")) {
 		p.Errf(f("zone"), "not allowed with store-outage; the database is shared by every zone")
 	}
+	isDB := slices.Contains(chaos.DBKinds, a.Action)
+	switch {
+	case has("db_instance") && !isDB:
+		p.Errf(f("db_instance"), "not allowed with %s; only %s take it", a.Action, strings.Join(chaos.DBKinds, ", "))
+	case has("db_instance") && strings.TrimSpace(a.DBInstance) == "":
+		p.Errf(f("db_instance"), "empty; use %s, %s or a DB instance's identifier, or leave it out", chaos.DBPrimary, chaos.DBReplica)
+	case has("db_instance") && a.Action == chaos.ReplicaLag && a.DBInstance == chaos.DBPrimary:
+		p.Errf(f("db_instance"), "%s is not allowed with replica-lag: the primary replays nothing; use %s or a replica's identifier", chaos.DBPrimary, chaos.DBReplica)
+	}
+	if isDB && p.Has(f("zone")) {
+		p.Errf(f("zone"), "not allowed with %s; it names its DB instance with db_instance (az-outage takes a zone's DB instances down)", a.Action)
+	}
 	p.validateTarget(path, a)
 }
 
@@ -211,7 +223,8 @@ func (p parser) validateLimits(s *Scenario) {
 func (a ChaosAction) Chaos() chaos.Action {
 	ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
 		Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
-		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, LBNode: a.LBNode, MeanGap: a.MeanGap, MinGap: a.MinGap}
+		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, LBNode: a.LBNode, MeanGap: a.MeanGap, MinGap: a.MinGap,
+		DBInstance: a.DBInstance}
 	if t := a.Target; t != nil {
 		ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
 	}

@@ -190,10 +190,11 @@ func (p parser) users(n *yaml.Node, path string, ph *Phase) {
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
 	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter",
-		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap")
+		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap", "db_instance")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)
+	p.Str(m, path, "db_instance", &a.DBInstance)
 	p.Dur(m, path, "duration", &a.Duration, true)
 	p.Float(m, path, "percent", &a.Percent)
 	p.Int(m, path, "status", &a.Status)
@@ -232,7 +233,7 @@ func (p parser) slos(n *yaml.Node, path string, live bool) []SLO {
 		if window > 0 {
 			slo.Expr, slo.For = strings.TrimSpace(item.Value), window
 		}
-		if live && (slo.Metric == LostWrites || slo.Metric == LostSessionState || slo.Metric == StaleReads) {
+		if live && (slo.Metric == LostWrites || slo.Metric == LostSessionState || slo.Metric == StaleReads || slo.Metric == DBErrorWindow) {
 			p.ErrAt(item, field, "%s is counted at the end of the run, so it cannot stop a run early; use it in slos", slo.Metric)
 			continue
 		}

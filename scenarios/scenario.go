@@ -171,6 +171,7 @@ type ChaosAction struct {
 	LBNode      string        // az-outage: chaos.LBNodeUp (default, as FIS) or chaos.LBNodeDown (a harsher test)
 	MeanGap     time.Duration // monkey
 	MinGap      time.Duration // monkey
+	DBInstance  string        // db-failover, kill-db, replica-lag: primary, replica or a DB instance's identifier ("": the kind's default)
 }
 
 // TotalDuration is the AWS time the load profile lasts.

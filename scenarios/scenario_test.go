@@ -14,7 +14,7 @@ import (
 )
 
 func TestBuiltins(t *testing.T) {
-	want := []string{"az-outage", "bad-deploy", "blue-green", "db-connections", "flash-sale", "flash-sale-10k", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "read-heavy-sale", "read-replicas", "rolling-deploy", "services", "single-az-db", "single-server", "stateless", "stateless-db", "stateless-sticky"}
+	want := []string{"az-outage", "bad-deploy", "blue-green", "db-connections", "db-failover", "flash-sale", "flash-sale-10k", "gray-failure", "instance-kill", "latency-spike", "maintenance-reboot", "monkey", "read-heavy-sale", "read-replicas", "replica-promotion", "rolling-deploy", "services", "single-az-db", "single-server", "stateless", "stateless-db", "stateless-sticky"}
 	if got := BuiltinNames(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("BuiltinNames() = %v, want %v", got, want)
 	}
@@ -48,7 +48,7 @@ func TestBuiltins(t *testing.T) {
 	if Describe("nope") != "" {
 		t.Error(`Describe("nope") is not empty`)
 	}
-	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, blue-green, db-connections, flash-sale, flash-sale-10k, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, read-heavy-sale, read-replicas, rolling-deploy, services, single-az-db, single-server, stateless, stateless-db, stateless-sticky") {
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "built-ins are az-outage, bad-deploy, blue-green, db-connections, db-failover, flash-sale, flash-sale-10k, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, read-heavy-sale, read-replicas, replica-promotion, rolling-deploy, services, single-az-db, single-server, stateless, stateless-db, stateless-sticky") {
 		t.Errorf("Builtin(nope) error = %v", err)
 	}
 }
@@ -170,7 +170,7 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ResolveStack()
-	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-peak, simplydone-peak-multi-az, simplydone-stateless, simplydone-sticky, single-az-db, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
+	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-multiaz-db, simplydone-peak, simplydone-peak-multi-az, simplydone-read-replica, simplydone-stateless, simplydone-sticky, single-az-db, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
 	if err == nil || err.Error() != want {
 		t.Errorf("missing stack:\n%v\nwant:\n%s", err, want)
 	}
@@ -189,7 +189,7 @@ func TestResolve(t *testing.T) {
 		t.Errorf("Resolve(flash-sale) = %v, %v", s, err)
 	}
 	_, err := Resolve(filepath.Join(t.TempDir(), "missing.yaml"))
-	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, blue-green, db-connections, flash-sale, flash-sale-10k, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, read-heavy-sale, read-replicas, rolling-deploy, services, single-az-db, single-server, stateless, stateless-db, stateless-sticky) and no such file") {
+	if err == nil || !strings.Contains(err.Error(), "not a built-in (az-outage, bad-deploy, blue-green, db-connections, db-failover, flash-sale, flash-sale-10k, gray-failure, instance-kill, latency-spike, maintenance-reboot, monkey, read-heavy-sale, read-replicas, replica-promotion, rolling-deploy, services, single-az-db, single-server, stateless, stateless-db, stateless-sticky) and no such file") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

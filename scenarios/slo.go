@@ -26,6 +26,7 @@ const (
 	LostWrites         = "lost_writes"          // acknowledged writes missing at the end
 	LostSessionState   = "lost_session_state"   // cart reads that missed an item their user was acknowledged
 	StaleReads         = "stale_reads"          // gets after an acknowledged create that did not see it
+	DBErrorWindow      = "db_error_window"      // the longest run of failed requests over a database failover, AWS time (ms; write s)
 	Requests           = "requests"             // requests sent
 	ScaleOutActivities = "scale_out_activities" // scaling activities that raised desired capacity
 	ScaleInActivities  = "scale_in_activities"  // scaling activities that lowered it
@@ -41,7 +42,7 @@ const (
 
 var metricKinds = map[string]kind{
 	SuccessRate: percent, ErrorRate: percent,
-	P50: latency, P95: latency, P99: latency, MaxLatency: latency,
+	P50: latency, P95: latency, P99: latency, MaxLatency: latency, DBErrorWindow: latency,
 	MaxInService: count, MinInService: count, LostWrites: count, LostSessionState: count, StaleReads: count, Requests: count,
 	ScaleOutActivities: count, ScaleInActivities: count,
 }
@@ -49,7 +50,7 @@ var metricKinds = map[string]kind{
 // Metrics lists the metric names, in the order the docs give them.
 func Metrics() []string {
 	return []string{SuccessRate, ErrorRate, P50, P95, P99, MaxLatency, MaxInService, MinInService,
-		LostWrites, LostSessionState, StaleReads, Requests, ScaleOutActivities, ScaleInActivities}
+		LostWrites, LostSessionState, StaleReads, Requests, ScaleOutActivities, ScaleInActivities, DBErrorWindow}
 }
 
 var operators = compare.Symbols() // >=, >, <=, <, ==

@@ -56,8 +56,8 @@ func TestSLOCheck(t *testing.T) {
 
 func TestBadSLOs(t *testing.T) {
 	cases := []struct{ expr, want string }{
-		{"p98 <= 500ms", `"p98" is not a metric; use one of success_rate, error_rate, p50, p95, p99, max_latency, max_in_service, min_in_service, lost_writes, lost_session_state, stale_reads, requests, scale_out_activities, scale_in_activities; did you mean p95?`},
-		{"latency <= 500ms", `"latency" is not a metric; use one of success_rate, error_rate, p50, p95, p99, max_latency, max_in_service, min_in_service, lost_writes, lost_session_state, stale_reads, requests, scale_out_activities, scale_in_activities; did you mean max_latency?`},
+		{"p98 <= 500ms", `"p98" is not a metric; use one of success_rate, error_rate, p50, p95, p99, max_latency, max_in_service, min_in_service, lost_writes, lost_session_state, stale_reads, requests, scale_out_activities, scale_in_activities, db_error_window; did you mean p95?`},
+		{"latency <= 500ms", `"latency" is not a metric; use one of success_rate, error_rate, p50, p95, p99, max_latency, max_in_service, min_in_service, lost_writes, lost_session_state, stale_reads, requests, scale_out_activities, scale_in_activities, db_error_window; did you mean max_latency?`},
 		{">= 99%", `">= 99%" does not start with a metric; write METRIC OP VALUE, as in p99 <= 500ms`},
 		{"p99 500ms", `no operator after p99; write METRIC OP VALUE with OP one of >= > <= < ==, as in p99 <= 500ms`},
 		{"lost_writes = 0", `"=" is not an operator; use one of >= > <= < ==; did you mean ==?`},

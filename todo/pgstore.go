@@ -40,10 +40,10 @@ type PGConfig struct {
 // PGStore keeps todos in PostgreSQL through pgx's pool. A write is
 // answered only after its COMMIT returned, which on a Multi-AZ primary with
 // a synchronous standby means the standby has it too. A connection that a
-// failover breaks fails the request it carried (503) and is replaced by a
-// new one on the next; pgx resolves the endpoint's name on every new
-// connection, so a moved endpoint is followed as RDS clients follow its
-// DNS.
+// failover breaks fails the request it carried (503), and the pool is then
+// emptied (fail) so that the next requests open new connections; pgx
+// resolves the endpoint's name on every new connection, so a moved
+// endpoint is followed as RDS clients follow its DNS.
 type PGStore struct {
 	writer *pgxpool.Pool
 	reader *pgxpool.Pool // the writer when there is no reader endpoint
@@ -168,7 +168,7 @@ func (s *PGStore) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
 	defer cancel()
 	var n int64
-	return classifyPG(s.writer.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
+	return s.fail(s.writer, s.writer.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
 }
 
 // pingTimeout bounds a health check's query on its own.
@@ -190,18 +190,20 @@ func scanPG(row pgx.Row) (Todo, error) {
 func (s *PGStore) List(ctx context.Context, afterID int64, limit int) ([]Todo, error) {
 	rows, err := s.reader.Query(ctx, "SELECT "+pgColumns+" FROM todos WHERE id > $1 ORDER BY id LIMIT $2", afterID, limit)
 	if err != nil {
-		return nil, classifyPG(err)
+		return nil, s.fail(s.reader, err)
 	}
 	defer rows.Close()
 	todos := []Todo{}
 	for rows.Next() {
 		t, err := scanPG(rows)
 		if err != nil {
-			return nil, classifyPG(err)
+			rows.Close()
+			return nil, s.fail(s.reader, err)
 		}
 		todos = append(todos, t)
 	}
-	return todos, classifyPG(rows.Err())
+	rows.Close()
+	return todos, s.fail(s.reader, rows.Err())
 }
 
 // Get returns the todo with the given id, or ErrNotFound, from the reader
@@ -212,7 +214,7 @@ func (s *PGStore) Get(ctx context.Context, id int64) (Todo, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Todo{}, ErrNotFound
 	}
-	return t, classifyPG(err)
+	return t, s.fail(s.reader, err)
 }
 
 // Create inserts a todo on the writer and returns it once committed.
@@ -220,7 +222,7 @@ func (s *PGStore) Create(ctx context.Context, title string, done bool) (Todo, er
 	now := time.Now().UTC()
 	t, err := scanPG(s.writer.QueryRow(ctx,
 		"INSERT INTO todos (title, done, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING "+pgColumns, title, done, now))
-	return t, classifyPG(err)
+	return t, s.fail(s.writer, err)
 }
 
 // Update sets the fields that are non-nil on the writer and returns the
@@ -232,14 +234,14 @@ func (s *PGStore) Update(ctx context.Context, id int64, title *string, done *boo
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Todo{}, ErrNotFound
 	}
-	return t, classifyPG(err)
+	return t, s.fail(s.writer, err)
 }
 
 // Delete removes the todo on the writer, or returns ErrNotFound.
 func (s *PGStore) Delete(ctx context.Context, id int64) error {
 	tag, err := s.writer.Exec(ctx, "DELETE FROM todos WHERE id = $1", id)
 	if err != nil {
-		return classifyPG(err)
+		return s.fail(s.writer, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound
@@ -282,6 +284,46 @@ func classifyPG(err error) error {
 	return err
 }
 
+// fail classifies err (classifyPG) and, when it says the server behind the
+// pool's endpoint is gone or is no longer the writer, empties the pool:
+// pgx closes a connection only on a fatal error, so a pooled connection to
+// a primary demoted to a standby (read_only_sql_transaction, 25006), shut
+// down, or cut by the endpoint's move would otherwise stay and fail request
+// after request. After a failover every connection is suspect, as AWS's
+// guidance for clients says: the pool drops them all (idle ones at once,
+// busy ones when released) and opens new ones through the endpoint, which
+// reach the new primary. A database that is only full (53300) keeps its
+// connections.
+func (s *PGStore) fail(p *pgxpool.Pool, err error) error {
+	err = classifyPG(err)
+	if stale(err) {
+		p.Reset()
+	}
+	return err
+}
+
+// stale reports whether err says the connection it came on is no use: a
+// server read-only, shutting down or starting, a connection exception
+// (class 08), or the connection itself broken. A connection that could not
+// be opened says nothing of the pooled ones, and a request that ran out of
+// time (its caller gave up) says nothing of the server: emptying the pool
+// then would only make every request after it open a connection again,
+// each slower than the last, and time out in turn.
+func stale(err error) bool {
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code != "53300"
+	}
+	return true
+}
+
 // redact drops a URL's password, for logs.
 func redact(dsn string) string {
 	u, err := url.Parse(dsn)
@@ -294,7 +336,8 @@ func redact(dsn string) string {
 // Cart returns the session's items, oldest first, from the writer: a
 // user's own session state is read where it was written.
 func (s *PGStore) Cart(ctx context.Context, session string) ([]string, error) {
-	return pgCartItems(ctx, s.writer, session)
+	items, err := pgCartItems(ctx, s.writer, session)
+	return items, s.fail(s.writer, err)
 }
 
 func pgCartItems(ctx context.Context, q interface {
@@ -331,5 +374,5 @@ func (s *PGStore) AddToCart(ctx context.Context, session, item string) ([]string
 		items, err = pgCartItems(ctx, tx, session)
 		return err
 	})
-	return items, classifyPG(err)
+	return items, s.fail(s.writer, err)
 }

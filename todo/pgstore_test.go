@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Instances booting together on a fresh database all open it: the schema's
@@ -218,5 +220,58 @@ func TestClassifyPG(t *testing.T) {
 		if got := errors.Is(classifyPG(c.err), ErrUnavailable); got != c.unavailable {
 			t.Errorf("%v: unavailable %v, want %v", c.err, got, c.unavailable)
 		}
+	}
+}
+
+// A pooled connection to a server that turned read-only (a primary demoted
+// to a standby answers 25006) is not kept: the write fails as unavailable,
+// the pool is emptied, and the next writes go over new connections. Here
+// the pool's own sessions are made read-only; a new session is not.
+func TestPGReadOnlyConnectionsDropped(t *testing.T) {
+	url := testPostgres(t)
+	ctx := context.Background()
+	s, err := OpenPostgres(ctx, PGConfig{WriterURL: url, PoolSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var held []*pgxpool.Conn
+	for range 2 {
+		c, err := s.writer.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Exec(ctx, "SET default_transaction_read_only = on"); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	before := s.writer.Stat().NewConnsCount()
+	if _, err := s.Create(ctx, "to a read-only server", false); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("create on a read-only connection: %v, want ErrUnavailable", err)
+	}
+	for i := range 4 {
+		if _, err := s.Create(ctx, "after", false); err != nil {
+			t.Fatalf("create %d after the pool was emptied: %v", i, err)
+		}
+	}
+	if got := s.writer.Stat().NewConnsCount(); got <= before {
+		t.Fatalf("no new connection opened (%d before, %d after)", before, got)
+	}
+	// A full database keeps its connections: 53300 is not the connection's fault.
+	if stale(classifyPG(&pgconn.PgError{Code: "53300"})) || !stale(classifyPG(&pgconn.PgError{Code: "25006"})) || !stale(classifyPG(io.EOF)) {
+		t.Fatal("stale: wrong class")
+	}
+	// Neither a connection that was never opened nor a request its caller
+	// gave up on says the pooled connections are stale.
+	_, connErr := pgx.Connect(ctx, "postgres://lab@127.0.0.1:1/x?connect_timeout=1")
+	if connErr == nil || !errors.Is(classifyPG(connErr), ErrUnavailable) || stale(classifyPG(connErr)) {
+		t.Fatalf("a failed connect (%v) empties the pool", connErr)
+	}
+	if stale(classifyPG(fmt.Errorf("read: %w: %w", context.DeadlineExceeded, io.ErrUnexpectedEOF))) {
+		t.Fatal("a request out of time empties the pool")
 	}
 }

@@ -66,9 +66,35 @@ type DNSServer struct {
 	addr     string
 	wg       sync.WaitGroup
 
-	mu   sync.Mutex
-	rand *rand.Rand
-	once sync.Once
+	mu     sync.Mutex
+	rand   *rand.Rand
+	static map[string]staticName // other names the lab serves (a database's endpoints)
+	once   sync.Once
+}
+
+// staticName is one name AddName serves: its address and TTL (wall s).
+type staticName struct {
+	addr netip.Addr
+	ttl  uint32
+}
+
+// AddName makes the server answer name with addr, TTL ttl (AWS time): a
+// name of another part of the lab, such as a database endpoint's, whose
+// address is stable (the part moves what is behind it).
+func (s *DNSServer) AddName(name string, addr netip.Addr, ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.static == nil {
+		s.static = map[string]staticName{}
+	}
+	s.static[dns.CanonicalName(name)] = staticName{addr: addr, ttl: WallTTL(ttl, s.cfg.Clock)}
+}
+
+func (s *DNSServer) lookupStatic(name string) (staticName, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.static[name]
+	return r, ok
 }
 
 // WallTTL converts an AWS TTL to whole wall seconds through c, at least 1.
@@ -287,7 +313,7 @@ func (s *DNSServer) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
 }
 
 // reply answers one query as an authoritative server of the load
-// balancer's name alone, with no recursion: the name's A records; other
+// balancer's name (and the names AddName added), with no recursion: the name's A records; other
 // names under its parent NXDOMAIN; any other name REFUSED; anything but a
 // standard query NOTIMP.
 func (s *DNSServer) reply(req *dns.Msg) *dns.Msg {
@@ -304,6 +330,16 @@ func (s *DNSServer) reply(req *dns.Msg) *dns.Msg {
 	}
 	q := req.Question[0]
 	name := dns.CanonicalName(q.Name)
+	if r, ok := s.lookupStatic(name); ok {
+		m.Authoritative = true
+		if q.Qtype == dns.TypeA && q.Qclass == dns.ClassINET {
+			m.Answer = append(m.Answer, &dns.A{
+				Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: r.ttl},
+				A:   net.IP(r.addr.AsSlice()),
+			})
+		}
+		return m
+	}
 	switch {
 	case name != s.name && dns.IsSubDomain(s.zone, name):
 		m.Authoritative = true

@@ -103,3 +103,25 @@ func TestResolverHonoursTheTTL(t *testing.T) {
 		t.Fatal("another name resolved")
 	}
 }
+
+// TestDNSAddName: a name another part adds (a database endpoint's) is
+// answered with its address and its own TTL, beside the load balancer's.
+func TestDNSAddName(t *testing.T) {
+	_, d, _ := nodesOnly(t, nil)
+	name := "shop.abcdefghijkl.us-east-1.rds.amazonaws.com"
+	d.AddName(name, netip.MustParseAddr("127.0.0.200"), 5*time.Second)
+	r := NewResolver(d.Addr(), nil)
+	a, err := r.Lookup(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Addrs, []netip.Addr{netip.MustParseAddr("127.0.0.200")}) {
+		t.Fatalf("answered %v", a.Addrs)
+	}
+	if want := time.Duration(WallTTL(5*time.Second, d.cfg.Clock)) * time.Second; a.TTL != want {
+		t.Fatalf("TTL %s, want %s", a.TTL, want)
+	}
+	if _, err := r.Lookup(context.Background(), d.Name()); err != nil {
+		t.Fatalf("the load balancer's name: %v", err)
+	}
+}

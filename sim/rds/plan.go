@@ -114,6 +114,7 @@ func join(ss []string) string {
 // replication on, hot standby on (the lab reads a standby for its checks;
 // no endpoint leads clients to a Multi-AZ standby, as RDS's serves no
 // reads), cluster_name as the name a standby streams under.
+// The servers list is the tier's (it sizes the WAL senders).
 func settings(s Server, servers []Server) []string {
 	opt := func(k, v string) []string { return []string{"-c", k + "=" + v} }
 	var out []string
@@ -131,12 +132,18 @@ func settings(s Server, servers []Server) []string {
 		{"wal_keep_size", "128MB"},
 		{"hot_standby", "on"},
 		{"log_line_prefix", "%m [%p] "},
+		// The servers die by signals (a kill, a fence, a zone's outage),
+		// never by this host losing power: what a killed server wrote stays
+		// in the page cache, so fsync buys nothing here but commit latency
+		// tied to this host's shared disk (a checkpoint's fsync stalled
+		// commits for seconds on a busy host). RDS's storage is not this disk.
+		{"fsync", "off"},
 	} {
 		out = append(out, opt(kv[0], kv[1])...)
 	}
-	if s.Role == stack.RolePrimary {
-		out = append(out, opt("synchronous_standby_names", synchronousStandbyNames(servers))...)
-	}
+	// synchronous_standby_names is not among them: the tier sets it with
+	// ALTER SYSTEM once the standbys stream, and a failover changes it on
+	// the promoted server (a -c setting would override ALTER SYSTEM).
 	return out
 }
 

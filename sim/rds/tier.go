@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
@@ -28,9 +31,17 @@ import (
 type Runtime interface {
 	az.Launcher
 	az.Terminator
+	// Kill ends a server abruptly (a host lost, a fence); Start boots a
+	// killed one again on its data (a host recovered).
+	Kill(ctx context.Context, id az.InstanceID) error
+	Start(ctx context.Context, id az.InstanceID) error
 	List(ctx context.Context) ([]az.Instance, error)
 	Close() error
 }
+
+// Publisher takes the tier's events (RDS's event messages, the failover's
+// steps).
+type Publisher interface{ Publish(events.Event) }
 
 // Options configure a tier.
 type Options struct {
@@ -51,17 +62,41 @@ type Options struct {
 	// and stream (wall time); default 2 minutes.
 	Ready  time.Duration
 	Logger *slog.Logger
+	// Clock is AWS time: the failover's duration and the monitor's checks
+	// run on it. Default: real time.
+	Clock clock.Clock
+	// Events takes RDS's events and the failover's steps; nil drops them.
+	Events Publisher
+	// EndpointBase is the first endpoint's stable address (the others
+	// follow it); default DefaultEndpointBase.
+	EndpointBase netip.Addr
+	// Seed makes the endpoints' DNS names (RDS's per-account hash).
+	Seed uint64
 }
 
 // Tier is the running data tier.
 type Tier struct {
-	opts    Options
-	servers []Server
+	opts Options
 
-	mu        sync.Mutex
-	launched  []az.InstanceID
-	closeErr  error
-	closeOnce sync.Once
+	mu           sync.Mutex
+	servers      []Server // the primary first; guarded by mu (a failover changes it)
+	retired      []Server // fenced or replaced servers: their data goes at Close
+	launched     []az.InstanceID
+	endpoints    []*Endpoint
+	zoneDown     map[string]bool
+	failing      bool     // a failover is under way
+	streaming    []string // the standbys streaming from the primary at the monitor's last look
+	rebuilding   bool
+	retryRebuild time.Time    // AWS time: not before it after a failed build         // a standby is being rebuilt (startRebuild)
+	built        int          // standbys rebuilt so far (their names' suffix)
+	syncNames    string       // synchronous_standby_names set on the primary
+	pending      *Server      // a lost primary whose standby is still to rebuild (no healthy zone was free)
+	requests     chan request // failovers asked of the monitor
+	closeErr     error
+	closeOnce    sync.Once
+
+	stop    chan struct{} // closed by Close: ends the monitor and a failover's wait
+	monitor sync.WaitGroup
 }
 
 // Start lays out the servers, starts the primary and waits until it
@@ -73,7 +108,7 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 	if o.Runtime == nil {
 		return nil, errors.New("rds: no runtime")
 	}
-	t := &Tier{opts: o}
+	t := &Tier{opts: o, zoneDown: map[string]bool{}, stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
@@ -87,6 +122,12 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 	}
 	if o.Ready <= 0 {
 		o.Ready = 2 * time.Minute
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real()
+	}
+	if !o.EndpointBase.IsValid() {
+		o.EndpointBase = DefaultEndpointBase
 	}
 	if o.Password == "" {
 		var b [18]byte
@@ -123,17 +164,38 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := t.setSyncNames(ctx, primary, synchronousStandbyNames(servers)); err != nil {
+		return nil, err
+	}
 	if err := t.waitStreaming(ctx); err != nil {
 		return nil, err
 	}
+	for _, s := range servers[1:] { // all stream now: the monitor's first look, taken here
+		t.streaming = append(t.streaming, s.Identifier)
+	}
+	if err := t.openEndpoints(); err != nil {
+		return nil, err
+	}
+	t.monitor.Add(1)
+	go t.watch()
 	return t, nil
 }
 
-// Servers lists the tier's servers: the primary first.
-func (t *Tier) Servers() []Server { return slices.Clone(t.servers) }
+// Servers lists the tier's servers: the primary first. A failover changes
+// it (the promoted server first, the fenced one gone, a rebuilt standby
+// added); safe for concurrent use.
+func (t *Tier) Servers() []Server {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.servers)
+}
 
-// Primary is the primary (a cluster's writer).
-func (t *Tier) Primary() Server { return t.servers[0] }
+// Primary is the primary (a cluster's writer) now.
+func (t *Tier) Primary() Server {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.servers[0]
+}
 
 // URL is a connection URL to the server with the master user, database
 // db ("" = the stack's db_name). It carries the password: never log it.
@@ -158,7 +220,11 @@ func (t *Tier) Connect(ctx context.Context, s Server) (*pgx.Conn, error) {
 // launch starts s through the runtime and waits until it accepts
 // connections.
 func (t *Tier) launch(ctx context.Context, s Server) error {
-	sp := spec(s, t.servers, t.opts.Install, t.opts.Database.Username, t.opts.Password)
+	list := t.Servers() // a standby being rebuilt joins them only once it runs; its settings count it
+	if !slices.ContainsFunc(list, func(x Server) bool { return x.Identifier == s.Identifier }) {
+		list = append(list, s)
+	}
+	sp := spec(s, list, t.opts.Install, t.opts.Database.Username, t.opts.Password)
 	if _, err := t.opts.Runtime.Launch(ctx, sp); err != nil {
 		return fmt.Errorf("start DB instance %s (%s) in %s: %w", s.Identifier, s.Role, s.Zone.Name, err)
 	}
@@ -236,7 +302,7 @@ func (t *Tier) createDatabase(ctx context.Context) error {
 	if name == "postgres" {
 		return nil
 	}
-	p := t.servers[0]
+	p := t.Primary()
 	c, err := pgx.Connect(ctx, t.URL(p, "postgres"))
 	if err != nil {
 		return fmt.Errorf("DB instance %s: %w", p.Identifier, err)
@@ -260,7 +326,7 @@ type Replication struct {
 
 // Replication reads the primary's pg_stat_replication.
 func (t *Tier) Replication(ctx context.Context) ([]Replication, error) {
-	c, err := t.Connect(ctx, t.servers[0])
+	c, err := t.Connect(ctx, t.Primary())
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +356,8 @@ func wantSync(r stack.DBRole) string {
 // waitStreaming waits until every standby and replica streams from the
 // primary in its role's mode.
 func (t *Tier) waitStreaming(ctx context.Context) error {
-	if len(t.servers) == 1 {
+	servers := t.Servers()
+	if len(servers) == 1 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.opts.Ready)
@@ -305,7 +372,7 @@ func (t *Tier) waitStreaming(ctx context.Context) error {
 			for _, r := range rows {
 				have[r.Name] = r
 			}
-			for _, s := range t.servers[1:] {
+			for _, s := range servers[1:] {
 				if r := have[s.Identifier]; r.State != "streaming" || r.SyncState != wantSync(s.Role) {
 					missing = append(missing, fmt.Sprintf("%s (want streaming %s, have %q %q)", s.Identifier, wantSync(s.Role), r.State, r.SyncState))
 				}
@@ -319,7 +386,7 @@ func (t *Tier) waitStreaming(ctx context.Context) error {
 			if err == nil {
 				err = errors.New(strings.Join(missing, "; "))
 			}
-			return fmt.Errorf("DB instance %s: replication not up after %s: %w", t.servers[0].Identifier, t.opts.Ready, err)
+			return fmt.Errorf("DB instance %s: replication not up after %s: %w", servers[0].Identifier, t.opts.Ready, err)
 		case <-tick.C:
 		}
 	}
@@ -331,21 +398,28 @@ func (t *Tier) Close() error {
 	t.closeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		close(t.stop)
+		t.monitor.Wait() // the monitor and any failover or rebuild it runs
 		t.mu.Lock()
 		ids := slices.Clone(t.launched)
+		all := append(slices.Clone(t.servers), t.retired...)
+		eps := t.endpoints
 		t.mu.Unlock()
 		var errs []error
+		for _, e := range eps {
+			errs = append(errs, e.Close())
+		}
 		// Others first, the primary last: no commit waits on a standby gone.
-		for i := len(t.servers) - 1; i >= 0; i-- {
-			if slices.Contains(ids, t.servers[i].ID) {
-				if err := t.opts.Runtime.Terminate(ctx, t.servers[i].ID); err != nil && !errors.Is(err, az.ErrNotFound) {
+		for i := len(all) - 1; i >= 0; i-- {
+			if slices.Contains(ids, all[i].ID) {
+				if err := t.opts.Runtime.Terminate(ctx, all[i].ID); err != nil && !errors.Is(err, az.ErrNotFound) {
 					errs = append(errs, err)
 				}
 			}
 		}
 		// Each data directory's contents go before the runtime puts back
 		// one it had moved where nobody could reach it.
-		for _, s := range t.servers {
+		for _, s := range all {
 			if real, err := filepath.EvalSymlinks(s.DataDir); err == nil {
 				errs = append(errs, removeContents(real))
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,12 @@ func startPair(t *testing.T) (*rds.Tier, string, string, time.Duration) {
 // startTier starts the database of the stack file src.
 func startTier(t *testing.T, src string) (*rds.Tier, string, string, time.Duration) {
 	t.Helper()
+	return startTierWith(t, src, nil)
+}
+
+// startTierWith starts the database of src with options set by with.
+func startTierWith(t *testing.T, src string, with func(*rds.Options)) (*rds.Tier, string, string, time.Duration) {
+	t.Helper()
 	in, err := rds.Find()
 	if err != nil {
 		if os.Getenv("LAB_REQUIRE_POSTGRES") != "" {
@@ -80,8 +87,13 @@ func startTier(t *testing.T, src string) (*rds.Tier, string, string, time.Durati
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	start := time.Now()
-	tier, err := rds.Start(ctx, rds.Options{Database: s.Database, Zones: zones, Install: in, Runtime: rt,
-		Dir: filepath.Join(dir, "run", "rds"), LogDir: filepath.Join(dir, "logs")})
+	o := rds.Options{Database: s.Database, Zones: zones, Install: in, Runtime: rt,
+		Dir: filepath.Join(dir, "run", "rds"), LogDir: filepath.Join(dir, "logs"),
+		EndpointBase: netip.MustParseAddr("127.0.0.230")} // apart from a lab's .200 on this host
+	if with != nil {
+		with(&o)
+	}
+	tier, err := rds.Start(ctx, o)
 	if err != nil {
 		rt.Close()
 		t.Fatal(err)

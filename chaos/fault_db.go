@@ -1,0 +1,168 @@
+package chaos
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+)
+
+// The data tier's faults, through the lab's Database hook (sim/rds).
+//
+//   - db-failover is RebootDBInstance with ForceFailover (FailoverDBCluster
+//     for a cluster): over once the endpoint has moved; nothing to revert.
+//     On a read replica (db_instance naming one) it is the replica's
+//     promotion: it becomes the writer, and what it had not received is
+//     lost.
+//   - kill-db kills a DB instance's server, as a host failure: RDS's own
+//     recovery (the failover of a lost primary, a standby or replica
+//     recovered in place) is what follows; nothing to revert.
+//   - replica-lag pauses a replica's replication for its duration; the
+//     revert resumes it.
+
+var errNoDatabase = errors.New("this lab has no database")
+
+func planDBFailover(h hooks, a Action, _ *rand.Rand) (plan, error) {
+	if h.db == nil {
+		return plan{}, errNoDatabase
+	}
+	which := cmp.Or(a.DBInstance, DBPrimary)
+	detail := "reboot with failover: the primary is fenced, its standby promoted, the endpoint moved"
+	if which != DBPrimary {
+		detail = "read replica " + which + " promoted: it becomes the writer; what it had not received is lost"
+	}
+	rec := FaultInjected{By: a.By, Action: a.Kind, Detail: detail}
+	return one("", 0, rec, &dbFailover{db: h.db, which: which}), nil
+}
+
+type dbFailover struct {
+	db    Database
+	which string
+	did   string
+}
+
+func (f *dbFailover) apply(ctx context.Context, _ self) error {
+	id, err := f.db.Failover(ctx, f.which)
+	if err != nil {
+		return fmt.Errorf("fail over: %w", err)
+	}
+	f.did = id
+	return nil
+}
+
+func (f *dbFailover) verify(context.Context) (string, error) {
+	return f.did + " is the writer now", nil
+}
+
+func (*dbFailover) revert(context.Context) (string, error) { return "", nil }
+
+func (*dbFailover) over() string {
+	return "a failover is not undone; the new primary stays (RDS rebuilds a standby)"
+}
+
+func planKillDB(h hooks, a Action, _ *rand.Rand) (plan, error) {
+	if h.db == nil {
+		return plan{}, errNoDatabase
+	}
+	which := cmp.Or(a.DBInstance, DBPrimary)
+	rec := FaultInjected{By: a.By, Action: a.Kind, Detail: "DB instance " + which + "'s server killed, as its host failing would"}
+	return one("", 0, rec, &killDB{db: h.db, which: which}), nil
+}
+
+type killDB struct {
+	db    Database
+	which string
+	did   string
+}
+
+func (k *killDB) apply(ctx context.Context, _ self) error {
+	id, err := k.db.Kill(ctx, k.which)
+	if err != nil {
+		return fmt.Errorf("kill DB instance: %w", err)
+	}
+	k.did = id
+	return nil
+}
+
+func (k *killDB) verify(context.Context) (string, error) { return k.did + " killed", nil }
+func (*killDB) revert(context.Context) (string, error)   { return "", nil }
+
+func (*killDB) over() string {
+	return "a killed DB instance is RDS's to recover: a primary fails over, a standby or replica is restarted"
+}
+
+func planReplicaLag(h hooks, a Action, _ *rand.Rand) (plan, error) {
+	if h.db == nil {
+		return plan{}, errNoDatabase
+	}
+	which := cmp.Or(a.DBInstance, DBReplica)
+	rec := FaultInjected{By: a.By, Action: a.Kind, Duration: a.Duration.String(),
+		Detail: "replication to " + which + " paused: its WAL receiver is cut off and replay paused, so ReplicaLag grows"}
+	return one("", 0, rec, &replicaLag{db: h.db, which: which}), nil
+}
+
+type replicaLag struct {
+	db     Database
+	which  string
+	did    string
+	resume func(context.Context) (string, error)
+}
+
+func (r *replicaLag) apply(ctx context.Context, _ self) error {
+	id, resume, err := r.db.PauseReplication(ctx, r.which)
+	if err != nil {
+		return fmt.Errorf("pause replication: %w", err)
+	}
+	r.did, r.resume = id, resume
+	return nil
+}
+
+func (r *replicaLag) verify(context.Context) (string, error) {
+	return r.did + " receives and replays nothing", nil
+}
+
+func (r *replicaLag) revert(ctx context.Context) (string, error) {
+	if r.resume == nil {
+		return "", nil
+	}
+	return r.resume(ctx)
+}
+
+// dbZoneDown is az-outage's database part: the zone's DB instances go
+// down with it (their hosts lose power), and the tier recovers nothing
+// there until the zone is back; a primary there fails over. Left out (in
+// part) when no DB instance is in the zone.
+type dbZoneDown struct {
+	db      Database
+	zone    string
+	restore func()
+}
+
+func (p *dbZoneDown) apply(ctx context.Context, s self) error {
+	killed, restore, err := p.db.ZoneDown(ctx, p.zone)
+	if err != nil {
+		if restore != nil {
+			restore()
+		}
+		return actedError{fmt.Errorf("take %s's DB instances down: %w", p.zone, err)}
+	}
+	if len(killed) == 0 {
+		restore() // left out: its revert does not run
+		return inPart("no DB instance is in " + p.zone)
+	}
+	p.restore = restore
+	s.progress("DB instance(s) " + strings.Join(killed, ", ") + " in " + p.zone + " lost power")
+	return nil
+}
+
+func (p *dbZoneDown) verify(context.Context) (string, error) { return "", nil }
+
+func (p *dbZoneDown) revert(context.Context) (string, error) {
+	if p.restore == nil {
+		return "", nil
+	}
+	p.restore()
+	return p.zone + "'s DB instances may be recovered again", nil
+}

@@ -1,0 +1,125 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// fakeDB is a data tier that records what it is asked.
+type fakeDB struct {
+	log      []string
+	paused   bool
+	zoneDown map[string]bool
+	inZone   map[string][]string
+}
+
+func (f *fakeDB) Failover(_ context.Context, which string) (string, error) {
+	f.log = append(f.log, "failover "+which)
+	if which == DBPrimary {
+		return "db-standby", nil
+	}
+	return which, nil
+}
+
+func (f *fakeDB) Kill(_ context.Context, which string) (string, error) {
+	f.log = append(f.log, "kill "+which)
+	return "db", nil
+}
+
+func (f *fakeDB) PauseReplication(_ context.Context, which string) (string, func(context.Context) (string, error), error) {
+	if which == DBPrimary {
+		return "", nil, errors.New("the primary replays nothing")
+	}
+	f.paused = true
+	f.log = append(f.log, "pause "+which)
+	return "db-replica-1", func(context.Context) (string, error) {
+		f.paused = false
+		f.log = append(f.log, "resume")
+		return "db-replica-1 streams again", nil
+	}, nil
+}
+
+func (f *fakeDB) ZoneDown(_ context.Context, zone string) ([]string, func(), error) {
+	if f.zoneDown == nil {
+		f.zoneDown = map[string]bool{}
+	}
+	f.zoneDown[zone] = true
+	return f.inZone[zone], func() { delete(f.zoneDown, zone) }, nil
+}
+
+// TestDBFaults: each data-tier fault acts on the DB instance asked (the
+// kind's default when none is), the one-shot ones have nothing to revert,
+// and replica-lag's revert resumes the replication it paused.
+func TestDBFaults(t *testing.T) {
+	ctx := context.Background()
+	db := &fakeDB{}
+	h := hooks{db: db}
+	run := func(a Action) fault {
+		t.Helper()
+		p, err := plans[a.Kind](h, a, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := p.faults[0].fault
+		if err := f.apply(ctx, self{progress: func(string) {}}); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	f := run(Action{Kind: DBFailover})
+	if seen, _ := f.verify(ctx); seen != "db-standby is the writer now" {
+		t.Fatalf("db-failover: %q", seen)
+	}
+	if _, ok := f.(oneShot); !ok {
+		t.Fatal("db-failover is not over once applied")
+	}
+	run(Action{Kind: DBFailover, DBInstance: "db-replica-1"})
+	k := run(Action{Kind: KillDB})
+	if _, ok := k.(oneShot); !ok {
+		t.Fatal("kill-db is not over once applied")
+	}
+	r := run(Action{Kind: ReplicaLag, Duration: 1})
+	if !db.paused {
+		t.Fatal("replication not paused")
+	}
+	if note, err := r.revert(ctx); err != nil || note != "db-replica-1 streams again" || db.paused {
+		t.Fatalf("revert: %q %v, paused %v", note, err, db.paused)
+	}
+	want := []string{"failover primary", "failover db-replica-1", "kill primary", "pause replica", "resume"}
+	if !slices.Equal(db.log, want) {
+		t.Fatalf("asked %q, want %q", db.log, want)
+	}
+	if _, err := planKillDB(hooks{}, Action{Kind: KillDB}, nil); err == nil {
+		t.Fatal("kill-db planned in a lab with no database")
+	}
+	p, _ := planReplicaLag(h, Action{Kind: ReplicaLag, DBInstance: DBPrimary}, nil)
+	if err := p.faults[0].fault.apply(ctx, self{}); err == nil {
+		t.Fatal("replica-lag applied to the primary")
+	}
+}
+
+// TestDBZoneDown: az-outage's database part takes the zone's DB instances
+// down and its revert lets the tier recover them; with none in the zone it
+// is left out in part and the zone is not held.
+func TestDBZoneDown(t *testing.T) {
+	ctx := context.Background()
+	db := &fakeDB{inZone: map[string][]string{"us-east-1a": {"db"}}}
+	var seen []string
+	p := &dbZoneDown{db: db, zone: "us-east-1a"}
+	if err := p.apply(ctx, self{progress: func(s string) { seen = append(seen, s) }}); err != nil {
+		t.Fatal(err)
+	}
+	if !db.zoneDown["us-east-1a"] || len(seen) != 1 {
+		t.Fatalf("zone down %v, progress %q", db.zoneDown, seen)
+	}
+	if _, err := p.revert(ctx); err != nil || db.zoneDown["us-east-1a"] {
+		t.Fatalf("revert: %v, zone still down %v", err, db.zoneDown)
+	}
+	q := &dbZoneDown{db: db, zone: "us-east-1b"}
+	var part *partial
+	if err := q.apply(ctx, self{}); !errors.As(err, &part) || db.zoneDown["us-east-1b"] {
+		t.Fatalf("no DB instance in the zone: %v, zone held %v", err, db.zoneDown)
+	}
+}

@@ -1,0 +1,176 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/sim/rds"
+	"github.com/simplydone/lab/stack"
+)
+
+// labDatabase is the data tier as chaos sees it (db-failover, kill-db,
+// replica-lag and az-outage's database part).
+type labDatabase struct{ l *Lab }
+
+var _ chaos.Database = labDatabase{}
+
+// resolve is the DB instance which names: chaos.DBPrimary (the primary
+// now), chaos.DBReplica (the first read replica, else the first standby
+// or reader), or an identifier of the tier's.
+func (d labDatabase) resolve(which string) (rds.Server, error) {
+	servers := d.l.DB.Servers()
+	switch which {
+	case "", chaos.DBPrimary:
+		return servers[0], nil
+	case chaos.DBReplica:
+		for _, role := range []stack.DBRole{stack.RoleReadReplica, stack.RoleStandby, stack.RoleReader} {
+			for _, s := range servers {
+				if s.Role == role {
+					return s, nil
+				}
+			}
+		}
+		return rds.Server{}, errors.New("the database has no replica, standby or reader")
+	}
+	var ids []string
+	for _, s := range servers {
+		if s.Identifier == which {
+			return s, nil
+		}
+		ids = append(ids, s.Identifier)
+	}
+	return rds.Server{}, fmt.Errorf("no DB instance %s; the tier has %v", which, ids)
+}
+
+func (d labDatabase) Failover(ctx context.Context, which string) (string, error) {
+	s, err := d.resolve(which)
+	if err != nil {
+		return "", err
+	}
+	if s.Role == stack.RoleReadReplica {
+		if err := d.l.DB.PromoteReadReplica(ctx, s.Identifier); err != nil {
+			return "", err
+		}
+		return s.Identifier, nil
+	}
+	if s.Role != stack.RolePrimary {
+		return "", fmt.Errorf("DB instance %s is a %s: a failover is asked of the primary (or a read replica to promote)", s.Identifier, s.Role)
+	}
+	if err := d.l.DB.Failover(ctx, "reboot with failover"); err != nil {
+		return "", err
+	}
+	return d.l.DB.Primary().Identifier, nil
+}
+
+func (d labDatabase) Kill(ctx context.Context, which string) (string, error) {
+	s, err := d.resolve(which)
+	if err != nil {
+		return "", err
+	}
+	return s.Identifier, d.l.DB.KillServer(ctx, s.Identifier)
+}
+
+func (d labDatabase) PauseReplication(ctx context.Context, which string) (string, func(context.Context) (string, error), error) {
+	s, err := d.resolve(which)
+	if err != nil {
+		return "", nil, err
+	}
+	resume, err := d.l.DB.PauseReplication(ctx, s.Identifier)
+	return s.Identifier, resume, err
+}
+
+func (d labDatabase) ZoneDown(ctx context.Context, zone string) ([]string, func(), error) {
+	killed, err := d.l.DB.ZoneDown(ctx, zone)
+	return killed, func() { d.l.DB.ZoneUp(zone) }, err
+}
+
+// dbFailovers records, from the bus, the wall-time span of each database
+// failover (or replica promotion): from its detection to the endpoint's
+// move (still open: to the end of the run).
+type dbFailovers struct {
+	mu    sync.Mutex
+	spans []wallSpan
+}
+
+type wallSpan struct{ from, to time.Time }
+
+func (f *dbFailovers) handle(e events.Envelope) {
+	st, ok := e.Event.(rds.FailoverStep)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch st.Step {
+	case rds.StepDetected:
+		f.spans = append(f.spans, wallSpan{from: e.Wall})
+	case rds.StepMoved:
+		if n := len(f.spans); n > 0 && f.spans[n-1].to.IsZero() {
+			f.spans[n-1].to = e.Wall
+		}
+	}
+}
+
+func (f *dbFailovers) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.spans)
+}
+
+func (f *dbFailovers) errorWindow(secs []load.Second, speed float64) float64 {
+	f.mu.Lock()
+	spans := slices.Clone(f.spans)
+	f.mu.Unlock()
+	return dbErrorWindow(secs, spans, speed)
+}
+
+// dbErrorWindow is db_error_window_seconds: over every failover span, the
+// longest run of consecutive load seconds (wall) in which requests failed
+// (5xx or no answer) that touches the span, in AWS seconds (speed AWS
+// seconds per wall second). The load counts by the second, so the run's
+// first and last seconds count only their failed share (a second whose
+// requests half failed counts half): with steady load that is where, in
+// the second, the first failure began and the last one ended. 0 without a
+// failover.
+func dbErrorWindow(secs []load.Second, spans []wallSpan, speed float64) float64 {
+	failed := func(s load.Second) float64 {
+		if s.Sent == 0 {
+			return 0
+		}
+		return float64(s.Err5xx+s.Transport) / float64(s.Sent)
+	}
+	best := 0.0
+	for _, sp := range spans {
+		to := sp.to
+		if to.IsZero() {
+			to = time.Now()
+		}
+		for i := 0; i < len(secs); {
+			if failed(secs[i]) == 0 {
+				i++
+				continue
+			}
+			j := i
+			for j+1 < len(secs) && failed(secs[j+1]) > 0 {
+				j++
+			}
+			runFrom, runTo := secs[i].Start, secs[j].Start.Add(time.Second)
+			if runFrom.Before(to) && runTo.After(sp.from) { // the run touches the failover
+				w := failed(secs[i])
+				if j > i {
+					w += float64(j-i-1) + failed(secs[j])
+				}
+				best = max(best, w*speed)
+			}
+			i = j + 1
+		}
+	}
+	return best
+}

@@ -1,0 +1,72 @@
+package rds
+
+import (
+	"fmt"
+
+	"github.com/simplydone/lab/events"
+)
+
+func init() { events.Register(RDSEvent{}, FailoverStep{}) }
+
+// RDSEvent is an RDS event as DescribeEvents lists it: its source, category
+// and message in RDS's words (the cluster's failover events carry RDS's
+// event ids; where the lab's message is its own, Own says so).
+type RDSEvent struct {
+	SourceType string `json:"source_type"` // db-instance or db-cluster
+	SourceID   string `json:"source_id"`
+	EventID    string `json:"event_id,omitempty"`
+	Category   string `json:"category"` // failover, availability, recovery, read replica
+	Text       string `json:"message"`
+	Zone       string `json:"zone,omitempty"` // where the DB instance it names is
+	// Own marks a message in the lab's words, for a step RDS reports in
+	// words the lab does not know.
+	Own bool `json:"own,omitempty"`
+}
+
+func (RDSEvent) Kind() string { return "database" }
+
+func (e RDSEvent) Message() string {
+	src := "DB instance"
+	if e.SourceType == "db-cluster" {
+		src = "DB cluster"
+	}
+	return fmt.Sprintf("%s %s: %s", src, e.SourceID, e.Text)
+}
+
+// FailoverStep is one step of a failover (or a replica's promotion) as the
+// lab took it: detected, fenced, promoted, endpoint moved, standby
+// rebuilt. At is the AWS seconds since the failover started.
+type FailoverStep struct {
+	DB     string  `json:"db"`
+	Step   string  `json:"step"`
+	Server string  `json:"server,omitempty"`
+	Zone   string  `json:"zone,omitempty"`
+	Detail string  `json:"detail,omitempty"`
+	At     float64 `json:"at_seconds"`
+}
+
+// Failover steps.
+const (
+	StepDetected = "detected"
+	StepFenced   = "fenced"
+	StepPromoted = "promoted"
+	StepMoved    = "endpoint moved"
+	StepRebuilt  = "standby rebuilt"
+	StepRestart  = "restarted"
+)
+
+func (FailoverStep) Kind() string { return "database" }
+
+func (e FailoverStep) Message() string {
+	m := fmt.Sprintf("Failover of %s: %s", e.DB, e.Step)
+	if e.Server != "" {
+		m += " " + e.Server
+		if e.Zone != "" {
+			m += " (" + e.Zone + ")"
+		}
+	}
+	if e.Detail != "" {
+		m += ": " + e.Detail
+	}
+	return m + fmt.Sprintf(" at %.1f s", e.At)
+}

@@ -1,0 +1,1167 @@
+package rds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/stack"
+)
+
+// Failover times, in AWS time, from the failure's detection to the
+// endpoint's move (the event pair's span). RDS documents a range; the lab
+// takes its low end and never tunes it.
+const (
+	// InstanceFailoverTime: a Multi-AZ DB instance's failover "typically
+	// completes within 60-120 seconds".
+	// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html
+	InstanceFailoverTime = 60 * time.Second
+	// ClusterFailoverTime: a Multi-AZ DB cluster's failover is "typically
+	// under 35 seconds".
+	// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/multi-az-db-clusters-concepts-failover.html
+	ClusterFailoverTime = 35 * time.Second
+	// MonitorInterval is how often the tier's monitor checks its servers,
+	// AWS time (RDS documents no health-check interval; an assumption).
+	MonitorInterval = time.Second
+	// UnresponsiveAfter is how long a primary whose process runs must fail
+	// every check before RDS's monitor takes it for lost (an assumption:
+	// RDS documents no detection time; a stopped process counts at once).
+	UnresponsiveAfter = 30 * time.Second
+	// monitorFails is how many failed checks in a row (the process still
+	// running) count as the primary lost; each check waits probeTimeout
+	// (wall) for its answer, and checks are at least minWallProbe apart.
+	monitorFails = 3
+	probeTimeout = 2 * time.Second
+	minWallProbe = 100 * time.Millisecond
+)
+
+// RDS's event messages.
+const (
+	msgInstanceFailoverStarted   = "Multi-AZ instance failover started"
+	msgInstanceFailoverCompleted = "Multi-AZ instance failover completed"
+	msgClusterFailoverStarted    = "Started cross AZ failover to DB instance: %s" // RDS-EVENT-0073
+	msgClusterFailoverCompleted  = "Completed failover to DB instance: %s"        // RDS-EVENT-0071
+)
+
+// ErrNoStandby says a failover has nowhere to go: no standby (or reader)
+// is alive in a healthy zone.
+var ErrNoStandby = errors.New("no standby DB instance is available to fail over to")
+
+// request is a failover asked of the monitor: reboot with failover
+// (target ""), or a read replica's promotion (target its identifier).
+type request struct {
+	target string
+	reason string
+	done   chan error
+}
+
+// Failover is a reboot with failover (RebootDBInstance with ForceFailover,
+// or FailoverDBCluster): the primary is fenced and its standby promoted, in
+// RDS's time. It returns once the endpoint has moved (the standby is
+// rebuilt after).
+func (t *Tier) Failover(ctx context.Context, reason string) error {
+	return t.ask(ctx, request{reason: reason})
+}
+
+// PromoteReadReplica promotes a read replica to a standalone instance and
+// makes it the writer (the app repointed to it, as after the loss of a
+// Single-AZ primary): the old primary is fenced first, and whatever the
+// replica had not received is lost.
+func (t *Tier) PromoteReadReplica(ctx context.Context, identifier string) error {
+	s, ok := t.server(identifier)
+	if !ok {
+		return fmt.Errorf("no DB instance %s", identifier)
+	}
+	if s.Role != stack.RoleReadReplica {
+		return fmt.Errorf("DB instance %s is a %s, not a read replica", identifier, s.Role)
+	}
+	return t.ask(ctx, request{target: identifier, reason: "read replica promotion asked"})
+}
+
+func (t *Tier) ask(ctx context.Context, r request) error {
+	r.done = make(chan error, 1)
+	t.mu.Lock()
+	if t.requests == nil {
+		t.mu.Unlock()
+		return errors.New("the data tier is not running")
+	}
+	reqs := t.requests
+	t.mu.Unlock()
+	select {
+	case reqs <- r:
+	case <-t.stop:
+		return errors.New("the data tier is closing")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-t.stop:
+		return errors.New("the data tier is closing")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *Tier) server(id string) (Server, bool) {
+	for _, s := range t.Servers() {
+		if s.Identifier == id {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// KillServer kills a server abruptly, as a host failure would (kill-db).
+// The monitor then does what RDS does: a lost primary fails over (Multi-AZ)
+// or is recovered in place (Single-AZ); a lost standby or replica is
+// recovered in place.
+func (t *Tier) KillServer(ctx context.Context, identifier string) error {
+	s, ok := t.server(identifier)
+	if !ok {
+		return fmt.Errorf("no DB instance %s", identifier)
+	}
+	if err := t.opts.Runtime.Kill(ctx, s.ID); err != nil {
+		return fmt.Errorf("kill DB instance %s: %w", identifier, err)
+	}
+	return nil
+}
+
+// ZoneDown takes the zone out (an az-outage): its servers are killed and
+// nothing is recovered or rebuilt there until ZoneUp. It returns the
+// servers it killed.
+func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
+	t.mu.Lock()
+	t.zoneDown[zone] = true
+	servers := slices.Clone(t.servers)
+	t.mu.Unlock()
+	var killed []string
+	var errs []error
+	for _, s := range servers {
+		if s.Zone.Name != zone {
+			continue
+		}
+		if err := t.opts.Runtime.Kill(ctx, s.ID); err != nil && !errors.Is(err, az.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("kill DB instance %s: %w", s.Identifier, err))
+			continue
+		}
+		killed = append(killed, s.Identifier)
+	}
+	return killed, errors.Join(errs...)
+}
+
+// ZoneUp brings the zone back: the monitor recovers its servers that are
+// still the tier's (a fenced primary stays retired).
+func (t *Tier) ZoneUp(zone string) {
+	t.mu.Lock()
+	delete(t.zoneDown, zone)
+	t.mu.Unlock()
+}
+
+// InSync lists the standbys (and readers, replicas) the monitor last saw
+// streaming from the primary: the ones a failover may promote.
+func (t *Tier) InSync() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.streaming)
+}
+
+// Failing reports whether a failover is under way.
+func (t *Tier) Failing() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failing
+}
+
+// watch is the tier's monitor: every MonitorInterval (AWS time) it checks
+// the servers and runs what is asked of it; it owns every failover and
+// rebuild, one at a time.
+func (t *Tier) watch() {
+	defer t.monitor.Done()
+	tick := t.opts.Clock.NewTicker(monitorEvery(t.opts.Clock.Speed()))
+	defer tick.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-t.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	m := &monitor{}
+	defer m.close()
+	for {
+		select {
+		case <-t.stop:
+			return
+		case r := <-t.requests:
+			r.done <- t.failover(ctx, r.target, r.reason)
+		case <-tick.C():
+			t.check(ctx, m)
+		}
+	}
+}
+
+// monitor is the monitor's own connection to the primary and its count of
+// failed checks in a row; only the monitor goroutine uses it.
+type monitor struct {
+	conn  *pgx.Conn
+	on    string // the server conn is to
+	fails int
+	since time.Time // the first failed check of the run of fails (wall)
+}
+
+// unresponsiveFor is how long (wall) a primary whose process runs must
+// fail every check before it counts as lost: UnresponsiveAfter of AWS time,
+// and never less than monitorFails checks' worth of probeTimeout, so that a
+// host too busy to answer a few checks in time is not taken for a lost one.
+func unresponsiveFor(speed float64) time.Duration {
+	return max(time.Duration(float64(UnresponsiveAfter)/speed), monitorFails*probeTimeout)
+}
+
+func (m *monitor) close() {
+	if m.conn != nil {
+		m.conn.Close(context.Background())
+		m.conn = nil
+	}
+}
+
+// ping checks the primary p over the monitor's connection (opened again
+// when it broke or p changed): a query answered within probeTimeout.
+func (m *monitor) ping(ctx context.Context, t *Tier, p Server) error {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if m.on != p.Identifier {
+		m.close()
+	}
+	if m.conn == nil {
+		cfg, err := pgx.ParseConfig(t.URL(p, ""))
+		if err != nil {
+			return err
+		}
+		cfg.RuntimeParams["application_name"] = MonitorApplicationName
+		c, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return answered(err)
+		}
+		m.conn, m.on = c, p.Identifier
+	}
+	if err := m.conn.Ping(ctx); err != nil {
+		m.close()
+		return answered(err)
+	}
+	return nil
+}
+
+// MonitorApplicationName is the application_name of the tier's own
+// monitoring connection to the primary (as RDS's rdsadmin): metrics of
+// client connections may leave it out.
+const MonitorApplicationName = "rdsadmin"
+
+// answered is nil when err is the server's own answer (it is up, if busy
+// or full: too_many_connections is no reason to fail over), else err.
+func answered(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && !strings.HasPrefix(pe.Code, "57P") {
+		return nil
+	}
+	return err
+}
+
+// monitorEvery is the monitor's interval in AWS time: MonitorInterval, but
+// never under minWallProbe of wall time, so that a fast clock does not turn
+// the check into a flood.
+func monitorEvery(speed float64) time.Duration {
+	return max(MonitorInterval, time.Duration(float64(minWallProbe)*speed))
+}
+
+// check is one round of the monitor.
+func (t *Tier) check(ctx context.Context, m *monitor) {
+	states := t.states(ctx)
+	if states == nil {
+		return
+	}
+	servers := t.Servers()
+	p := servers[0]
+	now := time.Now()
+	if !alive(states, p) {
+		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
+	} else if err := m.ping(ctx, t, p); err != nil {
+		if m.fails == 0 {
+			m.since = now
+		}
+		m.fails++
+	} else {
+		m.fails = 0
+	}
+	if m.fails >= monitorFails && now.Sub(m.since) >= unresponsiveFor(t.opts.Clock.Speed()) {
+		m.fails = 0
+		m.close()
+		why := "the primary DB instance " + p.Identifier + " is not reachable"
+		if !alive(states, p) {
+			why = "the primary DB instance " + p.Identifier + " stopped"
+		}
+		if t.canFailOver(servers, states) {
+			if err := t.failover(ctx, "", why); err != nil {
+				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
+			}
+			return
+		}
+		if t.healthy(p.Zone.Name) && !alive(states, p) {
+			t.recover(ctx, p, fmt.Sprintf("recovered in place (no standby streamed at the last look: %v): %s", t.InSync(), why))
+		}
+		return
+	}
+	for _, s := range servers[1:] {
+		if !alive(states, s) && t.healthy(s.Zone.Name) {
+			t.recover(ctx, s, "DB instance "+s.Identifier+" stopped")
+		}
+	}
+	t.mu.Lock()
+	lost := t.pending
+	t.mu.Unlock()
+	if lost != nil && !t.opts.Clock.Now().Before(t.retryAt()) { // a standby still to rebuild: a zone may be back
+		t.startRebuild(ctx, *lost, func() float64 { return 0 })
+	}
+	t.syncReplication(ctx, m)
+}
+
+// states is the runtime's state of each server, nil when it cannot tell.
+func (t *Tier) states(ctx context.Context) map[az.InstanceID]az.State {
+	list, err := t.opts.Runtime.List(ctx)
+	if err != nil {
+		return nil
+	}
+	out := make(map[az.InstanceID]az.State, len(list))
+	for _, in := range list {
+		out[in.ID] = in.State
+	}
+	return out
+}
+
+func alive(states map[az.InstanceID]az.State, s Server) bool {
+	st := states[s.ID]
+	return st == az.StateRunning || st == az.StatePending
+}
+
+// canFailOver reports whether a standby (or reader) could take over: alive,
+// in a healthy zone, and streaming at the monitor's last look. Without one
+// a lost primary is recovered in place, as a Single-AZ one is.
+func (t *Tier) canFailOver(servers []Server, states map[az.InstanceID]az.State) bool {
+	t.mu.Lock()
+	streamed := slices.Clone(t.streaming)
+	t.mu.Unlock()
+	return slices.ContainsFunc(servers[1:], func(s Server) bool {
+		return (s.Role == stack.RoleStandby || s.Role == stack.RoleReader) && alive(states, s) && t.healthy(s.Zone.Name) &&
+			slices.Contains(streamed, s.Identifier)
+	})
+}
+
+func (t *Tier) healthy(zone string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.zoneDown[zone]
+}
+
+// recover boots a killed server again on its data, as RDS recovers an
+// instance whose host failed; a standby or replica catches up by
+// streaming.
+func (t *Tier) recover(ctx context.Context, s Server, why string) {
+	if err := t.opts.Runtime.Start(ctx, s.ID); err != nil {
+		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
+		return
+	}
+	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepRestart, Server: s.Identifier, Zone: s.Zone.Name, Detail: why})
+	if s.Role == stack.RolePrimary {
+		return
+	}
+	// It may have missed a failover: it follows the primary there is now.
+	if err := t.waitReady(ctx, s); err != nil {
+		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
+		return
+	}
+	if err := t.follow(ctx, s, t.Primary()); err != nil {
+		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
+	}
+}
+
+// syncReplication keeps synchronous_standby_names on the primary to the
+// standbys that stream from it now: a commit never waits for a standby
+// that is down or not yet caught up (RDS's primary goes on when its standby
+// fails), and waits for it again once it streams.
+func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
+	if m.conn == nil {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	rows, err := m.conn.Query(qctx, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
+	if err != nil {
+		return
+	}
+	streaming, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	t.streaming = streaming // the failover targets, should the primary be lost
+	t.mu.Unlock()
+	servers := t.Servers()
+	live := []Server{servers[0]}
+	for _, s := range servers[1:] {
+		if slices.Contains(streaming, s.Identifier) {
+			live = append(live, s)
+		}
+	}
+	want := synchronousStandbyNames(live)
+	t.mu.Lock()
+	have := t.syncNames
+	t.mu.Unlock()
+	if want == have {
+		return
+	}
+	if err := t.setSyncNames(ctx, servers[0], want); err != nil {
+		t.opts.Logger.Warn("synchronous_standby_names", "db", servers[0].Identifier, "err", err)
+	}
+}
+
+// setSyncNames sets synchronous_standby_names on the primary p.
+func (t *Tier) setSyncNames(ctx context.Context, p Server, names string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := t.Connect(ctx, p)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = "+quoteLiteral(names)); err != nil {
+		return fmt.Errorf("DB instance %s: set synchronous_standby_names: %w", p.Identifier, err)
+	}
+	if _, err := c.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("DB instance %s: reload: %w", p.Identifier, err)
+	}
+	t.mu.Lock()
+	t.syncNames = names
+	t.mu.Unlock()
+	return nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// promotionTarget picks whom a failover promotes: the named read replica;
+// else a Multi-AZ instance's standby, or the cluster's reader that has
+// replayed the most (lsn), among those alive in a healthy zone.
+func promotionTarget(servers []Server, target string, usable func(Server) bool, lsn func(Server) uint64) (Server, error) {
+	if target != "" {
+		for _, s := range servers[1:] {
+			if s.Identifier == target {
+				if !usable(s) {
+					return Server{}, fmt.Errorf("read replica %s is not available", target)
+				}
+				return s, nil
+			}
+		}
+		return Server{}, fmt.Errorf("no DB instance %s", target)
+	}
+	var best Server
+	var bestLSN uint64
+	var cands []Server
+	for _, s := range servers[1:] {
+		if (s.Role == stack.RoleStandby || s.Role == stack.RoleReader) && usable(s) {
+			cands = append(cands, s)
+		}
+	}
+	lsns := make([]uint64, len(cands))
+	if len(cands) > 1 { // a cluster: ask each reader at once
+		var wg sync.WaitGroup
+		for i, s := range cands {
+			wg.Go(func() { lsns[i] = lsn(s) })
+		}
+		wg.Wait()
+	}
+	for i, s := range cands {
+		if !best.Addr.IsValid() || lsns[i] > bestLSN {
+			best, bestLSN = s, lsns[i]
+		}
+	}
+	if !best.Addr.IsValid() {
+		return Server{}, ErrNoStandby
+	}
+	return best, nil
+}
+
+// afterPromotion is the tier's servers once to was promoted in place of
+// the primary: to first, as the primary, the others after it in order.
+func afterPromotion(servers []Server, to Server) []Server {
+	out := []Server{to}
+	out[0].Role, out[0].Source = stack.RolePrimary, ""
+	for _, s := range servers[1:] {
+		if s.Identifier != to.Identifier {
+			s.Source = to.Identifier
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// rebuildZone is where a new standby goes: the lost primary's zone when it
+// is healthy, else the first healthy zone of the subnet group where no
+// server of the pair (or cluster) is.
+func rebuildZone(subnetZones []string, servers []Server, lost string, down map[string]bool) (string, bool) {
+	if !down[lost] && !holds(servers, lost) {
+		return lost, true
+	}
+	for _, z := range subnetZones {
+		if !down[z] && !holds(servers, z) {
+			return z, true
+		}
+	}
+	return "", false
+}
+
+// holds reports whether a primary, standby or reader is in zone (read
+// replicas do not count: a standby may share their zone).
+func holds(servers []Server, zone string) bool {
+	return slices.ContainsFunc(servers, func(s Server) bool { return s.Zone.Name == zone && s.Role != stack.RoleReadReplica })
+}
+
+// freeAddr is the zone's next database address not taken by any server the
+// tier has had.
+func freeAddr(z az.Zone, taken []Server) (netip.Addr, bool) {
+	for h := FirstDBHost; h <= LastDBHost; h++ {
+		a := z.Subnet.Addr().As4()
+		a[3] = byte(h)
+		addr := netip.AddrFrom4(a)
+		if !slices.ContainsFunc(taken, func(s Server) bool { return s.Addr == addr }) {
+			return addr, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// failover fences the primary, promotes the target, holds the endpoint
+// until RDS's failover time has passed since it began, moves it, and then
+// rebuilds a standby. Only the monitor runs it.
+func (t *Tier) failover(ctx context.Context, target, reason string) error {
+	start := t.opts.Clock.Now() // RDS's time counts from here: choosing whom to promote is part of it
+	d := t.opts.Database
+	servers := t.Servers()
+	old := servers[0]
+	states := t.states(ctx)
+	t.mu.Lock()
+	streamed := slices.Clone(t.streaming)
+	t.mu.Unlock()
+	usable := func(s Server) bool {
+		// A standby is a failover target only if it streamed from the
+		// primary at the monitor's last look: one still being built has
+		// nothing a primary can be made of. A read replica asked for by
+		// name is promoted as it is.
+		caughtUp := target != "" || slices.Contains(streamed, s.Identifier)
+		return alive(states, s) && t.healthy(s.Zone.Name) && caughtUp
+	}
+	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return t.replayLSN(ctx, s) })
+	if err != nil {
+		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
+			Text: "Failover not possible: " + err.Error()})
+		return err
+	}
+	t.mu.Lock()
+	t.failing = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.failing = false
+		t.mu.Unlock()
+	}()
+	at := func() float64 { return t.opts.Clock.Now().Sub(start).Seconds() }
+	step := func(name string, s Server, detail string) {
+		t.publish(FailoverStep{DB: d.Identifier, Step: name, Server: s.Identifier, Zone: s.Zone.Name, Detail: detail, At: at()})
+	}
+	promotion := target != ""
+	switch {
+	case promotion:
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
+			Text: "Promotion of the read replica to a standalone DB instance started"})
+	case d.Cluster:
+		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0073", Category: "failover", Zone: to.Zone.Name,
+			Text: fmt.Sprintf(msgClusterFailoverStarted, to.Identifier)})
+	default:
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: old.Zone.Name, Text: msgInstanceFailoverStarted})
+	}
+	step(StepDetected, old, reason)
+
+	// The writer's endpoint answers nothing until the failover completes:
+	// its open connections break now.
+	writer := t.WriterEndpoint()
+	broken := writer.Move()
+	if r := t.ReaderEndpoint(); r != nil {
+		r.Move(without(r.Targets(), to.AddrPort())...)
+	}
+
+	// Fence: the old primary must be gone before anything is promoted.
+	if err := t.fence(ctx, old); err != nil {
+		return err
+	}
+	step(StepFenced, old, fmt.Sprintf("killed; %d connection(s) through %s broken", broken, writer.Name))
+
+	if err := t.promote(ctx, to); err != nil {
+		// Nothing was promoted: the fenced primary boots again on its data
+		// and the endpoint goes back to it (RDS's failover failed).
+		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
+			Text: "Failover failed; the primary DB instance is restarted: " + err.Error()})
+		if serr := t.opts.Runtime.Start(ctx, old.ID); serr == nil && t.waitReady(ctx, old) == nil {
+			writer.Move(old.AddrPort())
+			t.moveReaders()
+		}
+		return err
+	}
+	step(StepPromoted, to, "pg_promote()")
+
+	next := afterPromotion(servers, to)
+	t.mu.Lock()
+	t.servers = next
+	t.retired = append(t.retired, old)
+	t.syncNames = ""  // the promoted server starts asynchronous
+	t.streaming = nil // nothing streams from it yet
+	t.mu.Unlock()
+
+	// RDS's failover takes its documented time; the endpoint moves at its end.
+	if !promotion {
+		hold := InstanceFailoverTime
+		if d.Cluster {
+			hold = ClusterFailoverTime
+		}
+		if left := hold - t.opts.Clock.Now().Sub(start); left > 0 {
+			select {
+			case <-t.opts.Clock.After(left):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	writer.Move(to.AddrPort())
+	t.moveReaders()
+	step(StepMoved, to, writer.Name+" now answers from "+to.AddrPort().String())
+
+	switch {
+	case promotion:
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
+			Text: "Read replica promoted to a standalone DB instance; it is now the writer"})
+	case d.Cluster:
+		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0071", Category: "failover", Zone: to.Zone.Name,
+			Text: fmt.Sprintf(msgClusterFailoverCompleted, to.Identifier)})
+	default:
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, Category: "failover", Zone: to.Zone.Name, Text: msgInstanceFailoverCompleted})
+	}
+	t.mu.Lock()
+	t.failing = false // the failover is over; the standby's rebuild is not part of it
+	t.mu.Unlock()
+	for _, s := range next[1:] { // the others follow the new primary
+		if err := t.follow(ctx, s, to); err != nil {
+			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
+		}
+	}
+	if !promotion && old.Role == stack.RolePrimary {
+		t.startRebuild(ctx, old, at)
+	}
+	return nil
+}
+
+func without(list []netip.AddrPort, x netip.AddrPort) []netip.AddrPort {
+	return slices.DeleteFunc(slices.Clone(list), func(a netip.AddrPort) bool { return a == x })
+}
+
+// fence kills the old primary and waits until the runtime says it is no
+// longer running.
+func (t *Tier) fence(ctx context.Context, old Server) error {
+	if err := t.opts.Runtime.Kill(ctx, old.ID); err != nil && !errors.Is(err, az.ErrNotFound) {
+		if states := t.states(ctx); alive(states, old) {
+			return fmt.Errorf("fence DB instance %s: %w", old.Identifier, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		states := t.states(ctx)
+		if states != nil && !alive(states, old) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("fence DB instance %s: still running after 30 s", old.Identifier)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// promote ends to's recovery: pg_promote without waiting (a query that
+// waits on a hot standby can be cancelled by the replay promotion itself
+// resumes), then new short queries until pg_is_in_recovery() is false.
+func (t *Tier) promote(ctx context.Context, to Server) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := t.Connect(ctx, to)
+	if err != nil {
+		return fmt.Errorf("promote: %w", err)
+	}
+	_, err = c.Exec(ctx, "SELECT pg_promote(false)")
+	c.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
+	}
+	var last error
+	var q *pgx.Conn // one connection for the polls, opened again if a poll breaks it
+	defer func() {
+		if q != nil {
+			q.Close(context.WithoutCancel(ctx))
+		}
+	}()
+	for {
+		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
+		var err error
+		if q == nil {
+			q, err = t.Connect(qctx, to)
+		}
+		if err == nil {
+			var recovering bool
+			if err = q.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err == nil && !recovering {
+				qcancel()
+				return nil
+			}
+			if err != nil {
+				q.Close(context.WithoutCancel(qctx))
+				q = nil
+			}
+		}
+		qcancel()
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("promote DB instance %s: still in recovery after a minute (%v)", to.Identifier, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// replayLSN is how far s has replayed (0 when it cannot tell).
+func (t *Tier) replayLSN(ctx context.Context, s Server) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return 0
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var n uint64
+	if err := c.QueryRow(ctx, "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0'), 0)::bigint").Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// conninfo is a standby's primary_conninfo to stream from p.
+func (t *Tier) conninfo(p Server, appName string) string {
+	q := func(v string) string {
+		return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), "'", `\'`) + "'"
+	}
+	return fmt.Sprintf("host=%s port=%d user=%s password=%s application_name=%s", p.Addr, p.Port,
+		q(t.opts.Database.Username), q(t.opts.Password), q(appName))
+}
+
+// follow points standby s at the new primary p (primary_conninfo is
+// reloadable); it follows the new timeline (recovery_target_timeline is
+// latest).
+func (t *Tier) follow(ctx context.Context, s, p Server) error {
+	return t.setConninfo(ctx, s, t.conninfo(p, s.Identifier))
+}
+
+func (t *Tier) setConninfo(ctx context.Context, s Server, conninfo string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.Exec(ctx, "ALTER SYSTEM SET primary_conninfo = "+quoteLiteral(conninfo)); err != nil {
+		return fmt.Errorf("DB instance %s: set primary_conninfo: %w", s.Identifier, err)
+	}
+	if _, err := c.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return fmt.Errorf("DB instance %s: reload: %w", s.Identifier, err)
+	}
+	return nil
+}
+
+// rebuild makes a new standby (or reader) in a healthy zone from the new
+// primary, so that the instance is Multi-AZ again; the monitor makes it
+// synchronous once it streams. lost is the fenced primary.
+func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
+	d := t.opts.Database
+	t.mu.Lock()
+	servers := slices.Clone(t.servers)
+	taken := append(slices.Clone(t.servers), t.retired...)
+	down := make(map[string]bool, len(t.zoneDown))
+	for z := range t.zoneDown {
+		down[z] = true
+	}
+	waiting := t.pending != nil
+	t.mu.Unlock()
+	zoneName, ok := rebuildZone(d.SubnetGroupZones, servers, lost.Zone.Name, down)
+	if !ok {
+		t.mu.Lock()
+		t.pending = &lost // the monitor tries again when a zone comes back
+		t.mu.Unlock()
+		if !waiting {
+			t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: no healthy zone of the subnet group is free", At: at()})
+		}
+		return
+	}
+	t.mu.Lock()
+	t.pending = nil
+	t.built++
+	n := t.built
+	t.mu.Unlock()
+	var z az.Zone
+	for _, x := range t.opts.Zones {
+		if x.Name == zoneName {
+			z = x
+		}
+	}
+	addr, ok := freeAddr(z, taken)
+	if !ok {
+		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: " + zoneName + " has no free database address", At: at()})
+		return
+	}
+	role, name := stack.RoleStandby, fmt.Sprintf("%s-standby-%d", d.Identifier, n+1)
+	if d.Cluster {
+		role, name = stack.RoleReader, fmt.Sprintf("%s-reader-%d", d.Identifier, n+2)
+	}
+	s := Server{Identifier: name, Role: role, Zone: z, Addr: addr, Port: lost.Port, Class: lost.Class,
+		ID: az.InstanceID("db-" + name), DataDir: strings.TrimSuffix(lost.DataDir, lost.Identifier) + name,
+		Source: servers[0].Identifier, MaxConnections: lost.MaxConnections}
+	// It joins the tier's servers once it runs: until then the monitor,
+	// which runs beside the build, must not take it for a lost standby.
+	if err := t.launch(ctx, s); err != nil {
+		// It goes: stopped, out of the tier's servers, its data removed;
+		// the monitor tries again with another.
+		t.opts.Logger.Error("rebuild the standby", "db", name, "err", err)
+		_ = t.opts.Runtime.Terminate(context.WithoutCancel(ctx), s.ID)
+		if real, rerr := filepath.EvalSymlinks(s.DataDir); rerr == nil {
+			_ = removeContents(real)
+		}
+		t.mu.Lock()
+		t.retired = append(t.retired, s)
+		if ctx.Err() == nil {
+			t.pending = &lost
+			t.retryRebuild = t.opts.Clock.Now().Add(rebuildRetry)
+		}
+		t.mu.Unlock()
+		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: "failed: " + err.Error(), At: at()})
+		return
+	}
+	t.mu.Lock()
+	t.servers = append(t.servers, s)
+	t.mu.Unlock()
+	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
+	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
+		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})
+}
+
+// rebuildRetry is how long (AWS time) the monitor waits before it builds a
+// standby again after a build failed.
+const rebuildRetry = time.Minute
+
+func (t *Tier) retryAt() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.retryRebuild
+}
+
+// startRebuild runs rebuild in a goroutine of the tier's (the monitor goes
+// on checking the new primary meanwhile: a base backup can take a while),
+// unless one runs already.
+func (t *Tier) startRebuild(ctx context.Context, lost Server, at func() float64) {
+	t.mu.Lock()
+	if t.rebuilding {
+		t.mu.Unlock()
+		return
+	}
+	t.rebuilding = true
+	t.mu.Unlock()
+	t.monitor.Add(1)
+	go func() {
+		defer t.monitor.Done()
+		defer func() {
+			t.mu.Lock()
+			t.rebuilding = false
+			t.mu.Unlock()
+		}()
+		t.rebuild(ctx, lost, at)
+	}()
+}
+
+// moveReaders points the cluster's reader endpoint at its readers now
+// (the writer when it has none).
+func (t *Tier) moveReaders() {
+	r := t.ReaderEndpoint()
+	if r == nil {
+		return
+	}
+	servers := t.Servers()
+	var to []netip.AddrPort
+	for _, s := range servers[1:] {
+		if s.Role == stack.RoleReader {
+			to = append(to, s.AddrPort())
+		}
+	}
+	if len(to) == 0 {
+		to = []netip.AddrPort{servers[0].AddrPort()}
+	}
+	if !slices.Equal(to, r.Targets()) {
+		r.Move(to...)
+	}
+}
+
+func (t *Tier) sourceType() string {
+	if t.opts.Database.Cluster {
+		return "db-cluster"
+	}
+	return "db-instance"
+}
+
+func (t *Tier) publish(e interface {
+	Kind() string
+	Message() string
+}) {
+	if t.opts.Events != nil {
+		t.opts.Events.Publish(e)
+	}
+}
+
+// PauseReplication stops a read replica's replication (replica-lag): its
+// WAL receiver is cut off from the primary (primary_conninfo emptied) and
+// replay is paused, so ReplicaLag grows and what the primary commits does
+// not reach it. resume streams and replays again (nothing to do when the
+// replica was promoted meanwhile).
+func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume func(context.Context) (string, error), err error) {
+	s, ok := t.server(identifier)
+	if !ok {
+		return nil, fmt.Errorf("no DB instance %s", identifier)
+	}
+	if s.Role == stack.RolePrimary {
+		return nil, fmt.Errorf("DB instance %s is the primary: it replays nothing", identifier)
+	}
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	for _, q := range []string{"ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			return nil, fmt.Errorf("DB instance %s: %s: %w", identifier, q, err)
+		}
+	}
+	// The WAL receiver stops when replay next waits for WAL: only then is
+	// replay paused (a paused replay would leave the receiver streaming).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_wal_receiver").Scan(&n); err != nil {
+			return nil, fmt.Errorf("DB instance %s: %w", identifier, err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("DB instance %s: its WAL receiver still runs 30 s after primary_conninfo was emptied", identifier)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if _, err := c.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		return nil, fmt.Errorf("DB instance %s: pause replay: %w", identifier, err)
+	}
+	t.refreshSync(ctx)
+	return func(ctx context.Context) (string, error) {
+		s, ok := t.server(identifier)
+		if !ok {
+			return identifier + " is gone", nil
+		}
+		c, err := t.Connect(ctx, s)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close(context.WithoutCancel(ctx))
+		var recovering bool
+		if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
+			return "", fmt.Errorf("DB instance %s: %w", identifier, err)
+		}
+		if !recovering {
+			return identifier + " was promoted meanwhile: nothing to resume", nil
+		}
+		if err := t.follow(ctx, s, t.Primary()); err != nil {
+			return "", err
+		}
+		if _, err := c.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "55000" { // object_not_in_prerequisite_state: "standby promotion is ongoing"
+				return identifier + " is being promoted: nothing to resume", nil
+			}
+			return "", fmt.Errorf("DB instance %s: resume replay: %w", identifier, err)
+		}
+		t.refreshSync(ctx)
+		return identifier + " streams and replays again from " + t.Primary().Identifier, nil
+	}, nil
+}
+
+// refreshSync makes the monitor recompute synchronous_standby_names.
+func (t *Tier) refreshSync(context.Context) {
+	t.mu.Lock()
+	t.syncNames = "\x00" // never a real value: the next check sets it
+	t.mu.Unlock()
+}
+
+// endpointHash is the per-account part of RDS's endpoint names: 12
+// lowercase letters and digits, from the run's seed.
+func endpointHash(seed uint64) string {
+	h := fnv.New64a()
+	h.Write([]byte(strconv.FormatUint(seed, 10)))
+	v := h.Sum64()
+	const abc = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 12)
+	for i := range b {
+		b[i] = abc[v%uint64(len(abc))]
+		v /= uint64(len(abc))
+		if v == 0 {
+			v = h.Sum64() ^ uint64(i+1)*0x9e3779b97f4a7c15
+		}
+	}
+	return string(b)
+}
+
+// region is the zone's region: us-east-1a is in us-east-1.
+func region(zone string) string { return strings.TrimRight(zone, "abcdefghijklmnopqrstuvwxyz") }
+
+// EndpointName is RDS's DNS name of an endpoint: a DB instance's
+// <id>.<hash>.<region>.rds.amazonaws.com, a cluster's writer
+// <id>.cluster-<hash>... and reader <id>.cluster-ro-<hash>...
+func EndpointName(kind, id, hash, region string) string {
+	switch kind {
+	case EndpointWriter:
+		hash = "cluster-" + hash
+	case EndpointReader:
+		hash = "cluster-ro-" + hash
+	}
+	return strings.ToLower(id) + "." + hash + "." + region + ".rds.amazonaws.com"
+}
+
+// endpointPlan lays out the tier's endpoints: a DB instance's endpoint (a
+// cluster's writer and reader endpoints instead), then one per read
+// replica, each with the servers it forwards to.
+type endpointSpec struct {
+	kind, id string
+	targets  []netip.AddrPort
+}
+
+func endpointPlan(d *stack.Database, servers []Server) []endpointSpec {
+	var out []endpointSpec
+	if d.Cluster {
+		out = append(out, endpointSpec{EndpointWriter, d.Identifier, []netip.AddrPort{servers[0].AddrPort()}})
+		var readers []netip.AddrPort
+		for _, s := range servers {
+			if s.Role == stack.RoleReader {
+				readers = append(readers, s.AddrPort())
+			}
+		}
+		out = append(out, endpointSpec{EndpointReader, d.Identifier, readers})
+	} else {
+		out = append(out, endpointSpec{EndpointInstance, d.Identifier, []netip.AddrPort{servers[0].AddrPort()}})
+	}
+	for _, s := range servers {
+		if s.Role == stack.RoleReadReplica {
+			out = append(out, endpointSpec{EndpointInstance, s.Identifier, []netip.AddrPort{s.AddrPort()}})
+		}
+	}
+	return out
+}
+
+// openEndpoints opens the tier's endpoints on EndpointBase and the
+// addresses after it, each on the database's port.
+func (t *Tier) openEndpoints() error {
+	d := t.opts.Database
+	servers := t.Servers()
+	hash, reg := endpointHash(t.opts.Seed), region(servers[0].Zone.Name)
+	addr := t.opts.EndpointBase
+	t.requests = make(chan request)
+	for _, sp := range endpointPlan(d, servers) {
+		e, err := listenEndpoint(EndpointName(sp.kind, sp.id, hash, reg), sp.kind, sp.id, netip.AddrPortFrom(addr, uint16(d.Port)), sp.targets)
+		if err != nil {
+			return err
+		}
+		t.mu.Lock()
+		t.endpoints = append(t.endpoints, e)
+		t.mu.Unlock()
+		addr = addr.Next()
+	}
+	return nil
+}
+
+// Endpoints are the tier's endpoints: the writer (a DB instance's
+// endpoint) first.
+func (t *Tier) Endpoints() []*Endpoint {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.endpoints)
+}
+
+// WriterEndpoint is the DB instance's endpoint or the cluster's writer
+// endpoint.
+func (t *Tier) WriterEndpoint() *Endpoint { return t.Endpoints()[0] }
+
+// ReaderEndpoint is the cluster's reader endpoint; nil for a DB instance.
+func (t *Tier) ReaderEndpoint() *Endpoint {
+	for _, e := range t.Endpoints() {
+		if e.Kind == EndpointReader {
+			return e
+		}
+	}
+	return nil
+}
+
+// ReplicaEndpoint is the read replica's own endpoint, nil if it has none.
+func (t *Tier) ReplicaEndpoint(identifier string) *Endpoint {
+	for _, e := range t.Endpoints() {
+		if e.Kind == EndpointInstance && e.For == identifier && identifier != t.opts.Database.Identifier {
+			return e
+		}
+	}
+	return nil
+}
+
+// EndpointURL is the connection URL through endpoint e (what instances are
+// given): the endpoint's stable address, the master user, db_name.
+func (t *Tier) EndpointURL(e *Endpoint) string {
+	s := Server{Addr: e.Addr().Addr(), Port: int(e.Addr().Port())}
+	return t.URL(s, "")
+}

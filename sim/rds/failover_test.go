@@ -1,0 +1,206 @@
+package rds
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/stack"
+)
+
+const multiAZ = "  engine: postgres\n  db_instance_class: db.t3.micro\n  multi_az: true\n  read_replicas: [{}]\n"
+const cluster = "  engine: postgres\n  db_cluster_instance_class: db.m5d.large\n  storage_type: gp3\n"
+
+// TestPromotionTarget: a Multi-AZ instance promotes its standby, never a
+// read replica; a cluster the reader that replayed most; nobody when the
+// standby is down; a named read replica when asked.
+func TestPromotionTarget(t *testing.T) {
+	servers, err := Plan(parseDB(t, multiAZ), zones(t), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := func(Server) bool { return true }
+	zero := func(Server) uint64 { return 0 }
+	if s, err := promotionTarget(servers, "", all, zero); err != nil || s.Role != stack.RoleStandby {
+		t.Fatalf("got %+v %v, want the standby", s, err)
+	}
+	notStandby := func(s Server) bool { return s.Role != stack.RoleStandby }
+	if _, err := promotionTarget(servers, "", notStandby, zero); !errors.Is(err, ErrNoStandby) {
+		t.Fatalf("standby down: got %v, want ErrNoStandby (a read replica is no failover target)", err)
+	}
+	if s, err := promotionTarget(servers, "web-db-replica-1", all, zero); err != nil || s.Role != stack.RoleReadReplica {
+		t.Fatalf("promote the replica: got %+v %v", s, err)
+	}
+	if _, err := promotionTarget(servers, "web-db-replica-1", notStandby, zero); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := promotionTarget(servers, "nope", all, zero); err == nil {
+		t.Fatal("an unknown target was promoted")
+	}
+
+	cs, err := Plan(parseDB(t, cluster), zones(t), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lsn := func(s Server) uint64 {
+		if s.Identifier == "web-db-reader-2" {
+			return 900
+		}
+		return 500
+	}
+	if s, err := promotionTarget(cs, "", all, lsn); err != nil || s.Identifier != "web-db-reader-2" {
+		t.Fatalf("cluster: got %s %v, want the reader that replayed most", s.Identifier, err)
+	}
+}
+
+// TestAfterPromotionAndRebuild: the promoted server is first and the
+// primary; the others stream from it; the new standby goes to the lost
+// primary's zone when healthy, else a free healthy zone, at a free address.
+func TestAfterPromotionAndRebuild(t *testing.T) {
+	servers, err := Plan(parseDB(t, multiAZ), zones(t), "/d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := afterPromotion(servers, servers[1])
+	if len(next) != 2 || next[0].Identifier != "web-db-standby" || next[0].Role != stack.RolePrimary || next[0].Source != "" ||
+		next[1].Role != stack.RoleReadReplica || next[1].Source != "web-db-standby" {
+		t.Fatalf("after promotion: %+v", next)
+	}
+	sub := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+	if z, ok := rebuildZone(sub, next, "us-east-1a", nil); !ok || z != "us-east-1a" {
+		t.Fatalf("healthy lost zone: got %s %v", z, ok)
+	}
+	if z, ok := rebuildZone(sub, next, "us-east-1a", map[string]bool{"us-east-1a": true}); !ok || z != "us-east-1c" {
+		t.Fatalf("lost zone down: got %s %v, want us-east-1c (1b holds the primary)", z, ok)
+	}
+	if _, ok := rebuildZone(sub[:2], next, "us-east-1a", map[string]bool{"us-east-1a": true}); ok {
+		t.Fatal("rebuilt in the primary's zone")
+	}
+	// The lost primary's address is still taken (its data is kept).
+	if a, ok := freeAddr(servers[0].Zone, append(next, servers[0])); !ok || a != netip.MustParseAddr("127.0.1.201") {
+		t.Fatalf("free address: %s %v", a, ok)
+	}
+}
+
+func TestEndpointNames(t *testing.T) {
+	h := endpointHash(7)
+	if len(h) != 12 || h != endpointHash(7) || h == endpointHash(8) {
+		t.Fatalf("hash %q", h)
+	}
+	for _, c := range []struct{ kind, want string }{
+		{EndpointInstance, "shop." + h + ".us-east-1.rds.amazonaws.com"},
+		{EndpointWriter, "shop.cluster-" + h + ".us-east-1.rds.amazonaws.com"},
+		{EndpointReader, "shop.cluster-ro-" + h + ".us-east-1.rds.amazonaws.com"},
+	} {
+		if got := EndpointName(c.kind, "Shop", h, region("us-east-1b")); got != c.want {
+			t.Errorf("%s: %s, want %s", c.kind, got, c.want)
+		}
+	}
+	cs, _ := Plan(parseDB(t, cluster+"  read_replicas: [{}]\n"), zones(t), "/d")
+	plan := endpointPlan(parseDB(t, cluster+"  read_replicas: [{}]\n"), cs)
+	if len(plan) != 3 || plan[0].kind != EndpointWriter || plan[1].kind != EndpointReader || len(plan[1].targets) != 2 ||
+		plan[2].id != "web-db-replica-1" {
+		t.Fatalf("cluster endpoints: %+v", plan)
+	}
+}
+
+// echo is a server that answers each line with its name.
+func echo(t *testing.T, name string) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					if _, err := io.WriteString(c, name); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).AddrPort()
+}
+
+func ask(t *testing.T, c net.Conn) (string, error) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "?"); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	return string(buf[:n]), err
+}
+
+// TestEndpointMove: the endpoint forwards to its server; Move breaks the
+// open connection and new ones reach the new server; with no server a
+// connection is closed at once; Close ends everything.
+func TestEndpointMove(t *testing.T) {
+	a, b := echo(t, "a"), echo(t, "b")
+	e, err := listenEndpoint("x.rds.amazonaws.com", EndpointInstance, "x", netip.MustParseAddrPort("127.0.0.1:0"), []netip.AddrPort{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := net.Dial("tcp", e.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := ask(t, c); err != nil || got != "a" {
+		t.Fatalf("before the move: %q %v", got, err)
+	}
+	if n := e.Move(); n != 1 {
+		t.Fatalf("Move broke %d connections, want 1", n)
+	}
+	if _, err := ask(t, c); err == nil {
+		t.Fatal("the open connection survived the move")
+	}
+	d, err := net.Dial("tcp", e.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ask(t, d); err == nil {
+		t.Fatalf("with no server the endpoint answered %q", got)
+	}
+	d.Close()
+	e.Move(b)
+	f, err := net.Dial("tcp", e.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got, err := ask(t, f); err != nil || got != "b" {
+		t.Fatalf("after the move: %q %v", got, err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ask(t, f); err == nil {
+		t.Fatal("a connection outlived Close")
+	}
+	if e.Open() != 0 {
+		t.Fatalf("%d relays left", e.Open())
+	}
+	if !strings.HasSuffix(e.Name, "amazonaws.com") {
+		t.Fatal(e.Name)
+	}
+}
