@@ -165,11 +165,14 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 	var clients int64
 	var lag float64
 	var size int64
+	// DatabaseConnections leaves out "Amazon RDS connections" (CloudWatch's
+	// definition): here the tier's monitor, by its application_name
 	err = c.QueryRow(qctx, `SELECT
-		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()),
+		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+			AND application_name <> $1),
 		CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
 		     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,
-		(SELECT COALESCE(sum(pg_database_size(datname)), 0)::bigint FROM pg_database)`).Scan(&clients, &lag, &size)
+		(SELECT COALESCE(sum(pg_database_size(datname)), 0)::bigint FROM pg_database)`, rds.MonitorApplicationName).Scan(&clients, &lag, &size)
 	cancel()
 	if err != nil {
 		c.Close(context.Background())
