@@ -5,7 +5,8 @@
 # DB cluster's typically under 35 s). Each round kills the primary's server
 # (SIGKILL), and a client opens a new connection through the writer
 # endpoint and inserts a row until one succeeds (sim/rds TestMeasureFailover).
-# The lab holds the endpoint for AWS's low figure (60 s, 35 s) from the
+# The lab holds the endpoint for AWS's figure (90 s, the middle of 60-120 s;
+# 35 s) from the
 # failure's detection; what it adds on top is its own detection, fencing,
 # promotion and the client's reconnection, at the clock's speed.
 #

@@ -31,7 +31,10 @@ func planDBFailover(h hooks, a Action, _ *rand.Rand) (plan, error) {
 	which := cmp.Or(a.DBInstance, DBPrimary)
 	detail := "reboot with failover: the primary is fenced, its standby promoted, the endpoint moved"
 	if which != DBPrimary {
-		detail = "read replica " + which + " promoted: it becomes the writer; what it had not received is lost"
+		detail = "DB instance " + which + " promoted: it becomes the writer; what it had not received is lost"
+		if which == DBReplica {
+			detail = "a read replica promoted: it becomes the writer; what it had not received is lost"
+		}
 	}
 	rec := FaultInjected{By: a.By, Action: a.Kind, Detail: detail}
 	return one("", 0, rec, &dbFailover{db: h.db, which: which}), nil

@@ -111,7 +111,7 @@ func (f *dbFailovers) handle(e events.Envelope) {
 	switch st.Step {
 	case rds.StepDetected:
 		f.spans = append(f.spans, wallSpan{from: e.Wall})
-	case rds.StepMoved:
+	case rds.StepMoved, rds.StepFailed: // a failed failover's span ends too
 		if n := len(f.spans); n > 0 && f.spans[n-1].to.IsZero() {
 			f.spans[n-1].to = e.Wall
 		}

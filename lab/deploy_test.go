@@ -109,7 +109,10 @@ func TestRollingDeployLosesNoRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("twenty wall seconds of real load")
 	}
-	t.Run("process", func(t *testing.T) { rollingDeploy(t, DriverProcess, 18501) })
+	t.Run("process", func(t *testing.T) {
+		longtest.Skip(t, "the rolling deploy again on processes; the Docker run below and TestBadDeployRollsBack refresh instances end to end")
+		rollingDeploy(t, DriverProcess, 18501)
+	})
 	t.Run("docker", func(t *testing.T) {
 		if _, _, err := ResolveDriver(context.Background(), DriverDocker); err != nil {
 			t.Skipf("no Docker engine: %v", err)

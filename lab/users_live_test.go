@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/simplydone/lab/internal/longtest"
 	"github.com/simplydone/lab/scenarios"
 )
 
@@ -18,6 +19,7 @@ func TestUsersRunSaysItsUsers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the lab")
 	}
+	longtest.Skip(t, "load's TestClosedModelAgainstAServer runs the closed model against a real server")
 	s := testStack(t, 18593)
 	sc, err := scenarios.Parse("users.yaml", []byte(`name: users
 stack: simplydone

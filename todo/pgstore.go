@@ -41,9 +41,9 @@ type PGConfig struct {
 // answered only after its COMMIT returned, which on a Multi-AZ primary with
 // a synchronous standby means the standby has it too. A connection that a
 // failover breaks fails the request it carried (503), and the pool is then
-// emptied (fail) so that the next requests open new connections; pgx
-// resolves the endpoint's name on every new connection, so a moved
-// endpoint is followed as RDS clients follow its DNS.
+// emptied (fail) so that the next requests open new connections through
+// the endpoint's stable address, which the move now leads to the new
+// primary (as RDS clients follow its DNS name).
 type PGStore struct {
 	writer *pgxpool.Pool
 	reader *pgxpool.Pool // the writer when there is no reader endpoint

@@ -53,6 +53,7 @@ const (
 	StepMoved    = "endpoint moved"
 	StepRebuilt  = "standby rebuilt"
 	StepRestart  = "restarted"
+	StepFailed   = "failed" // the failover ended without a promotion
 )
 
 func (FailoverStep) Kind() string { return "database" }

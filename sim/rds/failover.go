@@ -172,8 +172,9 @@ func (t *Tier) ZoneUp(zone string) {
 	t.mu.Unlock()
 }
 
-// InSync lists the standbys (and readers, replicas) the monitor last saw
-// streaming from the primary: the ones a failover may promote.
+// InSync lists the standbys (and readers) the monitor last saw streaming
+// from the primary synchronously (sync or quorum): the ones a failover may
+// promote.
 func (t *Tier) InSync() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -410,16 +411,27 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	}
 	qctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	rows, err := m.conn.Query(qctx, "SELECT application_name FROM pg_stat_replication WHERE state = 'streaming'")
+	rows, err := m.conn.Query(qctx, "SELECT application_name, sync_state FROM pg_stat_replication WHERE state = 'streaming'")
 	if err != nil {
 		return
 	}
-	streaming, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type standby struct{ Name, SyncState string }
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[standby])
 	if err != nil {
 		return
+	}
+	var streaming, synced []string
+	for _, r := range list {
+		streaming = append(streaming, r.Name)
+		if r.SyncState == "sync" || r.SyncState == "quorum" {
+			synced = append(synced, r.Name)
+		}
 	}
 	t.mu.Lock()
-	t.streaming = streaming // the failover targets, should the primary be lost
+	// the failover targets, should the primary be lost: only a standby the
+	// primary waits for holds every acknowledged commit (one that streams
+	// asynchronously, before synchronous_standby_names names it, does not)
+	t.streaming = synced
 	t.mu.Unlock()
 	servers := t.Servers()
 	live := []Server{servers[0]}
@@ -615,9 +627,29 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 
 	// Fence: the old primary must be gone before anything is promoted.
 	if err := t.fence(ctx, old); err != nil {
+		// the primary could not be fenced: nothing is promoted, and the
+		// endpoints go back to it rather than answer nothing for good
+		writer.Move(old.AddrPort())
+		t.moveReaders()
+		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
+			Text: "Failover failed: the primary DB instance could not be stopped: " + err.Error()})
+		step(StepFailed, old, err.Error())
 		return err
 	}
 	step(StepFenced, old, fmt.Sprintf("killed; %d connection(s) through %s broken", broken, writer.Name))
+
+	// A cluster's readers are asked again now that the primary can commit
+	// nothing more: with a quorum of one, the reader that holds the most
+	// WAL is the one that holds every acknowledged commit.
+	if !promotion && d.Cluster {
+		if again, err := promotionTarget(servers, "", usable, func(s Server) uint64 { return t.replayLSN(ctx, s) }); err == nil && again.Identifier != to.Identifier {
+			step(StepDetected, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
+			to = again
+			if r := t.ReaderEndpoint(); r != nil {
+				r.Move(without(r.Targets(), to.AddrPort())...)
+			}
+		}
+	}
 
 	if err := t.promote(ctx, to); err != nil {
 		// Nothing was promoted: the fenced primary boots again on its data
@@ -628,6 +660,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 			writer.Move(old.AddrPort())
 			t.moveReaders()
 		}
+		step(StepFailed, old, err.Error())
 		return err
 	}
 	step(StepPromoted, to, "pg_promote()")
@@ -636,7 +669,10 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	t.mu.Lock()
 	t.servers = next
 	t.retired = append(t.retired, old)
-	t.syncNames = ""  // the promoted server starts asynchronous
+	// the promoted server's synchronous_standby_names is whatever its data
+	// directory held (pg_basebackup copies postgresql.auto.conf): never
+	// assumed, the next check sets it
+	t.syncNames = "\x00"
 	t.streaming = nil // nothing streams from it yet
 	t.mu.Unlock()
 
@@ -762,7 +798,8 @@ func (t *Tier) promote(ctx context.Context, to Server) error {
 	}
 }
 
-// replayLSN is how far s has replayed (0 when it cannot tell).
+// replayLSN is how much WAL s holds, received or replayed (0 when it
+// cannot tell).
 func (t *Tier) replayLSN(ctx context.Context, s Server) uint64 {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
@@ -772,7 +809,8 @@ func (t *Tier) replayLSN(ctx context.Context, s Server) uint64 {
 	}
 	defer c.Close(context.WithoutCancel(ctx))
 	var n uint64
-	if err := c.QueryRow(ctx, "SELECT COALESCE(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0'), 0)::bigint").Scan(&n); err != nil {
+	// what it received, replayed or not: a promotion replays it all first
+	if err := c.QueryRow(ctx, `SELECT COALESCE(pg_wal_lsn_diff(GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0'), 0)::bigint`).Scan(&n); err != nil {
 		return 0
 	}
 	return n
