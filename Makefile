@@ -32,8 +32,8 @@ test: vet test-deps
 	$(GO) test -count=1 -p 1 -timeout 15m ./...
 
 ## test-long: every test, the long ones too (comparisons of two runs, the CPU
-## burner, the flash sale again on Docker); about 15 minutes. Each long test
-## says why it is long when `make test` skips it.
+## burner, second runs of what another test covers); about 15 minutes. Each
+## long test says why it is long when `make test` skips it.
 test-long: vet test-deps
 	LAB_TEST_LONG=1 $(GO) test -count=1 -p 1 -timeout 30m ./...
 
