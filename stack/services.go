@@ -168,6 +168,12 @@ func (p *parser) validateService(s *Stack) {
 	if p.Has("name") && !validName.MatchString(s.Name) {
 		p.Errf("name", "%q is not a valid name; use 1-32 letters, digits and hyphens, not starting or ending with a hyphen (AWS's rule for target group names)", s.Name)
 	}
+	p.validateServiceSections(s)
+}
+
+// validateServiceSections checks the sections a service has of its own:
+// its target group, launch template, group, policies and schedules.
+func (p *parser) validateServiceSections(s *Stack) {
 	p.validateTargetGroup(s.TargetGroup)
 	p.validateStickiness(s.TargetGroup)
 	p.validateLaunchTemplate(s.LaunchTemplate)
