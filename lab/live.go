@@ -278,7 +278,7 @@ func judgeSLOs(s *Summary, slos []scenarios.SLO) {
 	for _, slo := range slos {
 		v := obs[slo.Metric]
 		pass, margin := slo.Check(v)
-		s.SLOs = append(s.SLOs, SLOResult{Expr: slo.Expr, Observed: v, Shown: slo.Format(v), Pass: pass, Margin: margin})
+		s.SLOs = append(s.SLOs, SLOResult{Expr: slo.Expr, Observed: v, Shown: slo.Format(v), Pass: pass, Margin: margin, MarginShown: slo.FormatMargin(margin)})
 	}
 }
 

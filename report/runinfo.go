@@ -107,7 +107,11 @@ func sloRows(s Summary) []SLORow {
 		if shown == "" {
 			shown = trimNum(o.Observed)
 		}
-		rows = append(rows, SLORow{Expr: o.Expr, Observed: shown, Pass: o.Pass, Margin: signed(o.Margin)})
+		margin := o.MarginShown
+		if margin == "" {
+			margin = signed(o.Margin)
+		}
+		rows = append(rows, SLORow{Expr: o.Expr, Observed: shown, Pass: o.Pass, Margin: margin})
 	}
 	return rows
 }

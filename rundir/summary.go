@@ -96,6 +96,9 @@ type SLOResult struct {
 	Shown    string  `json:"observed_text"`
 	Pass     bool    `json:"pass"`
 	Margin   float64 `json:"margin"`
+	// MarginShown is the margin in the metric's unit ("+30s"); "" in a
+	// summary written before it was.
+	MarginShown string `json:"margin_text,omitempty"`
 }
 
 // Latency quantiles in milliseconds.
@@ -185,7 +188,11 @@ func (s *Summary) WriteText(w io.Writer) {
 		if !r.Pass {
 			mark = "✗"
 		}
-		fmt.Fprintf(w, "  %s %-28s observed %-10s margin %+.4g\n", mark, r.Expr, r.Shown, r.Margin)
+		margin := r.MarginShown
+		if margin == "" {
+			margin = fmt.Sprintf("%+.4g", r.Margin)
+		}
+		fmt.Fprintf(w, "  %s %-28s observed %-10s margin %s\n", mark, r.Expr, r.Shown, margin)
 	}
 	fmt.Fprintln(w, "\nTraffic")
 	fmt.Fprintf(w, "  requests %d, success %.2f%%, offered %.1f/s, achieved %.1f/s, send lag p99 %.1f ms\n",

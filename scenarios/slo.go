@@ -219,6 +219,19 @@ func (s SLO) Format(v float64) string {
 	return round(v, 2)
 }
 
+// FormatMargin writes a margin (Check's) in the metric's own unit, signed:
+// "+30s" for a window 30 s under its bound, "+4.99%" for percentage points.
+func (s SLO) FormatMargin(m float64) string {
+	if math.IsNaN(m) {
+		return "n/a"
+	}
+	sign := "+"
+	if m < 0 {
+		sign = "-"
+	}
+	return sign + s.Format(math.Abs(m))
+}
+
 // round writes v with at most digits decimals, dropping trailing zeros.
 func round(v float64, digits int) string {
 	p := math.Pow(10, float64(digits))

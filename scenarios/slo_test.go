@@ -87,3 +87,26 @@ func TestMillis(t *testing.T) {
 		t.Errorf("Millis(1.5ms) = %v", got)
 	}
 }
+
+// A margin is written in the metric's unit and signed: a duration's in s or
+// ms (not 3e+04), a rate's in percentage points.
+func TestFormatMargin(t *testing.T) {
+	for _, c := range []struct {
+		expr   string
+		margin float64
+		want   string
+	}{
+		{"db_error_window <= 120s", 30000, "+30s"},
+		{"p99 <= 500ms", -149, "-149ms"},
+		{"success_rate >= 80%", 4.987, "+4.99%"},
+		{"lost_writes == 0", -51, "-51"},
+	} {
+		s, err := ParseSLO(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.FormatMargin(c.margin); got != c.want {
+			t.Errorf("%s: FormatMargin(%v) = %q, want %q", c.expr, c.margin, got, c.want)
+		}
+	}
+}
