@@ -56,11 +56,7 @@ func tfServices(s *stack.Stack) []tfSvc {
 	if !s.MultiService() {
 		return []tfSvc{{st: s, id: "this"}}
 	}
-	var names []string
-	for _, sv := range s.Services {
-		names = append(names, sv.Name)
-	}
-	ids := idents(names, false)
+	ids := idents(s.TargetGroupNames(), false)
 	out := make([]tfSvc, len(s.Services))
 	for i := range s.Services {
 		out[i] = tfSvc{st: s.ServiceStack(i), id: ids[i], prefix: fmt.Sprintf("services[%d].", i), multi: true}
@@ -130,11 +126,7 @@ func cfnServices(s *stack.Stack) []cfnSvc {
 	if !s.MultiService() {
 		return []cfnSvc{{st: s}}
 	}
-	var names []string
-	for _, sv := range s.Services {
-		names = append(names, sv.Name)
-	}
-	ids := idents(names, true)
+	ids := idents(s.TargetGroupNames(), true)
 	out := make([]cfnSvc, len(s.Services))
 	for i := range s.Services {
 		out[i] = cfnSvc{st: s.ServiceStack(i), sfx: ids[i], prefix: fmt.Sprintf("services[%d].", i), multi: true}

@@ -95,22 +95,26 @@ func (l *Lab) watchStep(ctx context.Context, alarm *cloudwatch.Alarm, d time.Dur
 	tk := l.Clock.NewTicker(watchEvery)
 	defer tk.Stop()
 	for {
-		if alarm != nil && alarm.State() == cloudwatch.StateAlarm {
-			r, _ := alarm.StateReason()
-			return fmt.Sprintf("alarm %q is in ALARM: %s", alarm.Name(), r.Text)
+		if why := breached(alarm); why != "" {
+			return why
 		}
 		select {
 		case <-ctx.Done():
 			return ""
 		case <-end:
-			if alarm != nil && alarm.State() == cloudwatch.StateAlarm { // a breach in the step's last moments counts
-				r, _ := alarm.StateReason()
-				return fmt.Sprintf("alarm %q is in ALARM: %s", alarm.Name(), r.Text)
-			}
-			return ""
+			return breached(alarm) // a breach in the step's last moments counts
 		case <-tk.C():
 		}
 	}
+}
+
+// breached is why alarm is in ALARM, or "" (also without an alarm).
+func breached(alarm *cloudwatch.Alarm) string {
+	if alarm == nil || alarm.State() != cloudwatch.StateAlarm {
+		return ""
+	}
+	r, _ := alarm.StateReason()
+	return fmt.Sprintf("alarm %q is in ALARM: %s", alarm.Name(), r.Text)
 }
 
 func ruleName(prio int) string {

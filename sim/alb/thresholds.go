@@ -73,16 +73,13 @@ func (m MinimumHealthy) Below(healthy, total int) bool {
 type zoneHealth struct{ healthy, total int }
 
 // zoneHealthLocked counts the node's routable targets; n.mu must be held.
-func (n *Node) zoneHealthLocked() zoneHealth {
+func (n *Node) zoneHealthLocked() zoneHealth { return sumHealth(n.groupHealthLocked()) }
+
+// sumHealth is every target group's counts together.
+func sumHealth(groups map[string]zoneHealth) zoneHealth {
 	var z zoneHealth
-	for _, v := range n.views {
-		if !n.routable(v) {
-			continue
-		}
-		z.total++
-		if v.health.State == StateHealthy {
-			z.healthy++
-		}
+	for _, g := range groups {
+		z.healthy, z.total = z.healthy+g.healthy, z.total+g.total
 	}
 	return z
 }
@@ -204,9 +201,9 @@ type zoneState struct {
 // rebuild, without n.mu held.
 func (lb *LoadBalancer) noteZoneHealth(n *Node) {
 	n.mu.Lock()
-	z := n.zoneHealthLocked()
 	gs := n.groupHealthLocked()
 	n.mu.Unlock()
+	z := sumHealth(gs)
 	now := zoneState{
 		routingUnhealthy: lb.failOpen(z.healthy, z.total),
 		dnsUnhealthy:     lb.dnsBelow(gs),
