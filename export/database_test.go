@@ -106,29 +106,6 @@ func TestDatabaseTerraform(t *testing.T) {
 	}
 }
 
-// TestDatabaseTerraformValidate runs terraform validate and fmt -check on
-// both database exports, offline, against the mirrored AWS provider.
-func TestDatabaseTerraformValidate(t *testing.T) {
-	env := terraformCLI(t)
-	for _, p := range databaseStacks {
-		t.Run(p, func(t *testing.T) {
-			files, err := Terraform(load(t, p), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := writeFiles(dir, files); err != nil {
-				t.Fatal(err)
-			}
-			terraform(t, env, dir, "init", "-backend=false", "-input=false", "-no-color")
-			if out := terraform(t, env, dir, "validate", "-no-color"); !strings.Contains(out, "Success! The configuration is valid.") {
-				t.Errorf("terraform validate:\n%s", out)
-			}
-			terraform(t, env, dir, "fmt", "-check", "-diff", "-no-color")
-		})
-	}
-}
-
 // TestDatabaseCloudFormation: the same in a template, checked against the
 // resource specification; the password is a NoEcho parameter.
 func TestDatabaseCloudFormation(t *testing.T) {

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/simplydone/lab/internal/longtest"
+	"github.com/simplydone/lab/stack"
 )
 
 // parseModule parses every .tf file of an export with hashicorp/hcl.
@@ -147,35 +149,125 @@ func terraform(t *testing.T, env []string, dir string, args ...string) string {
 }
 
 // TestTerraformValidate runs terraform init -backend=false, validate and
-// fmt -check on each export, offline, against the mirrored AWS provider.
-// Every test stack is validated in parallel; --single-nat, which changes
-// only the NAT gateways and their routes, on the built-in stack (every
-// stack's under `make test-long`; the golden files hold every layout).
+// fmt -check, offline, against the mirrored AWS provider, on every export
+// the package's tests build: each test stack, both database layouts, the
+// services stack and the group extras. Each export is a child module of one
+// root, so the provider starts once (a validate costs about six seconds,
+// nearly all of it the provider's schema); an error names its module.
+// --single-nat, which changes only the NAT gateways and their routes, on the
+// built-in stack (every stack's under `make test-long`; the golden files hold
+// every layout).
 func TestTerraformValidate(t *testing.T) {
 	env := terraformCLI(t)
-	for _, ts := range testStacks(t) {
-		t.Run(ts.name, func(t *testing.T) {
-			if ts.opts.SingleNAT && ts.name != "builtin-single-nat" {
-				longtest.Skip(t, "--single-nat validated on the built-in stack")
-			}
-			t.Parallel()
-			files, err := Terraform(ts.s, ts.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			if err := writeFiles(dir, files); err != nil {
-				t.Fatal(err)
-			}
-			terraform(t, env, dir, "init", "-backend=false", "-input=false", "-no-color")
-			out := terraform(t, env, dir, "validate", "-no-color")
-			if !strings.Contains(out, "Success! The configuration is valid.") {
-				t.Errorf("terraform validate:\n%s", out)
-			}
-			t.Logf("terraform validate: %s", strings.TrimSpace(out))
-			terraform(t, env, dir, "fmt", "-check", "-diff", "-no-color")
-		})
+	mods := map[string]map[string][]byte{}
+	add := func(name string, s *stack.Stack, opts Options) {
+		files, err := Terraform(s, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		mods[name] = files
 	}
+	for _, ts := range testStacks(t) {
+		if ts.opts.SingleNAT && ts.name != "builtin-single-nat" && !longtest.Enabled() {
+			continue
+		}
+		add(ts.name, ts.s, ts.opts)
+	}
+	for _, p := range databaseStacks {
+		add("database-"+strings.TrimSuffix(filepath.Base(p), ".yaml"), load(t, p), Options{})
+	}
+	services, err := stack.Builtin("services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("services", services, Options{})
+	add("group-extras", extras(t, ""), Options{})
+
+	root := t.TempDir()
+	main, err := rootModule(root, mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "main.tf"), main, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	terraform(t, env, root, "init", "-backend=false", "-input=false", "-no-color")
+	out := terraform(t, env, root, "validate", "-no-color")
+	if !strings.Contains(out, "Success! The configuration is valid.") {
+		t.Errorf("terraform validate:\n%s", out)
+	}
+	t.Logf("terraform validate of %d modules: %s", len(mods), strings.TrimSpace(out))
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	terraform(t, env, root, append([]string{"fmt", "-check", "-diff", "-no-color"}, names...)...)
+}
+
+// rootModule writes each module into its own directory under root and
+// returns a root module that calls them all, passing each variable a module
+// requires (one without a default) from a root variable of the same name,
+// which validate leaves unknown.
+func rootModule(root string, mods map[string]map[string][]byte) ([]byte, error) {
+	names := make([]string, 0, len(mods))
+	for n := range mods {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	required := map[string]bool{}
+	var calls strings.Builder
+	for _, n := range names {
+		dir := filepath.Join(root, n)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := writeFiles(dir, mods[n]); err != nil {
+			return nil, err
+		}
+		vars, err := requiredVariables(mods[n])
+		if err != nil {
+			return nil, fmt.Errorf("module %s: %w", n, err)
+		}
+		fmt.Fprintf(&calls, "module %q {\n  source = \"./%s\"\n", strings.ReplaceAll(n, "-", "_"), n)
+		for _, v := range vars {
+			required[v] = true
+			fmt.Fprintf(&calls, "  %s = var.%s\n", v, v)
+		}
+		calls.WriteString("}\n")
+	}
+	var b strings.Builder
+	vars := make([]string, 0, len(required))
+	for v := range required {
+		vars = append(vars, v)
+	}
+	sort.Strings(vars)
+	for _, v := range vars {
+		fmt.Fprintf(&b, "variable %q {}\n", v)
+	}
+	b.WriteString(calls.String())
+	return []byte(b.String()), nil
+}
+
+// requiredVariables names a module's variables that have no default.
+func requiredVariables(files map[string][]byte) ([]string, error) {
+	var vars []string
+	for name, src := range files {
+		if !strings.HasSuffix(name, ".tf") {
+			continue
+		}
+		f, diags := hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		if diags.HasErrors() {
+			return nil, fmt.Errorf("%s does not parse: %s", name, diags.Error())
+		}
+		for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+			if _, ok := b.Body.Attributes["default"]; b.Type == "variable" && !ok {
+				vars = append(vars, b.Labels[0])
+			}
+		}
+	}
+	sort.Strings(vars)
+	return vars, nil
 }
 
 func writeFiles(dir string, files map[string][]byte) error {
