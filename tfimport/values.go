@@ -31,6 +31,9 @@ type mapper struct {
 	cfn bool
 	// zoneSubnets are the subnets whose availability_zone gave a zone.
 	zoneSubnets map[*Instance]bool
+	// tgNames are the services' target groups by their stack names, on a
+	// configuration of several services (services.go); nil on one.
+	tgNames map[*Instance]string
 }
 
 func newMapper(dir string, instances []*Instance) *mapper {
