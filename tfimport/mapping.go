@@ -415,7 +415,10 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 				}
 			}
 			if st := f.Body.block("stickiness"); st != nil {
-				m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Waits, Subject: l.Addr + ": forward stickiness", Msg: "target group stickiness of a weighted forward (AWSALBTG) waits for issue 16 (item 2)"})
+				st.attr("duration")
+				if v := st.attr("enabled"); v != nil && v.V.IsKnown() && v.V.Type() == cty.Bool && v.V.True() {
+					m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Inexact, Subject: l.Addr + ": forward stickiness", Msg: fmt.Sprintf("target group stickiness (AWSALBTG), but only one target group has an Auto Scaling group (%s): there is no other group to keep a client from", m.d.name())})
+				}
 			}
 		}
 	}

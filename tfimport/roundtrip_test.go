@@ -59,9 +59,10 @@ func writeFiles(t *testing.T, files map[string][]byte) string {
 // var.schedule_start takes it.
 const scheduleStart = "2026-11-27T08:00:00Z"
 
-// roundTripStacks are every built-in stack and the exporter's test stacks
-// (warm pool, target tracking, hooks, weighted random, two zones, wide),
-// each also with the single-NAT option.
+// roundTripStacks are every built-in stack, the exporter's test stacks
+// (warm pool, target tracking, hooks, weighted random, two zones, wide)
+// and this package's (testdata/roundtrip: services with a sticky weighted
+// forward), each also with the single-NAT option.
 func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 	t.Helper()
 	out := map[string]*stack.Stack{}
@@ -88,6 +89,12 @@ func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 		t.Fatal("no stacks in ../export/testdata/database")
 	}
 	paths = append(paths, dbs...)
+	// stacks with services this package's round trip adds (a sticky weighted forward: AWSALBTG)
+	own, _ := filepath.Glob(filepath.Join("testdata", "roundtrip", "*.yaml"))
+	if len(own) == 0 {
+		t.Fatal("no stacks in testdata/roundtrip")
+	}
+	paths = append(paths, own...)
 	for _, p := range paths {
 		s, err := stack.Load(p)
 		if err != nil {

@@ -144,9 +144,7 @@ func (m *mapper) action(i *Instance, a *Body, path, tgName string) {
 			m.setInt(tp+"weight", i, t.Body, "weight", 1, m.def())
 		}
 		if st := f.block("stickiness"); st != nil {
-			m.note(a.Attrs["type"], Waits, i.Addr+": forward stickiness", "target group stickiness of a weighted forward (AWSALBTG) waits for issue 16 (item 2)")
-			st.attr("enabled")
-			st.attr("duration")
+			m.groupStickiness(i, st, path+"forward.stickiness.")
 		}
 	case stack.ActionFixedResponse:
 		f := a.block("fixed_response")
@@ -212,5 +210,24 @@ func (m *mapper) condition(i *Instance, c *Body, path string) {
 				m.d.set(strings.TrimSuffix(path, ".")+"."+kind, m.strs(i, v, "values"), m.from(i, v, "condition."+kind+".values"))
 			}
 		}
+	}
+}
+
+// groupStickiness maps a forward's stickiness block (CloudFormation's
+// TargetGroupStickinessConfig) at path: the AWSALBTG cookie's duration.
+// Terraform's enabled defaults to false; a disabled block routes by weight
+// alone, as none does, and is left out.
+func (m *mapper) groupStickiness(i *Instance, st *Body, path string) {
+	on := false
+	if v := st.attr("enabled"); v != nil {
+		on, _ = m.boolean(i, v, "forward.stickiness.enabled", "false taken")
+	}
+	dur := st.attr("duration")
+	if !on {
+		return
+	}
+	m.d.set(path+"enabled", true, m.from(i, st.Attrs["enabled"], "forward.stickiness.enabled"))
+	if n, ok := m.integer(i, dur, "forward.stickiness.duration", "left out"); ok {
+		m.d.set(path+"duration", secs(n), m.from(i, dur, "forward.stickiness.duration"))
 	}
 }
