@@ -125,6 +125,18 @@ func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 	return c
 }
 
+// GroupCounts is this node's traffic for target group name since it
+// started (Requests, NoTarget, Responses and the targets' codes; the
+// health fields are the load balancer's, TargetGroupCounts).
+func (n *Node) GroupCounts(name string) TargetGroupCounts {
+	c := TargetGroupCounts{Name: name}
+	if g := n.stats[name]; g != nil {
+		c.Requests, c.NoTarget, c.Responses = g.requests.Load(), g.noTarget.Load(), g.responses.Load()
+		c.Target2XX, c.Target4XX, c.Target5XX = g.target2xx.Load(), g.target4xx.Load(), g.target5xx.Load()
+	}
+	return c
+}
+
 // RegisterIn adds a target to target group name (Register: the load
 // balancer's own); every node starts health-checking it as that group says.
 func (lb *LoadBalancer) RegisterIn(group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
