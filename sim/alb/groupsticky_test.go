@@ -1,10 +1,13 @@
 package alb
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/sim/az"
 )
 
 // stickyGroups is twoGroups with target group stickiness of d on the
@@ -52,13 +55,14 @@ func getWith(t *testing.T, url, cookie string) (group, tg, cors string) {
 // cookieOf is the name=value part of a Set-Cookie line.
 func cookieOf(setCookie string) string { v, _, _ := strings.Cut(setCookie, ";"); return v }
 
-// A sticky weighted forward: the first answer sets AWSALBTG (and
+// fidelityGroupStickiness (a row of TestFidelity): a sticky weighted
+// forward: the first answer sets AWSALBTG (and
 // AWSALBTGCORS, SameSite=None; Secure) naming the group the weights chose;
 // requests carrying either stay on that group on every node, even once
 // its weight is 0, until the duration ends (later requests do not extend
 // it); then the weights choose again. A cookie that does not open is
 // routed by weight.
-func TestGroupStickinessKeepsAClientOnItsGroup(t *testing.T) {
+func fidelityGroupStickiness(t *testing.T) {
 	h := stickyGroups(t, time.Minute, 50, 50)
 	nodes := h.lb.Nodes()
 	first, tg, cors := getWith(t, nodes[0].URL()+"/split/x", "")
@@ -134,5 +138,32 @@ func TestGroupStickinessDurationChecked(t *testing.T) {
 	}
 	if _, err := NewRules(nil, RuleAction{Type: ActionFixedResponse, StatusCode: 404, Stickiness: time.Hour}, []string{"web"}); err == nil {
 		t.Error("stickiness on a fixed response taken")
+	}
+}
+
+// fidelityWeights: a weighted forward sends each group its share, 90/10
+// and 50/50 within 3% over 2,000 requests; weight 0 sends nothing (was
+// TestWeightedForwardHonoursWeights, now a row of TestFidelity).
+func fidelityWeights(t *testing.T) {
+	for _, w := range [][2]int{{90, 10}, {0, 100}, {50, 50}} {
+		h := twoGroups(t, w[0], w[1])
+		h.register("i-web", "us-east-1a", backend(t, "web", nil))
+		if err := h.lb.RegisterIn("api", az.InstanceID("i-api"), "us-east-1b", backend(t, "api", nil)); err != nil {
+			t.Fatal(err)
+		}
+		h.waitState("i-web", StateHealthy)
+		h.waitState("i-api", StateHealthy)
+		const total = 2000
+		web := 0
+		for i := range total {
+			resp, _ := get(t, h.lb.Nodes()[i%2].URL()+"/split/x")
+			if resp.Header.Get("X-Served-By") == "web" {
+				web++
+			}
+		}
+		want := float64(total) * float64(w[0]) / float64(w[0]+w[1])
+		if math.Abs(float64(web)-want) > 0.03*total {
+			t.Errorf("weights %v: web got %d of %d, want about %.0f", w, web, total, want)
+		}
 	}
 }
