@@ -347,6 +347,9 @@ func (m *mapper) schedules(g *Instance) {
 		}
 	}
 	zero = zero.Truncate(time.Hour)
+	if !m.schedZero.IsZero() { // several services: one time zero for every group's schedules
+		zero = m.schedZero
+	}
 	m.instNote(list[0].i, Inexact, "scheduled actions", "a lab run has no calendar: its time zero is taken as %s (the hour of the earliest start_time), and each action's at is its start_time less that", zero.Format(time.RFC3339))
 	for n, s := range list {
 		b := s.i.Body

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Several services (issue 16, item 2): a configuration whose Auto Scaling
@@ -133,6 +134,7 @@ func (m *mapper) mapServices(svcs []service, lbs []*Instance) {
 	m.zones(svcs[0].g, lb)
 	m.loadBalancer(lb, listener)
 	m.mapRules(listener, nil, "")
+	m.schedZero = m.firstStart(svcs)
 	tied := map[*Instance]bool{}
 	var groups []*Instance
 	for i, sv := range svcs {
@@ -195,4 +197,23 @@ func (m *mapper) sameZones(g, first *Instance) {
 	if !slices.Equal(got, want) {
 		m.instNote(g, Inexact, g.Addr+": vpc_zone_identifier", "its subnets are in %v, the first service's group's (%s) in %v; the lab's stack has one list of zones, the first group's", got, first.Addr, want)
 	}
+}
+
+// firstStart is the hour of the earliest start_time of any service's
+// scheduled actions: a lab run has one time zero for all of them.
+func (m *mapper) firstStart(svcs []service) time.Time {
+	var first time.Time
+	for _, s := range m.byType["aws_autoscaling_schedule"] {
+		if !slices.ContainsFunc(svcs, func(sv service) bool { return m.forGroup(s, sv.g) }) {
+			continue
+		}
+		v := s.Body.Attrs["start_time"]
+		if v == nil || !isStr(v.V) {
+			continue
+		}
+		if t, err := time.Parse(time.RFC3339, v.V.AsString()); err == nil && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first.Truncate(time.Hour)
 }

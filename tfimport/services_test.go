@@ -3,6 +3,7 @@ package tfimport
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simplydone/lab/stack"
 )
@@ -161,4 +162,35 @@ func TestSeveralTargetGroupsImportAsServices(t *testing.T) {
 	if !strings.Contains(string(r.YAML), "services:") || strings.Contains(string(r.YAML), "\ntarget_group:") {
 		t.Errorf("the written stack does not give each service its own sections:\n%s", r.YAML)
 	}
+}
+
+// Each service's scheduled actions are timed from one time zero, the hour
+// of the earliest start_time of any service's.
+func TestServicesShareOneScheduleZero(t *testing.T) {
+	cfg := twoServices + `
+resource "aws_autoscaling_schedule" "web_peak" {
+  scheduled_action_name  = "web-peak"
+  autoscaling_group_name = aws_autoscaling_group.web.name
+  start_time             = "2026-11-27T08:10:00Z"
+  min_size               = 2
+}
+
+resource "aws_autoscaling_schedule" "api_peak" {
+  scheduled_action_name  = "api-peak"
+  autoscaling_group_name = aws_autoscaling_group.api.name
+  start_time             = "2026-11-27T09:30:00Z"
+  min_size               = 3
+}
+`
+	r, err := Terraform(dirWith(t, map[string]string{"main.tf": cfg}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, api := r.Stack.Services[0].ScheduledActions, r.Stack.Services[1].ScheduledActions
+	if len(web) != 1 || len(api) != 1 {
+		t.Fatalf("scheduled actions: web %v, api %v; want one each", web, api)
+	}
+	// time zero 08:00 for both: the api's 09:30 is 90 minutes in, not 30
+	want(t, "web's at", web[0].At, 10*time.Minute)
+	want(t, "api's at", api[0].At, 90*time.Minute)
 }
