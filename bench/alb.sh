@@ -23,7 +23,13 @@
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
 # RATE (requests/s for part 2; default 50% of the lab's throughput),
-# PROFILE=1 adds a profiled lab run (not counted) and prints pprof -top.
+# PROFILE=1 adds a profiled lab run (not counted) and prints pprof -top,
+# RULES ("": none; e.g. "1 10") also runs the lab node with that many
+# listener rules in both parts (albnode -rules N: the request for / matches
+# only the last rule, after failing each earlier one's path pattern; 0
+# rules is the node without rules, as before) and reports each against
+# HAProxy and the cost per rule, PORT_BASE (18080) moves every port
+# (PORT_BASE..PORT_BASE+11) so that two runs on one host do not collide.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
@@ -32,11 +38,14 @@ CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 PROFILE=${PROFILE:-0}
 RATE=${RATE:-}
-B1=127.0.0.1:18081
-B2=127.0.0.1:18082
-LAB_PORT=18080            # the node listens on 127.0.1.1:18080 (zone 1)
-HAP=127.0.0.1:18090
-NGX=127.0.0.1:18091
+RULES=${RULES:-}
+PORT_BASE=${PORT_BASE:-18080}
+B1=127.0.0.1:$((PORT_BASE + 1))
+B2=127.0.0.1:$((PORT_BASE + 2))
+LAB_PORT=$PORT_BASE       # the node listens on 127.0.1.1:PORT_BASE (zone 1)
+HAP=127.0.0.1:$((PORT_BASE + 10))
+NGX=127.0.0.1:$((PORT_BASE + 11))
+for n in $RULES; do [[ $n =~ ^[0-9]+$ && $n -ge 1 && $n -le 100 ]] || { echo "bench-alb: RULES: $n is not 1-100" >&2; exit 1; }; done
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -261,6 +270,9 @@ wrk_run() {
 say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up)"
 for round in 1 2; do
 	start_lab;     wrk_run "lab-$round"     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	for n in $RULES; do
+		start_lab -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	done
 	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop_proxy
 	start_nginx;   wrk_run "nginx-$round"   "http://$NGX/";               stop_proxy
 done
@@ -283,6 +295,9 @@ if [[ -z $RATE ]]; then
 fi
 say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
 start_lab;     rate_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+for n in $RULES; do
+	start_lab -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+done
 start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
 start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
 proxy_pid=
@@ -363,14 +378,18 @@ dir=$(summary "$results"/direct.txt)
 	for r in 1 2; do row "lab ALB node, run $r" "$(summary "$results/lab-$r.txt")"; done
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
 	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
+	for n in $RULES; do
+		for r in 1 2; do row "lab, $n rules, run $r" "$(summary "$results/lab-rules$n-$r.txt")"; done
+	done
 	row "lab ALB node (mean)" "$lab"
+	for n in $RULES; do row "lab, $n rules (mean)" "$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)"; done
 	row "HAProxy (mean)" "$hap"
 	row "nginx (mean)" "$ngx"
 	row "direct (one backend)" "$dir"
 	echo
 	printf 'at a constant %s requests/s (open loop, latency from when each request was due):\n' "$RATE"
 	printf '%-22s %12s %10s %10s %7s\n' subject "achieved/s" "p50 ms" "p99 ms" errors
-	for s in lab haproxy nginx direct; do
+	for s in lab $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct; do
 		read -r n rps p50 p99 err <"$results/$s.rate"
 		printf '%-22s %12.0f %10.3f %10.3f %7d\n' "$s" "$rps" "$p50" "$p99" "$err"
 	done
@@ -390,6 +409,17 @@ dir=$(summary "$results"/direct.txt)
 		if (lc > 0 && hc > 0) printf "lab / HAProxy CPU per request = %.2f\n", lc / hc
 		printf "lab p99 - HAProxy p99 at %s/s = %+.3f ms\n", "'"$RATE"'", lp - hp
 	}'
+	# listener rules: each count against HAProxy in this run, and what
+	# each rule costs against the node without rules (throughput lost per
+	# rule, CPU per request added per rule)
+	for n in $RULES; do
+		rl=$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)
+		read -r _ _ rp99 _ <<<"$(cut -d' ' -f2- "$results/lab-rules$n.rate")"
+		awk -v n="$n" -v r="${rl%% *}" -v l="${lab%% *}" -v h="${hap%% *}" -v rc="$(cut -d' ' -f6 <<<"$rl")" -v lc="$(cut -d' ' -f6 <<<"$lab")" -v hc="$(cut -d' ' -f6 <<<"$hap")" -v rp="$rp99" -v hp="$hp99" 'BEGIN {
+			printf "lab %d rules / HAProxy = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against HAProxy\n", n, r / h, (hc > 0 ? rc / hc : -1), "'"$RATE"'", rp - hp
+			printf "  per rule: throughput %+.2f%% of the node without rules, CPU %+.0f ns per request\n", 100 * (r - l) / l / n, 1000 * (rc - lc) / n
+		}'
+	done
 	if [[ -f $results/pprof-top.txt ]]; then
 		echo
 		echo "lab node CPU profile (profiled run: $(summary "$results/lab-profile.txt" | cut -d' ' -f1) requests/s):"

@@ -36,7 +36,8 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 	w.attr("type", q(a.Type))
 	switch a.Type {
 	case stack.ActionForward:
-		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
+		gs := groupSticky(a)
+		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 && gs == 0 {
 			w.attr("target_group_arn", w.targetGroup(a.TargetGroups[0].Name))
 			break
 		}
@@ -45,6 +46,12 @@ func tfAction(w *tf, block string, a stack.RuleAction) {
 			w.open("target_group")
 			w.attr("arn", w.targetGroup(tg.Name))
 			w.attr("weight", itoa(tg.Weight))
+			w.close()
+		}
+		if gs > 0 {
+			w.open("stickiness") // target group stickiness (AWSALBTG)
+			w.attr("enabled", "true")
+			w.attr("duration", itoa(gs))
 			w.close()
 		}
 		w.close()
@@ -146,7 +153,8 @@ func cfnAction(a stack.RuleAction, tgs map[string]string) obj {
 	o := obj{{key: "Type", val: a.Type}}
 	switch a.Type {
 	case stack.ActionForward:
-		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 {
+		gs := groupSticky(a)
+		if len(a.TargetGroups) == 1 && a.TargetGroups[0].Weight == 1 && gs == 0 {
 			o.set("TargetGroupArn", tgRef(a.TargetGroups[0].Name))
 			break
 		}
@@ -154,7 +162,11 @@ func cfnAction(a stack.RuleAction, tgs map[string]string) obj {
 		for _, tg := range a.TargetGroups {
 			forwards = append(forwards, obj{{key: "TargetGroupArn", val: tgRef(tg.Name)}, {key: "Weight", val: tg.Weight}})
 		}
-		o.set("ForwardConfig", obj{{key: "TargetGroups", val: forwards}})
+		fc := obj{{key: "TargetGroups", val: forwards}}
+		if gs > 0 {
+			fc.set("TargetGroupStickinessConfig", obj{{key: "Enabled", val: true}, {key: "DurationSeconds", val: gs}})
+		}
+		o.set("ForwardConfig", fc)
 	case stack.ActionFixedResponse:
 		f := a.FixedResponse
 		c := obj{{key: "StatusCode", val: strVal(f.StatusCode)}}
@@ -219,4 +231,14 @@ func anyStrs(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// groupSticky is a forward's target group stickiness (AWSALBTG) in whole
+// seconds; 0 when it is off (a disabled block is written as none: both
+// route by weight alone).
+func groupSticky(a stack.RuleAction) int {
+	if gs := a.GroupStickiness; gs != nil && gs.Enabled {
+		return int(gs.Duration.Seconds())
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,6 +72,43 @@ func TestServicesCloudFormation(t *testing.T) {
 	}
 	if strings.Contains(got, "  TargetGroup:\n") || strings.Contains(got, "Ref: AutoScalingGroup\n") {
 		t.Error("a one-service logical id in a template with services")
+	}
+	for _, p := range checkTemplate(t, readSpec(t), tmpl) {
+		t.Error(p)
+	}
+}
+
+// A weighted forward's target group stickiness (AWSALBTG) is Terraform's
+// forward { stickiness { enabled, duration } } and CloudFormation's
+// ForwardConfig.TargetGroupStickinessConfig; a one-group forward with it
+// is written as a forward block too (target_group_arn has no stickiness).
+func TestGroupStickinessExport(t *testing.T) {
+	s, err := stack.Load(filepath.Join("..", "tfimport", "testdata", "roundtrip", "weighted-group-sticky.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Terraform(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := string(files["load_balancer.tf"])
+	for _, w := range []string{"stickiness {\n        enabled  = true\n        duration = 3600\n", "duration = 600\n"} {
+		if !strings.Contains(strings.Join(strings.Fields(lb), " "), strings.Join(strings.Fields(w), " ")) {
+			t.Errorf("load_balancer.tf lacks %q:\n%s", w, lb)
+		}
+	}
+	if refs := checkRefs(parseModule(t, files)); len(refs) != 0 {
+		t.Errorf("unresolved references: %v", refs)
+	}
+	tmpl, err := CloudFormation(s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(strings.Fields(string(tmpl)), " ")
+	for _, w := range []string{"TargetGroupStickinessConfig: Enabled: true DurationSeconds: 3600", "TargetGroupStickinessConfig: Enabled: true DurationSeconds: 600"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("the template lacks %q", w)
+		}
 	}
 	for _, p := range checkTemplate(t, readSpec(t), tmpl) {
 		t.Error(p)

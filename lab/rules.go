@@ -47,6 +47,9 @@ func ruleAction(a stack.RuleAction) alb.RuleAction {
 				out.Weighted = append(out.Weighted, alb.WeightedGroup{Name: tg.Name, Weight: tg.Weight})
 			}
 		}
+		if gs := a.GroupStickiness; gs != nil && gs.Enabled {
+			out.Stickiness = gs.Duration // AWSALBTG (sim/alb/groups.go)
+		}
 	case stack.ActionFixedResponse:
 		f := a.FixedResponse
 		out.StatusCode, out.ContentType, out.Body = f.StatusCode, f.ContentType, f.MessageBody
@@ -84,8 +87,27 @@ func loadUsers(s *stack.Stack, sc *scenarios.Scenario) int {
 	if sc.Load.Users > 0 && !sc.Load.Closed() {
 		return sc.Load.Users
 	}
-	if s.TargetGroup.Stickiness.Enabled {
+	if s.TargetGroup.Stickiness.Enabled || groupSticky(s) {
 		return StickyUsers
 	}
 	return 0
+}
+
+// groupSticky says a forward of the listener keeps clients on a target
+// group (AWSALBTG): users need their own cookies for it to bind them.
+func groupSticky(s *stack.Stack) bool {
+	for _, a := range append([]stack.RuleAction{s.DefaultAction()}, ruleActions(s)...) {
+		if gs := a.GroupStickiness; gs != nil && gs.Enabled {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleActions(s *stack.Stack) []stack.RuleAction {
+	var out []stack.RuleAction
+	for _, r := range s.LoadBalancer.Rules {
+		out = append(out, r.Action)
+	}
+	return out
 }

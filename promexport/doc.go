@@ -13,6 +13,17 @@
 // with the node's zone (node) and the targets' zone (AvailabilityZone),
 // because each node keeps its own view of its targets' health.
 //
+// Per target group (a stack's services, each its own target group), the
+// TargetGroup_ families carry target_group="NAME": each node's
+// TargetGroup_RequestCount, TargetGroup_HTTPCode_Target_2XX/4XX/5XX_Count
+// and TargetGroup_HTTPCode_ELB_503_Count (no target in the group), labelled
+// with the node's zone (AvailabilityZone), and the group's
+// TargetGroup_HealthyHostCount and TargetGroup_UnHealthyHostCount as the
+// live nodes see them. With several target groups the node-wide families
+// above count every group and carry TargetGroup="" (CloudWatch's
+// per-LoadBalancer metrics); with one, its TargetGroup dimension, as
+// before.
+//
 // The endpoint listens on 127.0.0.1 and serves GET /metrics alone (other
 // paths 404, other methods 405); a request whose Host is not a loopback
 // address or localhost gets 421, so a web page on a DNS name rebound to

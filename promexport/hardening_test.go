@@ -20,6 +20,10 @@ type noNodes struct{}
 func (noNodes) Nodes() []*alb.Node           { return nil }
 func (noNodes) Dimension() string            { return "app/shop/0123456789abcdef" }
 func (noNodes) TargetGroupDimension() string { return "targetgroup/shop/0123456789abcdef" }
+func (noNodes) TargetGroupNames() []string   { return nil }
+func (noNodes) TargetGroupCounts(name string) alb.TargetGroupCounts {
+	return alb.TargetGroupCounts{Name: name}
+}
 
 func rawRequest(t *testing.T, addr, req string) (int, string) {
 	t.Helper()

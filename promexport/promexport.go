@@ -22,6 +22,18 @@ type Source interface {
 	Nodes() []*alb.Node
 	Dimension() string
 	TargetGroupDimension() string
+	TargetGroupNames() []string                          // its target groups, its own first
+	TargetGroupCounts(name string) alb.TargetGroupCounts // one group's health now
+}
+
+// groupLabels label a target group's series: the load balancer, the target
+// group by name (a stack's service) and, for a node's counts, the node's
+// zone.
+var groupLabels = []string{"LoadBalancer", "target_group", "AvailabilityZone"}
+
+type groupCounter struct {
+	desc *prometheus.Desc
+	get  func(alb.TargetGroupCounts) int64
 }
 
 var requestLabels = []string{"LoadBalancer", "TargetGroup", "AvailabilityZone"}
@@ -43,6 +55,10 @@ type Collector struct {
 	active    *prometheus.Desc
 	healthy   *prometheus.Desc
 	unhealthy *prometheus.Desc
+	// per target group (target_group="NAME")
+	groupCounters  []groupCounter
+	groupHealthy   *prometheus.Desc
+	groupUnhealthy *prometheus.Desc
 }
 
 // NewCollector reads src's nodes at every scrape.
@@ -75,7 +91,22 @@ func NewCollector(src Source) *Collector {
 			"Targets in AvailabilityZone that the load balancer node in zone node sees healthy.", hostLabels, nil),
 		unhealthy: prometheus.NewDesc("UnHealthyHostCount",
 			"Targets in AvailabilityZone that the load balancer node in zone node sees unhealthy.", hostLabels, nil),
+		groupCounters: []groupCounter{
+			newGroupCounter("TargetGroup_RequestCount", "Requests the node in AvailabilityZone routed to a target of the target group.", func(c alb.TargetGroupCounts) int64 { return c.Requests }),
+			newGroupCounter("TargetGroup_HTTPCode_Target_2XX_Count", "2XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target2XX }),
+			newGroupCounter("TargetGroup_HTTPCode_Target_4XX_Count", "4XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target4XX }),
+			newGroupCounter("TargetGroup_HTTPCode_Target_5XX_Count", "5XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target5XX }),
+			newGroupCounter("TargetGroup_HTTPCode_ELB_503_Count", "503 codes the node answered for the target group: no target to route to.", func(c alb.TargetGroupCounts) int64 { return c.NoTarget }),
+		},
+		groupHealthy: prometheus.NewDesc("TargetGroup_HealthyHostCount",
+			"The target group's registered targets that the live nodes see healthy.", groupLabels[:2], nil),
+		groupUnhealthy: prometheus.NewDesc("TargetGroup_UnHealthyHostCount",
+			"The target group's registered targets that the live nodes see unhealthy (not initial, not draining).", groupLabels[:2], nil),
 	}
+}
+
+func newGroupCounter(name, help string, get func(alb.TargetGroupCounts) int64) groupCounter {
+	return groupCounter{prometheus.NewDesc(name, help, groupLabels, nil), get}
 }
 
 // Describe implements prometheus.Collector.
@@ -87,12 +118,35 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.active
 	ch <- c.healthy
 	ch <- c.unhealthy
+	for _, k := range c.groupCounters {
+		ch <- k.desc
+	}
+	ch <- c.groupHealthy
+	ch <- c.groupUnhealthy
 }
 
 // Collect implements prometheus.Collector: one snapshot per node.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	lb, tg := c.src.Dimension(), c.src.TargetGroupDimension()
+	groups := c.src.TargetGroupNames()
+	if len(groups) > 1 {
+		// a node's own counts cover every target group: labelled with
+		// none, as CloudWatch's per-LoadBalancer metrics; each group's
+		// are the TargetGroup_ families (target_group="NAME")
+		tg = ""
+	}
+	for _, name := range groups {
+		h := c.src.TargetGroupCounts(name)
+		ch <- prometheus.MustNewConstMetric(c.groupHealthy, prometheus.GaugeValue, float64(h.Healthy), lb, name)
+		ch <- prometheus.MustNewConstMetric(c.groupUnhealthy, prometheus.GaugeValue, float64(h.Unhealthy), lb, name)
+	}
 	for _, n := range c.src.Nodes() {
+		for _, name := range groups {
+			gc := n.GroupCounts(name)
+			for _, k := range c.groupCounters {
+				ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.get(gc)), lb, name, n.Zone())
+			}
+		}
 		s := n.Metrics()
 		zone := n.Zone()
 		for _, k := range c.counters {

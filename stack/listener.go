@@ -26,6 +26,12 @@ import (
 //	          - query_string: [{key: lang, value: en}]
 //	        action:
 //	          forward: web            # a target group by name
+//	      - priority: 15
+//	        conditions: [{path_pattern: ["/beta/*"]}]
+//	        action:
+//	          forward:                # by weight; AWSALBTG keeps a client on its group for 1h
+//	            target_groups: [{name: blue, weight: 90}, {name: green, weight: 10}]
+//	            stickiness: {enabled: true, duration: 1h}
 //	      - priority: 20
 //	        conditions: [{path_pattern: ["/old/*"]}]
 //	        action:
@@ -84,11 +90,31 @@ type QueryStringPair struct {
 // RuleAction is what a rule (or the default rule) does: exactly one of
 // forward, fixed-response and redirect.
 type RuleAction struct {
-	Type          string
-	TargetGroups  []WeightedTargetGroup // forward
-	FixedResponse *FixedResponse
-	Redirect      *Redirect
+	Type         string
+	TargetGroups []WeightedTargetGroup // forward
+	// GroupStickiness is a forward's target group stickiness (AWS's
+	// TargetGroupStickinessConfig; forward.stickiness in the stack, as
+	// Terraform's forward { stickiness {} }): nil when not given.
+	GroupStickiness *GroupStickiness
+	FixedResponse   *FixedResponse
+	Redirect        *Redirect
 }
+
+// GroupStickiness is a forward action's target group stickiness: while
+// enabled, the load balancer's AWSALBTG cookie keeps a client on the
+// target group it was first sent to for Duration (AWS: DurationSeconds,
+// 1-604800, required when enabled).
+type GroupStickiness struct {
+	Enabled  bool
+	Duration time.Duration
+}
+
+// Target group stickiness durations, as AWS allows them
+// (TargetGroupStickinessConfig: 1-604800 seconds).
+const (
+	MinGroupStickiness = time.Second
+	MaxGroupStickiness = 7 * 24 * time.Hour
+)
 
 // WeightedTargetGroup is one target group of a forward action, by name.
 type WeightedTargetGroup struct {
@@ -246,7 +272,15 @@ func (p *parser) ruleAction(n *yaml.Node, path string) RuleAction {
 			a.TargetGroups = []WeightedTargetGroup{{Name: v.Value, Weight: 1}}
 			break
 		}
-		f := p.Mapping(v, vpath, "target_groups")
+		f := p.Mapping(v, vpath, "target_groups", "stickiness")
+		if f["stickiness"] != nil {
+			spath := yamlcheck.Sub(vpath, "stickiness")
+			sm := p.Mapping(f["stickiness"], spath, "enabled", "duration")
+			gs := &GroupStickiness{Enabled: true} // as Terraform's block: enabled unless it says not
+			p.Bool(sm, spath, "enabled", &gs.Enabled)
+			p.Dur(sm, spath, "duration", &gs.Duration, false)
+			a.GroupStickiness = gs
+		}
 		tpath := yamlcheck.Sub(vpath, "target_groups")
 		for i, tn := range p.List(f["target_groups"], tpath) {
 			ipath := yamlcheck.Index(tpath, i)

@@ -211,6 +211,15 @@ func (p *parser) validateAction(path string, a RuleAction, s *Stack) {
 		if len(a.TargetGroups) > 1 && !slices.ContainsFunc(a.TargetGroups, func(tg WeightedTargetGroup) bool { return tg.Weight > 0 }) {
 			p.Errf(fpath+".target_groups", "every weight is 0; give at least one target group a weight above 0, or the forward has nowhere to send")
 		}
+		if gs := a.GroupStickiness; gs != nil && gs.Enabled {
+			spath := fpath + ".stickiness.duration"
+			switch {
+			case !p.Has(spath):
+				p.Errf(spath, "missing; target group stickiness needs its duration (AWS: DurationSeconds, required when enabled): 1s to 7 days")
+			case gs.Duration < MinGroupStickiness || gs.Duration > MaxGroupStickiness || gs.Duration%time.Second != 0:
+				p.Errf(spath, "%s is not allowed; use whole seconds from 1s to 7 days (604800 s), as AWS's TargetGroupStickinessConfig", gs.Duration)
+			}
+		}
 	case ActionFixedResponse:
 		fpath := path + ".fixed_response"
 		f := a.FixedResponse

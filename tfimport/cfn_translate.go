@@ -215,7 +215,7 @@ func (t *template) special(tfType, key string, v cty.Value, at hcl.Range, pn *ya
 						"arn": {V: get(tg, "TargetGroupArn"), Rng: at}, "weight": {V: get(tg, "Weight"), Rng: at}}}})
 				})
 				if st := get(fc, "TargetGroupStickinessConfig"); !st.IsNull() {
-					fb.Blocks = append(fb.Blocks, &Block{Type: "stickiness", Rng: at, Body: &Body{Attrs: map[string]*Val{"enabled": {V: get(st, "Enabled"), Rng: at}}}})
+					fb.Blocks = append(fb.Blocks, &Block{Type: "stickiness", Rng: at, Body: &Body{Attrs: map[string]*Val{"enabled": {V: get(st, "Enabled"), Rng: at}, "duration": {V: get(st, "DurationSeconds"), Rng: at}}}})
 				}
 				a.Blocks = append(a.Blocks, &Block{Type: "forward", Body: fb, Rng: at})
 			}

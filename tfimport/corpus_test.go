@@ -80,7 +80,7 @@ var corpus = []struct {
 				}
 			}
 		},
-		notes: []string{"waits: aws_lb_listener_rule.admin", "not rehearsed: aws_db_instance.orders: password",
+		notes: []string{"not rehearsed: aws_lb_listener_rule.admin", "not rehearsed: aws_db_instance.orders: password",
 			"not rehearsed: aws_db_instance.analytics: the lab's data tier runs PostgreSQL",
 			"offline: module.labels", "inexact: aws_launch_template.app: user_data", "not rehearsed: aws_alb_target_group.admin"},
 	},

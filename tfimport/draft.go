@@ -15,6 +15,34 @@ import (
 type draft struct {
 	root *yaml.Node
 	prov []Provenance
+	// svc, while a service of a stack with services is mapped
+	// ("services[N]."), is put before the paths of a service's own
+	// sections (target_group, launch_template, auto_scaling_group,
+	// scaling_policies, scheduled_actions), so that the one-group mapping
+	// writes them under the service.
+	svc string
+}
+
+// serviceSections are the sections a service of a stack with services has
+// of its own (stack.Service).
+var serviceSections = []string{"target_group", "launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions"}
+
+// at is where path is written: under the service being mapped if path is
+// one of its sections.
+func (d *draft) at(path string) string {
+	if d.svc == "" {
+		return path
+	}
+	first := path
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		first = path[:i]
+	}
+	for _, k := range serviceSections {
+		if first == k {
+			return d.svc + path
+		}
+	}
+	return path
 }
 
 func newDraft() *draft { return &draft{root: &yaml.Node{Kind: yaml.MappingNode}} }
@@ -54,6 +82,7 @@ func child(m *yaml.Node, key string, kind yaml.Kind) *yaml.Node {
 
 // set writes value at path with its provenance.
 func (d *draft) set(path string, value any, from string) {
+	path = d.at(path)
 	segs := splitPath(path)
 	n := d.root
 	for i, s := range segs {
@@ -106,6 +135,7 @@ func (d *draft) name() string {
 
 // has reports whether a field was set.
 func (d *draft) has(path string) bool {
+	path = d.at(path)
 	for _, p := range d.prov {
 		if p.Field == path {
 			return true

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (m *mapper) group(g *Instance) {
 
 // policies maps the group's scaling policies, each with the alarm whose
 // alarm_actions run it.
-func (m *mapper) policies(g *Instance) {
+func (m *mapper) policies(g *Instance) map[*Instance]bool {
 	alarms := m.byType["aws_cloudwatch_metric_alarm"]
 	tied := map[*Instance]bool{}
 	n := 0
@@ -216,7 +217,16 @@ func (m *mapper) policies(g *Instance) {
 			m.alarm(path+"alarm.", alarm, g)
 		}
 	}
-	for _, a := range alarms {
+	if m.tgNames == nil { // one group: what is left is noted now; with services, once all are mapped (strays)
+		m.strays(tied, g)
+	}
+	return tied
+}
+
+// strays notes the alarms that run no policy tied, and the policies of no
+// group in groups.
+func (m *mapper) strays(tied map[*Instance]bool, groups ...*Instance) {
+	for _, a := range m.byType["aws_cloudwatch_metric_alarm"] {
 		if !tied[a] {
 			m.instNote(a, NotModelled, a.Addr, "runs no scaling policy of the group (alarm_actions): notifications and other actions are not rehearsed")
 			m.used[a] = true
@@ -224,11 +234,16 @@ func (m *mapper) policies(g *Instance) {
 		}
 	}
 	for _, pi := range m.byType["aws_autoscaling_policy"] {
-		if !m.used[pi] && !m.forGroup(pi, g) {
-			m.instNote(pi, NotModelled, pi.Addr, "not a policy of the rehearsed group")
-			m.used[pi] = true
-			markAll(pi.Body)
+		if m.used[pi] || slices.ContainsFunc(groups, func(g *Instance) bool { return m.forGroup(pi, g) }) {
+			continue
 		}
+		why := "not a policy of the rehearsed group"
+		if len(groups) > 1 {
+			why = "not a policy of a service's group"
+		}
+		m.instNote(pi, NotModelled, pi.Addr, "%s", why)
+		m.used[pi] = true
+		markAll(pi.Body)
 	}
 }
 
@@ -332,6 +347,9 @@ func (m *mapper) schedules(g *Instance) {
 		}
 	}
 	zero = zero.Truncate(time.Hour)
+	if !m.schedZero.IsZero() { // several services: one time zero for every group's schedules
+		zero = m.schedZero
+	}
 	m.instNote(list[0].i, Inexact, "scheduled actions", "a lab run has no calendar: its time zero is taken as %s (the hour of the earliest start_time), and each action's at is its start_time less that", zero.Format(time.RFC3339))
 	for n, s := range list {
 		b := s.i.Body
@@ -581,8 +599,6 @@ func (m *mapper) unread(i *Instance, subject string, b *Body) {
 
 func kindFor(t string) string {
 	switch canonical(t) {
-	case "aws_lb_listener_rule":
-		return Waits
 	}
 	return NotModelled
 }
@@ -601,7 +617,7 @@ func whyNot(t string) string {
 	case "aws_launch_template", "aws_launch_configuration":
 		return "not the rehearsed group's launch template"
 	case "aws_lb_target_group":
-		return "the rehearsed group does not register with it (several target groups wait for issue 16)"
+		return "no Auto Scaling group of the configuration registers with it: the lab's targets are a group's instances"
 	case "aws_autoscaling_lifecycle_hook", "aws_autoscaling_schedule", "aws_autoscaling_attachment":
 		return "not for the rehearsed group"
 	}

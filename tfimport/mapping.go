@@ -111,6 +111,10 @@ func (m *mapper) mapAll() {
 	if len(m.errs) > 0 {
 		return
 	}
+	if svcs := m.servicePairs(groups); len(svcs) > 1 {
+		m.mapServices(svcs, lbs)
+		return
+	}
 	g := groups[0]
 	for _, cand := range groups {
 		if len(m.groupTargets(cand)) > 0 {
@@ -130,7 +134,7 @@ func (m *mapper) mapAll() {
 	if len(tgs) > 0 {
 		tg = tgs[0]
 		for _, other := range tgs[1:] {
-			m.instNote(other, Waits, g.Addr+": target groups", "the group registers with %s too; several target groups wait for issue 16 (listener rules), %s is rehearsed", other.Addr, tg.Addr)
+			m.instNote(other, NotModelled, g.Addr+": target groups", "the group registers with %s too; the lab registers a group with one target group (%s); a stack's services each have their own group", other.Addr, tg.Addr)
 		}
 	}
 	var listener *Instance
@@ -395,8 +399,11 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 	m.protocol("load_balancer.listener.protocol", l, l.Body, "protocol")
 	for _, a := range l.Body.blocks("default_action") {
 		if t := a.Body.attr("type"); t != nil {
-			if s, ok := m.str(l, t, "default_action.type", ""); ok && s != "forward" {
+			if s, ok := m.str(l, t, "default_action.type", ""); ok && (s != "forward" || m.tgNames != nil) {
+				// a forward is the stack's default unless there are
+				// several target groups to choose from
 				m.action(l, a.Body, "load_balancer.listener.default_action.", m.d.name())
+				continue
 			}
 		}
 		a.Body.attr("target_group_arn")
@@ -404,11 +411,14 @@ func (m *mapper) loadBalancer(lb, l *Instance) {
 			for _, tg := range f.Body.blocks("target_group") {
 				tg.Body.attr("arn")
 				if w := tg.Body.attr("weight"); w != nil {
-					m.note(w, Waits, l.Addr+": forward weights", "weighted target groups wait for issue 16 (item 2: several target groups)")
+					m.note(w, Inexact, l.Addr+": forward weights", "a weighted forward, but only one target group has an Auto Scaling group (%s): it takes all the traffic", m.d.name())
 				}
 			}
 			if st := f.Body.block("stickiness"); st != nil {
-				m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Waits, Subject: l.Addr + ": forward stickiness", Msg: "target group stickiness of a weighted forward (AWSALBTG) waits for issue 16 (item 2)"})
+				st.attr("duration")
+				if v := st.attr("enabled"); v != nil && v.V.IsKnown() && v.V.Type() == cty.Bool && v.V.True() {
+					m.notes = append(m.notes, Note{Pos: posOf(st.Rng), Kind: Inexact, Subject: l.Addr + ": forward stickiness", Msg: fmt.Sprintf("target group stickiness (AWSALBTG), but only one target group has an Auto Scaling group (%s): there is no other group to keep a client from", m.d.name())})
+				}
 			}
 		}
 	}

@@ -17,9 +17,13 @@ import (
 // exporter writes them as comments): the boot time, the later launch
 // template versions, and where the stack came from.
 func labOnly(dst, src *stack.Stack) {
-	dst.LaunchTemplate.BootTime = src.LaunchTemplate.BootTime
-	dst.LaunchTemplate.Versions = src.LaunchTemplate.Versions
-	dst.LaunchTemplate.RestartTime = src.LaunchTemplate.RestartTime
+	lt := func(d, s *stack.LaunchTemplate) {
+		d.BootTime, d.Versions, d.RestartTime = s.BootTime, s.Versions, s.RestartTime
+	}
+	lt(&dst.LaunchTemplate, &src.LaunchTemplate)
+	for i := range min(len(dst.Services), len(src.Services)) {
+		lt(&dst.Services[i].LaunchTemplate, &src.Services[i].LaunchTemplate)
+	}
 	dst.File, dst.Source = src.File, src.Source
 }
 
@@ -55,9 +59,10 @@ func writeFiles(t *testing.T, files map[string][]byte) string {
 // var.schedule_start takes it.
 const scheduleStart = "2026-11-27T08:00:00Z"
 
-// roundTripStacks are every built-in stack and the exporter's test stacks
-// (warm pool, target tracking, hooks, weighted random, two zones, wide),
-// each also with the single-NAT option.
+// roundTripStacks are every built-in stack, the exporter's test stacks
+// (warm pool, target tracking, hooks, weighted random, two zones, wide)
+// and this package's (testdata/roundtrip: services with a sticky weighted
+// forward), each also with the single-NAT option.
 func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 	t.Helper()
 	out := map[string]*stack.Stack{}
@@ -84,6 +89,12 @@ func roundTripStacks(t *testing.T) map[string]*stack.Stack {
 		t.Fatal("no stacks in ../export/testdata/database")
 	}
 	paths = append(paths, dbs...)
+	// stacks with services this package's round trip adds (a sticky weighted forward: AWSALBTG)
+	own, _ := filepath.Glob(filepath.Join("testdata", "roundtrip", "*.yaml"))
+	if len(own) == 0 {
+		t.Fatal("no stacks in testdata/roundtrip")
+	}
+	paths = append(paths, own...)
 	for _, p := range paths {
 		s, err := stack.Load(p)
 		if err != nil {
@@ -105,9 +116,6 @@ func TestRoundTripTerraform(t *testing.T) {
 }
 
 func roundTripTerraform(t *testing.T, s *stack.Stack, eo export.Options) {
-	if s.MultiService() {
-		t.Skip("the importer reads one target group and one Auto Scaling group: a stack with services does not round-trip yet")
-	}
 	files, err := export.Terraform(s, eo)
 	if err != nil {
 		// what the exporter refuses (a stack with services), as the
@@ -139,9 +147,6 @@ func TestRoundTripCloudFormation(t *testing.T) {
 	for name, s := range roundTripStacks(t) {
 		for _, o := range []export.Options{{}, {SingleNAT: true}} {
 			t.Run(fmt.Sprintf("%s/single-nat=%v", name, o.SingleNAT), func(t *testing.T) {
-				if s.MultiService() {
-					t.Skip("the importer reads one target group and one Auto Scaling group: a stack with services does not round-trip yet")
-				}
 				data, err := export.CloudFormation(s, o)
 				if err != nil {
 					// what the template format cannot hold (scheduled actions, a
@@ -168,10 +173,14 @@ func TestRoundTripCloudFormation(t *testing.T) {
 				labOnly(r.Stack, s)
 				// AWS::AutoScaling::ScalingPolicy has no name: the import names
 				// each policy by its logical id
-				for i := range r.Stack.ScalingPolicies {
-					if i < len(s.ScalingPolicies) {
-						r.Stack.ScalingPolicies[i].Name = s.ScalingPolicies[i].Name
+				names := func(got, want []stack.ScalingPolicy) {
+					for i := range min(len(got), len(want)) {
+						got[i].Name = want[i].Name
 					}
+				}
+				names(r.Stack.ScalingPolicies, s.ScalingPolicies)
+				for i := range min(len(r.Stack.Services), len(s.Services)) {
+					names(r.Stack.Services[i].ScalingPolicies, s.Services[i].ScalingPolicies)
 				}
 				sameStack(t, r.Stack, s)
 			})

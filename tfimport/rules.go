@@ -11,9 +11,10 @@ import (
 // Listener rules (issue 16): the rehearsed listener's aws_lb_listener_rule
 // resources (CloudFormation's ListenerRule) become
 // load_balancer.listener.rules, and a default action other than a forward
-// becomes listener.default_action. A forward may name only the rehearsed
-// target group (several target groups are issue 16's item 2); a rule
-// forwarding elsewhere is noted and left out.
+// becomes listener.default_action. A forward names the services' target
+// groups (services.go), or a one-service stack's one; a rule forwarding to
+// a target group no Auto Scaling group registers with is noted and left
+// out.
 
 // listenerRules are the aws_lb_listener_rule resources of listener l.
 func (m *mapper) listenerRules(l *Instance) []*Instance {
@@ -85,7 +86,8 @@ func (m *mapper) mapRules(l, tg *Instance, tgName string) {
 		m.used[r] = true
 		r.Body.attr("listener_arn")
 		if other := m.foreignForward(r.Body, "action", tg); other != "" {
-			m.instNote(r, Waits, r.Addr, "it forwards to %s; several target groups wait for issue 16 (item 2), the rule is left out", other)
+			m.instNote(r, NotModelled, r.Addr, "it forwards to %s, which no Auto Scaling group of the configuration registers with; the rule is left out", other)
+			markAll(r.Body)
 			continue
 		}
 		path := fmt.Sprintf("load_balancer.listener.rules[%d].", n)
@@ -104,7 +106,7 @@ func (m *mapper) mapRules(l, tg *Instance, tgName string) {
 // forward to, or "".
 func (m *mapper) foreignForward(b *Body, kind string, tg *Instance) string {
 	for _, arn := range actionForwards(b, kind) {
-		if t := m.ref(arn, "aws_lb_target_group"); t != tg {
+		if t := m.ref(arn, "aws_lb_target_group"); t != tg && (m.tgNames == nil || t == nil || m.tgNames[t] == "") {
 			if t != nil {
 				return t.Addr
 			}
@@ -123,22 +125,26 @@ func (m *mapper) action(i *Instance, a *Body, path, tgName string) {
 	from := m.from(i, a.Attrs["type"], "action.type")
 	switch typ {
 	case stack.ActionForward:
-		a.attr("target_group_arn")
+		arn := ""
+		if v := a.attr("target_group_arn"); v != nil && isStr(v.V) {
+			arn = v.V.AsString()
+		}
 		f := a.block("forward")
 		if f == nil {
-			m.d.set(strings.TrimSuffix(path, ".")+".forward", tgName, from)
+			m.d.set(strings.TrimSuffix(path, ".")+".forward", m.forwardName(arn, tgName), from)
 			return
 		}
 		for k, t := range f.blocks("target_group") {
-			t.Body.attr("arn")
+			arn := ""
+			if v := t.Body.attr("arn"); v != nil && isStr(v.V) {
+				arn = v.V.AsString()
+			}
 			tp := fmt.Sprintf("%sforward.target_groups[%d].", path, k)
-			m.d.set(tp+"name", tgName, from)
+			m.d.set(tp+"name", m.forwardName(arn, tgName), from)
 			m.setInt(tp+"weight", i, t.Body, "weight", 1, m.def())
 		}
 		if st := f.block("stickiness"); st != nil {
-			m.note(a.Attrs["type"], Waits, i.Addr+": forward stickiness", "target group stickiness of a weighted forward (AWSALBTG) waits for issue 16 (item 2)")
-			st.attr("enabled")
-			st.attr("duration")
+			m.groupStickiness(i, st, path+"forward.stickiness.")
 		}
 	case stack.ActionFixedResponse:
 		f := a.block("fixed_response")
@@ -204,5 +210,24 @@ func (m *mapper) condition(i *Instance, c *Body, path string) {
 				m.d.set(strings.TrimSuffix(path, ".")+"."+kind, m.strs(i, v, "values"), m.from(i, v, "condition."+kind+".values"))
 			}
 		}
+	}
+}
+
+// groupStickiness maps a forward's stickiness block (CloudFormation's
+// TargetGroupStickinessConfig) at path: the AWSALBTG cookie's duration.
+// Terraform's enabled defaults to false; a disabled block routes by weight
+// alone, as none does, and is left out.
+func (m *mapper) groupStickiness(i *Instance, st *Body, path string) {
+	on := false
+	if v := st.attr("enabled"); v != nil {
+		on, _ = m.boolean(i, v, "forward.stickiness.enabled", "false taken")
+	}
+	dur := st.attr("duration")
+	if !on {
+		return
+	}
+	m.d.set(path+"enabled", true, m.from(i, st.Attrs["enabled"], "forward.stickiness.enabled"))
+	if n, ok := m.integer(i, dur, "forward.stickiness.duration", "left out"); ok {
+		m.d.set(path+"duration", secs(n), m.from(i, dur, "forward.stickiness.duration"))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
@@ -31,6 +32,13 @@ type mapper struct {
 	cfn bool
 	// zoneSubnets are the subnets whose availability_zone gave a zone.
 	zoneSubnets map[*Instance]bool
+	// tgNames are the services' target groups by their stack names, on a
+	// configuration of several services (services.go); nil on one.
+	tgNames map[*Instance]string
+	// schedZero, with several services, is the one time zero of every
+	// service's schedules (the hour of their earliest start_time); zero
+	// otherwise: each group's own.
+	schedZero time.Time
 }
 
 func newMapper(dir string, instances []*Instance) *mapper {

@@ -90,6 +90,12 @@ func TestFidelity(t *testing.T) {
 		{"application-based stickiness follows the application's cookie (issue 16)",
 			"sticky-sessions.html: with application-based stickiness the load balancer sets AWSALBAPP when the target sets the application cookie, in subsequent responses the expiry of the AWSALBAPP cookie and the duration are reset; when the target fails the load balancer treats the session as now being 'stuck' to the new healthy target",
 			fidelityAppCookie},
+		{"a weighted forward honours its weights within a few percent over many requests (issue 16)",
+			"rule-action-types.html (forward actions) and the AWS News Blog 'New – Application Load Balancer Simplifies Deployment with Weighted Target Groups': requests that match a forward with several target groups are distributed to them by their weights; APIReference/API_TargetGroupTuple.html: a weight is 0 to 999, so a group of weight 0 gets no new requests. Checked: 90/10, 0/100 and 50/50 within 3% over 2,000 requests",
+			fidelityWeights},
+		{"target group stickiness keeps a client on its target group for the duration (issue 16, AWSALBTG)",
+			"APIReference/API_TargetGroupStickinessConfig.html: the time period, 1-604800 s, during which requests from a client should be routed to the same target group; AWS Prescriptive Guidance load-balancer-stickiness/target-group-stickiness.html: within the duration the client stays within its target group, after it the stickiness is released and the weights choose; the cookies are AWSALBTG and AWSALBTGCORS (sticky-sessions.html reserves AWSALBTG). The lab also keeps the client on a group whose weight became 0 until the duration ends (the AWS DevOps blog on blue/green with weighted target groups: sticky clients move only as their duration ends) [derived]",
+			fidelityGroupStickiness},
 	}
 	for _, r := range rows {
 		if !t.Run(r.name, r.run) {

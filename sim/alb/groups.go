@@ -3,6 +3,7 @@ package alb
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -124,6 +125,18 @@ func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 	return c
 }
 
+// GroupCounts is this node's traffic for target group name since it
+// started (Requests, NoTarget, Responses and the targets' codes; the
+// health fields are the load balancer's, TargetGroupCounts).
+func (n *Node) GroupCounts(name string) TargetGroupCounts {
+	c := TargetGroupCounts{Name: name}
+	if g := n.stats[name]; g != nil {
+		c.Requests, c.NoTarget, c.Responses = g.requests.Load(), g.noTarget.Load(), g.responses.Load()
+		c.Target2XX, c.Target4XX, c.Target5XX = g.target2xx.Load(), g.target4xx.Load(), g.target5xx.Load()
+	}
+	return c
+}
+
 // RegisterIn adds a target to target group name (Register: the load
 // balancer's own); every node starts health-checking it as that group says.
 func (lb *LoadBalancer) RegisterIn(group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
@@ -139,6 +152,55 @@ func (lb *LoadBalancer) groupOf(t *Target) *tgroup {
 		return g
 	}
 	return lb.groups[lb.cfg.TargetGroupName]
+}
+
+// Target group stickiness of a weighted forward (AWS's
+// TargetGroupStickinessConfig, 1-604800 s;
+// https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_TargetGroupStickinessConfig.html:
+// "the time period during which requests from a client should be routed
+// to the same target group"). The first request picks a group by weight;
+// the answer sets AWSALBTG, and AWSALBTGCORS with SameSite=None; Secure,
+// sealing the group and the binding's end. A request carrying either
+// cookie, sealed by this load balancer, naming a group of the action and
+// within its duration, goes to that group whatever the weights say now,
+// weight 0 included: the client stays until the duration ends, and only
+// then is it routed by weight again (AWS Prescriptive Guidance,
+// load-balancer-stickiness/target-group-stickiness: "The instances [...]
+// should stay within the target group within the 10-second duration [...]
+// After approximately 10 seconds, the stickiness is released"; the AWS
+// DevOps blog "Fine-tuning blue/green deployments on application load
+// balancer": a weight shift moves the sticky clients only as their
+// duration ends). [derived] Unlike AWSALB, the binding's end is not
+// pushed back by later requests (the guidance's client, refreshing, is
+// released after the duration). A group no longer in the action, or a
+// cookie that does not open, is routed by weight. Target stickiness
+// (AWSALB) applies inside the group as before.
+
+// forwardGroup is the target group a forward action sends r to, and the
+// writer to answer through (setting AWSALBTG when the action is sticky).
+func (n *Node) forwardGroup(w http.ResponseWriter, r *http.Request, rules *Rules, a *RuleAction) (string, http.ResponseWriter) {
+	if len(a.Weighted) == 0 {
+		return a.TargetGroup, w
+	}
+	if a.Stickiness == 0 || rules.tgSeal == nil {
+		return n.pickGroup(a.Weighted), w
+	}
+	now := n.lb.cfg.Clock.Now()
+	for _, name := range []string{CookieAWSALBTG, CookieAWSALBTGCORS} {
+		v := cookieValue(r, name)
+		if v == "" {
+			continue
+		}
+		until, g, ok := openBinding(rules.tgSeal, v)
+		if ok && now.Before(until) && slices.ContainsFunc(a.Weighted, func(w WeightedGroup) bool { return w.Name == string(g) }) {
+			return string(g), &stickyWriter{ResponseWriter: w, tg: v, now: now}
+		}
+	}
+	g := n.pickGroup(a.Weighted)
+	if g == "" {
+		return g, w
+	}
+	return g, &stickyWriter{ResponseWriter: w, tg: sealBinding(rules.tgSeal, now.Add(a.Stickiness), []byte(g)), now: now}
 }
 
 // pickGroup chooses one of a weighted forward's target groups, each with

@@ -2,11 +2,8 @@ package alb
 
 import (
 	"bytes"
-	"math"
 	"strings"
 	"testing"
-
-	"github.com/simplydone/lab/sim/az"
 )
 
 // twoGroups is a load balancer whose own target group is "web" and which
@@ -62,32 +59,6 @@ func TestEmptyTargetGroupIs503(t *testing.T) {
 	}
 	if c := h.lb.TargetGroupCounts("api"); c.NoTarget != 1 || c.Requests != 0 {
 		t.Errorf("api counts %+v; want one 503 without a target", c)
-	}
-}
-
-// A weighted forward sends each group its share: 90/10 within a few
-// percent over 2,000 requests; weight 0 sends nothing.
-func TestWeightedForwardHonoursWeights(t *testing.T) {
-	for _, w := range [][2]int{{90, 10}, {0, 100}, {50, 50}} {
-		h := twoGroups(t, w[0], w[1])
-		h.register("i-web", "us-east-1a", backend(t, "web", nil))
-		if err := h.lb.RegisterIn("api", az.InstanceID("i-api"), "us-east-1b", backend(t, "api", nil)); err != nil {
-			t.Fatal(err)
-		}
-		h.waitState("i-web", StateHealthy)
-		h.waitState("i-api", StateHealthy)
-		const total = 2000
-		web := 0
-		for i := range total {
-			resp, _ := get(t, h.lb.Nodes()[i%2].URL()+"/split/x")
-			if resp.Header.Get("X-Served-By") == "web" {
-				web++
-			}
-		}
-		want := float64(total) * float64(w[0]) / float64(w[0]+w[1])
-		if math.Abs(float64(web)-want) > 0.03*total {
-			t.Errorf("weights %v: web got %d of %d, want about %.0f", w, web, total, want)
-		}
 	}
 }
 

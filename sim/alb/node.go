@@ -276,7 +276,9 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rs := n.routes.Load()
 	if rules := n.lb.rules.Load(); rules != nil {
-		done, group := n.act(w, r, rules)
+		var done bool
+		var group string
+		done, group, w = n.act(w, r, rules) // w: with AWSALBTG to set, on a sticky weighted forward (groups.go)
 		if done {
 			return // a fixed response or a redirect (rules.go)
 		}
@@ -318,7 +320,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // act evaluates the listener's rules for r and carries out a fixed-response
 // or redirect action; false when the action is a forward, which the caller
 // routes to the target group it names (a weighted forward's choice).
-func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, string) {
+func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, string, http.ResponseWriter) {
 	var client netip.Addr
 	if rules.NeedsClient() { // only source-ip conditions look at it
 		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -335,7 +337,7 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, 
 		n.metrics.FixedResponseCount.Add(1)
 		n.metrics.elbStatus(a.StatusCode) // the load balancer's own answer: HTTPCode_ELB_4XX/5XX_Count
 		writeFixed(w, a)
-		return true, ""
+		return true, "", w
 	case ActionRedirect:
 		loc := a.RedirectURL(r, n.port)
 		if ex != nil {
@@ -344,12 +346,10 @@ func (n *Node) act(w http.ResponseWriter, r *http.Request, rules *Rules) (bool, 
 		n.metrics.RedirectCount.Add(1)
 		n.metrics.elbStatus(a.Redirect.Code) // HTTPCode_ELB_3XX_Count
 		writeRedirect(w, loc, a.Redirect.Code)
-		return true, ""
+		return true, "", w
 	}
-	if len(a.Weighted) > 0 {
-		return false, n.pickGroup(a.Weighted)
-	}
-	return false, a.TargetGroup
+	group, w := n.forwardGroup(w, r, rules, a)
+	return false, group, w
 }
 
 // stick picks r's target with stickiness on: the one its cookie binds it
@@ -366,6 +366,10 @@ func (n *Node) stick(st *sticky, w http.ResponseWriter, r *http.Request, rs *rou
 	}
 	// every answer resets the binding's end (sticky.go)
 	b := binding{target: routes[i].Target.ID, until: now.Add(st.cfg.Duration)}
+	if sw, ok := w.(*stickyWriter); ok { // the forward's group stickiness made it (groups.go): one writer sets both
+		sw.s, sw.b, sw.bound = st, b, bound
+		return i, sw
+	}
 	return i, &stickyWriter{ResponseWriter: w, s: st, b: b, now: now, bound: bound}
 }
 

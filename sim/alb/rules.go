@@ -1,6 +1,7 @@
 package alb
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Listener rules (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-rules.html):
@@ -67,6 +69,10 @@ type RuleAction struct {
 	// Weighted is a forward to several target groups by weight (groups.go);
 	// when set, TargetGroup is not used.
 	Weighted []WeightedGroup
+	// Stickiness is a weighted forward's target group stickiness
+	// (AWSALBTG, groups.go): how long a client stays on the target group
+	// it was first sent to; 0: off. 1 s to 7 days.
+	Stickiness time.Duration
 	// fixed-response
 	StatusCode  int
 	ContentType string
@@ -90,6 +96,9 @@ type Rules struct {
 	// sourceIP says a rule has a source-ip condition: only then does the
 	// node parse the client's address.
 	sourceIP bool
+	// tgSeal seals the AWSALBTG cookies of the forwards with target group
+	// stickiness (groups.go); nil when none has it.
+	tgSeal cipher.AEAD
 }
 
 // NewRules checks and orders rules. targetGroups are the names a forward
@@ -127,10 +136,24 @@ func NewRules(rules []Rule, def RuleAction, targetGroups []string) (*Rules, erro
 	if err := rs.checkAction(def); err != nil {
 		errs = append(errs, fmt.Errorf("default action: %w", err))
 	}
+	sticky := def.Stickiness > 0
+	for _, r := range rs.rules {
+		sticky = sticky || r.Action.Stickiness > 0
+	}
+	if sticky {
+		aead, err := newAEAD()
+		if err != nil {
+			errs = append(errs, err)
+		}
+		rs.tgSeal = aead
+	}
 	return rs, errors.Join(errs...)
 }
 
 func (rs *Rules) checkAction(a RuleAction) error {
+	if a.Stickiness != 0 && (a.Type != ActionForward || a.Stickiness < time.Second || a.Stickiness > 7*24*time.Hour) {
+		return fmt.Errorf("target group stickiness %s: a forward's, 1s to 7 days", a.Stickiness)
+	}
 	switch a.Type {
 	case ActionForward:
 		for _, w := range a.Weighted {

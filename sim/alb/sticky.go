@@ -55,6 +55,9 @@ const (
 	CookieAWSALB     = "AWSALB"
 	CookieAWSALBCORS = "AWSALBCORS"
 	CookieAWSALBAPP  = "AWSALBAPP"
+	// a weighted forward's target group stickiness (groups.go)
+	CookieAWSALBTG     = "AWSALBTG"
+	CookieAWSALBTGCORS = "AWSALBTGCORS"
 )
 
 // Stickiness is the target group's sticky sessions; an empty Type is off.
@@ -86,6 +89,16 @@ func newSticky(cfg Stickiness) (*sticky, error) {
 	if cfg.Type == StickinessAppCookie && cfg.CookieName == "" {
 		return nil, fmt.Errorf("app_cookie stickiness needs the application's cookie name")
 	}
+	aead, err := newAEAD()
+	if err != nil {
+		return nil, err
+	}
+	return &sticky{cfg: cfg, aead: aead}, nil
+}
+
+// newAEAD is AES-GCM under a key made now: a run's cookies cannot be
+// forged, and a cookie of another run does not open.
+func newAEAD() (cipher.AEAD, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("stickiness key: %w", err)
@@ -94,11 +107,7 @@ func newSticky(cfg Stickiness) (*sticky, error) {
 	if err != nil {
 		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	return &sticky{cfg: cfg, aead: aead}, nil
+	return cipher.NewGCM(block)
 }
 
 // binding is what a cookie holds: a target and when the binding ends.
@@ -115,27 +124,38 @@ func (s *sticky) name() string {
 }
 
 // seal encrypts b into a cookie value.
-func (s *sticky) seal(b binding) string {
-	plain := make([]byte, 8, 8+len(b.target))
-	binary.BigEndian.PutUint64(plain, uint64(b.until.UnixNano()))
-	plain = append(plain, b.target...)
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, plain, nil))
-}
+func (s *sticky) seal(b binding) string { return sealBinding(s.aead, b.until, []byte(b.target)) }
 
 // open decrypts a cookie value; false when it cannot be decoded.
 func (s *sticky) open(v string) (binding, bool) {
+	until, what, ok := openBinding(s.aead, v)
+	return binding{until: until, target: az.InstanceID(what)}, ok
+}
+
+// sealBinding encrypts a binding (what: a target's id, or a target
+// group's name) and its end into a cookie value.
+func sealBinding(aead cipher.AEAD, until time.Time, what []byte) string {
+	plain := make([]byte, 8, 8+len(what))
+	binary.BigEndian.PutUint64(plain, uint64(until.UnixNano()))
+	plain = append(plain, what...)
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, plain, nil))
+}
+
+// openBinding decrypts a cookie value sealBinding made; false when it
+// cannot be decoded.
+func openBinding(aead cipher.AEAD, v string) (until time.Time, what []byte, ok bool) {
 	raw, err := base64.RawURLEncoding.DecodeString(v)
-	ns := s.aead.NonceSize()
+	ns := aead.NonceSize()
 	if err != nil || len(raw) < ns {
-		return binding{}, false
+		return time.Time{}, nil, false
 	}
-	plain, err := s.aead.Open(nil, raw[:ns], raw[ns:], nil)
+	plain, err := aead.Open(nil, raw[:ns], raw[ns:], nil)
 	if err != nil || len(plain) < 8 {
-		return binding{}, false
+		return time.Time{}, nil, false
 	}
-	return binding{until: time.Unix(0, int64(binary.BigEndian.Uint64(plain))), target: az.InstanceID(plain[8:])}, true
+	return time.Unix(0, int64(binary.BigEndian.Uint64(plain))), plain[8:], true
 }
 
 // route finds the route r's cookie binds it to: its index in routes; -1
@@ -179,7 +199,8 @@ func cookieValue(r *http.Request, name string) string {
 // goes out (after the target's own headers are copied in).
 type stickyWriter struct {
 	http.ResponseWriter
-	s     *sticky
+	s     *sticky // nil: no target stickiness (only a group's, tg)
+	tg    string  // the AWSALBTG value to send (groups.go); "": none
 	b     binding // the binding to send: the target, until now + duration
 	now   time.Time
 	bound bool // the request carried a live binding (app_cookie: re-send it)
@@ -206,6 +227,14 @@ func (w *stickyWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *stickyWriter) addCookies() {
 	h := w.ResponseWriter.Header()
+	if w.tg != "" {
+		exp := w.now.Add(cookieLifetime).UTC().Format(http.TimeFormat)
+		h["Set-Cookie"] = append(h["Set-Cookie"], CookieAWSALBTG+"="+w.tg+"; Expires="+exp+"; Path=/",
+			CookieAWSALBTGCORS+"="+w.tg+"; Expires="+exp+"; Path=/; SameSite=None; Secure")
+	}
+	if w.s == nil {
+		return
+	}
 	if w.s.cfg.Type == StickinessAppCookie && !w.bound && !setsCookie(h, w.s.cfg.CookieName) {
 		return // no binding yet, and the application set no cookie to make one
 	}

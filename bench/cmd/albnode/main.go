@@ -35,7 +35,12 @@ func main() {
 	memprofile := flag.String("memprofile", "", "write an allocation profile, from ready to shutdown, to this file")
 	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
 	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
+	rules := flag.Int("rules", 0, "listener rules (0-100): the request matches only the last (see benchRules)")
 	flag.Parse()
+	if *rules < 0 || *rules > 100 {
+		log.Fatalf("-rules %d: use 0 to 100 (AWS's default quota of rules per load balancer)", *rules)
+	}
+	benchRuleCount = *rules
 	if err := run(*port, *backends, *speed, *wait, *cpuprofile, *memprofile, *accessLog, *metrics); err != nil {
 		log.Fatal(err)
 	}
@@ -79,6 +84,7 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 			Thresholds: alb.Thresholds{Healthy: 5, Unhealthy: 2},
 			Matches:    func(code int) bool { return code == 200 }},
 		Clock: clk, Events: bus,
+		TargetGroupName: benchGroup(benchRuleCount), Rules: benchRules(benchRuleCount),
 	})
 	if err != nil {
 		return err
@@ -164,6 +170,36 @@ func health(lb *alb.LoadBalancer) map[string]string {
 		for zone, h := range lb.Health(t.ID) {
 			out[string(t.ID)+"@"+zone] = string(h.State)
 		}
+	}
+	return out
+}
+
+// benchRuleCount is -rules.
+var benchRuleCount int
+
+// benchGroup names the target group the rules forward to ("" without
+// rules: the node as before).
+func benchGroup(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return "bench"
+}
+
+// benchRules are n listener rules of which a request for / matches only
+// the last: rules 1 to n-1 each have a path pattern (/api/vI/*) and a
+// method condition and forward to the group; rule n has path pattern /*.
+// Each request is evaluated against every rule, in priority order, before
+// the last one forwards it, as a request for a path the later rules serve.
+func benchRules(n int) []alb.Rule {
+	var out []alb.Rule
+	for i := 1; i <= n; i++ {
+		conds := []alb.Condition{{Field: alb.FieldPathPattern, Values: []string{fmt.Sprintf("/api/v%d/*", i)}},
+			{Field: alb.FieldHTTPRequestMethod, Values: []string{"GET"}}}
+		if i == n {
+			conds = []alb.Condition{{Field: alb.FieldPathPattern, Values: []string{"/*"}}}
+		}
+		out = append(out, alb.Rule{Priority: i, Conditions: conds, Action: alb.RuleAction{Type: alb.ActionForward, TargetGroup: "bench"}})
 	}
 	return out
 }
