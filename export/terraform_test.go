@@ -151,7 +151,8 @@ func terraform(t *testing.T, env []string, dir string, args ...string) string {
 // TestTerraformValidate runs terraform init -backend=false, validate and
 // fmt -check, offline, against the mirrored AWS provider, on every export
 // the package's tests build: each test stack, both database layouts, the
-// services stack and the group extras. Each export is a child module of one
+// services stack, a weighted forward with group stickiness and the group
+// extras. Each export is a child module of one
 // root, so the provider starts once (a validate costs about six seconds,
 // nearly all of it the provider's schema); an error names its module.
 // --single-nat, which changes only the NAT gateways and their routes, on the
@@ -181,6 +182,11 @@ func TestTerraformValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	add("services", services, Options{})
+	sticky, err := stack.Load(filepath.Join("..", "tfimport", "testdata", "roundtrip", "weighted-group-sticky.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("weighted-group-sticky", sticky, Options{})
 	add("group-extras", extras(t, ""), Options{})
 
 	root := t.TempDir()
