@@ -225,16 +225,31 @@ type frontConn struct {
 	armed    bool          // the watch of this request is armed
 	body     frontBody     // the request's body, if it has one
 	resp     frontResponse
+	cut      cutSlot // the target connection the request is using (cuthook.go)
+
+	// The request being served, its parts and its access-log record: the
+	// connection's own, reused from one request to the next (requests are
+	// served one at a time and nothing keeps them past their answer).
+	req  http.Request
+	url  url.URL
+	hdr  http.Header
+	vals []string
+	ex   exchange
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
 	n := f.n
 	ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: cc}
 	cc.id = ci.id
-	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), connKey{}, ci))
-	c := &frontConn{f: f, n: n, cc: cc, ci: ci, ctx: ctx, cancel: cancel, remote: cc.RemoteAddr().String(),
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &frontConn{f: f, n: n, cc: cc, ci: ci, cancel: cancel, remote: cc.RemoteAddr().String(),
 		idle: cc.idle}
-	c.req0 = (&http.Request{}).WithContext(ctx)
+	c.ctx = &frontCtx{Context: ctx, ci: ci, fc: c}
+	c.req0 = (&http.Request{}).WithContext(c.ctx)
+	if n.lb.access != nil { // each request's exchange is the connection's own (claimExchange)
+		c.ex.Context = c.ctx
+		c.req0 = c.req0.WithContext(&c.ex)
+	}
 	c.resp.c = c
 	c.resp.bw.init(cc)
 	f.mu.Lock()
@@ -367,7 +382,8 @@ func (c *frontConn) watch() {
 		}
 		c.wmu.Unlock()
 		c.gone.Store(true)
-		c.cancel() // the client went away mid-request: it ends (460)
+		c.cut.clientGone() // the target's connection is cut
+		c.cancel()         // the client went away mid-request: it ends (460)
 		return
 	}
 }
@@ -577,8 +593,18 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if rest != "" {
 		lines = strings.Count(rest, "\r\n") + 1
 	}
-	h := make(http.Header, lines)
-	vals := make([]string, lines) // one backing array for the values, as textproto's
+	h := c.hdr
+	if h == nil {
+		h = make(http.Header, lines)
+		c.hdr = h
+	} else {
+		clear(h)
+	}
+	if cap(c.vals) < lines {
+		c.vals = make([]string, lines) // one backing array for the values, as textproto's
+	}
+	vals := c.vals[:lines]
+	clear(vals)
 	host, hosts := "", 0
 	closeReq := false
 	clen := int64(-1)
@@ -626,11 +652,15 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if hosts != 1 || !plainHost(host) {
 		return nil, false
 	}
-	u := &url.URL{Path: uri}
+	u := &c.url
+	*u = url.URL{Path: uri}
 	if p, q, ok := strings.Cut(uri, "?"); ok {
 		u.Path, u.RawQuery, u.ForceQuery = p, q, q == ""
 	}
-	r := new(http.Request)
+	if c.req0.Context() == &c.ex {
+		c.ex = exchange{Context: c.ctx} // not yet claimed
+	}
+	r := &c.req
 	*r = *c.req0 // the connection's context
 	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = method, u, proto, 1, 1
 	r.Header, r.Host, r.RemoteAddr, r.RequestURI = h, host, c.remote, uri
@@ -1062,4 +1092,14 @@ func appendDate(b []byte) []byte {
 	b = append(b, dateCache.val...)
 	dateCache.mu.Unlock()
 	return b
+}
+
+// claimExchange is the access-log record the front made ready for r (its
+// context), or nil when r is not the front's or it is already claimed.
+func claimExchange(r *http.Request) *exchange {
+	ex, ok := r.Context().(*exchange)
+	if !ok || ex.n != nil {
+		return nil
+	}
+	return ex
 }

@@ -74,17 +74,17 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		return nil, err
 	}
 	ctx := r.Context()
-	stop := context.AfterFunc(ctx, func() { uc.c.SetDeadline(aLongTimeAgo) })
+	stop := holdConn(ctx, uc.c)
 	uc.c.SetDeadline(time.Now().Add(u.reply))
 	if f != nil {
 		f.writeTo(uc.bw, r)
 	} else if err := r.Write(uc.bw); err != nil {
-		stop()
+		stop.release()
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
 	if err := uc.bw.Flush(); err != nil {
-		stop()
+		stop.release()
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
@@ -97,7 +97,7 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 	for {
 		resp, err = readResponse(uc.br, r, &uc.cl)
 		if err != nil {
-			stop()
+			stop.release()
 			u.discard(uc)
 			return nil, ctxErr(ctx, err)
 		}
@@ -109,14 +109,14 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		break
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		stop()
+		stop.release()
 		uc.c.SetDeadline(time.Time{})
 		resp.Body = &upgraded{uc: uc, u: u}
 		return resp, nil
 	}
 	reuse := !resp.Close && !r.Close
 	if resp.Body == http.NoBody {
-		if stop() && reuse { // stop false: the client's end already cut the connection
+		if stop.release() && reuse { // false: the client's end already cut the connection
 			u.put(uc)
 		} else {
 			u.discard(uc)
@@ -193,7 +193,7 @@ type upBody struct {
 	rc    io.ReadCloser
 	uc    *upConn
 	u     *upstream
-	stop  func() bool
+	stop  cutHook
 	reuse bool
 	done  bool
 	sized bool // Content-Length: read from the buffer while it holds any
@@ -227,7 +227,7 @@ func (b *upBody) finish(reuse bool) {
 		return
 	}
 	b.done = true
-	if b.stop() && reuse { // stop false: the client's end already cut the connection
+	if b.stop.release() && reuse { // false: the client's end already cut the connection
 		b.u.put(b.uc)
 	} else {
 		b.u.discard(b.uc)
