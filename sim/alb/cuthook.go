@@ -84,8 +84,8 @@ type cutHook struct {
 
 // holdConn cuts c when the request of ctx ends early (its client went
 // away) until the hook is released.
-func holdConn(ctx context.Context, c net.Conn) cutHook {
-	if fc, ok := ctx.Value(frontKey{}).(*frontConn); ok && fc != nil {
+func holdConn(ctx context.Context, fc *frontConn, c net.Conn) cutHook {
+	if fc != nil {
 		fc.cut.hold(c)
 		return cutHook{slot: &fc.cut}
 	}
@@ -99,4 +99,11 @@ func (h cutHook) release() bool {
 		return h.slot.release()
 	}
 	return h.stop()
+}
+
+// frontOf is the front connection a request's context belongs to; nil
+// when it is not the front's (net/http's server, h2c).
+func frontOf(ctx context.Context) *frontConn {
+	fc, _ := ctx.Value(frontKey{}).(*frontConn)
+	return fc
 }

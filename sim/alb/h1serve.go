@@ -235,6 +235,7 @@ type frontConn struct {
 	hdr  http.Header
 	vals []string
 	ex   exchange
+	fwd  fwdRecords // forwarding's (proxy.go)
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
@@ -747,7 +748,8 @@ type frontResponse struct {
 	closeAfter bool
 	connClose  bool // write "Connection: close" among the extras
 	head       []byte
-	held       []byte // body not yet written
+	aw         appendWriter // appendHeader's
+	held       []byte       // body not yet written
 	err        error
 }
 
@@ -780,7 +782,7 @@ func (w *frontResponse) WriteHeader(code int) {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// informational: written now, the final answer follows
 		b := appendStatusLine(w.head[:0], code)
-		b = appendHeader(b, w.h, nil)
+		b = w.appendHeader(b, w.h, nil)
 		b = append(b, "\r\n"...)
 		w.bw.write(b)
 		w.err = w.bw.flush()
@@ -841,7 +843,7 @@ func (w *frontResponse) WriteHeader(code int) {
 		exclude = extra
 	}
 	w.head = appendStatusLine(w.head[:0], code)
-	w.head = appendHeader(w.head, h, exclude)
+	w.head = w.appendHeader(w.head, h, exclude)
 }
 
 var excludeTE = map[string]bool{"Transfer-Encoding": true}
@@ -867,11 +869,11 @@ func appendStatusLine(b []byte, code int) []byte {
 }
 
 // appendHeader appends h as http.Header.WriteSubset writes it.
-func appendHeader(b []byte, h http.Header, exclude map[string]bool) []byte {
-	var aw appendWriter
-	aw.b = b
-	h.WriteSubset(&aw, exclude)
-	return aw.b
+func (w *frontResponse) appendHeader(b []byte, h http.Header, exclude map[string]bool) []byte {
+	w.aw.b = b
+	h.WriteSubset(&w.aw, exclude)
+	b, w.aw.b = w.aw.b, nil
+	return b
 }
 
 type appendWriter struct{ b []byte }
@@ -1024,7 +1026,7 @@ func (w *frontResponse) finish() error {
 				t.Add(k, v)
 			}
 		}
-		w.bw.write(appendHeader(w.head[:0], t, nil))
+		w.bw.write(w.appendHeader(w.head[:0], t, nil))
 		w.bw.write(crlf)
 	} else if w.clen >= 0 && w.written < w.clen && w.bodyOK {
 		w.closeAfter = true // the body came short: the connection cannot carry another answer

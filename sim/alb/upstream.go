@@ -74,7 +74,8 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		return nil, err
 	}
 	ctx := r.Context()
-	stop := holdConn(ctx, uc.c)
+	fc := frontOf(ctx)
+	stop := holdConn(ctx, fc, uc.c)
 	uc.c.SetDeadline(time.Now().Add(u.reply))
 	if f != nil {
 		f.writeTo(uc.bw, r)
@@ -95,7 +96,7 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 	runtime.Gosched()
 	var resp *http.Response
 	for {
-		resp, err = readResponse(uc.br, r, &uc.cl)
+		resp, err = readResponse(uc.br, r, &uc.cl, fc.records())
 		if err != nil {
 			stop.release()
 			u.discard(uc)
@@ -123,7 +124,14 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		}
 		return resp, nil
 	}
-	resp.Body = &upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse, sized: resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}
+	var b *upBody
+	if rec := fc.records(); rec != nil {
+		b = &rec.body
+	} else {
+		b = new(upBody)
+	}
+	*b = upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse, sized: resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}
+	resp.Body = b
 	return resp, nil
 }
 
@@ -272,8 +280,9 @@ func closeBody(r *http.Request) {
 // token names and printable values ending in CRLF, one Content-Length, no
 // Transfer-Encoding, Connection, Trailer or Pragma) that has come whole
 // into the buffer; any other goes to http.ReadResponse. cl is the
-// connection's reader for a Content-Length body.
-func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Response, error) {
+// connection's reader for a Content-Length body; rec, when not nil, holds
+// the records the lean parser fills (the front connection's own).
+func readResponse(br *bufio.Reader, req *http.Request, cl *clBody, rec *fwdRecords) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -288,7 +297,7 @@ func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Respon
 	if end < 0 {
 		return http.ReadResponse(br, req)
 	}
-	resp, ok := parseResponse(buf[:end], req)
+	resp, ok := parseResponseInto(buf[:end], req, rec)
 	if !ok {
 		return http.ReadResponse(br, req)
 	}
@@ -305,6 +314,12 @@ func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Respon
 // parseResponse parses the header of a common response (readResponse);
 // false for any other.
 func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
+	return parseResponseInto(head, req, nil)
+}
+
+// parseResponseInto is parseResponse filling rec's response, header map
+// and values when rec is not nil.
+func parseResponseInto(head []byte, req *http.Request, rec *fwdRecords) (*http.Response, bool) {
 	for i, b := range head {
 		if b == '\n' && (i == 0 || head[i-1] != '\r') || b == '\r' && (i+1 == len(head) || head[i+1] != '\n') ||
 			b < 0x20 && b != '\r' && b != '\n' && b != '\t' || b == 0x7f {
@@ -331,8 +346,22 @@ func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
 	if rest != "" {
 		lines = strings.Count(rest, "\r\n") + 1
 	}
-	h := make(http.Header, lines)
-	vals := make([]string, lines)
+	var h http.Header
+	var vals []string
+	if rec != nil {
+		if rec.rh == nil {
+			rec.rh = make(http.Header, lines)
+		} else {
+			clear(rec.rh)
+		}
+		if cap(rec.rvals) < lines {
+			rec.rvals = make([]string, lines)
+		}
+		h, vals = rec.rh, rec.rvals[:lines]
+		clear(vals)
+	} else {
+		h, vals = make(http.Header, lines), make([]string, lines)
+	}
 	clen := int64(-1)
 	for rest != "" {
 		var l string
@@ -367,8 +396,15 @@ func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
 	if clen < 0 {
 		return nil, false
 	}
-	return &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, ContentLength: clen, Request: req}, true
+	var resp *http.Response
+	if rec != nil {
+		resp = &rec.resp
+	} else {
+		resp = new(http.Response)
+	}
+	*resp = http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, ContentLength: clen, Request: req}
+	return resp, true
 }
 
 // clBody is a Content-Length body on a target connection, as
