@@ -287,7 +287,7 @@ func (c *frontConn) serve() {
 	headArmed := false // the deadline for this header to end is set
 	answered := false  // an answer has just gone out
 	if c.idle > 0 {
-		c.cc.SetReadDeadline(time.Now().Add(c.idle)) // later ones are set after each answer
+		c.cc.idleRead() // later ones are set after each answer
 	}
 	for {
 		if c.closing.Load() {
@@ -322,7 +322,7 @@ func (c *frontConn) serve() {
 		if c.w > 0 && !headArmed && c.idle > 0 {
 			// a header has begun: it has the idle timeout to end
 			// (net/http's ReadHeaderTimeout)
-			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			c.cc.idleRead()
 			headArmed = true
 		}
 		if answered {
@@ -377,7 +377,7 @@ func (c *frontConn) watch() {
 			return
 		}
 		if isTimeout(err) { // a long answer: the idle timeout starts over
-			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			c.cc.idleRead()
 			c.wmu.Unlock()
 			continue
 		}
@@ -467,7 +467,7 @@ func (c *frontConn) handle(r *http.Request) {
 				tc.CloseWrite()
 			}
 		case c.idle > 0:
-			c.cc.SetReadDeadline(time.Now().Add(c.idle)) // idle from the answer on
+			c.cc.idleRead() // idle from the answer on
 		}
 		c.busy.Store(false)
 	}()

@@ -53,8 +53,9 @@ type upConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	idleFrom time.Time
-	peek     peeker // says whether the idle connection is still open
-	cl       clBody // the body of the response being read, with a Content-Length
+	peek     peeker       // says whether the idle connection is still open
+	dl       lazyDeadline // the target's silence that ends the exchange (deadline.go)
+	cl       clBody       // the body of the response being read, with a Content-Length
 }
 
 var errUpstreamClosed = errors.New("connection to target closed")
@@ -75,8 +76,8 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 	}
 	ctx := r.Context()
 	fc := frontOf(ctx)
-	stop := holdConn(ctx, fc, uc.c)
-	uc.c.SetDeadline(time.Now().Add(u.reply))
+	uc.dl.idle(uc.c, time.Now(), u.reply)
+	stop := holdConn(ctx, fc, uc.c) // after the deadline: a cut stays cut
 	if f != nil {
 		f.writeTo(uc.bw, r)
 	} else if err := r.Write(uc.bw); err != nil {
@@ -111,7 +112,7 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		stop.release()
-		uc.c.SetDeadline(time.Time{})
+		uc.dl.set(uc.c, time.Time{})
 		resp.Body = &upgraded{uc: uc, u: u}
 		return resp, nil
 	}
@@ -214,7 +215,7 @@ func (b *upBody) Read(p []byte) (int, error) {
 	if !b.sized || b.uc.br.Buffered() == 0 {
 		// the read may wait on the target: silence for the idle timeout
 		// ends it (a sized body's read from the buffer waits on nothing)
-		b.uc.c.SetReadDeadline(time.Now().Add(b.u.reply))
+		b.uc.dl.idleRead(b.uc.c, time.Now(), b.u.reply)
 	}
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
