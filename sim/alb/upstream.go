@@ -69,14 +69,18 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // roundTrip is RoundTrip; with f set, the request line and headers are
 // written by f (fwdwrite.go) rather than by r.Write.
 func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, error) {
-	uc, err := u.get(r.Context())
+	now := time.Now()
+	uc, err := u.get(r.Context(), now)
 	if err != nil {
 		closeBody(r)
 		return nil, err
 	}
 	ctx := r.Context()
 	fc := frontOf(ctx)
-	uc.dl.idle(uc.c, time.Now(), u.reply)
+	if uc.dl.rd.IsZero() { // a new connection: the dial took time
+		now = time.Now()
+	}
+	uc.dl.idle(uc.c, now, u.reply)
 	stop := holdConn(ctx, fc, uc.c) // after the deadline: a cut stays cut
 	if f != nil {
 		f.writeTo(uc.bw, r)
@@ -137,8 +141,7 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 }
 
 // get takes the most recently used idle connection that is still open, or dials.
-func (u *upstream) get(ctx context.Context) (*upConn, error) {
-	now := time.Now()
+func (u *upstream) get(ctx context.Context, now time.Time) (*upConn, error) {
 	u.mu.Lock()
 	for len(u.free) > 0 {
 		uc := u.free[len(u.free)-1]
