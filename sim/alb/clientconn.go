@@ -127,6 +127,8 @@ type clientConn struct {
 	upgrade  atomic.Bool // the handler saw an upgrade: pass what comes next
 	bodyIdle atomic.Bool // a body read hit the idle timeout
 
+	dl lazyDeadline // every deadline set on the connection (deadline.go)
+
 	mu        sync.Mutex
 	heads     []*reqHead // whole headers Go has been given, not yet taken by the handler
 	free      []*reqHead // taken ones, for reuse
@@ -141,7 +143,7 @@ func (c *clientConn) Read(p []byte) (int, error) {
 			return c.Conn.Read(p)
 		}
 		if c.st != stHead && c.idle > 0 {
-			c.Conn.SetReadDeadline(time.Now().Add(c.idle))
+			c.dl.idleRead(c.Conn, time.Now(), c.idle)
 		}
 		n, err := c.Conn.Read(c.buf[:])
 		c.scan(c.buf[:n])
@@ -388,7 +390,7 @@ var goErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConn
 
 func (c *clientConn) Write(p []byte) (int, error) {
 	if c.idle > 0 {
-		c.Conn.SetWriteDeadline(time.Now().Add(c.idle))
+		c.dl.idleWrite(c.Conn, time.Now(), c.idle)
 	}
 	if len(p) > 12 && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
 		if code, ok := c.goAnswer(p); ok {
@@ -465,6 +467,15 @@ func elbPage(code int) []byte {
 		time.Now().UTC().Format(http.TimeFormat) + "\r\nContent-Type: text/html\r\nContent-Length: " + strconv.Itoa(len(body)) +
 		"\r\nConnection: close\r\n\r\n" + body)
 }
+
+// SetDeadline and its kin go through the connection's lazyDeadline, so
+// that it knows the deadlines in force (net/http's server sets its own).
+func (c *clientConn) SetDeadline(t time.Time) error      { return c.dl.set(c.Conn, t) }
+func (c *clientConn) SetReadDeadline(t time.Time) error  { return c.dl.setRead(c.Conn, t) }
+func (c *clientConn) SetWriteDeadline(t time.Time) error { return c.dl.setWrite(c.Conn, t) }
+
+// idleRead sets the read deadline for the idle timeout from now, lazily.
+func (c *clientConn) idleRead() { c.dl.idleRead(c.Conn, time.Now(), c.idle) }
 
 func (c *clientConn) Close() error {
 	c.mu.Lock()

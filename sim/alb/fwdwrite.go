@@ -134,15 +134,18 @@ func (f *fwdRequest) writeTo(bw *bufio.Writer, out *http.Request) {
 			continue // as http.Header.Write
 		}
 		if l.vals == nil { // X-Forwarded-For: the prior hops, then the client
-			var scratch [128]byte
-			b := scratch[:0]
-			for _, v := range in.Header["X-Forwarded-For"] {
-				b = append(b, v...)
-				b = append(b, ", "...)
-			}
-			b = append(b, client...)
 			bw.WriteString("X-Forwarded-For: ")
-			bw.Write(cleanBytes(b))
+			if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+				b := make([]byte, 0, 128)
+				for _, v := range prior {
+					b = append(b, v...)
+					b = append(b, ", "...)
+				}
+				b = append(b, client...)
+				bw.Write(cleanBytes(b))
+			} else {
+				bw.WriteString(cleanValue(client)) // the client's address alone
+			}
 			bw.WriteString("\r\n")
 			continue
 		}

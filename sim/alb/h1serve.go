@@ -225,16 +225,32 @@ type frontConn struct {
 	armed    bool          // the watch of this request is armed
 	body     frontBody     // the request's body, if it has one
 	resp     frontResponse
+	cut      cutSlot // the target connection the request is using (cuthook.go)
+
+	// The request being served, its parts and its access-log record: the
+	// connection's own, reused from one request to the next (requests are
+	// served one at a time and nothing keeps them past their answer).
+	req  http.Request
+	url  url.URL
+	hdr  http.Header
+	vals []string
+	ex   exchange
+	fwd  fwdRecords // forwarding's (proxy.go)
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
 	n := f.n
 	ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: cc}
 	cc.id = ci.id
-	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), connKey{}, ci))
-	c := &frontConn{f: f, n: n, cc: cc, ci: ci, ctx: ctx, cancel: cancel, remote: cc.RemoteAddr().String(),
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &frontConn{f: f, n: n, cc: cc, ci: ci, cancel: cancel, remote: cc.RemoteAddr().String(),
 		idle: cc.idle}
-	c.req0 = (&http.Request{}).WithContext(ctx)
+	c.ctx = &frontCtx{Context: ctx, ci: ci, fc: c}
+	c.req0 = (&http.Request{}).WithContext(c.ctx)
+	if n.lb.access != nil { // each request's exchange is the connection's own (claimExchange)
+		c.ex.Context = c.ctx
+		c.req0 = c.req0.WithContext(&c.ex)
+	}
 	c.resp.c = c
 	c.resp.bw.init(cc)
 	f.mu.Lock()
@@ -271,7 +287,7 @@ func (c *frontConn) serve() {
 	headArmed := false // the deadline for this header to end is set
 	answered := false  // an answer has just gone out
 	if c.idle > 0 {
-		c.cc.SetReadDeadline(time.Now().Add(c.idle)) // later ones are set after each answer
+		c.cc.idleRead() // later ones are set after each answer
 	}
 	for {
 		if c.closing.Load() {
@@ -306,7 +322,7 @@ func (c *frontConn) serve() {
 		if c.w > 0 && !headArmed && c.idle > 0 {
 			// a header has begun: it has the idle timeout to end
 			// (net/http's ReadHeaderTimeout)
-			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			c.cc.idleRead()
 			headArmed = true
 		}
 		if answered {
@@ -361,13 +377,14 @@ func (c *frontConn) watch() {
 			return
 		}
 		if isTimeout(err) { // a long answer: the idle timeout starts over
-			c.cc.SetReadDeadline(time.Now().Add(c.idle))
+			c.cc.idleRead()
 			c.wmu.Unlock()
 			continue
 		}
 		c.wmu.Unlock()
 		c.gone.Store(true)
-		c.cancel() // the client went away mid-request: it ends (460)
+		c.cut.clientGone() // the target's connection is cut
+		c.cancel()         // the client went away mid-request: it ends (460)
 		return
 	}
 }
@@ -450,7 +467,7 @@ func (c *frontConn) handle(r *http.Request) {
 				tc.CloseWrite()
 			}
 		case c.idle > 0:
-			c.cc.SetReadDeadline(time.Now().Add(c.idle)) // idle from the answer on
+			c.cc.idleRead() // idle from the answer on
 		}
 		c.busy.Store(false)
 	}()
@@ -577,8 +594,18 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if rest != "" {
 		lines = strings.Count(rest, "\r\n") + 1
 	}
-	h := make(http.Header, lines)
-	vals := make([]string, lines) // one backing array for the values, as textproto's
+	h := c.hdr
+	if h == nil {
+		h = make(http.Header, lines)
+		c.hdr = h
+	} else {
+		clear(h)
+	}
+	if cap(c.vals) < lines {
+		c.vals = make([]string, lines) // one backing array for the values, as textproto's
+	}
+	vals := c.vals[:lines]
+	clear(vals)
 	host, hosts := "", 0
 	closeReq := false
 	clen := int64(-1)
@@ -626,11 +653,15 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if hosts != 1 || !plainHost(host) {
 		return nil, false
 	}
-	u := &url.URL{Path: uri}
+	u := &c.url
+	*u = url.URL{Path: uri}
 	if p, q, ok := strings.Cut(uri, "?"); ok {
 		u.Path, u.RawQuery, u.ForceQuery = p, q, q == ""
 	}
-	r := new(http.Request)
+	if c.req0.Context() == &c.ex {
+		c.ex = exchange{Context: c.ctx} // not yet claimed
+	}
+	r := &c.req
 	*r = *c.req0 // the connection's context
 	r.Method, r.URL, r.Proto, r.ProtoMajor, r.ProtoMinor = method, u, proto, 1, 1
 	r.Header, r.Host, r.RemoteAddr, r.RequestURI = h, host, c.remote, uri
@@ -717,7 +748,8 @@ type frontResponse struct {
 	closeAfter bool
 	connClose  bool // write "Connection: close" among the extras
 	head       []byte
-	held       []byte // body not yet written
+	aw         appendWriter // appendHeader's
+	held       []byte       // body not yet written
 	err        error
 }
 
@@ -750,7 +782,7 @@ func (w *frontResponse) WriteHeader(code int) {
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// informational: written now, the final answer follows
 		b := appendStatusLine(w.head[:0], code)
-		b = appendHeader(b, w.h, nil)
+		b = w.appendHeader(b, w.h, nil)
 		b = append(b, "\r\n"...)
 		w.bw.write(b)
 		w.err = w.bw.flush()
@@ -811,7 +843,7 @@ func (w *frontResponse) WriteHeader(code int) {
 		exclude = extra
 	}
 	w.head = appendStatusLine(w.head[:0], code)
-	w.head = appendHeader(w.head, h, exclude)
+	w.head = w.appendHeader(w.head, h, exclude)
 }
 
 var excludeTE = map[string]bool{"Transfer-Encoding": true}
@@ -837,11 +869,11 @@ func appendStatusLine(b []byte, code int) []byte {
 }
 
 // appendHeader appends h as http.Header.WriteSubset writes it.
-func appendHeader(b []byte, h http.Header, exclude map[string]bool) []byte {
-	var aw appendWriter
-	aw.b = b
-	h.WriteSubset(&aw, exclude)
-	return aw.b
+func (w *frontResponse) appendHeader(b []byte, h http.Header, exclude map[string]bool) []byte {
+	w.aw.b = b
+	h.WriteSubset(&w.aw, exclude)
+	b, w.aw.b = w.aw.b, nil
+	return b
 }
 
 type appendWriter struct{ b []byte }
@@ -994,7 +1026,7 @@ func (w *frontResponse) finish() error {
 				t.Add(k, v)
 			}
 		}
-		w.bw.write(appendHeader(w.head[:0], t, nil))
+		w.bw.write(w.appendHeader(w.head[:0], t, nil))
 		w.bw.write(crlf)
 	} else if w.clen >= 0 && w.written < w.clen && w.bodyOK {
 		w.closeAfter = true // the body came short: the connection cannot carry another answer
@@ -1062,4 +1094,14 @@ func appendDate(b []byte) []byte {
 	b = append(b, dateCache.val...)
 	dateCache.mu.Unlock()
 	return b
+}
+
+// claimExchange is the access-log record the front made ready for r (its
+// context), or nil when r is not the front's or it is already claimed.
+func claimExchange(r *http.Request) *exchange {
+	ex, ok := r.Context().(*exchange)
+	if !ok || ex.n != nil {
+		return nil
+	}
+	return ex
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -333,4 +335,77 @@ func FuzzParseResponse(f *testing.F) {
 			t.Fatalf("%q:\nlean %+v\ngo   %+v", raw, got, want)
 		}
 	})
+}
+
+// A front connection reuses its request, header maps, forwarding records
+// and access-log record from one request to the next: each request still
+// reaches the target with its own headers only, each answer carries its
+// own headers only, and each log line has its own fields.
+func TestFrontReuseKeepsRequestsApart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := newHarness(t, scaled(func(c *Config) { c.AccessLog = f }))
+	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seen-Path", r.URL.Path)
+		w.Header().Set("X-Seen-Only-First", r.Header.Get("X-Only-First"))
+		if r.URL.Path == "/1" {
+			w.Header().Set("X-Answer-Only-First", "yes")
+		}
+		w.Header().Set("X-Seen-XFF", r.Header.Get("X-Forwarded-For"))
+		io.WriteString(w, "body of "+r.URL.Path)
+	})
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	n := h.lb.Nodes()[0]
+	c, err := net.Dial("tcp", n.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, "GET /1 HTTP/1.1\r\nHost: lb\r\nUser-Agent: first/1\r\nX-Only-First: 1\r\nX-Forwarded-For: 10.1.1.1\r\n\r\n")
+	r1, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1, _ := io.ReadAll(r1.Body)
+	io.WriteString(c, "GET /2 HTTP/1.1\r\nHost: lb\r\nUser-Agent: second/2\r\n\r\n")
+	r2, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := io.ReadAll(r2.Body)
+	if string(b1) != "body of /1" || string(b2) != "body of /2" {
+		t.Fatalf("bodies %q, %q", b1, b2)
+	}
+	if r1.Header.Get("X-Seen-Only-First") != "1" || r1.Header.Get("X-Answer-Only-First") != "yes" ||
+		!strings.HasPrefix(r1.Header.Get("X-Seen-XFF"), "10.1.1.1, 127.") {
+		t.Fatalf("first answer's header: %v", r1.Header)
+	}
+	if r2.Header.Get("X-Seen-Path") != "/2" || r2.Header.Get("X-Seen-Only-First") != "" ||
+		r2.Header.Get("X-Answer-Only-First") != "" || !strings.HasPrefix(r2.Header.Get("X-Seen-XFF"), "127.") {
+		t.Fatalf("the second answer carries the first's: %v", r2.Header)
+	}
+	if err := h.lb.Close(); err != nil { // flushes the log
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines, want 2:\n%s", len(lines), raw)
+	}
+	for i, want := range []struct{ ua, path string }{{"first/1", "/1"}, {"second/2", "/2"}} {
+		l := parseAccessLine(t, lines[i])
+		if l["user_agent"] != want.ua || !strings.HasSuffix(strings.Fields(l["request"])[1], want.path) || l["elb_status_code"] != "200" {
+			t.Errorf("line %d: user_agent %q request %q status %s", i, l["user_agent"], l["request"], l["elb_status_code"])
+		}
+	}
 }

@@ -244,8 +244,13 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if n.lb.access != nil {
-		ex := &exchange{Context: r.Context(), w: w, n: n, start: time.Now(), verdict: verdict}
-		w, r = ex, r.WithContext(ex)
+		ex := claimExchange(r) // the front's own for this request (h1serve.go)
+		if ex == nil {
+			ex = &exchange{Context: r.Context()}
+			r = r.WithContext(ex)
+		}
+		ex.w, ex.n, ex.start, ex.verdict = w, n, time.Now(), verdict
+		w = ex
 		defer ex.finish(r, ci)
 	}
 	closeTarget := false

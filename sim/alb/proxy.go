@@ -23,9 +23,17 @@ import (
 // closeTarget closes the target's connection after this exchange (desync
 // mitigation's answer to an ambiguous request).
 func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTripper, fp *fastPath, closeTarget bool) {
-	out := new(http.Request)
+	rec := frontOf(r.Context()).records() // nil: not the front's, each record is new
+	var out *http.Request
+	var u *url.URL
+	if rec != nil {
+		out, u = &rec.out, &rec.url
+	} else {
+		out, u = new(http.Request), new(url.URL)
+	}
 	*out = *r // the context too: the exchange, when logging
-	out.URL = &url.URL{Scheme: "http", Host: fp.target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	*u = url.URL{Scheme: "http", Host: fp.target, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	out.URL = u
 	out.RequestURI = ""
 	out.Close = closeTarget
 	out.Proto, out.ProtoMajor, out.ProtoMinor = "HTTP/1.1", 1, 1
@@ -36,7 +44,7 @@ func (n *Node) forward(w http.ResponseWriter, r *http.Request, tr http.RoundTrip
 	}
 	var resp *http.Response
 	var err error
-	if fr := fp.writer(n, out, r); fr != nil {
+	if fr := fp.writer(n, out, r, rec); fr != nil {
 		// the chain as it is with no fault active, writing the headers
 		// straight to the target's connection
 		if fp.o != nil {
@@ -117,11 +125,17 @@ func newFastPath(n *Node, tr http.RoundTripper) *fastPath {
 
 // writer is the fast writer for out when no fault is active and the fast
 // writer takes the request; nil otherwise (the chain then runs as it is).
-func (fp *fastPath) writer(n *Node, out, in *http.Request) *fwdRequest {
+func (fp *fastPath) writer(n *Node, out, in *http.Request, rec *fwdRecords) *fwdRequest {
 	if n.lb.faults.active.Load() != nil || !canWriteFast(out) {
 		return nil
 	}
-	fr := &fwdRequest{up: fp.up, in: in, n: n}
+	var fr *fwdRequest
+	if rec != nil {
+		fr = &rec.fr
+	} else {
+		fr = new(fwdRequest)
+	}
+	*fr = fwdRequest{up: fp.up, in: in, n: n}
 	fr.timed = timedTransport{fr, fp.m, fp.target, fp.group, fp.g}
 	return fr
 }
@@ -224,4 +238,29 @@ func copyBody(w http.ResponseWriter, body io.Reader, stream bool) error {
 			return rerr
 		}
 	}
+}
+
+// fwdRecords are what forwarding one request takes: the outbound request,
+// its URL, the fast writer, the target's response and its body. A front
+// connection has its own, reused from one request to the next: its
+// requests are served one at a time, the front's response writer writes
+// the header out when the handler calls WriteHeader, and nothing keeps
+// these past the request. net/http's server may write the header after
+// the handler returns, so its requests' records are each new.
+type fwdRecords struct {
+	out   http.Request
+	url   url.URL
+	fr    fwdRequest
+	body  upBody
+	resp  http.Response
+	rh    http.Header
+	rvals []string
+}
+
+// records is the front connection's forwarding records; nil for nil.
+func (c *frontConn) records() *fwdRecords {
+	if c == nil {
+		return nil
+	}
+	return &c.fwd
 }

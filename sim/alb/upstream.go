@@ -53,8 +53,9 @@ type upConn struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	idleFrom time.Time
-	peek     peeker // says whether the idle connection is still open
-	cl       clBody // the body of the response being read, with a Content-Length
+	peek     peeker       // says whether the idle connection is still open
+	dl       lazyDeadline // the target's silence that ends the exchange (deadline.go)
+	cl       clBody       // the body of the response being read, with a Content-Length
 }
 
 var errUpstreamClosed = errors.New("connection to target closed")
@@ -68,23 +69,28 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // roundTrip is RoundTrip; with f set, the request line and headers are
 // written by f (fwdwrite.go) rather than by r.Write.
 func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, error) {
-	uc, err := u.get(r.Context())
+	now := time.Now()
+	uc, err := u.get(r.Context(), now)
 	if err != nil {
 		closeBody(r)
 		return nil, err
 	}
 	ctx := r.Context()
-	stop := context.AfterFunc(ctx, func() { uc.c.SetDeadline(aLongTimeAgo) })
-	uc.c.SetDeadline(time.Now().Add(u.reply))
+	fc := frontOf(ctx)
+	if uc.dl.rd.IsZero() { // a new connection: the dial took time
+		now = time.Now()
+	}
+	uc.dl.idle(uc.c, now, u.reply)
+	stop := holdConn(ctx, fc, uc.c) // after the deadline: a cut stays cut
 	if f != nil {
 		f.writeTo(uc.bw, r)
 	} else if err := r.Write(uc.bw); err != nil {
-		stop()
+		stop.release()
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
 	if err := uc.bw.Flush(); err != nil {
-		stop()
+		stop.release()
 		u.discard(uc)
 		return nil, ctxErr(ctx, err)
 	}
@@ -95,9 +101,9 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 	runtime.Gosched()
 	var resp *http.Response
 	for {
-		resp, err = readResponse(uc.br, r, &uc.cl)
+		resp, err = readResponse(uc.br, r, &uc.cl, fc.records())
 		if err != nil {
-			stop()
+			stop.release()
 			u.discard(uc)
 			return nil, ctxErr(ctx, err)
 		}
@@ -109,27 +115,33 @@ func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, er
 		break
 	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		stop()
-		uc.c.SetDeadline(time.Time{})
+		stop.release()
+		uc.dl.set(uc.c, time.Time{})
 		resp.Body = &upgraded{uc: uc, u: u}
 		return resp, nil
 	}
 	reuse := !resp.Close && !r.Close
 	if resp.Body == http.NoBody {
-		if stop() && reuse { // stop false: the client's end already cut the connection
+		if stop.release() && reuse { // false: the client's end already cut the connection
 			u.put(uc)
 		} else {
 			u.discard(uc)
 		}
 		return resp, nil
 	}
-	resp.Body = &upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse, sized: resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}
+	var b *upBody
+	if rec := fc.records(); rec != nil {
+		b = &rec.body
+	} else {
+		b = new(upBody)
+	}
+	*b = upBody{rc: resp.Body, uc: uc, u: u, stop: stop, reuse: reuse, sized: resp.ContentLength >= 0 && len(resp.TransferEncoding) == 0}
+	resp.Body = b
 	return resp, nil
 }
 
 // get takes the most recently used idle connection that is still open, or dials.
-func (u *upstream) get(ctx context.Context) (*upConn, error) {
-	now := time.Now()
+func (u *upstream) get(ctx context.Context, now time.Time) (*upConn, error) {
 	u.mu.Lock()
 	for len(u.free) > 0 {
 		uc := u.free[len(u.free)-1]
@@ -193,7 +205,7 @@ type upBody struct {
 	rc    io.ReadCloser
 	uc    *upConn
 	u     *upstream
-	stop  func() bool
+	stop  cutHook
 	reuse bool
 	done  bool
 	sized bool // Content-Length: read from the buffer while it holds any
@@ -206,7 +218,7 @@ func (b *upBody) Read(p []byte) (int, error) {
 	if !b.sized || b.uc.br.Buffered() == 0 {
 		// the read may wait on the target: silence for the idle timeout
 		// ends it (a sized body's read from the buffer waits on nothing)
-		b.uc.c.SetReadDeadline(time.Now().Add(b.u.reply))
+		b.uc.dl.idleRead(b.uc.c, time.Now(), b.u.reply)
 	}
 	n, err := b.rc.Read(p)
 	if err == io.EOF {
@@ -227,7 +239,7 @@ func (b *upBody) finish(reuse bool) {
 		return
 	}
 	b.done = true
-	if b.stop() && reuse { // stop false: the client's end already cut the connection
+	if b.stop.release() && reuse { // false: the client's end already cut the connection
 		b.u.put(b.uc)
 	} else {
 		b.u.discard(b.uc)
@@ -272,8 +284,9 @@ func closeBody(r *http.Request) {
 // token names and printable values ending in CRLF, one Content-Length, no
 // Transfer-Encoding, Connection, Trailer or Pragma) that has come whole
 // into the buffer; any other goes to http.ReadResponse. cl is the
-// connection's reader for a Content-Length body.
-func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Response, error) {
+// connection's reader for a Content-Length body; rec, when not nil, holds
+// the records the lean parser fills (the front connection's own).
+func readResponse(br *bufio.Reader, req *http.Request, cl *clBody, rec *fwdRecords) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -288,7 +301,7 @@ func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Respon
 	if end < 0 {
 		return http.ReadResponse(br, req)
 	}
-	resp, ok := parseResponse(buf[:end], req)
+	resp, ok := parseResponseInto(buf[:end], req, rec)
 	if !ok {
 		return http.ReadResponse(br, req)
 	}
@@ -305,6 +318,12 @@ func readResponse(br *bufio.Reader, req *http.Request, cl *clBody) (*http.Respon
 // parseResponse parses the header of a common response (readResponse);
 // false for any other.
 func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
+	return parseResponseInto(head, req, nil)
+}
+
+// parseResponseInto is parseResponse filling rec's response, header map
+// and values when rec is not nil.
+func parseResponseInto(head []byte, req *http.Request, rec *fwdRecords) (*http.Response, bool) {
 	for i, b := range head {
 		if b == '\n' && (i == 0 || head[i-1] != '\r') || b == '\r' && (i+1 == len(head) || head[i+1] != '\n') ||
 			b < 0x20 && b != '\r' && b != '\n' && b != '\t' || b == 0x7f {
@@ -331,8 +350,22 @@ func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
 	if rest != "" {
 		lines = strings.Count(rest, "\r\n") + 1
 	}
-	h := make(http.Header, lines)
-	vals := make([]string, lines)
+	var h http.Header
+	var vals []string
+	if rec != nil {
+		if rec.rh == nil {
+			rec.rh = make(http.Header, lines)
+		} else {
+			clear(rec.rh)
+		}
+		if cap(rec.rvals) < lines {
+			rec.rvals = make([]string, lines)
+		}
+		h, vals = rec.rh, rec.rvals[:lines]
+		clear(vals)
+	} else {
+		h, vals = make(http.Header, lines), make([]string, lines)
+	}
 	clen := int64(-1)
 	for rest != "" {
 		var l string
@@ -367,8 +400,15 @@ func parseResponse(head []byte, req *http.Request) (*http.Response, bool) {
 	if clen < 0 {
 		return nil, false
 	}
-	return &http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, ContentLength: clen, Request: req}, true
+	var resp *http.Response
+	if rec != nil {
+		resp = &rec.resp
+	} else {
+		resp = new(http.Response)
+	}
+	*resp = http.Response{Status: status, StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, ContentLength: clen, Request: req}
+	return resp, true
 }
 
 // clBody is a Content-Length body on a target connection, as
