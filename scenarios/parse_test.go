@@ -36,7 +36,7 @@ func TestBadScenarios(t *testing.T) {
 			}},
 		{"missing everything", "description: nothing\n", []string{
 			`s.yaml:1:1: name: missing; name the scenario (letters, digits, '.', '_' and '-')`,
-			`s.yaml:1:1: stack: missing; give a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-multiaz-db, simplydone-peak, simplydone-peak-multi-az, simplydone-read-replica, simplydone-stateless, simplydone-sticky, single-az-db, single-server) or the path of a stack file`,
+			`s.yaml:1:1: stack: missing; give a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-peak, simplydone-peak-multi-az, simplydone-stateless, simplydone-sticky, single-az-db, single-server) or the path of a stack file`,
 			`s.yaml:1:1: load.phases: missing; give at least one phase, such as {name: calm, duration: 5m, rate: 20}`,
 			`s.yaml:1:1: slos: missing; give at least one SLO, such as success_rate >= 99%`,
 		}},
