@@ -93,6 +93,9 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	l.DB, l.dbRT = tier, rt
+	if err := l.createAppRole(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
 	l.say("Database: %s", rds.Describe(d, tier.Servers()))
 	for _, e := range tier.Endpoints() {
 		l.say("Database: %s endpoint %s at %s (forwards to %s)", e.Kind, e.Name, e.Addr(), targetsText(e.Targets()))
@@ -190,20 +193,22 @@ func labelled(runID string) bool {
 // (RDS gives each its own; the app is told one). A Multi-AZ standby is never
 // given: RDS serves no reads from it. The URLs carry the endpoints' stable
 // addresses, which a failover does not change (the instances do not ask the
-// lab's DNS, where the endpoints' names are). The launch template's own
-// environment, set after, wins.
+// lab's DNS, where the endpoints' names are). They name the application's
+// role (appRole), not the master user, so that the slots PostgreSQL keeps
+// for superusers stay the lab's. The launch template's own environment,
+// set after, wins.
 func (l *Lab) databaseEnv() map[string]string {
 	if l.DB == nil {
 		return nil
 	}
-	env := map[string]string{"DATABASE_URL": l.DB.EndpointURL(l.DB.WriterEndpoint())}
+	env := map[string]string{"DATABASE_URL": l.appURL(l.DB.EndpointURL(l.DB.WriterEndpoint()), "")}
 	if r := l.DB.ReaderEndpoint(); r != nil {
-		env["DATABASE_READER_URL"] = l.DB.EndpointURL(r)
+		env["DATABASE_READER_URL"] = l.appURL(l.DB.EndpointURL(r), "")
 		return env
 	}
 	for _, s := range l.DB.Servers() {
 		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && s.Role == stack.RoleReadReplica {
-			env["DATABASE_READER_URL"] = l.DB.EndpointURL(e)
+			env["DATABASE_READER_URL"] = l.appURL(l.DB.EndpointURL(e), "")
 			return env
 		}
 	}

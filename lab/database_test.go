@@ -13,8 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
@@ -94,6 +99,7 @@ func TestDatabaseTierInRun(t *testing.T) {
 		t.Errorf("the tier's lock is not held while it runs: %v", err)
 	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
+	fullDatabaseStillVerifies(t, l)
 	dir := l.Dir
 	if err := l.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -253,4 +259,68 @@ slos: [lost_writes == 0, stale_reads == 0]
 	if err != nil || !strings.Contains(string(jb), `"role":"standby"`) || !strings.Contains(string(jb), `"WriteIOPS"`) {
 		t.Errorf("%s: %v, want each minute's tier and metrics:\n%.600s", rundir.DatabaseFile, err, jb)
 	}
+}
+
+// fullDatabaseStillVerifies: a leaky client (db-connections) fills the
+// primary to max_connections as the application's role; the server
+// refuses it the slots PostgreSQL 15 keeps for superusers
+// (superuser_reserved_connections, 3 as on RDS), refuses the application
+// a further connection, and the lab's own check of the acknowledged
+// writes still connects and reads the writer. Releasing closes them all.
+func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := l.DB.Connect(ctx, l.DB.Primary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var reserved, maxConns int
+	if err := admin.QueryRow(ctx, "SELECT current_setting('superuser_reserved_connections')::int, current_setting('max_connections')::int").Scan(&reserved, &maxConns); err != nil || reserved != 3 {
+		t.Fatalf("superuser_reserved_connections %d (%v); want PostgreSQL's and RDS's 3", reserved, err)
+	}
+	// The instance makes its todos table as the application's role.
+	waitFor(t, "the todos table", 30*time.Second, func() bool {
+		var owner string
+		return admin.QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'todos'").Scan(&owner) == nil && owner == appRole(l.opts.Stack.Database.Username)
+	})
+	held, err := labDatabase{l}.HoldConnections(ctx, chaos.DBPrimary, maxConns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(context.Background())
+	if held.Count >= maxConns-reserved || !strings.Contains(held.Refused, "reserved") {
+		t.Fatalf("the leaky client holds %d of %d (refused: %q); want fewer than %d and the reserved slots refused", held.Count, maxConns, held.Refused, maxConns-reserved)
+	}
+	// A slot a transient connection of the lab's had taken may come free:
+	// the application takes what is left until it is refused.
+	var refused error
+	for range 10 {
+		c, err := pgx.Connect(ctx, l.appURL(l.DB.URL(l.DB.Primary(), ""), ""))
+		if err != nil {
+			refused = err
+			break
+		}
+		defer c.Close(context.Background())
+	}
+	var pe *pgconn.PgError
+	if !errors.As(refused, &pe) || pe.Code != "53300" {
+		t.Fatalf("the application on a full database: %v; want 53300 (too many connections)", refused)
+	}
+	lost, err := l.verifyWritesOnWriter(ctx, []load.Write{{ID: 1 << 40, Title: "never written"}})
+	if err != nil || lost != 1 {
+		t.Fatalf("the lab's check on a full database: %d lost, %v; want it to read the writer (1 lost)", lost, err)
+	}
+	if alive := held.Alive(ctx); alive != held.Count {
+		t.Errorf("%d of %d held connections answer", alive, held.Count)
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the leaky client's connections closed", 10*time.Second, func() bool {
+		var n int
+		return admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", LeakyClientApplicationName).Scan(&n) == nil && n == 0
+	})
+	t.Logf("max_connections %d: the leaky client held %d, then %q; the lab's check read the writer", maxConns, held.Count, held.Refused)
 }
