@@ -104,6 +104,30 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	return nil
 }
 
+// databaseAddrs are the stable addresses the stack's database endpoints
+// will take (rds.DefaultEndpointBase and up, on the database's port): a
+// DB instance's endpoint (a cluster's writer and reader endpoints) and
+// one per read replica, as rds opens them. They are in the run's lock
+// (runlock.Owner.Addrs): every run's tier takes them from the same base,
+// whatever its zones, so two runs on one database port conflict.
+func databaseAddrs(s *stack.Stack) []string {
+	d := s.Database
+	if d == nil {
+		return nil
+	}
+	n := 1 + len(d.ReadReplicas)
+	if d.Cluster {
+		n++
+	}
+	out := make([]string, 0, n)
+	a := rds.DefaultEndpointBase
+	for range n {
+		out = append(out, netip.AddrPortFrom(a, uint16(d.Port)).String())
+		a = a.Next()
+	}
+	return out
+}
+
 // closeDatabase stops the data tier: after the instances, which use it.
 func (l *Lab) closeDatabase() error {
 	var errs []error

@@ -25,6 +25,7 @@ import (
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/sim/rds"
+	"github.com/simplydone/lab/stack"
 )
 
 const multiAZ = `database:
@@ -99,6 +100,15 @@ func TestDatabaseTierInRun(t *testing.T) {
 		t.Errorf("the tier's lock is not held while it runs: %v", err)
 	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
+	// The run's lock holds the endpoints' addresses, those the tier opened.
+	owner, err := runlock.ReadOwner(state, l.RunID)
+	var opened []string
+	for _, e := range l.DB.Endpoints() {
+		opened = append(opened, e.Addr().String())
+	}
+	if err != nil || !slices.Equal(owner.Addrs, opened) {
+		t.Errorf("the lock's addresses %v (%v); the tier's endpoints are at %v", owner.Addrs, err, opened)
+	}
 	fullDatabaseStillVerifies(t, l)
 	dir := l.Dir
 	if err := l.Close(); err != nil {
@@ -143,6 +153,21 @@ func TestDatabaseFootprint(t *testing.T) {
 	_, ports := footprint(s, zones)
 	if !slices.Contains(ports, 18487) {
 		t.Errorf("footprint ports %v lack the database's 18487", ports)
+	}
+	// The endpoints' stable addresses are outside every zone's subnet:
+	// they are in the lock as addresses, and two runs of other zones on
+	// the same database port conflict by them.
+	if got := databaseAddrs(s); !slices.Equal(got, []string{"127.0.0.200:18487"}) {
+		t.Errorf("a Multi-AZ DB instance's endpoint addresses %v", got)
+	}
+	rr, _ := stack.Builtin("read-replicas")
+	if got := databaseAddrs(rr); !slices.Equal(got, []string{"127.0.0.200:5432", "127.0.0.201:5432"}) {
+		t.Errorf("read-replicas' endpoint addresses %v", got)
+	}
+	a := runlock.Owner{Subnets: []string{"127.0.1.0/24"}, Ports: []int{8080, 5432}, Addrs: databaseAddrs(rr)}
+	b := runlock.Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{8081, 5432}, Addrs: databaseAddrs(rr)[:1]}
+	if !a.Conflicts(b) {
+		t.Error("two runs on the same endpoint address do not conflict")
 	}
 }
 
