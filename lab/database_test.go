@@ -26,6 +26,7 @@ import (
 	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
+	"github.com/simplydone/lab/todo"
 )
 
 const multiAZ = `database:
@@ -100,6 +101,16 @@ func TestDatabaseTierInRun(t *testing.T) {
 		t.Errorf("the tier's lock is not held while it runs: %v", err)
 	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
+	// Instances are given the writer endpoint's DNS name and the lab's DNS,
+	// which answers it with the primary's address.
+	env := l.databaseEnv()
+	w := l.DB.WriterEndpoint()
+	if !strings.Contains(env["DATABASE_URL"], "@"+w.Name+":18487/") || env["LAB_DNS_RESOLVER"] != l.DNS().Addr() {
+		t.Errorf("DATABASE_URL host and LAB_DNS_RESOLVER: %q, %q; want %s and %s", strings.SplitN(env["DATABASE_URL"], "@", 2)[1], env["LAB_DNS_RESOLVER"], w.Name, l.DNS().Addr())
+	}
+	if got, err := todo.NewDNSCache(env["LAB_DNS_RESOLVER"], nil).Lookup(ctx, w.Name); err != nil || !slices.Equal(got, []string{servers[0].Addr.String()}) {
+		t.Errorf("%s answers %v (%v); want the primary's %s", w.Name, got, err, servers[0].Addr)
+	}
 	// The run's lock holds the endpoints' addresses, those the tier opened.
 	owner, err := runlock.ReadOwner(state, l.RunID)
 	var opened []string
@@ -268,9 +279,9 @@ slos: [lost_writes == 0, stale_reads == 0]
 		t.Fatal("no instance log")
 	}
 	b, _ := os.ReadFile(logs[0])
-	// Through the DB instance's endpoint (its stable address), not the
-	// primary's own: a failover moves what is behind it.
-	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres:xxxxx@127.0.0.200:18490/postgres") {
+	// Through the DB instance's endpoint, by its DNS name as RDS gives it
+	// (a failover flips what the name answers), as the application's role.
+	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18490/postgres") {
 		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
 	}
 	// ReadIOPS and WriteIOPS (Count/Second): the primary wrote WAL for
