@@ -109,10 +109,10 @@ func (l *Lab) appURL(rawURL, appName string) string {
 const LeakyClientApplicationName = "leaky-client"
 
 // HoldConnections is db-connections: up to n connections to the DB
-// instance which names, as the application's role, through the address a
-// client would use (the writer's endpoint for the primary, a read
-// replica's own endpoint, a cluster reader's server), held idle until
-// released. It stops at the server's first refusal and holds what it got.
+// instance which names, as the application's role, at the address a
+// client would use (what the lab's DNS answers for the writer's endpoint
+// for the primary, for a read replica's own endpoint; a cluster reader's
+// server), held idle until released. It stops at the server's first refusal and holds what it got.
 func (d labDatabase) HoldConnections(ctx context.Context, which string, n int) (chaos.Held, error) {
 	s, addr, err := d.clientTarget(which)
 	if err != nil {
@@ -198,7 +198,7 @@ func (d labDatabase) clientTarget(which string) (rds.Server, netip.AddrPort, err
 	var s rds.Server
 	switch which {
 	case "", chaos.DBPrimary:
-		return servers[0], db.WriterEndpoint().Addr(), nil
+		return servers[0], dialAddr(db.WriterEndpoint()), nil
 	case chaos.DBReplica:
 		for _, role := range []stack.DBRole{stack.RoleReadReplica, stack.RoleReader} {
 			for _, x := range servers {
@@ -218,12 +218,22 @@ func (d labDatabase) clientTarget(which string) (rds.Server, netip.AddrPort, err
 	}
 	switch s.Role {
 	case stack.RolePrimary:
-		return s, db.WriterEndpoint().Addr(), nil
+		return s, dialAddr(db.WriterEndpoint()), nil
 	case stack.RoleStandby:
 		return s, netip.AddrPort{}, fmt.Errorf("DB instance %s is a Multi-AZ standby: it serves no connections", s.Identifier)
 	}
 	if e := db.ReplicaEndpoint(s.Identifier); e != nil {
-		return s, e.Addr(), nil
+		return s, dialAddr(e), nil
 	}
 	return s, s.AddrPort(), nil
+}
+
+// dialAddr is where a client that resolved e's name connects: the address
+// the lab's DNS answers for it now (endpointAnswer), else, mid-failover,
+// the endpoint's stable address.
+func dialAddr(e *rds.Endpoint) netip.AddrPort {
+	if a, ok := endpointAnswer(e); ok {
+		return netip.AddrPortFrom(a, e.Addr().Port())
+	}
+	return e.Addr()
 }
