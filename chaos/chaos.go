@@ -23,6 +23,9 @@ const (
 	DBFailover = "db-failover" // reboot with failover (RebootDBInstance ForceFailover); on a read replica, its promotion
 	KillDB     = "kill-db"     // a DB instance's host lost: the primary (a failover follows) or a standby or replica
 	ReplicaLag = "replica-lag" // a read replica's replication paused (WAL receiver cut off, replay paused) for Duration
+	// DBConnections holds Connections connections to a DB instance for
+	// Duration, as a leaky client would (fault_dbconns.go).
+	DBConnections = "db-connections"
 )
 
 // DB instance choices of the data tier's faults (Action.DBInstance), beside
@@ -34,14 +37,14 @@ const (
 
 // Kinds lists every action kind.
 var Kinds = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
-	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey, DBFailover, KillDB, ReplicaLag}
+	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey, DBFailover, KillDB, ReplicaLag, DBConnections}
 
 // The kinds by what they act on.
 var (
 	InstanceKinds = []string{KillInstance, StopInstance, PauseInstance, CPUHog}                 // chosen instances
 	RequestKinds  = []string{HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout} // the path to the targets
 	ZoneKinds     = []string{AZOutage, AZPartition, KillLBNode}                                 // a zone down: they need a zone; max_down_zones counts them
-	DBKinds       = []string{DBFailover, KillDB, ReplicaLag}                                    // the data tier: they take db_instance
+	DBKinds       = []string{DBFailover, KillDB, ReplicaLag, DBConnections}                     // the data tier: they take db_instance
 )
 
 // DefaultStatus is what http-error answers when the action gives no status.
@@ -81,6 +84,8 @@ type Action struct {
 	// DBReplica or an identifier ("": the kind's default: the primary for
 	// kill-db and db-failover, a replica for replica-lag).
 	DBInstance string
+	// Connections is how many connections db-connections holds.
+	Connections int
 
 	By string // who asked: "" for the scenario's timeline, "hand" for a person at the TUI
 }

@@ -95,6 +95,7 @@ var plans = map[string]func(h hooks, a Action, rng *rand.Rand) (plan, error){
 	DBFailover:        planDBFailover,
 	KillDB:            planKillDB,
 	ReplicaLag:        planReplicaLag,
+	DBConnections:     planDBConnections,
 }
 
 // eachInstance plans an instance fault: the selector's instances, one fault

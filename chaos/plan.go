@@ -67,6 +67,8 @@ func (s Step) Describe(seed uint64) string {
 		return "kill-db on " + cmp.Or(a.DBInstance, DBPrimary) + ": its server is killed, as its host failing would; RDS fails over (a primary) or recovers it"
 	case ReplicaLag:
 		return "replica-lag" + lasting + " on " + cmp.Or(a.DBInstance, DBReplica) + ": its replication is paused (WAL receiver cut off, replay paused); then it streams again"
+	case DBConnections:
+		return fmt.Sprintf("db-connections%s on %s: a leaky client opens %d connections through its endpoint and holds them idle; then closes them", lasting, cmp.Or(a.DBInstance, DBPrimary), a.Connections)
 	case AZOutage:
 		node := "its load-balancer node stays up (with cross-zone on it serves from the other zones)"
 		if a.LBNode == LBNodeDown {

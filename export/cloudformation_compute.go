@@ -158,12 +158,16 @@ func cfnServiceScaling(res *obj, sv cfnSvc, first bool) {
 		res.set(id, resource("AWS::AutoScaling::ScalingPolicy", props, deps...), comment)
 		if a := p.Alarm; a != nil {
 			var dims []any
-			for _, d := range alarmDimensions(a) {
-				dims = append(dims, obj{{key: "Name", val: d.Name}, {key: "Value", val: map[string]obj{
+			for _, d := range alarmDimensions(s, a) {
+				v, ok := map[string]obj{
 					"asg": ref(sv.id("AutoScalingGroup")),
 					"lb":  getAtt("LoadBalancer", "LoadBalancerFullName"),
 					"tg":  getAtt(sv.id("TargetGroup"), "TargetGroupFullName"),
-				}[d.Ref]}})
+				}[d.Ref]
+				if !ok {
+					v = cfnRDSRef(d.Ref)
+				}
+				dims = append(dims, obj{{key: "Name", val: d.Name}, {key: "Value", val: v}})
 			}
 			res.set(ids[i]+"Alarm", resource("AWS::CloudWatch::Alarm", obj{
 				{key: "AlarmName", val: s.Name + "-" + p.Name},

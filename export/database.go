@@ -289,3 +289,74 @@ func tfEngineStorage(w *tf, d *stack.Database, classAttr string) {
 		w.attr("iops", itoa(d.IOPS))
 	}
 }
+
+// The AWS/RDS alarms of step and simple policies: RDS publishes each DB
+// instance's metrics by DBInstanceIdentifier, and a Multi-AZ DB cluster's
+// by DBClusterIdentifier too. An alarm names the exported DB instance, a
+// read replica, or (on a cluster's writer) the DB cluster, by reference,
+// so that it follows the identifier the resource has.
+
+// rdsDimension is the dimension an AWS/RDS alarm is measured over, from
+// the DB instance it watches (stack.AlarmDBInstance): false for one the
+// formats cannot name (a cluster's reader: RDS names those instances).
+func rdsDimension(s *stack.Stack, a *stack.Alarm) (dimension, bool) {
+	d := s.Database
+	if d == nil {
+		return dimension{}, false
+	}
+	id := s.AlarmDBInstance(*a)
+	if id == d.Identifier {
+		if d.Cluster {
+			return dimension{"DBClusterIdentifier", "cluster"}, true
+		}
+		return dimension{stack.DimDBInstanceIdentifier, "db"}, true
+	}
+	for i, r := range d.ReadReplicas {
+		if r.Identifier == id {
+			return dimension{stack.DimDBInstanceIdentifier, fmt.Sprintf("replica_%d", i+1)}, true
+		}
+	}
+	return dimension{}, false
+}
+
+// checkRDSAlarm reports an AWS/RDS alarm the formats cannot write: one on a
+// DB instance they do not create by name, or one whose period is under
+// RDS's minute.
+func checkRDSAlarm(s *stack.Stack, a *stack.Alarm, field string, errf func(field, format string, args ...any)) {
+	if s.Database == nil {
+		errf(field+".namespace", "AWS/RDS needs the stack's database section")
+		return
+	}
+	if _, ok := rdsDimension(s, a); !ok {
+		errf(field+".dimensions."+stack.DimDBInstanceIdentifier, "%q cannot be named in the export: RDS names a Multi-AZ DB cluster's reader instances itself; watch the cluster (%s, exported with DBClusterIdentifier)",
+			s.AlarmDBInstance(*a), s.Database.Identifier)
+	}
+	if secs := int(a.Period.Seconds()); secs < 60 {
+		errf(field+".period", "%ds: RDS publishes its metrics once a minute, so the alarm would never have data; use 60s or more", secs)
+	}
+}
+
+// tfRDSRef is an AWS/RDS dimension's value in the Terraform module.
+func tfRDSRef(ref string) string {
+	switch ref {
+	case "db":
+		return "aws_db_instance.this.identifier"
+	case "cluster":
+		return "aws_rds_cluster.this.cluster_identifier"
+	}
+	return "aws_db_instance." + ref + ".identifier" // replica_N
+}
+
+// cfnRDSRef is an AWS/RDS dimension's value in the template: Ref of a DB
+// instance is its identifier, of a DB cluster the cluster's.
+func cfnRDSRef(r string) obj {
+	switch r {
+	case "db":
+		return ref("Database")
+	case "cluster":
+		return ref("DBCluster")
+	}
+	var n int
+	fmt.Sscanf(r, "replica_%d", &n)
+	return ref(fmt.Sprintf("ReadReplica%d", n))
+}

@@ -1,9 +1,12 @@
 package export
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -14,6 +17,48 @@ import (
 
 var databaseStacks = []string{"testdata/database/multi-az.yaml", "testdata/database/cluster.yaml"}
 
+// rdsAlarms are scaling policies with alarms on AWS/RDS that the database
+// exports carry (loadDB), by stack: on multi-az the primary's connections
+// (no dimension: the primary) and a replica's lag; on the cluster its
+// writer's CPU (exported on the DB cluster). They are added here, not in
+// the files, which tfimport's round trip also reads (it does not import
+// AWS/RDS alarms).
+var rdsAlarms = map[string]string{
+	databaseStacks[0]: `scaling_policies:
+  - name: db-connections-high
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: -1}]
+    alarm: {metric_name: DatabaseConnections, namespace: AWS/RDS, statistic: Maximum, comparison_operator: GreaterThanThreshold, threshold: 600, period: 60s, evaluation_periods: 2}
+  - name: reports-lagging
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: -1}]
+    alarm: {metric_name: ReplicaLag, namespace: AWS/RDS, dimensions: {DBInstanceIdentifier: shop-reports}, statistic: Maximum, comparison_operator: GreaterThanThreshold, threshold: 30, period: 60s, evaluation_periods: 3}
+`,
+	databaseStacks[1]: `scaling_policies:
+  - name: db-cpu-high
+    policy_type: StepScaling
+    adjustment_type: ChangeInCapacity
+    step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: -1}]
+    alarm: {metric_name: CPUUtilization, namespace: AWS/RDS, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 80, period: 60s, evaluation_periods: 3}
+`}
+
+// loadDB loads a database stack with its AWS/RDS alarms, through the
+// stack's own validation.
+func loadDB(t *testing.T, path string) *stack.Stack {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(p, append(data, rdsAlarms[path]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return load(t, p)
+}
+
 // TestDatabaseTerraform: the DB subnet group over the group's private
 // subnets, a security group open on the database port to the instances'
 // group only, the DB instance as the stack says (multi_az, class, storage,
@@ -21,7 +66,7 @@ var databaseStacks = []string{"testdata/database/multi-az.yaml", "testdata/datab
 // replicate_source_db; or the Multi-AZ DB cluster. The module parses and
 // every reference resolves.
 func TestDatabaseTerraform(t *testing.T) {
-	s := load(t, databaseStacks[0])
+	s := loadDB(t, databaseStacks[0])
 	files, err := Terraform(s, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,13 +119,28 @@ func TestDatabaseTerraform(t *testing.T) {
 	if got := strings.Join(traversals(t, sub, "subnet_ids"), " "); got != `aws_subnet.private["us-east-1a"].id aws_subnet.private["us-east-1b"].id` {
 		t.Errorf("subnet_ids = %s", got)
 	}
+	// AWS/RDS alarms name the exported DB instances by reference: the
+	// primary (no dimension given) and the replica the alarm names.
+	for id, want := range map[string]string{"db_connections_high": "aws_db_instance.this.identifier", "reports_lagging": "aws_db_instance.replica_2.identifier"} {
+		a := m.block(t, "resource", "aws_cloudwatch_metric_alarm", id)
+		eq(t, id+" namespace", val(t, a, "namespace").AsString(), "AWS/RDS")
+		dims, ok := a.Attributes["dimensions"].Expr.(*hclsyntax.ObjectConsExpr)
+		if !ok || len(dims.Items) != 1 {
+			t.Fatalf("%s: dimensions %T", id, a.Attributes["dimensions"].Expr)
+		}
+		key, _ := dims.Items[0].KeyExpr.Value(nil)
+		eq(t, id+" dimension", key.AsString(), "DBInstanceIdentifier")
+		if got := traversal(t, a, "dimensions"); got != want {
+			t.Errorf("%s: dimension value %s, want %s", id, got, want)
+		}
+	}
 	for name, b := range files {
 		if strings.Contains(string(b), "password =") && !strings.Contains(string(b), "var.db_password") {
 			t.Errorf("%s writes a password", name)
 		}
 	}
 
-	cs := load(t, databaseStacks[1])
+	cs := loadDB(t, databaseStacks[1])
 	files, err = Terraform(cs, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +148,13 @@ func TestDatabaseTerraform(t *testing.T) {
 	m = tfModule(parseModule(t, files))
 	for _, p := range checkRefs(m) {
 		t.Error(p)
+	}
+	ca := m.block(t, "resource", "aws_cloudwatch_metric_alarm", "db_cpu_high")
+	if got := traversal(t, ca, "dimensions"); got != "aws_rds_cluster.this.cluster_identifier" {
+		t.Errorf("the cluster's alarm is measured over %s", got)
+	}
+	if !strings.Contains(string(files["scaling.tf"]), "DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier") {
+		t.Errorf("the cluster's alarm lacks DBClusterIdentifier:\n%s", files["scaling.tf"])
 	}
 	c := m.block(t, "resource", "aws_rds_cluster", "this")
 	eq(t, "db_cluster_instance_class", val(t, c, "db_cluster_instance_class").AsString(), "db.m5d.large")
@@ -121,7 +188,7 @@ func TestDatabaseCloudFormation(t *testing.T) {
 		Outputs    map[string]any            `yaml:"Outputs"`
 	}
 	for _, p := range databaseStacks {
-		data, err := CloudFormation(load(t, p), Options{})
+		data, err := CloudFormation(loadDB(t, p), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +209,7 @@ func TestDatabaseCloudFormation(t *testing.T) {
 		}
 	}
 	// The last template read is the cluster's; check the instance's too.
-	data, _ := CloudFormation(load(t, databaseStacks[0]), Options{})
+	data, _ := CloudFormation(loadDB(t, databaseStacks[0]), Options{})
 	tmpl.Resources = nil
 	if err := yaml.Unmarshal(data, &tmpl); err != nil {
 		t.Fatal(err)
@@ -157,11 +224,39 @@ func TestDatabaseCloudFormation(t *testing.T) {
 	eq(t, "replica source", r.Properties["SourceDBInstanceIdentifier"], map[string]any{"Ref": "Database"})
 	eq(t, "replica class", r.Properties["DBInstanceClass"], "db.r5.large")
 	eq(t, "subnets", tmpl.Resources["DBSubnetGroup"].Properties["SubnetIds"], []any{map[string]any{"Ref": "PrivateSubnet1"}, map[string]any{"Ref": "PrivateSubnet2"}})
+	// AWS/RDS alarms: Ref of a DB instance (or cluster) is its identifier.
+	dims := func(res string) any { return tmpl.Resources[res].Properties["Dimensions"] }
+	eq(t, "primary's alarm", dims("DbConnectionsHighAlarm"), []any{map[string]any{"Name": "DBInstanceIdentifier", "Value": map[string]any{"Ref": "Database"}}})
+	eq(t, "replica's alarm", dims("ReportsLaggingAlarm"), []any{map[string]any{"Name": "DBInstanceIdentifier", "Value": map[string]any{"Ref": "ReadReplica2"}}})
+	eq(t, "namespace", tmpl.Resources["ReportsLaggingAlarm"].Properties["Namespace"], "AWS/RDS")
+	data, _ = CloudFormation(loadDB(t, databaseStacks[1]), Options{})
+	tmpl.Resources = nil
+	if err := yaml.Unmarshal(data, &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "cluster's alarm", dims("DbCpuHighAlarm"), []any{map[string]any{"Name": "DBClusterIdentifier", "Value": map[string]any{"Ref": "DBCluster"}}})
 }
 
-// TestDatabaseCheck: a cluster's read replicas cannot be written.
+// TestDatabaseCheck: a cluster's read replicas cannot be written; nor can
+// an alarm on a cluster's reader (RDS names those instances) or one whose
+// period is under RDS's minute.
 func TestDatabaseCheck(t *testing.T) {
-	s := load(t, databaseStacks[1])
+	rs := loadDB(t, databaseStacks[1])
+	a := rs.ScalingPolicies[0].Alarm
+	a.Dimensions = map[string]string{"DBInstanceIdentifier": "ledger-db-reader-1"}
+	a.Period = 30 * time.Second
+	for _, f := range []Format{FormatTerraform, FormatCloudFormation} {
+		err := Check(rs, f)
+		for _, want := range []string{
+			`scaling_policies[0].alarm.dimensions.DBInstanceIdentifier: "ledger-db-reader-1" cannot be named in the export: RDS names a Multi-AZ DB cluster's reader instances itself; watch the cluster (ledger-db, exported with DBClusterIdentifier)`,
+			"scaling_policies[0].alarm.period: 30s: RDS publishes its metrics once a minute",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v; want %q", f, err, want)
+			}
+		}
+	}
+	s := loadDB(t, databaseStacks[1])
 	s.Database.ReadReplicas = append(s.Database.ReadReplicas, stack.ReadReplica{Identifier: "r", InstanceClass: "db.m5d.large"})
 	for _, f := range []Format{FormatTerraform, FormatCloudFormation} {
 		if err := Check(s, f); err == nil || !strings.Contains(err.Error(), "database.read_replicas: read replicas of a Multi-AZ DB cluster cannot be written") {

@@ -147,8 +147,10 @@ func Check(s *stack.Stack, f Format) error {
 				errf(field+".period", "%ds: AWS/EC2 metrics come at most once a minute, so the alarm would never have data; use 60s or more", secs)
 			}
 		case "AWS/ApplicationELB":
+		case stack.NamespaceRDS:
+			checkRDSAlarm(s, a, field, errf)
 		default:
-			errf(field+".namespace", "%q: the exporter knows the dimensions of AWS/EC2 (AutoScalingGroupName) and AWS/ApplicationELB (LoadBalancer, TargetGroup) only", a.Namespace)
+			errf(field+".namespace", "%q: the exporter knows the dimensions of AWS/EC2 (AutoScalingGroupName), AWS/ApplicationELB (LoadBalancer, TargetGroup) and AWS/RDS (DBInstanceIdentifier, DBClusterIdentifier) only", a.Namespace)
 		}
 	}
 	if len(list) == 0 {
@@ -161,7 +163,7 @@ func Check(s *stack.Stack, f Format) error {
 // the writer renders in its own syntax.
 type dimension struct {
 	Name string
-	Ref  string // "asg", "lb" or "tg"
+	Ref  string // "asg", "lb", "tg"; for AWS/RDS "db", "cluster" or "replica_N" (database.read_replicas[N-1])
 }
 
 // perTarget lists the AWS/ApplicationELB metrics published per target group.
@@ -172,7 +174,13 @@ var perTarget = map[string]bool{
 
 // alarmDimensions says what an alarm's metric is measured over: the group
 // for AWS/EC2, the load balancer (and target group) for AWS/ApplicationELB.
-func alarmDimensions(a *stack.Alarm) []dimension {
+func alarmDimensions(s *stack.Stack, a *stack.Alarm) []dimension {
+	if a.Namespace == stack.NamespaceRDS {
+		if d, ok := rdsDimension(s, a); ok {
+			return []dimension{d}
+		}
+		return nil // Check refuses it
+	}
 	if a.Namespace == "AWS/ApplicationELB" {
 		d := []dimension{{"LoadBalancer", "lb"}}
 		if perTarget[a.MetricName] {

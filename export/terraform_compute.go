@@ -268,12 +268,16 @@ func tfAlarm(w *tf, sv tfSvc, i int, id string) {
 	w.attr("datapoints_to_alarm", itoa(a.DatapointsToAlarm))
 	w.attr("treat_missing_data", q(a.TreatMissingData))
 	w.open("dimensions", "=")
-	for _, d := range alarmDimensions(a) {
-		w.attr(d.Name, map[string]string{
+	for _, d := range alarmDimensions(s, a) {
+		expr, ok := map[string]string{
 			"asg": "aws_autoscaling_group." + sv.id + ".name",
 			"lb":  "aws_lb.this.arn_suffix",
 			"tg":  "aws_lb_target_group." + sv.id + ".arn_suffix",
-		}[d.Ref])
+		}[d.Ref]
+		if !ok {
+			expr = tfRDSRef(d.Ref)
+		}
+		w.attr(d.Name, expr)
 	}
 	w.close()
 	w.attr("alarm_actions", fmt.Sprintf("[aws_autoscaling_policy.%s.arn]", id))

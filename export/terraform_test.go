@@ -150,7 +150,7 @@ func terraform(t *testing.T, env []string, dir string, args ...string) string {
 
 // TestTerraformValidate runs terraform init -backend=false, validate and
 // fmt -check, offline, against the mirrored AWS provider, on every export
-// the package's tests build: each test stack, both database layouts, the
+// the package's tests build: each test stack, both database layouts (with AWS/RDS alarms), the
 // services stack, a weighted forward with group stickiness and the group
 // extras. Each export is a child module of one
 // root, so the provider starts once (a validate costs about six seconds,
@@ -175,7 +175,7 @@ func TestTerraformValidate(t *testing.T) {
 		add(ts.name, ts.s, ts.opts)
 	}
 	for _, p := range databaseStacks {
-		add("database-"+strings.TrimSuffix(filepath.Base(p), ".yaml"), load(t, p), Options{})
+		add("database-"+strings.TrimSuffix(filepath.Base(p), ".yaml"), loadDB(t, p), Options{})
 	}
 	services, err := stack.Builtin("services")
 	if err != nil {

@@ -197,6 +197,8 @@ func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, e
 		return "the run is over: its instances are reaped, not started again", nil
 	case chaos.KillInstance:
 		return "nothing to revert: a killed instance stays dead", nil
+	case chaos.DBConnections:
+		return "the leaky client's connections were the crashed lab's own: they closed with its process", nil
 	case chaos.DBFailover, chaos.KillDB, chaos.ReplicaLag:
 		return "the run's database servers are reaped with it: nothing to undo", nil
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,10 +16,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 )
@@ -93,12 +97,39 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	l.DB, l.dbRT = tier, rt
+	if err := l.createAppRole(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
 	l.say("Database: %s", rds.Describe(d, tier.Servers()))
 	for _, e := range tier.Endpoints() {
 		l.say("Database: %s endpoint %s at %s (forwards to %s)", e.Kind, e.Name, e.Addr(), targetsText(e.Targets()))
 	}
 
 	return nil
+}
+
+// databaseAddrs are the stable addresses the stack's database endpoints
+// will take (rds.DefaultEndpointBase and up, on the database's port): a
+// DB instance's endpoint (a cluster's writer and reader endpoints) and
+// one per read replica, as rds opens them. They are in the run's lock
+// (runlock.Owner.Addrs): every run's tier takes them from the same base,
+// whatever its zones, so two runs on one database port conflict.
+func databaseAddrs(s *stack.Stack) []string {
+	d := s.Database
+	if d == nil {
+		return nil
+	}
+	n := 1 + len(d.ReadReplicas)
+	if d.Cluster {
+		n++
+	}
+	out := make([]string, 0, n)
+	a := rds.DefaultEndpointBase
+	for range n {
+		out = append(out, netip.AddrPortFrom(a, uint16(d.Port)).String())
+		a = a.Next()
+	}
+	return out
 }
 
 // closeDatabase stops the data tier: after the instances, which use it.
@@ -188,37 +219,104 @@ func labelled(runID string) bool {
 // endpoint), and DATABASE_READER_URL where there are readable copies: a
 // cluster's reader endpoint, or else the first read replica's own endpoint
 // (RDS gives each its own; the app is told one). A Multi-AZ standby is never
-// given: RDS serves no reads from it. The URLs carry the endpoints' stable
-// addresses, which a failover does not change (the instances do not ask the
-// lab's DNS, where the endpoints' names are). The launch template's own
-// environment, set after, wins.
+// given: RDS serves no reads from it. The URLs name the endpoints by their
+// DNS names, as RDS's do, and LAB_DNS_RESOLVER is the lab's DNS server
+// (host:port) that answers them, as an instance's VPC resolver would: the
+// host's own resolver does not know them, and the lab's DNS listens on a
+// port of its own (SimplyDone resolves through it, keeping each answer for
+// its TTL; an image of the user's own must do the same). Without the
+// lab's DNS the URLs carry the endpoints' stable addresses. They name the
+// application's role (appRole), not the master user, so that the slots
+// PostgreSQL keeps for superusers stay the lab's. The launch template's
+// own environment, set after, wins.
 func (l *Lab) databaseEnv() map[string]string {
 	if l.DB == nil {
 		return nil
 	}
-	env := map[string]string{"DATABASE_URL": l.DB.EndpointURL(l.DB.WriterEndpoint())}
+	env := map[string]string{"DATABASE_URL": l.appURL(l.endpointURL(l.DB.WriterEndpoint()), "")}
+	if dns := l.dnsServer(); dns != nil {
+		env["LAB_DNS_RESOLVER"] = dns.Addr()
+	}
 	if r := l.DB.ReaderEndpoint(); r != nil {
-		env["DATABASE_READER_URL"] = l.DB.EndpointURL(r)
+		env["DATABASE_READER_URL"] = l.appURL(l.endpointURL(r), "")
 		return env
 	}
 	for _, s := range l.DB.Servers() {
 		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && s.Role == stack.RoleReadReplica {
-			env["DATABASE_READER_URL"] = l.DB.EndpointURL(e)
+			env["DATABASE_READER_URL"] = l.appURL(l.endpointURL(e), "")
 			return env
 		}
 	}
 	return env
 }
 
+// dnsServer is the lab's DNS server, nil before the entry starts.
+func (l *Lab) dnsServer() *entry.DNSServer {
+	if l.entry == nil {
+		return nil
+	}
+	return l.entry.dns
+}
+
+// endpointURL is the tier's URL through endpoint e, by its DNS name when
+// the lab's DNS serves it, else by its stable address.
+func (l *Lab) endpointURL(e *rds.Endpoint) string {
+	raw := l.DB.EndpointURL(e)
+	if l.dnsServer() == nil {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Host = net.JoinHostPort(e.Name, strconv.Itoa(int(e.Addr().Port())))
+	return u.String()
+}
+
 // addDatabaseNames puts the data tier's endpoint names in the lab's DNS,
-// each answering its stable address with rds.EndpointTTL.
+// each with rds.EndpointTTL, and keeps them current: an endpoint with one
+// server behind it (a DB instance's, a read replica's, a cluster's writer
+// endpoint) answers that server's address, as RDS's CNAME names the
+// instance's host, and a failover flips it when it moves the endpoint
+// (clients holding the old answer reach the old server until their TTL
+// passes); a cluster's reader endpoint, several servers, answers its
+// stable address, where the lab's forwarder spreads connections.
 func (l *Lab) addDatabaseNames() {
-	if l.DB == nil || l.entry == nil || l.entry.dns == nil {
+	dns := l.dnsServer()
+	if l.DB == nil || dns == nil {
 		return
 	}
+	l.updateDatabaseNames()
+	l.Bus.Subscribe(func(e events.Envelope) {
+		if _, ok := e.Event.(rds.FailoverStep); ok {
+			l.updateDatabaseNames()
+		}
+	})
+}
+
+// updateDatabaseNames sets each endpoint's DNS answer to what is behind it
+// now (endpointAnswer); an endpoint that answers nothing mid-failover keeps
+// its last answer, as RDS's record names the old instance until the flip.
+func (l *Lab) updateDatabaseNames() {
+	dns := l.dnsServer()
 	for _, e := range l.DB.Endpoints() {
-		l.entry.dns.AddName(e.Name, e.Addr().Addr(), rds.EndpointTTL)
+		if a, ok := endpointAnswer(e); ok {
+			dns.AddName(e.Name, a, rds.EndpointTTL)
+		}
 	}
+}
+
+// endpointAnswer is the address e's name answers: its one server, or its
+// stable address for a reader endpoint; false while it has no server.
+func endpointAnswer(e *rds.Endpoint) (netip.Addr, bool) {
+	ts := e.Targets()
+	switch {
+	case e.Kind == rds.EndpointReader:
+		return e.Addr().Addr(), true
+	case len(ts) == 1:
+		return ts[0].Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 func targetsText(ts []netip.AddrPort) string {

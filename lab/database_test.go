@@ -13,13 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/sim/rds"
+	"github.com/simplydone/lab/stack"
+	"github.com/simplydone/lab/todo"
 )
 
 const multiAZ = `database:
@@ -94,6 +101,26 @@ func TestDatabaseTierInRun(t *testing.T) {
 		t.Errorf("the tier's lock is not held while it runs: %v", err)
 	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
+	// Instances are given the writer endpoint's DNS name and the lab's DNS,
+	// which answers it with the primary's address.
+	env := l.databaseEnv()
+	w := l.DB.WriterEndpoint()
+	if !strings.Contains(env["DATABASE_URL"], "@"+w.Name+":18487/") || env["LAB_DNS_RESOLVER"] != l.DNS().Addr() {
+		t.Errorf("DATABASE_URL host and LAB_DNS_RESOLVER: %q, %q; want %s and %s", strings.SplitN(env["DATABASE_URL"], "@", 2)[1], env["LAB_DNS_RESOLVER"], w.Name, l.DNS().Addr())
+	}
+	if got, err := todo.NewDNSCache(env["LAB_DNS_RESOLVER"], nil).Lookup(ctx, w.Name); err != nil || !slices.Equal(got, []string{servers[0].Addr.String()}) {
+		t.Errorf("%s answers %v (%v); want the primary's %s", w.Name, got, err, servers[0].Addr)
+	}
+	// The run's lock holds the endpoints' addresses, those the tier opened.
+	owner, err := runlock.ReadOwner(state, l.RunID)
+	var opened []string
+	for _, e := range l.DB.Endpoints() {
+		opened = append(opened, e.Addr().String())
+	}
+	if err != nil || !slices.Equal(owner.Addrs, opened) {
+		t.Errorf("the lock's addresses %v (%v); the tier's endpoints are at %v", owner.Addrs, err, opened)
+	}
+	fullDatabaseStillVerifies(t, l)
 	dir := l.Dir
 	if err := l.Close(); err != nil {
 		t.Fatalf("close: %v", err)
@@ -137,6 +164,21 @@ func TestDatabaseFootprint(t *testing.T) {
 	_, ports := footprint(s, zones)
 	if !slices.Contains(ports, 18487) {
 		t.Errorf("footprint ports %v lack the database's 18487", ports)
+	}
+	// The endpoints' stable addresses are outside every zone's subnet:
+	// they are in the lock as addresses, and two runs of other zones on
+	// the same database port conflict by them.
+	if got := databaseAddrs(s); !slices.Equal(got, []string{"127.0.0.200:18487"}) {
+		t.Errorf("a Multi-AZ DB instance's endpoint addresses %v", got)
+	}
+	rr, _ := stack.Builtin("read-replicas")
+	if got := databaseAddrs(rr); !slices.Equal(got, []string{"127.0.0.200:5432", "127.0.0.201:5432"}) {
+		t.Errorf("read-replicas' endpoint addresses %v", got)
+	}
+	a := runlock.Owner{Subnets: []string{"127.0.1.0/24"}, Ports: []int{8080, 5432}, Addrs: databaseAddrs(rr)}
+	b := runlock.Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{8081, 5432}, Addrs: databaseAddrs(rr)[:1]}
+	if !a.Conflicts(b) {
+		t.Error("two runs on the same endpoint address do not conflict")
 	}
 }
 
@@ -237,9 +279,9 @@ slos: [lost_writes == 0, stale_reads == 0]
 		t.Fatal("no instance log")
 	}
 	b, _ := os.ReadFile(logs[0])
-	// Through the DB instance's endpoint (its stable address), not the
-	// primary's own: a failover moves what is behind it.
-	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres:xxxxx@127.0.0.200:18490/postgres") {
+	// Through the DB instance's endpoint, by its DNS name as RDS gives it
+	// (a failover flips what the name answers), as the application's role.
+	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18490/postgres") {
 		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
 	}
 	// ReadIOPS and WriteIOPS (Count/Second): the primary wrote WAL for
@@ -253,4 +295,68 @@ slos: [lost_writes == 0, stale_reads == 0]
 	if err != nil || !strings.Contains(string(jb), `"role":"standby"`) || !strings.Contains(string(jb), `"WriteIOPS"`) {
 		t.Errorf("%s: %v, want each minute's tier and metrics:\n%.600s", rundir.DatabaseFile, err, jb)
 	}
+}
+
+// fullDatabaseStillVerifies: a leaky client (db-connections) fills the
+// primary to max_connections as the application's role; the server
+// refuses it the slots PostgreSQL 15 keeps for superusers
+// (superuser_reserved_connections, 3 as on RDS), refuses the application
+// a further connection, and the lab's own check of the acknowledged
+// writes still connects and reads the writer. Releasing closes them all.
+func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := l.DB.Connect(ctx, l.DB.Primary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var reserved, maxConns int
+	if err := admin.QueryRow(ctx, "SELECT current_setting('superuser_reserved_connections')::int, current_setting('max_connections')::int").Scan(&reserved, &maxConns); err != nil || reserved != 3 {
+		t.Fatalf("superuser_reserved_connections %d (%v); want PostgreSQL's and RDS's 3", reserved, err)
+	}
+	// The instance makes its todos table as the application's role.
+	waitFor(t, "the todos table", 30*time.Second, func() bool {
+		var owner string
+		return admin.QueryRow(ctx, "SELECT tableowner FROM pg_tables WHERE tablename = 'todos'").Scan(&owner) == nil && owner == appRole(l.opts.Stack.Database.Username)
+	})
+	held, err := labDatabase{l}.HoldConnections(ctx, chaos.DBPrimary, maxConns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(context.Background())
+	if held.Count >= maxConns-reserved || !strings.Contains(held.Refused, "reserved") {
+		t.Fatalf("the leaky client holds %d of %d (refused: %q); want fewer than %d and the reserved slots refused", held.Count, maxConns, held.Refused, maxConns-reserved)
+	}
+	// A slot a transient connection of the lab's had taken may come free:
+	// the application takes what is left until it is refused.
+	var refused error
+	for range 10 {
+		c, err := pgx.Connect(ctx, l.appURL(l.DB.URL(l.DB.Primary(), ""), ""))
+		if err != nil {
+			refused = err
+			break
+		}
+		defer c.Close(context.Background())
+	}
+	var pe *pgconn.PgError
+	if !errors.As(refused, &pe) || pe.Code != "53300" {
+		t.Fatalf("the application on a full database: %v; want 53300 (too many connections)", refused)
+	}
+	lost, err := l.verifyWritesOnWriter(ctx, []load.Write{{ID: 1 << 40, Title: "never written"}})
+	if err != nil || lost != 1 {
+		t.Fatalf("the lab's check on a full database: %d lost, %v; want it to read the writer (1 lost)", lost, err)
+	}
+	if alive := held.Alive(ctx); alive != held.Count {
+		t.Errorf("%d of %d held connections answer", alive, held.Count)
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the leaky client's connections closed", 10*time.Second, func() bool {
+		var n int
+		return admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", LeakyClientApplicationName).Scan(&n) == nil && n == 0
+	})
+	t.Logf("max_connections %d: the leaky client held %d, then %q; the lab's check read the writer", maxConns, held.Count, held.Refused)
 }

@@ -56,7 +56,7 @@ func TestRunFailsOverTheDatabase(t *testing.T) {
 		t.Skipf("%v", err)
 	}
 	s := testStackWith(t, 18491, 3, strings.Replace(multiAZ, "18487", "18492", 1))
-	// A shallow health check, as simplydone-multiaz-db has: a deep one (a
+	// A shallow health check, as multi-az has: a deep one (a
 	// query on the writer's pool every 5 AWS s from each node) holds the
 	// pool's connections while they are opened again after the failover.
 	s.TargetGroup.HealthCheck.Path = "/"

@@ -104,6 +104,7 @@ func (l *Lab) holdRun() error {
 		return err
 	}
 	me.Subnets, me.Ports = footprint(l.opts.Stack, zones)
+	me.Addrs = databaseAddrs(l.opts.Stack)
 	if l.lock, err = runlock.Hold(l.opts.StateDir, me); err != nil {
 		return err
 	}
@@ -116,18 +117,22 @@ func (l *Lab) holdRun() error {
 			return &LiveRunError{RunID: o.RunID, PID: o.Process.PID, Dir: o.Dir}
 		}
 	}
-	// Another user's lab has its own state directory: the addresses tell.
+	// Another user's lab has its own state directory: the addresses tell
+	// (each zone's node, and the database's endpoints).
+	var probe []netip.AddrPort
 	for _, z := range zones {
-		for _, ap := range []netip.AddrPort{
-			netip.AddrPortFrom(z.NodeAddr(), uint16(l.opts.Stack.LoadBalancer.ListenerPort)),
-		} {
-			ln, err := net.Listen("tcp", ap.String())
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return &LiveRunError{Addr: ap.String()}
-			}
-			if err == nil {
-				ln.Close()
-			}
+		probe = append(probe, netip.AddrPortFrom(z.NodeAddr(), uint16(l.opts.Stack.LoadBalancer.ListenerPort)))
+	}
+	for _, a := range me.Addrs {
+		probe = append(probe, netip.MustParseAddrPort(a))
+	}
+	for _, ap := range probe {
+		ln, err := net.Listen("tcp", ap.String())
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return &LiveRunError{Addr: ap.String()}
+		}
+		if err == nil {
+			ln.Close()
 		}
 	}
 	return nil

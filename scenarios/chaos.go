@@ -224,7 +224,7 @@ func (a ChaosAction) Chaos() chaos.Action {
 	ca := chaos.Action{At: a.At, After: a.After, Every: a.Every, EveryJitter: a.EveryJitter, Repeat: a.Repeat,
 		Kind: a.Action, Zone: a.Zone, Duration: a.Duration, Percent: a.Percent, Status: a.Status, Count: a.Count,
 		Latency: a.Latency, Jitter: a.Jitter, Rate: a.Bandwidth, BlackholeFor: a.BlackholeAt, LBNode: a.LBNode, MeanGap: a.MeanGap, MinGap: a.MinGap,
-		DBInstance: a.DBInstance}
+		DBInstance: a.DBInstance, Connections: a.Connections}
 	if t := a.Target; t != nil {
 		ca.Select = chaos.Selector{IDs: t.IDs, Count: t.Count, Percent: t.Percent, Order: t.Pick}
 	}

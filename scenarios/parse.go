@@ -190,11 +190,12 @@ func (p parser) users(n *yaml.Node, path string, ph *Phase) {
 func (p parser) chaos(n *yaml.Node, path string) ChaosAction {
 	var a ChaosAction
 	m := p.Mapping(n, path, "at", "action", "zone", "duration", "percent", "status", "latency", "jitter",
-		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap", "db_instance")
+		"after", "every", "every_jitter", "repeat", "target", "count", "bandwidth", "blackhole_for", "lb_node", "mean_gap", "min_gap", "db_instance", "connections")
 	p.Dur(m, path, "at", &a.At, true)
 	p.Str(m, path, "action", &a.Action)
 	p.Str(m, path, "zone", &a.Zone)
 	p.Str(m, path, "db_instance", &a.DBInstance)
+	p.Int(m, path, "connections", &a.Connections)
 	p.Dur(m, path, "duration", &a.Duration, true)
 	p.Float(m, path, "percent", &a.Percent)
 	p.Int(m, path, "status", &a.Status)

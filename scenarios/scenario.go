@@ -171,7 +171,8 @@ type ChaosAction struct {
 	LBNode      string        // az-outage: chaos.LBNodeUp (default, as FIS) or chaos.LBNodeDown (a harsher test)
 	MeanGap     time.Duration // monkey
 	MinGap      time.Duration // monkey
-	DBInstance  string        // db-failover, kill-db, replica-lag: primary, replica or a DB instance's identifier ("": the kind's default)
+	DBInstance  string        // db-failover, kill-db, replica-lag, db-connections: primary, replica or a DB instance's identifier ("": the kind's default)
+	Connections int           // db-connections: how many connections the leaky client holds, 1 up to the DB instance's max_connections
 }
 
 // TotalDuration is the AWS time the load profile lasts.

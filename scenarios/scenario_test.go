@@ -170,7 +170,7 @@ func TestResolveStackRelativePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.ResolveStack()
-	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-multiaz-db, simplydone-peak, simplydone-peak-multi-az, simplydone-read-replica, simplydone-stateless, simplydone-sticky, single-az-db, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
+	want := scen + `:2:8: stack: "nope.yaml" is not a built-in stack (db-connections, multi-az, read-replicas, services, simplydone, simplydone-bluegreen, simplydone-deploy, simplydone-peak, simplydone-peak-multi-az, simplydone-stateless, simplydone-sticky, single-az-db, single-server) and there is no file ` + filepath.Join(dir, "scenarios/nope.yaml")
 	if err == nil || err.Error() != want {
 		t.Errorf("missing stack:\n%v\nwant:\n%s", err, want)
 	}

@@ -258,6 +258,7 @@ func (p parser) validateChaos(s *Scenario) {
 			}
 		}
 	}
+	p.validateDBConnections(s)
 	for i, a := range s.Chaos {
 		path := yamlcheck.Index("chaos", i)
 		switch {
@@ -302,6 +303,7 @@ var lasts = map[string]string{
 	chaos.KillLBNode:        "the node stays down",
 	chaos.Monkey:            "the monkey is loose",
 	chaos.ReplicaLag:        "the replica's replication stays paused",
+	chaos.DBConnections:     "the leaky client holds its connections",
 }
 
 // chaosFields says which action takes which optional field.

@@ -10,7 +10,7 @@ import (
 )
 
 func TestBuiltinParsesCleanly(t *testing.T) {
-	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"db-connections", "multi-az", "read-replicas", "services", "simplydone", "simplydone-bluegreen", "simplydone-deploy", "simplydone-multiaz-db", "simplydone-peak", "simplydone-peak-multi-az", "simplydone-read-replica", "simplydone-stateless", "simplydone-sticky", "single-az-db", "single-server"}) {
+	if got := BuiltinNames(); !reflect.DeepEqual(got, []string{"db-connections", "multi-az", "read-replicas", "services", "simplydone", "simplydone-bluegreen", "simplydone-deploy", "simplydone-peak", "simplydone-peak-multi-az", "simplydone-stateless", "simplydone-sticky", "single-az-db", "single-server"}) {
 		t.Fatalf("BuiltinNames() = %v", got)
 	}
 	s, err := Builtin("simplydone")
@@ -207,7 +207,7 @@ func TestLoadAndResolve(t *testing.T) {
 	if s, err := Resolve("simplydone"); err != nil || s.Name != "simplydone" {
 		t.Errorf("Resolve(simplydone) = %v, %v", s, err)
 	}
-	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in ("+strings.Join(BuiltinNames(), ", ")+") and no such file") || !strings.Contains(err.Error(), "simplydone-peak, simplydone-peak-multi-az, simplydone-read-replica") {
+	if _, err := Resolve(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "not a built-in ("+strings.Join(BuiltinNames(), ", ")+") and no such file") || !strings.Contains(err.Error(), "simplydone-peak, simplydone-peak-multi-az, simplydone-stateless") {
 		t.Errorf("Resolve(missing) error = %v", err)
 	}
 }

@@ -35,6 +35,10 @@ type PGConfig struct {
 	ReaderURL string
 	// PoolSize bounds each endpoint's pool; 0 means DefaultPoolSize.
 	PoolSize int
+	// DNSResolver, if set (host:port), resolves the URLs' host names, each
+	// answer kept for its TTL (DNSCache): the lab's DNS, where the
+	// endpoints' names are. Unset: the system's resolver.
+	DNSResolver string
 }
 
 // PGStore keeps todos in PostgreSQL through pgx's pool. A write is
@@ -84,13 +88,17 @@ func OpenPostgres(ctx context.Context, c PGConfig) (*PGStore, error) {
 	if size == 0 {
 		size = DefaultPoolSize
 	}
-	w, err := newPool(ctx, c.WriterURL, size)
+	var lookup pgconn.LookupFunc
+	if c.DNSResolver != "" {
+		lookup = NewDNSCache(c.DNSResolver, nil).Lookup
+	}
+	w, err := newPool(ctx, c.WriterURL, size, lookup)
 	if err != nil {
 		return nil, fmt.Errorf("todo: writer endpoint: %w", err)
 	}
 	s := &PGStore{writer: w, reader: w, kind: "postgresql " + redact(c.WriterURL)}
 	if c.ReaderURL != "" {
-		r, err := newPool(ctx, c.ReaderURL, size)
+		r, err := newPool(ctx, c.ReaderURL, size, lookup)
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("todo: reader endpoint: %w", err)
@@ -105,10 +113,13 @@ func OpenPostgres(ctx context.Context, c PGConfig) (*PGStore, error) {
 	return s, nil
 }
 
-func newPool(ctx context.Context, dsn string, size int) (*pgxpool.Pool, error) {
+func newPool(ctx context.Context, dsn string, size int, lookup pgconn.LookupFunc) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", redact(dsn), err)
+	}
+	if lookup != nil {
+		cfg.ConnConfig.LookupFunc = lookup
 	}
 	cfg.MaxConns, cfg.MinConns = int32(size), int32(size) // a fixed pool, as HikariCP's default
 	if cfg.ConnConfig.ConnectTimeout == 0 {

@@ -30,7 +30,7 @@ var ErrUnavailable = errors.New("database unavailable")
 // set, else SQLite in DataDir. It says which in kind.
 func openRepo(ctx context.Context, cfg Config) (r Repo, kind string, err error) {
 	if cfg.DatabaseURL != "" {
-		pg, err := OpenPostgres(ctx, PGConfig{WriterURL: cfg.DatabaseURL, ReaderURL: cfg.ReaderURL, PoolSize: cfg.PoolSize})
+		pg, err := OpenPostgres(ctx, PGConfig{WriterURL: cfg.DatabaseURL, ReaderURL: cfg.ReaderURL, PoolSize: cfg.PoolSize, DNSResolver: cfg.DNSResolver})
 		if err != nil {
 			return nil, "", err
 		}

@@ -34,6 +34,10 @@ type Config struct {
 	DatabaseURL string
 	ReaderURL   string
 	PoolSize    int
+	// DNSResolver, if set (host:port), resolves the database URLs' host
+	// names, each answer kept for its TTL (the lab's DNS, where RDS
+	// endpoints' names are); else the system's resolver.
+	DNSResolver string
 	// DBScanRows, with a database, makes every statement cost the
 	// database an aggregate over this many rows first (scancost.go); 0 none.
 	DBScanRows int

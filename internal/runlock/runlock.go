@@ -31,11 +31,23 @@ type Owner struct {
 	// (127.0.N.0/24) and the load balancer's and instances' ports.
 	Subnets []string `json:"subnets,omitempty"`
 	Ports   []int    `json:"ports,omitempty"`
+	// Addrs are addresses (host:port) the run binds outside its zones'
+	// subnets: its database endpoints' stable addresses (127.0.0.200 and
+	// up, on the database's port), which every run's tier takes from the
+	// same base whatever its zones.
+	Addrs []string `json:"addrs,omitempty"`
 }
 
-// Conflicts reports whether o and p would bind the same address: a subnet
-// in common and a port in common.
+// Conflicts reports whether o and p would bind the same address: an
+// address of Addrs in common, or a subnet in common and a port in common.
 func (o Owner) Conflicts(p Owner) bool {
+	for _, x := range o.Addrs {
+		for _, y := range p.Addrs {
+			if x == y {
+				return true
+			}
+		}
+	}
 	shared := func(a, b []string) bool {
 		for _, x := range a {
 			for _, y := range b {

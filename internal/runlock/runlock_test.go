@@ -112,7 +112,7 @@ func TestHoldInThisProcessIsSeenAlive(t *testing.T) {
 }
 
 func TestConflicts(t *testing.T) {
-	a := Owner{Subnets: []string{"127.0.1.0/24", "127.0.2.0/24"}, Ports: []int{80, 8080}}
+	a := Owner{Subnets: []string{"127.0.1.0/24", "127.0.2.0/24"}, Ports: []int{80, 8080}, Addrs: []string{"127.0.0.201:5432"}}
 	for _, c := range []struct {
 		b    Owner
 		want bool
@@ -120,6 +120,9 @@ func TestConflicts(t *testing.T) {
 		{Owner{Subnets: []string{"127.0.2.0/24"}, Ports: []int{8080}}, true},
 		{Owner{Subnets: []string{"127.0.2.0/24"}, Ports: []int{81, 8081}}, false},
 		{Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{80}}, false},
+		// database endpoints: the same stable address whatever the zones
+		{Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{5432}, Addrs: []string{"127.0.0.200:5432", "127.0.0.201:5432"}}, true},
+		{Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{5432}, Addrs: []string{"127.0.0.200:5433"}}, false},
 	} {
 		if got := a.Conflicts(c.b); got != c.want {
 			t.Errorf("Conflicts(%+v) = %v, want %v", c.b, got, c.want)

@@ -68,6 +68,7 @@ func run(args []string) error {
 	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory (the SQLite store, when there is no -database-url)")
 	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL writer endpoint, postgres://user:password@host:port/db (default: SQLite in -data-dir)")
 	readerURL := fs.String("reader-url", os.Getenv("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
+	dnsResolver := fs.String("dns-resolver", os.Getenv("LAB_DNS_RESOLVER"), "DNS server (host:port) that resolves the database endpoints' names, answers kept for their TTL (default: the system's resolver)")
 	fs.IntVar(&poolSize, "db-pool", poolSize, "database connections kept at most, per endpoint")
 	fs.IntVar(&scanRows, "db-scan-rows", scanRows, "rows the database aggregates before each statement (a costlier query; 0: none)")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
@@ -123,6 +124,7 @@ func run(args []string) error {
 		DatabaseURL: *dbURL,
 		ReaderURL:   *readerURL,
 		PoolSize:    poolSize,
+		DNSResolver: *dnsResolver,
 		DBScanRows:  scanRows,
 		Cart:        *cart,
 		InstanceID:  *id,
