@@ -53,7 +53,8 @@ const (
 	StepMoved    = "endpoint moved"
 	StepRebuilt  = "standby rebuilt"
 	StepRestart  = "restarted"
-	StepFailed   = "failed" // the failover ended without a promotion
+	StepReplaced = "replaced" // a server that could not follow the new primary, built again from it
+	StepFailed   = "failed"   // the failover ended without a promotion
 )
 
 func (FailoverStep) Kind() string { return "database" }
