@@ -35,7 +35,9 @@ func (e RDSEvent) Message() string {
 
 // FailoverStep is one step of a failover (or a replica's promotion) as the
 // lab took it: detected, fenced, promoted, endpoint moved, standby
-// rebuilt. At is the AWS seconds since the failover started.
+// rebuilt. At is the AWS seconds since the failure (the primary found
+// stopped, killed, or first failing its checks; a reboot with failover:
+// the request), from which RDS's failover time counts.
 type FailoverStep struct {
 	DB     string  `json:"db"`
 	Step   string  `json:"step"`

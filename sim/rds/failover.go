@@ -141,9 +141,13 @@ func (t *Tier) KillServer(ctx context.Context, identifier string) error {
 	if !ok {
 		return fmt.Errorf("no DB instance %s", identifier)
 	}
+	at := t.opts.Clock.Now()
 	if err := t.opts.Runtime.Kill(ctx, s.ID); err != nil {
 		return fmt.Errorf("kill DB instance %s: %w", identifier, err)
 	}
+	t.mu.Lock()
+	t.downAt[s.ID] = at
+	t.mu.Unlock()
 	return nil
 }
 
@@ -163,6 +167,7 @@ func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
 	t.mu.Unlock()
 	var killed []string
 	var errs []error
+	at := t.opts.Clock.Now()
 	for _, s := range servers {
 		if s.Zone.Name != zone {
 			continue
@@ -171,6 +176,11 @@ func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
 			errs = append(errs, fmt.Errorf("kill DB instance %s: %w", s.Identifier, err))
 			continue
 		}
+		t.mu.Lock()
+		if _, ok := t.downAt[s.ID]; !ok {
+			t.downAt[s.ID] = at
+		}
+		t.mu.Unlock()
 		killed = append(killed, s.Identifier)
 	}
 	return killed, errors.Join(errs...)
@@ -223,7 +233,7 @@ func (t *Tier) watch() {
 		case <-t.stop:
 			return
 		case r := <-t.requests:
-			r.done <- t.failover(ctx, r.target, r.reason)
+			r.done <- t.failover(ctx, r.target, r.reason, t.opts.Clock.Now())
 		case <-tick.C():
 			t.check(ctx, m)
 		}
@@ -233,10 +243,11 @@ func (t *Tier) watch() {
 // monitor is the monitor's own connection to the primary and its count of
 // failed checks in a row; only the monitor goroutine uses it.
 type monitor struct {
-	conn  *pgx.Conn
-	on    string // the server conn is to
-	fails int
-	since time.Time // the first failed check of the run of fails (wall)
+	conn     *pgx.Conn
+	on       string // the server conn is to
+	fails    int
+	since    time.Time // the first failed check of the run of fails (wall)
+	sinceAWS time.Time // the same, AWS time
 }
 
 // unresponsiveFor is how long (wall) a primary whose process runs must
@@ -317,31 +328,32 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	now := time.Now()
 	switch {
 	case t.isRecovering(p.Identifier):
-		m.fails = 0 // being started again in place: its start-up is no failure
+		m.fails, m.sinceAWS = 0, time.Time{} // being started again in place: its start-up is no failure
 	case !alive(states, p):
 		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
+		t.sawDown(p)
 	default:
 		if recovering, err := m.ping(ctx, t, p); err != nil {
 			if m.fails == 0 {
-				m.since = now
+				m.since, m.sinceAWS = now, t.opts.Clock.Now()
 			}
 			m.fails++
 		} else {
-			m.fails = 0
+			m.fails, m.sinceAWS = 0, time.Time{}
 			if !recovering {
 				t.healWriter(p)
 			}
 		}
 	}
 	if m.fails >= monitorFails && now.Sub(m.since) >= unresponsiveFor(t.opts.Clock.Speed()) {
-		m.fails = 0
+		m.fails, m.sinceAWS = 0, time.Time{}
 		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
 		if !alive(states, p) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
 		if t.canFailOver(servers, states) {
-			if err := t.failover(ctx, "", why); err != nil {
+			if err := t.failover(ctx, "", why, t.failedAt(p, m)); err != nil {
 				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
 			}
 			return
@@ -363,6 +375,35 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 		t.startRebuild(ctx, *lost, func() float64 { return 0 })
 	}
 	t.syncReplication(ctx, m)
+}
+
+// sawDown notes when the monitor first found s stopped (AWS time), unless
+// the tier stopped it itself and knows when.
+func (t *Tier) sawDown(s Server) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.downAt[s.ID]; !ok {
+		t.downAt[s.ID] = t.opts.Clock.Now()
+	}
+}
+
+// failedAt is when the primary p failed, AWS time: when its server
+// stopped (killed by the tier, or first found stopped by the monitor), or
+// the first of the checks it failed in a row. RDS's failover time counts
+// from the failure, as AWS's figure does, not from the lab's detection of
+// it: the time the lab takes to see a stopped process, counted at the
+// run's speed, is not RDS's.
+func (t *Tier) failedAt(p Server, m *monitor) time.Time {
+	t.mu.Lock()
+	at, ok := t.downAt[p.ID]
+	t.mu.Unlock()
+	switch {
+	case ok:
+		return at
+	case !m.sinceAWS.IsZero():
+		return m.sinceAWS
+	}
+	return t.opts.Clock.Now()
 }
 
 // missing is how many standbys (or readers) the deployment lacks now; mu
@@ -475,6 +516,7 @@ func (t *Tier) recover(ctx context.Context, s Server, why string) {
 	var err error
 	if ok {
 		err = t.opts.Runtime.Start(ctx, s.ID)
+		t.upAgain(s)
 	}
 	t.startMu.Unlock()
 	if !ok {
@@ -502,6 +544,13 @@ func (t *Tier) recover(ctx context.Context, s Server, why string) {
 	if err := t.follow(ctx, s, t.Primary()); err != nil {
 		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
 	}
+}
+
+// upAgain forgets when s went down: it was started again.
+func (t *Tier) upAgain(s Server) {
+	t.mu.Lock()
+	delete(t.downAt, s.ID)
+	t.mu.Unlock()
 }
 
 func (t *Tier) isPaused(id string) bool {
@@ -540,7 +589,7 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	// the failover targets, should the primary be lost: only a standby the
 	// primary waits for holds every acknowledged commit (one that streams
 	// asynchronously, before synchronous_standby_names names it, does not)
-	t.streaming = synced
+	t.streaming = targets(t.streaming, synced, t.syncNames)
 	t.mu.Unlock()
 	servers := t.Servers()
 	live := []Server{servers[0]}
@@ -558,7 +607,28 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	}
 	if err := t.setSyncNames(ctx, servers[0], want); err != nil {
 		t.opts.Logger.Warn("synchronous_standby_names", "db", servers[0].Identifier, "err", err)
+		return
 	}
+	t.mu.Lock()
+	t.streaming = targets(t.streaming, synced, want) // a standby no longer waited for is no target from now on
+	t.mu.Unlock()
+}
+
+// targets are the failover targets after a look at pg_stat_replication:
+// the standbys seen in sync (or quorum) now, and those that were targets
+// and are still named in synchronous_standby_names (names). A standby the
+// primary still waits for holds every acknowledged commit even when one
+// look misses it (a primary dying under SIGKILL can answer a last query
+// after its WAL sender died); only once it is no longer named can commits
+// go on without it.
+func targets(prev, synced []string, names string) []string {
+	out := slices.Clone(synced)
+	for _, p := range prev {
+		if !slices.Contains(out, p) && strings.Contains(names, strconv.Quote(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // setSyncNames sets synchronous_standby_names on the primary p.
@@ -678,8 +748,10 @@ func freeAddr(z az.Zone, taken []Server) (netip.Addr, bool) {
 // failover fences the primary, promotes the target, holds the endpoint
 // until RDS's failover time has passed since it began, moves it, and then
 // rebuilds a standby. Only the monitor runs it.
-func (t *Tier) failover(ctx context.Context, target, reason string) error {
-	start := t.opts.Clock.Now() // RDS's time counts from here: choosing whom to promote is part of it
+func (t *Tier) failover(ctx context.Context, target, reason string, failed time.Time) error {
+	// RDS's time counts from the failure (a reboot with failover: from the
+	// request); detecting it and choosing whom to promote are part of it.
+	start := failed
 	d := t.opts.Database
 	servers := t.Servers()
 	old := servers[0]
@@ -984,6 +1056,7 @@ func (t *Tier) startAgain(ctx context.Context, s Server) error {
 	var err error
 	if ok {
 		err = t.opts.Runtime.Start(ctx, s.ID)
+		t.upAgain(s)
 	}
 	t.startMu.Unlock()
 	if !ok {

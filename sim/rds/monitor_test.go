@@ -128,7 +128,7 @@ func fakeTier(t *testing.T, db string, rt *fakeRuntime) *Tier {
 	tr := &Tier{opts: Options{Database: d, Zones: zones(t), Runtime: rt, Clock: clock.Real(), Logger: slog.New(slog.DiscardHandler),
 		Ready: 300 * time.Millisecond, Password: "x"},
 		servers: servers, zoneDown: map[string]bool{}, recovering: map[string]bool{}, replacing: map[string]bool{},
-		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, stop: make(chan struct{})}
+		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, downAt: map[az.InstanceID]time.Time{}, stop: make(chan struct{})}
 	for _, s := range servers[1:] {
 		if s.Role == stack.RoleStandby || s.Role == stack.RoleReader {
 			tr.standbys++

@@ -89,22 +89,23 @@ type Tier struct {
 	launched     []az.InstanceID
 	endpoints    []*Endpoint
 	zoneDown     map[string]bool
-	failing      bool                   // a failover is under way
-	streaming    []string               // the standbys streaming from the primary at the monitor's last look
-	rebuilding   bool                   // a standby is being built (startRebuild)
-	building     *Server                // the standby being built, until it joins servers
-	standbys     int                    // how many standbys (or readers) the deployment has: what a rebuild restores
-	retryRebuild time.Time              // AWS time: no build before it after a build failed
-	buildFails   int                    // builds failed in a row (the retry's backoff)
-	waitSaid     bool                   // "no healthy zone is free" was published for the build still to come
-	built        int                    // standbys rebuilt so far (their names' suffix)
-	syncNames    string                 // synchronous_standby_names set on the primary
-	pending      *Server                // the lost primary a standby is still to be rebuilt for (the zone it prefers, its class)
-	recovering   map[string]bool        // servers being recovered in place (recover runs beside the monitor)
-	replacing    map[string]bool        // servers being replaced (they could not follow a new timeline)
-	paused       map[string]bool        // read replicas whose replication a replica-lag holds paused
-	fenced       map[az.InstanceID]bool // servers fenced by a failover: never started again
-	requests     chan request           // failovers asked of the monitor
+	failing      bool                        // a failover is under way
+	streaming    []string                    // the standbys streaming from the primary at the monitor's last look
+	rebuilding   bool                        // a standby is being built (startRebuild)
+	building     *Server                     // the standby being built, until it joins servers
+	standbys     int                         // how many standbys (or readers) the deployment has: what a rebuild restores
+	retryRebuild time.Time                   // AWS time: no build before it after a build failed
+	buildFails   int                         // builds failed in a row (the retry's backoff)
+	waitSaid     bool                        // "no healthy zone is free" was published for the build still to come
+	built        int                         // standbys rebuilt so far (their names' suffix)
+	syncNames    string                      // synchronous_standby_names set on the primary
+	pending      *Server                     // the lost primary a standby is still to be rebuilt for (the zone it prefers, its class)
+	recovering   map[string]bool             // servers being recovered in place (recover runs beside the monitor)
+	replacing    map[string]bool             // servers being replaced (they could not follow a new timeline)
+	paused       map[string]bool             // read replicas whose replication a replica-lag holds paused
+	downAt       map[az.InstanceID]time.Time // when (AWS time) a server went down: killed by the tier, or first found stopped
+	fenced       map[az.InstanceID]bool      // servers fenced by a failover: never started again
+	requests     chan request                // failovers asked of the monitor
 	closeErr     error
 	closeOnce    sync.Once
 
@@ -133,7 +134,7 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 		return nil, errors.New("rds: no runtime")
 	}
 	t := &Tier{opts: o, zoneDown: map[string]bool{}, recovering: map[string]bool{}, replacing: map[string]bool{},
-		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, stop: make(chan struct{})}
+		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, downAt: map[az.InstanceID]time.Time{}, stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
