@@ -1480,7 +1480,11 @@ func (t *Tier) replace(ctx context.Context, s Server) error {
 	p := t.servers[0]
 	i := slices.IndexFunc(t.servers, func(x Server) bool { return x.ID == s.ID })
 	if i > 0 {
+		// the same DB instance on a new host: the runtime's name for it is
+		// new (it keeps the old one's record), the identifier and address stay
+		t.replaced++
 		t.servers[i].Source = p.Identifier
+		t.servers[i].ID = az.InstanceID(fmt.Sprintf("db-%s-%d", s.Identifier, t.replaced+1))
 		s = t.servers[i]
 	}
 	down := t.zoneDown[s.Zone.Name]

@@ -23,6 +23,7 @@ import (
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/sim/rds"
+	"github.com/simplydone/lab/stack"
 )
 
 // recorder keeps the tier's events in order.
@@ -433,7 +434,57 @@ func TestMultiAZCluster(t *testing.T) {
 	defer cancel()
 	ok := t.Run("cluster and replica", func(t *testing.T) { checkClusterAndReplica(t, ctx, tier) })
 	ok = ok && t.Run("failover", func(t *testing.T) { checkClusterFailover(t, ctx, tier, clk, rec) })
-	ok = ok && t.Run("second failover while a reader is built", func(t *testing.T) { checkSecondFailover(t, ctx, tier, rt) })
+	ok = ok && t.Run("second failover while a reader is built", func(t *testing.T) {
+		longtest.Skip(t, "a second cluster failover and two readers rebuilt, about 15 s; TestServerListHasOneOwner checks the list's owner without PostgreSQL")
+		checkSecondFailover(t, ctx, tier, rt)
+	})
+	ok = ok && t.Run("a replica that cannot follow is replaced", func(t *testing.T) { checkReplaced(t, ctx, tier, rec) })
+}
+
+// checkReplaced: a server that cannot follow the new primary (it holds WAL
+// past its timeline) is built again from it under the same identifier and
+// address, in RDS's words (RDS-EVENT-0045, then 0046), and streams again:
+// a row written on the writer reaches it.
+func checkReplaced(t *testing.T, ctx context.Context, tier *rds.Tier, rec *recorder) {
+	var rep rds.Server
+	for _, s := range tier.Servers() {
+		if s.Role == stack.RoleReadReplica {
+			rep = s
+		}
+	}
+	from := len(rec.all())
+	rds.Replace(tier, rep.Identifier)
+	var texts []string
+	for _, e := range rec.all()[from:] {
+		if e, ok := e.(rds.RDSEvent); ok && e.SourceID == rep.Identifier {
+			texts = append(texts, e.EventID+" "+e.Text)
+		}
+	}
+	want := []string{"RDS-EVENT-0045 Replication has stopped.", "RDS-EVENT-0046 Replication for the Read Replica resumed."}
+	if !slices.Equal(texts, want) {
+		t.Fatalf("events %q, want %q", texts, want)
+	}
+	after := slices.IndexFunc(tier.Servers(), func(s rds.Server) bool { return s.Identifier == rep.Identifier })
+	if after < 0 || tier.Servers()[after].AddrPort() != rep.AddrPort() || tier.Servers()[after].Source != tier.Primary().Identifier {
+		t.Fatalf("after the replacement: %+v", tier.Servers())
+	}
+	w, err := pgx.Connect(ctx, tier.EndpointURL(tier.WriterEndpoint()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(context.Background())
+	if _, err := w.Exec(ctx, "CREATE TABLE replaced (x int); INSERT INTO replaced VALUES (7)"); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tier.Connect(ctx, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	waitFor(t, 30*time.Second, "the row on the replaced replica", func() bool {
+		var x int
+		return r.QueryRow(ctx, "SELECT x FROM replaced").Scan(&x) == nil && x == 7
+	})
 }
 
 // checkClusterAndReplica: the writer's two readers acknowledge as a quorum

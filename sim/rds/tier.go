@@ -97,6 +97,7 @@ type Tier struct {
 	retryRebuild time.Time                   // AWS time: no build before it after a build failed
 	buildFails   int                         // builds failed in a row (the retry's backoff)
 	waitSaid     bool                        // "no healthy zone is free" was published for the build still to come
+	replaced     int                         // servers replaced so far (their runtime names' suffix)
 	built        int                         // standbys rebuilt so far (their names' suffix)
 	syncNames    string                      // synchronous_standby_names set on the primary
 	pending      *Server                     // the lost primary a standby is still to be rebuilt for (the zone it prefers, its class)
