@@ -98,7 +98,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return nil, err
 	}
 	sum := &Summary{RunID: l.RunID, Scenario: sc.Name, Stack: o.Stack.Name, Seed: seed, Speed: speed, Driver: l.Driver,
-		Assumptions: assumptions(o.Stack), CapacityScale: sc.CapacityScale}
+		Assumptions: assumptionsAt(o.Stack, speed), CapacityScale: sc.CapacityScale}
 	awsStart := l.Clock.Now()
 	finish := func(verdict, reason string) (*Summary, error) {
 		sum.Verdict, sum.Reason = verdict, reason

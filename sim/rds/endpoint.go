@@ -36,9 +36,9 @@ const (
 // Endpoint is one of the tier's endpoints: a DNS name and a stable address
 // clients connect to, forwarding each connection to the server the
 // endpoint stands for now. Moving it (a failover) breaks every open
-// connection, as RDS's DNS flip leaves clients on a dead or demoted host
-// until they reconnect; with no server (during a failover) a connection is
-// accepted and closed at once.
+// connection to a server it no longer stands for, as RDS's DNS flip leaves
+// clients on a dead or demoted host until they reconnect; with no server
+// (during a failover) a connection is accepted and closed at once.
 type Endpoint struct {
 	Name string // the DNS name, without the trailing dot
 	Kind string // EndpointInstance, EndpointWriter or EndpointReader
@@ -61,6 +61,7 @@ type Endpoint struct {
 // copying goroutines belong to it, and close ends both.
 type relay struct {
 	client, server net.Conn
+	to             netip.AddrPort // the server it forwards to
 	once           sync.Once
 }
 
@@ -96,14 +97,18 @@ func (e *Endpoint) Targets() []netip.AddrPort {
 }
 
 // Move points the endpoint at targets (none: nothing answers) and breaks
-// its open connections; it returns how many it broke.
+// its open connections to servers it no longer stands for (a reader that
+// stays behind a reader endpoint keeps its clients); it returns how many it
+// broke.
 func (e *Endpoint) Move(targets ...netip.AddrPort) int {
 	e.mu.Lock()
 	e.targets = append([]netip.AddrPort(nil), targets...)
 	e.next = 0
 	open := make([]*relay, 0, len(e.conns))
 	for r := range e.conns {
-		open = append(open, r)
+		if !e.has(r.to) {
+			open = append(open, r)
+		}
 	}
 	e.mu.Unlock()
 	for _, r := range open {
@@ -162,7 +167,7 @@ func (e *Endpoint) serve(c net.Conn, to netip.AddrPort) {
 		c.Close()
 		return
 	}
-	r := &relay{client: c, server: s}
+	r := &relay{client: c, server: s, to: to}
 	e.mu.Lock()
 	if e.closed || !e.has(to) { // closed or moved while dialling
 		e.mu.Unlock()
@@ -211,14 +216,32 @@ func (e *Endpoint) Close() error {
 }
 
 // Figures are the figures the tier relies on that AWS does not document,
-// for the run's assumptions: the endpoints' TTL, the monitor's interval and
-// how long an unresponsive primary is given.
-func Figures() []figures.Figure {
+// for the run's assumptions, at speed 1 (FiguresAt).
+func Figures() []figures.Figure { return FiguresAt(1) }
+
+// FiguresAt are the figures the tier relies on that AWS does not document,
+// for the run's assumptions, in AWS time at the run's speed: the
+// endpoints' TTL, the monitor's interval and how long an unresponsive
+// primary is given. The monitor's two figures have wall-time floors (a
+// check no more often than every 100 ms, three checks' 2 s timeouts), so
+// at a high speed they are longer in AWS time than RDS's assumed figures;
+// the run prints what it uses.
+func FiguresAt(speed float64) []figures.Figure {
+	if speed <= 0 {
+		speed = 1
+	}
+	every := monitorEvery(speed)
+	unresponsive := time.Duration(float64(unresponsiveFor(speed)) * speed)
+	at := ""
+	if every != MonitorInterval || unresponsive != UnresponsiveAfter {
+		at = fmt.Sprintf(" (at %gx; %s and %s at 1x: the checks are at least %s of wall time apart and wait %s each, %d in a row)",
+			speed, clock.Short(MonitorInterval), clock.Short(UnresponsiveAfter), clock.Short(minWallProbe), clock.Short(probeTimeout), monitorFails)
+	}
 	return []figures.Figure{
 		{Name: "RDS endpoint DNS TTL", Value: clock.Short(EndpointTTL), Kind: figures.Observed,
 			Source: "Aurora's endpoints answer with a 5 s TTL (repost.aws); RDS documents none for its instance endpoints and advises caching DNS no more than 60 s"},
-		{Name: "RDS failover detection", Value: fmt.Sprintf("a stopped primary at once (checked every %s); an unresponsive one after %s of failed checks",
-			clock.Short(MonitorInterval), clock.Short(UnresponsiveAfter)), Kind: figures.Assumed,
-			Source: "RDS documents the failover's span (60-120 s for a Multi-AZ DB instance, under 35 s for a cluster), not how soon it sees a failure; the lab counts the span from what it sees"},
+		{Name: "RDS failover detection", Value: fmt.Sprintf("a stopped primary at once (checked every %s of AWS time); an unresponsive one after %s of AWS time of failed checks%s",
+			clock.Short(every), clock.Short(unresponsive), at), Kind: figures.Assumed,
+			Source: "RDS documents the failover's span (60-120 s for a Multi-AZ DB instance, under 35 s for a cluster), not how soon it sees a failure; the lab counts the span from the failure, so detection is part of it"},
 	}
 }

@@ -35,7 +35,9 @@ func (e RDSEvent) Message() string {
 
 // FailoverStep is one step of a failover (or a replica's promotion) as the
 // lab took it: detected, fenced, promoted, endpoint moved, standby
-// rebuilt. At is the AWS seconds since the failover started.
+// rebuilt. At is the AWS seconds since the failure (the primary found
+// stopped, killed, or first failing its checks; a reboot with failover:
+// the request), from which RDS's failover time counts.
 type FailoverStep struct {
 	DB     string  `json:"db"`
 	Step   string  `json:"step"`
@@ -53,7 +55,8 @@ const (
 	StepMoved    = "endpoint moved"
 	StepRebuilt  = "standby rebuilt"
 	StepRestart  = "restarted"
-	StepFailed   = "failed" // the failover ended without a promotion
+	StepReplaced = "replaced" // a server that could not follow the new primary, built again from it
+	StepFailed   = "failed"   // the failover ended without a promotion
 )
 
 func (FailoverStep) Kind() string { return "database" }

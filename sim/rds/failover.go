@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -52,8 +53,13 @@ const (
 const (
 	msgInstanceFailoverStarted   = "Multi-AZ instance failover started"
 	msgInstanceFailoverCompleted = "Multi-AZ instance failover completed"
-	msgClusterFailoverStarted    = "Started cross AZ failover to DB instance: %s" // RDS-EVENT-0073
-	msgClusterFailoverCompleted  = "Completed failover to DB instance: %s"        // RDS-EVENT-0071
+	msgClusterFailoverStarted    = "Started cross AZ failover to DB instance: %s"                                       // RDS-EVENT-0073
+	msgClusterFailoverCompleted  = "Completed failover to DB instance: %s"                                              // RDS-EVENT-0071
+	msgClusterFailoverFailed     = "Cluster failover failed, check the health of your cluster instances and try again." // RDS-EVENT-0069
+	msgClusterPromotingPrevious  = "Promoting previous primary again: %s."                                              // RDS-EVENT-0070
+	msgInstancePartialFailover   = "The instance has recovered from a partial failover."                                // RDS-EVENT-0065
+	msgReplicationStopped        = "Replication has stopped."                                                           // RDS-EVENT-0045
+	msgReplicationResumed        = "Replication for the Read Replica resumed."                                          // RDS-EVENT-0046
 )
 
 // ErrNoStandby says a failover has nowhere to go: no standby (or reader)
@@ -135,22 +141,33 @@ func (t *Tier) KillServer(ctx context.Context, identifier string) error {
 	if !ok {
 		return fmt.Errorf("no DB instance %s", identifier)
 	}
+	at := t.opts.Clock.Now()
 	if err := t.opts.Runtime.Kill(ctx, s.ID); err != nil {
 		return fmt.Errorf("kill DB instance %s: %w", identifier, err)
 	}
+	t.mu.Lock()
+	t.downAt[s.ID] = at
+	t.mu.Unlock()
 	return nil
 }
 
-// ZoneDown takes the zone out (an az-outage): its servers are killed and
-// nothing is recovered or rebuilt there until ZoneUp. It returns the
+// ZoneDown takes the zone out (an az-outage) for the database: its servers
+// are killed, a standby still being built there dies with it, and nothing
+// is started, recovered or built there until ZoneUp. It returns the
 // servers it killed.
 func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
+	t.startMu.Lock() // no server starts there from now on; none started before it survives
+	defer t.startMu.Unlock()
 	t.mu.Lock()
 	t.zoneDown[zone] = true
 	servers := slices.Clone(t.servers)
+	if t.building != nil {
+		servers = append(servers, *t.building)
+	}
 	t.mu.Unlock()
 	var killed []string
 	var errs []error
+	at := t.opts.Clock.Now()
 	for _, s := range servers {
 		if s.Zone.Name != zone {
 			continue
@@ -159,6 +176,11 @@ func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
 			errs = append(errs, fmt.Errorf("kill DB instance %s: %w", s.Identifier, err))
 			continue
 		}
+		t.mu.Lock()
+		if _, ok := t.downAt[s.ID]; !ok {
+			t.downAt[s.ID] = at
+		}
+		t.mu.Unlock()
 		killed = append(killed, s.Identifier)
 	}
 	return killed, errors.Join(errs...)
@@ -211,7 +233,7 @@ func (t *Tier) watch() {
 		case <-t.stop:
 			return
 		case r := <-t.requests:
-			r.done <- t.failover(ctx, r.target, r.reason)
+			r.done <- t.failover(ctx, r.target, r.reason, t.opts.Clock.Now())
 		case <-tick.C():
 			t.check(ctx, m)
 		}
@@ -221,10 +243,11 @@ func (t *Tier) watch() {
 // monitor is the monitor's own connection to the primary and its count of
 // failed checks in a row; only the monitor goroutine uses it.
 type monitor struct {
-	conn  *pgx.Conn
-	on    string // the server conn is to
-	fails int
-	since time.Time // the first failed check of the run of fails (wall)
+	conn     *pgx.Conn
+	on       string // the server conn is to
+	fails    int
+	since    time.Time // the first failed check of the run of fails (wall)
+	sinceAWS time.Time // the same, AWS time
 }
 
 // unresponsiveFor is how long (wall) a primary whose process runs must
@@ -243,8 +266,9 @@ func (m *monitor) close() {
 }
 
 // ping checks the primary p over the monitor's connection (opened again
-// when it broke or p changed): a query answered within probeTimeout.
-func (m *monitor) ping(ctx context.Context, t *Tier, p Server) error {
+// when it broke or p changed): a query answered within probeTimeout. It
+// says whether p is still in recovery (a standby, not yet a writer).
+func (m *monitor) ping(ctx context.Context, t *Tier, p Server) (recovering bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if m.on != p.Identifier {
@@ -253,20 +277,20 @@ func (m *monitor) ping(ctx context.Context, t *Tier, p Server) error {
 	if m.conn == nil {
 		cfg, err := pgx.ParseConfig(t.URL(p, ""))
 		if err != nil {
-			return err
+			return false, err
 		}
 		cfg.RuntimeParams["application_name"] = MonitorApplicationName
 		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
-			return answered(err)
+			return false, answered(err)
 		}
 		m.conn, m.on = c, p.Identifier
 	}
-	if err := m.conn.Ping(ctx); err != nil {
+	if err := m.conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
 		m.close()
-		return answered(err)
+		return false, answered(err)
 	}
-	return nil
+	return recovering, nil
 }
 
 // MonitorApplicationName is the application_name of the tier's own
@@ -291,7 +315,9 @@ func monitorEvery(speed float64) time.Duration {
 	return max(MonitorInterval, time.Duration(float64(minWallProbe)*speed))
 }
 
-// check is one round of the monitor.
+// check is one round of the monitor. Nothing in it waits for a server to
+// start: recoveries and builds run beside it (startRecover, startRebuild),
+// so that the monitor keeps detecting.
 func (t *Tier) check(ctx context.Context, m *monitor) {
 	states := t.states(ctx)
 	if states == nil {
@@ -300,46 +326,116 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	servers := t.Servers()
 	p := servers[0]
 	now := time.Now()
-	if !alive(states, p) {
+	switch {
+	case t.isRecovering(p.Identifier):
+		m.fails, m.sinceAWS = 0, time.Time{} // being started again in place: its start-up is no failure
+	case !alive(states, p):
 		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
-	} else if err := m.ping(ctx, t, p); err != nil {
-		if m.fails == 0 {
-			m.since = now
+		t.sawDown(p)
+	default:
+		if recovering, err := m.ping(ctx, t, p); err != nil {
+			if m.fails == 0 {
+				m.since, m.sinceAWS = now, t.opts.Clock.Now()
+			}
+			m.fails++
+		} else {
+			m.fails, m.sinceAWS = 0, time.Time{}
+			if !recovering {
+				t.healWriter(p)
+			}
 		}
-		m.fails++
-	} else {
-		m.fails = 0
 	}
 	if m.fails >= monitorFails && now.Sub(m.since) >= unresponsiveFor(t.opts.Clock.Speed()) {
-		m.fails = 0
+		m.fails, m.sinceAWS = 0, time.Time{}
 		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
 		if !alive(states, p) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
 		if t.canFailOver(servers, states) {
-			if err := t.failover(ctx, "", why); err != nil {
+			if err := t.failover(ctx, "", why, t.failedAt(p, m)); err != nil {
 				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
 			}
 			return
 		}
 		if t.healthy(p.Zone.Name) && !alive(states, p) {
-			t.recover(ctx, p, fmt.Sprintf("recovered in place (no standby streamed at the last look: %v): %s", t.InSync(), why))
+			t.startRecover(ctx, p, fmt.Sprintf("recovered in place (no standby streamed at the last look: %v): %s", t.InSync(), why))
 		}
 		return
 	}
 	for _, s := range servers[1:] {
 		if !alive(states, s) && t.healthy(s.Zone.Name) {
-			t.recover(ctx, s, "DB instance "+s.Identifier+" stopped")
+			t.startRecover(ctx, s, "DB instance "+s.Identifier+" stopped")
 		}
 	}
 	t.mu.Lock()
-	lost := t.pending
+	lost, need := t.pending, t.missing() > 0 && !t.rebuilding
 	t.mu.Unlock()
-	if lost != nil && !t.opts.Clock.Now().Before(t.retryAt()) { // a standby still to rebuild: a zone may be back
+	if lost != nil && need && !t.opts.Clock.Now().Before(t.retryAt()) { // a standby still to build: a zone may be back, a retry due
 		t.startRebuild(ctx, *lost, func() float64 { return 0 })
 	}
 	t.syncReplication(ctx, m)
+}
+
+// sawDown notes when the monitor first found s stopped (AWS time), unless
+// the tier stopped it itself and knows when.
+func (t *Tier) sawDown(s Server) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.downAt[s.ID]; !ok {
+		t.downAt[s.ID] = t.opts.Clock.Now()
+	}
+}
+
+// failedAt is when the primary p failed, AWS time: when its server
+// stopped (killed by the tier, or first found stopped by the monitor), or
+// the first of the checks it failed in a row. RDS's failover time counts
+// from the failure, as AWS's figure does, not from the lab's detection of
+// it: the time the lab takes to see a stopped process, counted at the
+// run's speed, is not RDS's.
+func (t *Tier) failedAt(p Server, m *monitor) time.Time {
+	t.mu.Lock()
+	at, ok := t.downAt[p.ID]
+	t.mu.Unlock()
+	switch {
+	case ok:
+		return at
+	case !m.sinceAWS.IsZero():
+		return m.sinceAWS
+	}
+	return t.opts.Clock.Now()
+}
+
+// missing is how many standbys (or readers) the deployment lacks now; mu
+// held.
+func (t *Tier) missing() int {
+	n := t.standbys
+	for _, s := range t.servers[1:] {
+		if s.Role == stack.RoleStandby || s.Role == stack.RoleReader {
+			n--
+		}
+	}
+	return n
+}
+
+// healWriter points the writer endpoint at the primary p when it answers
+// as a writer and the endpoint is elsewhere (after a failover that failed,
+// or a primary recovered in place). Only the monitor calls it.
+func (t *Tier) healWriter(p Server) {
+	w := t.WriterEndpoint()
+	if ts := w.Targets(); len(ts) == 1 && ts[0] == p.AddrPort() {
+		return
+	}
+	w.Move(p.AddrPort())
+	t.moveReaders()
+	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepMoved, Server: p.Identifier, Zone: p.Zone.Name,
+		Detail: w.Name + " answers from the primary again"})
+}
+
+func (t *Tier) isRecovering(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.recovering[id]
 }
 
 // states is the runtime's state of each server, nil when it cannot tell.
@@ -379,26 +475,88 @@ func (t *Tier) healthy(zone string) bool {
 	return !t.zoneDown[zone]
 }
 
+// startRecover runs recover in a goroutine of the tier's, unless s is
+// being recovered or replaced already: the monitor does not wait for a
+// server's start-up.
+func (t *Tier) startRecover(ctx context.Context, s Server, why string) {
+	t.mu.Lock()
+	if t.recovering[s.Identifier] || t.replacing[s.Identifier] {
+		t.mu.Unlock()
+		return
+	}
+	t.recovering[s.Identifier] = true
+	t.mu.Unlock()
+	t.monitor.Add(1)
+	go func() {
+		defer t.monitor.Done()
+		defer func() {
+			t.mu.Lock()
+			delete(t.recovering, s.Identifier)
+			t.mu.Unlock()
+		}()
+		t.recover(ctx, s, why)
+	}()
+}
+
+// mayStart reports whether s may be started now: still the tier's, not
+// fenced, its zone not down. startMu held.
+func (t *Tier) mayStart(s Server) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.fenced[s.ID] && !t.zoneDown[s.Zone.Name] &&
+		slices.ContainsFunc(t.servers, func(x Server) bool { return x.ID == s.ID })
+}
+
 // recover boots a killed server again on its data, as RDS recovers an
-// instance whose host failed; a standby or replica catches up by
-// streaming.
+// instance whose host failed, and waits until it answers; a standby or
+// replica catches up by streaming (a paused one stays paused).
 func (t *Tier) recover(ctx context.Context, s Server, why string) {
-	if err := t.opts.Runtime.Start(ctx, s.ID); err != nil {
+	t.startMu.Lock()
+	ok := t.mayStart(s)
+	var err error
+	if ok {
+		err = t.opts.Runtime.Start(ctx, s.ID)
+		t.upAgain(s)
+	}
+	t.startMu.Unlock()
+	if !ok {
+		return
+	}
+	if err != nil {
 		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
 		return
 	}
 	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepRestart, Server: s.Identifier, Zone: s.Zone.Name, Detail: why})
-	if s.Role == stack.RolePrimary {
-		return
-	}
-	// It may have missed a failover: it follows the primary there is now.
 	if err := t.waitReady(ctx, s); err != nil {
 		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
 		return
 	}
+	if s.Role == stack.RolePrimary {
+		return // the monitor points the writer endpoint at it once it answers (healWriter)
+	}
+	if t.isPaused(s.Identifier) { // a replica-lag holds it: a restart does not undo it
+		if err := t.pause(ctx, s); err != nil {
+			t.opts.Logger.Warn("recover DB instance: keep its replication paused", "db", s.Identifier, "err", err)
+		}
+		return
+	}
+	// It may have missed a failover: it follows the primary there is now.
 	if err := t.follow(ctx, s, t.Primary()); err != nil {
 		t.opts.Logger.Warn("recover DB instance", "db", s.Identifier, "err", err)
 	}
+}
+
+// upAgain forgets when s went down: it was started again.
+func (t *Tier) upAgain(s Server) {
+	t.mu.Lock()
+	delete(t.downAt, s.ID)
+	t.mu.Unlock()
+}
+
+func (t *Tier) isPaused(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.paused[id]
 }
 
 // syncReplication keeps synchronous_standby_names on the primary to the
@@ -431,7 +589,7 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	// the failover targets, should the primary be lost: only a standby the
 	// primary waits for holds every acknowledged commit (one that streams
 	// asynchronously, before synchronous_standby_names names it, does not)
-	t.streaming = synced
+	t.streaming = targets(t.streaming, synced, t.syncNames)
 	t.mu.Unlock()
 	servers := t.Servers()
 	live := []Server{servers[0]}
@@ -449,7 +607,28 @@ func (t *Tier) syncReplication(ctx context.Context, m *monitor) {
 	}
 	if err := t.setSyncNames(ctx, servers[0], want); err != nil {
 		t.opts.Logger.Warn("synchronous_standby_names", "db", servers[0].Identifier, "err", err)
+		return
 	}
+	t.mu.Lock()
+	t.streaming = targets(t.streaming, synced, want) // a standby no longer waited for is no target from now on
+	t.mu.Unlock()
+}
+
+// targets are the failover targets after a look at pg_stat_replication:
+// the standbys seen in sync (or quorum) now, and those that were targets
+// and are still named in synchronous_standby_names (names). A standby the
+// primary still waits for holds every acknowledged commit even when one
+// look misses it (a primary dying under SIGKILL can answer a last query
+// after its WAL sender died); only once it is no longer named can commits
+// go on without it.
+func targets(prev, synced []string, names string) []string {
+	out := slices.Clone(synced)
+	for _, p := range prev {
+		if !slices.Contains(out, p) && strings.Contains(names, strconv.Quote(p)) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // setSyncNames sets synchronous_standby_names on the primary p.
@@ -569,8 +748,10 @@ func freeAddr(z az.Zone, taken []Server) (netip.Addr, bool) {
 // failover fences the primary, promotes the target, holds the endpoint
 // until RDS's failover time has passed since it began, moves it, and then
 // rebuilds a standby. Only the monitor runs it.
-func (t *Tier) failover(ctx context.Context, target, reason string) error {
-	start := t.opts.Clock.Now() // RDS's time counts from here: choosing whom to promote is part of it
+func (t *Tier) failover(ctx context.Context, target, reason string, failed time.Time) error {
+	// RDS's time counts from the failure (a reboot with failover: from the
+	// request); detecting it and choosing whom to promote are part of it.
+	start := failed
 	d := t.opts.Database
 	servers := t.Servers()
 	old := servers[0]
@@ -618,7 +799,8 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	step(StepDetected, old, reason)
 
 	// The writer's endpoint answers nothing until the failover completes:
-	// its open connections break now.
+	// its open connections break now. The reader endpoint stops sending
+	// reads to the server to be promoted (only its connections break).
 	writer := t.WriterEndpoint()
 	broken := writer.Move()
 	if r := t.ReaderEndpoint(); r != nil {
@@ -629,20 +811,22 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	if err := t.fence(ctx, old); err != nil {
 		// the primary could not be fenced: nothing is promoted, and the
 		// endpoints go back to it rather than answer nothing for good
+		t.unfence(old)
 		writer.Move(old.AddrPort())
 		t.moveReaders()
-		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
-			Text: "Failover failed: the primary DB instance could not be stopped: " + err.Error()})
+		t.failedEvents(old, "the primary DB instance could not be stopped: "+err.Error(), true)
 		step(StepFailed, old, err.Error())
 		return err
 	}
 	step(StepFenced, old, fmt.Sprintf("killed; %d connection(s) through %s broken", broken, writer.Name))
 
-	// A cluster's readers are asked again now that the primary can commit
-	// nothing more: with a quorum of one, the reader that holds the most
-	// WAL is the one that holds every acknowledged commit.
+	// What each server holds once the primary can write no more: a
+	// cluster's reader that holds the most WAL is the one that holds every
+	// commit acknowledged with a quorum of one, and a server that holds
+	// more than the promoted one cannot follow its new timeline.
+	held := t.heldWAL(ctx, servers[1:])
 	if !promotion && d.Cluster {
-		if again, err := promotionTarget(servers, "", usable, func(s Server) uint64 { return t.replayLSN(ctx, s) }); err == nil && again.Identifier != to.Identifier {
+		if again, err := promotionTarget(servers, "", usable, func(s Server) uint64 { return held[s.Identifier] }); err == nil && again.Identifier != to.Identifier {
 			step(StepDetected, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
 			to = again
 			if r := t.ReaderEndpoint(); r != nil {
@@ -651,30 +835,14 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 		}
 	}
 
-	if err := t.promote(ctx, to); err != nil {
-		// Nothing was promoted: the fenced primary boots again on its data
-		// and the endpoint goes back to it (RDS's failover failed).
-		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
-			Text: "Failover failed; the primary DB instance is restarted: " + err.Error()})
-		if serr := t.opts.Runtime.Start(ctx, old.ID); serr == nil && t.waitReady(ctx, old) == nil {
-			writer.Move(old.AddrPort())
-			t.moveReaders()
+	if sent, err := t.promote(ctx, to); err != nil {
+		if promoted, ferr := t.afterFailedPromotion(ctx, old, to, sent, err, step); !promoted {
+			return ferr
 		}
-		step(StepFailed, old, err.Error())
-		return err
+		// the target finished promoting after all: the failover goes on to it
 	}
 	step(StepPromoted, to, "pg_promote()")
-
-	next := afterPromotion(servers, to)
-	t.mu.Lock()
-	t.servers = next
-	t.retired = append(t.retired, old)
-	// the promoted server's synchronous_standby_names is whatever its data
-	// directory held (pg_basebackup copies postgresql.auto.conf): never
-	// assumed, the next check sets it
-	t.syncNames = "\x00"
-	t.streaming = nil // nothing streams from it yet
-	t.mu.Unlock()
+	next := t.swapPrimary(old, to)
 
 	// RDS's failover takes its documented time; the endpoint moves at its end.
 	if !promotion {
@@ -707,10 +875,13 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	t.mu.Lock()
 	t.failing = false // the failover is over; the standby's rebuild is not part of it
 	t.mu.Unlock()
-	for _, s := range next[1:] { // the others follow the new primary
+	for _, s := range t.repoint(next, to, held) {
 		if err := t.follow(ctx, s, to); err != nil {
 			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
 		}
+	}
+	for _, s := range diverged(next, to, held) {
+		t.startReplace(ctx, s, fmt.Sprintf("it holds WAL past %s's new timeline", to.Identifier))
 	}
 	if !promotion && old.Role == stack.RolePrimary {
 		t.startRebuild(ctx, old, at)
@@ -718,26 +889,224 @@ func (t *Tier) failover(ctx context.Context, target, reason string) error {
 	return nil
 }
 
+// diverged are the servers of next (after a promotion of to) that hold
+// WAL past what to held when it was promoted: they cannot follow its new
+// timeline and must be built again. A figure not known (0) is no proof.
+func diverged(next []Server, to Server, held map[string]uint64) []Server {
+	var out []Server
+	for _, s := range next[1:] {
+		if h, top := held[s.Identifier], held[to.Identifier]; h > 0 && top > 0 && h > top {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// repoint are the servers of next that follow the new primary to: not one
+// that diverged (it is replaced) nor one whose replication a replica-lag
+// holds paused (its resume follows the primary there is then).
+func (t *Tier) repoint(next []Server, to Server, held map[string]uint64) []Server {
+	out := []Server{}
+	gone := diverged(next, to, held)
+	for _, s := range next[1:] {
+		if slices.ContainsFunc(gone, func(g Server) bool { return g.ID == s.ID }) || t.isPaused(s.Identifier) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// heldWAL asks each server at once how much WAL it holds (0: no answer).
+func (t *Tier) heldWAL(ctx context.Context, servers []Server) map[string]uint64 {
+	out := make([]uint64, len(servers))
+	var wg sync.WaitGroup
+	for i, s := range servers {
+		wg.Go(func() { out[i] = t.replayLSN(ctx, s) })
+	}
+	wg.Wait()
+	m := make(map[string]uint64, len(servers))
+	for i, s := range servers {
+		m[s.Identifier] = out[i]
+	}
+	return m
+}
+
+// swapPrimary makes to the primary in place of old on the server list as
+// it is now (a standby built meanwhile stays in it), retires old, and
+// returns the new list.
+func (t *Tier) swapPrimary(old, to Server) []Server {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.servers[0].ID == old.ID {
+		t.servers = afterPromotion(t.servers, to)
+		t.retired = append(t.retired, old)
+	}
+	// the promoted server's synchronous_standby_names is whatever its data
+	// directory held (pg_basebackup copies postgresql.auto.conf): never
+	// assumed, the next check sets it
+	t.syncNames = "\x00"
+	t.streaming = nil // nothing streams from it yet
+	lost := old
+	t.pending = &lost // what a rebuilt standby is made after
+	return slices.Clone(t.servers)
+}
+
+// failedEvents publishes a failed failover in RDS's words; restored says
+// the old primary is the primary again.
+func (t *Tier) failedEvents(old Server, why string, restored bool) {
+	d := t.opts.Database
+	if d.Cluster {
+		if restored {
+			t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0070", Category: "failover", Zone: old.Zone.Name,
+				Text: fmt.Sprintf(msgClusterPromotingPrevious, old.Identifier)})
+		}
+		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0069", Category: "failover", Zone: old.Zone.Name,
+			Text: msgClusterFailoverFailed})
+	} else if restored {
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: d.Identifier, EventID: "RDS-EVENT-0065", Category: "failover", Zone: old.Zone.Name,
+			Text: msgInstancePartialFailover})
+	}
+	t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true, Text: "Failover failed: " + why})
+}
+
+// Promotion states of a fenced target, read from its data directory.
+const (
+	promotionUnknown = iota
+	notPromoted      // standby.signal is still there: recovery never ended
+	promotedOnDisk   // standby.signal is gone: it ended recovery (it boots as a primary)
+)
+
+// promotionState reads whether the stopped server whose PostgreSQL data
+// directory is pgdata had ended its recovery: PostgreSQL removes
+// standby.signal when a promotion ends recovery, before the server writes
+// as a primary.
+func promotionState(pgdata string) int {
+	if _, err := os.Stat(filepath.Join(pgdata, "PG_VERSION")); err != nil {
+		return promotionUnknown
+	}
+	switch _, err := os.Stat(filepath.Join(pgdata, "standby.signal")); {
+	case err == nil:
+		return notPromoted
+	case errors.Is(err, os.ErrNotExist):
+		return promotedOnDisk
+	}
+	return promotionUnknown
+}
+
+// pgdata is s's PostgreSQL data directory, wherever the runtime keeps it.
+func pgdata(s Server) string {
+	dir := s.DataDir
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return filepath.Join(dir, "pgdata")
+}
+
+// afterFailedPromotion decides what a promotion that failed leaves. Before
+// pg_promote() went out nothing was promoted: the old primary boots again
+// and has the endpoints back. Once it went out the target may still finish
+// promoting, so it is fenced too and its data read: only a target known
+// not to have promoted lets the old primary back (there are never two
+// writers); one that did is started again and, answering as a writer, the
+// failover goes on to it (promoted true); one that cannot be told becomes
+// the tier's primary, the old one stays fenced, and the monitor recovers
+// it in place.
+func (t *Tier) afterFailedPromotion(ctx context.Context, old, to Server, sent bool, perr error, step func(string, Server, string)) (promoted bool, err error) {
+	writer := t.WriterEndpoint()
+	if sent {
+		ferr := t.fence(ctx, to)
+		state := promotionUnknown
+		if ferr == nil {
+			state = promotionState(pgdata(to))
+		}
+		switch {
+		case state == promotedOnDisk:
+			t.unfence(to)
+			if err := t.startAgain(ctx, to); err == nil && t.isWriter(ctx, to) {
+				return true, nil
+			}
+			fallthrough
+		case state != notPromoted:
+			t.unfence(to)
+			t.swapPrimary(old, to) // the old primary stays fenced for good
+			t.failedEvents(old, fmt.Sprintf("%v; %s may have promoted, so %s stays stopped and %s is recovered as the primary", perr, to.Identifier, old.Identifier, to.Identifier), false)
+			step(StepFailed, to, perr.Error())
+			return false, perr
+		}
+		// recovery never ended and the target is stopped: it cannot promote
+		_ = os.Remove(filepath.Join(pgdata(to), "promote"))
+		t.unfence(to) // the monitor starts it again as a standby
+	}
+	t.unfence(old)
+	if err := t.startAgain(ctx, old); err == nil {
+		writer.Move(old.AddrPort())
+		t.moveReaders()
+	}
+	t.failedEvents(old, "the standby was not promoted ("+perr.Error()+"); the primary DB instance is restarted", true)
+	step(StepFailed, old, perr.Error())
+	return false, perr
+}
+
+// startAgain boots a stopped server of the tier's again and waits until it
+// answers.
+func (t *Tier) startAgain(ctx context.Context, s Server) error {
+	t.startMu.Lock()
+	ok := t.mayStart(s)
+	var err error
+	if ok {
+		err = t.opts.Runtime.Start(ctx, s.ID)
+		t.upAgain(s)
+	}
+	t.startMu.Unlock()
+	if !ok {
+		return fmt.Errorf("DB instance %s may not start now (fenced, or its zone is down)", s.Identifier)
+	}
+	if err != nil {
+		return fmt.Errorf("start DB instance %s: %w", s.Identifier, err)
+	}
+	return t.waitReady(ctx, s)
+}
+
+// isWriter reports whether s answers as a primary (not in recovery).
+func (t *Tier) isWriter(ctx context.Context, s Server) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return false
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var recovering bool
+	return c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering) == nil && !recovering
+}
+
 func without(list []netip.AddrPort, x netip.AddrPort) []netip.AddrPort {
 	return slices.DeleteFunc(slices.Clone(list), func(a netip.AddrPort) bool { return a == x })
 }
 
-// fence kills the old primary and waits until the runtime says it is no
-// longer running.
-func (t *Tier) fence(ctx context.Context, old Server) error {
-	if err := t.opts.Runtime.Kill(ctx, old.ID); err != nil && !errors.Is(err, az.ErrNotFound) {
-		if states := t.states(ctx); alive(states, old) {
-			return fmt.Errorf("fence DB instance %s: %w", old.Identifier, err)
+// fence kills s and waits until the runtime says it is no longer running;
+// from then on nothing starts it again until unfence.
+func (t *Tier) fence(ctx context.Context, s Server) error {
+	t.startMu.Lock()
+	t.mu.Lock()
+	t.fenced[s.ID] = true
+	t.mu.Unlock()
+	err := t.opts.Runtime.Kill(ctx, s.ID)
+	t.startMu.Unlock()
+	if err != nil && !errors.Is(err, az.ErrNotFound) {
+		if states := t.states(ctx); alive(states, s) {
+			return fmt.Errorf("fence DB instance %s: %w", s.Identifier, err)
 		}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		states := t.states(ctx)
-		if states != nil && !alive(states, old) {
+		if states != nil && !alive(states, s) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("fence DB instance %s: still running after 30 s", old.Identifier)
+			return fmt.Errorf("fence DB instance %s: still running after 30 s", s.Identifier)
 		}
 		select {
 		case <-ctx.Done():
@@ -747,20 +1116,37 @@ func (t *Tier) fence(ctx context.Context, old Server) error {
 	}
 }
 
+func (t *Tier) unfence(s Server) {
+	t.mu.Lock()
+	delete(t.fenced, s.ID)
+	t.mu.Unlock()
+}
+
 // promote ends to's recovery: pg_promote without waiting (a query that
 // waits on a hot standby can be cancelled by the replay promotion itself
 // resumes), then new short queries until pg_is_in_recovery() is false.
-func (t *Tier) promote(ctx context.Context, to Server) error {
+// sent says whether pg_promote() may have reached the server: after that,
+// a failure does not mean it was not promoted.
+func (t *Tier) promote(ctx context.Context, to Server) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := t.Connect(ctx, to)
-	if err != nil {
-		return fmt.Errorf("promote: %w", err)
-	}
-	_, err = c.Exec(ctx, "SELECT pg_promote(false)")
-	c.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
+	t.mu.Lock()
+	hook := t.promoteHook
+	t.mu.Unlock()
+	if hook != nil {
+		if sent, err := hook(ctx, to); err != nil {
+			return sent, err
+		}
+	} else {
+		c, err := t.Connect(ctx, to)
+		if err != nil {
+			return false, fmt.Errorf("promote: %w", err)
+		}
+		_, err = c.Exec(ctx, "SELECT pg_promote(false)")
+		c.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return true, fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
+		}
 	}
 	var last error
 	var q *pgx.Conn // one connection for the polls, opened again if a poll breaks it
@@ -779,7 +1165,7 @@ func (t *Tier) promote(ctx context.Context, to Server) error {
 			var recovering bool
 			if err = q.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err == nil && !recovering {
 				qcancel()
-				return nil
+				return true, nil
 			}
 			if err != nil {
 				q.Close(context.WithoutCancel(qctx))
@@ -792,7 +1178,7 @@ func (t *Tier) promote(ctx context.Context, to Server) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("promote DB instance %s: still in recovery after a minute (%v)", to.Identifier, last)
+			return true, fmt.Errorf("promote DB instance %s: still in recovery after a minute (%v)", to.Identifier, last)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -829,6 +1215,9 @@ func (t *Tier) conninfo(p Server, appName string) string {
 // reloadable); it follows the new timeline (recovery_target_timeline is
 // latest).
 func (t *Tier) follow(ctx context.Context, s, p Server) error {
+	if t.isPaused(s.Identifier) {
+		return nil // a replica-lag holds it: its resume follows the primary there is then
+	}
 	return t.setConninfo(ctx, s, t.conninfo(p, s.Identifier))
 }
 
@@ -851,7 +1240,10 @@ func (t *Tier) setConninfo(ctx context.Context, s Server, conninfo string) error
 
 // rebuild makes a new standby (or reader) in a healthy zone from the new
 // primary, so that the instance is Multi-AZ again; the monitor makes it
-// synchronous once it streams. lost is the fenced primary.
+// synchronous once it streams. lost is the fenced primary. A build that
+// finds no healthy free zone waits for one (the monitor tries again each
+// check); one that finds no free address or fails is tried again after a
+// backoff, and a failed build's address is free again.
 func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	d := t.opts.Database
 	t.mu.Lock()
@@ -861,23 +1253,19 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	for z := range t.zoneDown {
 		down[z] = true
 	}
-	waiting := t.pending != nil
+	t.pending = &lost // until a standby joins: what the monitor builds again after
 	t.mu.Unlock()
 	zoneName, ok := rebuildZone(d.SubnetGroupZones, servers, lost.Zone.Name, down)
 	if !ok {
 		t.mu.Lock()
-		t.pending = &lost // the monitor tries again when a zone comes back
+		said := t.waitSaid
+		t.waitSaid = true
 		t.mu.Unlock()
-		if !waiting {
+		if !said {
 			t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: no healthy zone of the subnet group is free", At: at()})
 		}
 		return
 	}
-	t.mu.Lock()
-	t.pending = nil
-	t.built++
-	n := t.built
-	t.mu.Unlock()
 	var z az.Zone
 	for _, x := range t.opts.Zones {
 		if x.Name == zoneName {
@@ -886,9 +1274,15 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 	}
 	addr, ok := freeAddr(z, taken)
 	if !ok {
-		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Detail: "not yet: " + zoneName + " has no free database address", At: at()})
+		wait := t.buildFailed()
+		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Zone: zoneName, At: at(),
+			Detail: fmt.Sprintf("not yet: %s has no free database address; tried again in %s", zoneName, wait)})
 		return
 	}
+	t.mu.Lock()
+	t.built++
+	n := t.built
+	t.mu.Unlock()
 	role, name := stack.RoleStandby, fmt.Sprintf("%s-standby-%d", d.Identifier, n+1)
 	if d.Cluster {
 		role, name = stack.RoleReader, fmt.Sprintf("%s-reader-%d", d.Identifier, n+2)
@@ -897,36 +1291,112 @@ func (t *Tier) rebuild(ctx context.Context, lost Server, at func() float64) {
 		ID: az.InstanceID("db-" + name), DataDir: strings.TrimSuffix(lost.DataDir, lost.Identifier) + name,
 		Source: servers[0].Identifier, MaxConnections: lost.MaxConnections}
 	// It joins the tier's servers once it runs: until then the monitor,
-	// which runs beside the build, must not take it for a lost standby.
-	if err := t.launch(ctx, s); err != nil {
+	// which runs beside the build, must not take it for a lost standby; an
+	// outage of its zone kills it meanwhile (t.building).
+	err := t.buildStandby(ctx, s)
+	if err == nil {
+		err = t.join(s)
+	}
+	if err != nil {
 		// It goes: stopped, out of the tier's servers, its data removed;
-		// the monitor tries again with another.
+		// the monitor tries again with another after a backoff.
 		t.opts.Logger.Error("rebuild the standby", "db", name, "err", err)
 		_ = t.opts.Runtime.Terminate(context.WithoutCancel(ctx), s.ID)
 		if real, rerr := filepath.EvalSymlinks(s.DataDir); rerr == nil {
 			_ = removeContents(real)
 		}
 		t.mu.Lock()
-		t.retired = append(t.retired, s)
-		if ctx.Err() == nil {
-			t.pending = &lost
-			t.retryRebuild = t.opts.Clock.Now().Add(rebuildRetry)
-		}
+		t.building = nil
+		t.discarded = append(t.discarded, s) // its address is free again
 		t.mu.Unlock()
-		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: "failed: " + err.Error(), At: at()})
+		detail := "failed: " + err.Error()
+		if ctx.Err() == nil {
+			detail += fmt.Sprintf("; tried again in %s", t.buildFailed())
+		}
+		t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName, Detail: detail, At: at()})
 		return
 	}
 	t.mu.Lock()
-	t.servers = append(t.servers, s)
+	t.buildFails, t.waitSaid = 0, false
+	if t.missing() == 0 {
+		t.pending = nil
+	}
 	t.mu.Unlock()
 	t.moveReaders() // the monitor makes it synchronous once it streams (syncReplication)
 	t.publish(FailoverStep{DB: d.Identifier, Step: StepRebuilt, Server: name, Zone: zoneName,
 		Detail: "pg_basebackup from " + servers[0].Identifier + "; streaming " + wantSync(role), At: at()})
 }
 
+// buildStandby starts s (its base backup first), unless its zone is down,
+// and waits until it answers; meanwhile it is t.building, which an outage
+// of its zone kills.
+func (t *Tier) buildStandby(ctx context.Context, s Server) error {
+	t.startMu.Lock()
+	t.mu.Lock()
+	down := t.zoneDown[s.Zone.Name]
+	if !down {
+		b := s
+		t.building = &b
+	}
+	t.mu.Unlock()
+	var err error
+	if !down {
+		err = t.spawn(ctx, s)
+	}
+	t.startMu.Unlock()
+	if down {
+		return fmt.Errorf("%s went down before the build started", s.Zone.Name)
+	}
+	if err != nil {
+		return err
+	}
+	return t.waitReady(ctx, s)
+}
+
+// join adds the built standby s to the tier's servers, unless what it was
+// built from changed meanwhile: the primary it copied is no longer the
+// primary (a failover during the build), or its zone went down.
+func (t *Tier) join(s Server) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.building = nil
+	switch {
+	case t.zoneDown[s.Zone.Name]:
+		return fmt.Errorf("%s went down while it was built", s.Zone.Name)
+	case t.servers[0].Identifier != s.Source:
+		return fmt.Errorf("built from %s, which is no longer the primary (%s is)", s.Source, t.servers[0].Identifier)
+	}
+	t.servers = append(t.servers, s)
+	return nil
+}
+
+// buildFailed counts a failed build and sets when the next may start: the
+// backoff doubles from rebuildRetry up to rebuildRetryMax (AWS time).
+func (t *Tier) buildFailed() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buildFails++
+	wait := rebuildBackoff(t.buildFails)
+	t.retryRebuild = t.opts.Clock.Now().Add(wait)
+	return wait
+}
+
+// rebuildBackoff is the wait after the n-th failed build in a row.
+func rebuildBackoff(n int) time.Duration {
+	wait := rebuildRetry
+	for i := 1; i < n && wait < rebuildRetryMax; i++ {
+		wait *= 2
+	}
+	return min(wait, rebuildRetryMax)
+}
+
 // rebuildRetry is how long (AWS time) the monitor waits before it builds a
-// standby again after a build failed.
-const rebuildRetry = time.Minute
+// standby again after a build failed; it doubles with each failure in a
+// row, up to rebuildRetryMax.
+const (
+	rebuildRetry    = time.Minute
+	rebuildRetryMax = 16 * time.Minute
+)
 
 func (t *Tier) retryAt() time.Time {
 	t.mu.Lock()
@@ -940,6 +1410,7 @@ func (t *Tier) retryAt() time.Time {
 func (t *Tier) startRebuild(ctx context.Context, lost Server, at func() float64) {
 	t.mu.Lock()
 	if t.rebuilding {
+		t.pending = &lost // the monitor builds what is still missing once this one is done
 		t.mu.Unlock()
 		return
 	}
@@ -955,6 +1426,91 @@ func (t *Tier) startRebuild(ctx context.Context, lost Server, at func() float64)
 		}()
 		t.rebuild(ctx, lost, at)
 	}()
+}
+
+// startReplace replaces s, which cannot follow the primary's new timeline,
+// with a copy of the primary under the same identifier and address (as RDS
+// replaces a replica whose replication broke), in a goroutine of the
+// tier's.
+func (t *Tier) startReplace(ctx context.Context, s Server, why string) {
+	t.mu.Lock()
+	if t.replacing[s.Identifier] {
+		t.mu.Unlock()
+		return
+	}
+	t.replacing[s.Identifier] = true
+	t.mu.Unlock()
+	t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0045", Category: "read replica", Zone: s.Zone.Name,
+		Text: msgReplicationStopped})
+	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepReplaced, Server: s.Identifier, Zone: s.Zone.Name,
+		Detail: why + ": built again from the primary"})
+	t.monitor.Add(1)
+	go func() {
+		defer t.monitor.Done()
+		defer func() {
+			t.mu.Lock()
+			delete(t.replacing, s.Identifier)
+			t.mu.Unlock()
+		}()
+		if err := t.replace(ctx, s); err != nil {
+			t.opts.Logger.Error("replace DB instance", "db", s.Identifier, "err", err)
+			t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepReplaced, Server: s.Identifier, Zone: s.Zone.Name,
+				Detail: "failed: " + err.Error()})
+			return
+		}
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0046", Category: "read replica", Zone: s.Zone.Name,
+			Text: msgReplicationResumed})
+	}()
+}
+
+// replace stops s for good, removes its data and builds it again from the
+// primary now (pg_basebackup), same identifier, address and role. One that
+// cannot be built leaves the tier's servers (a standby or reader is then
+// rebuilt as after a failover).
+func (t *Tier) replace(ctx context.Context, s Server) error {
+	if err := t.opts.Runtime.Terminate(ctx, s.ID); err != nil && !errors.Is(err, az.ErrNotFound) {
+		return fmt.Errorf("stop DB instance %s: %w", s.Identifier, err)
+	}
+	if real, err := filepath.EvalSymlinks(s.DataDir); err == nil {
+		if err := removeContents(real); err != nil {
+			return fmt.Errorf("DB instance %s: remove its data: %w", s.Identifier, err)
+		}
+	}
+	t.mu.Lock()
+	p := t.servers[0]
+	i := slices.IndexFunc(t.servers, func(x Server) bool { return x.ID == s.ID })
+	if i > 0 {
+		// the same DB instance on a new host: the runtime's name for it is
+		// new (it keeps the old one's record), the identifier and address stay
+		t.replaced++
+		t.servers[i].Source = p.Identifier
+		t.servers[i].ID = az.InstanceID(fmt.Sprintf("db-%s-%d", s.Identifier, t.replaced+1))
+		s = t.servers[i]
+	}
+	down := t.zoneDown[s.Zone.Name]
+	t.mu.Unlock()
+	if i <= 0 {
+		return nil // no longer the tier's
+	}
+	err := errors.New(s.Zone.Name + " is down")
+	if !down {
+		if err = t.spawn(ctx, s); err == nil {
+			err = t.waitReady(ctx, s)
+		}
+	}
+	if err != nil {
+		t.mu.Lock()
+		t.servers = slices.DeleteFunc(t.servers, func(x Server) bool { return x.ID == s.ID })
+		t.discarded = append(t.discarded, s)
+		t.mu.Unlock()
+		_ = t.opts.Runtime.Terminate(context.WithoutCancel(ctx), s.ID)
+		t.moveReaders()
+		return err
+	}
+	if t.isPaused(s.Identifier) {
+		return t.pause(ctx, s)
+	}
+	return nil
 }
 
 // moveReaders points the cluster's reader endpoint at its readers now
@@ -998,8 +1554,10 @@ func (t *Tier) publish(e interface {
 // PauseReplication stops a read replica's replication (replica-lag): its
 // WAL receiver is cut off from the primary (primary_conninfo emptied) and
 // replay is paused, so ReplicaLag grows and what the primary commits does
-// not reach it. resume streams and replays again (nothing to do when the
-// replica was promoted meanwhile).
+// not reach it. It stays paused until resume, whatever happens meanwhile:
+// a failover does not repoint it, a restart pauses it again. resume
+// streams and replays again (nothing to do when the replica was promoted
+// meanwhile).
 func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume func(context.Context) (string, error), err error) {
 	s, ok := t.server(identifier)
 	if !ok {
@@ -1008,41 +1566,20 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 	if s.Role == stack.RolePrimary {
 		return nil, fmt.Errorf("DB instance %s is the primary: it replays nothing", identifier)
 	}
-	c, err := t.Connect(ctx, s)
-	if err != nil {
+	t.mu.Lock()
+	t.paused[identifier] = true
+	t.mu.Unlock()
+	if err := t.pause(ctx, s); err != nil {
+		t.mu.Lock()
+		delete(t.paused, identifier)
+		t.mu.Unlock()
 		return nil, err
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	for _, q := range []string{"ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()"} {
-		if _, err := c.Exec(ctx, q); err != nil {
-			return nil, fmt.Errorf("DB instance %s: %s: %w", identifier, q, err)
-		}
-	}
-	// The WAL receiver stops when replay next waits for WAL: only then is
-	// replay paused (a paused replay would leave the receiver streaming).
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_wal_receiver").Scan(&n); err != nil {
-			return nil, fmt.Errorf("DB instance %s: %w", identifier, err)
-		}
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("DB instance %s: its WAL receiver still runs 30 s after primary_conninfo was emptied", identifier)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	if _, err := c.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
-		return nil, fmt.Errorf("DB instance %s: pause replay: %w", identifier, err)
 	}
 	t.refreshSync(ctx)
 	return func(ctx context.Context) (string, error) {
+		t.mu.Lock()
+		delete(t.paused, identifier)
+		t.mu.Unlock()
 		s, ok := t.server(identifier)
 		if !ok {
 			return identifier + " is gone", nil
@@ -1072,6 +1609,45 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 		t.refreshSync(ctx)
 		return identifier + " streams and replays again from " + t.Primary().Identifier, nil
 	}, nil
+}
+
+// pause cuts s's WAL receiver off and pauses its replay.
+func (t *Tier) pause(ctx context.Context, s Server) error {
+	identifier := s.Identifier
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	for _, q := range []string{"ALTER SYSTEM SET primary_conninfo = ''", "SELECT pg_reload_conf()"} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			return fmt.Errorf("DB instance %s: %s: %w", identifier, q, err)
+		}
+	}
+	// The WAL receiver stops when replay next waits for WAL: only then is
+	// replay paused (a paused replay would leave the receiver streaming).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := c.QueryRow(ctx, "SELECT count(*) FROM pg_stat_wal_receiver").Scan(&n); err != nil {
+			return fmt.Errorf("DB instance %s: %w", identifier, err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("DB instance %s: its WAL receiver still runs 30 s after primary_conninfo was emptied", identifier)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if _, err := c.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		return fmt.Errorf("DB instance %s: pause replay: %w", identifier, err)
+	}
+	return nil
 }
 
 // refreshSync makes the monitor recompute synchronous_standby_names.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,84 @@ func TestEndpointMove(t *testing.T) {
 	}
 	if !strings.HasSuffix(e.Name, "amazonaws.com") {
 		t.Fatal(e.Name)
+	}
+}
+
+// TestFiguresAtSpeed: the run's assumptions give the monitor's interval
+// and unresponsive time in AWS time as the run uses them: at 20x the wall
+// floors make them 2 s and 2 minutes, not the 1 s and 30 s of 1x.
+func TestFiguresAtSpeed(t *testing.T) {
+	value := func(speed float64) string {
+		for _, f := range FiguresAt(speed) {
+			if f.Name == "RDS failover detection" {
+				return f.Value
+			}
+		}
+		t.Fatal("no detection figure")
+		return ""
+	}
+	if v := value(1); !strings.Contains(v, "checked every 1s of AWS time") || !strings.Contains(v, "after 30s of AWS time") || strings.Contains(v, "at 1x") {
+		t.Errorf("at 1x: %s", v)
+	}
+	if v := value(20); !strings.Contains(v, "checked every 2s of AWS time") || !strings.Contains(v, "after 2m of AWS time") || !strings.Contains(v, "at 20x") {
+		t.Errorf("at 20x: %s", v)
+	}
+}
+
+// TestEndpointMoveKeepsStayingServers: a reader endpoint over two readers
+// that drops one breaks only the connections to that one; the other
+// reader's clients keep theirs.
+func TestEndpointMoveKeepsStayingServers(t *testing.T) {
+	a, b := echo(t, "a"), echo(t, "b")
+	e, err := listenEndpoint("r.rds.amazonaws.com", EndpointReader, "x", netip.MustParseAddrPort("127.0.0.1:0"), []netip.AddrPort{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	conns := map[string]net.Conn{}
+	for range 2 { // round robin: one to each
+		c, err := net.Dial("tcp", e.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		got, err := ask(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[got] = c
+	}
+	if len(conns) != 2 {
+		t.Fatalf("connections reached %v, want a and b", conns)
+	}
+	if n := e.Move(b); n != 1 {
+		t.Fatalf("Move broke %d connections, want 1 (to a)", n)
+	}
+	if _, err := ask(t, conns["a"]); err == nil {
+		t.Error("the connection to the reader dropped survived")
+	}
+	if got, err := ask(t, conns["b"]); err != nil || got != "b" {
+		t.Errorf("the connection to the reader that stays broke: %q %v", got, err)
+	}
+}
+
+// TestFailoverTargets: a standby the primary still waits for stays a
+// failover target when one look at pg_stat_replication misses it; once
+// synchronous_standby_names no longer names it, it is none; one streaming
+// asynchronously never is.
+func TestFailoverTargets(t *testing.T) {
+	names := `"web-db-standby"`
+	if got := targets([]string{"web-db-standby"}, nil, names); !slices.Equal(got, []string{"web-db-standby"}) {
+		t.Fatalf("missed by one look: %v, want it kept", got)
+	}
+	if got := targets([]string{"web-db-standby"}, nil, ""); len(got) != 0 {
+		t.Fatalf("no longer waited for: %v, want none", got)
+	}
+	if got := targets(nil, nil, names); len(got) != 0 {
+		t.Fatalf("never in sync: %v", got)
+	}
+	q := `ANY 1 ("web-db-reader-1", "web-db-reader-2")`
+	if got := targets([]string{"web-db-reader-1"}, []string{"web-db-reader-2"}, q); !slices.Equal(got, []string{"web-db-reader-2", "web-db-reader-1"}) {
+		t.Fatalf("quorum: %v", got)
 	}
 }

@@ -109,6 +109,14 @@ func join(ss []string) string {
 	return out
 }
 
+// walSenders is every server's max_wal_senders (and replication slots): the
+// same on all of them, whatever the tier's size when each was started, as
+// a hot standby refuses to run with fewer than its primary has (a reader
+// built after a failover, when the list was shorter, failed so against a
+// primary built when it was longer). Enough for a writer, two readers and
+// RDS's 15 read replicas, each with a base backup's two senders on top.
+const walSenders = 40
+
 // settings are the server's postgres -c options: on its address only (no
 // Unix socket), RDS's max_connections and shared_buffers for its class,
 // replication on, hot standby on (the lab reads a standby for its checks;
@@ -127,8 +135,8 @@ func settings(s Server, servers []Server) []string {
 		{"shared_buffers", strconv.Itoa(s.Class.SharedBuffersMiB()) + "MB"},
 		{"huge_pages", "off"},
 		{"wal_level", "replica"},
-		{"max_wal_senders", strconv.Itoa(2*len(servers) + 2)},
-		{"max_replication_slots", strconv.Itoa(2*len(servers) + 2)},
+		{"max_wal_senders", strconv.Itoa(walSenders)},
+		{"max_replication_slots", strconv.Itoa(walSenders)},
 		{"wal_keep_size", "128MB"},
 		{"hot_standby", "on"},
 		{"log_line_prefix", "%m [%p] "},

@@ -105,6 +105,13 @@ func TestSettings(t *testing.T) {
 		if got, _ := opt(args, "shared_buffers"); got != strconv.Itoa(servers[0].Class.MemoryGiB*32)+"MB" {
 			t.Errorf("shared_buffers = %q", got)
 		}
+		// A hot standby refuses fewer WAL senders than its primary: the
+		// figure must not depend on how many servers the tier had when
+		// each was started.
+		a, _ := opt(args, "max_wal_senders")
+		if b, _ := opt(settings(servers[1], servers[:2]), "max_wal_senders"); a != b || a == "" {
+			t.Errorf("max_wal_senders %q with %d servers, %q with 2", a, len(servers), b)
+		}
 		if _, ok := opt(settings(servers[1], servers), "synchronous_standby_names"); ok {
 			t.Errorf("a standby names synchronous standbys")
 		}

@@ -78,22 +78,48 @@ type Options struct {
 type Tier struct {
 	opts Options
 
+	// mu guards everything below it. The server list has one owner: every
+	// change to it (a failover's promotion, a rebuilt standby joining, a
+	// replaced one) is made under mu on the list as it is then, never from
+	// an earlier copy.
 	mu           sync.Mutex
-	servers      []Server // the primary first; guarded by mu (a failover changes it)
-	retired      []Server // fenced or replaced servers: their data goes at Close
+	servers      []Server // the primary first
+	retired      []Server // fenced or replaced servers: their data goes at Close; their addresses stay taken
+	discarded    []Server // builds that failed: their data goes at Close; their addresses are free again
 	launched     []az.InstanceID
 	endpoints    []*Endpoint
 	zoneDown     map[string]bool
-	failing      bool     // a failover is under way
-	streaming    []string // the standbys streaming from the primary at the monitor's last look
-	rebuilding   bool
-	retryRebuild time.Time    // AWS time: not before it after a failed build         // a standby is being rebuilt (startRebuild)
-	built        int          // standbys rebuilt so far (their names' suffix)
-	syncNames    string       // synchronous_standby_names set on the primary
-	pending      *Server      // a lost primary whose standby is still to rebuild (no healthy zone was free)
-	requests     chan request // failovers asked of the monitor
+	failing      bool                        // a failover is under way
+	streaming    []string                    // the standbys streaming from the primary at the monitor's last look
+	rebuilding   bool                        // a standby is being built (startRebuild)
+	building     *Server                     // the standby being built, until it joins servers
+	standbys     int                         // how many standbys (or readers) the deployment has: what a rebuild restores
+	retryRebuild time.Time                   // AWS time: no build before it after a build failed
+	buildFails   int                         // builds failed in a row (the retry's backoff)
+	waitSaid     bool                        // "no healthy zone is free" was published for the build still to come
+	replaced     int                         // servers replaced so far (their runtime names' suffix)
+	built        int                         // standbys rebuilt so far (their names' suffix)
+	syncNames    string                      // synchronous_standby_names set on the primary
+	pending      *Server                     // the lost primary a standby is still to be rebuilt for (the zone it prefers, its class)
+	recovering   map[string]bool             // servers being recovered in place (recover runs beside the monitor)
+	replacing    map[string]bool             // servers being replaced (they could not follow a new timeline)
+	paused       map[string]bool             // read replicas whose replication a replica-lag holds paused
+	downAt       map[az.InstanceID]time.Time // when (AWS time) a server went down: killed by the tier, or first found stopped
+	fenced       map[az.InstanceID]bool      // servers fenced by a failover: never started again
+	requests     chan request                // failovers asked of the monitor
 	closeErr     error
 	closeOnce    sync.Once
+
+	// startMu orders starting a server against fencing it and taking its
+	// zone down: a server is started only while it is neither fenced nor in
+	// a zone that is down, and a fence or an outage kills whatever was
+	// started before it.
+	startMu sync.Mutex
+
+	// promoteHook, when set (tests), runs in place of sending pg_promote()
+	// to the target: sent says whether the promotion went out (a failure
+	// after it was sent, or before).
+	promoteHook func(ctx context.Context, to Server) (sent bool, err error)
 
 	stop    chan struct{} // closed by Close: ends the monitor and a failover's wait
 	monitor sync.WaitGroup
@@ -108,7 +134,8 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 	if o.Runtime == nil {
 		return nil, errors.New("rds: no runtime")
 	}
-	t := &Tier{opts: o, zoneDown: map[string]bool{}, stop: make(chan struct{})}
+	t := &Tier{opts: o, zoneDown: map[string]bool{}, recovering: map[string]bool{}, replacing: map[string]bool{},
+		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, downAt: map[az.InstanceID]time.Time{}, stop: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
@@ -141,6 +168,11 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 		return nil, err
 	}
 	servers := t.servers
+	for _, s := range servers[1:] {
+		if s.Role == stack.RoleStandby || s.Role == stack.RoleReader {
+			t.standbys++
+		}
+	}
 	if err := os.MkdirAll(o.Dir, 0o711); err != nil {
 		return nil, fmt.Errorf("rds: %w", err)
 	}
@@ -220,6 +252,15 @@ func (t *Tier) Connect(ctx context.Context, s Server) (*pgx.Conn, error) {
 // launch starts s through the runtime and waits until it accepts
 // connections.
 func (t *Tier) launch(ctx context.Context, s Server) error {
+	if err := t.spawn(ctx, s); err != nil {
+		return err
+	}
+	return t.waitReady(ctx, s)
+}
+
+// spawn starts s through the runtime (its data directory is made the first
+// time: initdb, or pg_basebackup from the primary now).
+func (t *Tier) spawn(ctx context.Context, s Server) error {
 	list := t.Servers() // a standby being rebuilt joins them only once it runs; its settings count it
 	if !slices.ContainsFunc(list, func(x Server) bool { return x.Identifier == s.Identifier }) {
 		list = append(list, s)
@@ -232,7 +273,7 @@ func (t *Tier) launch(ctx context.Context, s Server) error {
 	t.launched = append(t.launched, s.ID)
 	t.mu.Unlock()
 	t.opts.Logger.Info("DB instance started", "db", s.Identifier, "role", s.Role, "zone", s.Zone.Name, "addr", s.AddrPort())
-	return t.waitReady(ctx, s)
+	return nil
 }
 
 // waitReady polls until s answers a query, for at most opts.Ready; it
@@ -402,7 +443,7 @@ func (t *Tier) Close() error {
 		t.monitor.Wait() // the monitor and any failover or rebuild it runs
 		t.mu.Lock()
 		ids := slices.Clone(t.launched)
-		all := append(slices.Clone(t.servers), t.retired...)
+		all := append(append(slices.Clone(t.servers), t.retired...), t.discarded...)
 		eps := t.endpoints
 		t.mu.Unlock()
 		var errs []error
