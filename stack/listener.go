@@ -276,7 +276,7 @@ func (p *parser) ruleAction(n *yaml.Node, path string) RuleAction {
 		if f["stickiness"] != nil {
 			spath := yamlcheck.Sub(vpath, "stickiness")
 			sm := p.Mapping(f["stickiness"], spath, "enabled", "duration")
-			gs := &GroupStickiness{Enabled: true} // as Terraform's block: enabled unless it says not
+			gs := &GroupStickiness{Enabled: true} // a block given is wanted: enabled unless it says not (Terraform and CloudFormation default enabled to false; the export always writes it)
 			p.Bool(sm, spath, "enabled", &gs.Enabled)
 			p.Dur(sm, spath, "duration", &gs.Duration, false)
 			a.GroupStickiness = gs

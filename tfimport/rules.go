@@ -131,17 +131,29 @@ func (m *mapper) action(i *Instance, a *Body, path, tgName string) {
 		}
 		f := a.block("forward")
 		if f == nil {
-			m.d.set(strings.TrimSuffix(path, ".")+".forward", m.forwardName(arn, tgName), from)
+			name := m.forwardName(arn, tgName)
+			if name == "" {
+				m.instNote(i, NotModelled, i.Addr+": forward", "forwards to %s, which no Auto Scaling group registers with: the action is left out", arn)
+				return
+			}
+			m.d.set(strings.TrimSuffix(path, ".")+".forward", name, from)
 			return
 		}
-		for k, t := range f.blocks("target_group") {
+		k := 0
+		for _, t := range f.blocks("target_group") {
 			arn := ""
 			if v := t.Body.attr("arn"); v != nil && isStr(v.V) {
 				arn = v.V.AsString()
 			}
+			name := m.forwardName(arn, tgName)
+			if name == "" {
+				m.instNote(i, NotModelled, i.Addr+": forward", "target group %s: no Auto Scaling group registers with it, so it is left out of the forward", arn)
+				continue
+			}
 			tp := fmt.Sprintf("%sforward.target_groups[%d].", path, k)
-			m.d.set(tp+"name", m.forwardName(arn, tgName), from)
+			m.d.set(tp+"name", name, from)
 			m.setInt(tp+"weight", i, t.Body, "weight", 1, m.def())
+			k++
 		}
 		if st := f.block("stickiness"); st != nil {
 			m.groupStickiness(i, st, path+"forward.stickiness.")
@@ -224,6 +236,10 @@ func (m *mapper) groupStickiness(i *Instance, st *Body, path string) {
 	}
 	dur := st.attr("duration")
 	if !on {
+		return
+	}
+	if dur == nil {
+		m.instNote(i, NotModelled, i.Addr+": forward.stickiness", "enabled without a duration (AWS requires 1 to 604800 seconds): the stickiness is left out")
 		return
 	}
 	m.d.set(path+"enabled", true, m.from(i, st.Attrs["enabled"], "forward.stickiness.enabled"))

@@ -164,6 +164,43 @@ func TestSeveralTargetGroupsImportAsServices(t *testing.T) {
 	}
 }
 
+// A default action's weighted forward to a target group no Auto Scaling
+// group registers with keeps the services' groups and notes the one left
+// out, instead of naming no service.
+func TestDefaultForwardToAnOrphanIsNoted(t *testing.T) {
+	cfg := strings.Replace(twoServices, `  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.web.arn`, `  default_action {
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.web.arn
+        weight = 80
+      }
+      target_group {
+        arn    = aws_lb_target_group.orphan.arn
+        weight = 20
+      }
+    }`, 1)
+	if cfg == twoServices {
+		t.Fatal("the fixture's default action changed; update the test")
+	}
+	r, err := Terraform(dirWith(t, map[string]string{"main.tf": cfg}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Stack.DefaultAction(); len(d.TargetGroups) != 1 || d.TargetGroups[0] != (stack.WeightedTargetGroup{Name: "web", Weight: 80}) {
+		t.Errorf("default action forwards to %+v; want web 80 only", d.TargetGroups)
+	}
+	noted := false
+	for _, n := range r.Notes {
+		noted = noted || strings.Contains(n.Msg, "aws_lb_target_group.orphan") && strings.Contains(n.Msg, "left out of the forward")
+	}
+	if !noted {
+		t.Errorf("the orphan target group is not noted: %v", r.Notes)
+	}
+}
+
 // Each service's scheduled actions are timed from one time zero, the hour
 // of the earliest start_time of any service's.
 func TestServicesShareOneScheduleZero(t *testing.T) {

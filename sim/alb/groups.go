@@ -173,8 +173,12 @@ func (lb *LoadBalancer) groupOf(t *Target) *tgroup {
 // duration ends). [derived] Unlike AWSALB, the binding's end is not
 // pushed back by later requests (the guidance's client, refreshing, is
 // released after the duration). A group no longer in the action, or a
-// cookie that does not open, is routed by weight. Target stickiness
-// (AWSALB) applies inside the group as before.
+// cookie that does not open, is routed by weight. [derived] So is a
+// client bound to a group with no target to route to (its instances gone at
+// the end of a blue/green shift): AWS does not document this case, and
+// holding the client for up to seven days on 503s is what no user of a
+// weighted shift would expect; the load balancer's own 503 sets no AWSALBTG.
+// Target stickiness (AWSALB) applies inside the group as before.
 
 // forwardGroup is the target group a forward action sends r to, and the
 // writer to answer through (setting AWSALBTG when the action is sticky).
@@ -192,7 +196,8 @@ func (n *Node) forwardGroup(w http.ResponseWriter, r *http.Request, rules *Rules
 			continue
 		}
 		until, g, ok := openBinding(rules.tgSeal, v)
-		if ok && now.Before(until) && slices.ContainsFunc(a.Weighted, func(w WeightedGroup) bool { return w.Name == string(g) }) {
+		if ok && now.Before(until) && slices.ContainsFunc(a.Weighted, func(w WeightedGroup) bool { return w.Name == string(g) }) &&
+			len(n.routesOf(string(g)).routes) > 0 {
 			return string(g), &stickyWriter{ResponseWriter: w, tg: v, now: now}
 		}
 	}

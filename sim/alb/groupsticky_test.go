@@ -107,6 +107,40 @@ func fidelityGroupStickiness(t *testing.T) {
 	}
 }
 
+// A client bound to a group whose targets are gone is routed by weight,
+// not held on 503s; and the load balancer's own 503 binds no one.
+func TestGroupStickinessLeavesAnEmptyGroup(t *testing.T) {
+	h := stickyGroups(t, time.Hour, 100, 0)
+	node := h.lb.Nodes()[0]
+	g, tg, _ := getWith(t, node.URL()+"/split/x", "")
+	if g != "web" || tg == "" {
+		t.Fatalf("first answer from %s with AWSALBTG %q; want web and a binding", g, tg)
+	}
+	if err := h.lb.SetForwardWeights(2, []WeightedGroup{{Name: "web", Weight: 0}, {Name: "api", Weight: 100}}); err != nil {
+		t.Fatal(err)
+	}
+	done, err := h.lb.Deregister("i-web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if g, _, _ := getWith(t, node.URL()+"/split/x", cookieOf(tg)); g != "api" {
+		t.Errorf("bound to web, whose target is gone: served by %q, want api by weight", g)
+	}
+	if err := h.lb.SetForwardWeights(2, []WeightedGroup{{Name: "web", Weight: 100}, {Name: "api", Weight: 0}}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, node.URL()+"/split/x", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || len(resp.Header["Set-Cookie"]) != 0 {
+		t.Errorf("to an empty group: %d with Set-Cookie %q; want the load balancer's 503 and no cookie", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+}
+
 // Without group stickiness no AWSALBTG is set, and fresh clients of a
 // sticky forward still split by weight.
 func TestGroupStickinessKeepsTheWeights(t *testing.T) {

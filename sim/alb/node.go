@@ -300,6 +300,9 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if i < 0 {
 		rs.stats.noTarget.Add(1)
 		n.metrics.elbStatus(http.StatusServiceUnavailable)
+		if sw, ok := w.(*stickyWriter); ok { // no target answered: nothing to bind to
+			w = sw.ResponseWriter
+		}
 		writeELBError(w, http.StatusServiceUnavailable)
 		return
 	}

@@ -188,7 +188,8 @@ func benchGroup(n int) string {
 
 // benchRules are n listener rules of which a request for / matches only
 // the last: rules 1 to n-1 each have a path pattern (/api/vI/*) and a
-// method condition and forward to the group; rule n has path pattern /*.
+// method condition (the path fails first, so the method is never looked
+// at) and forward to the group; rule n has path pattern /*.
 // Each request is evaluated against every rule, in priority order, before
 // the last one forwards it, as a request for a path the later rules serve.
 func benchRules(n int) []alb.Rule {
