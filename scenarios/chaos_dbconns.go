@@ -63,8 +63,9 @@ func (p parser) validateDBConnections(s *Scenario) {
 		if !ok {
 			continue // the stack's own validation names a bad class
 		}
-		if max := class.MaxConnections(); a.Connections > max {
-			p.Errf(f, "%d is more than DB instance %s takes: its max_connections is %d (%s); give 1 to %d", a.Connections, in.Identifier, max, class.Name, max)
+		if max := class.AppConnections(); a.Connections > max {
+			p.Errf(f, "%d is more than a client without SUPERUSER can hold on DB instance %s: its max_connections is %d (%s), %d of them reserved for superusers (superuser_reserved_connections); give 1 to %d",
+				a.Connections, in.Identifier, class.MaxConnections(), class.Name, az.ReservedConnections, max)
 		}
 	}
 }

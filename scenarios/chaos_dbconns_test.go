@@ -18,13 +18,13 @@ func TestDBConnectionsAction(t *testing.T) {
 	}
 	s, err := Parse("s.yaml", []byte(head("read-replicas")+
 		"  - {at: 1m, action: db-connections, connections: 100, duration: 3m}\n"+
-		"  - {at: 5m, action: db-connections, connections: 112, duration: 1m, db_instance: replica}\n"))
+		"  - {at: 5m, action: db-connections, connections: 109, duration: 1m, db_instance: replica}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := s.ChaosActions()
 	if got[0].Kind != chaos.DBConnections || got[0].Connections != 100 || got[0].Duration != 3*time.Minute || got[0].DBInstance != "" ||
-		got[1].Connections != 112 || got[1].DBInstance != chaos.DBReplica {
+		got[1].Connections != 109 || got[1].DBInstance != chaos.DBReplica {
 		t.Fatalf("actions: %+v", got)
 	}
 	cases := []struct{ name, stack, action, want string }{
@@ -35,7 +35,9 @@ func TestDBConnectionsAction(t *testing.T) {
 		{"zero", "multi-az", "{at: 1m, action: db-connections, connections: 0, duration: 1m}",
 			`s.yaml:7:51: chaos[0].connections: 0 is not allowed; give how many connections the leaky client holds, 1 or more`},
 		{"more than max_connections", "multi-az", "{at: 1m, action: db-connections, connections: 500, duration: 1m}",
-			`s.yaml:7:51: chaos[0].connections: 500 is more than DB instance multi-az-db takes: its max_connections is 112 (db.t3.micro); give 1 to 112`},
+			`s.yaml:7:51: chaos[0].connections: 500 is more than a client without SUPERUSER can hold on DB instance multi-az-db: its max_connections is 112 (db.t3.micro), 3 of them reserved for superusers (superuser_reserved_connections); give 1 to 109`},
+		{"into the reserved slots", "multi-az", "{at: 1m, action: db-connections, connections: 110, duration: 1m}",
+			`s.yaml:7:51: chaos[0].connections: 110 is more than a client without SUPERUSER can hold on DB instance multi-az-db`},
 		{"on the standby", "multi-az", "{at: 1m, action: db-connections, connections: 5, duration: 1m, db_instance: multi-az-db-standby}",
 			`s.yaml:7:81: chaos[0].db_instance: "multi-az-db-standby" is a Multi-AZ standby, which serves no connections (as on RDS); use primary, replica or one of multi-az-db`},
 		{"no replica", "multi-az", "{at: 1m, action: db-connections, connections: 5, duration: 1m, db_instance: replica}",

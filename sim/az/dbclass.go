@@ -41,6 +41,15 @@ func (c DBInstanceClass) MaxConnections() int {
 	return min(int((int64(c.MemoryGiB)<<30)/9531392), 5000)
 }
 
+// ReservedConnections is PostgreSQL's superuser_reserved_connections, 3,
+// RDS's default too: slots only a superuser may take (RDS's rdsadmin; the
+// lab's own monitor and checks). An application's role gets the rest.
+const ReservedConnections = 3
+
+// AppConnections is how many connections an application's role (no
+// SUPERUSER) can hold at once: max_connections less the reserved slots.
+func (c DBInstanceClass) AppConnections() int { return c.MaxConnections() - ReservedConnections }
+
 // SharedBuffersMiB is RDS for PostgreSQL's default shared_buffers,
 // {DBInstanceClassMemory/32768} pages of 8 kB (a quarter of the memory),
 // of an eighth of the class's memory (32 MiB per GiB): the buffers are

@@ -21,8 +21,9 @@ import (
 	"github.com/simplydone/lab/stack"
 )
 
-// Failover times, in AWS time, from the failure's detection to the
-// endpoint's move (the event pair's span). Where RDS documents a range the
+// Failover times, in AWS time, from the failure (a stopped server) or its
+// detection (a server that does not answer) to the endpoint's move (the
+// event pair's span). Where RDS documents a range the
 // lab takes its middle, not its best case (a rehearsal that passes on the
 // low end promises what AWS does not), and never tunes it.
 const (
@@ -243,11 +244,10 @@ func (t *Tier) watch() {
 // monitor is the monitor's own connection to the primary and its count of
 // failed checks in a row; only the monitor goroutine uses it.
 type monitor struct {
-	conn     *pgx.Conn
-	on       string // the server conn is to
-	fails    int
-	since    time.Time // the first failed check of the run of fails (wall)
-	sinceAWS time.Time // the same, AWS time
+	conn  *pgx.Conn
+	on    string // the server conn is to
+	fails int
+	since time.Time // the first failed check of the run of fails (wall)
 }
 
 // unresponsiveFor is how long (wall) a primary whose process runs must
@@ -267,8 +267,10 @@ func (m *monitor) close() {
 
 // ping checks the primary p over the monitor's connection (opened again
 // when it broke or p changed): a query answered within probeTimeout. It
-// says whether p is still in recovery (a standby, not yet a writer).
-func (m *monitor) ping(ctx context.Context, t *Tier, p Server) (recovering bool, err error) {
+// says whether p is still in recovery (a standby, not yet a writer); known
+// is false when the server answered with an error of its own (full, an
+// authentication failure): it is up, but its role was not read.
+func (m *monitor) ping(ctx context.Context, t *Tier, p Server) (recovering, known bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if m.on != p.Identifier {
@@ -277,20 +279,20 @@ func (m *monitor) ping(ctx context.Context, t *Tier, p Server) (recovering bool,
 	if m.conn == nil {
 		cfg, err := pgx.ParseConfig(t.URL(p, ""))
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		cfg.RuntimeParams["application_name"] = MonitorApplicationName
 		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
-			return false, answered(err)
+			return false, false, answered(err)
 		}
 		m.conn, m.on = c, p.Identifier
 	}
 	if err := m.conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err != nil {
 		m.close()
-		return false, answered(err)
+		return false, false, answered(err)
 	}
-	return recovering, nil
+	return recovering, true, nil
 }
 
 // MonitorApplicationName is the application_name of the tier's own
@@ -328,32 +330,37 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	now := time.Now()
 	switch {
 	case t.isRecovering(p.Identifier):
-		m.fails, m.sinceAWS = 0, time.Time{} // being started again in place: its start-up is no failure
+		m.fails = 0 // being started again in place: its start-up is no failure
 	case !alive(states, p):
 		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
 		t.sawDown(p)
 	default:
-		if recovering, err := m.ping(ctx, t, p); err != nil {
+		recovering, known, err := m.ping(ctx, t, p)
+		switch {
+		case err != nil:
 			if m.fails == 0 {
-				m.since, m.sinceAWS = now, t.opts.Clock.Now()
+				m.since = now
 			}
 			m.fails++
-		} else {
-			m.fails, m.sinceAWS = 0, time.Time{}
-			if !recovering {
-				t.healWriter(p)
-			}
+		case !known: // up, but its role unread: nothing to heal on a guess
+			m.fails = 0
+		case !recovering:
+			m.fails = 0
+			t.healWriter(p)
+		default:
+			m.fails = 0
+			t.promoteStuck(ctx, m, p)
 		}
 	}
 	if m.fails >= monitorFails && now.Sub(m.since) >= unresponsiveFor(t.opts.Clock.Speed()) {
-		m.fails, m.sinceAWS = 0, time.Time{}
+		m.fails = 0
 		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
 		if !alive(states, p) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
 		if t.canFailOver(servers, states) {
-			if err := t.failover(ctx, "", why, t.failedAt(p, m)); err != nil {
+			if err := t.failover(ctx, "", why, t.failedAt(p)); err != nil {
 				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
 			}
 			return
@@ -387,21 +394,20 @@ func (t *Tier) sawDown(s Server) {
 	}
 }
 
-// failedAt is when the primary p failed, AWS time: when its server
-// stopped (killed by the tier, or first found stopped by the monitor), or
-// the first of the checks it failed in a row. RDS's failover time counts
-// from the failure, as AWS's figure does, not from the lab's detection of
-// it: the time the lab takes to see a stopped process, counted at the
-// run's speed, is not RDS's.
-func (t *Tier) failedAt(p Server, m *monitor) time.Time {
+// failedAt is when RDS's failover time starts for the primary p, AWS
+// time: when its server stopped (killed by the tier, or first found stopped
+// by the monitor), or, for a server that runs but does not answer, now, when
+// the monitor has judged it unresponsive. A stopped process is a failure RDS
+// sees at once, and the time the lab takes to notice it, counted at the
+// run's speed, is not RDS's; an unresponsive one is a failure RDS too must
+// wait out before it acts, so the lab's wait (MonitorUnresponsive) is not
+// folded into RDS's figure, which would make it the best case.
+func (t *Tier) failedAt(p Server) time.Time {
 	t.mu.Lock()
 	at, ok := t.downAt[p.ID]
 	t.mu.Unlock()
-	switch {
-	case ok:
+	if ok {
 		return at
-	case !m.sinceAWS.IsZero():
-		return m.sinceAWS
 	}
 	return t.opts.Clock.Now()
 }
@@ -430,6 +436,26 @@ func (t *Tier) healWriter(p Server) {
 	t.moveReaders()
 	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepMoved, Server: p.Identifier, Zone: p.Zone.Name,
 		Detail: w.Name + " answers from the primary again"})
+}
+
+// promoteStuck promotes p again when it is the tier's primary, still in
+// recovery, and the writer endpoint points nowhere: a failed promotion
+// whose outcome could not be read (afterFailedPromotion) made it the
+// primary, and without this nothing would ever write again. pg_promote is
+// asked not to wait; the next checks see it a writer and healWriter moves
+// the endpoint.
+func (t *Tier) promoteStuck(ctx context.Context, m *monitor, p Server) {
+	if len(t.WriterEndpoint().Targets()) != 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if _, err := m.conn.Exec(ctx, "SELECT pg_promote(false)"); err != nil {
+		t.opts.Logger.Warn("promote the primary still in recovery", "db", p.Identifier, "err", err)
+		return
+	}
+	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepPromoted, Server: p.Identifier, Zone: p.Zone.Name,
+		Detail: "the primary was still in recovery with no writer: promoted again"})
 }
 
 func (t *Tier) isRecovering(id string) bool {
@@ -1039,10 +1065,15 @@ func (t *Tier) afterFailedPromotion(ctx context.Context, old, to Server, sent bo
 		t.unfence(to) // the monitor starts it again as a standby
 	}
 	t.unfence(old)
-	if err := t.startAgain(ctx, old); err == nil {
-		writer.Move(old.AddrPort())
-		t.moveReaders()
+	if err := t.startAgain(ctx, old); err != nil {
+		// neither promoted nor back (its zone may be down): no recovery to
+		// announce; the monitor keeps trying, and the writer stays empty
+		t.failedEvents(old, fmt.Sprintf("the standby was not promoted (%v), and the primary DB instance did not start again: %v", perr, err), false)
+		step(StepFailed, old, perr.Error())
+		return false, perr
 	}
+	writer.Move(old.AddrPort())
+	t.moveReaders()
 	t.failedEvents(old, "the standby was not promoted ("+perr.Error()+"); the primary DB instance is restarted", true)
 	step(StepFailed, old, perr.Error())
 	return false, perr
@@ -1440,8 +1471,11 @@ func (t *Tier) startReplace(ctx context.Context, s Server, why string) {
 	}
 	t.replacing[s.Identifier] = true
 	t.mu.Unlock()
-	t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0045", Category: "read replica", Zone: s.Zone.Name,
-		Text: msgReplicationStopped})
+	replica := s.Role == stack.RoleReadReplica // RDS shows no standby or reader of its own: only the lab's step for those
+	if replica {
+		t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0045", Category: "read replica", Zone: s.Zone.Name,
+			Text: msgReplicationStopped})
+	}
 	t.publish(FailoverStep{DB: t.opts.Database.Identifier, Step: StepReplaced, Server: s.Identifier, Zone: s.Zone.Name,
 		Detail: why + ": built again from the primary"})
 	t.monitor.Add(1)
@@ -1458,8 +1492,10 @@ func (t *Tier) startReplace(ctx context.Context, s Server, why string) {
 				Detail: "failed: " + err.Error()})
 			return
 		}
-		t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0046", Category: "read replica", Zone: s.Zone.Name,
-			Text: msgReplicationResumed})
+		if replica {
+			t.publish(RDSEvent{SourceType: "db-instance", SourceID: s.Identifier, EventID: "RDS-EVENT-0046", Category: "read replica", Zone: s.Zone.Name,
+				Text: msgReplicationResumed})
+		}
 	}()
 }
 
@@ -1470,6 +1506,9 @@ func (t *Tier) startReplace(ctx context.Context, s Server, why string) {
 func (t *Tier) replace(ctx context.Context, s Server) error {
 	if err := t.opts.Runtime.Terminate(ctx, s.ID); err != nil && !errors.Is(err, az.ErrNotFound) {
 		return fmt.Errorf("stop DB instance %s: %w", s.Identifier, err)
+	}
+	if !filepath.IsAbs(s.DataDir) {
+		return fmt.Errorf("DB instance %s: its data directory %q is not an absolute path; nothing removed", s.Identifier, s.DataDir)
 	}
 	if real, err := filepath.EvalSymlinks(s.DataDir); err == nil {
 		if err := removeContents(real); err != nil {
@@ -1487,16 +1526,21 @@ func (t *Tier) replace(ctx context.Context, s Server) error {
 		t.servers[i].ID = az.InstanceID(fmt.Sprintf("db-%s-%d", s.Identifier, t.replaced+1))
 		s = t.servers[i]
 	}
-	down := t.zoneDown[s.Zone.Name]
 	t.mu.Unlock()
 	if i <= 0 {
 		return nil // no longer the tier's
 	}
-	err := errors.New(s.Zone.Name + " is down")
-	if !down {
-		if err = t.spawn(ctx, s); err == nil {
-			err = t.waitReady(ctx, s)
-		}
+	// started under startMu, as recover does: an az-outage either comes
+	// first (nothing starts in its zone) or finds the server to kill
+	t.startMu.Lock()
+	err := fmt.Errorf("DB instance %s may not start now (fenced, or %s is down)", s.Identifier, s.Zone.Name)
+	if t.mayStart(s) {
+		err = t.spawn(ctx, s)
+		t.upAgain(s)
+	}
+	t.startMu.Unlock()
+	if err == nil {
+		err = t.waitReady(ctx, s)
 	}
 	if err != nil {
 		t.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -215,13 +216,47 @@ func TestZoneDownHoldsTheZone(t *testing.T) {
 	if err := tr.buildStandby(context.Background(), again); err == nil || rt.asked("launch", again.ID) != 0 {
 		t.Fatalf("a build started in a zone that is down (%v)", err)
 	}
-	down := Server{Identifier: "x", ID: "db-x", Zone: standby.Zone, Role: stack.RoleReadReplica}
+	down := Server{Identifier: "x", ID: "db-x", Zone: standby.Zone, Role: stack.RoleReadReplica, DataDir: t.TempDir()}
 	tr.mu.Lock()
 	tr.servers = append(tr.servers, down)
 	tr.mu.Unlock()
 	tr.recover(context.Background(), down, "test")
 	if rt.asked("start", down.ID) != 0 {
 		t.Fatal("a server in a zone that is down was started")
+	}
+	// nor is a server that cannot follow the new primary built again there
+	if err := tr.replace(context.Background(), down); err == nil {
+		t.Error("a replacement in a zone that is down succeeded")
+	}
+	rt.mu.Lock()
+	for _, c := range rt.calls {
+		if strings.HasPrefix(c, "launch db-x") {
+			t.Errorf("a replacement was launched in a zone that is down: %v", rt.calls)
+		}
+	}
+	rt.mu.Unlock()
+}
+
+// removeContents empties only an absolute directory below the root: an
+// empty data directory (the working directory) is refused, and left whole.
+func TestRemoveContentsRefusesAWorkingDirectory(t *testing.T) {
+	for _, dir := range []string{"", ".", "rel", "/"} {
+		if err := removeContents(dir); err == nil {
+			t.Errorf("removeContents(%q) went ahead", dir)
+		}
+	}
+	if _, err := os.Stat("monitor_test.go"); err != nil {
+		t.Fatalf("the package's own files: %v", err)
+	}
+	d := t.TempDir()
+	if err := os.WriteFile(filepath.Join(d, "PG_VERSION"), []byte("15"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := removeContents(d); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(d); len(ents) != 0 {
+		t.Errorf("left %v", ents)
 	}
 }
 

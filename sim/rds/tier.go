@@ -474,7 +474,14 @@ func (t *Tier) Close() error {
 	return t.closeErr
 }
 
+// removeContents empties a server's data directory. It refuses a path
+// that is not absolute, or the root: an empty DataDir (a server made by
+// hand) resolves to the working directory, which is not the tier's to
+// empty.
 func removeContents(dir string) error {
+	if !filepath.IsAbs(dir) || filepath.Dir(dir) == dir {
+		return fmt.Errorf("remove the contents of %q: not a data directory (an absolute path below the root)", dir)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
