@@ -219,31 +219,40 @@ func labelled(runID string) bool {
 // endpoint), and DATABASE_READER_URL where there are readable copies: a
 // cluster's reader endpoint, or else the first read replica's own endpoint
 // (RDS gives each its own; the app is told one). A Multi-AZ standby is never
-// given: RDS serves no reads from it. The URLs name the endpoints by their
-// DNS names, as RDS's do, and LAB_DNS_RESOLVER is the lab's DNS server
-// (host:port) that answers them, as an instance's VPC resolver would: the
-// host's own resolver does not know them, and the lab's DNS listens on a
-// port of its own (SimplyDone resolves through it, keeping each answer for
-// its TTL; an image of the user's own must do the same). Without the
-// lab's DNS the URLs carry the endpoints' stable addresses. They name the
-// application's role (appRole), not the master user, so that the slots
-// PostgreSQL keeps for superusers stay the lab's. The launch template's
-// own environment, set after, wins.
+// given: RDS serves no reads from it. These carry the endpoints' stable
+// addresses, which any client reaches (an image of the user's own, libpq,
+// JDBC): each connection is forwarded to the server behind the endpoint now.
+// DATABASE_ENDPOINT_URL and DATABASE_READER_ENDPOINT_URL name the same
+// endpoints by their DNS names, as RDS's do, with LAB_DNS_RESOLVER, the
+// lab's DNS server (host:port) that answers them as an instance's VPC
+// resolver would (the host's own resolver does not know them, and the lab's
+// DNS listens on a port of its own): a client that resolves through it
+// (SimplyDone does, keeping each answer for its TTL) sees RDS's DNS flip on
+// a failover. The URLs name the application's role (appRole), not the
+// master user, so that the slots PostgreSQL keeps for superusers stay the
+// lab's. The launch template's own environment, set after, wins.
 func (l *Lab) databaseEnv() map[string]string {
 	if l.DB == nil {
 		return nil
 	}
-	env := map[string]string{"DATABASE_URL": l.appURL(l.endpointURL(l.DB.WriterEndpoint()), "")}
+	env := map[string]string{}
+	set := func(name string, e *rds.Endpoint) {
+		env[name] = l.appURL(l.DB.EndpointURL(e), "")
+		if byName := l.endpointURL(e); byName != l.DB.EndpointURL(e) {
+			env[strings.TrimSuffix(name, "_URL")+"_ENDPOINT_URL"] = l.appURL(byName, "")
+		}
+	}
+	set("DATABASE_URL", l.DB.WriterEndpoint())
 	if dns := l.dnsServer(); dns != nil {
 		env["LAB_DNS_RESOLVER"] = dns.Addr()
 	}
 	if r := l.DB.ReaderEndpoint(); r != nil {
-		env["DATABASE_READER_URL"] = l.appURL(l.endpointURL(r), "")
+		set("DATABASE_READER_URL", r)
 		return env
 	}
 	for _, s := range l.DB.Servers() {
 		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && s.Role == stack.RoleReadReplica {
-			env["DATABASE_READER_URL"] = l.appURL(l.endpointURL(e), "")
+			set("DATABASE_READER_URL", e)
 			return env
 		}
 	}

@@ -101,12 +101,16 @@ func TestDatabaseTierInRun(t *testing.T) {
 		t.Errorf("the tier's lock is not held while it runs: %v", err)
 	}
 	waitFor(t, "the group's first instance", 30*time.Second, func() bool { return len(l.Instances()) > 0 })
-	// Instances are given the writer endpoint's DNS name and the lab's DNS,
-	// which answers it with the primary's address.
+	// Instances are given the writer endpoint's stable address, which any
+	// client reaches, and its DNS name with the lab's DNS, which answers it
+	// with the primary's address.
 	env := l.databaseEnv()
 	w := l.DB.WriterEndpoint()
-	if !strings.Contains(env["DATABASE_URL"], "@"+w.Name+":18487/") || env["LAB_DNS_RESOLVER"] != l.DNS().Addr() {
-		t.Errorf("DATABASE_URL host and LAB_DNS_RESOLVER: %q, %q; want %s and %s", strings.SplitN(env["DATABASE_URL"], "@", 2)[1], env["LAB_DNS_RESOLVER"], w.Name, l.DNS().Addr())
+	if !strings.Contains(env["DATABASE_URL"], "@"+w.Addr().String()+"/") {
+		t.Errorf("DATABASE_URL %q; want the endpoint's stable address %s", env["DATABASE_URL"], w.Addr())
+	}
+	if !strings.Contains(env["DATABASE_ENDPOINT_URL"], "@"+w.Name+":18487/") || env["LAB_DNS_RESOLVER"] != l.DNS().Addr() {
+		t.Errorf("DATABASE_ENDPOINT_URL and LAB_DNS_RESOLVER: %q, %q; want %s and %s", env["DATABASE_ENDPOINT_URL"], env["LAB_DNS_RESOLVER"], w.Name, l.DNS().Addr())
 	}
 	if got, err := todo.NewDNSCache(env["LAB_DNS_RESOLVER"], nil).Lookup(ctx, w.Name); err != nil || !slices.Equal(got, []string{servers[0].Addr.String()}) {
 		t.Errorf("%s answers %v (%v); want the primary's %s", w.Name, got, err, servers[0].Addr)
@@ -279,8 +283,9 @@ slos: [lost_writes == 0, stale_reads == 0]
 		t.Fatal("no instance log")
 	}
 	b, _ := os.ReadFile(logs[0])
-	// Through the DB instance's endpoint, by its DNS name as RDS gives it
-	// (a failover flips what the name answers), as the application's role.
+	// SimplyDone goes through the DB instance's endpoint by its DNS name, as
+	// RDS gives it (a failover flips what the name answers; it resolves
+	// through LAB_DNS_RESOLVER), as the application's role.
 	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18490/postgres") {
 		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
 	}

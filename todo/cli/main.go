@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -66,8 +67,10 @@ func run(args []string) error {
 	id := fs.String("instance-id", env("LAB_INSTANCE_ID", fmt.Sprintf("simplydone-%d", os.Getpid())), "instance id")
 	zone := fs.String("zone", env("LAB_ZONE", ""), "availability zone")
 	dataDir := fs.String("data-dir", env("LAB_DATA_DIR", "./data"), "shared data directory (the SQLite store, when there is no -database-url)")
-	dbURL := fs.String("database-url", os.Getenv("DATABASE_URL"), "PostgreSQL writer endpoint, postgres://user:password@host:port/db (default: SQLite in -data-dir)")
-	readerURL := fs.String("reader-url", os.Getenv("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
+	// By the endpoints' names where the lab's DNS answers them (a failover
+	// flips the name, as RDS's DNS does), else by their stable addresses.
+	dbURL := fs.String("database-url", byName("DATABASE_URL"), "PostgreSQL writer endpoint, postgres://user:password@host:port/db (default: SQLite in -data-dir)")
+	readerURL := fs.String("reader-url", byName("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
 	dnsResolver := fs.String("dns-resolver", os.Getenv("LAB_DNS_RESOLVER"), "DNS server (host:port) that resolves the database endpoints' names, answers kept for their TTL (default: the system's resolver)")
 	fs.IntVar(&poolSize, "db-pool", poolSize, "database connections kept at most, per endpoint")
 	fs.IntVar(&scanRows, "db-scan-rows", scanRows, "rows the database aggregates before each statement (a costlier query; 0: none)")
@@ -183,4 +186,16 @@ func envInt(key string, def int) (int, error) {
 		return 0, fmt.Errorf("%s: %q is not a whole number", key, v)
 	}
 	return n, nil
+}
+
+// byName is the endpoint URL in the environment variable name, by the
+// endpoint's DNS name (the lab's DATABASE_ENDPOINT_URL for DATABASE_URL)
+// when LAB_DNS_RESOLVER says where to resolve it, else name's own value.
+func byName(name string) string {
+	if os.Getenv("LAB_DNS_RESOLVER") != "" {
+		if u := os.Getenv(strings.TrimSuffix(name, "_URL") + "_ENDPOINT_URL"); u != "" {
+			return u
+		}
+	}
+	return os.Getenv(name)
 }
