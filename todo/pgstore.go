@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -125,7 +126,43 @@ func newPool(ctx context.Context, dsn string, size int, lookup pgconn.LookupFunc
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second // a dead endpoint fails a request, it does not hang it
 	}
-	return pgxpool.NewWithConfig(ctx, cfg)
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fill(ctx, p, size)
+	return p, nil
+}
+
+// fill opens the pool's connections at boot, as a fixed pool does
+// (HikariCP fills to minimumIdle before the application serves), and
+// keeps every one the server grants: on a database with fewer free slots
+// than the pool asks for, the instance holds what was left and the
+// server's refusals (too_many_connections, 53300) are not retried here.
+// pgx's own fill (MinConns) gives up at its first failed connection and
+// cancels those still opening, so that instances booting onto a nearly
+// full database would each take a few slots and leave the rest for the
+// next; a real fleet's pools are taken whole, first come first served.
+// The pool's health check (HealthCheckPeriod) tops it up later, and a
+// request that finds no idle connection opens one. fill waits at most
+// the connect timeout; what it could not open it leaves to those.
+func fill(ctx context.Context, p *pgxpool.Pool, size int) {
+	ctx, cancel := context.WithTimeout(ctx, p.Config().ConnConfig.ConnectTimeout)
+	defer cancel()
+	conns := make(chan *pgxpool.Conn, size)
+	var wg sync.WaitGroup
+	for range size {
+		wg.Go(func() {
+			if c, err := p.Acquire(ctx); err == nil {
+				conns <- c // held until all are done, so each Acquire opens one of its own
+			}
+		})
+	}
+	wg.Wait()
+	close(conns)
+	for c := range conns {
+		c.Release()
+	}
 }
 
 // init creates the schema under the advisory lock, retrying while the
@@ -146,6 +183,13 @@ func (s *PGStore) init(ctx context.Context) error {
 			return nil
 		})
 		err = classifyPG(err)
+		if full(err) {
+			// The server answered: it is up, with no slot for this
+			// instance. Others hold them (and made the schema): boot,
+			// and let requests open a connection when a slot frees.
+			s.kind += fmt.Sprintf("; at boot the database refused a connection (%s), so requests answer 503 until one opens", pgMessage(err))
+			return nil
+		}
 		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
 			return err
 		}
@@ -333,6 +377,25 @@ func stale(err error) bool {
 		return pe.Code != "53300"
 	}
 	return true
+}
+
+// full reports whether err is the server's refusal of a connection for
+// want of a slot: too_many_connections (53300), which PostgreSQL answers
+// both "sorry, too many clients already" and, once only the superusers'
+// reserved slots are left, "remaining connection slots are reserved for
+// non-replication superuser connections".
+func full(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "53300"
+}
+
+// pgMessage is the server's own message in err, else err.
+func pgMessage(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return err.Error()
 }
 
 // redact drops a URL's password, for logs.

@@ -275,3 +275,103 @@ func TestPGReadOnlyConnectionsDropped(t *testing.T) {
 		t.Fatal("a request out of time empties the pool")
 	}
 }
+
+// Instances that boot onto a database with too few free slots: each pool
+// is opened whole at boot and kept, first come first served, so that the
+// first instance holds all ten of its connections, the second what was
+// left, and the third none. The third boots all the same (the server
+// answered; it is full, not down) and answers 503 "database unavailable"
+// until a slot frees, then serves. A role's CONNECTION LIMIT stands in
+// for max_connections: PostgreSQL refuses both with too_many_connections.
+func TestPGPoolsHeldFirstComeFirstServed(t *testing.T) {
+	url := testPostgres(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "app_" + cfg.Database
+	admin, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 12",
+		"GRANT ALL ON SCHEMA public TO " + role,
+	} {
+		if _, err := admin.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appURL := strings.Replace(url, "lab@", role+"@", 1)
+	held := func() int {
+		var n int
+		if err := admin.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE usename = $1", role).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitHeld := func(want int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for held() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the role holds %d connections, want %d", what, held(), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	open := func() *PGStore {
+		t.Helper()
+		s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: appURL, PoolSize: 10})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	first := open()
+	if n := held(); n != 10 {
+		t.Errorf("the first instance opened %d connections at boot, want its pool's 10", n)
+	}
+	second := open()
+	waitHeld(12, "a second instance on a database with 2 free slots")
+	if _, err := second.Create(context.Background(), "from the second", false); err != nil {
+		t.Errorf("the second instance, holding 2 connections: %v", err)
+	}
+
+	start := time.Now()
+	third := open() // nothing left for it
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the third instance took %v to boot on a full database; a refusal is an answer, not an outage to wait out", d)
+	}
+	if !strings.Contains(third.Kind(), "refused a connection") {
+		t.Errorf("the third instance's store line %q does not say the database refused it", third.Kind())
+	}
+	ts := newTestServerCfg(t, third, Config{InstanceID: testInstance})
+	if r := ts.do("POST", "/api/todos", `{"title":"no slot"}`); r.status != http.StatusServiceUnavailable {
+		t.Errorf("a create on the instance without a connection: %d %s, want 503", r.status, r.body)
+	}
+	_, err = third.Create(context.Background(), "no slot", false)
+	var pe *pgconn.PgError
+	if !errors.Is(err, ErrUnavailable) || !errors.As(err, &pe) || pe.Code != "53300" {
+		t.Errorf("a create on the instance without a connection: %v, want ErrUnavailable from too_many_connections (53300)", err)
+	}
+	if n := held(); n != 12 {
+		t.Errorf("the fleet holds %d connections, want 12: the first two keep theirs", n)
+	}
+
+	first.Close() // the first instance is scaled in: its ten slots free
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := ts.do("POST", "/api/todos", `{"title":"a slot freed"}`)
+		if r.status == http.StatusCreated {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the first instance left: %d %s", r.status, r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
