@@ -75,7 +75,8 @@
 // Transfer-Encoding 501) into the ELB's, counted in HTTPCode_ELB_4XX_Count
 // and logged. A body that stalls for the idle timeout gets 408, a client
 // that stops reading is cut at the idle timeout (per-read and per-write
-// deadlines), and a node takes at most DefaultMaxClientConns client
+// deadlines; every inactivity timeout fires between d and d + d/32, at
+// most 50 ms of wall time late, never early: deadline.go), and a node takes at most DefaultMaxClientConns client
 // connections at once (a lab limit; the rest are reset and counted in
 // RejectedConnectionCount). Requests Go's parser refuses (a header value
 // with a control character, a Transfer-Encoding other than chunked alone,
