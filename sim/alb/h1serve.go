@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,21 +178,11 @@ func (f *front) handoff(c net.Conn) {
 }
 
 // handedConn is a connection the front handed to net/http: what the front
-// had read of it comes first. ConnContext keeps its connection record, and
+// had read of it comes first (clientConn.handedOver). ConnContext keeps its connection record, and
 // ConnState does not count it again.
 type handedConn struct {
 	*clientConn
-	ci      *connInfo
-	pending []byte
-}
-
-func (h *handedConn) Read(p []byte) (int, error) {
-	if len(h.pending) > 0 {
-		n := copy(p, h.pending)
-		h.pending = h.pending[n:]
-		return n, nil
-	}
-	return h.clientConn.Read(p)
+	ci *connInfo
 }
 
 // frontConn is one client connection on the front.
@@ -236,12 +225,16 @@ type frontConn struct {
 	vals []string
 	ex   exchange
 	fwd  fwdRecords // forwarding's (proxy.go)
+	// verdict is the desync mitigation's classification of the request
+	// header parse took (what ClassifyRequest makes of it).
+	verdict Verdict
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
 	n := f.n
 	ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: cc}
 	cc.id = ci.id
+	cc.front = true // read raw: the front parses and classifies (parse)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &frontConn{f: f, n: n, cc: cc, ci: ci, cancel: cancel, remote: cc.RemoteAddr().String(),
 		idle: cc.idle}
@@ -435,7 +428,8 @@ func (c *frontConn) handoff() bool {
 		return false
 	}
 	c.cc.SetReadDeadline(time.Time{})
-	h := &handedConn{clientConn: c.cc, ci: c.ci, pending: slices.Clone(c.buf[c.r:c.w])}
+	c.cc.handedOver(c.buf[c.r:c.w]) // followed and classified from here on (clientconn.go)
+	h := &handedConn{clientConn: c.cc, ci: c.ci}
 	c.f.handoff(h)
 	return true
 }
@@ -444,6 +438,7 @@ func (c *frontConn) handoff() bool {
 func (c *frontConn) handle(r *http.Request) {
 	w := &c.resp
 	w.reset(r)
+	c.cc.fv = c.verdict // the handler takes it (clientConn.take)
 	c.busy.Store(true)
 	c.armed = false
 	if r.ContentLength == 0 && c.w == 0 { // nothing pipelined after it: watch the client if it takes long
@@ -525,7 +520,7 @@ func (b *frontBody) Read(p []byte) (int, error) {
 		c.r += n
 	} else {
 		var err error
-		n, err = c.cc.Read(p)
+		n, err = c.cc.bodyRead(p)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -608,6 +603,7 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	clear(vals)
 	host, hosts := "", 0
 	closeReq := false
+	var verdict Verdict
 	clen := int64(-1)
 	for rest != "" {
 		var l string
@@ -615,6 +611,11 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || !frontName(name) {
 			return nil, false
+		}
+		if len(name) >= len("contentlength") && similarName(name) { // 13 letters at least
+			// the desync mitigation's only finding a header the front
+			// takes can raise by its name (desync.go, analyse)
+			verdict.raise(Ambiguous, ReasonSuspiciousHeader)
 		}
 		value = textproto.TrimString(value)
 		key := textproto.CanonicalMIMEHeaderKey(name)
@@ -653,6 +654,14 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if hosts != 1 || !plainHost(host) {
 		return nil, false
 	}
+	if clen >= 0 && method == "GET" { // desync.go, bodyHeaders: one valid Content-Length, no Transfer-Encoding
+		if clen == 0 {
+			verdict.raise(Acceptable, ReasonGetHeadZeroContentLength)
+		} else {
+			verdict.raise(Ambiguous, ReasonUndefinedContentLengthSemantics)
+		}
+	}
+	c.verdict = verdict
 	u := &c.url
 	*u = url.URL{Path: uri}
 	if p, q, ok := strings.Cut(uri, "?"); ok {
@@ -671,6 +680,22 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 		r.Body, r.ContentLength = &c.body, clen
 	}
 	return r, true
+}
+
+// similarName says whether a header name the front takes (letters,
+// digits and hyphens, checked by frontName) is one the desync
+// mitigation finds suspicious: the same letters as Transfer-Encoding or
+// Content-Length without being either (desync.go, analyse).
+func similarName(name string) bool {
+	b := []byte(name)
+	te := similarity(b, "transfer-encoding")
+	if te == identical {
+		return false
+	}
+	if te == sameLetters {
+		return true
+	}
+	return similarity(b, "content-length") == sameLetters
 }
 
 // frontMethod is a method the front takes: upper-case letters, not one
