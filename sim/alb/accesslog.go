@@ -351,7 +351,7 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	speed := c.Speed()
 	end := time.Now()
 	en := accessEntry{
-		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target, group: e.group,
+		h2: r.ProtoMajor == 2, end: n.lb.awsAt(end), client: r.RemoteAddr, target: e.target, group: e.group,
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
 		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,

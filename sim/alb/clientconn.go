@@ -424,9 +424,15 @@ func (c *clientConn) upgraded() { c.upgrade.Store(true) }
 // handler's answer always has other headers first (Date, at least).
 var goErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 
-func (c *clientConn) Write(p []byte) (int, error) {
+func (c *clientConn) Write(p []byte) (int, error) { return c.writeAt(p, time.Time{}) }
+
+// writeAt is Write with the wall time now, just read (zero: read it).
+func (c *clientConn) writeAt(p []byte, now time.Time) (int, error) {
 	if c.idle > 0 {
-		c.dl.idleWrite(c.Conn, time.Now(), c.idle)
+		if now.IsZero() {
+			now = time.Now()
+		}
+		c.dl.idleWrite(c.Conn, now, c.idle)
 	}
 	if len(p) > 12 && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
 		if code, ok := c.goAnswer(p); ok {

@@ -923,7 +923,11 @@ func (w *frontResponse) commit(p []byte, final bool) {
 	}
 	if !w.hasDate {
 		b = append(b, "Date: "...)
-		b = appendDate(b)
+		now := w.bw.now // the answer's last write follows at once: its time
+		if now.IsZero() {
+			now = time.Now()
+		}
+		b = appendDate(b, now)
 		b = append(b, "\r\n"...)
 	}
 	if w.bodyOK && !w.haveType && !w.hasCE && first(w.h, "Transfer-Encoding") == "" && len(p) > 0 {
@@ -1033,6 +1037,10 @@ func (w *frontResponse) finish() error {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
+	// one clock read for the Date (when the header goes now) and the
+	// deadline of the writes that follow at once
+	w.bw.now = time.Now()
+	defer func() { w.bw.now = time.Time{} }()
 	if !w.committed {
 		w.commit(w.held, true)
 		w.body(w.held)
@@ -1072,12 +1080,13 @@ func (w *frontResponse) abort() {
 
 // connWriter is a write buffer on the client connection.
 type connWriter struct {
-	c   net.Conn
+	c   *clientConn
 	b   []byte
 	err error
+	now time.Time // set: the wall time for the writes' deadline (clientConn.writeAt), just read
 }
 
-func (cw *connWriter) init(c net.Conn) { cw.c, cw.b = c, make([]byte, 0, 4<<10) }
+func (cw *connWriter) init(c *clientConn) { cw.c, cw.b = c, make([]byte, 0, 4<<10) }
 
 func (cw *connWriter) write(p []byte) {
 	if cw.err != nil {
@@ -1088,7 +1097,7 @@ func (cw *connWriter) write(p []byte) {
 			return
 		}
 		if len(p) > cap(cw.b) {
-			_, cw.err = cw.c.Write(p)
+			_, cw.err = cw.c.writeAt(p, cw.now)
 			return
 		}
 	}
@@ -1097,7 +1106,7 @@ func (cw *connWriter) write(p []byte) {
 
 func (cw *connWriter) flush() error {
 	if cw.err == nil && len(cw.b) > 0 {
-		_, cw.err = cw.c.Write(cw.b)
+		_, cw.err = cw.c.writeAt(cw.b, cw.now)
 	}
 	cw.b = cw.b[:0]
 	return cw.err
@@ -1110,8 +1119,7 @@ var dateCache struct {
 	val []byte
 }
 
-func appendDate(b []byte) []byte {
-	now := time.Now()
+func appendDate(b []byte, now time.Time) []byte {
 	dateCache.mu.Lock()
 	if s := now.Unix(); s != dateCache.sec || dateCache.val == nil {
 		dateCache.sec, dateCache.val = s, now.UTC().AppendFormat(dateCache.val[:0], http.TimeFormat)
