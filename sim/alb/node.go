@@ -585,6 +585,9 @@ type timedTransport struct {
 
 func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
+	if f, ok := t.rt.(*fwdRequest); ok {
+		f.start = start // the upstream takes its connection at the same time
+	}
 	resp, err := t.rt.RoundTrip(r)
 	end := time.Now()
 	if ex := exchangeOf(r); ex != nil {
