@@ -126,7 +126,8 @@ func BenchmarkProxyAccessLog(b *testing.B) {
 }
 
 // BenchmarkClientStream is what the client connection adds per request
-// (clientconn.go): following a typical request header line by line,
+// once handed to net/http (clientconn.go; the front classifies its own):
+// following a typical request header line by line,
 // classifying it for desync mitigation and queueing its verdict, then the
 // handler taking it.
 func BenchmarkClientStream(b *testing.B) {

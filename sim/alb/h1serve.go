@@ -23,9 +23,11 @@ import (
 // per-request goroutine for the background read, context and response
 // allocations, the chunk writer); the front serves the common request in
 // a lean loop and hands everything else to net/http. Each client
-// connection (clientconn.go, which still classifies and cleans every
-// request's bytes) starts on the front. Its reader reads request headers
-// into one buffer and parses the ones it takes: HTTP/1.1, a method other
+// connection starts on the front, which reads it raw and classifies each
+// header it takes for desync mitigation itself (parse); clientconn.go
+// follows, classifies and cleans the bytes of a connection once it is
+// handed to net/http. The front's reader reads request headers into one
+// buffer and parses the ones it takes: HTTP/1.1, a method other
 // than CONNECT, HEAD and PRI, an origin-form target whose path needs no
 // escaping, one plain Host, header lines of token names and printable
 // values ending in CRLF, no body or one Content-Length (no
