@@ -211,6 +211,8 @@ start_lab() {
 		if grep -q '^ready' "$tmp/albnode.out" 2>/dev/null; then
 			if [[ ${#observe[@]} -gt 0 ]]; then
 				url=$(awk '/^metrics /{print $2}' "$results/albnode.log" | tail -1)
+				# its stderr line may come after "ready" on stdout
+				if [[ -z $url && $i -lt 300 ]]; then sleep 0.1; continue; fi
 				[[ -n $url ]] || die "albnode printed no metrics URL"
 				taskset -c 1 bash -c "while curl -fsS -o /dev/null '$url'; do sleep 1; done" &
 				scraper=$!

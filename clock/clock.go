@@ -54,8 +54,12 @@ func Real() *Scaled { return &Scaled{speed: 1, start: time.Now()} }
 
 func (c *Scaled) Speed() float64 { return c.speed }
 
-func (c *Scaled) Now() time.Time {
-	return c.start.Add(time.Duration(float64(time.Since(c.start)) * c.speed))
+func (c *Scaled) Now() time.Time { return c.At(time.Now()) }
+
+// At is the AWS time at the wall time wall: Now is At(time.Now()), for a
+// caller that has just read the wall clock.
+func (c *Scaled) At(wall time.Time) time.Time {
+	return c.start.Add(time.Duration(float64(wall.Sub(c.start)) * c.speed))
 }
 
 func (c *Scaled) Wall(d time.Duration) time.Duration {

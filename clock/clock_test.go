@@ -62,3 +62,19 @@ func TestFakeFiresInOrder(t *testing.T) {
 		t.Fatalf("%d waiters left", n)
 	}
 }
+
+// At is the AWS time at a given wall time, as Now is at the current one.
+func TestScaledAtConvertsAWallTime(t *testing.T) {
+	c, err := NewScaled(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.At(c.start.Add(3*time.Second)), c.start.Add(30*time.Second); !got.Equal(want) {
+		t.Fatalf("3 wall s after the start: %v, want %v", got, want)
+	}
+	before := c.Now()
+	at := c.At(time.Now())
+	if after := c.Now(); at.Before(before) || at.After(after) {
+		t.Fatalf("At(time.Now()) %v is not between Now's %v and %v", at, before, after)
+	}
+}

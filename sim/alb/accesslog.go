@@ -71,6 +71,11 @@ type accessLog struct {
 	stop    chan struct{} // closed by close: write the rest now
 	dropped atomic.Int64
 	once    sync.Once
+
+	// the writer's own (format): the last second formatted, up to its
+	// fraction, so that a line's two times cost a few appends
+	stampSec int64
+	stamp    []byte
 }
 
 func newAccessLog(dst io.Writer, elb, tgARN string, tgARNs map[string]string, port int) *accessLog {
@@ -139,7 +144,7 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	} else {
 		b = append(b, "http "...)
 	}
-	b = e.end.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = a.appendStamp(b, e.end)
 	b = append(b, ' ')
 	b = append(b, a.elb...)
 	b = append(b, ' ')
@@ -190,7 +195,7 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	b = append(b, `" "-" "-" `...)              // domain_name chosen_cert_arn
 	b = strconv.AppendInt(b, int64(e.rule), 10) // matched_rule_priority: 0 the default rule
 	b = append(b, ' ')
-	b = e.created.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	b = a.appendStamp(b, e.created)
 	b = append(b, ` "`...)
 	if e.action == "" {
 		b = append(b, ActionForward...) // actions_executed
@@ -214,6 +219,27 @@ func (a *accessLog) format(b []byte, e *accessEntry) []byte {
 	}
 	b = strconv.AppendUint(b, e.connID, 16)
 	return append(b, '\n')
+}
+
+// stampLayout is the log's time format (ISO 8601, microseconds, UTC).
+const stampLayout = "2006-01-02T15:04:05.000000Z"
+
+// appendStamp appends t as t.UTC().AppendFormat(b, stampLayout) does,
+// formatting each second once.
+func (a *accessLog) appendStamp(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if sec := t.Unix(); sec != a.stampSec || a.stamp == nil {
+		a.stampSec, a.stamp = sec, t.AppendFormat(a.stamp[:0], "2006-01-02T15:04:05.")
+	}
+	b = append(b, a.stamp...)
+	us := t.Nanosecond() / 1000 // truncated, as the layout's fraction is
+	var d [6]byte
+	for i := 5; i >= 0; i-- {
+		d[i] = byte('0' + us%10)
+		us /= 10
+	}
+	b = append(b, d[:]...)
+	return append(b, 'Z')
 }
 
 func dash(b []byte, s string) []byte {
@@ -325,7 +351,7 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	speed := c.Speed()
 	end := time.Now()
 	en := accessEntry{
-		h2: r.ProtoMajor == 2, end: c.Now(), client: r.RemoteAddr, target: e.target, group: e.group,
+		h2: r.ProtoMajor == 2, end: n.lb.awsAt(end), client: r.RemoteAddr, target: e.target, group: e.group,
 		reqProc: -1, targetProc: -1, respProc: -1, elbStatus: e.status, targetStatus: e.targetStatus,
 		sent: e.bytes + e.headerBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,

@@ -135,3 +135,21 @@ func TestAccessLogLinesInALBFieldOrder(t *testing.T) {
 		t.Errorf("414 line: received_bytes %s", long["received_bytes"])
 	}
 }
+
+// The access log's times are what time.Time's own formatting gives,
+// however the seconds follow one another (a cached second included).
+func TestAccessLogStampIsTimeFormat(t *testing.T) {
+	a := &accessLog{}
+	base := time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)
+	steps := []time.Duration{0, 999_999, 1_000, 999_999_999, 1, 123_456_789, -2 * time.Second, 24 * time.Hour, time.Nanosecond}
+	at := base
+	for i := 0; i < 200; i++ {
+		at = at.Add(steps[i%len(steps)] + time.Duration(i)*7_777_777)
+		for _, tm := range []time.Time{at, at.In(time.FixedZone("X", -5*3600))} {
+			want := tm.UTC().AppendFormat(nil, stampLayout)
+			if got := a.appendStamp([]byte("x"), tm); string(got[1:]) != string(want) {
+				t.Fatalf("%v: %q, want %q", tm, got[1:], want)
+			}
+		}
+	}
+}

@@ -126,7 +126,8 @@ func BenchmarkProxyAccessLog(b *testing.B) {
 }
 
 // BenchmarkClientStream is what the client connection adds per request
-// (clientconn.go): following a typical request header line by line,
+// once handed to net/http (clientconn.go; the front classifies its own):
+// following a typical request header line by line,
 // classifying it for desync mitigation and queueing its verdict, then the
 // handler taking it.
 func BenchmarkClientStream(b *testing.B) {
@@ -199,4 +200,19 @@ func BenchmarkFront(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAccessLogFormat is one access-log line formatted by the log's
+// writer (accesslog.go), as a proxied request makes it.
+func BenchmarkAccessLogFormat(b *testing.B) {
+	a := newAccessLog(io.Discard, "app/lab/50dc6c495c0c9188", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lab/73e2d6bc24d8a067", nil, 80)
+	now := time.Now()
+	e := accessEntry{end: now, created: now.Add(-time.Millisecond), client: "127.0.0.1:5555", target: "10.0.1.2:8080",
+		reqProc: 0.0001, targetProc: 0.002, respProc: 0.00001, elbStatus: 200, targetStatus: 200, received: 120, sent: 300,
+		method: "GET", host: "lb.example", uri: "/api/todos?limit=20", proto: "HTTP/1.1", userAgent: "bench/1.0", connID: 1234}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = a.format(buf[:0], &e)
+	}
 }

@@ -129,6 +129,13 @@ type clientConn struct {
 
 	dl lazyDeadline // every deadline set on the connection (deadline.go)
 
+	// front: the node's own front (h1serve.go) serves the connection and
+	// reads it raw; it parses and classifies each request header itself
+	// (fv, its verdict for the request being served) and replays what it
+	// read through scan when it hands the connection to net/http.
+	front bool
+	fv    Verdict
+
 	mu        sync.Mutex
 	heads     []*reqHead // whole headers Go has been given, not yet taken by the handler
 	free      []*reqHead // taken ones, for reuse
@@ -137,6 +144,9 @@ type clientConn struct {
 }
 
 func (c *clientConn) Read(p []byte) (int, error) {
+	if c.front {
+		return c.Conn.Read(p)
+	}
 	for c.off == len(c.out) {
 		c.out, c.off = c.out[:0], 0
 		if c.st == stPass {
@@ -364,6 +374,9 @@ func (c *clientConn) take() (Verdict, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inHandler = true
+	if c.front {
+		return c.fv, true
+	}
 	if len(c.heads) == 0 {
 		return Verdict{}, false
 	}
@@ -379,6 +392,29 @@ func (c *clientConn) done() {
 	c.mu.Unlock()
 }
 
+// handedOver ends the front's raw reading: what the front read of the
+// connection (pending, starting at a request header) is followed as if it
+// had just come, and Go reads it first.
+func (c *clientConn) handedOver(pending []byte) {
+	c.front = false
+	c.scan(pending)
+}
+
+// bodyRead is a read of a request body the front serves: with the idle
+// timeout as its deadline, and errClientIdle when it runs out (as Read
+// does for the bodies it follows).
+func (c *clientConn) bodyRead(p []byte) (int, error) {
+	if c.idle > 0 {
+		c.dl.idleRead(c.Conn, time.Now(), c.idle)
+	}
+	n, err := c.Conn.Read(p)
+	if err != nil && isTimeout(err) {
+		c.bodyIdle.Store(true)
+		return n, errClientIdle
+	}
+	return n, err
+}
+
 // upgraded stops following the stream: after a protocol upgrade the
 // bytes are the new protocol's.
 func (c *clientConn) upgraded() { c.upgrade.Store(true) }
@@ -388,9 +424,15 @@ func (c *clientConn) upgraded() { c.upgrade.Store(true) }
 // handler's answer always has other headers first (Date, at least).
 var goErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
 
-func (c *clientConn) Write(p []byte) (int, error) {
+func (c *clientConn) Write(p []byte) (int, error) { return c.writeAt(p, time.Time{}) }
+
+// writeAt is Write with the wall time now, just read (zero: read it).
+func (c *clientConn) writeAt(p []byte, now time.Time) (int, error) {
 	if c.idle > 0 {
-		c.dl.idleWrite(c.Conn, time.Now(), c.idle)
+		if now.IsZero() {
+			now = time.Now()
+		}
+		c.dl.idleWrite(c.Conn, now, c.idle)
 	}
 	if len(p) > 12 && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) {
 		if code, ok := c.goAnswer(p); ok {

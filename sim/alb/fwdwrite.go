@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // fwdRequest is the fast path's outbound request: instead of a header map
@@ -23,6 +24,9 @@ type fwdRequest struct {
 	// timed is the node's timedTransport around this one: the chain
 	// lives in the one allocation
 	timed timedTransport
+	// start is the wall time timed read as it called this one, for the
+	// upstream's own use (one clock read for both); zero: read it
+	start time.Time
 }
 
 // RoundTrip is the upstream's, writing the request with writeTo.

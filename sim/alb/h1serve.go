@@ -10,7 +10,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,9 +23,11 @@ import (
 // per-request goroutine for the background read, context and response
 // allocations, the chunk writer); the front serves the common request in
 // a lean loop and hands everything else to net/http. Each client
-// connection (clientconn.go, which still classifies and cleans every
-// request's bytes) starts on the front. Its reader reads request headers
-// into one buffer and parses the ones it takes: HTTP/1.1, a method other
+// connection starts on the front, which reads it raw and classifies each
+// header it takes for desync mitigation itself (parse); clientconn.go
+// follows, classifies and cleans the bytes of a connection once it is
+// handed to net/http. The front's reader reads request headers into one
+// buffer and parses the ones it takes: HTTP/1.1, a method other
 // than CONNECT, HEAD and PRI, an origin-form target whose path needs no
 // escaping, one plain Host, header lines of token names and printable
 // values ending in CRLF, no body or one Content-Length (no
@@ -179,21 +180,11 @@ func (f *front) handoff(c net.Conn) {
 }
 
 // handedConn is a connection the front handed to net/http: what the front
-// had read of it comes first. ConnContext keeps its connection record, and
+// had read of it comes first (clientConn.handedOver). ConnContext keeps its connection record, and
 // ConnState does not count it again.
 type handedConn struct {
 	*clientConn
-	ci      *connInfo
-	pending []byte
-}
-
-func (h *handedConn) Read(p []byte) (int, error) {
-	if len(h.pending) > 0 {
-		n := copy(p, h.pending)
-		h.pending = h.pending[n:]
-		return n, nil
-	}
-	return h.clientConn.Read(p)
+	ci *connInfo
 }
 
 // frontConn is one client connection on the front.
@@ -236,12 +227,16 @@ type frontConn struct {
 	vals []string
 	ex   exchange
 	fwd  fwdRecords // forwarding's (proxy.go)
+	// verdict is the desync mitigation's classification of the request
+	// header parse took (what ClassifyRequest makes of it).
+	verdict Verdict
 }
 
 func (f *front) newConn(cc *clientConn) *frontConn {
 	n := f.n
 	ci := &connInfo{id: n.connIDs.Add(1), opened: n.lb.cfg.Clock.Now(), cc: cc}
 	cc.id = ci.id
+	cc.front = true // read raw: the front parses and classifies (parse)
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &frontConn{f: f, n: n, cc: cc, ci: ci, cancel: cancel, remote: cc.RemoteAddr().String(),
 		idle: cc.idle}
@@ -435,7 +430,8 @@ func (c *frontConn) handoff() bool {
 		return false
 	}
 	c.cc.SetReadDeadline(time.Time{})
-	h := &handedConn{clientConn: c.cc, ci: c.ci, pending: slices.Clone(c.buf[c.r:c.w])}
+	c.cc.handedOver(c.buf[c.r:c.w]) // followed and classified from here on (clientconn.go)
+	h := &handedConn{clientConn: c.cc, ci: c.ci}
 	c.f.handoff(h)
 	return true
 }
@@ -444,6 +440,7 @@ func (c *frontConn) handoff() bool {
 func (c *frontConn) handle(r *http.Request) {
 	w := &c.resp
 	w.reset(r)
+	c.cc.fv = c.verdict // the handler takes it (clientConn.take)
 	c.busy.Store(true)
 	c.armed = false
 	if r.ContentLength == 0 && c.w == 0 { // nothing pipelined after it: watch the client if it takes long
@@ -525,7 +522,7 @@ func (b *frontBody) Read(p []byte) (int, error) {
 		c.r += n
 	} else {
 		var err error
-		n, err = c.cc.Read(p)
+		n, err = c.cc.bodyRead(p)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -608,6 +605,7 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	clear(vals)
 	host, hosts := "", 0
 	closeReq := false
+	var verdict Verdict
 	clen := int64(-1)
 	for rest != "" {
 		var l string
@@ -615,6 +613,11 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 		name, value, ok := strings.Cut(l, ":")
 		if !ok || !frontName(name) {
 			return nil, false
+		}
+		if len(name) >= len("contentlength") && similarName(name) { // 13 letters at least
+			// the desync mitigation's only finding a header the front
+			// takes can raise by its name (desync.go, analyse)
+			verdict.raise(Ambiguous, ReasonSuspiciousHeader)
 		}
 		value = textproto.TrimString(value)
 		key := textproto.CanonicalMIMEHeaderKey(name)
@@ -653,6 +656,14 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 	if hosts != 1 || !plainHost(host) {
 		return nil, false
 	}
+	if clen >= 0 && method == "GET" { // desync.go, bodyHeaders: one valid Content-Length, no Transfer-Encoding
+		if clen == 0 {
+			verdict.raise(Acceptable, ReasonGetHeadZeroContentLength)
+		} else {
+			verdict.raise(Ambiguous, ReasonUndefinedContentLengthSemantics)
+		}
+	}
+	c.verdict = verdict
 	u := &c.url
 	*u = url.URL{Path: uri}
 	if p, q, ok := strings.Cut(uri, "?"); ok {
@@ -671,6 +682,22 @@ func (c *frontConn) parse(head []byte) (*http.Request, bool) {
 		r.Body, r.ContentLength = &c.body, clen
 	}
 	return r, true
+}
+
+// similarName says whether a header name the front takes (letters,
+// digits and hyphens, checked by frontName) is one the desync
+// mitigation finds suspicious: the same letters as Transfer-Encoding or
+// Content-Length without being either (desync.go, analyse).
+func similarName(name string) bool {
+	b := []byte(name)
+	te := similarity(b, "transfer-encoding")
+	if te == identical {
+		return false
+	}
+	if te == sameLetters {
+		return true
+	}
+	return similarity(b, "content-length") == sameLetters
 }
 
 // frontMethod is a method the front takes: upper-case letters, not one
@@ -898,7 +925,11 @@ func (w *frontResponse) commit(p []byte, final bool) {
 	}
 	if !w.hasDate {
 		b = append(b, "Date: "...)
-		b = appendDate(b)
+		now := w.bw.now // the answer's last write follows at once: its time
+		if now.IsZero() {
+			now = time.Now()
+		}
+		b = appendDate(b, now)
 		b = append(b, "\r\n"...)
 	}
 	if w.bodyOK && !w.haveType && !w.hasCE && first(w.h, "Transfer-Encoding") == "" && len(p) > 0 {
@@ -1008,6 +1039,10 @@ func (w *frontResponse) finish() error {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
+	// one clock read for the Date (when the header goes now) and the
+	// deadline of the writes that follow at once
+	w.bw.now = time.Now()
+	defer func() { w.bw.now = time.Time{} }()
 	if !w.committed {
 		w.commit(w.held, true)
 		w.body(w.held)
@@ -1047,12 +1082,13 @@ func (w *frontResponse) abort() {
 
 // connWriter is a write buffer on the client connection.
 type connWriter struct {
-	c   net.Conn
+	c   *clientConn
 	b   []byte
 	err error
+	now time.Time // set: the wall time for the writes' deadline (clientConn.writeAt), just read
 }
 
-func (cw *connWriter) init(c net.Conn) { cw.c, cw.b = c, make([]byte, 0, 4<<10) }
+func (cw *connWriter) init(c *clientConn) { cw.c, cw.b = c, make([]byte, 0, 4<<10) }
 
 func (cw *connWriter) write(p []byte) {
 	if cw.err != nil {
@@ -1063,7 +1099,7 @@ func (cw *connWriter) write(p []byte) {
 			return
 		}
 		if len(p) > cap(cw.b) {
-			_, cw.err = cw.c.Write(p)
+			_, cw.err = cw.c.writeAt(p, cw.now)
 			return
 		}
 	}
@@ -1072,7 +1108,7 @@ func (cw *connWriter) write(p []byte) {
 
 func (cw *connWriter) flush() error {
 	if cw.err == nil && len(cw.b) > 0 {
-		_, cw.err = cw.c.Write(cw.b)
+		_, cw.err = cw.c.writeAt(cw.b, cw.now)
 	}
 	cw.b = cw.b[:0]
 	return cw.err
@@ -1085,8 +1121,7 @@ var dateCache struct {
 	val []byte
 }
 
-func appendDate(b []byte) []byte {
-	now := time.Now()
+func appendDate(b []byte, now time.Time) []byte {
 	dateCache.mu.Lock()
 	if s := now.Unix(); s != dateCache.sec || dateCache.val == nil {
 		dateCache.sec, dateCache.val = s, now.UTC().AppendFormat(dateCache.val[:0], http.TimeFormat)

@@ -244,7 +244,8 @@ func TestFrontClientGoneIs460(t *testing.T) {
 }
 
 // The front's request parser: whatever it takes, Go's parser takes too,
-// with the same fields (the fuzz test's corpus runs as a unit test).
+// with the same fields, and the desync mitigation's classifier classifies
+// it as the front does (the fuzz test's corpus runs as a unit test).
 func FuzzFrontParse(f *testing.F) {
 	for _, s := range []string{
 		"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -267,6 +268,11 @@ func FuzzFrontParse(f *testing.F) {
 		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\n",
 		"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n",
 		"PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length:  12 \r\n\r\n",
+		// what the desync mitigation finds in headers the front takes
+		"GET / HTTP/1.1\r\nHost: lb\r\nContent-Length: 0\r\n\r\n",
+		"GET /a?b HTTP/1.1\r\nHost: lb\r\ncontent-length: 4\r\nTransferEncoding: x\r\n\r\n",
+		"POST /p HTTP/1.1\r\nHost: lb\r\nContentLength: 2\r\nContent-Length: 2\r\n\r\n",
+		"PUT /p HTTP/1.1\r\nHost: lb\r\nX-Content-Length: 2\r\nTransfer-Encoding-X: 1\r\nX: \x80\t\r\n\r\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -280,6 +286,9 @@ func FuzzFrontParse(f *testing.F) {
 		got, ok := c.parse(raw[:end])
 		if !ok {
 			return
+		}
+		if v := ClassifyRequest(raw[:end]); c.verdict != v {
+			t.Fatalf("the front classifies %q as %+v, the desync mitigation as %+v", raw[:end], c.verdict, v)
 		}
 		want, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw[:end])))
 		if err != nil {

@@ -123,9 +123,10 @@ type LoadBalancer struct {
 	nodes    []*Node
 	prober   Prober
 	errorLog *log.Logger
-	access   *accessLog            // nil: no access log
-	rules    atomic.Pointer[Rules] // nil: no rules, everything is forwarded; SetForwardWeights swaps it
-	sticky   *sticky               // nil: stickiness off
+	access   *accessLog                     // nil: no access log
+	rules    atomic.Pointer[Rules]          // nil: no rules, everything is forwarded; SetForwardWeights swaps it
+	sticky   *sticky                        // nil: stickiness off
+	awsAt    func(wall time.Time) time.Time // the AWS time at a wall time just read (awsClockAt)
 
 	ctx    context.Context // lives from Start to Close
 	cancel context.CancelFunc
@@ -230,6 +231,7 @@ func New(cfg Config) (*LoadBalancer, error) {
 		errorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug), tgHealth: tgHealth, zoneState: map[string]zoneState{},
 		sticky: st}
 	lb.rules.Store(rules)
+	lb.awsAt = awsClockAt(cfg.Clock)
 	if lb.prober == nil {
 		hc := cfg.HealthCheck
 		lb.prober = NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial)
@@ -550,4 +552,14 @@ func (lb *LoadBalancer) Close() error {
 		lb.access.close()
 	}
 	return errors.Join(errs...)
+}
+
+// awsClockAt is c's AWS time at a wall time the caller has just read, so
+// that a request's wall and AWS times cost one clock read: exact for a
+// scaled clock (clock.Scaled.At); any other clock (a test's fake) is read.
+func awsClockAt(c clock.Clock) func(wall time.Time) time.Time {
+	if s, ok := c.(interface{ At(time.Time) time.Time }); ok {
+		return s.At
+	}
+	return func(time.Time) time.Time { return c.Now() }
 }

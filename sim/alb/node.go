@@ -230,7 +230,8 @@ func limits(r *http.Request) int {
 // it, never retry elsewhere.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ci, _ := r.Context().Value(connKey{}).(*connInfo)
-	if ci != nil && n.lb.cfg.Clock.Now().Sub(ci.opened) >= n.lb.cfg.ClientKeepAlive {
+	wall := time.Now() // the request's start: its keep-alive check and its access-log times
+	if ci != nil && n.lb.awsAt(wall).Sub(ci.opened) >= n.lb.cfg.ClientKeepAlive {
 		// client_keep_alive has run out: this answer closes the connection
 		// (HTTP/2: GOAWAY), and the client opens a new one.
 		w.Header()["Connection"] = []string{"close"}
@@ -249,7 +250,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ex = &exchange{Context: r.Context()}
 			r = r.WithContext(ex)
 		}
-		ex.w, ex.n, ex.start, ex.verdict = w, n, time.Now(), verdict
+		ex.w, ex.n, ex.start, ex.verdict = w, n, wall, verdict
 		w = ex
 		defer ex.finish(r, ci)
 	}
@@ -587,6 +588,9 @@ type timedTransport struct {
 
 func (t timedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	start := time.Now()
+	if f, ok := t.rt.(*fwdRequest); ok {
+		f.start = start // the upstream takes its connection at the same time
+	}
 	resp, err := t.rt.RoundTrip(r)
 	end := time.Now()
 	if ex := exchangeOf(r); ex != nil {

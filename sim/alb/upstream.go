@@ -69,7 +69,13 @@ func (u *upstream) RoundTrip(r *http.Request) (*http.Response, error) {
 // roundTrip is RoundTrip; with f set, the request line and headers are
 // written by f (fwdwrite.go) rather than by r.Write.
 func (u *upstream) roundTrip(r *http.Request, f *fwdRequest) (*http.Response, error) {
-	now := time.Now()
+	var now time.Time
+	if f != nil {
+		now, f.start = f.start, time.Time{} // the timedTransport's start, just read
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
 	uc, err := u.get(r.Context(), now)
 	if err != nil {
 		closeBody(r)
