@@ -158,15 +158,8 @@ func (m *mapper) mapAll() {
 		return
 	}
 	m.used[tg] = true
-	lb := lbs[0]
-	if listener != nil {
-		m.used[listener] = true
-		if v := listener.Body.attr("load_balancer_arn"); v != nil && isStr(v.V) {
-			if l := m.ref(v.V.AsString(), "aws_lb"); l != nil {
-				lb = l
-			}
-		}
-	} else {
+	lb := m.listenerLB(listener, lbs)
+	if listener == nil {
 		m.instNote(tg, Inexact, tg.Addr, "no listener forwards to it, nor a rule of one; the lab's listener takes port 80, HTTP")
 	}
 	m.used[lb] = true
@@ -693,4 +686,19 @@ func (m *mapper) userData(lt, tg *Instance) {
 			m.d.set("launch_template.environment", env, from+" --env")
 		}
 	}
+}
+
+// listenerLB marks the listener used and returns the load balancer it
+// belongs to; the first of lbs when there is no listener or it names none.
+func (m *mapper) listenerLB(listener *Instance, lbs []*Instance) *Instance {
+	if listener == nil {
+		return lbs[0]
+	}
+	m.used[listener] = true
+	if v := listener.Body.attr("load_balancer_arn"); v != nil && isStr(v.V) {
+		if l := m.ref(v.V.AsString(), "aws_lb"); l != nil {
+			return l
+		}
+	}
+	return lbs[0]
 }

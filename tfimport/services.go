@@ -107,15 +107,8 @@ func (m *mapper) mapServices(svcs []service, lbs []*Instance) {
 			}
 		}
 	}
-	lb := lbs[0]
-	if listener != nil {
-		m.used[listener] = true
-		if v := listener.Body.attr("load_balancer_arn"); v != nil && isStr(v.V) {
-			if l := m.ref(v.V.AsString(), "aws_lb"); l != nil {
-				lb = l
-			}
-		}
-	} else {
+	lb := m.listenerLB(listener, lbs)
+	if listener == nil {
 		m.instNote(svcs[0].tg, Inexact, svcs[0].tg.Addr, "no listener forwards to the services' target groups, nor a rule of one; the lab's listener takes port 80, HTTP, and forwards to %s", svcs[0].name)
 	}
 	m.used[lb] = true

@@ -537,14 +537,7 @@ func (t *Tier) mayStart(s Server) bool {
 // instance whose host failed, and waits until it answers; a standby or
 // replica catches up by streaming (a paused one stays paused).
 func (t *Tier) recover(ctx context.Context, s Server, why string) {
-	t.startMu.Lock()
-	ok := t.mayStart(s)
-	var err error
-	if ok {
-		err = t.opts.Runtime.Start(ctx, s.ID)
-		t.upAgain(s)
-	}
-	t.startMu.Unlock()
+	ok, err := t.startIfAllowed(ctx, s)
 	if !ok {
 		return
 	}
@@ -1079,17 +1072,24 @@ func (t *Tier) afterFailedPromotion(ctx context.Context, old, to Server, sent bo
 	return false, perr
 }
 
+// startIfAllowed starts the stopped server s through the runtime, under
+// startMu, if it may start now (mayStart): false when it may not; the
+// runtime's error when it could not.
+func (t *Tier) startIfAllowed(ctx context.Context, s Server) (bool, error) {
+	t.startMu.Lock()
+	defer t.startMu.Unlock()
+	if !t.mayStart(s) {
+		return false, nil
+	}
+	err := t.opts.Runtime.Start(ctx, s.ID)
+	t.upAgain(s)
+	return true, err
+}
+
 // startAgain boots a stopped server of the tier's again and waits until it
 // answers.
 func (t *Tier) startAgain(ctx context.Context, s Server) error {
-	t.startMu.Lock()
-	ok := t.mayStart(s)
-	var err error
-	if ok {
-		err = t.opts.Runtime.Start(ctx, s.ID)
-		t.upAgain(s)
-	}
-	t.startMu.Unlock()
+	ok, err := t.startIfAllowed(ctx, s)
 	if !ok {
 		return fmt.Errorf("DB instance %s may not start now (fenced, or its zone is down)", s.Identifier)
 	}
