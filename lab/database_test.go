@@ -331,8 +331,14 @@ func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
 		t.Fatal(err)
 	}
 	defer held.Release(context.Background())
-	if held.Count >= maxConns-reserved || !strings.Contains(held.Refused, "reserved") {
-		t.Fatalf("the leaky client holds %d of %d (refused: %q); want fewer than %d and the reserved slots refused", held.Count, maxConns, held.Refused, maxConns-reserved)
+	// Full: PostgreSQL refuses the application's role with "remaining
+	// connection slots are reserved", or, when connection attempts in
+	// flight (the instances' pools filling, each holding a slot while it
+	// authenticates) take the last slots at that moment, "sorry, too many
+	// clients already"; either way the role held fewer than the reserved
+	// slots leave it.
+	if held.Count >= maxConns-reserved || !strings.Contains(held.Refused, "reserved") && !strings.Contains(held.Refused, "too many clients") {
+		t.Fatalf("the leaky client holds %d of %d (refused: %q); want fewer than %d and the full server's refusal", held.Count, maxConns, held.Refused, maxConns-reserved)
 	}
 	// A slot a transient connection of the lab's had taken may come free:
 	// the application takes what is left until it is refused.
