@@ -652,18 +652,8 @@ func targets(prev, synced []string, names string) []string {
 
 // setSyncNames sets synchronous_standby_names on the primary p.
 func (t *Tier) setSyncNames(ctx context.Context, p Server, names string) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := t.Connect(ctx, p)
-	if err != nil {
+	if err := t.alterSystem(ctx, p, "synchronous_standby_names", names); err != nil {
 		return err
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = "+quoteLiteral(names)); err != nil {
-		return fmt.Errorf("DB instance %s: set synchronous_standby_names: %w", p.Identifier, err)
-	}
-	if _, err := c.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-		return fmt.Errorf("DB instance %s: reload: %w", p.Identifier, err)
 	}
 	t.mu.Lock()
 	t.syncNames = names
@@ -1253,6 +1243,12 @@ func (t *Tier) follow(ctx context.Context, s, p Server) error {
 }
 
 func (t *Tier) setConninfo(ctx context.Context, s Server, conninfo string) error {
+	return t.alterSystem(ctx, s, "primary_conninfo", conninfo)
+}
+
+// alterSystem sets a server's setting (ALTER SYSTEM) and reloads its
+// configuration.
+func (t *Tier) alterSystem(ctx context.Context, s Server, setting, value string) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := t.Connect(ctx, s)
@@ -1260,8 +1256,8 @@ func (t *Tier) setConninfo(ctx context.Context, s Server, conninfo string) error
 		return err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.Exec(ctx, "ALTER SYSTEM SET primary_conninfo = "+quoteLiteral(conninfo)); err != nil {
-		return fmt.Errorf("DB instance %s: set primary_conninfo: %w", s.Identifier, err)
+	if _, err := c.Exec(ctx, "ALTER SYSTEM SET "+setting+" = "+quoteLiteral(value)); err != nil {
+		return fmt.Errorf("DB instance %s: set %s: %w", s.Identifier, setting, err)
 	}
 	if _, err := c.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
 		return fmt.Errorf("DB instance %s: reload: %w", s.Identifier, err)
