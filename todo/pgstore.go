@@ -47,8 +47,9 @@ type PGConfig struct {
 // a synchronous standby means the standby has it too. A connection that a
 // failover breaks fails the request it carried (503), and the pool is then
 // emptied (fail) so that the next requests open new connections through
-// the endpoint's stable address, which the move now leads to the new
-// primary (as RDS clients follow its DNS name).
+// the endpoint: its stable address, which the move now leads to the new
+// primary, or its DNS name (DNSResolver), whose answer the move flips, as
+// RDS's does.
 type PGStore struct {
 	writer *pgxpool.Pool
 	reader *pgxpool.Pool // the writer when there is no reader endpoint
