@@ -83,6 +83,14 @@ func TestShimDropsEveryPrivilege(t *testing.T) {
 	if got := strings.TrimSpace(string(zero)); got != script {
 		t.Errorf("the script saw $0 = %q, want %q", got, script)
 	}
+	// The shell holds the script itself open (dash at descriptor 10 and
+	// up) until it execs sleep: wait for the exec, and for the kernel to
+	// close the close-on-exec descriptors, before counting them.
+	eventually(t, 10*time.Second, "the script exec'ing sleep", func() bool {
+		b, _ := os.ReadFile("/proc/" + itoa(win.PID) + "/cmdline")
+		fds, _ := os.ReadDir("/proc/" + itoa(win.PID) + "/fd")
+		return strings.HasPrefix(string(b), "sleep\x00") && len(fds) == 3
+	})
 	dropped("script", win.PID, false)
 
 	stop, err := r.Hog(bg, s.ID)
