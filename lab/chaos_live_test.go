@@ -128,17 +128,17 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 			t.Fatalf("after the revert: %d load-balancer faults, %d pending", l.LB.ActiveFaults(), r.Pending())
 		}
 	}
-	// byVictim sends requests until the victim has answered want of them
-	// (at most 6 per answer wanted: a node's round robin over three
-	// targets is not strictly in turn from a test's point of view) and
-	// returns the victim's statuses and slowest time, and how many others
-	// answered 200.
+	// byVictim sends requests until the victim has answered want of them,
+	// for at most 10 s (a node's round robin over three targets is not
+	// strictly in turn from a test's point of view), and returns the
+	// victim's statuses and slowest time, and how many others answered 200.
+	// When the victim answered fewer, it logs who answered what.
 	byVictim := func(t *testing.T, want int) (codes []int, slow time.Duration, others int) {
-		for range 6 * want {
-			if len(codes) == want {
-				break
-			}
+		t.Helper()
+		seen := map[string]int{}
+		for deadline := time.Now().Add(10 * time.Second); len(codes) < want && time.Now().Before(deadline); {
 			code, by, d := call(t, node)
+			seen[fmt.Sprintf("%s %d", by, code)]++
 			switch {
 			case by == string(victim.ID) || (by == "" && code >= 500):
 				codes = append(codes, code)
@@ -146,6 +146,10 @@ func TestEachFaultOnALiveLab(t *testing.T) {
 			case code == 200:
 				others++
 			}
+		}
+		if len(codes) < want {
+			t.Logf("the victim %s answered %d of %d wanted in 10 s; answers by instance and status: %v (its target health: %s)",
+				victim.ID, len(codes), want, seen, (targets{lb: l.LB}).State(victim.ID))
 		}
 		return codes, slow, others
 	}
