@@ -131,14 +131,22 @@ func (f *dbFailovers) errorWindow(secs []load.Second, speed float64) float64 {
 	return dbErrorWindow(secs, spans, speed)
 }
 
-// dbErrorWindow is db_error_window_seconds: over every failover span, the
-// longest run of consecutive load seconds (wall) in which requests failed
-// (5xx or no answer) that touches the span, in AWS seconds (speed AWS
-// seconds per wall second). The load counts by the second, so the run's
-// first and last seconds count only their failed share (a second whose
-// requests half failed counts half): with steady load that is where, in
-// the second, the first failure began and the last one ended. 0 without a
-// failover.
+// dbErrorWindow is db_error_window_seconds: the longest client-side
+// outage over a failover, in AWS seconds (speed AWS seconds per wall
+// second), measured as an engineer reads a per-second error-rate graph.
+//
+// An outage second is a load second in which at least half of the requests
+// sent failed (5xx or no answer: every request of the lab's mixes touches the
+// database); an outage is a run of consecutive outage seconds, and it counts
+// if it touches a failover's span (detection to the endpoint's move). Its
+// length is where it began to where it ended under steady load: the seconds
+// inside it whole, its first and last seconds and the seconds either side of
+// it by their failed share (a second whose requests 70% failed holds 0.7 s
+// of the outage). So a stray failure in an otherwise healthy second neither
+// starts an outage, nor joins two, nor stretches one by more than its own
+// share (one failure in twenty beside an outage adds a twentieth of a
+// second, not a second); two outages during one failover are two, and the
+// longer one is the window. 0 without a failover or without an outage second.
 func dbErrorWindow(secs []load.Second, spans []wallSpan, speed float64) float64 {
 	failed := func(s load.Second) float64 {
 		if s.Sent == 0 {
@@ -146,31 +154,42 @@ func dbErrorWindow(secs []load.Second, spans []wallSpan, speed float64) float64 
 		}
 		return float64(s.Err5xx+s.Transport) / float64(s.Sent)
 	}
+	down := func(i int) bool { return failed(secs[i]) >= 0.5 }
 	best := 0.0
-	for _, sp := range spans {
-		to := sp.to
-		if to.IsZero() {
-			to = time.Now()
+	for i := 0; i < len(secs); {
+		if !down(i) {
+			i++
+			continue
 		}
-		for i := 0; i < len(secs); {
-			if failed(secs[i]) == 0 {
-				i++
-				continue
-			}
-			j := i
-			for j+1 < len(secs) && failed(secs[j+1]) > 0 {
-				j++
-			}
-			runFrom, runTo := secs[i].Start, secs[j].Start.Add(time.Second)
-			if runFrom.Before(to) && runTo.After(sp.from) { // the run touches the failover
-				w := failed(secs[i])
-				if j > i {
-					w += float64(j-i-1) + failed(secs[j])
-				}
-				best = max(best, w*speed)
-			}
-			i = j + 1
+		j := i
+		for j+1 < len(secs) && down(j+1) {
+			j++
 		}
+		runFrom, runTo := secs[i].Start, secs[j].Start.Add(time.Second)
+		touches := false
+		for _, sp := range spans {
+			to := sp.to
+			if to.IsZero() {
+				to = time.Now()
+			}
+			if runFrom.Before(to) && runTo.After(sp.from) {
+				touches = true
+			}
+		}
+		if touches {
+			w := failed(secs[i])
+			if j > i {
+				w += float64(j-i-1) + failed(secs[j])
+			}
+			if i > 0 && secs[i-1].Start.Equal(runFrom.Add(-time.Second)) {
+				w += failed(secs[i-1])
+			}
+			if j+1 < len(secs) && secs[j+1].Start.Equal(runTo) {
+				w += failed(secs[j+1])
+			}
+			best = max(best, w*speed)
+		}
+		i = j + 1
 	}
 	return best
 }

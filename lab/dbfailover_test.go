@@ -43,6 +43,57 @@ func TestDBErrorWindow(t *testing.T) {
 	}
 }
 
+// TestDBErrorWindowIsAnOutage: the window is an outage as the client saw
+// it (seconds in which most requests failed), not every second with a
+// failure in it. Hand-built series of 20 requests a second at speed 20.
+func TestDBErrorWindowIsAnOutage(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	series := func(bad ...int) []load.Second {
+		secs := make([]load.Second, len(bad))
+		for i, b := range bad {
+			secs[i] = load.Second{Index: i, Start: t0.Add(time.Duration(i) * time.Second), Sent: 20, Err5xx: b}
+		}
+		return secs
+	}
+	over := func(from, to float64) []wallSpan { // a failover's span, wall seconds from t0
+		return []wallSpan{{from: t0.Add(time.Duration(from * float64(time.Second))), to: t0.Add(time.Duration(to * float64(time.Second)))}}
+	}
+	for _, tc := range []struct {
+		name  string
+		secs  []load.Second
+		spans []wallSpan
+		want  float64 // AWS s at speed 20
+	}{
+		// One failure in twenty, in a second of the failover: no outage.
+		{"isolated failure", series(0, 0, 1, 0, 0), over(1, 4), 0},
+		// One failure in twenty in each of eight seconds (a pool
+		// reconnecting one connection at a time): still no outage; the
+		// old count made these 8 wall s, 160 AWS s.
+		{"stray failures in a row", series(0, 1, 1, 1, 1, 1, 1, 1, 1, 0), over(1, 9), 0},
+		// A real outage: it began three quarters into second 1 (5 of 20
+		// failed), seconds 2-4 failed whole, it ended half-way through 5
+		// (10 of 20): 0.25 + 3 + 0.5 = 3.75 wall s = 75 AWS s.
+		{"a real outage", series(0, 5, 20, 20, 20, 10, 0, 0), over(1.5, 5), 75},
+		// The same outage with stray failures after it, as a pool's last
+		// broken connections are found: the second beside it adds its
+		// twentieth, the ones beyond add nothing (the old count: 6.8 wall s).
+		{"an outage and its stragglers", series(0, 5, 20, 20, 20, 10, 1, 1, 1, 0), over(1.5, 5), 76},
+		// A second inside the outage where a few requests got through is
+		// still the outage.
+		{"an outage with a lucky second", series(0, 20, 20, 14, 20, 20, 0), over(1, 6), 100},
+		// Two outages in one failover (the endpoint emptied, then the app's
+		// pool failing again after it moved), a healthy second between:
+		// two outages, and the window is the longer (4 wall s, not 9).
+		{"two outages", series(0, 20, 20, 20, 20, 0, 0, 0, 20, 20, 0), over(0.5, 9), 80},
+		// An outage that touches no failover is not the database's.
+		{"an outage away from the failover", series(20, 20, 0, 0, 0, 0, 0), over(4, 6), 0},
+	} {
+		if got := dbErrorWindow(tc.secs, tc.spans, 20); got < tc.want-0.001 || got > tc.want+0.001 {
+			t.Errorf("%s: error window %.2f AWS s, want %.2f", tc.name, got, tc.want)
+		}
+	}
+}
+
 // long: about 45 s of wall time (a PostgreSQL pair, 6 AWS minutes at speed 20).
 // TestRunFailsOverTheDatabase: a scenario reboots a Multi-AZ DB instance
 // with failover under steady writes. The failover is announced in RDS's

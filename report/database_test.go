@@ -46,6 +46,7 @@ func TestDatabaseSection(t *testing.T) {
 		t.Fatalf("a run without database.jsonl has a data tier section: %+v", rep.Database)
 	}
 	r.Database = fakeTier()
+	r.Summary.DBFailovers, r.Summary.DBErrorWindowSeconds = 1, 96.04
 	t0 := r.Events[0].Time
 	r.Events = append(r.Events, events.Envelope{Time: t0.Add(150 * time.Second), Kind: DatabaseKind, Type: "Event",
 		Event: events.Unknown{Type: "Event", Of: DatabaseKind, Text: "DB instance web-db: Multi-AZ instance failover started."}})
@@ -89,7 +90,8 @@ func TestDatabaseSection(t *testing.T) {
 	if err := Render(&html, rep); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="database"`, "<code>web-db-replica-1</code>", "a failover moved a role", `id="chart-db-connections"`} {
+	for _, want := range []string{`id="database"`, "<code>web-db-replica-1</code>", "a failover moved a role", `id="chart-db-connections"`,
+		"Database: 1 failover(s), error window 96 s", "at least half of the requests failed"} {
 		if !strings.Contains(html.String(), want) {
 			t.Errorf("report.html lacks %q", want)
 		}

@@ -62,6 +62,10 @@ type Totals struct {
 	LostWrites   int     `json:"lost_writes"`
 	CheckedReads int     `json:"checked_reads"`
 	StaleReads   int     `json:"stale_reads"`
+	// DBFailovers and DBErrorWindow (AWS s) are the database's failovers
+	// and the longest client-side outage over one (rundir.Summary).
+	DBFailovers   int     `json:"db_failovers,omitempty"`
+	DBErrorWindow float64 `json:"db_error_window_seconds,omitempty"`
 	// Sessions is the users' session state (carts), when the mix had any.
 	Sessions *rundir.Sessions `json:"sessions,omitempty"`
 	// Services are each service's figures, on a stack with several.
@@ -126,5 +130,6 @@ func totals(s Summary) Totals {
 		Launches: s.ScalingActivities.Launches, Terminations: s.ScalingActivities.Terminations,
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
-		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services}
+		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
+		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds)}
 }

@@ -69,9 +69,11 @@ type Summary struct {
 	CheckedReads int `json:"checked_reads"`
 	StaleReads   int `json:"stale_reads"`
 	// DBFailovers counts the database's failovers (and read replica
-	// promotions); DBErrorWindowSeconds is the longest run of failed
-	// requests (5xx or no answer) over one of them, in AWS seconds (see
-	// lab's dbErrorWindow).
+	// promotions); DBErrorWindowSeconds is the longest client-side outage
+	// over one of them, in AWS seconds: a run of seconds in which at least
+	// half the requests failed (5xx or no answer), its edges counted by
+	// their failed share, so a stray failure in a healthy second does not
+	// extend it (see lab's dbErrorWindow).
 	DBFailovers          int     `json:"db_failovers,omitempty"`
 	DBErrorWindowSeconds float64 `json:"db_error_window_seconds,omitempty"`
 

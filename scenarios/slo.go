@@ -26,7 +26,7 @@ const (
 	LostWrites         = "lost_writes"          // acknowledged writes missing at the end
 	LostSessionState   = "lost_session_state"   // cart reads that missed an item their user was acknowledged
 	StaleReads         = "stale_reads"          // gets after an acknowledged create that did not see it
-	DBErrorWindow      = "db_error_window"      // the longest run of failed requests over a database failover, AWS time (ms; write s)
+	DBErrorWindow      = "db_error_window"      // the longest outage (seconds in which most requests failed) over a database failover, AWS time (ms; write s)
 	Requests           = "requests"             // requests sent
 	ScaleOutActivities = "scale_out_activities" // scaling activities that raised desired capacity
 	ScaleInActivities  = "scale_in_activities"  // scaling activities that lowered it
