@@ -291,24 +291,33 @@ func tfEngineStorage(w *tf, d *stack.Database, classAttr string) {
 }
 
 // The AWS/RDS alarms of step and simple policies: RDS publishes each DB
-// instance's metrics by DBInstanceIdentifier, and a Multi-AZ DB cluster's
-// by DBClusterIdentifier too. An alarm names the exported DB instance, a
-// read replica, or (on a cluster's writer) the DB cluster, by reference,
-// so that it follows the identifier the resource has.
+// instance's metrics by DBInstanceIdentifier, the only per-resource
+// dimension RDS (not Aurora) documents ("Amazon CloudWatch dimensions for
+// Amazon RDS": DBInstanceIdentifier, DatabaseClass, EngineName,
+// SourceRegion; https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/dimensions.html).
+// DBClusterIdentifier and Role are Aurora's: a Multi-AZ DB cluster has no
+// cluster-level datapoints, and AWS's own alarm for one watches its three
+// DB instances' per-database metrics ("Tutorial: Creating an Amazon
+// CloudWatch alarm for Multi-AZ DB cluster replica lag",
+// https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/multi-az-db-cluster-cloudwatch-alarm.html),
+// instances RDS names itself, which neither format can refer to. An alarm
+// names the exported DB instance or a read replica by reference, so that
+// it follows the identifier the resource has; one on a Multi-AZ DB cluster
+// is refused (an alarm on DBClusterIdentifier would never have data).
 
 // rdsDimension is the dimension an AWS/RDS alarm is measured over, from
 // the DB instance it watches (stack.AlarmDBInstance): false for one the
-// formats cannot name (a cluster's reader: RDS names those instances).
+// formats cannot name (any of a Multi-AZ DB cluster's: RDS names them).
 func rdsDimension(s *stack.Stack, a *stack.Alarm) (dimension, bool) {
 	d := s.Database
 	if d == nil {
 		return dimension{}, false
 	}
+	if d.Cluster {
+		return dimension{}, false
+	}
 	id := s.AlarmDBInstance(*a)
 	if id == d.Identifier {
-		if d.Cluster {
-			return dimension{"DBClusterIdentifier", "cluster"}, true
-		}
 		return dimension{stack.DimDBInstanceIdentifier, "db"}, true
 	}
 	for i, r := range d.ReadReplicas {
@@ -328,7 +337,10 @@ func checkRDSAlarm(s *stack.Stack, a *stack.Alarm, field string, errf func(field
 		return
 	}
 	if _, ok := rdsDimension(s, a); !ok {
-		errf(field+".dimensions."+stack.DimDBInstanceIdentifier, "%q cannot be named in the export: RDS names a Multi-AZ DB cluster's reader instances itself; watch the cluster (%s, exported with DBClusterIdentifier)",
+		errf(field+".dimensions."+stack.DimDBInstanceIdentifier, "%q is a DB instance of the Multi-AZ DB cluster %s, which the export cannot name: "+
+			"RDS publishes a Multi-AZ DB cluster's metrics per DB instance only (DBInstanceIdentifier; DBClusterIdentifier is Aurora's and would never have data) "+
+			"and names the cluster's DB instances itself; create the alarm after apply on the identifiers in DescribeDBClusters' DBClusterMembers, "+
+			"or leave it out of the stack you export",
 			s.AlarmDBInstance(*a), s.Database.Identifier)
 	}
 	if secs := int(a.Period.Seconds()); secs < 60 {
@@ -338,23 +350,17 @@ func checkRDSAlarm(s *stack.Stack, a *stack.Alarm, field string, errf func(field
 
 // tfRDSRef is an AWS/RDS dimension's value in the Terraform module.
 func tfRDSRef(ref string) string {
-	switch ref {
-	case "db":
+	if ref == "db" {
 		return "aws_db_instance.this.identifier"
-	case "cluster":
-		return "aws_rds_cluster.this.cluster_identifier"
 	}
 	return "aws_db_instance." + ref + ".identifier" // replica_N
 }
 
 // cfnRDSRef is an AWS/RDS dimension's value in the template: Ref of a DB
-// instance is its identifier, of a DB cluster the cluster's.
+// instance is its identifier.
 func cfnRDSRef(r string) obj {
-	switch r {
-	case "db":
+	if r == "db" {
 		return ref("Database")
-	case "cluster":
-		return ref("DBCluster")
 	}
 	var n int
 	fmt.Sscanf(r, "replica_%d", &n)

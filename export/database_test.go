@@ -19,10 +19,11 @@ var databaseStacks = []string{"testdata/database/multi-az.yaml", "testdata/datab
 
 // rdsAlarms are scaling policies with alarms on AWS/RDS that the database
 // exports carry (loadDB), by stack: on multi-az the primary's connections
-// (no dimension: the primary) and a replica's lag; on the cluster its
-// writer's CPU (exported on the DB cluster). They are added here, not in
-// the files, which tfimport's round trip also reads (it does not import
-// AWS/RDS alarms).
+// (no dimension: the primary) and a replica's lag. They are added here,
+// not in the files, which tfimport's round trip also reads (it does not
+// import AWS/RDS alarms). The cluster exports none: RDS publishes a
+// Multi-AZ DB cluster's metrics per DB instance only and names those
+// instances itself (clusterAlarm, refused in TestDatabaseCheck).
 var rdsAlarms = map[string]string{
 	databaseStacks[0]: `scaling_policies:
   - name: db-connections-high
@@ -35,25 +36,34 @@ var rdsAlarms = map[string]string{
     adjustment_type: ChangeInCapacity
     step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: -1}]
     alarm: {metric_name: ReplicaLag, namespace: AWS/RDS, dimensions: {DBInstanceIdentifier: shop-reports}, statistic: Maximum, comparison_operator: GreaterThanThreshold, threshold: 30, period: 60s, evaluation_periods: 3}
-`,
-	databaseStacks[1]: `scaling_policies:
+`}
+
+// clusterAlarm is an alarm on the Multi-AZ DB cluster's writer's CPU (no
+// dimension: the instance the lab names like the cluster).
+const clusterAlarm = `scaling_policies:
   - name: db-cpu-high
     policy_type: StepScaling
     adjustment_type: ChangeInCapacity
     step_adjustments: [{metric_interval_lower_bound: 0, scaling_adjustment: -1}]
     alarm: {metric_name: CPUUtilization, namespace: AWS/RDS, statistic: Average, comparison_operator: GreaterThanThreshold, threshold: 80, period: 60s, evaluation_periods: 3}
-`}
+`
 
 // loadDB loads a database stack with its AWS/RDS alarms, through the
 // stack's own validation.
 func loadDB(t *testing.T, path string) *stack.Stack {
+	t.Helper()
+	return loadDBWith(t, path, rdsAlarms[path])
+}
+
+// loadDBWith loads a database stack with extra YAML appended.
+func loadDBWith(t *testing.T, path, extra string) *stack.Stack {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(p, append(data, rdsAlarms[path]...), 0o644); err != nil {
+	if err := os.WriteFile(p, append(data, extra...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return load(t, p)
@@ -149,12 +159,8 @@ func TestDatabaseTerraform(t *testing.T) {
 	for _, p := range checkRefs(m) {
 		t.Error(p)
 	}
-	ca := m.block(t, "resource", "aws_cloudwatch_metric_alarm", "db_cpu_high")
-	if got := traversal(t, ca, "dimensions"); got != "aws_rds_cluster.this.cluster_identifier" {
-		t.Errorf("the cluster's alarm is measured over %s", got)
-	}
-	if !strings.Contains(string(files["scaling.tf"]), "DBClusterIdentifier = aws_rds_cluster.this.cluster_identifier") {
-		t.Errorf("the cluster's alarm lacks DBClusterIdentifier:\n%s", files["scaling.tf"])
+	if strings.Contains(string(files["scaling.tf"]), "DBClusterIdentifier") {
+		t.Errorf("an alarm on DBClusterIdentifier, which RDS does not publish for a Multi-AZ DB cluster:\n%s", files["scaling.tf"])
 	}
 	c := m.block(t, "resource", "aws_rds_cluster", "this")
 	eq(t, "db_cluster_instance_class", val(t, c, "db_cluster_instance_class").AsString(), "db.m5d.large")
@@ -229,30 +235,35 @@ func TestDatabaseCloudFormation(t *testing.T) {
 	eq(t, "primary's alarm", dims("DbConnectionsHighAlarm"), []any{map[string]any{"Name": "DBInstanceIdentifier", "Value": map[string]any{"Ref": "Database"}}})
 	eq(t, "replica's alarm", dims("ReportsLaggingAlarm"), []any{map[string]any{"Name": "DBInstanceIdentifier", "Value": map[string]any{"Ref": "ReadReplica2"}}})
 	eq(t, "namespace", tmpl.Resources["ReportsLaggingAlarm"].Properties["Namespace"], "AWS/RDS")
-	data, _ = CloudFormation(loadDB(t, databaseStacks[1]), Options{})
-	tmpl.Resources = nil
-	if err := yaml.Unmarshal(data, &tmpl); err != nil {
-		t.Fatal(err)
-	}
-	eq(t, "cluster's alarm", dims("DbCpuHighAlarm"), []any{map[string]any{"Name": "DBClusterIdentifier", "Value": map[string]any{"Ref": "DBCluster"}}})
 }
 
 // TestDatabaseCheck: a cluster's read replicas cannot be written; nor can
-// an alarm on a cluster's reader (RDS names those instances) or one whose
-// period is under RDS's minute.
+// an alarm on any of a Multi-AZ DB cluster's DB instances, its writer
+// included (RDS publishes the cluster's metrics per DB instance only and
+// names those instances; there is no DBClusterIdentifier metric to write
+// the alarm on), or one whose period is under RDS's minute.
 func TestDatabaseCheck(t *testing.T) {
-	rs := loadDB(t, databaseStacks[1])
-	a := rs.ScalingPolicies[0].Alarm
-	a.Dimensions = map[string]string{"DBInstanceIdentifier": "ledger-db-reader-1"}
-	a.Period = 30 * time.Second
-	for _, f := range []Format{FormatTerraform, FormatCloudFormation} {
-		err := Check(rs, f)
-		for _, want := range []string{
-			`scaling_policies[0].alarm.dimensions.DBInstanceIdentifier: "ledger-db-reader-1" cannot be named in the export: RDS names a Multi-AZ DB cluster's reader instances itself; watch the cluster (ledger-db, exported with DBClusterIdentifier)`,
-			"scaling_policies[0].alarm.period: 30s: RDS publishes its metrics once a minute",
-		} {
-			if err == nil || !strings.Contains(err.Error(), want) {
-				t.Errorf("%s: %v; want %q", f, err, want)
+	for _, id := range []string{"", "ledger-db-reader-1"} {
+		rs := loadDBWith(t, databaseStacks[1], clusterAlarm)
+		a := rs.ScalingPolicies[0].Alarm
+		if id != "" {
+			a.Dimensions = map[string]string{"DBInstanceIdentifier": id}
+		}
+		a.Period = 30 * time.Second
+		want := id
+		if want == "" {
+			want = "ledger-db"
+		}
+		for _, f := range []Format{FormatTerraform, FormatCloudFormation} {
+			err := Check(rs, f)
+			for _, want := range []string{
+				`scaling_policies[0].alarm.dimensions.DBInstanceIdentifier: "` + want + `" is a DB instance of the Multi-AZ DB cluster ledger-db, which the export cannot name: ` +
+					"RDS publishes a Multi-AZ DB cluster's metrics per DB instance only (DBInstanceIdentifier; DBClusterIdentifier is Aurora's and would never have data)",
+				"scaling_policies[0].alarm.period: 30s: RDS publishes its metrics once a minute",
+			} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: %v; want %q", f, err, want)
+				}
 			}
 		}
 	}

@@ -150,7 +150,7 @@ func Check(s *stack.Stack, f Format) error {
 		case stack.NamespaceRDS:
 			checkRDSAlarm(s, a, field, errf)
 		default:
-			errf(field+".namespace", "%q: the exporter knows the dimensions of AWS/EC2 (AutoScalingGroupName), AWS/ApplicationELB (LoadBalancer, TargetGroup) and AWS/RDS (DBInstanceIdentifier, DBClusterIdentifier) only", a.Namespace)
+			errf(field+".namespace", "%q: the exporter knows the dimensions of AWS/EC2 (AutoScalingGroupName), AWS/ApplicationELB (LoadBalancer, TargetGroup) and AWS/RDS (DBInstanceIdentifier) only", a.Namespace)
 		}
 	}
 	if len(list) == 0 {
@@ -163,7 +163,7 @@ func Check(s *stack.Stack, f Format) error {
 // the writer renders in its own syntax.
 type dimension struct {
 	Name string
-	Ref  string // "asg", "lb", "tg"; for AWS/RDS "db", "cluster" or "replica_N" (database.read_replicas[N-1])
+	Ref  string // "asg", "lb", "tg"; for AWS/RDS "db" or "replica_N" (database.read_replicas[N-1])
 }
 
 // perTarget lists the AWS/ApplicationELB metrics published per target group.

@@ -19,7 +19,8 @@ import (
 )
 
 // The data tier's metrics in AWS/RDS, as RDS publishes them every minute
-// per DB instance (dimension DBInstanceIdentifier), with RDS's names:
+// per DB instance (dimension DBInstanceIdentifier, cloudWatchDBInstance:
+// none by DBClusterIdentifier), with RDS's names:
 // CPUUtilization (the server's cgroup CPU against its class's share),
 // DatabaseConnections (client connections, the lab's own excluded),
 // ReplicaLag on every copy (seconds since the last transaction it replayed
@@ -95,12 +96,12 @@ func (m *dbMetrics) sample(ctx context.Context) {
 	sample := rundir.DBSample{AWS: now.Sub(m.l.started).Seconds()}
 	for _, s := range m.l.DB.Servers() {
 		row := dbInstanceRow(s, m.l.pg.Version)
+		id, publish := cloudWatchDBInstance(d, s)
 		put := func(metric string, v float64) {
-			// a Multi-AZ DB instance's standby has no identifier of its own
-			// on AWS and publishes nothing; the lab's views still show it
-			if s.Role != stack.RoleStandby {
+			// the lab's views show every server, the standby too
+			if publish {
 				m.l.Metrics.Put(cloudwatch.Datum{Namespace: cloudwatch.NamespaceRDS, MetricName: metric,
-					Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, s.Identifier), Time: now, Value: v})
+					Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, id), Time: now, Value: v})
 			}
 			if row.Metrics == nil {
 				row.Metrics = map[string]float64{}
@@ -120,6 +121,38 @@ func (m *dbMetrics) sample(ctx context.Context) {
 			m.l.opts.Logger.Warn("database metrics: a minute is missing from the report", "file", rundir.DatabaseFile, "err", err)
 		}
 	}
+}
+
+// cloudWatchDBInstance is the DBInstanceIdentifier server s publishes its
+// AWS/RDS metrics under, and false for one that publishes none. RDS
+// publishes per DB instance; the dimensions it documents are
+// DBInstanceIdentifier, DatabaseClass, EngineName and SourceRegion
+// (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/dimensions.html):
+// DBClusterIdentifier and Role are Aurora's, and a Multi-AZ DB cluster's
+// metrics are its three DB instances' own, as AWS's alarm tutorial for one
+// picks them (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/multi-az-db-cluster-cloudwatch-alarm.html).
+// So:
+//   - a Multi-AZ DB instance is one DB instance: whichever of its pair is
+//     the primary now publishes under the deployment's identifier (after a
+//     failover the DB instance's metrics go on, from the new host), and the
+//     standby, which has no identifier of its own, publishes nothing;
+//   - each DB instance of a Multi-AZ DB cluster, writer and readers alike,
+//     publishes under its own identifier, whatever its role now (an alarm
+//     on one watches that instance, not the writer role); nothing is
+//     published by DBClusterIdentifier;
+//   - a read replica (or a promoted one) publishes under its own.
+func cloudWatchDBInstance(d *stack.Database, s rds.Server) (string, bool) {
+	if s.Role == stack.RoleStandby {
+		return "", false
+	}
+	if d != nil && d.MultiAZ && !d.Cluster && s.Role == stack.RolePrimary {
+		for _, in := range d.Instances() {
+			if in.Identifier == s.Identifier && (in.Role == stack.RolePrimary || in.Role == stack.RoleStandby) {
+				return d.Identifier, true
+			}
+		}
+	}
+	return s.Identifier, true
 }
 
 // dbInstanceRow is s as the run directory records it, without metrics.

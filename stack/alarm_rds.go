@@ -21,7 +21,11 @@ const (
 var RDSMetrics = []string{"CPUUtilization", "DatabaseConnections", "FreeStorageSpace", "ReadIOPS", "ReplicaLag", "WriteIOPS"}
 
 // AlarmDBInstance is the DB instance an AWS/RDS alarm watches: its
-// DBInstanceIdentifier dimension, else the database's primary.
+// DBInstanceIdentifier dimension, else the database's primary. That is one
+// DB instance, as on AWS (RDS publishes per DB instance only, never by
+// DBClusterIdentifier for a Multi-AZ DB cluster): a Multi-AZ DB instance
+// whichever host is its primary; on a Multi-AZ DB cluster the instance named
+// like the cluster, the writer at the start, whatever its role later.
 func (s *Stack) AlarmDBInstance(a Alarm) string {
 	if id := a.Dimensions[DimDBInstanceIdentifier]; id != "" {
 		return id
