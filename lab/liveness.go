@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -27,15 +30,92 @@ type LiveRunError struct {
 	PID   int
 	Dir   string
 	Addr  string // the address in use, when no run of this user names it
+	// What clashes, when known: Endpoints are database endpoint addresses
+	// (host:port) both runs take; Ports are ports both serve on the zone
+	// subnets Subnets they share; Fields are this stack's fields that set
+	// what clashes ("listener.port", "database.port", ...), the ones to
+	// change.
+	Endpoints []string
+	Subnets   []string
+	Ports     []int
+	Fields    []string
 }
 
 func (e *LiveRunError) Error() string {
+	fields := "listener.port, target_group.port"
+	if len(e.Fields) > 0 {
+		fields = strings.Join(e.Fields, ", ")
+	}
 	if e.RunID != "" {
-		return fmt.Sprintf("run %s (pid %d, evidence in %s) is alive and serves on the same zone addresses and ports; "+
-			"stop it first (Ctrl-C in its terminal), or give this stack other ports (listener.port, target_group.port)", e.RunID, e.PID, e.Dir)
+		var what []string
+		if len(e.Endpoints) > 0 {
+			what = append(what, fmt.Sprintf("the database endpoint address %s (every run's endpoints take %s and up, on database.port)",
+				strings.Join(e.Endpoints, ", "), rds.DefaultEndpointBase))
+		}
+		if len(e.Ports) > 0 {
+			what = append(what, fmt.Sprintf("port %s on the zone subnets %s", joinInts(e.Ports), strings.Join(e.Subnets, ", ")))
+		}
+		if len(what) == 0 {
+			what = []string{"the same zone addresses and ports"}
+		}
+		return fmt.Sprintf("run %s (pid %d, evidence in %s) is alive and serves on %s; "+
+			"stop it first (Ctrl-C in its terminal), or give this stack other ports (%s)", e.RunID, e.PID, e.Dir, strings.Join(what, " and "), fields)
+	}
+	if len(e.Endpoints) > 0 {
+		return fmt.Sprintf("%s, where this stack's database endpoint would listen (every run's endpoints take %s and up, on database.port), "+
+			"is already in use by another program (another user's lab with a database, or a server of yours); "+
+			"stop it, or give this stack another database port (database.port); nothing was started", e.Addr, rds.DefaultEndpointBase)
 	}
 	return fmt.Sprintf("%s is already in use by another program (another user's lab, or a server of yours); "+
-		"stop it, or give this stack other ports (listener.port, target_group.port); nothing was started", e.Addr)
+		"stop it, or give this stack other ports (%s); nothing was started", e.Addr, fields)
+}
+
+// liveRunClash is the refusal of a run me of stack s beside the live run o:
+// what both would bind, and the fields of s that set it.
+func liveRunClash(s *stack.Stack, me, o runlock.Owner) *LiveRunError {
+	c := me.Overlap(o)
+	e := &LiveRunError{RunID: o.RunID, PID: o.Process.PID, Dir: o.Dir, Endpoints: c.Addrs, Subnets: c.Subnets, Ports: c.Ports}
+	if len(c.Addrs) > 0 {
+		e.Fields = append(e.Fields, "database.port")
+	}
+	for _, p := range c.Ports {
+		for _, f := range portFields(s)[p] {
+			if !slices.Contains(e.Fields, f) {
+				e.Fields = append(e.Fields, f)
+			}
+		}
+	}
+	return e
+}
+
+// portFields are the stack's fields that set each port a run of it serves
+// on (footprint's ports).
+func portFields(s *stack.Stack) map[int][]string {
+	out := map[int][]string{}
+	add := func(p int, f string) {
+		if p > 0 {
+			out[p] = append(out[p], f)
+		}
+	}
+	add(s.LoadBalancer.ListenerPort, "listener.port")
+	add(s.TargetGroup.Port, "target_group.port")
+	add(s.LaunchTemplate.Port, "launch_template.port")
+	for i, sv := range s.Services {
+		add(sv.TargetGroup.Port, fmt.Sprintf("services[%d].target_group.port", i))
+		add(sv.LaunchTemplate.Port, fmt.Sprintf("services[%d].launch_template.port", i))
+	}
+	if s.Database != nil {
+		add(s.Database.Port, "database.port")
+	}
+	return out
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }
 
 // stateDir is the state directory of the run: the one given, else the
@@ -114,7 +194,7 @@ func (l *Lab) holdRun() error {
 	}
 	for _, o := range alive {
 		if o.RunID != l.RunID && me.Conflicts(o) {
-			return &LiveRunError{RunID: o.RunID, PID: o.Process.PID, Dir: o.Dir}
+			return liveRunClash(l.opts.Stack, me, o)
 		}
 	}
 	// Another user's lab has its own state directory: the addresses tell
@@ -123,13 +203,17 @@ func (l *Lab) holdRun() error {
 	for _, z := range zones {
 		probe = append(probe, netip.AddrPortFrom(z.NodeAddr(), uint16(l.opts.Stack.LoadBalancer.ListenerPort)))
 	}
+	listeners := len(probe)
 	for _, a := range me.Addrs {
 		probe = append(probe, netip.MustParseAddrPort(a))
 	}
-	for _, ap := range probe {
+	for i, ap := range probe {
 		ln, err := net.Listen("tcp", ap.String())
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return &LiveRunError{Addr: ap.String()}
+			if i >= listeners { // a database endpoint's address
+				return &LiveRunError{Addr: ap.String(), Endpoints: []string{ap.String()}, Fields: []string{"database.port"}}
+			}
+			return &LiveRunError{Addr: ap.String(), Fields: []string{"listener.port"}}
 		}
 		if err == nil {
 			ln.Close()

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/stack"
 )
 
 // A runs directory given as a symbolic link, or owned by someone else, and
@@ -107,5 +109,36 @@ func TestARunHoldsItsLockAndItsFilesAreOwnerOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(runlock.Path(state, l.RunID)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the run's lock file after Close: %v", err)
+	}
+}
+
+// A refusal names what clashes: a database endpoint address (which every
+// run's tier takes from 127.0.0.200 whatever its zones) and database.port,
+// not the listener's ports; a listener clash names the listener's ports.
+func TestLiveRunErrorNamesWhatClashes(t *testing.T) {
+	s := &stack.Stack{Database: &stack.Database{Port: 5432}}
+	s.LoadBalancer.ListenerPort, s.TargetGroup.Port, s.LaunchTemplate.Port = 18080, 18081, 18081
+	me := runlock.Owner{RunID: "b", Subnets: []string{"127.0.3.0/24"}, Ports: []int{18080, 18081, 5432},
+		Addrs: []string{"127.0.0.200:5432", "127.0.0.201:5432"}}
+	live := runlock.Owner{RunID: "a", Dir: "/runs/a", Process: osproc.ID{PID: 42}, Subnets: []string{"127.0.1.0/24"}, Ports: []int{18080, 5432},
+		Addrs: []string{"127.0.0.200:5432"}}
+	msg := liveRunClash(s, me, live).Error()
+	for _, want := range []string{"run a (pid 42, evidence in /runs/a) is alive and serves on the database endpoint address 127.0.0.200:5432",
+		"give this stack other ports (database.port)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("endpoint clash: %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "listener.port") {
+		t.Errorf("endpoint clash: %q names the listener's port, which does not clash (other zones)", msg)
+	}
+	live = runlock.Owner{RunID: "a", Dir: "/runs/a", Process: osproc.ID{PID: 42}, Subnets: []string{"127.0.3.0/24"}, Ports: []int{18080}}
+	msg = liveRunClash(s, me, live).Error()
+	if want := "serves on port 18080 on the zone subnets 127.0.3.0/24; stop it first (Ctrl-C in its terminal), or give this stack other ports (listener.port)"; !strings.Contains(msg, want) {
+		t.Errorf("listener clash: %q lacks %q", msg, want)
+	}
+	msg = (&LiveRunError{Addr: "127.0.0.200:5432", Endpoints: []string{"127.0.0.200:5432"}, Fields: []string{"database.port"}}).Error()
+	if want := "127.0.0.200:5432, where this stack's database endpoint would listen"; !strings.Contains(msg, want) || strings.Contains(msg, "listener.port") {
+		t.Errorf("an endpoint address held by another program: %q; want %q and no listener.port", msg, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,34 +42,39 @@ type Owner struct {
 // Conflicts reports whether o and p would bind the same address: an
 // address of Addrs in common, or a subnet in common and a port in common.
 func (o Owner) Conflicts(p Owner) bool {
+	c := o.Overlap(p)
+	return len(c.Addrs) > 0 || len(c.Ports) > 0
+}
+
+// Clash is what two runs would both bind: Addrs in common, and Ports in
+// common on the Subnets they share (none without a shared subnet).
+type Clash struct {
+	Addrs   []string
+	Subnets []string
+	Ports   []int
+}
+
+// Overlap is what o and p would both bind, in o's order.
+func (o Owner) Overlap(p Owner) Clash {
+	var c Clash
 	for _, x := range o.Addrs {
-		for _, y := range p.Addrs {
-			if x == y {
-				return true
+		if slices.Contains(p.Addrs, x) {
+			c.Addrs = append(c.Addrs, x)
+		}
+	}
+	for _, x := range o.Subnets {
+		if slices.Contains(p.Subnets, x) {
+			c.Subnets = append(c.Subnets, x)
+		}
+	}
+	if len(c.Subnets) > 0 {
+		for _, x := range o.Ports {
+			if slices.Contains(p.Ports, x) {
+				c.Ports = append(c.Ports, x)
 			}
 		}
 	}
-	shared := func(a, b []string) bool {
-		for _, x := range a {
-			for _, y := range b {
-				if x == y {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if !shared(o.Subnets, p.Subnets) {
-		return false
-	}
-	for _, x := range o.Ports {
-		for _, y := range p.Ports {
-			if x == y {
-				return true
-			}
-		}
-	}
-	return false
+	return c
 }
 
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,6 +128,17 @@ func TestConflicts(t *testing.T) {
 		if got := a.Conflicts(c.b); got != c.want {
 			t.Errorf("Conflicts(%+v) = %v, want %v", c.b, got, c.want)
 		}
+	}
+	// Overlap says what clashes: the endpoint address alone (the zones
+	// differ, so the port in common is no clash there)...
+	b := Owner{Subnets: []string{"127.0.3.0/24"}, Ports: []int{5432}, Addrs: []string{"127.0.0.200:5432", "127.0.0.201:5432"}}
+	if c := a.Overlap(b); !slices.Equal(c.Addrs, []string{"127.0.0.201:5432"}) || len(c.Ports) != 0 || len(c.Subnets) != 0 {
+		t.Errorf("Overlap = %+v; want the endpoint address 127.0.0.201:5432 alone", c)
+	}
+	// ...or the shared zone's port
+	b = Owner{Subnets: []string{"127.0.2.0/24", "127.0.3.0/24"}, Ports: []int{8080, 9000}}
+	if c := a.Overlap(b); len(c.Addrs) != 0 || !slices.Equal(c.Subnets, []string{"127.0.2.0/24"}) || !slices.Equal(c.Ports, []int{8080}) {
+		t.Errorf("Overlap = %+v; want port 8080 on 127.0.2.0/24", c)
 	}
 }
 
