@@ -11,6 +11,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/events"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 )
@@ -95,8 +96,9 @@ func (d labDatabase) ZoneDown(ctx context.Context, zone string) ([]string, func(
 // failover (or replica promotion): from its detection to the endpoint's
 // move (still open: to the end of the run).
 type dbFailovers struct {
-	mu    sync.Mutex
-	spans []wallSpan
+	mu       sync.Mutex
+	spans    []wallSpan
+	overruns []rundir.DBFailoverOverrun // Multi-AZ failovers whose endpoint moved past RDS's documented time
 }
 
 type wallSpan struct{ from, to time.Time }
@@ -115,7 +117,17 @@ func (f *dbFailovers) handle(e events.Envelope) {
 		if n := len(f.spans); n > 0 && f.spans[n-1].to.IsZero() {
 			f.spans[n-1].to = e.Wall
 		}
+		if st.Overrun() > 0 {
+			f.overruns = append(f.overruns, rundir.DBFailoverOverrun{DB: st.DB, At: st.At, Documented: st.Documented, Detail: st.Overran})
+		}
 	}
+}
+
+// overran is the failovers whose endpoint moved past RDS's documented time.
+func (f *dbFailovers) overran() []rundir.DBFailoverOverrun {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.overruns)
 }
 
 func (f *dbFailovers) count() int {

@@ -209,3 +209,27 @@ func TestFailedFailoverClosesItsSpan(t *testing.T) {
 		t.Errorf("errors 8 s after the failed failover ended count %v AWS s in its window; want 0", w)
 	}
 }
+
+// A Multi-AZ failover whose endpoint moved past RDS's documented time is
+// the run's to report (the lab's speed made it longer); one within the
+// timer's slack, or a read replica's promotion, is not.
+func TestFailoverOverrunsAreReported(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var f dbFailovers
+	for i, moved := range []rds.FailoverStep{
+		{DB: "ledger-db", Step: rds.StepMoved, At: 35.4, Documented: 35},
+		{DB: "ledger-db", Step: rds.StepMoved, At: 45.9, Documented: 35, Overran: "the lab's own steps took 0.77 wall s"},
+		{DB: "web-db", Step: rds.StepMoved, At: 120}, // a promotion: RDS documents no time
+	} {
+		f.handle(events.Envelope{Wall: t0.Add(time.Duration(i) * time.Minute), Event: rds.FailoverStep{Step: rds.StepDetected}})
+		f.handle(events.Envelope{Wall: t0.Add(time.Duration(i)*time.Minute + time.Second), Event: moved})
+	}
+	got := f.overran()
+	if len(got) != 1 || got[0].At != 45.9 || got[0].Documented != 35 {
+		t.Fatalf("overruns %+v; want the one at 45.9 s", got)
+	}
+	want := "the failover of ledger-db moved its endpoint at 45.9 s (AWS time), past RDS's documented 35 s; the lab's speed made it longer, not RDS (the lab's own steps took 0.77 wall s)"
+	if s := got[0].Sentence(); s != want {
+		t.Errorf("sentence %q\nwant %q", s, want)
+	}
+}

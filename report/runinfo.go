@@ -66,6 +66,9 @@ type Totals struct {
 	// and the longest client-side outage over one (rundir.Summary).
 	DBFailovers   int     `json:"db_failovers,omitempty"`
 	DBErrorWindow float64 `json:"db_error_window_seconds,omitempty"`
+	// DBOverruns say which failovers ran past RDS's documented time
+	// because of the lab's speed (rundir.DBFailoverOverrun.Sentence).
+	DBOverruns []string `json:"db_overruns,omitempty"`
 	// Sessions is the users' session state (carts), when the mix had any.
 	Sessions *rundir.Sessions `json:"sessions,omitempty"`
 	// Services are each service's figures, on a stack with several.
@@ -120,6 +123,14 @@ func sloRows(s Summary) []SLORow {
 	return rows
 }
 
+func overrunSentences(os []rundir.DBFailoverOverrun) []string {
+	var out []string
+	for _, o := range os {
+		out = append(out, o.Sentence())
+	}
+	return out
+}
+
 // totals are the whole run's figures from summary.json.
 func totals(s Summary) Totals {
 	return Totals{Requests: s.Requests, SuccessRate: r3(s.SuccessRate), P50: r3(s.Latency.P50), P95: r3(s.Latency.P95),
@@ -131,5 +142,5 @@ func totals(s Summary) Totals {
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
 		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
-		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds)}
+		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds), DBOverruns: overrunSentences(s.DBFailoverOverruns)}
 }

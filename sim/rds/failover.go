@@ -149,6 +149,7 @@ func (t *Tier) KillServer(ctx context.Context, identifier string) error {
 	t.mu.Lock()
 	t.downAt[s.ID] = at
 	t.mu.Unlock()
+	t.killedNow(s)
 	return nil
 }
 
@@ -182,6 +183,7 @@ func (t *Tier) ZoneDown(ctx context.Context, zone string) ([]string, error) {
 			t.downAt[s.ID] = at
 		}
 		t.mu.Unlock()
+		t.killedNow(s)
 		killed = append(killed, s.Identifier)
 	}
 	return killed, errors.Join(errs...)
@@ -236,6 +238,8 @@ func (t *Tier) watch() {
 		case r := <-t.requests:
 			r.done <- t.failover(ctx, r.target, r.reason, t.opts.Clock.Now())
 		case <-tick.C():
+			t.check(ctx, m)
+		case <-t.wake:
 			t.check(ctx, m)
 		}
 	}
@@ -331,8 +335,8 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 	switch {
 	case t.isRecovering(p.Identifier):
 		m.fails = 0 // being started again in place: its start-up is no failure
-	case !alive(states, p):
-		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone: no need to wait
+	case !alive(states, p) || t.killed(p, alive(states, p)):
+		m.fails, m.since = monitorFails, now.Add(-time.Hour) // its process is gone (or going): no need to wait
 		t.sawDown(p)
 	default:
 		recovering, known, err := m.ping(ctx, t, p)
@@ -356,7 +360,7 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 		m.fails = 0
 		m.close()
 		why := "the primary DB instance " + p.Identifier + " is not reachable"
-		if !alive(states, p) {
+		if !alive(states, p) || t.killed(p, alive(states, p)) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
 		if t.canFailOver(servers, states) {
@@ -569,6 +573,7 @@ func (t *Tier) recover(ctx context.Context, s Server, why string) {
 func (t *Tier) upAgain(s Server) {
 	t.mu.Lock()
 	delete(t.downAt, s.ID)
+	delete(t.killing, s.ID)
 	t.mu.Unlock()
 }
 
@@ -776,7 +781,10 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 		caughtUp := target != "" || slices.Contains(streamed, s.Identifier)
 		return alive(states, s) && t.healthy(s.Zone.Name) && caughtUp
 	}
-	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return t.replayLSN(ctx, s) })
+	conns := t.newFailoverConns()
+	defer conns.close()
+	before := conns.heldWAL(ctx, servers[1:]) // at once, not one by one
+	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return before[s.Identifier] })
 	if err != nil {
 		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
 			Text: "Failover not possible: " + err.Error()})
@@ -817,7 +825,11 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	}
 
 	// Fence: the old primary must be gone before anything is promoted.
-	if err := t.fence(ctx, old); err != nil {
+	err = t.fence(ctx, old)
+	t.mu.Lock()
+	delete(t.killing, old.ID) // the runtime has seen it go, or the fence failed and it runs
+	t.mu.Unlock()
+	if err != nil {
 		// the primary could not be fenced: nothing is promoted, and the
 		// endpoints go back to it rather than answer nothing for good
 		t.unfence(old)
@@ -833,7 +845,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	// cluster's reader that holds the most WAL is the one that holds every
 	// commit acknowledged with a quorum of one, and a server that holds
 	// more than the promoted one cannot follow its new timeline.
-	held := t.heldWAL(ctx, servers[1:])
+	held := conns.heldWAL(ctx, servers[1:])
 	if !promotion && d.Cluster {
 		if again, err := promotionTarget(servers, "", usable, func(s Server) uint64 { return held[s.Identifier] }); err == nil && again.Identifier != to.Identifier {
 			step(StepDetected, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
@@ -844,7 +856,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 		}
 	}
 
-	if sent, err := t.promote(ctx, to); err != nil {
+	if sent, err := t.promote(ctx, conns, to); err != nil {
 		if promoted, ferr := t.afterFailedPromotion(ctx, old, to, sent, err, step); !promoted {
 			return ferr
 		}
@@ -852,13 +864,34 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	}
 	step(StepPromoted, to, "pg_promote()")
 	next := t.swapPrimary(old, to)
+	repoint := func() {
+		for _, s := range t.repoint(next, to, held) {
+			if err := t.follow(ctx, s, to); err != nil {
+				t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
+			}
+		}
+	}
+	// The other standbys follow the new primary while the endpoint is held
+	// (beside the wait, which it must not lengthen), not after it moved: a
+	// commit on the new primary waits for one of them (a cluster's quorum),
+	// and RDS's cluster failover "completes when both reader DB instances
+	// have applied outstanding transactions". The failover waits for it.
+	repointed := make(chan struct{})
+	go func() {
+		defer close(repointed)
+		if !promotion {
+			repoint()
+		}
+	}()
+	defer func() { <-repointed }()
 
 	// RDS's failover takes its documented time; the endpoint moves at its end.
+	promotedAt := at()
+	hold := InstanceFailoverTime
+	if d.Cluster {
+		hold = ClusterFailoverTime
+	}
 	if !promotion {
-		hold := InstanceFailoverTime
-		if d.Cluster {
-			hold = ClusterFailoverTime
-		}
 		if left := hold - t.opts.Clock.Now().Sub(start); left > 0 {
 			select {
 			case <-t.opts.Clock.After(left):
@@ -869,7 +902,21 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	}
 	writer.Move(to.AddrPort())
 	t.moveReaders()
-	step(StepMoved, to, writer.Name+" now answers from "+to.AddrPort().String())
+	moved := FailoverStep{DB: d.Identifier, Step: StepMoved, Server: to.Identifier, Zone: to.Zone.Name, At: at(),
+		Detail: writer.Name + " now answers from " + to.AddrPort().String()}
+	if !promotion {
+		moved.Documented = hold.Seconds()
+		if over := moved.Overrun(); over > 0 {
+			speed := t.opts.Clock.Speed()
+			why := fmt.Sprintf("the lab's own steps (detecting, fencing, promoting on this host) took %.2f wall s, %.1f AWS s at speed %g",
+				promotedAt/speed, promotedAt, speed)
+			if promotedAt < moved.Documented {
+				why = fmt.Sprintf("the lab's move came %.2f wall s late on a busy host, %.1f AWS s at speed %g", over/speed, over, speed)
+			}
+			moved.Overran = fmt.Sprintf("%.1f s past RDS's documented %.0f s: %s; at a lower speed RDS's figure holds", over, moved.Documented, why)
+		}
+	}
+	t.publish(moved)
 
 	switch {
 	case promotion:
@@ -884,10 +931,9 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	t.mu.Lock()
 	t.failing = false // the failover is over; the standby's rebuild is not part of it
 	t.mu.Unlock()
-	for _, s := range t.repoint(next, to, held) {
-		if err := t.follow(ctx, s, to); err != nil {
-			t.opts.Logger.Warn("repoint DB instance", "db", s.Identifier, "err", err)
-		}
+	<-repointed
+	if promotion {
+		repoint()
 	}
 	for _, s := range diverged(next, to, held) {
 		t.startReplace(ctx, s, fmt.Sprintf("it holds WAL past %s's new timeline", to.Identifier))
@@ -924,21 +970,6 @@ func (t *Tier) repoint(next []Server, to Server, held map[string]uint64) []Serve
 		out = append(out, s)
 	}
 	return out
-}
-
-// heldWAL asks each server at once how much WAL it holds (0: no answer).
-func (t *Tier) heldWAL(ctx context.Context, servers []Server) map[string]uint64 {
-	out := make([]uint64, len(servers))
-	var wg sync.WaitGroup
-	for i, s := range servers {
-		wg.Go(func() { out[i] = t.replayLSN(ctx, s) })
-	}
-	wg.Wait()
-	m := make(map[string]uint64, len(servers))
-	for i, s := range servers {
-		m[s.Identifier] = out[i]
-	}
-	return m
 }
 
 // swapPrimary makes to the primary in place of old on the server list as
@@ -1148,7 +1179,11 @@ func (t *Tier) unfence(s Server) {
 // resumes), then new short queries until pg_is_in_recovery() is false.
 // sent says whether pg_promote() may have reached the server: after that,
 // a failure does not mean it was not promoted.
-func (t *Tier) promote(ctx context.Context, to Server) (sent bool, err error) {
+// It goes over the failover's connections: the one already open to the
+// target sends pg_promote() and then polls (a new connection costs a
+// backend's start and a SCRAM exchange, tens of wall milliseconds that a
+// fast clock turns into AWS seconds).
+func (t *Tier) promote(ctx context.Context, conns *failoverConns, to Server) (sent bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	t.mu.Lock()
@@ -1159,29 +1194,19 @@ func (t *Tier) promote(ctx context.Context, to Server) (sent bool, err error) {
 			return sent, err
 		}
 	} else {
-		c, err := t.Connect(ctx, to)
+		c, err := conns.get(ctx, to)
 		if err != nil {
 			return false, fmt.Errorf("promote: %w", err)
 		}
-		_, err = c.Exec(ctx, "SELECT pg_promote(false)")
-		c.Close(context.WithoutCancel(ctx))
-		if err != nil {
+		if _, err = c.Exec(ctx, "SELECT pg_promote(false)"); err != nil {
+			conns.drop(to)
 			return true, fmt.Errorf("promote DB instance %s: %w", to.Identifier, err)
 		}
 	}
 	var last error
-	var q *pgx.Conn // one connection for the polls, opened again if a poll breaks it
-	defer func() {
-		if q != nil {
-			q.Close(context.WithoutCancel(ctx))
-		}
-	}()
-	for {
+	for { // polled over the same connection, opened again if a poll breaks it
 		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		var err error
-		if q == nil {
-			q, err = t.Connect(qctx, to)
-		}
+		q, err := conns.get(qctx, to)
 		if err == nil {
 			var recovering bool
 			if err = q.QueryRow(qctx, "SELECT pg_is_in_recovery()").Scan(&recovering); err == nil && !recovering {
@@ -1189,8 +1214,7 @@ func (t *Tier) promote(ctx context.Context, to Server) (sent bool, err error) {
 				return true, nil
 			}
 			if err != nil {
-				q.Close(context.WithoutCancel(qctx))
-				q = nil
+				conns.drop(to)
 			}
 		}
 		qcancel()
@@ -1203,24 +1227,6 @@ func (t *Tier) promote(ctx context.Context, to Server) (sent bool, err error) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-}
-
-// replayLSN is how much WAL s holds, received or replayed (0 when it
-// cannot tell).
-func (t *Tier) replayLSN(ctx context.Context, s Server) uint64 {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := t.Connect(ctx, s)
-	if err != nil {
-		return 0
-	}
-	defer c.Close(context.WithoutCancel(ctx))
-	var n uint64
-	// what it received, replayed or not: a promotion replays it all first
-	if err := c.QueryRow(ctx, `SELECT COALESCE(pg_wal_lsn_diff(GREATEST(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0'), 0)::bigint`).Scan(&n); err != nil {
-		return 0
-	}
-	return n
 }
 
 // conninfo is a standby's primary_conninfo to stream from p.

@@ -651,9 +651,12 @@ database:
 const pairStack = pair + "  port: 15491\n"
 
 // TestMeasureFailover measures, LAB_RDS_MEASURE=1 (LAB_RDS_SPEED, default
-// 20; LAB_RDS_ROUNDS, default 3), the time from a primary's death to the
-// first successful write through the endpoint, in AWS seconds, for a
-// Multi-AZ DB instance and a Multi-AZ DB cluster (bench/dbfailover.sh).
+// 20; LAB_RDS_ROUNDS, default 3; LAB_RDS_KIND, "instance" or "cluster" for
+// one of them), the time from a primary's death to the first successful
+// write through the endpoint, in AWS seconds, for a Multi-AZ DB instance
+// and a Multi-AZ DB cluster (bench/dbfailover.sh), and each step's wall
+// milliseconds after the kill. Its servers take ports of their own (155xx),
+// so that it runs beside the live tests.
 func TestMeasureFailover(t *testing.T) {
 	if os.Getenv("LAB_RDS_MEASURE") == "" {
 		t.Skip("LAB_RDS_MEASURE=1 measures failovers")
@@ -669,6 +672,10 @@ func TestMeasureFailover(t *testing.T) {
 		name, src string
 		aws       string
 	}{{"Multi-AZ DB instance", pairStack, "typically 60-120 s"}, {"Multi-AZ DB cluster", clusterStack, "typically under 35 s"}} {
+		if k := os.Getenv("LAB_RDS_KIND"); k != "" && !strings.HasSuffix(c.name, k) {
+			continue
+		}
+		c.src = strings.Replace(c.src, "port: 154", "port: 155", 1)
 		clk, _ := clock.NewScaled(speed)
 		rec := &recorder{}
 		tier, _, _, _ := startTierWith(t, c.src, func(o *rds.Options) { o.Clock, o.Events = clk, rec })
@@ -692,8 +699,10 @@ func TestMeasureFailover(t *testing.T) {
 			killed := time.Now()
 			w := killAndWrite(t, ctx, tier, tier.Primary().Identifier)
 			wrote := killed.Add(w)
-			got = append(got, fmt.Sprintf("%.1f s (kill to detection %.1f, endpoint move to first write %.1f)", w.Seconds()*speed,
-				rec.lastStep(rds.StepDetected).Sub(killed).Seconds()*speed, wrote.Sub(rec.lastStep(rds.StepMoved)).Seconds()*speed))
+			ms := func(step string) int64 { return rec.lastStep(step).Sub(killed).Milliseconds() }
+			got = append(got, fmt.Sprintf("%.1f s (kill to detection %.1f, endpoint move to first write %.1f; wall ms after the kill: detected %d, fenced %d, promoted %d, moved %d, written %d)", w.Seconds()*speed,
+				rec.lastStep(rds.StepDetected).Sub(killed).Seconds()*speed, wrote.Sub(rec.lastStep(rds.StepMoved)).Seconds()*speed,
+				ms(rds.StepDetected), ms(rds.StepFenced), ms(rds.StepPromoted), ms(rds.StepMoved), w.Milliseconds()))
 		}
 		cancel()
 		var steps []string

@@ -284,3 +284,19 @@ func TestFailoverTargets(t *testing.T) {
 		t.Fatalf("quorum: %v", got)
 	}
 }
+
+// A failover whose endpoint moved past RDS's documented time (beyond the
+// timer's slack) says by how much; a read replica's promotion, with no
+// documented time, never does.
+func TestFailoverOverrun(t *testing.T) {
+	for _, c := range []struct {
+		at, documented, want float64
+	}{
+		{35.0, 35, 0}, {35.9, 35, 0}, {45.9, 35, 10.9}, {91.5, 90, 1.5}, {80, 0, 0},
+	} {
+		e := FailoverStep{Step: StepMoved, At: c.at, Documented: c.documented}
+		if got := e.Overrun(); got < c.want-1e-9 || got > c.want+1e-9 {
+			t.Errorf("moved at %.1f s, documented %.0f s: overrun %.2f, want %.2f", c.at, c.documented, got, c.want)
+		}
+	}
+}

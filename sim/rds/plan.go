@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
@@ -153,6 +154,26 @@ func settings(s Server, servers []Server) []string {
 	// ALTER SYSTEM once the standbys stream, and a failover changes it on
 	// the promoted server (a -c setting would override ALTER SYSTEM).
 	return out
+}
+
+// walRetryInterval is PostgreSQL's wal_retrieve_retry_interval default: how
+// long a standby whose WAL source failed (its primary gone) waits before it
+// tries again. A promotion asked in that wait can wait it out too.
+const walRetryInterval = 5 * time.Second
+
+// timerSettings are the postgres -c options for PostgreSQL's own timers
+// that stand for how a DB instance behaves in time: their defaults are
+// taken as AWS time and run at the run's speed (AWS seconds per wall
+// second), as every other duration of the lab. At 60x PostgreSQL's 5 s
+// wal_retrieve_retry_interval, left in wall time, is 300 AWS s: measured,
+// a promotion asked while a reader waited out its retry took 5 wall s, a
+// Multi-AZ DB cluster's failover 5.4 AWS minutes instead of RDS's 35 s.
+func timerSettings(speed float64) []string {
+	if speed <= 0 {
+		speed = 1
+	}
+	ms := max(1, int(float64(walRetryInterval.Milliseconds())/speed)) // PostgreSQL takes whole milliseconds
+	return []string{"-c", "wal_retrieve_retry_interval=" + strconv.Itoa(ms) + "ms"}
 }
 
 // script is what the server's process runs (sh -c): the first time, make

@@ -132,3 +132,13 @@ func TestParseVersion(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+// PostgreSQL's wal_retrieve_retry_interval (5 s) is AWS time: it runs at
+// the run's speed, never under PostgreSQL's 1 ms.
+func TestTimerSettingsRunAtTheSpeed(t *testing.T) {
+	for speed, want := range map[float64]string{1: "5000ms", 20: "250ms", 60: "83ms", 10000: "1ms", 0: "5000ms"} {
+		if got := timerSettings(speed); len(got) != 2 || got[0] != "-c" || got[1] != "wal_retrieve_retry_interval="+want {
+			t.Errorf("speed %g: %q, want wal_retrieve_retry_interval=%s", speed, got, want)
+		}
+	}
+}

@@ -107,6 +107,8 @@ type Tier struct {
 	downAt       map[az.InstanceID]time.Time // when (AWS time) a server went down: killed by the tier, or first found stopped
 	fenced       map[az.InstanceID]bool      // servers fenced by a failover: never started again
 	requests     chan request                // failovers asked of the monitor
+	wake         chan struct{}               // a server the tier itself killed: the monitor checks at once (failover_wall.go)
+	killing      map[az.InstanceID]bool      // servers the tier killed that the runtime may not yet have seen end
 	closeErr     error
 	closeOnce    sync.Once
 
@@ -135,7 +137,8 @@ func Start(ctx context.Context, o Options) (_ *Tier, err error) {
 		return nil, errors.New("rds: no runtime")
 	}
 	t := &Tier{opts: o, zoneDown: map[string]bool{}, recovering: map[string]bool{}, replacing: map[string]bool{},
-		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, downAt: map[az.InstanceID]time.Time{}, stop: make(chan struct{})}
+		paused: map[string]bool{}, fenced: map[az.InstanceID]bool{}, downAt: map[az.InstanceID]time.Time{}, stop: make(chan struct{}),
+		wake: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, t.Close())
@@ -266,6 +269,7 @@ func (t *Tier) spawn(ctx context.Context, s Server) error {
 		list = append(list, s)
 	}
 	sp := spec(s, list, t.opts.Install, t.opts.Database.Username, t.opts.Password)
+	sp.Command = append(sp.Command, timerSettings(t.opts.Clock.Speed())...)
 	if _, err := t.opts.Runtime.Launch(ctx, sp); err != nil {
 		return fmt.Errorf("start DB instance %s (%s) in %s: %w", s.Identifier, s.Role, s.Zone.Name, err)
 	}
