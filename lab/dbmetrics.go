@@ -95,12 +95,13 @@ func (m *dbMetrics) sample(ctx context.Context) {
 	sample := rundir.DBSample{AWS: now.Sub(m.l.started).Seconds()}
 	for _, s := range m.l.DB.Servers() {
 		row := dbInstanceRow(s, m.l.pg.Version)
+		id := metricIdentifier(d, s)
 		put := func(metric string, v float64) {
 			// a Multi-AZ DB instance's standby has no identifier of its own
 			// on AWS and publishes nothing; the lab's views still show it
 			if s.Role != stack.RoleStandby {
 				m.l.Metrics.Put(cloudwatch.Datum{Namespace: cloudwatch.NamespaceRDS, MetricName: metric,
-					Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, s.Identifier), Time: now, Value: v})
+					Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, id), Time: now, Value: v})
 			}
 			if row.Metrics == nil {
 				row.Metrics = map[string]float64{}
@@ -120,6 +121,19 @@ func (m *dbMetrics) sample(ctx context.Context) {
 			m.l.opts.Logger.Warn("database metrics: a minute is missing from the report", "file", rundir.DatabaseFile, "err", err)
 		}
 	}
+}
+
+// metricIdentifier is the DBInstanceIdentifier s's metrics carry. A
+// Multi-AZ DB instance is one DB instance on AWS whichever of its two hosts
+// is the primary: after a failover its metrics (and the alarms on them) go
+// on under the same identifier, while the lab names its two servers apart
+// ("<identifier>" and "<identifier>-standby"). Every other server is a DB
+// instance of its own.
+func metricIdentifier(d *stack.Database, s rds.Server) string {
+	if d.MultiAZ && !d.Cluster && s.Role == stack.RolePrimary {
+		return d.Identifier
+	}
+	return s.Identifier
 }
 
 // dbInstanceRow is s as the run directory records it, without metrics.
