@@ -71,7 +71,10 @@ func (f *dbFailover) verify(context.Context) (string, error) {
 
 func (*dbFailover) revert(context.Context) (string, error) { return "", nil }
 
-func (*dbFailover) over() string {
+func (f *dbFailover) over() string {
+	if f.which != DBPrimary {
+		return "a promotion is not undone; the promoted instance stays a standalone DB instance (a new read replica would be made from it)"
+	}
 	return "a failover is not undone; the new primary stays (RDS rebuilds a standby)"
 }
 
