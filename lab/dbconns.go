@@ -123,7 +123,7 @@ func (d labDatabase) HoldConnections(ctx context.Context, which string, n int) (
 	if which != "" && which != chaos.DBPrimary {
 		which = s.Identifier // a replica stays itself if promoted meanwhile (its own endpoint)
 	}
-	k := &leaky{d: d, which: which, id: s.Identifier}
+	k := &leaky{d: d, which: which}
 	got, refused, lastErr := k.fill(ctx, n)
 	if got == 0 {
 		return chaos.Held{}, fmt.Errorf("DB instance %s took no connection: %w", s.Identifier, lastErr)
@@ -139,7 +139,6 @@ func (d labDatabase) HoldConnections(ctx context.Context, which string, n int) (
 type leaky struct {
 	d     labDatabase
 	which string // chaos.DBPrimary (the writer endpoint, wherever it points) or an identifier
-	id    string
 
 	use   sync.Mutex
 	conns []*pgx.Conn
