@@ -763,8 +763,16 @@ func TestReplicaPromotionLosesWrites(t *testing.T) {
 	if _, err := w.Exec(ctx, "INSERT INTO t VALUES ('acknowledged while the replica lags')"); err != nil {
 		t.Fatal(err)
 	}
+	direct, err := tier.Connect(ctx, replica) // a client that reached the replica by its address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(context.Background())
 	if err := tier.PromoteReadReplica(ctx, replica.Identifier); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := direct.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("a session on the replica outlived its reboot into a standalone DB instance")
 	}
 	// The source is untouched: still the primary, its endpoint on it, and
 	// the application's open connection through it still writes.

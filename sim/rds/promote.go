@@ -87,6 +87,13 @@ func (t *Tier) promoteReplica(ctx context.Context, id, reason string, start time
 			e.Move(s.AddrPort())
 		}
 	}
+	// The reboot ends every session on the server too, those of clients
+	// that reached it by the address its endpoint's name answers.
+	n, err := t.endSessions(ctx, s)
+	if err != nil {
+		t.opts.Logger.Warn("promoted read replica: end its sessions", "db", id, "err", err)
+	}
+	broken += n
 	// Replication stops: the WAL receiver is cut off (a replica-lag has cut
 	// it off already), so nothing more from the source reaches it.
 	paused := t.isPaused(id)
@@ -144,4 +151,20 @@ func (t *Tier) promotionFailed(s Server, step func(string, string), err error) e
 		Text: "Promotion of the read replica failed: " + err.Error()})
 	step(StepFailed, err.Error())
 	return fmt.Errorf("promote read replica %s: %w", s.Identifier, err)
+}
+
+// endSessions ends every client session on s but the lab's own (its
+// monitor's), as a reboot does, and says how many it ended.
+func (t *Tier) endSessions(ctx context.Context, s Server) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := t.Connect(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	var n int
+	err = c.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND application_name <> $1) AS ended`, MonitorApplicationName).Scan(&n)
+	return n, err
 }
