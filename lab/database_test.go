@@ -241,6 +241,11 @@ func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
 	if alive := held.Alive(ctx); alive != held.Count {
 		t.Errorf("%d of %d held connections answer", alive, held.Count)
 	}
+	// Its check (db-connections' goroutine, each minute): nothing broke,
+	// the full server still refuses the rest.
+	if r := held.Refill(ctx, maxConns); r.Broke != 0 || r.Held < held.Count || r.Held >= maxConns-reserved || r.Refused == "" {
+		t.Errorf("refill on a full database: %+v; want none broken, at least the %d held, refused short of %d", r, held.Count, maxConns-reserved)
+	}
 	if err := held.Release(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -194,7 +194,7 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 		return
 	}
 	put(MetricDatabaseConnections, float64(clients))
-	if s.Role != stack.RolePrimary {
+	if s.Role != stack.RolePrimary && s.Role != rds.RoleStandalone { // a promoted read replica replicates from nothing
 		put(MetricReplicaLag, lag*m.l.Clock.Speed())
 	}
 	put(MetricFreeStorageSpace, float64(int64(d.AllocatedStorage)<<30-size))
