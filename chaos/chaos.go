@@ -20,31 +20,36 @@ const (
 	KillLBNode        = "kill-lb-node"       // the zone's load-balancer node goes down
 	Monkey            = "monkey"             // Chaos Monkey: random kills with a mean and a minimum gap (expands to kill-instance)
 	// The data tier's faults (sim/rds).
-	DBFailover = "db-failover" // reboot with failover (RebootDBInstance ForceFailover); on a read replica, its promotion
+	DBFailover = "db-failover" // reboot with failover (RebootDBInstance ForceFailover); on a read replica, its promotion (PromoteReadReplica)
 	KillDB     = "kill-db"     // a DB instance's host lost: the primary (a failover follows) or a standby or replica
 	ReplicaLag = "replica-lag" // a read replica's replication paused (WAL receiver cut off, replay paused) for Duration
 	// DBConnections holds Connections connections to a DB instance for
 	// Duration, as a leaky client would (fault_dbconns.go).
 	DBConnections = "db-connections"
+	// RepointDatabase is the team's redeploy that points the application
+	// at another DB instance's endpoint (a promoted read replica's):
+	// a launch template version with the new DATABASE_URL and an
+	// instance refresh to it (fault_db.go).
+	RepointDatabase = "repoint-database"
 )
 
 // DB instance choices of the data tier's faults (Action.DBInstance), beside
 // a DB instance's own identifier.
 const (
 	DBPrimary = "primary" // the primary (a cluster's writer) now
-	DBReplica = "replica" // the first read replica (else a standby or reader)
+	DBReplica = "replica" // the first read replica (else a standby or reader); for repoint-database, the promoted one
 )
 
 // Kinds lists every action kind.
 var Kinds = []string{KillInstance, StopInstance, PauseInstance, HTTPError, Latency, Bandwidth, ConnectionReset,
-	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey, DBFailover, KillDB, ReplicaLag, DBConnections}
+	ConnectionTimeout, AZOutage, AZPartition, CPUHog, StoreOutage, KillLBNode, Monkey, DBFailover, KillDB, ReplicaLag, DBConnections, RepointDatabase}
 
 // The kinds by what they act on.
 var (
 	InstanceKinds = []string{KillInstance, StopInstance, PauseInstance, CPUHog}                 // chosen instances
 	RequestKinds  = []string{HTTPError, Latency, Bandwidth, ConnectionReset, ConnectionTimeout} // the path to the targets
 	ZoneKinds     = []string{AZOutage, AZPartition, KillLBNode}                                 // a zone down: they need a zone; max_down_zones counts them
-	DBKinds       = []string{DBFailover, KillDB, ReplicaLag, DBConnections}                     // the data tier: they take db_instance
+	DBKinds       = []string{DBFailover, KillDB, ReplicaLag, DBConnections, RepointDatabase}    // the data tier: they take db_instance
 )
 
 // DefaultStatus is what http-error answers when the action gives no status.

@@ -96,6 +96,7 @@ var plans = map[string]func(h hooks, a Action, rng *rand.Rand) (plan, error){
 	KillDB:            planKillDB,
 	ReplicaLag:        planReplicaLag,
 	DBConnections:     planDBConnections,
+	RepointDatabase:   planRepointDatabase,
 }
 
 // eachInstance plans an instance fault: the selector's instances, one fault

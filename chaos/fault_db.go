@@ -13,9 +13,14 @@ import (
 //
 //   - db-failover is RebootDBInstance with ForceFailover (FailoverDBCluster
 //     for a cluster): over once the endpoint has moved; nothing to revert.
-//     On a read replica (db_instance naming one) it is the replica's
-//     promotion: it becomes the writer, and what it had not received is
-//     lost.
+//     On a read replica (db_instance naming one) it is PromoteReadReplica:
+//     the replica becomes a standalone DB instance at its own endpoint,
+//     without what it had not received; the source keeps its endpoint, and
+//     the application writes there until it is repointed.
+//   - repoint-database is the team's part after a promotion: a redeploy
+//     (a launch template version whose DATABASE_URL is the promoted
+//     instance's endpoint, and an instance refresh to it); over once the
+//     refresh has started (the group carries it out); not undone.
 //   - kill-db kills a DB instance's server, as a host failure: RDS's own
 //     recovery (the failover of a lost primary, a standby or replica
 //     recovered in place) is what follows; nothing to revert.
@@ -31,10 +36,12 @@ func planDBFailover(h hooks, a Action, _ *rand.Rand) (plan, error) {
 	which := cmp.Or(a.DBInstance, DBPrimary)
 	detail := "reboot with failover: the primary is fenced, its standby promoted, the endpoint moved"
 	if which != DBPrimary {
-		detail = "DB instance " + which + " promoted: it becomes the writer; what it had not received is lost"
+		name := "DB instance " + which
 		if which == DBReplica {
-			detail = "a read replica promoted: it becomes the writer; what it had not received is lost"
+			name = "a read replica"
 		}
+		detail = name + " promoted (PromoteReadReplica): a standalone DB instance at its own endpoint, without what it had not received; " +
+			"the source keeps its endpoint, and the application writes there until it is repointed"
 	}
 	rec := FaultInjected{By: a.By, Action: a.Kind, Detail: detail}
 	return one("", 0, rec, &dbFailover{db: h.db, which: which}), nil
@@ -56,13 +63,61 @@ func (f *dbFailover) apply(ctx context.Context, _ self) error {
 }
 
 func (f *dbFailover) verify(context.Context) (string, error) {
+	if f.which != DBPrimary {
+		return f.did + " is a standalone DB instance, writable at its own endpoint", nil
+	}
 	return f.did + " is the writer now", nil
 }
 
 func (*dbFailover) revert(context.Context) (string, error) { return "", nil }
 
-func (*dbFailover) over() string {
+func (f *dbFailover) over() string {
+	if f.which != DBPrimary {
+		return "a promotion is not undone; the promoted instance stays a standalone DB instance (a new read replica would be made from it)"
+	}
 	return "a failover is not undone; the new primary stays (RDS rebuilds a standby)"
+}
+
+var errNoRepointer = errors.New("this lab cannot redeploy its instances with another database endpoint for repoint-database")
+
+func planRepointDatabase(h hooks, a Action, _ *rand.Rand) (plan, error) {
+	if h.db == nil {
+		return plan{}, errNoDatabase
+	}
+	r, ok := h.db.(Repointer)
+	if !ok {
+		return plan{}, errNoRepointer
+	}
+	which := cmp.Or(a.DBInstance, DBReplica)
+	rec := FaultInjected{By: a.By, Action: a.Kind,
+		Detail: "the team redeploys pointing the application at " + which + ": a launch template version with its endpoint in DATABASE_URL, and an instance refresh to it"}
+	return one("", 0, rec, &repointDatabase{db: r, which: which}), nil
+}
+
+type repointDatabase struct {
+	db    Repointer
+	which string
+	did   Repointed
+}
+
+func (r *repointDatabase) apply(ctx context.Context, _ self) error {
+	did, err := r.db.Repoint(ctx, r.which)
+	if err != nil {
+		return fmt.Errorf("repoint the application's database: %w", err)
+	}
+	r.did = did
+	return nil
+}
+
+func (r *repointDatabase) verify(context.Context) (string, error) {
+	return fmt.Sprintf("launch template version %d points at %s (%s); instance refresh %s replaces the instances", r.did.Version,
+		r.did.Identifier, r.did.Endpoint, r.did.RefreshID), nil
+}
+
+func (*repointDatabase) revert(context.Context) (string, error) { return "", nil }
+
+func (*repointDatabase) over() string {
+	return "a redeploy is not undone: the instance refresh goes on, and the application stays on its new database"
 }
 
 func planKillDB(h hooks, a Action, _ *rand.Rand) (plan, error) {

@@ -75,7 +75,10 @@ func TestDBFaults(t *testing.T) {
 	if _, ok := f.(oneShot); !ok {
 		t.Fatal("db-failover is not over once applied")
 	}
-	run(Action{Kind: DBFailover, DBInstance: "db-replica-1"})
+	pr := run(Action{Kind: DBFailover, DBInstance: "db-replica-1"})
+	if seen, _ := pr.verify(ctx); seen != "db-replica-1 is a standalone DB instance, writable at its own endpoint" {
+		t.Fatalf("db-failover on a read replica (its promotion): %q", seen)
+	}
 	k := run(Action{Kind: KillDB})
 	if _, ok := k.(oneShot); !ok {
 		t.Fatal("kill-db is not over once applied")
@@ -121,5 +124,63 @@ func TestDBZoneDown(t *testing.T) {
 	var part *partial
 	if err := q.apply(ctx, self{}); !errors.As(err, &part) || db.zoneDown["us-east-1b"] {
 		t.Fatalf("no DB instance in the zone: %v, zone held %v", err, db.zoneDown)
+	}
+}
+
+// repointDB is a data tier that can redeploy the application onto another
+// DB instance (repoint-database).
+type repointDB struct {
+	fakeDB
+	asked []string
+	err   error
+}
+
+func (r *repointDB) Repoint(_ context.Context, which string) (Repointed, error) {
+	r.asked = append(r.asked, which)
+	if r.err != nil {
+		return Repointed{}, r.err
+	}
+	return Repointed{Identifier: "db-replica-1", Endpoint: "db-replica-1.x.us-east-1.rds.amazonaws.com", Version: 2, RefreshID: "r-1"}, nil
+}
+
+// TestRepointDatabase: repoint-database asks the data tier to point the
+// application at the promoted replica (its default) or the instance named,
+// says which version and refresh did it, is over once applied and has
+// nothing to revert; a lab that cannot redeploy, or a refusal, is an error.
+func TestRepointDatabase(t *testing.T) {
+	ctx := context.Background()
+	db := &repointDB{}
+	for _, which := range []string{"", "db-replica-1"} {
+		p, err := planRepointDatabase(hooks{db: db}, Action{Kind: RepointDatabase, DBInstance: which}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := p.faults[0].fault
+		if err := f.apply(ctx, self{progress: func(string) {}}); err != nil {
+			t.Fatal(err)
+		}
+		if seen, err := f.verify(ctx); err != nil || seen != "launch template version 2 points at db-replica-1 (db-replica-1.x.us-east-1.rds.amazonaws.com); instance refresh r-1 replaces the instances" {
+			t.Fatalf("verify: %q %v", seen, err)
+		}
+		if _, ok := f.(oneShot); !ok {
+			t.Fatal("repoint-database is not over once applied")
+		}
+		if note, err := f.revert(ctx); note != "" || err != nil {
+			t.Fatalf("revert: %q %v", note, err)
+		}
+	}
+	if !slices.Equal(db.asked, []string{DBReplica, "db-replica-1"}) {
+		t.Fatalf("asked %q", db.asked)
+	}
+	if _, err := planRepointDatabase(hooks{db: &fakeDB{}}, Action{Kind: RepointDatabase}, nil); !errors.Is(err, errNoRepointer) {
+		t.Fatalf("a lab that cannot redeploy: %v", err)
+	}
+	if _, err := planRepointDatabase(hooks{}, Action{Kind: RepointDatabase}, nil); !errors.Is(err, errNoDatabase) {
+		t.Fatalf("a lab with no database: %v", err)
+	}
+	db.err = errors.New("read replica db-replica-1 is not promoted")
+	p, _ := planRepointDatabase(hooks{db: db}, Action{Kind: RepointDatabase}, nil)
+	if err := p.faults[0].fault.apply(ctx, self{}); err == nil {
+		t.Fatal("a refused repoint applied")
 	}
 }

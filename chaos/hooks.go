@@ -83,9 +83,11 @@ type Store interface {
 // az-outage's database part). Each resolves which (DBPrimary, DBReplica or
 // an identifier) to a DB instance and says which it acted on.
 type Database interface {
-	// Failover reboots the DB instance with failover; on a read replica it
-	// promotes it to a standalone instance that becomes the writer. It
-	// returns once the endpoint has moved.
+	// Failover reboots the DB instance with failover (it returns once the
+	// endpoint has moved); on a read replica it promotes it to a standalone
+	// DB instance at its own endpoint (PromoteReadReplica: the source and
+	// the application's endpoint are untouched), and returns once it takes
+	// writes there.
 	Failover(ctx context.Context, which string) (identifier string, err error)
 	// Kill kills the DB instance's server, as its host failing would.
 	Kill(ctx context.Context, which string) (identifier string, err error)
@@ -94,6 +96,26 @@ type Database interface {
 	// ZoneDown kills the zone's DB instances and keeps the tier from
 	// recovering anything there until restore; it names what it killed.
 	ZoneDown(ctx context.Context, zone string) (killed []string, restore func(), err error)
+}
+
+// Repointer is the data tier and the group as repoint-database needs them.
+// The lab's Database hook implements it too; a Database without it cannot
+// apply repoint-database.
+type Repointer interface {
+	// Repoint points the application at the DB instance which names
+	// (DBReplica: the promoted read replica; DBPrimary: the source's own
+	// endpoint; or an identifier): a new launch template version whose
+	// database URLs are that instance's endpoint, and an instance refresh
+	// to it. It returns once the refresh has started.
+	Repoint(ctx context.Context, which string) (Repointed, error)
+}
+
+// Repointed is what a Repoint did.
+type Repointed struct {
+	Identifier string // the DB instance the application is pointed at
+	Endpoint   string // its endpoint's name
+	Version    int    // the launch template version made
+	RefreshID  string // the instance refresh to it
 }
 
 // Gauges are the group's figures an After condition reads.

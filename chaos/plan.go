@@ -60,13 +60,15 @@ func (s Step) Describe(seed uint64) string {
 		return "store-outage" + lasting + ": the shared database is locked; reads, writes and deep health checks fail"
 	case DBFailover:
 		if a.DBInstance != "" && a.DBInstance != DBPrimary {
-			return "db-failover on " + a.DBInstance + ": the read replica is promoted and becomes the writer (what it had not received is lost)"
+			return "db-failover on " + a.DBInstance + ": the read replica is promoted to a standalone DB instance at its own endpoint (without what it had not received); the source keeps its endpoint and its writes"
 		}
 		return "db-failover: the DB instance reboots with failover: its primary is fenced, the standby promoted, the endpoint moved in RDS's time"
 	case KillDB:
 		return "kill-db on " + cmp.Or(a.DBInstance, DBPrimary) + ": its server is killed, as its host failing would; RDS fails over (a primary) or recovers it"
 	case ReplicaLag:
 		return "replica-lag" + lasting + " on " + cmp.Or(a.DBInstance, DBReplica) + ": its replication is paused (WAL receiver cut off, replay paused); then it streams again"
+	case RepointDatabase:
+		return "repoint-database to " + cmp.Or(a.DBInstance, DBReplica) + ": the team's redeploy: a launch template version whose DATABASE_URL is that DB instance's endpoint, and an instance refresh to it"
 	case DBConnections:
 		return fmt.Sprintf("db-connections%s on %s: a leaky client opens %d connections through its endpoint and holds them idle; then closes them", lasting, cmp.Or(a.DBInstance, DBPrimary), a.Connections)
 	case AZOutage:

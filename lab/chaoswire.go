@@ -199,7 +199,7 @@ func (u crashUndoer) Undo(ctx context.Context, f chaos.FaultInjected) (string, e
 		return "nothing to revert: a killed instance stays dead", nil
 	case chaos.DBConnections:
 		return "the leaky client's connections were the crashed lab's own: they closed with its process", nil
-	case chaos.DBFailover, chaos.KillDB, chaos.ReplicaLag:
+	case chaos.DBFailover, chaos.KillDB, chaos.ReplicaLag, chaos.RepointDatabase:
 		return "the run's database servers are reaped with it: nothing to undo", nil
 	}
 	return "it lived in the crashed lab's load balancer or group and went with it", nil

@@ -236,12 +236,7 @@ func (l *Lab) databaseEnv() map[string]string {
 		return nil
 	}
 	env := map[string]string{}
-	set := func(name string, e *rds.Endpoint) {
-		env[name] = l.appURL(l.DB.EndpointURL(e), "")
-		if byName := l.endpointURL(e); byName != l.DB.EndpointURL(e) {
-			env[strings.TrimSuffix(name, "_URL")+"_ENDPOINT_URL"] = l.appURL(byName, "")
-		}
-	}
+	set := func(name string, e *rds.Endpoint) { l.setEndpointEnv(env, name, e) }
 	set("DATABASE_URL", l.DB.WriterEndpoint())
 	if dns := l.dnsServer(); dns != nil {
 		env["LAB_DNS_RESOLVER"] = dns.Addr()
@@ -251,11 +246,36 @@ func (l *Lab) databaseEnv() map[string]string {
 		return env
 	}
 	for _, s := range l.DB.Servers() {
-		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && s.Role == stack.RoleReadReplica {
+		// the launch template is what it was: a replica promoted since
+		// (rds.RoleStandalone) is still the endpoint it names
+		if e := l.DB.ReplicaEndpoint(s.Identifier); e != nil && (s.Role == stack.RoleReadReplica || s.Role == rds.RoleStandalone) {
 			set("DATABASE_READER_URL", e)
 			return env
 		}
 	}
+	return env
+}
+
+// setEndpointEnv sets name (DATABASE_URL or DATABASE_READER_URL) to the
+// URL through endpoint e, and its _ENDPOINT_URL twin by e's DNS name.
+func (l *Lab) setEndpointEnv(env map[string]string, name string, e *rds.Endpoint) {
+	env[name] = l.appURL(l.DB.EndpointURL(e), "")
+	if byName := l.endpointURL(e); byName != l.DB.EndpointURL(e) {
+		env[strings.TrimSuffix(name, "_URL")+"_ENDPOINT_URL"] = l.appURL(byName, "")
+	}
+}
+
+// databaseEnvAt is what a launch template version that points the
+// application at endpoint e sets (repoint-database): the writer's endpoint
+// gives the stack's own (databaseEnv); a promoted read replica's, which has
+// no replica of its own, takes both the writes and the reads.
+func (l *Lab) databaseEnvAt(e *rds.Endpoint) map[string]string {
+	if e == l.DB.WriterEndpoint() {
+		return l.databaseEnv()
+	}
+	env := map[string]string{}
+	l.setEndpointEnv(env, "DATABASE_URL", e)
+	l.setEndpointEnv(env, "DATABASE_READER_URL", e)
 	return env
 }
 
@@ -344,17 +364,21 @@ func targetsText(ts []netip.AddrPort) string {
 // DATABASE_URL), so they are looked up through the instances.
 var errNoTodosTable = errors.New("the writer has no todos table")
 
-// verifyWritesOnWriter looks every acknowledged write up on the writer
-// (the primary), by id and title, as lost_writes asks: not through the
-// instances, whose lists may come from a replica that has not caught up.
+// verifyWritesOnWriter looks every acknowledged write up on the database
+// the application writes to at the end (appDatabase: the primary, or the
+// promoted read replica the team pointed it at), by id and title, as
+// lost_writes asks: not through the instances, whose lists may come from a
+// replica that has not caught up. It notes which DB instance it read
+// (writesCheckedOn).
 func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lost int, err error) {
 	if len(writes) == 0 {
 		return 0, nil
 	}
-	c, err := l.connectWriter(ctx)
+	c, on, err := l.connectWriter(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("verify writes: %w", err)
 	}
+	l.writesCheckedOn = fmt.Sprintf("%s (%s)", on.Identifier, on.Role)
 	defer c.Close(context.Background())
 	ids := make([]int64, len(writes))
 	for i, w := range writes {
@@ -379,17 +403,18 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 	return lost, nil
 }
 
-// connectWriter connects to the primary there is now, waiting while a
-// failover is under way or the primary is being recovered (at most two
-// minutes of wall time): the check is of what the writer kept, not of
-// whether it answers at this moment.
-func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, error) {
+// connectWriter connects to the database the application writes to now
+// (appDatabase), waiting while a failover is under way or it is being
+// recovered (at most two minutes of wall time): the check is of what the
+// writer kept, not of whether it answers at this moment.
+func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, rds.Server, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
-		c, err := l.DB.Connect(ctx, l.DB.Primary())
+		on := l.appDatabase()
+		c, err := l.DB.Connect(ctx, on)
 		if err == nil && !l.DB.Failing() {
-			return c, nil
+			return c, on, nil
 		}
 		if c != nil {
 			c.Close(context.Background())
@@ -399,7 +424,7 @@ func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, error) {
 			if err == nil {
 				err = errors.New("a failover is still under way")
 			}
-			return nil, err
+			return nil, rds.Server{}, err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

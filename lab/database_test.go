@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,10 +18,7 @@ import (
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/load"
-	"github.com/simplydone/lab/rundir"
-	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/az"
-	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
 	"github.com/simplydone/lab/todo"
@@ -186,122 +181,6 @@ func TestDatabaseFootprint(t *testing.T) {
 	}
 }
 
-// TestRunWritesToTheDatabase: a scenario on a stack with a Multi-AZ
-// database. The instances are given the writer's URL and keep their todos
-// in PostgreSQL (their log says so), every acknowledged write is found on
-// the writer at the end, and the synchronous standby has them too.
-func TestRunWritesToTheDatabase(t *testing.T) {
-	if _, err := rds.Find(); err != nil {
-		t.Skipf("%v", err)
-	}
-	s := testStackWith(t, 18489, 3, strings.Replace(multiAZ, "18487", "18490", 1))
-	sc, err := scenarios.Parse("db.yaml", []byte(`name: db
-stack: simplydone
-speed: 20
-load:
-  mix: {create: 6, list: 2, get: 2}
-  phases: [{name: writes, duration: 3m, rate: 20}]
-slos: [lost_writes == 0, stale_reads == 0]
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := t.TempDir()
-	if d := os.Getenv("LAB_KEEP_RUNS"); d != "" {
-		runs = d
-	}
-	// While the run lasts, read the standby's todos: synchronous
-	// replication puts every acknowledged write there before its answer.
-	var standby atomic.Int64
-	var lab *Lab
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: runs, StateDir: t.TempDir(),
-		OnStart: func(l *Lab) {
-			lab = l
-			srv := l.DB.Servers()[1]
-			wg.Go(func() {
-				for {
-					select {
-					case <-done:
-						return
-					case <-time.After(300 * time.Millisecond):
-					}
-					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					if c, err := l.DB.Connect(ctx, srv); err == nil {
-						var n int64
-						if c.QueryRow(ctx, "SELECT count(*) FROM todos").Scan(&n) == nil {
-							standby.Store(max(standby.Load(), n))
-						}
-						c.Close(ctx)
-					}
-					cancel()
-				}
-			})
-		}})
-	close(done)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("verdict %s (%s): %d acknowledged, %d lost, %d reads checked, %d stale; the standby holds %d", sum.Verdict, sum.Reason,
-		sum.AcknowledgedWrites, sum.LostWrites, sum.CheckedReads, sum.StaleReads, standby.Load())
-	if sum.AcknowledgedWrites < 40 || sum.LostWrites != 0 || sum.StaleReads != 0 {
-		t.Errorf("%d writes acknowledged, %d lost, %d stale reads; want 40 or more, none lost or stale", sum.AcknowledgedWrites, sum.LostWrites, sum.StaleReads)
-	}
-	if standby.Load() < int64(sum.AcknowledgedWrites)/2 {
-		t.Errorf("the synchronous standby held at most %d todos of the %d acknowledged during the run", standby.Load(), sum.AcknowledgedWrites)
-	}
-	// AWS/RDS, every AWS minute per DB instance: the instances' pools on
-	// the primary, the free storage; a Multi-AZ DB instance's standby
-	// publishes nothing (on AWS it has no identifier of its own).
-	series := func(metric, id string) []cloudwatch.Point {
-		q := cloudwatch.Query{Namespace: cloudwatch.NamespaceRDS, MetricName: metric, Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, id),
-			Period: time.Minute, Statistic: "Maximum"}
-		var out []cloudwatch.Point
-		for _, p := range lab.Metrics.Series(q, time.Time{}, lab.Clock.Now().Add(time.Hour)) {
-			if !p.Missing {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
-	primary, standbyID := lab.DB.Servers()[0].Identifier, lab.DB.Servers()[1].Identifier
-	conns, lag, free := series(MetricDatabaseConnections, primary), series(MetricReplicaLag, standbyID), series(MetricFreeStorageSpace, primary)
-	t.Logf("AWS/RDS: DatabaseConnections %v, ReplicaLag %v, FreeStorageSpace %v", conns, lag, free)
-	if len(conns) == 0 || slices.MaxFunc(conns, func(a, b cloudwatch.Point) int { return int(a.Value - b.Value) }).Value < 3 {
-		t.Errorf("DatabaseConnections on the primary %v: want datapoints, with the instances' connections", conns)
-	}
-	if len(free) == 0 || free[0].Value <= 19<<30 || free[0].Value >= 20<<30 {
-		t.Errorf("FreeStorageSpace %v: want datapoints, just under the 20 GiB allocated", free)
-	}
-	if cpu := series(cloudwatch.MetricCPUUtilization, standbyID); len(lag) != 0 || len(cpu) != 0 {
-		t.Errorf("the Multi-AZ standby published ReplicaLag %v, CPUUtilization %v; want nothing, as on AWS", lag, cpu)
-	}
-	logs, _ := filepath.Glob(filepath.Join(runs, sum.RunID, "logs", "i-*.log"))
-	if len(logs) == 0 {
-		t.Fatal("no instance log")
-	}
-	b, _ := os.ReadFile(logs[0])
-	// SimplyDone goes through the DB instance's endpoint by its DNS name, as
-	// RDS gives it (a failover flips what the name answers; it resolves
-	// through LAB_DNS_RESOLVER), as the application's role.
-	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18490/postgres") {
-		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
-	}
-	// ReadIOPS and WriteIOPS (Count/Second): the primary wrote WAL for
-	// every acknowledged create; database.jsonl has each minute's tier.
-	writes, reads := series(MetricWriteIOPS, primary), series(MetricReadIOPS, primary)
-	t.Logf("AWS/RDS on the primary: WriteIOPS %v, ReadIOPS %v", writes, reads)
-	if len(writes) == 0 || len(reads) == 0 || slices.MaxFunc(writes, func(a, b cloudwatch.Point) int { return int(a.Value - b.Value) }).Value <= 0 {
-		t.Errorf("WriteIOPS %v, ReadIOPS %v on the primary: want datapoints, writes above 0", writes, reads)
-	}
-	jb, err := os.ReadFile(filepath.Join(runs, sum.RunID, rundir.DatabaseFile))
-	if err != nil || !strings.Contains(string(jb), `"role":"standby"`) || !strings.Contains(string(jb), `"WriteIOPS"`) {
-		t.Errorf("%s: %v, want each minute's tier and metrics:\n%.600s", rundir.DatabaseFile, err, jb)
-	}
-}
-
 // fullDatabaseStillVerifies: a leaky client (db-connections) fills the
 // primary to max_connections as the application's role; the server
 // refuses it the slots PostgreSQL 15 keeps for superusers
@@ -361,6 +240,11 @@ func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
 	}
 	if alive := held.Alive(ctx); alive != held.Count {
 		t.Errorf("%d of %d held connections answer", alive, held.Count)
+	}
+	// Its check (db-connections' goroutine, each minute): nothing broke,
+	// the full server still refuses the rest.
+	if r := held.Refill(ctx, maxConns); r.Broke != 0 || r.Held < held.Count || r.Held >= maxConns-reserved || r.Refused == "" {
+		t.Errorf("refill on a full database: %+v; want none broken, at least the %d held, refused short of %d", r, held.Count, maxConns-reserved)
 	}
 	if err := held.Release(ctx); err != nil {
 		t.Fatal(err)

@@ -112,37 +112,74 @@ const LeakyClientApplicationName = "leaky-client"
 // instance which names, as the application's role, at the address a
 // client would use (what the lab's DNS answers for the writer's endpoint
 // for the primary, for a read replica's own endpoint; a cluster reader's
-// server), held idle until released. It stops at the server's first refusal and holds what it got.
+// server), held idle until released. It stops at the server's first
+// refusal and holds what it got; Refill prunes the broken ones and opens
+// more, as a leaky pool would.
 func (d labDatabase) HoldConnections(ctx context.Context, which string, n int) (chaos.Held, error) {
-	s, addr, err := d.clientTarget(which)
+	s, _, err := d.clientTarget(which)
 	if err != nil {
 		return chaos.Held{}, err
 	}
-	l := d.l
+	if which != "" && which != chaos.DBPrimary {
+		which = s.Identifier // a replica stays itself if promoted meanwhile (its own endpoint)
+	}
+	k := &leaky{d: d, which: which}
+	got, refused, lastErr := k.fill(ctx, n)
+	if got == 0 {
+		return chaos.Held{}, fmt.Errorf("DB instance %s took no connection: %w", s.Identifier, lastErr)
+	}
+	return chaos.Held{Identifier: s.Identifier, Count: got, Refused: refused,
+		Alive:   func(ctx context.Context) int { return k.alive(ctx) },
+		Refill:  k.refill,
+		Release: k.release}, nil
+}
+
+// leaky is db-connections' client: the connections it holds, one caller
+// at a time (a pgx.Conn is not for concurrent use).
+type leaky struct {
+	d     labDatabase
+	which string // chaos.DBPrimary (the writer endpoint, wherever it points) or an identifier
+
+	use   sync.Mutex
+	conns []*pgx.Conn
+}
+
+// fill opens connections until it holds n, at most a few at a time (each
+// is a backend the server forks and authenticates, as a pool filling up
+// would), through the address a client resolving the endpoint gets now.
+// It stops at the first failure: refused is the server's words when it
+// refused (else lastErr's).
+func (k *leaky) fill(ctx context.Context, n int) (held int, refused string, lastErr error) {
+	k.use.Lock()
+	defer k.use.Unlock()
+	want := n - len(k.conns)
+	if want <= 0 {
+		return len(k.conns), "", nil
+	}
+	_, addr, err := k.d.clientTarget(k.which)
+	if err != nil {
+		return len(k.conns), err.Error(), err
+	}
+	l := k.d.l
 	raw := l.appURL(l.DB.URL(rds.Server{Addr: addr.Addr(), Port: int(addr.Port())}, ""), LeakyClientApplicationName)
 	var (
-		mu      sync.Mutex
-		conns   []*pgx.Conn
-		refused string
-		lastErr error
-		stop    atomic.Bool
-		next    atomic.Int64
-		wg      sync.WaitGroup
+		mu   sync.Mutex
+		stop atomic.Bool
+		next atomic.Int64
+		wg   sync.WaitGroup
 	)
-	// A few at a time, as a pool filling up would: each is a backend the
-	// server forks and authenticates.
-	for range min(n, 8) {
+	for range min(want, 8) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for !stop.Load() && next.Add(1) <= int64(n) {
+			for !stop.Load() && next.Add(1) <= int64(want) {
 				cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				c, err := pgx.Connect(cctx, raw)
 				cancel()
 				mu.Lock()
 				switch {
 				case err == nil:
-					conns = append(conns, c)
+					k.conns = append(k.conns, c)
 				default:
 					stop.Store(true)
 					var pe *pgconn.PgError
@@ -156,38 +193,66 @@ func (d labDatabase) HoldConnections(ctx context.Context, which string, n int) (
 		}()
 	}
 	wg.Wait()
-	if len(conns) == 0 {
-		return chaos.Held{}, fmt.Errorf("DB instance %s at %s took no connection: %w", s.Identifier, addr, lastErr)
-	}
-	if len(conns) < n && refused == "" && lastErr != nil {
+	if len(k.conns) < n && refused == "" && lastErr != nil {
 		refused = lastErr.Error()
 	}
-	var use sync.Mutex // a pgx.Conn is one caller's at a time
-	return chaos.Held{Identifier: s.Identifier, Count: len(conns), Refused: refused,
-		Alive: func(ctx context.Context) int {
-			use.Lock()
-			defer use.Unlock()
-			alive := 0
-			for _, c := range conns {
-				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if c.Ping(pctx) == nil {
-					alive++
-				}
-				cancel()
-			}
-			return alive
-		},
-		Release: func(ctx context.Context) error {
-			use.Lock()
-			defer use.Unlock()
-			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			for _, c := range conns {
-				c.Close(cctx) // a broken one closes all the same
-			}
-			conns = nil
-			return nil
-		}}, nil
+	return len(k.conns), refused, lastErr
+}
+
+// alive counts the held connections that answer a ping.
+func (k *leaky) alive(ctx context.Context) int {
+	k.use.Lock()
+	defer k.use.Unlock()
+	n := 0
+	for _, c := range k.conns {
+		if ping(ctx, c) {
+			n++
+		}
+	}
+	return n
+}
+
+func ping(ctx context.Context, c *pgx.Conn) bool {
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.Ping(pctx) == nil
+}
+
+// refill drops the held connections that no longer answer (a failover
+// or a restart broke them) and opens new ones up to n through the
+// endpoint as it answers now (the new primary after a failover).
+func (k *leaky) refill(ctx context.Context, n int) chaos.Refilled {
+	k.use.Lock()
+	kept := k.conns[:0]
+	broke := 0
+	for _, c := range k.conns {
+		if ping(ctx, c) {
+			kept = append(kept, c)
+			continue
+		}
+		c.Close(ctx)
+		broke++
+	}
+	k.conns = kept
+	k.use.Unlock()
+	held, refused, _ := k.fill(ctx, n)
+	if held >= n {
+		refused = ""
+	}
+	return chaos.Refilled{Held: held, Broke: broke, Refused: refused}
+}
+
+// release closes them all.
+func (k *leaky) release(ctx context.Context) error {
+	k.use.Lock()
+	defer k.use.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, c := range k.conns {
+		c.Close(cctx) // a broken one closes all the same
+	}
+	k.conns = nil
+	return nil
 }
 
 // clientTarget is the DB instance which names for a client's connections

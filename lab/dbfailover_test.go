@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/cloudwatch"
 	"github.com/simplydone/lab/sim/rds"
 )
 
@@ -94,14 +96,18 @@ func TestDBErrorWindowIsAnOutage(t *testing.T) {
 	}
 }
 
-// long: about 45 s of wall time (a PostgreSQL pair, 6 AWS minutes at speed 20).
-// TestRunFailsOverTheDatabase: a scenario reboots a Multi-AZ DB instance
-// with failover under steady writes. The failover is announced in RDS's
-// words with the old primary fenced before the standby is promoted; no
-// acknowledged write is lost; the error window is RDS's minute or a little
-// more, never above AWS's 120 s; and SimplyDone recovers on its own: in
-// the load's last seconds most requests succeed again (before its pool
-// stopped emptying itself on requests that timed out, none did).
+// About 40 s of wall time (a PostgreSQL pair, 4 AWS minutes at speed 10).
+// TestRunFailsOverTheDatabase: a scenario on a stack with a Multi-AZ DB
+// instance reboots it with failover under steady writes. Before the
+// failover the instances keep their todos in PostgreSQL behind the DB
+// instance's endpoint name (their log says so) and AWS/RDS has the
+// primary's metrics. The failover is announced in RDS's words with the old
+// primary fenced before the standby is promoted; no acknowledged write is
+// lost and no read is stale, which says the synchronous standby had every
+// acknowledged write before its answer; the error window is RDS's minute
+// or a little more, never above AWS's 120 s; and SimplyDone recovers on
+// its own: in the load's last seconds most requests succeed again (before
+// its pool stopped emptying itself on requests that timed out, none did).
 func TestRunFailsOverTheDatabase(t *testing.T) {
 	if _, err := rds.Find(); err != nil {
 		t.Skipf("%v", err)
@@ -123,7 +129,7 @@ load:
   phases: [{name: writes, duration: 4m, rate: 20}] # the failover at 1m, over by 2m40s at most; a minute and more to show recovery
 chaos:
   - {at: 1m, action: db-failover}
-slos: [lost_writes == 0, db_error_window <= 120s]
+slos: [lost_writes == 0, stale_reads == 0, db_error_window <= 120s]
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -132,21 +138,43 @@ slos: [lost_writes == 0, db_error_window <= 120s]
 	if d := os.Getenv("LAB_KEEP_RUNS"); d != "" {
 		runs = d
 	}
-	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: runs, StateDir: t.TempDir()})
+	var lab *Lab
+	var primary, standby string // the DB instance's identifier, and its standby's server
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: runs, StateDir: t.TempDir(),
+		OnStart: func(l *Lab) {
+			lab = l
+			primary, standby = l.DB.Servers()[0].Identifier, l.DB.Servers()[1].Identifier
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("verdict %s (%s): %d acknowledged, %d lost; %d failover(s), error window %.1f s; success %.2f%%", sum.Verdict, sum.Reason,
-		sum.AcknowledgedWrites, sum.LostWrites, sum.DBFailovers, sum.DBErrorWindowSeconds, sum.SuccessRate)
-	if sum.DBFailovers != 1 || sum.LostWrites != 0 || sum.AcknowledgedWrites < 40 {
-		t.Errorf("%d failover(s), %d of %d acknowledged writes lost; want 1 failover and none lost", sum.DBFailovers, sum.LostWrites, sum.AcknowledgedWrites)
+	t.Logf("verdict %s (%s): %d acknowledged, %d lost, %d reads checked, %d stale; %d failover(s), error window %.1f s; success %.2f%%", sum.Verdict, sum.Reason,
+		sum.AcknowledgedWrites, sum.LostWrites, sum.CheckedReads, sum.StaleReads, sum.DBFailovers, sum.DBErrorWindowSeconds, sum.SuccessRate)
+	if sum.DBFailovers != 1 || sum.LostWrites != 0 || sum.StaleReads != 0 || sum.AcknowledgedWrites < 40 {
+		t.Errorf("%d failover(s), %d of %d acknowledged writes lost, %d stale reads; want 1 failover, none lost or stale", sum.DBFailovers, sum.LostWrites, sum.AcknowledgedWrites, sum.StaleReads)
+	}
+	dbMetricsPublished(t, lab, primary, standby)
+	dir := filepath.Join(runs, sum.RunID)
+	logs, _ := filepath.Glob(filepath.Join(dir, "logs", "i-*.log"))
+	if len(logs) == 0 {
+		t.Fatal("no instance log")
+	}
+	b, _ := os.ReadFile(logs[0])
+	// SimplyDone goes through the DB instance's endpoint by its DNS name, as
+	// RDS gives it (a failover flips what the name answers; it resolves
+	// through LAB_DNS_RESOLVER), as the application's role.
+	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18492/postgres") {
+		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
+	}
+	jb, err := os.ReadFile(filepath.Join(dir, rundir.DatabaseFile))
+	if err != nil || !strings.Contains(string(jb), `"role":"standby"`) || !strings.Contains(string(jb), `"WriteIOPS"`) {
+		t.Errorf("%s: %v, want each minute's tier and metrics:\n%.600s", rundir.DatabaseFile, err, jb)
 	}
 	// the endpoint answers nothing for RDS's failover time; the load counts
 	// by the wall second, 10 AWS s at speed 10
 	if w, lo := sum.DBErrorWindowSeconds, rds.InstanceFailoverTime.Seconds()-10; w < lo || w > 120 {
 		t.Errorf("error window %.1f s; want RDS's failover time, %.0f to 120 s", w, lo)
 	}
-	dir := filepath.Join(runs, sum.RunID)
 	f, err := os.Open(filepath.Join(dir, rundir.EventsFile))
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +200,7 @@ slos: [lost_writes == 0, db_error_window <= 120s]
 	if !slices.Equal(seq, want) {
 		t.Errorf("the journal's failover: %q, want %q", seq, want)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, rundir.SecondsFile))
+	b, err = os.ReadFile(filepath.Join(dir, rundir.SecondsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,5 +259,50 @@ func TestFailoverOverrunsAreReported(t *testing.T) {
 	want := "the failover of ledger-db moved its endpoint at 45.9 s (AWS time), past RDS's documented 35 s; the lab's speed made it longer, not RDS (the lab's own steps took 0.77 wall s)"
 	if s := got[0].Sentence(); s != want {
 		t.Errorf("sentence %q\nwant %q", s, want)
+	}
+}
+
+// dbMetricsPublished: AWS/RDS, every AWS minute per DB instance: the
+// instances' pools on the primary, the free storage, the I/O; a Multi-AZ DB
+// instance's standby publishes nothing (on AWS it has no identifier of its
+// own).
+func dbMetricsPublished(t *testing.T, lab *Lab, primary, standby string) {
+	t.Helper()
+	series := func(metric, id string) []cloudwatch.Point {
+		q := cloudwatch.Query{Namespace: cloudwatch.NamespaceRDS, MetricName: metric, Dimensions: cloudwatch.Dims(DimDBInstanceIdentifier, id),
+			Period: time.Minute, Statistic: "Maximum"}
+		var out []cloudwatch.Point
+		for _, p := range lab.Metrics.Series(q, time.Time{}, lab.Clock.Now().Add(time.Hour)) {
+			if !p.Missing {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	top := func(ps []cloudwatch.Point) float64 {
+		return slices.MaxFunc(ps, func(a, b cloudwatch.Point) int { return cmp.Compare(a.Value, b.Value) }).Value
+	}
+	conns, lag, free := series(MetricDatabaseConnections, primary), series(MetricReplicaLag, standby), series(MetricFreeStorageSpace, primary)
+	t.Logf("AWS/RDS: DatabaseConnections %v, ReplicaLag %v, FreeStorageSpace %v", conns, lag, free)
+	if len(conns) == 0 || top(conns) < 3 {
+		t.Errorf("DatabaseConnections on the primary %v: want datapoints, with the instances' connections", conns)
+	} else if last := conns[len(conns)-1].Time; lab.Clock.Now().Sub(last) > 2*time.Minute {
+		// the same DB instance after a failover: its metrics go on under
+		// its identifier from the host that is primary now
+		t.Errorf("DatabaseConnections of %s stop at %s, %s before the run's end: want them published to the end, across the failover",
+			primary, last.Format(time.TimeOnly), lab.Clock.Now().Sub(last))
+	}
+	if len(free) == 0 || free[0].Value <= 19<<30 || free[0].Value >= 20<<30 {
+		t.Errorf("FreeStorageSpace %v: want datapoints, just under the 20 GiB allocated", free)
+	}
+	if cpu := series(cloudwatch.MetricCPUUtilization, standby); len(lag) != 0 || len(cpu) != 0 {
+		t.Errorf("the Multi-AZ standby published ReplicaLag %v, CPUUtilization %v; want nothing, as on AWS", lag, cpu)
+	}
+	// ReadIOPS and WriteIOPS (Count/Second): the primary wrote WAL for
+	// every acknowledged create.
+	writes, reads := series(MetricWriteIOPS, primary), series(MetricReadIOPS, primary)
+	t.Logf("AWS/RDS on the primary: WriteIOPS %v, ReadIOPS %v", writes, reads)
+	if len(writes) == 0 || len(reads) == 0 || top(writes) <= 0 {
+		t.Errorf("WriteIOPS %v, ReadIOPS %v on the primary: want datapoints, writes above 0", writes, reads)
 	}
 }

@@ -140,19 +140,25 @@ func (m *dbMetrics) sample(ctx context.Context) {
 //     publishes under its own identifier, whatever its role now (an alarm
 //     on one watches that instance, not the writer role); nothing is
 //     published by DBClusterIdentifier;
-//   - a read replica (or a promoted one) publishes under its own.
+//   - a read replica (or a promoted one, standalone) publishes under its own.
 func cloudWatchDBInstance(d *stack.Database, s rds.Server) (string, bool) {
 	if s.Role == stack.RoleStandby {
 		return "", false
 	}
-	if d != nil && d.MultiAZ && !d.Cluster && s.Role == stack.RolePrimary {
-		for _, in := range d.Instances() {
-			if in.Identifier == s.Identifier && (in.Role == stack.RolePrimary || in.Role == stack.RoleStandby) {
-				return d.Identifier, true
-			}
-		}
+	return metricIdentifier(d, s), true
+}
+
+// metricIdentifier is the DBInstanceIdentifier s's metrics carry. A
+// Multi-AZ DB instance is one DB instance on AWS whichever of its two hosts
+// is the primary: after a failover its metrics (and the alarms on them) go
+// on under the same identifier, while the lab names its two servers apart
+// ("<identifier>" and "<identifier>-standby"). Every other server is a DB
+// instance of its own.
+func metricIdentifier(d *stack.Database, s rds.Server) string {
+	if d.MultiAZ && !d.Cluster && s.Role == stack.RolePrimary {
+		return d.Identifier
 	}
-	return s.Identifier, true
+	return s.Identifier
 }
 
 // dbInstanceRow is s as the run directory records it, without metrics.
@@ -213,7 +219,7 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 		return
 	}
 	put(MetricDatabaseConnections, float64(clients))
-	if s.Role != stack.RolePrimary {
+	if s.Role != stack.RolePrimary && s.Role != rds.RoleStandalone { // a promoted read replica replicates from nothing
 		put(MetricReplicaLag, lag*m.l.Clock.Speed())
 	}
 	put(MetricFreeStorageSpace, float64(int64(d.AllocatedStorage)<<30-size))

@@ -72,7 +72,7 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 		return "", netip.AddrPort{}, err
 	}
 	spec := f.l.specFor(lt, zone, typ)
-	maps.Copy(spec.Env, lt.VersionEnvironment(version))
+	maps.Copy(spec.Env, f.l.versionEnvironment(f, version)) // a version the team made at run time too (dbrepoint.go)
 	if spec, err = scaleCapacity(spec, f.l.opts.CapacityScale); err != nil {
 		if ln != nil {
 			ln.Close()

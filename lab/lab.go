@@ -103,6 +103,9 @@ type Lab struct {
 	dbLock *runlock.Held // the lock of the tier's own run id (database.go)
 	dbNow  dbReadings    // the tier's latest minute (dbmetrics.go)
 
+	repoints        repoints // launch template versions made by repoint-database (dbrepoint.go)
+	writesCheckedOn string   // the DB instance lost_writes was checked on, "<identifier> (<role>)" (database.go)
+
 	mu     sync.Mutex
 	closed bool
 }

@@ -188,6 +188,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	sum.Host = &hostSum
 	sum.Database = l.databasePeaks()
 	sum.LostWrites = lost + res.Misacknowledged // answered 201 with another write's title: not this write kept
+	sum.WritesCheckedOn = l.writesCheckedOn
 	judgeSLOs(sum, sc.SLOs)
 	switch {
 	case ctx.Err() != nil:

@@ -60,8 +60,10 @@ type Totals struct {
 	Reverted     int     `json:"faults_reverted"`
 	AckWrites    int     `json:"acknowledged_writes"`
 	LostWrites   int     `json:"lost_writes"`
-	CheckedReads int     `json:"checked_reads"`
-	StaleReads   int     `json:"stale_reads"`
+	// WritesCheckedOn is the DB instance lost_writes was checked on.
+	WritesCheckedOn string `json:"writes_checked_on,omitempty"`
+	CheckedReads    int    `json:"checked_reads"`
+	StaleReads      int    `json:"stale_reads"`
 	// DBFailovers and DBErrorWindow (AWS s) are the database's failovers
 	// and the longest client-side outage over one (rundir.Summary).
 	DBFailovers   int     `json:"db_failovers,omitempty"`
@@ -141,6 +143,6 @@ func totals(s Summary) Totals {
 		Launches: s.ScalingActivities.Launches, Terminations: s.ScalingActivities.Terminations,
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
-		CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
+		WritesCheckedOn: s.WritesCheckedOn, CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
 		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds), DBOverruns: overrunSentences(s.DBFailoverOverruns)}
 }

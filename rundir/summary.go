@@ -79,6 +79,11 @@ type Summary struct {
 	Faults             Faults    `json:"faults"`
 	AcknowledgedWrites int       `json:"acknowledged_writes"`
 	LostWrites         int       `json:"lost_writes"`
+	// WritesCheckedOn is the DB instance lost_writes looked the writes up
+	// on, "<identifier> (<role>)": the one the application writes to at the
+	// end (the primary, or a promoted read replica it was repointed at);
+	// empty without a database.
+	WritesCheckedOn string `json:"writes_checked_on,omitempty"`
 	// Sessions is the users' session state (their carts), when the mix
 	// sends cart requests.
 	Sessions *Sessions `json:"sessions,omitempty"`
@@ -248,7 +253,11 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  scaling: %d scale-out, %d scale-in decisions; %d launches, %d terminations (%d health replacements)\n",
 		a.ScaleOuts, a.ScaleIns, a.Launches, a.Terminations, a.Replacements)
 	fmt.Fprintf(w, "  chaos: %d faults injected, %d reverted\n", s.Faults.Injected, s.Faults.Reverted)
-	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, s.CheckedReads, s.StaleReads)
+	on := ""
+	if s.WritesCheckedOn != "" {
+		on = " (checked on DB instance " + s.WritesCheckedOn + ")"
+	}
+	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost%s; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, on, s.CheckedReads, s.StaleReads)
 	if s.DBFailovers > 0 {
 		fmt.Fprintf(w, "  database: %d failover(s); error window %.0f s (AWS time)\n", s.DBFailovers, s.DBErrorWindowSeconds)
 	}

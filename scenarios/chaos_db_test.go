@@ -34,7 +34,7 @@ func TestDBChaosActions(t *testing.T) {
 		{"replica-lag on the primary", "{at: 1m, action: replica-lag, duration: 1m, db_instance: primary}",
 			`s.yaml:7:62: chaos[0].db_instance: primary is not allowed with replica-lag: the primary replays nothing; use replica or a replica's identifier`},
 		{"db_instance elsewhere", "{at: 1m, action: kill-instance, db_instance: primary}",
-			`s.yaml:7:50: chaos[0].db_instance: not allowed with kill-instance; only db-failover, kill-db, replica-lag, db-connections take it`},
+			`s.yaml:7:50: chaos[0].db_instance: not allowed with kill-instance; only db-failover, kill-db, replica-lag, db-connections, repoint-database take it`},
 		{"db-failover with zone", "{at: 1m, action: db-failover, zone: us-east-1a}",
 			`s.yaml:7:41: chaos[0].zone: not allowed with db-failover; it names its DB instance with db_instance (az-outage takes a zone's DB instances down)`},
 	}

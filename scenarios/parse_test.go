@@ -78,7 +78,7 @@ func TestBadScenarios(t *testing.T) {
 		{"chaos after the end", top + phases + slos + "chaos: [{at: 10m, action: kill-instance}]\n",
 			[]string{`s.yaml:8:14: chaos[0].at: 10m is not before the end of the load (10m); chaos must happen while the load runs`}},
 		{"chaos action typo", top + phases + slos + "chaos: [{at: 1m, action: kill_instance}]\n",
-			[]string{`s.yaml:8:26: chaos[0].action: "kill_instance" is not allowed; use one of kill-instance, stop-instance, pause-instance, http-error, latency, bandwidth, connection-reset, connection-timeout, az-outage, az-partition, cpu-hog, store-outage, kill-lb-node, monkey, db-failover, kill-db, replica-lag, db-connections; did you mean kill-instance?`}},
+			[]string{`s.yaml:8:26: chaos[0].action: "kill_instance" is not allowed; use one of kill-instance, stop-instance, pause-instance, http-error, latency, bandwidth, connection-reset, connection-timeout, az-outage, az-partition, cpu-hog, store-outage, kill-lb-node, monkey, db-failover, kill-db, replica-lag, db-connections, repoint-database; did you mean kill-instance?`}},
 		{"stop without duration", top + phases + slos + "chaos: [{at: 1m, action: stop-instance}]\n",
 			[]string{`s.yaml:8:9: chaos[0].duration: missing; stop-instance needs how long the instance stays stopped, such as 3m`}},
 		{"kill with duration", top + phases + slos + "chaos: [{at: 1m, action: kill-instance, duration: 3m}]\n",
@@ -132,7 +132,7 @@ slos:
 		`s.yaml:7:30: load.phases[0].duration: -1m is not above 0; give how long the phase lasts in AWS time, such as 5m`,
 		`s.yaml:9:47: chaos[0].duration: 0s is not above 0; give how long the instance stays stopped, such as 3m`,
 		`s.yaml:10:5: chaos[1].at: missing; give when the action happens, in AWS time from the start of the load, such as 10m`,
-		`s.yaml:10:14: chaos[1].action: "reboot" is not allowed; use one of kill-instance, stop-instance, pause-instance, http-error, latency, bandwidth, connection-reset, connection-timeout, az-outage, az-partition, cpu-hog, store-outage, kill-lb-node, monkey, db-failover, kill-db, replica-lag, db-connections`,
+		`s.yaml:10:14: chaos[1].action: "reboot" is not allowed; use one of kill-instance, stop-instance, pause-instance, http-error, latency, bandwidth, connection-reset, connection-timeout, az-outage, az-partition, cpu-hog, store-outage, kill-lb-node, monkey, db-failover, kill-db, replica-lag, db-connections, repoint-database`,
 		`s.yaml:12:5: slos[0]: "=>" is not an operator; use one of >= > <= < ==; did you mean >=?`,
 		`s.yaml:13:5: slos[1]: 99 has no unit; success_rate is a percentage: write 99%`,
 	}

@@ -323,7 +323,9 @@ func (p parser) validateDuration(path string, a ChaosAction) {
 		p.Errf(field, "not allowed with kill-instance (a killed instance does not come back); remove it, or use stop-instance")
 	case (a.Action == chaos.KillDB || a.Action == chaos.DBFailover) && p.Has(field):
 		p.Errf(field, "not allowed with %s: it is over once done (RDS fails over or recovers the DB instance in its own time); remove it", a.Action)
-	case a.Action == chaos.KillDB || a.Action == chaos.DBFailover:
+	case a.Action == chaos.RepointDatabase && p.Has(field):
+		p.Errf(field, "not allowed with %s: the redeploy is over once its instance refresh has started (the group carries it out) and is not undone; remove it", a.Action)
+	case a.Action == chaos.KillDB || a.Action == chaos.DBFailover || a.Action == chaos.RepointDatabase:
 	case a.Action == chaos.Monkey:
 		if p.Has(field) && !p.Bad(field) && a.Duration <= 0 {
 			p.Errf(field, "%s is not above 0; give how long the monkey is loose, or leave it out for the rest of the load", clock.Short(a.Duration))

@@ -205,26 +205,50 @@ func (s *PGStore) init(ctx context.Context) error {
 // Kind says which database the store uses, for the instance's log.
 func (s *PGStore) Kind() string { return s.kind }
 
-// Close closes both pools.
+// Close closes both pools, waiting at most closeWait. A pool waits for
+// each connection's close, and pgx closes a connection whose query was
+// cancelled by asking the server to cancel it on a new connection, which a
+// slow or full server may answer late; the instance is exiting, and the
+// kernel closes what is left of them at its exit (the server then ends
+// their sessions), so Close does not hold the exit for them.
 func (s *PGStore) Close() error {
-	if s.reader != s.writer {
-		s.reader.Close()
+	done := make(chan struct{})
+	go func() { // owned by Close: it ends once the pools are closed, or with the process
+		defer close(done)
+		if s.reader != s.writer {
+			s.reader.Close()
+		}
+		s.writer.Close()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(closeWait):
+		return fmt.Errorf("todo: the database pools were still closing connections after %s; the exit closes them", closeWait)
 	}
-	s.writer.Close()
-	return nil
 }
 
+// closeWait bounds Close.
+const closeWait = time.Second
+
 // Ping reads the todos table on the writer: the deep health check fails
-// while the writer cannot answer. The query does not end with ctx: a
-// health check the load balancer gave up on would otherwise close the
-// pool's connection (pgx closes a connection whose query is cancelled),
-// and the next check would pay for a new one, late again. It ends by
-// itself after pingTimeout.
+// while the writer cannot answer. Waiting for one of the pool's
+// connections ends with ctx (the health check's own time, or the load
+// balancer giving up on it), so a check never holds the instance's
+// shutdown; the query itself does not: a health check the load balancer
+// gave up on would otherwise close the pool's connection (pgx closes a
+// connection whose query is cancelled), and the next check would pay for
+// a new one, late again. It ends by itself after pingTimeout.
 func (s *PGStore) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
+	c, err := s.writer.Acquire(ctx)
+	if err != nil {
+		return s.fail(s.writer, err)
+	}
+	defer c.Release()
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pingTimeout)
 	defer cancel()
 	var n int64
-	return s.fail(s.writer, s.writer.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
+	return s.fail(s.writer, c.QueryRow(qctx, "SELECT count(*) FROM (SELECT 1 FROM todos LIMIT 1) t").Scan(&n))
 }
 
 // pingTimeout bounds a health check's query on its own.

@@ -375,3 +375,35 @@ func TestPGPoolsHeldFirstComeFirstServed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A health check waiting for one of the pool's connections gives up when
+// its context ends (the load balancer gave up on it, or the instance shuts
+// down), not pingTimeout later: with every connection of the pool taken,
+// Ping returns with the context's error at its deadline.
+func TestPGPingWaitsForAConnectionOnlyAsLongAsItsContext(t *testing.T) {
+	url := testPostgres(t)
+	s, err := OpenPostgres(context.Background(), PGConfig{WriterURL: url, PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("ping with a free connection: %v", err)
+	}
+	held, err := s.writer.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Ping(ctx)
+	took := time.Since(start)
+	held.Release()
+	if !errors.Is(err, context.DeadlineExceeded) || took >= pingTimeout/2 {
+		t.Fatalf("ping with the pool's only connection taken: %v after %s; want the context's deadline after about 100 ms", err, took)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("ping once the connection is back: %v", err)
+	}
+}

@@ -120,7 +120,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Warn("closing the store", "err", err)
+		}
+	}()
 
 	ln := cfg.Listener
 	if ln == nil {

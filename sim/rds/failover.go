@@ -68,7 +68,8 @@ const (
 var ErrNoStandby = errors.New("no standby DB instance is available to fail over to")
 
 // request is a failover asked of the monitor: reboot with failover
-// (target ""), or a read replica's promotion (target its identifier).
+// (target ""), or a read replica's promotion (target its identifier:
+// promote.go).
 type request struct {
 	target string
 	reason string
@@ -81,21 +82,6 @@ type request struct {
 // rebuilt after).
 func (t *Tier) Failover(ctx context.Context, reason string) error {
 	return t.ask(ctx, request{reason: reason})
-}
-
-// PromoteReadReplica promotes a read replica to a standalone instance and
-// makes it the writer (the app repointed to it, as after the loss of a
-// Single-AZ primary): the old primary is fenced first, and whatever the
-// replica had not received is lost.
-func (t *Tier) PromoteReadReplica(ctx context.Context, identifier string) error {
-	s, ok := t.server(identifier)
-	if !ok {
-		return fmt.Errorf("no DB instance %s", identifier)
-	}
-	if s.Role != stack.RoleReadReplica {
-		return fmt.Errorf("DB instance %s is a %s, not a read replica", identifier, s.Role)
-	}
-	return t.ask(ctx, request{target: identifier, reason: "read replica promotion asked"})
 }
 
 func (t *Tier) ask(ctx context.Context, r request) error {
@@ -236,7 +222,11 @@ func (t *Tier) watch() {
 		case <-t.stop:
 			return
 		case r := <-t.requests:
-			r.done <- t.failover(ctx, r.target, r.reason, t.opts.Clock.Now())
+			if r.target != "" {
+				r.done <- t.promoteReplica(ctx, r.target, r.reason, t.opts.Clock.Now())
+				continue
+			}
+			r.done <- t.failover(ctx, r.reason, t.opts.Clock.Now())
 		case <-tick.C():
 			t.check(ctx, m)
 		case <-t.wake:
@@ -364,7 +354,7 @@ func (t *Tier) check(ctx context.Context, m *monitor) {
 			why = "the primary DB instance " + p.Identifier + " stopped"
 		}
 		if t.canFailOver(servers, states) {
-			if err := t.failover(ctx, "", why, t.failedAt(p)); err != nil {
+			if err := t.failover(ctx, why, t.failedAt(p)); err != nil {
 				t.opts.Logger.Error("failover", "db", t.opts.Database.Identifier, "err", err)
 			}
 			return
@@ -557,6 +547,9 @@ func (t *Tier) recover(ctx context.Context, s Server, why string) {
 	if s.Role == stack.RolePrimary {
 		return // the monitor points the writer endpoint at it once it answers (healWriter)
 	}
+	if s.Role == RoleStandalone {
+		return // a promoted read replica replicates from nothing: its own endpoint never moved
+	}
 	if t.isPaused(s.Identifier) { // a replica-lag holds it: a restart does not undo it
 		if err := t.pause(ctx, s); err != nil {
 			t.opts.Logger.Warn("recover DB instance: keep its replication paused", "db", s.Identifier, "err", err)
@@ -668,21 +661,11 @@ func (t *Tier) setSyncNames(ctx context.Context, p Server, names string) error {
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// promotionTarget picks whom a failover promotes: the named read replica;
-// else a Multi-AZ instance's standby, or the cluster's reader that has
-// replayed the most (lsn), among those alive in a healthy zone.
-func promotionTarget(servers []Server, target string, usable func(Server) bool, lsn func(Server) uint64) (Server, error) {
-	if target != "" {
-		for _, s := range servers[1:] {
-			if s.Identifier == target {
-				if !usable(s) {
-					return Server{}, fmt.Errorf("read replica %s is not available", target)
-				}
-				return s, nil
-			}
-		}
-		return Server{}, fmt.Errorf("no DB instance %s", target)
-	}
+// promotionTarget picks whom a failover promotes: a Multi-AZ instance's
+// standby, or the cluster's reader that has replayed the most (lsn), among
+// those alive in a healthy zone; never a read replica (its promotion is
+// PromoteReadReplica's, promote.go) nor a promoted one.
+func promotionTarget(servers []Server, usable func(Server) bool, lsn func(Server) uint64) (Server, error) {
 	var best Server
 	var bestLSN uint64
 	var cands []Server
@@ -711,13 +694,16 @@ func promotionTarget(servers []Server, target string, usable func(Server) bool, 
 }
 
 // afterPromotion is the tier's servers once to was promoted in place of
-// the primary: to first, as the primary, the others after it in order.
+// the primary: to first, as the primary, the others after it in order (a
+// promoted read replica, a DB instance of its own, follows nobody).
 func afterPromotion(servers []Server, to Server) []Server {
 	out := []Server{to}
 	out[0].Role, out[0].Source = stack.RolePrimary, ""
 	for _, s := range servers[1:] {
 		if s.Identifier != to.Identifier {
-			s.Source = to.Identifier
+			if s.Role != RoleStandalone {
+				s.Source = to.Identifier
+			}
 			out = append(out, s)
 		}
 	}
@@ -740,9 +726,11 @@ func rebuildZone(subnetZones []string, servers []Server, lost string, down map[s
 }
 
 // holds reports whether a primary, standby or reader is in zone (read
-// replicas do not count: a standby may share their zone).
+// replicas, and promoted ones, do not count: a standby may share their zone).
 func holds(servers []Server, zone string) bool {
-	return slices.ContainsFunc(servers, func(s Server) bool { return s.Zone.Name == zone && s.Role != stack.RoleReadReplica })
+	return slices.ContainsFunc(servers, func(s Server) bool {
+		return s.Zone.Name == zone && s.Role != stack.RoleReadReplica && s.Role != RoleStandalone
+	})
 }
 
 // freeAddr is the zone's next database address not taken by any server the
@@ -762,13 +750,16 @@ func freeAddr(z az.Zone, taken []Server) (netip.Addr, bool) {
 // failover fences the primary, promotes the target, holds the endpoint
 // until RDS's failover time has passed since it began, moves it, and then
 // rebuilds a standby. Only the monitor runs it.
-func (t *Tier) failover(ctx context.Context, target, reason string, failed time.Time) error {
+func (t *Tier) failover(ctx context.Context, reason string, failed time.Time) error {
 	// RDS's time counts from the failure (a reboot with failover: from the
 	// request); detecting it and choosing whom to promote are part of it.
 	start := failed
 	d := t.opts.Database
-	servers := t.Servers()
-	old := servers[0]
+	all := t.Servers()
+	old := all[0]
+	// a promoted read replica is a DB instance of its own: no part of this
+	// one's failover (never fenced, promoted, repointed or rebuilt here)
+	servers := slices.DeleteFunc(slices.Clone(all), func(s Server) bool { return s.Role == RoleStandalone })
 	states := t.states(ctx)
 	t.mu.Lock()
 	streamed := slices.Clone(t.streaming)
@@ -776,15 +767,13 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	usable := func(s Server) bool {
 		// A standby is a failover target only if it streamed from the
 		// primary at the monitor's last look: one still being built has
-		// nothing a primary can be made of. A read replica asked for by
-		// name is promoted as it is.
-		caughtUp := target != "" || slices.Contains(streamed, s.Identifier)
-		return alive(states, s) && t.healthy(s.Zone.Name) && caughtUp
+		// nothing a primary can be made of.
+		return alive(states, s) && t.healthy(s.Zone.Name) && slices.Contains(streamed, s.Identifier)
 	}
 	conns := t.newFailoverConns()
 	defer conns.close()
 	before := conns.heldWAL(ctx, servers[1:]) // at once, not one by one
-	to, err := promotionTarget(servers, target, usable, func(s Server) uint64 { return before[s.Identifier] })
+	to, err := promotionTarget(servers, usable, func(s Server) uint64 { return before[s.Identifier] })
 	if err != nil {
 		t.publish(RDSEvent{SourceType: t.sourceType(), SourceID: d.Identifier, Category: "failover", Own: true,
 			Text: "Failover not possible: " + err.Error()})
@@ -802,11 +791,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	step := func(name string, s Server, detail string) {
 		t.publish(FailoverStep{DB: d.Identifier, Step: name, Server: s.Identifier, Zone: s.Zone.Name, Detail: detail, At: at()})
 	}
-	promotion := target != ""
 	switch {
-	case promotion:
-		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
-			Text: "Promotion of the read replica to a standalone DB instance started"})
 	case d.Cluster:
 		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0073", Category: "failover", Zone: to.Zone.Name,
 			Text: fmt.Sprintf(msgClusterFailoverStarted, to.Identifier)})
@@ -846,8 +831,8 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	// commit acknowledged with a quorum of one, and a server that holds
 	// more than the promoted one cannot follow its new timeline.
 	held := conns.heldWAL(ctx, servers[1:])
-	if !promotion && d.Cluster {
-		if again, err := promotionTarget(servers, "", usable, func(s Server) uint64 { return held[s.Identifier] }); err == nil && again.Identifier != to.Identifier {
+	if d.Cluster {
+		if again, err := promotionTarget(servers, usable, func(s Server) uint64 { return held[s.Identifier] }); err == nil && again.Identifier != to.Identifier {
 			step(StepDetected, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
 			to = again
 			if r := t.ReaderEndpoint(); r != nil {
@@ -879,9 +864,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	repointed := make(chan struct{})
 	go func() {
 		defer close(repointed)
-		if !promotion {
-			repoint()
-		}
+		repoint()
 	}()
 	defer func() { <-repointed }()
 
@@ -891,37 +874,29 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	if d.Cluster {
 		hold = ClusterFailoverTime
 	}
-	if !promotion {
-		if left := hold - t.opts.Clock.Now().Sub(start); left > 0 {
-			select {
-			case <-t.opts.Clock.After(left):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	if left := hold - t.opts.Clock.Now().Sub(start); left > 0 {
+		select {
+		case <-t.opts.Clock.After(left):
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	writer.Move(to.AddrPort())
 	t.moveReaders()
 	moved := FailoverStep{DB: d.Identifier, Step: StepMoved, Server: to.Identifier, Zone: to.Zone.Name, At: at(),
-		Detail: writer.Name + " now answers from " + to.AddrPort().String()}
-	if !promotion {
-		moved.Documented = hold.Seconds()
-		if over := moved.Overrun(); over > 0 {
-			speed := t.opts.Clock.Speed()
-			why := fmt.Sprintf("the lab's own steps (detecting, fencing, promoting on this host) took %.2f wall s, %.1f AWS s at speed %g",
-				promotedAt/speed, promotedAt, speed)
-			if promotedAt < moved.Documented {
-				why = fmt.Sprintf("the lab's move came %.2f wall s late on a busy host, %.1f AWS s at speed %g", over/speed, over, speed)
-			}
-			moved.Overran = fmt.Sprintf("%.1f s past RDS's documented %.0f s: %s; at a lower speed RDS's figure holds", over, moved.Documented, why)
+		Detail: writer.Name + " now answers from " + to.AddrPort().String(), Documented: hold.Seconds()}
+	if over := moved.Overrun(); over > 0 {
+		speed := t.opts.Clock.Speed()
+		why := fmt.Sprintf("the lab's own steps (detecting, fencing, promoting on this host) took %.2f wall s, %.1f AWS s at speed %g",
+			promotedAt/speed, promotedAt, speed)
+		if promotedAt < moved.Documented {
+			why = fmt.Sprintf("the lab's move came %.2f wall s late on a busy host, %.1f AWS s at speed %g", over/speed, over, speed)
 		}
+		moved.Overran = fmt.Sprintf("%.1f s past RDS's documented %.0f s: %s; at a lower speed RDS's figure holds", over, moved.Documented, why)
 	}
 	t.publish(moved)
 
 	switch {
-	case promotion:
-		t.publish(RDSEvent{SourceType: "db-instance", SourceID: to.Identifier, Category: "read replica", Zone: to.Zone.Name, Own: true,
-			Text: "Read replica promoted to a standalone DB instance; it is now the writer"})
 	case d.Cluster:
 		t.publish(RDSEvent{SourceType: "db-cluster", SourceID: d.Identifier, EventID: "RDS-EVENT-0071", Category: "failover", Zone: to.Zone.Name,
 			Text: fmt.Sprintf(msgClusterFailoverCompleted, to.Identifier)})
@@ -932,13 +907,10 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 	t.failing = false // the failover is over; the standby's rebuild is not part of it
 	t.mu.Unlock()
 	<-repointed
-	if promotion {
-		repoint()
-	}
 	for _, s := range diverged(next, to, held) {
 		t.startReplace(ctx, s, fmt.Sprintf("it holds WAL past %s's new timeline", to.Identifier))
 	}
-	if !promotion && old.Role == stack.RolePrimary {
+	if old.Role == stack.RolePrimary {
 		t.startRebuild(ctx, old, at)
 	}
 	return nil
@@ -950,7 +922,7 @@ func (t *Tier) failover(ctx context.Context, target, reason string, failed time.
 func diverged(next []Server, to Server, held map[string]uint64) []Server {
 	var out []Server
 	for _, s := range next[1:] {
-		if h, top := held[s.Identifier], held[to.Identifier]; h > 0 && top > 0 && h > top {
+		if h, top := held[s.Identifier], held[to.Identifier]; s.Role != RoleStandalone && h > 0 && top > 0 && h > top {
 			out = append(out, s)
 		}
 	}
@@ -958,13 +930,14 @@ func diverged(next []Server, to Server, held map[string]uint64) []Server {
 }
 
 // repoint are the servers of next that follow the new primary to: not one
-// that diverged (it is replaced) nor one whose replication a replica-lag
-// holds paused (its resume follows the primary there is then).
+// that diverged (it is replaced), one whose replication a replica-lag
+// holds paused (its resume follows the primary there is then), nor a
+// promoted read replica (it follows nobody).
 func (t *Tier) repoint(next []Server, to Server, held map[string]uint64) []Server {
 	out := []Server{}
 	gone := diverged(next, to, held)
 	for _, s := range next[1:] {
-		if slices.ContainsFunc(gone, func(g Server) bool { return g.ID == s.ID }) || t.isPaused(s.Identifier) {
+		if slices.ContainsFunc(gone, func(g Server) bool { return g.ID == s.ID }) || t.isPaused(s.Identifier) || s.Role == RoleStandalone {
 			continue
 		}
 		out = append(out, s)
@@ -1609,8 +1582,11 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 	if !ok {
 		return nil, fmt.Errorf("no DB instance %s", identifier)
 	}
-	if s.Role == stack.RolePrimary {
+	switch s.Role {
+	case stack.RolePrimary:
 		return nil, fmt.Errorf("DB instance %s is the primary: it replays nothing", identifier)
+	case RoleStandalone:
+		return nil, fmt.Errorf("DB instance %s is a promoted read replica, a standalone DB instance: it replays nothing", identifier)
 	}
 	t.mu.Lock()
 	t.paused[identifier] = true

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -729,15 +728,19 @@ database:
 `
 
 // TestReplicaPromotionLosesWrites: a read replica whose replication is
-// paused misses what the primary commits meanwhile; promoted, it becomes
-// the writer without it (the old primary fenced first); the endpoint moves.
+// paused misses what the primary commits meanwhile; promoted (RDS's
+// PromoteReadReplica), it becomes a standalone DB instance, writable at its
+// own endpoint, without it. The source is untouched: it keeps its role,
+// its endpoint and its writes, and from then on the two part ways (what
+// each acknowledges the other never sees).
 func TestReplicaPromotionLosesWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
 	longtest.Skip(t, "the replica-promotion scenario's loss, which `make scenarios` runs through the lab")
 	clk, _ := clock.NewScaled(60)
-	tier, _, _, _ := startTierWith(t, replicaStack, func(o *rds.Options) { o.Clock = clk })
+	rec := &recorder{}
+	tier, _, _, _ := startTierWith(t, replicaStack, func(o *rds.Options) { o.Clock = clk; o.Events = rec })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	old, replica := tier.Servers()[0], tier.Servers()[1]
@@ -769,31 +772,76 @@ func TestReplicaPromotionLosesWrites(t *testing.T) {
 	if _, err := w.Exec(ctx, "INSERT INTO t VALUES ('acknowledged while the replica lags')"); err != nil {
 		t.Fatal(err)
 	}
+	direct, err := tier.Connect(ctx, replica) // a client that reached the replica by its address
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(context.Background())
 	if err := tier.PromoteReadReplica(ctx, replica.Identifier); err != nil {
 		t.Fatal(err)
 	}
-	if p := tier.Primary(); p.Identifier != replica.Identifier || tier.WriterEndpoint().Targets()[0] != replica.AddrPort() {
-		t.Fatalf("writer %s at %v after the promotion", p.Identifier, tier.WriterEndpoint().Targets())
+	if _, err := direct.Exec(ctx, "SELECT 1"); err == nil {
+		t.Fatal("a session on the replica outlived its reboot into a standalone DB instance")
 	}
-	if c, err := net.DialTimeout("tcp", old.AddrPort().String(), time.Second); err == nil { // fenced: nothing listens there
-		c.Close()
-		t.Fatalf("the old primary %s still listens at %s", old.Identifier, old.AddrPort())
+	// The source is untouched: still the primary, its endpoint on it, and
+	// the application's open connection through it still writes.
+	if p := tier.Primary(); p.Identifier != old.Identifier || tier.WriterEndpoint().Targets()[0] != old.AddrPort() {
+		t.Fatalf("writer %s at %v after the promotion, want %s untouched", p.Identifier, tier.WriterEndpoint().Targets(), old.Identifier)
 	}
-	n, err := pgx.Connect(ctx, tier.EndpointURL(tier.WriterEndpoint()))
+	if _, err := w.Exec(ctx, "INSERT INTO t VALUES ('on the source after the promotion')"); err != nil {
+		t.Fatalf("the source no longer takes writes through its endpoint: %v", err)
+	}
+	var got rds.Server
+	for _, s := range tier.Servers() {
+		if s.Identifier == replica.Identifier {
+			got = s
+		}
+	}
+	if got.Role != rds.RoleStandalone || got.Source != "" {
+		t.Fatalf("the promoted replica is %+v, want a standalone DB instance that streams from nothing", got)
+	}
+	e := tier.ReplicaEndpoint(replica.Identifier)
+	if e == nil || len(e.Targets()) != 1 || e.Targets()[0] != replica.AddrPort() {
+		t.Fatalf("the promoted instance's own endpoint: %+v", e)
+	}
+	n, err := pgx.Connect(ctx, tier.EndpointURL(e))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer n.Close(context.Background())
-	rows, _ := n.Query(ctx, "SELECT x FROM t ORDER BY x")
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || !slices.Equal(got, []string{"before"}) {
-		t.Fatalf("the promoted replica holds %q (%v), want only the row it had before its replication paused", got, err)
+	rowsOf := func(c *pgx.Conn) []string {
+		rows, _ := c.Query(ctx, "SELECT x FROM t ORDER BY x")
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	if _, err := n.Exec(ctx, "INSERT INTO t VALUES ('on the new writer')"); err != nil {
-		t.Fatal(err)
+	if got := rowsOf(n); !slices.Equal(got, []string{"before"}) {
+		t.Fatalf("the promoted replica holds %q, want only the row it had before its replication paused", got)
+	}
+	if _, err := n.Exec(ctx, "INSERT INTO t VALUES ('on the promoted instance')"); err != nil {
+		t.Fatalf("the promoted instance takes no writes at its endpoint: %v", err)
+	}
+	if got, want := rowsOf(w), []string{"acknowledged while the replica lags", "before", "on the source after the promotion"}; !slices.Equal(got, want) {
+		t.Fatalf("the source holds %q, want %q: the two part ways", got, want)
 	}
 	if note, err := resume(ctx); err != nil || !strings.Contains(note, "promoted meanwhile") {
 		t.Fatalf("resume after the promotion: %q %v", note, err)
+	}
+	if rows, err := tier.Replication(ctx); err != nil || len(rows) != 0 {
+		t.Fatalf("the promoted instance streams from the source again: %+v %v", rows, err)
+	}
+	var texts []string
+	for _, e := range rec.all() {
+		if e, ok := e.(rds.RDSEvent); ok {
+			texts = append(texts, e.EventID+" "+e.Text)
+		}
+	}
+	if !slices.ContainsFunc(texts, func(s string) bool { return strings.HasPrefix(s, "RDS-EVENT-0006 DB instance restarted") }) ||
+		!slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, "Read replica promoted to a standalone DB instance") }) ||
+		slices.ContainsFunc(texts, func(s string) bool { return strings.Contains(s, "failover") }) {
+		t.Fatalf("the promotion's events: %q", texts)
 	}
 }
 

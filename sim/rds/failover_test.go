@@ -17,8 +17,9 @@ const multiAZ = "  engine: postgres\n  db_instance_class: db.t3.micro\n  multi_a
 const cluster = "  engine: postgres\n  db_cluster_instance_class: db.m5d.large\n  storage_type: gp3\n"
 
 // TestPromotionTarget: a Multi-AZ instance promotes its standby, never a
-// read replica; a cluster the reader that replayed most; nobody when the
-// standby is down; a named read replica when asked.
+// read replica (nor a promoted one); a cluster the reader that replayed
+// most; nobody when the standby is down. (A read replica's promotion is
+// PromoteReadReplica's own, no failover: promote.go.)
 func TestPromotionTarget(t *testing.T) {
 	servers, err := Plan(parseDB(t, multiAZ), zones(t), "/d")
 	if err != nil {
@@ -26,21 +27,17 @@ func TestPromotionTarget(t *testing.T) {
 	}
 	all := func(Server) bool { return true }
 	zero := func(Server) uint64 { return 0 }
-	if s, err := promotionTarget(servers, "", all, zero); err != nil || s.Role != stack.RoleStandby {
+	if s, err := promotionTarget(servers, all, zero); err != nil || s.Role != stack.RoleStandby {
 		t.Fatalf("got %+v %v, want the standby", s, err)
 	}
 	notStandby := func(s Server) bool { return s.Role != stack.RoleStandby }
-	if _, err := promotionTarget(servers, "", notStandby, zero); !errors.Is(err, ErrNoStandby) {
+	if _, err := promotionTarget(servers, notStandby, zero); !errors.Is(err, ErrNoStandby) {
 		t.Fatalf("standby down: got %v, want ErrNoStandby (a read replica is no failover target)", err)
 	}
-	if s, err := promotionTarget(servers, "web-db-replica-1", all, zero); err != nil || s.Role != stack.RoleReadReplica {
-		t.Fatalf("promote the replica: got %+v %v", s, err)
-	}
-	if _, err := promotionTarget(servers, "web-db-replica-1", notStandby, zero); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := promotionTarget(servers, "nope", all, zero); err == nil {
-		t.Fatal("an unknown target was promoted")
+	promoted := slices.Clone(servers)
+	promoted[2].Role = RoleStandalone
+	if _, err := promotionTarget(promoted, notStandby, zero); !errors.Is(err, ErrNoStandby) {
+		t.Fatalf("standby down, the replica promoted: got %v, want ErrNoStandby (a promoted replica is a DB instance of its own)", err)
 	}
 
 	cs, err := Plan(parseDB(t, cluster), zones(t), "/d")
@@ -53,7 +50,7 @@ func TestPromotionTarget(t *testing.T) {
 		}
 		return 500
 	}
-	if s, err := promotionTarget(cs, "", all, lsn); err != nil || s.Identifier != "web-db-reader-2" {
+	if s, err := promotionTarget(cs, all, lsn); err != nil || s.Identifier != "web-db-reader-2" {
 		t.Fatalf("cluster: got %s %v, want the reader that replayed most", s.Identifier, err)
 	}
 }
@@ -70,6 +67,15 @@ func TestAfterPromotionAndRebuild(t *testing.T) {
 	if len(next) != 2 || next[0].Identifier != "web-db-standby" || next[0].Role != stack.RolePrimary || next[0].Source != "" ||
 		next[1].Role != stack.RoleReadReplica || next[1].Source != "web-db-standby" {
 		t.Fatalf("after promotion: %+v", next)
+	}
+	// A promoted read replica follows nobody, and its zone stays free for a standby.
+	withStandalone := slices.Clone(servers)
+	withStandalone[2].Role, withStandalone[2].Source = RoleStandalone, ""
+	if n := afterPromotion(withStandalone, withStandalone[1]); n[1].Source != "" || n[1].Role != RoleStandalone {
+		t.Fatalf("after promotion, the standalone: %+v", n[1])
+	}
+	if holds(withStandalone[2:], withStandalone[2].Zone.Name) {
+		t.Fatal("a promoted read replica holds its zone against a standby")
 	}
 	sub := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
 	if z, ok := rebuildZone(sub, next, "us-east-1a", nil); !ok || z != "us-east-1a" {

@@ -22,7 +22,10 @@ import (
 // query to the last poll of the promotion (a new one costs a backend's
 // start and a SCRAM exchange). What is left is PostgreSQL's own promotion
 // and the old primary's processes ending (the fence waits for them); the
-// tier reports a failover that ran over RDS's figure (StepMoved's At).
+// tier reports a failover that ran over RDS's figure (FailoverStep.Overran).
+// Measured (TestMeasureFailover, cluster, 8 rounds each on a host at load
+// 9-18 on 2 cores): at 60x the endpoint moved at 42.8-98.0 AWS s before,
+// 35.0-43.5 after (7 of 8 at 35.0-36.8); at 20x at 35.0 both.
 
 // killedNow notes that the tier killed s itself and wakes the monitor, so
 // that a lost primary is acted on at once.
