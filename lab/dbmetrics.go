@@ -24,8 +24,11 @@ import (
 // CPUUtilization (the server's cgroup CPU against its class's share),
 // DatabaseConnections (client connections, the lab's own excluded),
 // ReplicaLag on every copy (seconds since the last transaction it replayed
-// was committed, from pg_last_xact_replay_timestamp() as RDS computes it
-// for PostgreSQL; 0 when it has replayed all it received), and
+// was committed: RDS's own query for PostgreSQL, extract(epoch from now() -
+// pg_last_xact_replay_timestamp()), USER_PostgreSQL.Replication.
+// ReadReplicas.Monitor.html; so a copy cut off from its source shows its
+// lag growing, as RDS does, and so does a copy of a source that commits
+// nothing), and
 // FreeStorageSpace (allocated storage less the databases' size). Lag is
 // wall time scaled to AWS time by the run's speed, as every duration of the
 // lab is. ReadIOPS and WriteIOPS in Count/Second (dbmetrics_iops.go says
@@ -209,7 +212,7 @@ func (m *dbMetrics) sampleServer(ctx context.Context, s rds.Server, d *stack.Dat
 	err = c.QueryRow(qctx, `SELECT
 		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
 			AND application_name <> $1),
-		CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+		CASE WHEN NOT pg_is_in_recovery() THEN 0
 		     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END,
 		(SELECT COALESCE(sum(pg_database_size(datname)), 0)::bigint FROM pg_database)`, rds.MonitorApplicationName).Scan(&clients, &lag, &size)
 	cancel()
