@@ -110,8 +110,12 @@ func (r *repointDatabase) apply(ctx context.Context, _ self) error {
 }
 
 func (r *repointDatabase) verify(context.Context) (string, error) {
-	return fmt.Sprintf("launch template version %d points at %s (%s); instance refresh %s replaces the instances", r.did.Version,
-		r.did.Identifier, r.did.Endpoint, r.did.RefreshID), nil
+	s := fmt.Sprintf("launch template version %d points at %s (%s); instance refresh %s replaces the instances", r.did.Version,
+		r.did.Identifier, r.did.Endpoint, r.did.RefreshID)
+	if len(r.did.Refused) > 0 {
+		s += "; refused, so left on their database: " + strings.Join(r.did.Refused, "; ")
+	}
+	return s, nil
 }
 
 func (*repointDatabase) revert(context.Context) (string, error) { return "", nil }

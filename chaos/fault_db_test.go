@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -131,8 +132,9 @@ func TestDBZoneDown(t *testing.T) {
 // DB instance (repoint-database).
 type repointDB struct {
 	fakeDB
-	asked []string
-	err   error
+	asked   []string
+	err     error
+	refused []string
 }
 
 func (r *repointDB) Repoint(_ context.Context, which string) (Repointed, error) {
@@ -140,7 +142,7 @@ func (r *repointDB) Repoint(_ context.Context, which string) (Repointed, error) 
 	if r.err != nil {
 		return Repointed{}, r.err
 	}
-	return Repointed{Identifier: "db-replica-1", Endpoint: "db-replica-1.x.us-east-1.rds.amazonaws.com", Version: 2, RefreshID: "r-1"}, nil
+	return Repointed{Identifier: "db-replica-1", Endpoint: "db-replica-1.x.us-east-1.rds.amazonaws.com", Version: 2, RefreshID: "r-1", Refused: r.refused}, nil
 }
 
 // TestRepointDatabase: repoint-database asks the data tier to point the
@@ -178,8 +180,18 @@ func TestRepointDatabase(t *testing.T) {
 	if _, err := planRepointDatabase(hooks{}, Action{Kind: RepointDatabase}, nil); !errors.Is(err, errNoDatabase) {
 		t.Fatalf("a lab with no database: %v", err)
 	}
-	db.err = errors.New("read replica db-replica-1 is not promoted")
+	// a repoint started for some groups and refused for another is applied,
+	// the refusal named
+	db.refused = []string{"service api, launch template version 3: an instance refresh is in progress"}
 	p, _ := planRepointDatabase(hooks{db: db}, Action{Kind: RepointDatabase}, nil)
+	if err := p.faults[0].fault.apply(ctx, self{}); err != nil {
+		t.Fatal(err)
+	}
+	if seen, _ := p.faults[0].fault.verify(ctx); !strings.HasSuffix(seen, "; refused, so left on their database: service api, launch template version 3: an instance refresh is in progress") {
+		t.Fatalf("a partial repoint: %q", seen)
+	}
+	db.err = errors.New("read replica db-replica-1 is not promoted")
+	p, _ = planRepointDatabase(hooks{db: db}, Action{Kind: RepointDatabase}, nil)
 	if err := p.faults[0].fault.apply(ctx, self{}); err == nil {
 		t.Fatal("a refused repoint applied")
 	}

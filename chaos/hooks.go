@@ -116,6 +116,10 @@ type Repointed struct {
 	Endpoint   string // its endpoint's name
 	Version    int    // the launch template version made
 	RefreshID  string // the instance refresh to it
+	// Refused names each group whose instance refresh was refused (one in
+	// progress already), with AWS's reason: it stays on its database. A
+	// Repoint that started none returns an error instead.
+	Refused []string
 }
 
 // Gauges are the group's figures an After condition reads.

@@ -374,11 +374,12 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 	if len(writes) == 0 {
 		return 0, nil
 	}
-	c, on, err := l.connectWriter(ctx)
+	c, on, note, err := l.connectWriter(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("verify writes: %w", err)
 	}
-	l.writesCheckedOn = fmt.Sprintf("%s (%s)", on.Identifier, on.Role)
+	// the DB instance identifier RDS keeps (a Multi-AZ DB instance's, whichever host is primary)
+	l.writesCheckedOn = fmt.Sprintf("%s (%s)%s", metricIdentifier(l.opts.Stack.Database, on), on.Role, note)
 	defer c.Close(context.Background())
 	ids := make([]int64, len(writes))
 	for i, w := range writes {
@@ -407,14 +408,14 @@ func (l *Lab) verifyWritesOnWriter(ctx context.Context, writes []load.Write) (lo
 // (appDatabase), waiting while a failover is under way or it is being
 // recovered (at most two minutes of wall time): the check is of what the
 // writer kept, not of whether it answers at this moment.
-func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, rds.Server, error) {
+func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, rds.Server, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
-		on := l.appDatabase()
+		on, note := l.appDatabase()
 		c, err := l.DB.Connect(ctx, on)
 		if err == nil && !l.DB.Failing() {
-			return c, on, nil
+			return c, on, note, nil
 		}
 		if c != nil {
 			c.Close(context.Background())
@@ -424,7 +425,7 @@ func (l *Lab) connectWriter(ctx context.Context) (*pgx.Conn, rds.Server, error) 
 			if err == nil {
 				err = errors.New("a failover is still under way")
 			}
-			return nil, rds.Server{}, err
+			return nil, rds.Server{}, "", err
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

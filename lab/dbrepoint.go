@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/simplydone/lab/chaos"
@@ -30,12 +33,13 @@ import (
 // connections to the source, which a pool keeps for its lifetime; the
 // redeploy replaces them.)
 
-// repoints are the launch template versions the team made and the DB
-// instance the application was last pointed at.
+// repoints are the launch template versions the team made. Which DB
+// instance the application writes to is not kept here: each group's
+// launch template version now says it (appDatabase), so that a later
+// deploy to a version of the stack's, which names the source again, counts.
 type repoints struct {
 	mu       sync.Mutex
 	versions map[*fleet]map[int]map[string]string // each fleet's versions made at run time: their environment over the template's
-	appDB    string                               // the DB instance repointed to ("": the source's own endpoint)
 }
 
 // versionEnvironment is launch template version v's own environment for
@@ -99,48 +103,50 @@ func (d labDatabase) Repoint(ctx context.Context, which string) (chaos.Repointed
 	}
 	env := l.databaseEnvAt(e)
 	type svc struct {
-		f *fleet
-		g *asg.Group
+		name string
+		f    *fleet
+		g    *asg.Group
 	}
 	var svcs []svc
 	for _, sv := range l.services {
 		if sv.group != nil {
-			svcs = append(svcs, svc{sv.fleet, sv.group})
+			svcs = append(svcs, svc{sv.name, sv.fleet, sv.group})
 		}
 	}
 	if len(svcs) == 0 && l.Group != nil {
-		svcs = append(svcs, svc{l.fleet, l.Group})
+		svcs = append(svcs, svc{"", l.fleet, l.Group})
 	}
 	if len(svcs) == 0 {
 		return chaos.Repointed{}, errors.New("the lab has no Auto Scaling group to redeploy")
 	}
 	out := chaos.Repointed{Identifier: s.Identifier, Endpoint: e.Name}
 	var errs []error
-	for i, sv := range svcs {
+	for _, sv := range svcs {
 		v := l.newVersion(sv.f, sv.g.LaunchTemplateVersion(), env)
 		id, err := sv.g.StartInstanceRefresh(v, asg.RefreshPreferences{})
 		ev := DeployStarted{Version: v, Strategy: scenarios.StrategyRolling, RefreshID: id}
-		if len(svcs) > 1 {
-			ev.Service = l.services[i].name
+		name := "the group"
+		if sv.name != "" && len(svcs) > 1 {
+			ev.Service = sv.name
+			name = "service " + ev.Service
 		}
 		if err != nil {
 			ev.Error = err.Error()
-			errs = append(errs, fmt.Errorf("launch template version %d: %w", v, err))
-		}
-		l.Bus.Publish(ev)
-		if i == 0 {
+			err = fmt.Errorf("%s, launch template version %d: %w", name, v, err)
+			errs = append(errs, err)
+			out.Refused = append(out.Refused, err.Error())
+		} else if out.RefreshID == "" {
 			out.Version, out.RefreshID = v, id
 		}
+		l.Bus.Publish(ev)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return out, err
+	if out.RefreshID == "" {
+		// no group's refresh started: nothing changed
+		return out, errors.Join(errs...)
 	}
-	l.repoints.mu.Lock()
-	l.repoints.appDB = s.Identifier
-	if s.Role == stack.RolePrimary {
-		l.repoints.appDB = ""
-	}
-	l.repoints.mu.Unlock()
+	// a refresh refused for one group (one in progress already) leaves
+	// that group on its database: applied for the others, the refusal named
+	// (out.Refused), and appDatabase says where each group writes
 	return out, nil
 }
 
@@ -185,20 +191,124 @@ func (d labDatabase) repointTarget(which string) (rds.Server, *rds.Endpoint, err
 	return s, nil, fmt.Errorf("DB instance %s is a %s: it takes no writes; point the application at the primary or a promoted read replica", s.Identifier, s.Role)
 }
 
-// appDatabase is the DB instance the application writes to at the end: the
-// one the team last repointed it at (a promoted read replica), else the
-// primary there is now. The instances the refresh has not replaced yet
-// write elsewhere: the last repoint decides, as the launch template does.
-func (l *Lab) appDatabase() rds.Server {
-	l.repoints.mu.Lock()
-	id := l.repoints.appDB
-	l.repoints.mu.Unlock()
-	if id != "" {
-		for _, s := range l.DB.Servers() {
-			if s.Identifier == id {
-				return s
-			}
+// appDatabase is the DB instance the application writes to at the end, as
+// each group's launch template version now says (its DATABASE_URL: the
+// version a deploy or a repoint-database refreshed to, or the one it
+// rolled back to), and a note when the groups disagree. The instances a
+// refresh has not replaced yet write elsewhere: the version decides, as
+// the launch template does for every instance launched from now on.
+func (l *Lab) appDatabase() (rds.Server, string) {
+	id, note := chooseAppDatabase(l.groupDatabases(l.endpointDB))
+	for _, s := range l.DB.Servers() {
+		if s.Identifier == id {
+			return s, note
 		}
 	}
-	return l.DB.Primary()
+	return l.DB.Primary(), note
+}
+
+// groupDatabase is one group's database as its launch template version
+// gives it now.
+type groupDatabase struct {
+	group string // "service <name>", or "the group" on a stack of one
+	url   string // its DATABASE_URL
+	db    string // the DB instance that URL reaches now; "": none of the tier's
+}
+
+// groupDatabases is each group's database at its launch template version
+// now; resolve maps a DATABASE_URL to the DB instance behind it.
+func (l *Lab) groupDatabases(resolve func(url string) string) []groupDatabase {
+	var out []groupDatabase
+	for _, sv := range l.services {
+		if sv.group != nil {
+			u := l.databaseURLAt(sv.fleet, sv.group.LaunchTemplateVersion())
+			out = append(out, groupDatabase{group: "service " + sv.name, url: u, db: resolve(u)})
+		}
+	}
+	if len(out) == 0 && l.Group != nil {
+		u := l.databaseURLAt(l.fleet, l.Group.LaunchTemplateVersion())
+		out = append(out, groupDatabase{group: "the group", url: u, db: resolve(u)})
+	}
+	return out
+}
+
+// databaseURLAt is the DATABASE_URL an instance of fleet f launched from
+// launch template version v gets: the tier's writer endpoint, under the
+// template's own environment, under the version's (fleet.Allocate's order).
+func (l *Lab) databaseURLAt(f *fleet, v int) string {
+	u := l.databaseEnv()["DATABASE_URL"]
+	if x, ok := f.st.LaunchTemplate.Environment["DATABASE_URL"]; ok {
+		u = x
+	}
+	if x, ok := l.versionEnvironment(f, v)["DATABASE_URL"]; ok {
+		u = x
+	}
+	return u
+}
+
+// endpointDB is the DB instance a DATABASE_URL reaches now: the primary
+// through the writer endpoint, a read replica (promoted or not) through
+// its own; "" for an address that is none of the tier's endpoints, or a
+// cluster's reader endpoint (no one DB instance).
+func (l *Lab) endpointDB(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host, port := u.Hostname(), u.Port()
+	for _, e := range l.DB.Endpoints() {
+		a := e.Addr()
+		if port != strconv.Itoa(int(a.Port())) || (host != a.Addr().String() && host != e.Name) {
+			continue
+		}
+		switch {
+		case e == l.DB.WriterEndpoint():
+			return l.DB.Primary().Identifier
+		case e.Kind == rds.EndpointReader:
+			return ""
+		}
+		return e.For
+	}
+	return ""
+}
+
+// chooseAppDatabase is the DB instance lost_writes is checked on: the one
+// most groups write to (the first group's on a tie; a group whose URL
+// reaches none of the tier's DB instances counts for none), and a note
+// naming each group that writes elsewhere, whose writes are not checked
+// there: a split, as a half-done repoint leaves. "" with no group.
+func chooseAppDatabase(gs []groupDatabase) (string, string) {
+	count := map[string]int{}
+	id := ""
+	for _, g := range gs {
+		if g.db == "" {
+			continue
+		}
+		count[g.db]++
+		if id == "" || count[g.db] > count[id] {
+			id = g.db
+		}
+	}
+	var others []string
+	for _, g := range gs {
+		switch {
+		case g.db == "":
+			others = append(others, fmt.Sprintf("%s's DATABASE_URL (%s) reaches none of the tier's DB instances", g.group, redactURL(g.url)))
+		case g.db != id:
+			others = append(others, fmt.Sprintf("%s writes to %s", g.group, g.db))
+		}
+	}
+	if len(others) == 0 {
+		return id, ""
+	}
+	return id, "; not checked: " + strings.Join(others, ", ")
+}
+
+// redactURL is rawURL without its password.
+func redactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "an unparsable URL"
+	}
+	return u.Redacted()
 }

@@ -38,3 +38,44 @@ func TestRepointVersions(t *testing.T) {
 		t.Fatalf("version 1 of a template without versions: %v", got)
 	}
 }
+
+// TestAppDatabaseFollowsTheVersion: the database lost_writes is checked on
+// is the one each group's launch template version names now, not the last
+// repoint's: a deploy to a stack version after a repoint brings the
+// source's DATABASE_URL back, and groups that disagree are named.
+func TestAppDatabaseFollowsTheVersion(t *testing.T) {
+	st := &stack.Stack{LaunchTemplate: stack.LaunchTemplate{
+		Environment: map[string]string{"DATABASE_URL": "postgres://u:secret@source:5432/app"},
+		Versions:    []stack.LaunchTemplateVersion{{Version: 2, Environment: map[string]string{"FEATURE": "on"}}},
+	}}
+	l := &Lab{}
+	f := &fleet{l: l, st: st}
+	v := l.newVersion(f, 1, map[string]string{"DATABASE_URL": "postgres://u:secret@promoted:5432/app"})
+	if got := l.databaseURLAt(f, v); got != "postgres://u:secret@promoted:5432/app" {
+		t.Fatalf("the repoint's version %d: DATABASE_URL %q", v, got)
+	}
+	if got := l.databaseURLAt(f, 2); got != "postgres://u:secret@source:5432/app" {
+		t.Fatalf("a deploy to the stack's version 2 after the repoint: DATABASE_URL %q, want the source's", got)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		gs       []groupDatabase
+		id, note string
+	}{
+		{"one group", []groupDatabase{{group: "the group", db: "db-replica-1"}}, "db-replica-1", ""},
+		{"all agree", []groupDatabase{{group: "service web", db: "db"}, {group: "service api", db: "db"}}, "db", ""},
+		{"split: most win", []groupDatabase{{group: "service web", db: "db"}, {group: "service api", db: "db-replica-1"}, {group: "service jobs", db: "db-replica-1"}},
+			"db-replica-1", "; not checked: service web writes to db"},
+		{"tie: the first group's", []groupDatabase{{group: "service web", db: "db-replica-1"}, {group: "service api", db: "db"}},
+			"db-replica-1", "; not checked: service api writes to db"},
+		{"not the tier's", []groupDatabase{{group: "the group", url: "postgres://u:secret@elsewhere:5432/x"}},
+			"", "; not checked: the group's DATABASE_URL (postgres://u:xxxxx@elsewhere:5432/x) reaches none of the tier's DB instances"},
+		{"no group", nil, "", ""},
+	} {
+		id, note := chooseAppDatabase(tc.gs)
+		if id != tc.id || note != tc.note {
+			t.Errorf("%s: %q %q, want %q %q", tc.name, id, note, tc.id, tc.note)
+		}
+	}
+}
