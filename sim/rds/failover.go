@@ -1618,6 +1618,14 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 		if !recovering {
 			return identifier + " was promoted meanwhile: nothing to resume", nil
 		}
+		// the role and a promotion under way, checked again right before
+		// the follow, which a promotion's start waits for (resumeMu): a
+		// promoted or promoting replica never streams from its source again
+		t.resumeMu.Lock()
+		defer t.resumeMu.Unlock()
+		if why := t.notResumable(identifier); why != "" {
+			return identifier + why, nil
+		}
 		if err := t.follow(ctx, s, t.Primary()); err != nil {
 			return "", err
 		}
@@ -1631,6 +1639,22 @@ func (t *Tier) PauseReplication(ctx context.Context, identifier string) (resume 
 		t.refreshSync(ctx)
 		return identifier + " streams and replays again from " + t.Primary().Identifier, nil
 	}, nil
+}
+
+// notResumable says why the replica identifier is not to stream from its
+// source again ("" when it is): promoted, or being promoted.
+func (t *Tier) notResumable(identifier string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.promoting == identifier {
+		return " is being promoted: nothing to resume"
+	}
+	for _, s := range t.servers {
+		if s.Identifier == identifier && s.Role != stack.RoleReadReplica {
+			return fmt.Sprintf(" is a %s now: nothing to resume", s.Role)
+		}
+	}
+	return ""
 }
 
 // pause cuts s's WAL receiver off and pauses its replay.

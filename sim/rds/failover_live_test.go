@@ -777,8 +777,29 @@ func TestReplicaPromotionLosesWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer direct.Close(context.Background())
+	// pg_promote() goes out, and its answer is lost (the poll's connection
+	// broke): the replica promotes all the same, and the promotion is
+	// finished as one, not left a read replica that writes
+	rds.SetPromoteHook(tier, func(ctx context.Context, to rds.Server) (bool, error) {
+		c, err := tier.Connect(ctx, to)
+		if err != nil {
+			return false, err
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(ctx, "SELECT pg_promote(false)"); err != nil {
+			return false, err
+		}
+		return true, errors.New("the poll's connection broke")
+	})
+	defer rds.SetPromoteHook(tier, nil)
 	if err := tier.PromoteReadReplica(ctx, replica.Identifier); err != nil {
 		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rec.all(), func(e events.Event) bool {
+		s, ok := e.(rds.FailoverStep)
+		return ok && s.Step == rds.StepPromoted && strings.Contains(s.Detail, "late: the poll's connection broke")
+	}) {
+		t.Fatal("a promotion whose answer was lost is not finished as a late one")
 	}
 	if _, err := direct.Exec(ctx, "SELECT 1"); err == nil {
 		t.Fatal("a session on the replica outlived its reboot into a standalone DB instance")

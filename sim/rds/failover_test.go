@@ -306,3 +306,22 @@ func TestFailoverOverrun(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeLeavesAPromotionAlone: a replica-lag's resume does not make a
+// read replica stream from its source again once its promotion has begun
+// (promoting) or it is promoted; a read replica still one is resumed.
+func TestResumeLeavesAPromotionAlone(t *testing.T) {
+	tier := &Tier{servers: []Server{{Identifier: "db", Role: stack.RolePrimary}, {Identifier: "db-replica-1", Role: stack.RoleReadReplica}}}
+	if why := tier.notResumable("db-replica-1"); why != "" {
+		t.Fatalf("a read replica: %q", why)
+	}
+	tier.promoting = "db-replica-1"
+	if why := tier.notResumable("db-replica-1"); why != " is being promoted: nothing to resume" {
+		t.Fatalf("a replica being promoted: %q", why)
+	}
+	tier.promoting = ""
+	tier.servers[1].Role = RoleStandalone
+	if why := tier.notResumable("db-replica-1"); why != " is a standalone now: nothing to resume" {
+		t.Fatalf("a promoted replica: %q", why)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/simplydone/lab/stack"
@@ -94,29 +96,49 @@ func (t *Tier) promoteReplica(ctx context.Context, id, reason string, start time
 		t.opts.Logger.Warn("promoted read replica: end its sessions", "db", id, "err", err)
 	}
 	broken += n
-	// Replication stops: the WAL receiver is cut off (a replica-lag has cut
-	// it off already), so nothing more from the source reaches it.
-	paused := t.isPaused(id)
-	if !paused {
-		if err := t.setConninfo(ctx, s, ""); err != nil {
-			back()
-			return t.promotionFailed(s, step, fmt.Errorf("stop replication: %w", err))
-		}
+	// Replication stops: the WAL receiver is cut off, always (a replica-lag
+	// has cut it off already, but its resume may run at any moment): from
+	// here a replica-lag's resume leaves it alone (promoting), and one that
+	// began before has streamed from the source and is cut again here.
+	t.resumeMu.Lock()
+	t.mu.Lock()
+	t.promoting = id
+	t.mu.Unlock()
+	t.resumeMu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.promoting = ""
+		t.mu.Unlock()
+	}()
+	if err := t.setConninfo(ctx, s, ""); err != nil {
+		back()
+		return t.promotionFailed(s, step, fmt.Errorf("stop replication: %w", err))
 	}
 	conns := t.newFailoverConns()
 	defer conns.close()
-	if _, err := t.promote(ctx, conns, s); err != nil {
-		// Still a replica (or unknown): it streams again from its source,
-		// unless a replica-lag holds it; its endpoint answers again.
-		if !paused && !t.isWriter(ctx, s) {
-			if ferr := t.follow(ctx, s, t.Primary()); ferr != nil {
-				err = errors.Join(err, ferr)
+	late := ""
+	if sent, err := t.promote(ctx, conns, s); err != nil {
+		if !sent || !t.becomesWriter(ctx, s, promotionSettle) {
+			// Still a replica (or unknown): a promotion signalled but not
+			// yet taken is withdrawn (PostgreSQL promotes on its trigger
+			// file, pgdata/promote, and only while it is there), and it
+			// streams again from its source, unless a replica-lag holds
+			// it; its endpoint answers again.
+			if sent {
+				if rerr := os.Remove(filepath.Join(pgdata(s), "promote")); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+					err = errors.Join(err, fmt.Errorf("withdraw the promotion: %w", rerr))
+				}
 			}
+			t.refollow(ctx, s)
+			back()
+			return t.promotionFailed(s, step, err)
 		}
-		back()
-		return t.promotionFailed(s, step, err)
+		// pg_promote() went out and the server answers as a writer after
+		// all (the poll's connection broke, or it ended recovery late):
+		// the promotion is done, and is finished as one.
+		late = fmt.Sprintf(" (late: %v)", err)
 	}
-	step(StepPromoted, fmt.Sprintf("pg_promote(): it ends recovery on a timeline of its own; what %s had not sent it is not there", source))
+	step(StepPromoted, fmt.Sprintf("pg_promote(): it ends recovery on a timeline of its own; what %s had not sent it is not there%s", source, late))
 	// A promoted server keeps what its base backup copied of the source's
 	// postgresql.auto.conf: no commit of its own may wait for a standby it
 	// will never have.
@@ -144,6 +166,44 @@ func (t *Tier) promoteReplica(ctx context.Context, id, reason string, start time
 	t.publish(RDSEvent{SourceType: "db-instance", SourceID: id, Category: "read replica", Zone: s.Zone.Name, Own: true,
 		Text: fmt.Sprintf(msgPromoted, name, source)})
 	return nil
+}
+
+// promotionSettle is how long (wall time) a promotion whose pg_promote()
+// went out but was not seen to end recovery waits for the server to answer
+// as a writer before it is withdrawn.
+var promotionSettle = 5 * time.Second
+
+// becomesWriter polls s until it answers as a writer (true) or wait (wall
+// time) passes.
+func (t *Tier) becomesWriter(ctx context.Context, s Server, wait time.Duration) bool {
+	deadline := time.Now().Add(wait)
+	for {
+		if t.isWriter(ctx, s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.stop:
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// refollow points the read replica s at its source's primary again after a
+// promotion that did not happen, unless a replica-lag holds it (follow) or
+// it answers as a writer.
+func (t *Tier) refollow(ctx context.Context, s Server) {
+	if t.isWriter(ctx, s) {
+		return
+	}
+	if err := t.follow(ctx, s, t.Primary()); err != nil {
+		t.opts.Logger.Warn("read replica not promoted: stream from its source again", "db", s.Identifier, "err", err)
+	}
 }
 
 // promotionFailed says a promotion failed, in the lab's words (RDS lists

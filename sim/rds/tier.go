@@ -104,6 +104,7 @@ type Tier struct {
 	recovering   map[string]bool             // servers being recovered in place (recover runs beside the monitor)
 	replacing    map[string]bool             // servers being replaced (they could not follow a new timeline)
 	paused       map[string]bool             // read replicas whose replication a replica-lag holds paused
+	promoting    string                      // the read replica being promoted (promoteReplica): a replica-lag's resume leaves it alone
 	downAt       map[az.InstanceID]time.Time // when (AWS time) a server went down: killed by the tier, or first found stopped
 	fenced       map[az.InstanceID]bool      // servers fenced by a failover: never started again
 	requests     chan request                // failovers asked of the monitor
@@ -117,6 +118,12 @@ type Tier struct {
 	// a zone that is down, and a fence or an outage kills whatever was
 	// started before it.
 	startMu sync.Mutex
+
+	// resumeMu orders a replica-lag's resume (its check of the replica's
+	// role and its follow) against a promotion's start (promoting set,
+	// then replication cut): a replica being promoted is never made to
+	// stream from its source again.
+	resumeMu sync.Mutex
 
 	// promoteHook, when set (tests), runs in place of sending pg_promote()
 	// to the target: sent says whether the promotion went out (a failure
