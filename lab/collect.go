@@ -125,7 +125,8 @@ func (c *collector) fill(s *Summary, r *load.Result, l *Lab) {
 	s.Invalid = r.Invalid
 	s.AcknowledgedWrites = len(r.Created) + r.Misacknowledged // a misacknowledged write counts as lost too
 	s.CheckedReads, s.StaleReads = r.Reads.Reads, r.Reads.Stale
-	s.DBFailovers, s.DBErrorWindowSeconds = c.db.count(), c.db.errorWindow(r.Seconds, l.Clock.Speed())
+	s.DBFailovers, s.DBPromotions = c.db.count()
+	s.DBErrorWindowSeconds = c.db.errorWindow(r.Seconds, l.Clock.Speed())
 	s.DBFailoverOverruns = c.db.overran()
 	if ss := r.Sessions; ss.Adds > 0 || ss.Reads > 0 {
 		s.Sessions = &rundir.Sessions{Adds: ss.Adds, Reads: ss.Reads, Lost: ss.Lost, LostUsers: ss.LostUsers}

@@ -94,14 +94,20 @@ func (d labDatabase) ZoneDown(ctx context.Context, zone string) ([]string, func(
 
 // dbFailovers records, from the bus, the wall-time span of each database
 // failover (or replica promotion): from its detection to the endpoint's
-// move (still open: to the end of the run).
+// move (still open: to the end of the run). A cluster failover that
+// chooses its target again once the primary is fenced says so with
+// StepRechosen, and a StepDetected while a span is open is the same
+// failover too (one runs at a time): neither opens a second span.
 type dbFailovers struct {
 	mu       sync.Mutex
 	spans    []wallSpan
 	overruns []rundir.DBFailoverOverrun // Multi-AZ failovers whose endpoint moved past RDS's documented time
 }
 
-type wallSpan struct{ from, to time.Time }
+type wallSpan struct {
+	from, to  time.Time
+	promotion bool // a read replica's promotion, not a failover
+}
 
 func (f *dbFailovers) handle(e events.Envelope) {
 	st, ok := e.Event.(rds.FailoverStep)
@@ -112,7 +118,10 @@ func (f *dbFailovers) handle(e events.Envelope) {
 	defer f.mu.Unlock()
 	switch st.Step {
 	case rds.StepDetected:
-		f.spans = append(f.spans, wallSpan{from: e.Wall})
+		if n := len(f.spans); n > 0 && f.spans[n-1].to.IsZero() {
+			return // a re-choice of the failover under way (one at a time): its span goes on
+		}
+		f.spans = append(f.spans, wallSpan{from: e.Wall, promotion: st.Promotion})
 	case rds.StepMoved, rds.StepFailed: // a failed failover's span ends too
 		if n := len(f.spans); n > 0 && f.spans[n-1].to.IsZero() {
 			f.spans[n-1].to = e.Wall
@@ -130,15 +139,27 @@ func (f *dbFailovers) overran() []rundir.DBFailoverOverrun {
 	return slices.Clone(f.overruns)
 }
 
-func (f *dbFailovers) count() int {
+// count is how many failovers and how many read replica promotions there
+// were.
+func (f *dbFailovers) count() (failovers, promotions int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.spans)
+	for _, sp := range f.spans {
+		if sp.promotion {
+			promotions++
+		} else {
+			failovers++
+		}
+	}
+	return failovers, promotions
 }
 
+// errorWindow is db_error_window_seconds over the failovers: a promotion
+// moves no endpoint the application writes through (its source keeps
+// its own), so it has no error window of its own.
 func (f *dbFailovers) errorWindow(secs []load.Second, speed float64) float64 {
 	f.mu.Lock()
-	spans := slices.Clone(f.spans)
+	spans := slices.DeleteFunc(slices.Clone(f.spans), func(sp wallSpan) bool { return sp.promotion })
 	f.mu.Unlock()
 	return dbErrorWindow(secs, spans, speed)
 }
@@ -158,8 +179,12 @@ func (f *dbFailovers) errorWindow(secs []load.Second, speed float64) float64 {
 // starts an outage, nor joins two, nor stretches one by more than its own
 // share (one failure in twenty beside an outage adds a twentieth of a
 // second, not a second); two outages during one failover are two, and the
-// longer one is the window. 0 without a failover or without an outage second.
+// longer one is the window. A failover still open at the end (its endpoint
+// never moved) has the first outage that touches it and no later one: an
+// outage after that one is not its. 0 without a failover or without an
+// outage second.
 func dbErrorWindow(secs []load.Second, spans []wallSpan, speed float64) float64 {
+	spans = slices.Clone(spans)
 	failed := func(s load.Second) float64 {
 		if s.Sent == 0 {
 			return 0
@@ -179,13 +204,16 @@ func dbErrorWindow(secs []load.Second, spans []wallSpan, speed float64) float64 
 		}
 		runFrom, runTo := secs[i].Start, secs[j].Start.Add(time.Second)
 		touches := false
-		for _, sp := range spans {
+		for k, sp := range spans {
 			to := sp.to
 			if to.IsZero() {
 				to = time.Now()
 			}
 			if runFrom.Before(to) && runTo.After(sp.from) {
 				touches = true
+				if sp.to.IsZero() {
+					spans[k].to = runTo // an open failover's own outage ends its span
+				}
 			}
 		}
 		if touches {

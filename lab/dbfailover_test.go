@@ -33,8 +33,9 @@ func TestDBErrorWindow(t *testing.T) {
 	f.handle(events.Envelope{Wall: t0.Add(1500 * time.Millisecond), Event: rds.FailoverStep{Step: rds.StepDetected}})
 	f.handle(events.Envelope{Wall: t0.Add(3500 * time.Millisecond), Event: rds.FailoverStep{Step: rds.StepMoved}})
 	// Seconds 1-4: half of 1, all of 2 and 3, a fifth of 4 = 2.7 wall s; at speed 20, 54 AWS s.
-	if got := f.errorWindow(secs, 20); got < 53.99 || got > 54.01 || f.count() != 1 {
-		t.Fatalf("error window %.2f s over %d failover(s), want 54 over 1", got, f.count())
+	got := f.errorWindow(secs, 20)
+	if n, _ := f.count(); got < 53.99 || got > 54.01 || n != 1 {
+		t.Fatalf("error window %.2f s over %d failover(s), want 54 over 1", got, n)
 	}
 	if got := dbErrorWindow(secs, nil, 20); got != 0 {
 		t.Fatalf("no failover: %.1f", got)
@@ -219,6 +220,52 @@ slos: [lost_writes == 0, stale_reads == 0, db_error_window <= 120s]
 		if s.Sent == 0 || 2*(s.Err5xx+s.Transport) >= s.Sent {
 			t.Errorf("the app had not recovered by the load's end: %s", l)
 		}
+	}
+}
+
+// TestFailoverSpans: a cluster failover that chooses its target again
+// (StepRechosen, or a second detection while its span is open) is one
+// failover with one span, closed at the endpoint's move; a read replica's
+// promotion counts apart and has no error window; a failover whose
+// endpoint never moved has the outage that touches it and no later one.
+func TestFailoverSpans(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	sec := func(i, bad int) load.Second {
+		return load.Second{Index: i, Start: at(float64(i)), Sent: 10, Err5xx: bad}
+	}
+	var f dbFailovers
+	f.handle(events.Envelope{Wall: at(1), Event: rds.FailoverStep{DB: "ledger", Step: rds.StepDetected}})
+	f.handle(events.Envelope{Wall: at(1.2), Event: rds.FailoverStep{DB: "ledger", Step: rds.StepRechosen}})
+	f.handle(events.Envelope{Wall: at(1.3), Event: rds.FailoverStep{DB: "ledger", Step: rds.StepDetected}})
+	f.handle(events.Envelope{Wall: at(2), Event: rds.FailoverStep{DB: "ledger", Step: rds.StepMoved}})
+	if n, p := f.count(); n != 1 || p != 0 || len(f.spans) != 1 || !f.spans[0].to.Equal(at(2)) {
+		t.Fatalf("%d failover(s), %d promotion(s), spans %+v; want one failover, its span closed at the move", n, p, f.spans)
+	}
+	// an outage at 20 s, long after the failover: not its
+	secs := []load.Second{sec(0, 0), sec(1, 10), sec(2, 0), sec(20, 10), sec(21, 10), sec(22, 0)}
+	if w := f.errorWindow(secs, 1); w != 1 {
+		t.Fatalf("error window %.1f s, want 1 (the failover's own second, not the later outage)", w)
+	}
+
+	var p dbFailovers
+	p.handle(events.Envelope{Wall: at(1), Event: rds.FailoverStep{DB: "db-replica-1", Step: rds.StepDetected, Promotion: true}})
+	p.handle(events.Envelope{Wall: at(2), Event: rds.FailoverStep{DB: "db-replica-1", Step: rds.StepMoved, Promotion: true}})
+	if n, pr := p.count(); n != 0 || pr != 1 {
+		t.Fatalf("a promotion: %d failover(s), %d promotion(s); want 0 and 1", n, pr)
+	}
+	if w := p.errorWindow(secs, 1); w != 0 {
+		t.Fatalf("a promotion has an error window: %.1f s", w)
+	}
+
+	// a failover still open at the end: its own outage, not a later one
+	open := []wallSpan{{from: at(1)}}
+	long := []load.Second{sec(0, 0), sec(1, 10), sec(2, 0), sec(20, 10), sec(21, 10), sec(22, 10), sec(23, 0)}
+	if w := dbErrorWindow(long, open, 1); w != 1 {
+		t.Fatalf("an open failover's window %.1f s, want 1 (its own outage; the 3 s one later is not its)", w)
+	}
+	if !open[0].to.IsZero() {
+		t.Fatal("dbErrorWindow changed its caller's spans")
 	}
 }
 

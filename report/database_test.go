@@ -47,6 +47,7 @@ func TestDatabaseSection(t *testing.T) {
 	}
 	r.Database = fakeTier()
 	r.Summary.DBFailovers, r.Summary.DBErrorWindowSeconds = 1, 96.04
+	r.Summary.DBPromotions = 1
 	r.Summary.DBFailoverOverruns = []rundir.DBFailoverOverrun{{DB: "web-db", At: 104.2, Documented: 90}}
 	t0 := r.Events[0].Time
 	r.Events = append(r.Events, events.Envelope{Time: t0.Add(150 * time.Second), Kind: DatabaseKind, Type: "Event",
@@ -93,6 +94,7 @@ func TestDatabaseSection(t *testing.T) {
 	}
 	for _, want := range []string{`id="database"`, "<code>web-db-replica-1</code>", "a failover moved a role", `id="chart-db-connections"`,
 		"Database: 1 failover(s), error window 96 s", "at least half of the requests failed",
+		"Database: 1 read replica promotion(s) to a standalone DB instance (not a failover: the source keeps its endpoint).",
 		"<strong>Warning:</strong> the failover of web-db moved its endpoint at 104.2 s (AWS time), past RDS&#39;s documented 90 s"} {
 		if !strings.Contains(html.String(), want) {
 			t.Errorf("report.html lacks %q", want)

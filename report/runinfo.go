@@ -68,6 +68,8 @@ type Totals struct {
 	// and the longest client-side outage over one (rundir.Summary).
 	DBFailovers   int     `json:"db_failovers,omitempty"`
 	DBErrorWindow float64 `json:"db_error_window_seconds,omitempty"`
+	// DBPromotions counts read replica promotions (not failovers).
+	DBPromotions int `json:"db_promotions,omitempty"`
 	// DBOverruns say which failovers ran past RDS's documented time
 	// because of the lab's speed (rundir.DBFailoverOverrun.Sentence).
 	DBOverruns []string `json:"db_overruns,omitempty"`
@@ -144,5 +146,5 @@ func totals(s Summary) Totals {
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
 		WritesCheckedOn: s.WritesCheckedOn, CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
-		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds), DBOverruns: overrunSentences(s.DBFailoverOverruns)}
+		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds), DBPromotions: s.DBPromotions, DBOverruns: overrunSentences(s.DBFailoverOverruns)}
 }

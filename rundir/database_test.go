@@ -39,3 +39,22 @@ func TestPeaksAndSummaryLines(t *testing.T) {
 		t.Error("a run without a database has database lines")
 	}
 }
+
+// A read replica's promotion has its own line: it is not a failover and
+// has no error window.
+func TestPromotionIsNotAFailover(t *testing.T) {
+	var b bytes.Buffer
+	s := &Summary{DBPromotions: 1, WritesCheckedOn: "db-replica-1 (standalone)"}
+	s.WriteText(&b)
+	out := b.String()
+	if strings.Contains(out, "failover(s)") || strings.Contains(out, "error window") ||
+		!strings.Contains(out, "database: 1 read replica promotion(s) to a standalone DB instance (not a failover: the source keeps its endpoint)") {
+		t.Fatalf("a promotion in the summary:\n%s", out)
+	}
+	b.Reset()
+	s.DBFailovers, s.DBErrorWindowSeconds = 1, 42
+	s.WriteText(&b)
+	if !strings.Contains(b.String(), "database: 1 failover(s); error window 42 s (AWS time)") {
+		t.Fatalf("a failover and a promotion:\n%s", b.String())
+	}
+}

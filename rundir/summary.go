@@ -91,13 +91,15 @@ type Summary struct {
 	// acknowledgement; StaleReads those that did not show the todo.
 	CheckedReads int `json:"checked_reads"`
 	StaleReads   int `json:"stale_reads"`
-	// DBFailovers counts the database's failovers (and read replica
-	// promotions); DBErrorWindowSeconds is the longest client-side outage
+	// DBFailovers counts the database's failovers (DBPromotions its read
+	// replica promotions, which are not failovers: the source keeps its
+	// endpoint); DBErrorWindowSeconds is the longest client-side outage
 	// over one of them, in AWS seconds: a run of seconds in which at least
 	// half the requests failed (5xx or no answer), its edges counted by
 	// their failed share, so a stray failure in a healthy second does not
 	// extend it (see lab's dbErrorWindow).
 	DBFailovers          int     `json:"db_failovers,omitempty"`
+	DBPromotions         int     `json:"db_promotions,omitempty"`
 	DBErrorWindowSeconds float64 `json:"db_error_window_seconds,omitempty"`
 	// DBFailoverOverruns are the Multi-AZ failovers whose endpoint moved
 	// past RDS's documented failover time: the lab's own steps at the run's
@@ -260,6 +262,9 @@ func (s *Summary) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  writes: %d acknowledged, %d lost%s; reads after them: %d checked, %d stale\n", s.AcknowledgedWrites, s.LostWrites, on, s.CheckedReads, s.StaleReads)
 	if s.DBFailovers > 0 {
 		fmt.Fprintf(w, "  database: %d failover(s); error window %.0f s (AWS time)\n", s.DBFailovers, s.DBErrorWindowSeconds)
+	}
+	if s.DBPromotions > 0 {
+		fmt.Fprintf(w, "  database: %d read replica promotion(s) to a standalone DB instance (not a failover: the source keeps its endpoint)\n", s.DBPromotions)
 	}
 	for _, o := range s.DBFailoverOverruns {
 		fmt.Fprintf(w, "  WARNING: %s\n", o.Sentence())

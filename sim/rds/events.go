@@ -55,6 +55,10 @@ type FailoverStep struct {
 	// Overran says, when the endpoint moved past Documented, why: the lab's
 	// own steps' wall time at the run's speed.
 	Overran string `json:"overran,omitempty"`
+	// Promotion marks the steps of a read replica's promotion
+	// (PromoteReadReplica), which is not a failover: its source keeps its
+	// endpoint.
+	Promotion bool `json:"promotion,omitempty"`
 }
 
 // OverrunSlack is how far (AWS time) past RDS's documented failover time
@@ -74,6 +78,7 @@ func (e FailoverStep) Overrun() float64 {
 // Failover steps.
 const (
 	StepDetected = "detected"
+	StepRechosen = "target chosen again" // a cluster failover's target, chosen again once the primary is fenced: the same failover
 	StepFenced   = "fenced"
 	StepPromoted = "promoted"
 	StepMoved    = "endpoint moved"

@@ -833,7 +833,7 @@ func (t *Tier) failover(ctx context.Context, reason string, failed time.Time) er
 	held := conns.heldWAL(ctx, servers[1:])
 	if d.Cluster {
 		if again, err := promotionTarget(servers, usable, func(s Server) uint64 { return held[s.Identifier] }); err == nil && again.Identifier != to.Identifier {
-			step(StepDetected, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
+			step(StepRechosen, again, fmt.Sprintf("holds more WAL than %s once the primary is fenced: promoted instead", to.Identifier))
 			to = again
 			if r := t.ReaderEndpoint(); r != nil {
 				r.Move(without(r.Targets(), to.AddrPort())...)

@@ -72,7 +72,7 @@ func (t *Tier) promoteReplica(ctx context.Context, id, reason string, start time
 	}
 	at := func() float64 { return t.opts.Clock.Now().Sub(start).Seconds() }
 	step := func(name, detail string) {
-		t.publish(FailoverStep{DB: id, Step: name, Server: id, Zone: s.Zone.Name, Detail: detail, At: at()})
+		t.publish(FailoverStep{DB: id, Step: name, Server: id, Zone: s.Zone.Name, Detail: detail, At: at(), Promotion: true})
 	}
 	t.publish(RDSEvent{SourceType: "db-instance", SourceID: id, Category: "read replica", Zone: s.Zone.Name, Own: true, Text: msgPromotionStarted})
 	step(StepDetected, reason+": read replica promotion (its source "+source+" is untouched)")
