@@ -92,6 +92,10 @@ func TestDBConnectionsHeldForTheirDurationThenClosed(t *testing.T) {
 	waitFor(t, func() bool {
 		return strings.Contains(strings.Join(f.lines(), "\n"), "holds 100/120 connections to db; then it refused: sorry, too many clients already")
 	})
+	// keep says its line before it waits for its next check: advance
+	// only once that wait is registered (the fault's duration, and keep's)
+	checkWaits := func() { waitFor(t, func() bool { return c.Waiters() == 2 }) }
+	checkWaits()
 	db.breakSome(40)
 	c.Advance(LeakyHealthCheck)
 	waitFor(t, func() bool {
@@ -100,6 +104,7 @@ func TestDBConnectionsHeldForTheirDurationThenClosed(t *testing.T) {
 	if db.holding() != 100 {
 		t.Fatalf("holding %d after the redial, want 100", db.holding())
 	}
+	checkWaits()
 	c.Advance(5*time.Minute - LeakyHealthCheck - time.Second)
 	if db.holding() != 100 {
 		t.Fatal("closed early")
