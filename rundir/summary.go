@@ -81,8 +81,10 @@ type Summary struct {
 	LostWrites         int       `json:"lost_writes"`
 	// WritesCheckedOn is the DB instance lost_writes looked the writes up
 	// on, "<identifier> (<role>)": the one the application writes to at the
-	// end (the primary, or a promoted read replica it was repointed at);
-	// empty without a database.
+	// end (the primary, or a promoted read replica it was repointed at), as
+	// the groups' launch template versions name it at the end; when groups
+	// disagree, the one most write to, then "; not checked: " and the
+	// others; empty without a database.
 	WritesCheckedOn string `json:"writes_checked_on,omitempty"`
 	// Sessions is the users' session state (their carts), when the mix
 	// sends cart requests.
