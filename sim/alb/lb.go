@@ -97,6 +97,12 @@ type Config struct {
 	// connect to targets (the targets are in a network namespace of the
 	// run's own: internal/runns); nil is the host's network.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// EventLoop, on Linux, puts an event loop (evloop_linux.go) under each
+	// node's front: one goroutine and one epoll set own the client
+	// connections and the target connections of the common request;
+	// anything else goes to the goroutine front as before. Off: the
+	// goroutine front alone.
+	EventLoop bool
 }
 
 // DialGuard decides whether a node may open a connection to a target. An
