@@ -59,6 +59,7 @@ type evLoop struct {
 	sink    appendSink
 	idle    time.Duration // the client idle timeout (wall)
 	done    chan struct{}
+	served  atomic.Int64 // requests the loop routed itself (tests)
 }
 
 type evHandler interface {
@@ -494,6 +495,7 @@ func (c *evClient) dispatch(r *http.Request, body []byte, end int) {
 	now := l.now
 	x := &c.x
 	*x = evExchange{r: r, start: now}
+	l.served.Add(1)
 	c.state, c.deadline, c.armed = cBusy, time.Time{}, false
 	fc.busy.Store(true)
 	fc.cc.fv = fc.verdict
@@ -981,6 +983,7 @@ const (
 	rChunkData
 	rChunkEnd // the CRLF after a chunk's data
 	rTrailer
+	rClose // a body up to the target's close
 	rDone
 )
 
@@ -1002,20 +1005,21 @@ type evTarget struct {
 	idleFrom time.Time
 	cancel   context.CancelFunc // a dial in progress
 	// the response being read
-	st      respState
-	left    int64
-	noReuse bool
-	chunked bool
-	sniff   bool // the client's header waits (for the first chunk's size, or the body's first bytes)
-	head    []byte
-	flags   headFlags
+	st       respState
+	left     int64
+	noReuse  bool
+	chunked  bool
+	waiting  bool // the client's header waits (for the first chunk, or the body's first bytes)
+	head     []byte
+	flags    headFlags
+	declared []string // the names the Trailer header declared
 }
 
 func (t *evTarget) generation() int32 { return t.gen }
 
 func (t *evTarget) startResponse() {
-	t.st, t.left, t.noReuse, t.chunked, t.sniff, t.flags = rHead, 0, false, false, false, headFlags{}
-	t.head = t.head[:0]
+	t.st, t.left, t.noReuse, t.chunked, t.waiting, t.flags = rHead, 0, false, false, false, headFlags{}
+	t.head, t.declared = t.head[:0], t.declared[:0]
 }
 
 // take is an idle connection to u, or nil.
@@ -1226,10 +1230,7 @@ func (t *evTarget) readable() {
 		return
 	}
 	if k <= 0 || err != nil {
-		if err == nil {
-			err = io.ErrUnexpectedEOF
-		}
-		t.failed(err)
+		t.ended(err)
 		return
 	}
 	t.w += k
@@ -1253,21 +1254,17 @@ func (t *evTarget) relay() {
 				}
 				return
 			}
-			ok := t.parseHead(t.buf[t.r : t.r+end+2])
-			if !ok {
+			if !t.parseHead(t.buf[t.r : t.r+end+2]) {
 				t.failed(errMalformed)
 				return
 			}
 			t.r += end + 4
-			if t.st == rHead { // informational: the final answer follows
-				continue
-			}
 		case rBody:
-			if t.sniff {
+			if t.waiting {
 				if t.w == t.r {
 					return // the header waits for the body's first bytes
 				}
-				t.writeHead(t.buf[t.r:t.r+int(min(int64(t.w-t.r), t.left, 512))], false)
+				t.writeHead(t.buf[t.r:t.r+int(min(int64(t.w-t.r), t.left, 512))], outPlain)
 			}
 			k := int(min(int64(t.w-t.r), t.left))
 			c.out = append(c.out, t.buf[t.r:t.r+k]...)
@@ -1279,6 +1276,13 @@ func (t *evTarget) relay() {
 				return
 			}
 			t.st = rDone
+		case rClose: // up to the target's close (ended in readable)
+			if t.w == t.r {
+				c.flush()
+				return
+			}
+			t.chunk(t.buf[t.r:t.w])
+			t.r = t.w
 		case rChunkSize:
 			i := bytes.Index(t.buf[t.r:t.w], []byte("\r\n"))
 			if i < 0 {
@@ -1295,16 +1299,11 @@ func (t *evTarget) relay() {
 			}
 			t.r += i + 2
 			if size == 0 {
-				if t.sniff { // no body: the front gives it a Content-Length of 0
-					t.writeHead(nil, true)
-				} else {
-					c.out = append(c.out, "0\r\n\r\n"...)
-				}
 				t.st = rTrailer
 			} else {
 				t.left, t.st = size, rChunkData
-				if t.sniff && !t.flags.sniff {
-					t.writeHead(nil, false)
+				if t.waiting && !t.flags.sniff {
+					t.writeHead(nil, outChunked)
 				}
 			}
 		case rChunkData:
@@ -1313,16 +1312,9 @@ func (t *evTarget) relay() {
 				c.flush()
 				return
 			}
-			if t.sniff {
-				t.writeHead(t.buf[t.r:t.r+min(k, 512)], false)
-			}
-			c.out = strconv.AppendInt(c.out, int64(k), 16)
-			c.out = append(c.out, "\r\n"...)
-			c.out = append(c.out, t.buf[t.r:t.r+k]...)
-			c.out = append(c.out, "\r\n"...)
+			t.chunk(t.buf[t.r : t.r+k])
 			t.r += k
 			t.left -= int64(k)
-			x.bodyBytes += int64(k)
 			if t.left == 0 {
 				t.st = rChunkEnd
 			}
@@ -1337,19 +1329,106 @@ func (t *evTarget) relay() {
 			}
 			t.r += 2
 			t.st = rChunkSize
-		case rTrailer: // undeclared trailers: dropped, as net/http's reader does
-			i := bytes.Index(t.buf[t.r:t.w], []byte("\r\n"))
-			if i < 0 {
+		case rTrailer:
+			end := 0
+			if t.w-t.r >= 2 && t.buf[t.r] == '\r' && t.buf[t.r+1] == '\n' {
+				end = 2
+			} else if i := bytes.Index(t.buf[t.r:t.w], []byte("\r\n\r\n")); i >= 0 {
+				end = i + 4
+			} else {
+				if t.w-t.r > maxRespHead {
+					t.failed(errMalformed)
+				}
 				c.flush()
 				return
 			}
-			t.r += i + 2
-			if i == 0 {
-				t.st = rDone
+			if !t.trailers(t.buf[t.r : t.r+end]) {
+				t.failed(errMalformed)
+				return
 			}
+			t.r += end
+			t.st = rDone
 		case rDone:
 			t.done()
 			return
+		}
+	}
+}
+
+// chunk passes one piece of a body of unknown length on, as a chunk.
+func (t *evTarget) chunk(p []byte) {
+	c := t.c
+	if t.waiting {
+		t.writeHead(p[:min(len(p), 512)], outChunked)
+	}
+	c.out = strconv.AppendInt(c.out, int64(len(p)), 16)
+	c.out = append(c.out, "\r\n"...)
+	c.out = append(c.out, p...)
+	c.out = append(c.out, "\r\n"...)
+	c.x.bodyBytes += int64(len(p))
+}
+
+// trailers ends a chunked body: sec is its trailer section, its empty
+// line included. Every trailer field is passed on (net/http's reader
+// keeps them all, and the front writes them), sorted by name.
+func (t *evTarget) trailers(sec []byte) bool {
+	c := t.c
+	var lines [16]respLine
+	fields := lines[:0]
+	for rest := sec; len(rest) > 2; {
+		j := bytes.Index(rest, []byte("\r\n"))
+		l := rest[:j]
+		rest = rest[j+2:]
+		colon := bytes.IndexByte(l, ':')
+		if colon <= 0 || !frontName(string(l[:colon])) {
+			return false
+		}
+		k := l[:colon]
+		canonical(k)
+		fields = append(fields, respLine{k, bytes.Trim(l[colon+1:], " \t")})
+	}
+	if t.waiting { // nothing of the body came
+		if len(fields) == 0 && len(t.declared) == 0 {
+			t.writeHead(nil, outEmpty) // a Content-Length of 0, as the front's writer
+			return true
+		}
+		t.writeHead(nil, outChunked)
+	}
+	sortLines(fields)
+	c.out = append(c.out, "0\r\n"...)
+	for _, f := range fields {
+		c.out = append(c.out, f.k...)
+		c.out = append(c.out, ": "...)
+		c.out = append(c.out, f.v...)
+		c.out = append(c.out, "\r\n"...)
+	}
+	c.out = append(c.out, "\r\n"...)
+	return true
+}
+
+// ended: the target closed its side; it ends a body that runs up to the
+// close, and fails any other.
+func (t *evTarget) ended(err error) {
+	if t.st != rClose || err != nil {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		t.failed(err)
+		return
+	}
+	if t.waiting {
+		t.writeHead(nil, outEmpty)
+	} else {
+		t.c.out = append(t.c.out, "0\r\n\r\n"...)
+	}
+	t.noReuse = true
+	t.done()
+}
+
+func sortLines(ls []respLine) {
+	for a := 1; a < len(ls); a++ {
+		for b := a; b > 0 && bytes.Compare(ls[b-1].k, ls[b].k) > 0; b-- {
+			ls[b-1], ls[b] = ls[b], ls[b-1]
 		}
 	}
 }
@@ -1396,9 +1475,10 @@ func chunkSize(line []byte) (int64, bool) {
 type respLine struct{ k, v []byte }
 
 // parseHead reads a target's response header (head ends with its last
-// line's CRLF); false for one the loop does not relay. For a final
-// answer it counts it and writes the client's header (or waits for the
-// body's first bytes to write it).
+// line's CRLF) as http.ReadResponse and the forward would take it; false
+// for one that fails there (502). An informational answer is skipped; a
+// final one is counted and the client's header made (written now, or
+// once the body's first bytes have come: its Content-Type, its framing).
 func (t *evTarget) parseHead(head []byte) bool {
 	for i, b := range head {
 		if b == '\n' && (i == 0 || head[i-1] != '\r') || b == '\r' && (i+1 == len(head) || head[i+1] != '\n') ||
@@ -1408,8 +1488,15 @@ func (t *evTarget) parseHead(head []byte) bool {
 	}
 	i := bytes.Index(head, []byte("\r\n"))
 	line, rest := head[:i], head[i+2:]
+	http10 := false
 	status, ok := bytes.CutPrefix(line, []byte("HTTP/1.1 "))
-	if !ok || len(status) < 3 || len(status) > 3 && status[3] != ' ' {
+	if !ok {
+		if status, ok = bytes.CutPrefix(line, []byte("HTTP/1.0 ")); !ok {
+			return false
+		}
+		http10 = true
+	}
+	if len(status) < 3 || len(status) > 3 && status[3] != ' ' {
 		return false
 	}
 	code := 0
@@ -1423,10 +1510,12 @@ func (t *evTarget) parseHead(head []byte) bool {
 		return false
 	}
 	if code < 200 {
-		return true // informational: skipped, the final answer follows (t.st stays rHead)
+		return true // informational: the final answer follows (t.st stays rHead)
 	}
 	var lines [32]respLine
 	kept := lines[:0]
+	var conn [][]byte
+	var declared []byte // the Trailer header's names
 	clen := int64(-1)
 	for len(rest) > 0 {
 		j := bytes.Index(rest, []byte("\r\n"))
@@ -1456,20 +1545,20 @@ func (t *evTarget) parseHead(head []byte) bool {
 			t.chunked = true
 			continue
 		case "Connection":
-			switch {
-			case bytes.EqualFold(v, []byte("close")):
-				t.noReuse = true
-			case bytes.EqualFold(v, []byte("keep-alive")):
-			default:
-				return false // it may name headers to drop
-			}
+			conn = append(conn, v)
 			continue
-		case "Trailer", "Pragma":
-			return false
+		case "Trailer":
+			if len(declared) > 0 {
+				declared = append(declared, ',')
+			}
+			declared = append(declared, v...)
+			continue
+		case "Pragma":
+			return false // http.ReadResponse may add a Cache-Control
 		case "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Upgrade":
 			continue // hop by hop
 		}
-		if len(kept) == len(lines) {
+		if len(kept) == len(lines)-1 {
 			return false
 		}
 		kept = append(kept, respLine{k, v})
@@ -1478,8 +1567,53 @@ func (t *evTarget) parseHead(head []byte) bool {
 	if t.chunked && clen >= 0 {
 		return false
 	}
-	if bodyOK && !t.chunked && clen < 0 {
-		return false // a body up to the close: not the loop's
+	// Connection: close ends the target's connection after this answer
+	// (HTTP/1.0: unless keep-alive); the headers it names are dropped
+	keepAlive := false
+	for _, v := range conn {
+		for _, tok := range bytes.Split(v, []byte(",")) {
+			tok = bytes.Trim(tok, " \t")
+			switch {
+			case len(tok) == 0:
+			case bytes.EqualFold(tok, []byte("close")):
+				t.noReuse = true
+			case bytes.EqualFold(tok, []byte("keep-alive")):
+				keepAlive = true
+			default:
+				if !frontName(string(tok)) {
+					return false
+				}
+				canonical(tok)
+				kept = dropLines(kept, tok)
+			}
+		}
+	}
+	if http10 && !keepAlive {
+		t.noReuse = true
+	}
+	if t.chunked && len(declared) > 0 { // Go's reader keeps them as the answer's trailers; the forward declares them
+		names := make([]byte, 0, len(declared)+8)
+		for _, k := range bytes.Split(declared, []byte(",")) {
+			if k = bytes.Trim(k, " \t"); len(k) == 0 {
+				continue
+			}
+			if !frontName(string(k)) {
+				return false
+			}
+			canonical(k)
+			switch string(k) {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return false // http.ReadResponse: bad trailer key
+			}
+			if len(names) > 0 {
+				names = append(names, ", "...)
+			}
+			names = append(names, k...)
+			t.declared = append(t.declared, string(k))
+		}
+		if len(names) > 0 {
+			kept = append(kept, respLine{[]byte("Trailer"), names})
+		}
 	}
 	c := t.c
 	x := &c.x
@@ -1496,25 +1630,16 @@ func (t *evTarget) parseHead(head []byte) bool {
 			fp.o.errors.Add(1)
 		}
 	}
-	// sorted by name, as http.Header.Write writes them; a name's values
-	// keep their order
-	for a := 1; a < len(kept); a++ {
-		for b := a; b > 0 && bytes.Compare(kept[b-1].k, kept[b].k) > 0; b-- {
-			kept[b-1], kept[b] = kept[b], kept[b-1]
-		}
+	if x.keepExpired { // the handler's own header, among the target's
+		kept = append(kept, respLine{[]byte("Connection"), []byte("close")})
 	}
-	// the client's header, but for what depends on the body's first bytes
+	sortLines(kept) // as http.Header.Write writes them; a name's values keep their order
 	h := appendStatusLine(t.head[:0], code)
 	var hasType, hasCE, hasDate bool
-	connDone := !x.keepExpired
 	for _, l := range kept {
+		x.hdrBytes += int64(len(l.k) + len(l.v) + 4)
 		if !bodyOK && (string(l.k) == "Content-Length" || code == http.StatusNotModified && string(l.k) == "Content-Type") {
 			continue
-		}
-		if !connDone && bytes.Compare(l.k, []byte("Connection")) > 0 {
-			h = append(h, "Connection: close\r\n"...)
-			x.hdrBytes += int64(len("Connection") + len("close") + 4)
-			connDone = true
 		}
 		switch string(l.k) {
 		case "Content-Type":
@@ -1528,43 +1653,57 @@ func (t *evTarget) parseHead(head []byte) bool {
 		h = append(h, ": "...)
 		h = append(h, l.v...)
 		h = append(h, "\r\n"...)
-		x.hdrBytes += int64(len(l.k) + len(l.v) + 4)
-	}
-	if !connDone {
-		h = append(h, "Connection: close\r\n"...)
-		x.hdrBytes += int64(len("Connection") + len("close") + 4)
 	}
 	t.head = h
 	t.flags = headFlags{sniff: bodyOK && !hasType && !hasCE, hasDate: hasDate, bodyOK: bodyOK}
 	switch {
 	case !bodyOK || clen == 0:
-		t.writeHead(nil, false)
+		t.writeHead(nil, outPlain)
 		t.st = rDone
-	case t.chunked: // the header waits for the first chunk's size (an empty body has a Content-Length)
-		t.sniff, t.st = true, rChunkSize
+	case t.chunked: // the header waits for the first chunk (an empty body gets a Content-Length)
+		t.waiting, t.st = true, rChunkSize
+	case clen < 0: // up to the target's close, chunked on to the client
+		t.waiting, t.st, t.noReuse = true, rClose, true
 	default:
 		t.st, t.left = rBody, clen
 		if t.flags.sniff {
-			t.sniff = true // the header waits for the body's first bytes
+			t.waiting = true // the header waits for the body's first bytes
 		} else {
-			t.writeHead(nil, false)
+			t.writeHead(nil, outPlain)
 		}
 	}
 	return true
 }
 
+// dropLines drops the lines named k.
+func dropLines(ls []respLine, k []byte) []respLine {
+	out := ls[:0]
+	for _, l := range ls {
+		if !bytes.Equal(l.k, k) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 type headFlags struct{ sniff, hasDate, bodyOK bool }
 
+// The client's framing of an answer whose header waited.
+const (
+	outPlain   = iota // its Content-Length, or no body
+	outEmpty          // a body of unknown length that came empty: Content-Length: 0
+	outChunked        // a body of unknown length: chunked
+)
+
 // writeHead ends the client's header as the front's writer does (a
-// Content-Length of 0 for an empty chunked body, Date, Content-Type
-// sniffed from body, Connection: close, Transfer-Encoding: chunked) and
-// queues it.
-func (t *evTarget) writeHead(body []byte, emptyChunked bool) {
+// Content-Length of 0, Date, Content-Type sniffed from body, Connection:
+// close, Transfer-Encoding: chunked) and queues it.
+func (t *evTarget) writeHead(body []byte, framing int) {
 	c := t.c
 	x := &c.x
 	f := t.flags
 	h := t.head
-	if emptyChunked {
+	if framing == outEmpty {
 		h = append(h, "Content-Length: 0\r\n"...)
 	}
 	if !f.hasDate {
@@ -1580,13 +1719,13 @@ func (t *evTarget) writeHead(body []byte, emptyChunked bool) {
 	if x.closeAfter && !x.keepExpired {
 		h = append(h, "Connection: close\r\n"...)
 	}
-	if t.chunked && f.bodyOK && !emptyChunked {
+	if framing == outChunked && f.bodyOK {
 		h = append(h, "Transfer-Encoding: chunked\r\n"...)
 	}
 	h = append(h, "\r\n"...)
 	t.head = h
 	c.out = append(c.out, h...)
-	t.sniff = false
+	t.waiting = false
 	x.headSent, x.resp, x.status = true, t.l.now, x.tstatus
 }
 
