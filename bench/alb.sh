@@ -272,12 +272,12 @@ wrk_run() {
 
 say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up)"
 for round in 1 2; do
-	start_lab;     wrk_run "lab-$round"     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	start_lab -front goroutine; wrk_run "lab-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 	if [[ $LOOP == 1 ]]; then
 		start_lab -front loop; wrk_run "lab-loop-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 	fi
 	for n in $RULES; do
-		start_lab -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+		start_lab -front goroutine -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 	done
 	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop_proxy
 	start_nginx;   wrk_run "nginx-$round"   "http://$NGX/";               stop_proxy
@@ -300,12 +300,12 @@ if [[ -z $RATE ]]; then
 	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
 fi
 say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
-start_lab;     rate_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+start_lab -front goroutine; rate_run lab "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 if [[ $LOOP == 1 ]]; then
 	start_lab -front loop; rate_run lab-loop "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 fi
 for n in $RULES; do
-	start_lab -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 done
 start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
 start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
@@ -314,7 +314,7 @@ rate_run direct "http://$B1/"
 
 if [[ $PROFILE == 1 ]]; then
 	say "profiling the lab node (run not counted)"
-	start_lab -cpuprofile "$results/albnode.pprof"
+	start_lab -front goroutine -cpuprofile "$results/albnode.pprof"
 	wrk_run lab-profile "http://127.0.1.1:$LAB_PORT/"
 	stop_proxy
 	go tool pprof -top -nodecount=15 "$tmp/albnode" "$results/albnode.pprof" >"$results/pprof-top.txt" 2>&1 || true

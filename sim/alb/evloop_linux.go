@@ -21,11 +21,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evLoop is a node's event-loop front (Config.EventLoop): one goroutine
-// and one epoll instance of its own that own both the client connections
-// it takes and its connections to the targets, so that a request costs
-// no goroutine wake-up and no read that finds nothing. Level-triggered:
-// a descriptor is read only when epoll says it has something.
+// evLoop is the event loop under a node's front (on by default;
+// Config.GoroutineFront turns it off): one goroutine and one epoll set of
+// its own that own both the client connections it takes and its
+// connections to the targets, so that a request costs no goroutine
+// wake-up and no read that finds nothing (the goroutine front's cost per
+// request, issue 17). Level-triggered: a descriptor is read only when
+// epoll says it has something. New client connections come from the
+// front's accept loop (the listener's cap first); the loop takes their
+// descriptors (dup, then the Go connection closed) and hands one back as
+// a Go connection (net.FileConn) to the goroutine front at the first
+// request it does not take.
 //
 // It serves the front's common request (h1serve.go's parse: HTTP/1.1, a
 // plain header, no body or a Content-Length one that has all come) with no
@@ -59,7 +65,10 @@ type evLoop struct {
 	sink    appendSink
 	idle    time.Duration // the client idle timeout (wall)
 	done    chan struct{}
-	served  atomic.Int64 // requests the loop routed itself (tests)
+	file    *os.File        // the epoll set's descriptor, in Go's poller (wait)
+	raw     syscall.RawConn // file's; nil: not pollable, wait blocks in epoll_wait
+	until   time.Time       // file's read deadline
+	served  atomic.Int64    // requests the loop routed itself (tests)
 }
 
 type evHandler interface {
@@ -95,6 +104,15 @@ func newEvLoop(f *front) (*evLoop, error) {
 	// timeouts are swept every tick: each fires between d and d + tick
 	l.tick = min(max(l.idle/32, time.Millisecond), 25*time.Millisecond)
 	l.bw = bufio.NewWriterSize(&l.sink, 4<<10)
+	// the set's descriptor in Go's poller, so that an idle loop waits
+	// there (wait); the file owns the descriptor from here on
+	unix.SetNonblock(epfd, true)
+	l.file = os.NewFile(uintptr(epfd), "epoll")
+	if l.file.SetReadDeadline(time.Time{}) == nil { // pollable
+		if raw, err := l.file.SyscallConn(); err == nil {
+			l.raw = raw
+		}
+	}
 	n.lb.wg.Add(1)
 	go l.run()
 	return l, nil
@@ -145,11 +163,11 @@ func (l *evLoop) run() {
 	l.now = time.Now()
 	nextSweep := l.now.Add(l.tick)
 	for {
-		ms := -1
+		var until time.Time // zero: nothing to sweep, wait for events alone
 		if len(l.clients)+len(l.targets) > 0 {
-			ms = max(int(nextSweep.Sub(l.now)/time.Millisecond), 0) + 1
+			until = nextSweep
 		}
-		k, err := unix.EpollWait(l.epfd, events, ms)
+		k, err := l.wait(events, until)
 		if err != nil && err != unix.EINTR {
 			l.n.lb.errorLog.Printf("alb event loop: epoll_wait: %v", err)
 			return
@@ -183,6 +201,42 @@ func (l *evLoop) run() {
 	}
 }
 
+// wait returns the ready events: at once when there are some; else the
+// loop waits on Go's own poller, which watches the epoll set's descriptor,
+// until there are some or until has come. An idle loop so holds no P:
+// the node's other goroutines (health checks, the access log, connections
+// handed to the goroutine front) run meanwhile, with GOMAXPROCS=1 too,
+// where a loop blocked in epoll_wait would hold the P until sysmon took
+// it (up to 10 ms when the process has been idle).
+func (l *evLoop) wait(events []unix.EpollEvent, until time.Time) (int, error) {
+	k, err := unix.EpollWait(l.epfd, events, 0)
+	if k > 0 || err != nil && err != unix.EINTR {
+		return k, err
+	}
+	if l.raw == nil { // the set is not pollable here: block in epoll_wait
+		ms := -1
+		if !until.IsZero() {
+			ms = max(int(time.Until(until)/time.Millisecond), 0) + 1
+		}
+		return unix.EpollWait(l.epfd, events, ms)
+	}
+	if !until.Equal(l.until) {
+		l.file.SetReadDeadline(until)
+		l.until = until
+	}
+	rerr := l.raw.Read(func(uintptr) bool {
+		k, err = unix.EpollWait(l.epfd, events, 0)
+		return k > 0 || err != nil && err != unix.EINTR
+	})
+	if rerr != nil {
+		if errors.Is(rerr, os.ErrDeadlineExceeded) {
+			return 0, nil
+		}
+		return 0, rerr
+	}
+	return k, err
+}
+
 // exit closes what the loop still holds, once the front has closed.
 func (l *evLoop) exit() {
 	l.mu.Lock()
@@ -201,7 +255,7 @@ func (l *evLoop) exit() {
 	}
 	l.dials.Wait()
 	unix.Close(l.evfd)
-	unix.Close(l.epfd)
+	l.file.Close() // the epoll set's descriptor
 	close(l.done)
 }
 
@@ -666,7 +720,10 @@ func (c *evClient) flush() bool {
 	if c.wantOut {
 		c.wantOut = false
 		l.modify(c.fd, c.events(), c.gen)
-		if c.state == cIdle && l.idle > 0 {
+		switch {
+		case c.state == cBusy: // written: the target's deadline is the exchange's
+			c.deadline = time.Time{}
+		case c.state == cIdle && l.idle > 0:
 			c.deadline = l.now.Add(l.idle)
 		}
 	}

@@ -2,6 +2,7 @@ package alb
 
 import "os"
 
-// eventLoopTests runs every test's load balancer (newHarness) with the
-// event-loop front (Config.EventLoop): ALB_EVENT_LOOP=1 go test ./sim/alb/.
-var eventLoopTests = os.Getenv("ALB_EVENT_LOOP") == "1"
+// goroutineFrontTests runs every test's load balancer (newHarness) with
+// the goroutine front alone (Config.GoroutineFront), as before the event
+// loop: ALB_FRONT=goroutine go test ./sim/alb/.
+var goroutineFrontTests = os.Getenv("ALB_FRONT") == "goroutine"

@@ -65,7 +65,7 @@ type front struct {
 	ln   net.Listener           // the node's clientListener
 	hand chan net.Conn          // connections handed to net/http
 	once sync.Once              // starts the accept loop
-	loop atomic.Pointer[evLoop] // the event loop under the front (Config.EventLoop); nil: none
+	loop atomic.Pointer[evLoop] // the event loop under the front (evloop_linux.go); nil: none
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{}
@@ -89,10 +89,10 @@ type handoffListener struct{ f *front }
 func (l handoffListener) Accept() (net.Conn, error) {
 	f := l.f
 	f.once.Do(func() {
-		if f.n.lb.cfg.EventLoop {
+		if !f.n.lb.cfg.GoroutineFront {
 			if l, err := newEvLoop(f); err != nil {
-				f.n.lb.errorLog.Printf("alb: no event loop: %v", err)
-			} else {
+				f.n.lb.errorLog.Printf("alb: no event loop, the goroutine front serves all: %v", err)
+			} else if l != nil {
 				f.loop.Store(l) // ends once the front has closed and its connections have ended
 			}
 		}

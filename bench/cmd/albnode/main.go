@@ -36,7 +36,7 @@ func main() {
 	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
 	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
 	rules := flag.Int("rules", 0, "listener rules (0-100): the request matches only the last (see benchRules)")
-	front := flag.String("front", "goroutine", "the node's front: goroutine (a goroutine per connection) or loop (the event loop, alb.Config.EventLoop)")
+	front := flag.String("front", "loop", "the node's front: loop (the event loop under the front, the default) or goroutine (a goroutine per connection alone, alb.Config.GoroutineFront)")
 	flag.Parse()
 	if *rules < 0 || *rules > 100 {
 		log.Fatalf("-rules %d: use 0 to 100 (AWS's default quota of rules per load balancer)", *rules)
@@ -44,8 +44,8 @@ func main() {
 	benchRuleCount = *rules
 	switch *front {
 	case "goroutine":
+		goroutineFront = true
 	case "loop":
-		eventLoop = true
 	default:
 		log.Fatalf("-front %q: use goroutine or loop", *front)
 	}
@@ -93,7 +93,7 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 			Matches:    func(code int) bool { return code == 200 }},
 		Clock: clk, Events: bus,
 		TargetGroupName: benchGroup(benchRuleCount), Rules: benchRules(benchRuleCount),
-		EventLoop: eventLoop,
+		GoroutineFront: goroutineFront,
 	})
 	if err != nil {
 		return err
@@ -186,8 +186,8 @@ func health(lb *alb.LoadBalancer) map[string]string {
 // benchRuleCount is -rules.
 var benchRuleCount int
 
-// eventLoop is -front loop.
-var eventLoop bool
+// goroutineFront is -front goroutine.
+var goroutineFront bool
 
 // benchGroup names the target group the rules forward to ("" without
 // rules: the node as before).
