@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -422,7 +423,9 @@ type evExchange struct {
 	hdrBytes    int64
 	bodyBytes   int64
 	headSent    bool
-	keepExpired bool // client_keep_alive ran out: Connection: close among the headers
+	rule        int    // the matched rule's priority (0: the default)
+	action      string // the rule's action ("": no rules)
+	keepExpired bool   // client_keep_alive ran out: Connection: close among the headers
 	closeAfter  bool
 	routed      bool
 }
@@ -518,8 +521,13 @@ func (c *evClient) serveBuffered() {
 			c.handOver()
 			return
 		}
+		rs, prio, action, ok := c.route(r)
+		if !ok {
+			c.handOver()
+			return
+		}
 		body := fc.buf[fc.r+end : fc.r+end+int(r.ContentLength)]
-		c.dispatch(r, body, end)
+		c.dispatch(r, body, end, rs, prio, action)
 	}
 }
 
@@ -528,27 +536,59 @@ func (c *evClient) serveBuffered() {
 func (c *evClient) takes(r *http.Request, end int) bool {
 	n, fc := c.l.n, c.fc
 	lb := n.lb
-	if lb.rules.Load() != nil || lb.sticky != nil || lb.faults.active.Load() != nil || fc.verdict.Class != Compliant {
+	if lb.sticky != nil || lb.faults.active.Load() != nil || fc.verdict.Class != Compliant {
 		return false
 	}
 	if r.ContentLength > 0 && int64(fc.w-fc.r-end) < r.ContentLength {
 		return false // a body still to come: the goroutine front reads it
 	}
-	routes := n.routes.Load().routes
-	for i := range routes {
-		if routes[i].fast == nil {
-			return false
-		}
-	}
 	return true
 }
 
+// route chooses r's route set as Node.ServeHTTP does: the listener's
+// rules (rules.go), when there are any, name the target group. false
+// hands the request to the goroutine front: a fixed response or a
+// redirect (the node's own writers answer those), a weighted forward
+// with target group stickiness (its cookie), or a route the fast path
+// does not know.
+func (c *evClient) route(r *http.Request) (rs *routeSet, prio int, action string, ok bool) {
+	n := c.l.n
+	rs = n.routes.Load()
+	if rules := n.lb.rules.Load(); rules != nil {
+		var client netip.Addr
+		if rules.NeedsClient() { // only source-ip conditions look at it
+			if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+				client = ap.Addr()
+			}
+		}
+		var a *RuleAction
+		prio, a = rules.Evaluate(r, client) // no side effects: the goroutine front evaluates again
+		if a.Type != ActionForward || len(a.Weighted) > 0 && a.Stickiness != 0 && rules.tgSeal != nil {
+			return nil, 0, "", false
+		}
+		group := a.TargetGroup
+		if len(a.Weighted) > 0 {
+			group = n.pickGroup(a.Weighted)
+		}
+		if group != n.lb.cfg.TargetGroupName {
+			rs = n.routesOf(group) // another target group (groups.go)
+		}
+		action = a.Type
+	}
+	for i := range rs.routes {
+		if rs.routes[i].fast == nil {
+			return nil, 0, "", false
+		}
+	}
+	return rs, prio, action, true
+}
+
 // dispatch routes r and sends it to its target.
-func (c *evClient) dispatch(r *http.Request, body []byte, end int) {
+func (c *evClient) dispatch(r *http.Request, body []byte, end int, rs *routeSet, prio int, action string) {
 	l, n, fc := c.l, c.l.n, c.fc
 	now := l.now
 	x := &c.x
-	*x = evExchange{r: r, start: now}
+	*x = evExchange{r: r, start: now, rule: prio, action: action}
 	l.served.Add(1)
 	c.state, c.deadline, c.armed = cBusy, time.Time{}, false
 	fc.busy.Store(true)
@@ -561,7 +601,6 @@ func (c *evClient) dispatch(r *http.Request, body []byte, end int) {
 			fc.r, fc.w = 0, 0
 		}
 	}
-	rs := n.routes.Load()
 	i := rs.picker.Pick(rs.routes)
 	if i < 0 {
 		consumed()
@@ -906,7 +945,7 @@ func (c *evClient) logExchange() {
 		elbStatus: x.status, targetStatus: x.tstatus,
 		sent: x.bodyBytes + x.hdrBytes + int64(len(r.Proto)+16), method: r.Method, host: r.Host, uri: r.RequestURI, proto: r.Proto,
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: c.fc.verdict,
-		connID: c.fc.ci.id,
+		connID: c.fc.ci.id, rule: x.rule, action: x.action,
 	}
 	if x.fp != nil {
 		en.target, en.group = x.fp.target, x.fp.group

@@ -161,3 +161,45 @@ func answersOf(t *testing.T, addr, req string) string {
 	}
 	return out.String()
 }
+
+// With listener rules the loop serves a rule's forward itself, and hands
+// a fixed response or a redirect to the goroutine front: the answers and
+// the access log's lines (but for times, ports and ids) are the goroutine
+// front's.
+func TestEventLoopRulesAsTheGoroutineFront(t *testing.T) {
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	rules := []Rule{
+		{Priority: 10, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/fixed*"}}},
+			Action: RuleAction{Type: ActionFixedResponse, StatusCode: 418, ContentType: "text/plain", Body: "no"}},
+		{Priority: 20, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/api/*"}}},
+			Action: RuleAction{Type: ActionForward, TargetGroup: "web"}},
+	}
+	nodeOf := func(loop bool) (*harness, string, *bytes.Buffer) {
+		log := new(bytes.Buffer) // read once the load balancer has closed (its writer has ended)
+		h := newHarness(t, scaled(func(c *Config) {
+			c.GoroutineFront, c.TargetGroupName, c.Rules, c.AccessLog = !loop, "web", rules, log
+		}))
+		h.register("i-a", "us-east-1a", target)
+		h.waitState("i-a", StateHealthy)
+		return h, h.lb.Nodes()[0].addr.String(), log
+	}
+	hg, goroutine, glog := nodeOf(false)
+	hl, loop, llog := nodeOf(true)
+	for _, p := range []string{"/api/todos", "/other", "/fixed"} {
+		req := "GET " + p + " HTTP/1.1\r\nHost: lb\r\nUser-Agent: test\r\n\r\n"
+		if got, want := answersOf(t, loop, req), answersOf(t, goroutine, req); got != want {
+			t.Errorf("%q:\nloop:      %q\ngoroutine: %q", req, got, want)
+		}
+	}
+	// the forwards and their connections' closing requests; the fixed
+	// response's connection went to the goroutine front with it
+	if l := hl.lb.Nodes()[0].front.loop.Load(); l.served.Load() != 4 {
+		t.Errorf("the loop served %d requests, want 4", l.served.Load())
+	}
+	hg.lb.Close()
+	hl.lb.Close()
+	mask := regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9T:.]+Z|127\.0\.[0-9.]+:[0-9]+|-?[0-9]+\.[0-9]{3} |TID_[0-9a-f]+|app/lab/[0-9a-f]+`)
+	if got, want := mask.ReplaceAllString(llog.String(), "_"), mask.ReplaceAllString(glog.String(), "_"); got != want || got == "" {
+		t.Errorf("access log:\nloop:      %s\ngoroutine: %s", got, want)
+	}
+}
