@@ -203,3 +203,48 @@ func TestEventLoopRulesAsTheGoroutineFront(t *testing.T) {
 		t.Errorf("access log:\nloop:      %s\ngoroutine: %s", got, want)
 	}
 }
+
+// A client that closes its side right after its requests (a half-close)
+// still gets the answers that come within watchAfter of each request,
+// pipelined ones too, then the connection closes; as with the goroutine
+// front. An answer slower than that (a loaded host) ends its request as
+// 460 instead, counted: never a request dropped unanswered and uncounted.
+func TestEventLoopHalfClosedClientIsAnswered(t *testing.T) {
+	h := newHarness(t, scaled(func(c *Config) { c.GoroutineFront = false }))
+	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	n := h.lb.Nodes()[0]
+	for _, reqs := range [][]string{{"/one"}, {"/first", "/second"}} {
+		c, err := net.Dial("tcp", n.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all string
+		for _, p := range reqs {
+			all += "GET " + p + " HTTP/1.1\r\nHost: lb\r\n\r\n"
+		}
+		io.WriteString(c, all)
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for _, p := range reqs {
+			before := n.Metrics().HTTPCode_ELB_4XX_Count
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				waitFor(t, p+" counted as 460 (no answer after a half-close: "+err.Error()+")",
+					func() bool { return n.Metrics().HTTPCode_ELB_4XX_Count > before })
+				t.Logf("%s: answer slower than watchAfter on this host: 460", p)
+				break
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || string(b) != p {
+				t.Fatalf("%s after a half-close: %d %q", p, resp.StatusCode, b)
+			}
+		}
+		if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+			t.Fatalf("after the answers: %v, want the connection closed", err)
+		}
+		c.Close()
+	}
+}
