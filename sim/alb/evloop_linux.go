@@ -482,6 +482,10 @@ func (c *evClient) event(ev uint32) {
 			return
 		}
 	}
+	if c.state != cClosed && c.paused && ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		c.gone() // reset while not read (a full buffer, or its side closed): always reported
+		return
+	}
 	if c.state != cClosed && ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.readable()
 	}
@@ -1322,7 +1326,9 @@ func (t *evTarget) event(ev uint32) {
 			return
 		}
 	}
-	if t.fd >= 0 && ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !t.paused {
+	// paused (the client is behind), it is read only when reset or hung
+	// up, which epoll reports regardless: its end is read then
+	if t.fd >= 0 && ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && (!t.paused || ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0) {
 		t.readable()
 	}
 }
