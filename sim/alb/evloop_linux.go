@@ -1221,6 +1221,20 @@ func (l *evLoop) dropIdle(t *evTarget) {
 	}
 }
 
+// closeIdle closes the loop's idle connections to targets, on the loop
+// (nodeConns.closeIdleNow).
+func (l *evLoop) closeIdle() {
+	l.post(func() {
+		var idle []*evTarget
+		for _, free := range l.pools {
+			idle = append(idle, free...)
+		}
+		for _, t := range idle {
+			l.closeTarget(t)
+		}
+	})
+}
+
 // dial opens a connection to t's target on a goroutine of the loop's
 // (the node's own dialer: its connect timeout, its network, the dial
 // guard), then sends the request.

@@ -11,3 +11,5 @@ func newEvLoop(*front) (*evLoop, error) { return nil, nil }
 func (*evLoop) accept(*clientConn) bool { return false }
 
 func (*evLoop) post(func()) bool { return false }
+
+func (*evLoop) closeIdle() {}
