@@ -39,6 +39,7 @@ THREADS=${THREADS:-1}
 PROFILE=${PROFILE:-0}
 RATE=${RATE:-}
 RULES=${RULES:-}
+LOOP=${LOOP:-1}
 PORT_BASE=${PORT_BASE:-18080}
 B1=127.0.0.1:$((PORT_BASE + 1))
 B2=127.0.0.1:$((PORT_BASE + 2))
@@ -271,9 +272,12 @@ wrk_run() {
 
 say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up)"
 for round in 1 2; do
-	start_lab;     wrk_run "lab-$round"     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	start_lab -front goroutine; wrk_run "lab-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	if [[ $LOOP == 1 ]]; then
+		start_lab -front loop; wrk_run "lab-loop-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	fi
 	for n in $RULES; do
-		start_lab -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+		start_lab -front goroutine -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 	done
 	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop_proxy
 	start_nginx;   wrk_run "nginx-$round"   "http://$NGX/";               stop_proxy
@@ -296,9 +300,12 @@ if [[ -z $RATE ]]; then
 	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
 fi
 say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
-start_lab;     rate_run lab     "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+start_lab -front goroutine; rate_run lab "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+if [[ $LOOP == 1 ]]; then
+	start_lab -front loop; rate_run lab-loop "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+fi
 for n in $RULES; do
-	start_lab -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+	start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 done
 start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
 start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
@@ -307,11 +314,18 @@ rate_run direct "http://$B1/"
 
 if [[ $PROFILE == 1 ]]; then
 	say "profiling the lab node (run not counted)"
-	start_lab -cpuprofile "$results/albnode.pprof"
+	start_lab -front goroutine -cpuprofile "$results/albnode.pprof"
 	wrk_run lab-profile "http://127.0.1.1:$LAB_PORT/"
 	stop_proxy
 	go tool pprof -top -nodecount=15 "$tmp/albnode" "$results/albnode.pprof" >"$results/pprof-top.txt" 2>&1 || true
 	go tool pprof -top -cum -nodecount=25 "$tmp/albnode" "$results/albnode.pprof" >"$results/pprof-top-cum.txt" 2>&1 || true
+	if [[ $LOOP == 1 ]]; then
+		say "profiling the lab node's event-loop front (run not counted)"
+		start_lab -front loop -cpuprofile "$results/albnode-loop.pprof"
+		wrk_run lab-loop-profile "http://127.0.1.1:$LAB_PORT/"
+		stop_proxy
+		go tool pprof -top -nodecount=15 "$tmp/albnode" "$results/albnode-loop.pprof" >"$results/pprof-loop-top.txt" 2>&1 || true
+	fi
 	cp "$tmp/albnode" "$results/albnode.bin"
 fi
 
@@ -356,6 +370,8 @@ median() {
 
 lab=$(summary "$results"/lab-1.txt "$results"/lab-2.txt | median)
 hap=$(summary "$results"/haproxy-1.txt "$results"/haproxy-2.txt | median)
+loop=
+if [[ $LOOP == 1 ]]; then loop=$(summary "$results"/lab-loop-1.txt "$results"/lab-loop-2.txt | median); fi
 ngx=$(summary "$results"/nginx-1.txt "$results"/nginx-2.txt | median)
 dir=$(summary "$results"/direct.txt)
 
@@ -378,12 +394,16 @@ dir=$(summary "$results"/direct.txt)
 		printf '%-22s %12.0f %10.3f %10.3f %7d %10s %12s %12s\n' "$1" "$rps" "$p50" "$p99" "$err" "$cpu" "$per" "$user"
 	}
 	for r in 1 2; do row "lab ALB node, run $r" "$(summary "$results/lab-$r.txt")"; done
+	if [[ $LOOP == 1 ]]; then
+		for r in 1 2; do row "lab loop front, run $r" "$(summary "$results/lab-loop-$r.txt")"; done
+	fi
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
 	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
 	for n in $RULES; do
 		for r in 1 2; do row "lab, $n rules, run $r" "$(summary "$results/lab-rules$n-$r.txt")"; done
 	done
 	row "lab ALB node (mean)" "$lab"
+	if [[ $LOOP == 1 ]]; then row "lab loop front (mean)" "$loop"; fi
 	for n in $RULES; do row "lab, $n rules (mean)" "$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)"; done
 	row "HAProxy (mean)" "$hap"
 	row "nginx (mean)" "$ngx"
@@ -391,7 +411,7 @@ dir=$(summary "$results"/direct.txt)
 	echo
 	printf 'at a constant %s requests/s (open loop, latency from when each request was due):\n' "$RATE"
 	printf '%-22s %12s %10s %10s %7s\n' subject "achieved/s" "p50 ms" "p99 ms" errors
-	for s in lab $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct; do
+	for s in lab $([[ $LOOP == 1 ]] && echo lab-loop) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct; do
 		read -r n rps p50 p99 err <"$results/$s.rate"
 		printf '%-22s %12.0f %10.3f %10.3f %7d\n' "$s" "$rps" "$p50" "$p99" "$err"
 	done
@@ -411,6 +431,15 @@ dir=$(summary "$results"/direct.txt)
 		if (lc > 0 && hc > 0) printf "lab / HAProxy CPU per request = %.2f\n", lc / hc
 		printf "lab p99 - HAProxy p99 at %s/s = %+.3f ms\n", "'"$RATE"'", lp - hp
 	}'
+	# the event-loop front against HAProxy and against the goroutine front,
+	# same run (the issue's three goals)
+	if [[ $LOOP == 1 ]]; then
+		read -r _ _ op99 _ <<<"$(cut -d' ' -f2- "$results/lab-loop.rate")"
+		awk -v o="${loop%% *}" -v l="${lab%% *}" -v h="${hap%% *}" -v oc="$(cut -d' ' -f6 <<<"$loop")" -v lc="$(cut -d' ' -f6 <<<"$lab")" -v hc="$(cut -d' ' -f6 <<<"$hap")" -v op="$op99" -v lp="$lp99" -v hp="$hp99" 'BEGIN {
+			printf "loop front / HAProxy = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against HAProxy\n", o / h, (hc > 0 ? oc / hc : -1), "'"$RATE"'", op - hp
+			printf "loop front / goroutine front = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against it\n", o / l, (lc > 0 ? oc / lc : -1), "'"$RATE"'", op - lp
+		}'
+	fi
 	# listener rules: each count against HAProxy in this run, and what
 	# each rule costs against the node without rules (throughput lost per
 	# rule, CPU per request added per rule)
@@ -426,6 +455,11 @@ dir=$(summary "$results"/direct.txt)
 		echo
 		echo "lab node CPU profile (profiled run: $(summary "$results/lab-profile.txt" | cut -d' ' -f1) requests/s):"
 		cat "$results/pprof-top.txt"
+	fi
+	if [[ -f $results/pprof-loop-top.txt ]]; then
+		echo
+		echo "lab node, event-loop front, CPU profile (profiled run: $(summary "$results/lab-loop-profile.txt" | cut -d' ' -f1) requests/s):"
+		cat "$results/pprof-loop-top.txt"
 	fi
 	echo
 	echo "raw output: $results"

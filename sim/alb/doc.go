@@ -62,6 +62,16 @@
 // first request it does not take: bodies, upgrades, h2c, 100-continue and
 // every malformed or over-limit request are net/http's, as before.
 //
+// Under the front, on Linux, an event loop (evloop_linux.go; off with
+// Config.GoroutineFront) serves the commonest of those requests itself:
+// one goroutine and one epoll set own the client connections and the
+// connections to the targets, so a request costs no goroutine wake-up; it
+// takes a request the front would take when no listener rule, stickiness
+// or fault applies and its desync verdict is compliant, and writes what the
+// front would (evloop_linux_test.go compares the two byte for byte); at
+// the first request it does not take, the connection goes to the goroutine
+// front with the bytes read, and on from there as before.
+//
 // Below both (clientconn.go) each client connection sees the
 // request's own bytes first: it classifies every HTTP/1 request for
 // desync mitigation (desync.go: routing.http.desync_mitigation_mode,

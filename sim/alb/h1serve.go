@@ -62,9 +62,10 @@ const frontBuf = 4 << 10
 // front is one node's HTTP/1.1 front: its accept loop and its connections.
 type front struct {
 	n    *Node
-	ln   net.Listener  // the node's clientListener
-	hand chan net.Conn // connections handed to net/http
-	once sync.Once     // starts the accept loop
+	ln   net.Listener           // the node's clientListener
+	hand chan net.Conn          // connections handed to net/http
+	once sync.Once              // starts the accept loop
+	loop atomic.Pointer[evLoop] // the event loop under the front (evloop_linux.go); nil: none
 
 	mu     sync.Mutex
 	conns  map[*frontConn]struct{}
@@ -87,7 +88,16 @@ type handoffListener struct{ f *front }
 
 func (l handoffListener) Accept() (net.Conn, error) {
 	f := l.f
-	f.once.Do(func() { go f.acceptLoop() }) // ends when the listener closes
+	f.once.Do(func() {
+		if !f.n.lb.cfg.GoroutineFront {
+			if l, err := newEvLoop(f); err != nil {
+				f.n.lb.errorLog.Printf("alb: no event loop, the goroutine front serves all: %v", err)
+			} else if l != nil {
+				f.loop.Store(l) // ends once the front has closed and its connections have ended
+			}
+		}
+		go f.acceptLoop() // ends when the listener closes
+	})
 	select {
 	case c := <-f.hand:
 		return c, nil
@@ -120,6 +130,9 @@ func (f *front) acceptLoop() {
 			f.handoff(c)
 			continue
 		}
+		if l := f.loop.Load(); l != nil && l.accept(cc) {
+			continue // the event loop serves it (evloop_linux.go)
+		}
 		fc := f.newConn(cc)
 		if fc == nil {
 			cc.Close()
@@ -142,6 +155,9 @@ func (f *front) close(hard bool) {
 		conns = append(conns, c)
 	}
 	f.mu.Unlock()
+	if l := f.loop.Load(); l != nil {
+		l.post(func() {}) // the loop sees the front closed
+	}
 	for _, c := range conns {
 		if hard || !c.busy.Load() {
 			c.cc.Close()

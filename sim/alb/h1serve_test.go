@@ -215,8 +215,10 @@ func TestFrontClientGoneIs460(t *testing.T) {
 	h := newHarness(t, scaled(nil))
 	release := make(chan struct{})
 	gone := make(chan struct{})
+	arrived := make(chan struct{})
 	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			select {
 			case <-r.Context().Done(): // the node cut the connection
 				close(gone)
@@ -233,7 +235,12 @@ func TestFrontClientGoneIs460(t *testing.T) {
 		t.Fatal(err)
 	}
 	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: lb\r\n\r\n")
-	waitFor(t, "the request at the target", func() bool { return n.Metrics().RequestCount == 1 })
+	waitFor(t, "the request routed", func() bool { return n.Metrics().RequestCount == 1 })
+	select { // routed is not yet at the target: a client gone before is not this test's case
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request did not reach the target")
+	}
 	c.Close()
 	select {
 	case <-gone:

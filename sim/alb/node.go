@@ -562,6 +562,11 @@ func (c *nodeConns) closeIdleNow() {
 	for _, u := range ups {
 		u.closeIdle(false)
 	}
+	if f := c.n.front; f != nil {
+		if l := f.loop.Load(); l != nil {
+			l.closeIdle() // the event loop's own (evloop_linux.go), soon after
+		}
+	}
 }
 
 // CloseIdleConnections closes every idle connection to a target, for good:

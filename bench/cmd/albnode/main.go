@@ -36,11 +36,19 @@ func main() {
 	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
 	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
 	rules := flag.Int("rules", 0, "listener rules (0-100): the request matches only the last (see benchRules)")
+	front := flag.String("front", "loop", "the node's front: loop (the event loop under the front, the default) or goroutine (a goroutine per connection alone, alb.Config.GoroutineFront)")
 	flag.Parse()
 	if *rules < 0 || *rules > 100 {
 		log.Fatalf("-rules %d: use 0 to 100 (AWS's default quota of rules per load balancer)", *rules)
 	}
 	benchRuleCount = *rules
+	switch *front {
+	case "goroutine":
+		goroutineFront = true
+	case "loop":
+	default:
+		log.Fatalf("-front %q: use goroutine or loop", *front)
+	}
 	if err := run(*port, *backends, *speed, *wait, *cpuprofile, *memprofile, *accessLog, *metrics); err != nil {
 		log.Fatal(err)
 	}
@@ -85,6 +93,7 @@ func run(port int, backends string, speed float64, wait time.Duration, cpuprofil
 			Matches:    func(code int) bool { return code == 200 }},
 		Clock: clk, Events: bus,
 		TargetGroupName: benchGroup(benchRuleCount), Rules: benchRules(benchRuleCount),
+		GoroutineFront: goroutineFront,
 	})
 	if err != nil {
 		return err
@@ -176,6 +185,9 @@ func health(lb *alb.LoadBalancer) map[string]string {
 
 // benchRuleCount is -rules.
 var benchRuleCount int
+
+// goroutineFront is -front goroutine.
+var goroutineFront bool
 
 // benchGroup names the target group the rules forward to ("" without
 // rules: the node as before).

@@ -1,0 +1,250 @@
+//go:build linux
+
+package alb
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The event loop answers what the goroutine front answers: each request
+// goes once through a node with the loop and once through a node without
+// it, in front of the same target, and the two answers must be the same
+// bytes but for Date (a chunked body's chunks may be cut differently: its
+// decoded body and trailers must be the same; one trailer is declared, as
+// the goroutine front declares several in its map's order). Requests the loop does
+// not take (a chunked body, an over-long target, h2c's preface, a
+// malformed header) are handed over and answered as before.
+func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
+	var raw = map[string]string{ // answers written raw by the target
+		"/http10":   "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close",
+		"/untilEOF": "HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\nno length, up to the close",
+		"/emptyEOF": "HTTP/1.1 200 OK\r\nX-A: 1\r\n\r\n",
+		"/early":    "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"/connhdr":  "HTTP/1.1 200 OK\r\nConnection: X-Secret, keep-alive\r\nX-Secret: s\r\nkeep-alive: timeout=5\r\nx-lower: v\r\nX-Multi: 1\r\nX-Multi: 2\r\nContent-Length: 2\r\n\r\nok",
+		"/trailers": "HTTP/1.1 200 OK\r\nTrailer: x-sum\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\nX-Sum: 42\r\nX-Undeclared: u\r\n\r\n",
+		"/emptyTr":  "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-Sum: 1\r\n\r\n",
+		"/garbage":  "HTTP/1.1 2x0 OK\r\n\r\n",
+		"/badlen":   "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"/short":    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+	}
+	big := strings.Repeat("b", 100<<10)
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := raw[r.URL.Path]; ok {
+			c, _, _ := w.(http.Hijacker).Hijack()
+			io.WriteString(c, a)
+			c.Close()
+			return
+		}
+		switch r.URL.Path {
+		case "/small":
+			io.WriteString(w, "hello")
+		case "/sniff":
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, "<html><body>hi</body></html>")
+		case "/big":
+			io.WriteString(w, big)
+		case "/chunked":
+			io.WriteString(w, "first")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, strings.Repeat("c", 3000))
+		case "/emptyChunked":
+			w.(http.Flusher).Flush()
+		case "/204":
+			w.WriteHeader(http.StatusNoContent)
+		case "/304":
+			w.Header().Set("Etag", `"x"`)
+			w.WriteHeader(http.StatusNotModified)
+		case "/close":
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "bye")
+		case "/hangup":
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close()
+		case "/418":
+			w.WriteHeader(http.StatusTeapot)
+			io.WriteString(w, "short and stout")
+		case "/599":
+			w.WriteHeader(599)
+		case "/echo":
+			b, err := io.ReadAll(r.Body)
+			fmt.Fprintf(w, "%d %q %v %q", r.ContentLength, b, err, r.Header["X-Forwarded-For"])
+		}
+	})
+	nodeOf := func(loop bool) (*harness, string) {
+		h := newHarness(t, scaled(func(c *Config) { c.GoroutineFront = !loop; c.AccessLog = io.Discard }))
+		h.register("i-a", "us-east-1a", target)
+		h.waitState("i-a", StateHealthy)
+		return h, h.lb.Nodes()[0].addr.String()
+	}
+	_, goroutine := nodeOf(false)
+	hl, loop := nodeOf(true)
+	var reqs []string
+	for _, p := range []string{"/small", "/sniff?q=1", "/big", "/chunked", "/emptyChunked", "/204", "/304", "/close", "/hangup",
+		"/599", "/http10", "/untilEOF", "/emptyEOF", "/early", "/connhdr", "/trailers", "/emptyTr", "/garbage", "/badlen", "/short"} {
+		reqs = append(reqs, "GET "+p+" HTTP/1.1\r\nHost: lb\r\nUser-Agent: test\r\n\r\n")
+	}
+	reqs = append(reqs,
+		"DELETE /418 HTTP/1.1\r\nHost: lb\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n",
+		"GET /small HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n",
+		"OPTIONS /small HTTP/1.1\r\nHost: lb\r\nConnection: keep-alive\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: lb\r\nContent-Length: 5\r\n\r\nhello",
+		"PUT /echo HTTP/1.1\r\nHost: lb\r\nContent-Length: 0\r\n\r\n",
+		"POST /echo HTTP/1.1\r\nHost: lb\r\nContent-Length: 71680\r\n\r\n"+strings.Repeat("x", 70<<10), // more than the buffer: handed over
+		"POST /echo HTTP/1.1\r\nHost: lb\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",   // handed over
+		"GET /"+strings.Repeat("u", 17<<10)+" HTTP/1.1\r\nHost: lb\r\n\r\n",                            // 414, handed over
+		"GET /small HTTP/1.1\r\nHost: lb\r\nBad Header: x\r\n\r\n",                                     // 400, handed over
+		"GET /small HTTP/1.1\r\nHost: lb\r\nContent-Length: 0\r\n\r\n",                                 // acceptable: handed over
+	)
+	for _, req := range reqs {
+		want := answersOf(t, goroutine, req)
+		got := answersOf(t, loop, req)
+		if got != want {
+			t.Errorf("%.80q:\nloop:      %.600q\ngoroutine: %.600q", req, got, want)
+		}
+	}
+	l := hl.lb.Nodes()[0].front.loop.Load()
+	if l == nil || l.served.Load() < 20 {
+		t.Fatalf("the loop served %d requests, want 20 or more", l.served.Load())
+	}
+}
+
+var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
+
+// answersOf sends req then a request that closes the connection, and
+// returns both answers as they came (Date masked) with each chunked body
+// decoded.
+func answersOf(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go io.WriteString(c, req+"GET /small HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	all, err := io.ReadAll(c)
+	if err != nil && !isTimeout(err) {
+		if ne, ok := err.(*net.OpError); !ok || !strings.Contains(ne.Err.Error(), "reset") {
+			t.Fatalf("%.60q: %v", req, err)
+		}
+	}
+	var out strings.Builder
+	br := bufio.NewReader(bytes.NewReader(all))
+	for i := 0; i < 2; i++ {
+		br.Peek(1) // fills the buffer
+		rest, _ := br.Peek(br.Buffered())
+		end := bytes.Index(rest, []byte("\r\n\r\n"))
+		if end < 0 {
+			fmt.Fprintf(&out, "|rest %q", rest)
+			break
+		}
+		out.WriteString(dateLine.ReplaceAllString(string(rest[:end+4]), "Date: -\r"))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			fmt.Fprintf(&out, "|%v", err)
+			break
+		}
+		body, err := io.ReadAll(resp.Body)
+		fmt.Fprintf(&out, "|%q err=%v trailer=%v|", body, err, resp.Trailer)
+		if resp.Close {
+			break
+		}
+	}
+	return out.String()
+}
+
+// With listener rules the loop serves a rule's forward itself, and hands
+// a fixed response or a redirect to the goroutine front: the answers and
+// the access log's lines (but for times, ports and ids) are the goroutine
+// front's.
+func TestEventLoopRulesAsTheGoroutineFront(t *testing.T) {
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	rules := []Rule{
+		{Priority: 10, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/fixed*"}}},
+			Action: RuleAction{Type: ActionFixedResponse, StatusCode: 418, ContentType: "text/plain", Body: "no"}},
+		{Priority: 20, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/api/*"}}},
+			Action: RuleAction{Type: ActionForward, TargetGroup: "web"}},
+	}
+	nodeOf := func(loop bool) (*harness, string, *bytes.Buffer) {
+		log := new(bytes.Buffer) // read once the load balancer has closed (its writer has ended)
+		h := newHarness(t, scaled(func(c *Config) {
+			c.GoroutineFront, c.TargetGroupName, c.Rules, c.AccessLog = !loop, "web", rules, log
+		}))
+		h.register("i-a", "us-east-1a", target)
+		h.waitState("i-a", StateHealthy)
+		return h, h.lb.Nodes()[0].addr.String(), log
+	}
+	hg, goroutine, glog := nodeOf(false)
+	hl, loop, llog := nodeOf(true)
+	for _, p := range []string{"/api/todos", "/other", "/fixed"} {
+		req := "GET " + p + " HTTP/1.1\r\nHost: lb\r\nUser-Agent: test\r\n\r\n"
+		if got, want := answersOf(t, loop, req), answersOf(t, goroutine, req); got != want {
+			t.Errorf("%q:\nloop:      %q\ngoroutine: %q", req, got, want)
+		}
+	}
+	// the forwards and their connections' closing requests; the fixed
+	// response's connection went to the goroutine front with it
+	if l := hl.lb.Nodes()[0].front.loop.Load(); l.served.Load() != 4 {
+		t.Errorf("the loop served %d requests, want 4", l.served.Load())
+	}
+	hg.lb.Close()
+	hl.lb.Close()
+	mask := regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9T:.]+Z|127\.0\.[0-9.]+:[0-9]+|-?[0-9]+\.[0-9]{3} |TID_[0-9a-f]+|app/lab/[0-9a-f]+`)
+	if got, want := mask.ReplaceAllString(llog.String(), "_"), mask.ReplaceAllString(glog.String(), "_"); got != want || got == "" {
+		t.Errorf("access log:\nloop:      %s\ngoroutine: %s", got, want)
+	}
+}
+
+// A client that closes its side right after its requests (a half-close)
+// still gets the answers that come within watchAfter of each request,
+// pipelined ones too, then the connection closes; as with the goroutine
+// front. An answer slower than that (a loaded host) ends its request as
+// 460 instead, counted: never a request dropped unanswered and uncounted.
+func TestEventLoopHalfClosedClientIsAnswered(t *testing.T) {
+	h := newHarness(t, scaled(func(c *Config) { c.GoroutineFront = false }))
+	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	n := h.lb.Nodes()[0]
+	for _, reqs := range [][]string{{"/one"}, {"/first", "/second"}} {
+		c, err := net.Dial("tcp", n.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all string
+		for _, p := range reqs {
+			all += "GET " + p + " HTTP/1.1\r\nHost: lb\r\n\r\n"
+		}
+		io.WriteString(c, all)
+		c.(*net.TCPConn).CloseWrite()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for _, p := range reqs {
+			before := n.Metrics().HTTPCode_ELB_4XX_Count
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				waitFor(t, p+" counted as 460 (no answer after a half-close: "+err.Error()+")",
+					func() bool { return n.Metrics().HTTPCode_ELB_4XX_Count > before })
+				t.Logf("%s: answer slower than watchAfter on this host: 460", p)
+				break
+			}
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || string(b) != p {
+				t.Fatalf("%s after a half-close: %d %q", p, resp.StatusCode, b)
+			}
+		}
+		if _, err := br.ReadByte(); err == nil || isTimeout(err) {
+			t.Fatalf("after the answers: %v, want the connection closed", err)
+		}
+		c.Close()
+	}
+}
