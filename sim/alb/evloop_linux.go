@@ -23,8 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evLoop is the event loop under a node's front (on by default;
-// Config.GoroutineFront turns it off): one goroutine and one epoll set of
+// evLoop is the event loop under a node's front (Config.EventLoop, off
+// by default; lb.go says why): one goroutine and one epoll set of
 // its own that own both the client connections it takes and its
 // connections to the targets, so that a request costs no goroutine
 // wake-up and no read that finds nothing (the goroutine front's cost per

@@ -80,7 +80,7 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 		}
 	})
 	nodeOf := func(loop bool) (*harness, string) {
-		h := newHarness(t, scaled(func(c *Config) { c.GoroutineFront = !loop; c.AccessLog = io.Discard }))
+		h := newHarness(t, scaled(func(c *Config) { c.EventLoop = loop; c.AccessLog = io.Discard }))
 		h.register("i-a", "us-east-1a", target)
 		h.waitState("i-a", StateHealthy)
 		return h, h.lb.Nodes()[0].addr.String()
@@ -177,7 +177,7 @@ func TestEventLoopRulesAsTheGoroutineFront(t *testing.T) {
 	nodeOf := func(loop bool) (*harness, string, *bytes.Buffer) {
 		log := new(bytes.Buffer) // read once the load balancer has closed (its writer has ended)
 		h := newHarness(t, scaled(func(c *Config) {
-			c.GoroutineFront, c.TargetGroupName, c.Rules, c.AccessLog = !loop, "web", rules, log
+			c.EventLoop, c.TargetGroupName, c.Rules, c.AccessLog = loop, "web", rules, log
 		}))
 		h.register("i-a", "us-east-1a", target)
 		h.waitState("i-a", StateHealthy)
@@ -210,7 +210,7 @@ func TestEventLoopRulesAsTheGoroutineFront(t *testing.T) {
 // front. An answer slower than that (a loaded host) ends its request as
 // 460 instead, counted: never a request dropped unanswered and uncounted.
 func TestEventLoopHalfClosedClientIsAnswered(t *testing.T) {
-	h := newHarness(t, scaled(func(c *Config) { c.GoroutineFront = false }))
+	h := newHarness(t, scaled(func(c *Config) { c.EventLoop = true }))
 	a := backend(t, "a", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
 	h.register("i-a", "us-east-1a", a)
 	h.waitState("i-a", StateHealthy)

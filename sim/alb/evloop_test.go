@@ -2,7 +2,7 @@ package alb
 
 import "os"
 
-// goroutineFrontTests runs every test's load balancer (newHarness) with
-// the goroutine front alone (Config.GoroutineFront), as before the event
-// loop: ALB_FRONT=goroutine go test ./sim/alb/.
-var goroutineFrontTests = os.Getenv("ALB_FRONT") == "goroutine"
+// eventLoopTests runs every test's load balancer (newHarness) with the
+// event loop under its front (Config.EventLoop): ALB_FRONT=loop go test
+// ./sim/alb/. The loop's own tests (evloop_linux_test.go) run either way.
+var eventLoopTests = os.Getenv("ALB_FRONT") == "loop"

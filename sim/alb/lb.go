@@ -97,14 +97,17 @@ type Config struct {
 	// connect to targets (the targets are in a network namespace of the
 	// run's own: internal/runns); nil is the host's network.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// GoroutineFront turns the event loop off: the goroutine front
-	// (h1serve.go, a goroutine per client connection) serves every
-	// connection. By default, on Linux, each node's front has an event
-	// loop under it (evloop_linux.go): one goroutine and one epoll set own
-	// the client connections and the target connections of the common
-	// request, and anything else goes to the goroutine front; elsewhere
-	// the goroutine front serves all.
-	GoroutineFront bool
+	// EventLoop puts an event loop under each node's front, on Linux
+	// (evloop_linux.go): one goroutine and one epoll set own the client
+	// connections and the target connections of the common request, and
+	// anything else goes to the goroutine front. Off by default: a review
+	// found it can drop unsent answer bytes when it hands a connection to
+	// the goroutine front, and answers some ordinary target responses with
+	// an ELB 502 (a Pragma header, more than 31 header lines, names with
+	// '_' or '.'), which the goroutine front relays; until those are fixed
+	// the goroutine front (h1serve.go, a goroutine per client connection)
+	// serves every connection. Elsewhere than Linux the field does nothing.
+	EventLoop bool
 }
 
 // DialGuard decides whether a node may open a connection to a target. An
