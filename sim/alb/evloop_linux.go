@@ -481,6 +481,10 @@ func (c *evClient) event(ev uint32) {
 		if !c.flush() {
 			return
 		}
+		c.resume()
+		if c.state == cClosed {
+			return
+		}
 	}
 	if c.state != cClosed && c.paused && ev&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 		c.gone() // reset while not read (a full buffer, or its side closed): always reported
@@ -532,7 +536,26 @@ func (c *evClient) readable() {
 		return
 	}
 	fc.w += k
-	if c.state == cIdle {
+	if c.state == cIdle && !c.shut && len(c.out) == c.outOff {
+		c.serveBuffered()
+	}
+	// else: a request that comes while the last answer is still written
+	// waits for it (flush, then resume); after an answer that closes the
+	// connection, none is served (as the goroutine front)
+}
+
+// resume serves on once the last answer has all been written: the
+// requests that came meanwhile are served (or handed over) only then, so
+// that no answer byte is dropped or overtaken.
+func (c *evClient) resume() {
+	if c.state != cIdle || c.shut || len(c.out) > c.outOff {
+		return
+	}
+	if c.paused {
+		c.paused = false
+		c.l.modify(c.fd, c.events(), c.gen)
+	}
+	if c.fc.w > c.fc.r {
 		c.serveBuffered()
 	}
 }
@@ -551,7 +574,7 @@ func (c *evClient) events() uint32 {
 // serveBuffered serves the requests whose headers have all come.
 func (c *evClient) serveBuffered() {
 	l, fc := c.l, c.fc
-	for c.state == cIdle {
+	for c.state == cIdle && !c.shut && len(c.out) == c.outOff { // (an answer still written: resume goes on)
 		if fc.closing.Load() || l.f.isClosed() {
 			c.shut = true
 			c.flushAndClose()
@@ -783,13 +806,7 @@ func (c *evClient) complete() {
 	if l.idle > 0 && len(c.out) == c.outOff {
 		c.deadline = l.now.Add(l.idle) // idle from the answer on
 	}
-	if c.paused {
-		c.paused = false
-		l.modify(c.fd, c.events(), c.gen)
-	}
-	if fc.w > fc.r {
-		c.serveBuffered()
-	}
+	c.resume() // now, or once the answer is written (event)
 }
 
 // flush writes what is waiting; false when the connection has closed.
@@ -832,14 +849,14 @@ func (c *evClient) flush() bool {
 		t.paused = false
 		l.modify(t.fd, evIn, t.gen)
 	}
-	if c.shut && c.state != cLinger {
+	if c.shut && c.state == cIdle {
 		c.linger()
 	}
 	return c.state != cClosed
 }
 
 func (c *evClient) flushAndClose() {
-	if c.flush() && c.state != cLinger && c.state != cClosed && len(c.out) == c.outOff {
+	if c.flush() && c.state == cIdle && len(c.out) == c.outOff {
 		c.linger()
 	}
 }

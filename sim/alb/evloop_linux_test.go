@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 		"/short":    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
 	}
 	big := strings.Repeat("b", 100<<10)
+	big4 := strings.Repeat("B", 8<<20) // more than the sockets' buffers hold
 	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
 		if a, ok := raw[r.URL.Path]; ok {
 			c, _, _ := w.(http.Hijacker).Hijack()
@@ -52,6 +54,9 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 			io.WriteString(w, "<html><body>hi</body></html>")
 		case "/big":
 			io.WriteString(w, big)
+		case "/big4":
+			w.Header().Set("Content-Length", strconv.Itoa(len(big4)))
+			io.WriteString(w, big4)
 		case "/chunked":
 			io.WriteString(w, "first")
 			w.(http.Flusher).Flush()
@@ -111,6 +116,23 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 			t.Errorf("%.80q:\nloop:      %.600q\ngoroutine: %.600q", req, got, want)
 		}
 	}
+	// a client that reads nothing for a while: the requests after a long
+	// answer (pipelined with it, or sent while it is written) wait for it
+	// to be written; a request the loop does not take is handed over only
+	// then, and none is served after an answer that closes the connection
+	const get4 = "GET /big4 HTTP/1.1\r\nHost: lb\r\n"
+	for _, writes := range [][]string{
+		{get4 + "\r\nHEAD /small HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n"},
+		{get4 + "\r\nPOST /echo HTTP/1.1\r\nHost: lb\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"},
+		{get4 + "\r\n", "GET /small HTTP/1.1\r\nHost: lb\r\nUser-Agent: a\r\n\r\nHEAD /small HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n"},
+		{get4 + "Connection: close\r\n\r\n", "GET /small HTTP/1.1\r\nHost: lb\r\n\r\n"},
+	} {
+		want := slowAnswersOf(t, goroutine, writes)
+		got := slowAnswersOf(t, loop, writes)
+		if got != want {
+			t.Errorf("%.80q, read late:\nloop:      %.300q ... %.300q\ngoroutine: %.300q ... %.300q", writes, got, got[max(0, len(got)-300):], want, want[max(0, len(want)-300):])
+		}
+	}
 	l := hl.lb.Nodes()[0].front.loop.Load()
 	if l == nil || l.served.Load() < 20 {
 		t.Fatalf("the loop served %d requests, want 20 or more", l.served.Load())
@@ -130,6 +152,33 @@ func answersOf(t *testing.T, addr, req string) string {
 	}
 	defer c.Close()
 	go io.WriteString(c, req+"GET /small HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n")
+	return readAnswers(t, c, req, 2)
+}
+
+// slowAnswersOf writes each of writes in turn, 200 ms apart, reading
+// nothing meanwhile (the node's writes to it fill the sockets' buffers;
+// less than the harness's idle timeout, 600 ms wall, in all), then reads
+// the answers as answersOf.
+func slowAnswersOf(t *testing.T, addr string, writes []string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, w := range writes {
+		if _, err := io.WriteString(c, w); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // the client that reads nothing meanwhile: the scenario itself
+	}
+	return readAnswers(t, c, strings.Join(writes, ""), 3)
+}
+
+// readAnswers reads c to its end, and returns up to n answers as they
+// came (Date masked) with each chunked body decoded.
+func readAnswers(t *testing.T, c net.Conn, req string, n int) string {
+	t.Helper()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	all, err := io.ReadAll(c)
 	if err != nil && !isTimeout(err) {
@@ -139,7 +188,7 @@ func answersOf(t *testing.T, addr, req string) string {
 	}
 	var out strings.Builder
 	br := bufio.NewReader(bytes.NewReader(all))
-	for i := 0; i < 2; i++ {
+	for i := 0; i < n; i++ {
 		br.Peek(1) // fills the buffer
 		rest, _ := br.Peek(br.Buffered())
 		end := bytes.Index(rest, []byte("\r\n\r\n"))
