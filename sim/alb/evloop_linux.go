@@ -1571,7 +1571,7 @@ func (t *evTarget) trailers(sec []byte) bool {
 		l := rest[:j]
 		rest = rest[j+2:]
 		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !frontName(string(l[:colon])) {
+		if colon <= 0 || !tokenName(l[:colon]) {
 			return false
 		}
 		k := l[:colon]
@@ -1704,16 +1704,18 @@ func (t *evTarget) parseHead(head []byte) bool {
 		return true // informational: the final answer follows (t.st stays rHead)
 	}
 	var lines [32]respLine
-	kept := lines[:0]
+	kept := lines[:0] // grows past 32 as needed
 	var conn [][]byte
 	var declared []byte // the Trailer header's names
+	var clenV, pragma []byte
 	clen := int64(-1)
+	hasCC := false
 	for len(rest) > 0 {
 		j := bytes.Index(rest, []byte("\r\n"))
 		l := rest[:j]
 		rest = rest[j+2:]
 		colon := bytes.IndexByte(l, ':')
-		if colon <= 0 || !frontName(string(l[:colon])) {
+		if colon <= 0 || !tokenName(l[:colon]) {
 			return false
 		}
 		k := l[:colon]
@@ -1721,14 +1723,17 @@ func (t *evTarget) parseHead(head []byte) bool {
 		v := bytes.Trim(l[colon+1:], " \t")
 		switch string(k) {
 		case "Content-Length":
-			if clen >= 0 {
-				return false
+			if clen >= 0 { // Go's reader merges identical ones, fails different ones
+				if !bytes.Equal(v, clenV) {
+					return false
+				}
+				continue
 			}
 			n, err := strconv.ParseInt(string(v), 10, 64)
 			if err != nil || n < 0 || len(v) == 0 || v[0] == '+' {
 				return false
 			}
-			clen = n
+			clen, clenV = n, v
 		case "Transfer-Encoding":
 			if t.chunked || !bytes.EqualFold(v, []byte("chunked")) {
 				return false
@@ -1745,18 +1750,23 @@ func (t *evTarget) parseHead(head []byte) bool {
 			declared = append(declared, v...)
 			continue
 		case "Pragma":
-			return false // http.ReadResponse may add a Cache-Control
+			if pragma == nil {
+				pragma = v
+			}
+		case "Cache-Control":
+			hasCC = true
 		case "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Upgrade":
 			continue // hop by hop
 		}
-		if len(kept) == len(lines)-1 {
-			return false
-		}
 		kept = append(kept, respLine{k, v})
 	}
+	if string(pragma) == "no-cache" && !hasCC { // http.ReadResponse's fixPragmaCacheControl
+		kept = append(kept, respLine{[]byte("Cache-Control"), []byte("no-cache")})
+	}
 	bodyOK := code != http.StatusNoContent && code != http.StatusNotModified
-	if t.chunked && clen >= 0 {
-		return false
+	if t.chunked && clen >= 0 && bodyOK { // Go's reader: chunked wins, the Content-Length is dropped
+		kept = dropLines(kept, []byte("Content-Length"))
+		clen = -1
 	}
 	// Connection: close ends the target's connection after this answer
 	// (HTTP/1.0: unless keep-alive); the headers it names are dropped
@@ -1771,7 +1781,7 @@ func (t *evTarget) parseHead(head []byte) bool {
 			case bytes.EqualFold(tok, []byte("keep-alive")):
 				keepAlive = true
 			default:
-				if !frontName(string(tok)) {
+				if !tokenName(tok) {
 					return false
 				}
 				canonical(tok)
@@ -1788,7 +1798,7 @@ func (t *evTarget) parseHead(head []byte) bool {
 			if k = bytes.Trim(k, " \t"); len(k) == 0 {
 				continue
 			}
-			if !frontName(string(k)) {
+			if !tokenName(k) {
 				return false
 			}
 			canonical(k)
@@ -1946,8 +1956,25 @@ func (r *targetRef) SetDeadline(time.Time) error      { return nil }
 func (r *targetRef) SetReadDeadline(time.Time) error  { return nil }
 func (r *targetRef) SetWriteDeadline(time.Time) error { return nil }
 
-// canonical makes a header name of letters, digits and hyphens canonical
-// in place, as textproto.CanonicalMIMEHeaderKey.
+// tokenName says whether k is a header name net/textproto reads: any
+// token character (RFC 9110), '_' and '.' too.
+func tokenName(k []byte) bool {
+	if len(k) == 0 {
+		return false
+	}
+	for _, c := range k {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// canonical makes a header name of token characters canonical in place,
+// as textproto.CanonicalMIMEHeaderKey.
 func canonical(k []byte) {
 	upper := true
 	for i, b := range k {

@@ -36,6 +36,15 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 		"/garbage":  "HTTP/1.1 2x0 OK\r\n\r\n",
 		"/badlen":   "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
 		"/short":    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+		// ordinary answers Go's reader takes (and the goroutine front relays)
+		"/pragma":  "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok",
+		"/pragma2": "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nCache-Control: max-age=5\r\nContent-Length: 2\r\n\r\nok",
+		"/pragma3": "HTTP/1.1 200 OK\r\nPragma: x\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nok",
+		"/many":    "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Many: v\r\n", 20) + manyLines(30) + "Content-Length: 2\r\n\r\nok",
+		"/names":   "HTTP/1.1 200 OK\r\nX_under: 1\r\nx.dot: 2\r\nx!#$%&'*+^`|~: 3\r\nContent-Length: 2\r\n\r\nok",
+		"/clte":    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 10\r\n\r\n4\r\nbody\r\n0\r\n\r\n",
+		"/dupcl":   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length:  2 \r\n\r\nok",
+		"/conn_":   "HTTP/1.1 200 OK\r\nConnection: X_Hop\r\nX_Hop: h\r\nContent-Length: 2\r\n\r\nok",
 	}
 	big := strings.Repeat("b", 100<<10)
 	big4 := strings.Repeat("B", 8<<20) // more than the sockets' buffers hold
@@ -94,7 +103,8 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 	hl, loop := nodeOf(true)
 	var reqs []string
 	for _, p := range []string{"/small", "/sniff?q=1", "/big", "/chunked", "/emptyChunked", "/204", "/304", "/close", "/hangup",
-		"/599", "/http10", "/untilEOF", "/emptyEOF", "/early", "/connhdr", "/trailers", "/emptyTr", "/garbage", "/badlen", "/short"} {
+		"/599", "/http10", "/untilEOF", "/emptyEOF", "/early", "/connhdr", "/trailers", "/emptyTr", "/garbage", "/badlen", "/short",
+		"/pragma", "/pragma2", "/pragma3", "/many", "/names", "/clte", "/dupcl", "/conn_"} {
 		reqs = append(reqs, "GET "+p+" HTTP/1.1\r\nHost: lb\r\nUser-Agent: test\r\n\r\n")
 	}
 	reqs = append(reqs,
@@ -137,6 +147,15 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 	if l == nil || l.served.Load() < 20 {
 		t.Fatalf("the loop served %d requests, want 20 or more", l.served.Load())
 	}
+}
+
+// manyLines is n header lines of n names.
+func manyLines(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "X-Line-%d: %d\r\n", i, i)
+	}
+	return b.String()
 }
 
 var dateLine = regexp.MustCompile(`(?m)^Date: .*\r$`)
