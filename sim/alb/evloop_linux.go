@@ -823,7 +823,10 @@ func (c *evClient) flush() bool {
 				c.deadline = l.now.Add(l.idle) // a client that stops reading is cut at the idle timeout
 			}
 			if t := c.x.t; t != nil && !t.paused && len(c.out)-c.outOff > 256<<10 {
-				t.paused = true // read the target on once the client has taken this
+				// read the target on once the client has taken this; its
+				// silence is not timed meanwhile (the goroutine front times
+				// each read of the body from its start)
+				t.paused, t.deadline = true, time.Time{}
 				l.modify(t.fd, 0, t.gen)
 			}
 			return true
@@ -846,7 +849,7 @@ func (c *evClient) flush() bool {
 		}
 	}
 	if t := c.x.t; t != nil && t.paused {
-		t.paused = false
+		t.paused, t.deadline = false, l.now.Add(t.up.reply)
 		l.modify(t.fd, evIn, t.gen)
 	}
 	if c.shut && c.state == cIdle {

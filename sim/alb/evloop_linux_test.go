@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The event loop answers what the goroutine front answers: each request
@@ -314,5 +316,66 @@ func TestEventLoopHalfClosedClientIsAnswered(t *testing.T) {
 			t.Fatalf("after the answers: %v, want the connection closed", err)
 		}
 		c.Close()
+	}
+}
+
+// A target whose answer waits behind a client that reads slowly, but
+// reads, is not timed out: its silence is timed from the loop's next read
+// of it (as the goroutine front times each read of the body from its
+// start), not while the loop holds it back. The client takes what has
+// come, up to 128 KiB, each 250 ms, within the idle timeout (400 ms wall
+// here); its
+// socket's buffers and the loop's are small (64 KiB, the loopback's MSS),
+// so that the 256 KiB the loop then holds take it several rounds, longer
+// than the idle timeout, while the loop holds the target back.
+func TestEventLoopSlowClientKeepsItsTarget(t *testing.T) {
+	body := strings.Repeat("s", 768<<10)
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.IdleTimeout, c.AccessLog = true, 40*time.Second, io.Discard }))
+	h.register("i-a", "us-east-1a", target)
+	h.waitState("i-a", StateHealthy)
+	c, err := net.Dial("tcp", h.lb.Nodes()[0].addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	l := h.lb.Nodes()[0].front.loop.Load()
+	waitFor(t, "the loop has the connection", func() bool {
+		set := make(chan bool, 1)
+		if !l.post(func() {
+			for lc := range l.clients {
+				unix.SetsockoptInt(lc.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10)
+			}
+			set <- len(l.clients) == 1
+		}) {
+			return false
+		}
+		return <-set
+	})
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n")
+	var got []byte
+	buf := make([]byte, 64<<10)
+	start := time.Now()
+	for time.Since(start) < 20*time.Second {
+		time.Sleep(250 * time.Millisecond) // the slow client
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		var err error
+		for round := 0; err == nil && round < 128<<10; { // what has come, up to 128 KiB
+			var k int
+			k, err = c.Read(buf)
+			got = append(got, buf[:k]...)
+			round += k
+		}
+		if err != nil && !isTimeout(err) {
+			break
+		}
+	}
+	t.Logf("%d bytes in %v", len(got), time.Since(start))
+	if !bytes.HasSuffix(got, []byte(body)) || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Errorf("got %d bytes (%.60q), want the whole answer (%d bytes of body); %+v", len(got), got, len(body), h.lb.Nodes()[0].Metrics())
 	}
 }
