@@ -991,6 +991,10 @@ func (l *evLoop) closeClient(c *evClient) {
 		l.closeTarget(t)
 	}
 	if c.state == cBusy {
+		if !c.x.headSent { // cut before its answer (a hard close): 460, as gone
+			c.x.status = 460
+			l.n.metrics.elbStatus(460)
+		}
 		c.complete0()
 	}
 	c.state = cClosed

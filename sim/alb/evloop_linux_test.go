@@ -323,18 +323,17 @@ func TestEventLoopHalfClosedClientIsAnswered(t *testing.T) {
 // reads, is not timed out: its silence is timed from the loop's next read
 // of it (as the goroutine front times each read of the body from its
 // start), not while the loop holds it back. The client takes what has
-// come, up to 128 KiB, each 250 ms, within the idle timeout (400 ms wall
-// here); its
-// socket's buffers and the loop's are small (64 KiB, the loopback's MSS),
-// so that the 256 KiB the loop then holds take it several rounds, longer
-// than the idle timeout, while the loop holds the target back.
+// come, up to 64 KiB, each 250 ms, well within the idle timeout (600 ms
+// wall here); its socket's buffers and the loop's are small (64 KiB, the
+// loopback's MSS), so that the 256 KiB the loop then holds take it some
+// 1 s, longer than the idle timeout, while the loop holds the target back.
 func TestEventLoopSlowClientKeepsItsTarget(t *testing.T) {
-	body := strings.Repeat("s", 768<<10)
+	body := strings.Repeat("s", 640<<10)
 	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		io.WriteString(w, body)
 	})
-	h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.IdleTimeout, c.AccessLog = true, 40*time.Second, io.Discard }))
+	h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.AccessLog = true, io.Discard }))
 	h.register("i-a", "us-east-1a", target)
 	h.waitState("i-a", StateHealthy)
 	c, err := net.Dial("tcp", h.lb.Nodes()[0].addr.String())
@@ -364,7 +363,7 @@ func TestEventLoopSlowClientKeepsItsTarget(t *testing.T) {
 		time.Sleep(250 * time.Millisecond) // the slow client
 		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
 		var err error
-		for round := 0; err == nil && round < 128<<10; { // what has come, up to 128 KiB
+		for round := 0; err == nil && round < 64<<10; { // what has come, up to 64 KiB
 			var k int
 			k, err = c.Read(buf)
 			got = append(got, buf[:k]...)
@@ -377,5 +376,48 @@ func TestEventLoopSlowClientKeepsItsTarget(t *testing.T) {
 	t.Logf("%d bytes in %v", len(got), time.Since(start))
 	if !bytes.HasSuffix(got, []byte(body)) || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) {
 		t.Errorf("got %d bytes (%.60q), want the whole answer (%d bytes of body); %+v", len(got), got, len(body), h.lb.Nodes()[0].Metrics())
+	}
+}
+
+// A node stopped while a request waits on its target (a hard close of
+// the front): the exchange is logged and counted as the goroutine front
+// logs and counts it, never as a 200 with no ELB metric.
+func TestEventLoopHardCloseAsTheGoroutineFront(t *testing.T) {
+	got := make(chan struct{}, 2)
+	release := make(chan struct{})
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		got <- struct{}{}
+		<-release
+	})
+	defer close(release)
+	run := func(loop bool) string {
+		log := new(bytes.Buffer) // read once the load balancer has closed
+		h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.AccessLog = loop, log }))
+		h.register("i-a", "us-east-1a", target)
+		h.waitState("i-a", StateHealthy)
+		n := h.lb.Nodes()[0]
+		c, err := net.Dial("tcp", n.addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET /hang HTTP/1.1\r\nHost: lb\r\nUser-Agent: test\r\n\r\n")
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request did not reach the target")
+		}
+		if err := h.lb.StopNode(n.Zone()); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		answer, _ := io.ReadAll(c)
+		h.lb.Close()
+		m := n.Metrics()
+		mask := regexp.MustCompile(`[0-9]{4}-[0-9]{2}-[0-9T:.]+Z|127\.0\.[0-9.]+:[0-9]+|-?[0-9]+\.[0-9]{3} |TID_[0-9a-f]+|app/lab/[0-9a-f]+`)
+		return fmt.Sprintf("answer %q; ELB 4XX %d 5XX %d; log %s", answer, m.HTTPCode_ELB_4XX_Count, m.HTTPCode_ELB_5XX_Count, mask.ReplaceAllString(log.String(), "_"))
+	}
+	if got, want := run(true), run(false); got != want {
+		t.Errorf("after a hard close:\nloop:      %s\ngoroutine: %s", got, want)
 	}
 }
