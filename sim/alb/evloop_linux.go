@@ -551,6 +551,11 @@ func (c *evClient) resume() {
 	if c.state != cIdle || c.shut || len(c.out) > c.outOff {
 		return
 	}
+	if c.fc.closing.Load() || c.l.f.isClosed() { // a graceful close waited for the answer
+		c.shut = true
+		c.flushAndClose()
+		return
+	}
 	if c.paused {
 		c.paused = false
 		c.l.modify(c.fd, c.events(), c.gen)
@@ -792,8 +797,7 @@ func (c *evClient) complete() {
 		c.logExchange()
 	}
 	x.r, x.rt, x.rs, x.fp, x.t = nil, nil, nil, nil, nil
-	c.state = cIdle
-	fc.busy.Store(false)
+	c.state = cIdle // busy until the answer is written (flush): a graceful close waits for it
 	if x.closeAfter || fc.closing.Load() || l.f.isClosed() || c.fin && headEnd(fc.buf[fc.r:fc.w]) == 0 {
 		// (a client that closed its side has its pipelined requests served)
 		c.shut = true
@@ -838,6 +842,9 @@ func (c *evClient) flush() bool {
 		c.outOff += k
 	}
 	c.out, c.outOff = c.out[:0], 0
+	if c.state == cIdle && c.fc.busy.Load() {
+		c.fc.busy.Store(false) // the answer is written
+	}
 	if c.wantOut {
 		c.wantOut = false
 		l.modify(c.fd, c.events(), c.gen)

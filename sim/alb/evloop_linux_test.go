@@ -421,3 +421,59 @@ func TestEventLoopHardCloseAsTheGoroutineFront(t *testing.T) {
 		t.Errorf("after a hard close:\nloop:      %s\ngoroutine: %s", got, want)
 	}
 }
+
+// A graceful close (the load balancer's Close) lets an answer the loop
+// is still writing be written whole: the connection counts as busy until
+// then. The client reads nothing until the loop has the whole answer
+// (the exchange complete, part of it still to write: the sockets' buffers
+// are small), then the load balancer closes, then the client reads.
+func TestEventLoopGracefulCloseWritesTheAnswer(t *testing.T) {
+	body := strings.Repeat("g", 384<<10)
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.AccessLog = true, io.Discard }))
+	h.register("i-a", "us-east-1a", target)
+	h.waitState("i-a", StateHealthy)
+	c, err := net.Dial("tcp", h.lb.Nodes()[0].addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	l := h.lb.Nodes()[0].front.loop.Load()
+	onLoop := func(fn func(lc *evClient) bool) bool {
+		res := make(chan bool, 1)
+		if !l.post(func() {
+			ok := false
+			for lc := range l.clients {
+				ok = fn(lc)
+			}
+			res <- ok
+		}) {
+			return false
+		}
+		return <-res
+	}
+	waitFor(t, "the loop has the connection", func() bool {
+		return onLoop(func(lc *evClient) bool {
+			return unix.SetsockoptInt(lc.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10) == nil
+		})
+	})
+	io.WriteString(c, "GET /g HTTP/1.1\r\nHost: lb\r\n\r\n")
+	waitFor(t, "the exchange complete, its answer partly written", func() bool {
+		return onLoop(func(lc *evClient) bool { return lc.state == cIdle && len(lc.out) > lc.outOff })
+	})
+	closed := make(chan error, 1)
+	go func() { closed <- h.lb.Close() }()
+	waitFor(t, "the front closed", func() bool { return h.lb.Nodes()[0].front.isClosed() })
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	if !bytes.HasSuffix(got, []byte(body)) || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Errorf("got %d bytes (%.60q), want the whole answer (%d bytes of body)", len(got), got, len(body))
+	}
+	if err := <-closed; err != nil {
+		t.Error(err)
+	}
+}
