@@ -831,7 +831,7 @@ func (c *evClient) flush() bool {
 				// silence is not timed meanwhile (the goroutine front times
 				// each read of the body from its start)
 				t.paused, t.deadline = true, time.Time{}
-				l.modify(t.fd, 0, t.gen)
+				l.modify(t.fd, t.events(), t.gen)
 			}
 			return true
 		}
@@ -857,7 +857,7 @@ func (c *evClient) flush() bool {
 	}
 	if t := c.x.t; t != nil && t.paused {
 		t.paused, t.deadline = false, l.now.Add(t.up.reply)
-		l.modify(t.fd, evIn, t.gen)
+		l.modify(t.fd, t.events(), t.gen)
 	}
 	if c.shut && c.state == cIdle {
 		c.linger()
@@ -1234,7 +1234,7 @@ func (l *evLoop) put(t *evTarget) {
 	u.mu.Lock()
 	closed := u.closed
 	u.mu.Unlock()
-	if closed || len(l.pools[u]) >= maxIdlePerTarget || t.r != t.w {
+	if closed || len(l.pools[u]) >= maxIdlePerTarget || t.r != t.w || t.outOff < len(t.out) {
 		l.closeTarget(t)
 		return
 	}
@@ -1386,7 +1386,7 @@ func (t *evTarget) flush() bool {
 		if err == unix.EAGAIN {
 			if !t.wantOut {
 				t.wantOut = true
-				l.modify(t.fd, evIn|unix.EPOLLOUT, t.gen)
+				l.modify(t.fd, t.events(), t.gen)
 			}
 			return true
 		}
@@ -1399,9 +1399,23 @@ func (t *evTarget) flush() bool {
 	t.out, t.outOff = t.out[:0], 0
 	if t.wantOut {
 		t.wantOut = false
-		l.modify(t.fd, evIn, t.gen)
+		l.modify(t.fd, t.events(), t.gen)
 	}
 	return true
+}
+
+// events is t's epoll mask: reads unless held back behind its client,
+// writes while a request is still to be written (a request's bytes are
+// written on while its answer is held back).
+func (t *evTarget) events() uint32 {
+	var ev uint32
+	if !t.paused {
+		ev |= evIn
+	}
+	if t.wantOut {
+		ev |= unix.EPOLLOUT
+	}
+	return ev
 }
 
 func (t *evTarget) failed(err error) {
@@ -1644,7 +1658,7 @@ func (t *evTarget) done() {
 	c, l := t.c, t.l
 	c.x.t = nil
 	t.c = nil
-	if t.noReuse || t.r != t.w {
+	if t.noReuse || t.r != t.w || t.outOff < len(t.out) { // (an answer before the whole request was written: the rest would precede the next request)
 		l.closeTarget(t)
 	} else {
 		l.put(t)
