@@ -145,6 +145,16 @@ func TestEventLoopAnswersAsTheGoroutineFront(t *testing.T) {
 			t.Errorf("%.80q, read late:\nloop:      %.300q ... %.300q\ngoroutine: %.300q ... %.300q", writes, got, got[max(0, len(got)-300):], want, want[max(0, len(want)-300):])
 		}
 	}
+	// and every exchange the loop began has ended (none served after the
+	// answer that closes its connection, left in flight)
+	waitFor(t, "the loop's exchanges all ended", func() bool {
+		for _, rt := range hl.lb.Nodes()[0].routes.Load().routes {
+			if rt.inflight.Load() != 0 {
+				return false
+			}
+		}
+		return true
+	})
 	l := hl.lb.Nodes()[0].front.loop.Load()
 	if l == nil || l.served.Load() < 20 {
 		t.Fatalf("the loop served %d requests, want 20 or more", l.served.Load())
@@ -476,4 +486,63 @@ func TestEventLoopGracefulCloseWritesTheAnswer(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Error(err)
 	}
+}
+
+// A request that comes while an answer that closes the connection
+// (Connection: close) is still being written is not served: the answer
+// is written whole, then the connection closes, as the goroutine front
+// does, and no exchange is left in flight. The sockets' buffers are small,
+// so that the loop still holds part of the answer when the request comes.
+func TestEventLoopNothingServedAfterClose(t *testing.T) {
+	body := strings.Repeat("z", 384<<10)
+	target := backend(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		io.WriteString(w, body)
+	})
+	h := newHarness(t, scaled(func(c *Config) { c.EventLoop, c.AccessLog = true, io.Discard }))
+	h.register("i-a", "us-east-1a", target)
+	h.waitState("i-a", StateHealthy)
+	n := h.lb.Nodes()[0]
+	c, err := net.Dial("tcp", n.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	l := n.front.loop.Load()
+	onLoop := func(fn func(lc *evClient) bool) bool {
+		res := make(chan bool, 1)
+		if !l.post(func() {
+			ok := false
+			for lc := range l.clients {
+				ok = fn(lc)
+			}
+			res <- ok
+		}) {
+			return false
+		}
+		return <-res
+	}
+	waitFor(t, "the loop has the connection", func() bool {
+		return onLoop(func(lc *evClient) bool {
+			return unix.SetsockoptInt(lc.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 64<<10) == nil
+		})
+	})
+	io.WriteString(c, "GET /z HTTP/1.1\r\nHost: lb\r\nConnection: close\r\n\r\n")
+	waitFor(t, "the exchange complete, its answer partly written", func() bool {
+		return onLoop(func(lc *evClient) bool { return lc.state == cIdle && lc.shut && len(lc.out) > lc.outOff })
+	})
+	io.WriteString(c, "GET /small HTTP/1.1\r\nHost: lb\r\n\r\n")
+	waitFor(t, "the loop read the request", func() bool {
+		return onLoop(func(lc *evClient) bool { return lc.state != cIdle || lc.fc.w > lc.fc.r })
+	})
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	if !bytes.HasSuffix(got, []byte(body)) || !bytes.HasPrefix(got, []byte("HTTP/1.1 200 OK\r\n")) {
+		t.Errorf("got %d bytes (%.60q), want the whole answer (%d bytes of body), then the close", len(got), got, len(body))
+	}
+	if s := l.served.Load(); s != 1 {
+		t.Errorf("the loop served %d requests, want 1", s)
+	}
+	waitFor(t, "no exchange in flight", func() bool { return n.routes.Load().routes[0].inflight.Load() == 0 })
 }
