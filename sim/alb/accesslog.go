@@ -357,16 +357,30 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 		userAgent: r.Header.Get("User-Agent"), traceID: r.Header.Get("X-Amzn-Trace-Id"), verdict: e.verdict,
 		rule: e.rule, action: e.action, redirect: e.redirect,
 	}
-	en.created = en.end.Add(-time.Duration(float64(end.Sub(e.start)) * speed))
+	en.complete(r, e.start, e.sent, e.got, e.respStart, end, speed)
+	if ci != nil {
+		en.connID = ci.id
+	}
+	n.lb.access.add(&en)
+}
+
+// complete fills in what an entry derives from its request and its
+// exchange's times (wall clock; start, sent to the target, its answer's
+// head got, the answer's first byte written, end): when it was created
+// in AWS time, the status when none was set (200), the three processing
+// times (-1 for a step not reached) and the bytes received. Both fronts'
+// exchanges end here (exchange.finish, the event loop's logExchange).
+func (en *accessEntry) complete(r *http.Request, start, sent, got, resp, end time.Time, speed float64) {
+	en.created = en.end.Add(-time.Duration(float64(end.Sub(start)) * speed))
 	if en.elbStatus == 0 {
 		en.elbStatus = http.StatusOK
 	}
-	if !e.sent.IsZero() {
-		en.reqProc = e.sent.Sub(e.start).Seconds()
-		if !e.got.IsZero() {
-			en.targetProc = e.got.Sub(e.sent).Seconds()
-			if !e.respStart.IsZero() {
-				en.respProc = max(0, e.respStart.Sub(e.got)).Seconds()
+	if !sent.IsZero() {
+		en.reqProc = sent.Sub(start).Seconds()
+		if !got.IsZero() {
+			en.targetProc = got.Sub(sent).Seconds()
+			if !resp.IsZero() {
+				en.respProc = max(0, resp.Sub(got)).Seconds()
 			}
 		}
 	}
@@ -379,10 +393,6 @@ func (e *exchange) finish(r *http.Request, ci *connInfo) {
 	if r.ContentLength > 0 {
 		en.received += r.ContentLength
 	}
-	if ci != nil {
-		en.connID = ci.id
-	}
-	n.lb.access.add(&en)
 }
 
 // logRejected logs a request Go's server rejected before the node's

@@ -698,14 +698,7 @@ func (c *evClient) dispatch(r *http.Request, body []byte, end int, rs *routeSet,
 		c.answerELB(http.StatusServiceUnavailable)
 		return
 	}
-	n.metrics.RequestCount.Add(1)
-	rs.stats.requests.Add(1)
-	if rs.failOpen {
-		n.metrics.UnhealthyRoutingRequestCount.Add(1)
-	}
-	rt := &rs.routes[i]
-	rt.Target.begin()
-	rt.inflight.Add(1)
+	rt := n.route(rs, i)
 	x.rs, x.rt, x.fp, x.routed = rs, rt, rt.fast, true
 	x.sent = now
 
@@ -1043,28 +1036,7 @@ func (c *evClient) logExchange() {
 	if x.fp != nil {
 		en.target, en.group = x.fp.target, x.fp.group
 	}
-	en.created = en.end.Add(-time.Duration(float64(end.Sub(x.start)) * speed))
-	if en.elbStatus == 0 {
-		en.elbStatus = http.StatusOK
-	}
-	if !x.sent.IsZero() {
-		en.reqProc = x.sent.Sub(x.start).Seconds()
-		if !x.got.IsZero() {
-			en.targetProc = x.got.Sub(x.sent).Seconds()
-			if !x.resp.IsZero() {
-				en.respProc = max(0, x.resp.Sub(x.got)).Seconds()
-			}
-		}
-	}
-	en.received = int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4)
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			en.received += int64(len(k) + len(v) + 4)
-		}
-	}
-	if r.ContentLength > 0 {
-		en.received += r.ContentLength
-	}
+	en.complete(r, x.start, x.sent, x.got, x.resp, end, speed)
 	n.lb.access.add(&en)
 }
 

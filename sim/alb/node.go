@@ -307,14 +307,7 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeELBError(w, http.StatusServiceUnavailable)
 		return
 	}
-	n.metrics.RequestCount.Add(1)
-	rs.stats.requests.Add(1)
-	if rs.failOpen {
-		n.metrics.UnhealthyRoutingRequestCount.Add(1)
-	}
-	rt := &rs.routes[i]
-	rt.Target.begin()
-	rt.inflight.Add(1)
+	rt := n.route(rs, i)
 	defer func() {
 		rt.inflight.Add(-1)
 		rt.Target.end()
@@ -324,6 +317,22 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		rt.proxy.ServeHTTP(w, r) // protocol upgrades
 	}
+}
+
+// route counts a request routed to rs's route i (RequestCount, the target
+// group's requests, UnhealthyRoutingRequestCount when failing open) and
+// marks it in flight on its target; the caller ends both (Target.end,
+// inflight) when the exchange is over. Both fronts route through it.
+func (n *Node) route(rs *routeSet, i int) *Route {
+	n.metrics.RequestCount.Add(1)
+	rs.stats.requests.Add(1)
+	if rs.failOpen {
+		n.metrics.UnhealthyRoutingRequestCount.Add(1)
+	}
+	rt := &rs.routes[i]
+	rt.Target.begin()
+	rt.inflight.Add(1)
+	return rt
 }
 
 // act evaluates the listener's rules for r and carries out a fixed-response
