@@ -18,10 +18,18 @@
 #    client in the manner of wrk2 (not packaged in Debian; vegeta could not
 #    hold these rates on the shared core), 64 keep-alive connections, at
 #    one rate for every subject: 50% of the lab node's measured throughput.
-#    Latency counts from when each request was due.
+#    Latency counts from when each request was due. LAT_ROUNDS rounds, every
+#    subject once a round in an order rotated each round; each subject's
+#    median over the rounds, and the median of the rounds' paired p99
+#    differences against HAProxy (one window per subject measured this
+#    host's noise: HAProxy's own p99 ranged 5 to 74 ms between windows).
+# The lab node is measured with both fronts: the event loop (the lab's
+# default, albnode -front loop) and the goroutine front alone (-front
+# goroutine, what served every request before issue 17; LOOP=0 skips the loop).
 # Raw output goes to bench/results/<time>/.
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
+# LAT_ROUNDS (7), LAT_DURATION (3s), LAT_WARMUP (1s) for part 2,
 # RATE (requests/s for part 2; default 50% of the lab's throughput),
 # PROFILE=1 adds a profiled lab run (not counted) and prints pprof -top,
 # RULES ("": none; e.g. "1 10") also runs the lab node with that many
@@ -34,6 +42,9 @@ set -euo pipefail
 
 DURATION=${DURATION:-10s}
 WARMUP=${WARMUP:-2s}
+LAT_ROUNDS=${LAT_ROUNDS:-7}
+LAT_DURATION=${LAT_DURATION:-3s}
+LAT_WARMUP=${LAT_WARMUP:-1s}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 PROFILE=${PROFILE:-0}
@@ -285,32 +296,45 @@ done
 proxy_pid=
 wrk_run direct "http://$B1/"
 
-# rate_run NAME URL: a constant RATE for DURATION (after a warm-up at the
-# same rate); "requests achieved-rps p50-ms p99-ms errors" in results/NAME.rate.
+# rate_run NAME URL: a constant RATE for LAT_DURATION (after a warm-up at
+# the same rate); "requests achieved-rps p50-ms p99-ms errors" in
+# results/NAME.rate.
 rate_run() {
 	local name=$1 url=$2 p
-	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$WARMUP" >/dev/null &
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$LAT_WARMUP" >/dev/null &
 	p=$!; pids+=($p); wait $p || true; stop $p
-	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$DURATION" >"$results/$name.rate" &
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$LAT_DURATION" >"$results/$name.rate" &
 	p=$!; pids+=($p); wait $p || die "the constant-rate client failed for $name"; stop $p
 	say "  $name at $RATE/s: $(cat "$results/$name.rate")"
+}
+
+# latency_subject NAME ROUND: one subject's run in one round.
+latency_subject() {
+	local name=$1 r=$2 n
+	case $name in
+	lab) start_lab -front goroutine; rate_run "lab-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	lab-loop) start_lab -front loop; rate_run "lab-loop-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	lab-rules*) n=${name#lab-rules}; start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	haproxy) start_haproxy; rate_run "haproxy-r$r" "http://$HAP/"; stop_proxy ;;
+	nginx) start_nginx; rate_run "nginx-r$r" "http://$NGX/"; stop_proxy ;;
+	direct) proxy_pid=; rate_run "direct-r$r" "http://$B1/" ;;
+	esac
 }
 
 if [[ -z $RATE ]]; then
 	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
 fi
-say "measuring: a constant $RATE requests/s for $DURATION (50% of the lab node's throughput)"
-start_lab -front goroutine; rate_run lab "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-if [[ $LOOP == 1 ]]; then
-	start_lab -front loop; rate_run lab-loop "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-fi
-for n in $RULES; do
-	start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+# This host's latency swings by ten times from one ten-second window to the
+# next (other machines share its cores), so one window per subject compares
+# the noise, not the subjects: every subject runs once per round, in an
+# order rotated each round, and the report gives each subject's median over
+# the rounds and the median of the rounds' paired differences.
+latency_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct)
+say "measuring: a constant $RATE requests/s (50% of the lab node's throughput), $LAT_ROUNDS rounds of $LAT_DURATION per subject, the order rotated each round"
+for ((r = 1; r <= LAT_ROUNDS; r++)); do
+	k=$(((r - 1) % ${#latency_subjects[@]}))
+	for s in "${latency_subjects[@]:k}" "${latency_subjects[@]:0:k}"; do latency_subject "$s" "$r"; done
 done
-start_haproxy; rate_run haproxy "http://$HAP/";               stop_proxy
-start_nginx;   rate_run nginx   "http://$NGX/";               stop_proxy
-proxy_pid=
-rate_run direct "http://$B1/"
 
 if [[ $PROFILE == 1 ]]; then
 	say "profiling the lab node (run not counted)"
@@ -368,6 +392,20 @@ median() {
 		}'
 }
 
+# each latency subject's median over the rounds, column by column
+for s in "${latency_subjects[@]}"; do
+	cat "$results/$s"-r*.rate | median >"$results/$s.rate"
+done
+# paired_p99 A B: the median over the rounds of (A's p99 - B's p99) in
+# the same round, and in how many rounds A's was the lower
+paired_p99() {
+	local r a b
+	for ((r = 1; r <= LAT_ROUNDS; r++)); do
+		read -r _ _ _ a _ <"$results/$1-r$r.rate"
+		read -r _ _ _ b _ <"$results/$2-r$r.rate"
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", a - b }'
+	done | sort -g | awk '{ v[NR] = $1; if ($1 < 0) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.3f ms (median of %d rounds; lower in %d of them)", m, NR, w }'
+}
 lab=$(summary "$results"/lab-1.txt "$results"/lab-2.txt | median)
 hap=$(summary "$results"/haproxy-1.txt "$results"/haproxy-2.txt | median)
 loop=
@@ -377,7 +415,7 @@ dir=$(summary "$results"/direct.txt)
 
 {
 	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
-	echo "latency: bench/cmd/rate -rate $RATE -duration $DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput)"
+	echo "latency: bench/cmd/rate -rate $RATE -duration $LAT_DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput); $LAT_ROUNDS rounds, order rotated, medians over rounds"
 	if [[ ${#observe[@]} -gt 0 ]]; then
 		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
 	else
@@ -393,44 +431,45 @@ dir=$(summary "$results"/direct.txt)
 		[[ ${user:--1} == -1* ]] && user=-
 		printf '%-22s %12.0f %10.3f %10.3f %7d %10s %12s %12s\n' "$1" "$rps" "$p50" "$p99" "$err" "$cpu" "$per" "$user"
 	}
-	for r in 1 2; do row "lab ALB node, run $r" "$(summary "$results/lab-$r.txt")"; done
+	for r in 1 2; do row "lab goroutine front, run $r" "$(summary "$results/lab-$r.txt")"; done
 	if [[ $LOOP == 1 ]]; then
-		for r in 1 2; do row "lab loop front, run $r" "$(summary "$results/lab-loop-$r.txt")"; done
+		for r in 1 2; do row "lab loop front (default), run $r" "$(summary "$results/lab-loop-$r.txt")"; done
 	fi
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
 	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
 	for n in $RULES; do
 		for r in 1 2; do row "lab, $n rules, run $r" "$(summary "$results/lab-rules$n-$r.txt")"; done
 	done
-	row "lab ALB node (mean)" "$lab"
+	row "lab goroutine front (mean)" "$lab"
 	if [[ $LOOP == 1 ]]; then row "lab loop front (mean)" "$loop"; fi
 	for n in $RULES; do row "lab, $n rules (mean)" "$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)"; done
 	row "HAProxy (mean)" "$hap"
 	row "nginx (mean)" "$ngx"
 	row "direct (one backend)" "$dir"
 	echo
-	printf 'at a constant %s requests/s (open loop, latency from when each request was due):\n' "$RATE"
+	printf 'at a constant %s requests/s (open loop, latency from when each request was due; each figure the median of %s rounds):\n' "$RATE" "$LAT_ROUNDS"
 	printf '%-22s %12s %10s %10s %7s\n' subject "achieved/s" "p50 ms" "p99 ms" errors
-	for s in lab $([[ $LOOP == 1 ]] && echo lab-loop) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct; do
+	for s in "${latency_subjects[@]}"; do
 		read -r n rps p50 p99 err <"$results/$s.rate"
 		printf '%-22s %12.0f %10.3f %10.3f %7d\n' "$s" "$rps" "$p50" "$p99" "$err"
 	done
 	echo
 	awk -v l="${lab%% *}" -v h="${hap%% *}" -v n="${ngx%% *}" -v d="${dir%% *}" 'BEGIN {
-		printf "lab / HAProxy     = %.2f\n", l / h
-		printf "lab / nginx       = %.2f\n", l / n
+		printf "goroutine front / HAProxy = %.2f\n", l / h
+		printf "goroutine front / nginx   = %.2f\n", l / n
 		printf "HAProxy / direct  = %.2f\n", h / d
 		printf "nginx / direct    = %.2f\n", n / d
-		printf "lab / direct      = %.2f\n", l / d
+		printf "goroutine front / direct  = %.2f\n", l / d
 	}'
 	# the issue's goal, same run: CPU per request at or below HAProxy's,
 	# throughput at least HAProxy's, p99 at the fixed load within 1 ms of HAProxy's
 	read -r _ _ lp99 _ <<<"$(cut -d' ' -f2- "$results/lab.rate")"
 	read -r _ _ hp99 _ <<<"$(cut -d' ' -f2- "$results/haproxy.rate")"
 	awk -v lc="$(cut -d' ' -f6 <<<"$lab")" -v hc="$(cut -d' ' -f6 <<<"$hap")" -v lp="$lp99" -v hp="$hp99" 'BEGIN {
-		if (lc > 0 && hc > 0) printf "lab / HAProxy CPU per request = %.2f\n", lc / hc
-		printf "lab p99 - HAProxy p99 at %s/s = %+.3f ms\n", "'"$RATE"'", lp - hp
+		if (lc > 0 && hc > 0) printf "goroutine front / HAProxy CPU per request = %.2f\n", lc / hc
+		printf "goroutine front p99 - HAProxy p99 at %s/s = %+.3f ms (medians)\n", "'"$RATE"'", lp - hp
 	}'
+	echo "goroutine front p99 - HAProxy p99, round by round: $(paired_p99 lab haproxy)"
 	# the event-loop front against HAProxy and against the goroutine front,
 	# same run (the issue's three goals)
 	if [[ $LOOP == 1 ]]; then
@@ -439,6 +478,7 @@ dir=$(summary "$results"/direct.txt)
 			printf "loop front / HAProxy = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against HAProxy\n", o / h, (hc > 0 ? oc / hc : -1), "'"$RATE"'", op - hp
 			printf "loop front / goroutine front = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against it\n", o / l, (lc > 0 ? oc / lc : -1), "'"$RATE"'", op - lp
 		}'
+		echo "loop front p99 - HAProxy p99, round by round: $(paired_p99 lab-loop haproxy)"
 	fi
 	# listener rules: each count against HAProxy in this run, and what
 	# each rule costs against the node without rules (throughput lost per

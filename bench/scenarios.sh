@@ -14,7 +14,7 @@ shift || true
 drivers=${*:-process}
 out="$here/results/scenarios-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-scenarios=$("$lab" scenarios | awk '{print $1}' | grep -E '^[a-z][a-z-]+$')
+scenarios=$("$lab" scenarios | awk '{print $1}' | grep -E '^[a-z][a-z0-9-]+$')
 printf '%-20s %-8s %-4s %-6s %s\n' scenario driver exit wall verdict | tee "$out/table.txt"
 for d in $drivers; do
 	for s in $scenarios; do

@@ -62,8 +62,8 @@
 // first request it does not take: bodies, upgrades, h2c, 100-continue and
 // every malformed or over-limit request are net/http's, as before.
 //
-// Under the front, on Linux, an event loop (evloop_linux.go; with
-// Config.EventLoop, off by default) serves the commonest of those requests itself:
+// Under the front, on Linux, an event loop (evloop_linux.go; on by
+// default, Config.GoroutineFront takes it out) serves the commonest of those requests itself:
 // one goroutine and one epoll set own the client connections and the
 // connections to the targets, so a request costs no goroutine wake-up; it
 // takes a request the front would take when no listener rule, stickiness

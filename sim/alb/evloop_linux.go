@@ -23,8 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evLoop is the event loop under a node's front (Config.EventLoop, off
-// by default; lb.go says why): one goroutine and one epoll set of
+// evLoop is the event loop under a node's front (on by default;
+// Config.GoroutineFront takes it out): one goroutine and one epoll set of
 // its own that own both the client connections it takes and its
 // connections to the targets, so that a request costs no goroutine
 // wake-up and no read that finds nothing (the goroutine front's cost per
@@ -133,11 +133,10 @@ func (l *evLoop) post(fn func()) bool {
 		return false
 	}
 	l.queue = append(l.queue, fn)
-	first := len(l.queue) == 1
-	l.mu.Unlock()
-	if first {
-		l.wake()
+	if len(l.queue) == 1 {
+		l.wake() // under l.mu: exit closes the eventfd under it, so this never writes to a closed or reused descriptor
 	}
+	l.mu.Unlock()
 	return true
 }
 
@@ -254,7 +253,9 @@ func (l *evLoop) exit() {
 		l.closeTarget(t)
 	}
 	l.dials.Wait()
+	l.mu.Lock() // a post that passed its check before exiting was set has woken the loop by now
 	unix.Close(l.evfd)
+	l.mu.Unlock()
 	l.file.Close() // the epoll set's descriptor
 	close(l.done)
 }
@@ -529,6 +530,15 @@ func (c *evClient) readable() {
 		c.fin, c.paused = true, true
 		c.l.modify(c.fd, c.events(), c.gen)
 		c.deadline = c.x.start.Add(watchAfter)
+		return
+	}
+	if k == 0 && err == nil && c.state == cIdle && len(c.out) > c.outOff {
+		// the client's end while the last answer is still written (or
+		// after an answer that closes the connection): as the goroutine
+		// front, the answer is written out first, then the connection
+		// closes; nothing more is read or served
+		c.shut, c.paused = true, true
+		c.l.modify(c.fd, c.events(), c.gen)
 		return
 	}
 	if k <= 0 || err != nil {
@@ -937,7 +947,11 @@ func (c *evClient) targetFailed(err error) {
 		if c.state != cClosed {
 			c.complete0()
 			c.state = cIdle
-			l.closeClient(c)
+			// what the target sent is written out first, as the
+			// goroutine front does, then the connection closes
+			c.shut, c.paused = true, true
+			l.modify(c.fd, c.events(), c.gen)
+			c.flushAndClose()
 		}
 		return
 	}

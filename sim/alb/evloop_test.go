@@ -2,7 +2,9 @@ package alb
 
 import "os"
 
-// eventLoopTests runs every test's load balancer (newHarness) with the
-// event loop under its front (Config.EventLoop): ALB_FRONT=loop go test
-// ./sim/alb/. The loop's own tests (evloop_linux_test.go) run either way.
-var eventLoopTests = os.Getenv("ALB_FRONT") == "loop"
+// goroutineFrontTests runs every test's load balancer (newHarness) with
+// the goroutine front alone (Config.GoroutineFront): ALB_FRONT=goroutine
+// go test ./sim/alb/. By default they run with the event loop under the
+// front, as the lab does. The loop's own tests (evloop_linux_test.go)
+// compare the two either way.
+var goroutineFrontTests = os.Getenv("ALB_FRONT") == "goroutine"

@@ -89,7 +89,7 @@ type handoffListener struct{ f *front }
 func (l handoffListener) Accept() (net.Conn, error) {
 	f := l.f
 	f.once.Do(func() {
-		if f.n.lb.cfg.EventLoop {
+		if !f.n.lb.cfg.GoroutineFront {
 			if l, err := newEvLoop(f); err != nil {
 				f.n.lb.errorLog.Printf("alb: no event loop, the goroutine front serves all: %v", err)
 			} else if l != nil {

@@ -97,18 +97,17 @@ type Config struct {
 	// connect to targets (the targets are in a network namespace of the
 	// run's own: internal/runns); nil is the host's network.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// EventLoop puts an event loop under each node's front, on Linux
-	// (evloop_linux.go): one goroutine and one epoll set own the client
-	// connections and the target connections of the common request, and
-	// anything else goes to the goroutine front. Off by default: a review
-	// found it dropped unsent answer bytes when it handed a connection to
-	// the goroutine front and answered some ordinary target responses
-	// with an ELB 502; both are fixed and tested side by side with the
-	// goroutine front (evloop_linux_test.go), but the loop has not yet run
-	// the lab's scenarios nor had its fixes reviewed, so the goroutine
-	// front (h1serve.go, a goroutine per client connection) serves every
-	// connection until then. Elsewhere than Linux the field does nothing.
-	EventLoop bool
+	// GoroutineFront takes the event loop out from under each node's
+	// front, so that the goroutine front (h1serve.go, a goroutine per
+	// client connection) serves every connection. By default, on Linux,
+	// an event loop (evloop_linux.go) serves the common request itself:
+	// one goroutine and one epoll set own the client connections and the
+	// target connections of the common request, and anything else goes to
+	// the goroutine front with the bytes already read. The two answer byte
+	// for byte alike (evloop_linux_test.go); the loop costs less CPU per
+	// request (issue 17, make bench-alb). Elsewhere than Linux the
+	// goroutine front serves every connection whatever this says.
+	GoroutineFront bool
 }
 
 // DialGuard decides whether a node may open a connection to a target. An

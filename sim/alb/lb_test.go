@@ -66,7 +66,7 @@ func newHarness(t testing.TB, mut func(*Config)) *harness {
 		Zones: zones, Port: 0, IdleTimeout: 2 * time.Second, DeregistrationDelay: 300 * time.Second, CrossZone: true,
 		HealthCheck: HealthCheck{Path: "/health", Interval: 30 * time.Second, Timeout: 5 * time.Second, Thresholds: defaults},
 		Clock:       h.clock, Events: h.bus, Prober: h.prober,
-		EventLoop: eventLoopTests, // ALB_FRONT=loop: every test with the event loop (evloop_test.go)
+		GoroutineFront: goroutineFrontTests, // ALB_FRONT=goroutine: every test with the goroutine front alone (evloop_test.go)
 	}
 	if mut != nil {
 		mut(&cfg)
