@@ -39,28 +39,28 @@ type run struct {
 	endErr  error
 
 	mu       sync.Mutex
-	renewed  time.Time                // the last lease renewal (or the end of the last cut)
-	paused   map[az.InstanceID]bool   // paused by the controller: the dead-man resumes them
-	hogs     map[int64]hogFault       // running hogs: the dead-man stops them
+	renewed  time.Time              // the last lease renewal (or the end of the last cut)
+	paused   map[az.InstanceID]bool // paused by the controller: the dead-man resumes them
+	hogs     map[int64]hogFault     // running hogs: the dead-man stops them
 	nextHog  int64
-	cut      *cutFault                // the host's link is cut (or being cut)
-	reverted []string                 // what the dead-man reverted since the last renewal
-	exited   []az.InstanceID          // deaths, the oldest first; exited[0] is number exitedBase
+	cut      *cutFault       // the host's link is cut (or being cut)
+	reverted []string        // what the dead-man reverted since the last renewal
+	exited   []az.InstanceID // deaths, the oldest first; exited[0] is number exitedBase
 	base     int64
-	exitSig  chan struct{}            // closed (and replaced) when a death is added
+	exitSig  chan struct{} // closed (and replaced) when a death is added
 }
 
 // maxExited is how many deaths a run keeps for pollers that fall behind.
 const maxExited = 1024
 
-var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // open opens a run: the same id again is the controller reconnecting; a
 // live other run is refused; a dead one (its controller silent for a
 // lease) is ended first.
 func (s *Server) open(ctx context.Context, req openRequest) (*run, error) {
 	if !runIDPattern.MatchString(req.Run) {
-		return nil, fmt.Errorf("run id %q: allowed: letters, digits, '.', '_' and '-', at most 100: %w", req.Run, errRefused)
+		return nil, fmt.Errorf("run id %q: allowed: letters, digits, '.', '_' and '-', at most 64: %w", req.Run, errRefused)
 	}
 	if !slices.Contains(s.cfg.Drivers, req.Driver) {
 		return nil, fmt.Errorf("driver %q: this agent runs %v: %w", req.Driver, s.cfg.Drivers, errRefused)

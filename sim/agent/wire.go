@@ -107,7 +107,7 @@ type unhogRequest struct {
 }
 
 type exitedResponse struct {
-	Next int64            `json:"next"` // ask with after=Next for what follows
+	Next int64           `json:"next"` // ask with after=Next for what follows
 	IDs  []az.InstanceID `json:"ids"`
 }
 
