@@ -76,43 +76,69 @@ func (r *run) watch() {
 			r.mu.Unlock()
 		case <-cutC:
 			cutC = nil
-			r.mu.Lock()
-			c := r.cut
-			if c != nil && c.restore != nil && !r.s.clk.Now().Before(c.until) {
-				r.cut = nil
-				r.renewed = r.s.clk.Now()
-			} else {
-				c = nil
-			}
-			r.mu.Unlock()
-			if c != nil {
-				if err := c.restore(); err != nil {
-					r.log.Error("agent: restoring the host's network after its cut", "err", err)
-				} else {
-					r.log.Info("agent: the host's network cut ended at its time; link restored")
-				}
-			}
+			r.endCutIfDue()
 		case <-tick.C():
-			idle, dead := r.idle()
-			if !dead {
-				continue
-			}
-			if idle >= endAfter*lease {
-				if r.s.detach(r) {
-					r.end(fmt.Sprintf("its controller was silent for %s (%d leases)", idle.Round(time.Millisecond), endAfter), true)
-				}
+			r.endCutIfDue()
+			if r.check() {
 				return
-			}
-			reverted, err := r.revertAll(false)
-			if len(reverted) > 0 || err != nil {
-				r.log.Warn("agent: dead-man switch: no lease renewal from the controller; faults reverted, instances kept",
-					"silent", idle.Round(time.Millisecond), "lease", lease, "reverted", reverted, "err", err)
-				r.mu.Lock()
-				r.reverted = append(r.reverted, reverted...)
-				r.mu.Unlock()
 			}
 		}
 	}
+}
+
+// check is the dead-man's look at the lease: a lease of silence reverts
+// the faults; endAfter leases end the run (true: the watch is over).
+func (r *run) check() (over bool) {
+	lease := r.s.cfg.Lease
+	idle, dead := r.idle()
+	defer r.checked(r.s.clk.Now())
+	if !dead {
+		return false
+	}
+	if idle >= endAfter*lease {
+		if r.s.detach(r) {
+			r.end(fmt.Sprintf("its controller was silent for %s (%d leases)", idle.Round(time.Millisecond), endAfter), true)
+		}
+		return true
+	}
+	reverted, err := r.revertAll(false)
+	if len(reverted) > 0 || err != nil {
+		r.log.Warn("agent: dead-man switch: no lease renewal from the controller; faults reverted, instances kept",
+			"silent", idle.Round(time.Millisecond), "lease", lease, "reverted", reverted, "err", err)
+		r.mu.Lock()
+		r.reverted = append(r.reverted, reverted...)
+		r.mu.Unlock()
+	}
+	return false
+}
+
+// checked records when the watch last looked (tests wait on it).
+func (r *run) checked(at time.Time) {
+	r.mu.Lock()
+	r.checkedAt = at
+	r.mu.Unlock()
+}
+
+// endCutIfDue restores the host's link once the cut's time has come; the
+// lease counts again from then.
+func (r *run) endCutIfDue() {
+	r.mu.Lock()
+	c := r.cut
+	if c != nil && c.restore != nil && !r.s.clk.Now().Before(c.until) {
+		r.cut = nil
+		r.renewed = r.s.clk.Now()
+	} else {
+		c = nil
+	}
+	r.mu.Unlock()
+	if c == nil {
+		return
+	}
+	if err := c.restore(); err != nil {
+		r.log.Error("agent: restoring the host's network after its cut", "err", err)
+		return
+	}
+	r.log.Info("agent: the host's network cut ended at its time; link restored")
 }
 
 // revertAll reverts every fault registered: paused instances resumed,

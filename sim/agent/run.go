@@ -38,16 +38,17 @@ type run struct {
 	endOnce sync.Once
 	endErr  error
 
-	mu       sync.Mutex
-	renewed  time.Time              // the last lease renewal (or the end of the last cut)
-	paused   map[az.InstanceID]bool // paused by the controller: the dead-man resumes them
-	hogs     map[int64]hogFault     // running hogs: the dead-man stops them
-	nextHog  int64
-	cut      *cutFault       // the host's link is cut (or being cut)
-	reverted []string        // what the dead-man reverted since the last renewal
-	exited   []az.InstanceID // deaths, the oldest first; exited[0] is number exitedBase
-	base     int64
-	exitSig  chan struct{} // closed (and replaced) when a death is added
+	mu        sync.Mutex
+	renewed   time.Time              // the last lease renewal (or the end of the last cut)
+	paused    map[az.InstanceID]bool // paused by the controller: the dead-man resumes them
+	hogs      map[int64]hogFault     // running hogs: the dead-man stops them
+	nextHog   int64
+	cut       *cutFault       // the host's link is cut (or being cut)
+	checkedAt time.Time       // when the watch last looked at the lease
+	reverted  []string        // what the dead-man reverted since the last renewal
+	exited    []az.InstanceID // deaths, the oldest first; exited[0] is number exitedBase
+	base      int64
+	exitSig   chan struct{} // closed (and replaced) when a death is added
 }
 
 // maxExited is how many deaths a run keeps for pollers that fall behind.
