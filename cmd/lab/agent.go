@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,13 +12,16 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/sim/entry"
 )
 
 // agentNetCutter cuts this host's link between hosts for an agent (the
@@ -88,7 +92,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		logger.Info("reaped instance(s) an earlier agent left behind", "count", n)
 	}
 	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: subnet, Dir: *dir, NewRuntime: f.new, Drivers: drivers,
-		Lease: *lease, Logger: logger, Cut: agentNetCutter})
+		Lease: *lease, Logger: logger, Cut: agentNetCutter, Join: agentJoiner(*listen, logger)})
 	if err != nil {
 		fmt.Fprintf(stderr, "lab agent: %v\n", err)
 		return exitFailed
@@ -120,6 +124,36 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fmt.Fprintln(stdout, "agent stopped")
 	return code
+}
+
+// agentJoiner joins the controller's agents' cluster for a run, bound on
+// the agent's listen address at its API port + 1 (a free port when the API
+// port is 0), with the cluster's timing and key as the controller sent them.
+func agentJoiner(listen string, logger *slog.Logger) agent.Joiner {
+	return func(_ context.Context, j agent.JoinSpec) (func() error, error) {
+		host, portStr, _ := net.SplitHostPort(listen)
+		ip, err := netip.ParseAddr(host)
+		if err != nil || ip.IsUnspecified() {
+			return nil, fmt.Errorf("--listen %s names no address for the agents' cluster to bind; give the agent's own address", listen)
+		}
+		port, _ := strconv.Atoi(portStr)
+		if port != 0 {
+			port++
+		}
+		d := entry.Timing{}.Wall(clock.Real())
+		if len(j.Timing) > 0 {
+			if err := json.Unmarshal(j.Timing, &d); err != nil {
+				return nil, fmt.Errorf("the cluster's timing: %w", err)
+			}
+		}
+		m, err := entry.JoinAgents(entry.AgentMemberConfig{Name: j.Name, Bind: ip.String(), Port: port, Timing: d,
+			Gossip: entry.Gossip{Key: j.Key, Label: j.Label}, Logger: logger}, j.Controller)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("agent: joined the controller's cluster", "as", j.Name, "controller", j.Controller, "member", m.Addr())
+		return func() error { return m.Leave(2 * time.Second) }, nil
+	}
 }
 
 // agentSubnet parses --subnet: an IPv4 /24, the zone's address plan (.10-.199

@@ -49,12 +49,25 @@ var (
 	_ az.CPUAccounter = (*Remote)(nil)
 )
 
+// OpenOptions are what Open sends.
+type OpenOptions struct {
+	Run    string
+	Driver string    // "process" or "docker"
+	Join   *JoinSpec // nil: the agent joins no cluster
+}
+
 // Open opens run runID on the agent with the driver ("process" or
 // "docker"); one run at a time per agent. A dead run's leftovers there are
 // reaped first. The Remote renews the run's lease until Close.
 func (c *Client) Open(ctx context.Context, runID, driver string) (*Remote, error) {
+	return c.OpenWith(ctx, OpenOptions{Run: runID, Driver: driver})
+}
+
+// OpenWith is Open with the agents' cluster to join.
+func (c *Client) OpenWith(ctx context.Context, o OpenOptions) (*Remote, error) {
+	runID := o.Run
 	var out openResponse
-	if err := c.do(ctx, http.MethodPost, "/v1/runs", openRequest{Run: runID, Driver: driver}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/runs", openRequest{Run: o.Run, Driver: o.Driver, Join: o.Join}, &out); err != nil {
 		return nil, fmt.Errorf("open run %s on agent %s: %w", runID, c.addr, err)
 	}
 	if out.LeaseMS <= 0 || !out.Subnet.IsValid() {
@@ -74,11 +87,16 @@ func (c *Client) Open(ctx context.Context, runID, driver string) (*Remote, error
 // DialRun dials the agent and opens the run; the Remote owns the client
 // and closes it with itself.
 func DialRun(ctx context.Context, addr string, token []byte, runID, driver string) (*Remote, error) {
+	return DialOpen(ctx, addr, token, OpenOptions{Run: runID, Driver: driver})
+}
+
+// DialOpen is DialRun with OpenOptions.
+func DialOpen(ctx context.Context, addr string, token []byte, o OpenOptions) (*Remote, error) {
 	c, err := Dial(ctx, addr, token)
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.Open(ctx, runID, driver)
+	r, err := c.OpenWith(ctx, o)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -175,51 +193,74 @@ func (r *Remote) instPath(id az.InstanceID, p string) string {
 	return r.path("/instances/" + url.PathEscape(string(id)) + p)
 }
 
-// call is one request of the run; after Close, ErrClosed.
-func (r *Remote) call(ctx context.Context, method, path string, in, out any) error {
+// Default limits of a request whose context has none: a cut or dead
+// host drops packets, and TCP alone would wait minutes.
+const (
+	slowCall = 2 * time.Minute  // launch, start, stop, terminate (an image may be built)
+	fastCall = 20 * time.Second // the rest
+)
+
+// call is one request of the run, limited to limit unless ctx has a
+// deadline; after Close, ErrClosed.
+func (r *Remote) call(ctx context.Context, limit time.Duration, method, path string, in, out any) error {
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
 	if closed {
 		return fmt.Errorf("run %s on agent %s: %w", r.run, r.c.addr, ErrClosed)
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	return r.c.do(ctx, method, path, in, out)
 }
 
 func (r *Remote) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
 	var in az.Instance
-	err := r.call(ctx, http.MethodPost, r.path("/instances"), s, &in)
+	err := r.call(ctx, slowCall, http.MethodPost, r.path("/instances"), s, &in)
 	return in, err
 }
 
-func (r *Remote) op(ctx context.Context, id az.InstanceID, op string) error {
-	return r.call(ctx, http.MethodPost, r.instPath(id, "/"+op), nil, nil)
+func (r *Remote) op(ctx context.Context, limit time.Duration, id az.InstanceID, op string) error {
+	return r.call(ctx, limit, http.MethodPost, r.instPath(id, "/"+op), nil, nil)
 }
 
 func (r *Remote) Terminate(ctx context.Context, id az.InstanceID) error {
-	return r.op(ctx, id, "terminate")
+	return r.op(ctx, slowCall, id, "terminate")
 }
-func (r *Remote) Stop(ctx context.Context, id az.InstanceID) error   { return r.op(ctx, id, "stop") }
-func (r *Remote) Start(ctx context.Context, id az.InstanceID) error  { return r.op(ctx, id, "start") }
-func (r *Remote) Kill(ctx context.Context, id az.InstanceID) error   { return r.op(ctx, id, "kill") }
-func (r *Remote) Pause(ctx context.Context, id az.InstanceID) error  { return r.op(ctx, id, "pause") }
-func (r *Remote) Resume(ctx context.Context, id az.InstanceID) error { return r.op(ctx, id, "resume") }
+func (r *Remote) Stop(ctx context.Context, id az.InstanceID) error {
+	return r.op(ctx, slowCall, id, "stop")
+}
+func (r *Remote) Start(ctx context.Context, id az.InstanceID) error {
+	return r.op(ctx, slowCall, id, "start")
+}
+func (r *Remote) Kill(ctx context.Context, id az.InstanceID) error {
+	return r.op(ctx, fastCall, id, "kill")
+}
+func (r *Remote) Pause(ctx context.Context, id az.InstanceID) error {
+	return r.op(ctx, fastCall, id, "pause")
+}
+func (r *Remote) Resume(ctx context.Context, id az.InstanceID) error {
+	return r.op(ctx, fastCall, id, "resume")
+}
 
 func (r *Remote) Stats(ctx context.Context, id az.InstanceID) (az.Stats, error) {
 	var st az.Stats
-	err := r.call(ctx, http.MethodGet, r.instPath(id, "/stats"), nil, &st)
+	err := r.call(ctx, fastCall, http.MethodGet, r.instPath(id, "/stats"), nil, &st)
 	return st, err
 }
 
 func (r *Remote) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPUAccount, error) {
 	var a az.CPUAccount
-	err := r.call(ctx, http.MethodGet, r.instPath(id, "/cpu"), nil, &a)
+	err := r.call(ctx, fastCall, http.MethodGet, r.instPath(id, "/cpu"), nil, &a)
 	return a, err
 }
 
 func (r *Remote) List(ctx context.Context) ([]az.Instance, error) {
 	var list []az.Instance
-	err := r.call(ctx, http.MethodGet, r.path("/instances"), nil, &list)
+	err := r.call(ctx, fastCall, http.MethodGet, r.path("/instances"), nil, &list)
 	return list, err
 }
 
@@ -227,7 +268,7 @@ func (r *Remote) List(ctx context.Context) ([]az.Instance, error) {
 // twice; a hog the agent's dead-man switch already stopped is no error).
 func (r *Remote) Hog(ctx context.Context, id az.InstanceID) (func() error, error) {
 	var out hogResponse
-	if err := r.call(ctx, http.MethodPost, r.instPath(id, "/hog"), nil, &out); err != nil {
+	if err := r.call(ctx, fastCall, http.MethodPost, r.instPath(id, "/hog"), nil, &out); err != nil {
 		return nil, err
 	}
 	var once sync.Once
@@ -251,7 +292,7 @@ func (r *Remote) Hog(ctx context.Context, id az.InstanceID) (func() error, error
 // and otherwise waits (a little past d) for the agent to answer again.
 func (r *Remote) Cut(ctx context.Context, d time.Duration) (func() error, error) {
 	end := time.Now().Add(d)
-	if err := r.call(ctx, http.MethodPost, r.path("/cut"), cutRequest{Seconds: d.Seconds()}, nil); err != nil {
+	if err := r.call(ctx, fastCall, http.MethodPost, r.path("/cut"), cutRequest{Seconds: d.Seconds()}, nil); err != nil {
 		return nil, fmt.Errorf("cut agent %s's network: %w", r.c.addr, err)
 	}
 	var once sync.Once
@@ -294,7 +335,7 @@ func (r *Remote) Close() error {
 		r.cancel()
 		r.renewWG.Wait()
 		r.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), slowCall)
 		defer cancel()
 		err := r.c.do(ctx, http.MethodDelete, r.path(""), nil, nil)
 		if errors.Is(err, ErrRunNotOpen) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -199,5 +200,51 @@ func TestOneRunAtATime(t *testing.T) {
 	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Open passes the agents' cluster to join to the agent's Joiner, and the
+// run's end leaves it; an agent without a Joiner refuses such an Open.
+func TestOpenJoinsTheControllersClusterAndTheEndLeavesIt(t *testing.T) {
+	var mu sync.Mutex
+	var got []JoinSpec
+	left := 0
+	join := func(_ context.Context, j JoinSpec) (func() error, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, j)
+		return func() error { mu.Lock(); left++; mu.Unlock(); return nil }, nil
+	}
+	tok := token(t)
+	s, addr := serve(t, Config{Token: tok, NewRuntime: processFactory, Logger: quiet, Join: join})
+	want := JoinSpec{Name: "us-east-1b", Controller: "127.0.0.1:7451", Key: []byte("0123456789abcdef0123456789abcdef"), Label: "l", Timing: []byte(`{"ProbeInterval":1000000000}`)}
+	r, err := DialOpen(context.Background(), addr, tok, OpenOptions{Run: newRunID(), Driver: "process", Join: &want})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0].Name != want.Name || got[0].Controller != want.Controller || string(got[0].Key) != string(want.Key) ||
+		got[0].Label != want.Label || string(got[0].Timing) != string(want.Timing) {
+		t.Errorf("the joiner got %+v, want %+v", got, want)
+	}
+	mu.Unlock()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if left != 1 {
+		t.Errorf("the run's end left the cluster %d times, want 1", left)
+	}
+	mu.Unlock()
+	if s.Info().Run != "" {
+		t.Errorf("run %s still open after Close", s.Info().Run)
+	}
+
+	s2, addr2 := serve(t, Config{Token: tok, NewRuntime: processFactory, Logger: quiet})
+	if _, err := DialOpen(context.Background(), addr2, tok, OpenOptions{Run: newRunID(), Driver: "process", Join: &want}); err == nil || !contains(err.Error(), "cannot join") {
+		t.Errorf("an Open that asks to join an agent without a joiner: %v", err)
+	}
+	if s2.Info().Run != "" {
+		t.Errorf("a refused Open left run %s open", s2.Info().Run)
 	}
 }

@@ -29,6 +29,7 @@ type run struct {
 	driver string
 	dir    string
 	rt     az.Runtime
+	leave  func() error // leaves the controller's cluster; nil: not joined
 	log    *slog.Logger
 
 	done    chan struct{} // closed by end
@@ -97,11 +98,21 @@ func (s *Server) open(ctx context.Context, req openRequest) (*run, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
 		return nil, fmt.Errorf("run %s: %w", req.Run, err)
 	}
+	if req.Join != nil && s.cfg.Join == nil {
+		return nil, fmt.Errorf("run %s: this agent cannot join the controller's cluster (it runs without a joiner): %w", req.Run, errRefused)
+	}
 	rt, err := s.cfg.NewRuntime(ctx, req.Run, req.Driver, dir)
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %s runtime: %w", req.Run, req.Driver, err)
 	}
-	r := &run{s: s, id: req.Run, driver: req.Driver, dir: dir, rt: rt, log: s.log.With("run", req.Run),
+	var leave func() error
+	if req.Join != nil {
+		if leave, err = s.cfg.Join(ctx, *req.Join); err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("run %s: join the controller's cluster at %s as %s: %w", req.Run, req.Join.Controller, req.Join.Name, err)
+		}
+	}
+	r := &run{s: s, id: req.Run, driver: req.Driver, dir: dir, rt: rt, leave: leave, log: s.log.With("run", req.Run),
 		done: make(chan struct{}), wake: make(chan struct{}, 1), renewed: s.clk.Now(),
 		paused: map[az.InstanceID]bool{}, hogs: map[int64]hogFault{}, exitSig: make(chan struct{})}
 	r.drainWG.Add(1)
@@ -164,6 +175,11 @@ func (r *run) end(why string, fromWatch bool) error {
 		}
 		if e := r.rt.Close(); e != nil {
 			err = errors.Join(err, fmt.Errorf("terminate the run's instances: %w", e))
+		}
+		if r.leave != nil {
+			if e := r.leave(); e != nil {
+				err = errors.Join(err, fmt.Errorf("leave the controller's cluster: %w", e))
+			}
 		}
 		r.endErr = err
 		r.log.Info("agent: run ended; its instances are terminated", "why", why)

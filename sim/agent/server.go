@@ -33,6 +33,11 @@ type NetCutter interface {
 	Cut(ctx context.Context) (restore func() error, err error)
 }
 
+// Joiner joins this agent to the controller's agents' cluster for a run
+// (cmd/lab backs it with sim/entry.JoinAgents); leave is called when the
+// run ends.
+type Joiner func(ctx context.Context, j JoinSpec) (leave func() error, err error)
+
 // DefaultLease is how long the agent waits for a renewal before its
 // dead-man switch reverts the run's faults (wall time).
 const DefaultLease = 15 * time.Second
@@ -51,6 +56,7 @@ type Config struct {
 	Clock  clock.Clock // wall clock (leases are wall time); default clock.Real()
 	Logger *slog.Logger
 	Cut    NetCutter // optional: nil, and a cut is refused
+	Join   Joiner    // optional: nil, and an Open that asks to join is refused
 }
 
 // Server is a lab agent: it runs one run's instances at a time on this

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 
@@ -81,8 +82,23 @@ func (e *remoteError) Error() string { return e.msg }
 func (e *remoteError) Unwrap() error { return e.is }
 
 type openRequest struct {
-	Run    string `json:"run"`
-	Driver string `json:"driver"`
+	Run    string    `json:"run"`
+	Driver string    `json:"driver"`
+	Join   *JoinSpec `json:"join,omitempty"`
+}
+
+// JoinSpec is what an agent needs to join the controller's agents'
+// cluster (sim/entry's StartAgents/JoinAgents): the controller gives it in
+// Open, over TLS, and the agent joins then and leaves when the run ends.
+type JoinSpec struct {
+	Name       string `json:"name"`       // the agent's member name (its zone's)
+	Controller string `json:"controller"` // the controller's member, ip:port
+	Key        []byte `json:"key"`        // the run's gossip key
+	Label      string `json:"label"`      // and label
+	// Timing is the cluster's failure-detector durations as the
+	// controller's side encodes them (sim/entry.Durations in JSON); this
+	// package passes it through.
+	Timing json.RawMessage `json:"timing,omitempty"`
 }
 
 type openResponse struct {
