@@ -58,4 +58,21 @@
 // which the agent keeps (the controller cannot reach a cut host), and
 // holds the lease while it lasts. Silent for 10 leases, the controller is
 // gone: the run ends and its instances are terminated.
+//
+// # Membership
+//
+// Open may carry a JoinSpec: the controller's member of the agents'
+// memberlist cluster (sim/entry.StartAgents), the run's gossip key and
+// label, and the cluster's timing. The agent's Joiner (cmd/lab backs it
+// with sim/entry.JoinAgents, bound on the agent's listen address at its
+// API port + 1) joins then and leaves when the run ends, so that the
+// controller's failure detector says when an agent's host is gone. This
+// package does not import memberlist: only sim/entry does.
+//
+// # Out of this package
+//
+// The runtime (a RuntimeFactory: cmd/lab makes sim/az/process or
+// sim/az/docker runtimes), the network cut (a NetCutter), the membership
+// (a Joiner): each is injected, so that this package imports no runtime
+// and no third-party module.
 package agent

@@ -248,3 +248,12 @@ func TestOpenJoinsTheControllersClusterAndTheEndLeavesIt(t *testing.T) {
 		t.Errorf("a refused Open left run %s open", s2.Info().Run)
 	}
 }
+
+// What lab drives a remote zone through (lab's remoteZone), which Remote
+// must satisfy.
+var _ interface {
+	az.Runtime
+	az.Hogger
+	az.CPUAccounter
+	Cut(ctx context.Context, d time.Duration) (restore func() error, err error)
+} = (*Remote)(nil)
