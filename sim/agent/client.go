@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// dialTimeout bounds Dial when its context has no deadline.
+const dialTimeout = 20 * time.Second
+
 // Client is a controller's connection to one agent.
 type Client struct {
 	addr string
@@ -44,6 +47,11 @@ func Dial(ctx context.Context, addr string, token []byte) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	c := &Client{addr: addr, base: "https://" + addr, auth: "Bearer " + bearer(token), tr: tr, hc: &http.Client{Transport: tr}}
+	if _, ok := ctx.Deadline(); !ok { // a peer that accepts and never answers
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, dialTimeout)
+		defer cancel()
+	}
 	if err := c.do(ctx, http.MethodGet, "/v1/info", nil, &c.info); err != nil {
 		tr.CloseIdleConnections()
 		return nil, c.dialError(err)

@@ -276,17 +276,16 @@ func (s *Server) faultRoutes(mux *http.ServeMux) {
 		r.applyCut(c, d)
 	}))
 	mux.HandleFunc("DELETE /v1/runs/{run}/cut", s.withRun(func(w http.ResponseWriter, _ *http.Request, r *run) {
+		var restore func() error
 		r.mu.Lock()
-		c := r.cut
-		if c != nil && c.restore != nil {
+		if c := r.cut; c != nil {
+			restore = c.restore // nil while being applied: applyCut sees the cut gone and restores it
 			r.cut = nil
 			r.renewed = s.clk.Now()
-		} else {
-			c = nil
 		}
 		r.mu.Unlock()
-		if c != nil {
-			if err := c.restore(); err != nil {
+		if restore != nil {
+			if err := restore(); err != nil {
 				failErr(w, fmt.Errorf("restore the host's network: %w", err))
 				return
 			}

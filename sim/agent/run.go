@@ -115,6 +115,7 @@ func (s *Server) open(ctx context.Context, req openRequest) (*run, error) {
 	r := &run{s: s, id: req.Run, driver: req.Driver, dir: dir, rt: rt, leave: leave, log: s.log.With("run", req.Run),
 		done: make(chan struct{}), wake: make(chan struct{}, 1), renewed: s.clk.Now(),
 		paused: map[az.InstanceID]bool{}, hogs: map[int64]hogFault{}, exitSig: make(chan struct{})}
+	s.ending.Add(1) // done when end completes
 	r.drainWG.Add(1)
 	go r.drain()
 	r.watchWG.Add(1)
@@ -164,6 +165,7 @@ func (s *Server) detach(r *run) bool {
 // watch itself, which does not wait for itself. Safe to call twice.
 func (r *run) end(why string, fromWatch bool) error {
 	r.endOnce.Do(func() {
+		defer r.s.ending.Done()
 		close(r.done)
 		r.drainWG.Wait()
 		if !fromWatch {

@@ -70,7 +70,8 @@ type Server struct {
 	http *http.Server
 	host string
 
-	opening sync.Mutex // one open at a time
+	opening sync.Mutex     // one open at a time
+	ending  sync.WaitGroup // runs not yet fully ended (the watch may be ending one)
 
 	mu     sync.Mutex
 	run    *run // the open run; nil when none
@@ -137,8 +138,9 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 	var err error
 	if r != nil {
-		err = r.end("the agent is shutting down", true)
+		err = r.end("the agent is shutting down", false)
 	}
+	s.ending.Wait() // a run the dead-man is ending ends before the agent does
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if e := s.http.Shutdown(ctx); e != nil {
