@@ -94,4 +94,6 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 	}
 }
 
+func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -91,7 +91,7 @@ func remote(t *testing.T, cfg Config) (*Remote, *Server) {
 var idSeq atomic.Int64
 
 // spec is a spin instance on addr and a free port there.
-func spec(t *testing.T, addr string) az.Spec {
+func spec(t testing.TB, addr string) az.Spec {
 	t.Helper()
 	a := netip.MustParseAddr(addr)
 	l, err := net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
@@ -116,7 +116,7 @@ func spec(t *testing.T, addr string) az.Spec {
 func TestContractOverTheWire(t *testing.T) {
 	aztest.RunContract(t,
 		func(t *testing.T) az.Runtime { r, _ := remote(t, Config{}); return r },
-		spec)
+		func(t *testing.T, addr string) az.Spec { return spec(t, addr) })
 }
 
 func TestHogStatsAndCPUOverTheWire(t *testing.T) {
