@@ -52,8 +52,9 @@ var (
 // OpenOptions are what Open sends.
 type OpenOptions struct {
 	Run    string
-	Driver string    // "process" or "docker"
-	Join   *JoinSpec // nil: the agent joins no cluster
+	Driver string       // "process" or "docker"
+	Join   *JoinSpec    // nil: the agent joins no cluster
+	Logger *slog.Logger // the Remote's own lines (renewals failing, faults the agent reverted); default slog.Default()
 }
 
 // Open opens run runID on the agent with the driver ("process" or
@@ -66,6 +67,15 @@ func (c *Client) Open(ctx context.Context, runID, driver string) (*Remote, error
 // OpenWith is Open with the agents' cluster to join.
 func (c *Client) OpenWith(ctx context.Context, o OpenOptions) (*Remote, error) {
 	runID := o.Run
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, slowCall)
+		defer cancel()
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 	var out openResponse
 	if err := c.do(ctx, http.MethodPost, "/v1/runs", openRequest{Run: o.Run, Driver: o.Driver, Join: o.Join}, &out); err != nil {
 		return nil, fmt.Errorf("open run %s on agent %s: %w", runID, c.addr, err)
@@ -75,7 +85,7 @@ func (c *Client) OpenWith(ctx context.Context, o OpenOptions) (*Remote, error) {
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	r := &Remote{c: c, run: out.Run, subnet: out.Subnet, lease: time.Duration(out.LeaseMS) * time.Millisecond, dir: out.Dir,
-		log: slog.Default().With("agent", c.addr, "run", out.Run), exited: make(chan az.InstanceID, 64),
+		log: logger.With("agent", c.addr, "run", out.Run), exited: make(chan az.InstanceID, 64),
 		ctx: rctx, cancel: cancel, halt: make(chan struct{})}
 	r.renewWG.Add(1)
 	go r.renew()
