@@ -85,10 +85,28 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if dockerAnswers(ctx) {
 		drivers = append(drivers, "docker")
 	}
-	// What a crashed agent left running goes before anything starts.
-	if n, err := process.Reap(ctx, f.stateDir, logger); err != nil {
+	// What a crashed agent left goes before anything starts: its network
+	// cut put back, its instances reaped.
+	if rc, ok := agentNetCutter.(interface{ Recover() (bool, error) }); ok {
+		if was, err := rc.Recover(); err != nil {
+			fmt.Fprintf(stderr, "lab agent: putting back the network cut an earlier agent left: %v\n", err)
+			return exitFailed
+		} else if was {
+			logger.Warn("agent: put back the host's network, which an earlier agent had cut when it died")
+		}
+	}
+	n, err := process.Reap(ctx, f.stateDir, logger)
+	if err != nil {
 		logger.Warn("reaping what an earlier agent left", "err", err)
-	} else if n > 0 {
+	}
+	if len(drivers) > 1 {
+		m, err := docker.Reap(ctx, f.stateDir, logger)
+		if err != nil {
+			logger.Warn("reaping the containers an earlier agent left", "err", err)
+		}
+		n += m
+	}
+	if n > 0 {
 		logger.Info("reaped instance(s) an earlier agent left behind", "count", n)
 	}
 	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: subnet, Dir: *dir, NewRuntime: f.new, Drivers: drivers,
