@@ -79,6 +79,10 @@ const usage = `usage:
   lab down [--state-dir DIR] [--runs-dir DIR]
       undo what a crashed run's faults left (replaying RUN_DIR/chaos.jsonl) and stop what it left
       running; running twice is harmless
+  lab agent --listen HOST:PORT --subnet CIDR --token-file F [--dir D] [--lease D]
+      run a zone's instances on this host for a controller holding the same token, until Ctrl-C
+  lab agent token --out F
+      write a new agent token (mode 0600)
   lab version
       the lab's version, commit and Go version
 `
@@ -119,6 +123,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validate(args[1:], stdout, stderr)
 	case "down":
 		return down(ctx, args[1:], stdout, stderr)
+	case "agent":
+		return agentCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Read())
 		return exitOK

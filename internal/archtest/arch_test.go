@@ -24,7 +24,7 @@ var floors = [][]string{
 	// 1: the models and the bus
 	{"events", "stack"},
 	// 2: the AWS parts and the fault engine; each defines what it needs
-	{"sim/alb", "sim/asg", "sim/cloudwatch", "sim/entry", "sim/az/process", "sim/az/docker", "sim/az/aztest", "sim/rds", "chaos", "rundir"},
+	{"sim/alb", "sim/asg", "sim/cloudwatch", "sim/entry", "sim/az/process", "sim/az/docker", "sim/az/aztest", "sim/rds", "sim/agent", "chaos", "rundir"},
 	// 3: what is read and written around the parts
 	{"scenarios", "promexport", "export", "tfimport"},
 	// 4: the report, from a run directory
