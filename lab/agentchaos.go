@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -197,7 +198,25 @@ func (z *zonedRuntime) uncut(zone, why string) error {
 		return fmt.Errorf("zone %s: restore the host's link: %w", zone, err)
 	}
 	z.note("Zone %s's host (agent %s) takes packets again (%s)", zone, z.agents[zone], why)
+	z.terminateDoomed(zone)
 	return nil
+}
+
+// terminateDoomed tells zone's agent to terminate what EC2 terminated
+// while its host was cut off.
+func (z *zonedRuntime) terminateDoomed(zone string) {
+	z.mu.Lock()
+	ids := z.doomed[zone]
+	delete(z.doomed, zone)
+	z.mu.Unlock()
+	for _, id := range ids {
+		ctx, cancel := context.WithTimeout(context.Background(), agentDialTimeout) // Close too, after z.ctx ended
+		err := z.remotes[zone].Terminate(ctx, id)
+		cancel()
+		if err != nil && !errors.Is(err, az.ErrNotFound) {
+			z.note("Instance %s, terminated while zone %s's host was cut off, could not be ended on agent %s: %v; the agent ends it with the run", id, zone, z.agents[zone], err)
+		}
+	}
 }
 
 // isCut reports whether zone's host is cut off (or being cut) by an az-outage.

@@ -163,6 +163,9 @@ type zonedRuntime struct {
 	last  map[string][]az.Instance // each remote zone's last List, for when its agent does not answer
 	lost  map[string]bool          // zones whose host is gone (zoneLost)
 	cuts  map[string]*hostCut      // zones whose host is cut off (az-outage; agentchaos.go)
+	// doomed are instances terminated while their host was cut off: EC2
+	// terminates them at once; their agent is told when the link is back.
+	doomed map[string][]az.InstanceID
 
 	exited chan az.InstanceID
 	ctx    context.Context // ends with Close: the forwarders and the cuts being made stop
@@ -183,7 +186,7 @@ func newZonedRuntime(local az.Runtime, remotes map[string]remoteZone, agents map
 	}
 	z := &zonedRuntime{local: local, remotes: remotes, agents: agents, log: log,
 		where: map[az.InstanceID]string{}, last: map[string][]az.Instance{}, lost: map[string]bool{},
-		cuts:   map[string]*hostCut{},
+		cuts: map[string]*hostCut{}, doomed: map[string][]az.InstanceID{},
 		exited: make(chan az.InstanceID, exitedBuffer)}
 	z.ctx, z.cancel = context.WithCancel(context.Background())
 	for _, rt := range z.runtimes() {
@@ -277,6 +280,21 @@ func (z *zonedRuntime) Terminate(ctx context.Context, id az.InstanceID) error {
 	z.mu.Lock()
 	lost := z.lost[name]
 	z.mu.Unlock()
+	if z.isCut(name) {
+		// The host is cut off (az-outage): EC2 terminates the instance
+		// all the same; the agent is told once the link is back, so
+		// that the outage's revert cannot start it again.
+		tctx, cancel := context.WithTimeout(ctx, lostTerminate)
+		err := rt.Terminate(tctx, id)
+		cancel()
+		if err != nil && !errors.Is(err, az.ErrNotFound) {
+			z.mu.Lock()
+			z.doomed[name] = append(z.doomed[name], id)
+			z.mu.Unlock()
+		}
+		z.forget(id)
+		return nil
+	}
 	if lost {
 		// EC2 terminates an instance whose hardware is gone at once; the
 		// agent, if its host ever answers again, ends the run's leftovers

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
@@ -23,8 +26,8 @@ import (
 
 // fakeAgentZone is a real process runtime standing in for an agent's zone;
 // only the host-level cut is a recording fake (the seam netns20's
-// namespaces make real). Its List can be made to fail, as an agent that
-// does not answer.
+// namespaces make real): while it is on, the agent does not answer, as
+// its host's link is down. Its List can also be made to fail alone.
 type fakeAgentZone struct {
 	*process.Runtime
 	mu        sync.Mutex
@@ -32,6 +35,39 @@ type fakeAgentZone struct {
 	runningAt []bool // at each Cut: whether an instance of the zone was running
 	restored  int
 	listFails bool
+	cutNow    bool
+}
+
+var errUnreachable = errors.New("agent unreachable: its host is cut off")
+
+func (f *fakeAgentZone) reachable() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cutNow {
+		return errUnreachable
+	}
+	return nil
+}
+
+func (f *fakeAgentZone) Terminate(ctx context.Context, id az.InstanceID) error {
+	if err := f.reachable(); err != nil {
+		return err
+	}
+	return f.Runtime.Terminate(ctx, id)
+}
+
+func (f *fakeAgentZone) Start(ctx context.Context, id az.InstanceID) error {
+	if err := f.reachable(); err != nil {
+		return err
+	}
+	return f.Runtime.Start(ctx, id)
+}
+
+func (f *fakeAgentZone) Stop(ctx context.Context, id az.InstanceID) error {
+	if err := f.reachable(); err != nil {
+		return err
+	}
+	return f.Runtime.Stop(ctx, id)
 }
 
 func (f *fakeAgentZone) Cut(ctx context.Context, d time.Duration) (func() error, error) {
@@ -42,10 +78,12 @@ func (f *fakeAgentZone) Cut(ctx context.Context, d time.Duration) (func() error,
 	running := slices.ContainsFunc(list, func(in az.Instance) bool { return in.State == az.StateRunning })
 	f.mu.Lock()
 	f.cuts, f.runningAt = append(f.cuts, d), append(f.runningAt, running)
+	f.cutNow = true
 	f.mu.Unlock()
 	return func() error {
 		f.mu.Lock()
 		f.restored++
+		f.cutNow = false
 		f.mu.Unlock()
 		return nil
 	}, nil
@@ -53,7 +91,7 @@ func (f *fakeAgentZone) Cut(ctx context.Context, d time.Duration) (func() error,
 
 func (f *fakeAgentZone) List(ctx context.Context) ([]az.Instance, error) {
 	f.mu.Lock()
-	fails := f.listFails
+	fails := f.listFails || f.cutNow
 	f.mu.Unlock()
 	if fails {
 		return nil, errors.New("agent does not answer")
@@ -303,9 +341,27 @@ func TestZonedRuntimeCutsAfterTheStops(t *testing.T) {
 	if !zr.isCut("us-east-1b") {
 		t.Fatal("another fault's revert ended the cut")
 	}
+	// The group terminates the stopped instance meanwhile: EC2 does at
+	// once, the agent hears of it once its link is back, and the revert
+	// cannot start it again.
+	if err := zr.Terminate(ctx, b.ID); err != nil {
+		t.Fatalf("Terminate during the cut: %v", err)
+	}
+	if l, _ := remote.Runtime.List(ctx); !slices.Equal(ids(l), []az.InstanceID{b.ID}) {
+		t.Fatalf("the cut-off agent runs %v; want %s still there (it could not be told)", ids(l), b.ID)
+	}
+	if l, _ := zr.List(ctx); len(l) != 0 {
+		t.Errorf("EC2 still lists %v after the terminate", ids(l))
+	}
+	if err := zr.Start(ctx, b.ID); !errors.Is(err, az.ErrNotFound) {
+		t.Errorf("Start of the terminated instance: %v, want ErrNotFound", err)
+	}
 	zr.endCut(2, "the az-outage ended")
 	if _, restored := remote.counts(); restored != 2 || zr.isCut("us-east-1b") {
 		t.Errorf("after the revert: %d restore(s), cut %v", restored, zr.isCut("us-east-1b"))
+	}
+	if l, _ := remote.Runtime.List(ctx); len(l) != 0 {
+		t.Errorf("the agent still runs %v once its link is back", ids(l))
 	}
 
 	// A cut still on when the run closes is ended by Close.
@@ -358,6 +414,27 @@ auto_scaling_group: {min_size: 2, max_size: 4, desired_capacity: 2}
 	return s
 }
 
+// withStandInAgent connects dialAgent to a stand-in agent for us-east-1b
+// (a process runtime of its own, its subnet 127.0.9.0/24), which *agent
+// is set to once dialled, and gives opts the token; agent nil: no token.
+func withStandInAgent(t *testing.T, opts Options, agent **fakeAgentZone) Options {
+	dialAgent = func(ctx context.Context, addr string, token []byte, runID, driver string) (remoteZone, netip.Prefix, error) {
+		if addr != "127.0.0.1:7459" || string(token) != "secret" || driver != DriverProcess {
+			return nil, netip.Prefix{}, fmt.Errorf("dialled %s with token %q, driver %s", addr, token, driver)
+		}
+		rt, err := process.New(process.Options{RunID: runID + ".agent", StateDir: t.TempDir(), LogDir: t.TempDir(), Grace: 2 * time.Second})
+		if err != nil {
+			return nil, netip.Prefix{}, err
+		}
+		*agent = &fakeAgentZone{Runtime: rt}
+		return fakeAgentRun{*agent, t.TempDir()}, netip.MustParsePrefix("127.0.9.0/24"), nil
+	}
+	if agent != nil {
+		opts.AgentToken = []byte("secret")
+	}
+	return opts
+}
+
 // fakeAgentRun is the run on a stand-in agent: a process runtime of its
 // own (its own run id and records, as an agent's host has), running the
 // controller's specs under its run.
@@ -389,23 +466,11 @@ func TestRunWithAZoneOnAnAgent(t *testing.T) {
 	if _, err := Start(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "no agent client built in") {
 		t.Fatalf("Start without an agent client: %v", err)
 	}
-	var agent *fakeAgentZone
-	dialAgent = func(ctx context.Context, addr string, token []byte, runID, driver string) (remoteZone, netip.Prefix, error) {
-		if addr != "127.0.0.1:7459" || string(token) != "secret" || driver != DriverProcess {
-			return nil, netip.Prefix{}, fmt.Errorf("dialled %s with token %q, driver %s", addr, token, driver)
-		}
-		rt, err := process.New(process.Options{RunID: runID + ".agent", StateDir: t.TempDir(), LogDir: t.TempDir(), Grace: 2 * time.Second})
-		if err != nil {
-			return nil, netip.Prefix{}, err
-		}
-		agent = &fakeAgentZone{Runtime: rt}
-		return fakeAgentRun{agent, t.TempDir()}, netip.MustParsePrefix("127.0.9.0/24"), nil
-	}
-	if _, err := Start(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "--agent-token-file") {
+	if _, err := Start(context.Background(), withStandInAgent(t, opts, nil)); err == nil || !strings.Contains(err.Error(), "--agent-token-file") {
 		t.Fatalf("Start without a token: %v", err)
 	}
-	opts.AgentToken = []byte("secret")
-	l, err := Start(context.Background(), opts)
+	var agent *fakeAgentZone
+	l, err := Start(context.Background(), withStandInAgent(t, opts, &agent))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,6 +521,87 @@ func TestRunWithAZoneOnAnAgent(t *testing.T) {
 	for _, want := range []string{"Zone us-east-1b: its instances run on the host of agent 127.0.0.1:7459 (subnet 127.0.9.0/24)",
 		"Zone us-east-1b is lost: memberlist declared its agent 127.0.0.1:7459 dead", "EC2 health check indicating it has been terminated or stopped"} {
 		if !strings.Contains(string(journal), want) {
+			t.Errorf("journal lacks %q", want)
+		}
+	}
+}
+
+// TestAZOutageCutsTheAgentsHost: an az-outage on a zone whose instances
+// run on an agent cuts the agent's host off once the zone's instance has
+// stopped; the group replaces it in the other zone meanwhile (EC2
+// terminates it at once; the agent hears of it when its link is back), and
+// the revert gives the host its link back.
+func TestAZOutageCutsTheAgentsHost(t *testing.T) {
+	saved := dialAgent
+	t.Cleanup(func() { dialAgent = saved })
+	var agent *fakeAgentZone
+	opts := Options{Stack: agentStack(t, 18615), Speed: 20, Seed: 7, RunsDir: t.TempDir(), StateDir: t.TempDir(), Driver: DriverProcess}
+	l, err := Start(context.Background(), withStandInAgent(t, opts, &agent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.waitReady(context.Background(), 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var victim Instance
+	for _, in := range l.Instances() {
+		if in.Zone == "us-east-1b" {
+			victim = in
+		}
+	}
+	journal, err := chaos.OpenFileJournal(filepath.Join(l.Dir, rundir.ChaosFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer journal.Close()
+	r := l.NewChaosRunner(&scenarios.Scenario{}, 11, journal)
+	ctx := context.Background()
+	if err := r.Inject(ctx, chaos.Action{Kind: chaos.AZOutage, Zone: "us-east-1b", Duration: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent's host cut off", 20*time.Second, func() bool { n, _ := agent.counts(); return n == 1 })
+	agent.mu.Lock()
+	d, running := agent.cuts[0], agent.runningAt[0]
+	agent.mu.Unlock()
+	if running {
+		t.Error("the host was cut while the zone's instance still ran")
+	}
+	if want := l.Clock.Wall(time.Hour); d > want || d < want-10*time.Second {
+		t.Errorf("cut for %s, want about the outage's hour in wall time (%s)", d, want)
+	}
+	waitFor(t, "a replacement in service in us-east-1a", 60*time.Second, func() bool {
+		now := l.Instances()
+		if len(now) != 2 {
+			return false
+		}
+		for _, in := range now {
+			if in.Zone != "us-east-1a" || in.State != "InService" || !everyNodeSees(l.LB, in.ID, alb.StateHealthy) {
+				return false
+			}
+		}
+		return true
+	})
+	if list, _ := agent.Runtime.List(ctx); !slices.Equal(ids(list), []az.InstanceID{victim.ID}) {
+		t.Fatalf("the cut-off agent runs %v; want the stopped %s, which it could not be told to end", ids(list), victim.ID)
+	}
+	r.RevertAll(ctx, "the test ended")
+	// The revert found its instance replaced (nothing to start), so the
+	// link comes back on the revert's event, delivered by the bus.
+	waitFor(t, "the host's link back after the revert", 10*time.Second, func() bool { _, n := agent.counts(); return n == 1 })
+	if list, _ := agent.Runtime.List(ctx); slices.Contains(ids(list), victim.ID) {
+		t.Errorf("the agent still has %s, terminated during the cut, after its link came back", victim.ID)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	events, err := os.ReadFile(filepath.Join(l.Dir, "events.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Zone us-east-1b's host (agent 127.0.0.1:7459) is cut off the network",
+		"Zone us-east-1b's host (agent 127.0.0.1:7459) takes packets again (the az-outage ended)", "already replaced by the group"} {
+		if !strings.Contains(string(events), want) {
 			t.Errorf("journal lacks %q", want)
 		}
 	}
