@@ -397,6 +397,20 @@ func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPU
 	return a.CPUAccount(ctx, id)
 }
 
+// hostAccounting is what the host sampler (contention.go) reads: the local
+// runtime's CPU accounting, for the instances on this host; an agent's
+// instances use another host's CPU, which this host's figures do not
+// include.
+func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bool) {
+	acct, _ := z.local.(az.CPUAccounter)
+	return acct, func(id az.InstanceID) bool {
+		z.mu.Lock()
+		defer z.mu.Unlock()
+		name, ok := z.where[id]
+		return ok && z.remotes[name] == nil
+	}
+}
+
 // Enforced is the local runtime's word on its CPU limits.
 func (z *zonedRuntime) Enforced() (bool, string) {
 	if e, ok := z.local.(enforcer); ok {

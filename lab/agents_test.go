@@ -204,6 +204,9 @@ func TestZonedRuntimeDispatchesByZone(t *testing.T) {
 	if acct, err := zr.CPUAccount(ctx, b.ID); err != nil || acct.Share != 0.25 {
 		t.Errorf("CPUAccount(b) = %+v, %v; want t3.micro's share 0.25", acct, err)
 	}
+	if acct, here := zr.hostAccounting(); acct == nil || !here(a.ID) || here(b.ID) {
+		t.Errorf("the host sampler's accounting: %v, a on this host %v, b on this host %v; want a only", acct, here(a.ID), here(b.ID))
+	}
 	stop, err := zr.Hog(ctx, b.ID)
 	if err != nil {
 		t.Fatalf("Hog(b): %v", err)
