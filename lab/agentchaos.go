@@ -199,7 +199,27 @@ func (z *zonedRuntime) uncut(zone, why string) error {
 	}
 	z.note("Zone %s's host (agent %s) takes packets again (%s)", zone, z.agents[zone], why)
 	z.terminateDoomed(zone)
+	z.askAfterCut(zone)
 	return nil
+}
+
+// askAfterCut asks a zone's agent that memberlist declared dead during the
+// cut whether it answers now its link is back; if not, its host is gone
+// (onLost).
+func (z *zonedRuntime) askAfterCut(zone string) {
+	z.mu.Lock()
+	dead := z.deadInCut[zone]
+	delete(z.deadInCut, zone)
+	z.mu.Unlock()
+	if !dead {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), lostTerminate)
+	_, err := z.remotes[zone].List(ctx)
+	cancel()
+	if err != nil && z.onLost != nil {
+		z.onLost(zone)
+	}
 }
 
 // terminateDoomed tells zone's agent to terminate what EC2 terminated
@@ -233,6 +253,18 @@ func (z *zonedRuntime) note(format string, args ...any) {
 	}
 }
 
+// deadDuringCut records, if zone's host is cut off, that its agent was
+// declared dead meanwhile, and reports whether it was cut.
+func (z *zonedRuntime) deadDuringCut(zone string) bool {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if c := z.cuts[zone]; c == nil || c.cancelled {
+		return false
+	}
+	z.deadInCut[zone] = true
+	return true
+}
+
 // markLost records that zone's host is gone and returns how many of the
 // zone's instances it leaves, and whether it was the first to say so.
 func (z *zonedRuntime) markLost(zone string) (instances int, first bool) {
@@ -261,7 +293,9 @@ func (z *zonedRuntime) markLost(zone string) (instances int, first bool) {
 // The zone stays lost for the rest of the run: its instances are
 // terminated here; should its host answer again, its agent ends the run's
 // leftovers when the run's lease lapses. A zone cut off by an az-outage is
-// expected to drop out of the cluster and is left to the outage.
+// expected to drop out of the cluster and is left to the outage; its agent
+// is asked again when the link is back, and the zone is lost then if it
+// does not answer.
 func (l *Lab) zoneLost(zone string) {
 	zr, ok := l.Runtime.(*zonedRuntime)
 	if !ok || zr.remotes[zone] == nil {
@@ -269,8 +303,8 @@ func (l *Lab) zoneLost(zone string) {
 		return
 	}
 	agent := zr.agents[zone]
-	if zr.isCut(zone) {
-		l.say("Zone %s's agent %s is out of the cluster: expected, the az-outage cuts its host off the network; its instances are left to the outage", zone, agent)
+	if zr.deadDuringCut(zone) {
+		l.say("Zone %s's agent %s is out of the cluster: expected, the az-outage cuts its host off the network; its instances are left to the outage, and the agent is asked again when the link is back", zone, agent)
 		return
 	}
 	n, first := zr.markLost(zone)

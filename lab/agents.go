@@ -121,7 +121,7 @@ func (l *Lab) startAgents(ctx context.Context) error {
 		l.say("Zone %s: its instances run on the host of agent %s (subnet %s); its load balancer node stays here, on %s", z.Name, addr, subnet.Masked(), l.Zones[i].NodeAddr())
 	}
 	zr := newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
-	zr.say = l.say
+	zr.say, zr.onLost = l.say, l.zoneLost
 	l.Runtime = zr
 	l.Bus.Subscribe(zoneCuts{l: l, zr: zr}.handle) // az-outage cuts a remote zone's host off (agentchaos.go)
 	return nil
@@ -166,6 +166,11 @@ type zonedRuntime struct {
 	// doomed are instances terminated while their host was cut off: EC2
 	// terminates them at once; their agent is told when the link is back.
 	doomed map[string][]az.InstanceID
+	// deadInCut are zones whose agent memberlist declared dead while an
+	// az-outage cut their host off: expected then, so they are asked
+	// again once the link is back, and lost (onLost) if they do not answer.
+	deadInCut map[string]bool
+	onLost    func(zone string) // the lab's zoneLost; nil: none
 
 	exited chan az.InstanceID
 	ctx    context.Context // ends with Close: the forwarders and the cuts being made stop
@@ -186,7 +191,7 @@ func newZonedRuntime(local az.Runtime, remotes map[string]remoteZone, agents map
 	}
 	z := &zonedRuntime{local: local, remotes: remotes, agents: agents, log: log,
 		where: map[az.InstanceID]string{}, last: map[string][]az.Instance{}, lost: map[string]bool{},
-		cuts: map[string]*hostCut{}, doomed: map[string][]az.InstanceID{},
+		cuts: map[string]*hostCut{}, doomed: map[string][]az.InstanceID{}, deadInCut: map[string]bool{},
 		exited: make(chan az.InstanceID, exitedBuffer)}
 	z.ctx, z.cancel = context.WithCancel(context.Background())
 	for _, rt := range z.runtimes() {

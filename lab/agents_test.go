@@ -367,10 +367,39 @@ func TestZonedRuntimeCutsAfterTheStops(t *testing.T) {
 		t.Errorf("the agent still runs %v once its link is back", ids(l))
 	}
 
+	// memberlist declares the agent dead during a cut: expected, so it is
+	// asked again once the link is back; silent then, its zone is lost.
+	var lost []string
+	zr.onLost = func(zone string) { lost = append(lost, zone) }
+	if zr.deadDuringCut("us-east-1b") {
+		t.Fatal("a zone not cut off counted as cut")
+	}
+	for n, silent := range []bool{false, true} {
+		zr.cutAfterStops(3+n, "us-east-1b", nil, time.Now().Add(time.Minute))
+		waitFor(t, "the cut on record", 10*time.Second, func() bool {
+			zr.mu.Lock()
+			defer zr.mu.Unlock()
+			return zr.cuts["us-east-1b"] != nil && zr.cuts["us-east-1b"].restore != nil
+		})
+		if !zr.deadDuringCut("us-east-1b") {
+			t.Fatal("the cut zone's death was not taken as expected")
+		}
+		remote.mu.Lock()
+		remote.listFails = silent
+		remote.mu.Unlock()
+		zr.endCut(3+n, "the az-outage ended")
+		remote.mu.Lock()
+		remote.listFails = false
+		remote.mu.Unlock()
+		if want := map[bool][]string{false: nil, true: {"us-east-1b"}}[silent]; !slices.Equal(lost, want) {
+			t.Errorf("agent silent after the cut %v: zones lost %v, want %v", silent, lost, want)
+		}
+	}
+
 	// A cut still on when the run closes is ended by Close.
-	zr.cutAfterStops(3, "us-east-1b", []string{string(b.ID)}, time.Now().Add(time.Minute))
-	waitFor(t, "the third cut", 10*time.Second, func() bool { n, _ := remote.counts(); return n == 3 })
-	waitFor(t, "the third cut on record", 10*time.Second, func() bool {
+	zr.cutAfterStops(5, "us-east-1b", []string{string(b.ID)}, time.Now().Add(time.Minute))
+	waitFor(t, "the last cut", 10*time.Second, func() bool { n, _ := remote.counts(); return n == 5 })
+	waitFor(t, "the last cut on record", 10*time.Second, func() bool {
 		zr.mu.Lock()
 		defer zr.mu.Unlock()
 		return zr.cuts["us-east-1b"] != nil && zr.cuts["us-east-1b"].restore != nil
@@ -378,8 +407,8 @@ func TestZonedRuntimeCutsAfterTheStops(t *testing.T) {
 	if err := zr.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, restored := remote.counts(); restored != 3 {
-		t.Errorf("Close restored %d cut(s) in all, want 3", restored)
+	if _, restored := remote.counts(); restored != 5 {
+		t.Errorf("Close restored %d cut(s) in all, want 5", restored)
 	}
 	var said []string
 	for _, n := range *notes {
@@ -387,7 +416,7 @@ func TestZonedRuntimeCutsAfterTheStops(t *testing.T) {
 			said = append(said, n)
 		}
 	}
-	if len(said) != 6 {
+	if len(said) != 10 {
 		t.Errorf("notes on the cuts: %q; want each cut and each restore said", said)
 	}
 }
