@@ -455,7 +455,8 @@ func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) 
 // does not answer is reported as it last answered: EC2's view of its
 // instances does not change because the controller lost sight of them for
 // a moment (memberlist decides when the host is gone: zoneLost). A lost
-// zone's instances are not listed: their hardware is gone.
+// zone's instances are not listed: their hardware is gone. A remote
+// instance's PID is 0, as for a container: its process is on another host.
 func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
 	out, err := z.local.List(ctx)
 	if err != nil {
@@ -475,7 +476,11 @@ func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
 			z.log.Debug("agent does not answer: its zone as it last answered", "zone", name, "err", err)
 			list = z.last[name]
 		} else {
-			z.last[name] = slices.Clone(list)
+			list = slices.Clone(list)
+			for i := range list {
+				list[i].PID = 0 // a process on another host: its pid means nothing here
+			}
+			z.last[name] = list
 		}
 		z.mu.Unlock()
 		out = append(out, list...)

@@ -193,6 +193,9 @@ func TestZonedRuntimeDispatchesByZone(t *testing.T) {
 	if err != nil || !slices.Equal(ids(all), []az.InstanceID{a.ID, b.ID}) {
 		t.Fatalf("List = %v, %v; want both, sorted", ids(all), err)
 	}
+	if all[0].PID == 0 || all[1].PID != 0 {
+		t.Errorf("pids %d (this host's) and %d (the agent's), want a pid and 0", all[0].PID, all[1].PID)
+	}
 
 	// Actions on b go to the agent's runtime: the local one does not know it.
 	if _, err := local.Stats(ctx, b.ID); !errors.Is(err, az.ErrNotFound) {
