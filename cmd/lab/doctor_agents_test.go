@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -87,5 +88,25 @@ func TestDoctorAgents(t *testing.T) {
 	out.Reset()
 	if !doctorAgents(ctx, local, "", &out) || out.Len() != 0 {
 		t.Errorf("a stack without agents: doctor said %q", out.String())
+	}
+}
+
+// TestRunRefusesAgentsItCannotUse: a stack whose zones name agents is
+// refused before anything starts (exit 2) when the run cannot use them: no
+// agent client built in, or no token given.
+func TestRunRefusesAgentsItCannotUse(t *testing.T) {
+	t.Setenv(agentTokenEnv, "")
+	dir := t.TempDir()
+	st := strings.Replace(fmt.Sprintf(testStack, 18616, 18616), "availability_zones: [us-east-1a, us-east-1b, us-east-1c]",
+		"zones: [{name: us-east-1a}, {name: us-east-1b, agent: \"127.0.0.1:7461\"}]", 1)
+	write(t, dir, "stack.yaml", st)
+	sc := write(t, dir, "s.yaml", "name: s\nstack: stack.yaml\nload:\n  phases: [{duration: 1m, rate: 1}]\nslos: [requests >= 1]\n")
+	runs := filepath.Join(dir, "runs")
+	code, _, stderr := runLab(t, "run", sc, "--driver", "process", "--out", runs)
+	if code != exitUsage || !strings.Contains(stderr, "zones: us-east-1b on 127.0.0.1:7461 run on agents, but") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(runs); len(entries) != 0 {
+		t.Errorf("run directories made anyway: %v", entries)
 	}
 }
