@@ -203,6 +203,10 @@ type cpuSource struct {
 
 func newHostSampler(l *Lab) *hostSampler {
 	acct, _ := l.Runtime.(az.CPUAccounter)
+	here := func(az.InstanceID) bool { return true }
+	if zr, ok := l.Runtime.(*zonedRuntime); ok { // zones on agents: this host's instances only (agents.go)
+		acct, here = zr.hostAccounting()
+	}
 	var extra []cpuSource
 	if dbAcct, ok := l.dbRT.(az.CPUAccounter); ok && l.DB != nil {
 		extra = append(extra, cpuSource{acct: dbAcct, ids: func() []az.InstanceID {
@@ -217,7 +221,9 @@ func newHostSampler(l *Lab) *hostSampler {
 		ids: func() []az.InstanceID {
 			var out []az.InstanceID
 			for _, in := range l.allInstances() {
-				out = append(out, in.ID)
+				if here(in.ID) {
+					out = append(out, in.ID)
+				}
 			}
 			return out
 		}}

@@ -11,4 +11,10 @@
 // report written. Its files adapt the AWS parts to one another (fleet.go,
 // chaoswire.go, metrics.go); the AWS behaviour itself lives in sim/ and
 // chaos (see ARCHITECTURE.md).
+//
+// A stack's zones may run on other hosts (zones: with agent:): each such
+// zone's instances run under its host's `lab agent`, driven through
+// remoteZone, and the run's runtime is a zonedRuntime over them and the
+// local one (agents.go); an az-outage there also cuts the host off, and a
+// host memberlist declares dead is a lost zone (agentchaos.go).
 package lab

@@ -60,6 +60,9 @@ type Options struct {
 	// StoreNote says why the stack has no database where the scenario
 	// asked for one (stackfallback.go); the run's Store line gives it.
 	StoreNote string
+	// AgentToken is the token the stack's agents were started with
+	// (zones: with agent:, lab/agents.go); unused without agents.
+	AgentToken []byte
 }
 
 // Lab is a running tier.
@@ -153,6 +156,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		return nil, err // before anything starts
 	}
 	if l.pg, err = preflightDatabase(&l.opts); err != nil {
+		return nil, err // before anything starts
+	}
+	if err := preflightAgents(&l.opts); err != nil {
 		return nil, err // before anything starts
 	}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {

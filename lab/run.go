@@ -53,6 +53,8 @@ type RunOptions struct {
 	OnSecond func(SecondRecord)
 	// SimplyDone is how to run the built-in SimplyDone (Options.SimplyDone).
 	SimplyDone []string
+	// AgentToken is the stack's agents' token (Options.AgentToken).
+	AgentToken []byte
 }
 
 // Run plays a scenario against its stack: it brings the tier up, waits for
@@ -81,7 +83,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	}
 	col := newCollector()
 	wallStart := time.Now()
-	l, err := Start(ctx, Options{StoreNote: storeNote, Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
+	l, err := Start(ctx, Options{AgentToken: o.AgentToken, StoreNote: storeNote, Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
 		Console: o.Console, Quiet: quietForRun, Logger: o.Logger, SimplyDone: o.SimplyDone, Isolate: o.Isolate, CapacityScale: sc.CapacityScale, Subscribers: append([]events.Handler{col.handle}, o.Subscribers...)})
 	if err != nil {
 		return nil, err

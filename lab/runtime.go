@@ -83,6 +83,9 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 		}
 		l.Runtime = rt
 	}
+	if err := l.startAgents(ctx); err != nil { // zones on agents' hosts; none: l.Runtime as it is (agents.go)
+		return err
+	}
 	if n > 0 {
 		l.say("Reaped %d instance(s) left behind by an earlier run that crashed", n)
 	}

@@ -24,6 +24,12 @@ type stackDoc struct {
 			Threshold  float64 `yaml:"threshold"`
 		} `yaml:"alarm"`
 	} `yaml:"scaling_policies"`
+	Entries []zoneDoc `yaml:"zones"` // zones: instead of availability_zones (stack/zones.go)
+}
+
+// zoneDoc is one entry of zones:.
+type zoneDoc struct {
+	Name string `yaml:"name"`
 }
 
 type alarmLine struct {
@@ -62,6 +68,9 @@ func analyse(r *Run) *analysis {
 	var sd stackDoc
 	if err := yaml.Unmarshal([]byte(r.StackYAML), &sd); err == nil {
 		a.zones = sd.Zones
+		for _, e := range sd.Entries {
+			a.zones = append(a.zones, e.Name)
+		}
 		for _, p := range sd.Policies {
 			if p.Alarm == nil || (p.Alarm.MetricName != "" && p.Alarm.MetricName != "CPUUtilization") || p.Alarm.Namespace == stack.NamespaceRDS { // a DB instance's CPU is not the group's
 				continue

@@ -50,7 +50,7 @@ target_group:
 		{"unknown key with hint", head + group + "load_balancer: {idle_timout: 30}\n",
 			[]string{`s.yaml:5:17: load_balancer.idle_timout: unknown key; did you mean idle_timeout?`}},
 		{"unknown key without hint", head + group + "colour: blue\n",
-			[]string{`s.yaml:5:1: colour: unknown key; allowed keys are name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch, database, services`}},
+			[]string{`s.yaml:5:1: colour: unknown key; allowed keys are name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch, database, services, zones`}},
 		{"camelCase key", head + group + "load_balancer: {idleTimeout: 30}\n",
 			[]string{`s.yaml:5:17: load_balancer.idleTimeout: unknown key; did you mean idle_timeout?`}},
 		{"duplicate key", head + group + "name: other\n",
@@ -207,7 +207,7 @@ target_group:
 				`s.yaml:5:16: load_balancer: want a mapping (key: value), got a list`,
 				`s.yaml:6:19: scaling_policies: want a list, got a mapping`,
 			}},
-		{"not a mapping", "- web\n", []string{`s.yaml: not a stack file: its top level is not a mapping with any of the keys name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch, database, services (its content is not shown)`}},
+		{"not a mapping", "- web\n", []string{`s.yaml: not a stack file: its top level is not a mapping with any of the keys name, availability_zones, load_balancer, target_group, launch_template, auto_scaling_group, scaling_policies, scheduled_actions, cloudwatch, database, services, zones (its content is not shown)`}},
 		{"second document", head + group + "---\nname: other\n",
 			[]string{`s.yaml:5: a second YAML document (---); a stack file holds one`}},
 		// yaml.v3 reports the line before the bad indentation; the error keeps yaml's line.

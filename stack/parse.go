@@ -164,7 +164,7 @@ func (p *parser) deriveDefaults(s *Stack) {
 
 // topKeys are the keys a stack file may have at its top level.
 var topKeys = []string{"name", "availability_zones", "load_balancer", "target_group",
-	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch", "database", "services"}
+	"launch_template", "auto_scaling_group", "scaling_policies", "scheduled_actions", "cloudwatch", "database", "services", "zones"}
 
 // decodeStack reads the file into s over its defaults. It reports false
 // when the file is not a mapping at all, so there is nothing to validate.
@@ -175,6 +175,7 @@ func (p *parser) decodeStack(root *yaml.Node, s *Stack) bool {
 	}
 	p.Str(m, "", "name", &s.Name)
 	p.StrList(m, "", "availability_zones", &s.Zones)
+	p.zoneEntries(m, s) // zones: instead, with agents (zones.go)
 	p.loadBalancer(m["load_balancer"], &s.LoadBalancer)
 	p.targetGroup(m["target_group"], &s.TargetGroup)
 	p.launchTemplate(m["launch_template"], &s.LaunchTemplate)

@@ -11,7 +11,7 @@ import (
 // what the file left out carries AWS's default.
 type Stack struct {
 	Name             string
-	Zones            []string // availability_zones, in order; zone N owns 127.0.N.0/24
+	Zones            []string // availability_zones (or zones:' names), in order; zone N owns 127.0.N.0/24
 	LoadBalancer     LoadBalancer
 	TargetGroup      TargetGroup
 	LaunchTemplate   LaunchTemplate
@@ -24,6 +24,9 @@ type Stack struct {
 	// one service, its top-level sections, named as the stack. When set,
 	// the top-level sections above are the first service's.
 	Services []Service
+	// ZoneAgents are zones:' agents (zones.go), "host:port" by zone name;
+	// a zone not in it (every zone, when nil) runs on this host.
+	ZoneAgents map[string]string
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given

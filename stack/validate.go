@@ -44,11 +44,15 @@ func (p *parser) validate(s *Stack) {
 	}
 	p.validateCloudWatch(s.CloudWatch)
 	p.validateDatabase(s)
+	p.validateZoneAgents(s)
 	p.validateAlarmDimensions(s)
 }
 
 func (p *parser) validateZones(zones []string) {
-	const path = "availability_zones"
+	path, item := "availability_zones", func(i int) string { return yamlcheck.Index("availability_zones", i) }
+	if p.Has("zones") { // zones.go
+		path, item = "zones", func(i int) string { return yamlcheck.Index("zones", i) + ".name" }
+	}
 	switch {
 	case len(zones) < 2:
 		p.Errf(path, "%d zone(s) given; an ALB needs at least 2", len(zones))
@@ -58,10 +62,11 @@ func (p *parser) validateZones(zones []string) {
 	seen := map[string]bool{}
 	for i, z := range zones {
 		switch {
+		case p.Bad(yamlcheck.Index(path, i)): // a zones: entry that is not a mapping
 		case strings.TrimSpace(z) == "":
-			p.Errf(yamlcheck.Index(path, i), "empty zone name; use names such as us-east-1a")
+			p.Errf(item(i), "empty zone name; use names such as us-east-1a")
 		case seen[z]:
-			p.Errf(yamlcheck.Index(path, i), "%s is listed twice; zone names must be unique", z)
+			p.Errf(item(i), "%s is listed twice; zone names must be unique", z)
 		}
 		seen[z] = true
 	}

@@ -48,6 +48,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	driver, why, _ := lab.ResolveDriver(ctx, lab.DriverAuto)
 	fmt.Fprintf(stdout, "  %-22s %s: %s\n", "lab run --driver auto", driver, why)
 	ok = doctorPostgres(s, stdout) && ok
+	ok = doctorAgents(ctx, s, "", stdout) && ok // zones on agents: the token from $LAB_AGENT_TOKEN_FILE
 	on, detail := process.CheckCgroups()
 	check(on, "CPU limits (processes)", detail)
 	zones, err := az.NewZones(s.Zones)

@@ -233,6 +233,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
 	driver := fs.String("driver", lab.DriverAuto, "instance runtime: auto (Docker when an engine answers), process or docker")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
+	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -241,8 +242,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
+	token, err := agentToken(s, *tokenFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab up: --agent-token-file: %v\n", err)
+		return exitUsage
+	}
 	l, err := lab.Start(ctx, lab.Options{
-		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver, Isolate: *isolate,
+		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver, Isolate: *isolate, AgentToken: token,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {

@@ -28,12 +28,13 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
+	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--agent-token-file FILE] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
@@ -49,8 +50,13 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if st, ok = sf.apply(sc, st, stderr); !ok {
 		return exitUsage
 	}
+	token, terr := agentToken(st, *tokenFile)
+	if terr != nil {
+		fmt.Fprintf(stderr, "lab run: --agent-token-file: %v\n", terr)
+		return exitUsage
+	}
 	opts := lab.RunOptions{
-		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(), Isolate: *isolate,
+		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(), Isolate: *isolate, AgentToken: token,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if *driver == lab.DriverDocker {

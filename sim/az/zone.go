@@ -13,6 +13,11 @@ type Zone struct {
 	Name   string       // us-east-1a
 	Index  int          // 1-based position in the stack; zone N owns 127.0.N.0/24
 	Subnet netip.Prefix // 127.0.N.0/24
+	// Node is the address of the zone's load-balancer node; zero: .1 of
+	// Subnet. A zone whose instances run on another host (an agent's, whose
+	// subnet Subnet is then) keeps its node on this host's loopback,
+	// 127.0.N.1, where the controller serves it.
+	Node netip.Addr
 }
 
 // MaxZones is how many zones the address plan has room for.
@@ -31,8 +36,22 @@ func NewZones(names []string) ([]Zone, error) {
 	return zs, nil
 }
 
-// NodeAddr is the address of the zone's load-balancer node: .1 of the subnet.
-func (z Zone) NodeAddr() netip.Addr { return z.host(1) }
+// NodeAddr is the address of the zone's load-balancer node: Node, else .1
+// of the subnet.
+func (z Zone) NodeAddr() netip.Addr {
+	if z.Node.IsValid() {
+		return z.Node
+	}
+	return z.host(1)
+}
+
+// OnHost is z with its instances' subnet on another host (an agent's): its
+// load-balancer node stays where it was, on this host.
+func (z Zone) OnHost(subnet netip.Prefix) Zone {
+	z.Node = z.NodeAddr()
+	z.Subnet = subnet
+	return z
+}
 
 func (z Zone) host(n byte) netip.Addr {
 	a := z.Subnet.Addr().As4()

@@ -120,3 +120,35 @@ func TestLookupInstanceType(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneOnAnotherHost: a zone whose instances run on an agent's host takes
+// the agent's subnet for its instances and keeps its load-balancer node on
+// this host's loopback; a zone on this host is unchanged.
+func TestZoneOnAnotherHost(t *testing.T) {
+	zs, err := NewZones([]string{"us-east-1a", "us-east-1b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := zs[1].OnHost(netip.MustParsePrefix("169.254.1.0/24"))
+	if got := remote.NodeAddr().String(); got != "127.0.2.1" {
+		t.Errorf("remote zone's node at %s, want 127.0.2.1 (the controller's loopback)", got)
+	}
+	if remote.Subnet.String() != "169.254.1.0/24" || remote.Name != "us-east-1b" || remote.Index != 2 {
+		t.Errorf("remote zone = %+v", remote)
+	}
+	a := NewAddresses()
+	for _, want := range []string{"169.254.1.10", "169.254.1.11"} {
+		addr, err := a.Allocate(remote)
+		if err != nil || addr.String() != want {
+			t.Errorf("Allocate in the remote zone = %s, %v; want %s (the agent's subnet)", addr, err, want)
+		}
+	}
+	if addr, _ := a.Allocate(zs[0]); addr.String() != "127.0.1.10" || zs[0].NodeAddr().String() != "127.0.1.1" || zs[0].Node.IsValid() {
+		t.Errorf("the local zone changed: first instance %s, node %s (Node %v)", addr, zs[0].NodeAddr(), zs[0].Node)
+	}
+	// An explicit Node wins over the subnet's .1.
+	z := Zone{Name: "x", Index: 3, Subnet: netip.MustParsePrefix("10.1.2.0/24"), Node: netip.MustParseAddr("127.0.3.1")}
+	if z.NodeAddr().String() != "127.0.3.1" {
+		t.Errorf("NodeAddr = %s, want 127.0.3.1", z.NodeAddr())
+	}
+}

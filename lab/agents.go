@@ -1,0 +1,518 @@
+package lab
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/simplydone/lab/sim/az"
+)
+
+// Zones on other hosts (issue 20). A stack's zones: may name an agent per
+// zone (stack/zones.go): `lab agent` on that zone's host runs the zone's
+// instances, their metrics and the instance-level faults, and the
+// controller (this process: the load balancer nodes, the group,
+// CloudWatch, chaos, the load) drives them through remoteZone. A stack
+// without agents takes none of this: the run's one local runtime is
+// l.Runtime, as it always was.
+
+// remoteZone is a zone's runtime on an agent's host as the lab drives it;
+// sim/agent's *Remote satisfies it. Cut cuts the agent's host off the
+// network for d at most (the agent ends it at d by its own timer, since the
+// controller cannot reach it meanwhile); restore ends it early.
+type remoteZone interface {
+	az.Runtime
+	az.Hogger
+	az.CPUAccounter
+	Cut(ctx context.Context, d time.Duration) (restore func() error, err error)
+}
+
+// dialAgent opens run runID on the agent at addr (the token proves the
+// controller to it), with its instances on driver, and returns the zone's
+// runtime there and the agent's subnet. The lead connects it to sim/agent
+// (agent.Dial, then Client.Open) when the two are merged; nil: this binary
+// reaches no agent, and a stack naming one is refused.
+var dialAgent func(ctx context.Context, addr string, token []byte, runID, driver string) (remoteZone, netip.Prefix, error)
+
+// agentDialTimeout bounds dialling one agent and opening the run there.
+const agentDialTimeout = 15 * time.Second
+
+// preflightAgents refuses, before anything starts, a stack naming agents
+// that this run cannot use.
+func preflightAgents(o *Options) error {
+	st := o.Stack
+	if !st.HasAgents() {
+		return nil
+	}
+	var named []string
+	for _, z := range st.Zones {
+		if a := st.ZoneAgent(z); a != "" {
+			named = append(named, z+" on "+a)
+		}
+	}
+	refuse := func(format string, args ...any) error {
+		return &PreflightError{Err: fmt.Errorf("%s: zones: %s run on agents, but %s", st.At("zones"), strings.Join(named, ", "), fmt.Sprintf(format, args...))}
+	}
+	switch {
+	case dialAgent == nil:
+		return refuse("this lab binary has no agent client built in; run every zone on this host (remove agent:)")
+	case o.Isolate:
+		return refuse("--isolate is not yet supported with agents (the run's namespace is on this host only)")
+	case len(o.AgentToken) == 0:
+		return refuse("no agent token was given; give the token the agents were started with (--agent-token-file or LAB_AGENT_TOKEN_FILE)")
+	}
+	return nil
+}
+
+// startAgents opens the run on every zone's agent, gives each such zone
+// the agent's subnet (its load balancer node stays here, az.Zone.OnHost),
+// and puts l.Runtime behind a zonedRuntime. The instances' Spec.DataDir
+// stays the run's data directory path here: the agent maps it to the run's
+// directory on its own host, so SimplyDone's store is per host. A stack
+// without agents is left alone: l.Runtime stays the one local runtime.
+func (l *Lab) startAgents(ctx context.Context) error {
+	st := l.opts.Stack
+	if !st.HasAgents() {
+		return nil
+	}
+	if err := preflightAgents(&l.opts); err != nil {
+		return err
+	}
+	remotes := map[string]remoteZone{}
+	agents := map[string]string{}
+	subnets := map[netip.Prefix]string{}
+	fail := func(err error) error {
+		for _, r := range remotes {
+			if cerr := r.Close(); cerr != nil {
+				l.opts.Logger.Warn("close the run on an agent", "err", cerr)
+			}
+		}
+		return err
+	}
+	local := slices.DeleteFunc(slices.Clone(l.Zones), func(z az.Zone) bool { return st.ZoneAgent(z.Name) != "" })
+	for i, z := range l.Zones {
+		addr := st.ZoneAgent(z.Name)
+		if addr == "" {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
+		rz, subnet, err := dialAgent(dctx, addr, l.opts.AgentToken, l.RunID, l.Driver)
+		cancel()
+		if err != nil {
+			return fail(fmt.Errorf("zone %s: agent %s: %w", z.Name, addr, err))
+		}
+		remotes[z.Name], agents[z.Name] = rz, addr
+		if why := agentSubnetProblem(subnet, local); why != "" {
+			return fail(fmt.Errorf("zone %s: agent %s gives the subnet %s: %s", z.Name, addr, subnet, why))
+		}
+		if other, dup := subnets[subnet.Masked()]; dup {
+			return fail(fmt.Errorf("zone %s: agent %s gives the subnet %s, already zone %s's; give each agent a /24 of its own (lab agent --subnet)", z.Name, addr, subnet, other))
+		}
+		subnets[subnet.Masked()] = z.Name
+		l.Zones[i] = z.OnHost(subnet.Masked())
+		l.say("Zone %s: its instances run on the host of agent %s (subnet %s); its load balancer node stays here, on %s", z.Name, addr, subnet.Masked(), l.Zones[i].NodeAddr())
+	}
+	zr := newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
+	zr.say, zr.onLost = l.say, l.zoneLost
+	l.Runtime = zr
+	l.Bus.Subscribe(zoneCuts{l: l, zr: zr}.handle) // az-outage cuts a remote zone's host off (agentchaos.go)
+	return nil
+}
+
+// agentSubnetProblem says what is wrong with an agent's subnet for the
+// lab's zone plan (instances at .10-.199 of an IPv4 /24), or "".
+func agentSubnetProblem(p netip.Prefix, zones []az.Zone) string {
+	switch {
+	case !p.IsValid():
+		return "not a subnet"
+	case !p.Addr().Is4() || p.Bits() != 24:
+		return "the lab's zone plan needs an IPv4 /24 (instances at .10 to .199)"
+	}
+	for _, z := range zones {
+		if z.Subnet.Masked() == p.Masked() {
+			return "it is zone " + z.Name + "'s subnet on this host"
+		}
+	}
+	return ""
+}
+
+// zonedRuntime is the run's runtime when zones run on agents: it
+// implements az.Runtime (and az.Hogger, az.CPUAccounter) by dispatching on
+// the instance's zone: Launch by Spec.Zone, everything else by the zone
+// recorded at launch. Zones on this host share the run's one local
+// runtime. List and Exited merge every zone's. It owns one goroutine per
+// runtime that forwards its Exited, stopped by Close.
+type zonedRuntime struct {
+	local   az.Runtime
+	remotes map[string]remoteZone // by zone name
+	agents  map[string]string     // zone -> its agent's address, for what the lab says
+	log     *slog.Logger
+
+	say func(format string, args ...any) // the lab's notes; nil: none
+
+	mu    sync.Mutex
+	where map[az.InstanceID]string // the zone each instance was launched in
+	last  map[string][]az.Instance // each remote zone's last List, for when its agent does not answer
+	lost  map[string]bool          // zones whose host is gone (zoneLost)
+	cuts  map[string]*hostCut      // zones whose host is cut off (az-outage; agentchaos.go)
+	// doomed are instances terminated while their host was cut off: EC2
+	// terminates them at once; their agent is told when the link is back.
+	doomed map[string][]az.InstanceID
+	// deadInCut are zones whose agent memberlist declared dead while an
+	// az-outage cut their host off: expected then, so they are asked
+	// again once the link is back, and lost (onLost) if they do not answer.
+	deadInCut map[string]bool
+	onLost    func(zone string) // the lab's zoneLost; nil: none
+
+	exited chan az.InstanceID
+	ctx    context.Context // ends with Close: the forwarders and the cuts being made stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error // Close's
+}
+
+// exitedBuffer is how many exits the merged Exited holds for a slow
+// reader; as az.Table does, an exit nobody reads is dropped rather than
+// blocking its runtime.
+const exitedBuffer = 64
+
+func newZonedRuntime(local az.Runtime, remotes map[string]remoteZone, agents map[string]string, log *slog.Logger) *zonedRuntime {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	z := &zonedRuntime{local: local, remotes: remotes, agents: agents, log: log,
+		where: map[az.InstanceID]string{}, last: map[string][]az.Instance{}, lost: map[string]bool{},
+		cuts: map[string]*hostCut{}, doomed: map[string][]az.InstanceID{}, deadInCut: map[string]bool{},
+		exited: make(chan az.InstanceID, exitedBuffer)}
+	z.ctx, z.cancel = context.WithCancel(context.Background())
+	for _, rt := range z.runtimes() {
+		z.wg.Add(1)
+		go func() {
+			defer z.wg.Done()
+			z.forward(rt.Exited())
+		}()
+	}
+	return z
+}
+
+// runtimes is every runtime once: the local one, then each remote zone's
+// in zone order.
+func (z *zonedRuntime) runtimes() []az.Runtime {
+	out := []az.Runtime{z.local}
+	for _, name := range z.remoteZones() {
+		out = append(out, z.remotes[name])
+	}
+	return out
+}
+
+func (z *zonedRuntime) remoteZones() []string {
+	names := make([]string, 0, len(z.remotes))
+	for n := range z.remotes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// forward passes one runtime's exits on until Close.
+func (z *zonedRuntime) forward(ch <-chan az.InstanceID) {
+	for {
+		select {
+		case <-z.ctx.Done():
+			return
+		case id, ok := <-ch:
+			if !ok {
+				return
+			}
+			select {
+			case z.exited <- id:
+			default:
+				z.log.Debug("exit not reported: nobody reads Exited", "instance", id)
+			}
+		}
+	}
+}
+
+// zone is the runtime of the named zone.
+func (z *zonedRuntime) zone(name string) az.Runtime {
+	if r, ok := z.remotes[name]; ok {
+		return r
+	}
+	return z.local
+}
+
+// of is the runtime and zone of a launched instance.
+func (z *zonedRuntime) of(id az.InstanceID) (az.Runtime, string, error) {
+	z.mu.Lock()
+	name, ok := z.where[id]
+	z.mu.Unlock()
+	if !ok {
+		return nil, "", fmt.Errorf("instance %s: %w", id, az.ErrNotFound)
+	}
+	return z.zone(name), name, nil
+}
+
+func (z *zonedRuntime) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
+	z.mu.Lock()
+	lost := z.lost[s.Zone.Name]
+	if !lost {
+		z.where[s.ID] = s.Zone.Name // before the launch: what a failed launch left is found by its id
+	}
+	z.mu.Unlock()
+	if lost {
+		return az.Instance{}, fmt.Errorf("zone %s: the host of agent %s is gone", s.Zone.Name, z.agents[s.Zone.Name])
+	}
+	return z.zone(s.Zone.Name).Launch(ctx, s)
+}
+
+// lostTerminate bounds the try to terminate an instance on a host that is gone.
+const lostTerminate = 2 * time.Second
+
+func (z *zonedRuntime) Terminate(ctx context.Context, id az.InstanceID) error {
+	rt, name, err := z.of(id)
+	if err != nil {
+		return err
+	}
+	z.mu.Lock()
+	lost := z.lost[name]
+	z.mu.Unlock()
+	if z.isCut(name) {
+		// The host is cut off (az-outage): EC2 terminates the instance
+		// all the same; the agent is told once the link is back, so
+		// that the outage's revert cannot start it again.
+		tctx, cancel := context.WithTimeout(ctx, lostTerminate)
+		err := rt.Terminate(tctx, id)
+		cancel()
+		if err != nil && !errors.Is(err, az.ErrNotFound) {
+			z.mu.Lock()
+			z.doomed[name] = append(z.doomed[name], id)
+			z.mu.Unlock()
+		}
+		z.forget(id)
+		return nil
+	}
+	if lost {
+		// EC2 terminates an instance whose hardware is gone at once; the
+		// agent, if its host ever answers again, ends the run's leftovers
+		// (its run's lease lapses).
+		tctx, cancel := context.WithTimeout(ctx, lostTerminate)
+		if err := rt.Terminate(tctx, id); err != nil {
+			z.log.Debug("terminate on a lost zone's host", "zone", name, "instance", id, "err", err)
+		}
+		cancel()
+		z.forget(id)
+		return nil
+	}
+	err = rt.Terminate(ctx, id)
+	if err == nil || errors.Is(err, az.ErrNotFound) {
+		z.forget(id)
+	}
+	return err
+}
+
+func (z *zonedRuntime) forget(id az.InstanceID) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	name := z.where[id]
+	delete(z.where, id)
+	if last, ok := z.last[name]; ok {
+		z.last[name] = slices.DeleteFunc(slices.Clone(last), func(in az.Instance) bool { return in.ID == id })
+	}
+}
+
+// do runs one instance action on its zone's runtime.
+func (z *zonedRuntime) do(ctx context.Context, id az.InstanceID, act func(az.Runtime) error) error {
+	rt, _, err := z.of(id)
+	if err != nil {
+		return err
+	}
+	return act(rt)
+}
+
+func (z *zonedRuntime) Stop(ctx context.Context, id az.InstanceID) error {
+	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Stop(ctx, id) })
+}
+
+// Start boots a stopped instance. In a zone whose host is cut off (an
+// az-outage), the host's link comes back first, as power and network
+// return before instances boot: the outage's revert starts the zone's
+// instances as its first step.
+func (z *zonedRuntime) Start(ctx context.Context, id az.InstanceID) error {
+	rt, name, err := z.of(id)
+	if err != nil {
+		return err
+	}
+	z.uncut(name, "its instances start again")
+	return rt.Start(ctx, id)
+}
+
+func (z *zonedRuntime) Kill(ctx context.Context, id az.InstanceID) error {
+	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Kill(ctx, id) })
+}
+
+func (z *zonedRuntime) Pause(ctx context.Context, id az.InstanceID) error {
+	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Pause(ctx, id) })
+}
+
+func (z *zonedRuntime) Resume(ctx context.Context, id az.InstanceID) error {
+	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Resume(ctx, id) })
+}
+
+func (z *zonedRuntime) Stats(ctx context.Context, id az.InstanceID) (az.Stats, error) {
+	var s az.Stats
+	err := z.do(ctx, id, func(rt az.Runtime) (err error) {
+		s, err = rt.Stats(ctx, id)
+		return err
+	})
+	return s, err
+}
+
+// Hog burns CPU inside the instance, where its zone's runtime can.
+func (z *zonedRuntime) Hog(ctx context.Context, id az.InstanceID) (func() error, error) {
+	rt, name, err := z.of(id)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := rt.(az.Hogger)
+	if !ok {
+		return nil, fmt.Errorf("zone %s's runtime cannot burn CPU inside an instance", name)
+	}
+	return h.Hog(ctx, id)
+}
+
+// CPUAccount is the instance's CPU accounting from its zone's runtime.
+func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPUAccount, error) {
+	rt, name, err := z.of(id)
+	if err != nil {
+		return az.CPUAccount{}, err
+	}
+	a, ok := rt.(az.CPUAccounter)
+	if !ok {
+		return az.CPUAccount{}, fmt.Errorf("zone %s's runtime keeps no CPU accounting: %w", name, az.ErrNotFound)
+	}
+	return a.CPUAccount(ctx, id)
+}
+
+// hostAccounting is what the host sampler (contention.go) reads: the local
+// runtime's CPU accounting, for the instances on this host; an agent's
+// instances use another host's CPU, which this host's figures do not
+// include.
+func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bool) {
+	acct, _ := z.local.(az.CPUAccounter)
+	return acct, func(id az.InstanceID) bool {
+		z.mu.Lock()
+		defer z.mu.Unlock()
+		name, ok := z.where[id]
+		return ok && z.remotes[name] == nil
+	}
+}
+
+// Enforced is the local runtime's word on its CPU limits.
+func (z *zonedRuntime) Enforced() (bool, string) {
+	if e, ok := z.local.(enforcer); ok {
+		return e.Enforced()
+	}
+	return true, ""
+}
+
+// OwnsListener asks the local runtime whose listener answers at a local
+// zone's instance's address. An agent's host cannot be asked (its API has
+// no such call): a remote instance's is taken as its own.
+func (z *zonedRuntime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error {
+	rt, _, err := z.of(id)
+	if err != nil || rt != z.local {
+		return nil
+	}
+	if o, ok := z.local.(listenerOwner); ok {
+		return o.OwnsListener(ctx, id, addr)
+	}
+	return nil
+}
+
+// Output is a local container's last output lines (an agent's instances'
+// output stays on its host).
+func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) (string, error) {
+	rt, name, err := z.of(id)
+	if err != nil {
+		return "", err
+	}
+	if o, ok := rt.(outputter); ok && rt == z.local {
+		return o.Output(ctx, id, lines)
+	}
+	return "", fmt.Errorf("zone %s: the instance's output is on its host", name)
+}
+
+// List is every zone's instances, sorted by id. A remote zone whose agent
+// does not answer is reported as it last answered: EC2's view of its
+// instances does not change because the controller lost sight of them for
+// a moment (memberlist decides when the host is gone: zoneLost). A lost
+// zone's instances are not listed: their hardware is gone. A remote
+// instance's PID is 0, as for a container: its process is on another host.
+func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
+	out, err := z.local.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = slices.Clone(out)
+	for _, name := range z.remoteZones() {
+		z.mu.Lock()
+		lost := z.lost[name]
+		z.mu.Unlock()
+		if lost {
+			continue
+		}
+		list, err := z.remotes[name].List(ctx)
+		z.mu.Lock()
+		if err != nil {
+			z.log.Debug("agent does not answer: its zone as it last answered", "zone", name, "err", err)
+			list = z.last[name]
+		} else {
+			list = slices.Clone(list)
+			for i := range list {
+				list[i].PID = 0 // a process on another host: its pid means nothing here
+			}
+			z.last[name] = list
+		}
+		z.mu.Unlock()
+		out = append(out, list...)
+	}
+	slices.SortFunc(out, func(a, b az.Instance) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Exited reports instances that died on their own, in any zone.
+func (z *zonedRuntime) Exited() <-chan az.InstanceID { return z.exited }
+
+// Close ends the cuts still on, stops the forwarders and closes every
+// zone's runtime (an agent's ends the run there: its instances are
+// terminated). Safe to call twice.
+func (z *zonedRuntime) Close() error {
+	z.once.Do(func() {
+		z.cancel()
+		z.wg.Wait() // the forwarders, and the cuts being made
+		var errs []error
+		z.mu.Lock()
+		cut := slices.Sorted(maps.Keys(z.cuts))
+		z.mu.Unlock()
+		for _, name := range cut {
+			errs = append(errs, z.uncut(name, "the run ends"))
+		}
+		for _, name := range z.remoteZones() {
+			if err := z.remotes[name].Close(); err != nil {
+				errs = append(errs, fmt.Errorf("zone %s: close the run on agent %s: %w", name, z.agents[name], err))
+			}
+		}
+		errs = append(errs, z.local.Close())
+		z.err = errors.Join(errs...)
+	})
+	return z.err
+}
