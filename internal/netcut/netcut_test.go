@@ -1,0 +1,245 @@
+package netcut
+
+import (
+	"context"
+	"net"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simplydone/lab/internal/netns"
+	vnetns "github.com/vishvananda/netns"
+)
+
+// inNS runs fn on an OS thread switched into ns (a socket fn makes is the
+// namespace's), then puts the thread back (or lets it die locked).
+func inNS(t *testing.T, ns vnetns.NsHandle, fn func() error) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := vnetns.Get()
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := vnetns.Set(ns); err != nil {
+			errc <- err
+			return
+		}
+		ferr := fn()
+		if err := vnetns.Set(orig); err != nil {
+			errc <- ferr
+			return // stays locked: the thread dies with the goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// listen listens on addr inside ns and accepts until t ends.
+func listen(t *testing.T, ns vnetns.NsHandle, addr string) {
+	t.Helper()
+	var ln net.Listener
+	if err := inNS(t, ns, func() (err error) { ln, err = net.Listen("tcp", addr); return }); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+}
+
+func dial(t *testing.T, ns vnetns.NsHandle, addr string, timeout time.Duration) error {
+	return inNS(t, ns, func() error {
+		c, err := net.DialTimeout("tcp", addr, timeout)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+}
+
+func ipOut(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestCutDropsTheHostAndRestorePutsItBack cuts a zone host of a namespace
+// topology: while cut, the host and the controller cannot reach each other
+// (timeouts: packets dropped) while the host still reaches its own zone
+// subnet; the restore puts the links, addresses and routes back as they
+// were (the kernel dropped the routes through the link and its IPv6
+// address), and the controller reaches the host again.
+func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
+	if why := netns.Available(); why != "" {
+		t.Skip(why)
+	}
+	if _, err := netns.Sweep("labtcut"); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := netns.New("labtcut", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := topo.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	z1 := topo.NS(netns.Zone(1))
+	// What a real host has beside its connected route: a gateway route, a
+	// route in another table, an IPv6 address and a route through it.
+	for _, c := range [][]string{
+		{"-n", z1, "route", "add", "10.99.0.0/16", "via", "169.254.0.1"},
+		{"-n", z1, "route", "add", "10.98.0.0/16", "dev", "eth0", "table", "100"},
+		{"-n", z1, "addr", "add", "fd00:5::1/64", "dev", "eth0", "nodad"},
+		{"-n", z1, "route", "add", "fd00:6::/64", "via", "fd00:5::2"},
+	} {
+		ipOut(t, c...)
+	}
+	// Every route but those of the IPv6 link-local address, which the
+	// kernel makes on its own once that address passes its duplicate
+	// address detection (timing of its own, before as after).
+	routes := func() string {
+		var keep []string
+		for _, l := range strings.Split(ipOut(t, "-n", z1, "route", "show", "table", "all"), "\n") {
+			if !strings.Contains(l, "fe80:") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	v6 := func() string {
+		return ipOut(t, "-n", z1, "-6", "addr", "show", "dev", "eth0", "scope", "global") + ipOut(t, "-n", z1, "-6", "route", "show", "fd00:6::/64")
+	}
+	beforeRoutes, beforeV6 := routes(), v6()
+	if !strings.Contains(beforeV6, "fd00:5::1") || !strings.Contains(beforeV6, "fd00:6::/64") {
+		t.Fatalf("setup: %s", beforeV6)
+	}
+
+	zh, err := vnetns.GetFromName(z1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zh.Close()
+	ch, err := vnetns.GetFromName(topo.NS(netns.Ctl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	listen(t, zh, "169.254.1.250:7450")
+	listen(t, zh, "169.254.1.17:8080")
+	listen(t, ch, "169.254.0.1:7000")
+	if err := dial(t, ch, "169.254.1.250:7450", 2*time.Second); err != nil {
+		t.Fatal("before the cut:", err)
+	}
+
+	cutter := In(zh)
+	restore, err := cutter.Cut(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			restore()
+		}
+	})
+	if link := ipOut(t, "-n", z1, "-o", "link", "show", "eth0"); !strings.Contains(link, "state DOWN") {
+		t.Errorf("eth0 after the cut: %s", link)
+	}
+	if link := ipOut(t, "-n", z1, "-o", "link", "show", "lo"); !strings.Contains(link, "UP") {
+		t.Errorf("lo after the cut: %s", link)
+	}
+	if err := dial(t, ch, "169.254.1.250:7450", 300*time.Millisecond); err == nil {
+		t.Error("the controller reached the cut host")
+	} else if !strings.Contains(err.Error(), "timeout") {
+		t.Errorf("the controller to the cut host: want a timeout (packets dropped), got %v", err)
+	}
+	if err := dial(t, zh, "169.254.0.1:7000", 300*time.Millisecond); err == nil {
+		t.Error("the cut host reached the controller")
+	}
+	if err := dial(t, zh, "169.254.1.17:8080", 2*time.Second); err != nil {
+		t.Error("the cut host lost its own zone subnet:", err)
+	}
+	if _, err := cutter.Cut(context.Background()); err == nil {
+		t.Error("a second cut before the restore: no error")
+	}
+
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	restored = true
+	if err := restore(); err != nil {
+		t.Fatal("second restore:", err)
+	}
+	if got := routes(); got != beforeRoutes {
+		t.Errorf("routes after the restore differ.\nbefore:\n%s\nafter:\n%s", beforeRoutes, got)
+	}
+	if got := v6(); got != beforeV6 {
+		t.Errorf("IPv6 after the restore differs.\nbefore:\n%s\nafter:\n%s", beforeV6, got)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := dial(t, ch, "169.254.1.250:7450", time.Second)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the host is not reachable 10 s after the restore:", err)
+		}
+	}
+	// Cut again after the restore: allowed.
+	r2, err := cutter.Cut(context.Background())
+	if err != nil {
+		t.Fatal("a cut after the restore:", err)
+	}
+	if err := r2(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCutRefusesAnUnknownLinkAndADoneContext(t *testing.T) {
+	if why := netns.Available(); why != "" {
+		t.Skip(why)
+	}
+	if _, err := netns.Sweep("labtcut"); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := netns.New("labtcut", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { topo.Close() })
+	zh, err := vnetns.GetFromName(topo.NS(netns.Zone(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zh.Close()
+	if _, err := In(zh, "wlan7").Cut(context.Background()); err == nil || !strings.Contains(err.Error(), `"wlan7"`) {
+		t.Errorf("cut of a missing link: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := In(zh).Cut(ctx); err == nil {
+		t.Error("cut with a done context: no error")
+	}
+	if link := ipOut(t, "-n", topo.NS(netns.Zone(1)), "-o", "link", "show", "eth0"); strings.Contains(link, "state DOWN") {
+		t.Errorf("a refused cut set eth0 down: %s", link)
+	}
+}
