@@ -2,9 +2,7 @@ package netcut
 
 import (
 	"context"
-	"net"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,39 +11,11 @@ import (
 	vnetns "github.com/vishvananda/netns"
 )
 
-// inNS runs fn on an OS thread switched into ns (a socket fn makes is the
-// namespace's), then puts the thread back (or lets it die locked).
-func inNS(t *testing.T, ns vnetns.NsHandle, fn func() error) error {
+// listen listens on addr inside host and accepts until t ends.
+func listen(t *testing.T, topo *netns.Topology, host, addr string) {
 	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := vnetns.Get()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		if err := vnetns.Set(ns); err != nil {
-			errc <- err
-			return
-		}
-		ferr := fn()
-		if err := vnetns.Set(orig); err != nil {
-			errc <- ferr
-			return // stays locked: the thread dies with the goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
-
-// listen listens on addr inside ns and accepts until t ends.
-func listen(t *testing.T, ns vnetns.NsHandle, addr string) {
-	t.Helper()
-	var ln net.Listener
-	if err := inNS(t, ns, func() (err error) { ln, err = net.Listen("tcp", addr); return }); err != nil {
+	ln, err := topo.Listen(host, "tcp", addr)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
@@ -60,14 +30,14 @@ func listen(t *testing.T, ns vnetns.NsHandle, addr string) {
 	}()
 }
 
-func dial(t *testing.T, ns vnetns.NsHandle, addr string, timeout time.Duration) error {
-	return inNS(t, ns, func() error {
-		c, err := net.DialTimeout("tcp", addr, timeout)
-		if err == nil {
-			c.Close()
-		}
-		return err
-	})
+func dial(topo *netns.Topology, host, addr string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := topo.Dial(ctx, host, "tcp", addr)
+	if err == nil {
+		c.Close()
+	}
+	return err
 }
 
 func ipOut(t *testing.T, args ...string) string {
@@ -137,15 +107,10 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer zh.Close()
-	ch, err := vnetns.GetFromName(topo.NS(netns.Ctl))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ch.Close()
-	listen(t, zh, "169.254.1.250:7450")
-	listen(t, zh, "169.254.1.17:8080")
-	listen(t, ch, "169.254.0.1:7000")
-	if err := dial(t, ch, "169.254.1.250:7450", 2*time.Second); err != nil {
+	listen(t, topo, netns.Zone(1), "169.254.1.250:7450")
+	listen(t, topo, netns.Zone(1), "169.254.1.17:8080")
+	listen(t, topo, netns.Ctl, "169.254.0.1:7000")
+	if err := dial(topo, netns.Ctl, "169.254.1.250:7450", 2*time.Second); err != nil {
 		t.Fatal("before the cut:", err)
 	}
 
@@ -166,15 +131,15 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 	if link := ipOut(t, "-n", z1, "-o", "link", "show", "lo"); !strings.Contains(link, "UP") {
 		t.Errorf("lo after the cut: %s", link)
 	}
-	if err := dial(t, ch, "169.254.1.250:7450", 300*time.Millisecond); err == nil {
+	if err := dial(topo, netns.Ctl, "169.254.1.250:7450", 300*time.Millisecond); err == nil {
 		t.Error("the controller reached the cut host")
 	} else if !strings.Contains(err.Error(), "timeout") {
 		t.Errorf("the controller to the cut host: want a timeout (packets dropped), got %v", err)
 	}
-	if err := dial(t, zh, "169.254.0.1:7000", 300*time.Millisecond); err == nil {
+	if err := dial(topo, netns.Zone(1), "169.254.0.1:7000", 300*time.Millisecond); err == nil {
 		t.Error("the cut host reached the controller")
 	}
-	if err := dial(t, zh, "169.254.1.17:8080", 2*time.Second); err != nil {
+	if err := dial(topo, netns.Zone(1), "169.254.1.17:8080", 2*time.Second); err != nil {
 		t.Error("the cut host lost its own zone subnet:", err)
 	}
 	if _, err := cutter.Cut(context.Background()); err == nil {
@@ -196,7 +161,7 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		err := dial(t, ch, "169.254.1.250:7450", time.Second)
+		err := dial(topo, netns.Ctl, "169.254.1.250:7450", time.Second)
 		if err == nil {
 			break
 		}

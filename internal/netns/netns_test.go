@@ -2,6 +2,7 @@ package netns
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -349,5 +350,48 @@ func TestNewRefusesBadArguments(t *testing.T) {
 		if _, err := New(c.prefix, c.zones); err == nil {
 			t.Errorf("New(%q, %d): no error", c.prefix, c.zones)
 		}
+	}
+}
+
+// TestDialAndListenInsideHosts: a listener made in zone 1 by Listen and a
+// connection made in the controller by Dial meet over the bridge; Dial from
+// zone 1 to the controller's address of a listener in zone 2 fails (nothing
+// there), and a name is refused.
+func TestDialAndListenInsideHosts(t *testing.T) {
+	topo := topology(t, "labt", 2)
+	ln, err := topo.Listen(Zone(1), "tcp", "169.254.1.99:9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("hello\n"))
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := topo.Dial(ctx, Ctl, "tcp", "169.254.1.99:9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	if err != nil || b != "hello\n" {
+		t.Fatalf("read %q: %v", b, err)
+	}
+	// The listener is in zone 1 only: the root namespace has no such
+	// address, so listening on it here fails.
+	if l, err := net.Listen("tcp", "169.254.1.99:9001"); err == nil {
+		l.Close()
+		t.Error("the root namespace could listen on a zone address")
+	}
+	if _, err := topo.Dial(ctx, Ctl, "tcp", "localhost:9000"); err == nil {
+		t.Error("Dial of a name: no error")
 	}
 }
