@@ -12,6 +12,12 @@
 // links up again and re-adds whatever is missing, routes in as many passes
 // as their order needs (a gateway route after the route to its gateway).
 //
+// A process that dies while its cut is on would leave the host cut for good:
+// with WithRecord, the cut writes what it took down to a file first (and the
+// restore removes it), and Recover, which an agent calls as it starts, puts
+// back a dead process's cut from that file. A cut is refused while the file
+// is there.
+//
 // The cut acts on the network namespace the process runs in (on a real host,
 // the host's; in the lab's namespace test, the zone host's namespace the
 // agent was started in). It needs CAP_NET_ADMIN there.

@@ -2,7 +2,11 @@ package netcut
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -49,13 +53,19 @@ func ipOut(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// TestCutDropsTheHostAndRestorePutsItBack cuts a zone host of a namespace
-// topology: while cut, the host and the controller cannot reach each other
-// (timeouts: packets dropped) while the host still reaches its own zone
-// subnet; the restore puts the links, addresses and routes back as they
-// were (the kernel dropped the routes through the link and its IPv6
-// address), and the controller reaches the host again.
-func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
+// host is zone 1 of a one-zone topology, dressed as a real host: beside
+// its connected route, a gateway route, a route in another table, an IPv6
+// address and a route through it (all of which a link set down loses).
+type host struct {
+	topo   *netns.Topology
+	ns     string
+	handle vnetns.NsHandle
+	routes func() string // every route but the IPv6 link-local's
+	v6     func() string // the IPv6 address and the route through it
+}
+
+func newHost(t *testing.T) *host {
+	t.Helper()
 	if why := netns.Available(); why != "" {
 		t.Skip(why)
 	}
@@ -72,8 +82,6 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 		}
 	})
 	z1 := topo.NS(netns.Zone(1))
-	// What a real host has beside its connected route: a gateway route, a
-	// route in another table, an IPv6 address and a route through it.
 	for _, c := range [][]string{
 		{"-n", z1, "route", "add", "10.99.0.0/16", "via", "169.254.0.1"},
 		{"-n", z1, "route", "add", "10.98.0.0/16", "dev", "eth0", "table", "100"},
@@ -82,10 +90,16 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 	} {
 		ipOut(t, c...)
 	}
+	zh, err := vnetns.GetFromName(z1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { zh.Close() })
+	h := &host{topo: topo, ns: z1, handle: zh}
 	// Every route but those of the IPv6 link-local address, which the
 	// kernel makes on its own once that address passes its duplicate
 	// address detection (timing of its own, before as after).
-	routes := func() string {
+	h.routes = func() string {
 		var keep []string
 		for _, l := range strings.Split(ipOut(t, "-n", z1, "route", "show", "table", "all"), "\n") {
 			if !strings.Contains(l, "fe80:") {
@@ -94,19 +108,27 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 		}
 		return strings.Join(keep, "\n")
 	}
-	v6 := func() string {
+	h.v6 = func() string {
 		return ipOut(t, "-n", z1, "-6", "addr", "show", "dev", "eth0", "scope", "global") + ipOut(t, "-n", z1, "-6", "route", "show", "fd00:6::/64")
 	}
-	beforeRoutes, beforeV6 := routes(), v6()
-	if !strings.Contains(beforeV6, "fd00:5::1") || !strings.Contains(beforeV6, "fd00:6::/64") {
-		t.Fatalf("setup: %s", beforeV6)
+	if v6 := h.v6(); !strings.Contains(v6, "fd00:5::1") || !strings.Contains(v6, "fd00:6::/64") {
+		t.Fatalf("setup: %s", v6)
 	}
+	return h
+}
 
-	zh, err := vnetns.GetFromName(z1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zh.Close()
+// TestCutDropsTheHostAndRestorePutsItBack cuts a zone host of a namespace
+// topology: while cut, the host and the controller cannot reach each other
+// (timeouts: packets dropped) while the host still reaches its own zone
+// subnet; the restore puts the links, addresses and routes back as they
+// were (the kernel dropped the routes through the link and its IPv6
+// address), and the controller reaches the host again.
+func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
+	h := newHost(t)
+	topo, z1, zh := h.topo, h.ns, h.handle
+	routes, v6 := h.routes, h.v6
+	beforeRoutes, beforeV6 := routes(), v6()
+
 	listen(t, topo, netns.Zone(1), "169.254.1.250:7450")
 	listen(t, topo, netns.Zone(1), "169.254.1.17:8080")
 	listen(t, topo, netns.Ctl, "169.254.0.1:7000")
@@ -114,10 +136,14 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 		t.Fatal("before the cut:", err)
 	}
 
-	cutter := In(zh)
+	rec := filepath.Join(t.TempDir(), "cut.json")
+	cutter := In(zh).WithRecord(rec)
 	restore, err := cutter.Cut(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(rec); err != nil || !strings.Contains(string(b), `"eth0"`) || !strings.Contains(string(b), `"10.99.0.0/16"`) {
+		t.Errorf("the record during the cut: %v\n%s", err, b)
 	}
 	restored := false
 	t.Cleanup(func() {
@@ -153,6 +179,9 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 	if err := restore(); err != nil {
 		t.Fatal("second restore:", err)
 	}
+	if _, err := os.Stat(rec); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the record is left after the restore: %v", err)
+	}
 	if got := routes(); got != beforeRoutes {
 		t.Errorf("routes after the restore differ.\nbefore:\n%s\nafter:\n%s", beforeRoutes, got)
 	}
@@ -180,31 +209,79 @@ func TestCutDropsTheHostAndRestorePutsItBack(t *testing.T) {
 }
 
 func TestCutRefusesAnUnknownLinkAndADoneContext(t *testing.T) {
-	if why := netns.Available(); why != "" {
-		t.Skip(why)
-	}
-	if _, err := netns.Sweep("labtcut"); err != nil {
-		t.Fatal(err)
-	}
-	topo, err := netns.New("labtcut", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { topo.Close() })
-	zh, err := vnetns.GetFromName(topo.NS(netns.Zone(1)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zh.Close()
-	if _, err := In(zh, "wlan7").Cut(context.Background()); err == nil || !strings.Contains(err.Error(), `"wlan7"`) {
+	h := newHost(t)
+	if _, err := In(h.handle, "wlan7").Cut(context.Background()); err == nil || !strings.Contains(err.Error(), `"wlan7"`) {
 		t.Errorf("cut of a missing link: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := In(zh).Cut(ctx); err == nil {
+	if _, err := In(h.handle).Cut(ctx); err == nil {
 		t.Error("cut with a done context: no error")
 	}
-	if link := ipOut(t, "-n", topo.NS(netns.Zone(1)), "-o", "link", "show", "eth0"); strings.Contains(link, "state DOWN") {
+	if link := ipOut(t, "-n", h.ns, "-o", "link", "show", "eth0"); strings.Contains(link, "state DOWN") {
 		t.Errorf("a refused cut set eth0 down: %s", link)
 	}
+}
+
+// TestRecoverPutsBackTheCutOfADeadProcess: a process inside the host cuts
+// its own links with a record file (as an agent does: New, the process's
+// own namespace) and dies without restoring; the next Cut with that record
+// is refused, and Recover puts the links, addresses and routes back as they
+// were and removes the record; a second Recover finds nothing.
+func TestRecoverPutsBackTheCutOfADeadProcess(t *testing.T) {
+	h := newHost(t)
+	beforeRoutes, beforeV6 := h.routes(), h.v6()
+	rec := filepath.Join(t.TempDir(), "cut.json")
+	cmd := h.topo.Exec(netns.Zone(1), os.Args[0])
+	cmd.Env = append(os.Environ(), "NETCUT_CRASH="+rec)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "cut\n" {
+		t.Fatalf("the cutting process: %v: %s", err, out)
+	}
+	restored := false
+	t.Cleanup(func() {
+		if !restored {
+			In(h.handle).WithRecord(rec).Recover()
+		}
+	})
+	if link := ipOut(t, "-n", h.ns, "-o", "link", "show", "eth0"); !strings.Contains(link, "state DOWN") {
+		t.Fatalf("eth0 after the dead process's cut: %s", link)
+	}
+	if h.routes() == beforeRoutes {
+		t.Fatal("the cut dropped no route: the test shows nothing")
+	}
+	if _, err := In(h.handle).WithRecord(rec).Cut(context.Background()); err == nil || !strings.Contains(err.Error(), "Recover") {
+		t.Errorf("a cut over a dead one's record: %v, want a refusal saying to Recover", err)
+	}
+	ok, err := In(h.handle).WithRecord(rec).Recover()
+	if err != nil || !ok {
+		t.Fatalf("Recover: %v, %v", ok, err)
+	}
+	restored = true
+	if got := h.routes(); got != beforeRoutes {
+		t.Errorf("routes after Recover differ.\nbefore:\n%s\nafter:\n%s", beforeRoutes, got)
+	}
+	if got := h.v6(); got != beforeV6 {
+		t.Errorf("IPv6 after Recover differs.\nbefore:\n%s\nafter:\n%s", beforeV6, got)
+	}
+	if _, err := os.Stat(rec); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the record is left after Recover: %v", err)
+	}
+	if ok, err := In(h.handle).WithRecord(rec).Recover(); ok || err != nil {
+		t.Errorf("a second Recover: %v, %v; want false, nil", ok, err)
+	}
+}
+
+// The test binary is also the process that cuts and dies: NETCUT_CRASH=file
+// cuts its namespace's links with that record, says "cut" and exits.
+func TestMain(m *testing.M) {
+	if rec := os.Getenv("NETCUT_CRASH"); rec != "" {
+		if _, err := New().WithRecord(rec).Cut(context.Background()); err != nil {
+			fmt.Println(err)
+			os.Exit(2)
+		}
+		fmt.Println("cut")
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }

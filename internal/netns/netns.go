@@ -267,11 +267,8 @@ func remove(name string) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		pids, err := Pids(name)
-		if err != nil {
-			return err
-		}
-		if len(pids) == 0 {
-			break
+		if err != nil || len(pids) == 0 {
+			break // a namespace file ip cannot read (a crash while it was made) has no process: delete it
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("netns: %s: processes %v still inside 10 s after SIGKILL", name, pids)
