@@ -14,7 +14,8 @@
 // named <prefix>-<6 hex>-<host> (e.g. labt-3f09a1-ctl, labt-3f09a1-z1), under
 // /var/run/netns where `ip netns` finds them; the hex is the topology's own.
 //
-// Programs are started inside a host by Exec (`ip netns exec`). CutLink sets
+// Programs are started inside a host by Exec (nsenter into its network
+// namespace only: the host's mounts, cgroups included, stay as they are). CutLink sets
 // a zone host's bridge port down: packets between that host and the others
 // are dropped, addresses and routes stay, and the restore sets it up again.
 //
@@ -25,6 +26,6 @@
 // on LockDir/<prefix>-<hex>.lock for its whole life, which the kernel drops
 // when the owning process dies however it dies.
 //
-// This is a test harness: it needs root and the ip command of iproute2, and
+// This is a test harness: it needs root, ip (iproute2) and nsenter (util-linux), and
 // its callers skip (Available says why) when either is missing.
 package netns

@@ -38,13 +38,16 @@ var prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9]{0,15}$`)
 func Zone(n int) string { return "z" + strconv.Itoa(n) }
 
 // Available says why a topology cannot be made here ("" when it can): it
-// needs root and the ip command.
+// needs root, ip and nsenter.
 func Available() string {
 	if os.Geteuid() != 0 {
 		return "network namespaces need root"
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return "the ip command (iproute2) is not installed"
+	}
+	if _, err := exec.LookPath("nsenter"); err != nil {
+		return "the nsenter command (util-linux) is not installed"
 	}
 	return ""
 }
@@ -209,11 +212,14 @@ func (t *Topology) Subnet(n int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{169, 254, byte(n), 0}), 24)
 }
 
-// Exec is the command name args run inside host (Ctl or Zone(n)) through
-// `ip netns exec`; the caller starts and waits for it. Its process is
-// the program itself (ip execs it), so Process.Pid and signals reach it.
+// Exec is the command name args run inside host (Ctl or Zone(n)); the
+// caller starts and waits for it. It enters only the host's network
+// namespace (`nsenter --net=`), not a mount namespace of its own as `ip
+// netns exec` would (which remounts /sys and so hides /sys/fs/cgroup: the
+// process runtime's CPU limits and accounting would be off inside). nsenter
+// execs the program, so Process.Pid and signals reach it.
 func (t *Topology) Exec(host string, name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", t.NS(host), name}, args...)...)
+	return exec.Command("nsenter", append([]string{"--net=" + t.Path(host), "--", name}, args...)...)
 }
 
 // CutLink sets zone host n's port on the bridge down: packets between that

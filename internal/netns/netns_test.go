@@ -395,3 +395,23 @@ func TestDialAndListenInsideHosts(t *testing.T) {
 		t.Error("Dial of a name: no error")
 	}
 }
+
+// TestExecKeepsTheHostsMounts: a program started by Exec is in the host's
+// network namespace (it sees eth0 with the zone's address) and in the
+// root's mount namespace (the same /sys/fs/cgroup as the test, which `ip
+// netns exec` would have hidden).
+func TestExecKeepsTheHostsMounts(t *testing.T) {
+	topo := topology(t, "labt", 1)
+	out, err := topo.Exec(Zone(1), "ip", "-o", "-4", "addr", "show", "dev", "eth0").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "169.254.1.250/16") {
+		t.Errorf("ip addr inside zone 1: %v: %s", err, out)
+	}
+	self, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = topo.Exec(Zone(1), "readlink", "/proc/self/ns/mnt").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != self {
+		t.Errorf("mount namespace inside zone 1: %q (%v), want the test's %q", out, err, self)
+	}
+}
