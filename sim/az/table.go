@@ -200,8 +200,10 @@ func (t *Table[E]) check(s *Spec) error {
 	switch {
 	case s.ID == "":
 		return errors.New("spec has no instance id")
-	case !s.Addr.IsValid() || !s.Addr.IsLoopback():
-		return fmt.Errorf("address %v: want a loopback address", s.Addr)
+	case !s.Addr.IsValid() || !(s.Addr.IsLoopback() || s.Addr.IsLinkLocalUnicast()):
+		// loopback on one host; link-local (169.254.N.0/24) on an agent's
+		// host, where the zone's subnet is local (issue 20)
+		return fmt.Errorf("address %v: want a loopback or link-local address", s.Addr)
 	case s.Port <= 0 || s.Port > 65535:
 		return fmt.Errorf("port %d: want 1 to 65535", s.Port)
 	case s.RunID != "" && s.RunID != t.runID:

@@ -115,6 +115,18 @@ func TestTableLaunchChecksAndRecords(t *testing.T) {
 	}
 }
 
+// An agent's zone (issue 20) has its subnet link-local on the agent's
+// host: such an address is launched on; one neither loopback nor
+// link-local is not (TestTableLaunchChecksAndRecords).
+func TestTableLaunchesOnALinkLocalAddress(t *testing.T) {
+	tb, _ := newFakeTable()
+	s := fakeSpec("i-1")
+	s.Addr = netip.MustParseAddr("169.254.1.10")
+	if in, err := tb.Launch(bg, s); err != nil || in.Addr != s.Addr {
+		t.Fatalf("Launch on %s = %+v, %v", s.Addr, in, err)
+	}
+}
+
 // A failed start of a stopped instance leaves it stopped, as EC2 does.
 func TestTableFailedStartLeavesStopped(t *testing.T) {
 	tb, d := newFakeTable()
