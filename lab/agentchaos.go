@@ -71,14 +71,14 @@ func (c zoneCuts) handle(e events.Envelope) {
 // zonedRuntime owns.
 func (z *zonedRuntime) cutAfterStops(n int, zone string, ids []string, until time.Time) {
 	z.mu.Lock()
-	if z.cuts[zone] != nil || z.lost[zone] {
+	if z.cuts[zone] != nil || z.lost[zone] || z.closing {
 		z.mu.Unlock()
 		return
 	}
 	cut := &hostCut{n: n}
 	z.cuts[zone] = cut
+	z.wg.Add(1) // under mu: Close waits only once closing is set
 	z.mu.Unlock()
-	z.wg.Add(1)
 	go func() {
 		defer z.wg.Done()
 		ctx := z.ctx

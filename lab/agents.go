@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/netip"
@@ -13,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/stack"
 )
 
 // Zones on other hosts (issue 20). A stack's zones: may name an agent per
@@ -37,10 +40,11 @@ type remoteZone interface {
 
 // dialAgent opens run runID on the agent at addr (the token proves the
 // controller to it), with its instances on driver, and returns the zone's
-// runtime there and the agent's subnet. The lead connects it to sim/agent
-// (agent.Dial, then Client.Open) when the two are merged; nil: this binary
+// runtime there and the agent's subnet; join, when set, has the agent
+// join the controller's cluster for the run. openOnAgent (agentdial.go,
+// sim/agent) in a lab binary; tests put a stand-in here; nil: this binary
 // reaches no agent, and a stack naming one is refused.
-var dialAgent func(ctx context.Context, addr string, token []byte, runID, driver string) (remoteZone, netip.Prefix, error)
+var dialAgent func(ctx context.Context, addr string, token []byte, runID, driver string, join *agent.JoinSpec) (remoteZone, netip.Prefix, error) = openOnAgent
 
 // agentDialTimeout bounds dialling one agent and opening the run there.
 const agentDialTimeout = 15 * time.Second
@@ -98,13 +102,23 @@ func (l *Lab) startAgents(ctx context.Context) error {
 		return err
 	}
 	local := slices.DeleteFunc(slices.Clone(l.Zones), func(z az.Zone) bool { return st.ZoneAgent(z.Name) != "" })
+	var zr *zonedRuntime // set once every agent has opened the run
+	cluster, join, err := l.startAgentCluster(st.ZoneAgent(firstAgentZone(st)), func() *zonedRuntime { return zr })
+	if err != nil {
+		return err
+	}
+	fail0 := fail
+	fail = func(err error) error {
+		cluster.Close()
+		return fail0(err)
+	}
 	for i, z := range l.Zones {
 		addr := st.ZoneAgent(z.Name)
 		if addr == "" {
 			continue
 		}
 		dctx, cancel := context.WithTimeout(ctx, agentDialTimeout)
-		rz, subnet, err := dialAgent(dctx, addr, l.opts.AgentToken, l.RunID, l.Driver)
+		rz, subnet, err := dialAgent(dctx, addr, l.opts.AgentToken, l.RunID, l.Driver, join(z.Name))
 		cancel()
 		if err != nil {
 			return fail(fmt.Errorf("zone %s: agent %s: %w", z.Name, addr, err))
@@ -120,8 +134,8 @@ func (l *Lab) startAgents(ctx context.Context) error {
 		l.Zones[i] = z.OnHost(subnet.Masked())
 		l.say("Zone %s: its instances run on the host of agent %s (subnet %s); its load balancer node stays here, on %s", z.Name, addr, subnet.Masked(), l.Zones[i].NodeAddr())
 	}
-	zr := newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
-	zr.say, zr.onLost = l.say, l.zoneLost
+	zr = newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
+	zr.say, zr.onLost, zr.cluster = l.say, l.zoneLost, cluster
 	l.Runtime = zr
 	l.Bus.Subscribe(zoneCuts{l: l, zr: zr}.handle) // az-outage cuts a remote zone's host off (agentchaos.go)
 	return nil
@@ -171,6 +185,8 @@ type zonedRuntime struct {
 	// again once the link is back, and lost (onLost) if they do not answer.
 	deadInCut map[string]bool
 	onLost    func(zone string) // the lab's zoneLost; nil: none
+	cluster   io.Closer         // the controller's member of the agents' cluster; nil: none
+	closing   bool              // Close has begun: no zone is lost any more (under mu)
 
 	exited chan az.InstanceID
 	ctx    context.Context // ends with Close: the forwarders and the cuts being made stop
@@ -497,9 +513,15 @@ func (z *zonedRuntime) Exited() <-chan az.InstanceID { return z.exited }
 // terminated). Safe to call twice.
 func (z *zonedRuntime) Close() error {
 	z.once.Do(func() {
-		z.cancel()
-		z.wg.Wait() // the forwarders, and the cuts being made
 		var errs []error
+		if z.cluster != nil { // first: the agents about to leave are not lost
+			errs = append(errs, z.cluster.Close())
+		}
+		z.mu.Lock()
+		z.closing = true
+		z.mu.Unlock()
+		z.cancel()
+		z.wg.Wait() // the forwarders, the cuts being made, the zones being lost
 		z.mu.Lock()
 		cut := slices.Sorted(maps.Keys(z.cuts))
 		z.mu.Unlock()
@@ -515,4 +537,30 @@ func (z *zonedRuntime) Close() error {
 		z.err = errors.Join(errs...)
 	})
 	return z.err
+}
+
+// memberDead is memberlist declaring zone's agent dead: zoneLost runs on
+// a goroutine of the zonedRuntime's own (memberlist's callback must return
+// quickly), unless the run is closing.
+func (z *zonedRuntime) memberDead(zone string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.closing || z.onLost == nil || z.remotes[zone] == nil {
+		return
+	}
+	z.wg.Add(1)
+	go func() {
+		defer z.wg.Done()
+		z.onLost(zone)
+	}()
+}
+
+// firstAgentZone is the first zone of st that runs on an agent.
+func firstAgentZone(st *stack.Stack) string {
+	for _, z := range st.Zones {
+		if st.ZoneAgent(z) != "" {
+			return z
+		}
+	}
+	return ""
 }

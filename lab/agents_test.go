@@ -18,6 +18,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
@@ -450,10 +451,10 @@ auto_scaling_group: {min_size: 2, max_size: 4, desired_capacity: 2}
 }
 
 // withStandInAgent connects dialAgent to a stand-in agent for us-east-1b
-// (a process runtime of its own, its subnet 127.0.9.0/24), which *agent
-// is set to once dialled, and gives opts the token; agent nil: no token.
-func withStandInAgent(t *testing.T, opts Options, agent **fakeAgentZone) Options {
-	dialAgent = func(ctx context.Context, addr string, token []byte, runID, driver string) (remoteZone, netip.Prefix, error) {
+// (a process runtime of its own, its subnet 127.0.9.0/24), which *standIn
+// is set to once dialled, and gives opts the token; standIn nil: no token.
+func withStandInAgent(t *testing.T, opts Options, standIn **fakeAgentZone) Options {
+	dialAgent = func(ctx context.Context, addr string, token []byte, runID, driver string, _ *agent.JoinSpec) (remoteZone, netip.Prefix, error) {
 		if addr != "127.0.0.1:7459" || string(token) != "secret" || driver != DriverProcess {
 			return nil, netip.Prefix{}, fmt.Errorf("dialled %s with token %q, driver %s", addr, token, driver)
 		}
@@ -461,10 +462,10 @@ func withStandInAgent(t *testing.T, opts Options, agent **fakeAgentZone) Options
 		if err != nil {
 			return nil, netip.Prefix{}, err
 		}
-		*agent = &fakeAgentZone{Runtime: rt}
-		return fakeAgentRun{*agent, t.TempDir()}, netip.MustParsePrefix("127.0.9.0/24"), nil
+		*standIn = &fakeAgentZone{Runtime: rt}
+		return fakeAgentRun{*standIn, t.TempDir()}, netip.MustParsePrefix("127.0.9.0/24"), nil
 	}
-	if agent != nil {
+	if standIn != nil {
 		opts.AgentToken = []byte("secret")
 	}
 	return opts

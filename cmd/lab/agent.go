@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/internal/netcut"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/az"
@@ -24,16 +25,21 @@ import (
 	"github.com/simplydone/lab/sim/entry"
 )
 
-// agentNetCutter cuts this host's link between hosts for an agent (the
-// az-outage of a multi-host lab); nil: the agent refuses cuts.
-var agentNetCutter agent.NetCutter
+// agentNetCutter is the network cut of `lab agent --network-cut` (the
+// az-outage of a multi-host lab): every link of this host but the
+// loopback set down for the fault's duration, what it took down recorded
+// in the agent's directory first (netcut.json) so that a crashed agent's
+// cut is put back by the next one. A seam for tests.
+var agentNetCutter = func(dir string) *netcut.Cutter {
+	return netcut.New().WithRecord(filepath.Join(dir, "netcut.json"))
+}
 
 // agentCmd is `lab agent`: a zone's host, running that zone's instances
 // for a controller that holds the same token, until SIGINT or SIGTERM.
 // `lab agent token --out F` writes a new token.
 func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "token" {
-		return agentToken(args[1:], stdout, stderr)
+		return agentTokenCommand(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +47,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	subnetFlag := fs.String("subnet", "", "the zone's subnet on this host, an IPv4 /24 whose addresses are local here (e.g. 169.254.1.0/24)")
 	tokenFile := fs.String("token-file", os.Getenv("LAB_AGENT_TOKEN_FILE"), "the shared token (`lab agent token --out F` writes one; default $LAB_AGENT_TOKEN_FILE)")
 	dir := fs.String("dir", "", "where run directories and records go on this host (default: the lab's state directory's agent/)")
+	allowCut := fs.Bool("network-cut", false, "let an az-outage cut this host off the network: every link but the loopback set down for the fault's duration (the agent restores them itself at its end, or when the controller is gone); off: az-outage acts in the load balancer only")
 	lease := fs.Duration("lease", agent.DefaultLease, "with no word from the controller this long, the agent reverts the run's faults (10 leases: ends the run)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -87,13 +94,12 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	// What a crashed agent left goes before anything starts: its network
 	// cut put back, its instances reaped.
-	if rc, ok := agentNetCutter.(interface{ Recover() (bool, error) }); ok {
-		if was, err := rc.Recover(); err != nil {
-			fmt.Fprintf(stderr, "lab agent: putting back the network cut an earlier agent left: %v\n", err)
-			return exitFailed
-		} else if was {
-			logger.Warn("agent: put back the host's network, which an earlier agent had cut when it died")
-		}
+	cutter := agentNetCutter(*dir)
+	if was, err := cutter.Recover(); err != nil {
+		fmt.Fprintf(stderr, "lab agent: putting back the network cut an earlier agent left: %v\n", err)
+		return exitFailed
+	} else if was {
+		logger.Warn("agent: put back the host's network, which an earlier agent had cut when it died")
 	}
 	n, err := process.Reap(ctx, f.stateDir, logger)
 	if err != nil {
@@ -109,8 +115,12 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if n > 0 {
 		logger.Info("reaped instance(s) an earlier agent left behind", "count", n)
 	}
+	var cut agent.NetCutter // nil: cuts are refused
+	if *allowCut {
+		cut = cutter
+	}
 	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: subnet, Dir: *dir, NewRuntime: f.new, Drivers: drivers,
-		Lease: *lease, Logger: logger, Cut: agentNetCutter, Join: agentJoiner(*listen, logger)})
+		Lease: *lease, Logger: logger, Cut: cut, Join: agentJoiner(*listen, logger)})
 	if err != nil {
 		fmt.Fprintf(stderr, "lab agent: %v\n", err)
 		return exitFailed
@@ -187,8 +197,8 @@ func agentSubnet(s string) (netip.Prefix, error) {
 	return p, nil
 }
 
-// agentToken is `lab agent token --out F`.
-func agentToken(args []string, stdout, stderr io.Writer) int {
+// agentTokenCommand is `lab agent token --out F`.
+func agentTokenCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("agent token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "", "the file to write (mode 0600; an existing file is not overwritten)")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -19,10 +20,9 @@ import (
 // agentTokenEnv names the agents' token file when --agent-token-file is not given.
 const agentTokenEnv = "LAB_AGENT_TOKEN_FILE"
 
-// readAgentToken reads an agents' token file (sim/agent.ReadToken); the
-// lead connects it when sim/agent is merged. nil: this binary has no agent
-// client, and lab.Start refuses a stack naming an agent.
-var readAgentToken func(path string) ([]byte, error)
+// readAgentToken reads an agents' token file; nil: this binary has no
+// agent client, and lab.Start refuses a stack naming an agent.
+var readAgentToken func(path string) ([]byte, error) = agent.ReadToken
 
 // agentInfo is what an agent says of itself (sim/agent.Info).
 type agentInfo struct {
@@ -34,9 +34,19 @@ type agentInfo struct {
 }
 
 // probeAgent dials the agent at addr with token (TLS and the token's
-// check) and returns what it says of itself (sim/agent: Dial, Info,
-// Close); connected at merge, nil until then.
-var probeAgent func(ctx context.Context, addr string, token []byte) (agentInfo, error)
+// check) and returns what it says of itself; a seam for tests.
+var probeAgent func(ctx context.Context, addr string, token []byte) (agentInfo, error) = dialAgentInfo
+
+// dialAgentInfo is probeAgent through sim/agent: Dial, Info, Close.
+func dialAgentInfo(ctx context.Context, addr string, token []byte) (agentInfo, error) {
+	c, err := agent.Dial(ctx, addr, token)
+	if err != nil {
+		return agentInfo{}, err
+	}
+	defer c.Close()
+	i := c.Info()
+	return agentInfo{Host: i.Host, Subnet: i.Subnet, Drivers: i.Drivers, Version: i.Version, Run: i.Run}, nil
+}
 
 // agentTokenFlag adds --agent-token-file to a command's flags.
 func agentTokenFlag(fs *flag.FlagSet) *string {

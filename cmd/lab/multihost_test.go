@@ -4,17 +4,9 @@ package main
 // as hosts (internal/netns), a `lab agent` in each zone's, `lab run` in the
 // controller's, an az-outage that cuts a zone host's link.
 //
-// WAITS FOR (written against design20.md before they were merged; it fails,
-// saying so, until they are):
-//   - agent20: `lab agent --listen ADDR --subnet PREFIX --token-file F`
-//     (cmd/lab/agent.go, sim/agent), with its NetCutter set to
-//     internal/netcut's (cmd/lab's agentNetCutter seam);
-//   - wire20: the stack's `zones:` entries with `agent:`, `lab run
-//     --agent-token-file F`, and the az-outage on an agent zone cutting its
-//     host (Remote.Cut for the fault's duration);
-//   - the merge: lab's dialAgent seam connected to agent.Dial + Client.Open.
-// With those (and sim/az launching on link-local addresses) both tests
-// passed on a scratch merge of the three branches (22.8 s and 21.2 s).
+// The agents run with --network-cut (the az-outage cuts the zone host's
+// links for the fault's duration); traffic stays inside the test's own
+// namespaces: link-local addresses only there, none in the root namespace.
 
 import (
 	"bytes"
@@ -215,7 +207,7 @@ func (mh *multihost) startAgent(n int) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	cmd := mh.topo.Exec(host, labBin, "agent", "--listen", addr, "--subnet", mh.topo.Subnet(n).String(), "--token-file", mh.token)
+	cmd := mh.topo.Exec(host, labBin, "agent", "--listen", addr, "--subnet", mh.topo.Subnet(n).String(), "--token-file", mh.token, "--network-cut")
 	cmd.Env = mh.env(host)
 	cmd.Dir = mh.dir
 	cmd.Stdout, cmd.Stderr = logf, logf
