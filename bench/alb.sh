@@ -23,6 +23,8 @@
 #    median over the rounds, and the median of the rounds' paired p99
 #    differences against HAProxy (one window per subject measured this
 #    host's noise: HAProxy's own p99 ranged 5 to 74 ms between windows).
+#    The loop front runs twice a round: as in a lab run (access log, metrics
+#    scraped) and bare (lab-loop-bare: neither, as HAProxy runs here).
 # The lab node is measured with both fronts: the event loop (the lab's
 # default, albnode -front loop) and the goroutine front alone (-front
 # goroutine, what served every request before issue 17; LOOP=0 skips the loop).
@@ -314,6 +316,10 @@ latency_subject() {
 	case $name in
 	lab) start_lab -front goroutine; rate_run "lab-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
 	lab-loop) start_lab -front loop; rate_run "lab-loop-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	lab-loop-bare) # without the access log and the metrics scrape, as HAProxy runs here
+		local keep=("${observe[@]}"); observe=()
+		start_lab -front loop; rate_run "lab-loop-bare-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+		observe=("${keep[@]}") ;;
 	lab-rules*) n=${name#lab-rules}; start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
 	haproxy) start_haproxy; rate_run "haproxy-r$r" "http://$HAP/"; stop_proxy ;;
 	nginx) start_nginx; rate_run "nginx-r$r" "http://$NGX/"; stop_proxy ;;
@@ -329,7 +335,7 @@ fi
 # the noise, not the subjects: every subject runs once per round, in an
 # order rotated each round, and the report gives each subject's median over
 # the rounds and the median of the rounds' paired differences.
-latency_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct)
+latency_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop lab-loop-bare) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct)
 say "measuring: a constant $RATE requests/s (50% of the lab node's throughput), $LAT_ROUNDS rounds of $LAT_DURATION per subject, the order rotated each round"
 for ((r = 1; r <= LAT_ROUNDS; r++)); do
 	k=$(((r - 1) % ${#latency_subjects[@]}))
@@ -479,6 +485,7 @@ dir=$(summary "$results"/direct.txt)
 			printf "loop front / goroutine front = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against it\n", o / l, (lc > 0 ? oc / lc : -1), "'"$RATE"'", op - lp
 		}'
 		echo "loop front p99 - HAProxy p99, round by round: $(paired_p99 lab-loop haproxy)"
+		echo "loop front without access log and metrics scrape (as HAProxy runs here) p99 - HAProxy p99, round by round: $(paired_p99 lab-loop-bare haproxy)"
 	fi
 	# listener rules: each count against HAProxy in this run, and what
 	# each rule costs against the node without rules (throughput lost per
