@@ -13,13 +13,24 @@
 #                A ladder of peaks, stopping at the first that fails, then
 #                BISECT bisection steps between the last pass and that fail.
 #   3. builtin - the built-in scenarios instance-kill and maintenance-reboot.
+#   4. cost    - the lab's own CPU per request (issue 17 item 5): the pacer's
+#                zero-cost stack (3 x PACER_TYPE, SIMPLYDONE_CPU_COST 0s), a
+#                30 AWS s ramp then COST_STEADY at each of COST_RATES. The
+#                lab process's own CPU (utime+stime of /proc/<lab>/stat, not
+#                its children's: the load generator, the ALB nodes, DNS,
+#                metrics and the journal all run in it; the instances are its
+#                child processes) is read every wall second by the run itself
+#                (host.jsonl's "lab"), and divided by the requests sent in the
+#                same seconds (seconds.jsonl), over the steady phase less its
+#                first 2 and last second. Once more with the TUI on a real
+#                terminal (tmux) at the highest rate when tmux is installed.
 #
 # Stacks are derived from stack/builtin/simplydone.yaml with sed, so they
 # follow it. Everything a run writes (summary.json, events.jsonl, logs, and
 # the console as console.log) stays under bench/results/flash-<time>/.
 #
 # Environment:
-#   STAGES      which parts to run (default "pacer capacity builtin")
+#   STAGES      which parts to run (default "pacer cost capacity builtin")
 #   SPEED       scaled clock for pacer and capacity runs (10)
 #   PACER_RATE  steady rate of the pacer run (2000)
 #   PACER_TYPE  instance type of the pacer run (c5.xlarge)
@@ -33,9 +44,13 @@
 #   PEAK        AWS duration of the peak phase (8m); TAIL the tail (3m)
 #   BISECT      bisection steps after the first failing peak (1)
 #   BUDGET      wall seconds after which capacity search stops bisecting (1200)
+#   COST_RATES  rates of the cost runs, requests per wall second (500 2000)
+#   COST_STEADY AWS duration of their steady phase (5m)
+#   COST_TUI    1 to run the highest rate once more with the TUI in tmux (1)
+#   COST_GOAL   the goal in microseconds of lab CPU per request (60)
 set -uo pipefail
 
-STAGES=${STAGES:-pacer capacity builtin}
+STAGES=${STAGES:-pacer cost capacity builtin}
 SPEED=${SPEED:-10}
 PACER_RATE=${PACER_RATE:-2000}
 PACER_TYPE=${PACER_TYPE:-c5.xlarge}
@@ -48,6 +63,10 @@ PEAK=${PEAK:-8m}
 TAIL=${TAIL:-3m}
 BISECT=${BISECT:-1}
 BUDGET=${BUDGET:-1200}
+COST_RATES=${COST_RATES:-500 2000}
+COST_STEADY=${COST_STEADY:-5m}
+COST_TUI=${COST_TUI:-1}
+COST_GOAL=${COST_GOAL:-60}
 SUCCESS_MIN=99.9
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -278,9 +297,119 @@ builtin() {
 $t")
 }
 
+# ---- 4. the lab's own cost per request --------------------------------------
+
+# costof DIR: the lab's own CPU over the steady seconds (less the first 2 and
+# the last), from host.jsonl (the lab's utime+stime per wall second) and
+# seconds.jsonl (requests sent per wall second), as JSON.
+costof() {
+	[ -s "$1/host.jsonl" ] && [ -s "$1/seconds.jsonl" ] || { echo null; return; }
+	jq -cn --slurpfile s "$1/seconds.jsonl" --slurpfile h "$1/host.jsonl" '
+		([$s[] | select(.phase == "steady") | .second] | sort | .[2:-1]) as $w
+		| if ($w | length) < 3 then null else
+		($w | min) as $a | ($w | max) as $b
+		| ([$s[] | select(.second >= $a and .second <= $b) | .sent] | add) as $sent
+		| [$h[] | select(.second >= $a and .second <= $b)] as $hs
+		| ($hs | map(.lab) | add) as $lab
+		| {seconds: ($b - $a + 1), host_seconds: ($hs | length), sent: $sent, lab_s: $lab,
+		   rps: ($sent / ($b - $a + 1)), us: (if $sent > 0 then $lab / $sent * 1e6 else null end),
+		   lab_cores: ($lab / ($hs | length)), cpus: ($hs[0].cpus // 0),
+		   used: ($hs | map(.used) | add / length), busy: ($hs | map(.host_busy) | add / length),
+		   other: ($hs | map(.other) | add / length)} end'
+}
+
+# costscenario RATE: the zero-cost flash sale at RATE.
+costscenario() {
+	local f="$gen/cost-$1.scenario.yaml"
+	cat >"$f" <<-EOF
+	name: cost-$1
+	description: The lab's own CPU per request at $1 requests/s; instances with no CPU cost, no scaling.
+	stack: cost.yaml
+	speed: $SPEED
+	seed: 1
+	load:
+	  mix: {list: 50, create: 20, get: 20, done: 10}
+	  phases:
+	    - {name: ramp, duration: 30s, from: 0, to: $1}
+	    - {name: steady, duration: $COST_STEADY, rate: $1}
+	slos:
+	  - requests >= 1
+	EOF
+	echo "$f"
+}
+
+# tuirun LABEL SCENARIO: as run, with the TUI on a 160x48 tmux terminal.
+tuirun() {
+	local label=$1 sc=$2 before after dir i sock="bench-flash-$$" rcf
+	rcf="$results/$label.rc"
+	before=$(ls "$results/runs")
+	say "$(date +%T) run $label (TUI in tmux)"
+	tmux -L "$sock" new-session -d -x 160 -y 48 -s lab sh -c \
+		"'$lab' run '$sc' --out '$results/runs' >'$results/$label.tty' 2>'$results/$label.console.log'; echo \$? >'$rcf'; sleep 600"
+	# the TUI stays up after the run until q: wait for the summary, then quit
+	for i in $(seq 1 1800); do
+		dir=$(comm -13 <(echo "$before") <(ls "$results/runs") | tail -1)
+		[ -n "$dir" ] && [ -f "$results/runs/$dir/summary.json" ] && break
+		sleep 1
+	done
+	for i in $(seq 1 30); do [ -f "$rcf" ] && break; tmux -L "$sock" send-keys -t lab q 2>/dev/null; sleep 1; done
+	tmux -L "$sock" kill-server 2>/dev/null
+	after=$(ls "$results/runs")
+	dir=$(comm -13 <(echo "$before") <(echo "$after") | tail -1)
+	if [ -z "$dir" ] || [ ! -f "$results/runs/$dir/summary.json" ]; then
+		say "run $label: no summary; see $results/$label.console.log"
+		echo ""
+		return
+	fi
+	say "run $label: $(field "$results/runs/$dir" .verdict) (exit $(cat "$rcf" 2>/dev/null || echo ?))"
+	echo "$results/runs/$dir"
+}
+
+cost_rows=()
+cost_best=""   # the highest rate's us per request, for the final table
+
+costrow() { # LABEL RATE DIR
+	local c; c=$(costof "$3")
+	if [ "$c" = null ]; then cost_rows+=("$(printf '%-8s %6s  %s' "$1" "$2" "no steady seconds in host.jsonl/seconds.jsonl")"); return; fi
+	local rps secs us cores share used other goal
+	read -r rps secs us cores share used other < <(jq -r '[(.rps | round), .seconds, (.us * 10 | round / 10),
+		(.lab_cores * 1000 | round / 1000), (if .cpus > 0 then (.us * 2000 / 1e6 / .cpus * 1000 | round / 10 | tostring) + "%" else "n/a" end),
+		(.used * 100 | round / 100), (.other * 100 | round / 100)] | @tsv' <<<"$c")
+	goal=$(jq -r --argjson g "$COST_GOAL" 'if .us <= $g then "met" else "NOT-met" end' <<<"$c")
+	cost_rows+=("$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s' "$1" "$2" "$rps" "$secs" "$us" "$cores" "$share" "$used" "$other" "$goal" "$(basename "$3")")")
+}
+
+cost() {
+	derive cost "$PACER_TYPE" 0s 3 3 3
+	local r d top=""
+	for r in $COST_RATES; do
+		d=$(run "cost-$r" "$(costscenario "$r")")
+		[ -n "$d" ] || { cost_rows+=("$(printf '%-8s %6s  %s' plain "$r" "no summary")"); continue; }
+		costrow plain "$r" "$d"
+		top=$r
+		cost_best=$(costof "$d" | jq -r 'if . == null then "n/a" else "\(.us * 10 | round / 10) us/request at \(.rps | round) rps (\(.lab_cores * 1000 | round / 1000) cores)" end')
+		cost_cmd="STAGES=cost COST_RATES=$r SPEED=$SPEED bash bench/flashsale.sh"
+	done
+	if [ "$COST_TUI" = 1 ] && [ -n "$top" ]; then
+		if command -v tmux >/dev/null; then
+			d=$(tuirun "cost-$top-tui" "$gen/cost-$top.scenario.yaml")
+			if [ -n "$d" ]; then costrow tui "$top" "$d"; else cost_rows+=("$(printf '%-8s %6s  %s' tui "$top" "no summary")"); fi
+		else
+			cost_rows+=("$(printf '%-8s %6s  %s' tui "$top" "not measured: tmux is not installed (make test-deps)")")
+		fi
+	fi
+	local t
+	t=$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s\n' \
+		mode rate rps secs us/req cores "@2000/s" inst other goal run
+		printf '%s\n' "${cost_rows[@]}")
+	tables+=("LAB COST (the lab process's own CPU, utime+stime, per request sent; zero-cost instances: 3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s; steady $COST_STEADY at speed $SPEED, its first 2 and last wall second left out; us/req = lab CPU / requests sent; cores = lab CPU per wall second; @2000/s = us/req x 2000/s as a share of the host's cores; inst = the instances' cores; other = the host's busy cores outside the lab and its instances (other work on this shared host); goal $COST_GOAL us/request)
+$t")
+}
+
 for st in $STAGES; do
 	case $st in
 	pacer) pacer ;;
+	cost) cost ;;
 	capacity) capacity ;;
 	builtin) builtin ;;
 	*) say "unknown stage $st"; exit 2 ;;
