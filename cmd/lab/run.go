@@ -29,6 +29,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	out := fs.String("out", "runs", "where run directories go")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
 	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the lab's own process (not its instances) to `FILE` (cpuprofile.go; bench/flashsale.sh)")
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
@@ -65,6 +66,11 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return exitUsage
 		}
 	}
+	stopProfile, perr := startCPUProfile(*cpuprofile)
+	if perr != nil {
+		fmt.Fprintf(stderr, "lab run: %v\n", perr)
+		return exitUsage
+	}
 	var (
 		sum *lab.Summary
 		err error
@@ -75,6 +81,9 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		finish := tui.Broadcast(&opts) // lab watch can attach to a plain run too
 		sum, err = lab.Run(ctx, opts)
 		finish(sum, err)
+	}
+	if perr := stopProfile(); perr != nil {
+		fmt.Fprintf(stderr, "lab run: %v\n", perr)
 	}
 	if sum == nil {
 		fmt.Fprintf(stderr, "lab run: %v\n", err)
