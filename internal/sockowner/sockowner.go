@@ -102,18 +102,21 @@ func (p Proc) name(pid int) string {
 // is none, those bound to the wildcard address on its port.
 func (p Proc) Listening(addr netip.AddrPort) ([]uint64, error) {
 	var exact, wild []uint64
-	for _, file := range []string{"net/tcp", "net/tcp6"} {
-		err := p.scanListeners(file, func(local netip.AddrPort, inode uint64) {
-			a := local.Addr().Unmap()
-			switch {
-			case local.Port() != addr.Port():
-			case a == addr.Addr().Unmap():
-				exact = append(exact, inode)
-			case a.IsUnspecified():
-				wild = append(wild, inode)
-			}
-		})
-		if err != nil && !(file == "net/tcp6" && errors.Is(err, os.ErrNotExist)) {
+	match := func(local netip.AddrPort, inode uint64) {
+		a := local.Addr().Unmap()
+		switch {
+		case local.Port() != addr.Port():
+		case a == addr.Addr().Unmap():
+			exact = append(exact, inode)
+		case a.IsUnspecified():
+			wild = append(wild, inode)
+		}
+	}
+	// The host's own: the kernel's listening table through sock_diag
+	// (diag.go), /proc/net/tcp's full table only when that fails.
+	if p != Host || diagListeners(match) != nil {
+		exact, wild = nil, nil
+		if err := p.scanNet(match); err != nil {
 			return nil, err
 		}
 	}
@@ -121,6 +124,18 @@ func (p Proc) Listening(addr netip.AddrPort) ([]uint64, error) {
 		return exact, nil
 	}
 	return wild, nil
+}
+
+// scanNet calls fn for each listening socket in /proc's net/tcp and
+// net/tcp6 under p.
+func (p Proc) scanNet(fn func(local netip.AddrPort, inode uint64)) error {
+	for _, file := range []string{"net/tcp", "net/tcp6"} {
+		err := p.scanListeners(file, fn)
+		if err != nil && !(file == "net/tcp6" && errors.Is(err, os.ErrNotExist)) {
+			return err
+		}
+	}
+	return nil
 }
 
 // tcpListen is the state of a listening socket in /proc/net/tcp.
