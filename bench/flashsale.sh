@@ -12,6 +12,9 @@
 #                (t3.micro, max 6) and once with instance_type c5.large.
 #                A ladder of peaks, stopping at the first that fails, then
 #                BISECT bisection steps between the last pass and that fail.
+#                A third search, t3s, runs the built-in stack at capacity_scale
+#                CAP_SCALE (every instance's share and every request's CPU cost
+#                scaled by it, as flash-sale-10k does).
 #   3. builtin - the built-in scenarios instance-kill and maintenance-reboot.
 #   4. cost    - the lab's own CPU per request (issue 17 item 5): the pacer's
 #                zero-cost stack (3 x PACER_TYPE, SIMPLYDONE_CPU_COST 0s), a
@@ -24,13 +27,22 @@
 #                same seconds (seconds.jsonl), over the steady phase less its
 #                first 2 and last second. Once more with the TUI on a real
 #                terminal (tmux) at the highest rate when tmux is installed.
+#   5. users   - the highest valid peak in concurrent users (the closed model
+#                of flash-sale-10k: think_time USERS_THINK, each user waits
+#                for its answer) on the built-in stack at each of USERS_SCALES
+#                (capacity_scale), a ladder USERS_LADDER stopping at the first
+#                that fails: calm 1m at 100 users, rise 4m, peak USERS_PEAK,
+#                after 2m at 100, at speed USERS_SPEED.
+#
+# At the end one SUMMARY table gives each headline figure with the command
+# that reproduces it.
 #
 # Stacks are derived from stack/builtin/simplydone.yaml with sed, so they
 # follow it. Everything a run writes (summary.json, events.jsonl, logs, and
 # the console as console.log) stays under bench/results/flash-<time>/.
 #
 # Environment:
-#   STAGES      which parts to run (default "pacer cost capacity builtin")
+#   STAGES      which parts to run (default "pacer cost capacity users builtin")
 #   SPEED       scaled clock for pacer and capacity runs (10)
 #   PACER_RATE  steady rate of the pacer run (2000)
 #   PACER_TYPE  instance type of the pacer run (c5.xlarge)
@@ -40,7 +52,9 @@
 #   C5_MIN      its min_size (1, as built in; its desired stays 2). With 1, calm
 #               traffic (20 rps) leaves a c5.large under 10% CPU and cpu-low
 #               scales in to 1 before the sale; C5_MIN=2 keeps two
-#   CAP_STACKS  which capacity searches to run (t3 c5)
+#   CAP_STACKS  which capacity searches to run (t3 t3s c5)
+#   CAP_SCALE   capacity_scale of the t3s search (0.5)
+#   LADDER_T3S  peaks tried on it (250 350 500 700 1000 1400)
 #   PEAK        AWS duration of the peak phase (8m); TAIL the tail (3m)
 #   BISECT      bisection steps after the first failing peak (1)
 #   BUDGET      wall seconds after which capacity search stops bisecting (1200)
@@ -48,9 +62,11 @@
 #   COST_STEADY AWS duration of their steady phase (5m)
 #   COST_TUI    1 to run the highest rate once more with the TUI in tmux (1)
 #   COST_GOAL   the goal in microseconds of lab CPU per request (60)
+#   USERS_LADDER peaks in users (2500 5000 10000); USERS_SCALES (1 0.5)
+#   USERS_SPEED (3), USERS_THINK (180s, AWS), USERS_PEAK (4m, AWS)
 set -uo pipefail
 
-STAGES=${STAGES:-pacer cost capacity builtin}
+STAGES=${STAGES:-pacer cost capacity users builtin}
 SPEED=${SPEED:-10}
 PACER_RATE=${PACER_RATE:-2000}
 PACER_TYPE=${PACER_TYPE:-c5.xlarge}
@@ -58,7 +74,14 @@ LADDER_T3=${LADDER_T3:-150 250 350 500 700 1000}
 LADDER_C5=${LADDER_C5:-350 500 700 1000 1400 2000}
 C5_TYPE=${C5_TYPE:-c5.large}
 C5_MIN=${C5_MIN:-1}
-CAP_STACKS=${CAP_STACKS:-t3 c5}
+CAP_STACKS=${CAP_STACKS:-t3 t3s c5}
+CAP_SCALE=${CAP_SCALE:-0.5}
+LADDER_T3S=${LADDER_T3S:-250 350 500 700 1000 1400}
+USERS_LADDER=${USERS_LADDER:-2500 5000 10000}
+USERS_SCALES=${USERS_SCALES:-1 0.5}
+USERS_SPEED=${USERS_SPEED:-3}
+USERS_THINK=${USERS_THINK:-180s}
+USERS_PEAK=${USERS_PEAK:-4m}
 PEAK=${PEAK:-8m}
 TAIL=${TAIL:-3m}
 BISECT=${BISECT:-1}
@@ -132,6 +155,8 @@ run() {
 field() { jq -r "$2" "$1/summary.json"; }
 
 tables=()   # printed together at the end
+summary=()  # the SUMMARY table's rows: measure, result, command
+sumrow() { summary+=("$(printf '%-44s %-46s %s' "$1" "$2" "$3")"); }
 
 # ---- 1. pacer -------------------------------------------------------------
 
@@ -152,7 +177,7 @@ pacer() {
 	  - requests >= 1
 	EOF
 	local d; d=$(run pacer "$gen/pacer.scenario.yaml")
-	[ -n "$d" ] || { tables+=("pacer: no summary"); return; }
+	[ -n "$d" ] || { tables+=("pacer: no summary"); sumrow "pacer accuracy" "no summary" ""; return; }
 	# summary.json has whole-run rates only; the steady part is estimated from
 	# the console's stats lines (each one wall second, every 5 s) at AWS
 	# times after the ramp (+01:10 .. +04:00).
@@ -179,11 +204,14 @@ pacer() {
 		"invalid" "$(field "$d" .invalid)")
 	tables+=("PACER ($PACER_RATE rps steady at speed $SPEED; target achieved/offered >= 0.99)
 $t")
+	sumrow "pacer accuracy (achieved/offered, steady)" "${steady%% (*} at $PACER_RATE rps, lag p99 $(field "$d" '.lag_p99_ms|round') ms" \
+		"STAGES=pacer SPEED=$SPEED PACER_RATE=$PACER_RATE bash bench/flashsale.sh"
 }
 
 # ---- 2. capacity ----------------------------------------------------------
 
-# flash NAME STACKFILE PEAK: the flash-sale load shape with the given peak.
+# flash NAME STACKFILE PEAK [SCALE]: the flash-sale load shape with the
+# given peak, at capacity_scale SCALE (1).
 flash() {
 	local f="$gen/${1//\//-}-$3.scenario.yaml"
 	cat >"$f" <<-EOF
@@ -193,6 +221,7 @@ flash() {
 	speed: $SPEED
 	seed: 42
 	max_lag: 250ms
+	capacity_scale: ${4:-1}
 	load:
 	  mix: {list: 50, create: 20, get: 20, done: 10}
 	  phases:
@@ -213,9 +242,13 @@ cap_rows=()
 cap_best=()
 
 # try NAME STACK PEAK: one capacity run; returns 0 when it sustained the peak.
+# The scale of the run is try_scale (1); a users ladder sets try_kind=users.
+try_scale=1
+try_kind=rps
 try() {
-	local d ok=1
-	d=$(run "cap-${1//\//-}-$3" "$(flash "$1" "$2" "$3")")
+	local d ok=1 sc
+	if [ "$try_kind" = users ]; then sc=$(userscenario "$1" "$2" "$3" "$try_scale"); else sc=$(flash "$1" "$2" "$3" "$try_scale"); fi
+	d=$(run "cap-${1//\//-}-$3" "$sc")
 	if [ -z "$d" ]; then
 		cap_rows+=("$(printf '%-10s %6s  %-8s %s' "$1" "$3" "-" "no summary")")
 		return 1
@@ -243,33 +276,42 @@ search() {
 		if try "$name" "$stk" "$mid"; then lo=$mid; else hi=$mid; fi
 		i=$((i + 1))
 	done
+	local u=$try_kind
 	if [ "$hi" -eq 0 ]; then
-		cap_best+=("$(printf '%-10s >= %s rps (every peak tried passed)' "$name" "$lo")")
+		search_best="$(printf '>= %s %s (every peak tried passed)' "$lo" "$u")"
 	elif [ "$lo" -eq 0 ]; then
-		cap_best+=("$(printf '%-10s <  %s rps (the lowest peak tried failed)' "$name" "$hi")")
+		search_best="$(printf '<  %s %s (the lowest peak tried failed)' "$hi" "$u")"
 	else
-		cap_best+=("$(printf '%-10s %s rps sustained, %s rps not' "$name" "$lo" "$hi")")
+		search_best="$(printf '%s %s sustained, %s %s not' "$lo" "$u" "$hi" "$u")"
 	fi
+	cap_best+=("$(printf '%-10s %s' "$name" "$search_best")")
 }
 
 capacity() {
+	local rows0=${#cap_rows[@]} best0=${#cap_best[@]}
 	cp "$builtin_stack" "$gen/builtin.yaml"
 	derive c5 "$C5_TYPE" 2ms "$C5_MIN" 2 6
 	local c5name=$C5_TYPE
 	[ "$C5_MIN" = 1 ] || c5name="$C5_TYPE/min$C5_MIN"
 	# shellcheck disable=SC2086
-	case " $CAP_STACKS " in *" t3 "*) search t3.micro builtin.yaml $LADDER_T3 ;; esac
+	case " $CAP_STACKS " in *" t3 "*) search t3.micro builtin.yaml $LADDER_T3
+		sumrow "highest valid peak, rps (built-in, unscaled)" "$search_best" \
+			"STAGES=capacity CAP_STACKS=t3 SPEED=$SPEED PEAK=$PEAK LADDER_T3='$LADDER_T3' bash bench/flashsale.sh" ;; esac
+	# shellcheck disable=SC2086
+	case " $CAP_STACKS " in *" t3s "*) try_scale=$CAP_SCALE; search "t3.micro/x$CAP_SCALE" builtin.yaml $LADDER_T3S; try_scale=1
+		sumrow "highest valid peak, rps (built-in, x$CAP_SCALE)" "$search_best" \
+			"STAGES=capacity CAP_STACKS=t3s CAP_SCALE=$CAP_SCALE SPEED=$SPEED PEAK=$PEAK LADDER_T3S='$LADDER_T3S' bash bench/flashsale.sh" ;; esac
 	# shellcheck disable=SC2086
 	case " $CAP_STACKS " in *" c5 "*) search "$c5name" c5.yaml $LADDER_C5 ;; esac
 	local t
 	t=$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
 		stack peak verdict success% inval achieved lag_p99ms p99_ms 5xx/tr in_svc result run
-		printf '%s\n' "${cap_rows[@]}")
+		printf '%s\n' "${cap_rows[@]:$rows0}")
 	tables+=("CAPACITY (flash-sale shape: calm 2m at 20, rise 2m, peak $PEAK, after $TAIL at 10; speed $SPEED; default 2 ms CPU cost; built-in scaling; no chaos; pass = success >= $SUCCESS_MIN% and not INVALID)
 $t
 
 highest sustained peak:
-$(printf '%s\n' "${cap_best[@]}")")
+$(printf '%s\n' "${cap_best[@]:$best0}")")
 }
 
 # ---- 3. built-in scenarios ------------------------------------------------
@@ -295,6 +337,60 @@ builtin() {
 		printf '%s\n' "${rows[@]}")
 	tables+=("BUILT-IN SCENARIOS (full summaries: bench/results/.../<scenario>.console.log)
 $t")
+}
+
+# ---- 5. users ---------------------------------------------------------------
+
+# userscenario NAME STACKFILE USERS SCALE: flash-sale-10k's closed model on
+# STACKFILE with a peak of USERS concurrent users, at capacity_scale SCALE.
+userscenario() {
+	local f="$gen/users-${1//\//-}-$3.scenario.yaml"
+	cat >"$f" <<-EOF
+	name: users-${1//\//-}-$3
+	description: The flash sale in users (closed model) with a peak of $3 users (no chaos).
+	stack: $2
+	speed: $USERS_SPEED
+	seed: 42
+	max_lag: 250ms
+	capacity_scale: $4
+	load:
+	  mix: {list: 50, create: 20, get: 20, done: 10}
+	  think_time: $USERS_THINK
+	  phases:
+	    - {name: calm, duration: 1m, users: 100}
+	    - {name: rise, duration: 4m, users: {from: 100, to: $3}}
+	    - {name: peak, duration: $USERS_PEAK, users: $3}
+	    - {name: after, duration: 2m, users: 100}
+	slos:
+	  - success_rate >= $SUCCESS_MIN%
+	  - lost_writes == 0
+	stop_conditions:
+	  - success_rate < 50%
+	EOF
+	echo "$f"
+}
+
+users() {
+	[ -f "$gen/builtin.yaml" ] || cp "$builtin_stack" "$gen/builtin.yaml"
+	local x rows0=${#cap_rows[@]} best0=${#cap_best[@]}
+	try_kind=users
+	for x in $USERS_SCALES; do
+		try_scale=$x
+		# shellcheck disable=SC2086
+		search "users/x$x" builtin.yaml $USERS_LADDER
+		sumrow "highest valid peak, users (built-in, x$x)" "$search_best" \
+			"STAGES=users USERS_SCALES=$x USERS_SPEED=$USERS_SPEED USERS_THINK=$USERS_THINK USERS_PEAK=$USERS_PEAK USERS_LADDER='$USERS_LADDER' bash bench/flashsale.sh"
+	done
+	try_kind=rps try_scale=1
+	local t
+	t=$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
+		stack users verdict success% inval achieved lag_p99ms p99_ms 5xx/tr in_svc result run
+		printf '%s\n' "${cap_rows[@]:$rows0}")
+	tables+=("USERS (closed model as flash-sale-10k: think $USERS_THINK; calm 1m at 100 users, rise 4m, peak $USERS_PEAK, after 2m at 100; speed $USERS_SPEED; built-in stack and scaling; no chaos; pass = success >= $SUCCESS_MIN% and not INVALID)
+$t
+
+highest sustained peak:
+$(printf '%s\n' "${cap_best[@]:$best0}")")
 }
 
 # ---- 4. the lab's own cost per request --------------------------------------
@@ -402,6 +498,7 @@ cost() {
 	t=$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s\n' \
 		mode rate rps secs us/req cores "@2000/s" inst other goal run
 		printf '%s\n' "${cost_rows[@]}")
+	sumrow "lab's own CPU per request (goal $COST_GOAL us)" "${cost_best:-n/a}" "${cost_cmd:-}"
 	tables+=("LAB COST (the lab process's own CPU, utime+stime, per request sent; zero-cost instances: 3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s; steady $COST_STEADY at speed $SPEED, its first 2 and last wall second left out; us/req = lab CPU / requests sent; cores = lab CPU per wall second; @2000/s = us/req x 2000/s as a share of the host's cores; inst = the instances' cores; other = the host's busy cores outside the lab and its instances (other work on this shared host); goal $COST_GOAL us/request)
 $t")
 }
@@ -410,6 +507,7 @@ for st in $STAGES; do
 	case $st in
 	pacer) pacer ;;
 	cost) cost ;;
+	users) users ;;
 	capacity) capacity ;;
 	builtin) builtin ;;
 	*) say "unknown stage $st"; exit 2 ;;
@@ -419,5 +517,11 @@ done
 {
 	echo
 	for t in "${tables[@]}"; do printf '%s\n\n' "$t"; done
+	if [ ${#summary[@]} -gt 0 ]; then
+		echo "SUMMARY (each figure with the command that reproduces it; details in the tables above)"
+		printf '%-44s %-46s %s\n' measure result command
+		printf '%s\n' "${summary[@]}"
+		echo
+	fi
 	echo "wall time $(($(date +%s) - t0)) s; results in ${results#"$repo"/}"
 } | tee "$results/tables.txt"
