@@ -49,7 +49,7 @@ bench:
 bench-alb:
 	bash bench/alb.sh
 
-## bench-flash: pacer accuracy, flash-sale capacity and the built-in chaos scenarios (about 20 min)
+## bench-flash: pacer accuracy, the lab's own CPU per request, flash-sale capacity in rps and in users (scaled and unscaled), the built-in chaos scenarios; one SUMMARY table (about an hour; STAGES=... and the ladders shorten it, see bench/flashsale.sh)
 bench-flash:
 	bash bench/flashsale.sh
 
