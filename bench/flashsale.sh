@@ -250,11 +250,11 @@ try() {
 	if [ "$try_kind" = users ]; then sc=$(userscenario "$1" "$2" "$3" "$try_scale"); else sc=$(flash "$1" "$2" "$3" "$try_scale"); fi
 	d=$(run "cap-${1//\//-}-$3" "$sc")
 	if [ -z "$d" ]; then
-		cap_rows+=("$(printf '%-10s %6s  %-8s %s' "$1" "$3" "-" "no summary")")
+		cap_rows+=("$(printf '%-14s %6s  %-8s %s' "$1" "$3" "-" "no summary")")
 		return 1
 	fi
 	if [ "$(field "$d" '.verdict != "INVALID" and (.invalid|not) and .success_rate >= '"$SUCCESS_MIN")" = true ]; then ok=0; fi
-	cap_rows+=("$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s' "$1" "$3" \
+	cap_rows+=("$(printf '%-14s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s' "$1" "$3" \
 		"$(field "$d" .verdict)" "$(field "$d" '.success_rate*100|floor/100')" "$(field "$d" .invalid)" \
 		"$(field "$d" '.achieved_rps*10|round/10')" "$(field "$d" '.lag_p99_ms*10|round/10')" "$(field "$d" '.latency_ms.p99|round')" \
 		"$(field "$d" '"\(.errors.http_5xx)/\(.errors.transport)"')" "$(field "$d" '"\(.in_service.min)-\(.in_service.max)"')" \
@@ -284,7 +284,7 @@ search() {
 	else
 		search_best="$(printf '%s %s sustained, %s %s not' "$lo" "$u" "$hi" "$u")"
 	fi
-	cap_best+=("$(printf '%-10s %s' "$name" "$search_best")")
+	cap_best+=("$(printf '%-14s %s' "$name" "$search_best")")
 }
 
 capacity() {
@@ -296,15 +296,15 @@ capacity() {
 	# shellcheck disable=SC2086
 	case " $CAP_STACKS " in *" t3 "*) search t3.micro builtin.yaml $LADDER_T3
 		sumrow "highest valid peak, rps (built-in, unscaled)" "$search_best" \
-			"STAGES=capacity CAP_STACKS=t3 SPEED=$SPEED PEAK=$PEAK LADDER_T3='$LADDER_T3' bash bench/flashsale.sh" ;; esac
+			"STAGES=capacity CAP_STACKS=t3 SPEED=$SPEED PEAK=$PEAK TAIL=$TAIL BISECT=$BISECT LADDER_T3='$LADDER_T3' bash bench/flashsale.sh" ;; esac
 	# shellcheck disable=SC2086
 	case " $CAP_STACKS " in *" t3s "*) try_scale=$CAP_SCALE; search "t3.micro/x$CAP_SCALE" builtin.yaml $LADDER_T3S; try_scale=1
 		sumrow "highest valid peak, rps (built-in, x$CAP_SCALE)" "$search_best" \
-			"STAGES=capacity CAP_STACKS=t3s CAP_SCALE=$CAP_SCALE SPEED=$SPEED PEAK=$PEAK LADDER_T3S='$LADDER_T3S' bash bench/flashsale.sh" ;; esac
+			"STAGES=capacity CAP_STACKS=t3s CAP_SCALE=$CAP_SCALE SPEED=$SPEED PEAK=$PEAK TAIL=$TAIL BISECT=$BISECT LADDER_T3S='$LADDER_T3S' bash bench/flashsale.sh" ;; esac
 	# shellcheck disable=SC2086
 	case " $CAP_STACKS " in *" c5 "*) search "$c5name" c5.yaml $LADDER_C5 ;; esac
 	local t
-	t=$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
+	t=$(printf '%-14s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
 		stack peak verdict success% inval achieved lag_p99ms p99_ms 5xx/tr in_svc result run
 		printf '%s\n' "${cap_rows[@]:$rows0}")
 	tables+=("CAPACITY (flash-sale shape: calm 2m at 20, rise 2m, peak $PEAK, after $TAIL at 10; speed $SPEED; default 2 ms CPU cost; built-in scaling; no chaos; pass = success >= $SUCCESS_MIN% and not INVALID)
@@ -379,11 +379,11 @@ users() {
 		# shellcheck disable=SC2086
 		search "users/x$x" builtin.yaml $USERS_LADDER
 		sumrow "highest valid peak, users (built-in, x$x)" "$search_best" \
-			"STAGES=users USERS_SCALES=$x USERS_SPEED=$USERS_SPEED USERS_THINK=$USERS_THINK USERS_PEAK=$USERS_PEAK USERS_LADDER='$USERS_LADDER' bash bench/flashsale.sh"
+			"STAGES=users USERS_SCALES=$x USERS_SPEED=$USERS_SPEED USERS_THINK=$USERS_THINK USERS_PEAK=$USERS_PEAK USERS_LADDER='$USERS_LADDER' BISECT=$BISECT bash bench/flashsale.sh"
 	done
 	try_kind=rps try_scale=1
 	local t
-	t=$(printf '%-10s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
+	t=$(printf '%-14s %6s  %-8s %8s %5s %9s %9s %8s %7s %6s %-9s %s\n' \
 		stack users verdict success% inval achieved lag_p99ms p99_ms 5xx/tr in_svc result run
 		printf '%s\n' "${cap_rows[@]:$rows0}")
 	tables+=("USERS (closed model as flash-sale-10k: think $USERS_THINK; calm 1m at 100 users, rise 4m, peak $USERS_PEAK, after 2m at 100; speed $USERS_SPEED; built-in stack and scaling; no chaos; pass = success >= $SUCCESS_MIN% and not INVALID)
@@ -484,7 +484,7 @@ cost() {
 		costrow plain "$r" "$d"
 		top=$r
 		cost_best=$(costof "$d" | jq -r 'if . == null then "n/a" else "\(.us * 10 | round / 10) us/request at \(.rps | round) rps (\(.lab_cores * 1000 | round / 1000) cores)" end')
-		cost_cmd="STAGES=cost COST_RATES=$r SPEED=$SPEED bash bench/flashsale.sh"
+		cost_cmd="STAGES=cost COST_RATES=$r COST_STEADY=$COST_STEADY SPEED=$SPEED bash bench/flashsale.sh"
 	done
 	if [ "$COST_TUI" = 1 ] && [ -n "$top" ]; then
 		if command -v tmux >/dev/null; then
