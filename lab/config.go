@@ -2,6 +2,7 @@ package lab
 
 import (
 	"math/rand/v2"
+	"os"
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
@@ -49,8 +50,20 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		Rules:           listenerRules(s),
 		DefaultAction:   defaultAction(s),
 		Stickiness:      stickiness(tg.Stickiness),
+
+		// the nodes' front: the goroutine front unless LAB_ALB_FRONT=loop
+		GoroutineFront: os.Getenv(FrontEnv) != "loop",
 	}
 }
+
+// FrontEnv chooses the load balancer nodes' front for a run: "loop" puts
+// sim/alb's event loop under each node's front; anything else (the
+// default) serves every connection with the goroutine front alone. The
+// loop passed every built-in scenario, but at 2,000 requests per second on
+// zero-cost instances it answered thousands of requests with an ELB 502
+// where the goroutine front answered all (same host, alternating runs), so
+// the lab does not run it by default until that is found and fixed.
+const FrontEnv = "LAB_ALB_FRONT"
 
 // groupConfig reads the Auto Scaling group's settings from the stack.
 func groupConfig(s *stack.Stack, l *Lab) asg.Config { return groupConfigFor(s, l, l.fleet) }

@@ -106,7 +106,8 @@ type Config struct {
 	// the goroutine front with the bytes already read. The two answer byte
 	// for byte alike (evloop_linux_test.go); the loop costs less CPU per
 	// request (issue 17, make bench-alb). Elsewhere than Linux the
-	// goroutine front serves every connection whatever this says.
+	// goroutine front serves every connection whatever this says. The lab
+	// sets it unless LAB_ALB_FRONT=loop (lab/config.go says why).
 	GoroutineFront bool
 }
 
