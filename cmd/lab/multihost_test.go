@@ -189,6 +189,11 @@ func TestMultiHostAgentHostKilled(t *testing.T) {
 	if s.Verdict != lab.Pass {
 		t.Errorf("verdict %s (%s)", s.Verdict, s.Reason)
 	}
+	// Each host keeps its own SimplyDone store: the writes are said to be
+	// not checked, not counted lost.
+	if s.WritesNotChecked == "" || s.LostWrites != 0 || s.StaleReads != 0 || !strings.Contains(out, "acknowledged, not checked across hosts (zones run on other hosts") {
+		t.Errorf("writes: not checked %q, lost %d, stale %d; want them not checked across hosts", s.WritesNotChecked, s.LostWrites, s.StaleReads)
+	}
 	if s.ScalingActivities.Launches < 3 {
 		t.Errorf("scaling activities %+v: want the lost instance replaced (a third launch)", s.ScalingActivities)
 	}
