@@ -216,6 +216,61 @@ func TestMultiHostAgentHostKilled(t *testing.T) {
 	mh.checkNothingLeft(t, s.RunID, true)
 }
 
+// TestMultiHostDoctor runs `lab doctor` on the multi-host stack in the
+// controller's host, against the agents in their hosts: each agent's line
+// says it answered with the token (its host, subnet, drivers); with
+// another token each says why it was not dialled, and doctor fails.
+func TestMultiHostDoctor(t *testing.T) {
+	longtest.Skip(t, "three hosts as network namespaces and two agents")
+	mh := newMultihost(t, multihostScenario)
+	doctor := func(token string) (int, string) {
+		cmd := mh.topo.Exec(netns.Ctl, labBin, "doctor", "stack.yaml")
+		cmd.Env = append(mh.env(netns.Ctl), "LAB_AGENT_TOKEN_FILE="+token)
+		cmd.Dir = mh.dir
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("lab doctor: %v", err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	code, out := doctor(mh.token)
+	t.Logf("doctor (exit %d) says of the agents:\n%s\n%s", code, lineWith(out, "agent us-east-1a"), lineWith(out, "agent us-east-1b"))
+	for n, zone := range []string{"us-east-1a", "us-east-1b"} {
+		addr := fmt.Sprintf("%s:7450", mh.topo.Addr(n+1))
+		want := fmt.Sprintf("✓ %-22s %s: token ok; host ", "agent "+zone, addr)
+		line := lineWith(out, "agent "+zone)
+		if !strings.HasPrefix(line, want) || !strings.Contains(line, "subnet "+mh.topo.Subnet(n+1).String()+",") || !strings.Contains(line, "drivers ") ||
+			!strings.Contains(line, "no run open") {
+			t.Errorf("doctor's line for %s:\n%s\nwant it to start %q and give subnet %s, the drivers, no run open; doctor said:\n%s", zone, line, want, mh.topo.Subnet(n+1), out)
+		}
+	}
+	other := filepath.Join(mh.dir, "other.token")
+	if o, err := exec.Command(labBin, "agent", "token", "--out", other).CombinedOutput(); err != nil {
+		t.Fatalf("lab agent token: %v: %s", err, o)
+	}
+	code, out = doctor(other)
+	if code == exitOK {
+		t.Errorf("doctor with another token: exit 0\n%s", out)
+	}
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		if line := lineWith(out, "agent "+zone); !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, "not dialled") {
+			t.Errorf("doctor with another token, %s: %q\n%s", zone, line, out)
+		}
+	}
+	t.Logf("doctor with another token says:\n%s\n%s", lineWith(out, "agent us-east-1a"), lineWith(out, "agent us-east-1b"))
+}
+
+// lineWith is the first line of out that contains s, or "".
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
 // killAgentAtPhase waits until the running `lab run` prints phase (and
 // zone n's host runs the run's instances), then SIGKILLs zone n's agent and
 // checks that its instances die with it.
