@@ -274,6 +274,9 @@ func (z *zonedRuntime) markLost(zone string) (instances int, first bool) {
 		return 0, false
 	}
 	z.lost[zone] = true
+	if stop := z.goneStop[zone]; stop != nil {
+		stop() // the calls still waiting on its host end now
+	}
 	for _, name := range z.where {
 		if name == zone {
 			instances++

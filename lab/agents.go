@@ -187,6 +187,14 @@ type zonedRuntime struct {
 	onLost    func(zone string) // the lab's zoneLost; nil: none
 	cluster   io.Closer         // the controller's member of the agents' cluster; nil: none
 	closing   bool              // Close has begun: no zone is lost any more (under mu)
+	// gone ends, per remote zone, when the zone is lost (markLost) or the
+	// runtime closes: every call to the zone's agent is bound to it, so a
+	// call stuck on a host that answers nothing (a host without power drops
+	// packets: no reset, no answer) ends when memberlist declares it dead,
+	// instead of holding its caller (the group's loop) for the call's own
+	// limit.
+	gone     map[string]context.Context
+	goneStop map[string]context.CancelFunc
 
 	exited chan az.InstanceID
 	ctx    context.Context // ends with Close: the forwarders and the cuts being made stop
@@ -208,8 +216,12 @@ func newZonedRuntime(local az.Runtime, remotes map[string]remoteZone, agents map
 	z := &zonedRuntime{local: local, remotes: remotes, agents: agents, log: log,
 		where: map[az.InstanceID]string{}, last: map[string][]az.Instance{}, lost: map[string]bool{},
 		cuts: map[string]*hostCut{}, doomed: map[string][]az.InstanceID{}, deadInCut: map[string]bool{},
+		gone: map[string]context.Context{}, goneStop: map[string]context.CancelFunc{},
 		exited: make(chan az.InstanceID, exitedBuffer)}
 	z.ctx, z.cancel = context.WithCancel(context.Background())
+	for name := range remotes {
+		z.gone[name], z.goneStop[name] = context.WithCancel(context.Background())
+	}
 	for _, rt := range z.runtimes() {
 		z.wg.Add(1)
 		go func() {
@@ -277,6 +289,33 @@ func (z *zonedRuntime) of(id az.InstanceID) (az.Runtime, string, error) {
 	return z.zone(name), name, nil
 }
 
+// zoneCall is ctx for one call to zone's runtime: for a remote zone it
+// also ends when the zone is lost (gone), and a zone lost already is an
+// error at once (errHostGone): its hardware is gone, nothing there answers.
+func (z *zonedRuntime) zoneCall(ctx context.Context, zone string) (context.Context, context.CancelFunc, error) {
+	gone, ok := z.gone[zone]
+	if !ok {
+		return ctx, func() {}, nil
+	}
+	if err := z.hostGone(zone); err != nil {
+		return ctx, func() {}, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(gone, cancel)
+	return cctx, func() { stop(); cancel() }, nil
+}
+
+// hostGone is the error of a call to a lost zone, or nil.
+func (z *zonedRuntime) hostGone(zone string) error {
+	z.mu.Lock()
+	lost := z.lost[zone]
+	z.mu.Unlock()
+	if lost {
+		return fmt.Errorf("zone %s: the host of agent %s is gone", zone, z.agents[zone])
+	}
+	return nil
+}
+
 func (z *zonedRuntime) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
 	z.mu.Lock()
 	lost := z.lost[s.Zone.Name]
@@ -287,6 +326,11 @@ func (z *zonedRuntime) Launch(ctx context.Context, s az.Spec) (az.Instance, erro
 	if lost {
 		return az.Instance{}, fmt.Errorf("zone %s: the host of agent %s is gone", s.Zone.Name, z.agents[s.Zone.Name])
 	}
+	ctx, done, err := z.zoneCall(ctx, s.Zone.Name)
+	if err != nil {
+		return az.Instance{}, err
+	}
+	defer done()
 	return z.zone(s.Zone.Name).Launch(ctx, s)
 }
 
@@ -345,17 +389,23 @@ func (z *zonedRuntime) forget(id az.InstanceID) {
 	}
 }
 
-// do runs one instance action on its zone's runtime.
-func (z *zonedRuntime) do(ctx context.Context, id az.InstanceID, act func(az.Runtime) error) error {
-	rt, _, err := z.of(id)
+// do runs one instance action on its zone's runtime, with the call's ctx
+// (zoneCall).
+func (z *zonedRuntime) do(ctx context.Context, id az.InstanceID, act func(context.Context, az.Runtime) error) error {
+	rt, name, err := z.of(id)
 	if err != nil {
 		return err
 	}
-	return act(rt)
+	ctx, done, err := z.zoneCall(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return act(ctx, rt)
 }
 
 func (z *zonedRuntime) Stop(ctx context.Context, id az.InstanceID) error {
-	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Stop(ctx, id) })
+	return z.do(ctx, id, func(ctx context.Context, rt az.Runtime) error { return rt.Stop(ctx, id) })
 }
 
 // Start boots a stopped instance. In a zone whose host is cut off (an
@@ -368,24 +418,29 @@ func (z *zonedRuntime) Start(ctx context.Context, id az.InstanceID) error {
 		return err
 	}
 	z.uncut(name, "its instances start again")
+	ctx, done, err := z.zoneCall(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer done()
 	return rt.Start(ctx, id)
 }
 
 func (z *zonedRuntime) Kill(ctx context.Context, id az.InstanceID) error {
-	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Kill(ctx, id) })
+	return z.do(ctx, id, func(ctx context.Context, rt az.Runtime) error { return rt.Kill(ctx, id) })
 }
 
 func (z *zonedRuntime) Pause(ctx context.Context, id az.InstanceID) error {
-	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Pause(ctx, id) })
+	return z.do(ctx, id, func(ctx context.Context, rt az.Runtime) error { return rt.Pause(ctx, id) })
 }
 
 func (z *zonedRuntime) Resume(ctx context.Context, id az.InstanceID) error {
-	return z.do(ctx, id, func(rt az.Runtime) error { return rt.Resume(ctx, id) })
+	return z.do(ctx, id, func(ctx context.Context, rt az.Runtime) error { return rt.Resume(ctx, id) })
 }
 
 func (z *zonedRuntime) Stats(ctx context.Context, id az.InstanceID) (az.Stats, error) {
 	var s az.Stats
-	err := z.do(ctx, id, func(rt az.Runtime) (err error) {
+	err := z.do(ctx, id, func(ctx context.Context, rt az.Runtime) (err error) {
 		s, err = rt.Stats(ctx, id)
 		return err
 	})
@@ -402,6 +457,11 @@ func (z *zonedRuntime) Hog(ctx context.Context, id az.InstanceID) (func() error,
 	if !ok {
 		return nil, fmt.Errorf("zone %s's runtime cannot burn CPU inside an instance", name)
 	}
+	ctx, done, err := z.zoneCall(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	return h.Hog(ctx, id)
 }
 
@@ -415,6 +475,11 @@ func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPU
 	if !ok {
 		return az.CPUAccount{}, fmt.Errorf("zone %s's runtime keeps no CPU accounting: %w", name, az.ErrNotFound)
 	}
+	ctx, done, err := z.zoneCall(ctx, name)
+	if err != nil {
+		return az.CPUAccount{}, err
+	}
+	defer done()
 	return a.CPUAccount(ctx, id)
 }
 
@@ -486,8 +551,17 @@ func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
 		if lost {
 			continue
 		}
-		list, err := z.remotes[name].List(ctx)
+		cctx, done, err := z.zoneCall(ctx, name)
+		var list []az.Instance
+		if err == nil {
+			list, err = z.remotes[name].List(cctx)
+			done()
+		}
 		z.mu.Lock()
+		if z.lost[name] { // lost while it was asked: its hardware is gone
+			z.mu.Unlock()
+			continue
+		}
 		if err != nil {
 			z.log.Debug("agent does not answer: its zone as it last answered", "zone", name, "err", err)
 			list = z.last[name]
@@ -529,14 +603,46 @@ func (z *zonedRuntime) Close() error {
 			errs = append(errs, z.uncut(name, "the run ends"))
 		}
 		for _, name := range z.remoteZones() {
-			if err := z.remotes[name].Close(); err != nil {
+			if err := z.closeZone(name); err != nil {
 				errs = append(errs, fmt.Errorf("zone %s: close the run on agent %s: %w", name, z.agents[name], err))
 			}
+		}
+		for _, stop := range z.goneStop {
+			stop()
 		}
 		errs = append(errs, z.local.Close())
 		z.err = errors.Join(errs...)
 	})
 	return z.err
+}
+
+// closeWithin is what a remote zone's runtime may offer (sim/agent's
+// *Remote does): its Close, waiting for the agent at most d.
+type closeWithin interface {
+	CloseWithin(d time.Duration) error
+}
+
+// closeZone closes a remote zone's runtime: a lost zone's host answers
+// nothing (a host without power drops packets), so its close waits
+// lostTerminate at most, not the agent's own limit for ending a run (its
+// agent, if its host comes back, ends the run's leftovers when the lease
+// lapses); the end of a run then does not hang on a dead host. An error
+// from a lost zone is not the run's: its host is known gone.
+func (z *zonedRuntime) closeZone(name string) error {
+	rt := z.remotes[name]
+	if z.hostGone(name) == nil {
+		return rt.Close()
+	}
+	var err error
+	if c, ok := rt.(closeWithin); ok {
+		err = c.CloseWithin(lostTerminate)
+	} else {
+		err = rt.Close()
+	}
+	if err != nil {
+		z.log.Debug("close the run on a lost zone's agent", "zone", name, "err", err)
+	}
+	return nil
 }
 
 // memberDead is memberlist declaring zone's agent dead: zoneLost runs on

@@ -77,6 +77,8 @@ type Totals struct {
 	Sessions *rundir.Sessions `json:"sessions,omitempty"`
 	// Services are each service's figures, on a stack with several.
 	Services []rundir.ServiceSummary `json:"services,omitempty"`
+	// WritesNotChecked says why the writes were not checked (rundir.Summary).
+	WritesNotChecked string `json:"writes_not_checked,omitempty"`
 }
 
 // KV is a labelled count.
@@ -145,6 +147,6 @@ func totals(s Summary) Totals {
 		Launches: s.ScalingActivities.Launches, Terminations: s.ScalingActivities.Terminations,
 		ScaleOuts: s.ScalingActivities.ScaleOuts, ScaleIns: s.ScalingActivities.ScaleIns, Replacements: s.ScalingActivities.Replacements,
 		Faults: s.Faults.Injected, Reverted: s.Faults.Reverted, AckWrites: s.AcknowledgedWrites, LostWrites: s.LostWrites,
-		WritesCheckedOn: s.WritesCheckedOn, CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
+		WritesCheckedOn: s.WritesCheckedOn, WritesNotChecked: s.WritesNotChecked, CheckedReads: s.CheckedReads, StaleReads: s.StaleReads, Sessions: s.Sessions, Services: s.Services,
 		DBFailovers: s.DBFailovers, DBErrorWindow: r1(s.DBErrorWindowSeconds), DBPromotions: s.DBPromotions, DBOverruns: overrunSentences(s.DBFailoverOverruns)}
 }

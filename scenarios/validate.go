@@ -67,6 +67,7 @@ func (p parser) validate(s *Scenario) {
 	} else if len(s.SLOs) == 0 && !p.Bad("slos") && !p.anyBad("slos") {
 		p.Errf("slos", "empty; give at least one SLO, such as success_rate >= 99%%")
 	}
+	p.validatePerHost(s)
 }
 
 // anyBad reports whether some element of the list at path was reported.

@@ -27,6 +27,7 @@ import (
 	"github.com/simplydone/lab/internal/netns"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/rundir"
 )
 
 // multihostStack: two zones, each on an agent's host (zone N's agent on
@@ -134,6 +135,220 @@ func TestMultiHostInterruptDuringTheCut(t *testing.T) {
 	mh.checkNothingLeft(t, s.RunID, false)
 }
 
+// multihostKillScenario: steady load; at 2m zone us-east-1a's host loses
+// its power: the test SIGKILLs its agent, and the instances the agent runs
+// die with it. Nothing in the scenario injects it (no chaos entry): the
+// lab learns it as AWS would, from the host going silent (memberlist's
+// failure detector). The SLOs are what a zone loss promises with one
+// instance per zone: the lost zone's share of requests fails until health
+// checks take its target out (two 5 s checks; its node is still up, on
+// the controller, and sends across zones), the other zone's instance
+// keeps serving throughout, and the group puts the lost capacity back in
+// the zone that is left.
+const multihostKillScenario = `name: multihost-host-lost
+stack: stack.yaml
+speed: 20
+seed: 7
+load:
+  phases:
+    - {name: before, duration: 2m, rate: 10}
+    - {name: power-loss, duration: 5m, rate: 10}
+max_down_zones: 1
+slos:
+  - success_rate >= 95%
+  - min_in_service >= 1
+`
+
+// TestMultiHostAgentHostKilled kills zone 1's agent (SIGKILL, as a host
+// whose power is gone) during a run: its instances die with it, memberlist
+// declares it dead and the run says the zone is lost, the group replaces
+// the lost instance in us-east-1b (two in service there at the end), the
+// verdict passes, and nothing is left (the run's processes, its lock,
+// anything inside the hosts, the namespaces).
+func TestMultiHostAgentHostKilled(t *testing.T) {
+	longtest.Skip(t, "three hosts as network namespaces, two agents, one killed during a 21 s run")
+	mh := newMultihost(t, multihostKillScenario)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	killed := make(chan error, 1)
+	start := time.Now()
+	code, out, stderr := mh.run(ctx, func(ctx context.Context, _ *os.Process) {
+		killed <- mh.killAgentAtPhase(ctx, 1, "Phase power-loss")
+	})
+	took := time.Since(start)
+	if err := <-killed; err != nil {
+		t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
+	}
+	if code != exitOK || !strings.Contains(out, "PASS  multihost-host-lost") {
+		t.Fatalf("lab run: exit %d, want 0 and the PASS line\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "Zone us-east-1a is lost: memberlist declared its agent") {
+		t.Errorf("the run never said zone us-east-1a is lost:\n%s", out)
+	}
+	s := mh.summary()
+	if s.Verdict != lab.Pass {
+		t.Errorf("verdict %s (%s)", s.Verdict, s.Reason)
+	}
+	// Each host keeps its own SimplyDone store: the writes are said to be
+	// not checked, not counted lost.
+	if s.WritesNotChecked == "" || s.LostWrites != 0 || s.StaleReads != 0 || !strings.Contains(out, "acknowledged, not checked across hosts (zones run on other hosts") {
+		t.Errorf("writes: not checked %q, lost %d, stale %d; want them not checked across hosts", s.WritesNotChecked, s.LostWrites, s.StaleReads)
+	}
+	if s.ScalingActivities.Launches < 3 {
+		t.Errorf("scaling activities %+v: want the lost instance replaced (a third launch)", s.ScalingActivities)
+	}
+	last := mh.lastSecond()
+	if last.InService["us-east-1b"] != 2 || last.InService["us-east-1a"] != 0 {
+		t.Errorf("in service at the run's last second: %v; want 2 in us-east-1b (the lost capacity replaced there) and none in us-east-1a", last.InService)
+	}
+	if i := strings.Index(out, "PASS  multihost-host-lost"); i >= 0 {
+		t.Logf("the run's summary:\n%s", out[i:])
+	}
+	// The run's end does not hang on the dead host: its agent is given
+	// lostTerminate (2 s) to end the run, not the 2 minutes a live agent
+	// may take to terminate its instances.
+	over := took - time.Duration(s.WallSeconds*float64(time.Second))
+	t.Logf("lab run took %s wall, %s past the run's own wall time", took.Round(100*time.Millisecond), over.Round(100*time.Millisecond))
+	if over > 20*time.Second {
+		t.Errorf("lab run ended %s past the run's wall time: its end waited on the dead host", over.Round(time.Second))
+	}
+	mh.stopWatch() // its `ip -n` runs inside the hosts
+	mh.checkNothingLeft(t, s.RunID, true)
+}
+
+// TestMultiHostDoctor runs `lab doctor` on the multi-host stack in the
+// controller's host, against the agents in their hosts: each agent's line
+// says it answered with the token (its host, subnet, drivers); with
+// another token each says why it was not dialled, and doctor fails.
+func TestMultiHostDoctor(t *testing.T) {
+	longtest.Skip(t, "three hosts as network namespaces and two agents")
+	mh := newMultihost(t, multihostScenario)
+	doctor := func(token string) (int, string) {
+		cmd := mh.topo.Exec(netns.Ctl, labBin, "doctor", "stack.yaml")
+		cmd.Env = append(mh.env(netns.Ctl), "LAB_AGENT_TOKEN_FILE="+token)
+		cmd.Dir = mh.dir
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("lab doctor: %v", err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	code, out := doctor(mh.token)
+	t.Logf("doctor (exit %d) says of the agents:\n%s\n%s", code, lineWith(out, "agent us-east-1a"), lineWith(out, "agent us-east-1b"))
+	for n, zone := range []string{"us-east-1a", "us-east-1b"} {
+		addr := fmt.Sprintf("%s:7450", mh.topo.Addr(n+1))
+		want := fmt.Sprintf("✓ %-22s %s: token ok; host ", "agent "+zone, addr)
+		line := lineWith(out, "agent "+zone)
+		if !strings.HasPrefix(line, want) || !strings.Contains(line, "subnet "+mh.topo.Subnet(n+1).String()+",") || !strings.Contains(line, "drivers ") ||
+			!strings.Contains(line, "no run open") {
+			t.Errorf("doctor's line for %s:\n%s\nwant it to start %q and give subnet %s, the drivers, no run open; doctor said:\n%s", zone, line, want, mh.topo.Subnet(n+1), out)
+		}
+	}
+	other := filepath.Join(mh.dir, "other.token")
+	if o, err := exec.Command(labBin, "agent", "token", "--out", other).CombinedOutput(); err != nil {
+		t.Fatalf("lab agent token: %v: %s", err, o)
+	}
+	code, out = doctor(other)
+	if code == exitOK {
+		t.Errorf("doctor with another token: exit 0\n%s", out)
+	}
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		if line := lineWith(out, "agent "+zone); !strings.HasPrefix(line, "✗ ") || !strings.Contains(line, "not dialled") {
+			t.Errorf("doctor with another token, %s: %q\n%s", zone, line, out)
+		}
+	}
+	t.Logf("doctor with another token says:\n%s\n%s", lineWith(out, "agent us-east-1a"), lineWith(out, "agent us-east-1b"))
+}
+
+// lineWith is the first line of out that contains s, or "".
+func lineWith(out, s string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, s) {
+			return l
+		}
+	}
+	return ""
+}
+
+// killAgentAtPhase waits until the running `lab run` prints phase (and
+// zone n's host runs the run's instances), then SIGKILLs zone n's agent and
+// checks that its instances die with it.
+func (mh *multihost) killAgentAtPhase(ctx context.Context, n int, phase string) error {
+	ns := mh.topo.NS(netns.Zone(n))
+	tick := time.NewTicker(50 * time.Millisecond) // poll the console and the host's processes
+	defer tick.Stop()
+	for !strings.Contains(mh.out.String(), phase) || len(labelledIn(ns)) == 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s never printed with instances of the run in %s: %w", phase, ns, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	before := labelledIn(ns)
+	// Power gone: the host's link first (a dead host answers nothing, not
+	// even a TCP reset), then its processes.
+	restore, err := mh.topo.CutLink(n)
+	if err != nil {
+		return fmt.Errorf("cut the link of %s: %w", netns.Zone(n), err)
+	}
+	mh.t.Cleanup(func() { _ = restore() })
+	if err := mh.agents[n-1].Process.Kill(); err != nil {
+		return fmt.Errorf("kill the agent of %s: %w", netns.Zone(n), err)
+	}
+	<-mh.exited[n-1]
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := labelledIn(ns)
+		if len(left) == 0 {
+			mh.t.Logf("zone %d's agent killed; its instances (pids %v) died with it", n, before)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("instances of the run still alive in %s 10 s after its agent was killed (a host without power runs nothing): %v", ns, left)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// labelledIn is the pids inside namespace ns that carry a run's label.
+func labelledIn(ns string) []int {
+	pids, _ := netns.Pids(ns)
+	var out []int
+	for _, pid := range pids {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err == nil && (bytes.Contains(env, []byte("\x00LAB_RUN_ID=")) || bytes.HasPrefix(env, []byte("LAB_RUN_ID="))) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// lastSecond is the run's last record in seconds.jsonl.
+func (mh *multihost) lastSecond() rundir.Second {
+	t := mh.t
+	t.Helper()
+	runs := filepath.Join(mh.dir, "runs")
+	entries, err := os.ReadDir(runs)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("run directories: %v %v", entries, err)
+	}
+	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "seconds.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var sec rundir.Second
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sec); err != nil {
+		t.Fatal(err)
+	}
+	return sec
+}
+
 // multihost is one test's hosts, agents and files.
 type multihost struct {
 	t      *testing.T
@@ -142,6 +357,8 @@ type multihost struct {
 	token  string
 	agents []*exec.Cmd
 	exited []chan struct{}
+
+	out *syncBuffer // the running `lab run`'s stdout (run)
 
 	watchStop chan struct{}
 	watchDone chan struct{}
@@ -328,7 +545,8 @@ func (mh *multihost) run(ctx context.Context, during func(context.Context, *os.P
 		"--out", filepath.Join(mh.dir, "runs"), "--agent-token-file", mh.token)
 	cmd.Env = mh.env(netns.Ctl)
 	cmd.Dir = mh.dir
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
+	mh.out = &out
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -335,8 +335,17 @@ func (r *Remote) uncut(end time.Time) error {
 }
 
 // Close ends the run on the agent (its faults reverted, its instances
-// terminated) and stops the Remote's goroutines. Safe to call twice.
-func (r *Remote) Close() error {
+// terminated) and stops the Remote's goroutines, waiting for the agent up
+// to slowCall (terminating many containers takes a while). Safe to call
+// twice.
+func (r *Remote) Close() error { return r.CloseWithin(slowCall) }
+
+// CloseWithin is Close waiting at most d for the agent to end the run: for
+// an agent whose host is known gone (its zone lost), whose packets are
+// dropped rather than refused, so that closing the run does not wait
+// slowCall on it. An agent that does not answer in d ends the run's
+// leftovers itself once the run's lease lapses (10 x its lease).
+func (r *Remote) CloseWithin(d time.Duration) error {
 	r.closeOnce.Do(func() {
 		r.mu.Lock()
 		r.closed = true
@@ -345,7 +354,7 @@ func (r *Remote) Close() error {
 		r.cancel()
 		r.renewWG.Wait()
 		r.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), slowCall)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		err := r.c.do(ctx, http.MethodDelete, r.path(""), nil, nil)
 		if errors.Is(err, ErrRunNotOpen) {
