@@ -625,9 +625,12 @@ func TestAZOutageCutsTheAgentsHost(t *testing.T) {
 	// The revert found its instance replaced (nothing to start), so the
 	// link comes back on the revert's event, delivered by the bus.
 	waitFor(t, "the host's link back after the revert", 10*time.Second, func() bool { _, n := agent.counts(); return n == 1 })
-	if list, _ := agent.Runtime.List(ctx); slices.Contains(ids(list), victim.ID) {
-		t.Errorf("the agent still has %s, terminated during the cut, after its link came back", victim.ID)
-	}
+	// The link is restored first, then the agent is told to end what EC2
+	// terminated during the cut: wait for that, with a deadline.
+	waitFor(t, "the agent ends "+string(victim.ID)+", terminated during the cut, once its link is back", 10*time.Second, func() bool {
+		list, _ := agent.Runtime.List(ctx)
+		return !slices.Contains(ids(list), victim.ID)
+	})
 	if err := l.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
