@@ -49,7 +49,8 @@ launch_template:
 auto_scaling_group: {min_size: 2, max_size: 4, desired_capacity: 2, health_check_type: ELB, health_check_grace_period: 60s}
 `
 
-// multihostScenario: steady load; us-east-1a loses power for two AWS
+// multihostScenario: a short flash sale (5 requests/s, a rise to 40, the
+// peak, then 10); at the peak's start us-east-1a loses power for two AWS
 // minutes (6 s wall at speed 20, shorter than the agent's 15 s lease: the
 // controller's restore ends the cut, not the dead-man switch). The SLOs are
 // what az-outage.yaml promises with AWS's behaviour: the lost zone's share
@@ -63,8 +64,9 @@ speed: 20
 seed: 7
 load:
   phases:
-    - {name: before, duration: 2m, rate: 10}
-    - {name: outage, duration: 3m, rate: 10}
+    - {name: calm, duration: 1m, rate: 5}
+    - {name: rise, duration: 1m, from: 5, to: 40}
+    - {name: peak, duration: 3m, rate: 40}
     - {name: after, duration: 2m, rate: 10}
 chaos:
   - {at: 2m, action: az-outage, zone: us-east-1a, duration: 2m}
