@@ -174,6 +174,9 @@ type hostSampler struct {
 	extra    []cpuSource
 	procRoot string
 	self     int
+	// unread says why no instance's CPU was read when nothing failed
+	// (every zone's instances on agents' hosts).
+	unread string
 
 	mu   sync.Mutex
 	secs []rundir.HostSecond
@@ -204,8 +207,10 @@ type cpuSource struct {
 func newHostSampler(l *Lab) *hostSampler {
 	acct, _ := l.Runtime.(az.CPUAccounter)
 	here := func(az.InstanceID) bool { return true }
+	unread := "no instance's CPU accounting was read"
 	if zr, ok := l.Runtime.(*zonedRuntime); ok { // zones on agents: this host's instances only (agents.go)
 		acct, here = zr.hostAccounting()
+		unread = "no instance ran on this host: the zones' instances ran on agents' hosts, whose CPU this host's figures do not include"
 	}
 	var extra []cpuSource
 	if dbAcct, ok := l.dbRT.(az.CPUAccounter); ok && l.DB != nil {
@@ -217,7 +222,7 @@ func newHostSampler(l *Lab) *hostSampler {
 			return out
 		}})
 	}
-	return &hostSampler{acct: acct, extra: extra, procRoot: "/proc", self: os.Getpid(), prev: map[az.InstanceID]az.CPUAccount{},
+	return &hostSampler{acct: acct, extra: extra, unread: unread, procRoot: "/proc", self: os.Getpid(), prev: map[az.InstanceID]az.CPUAccount{},
 		ids: func() []az.InstanceID {
 			var out []az.InstanceID
 			for _, in := range l.allInstances() {
@@ -459,6 +464,9 @@ func (h *hostSampler) verdict() (rundir.Host, string) {
 		}
 	}
 	if !measured {
+		if note == "" {
+			note = h.unread
+		}
 		return rundir.Host{Rule: hostRule(), Seconds: len(secs), Note: note}, ""
 	}
 	hs, reason := judgeHost(secs)
