@@ -10,9 +10,9 @@
 # is the controller's cost per agent, not the instances' load).
 #
 # The controller is measured alone (its own process: /proc/PID/stat
-# utime+stime, not its children's), sampled every second; the window is
-# the run's steady part: from its first stats line + SKIP wall seconds,
-# for WINDOW wall seconds. Also its RSS (VmRSS at the window's end), and
+# utime+stime, not its children's) over a window of the run's steady
+# part: from when its K*I instances are in service + SKIP wall seconds, for
+# WINDOW wall seconds; the run is then ended as by Ctrl-C. Also its RSS (VmRSS at the window's end), and
 # the TCP bytes its connections to the agents' API ports carried in the
 # window (ss -ti: bytes_acked + bytes_received of the controller's sockets
 # to port 7450; memberlist's UDP probes are not counted).
@@ -20,6 +20,10 @@
 # LOCAL_KS runs the same stacks with the zones on this host (no agent) at
 # I = the largest of IS, for comparison: what the agents add over the same
 # fleet run locally.
+#
+# ALT=PATH (another lab binary, e.g. before a change) runs every agents
+# configuration a second time with it, right after LAB's (mode
+# agents-ALT_NAME, default agents-alt): a before/after in the same rounds.
 #
 # Environment: LAB (bin/lab), KS ("2 3 4": an ALB needs 2 zones), IS ("2 10"), LOCAL_KS ("2 4"),
 # ROUNDS (3), SPEED (20), SKIP (5), WINDOW (20), RATE (5 requests/s),
@@ -36,6 +40,8 @@ SKIP=${SKIP:-5}
 WINDOW=${WINDOW:-20}
 RATE=${RATE:-5}
 OUT=${OUT:-/tmp/cost20-bench/$(date +%Y%m%d-%H%M%S)}
+ALT=${ALT:+$(realpath "$ALT")}
+ALT_NAME=${ALT_NAME:-alt}
 PORT=7450
 LBPORT=${LBPORT:-18971}
 TCK=$(getconf CLK_TCK)
@@ -48,7 +54,8 @@ cleanup() {
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	pids=()
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
 
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo -1; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status" 2>/dev/null || echo -1; }
@@ -60,19 +67,19 @@ tcp_bytes() {
 		END { print s + 0 }'
 }
 
-# one MODE K I ROUND: one run; appends a line to samples.tsv.
+# one MODE K I ROUND [BIN]: one run; appends a line to samples.tsv.
 one() {
-	local mode=$1 k=$2 i=$3 round=$4
+	local mode=$1 k=$2 i=$3 round=$4 bin=${5:-$LAB}
 	local dir="$OUT/$mode-k$k-i$i-r$round"
 	mkdir -p "$dir"
 	local n=$((k * i)) wall=$((2 * k * i + SKIP + WINDOW + 20))
 	local aws=$((wall * SPEED))
-	"$LAB" agent token --out "$dir/token" >/dev/null
+	"$bin" agent token --out "$dir/token" >/dev/null
 	{
 		echo "name: cost-k$k-i$i"
 		echo "zones:"
 		for ((z = 0; z < k; z++)); do
-			if [[ $mode == agents ]]; then
+			if [[ $mode == agents* ]]; then
 				echo "  - {name: ${ZONES[$z]}, agent: \"127.0.$((101 + z)).250:$PORT\"}"
 			else
 				echo "  - {name: ${ZONES[$z]}}"
@@ -102,10 +109,10 @@ load:
 slos:
   - success_rate >= 99%
 YAML
-	if [[ $mode == agents ]]; then
+	if [[ $mode == agents* ]]; then
 		for ((z = 0; z < k; z++)); do
 			local ip="127.0.$((101 + z)).250"
-			"$LAB" agent --listen "$ip:$PORT" --subnet "127.0.$((101 + z)).0/24" --token-file "$dir/token" --dir "$dir/agent$z" >"$dir/agent$z.log" 2>&1 &
+			"$bin" agent --listen "$ip:$PORT" --subnet "127.0.$((101 + z)).0/24" --token-file "$dir/token" --dir "$dir/agent$z" >"$dir/agent$z.log" 2>&1 &
 			pids+=($!)
 		done
 		for ((z = 0; z < k; z++)); do
@@ -116,7 +123,7 @@ YAML
 			done
 		done
 	fi
-	(cd "$dir" && exec "$LAB" run sc.yaml --driver process --no-tui --out "$dir/runs" --agent-token-file "$dir/token") >"$dir/run.log" 2>&1 &
+	(cd "$dir" && exec "$bin" run sc.yaml --driver process --no-tui --out "$dir/runs" --agent-token-file "$dir/token") >"$dir/run.log" 2>&1 &
 	local lab=$!
 	pids+=($lab)
 	# The steady part starts once the group's K*I instances are in service.
@@ -133,6 +140,9 @@ YAML
 	sleep "$WINDOW"
 	c1=$(cpu_ticks "$lab"); b1=$(tcp_bytes "$lab"); rss=$(rss_kb "$lab"); load1=$(cut -d' ' -f1 /proc/loadavg)
 	local s1=$EPOCHREALTIME
+	# The window is all that is measured: the run is ended as by Ctrl-C
+	# (its instances terminated, the agents' runs closed), then the agents.
+	kill -INT "$lab"
 	wait "$lab" && rc=0 || rc=$?
 	cleanup
 	local verdict
@@ -147,7 +157,10 @@ YAML
 printf "mode\tK\tI\tround\twindow_s\tcpu_ms_per_wall_min\tcpu_ms_per_aws_min\tagent_tcp_B_per_s\trss_MiB\tload_before\tload_after\texit\n" | tee "$OUT/samples.tsv"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for i in $IS; do
-		for k in $KS; do one agents "$k" "$i" "$r"; done
+		for k in $KS; do
+			one agents "$k" "$i" "$r"
+			[[ -z $ALT ]] || one "agents-$ALT_NAME" "$k" "$i" "$r" "$ALT"
+		done
 	done
 	ilast=${IS##* }
 	for k in $LOCAL_KS; do one local "$k" "$ilast" "$r"; done
