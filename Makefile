@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash bench-db soak scenarios clean
+.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash bench-db bench-agents soak scenarios clean
 
 all: build
 
@@ -52,6 +52,10 @@ bench-alb:
 ## bench-flash: pacer accuracy, the lab's own CPU per request, flash-sale capacity in rps and in users (scaled and unscaled), the built-in chaos scenarios; one SUMMARY table (about an hour; STAGES=... and the ladders shorten it, see bench/flashsale.sh)
 bench-flash:
 	bash bench/flashsale.sh
+
+## bench-agents: the controller's CPU, RSS and bytes per agent (K agents on 127.0.10x.250, I instances each; about 25 min; ROUNDS=3)
+bench-agents: build
+	LAB=bin/lab bash bench/agents.sh
 
 ## bench-db: the read-heavy sale on stage 2 (multi-az) and stage 3 (read-replicas), compared (about 3 min a round; ROUNDS=3)
 bench-db: build

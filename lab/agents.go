@@ -545,38 +545,72 @@ func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
 	}
 	out = slices.Clone(out)
 	for _, name := range z.remoteZones() {
-		z.mu.Lock()
-		lost := z.lost[name]
-		z.mu.Unlock()
-		if lost {
-			continue
-		}
-		cctx, done, err := z.zoneCall(ctx, name)
-		var list []az.Instance
-		if err == nil {
-			list, err = z.remotes[name].List(cctx)
-			done()
-		}
-		z.mu.Lock()
-		if z.lost[name] { // lost while it was asked: its hardware is gone
-			z.mu.Unlock()
-			continue
-		}
-		if err != nil {
-			z.log.Debug("agent does not answer: its zone as it last answered", "zone", name, "err", err)
-			list = z.last[name]
-		} else {
-			list = slices.Clone(list)
-			for i := range list {
-				list[i].PID = 0 // a process on another host: its pid means nothing here
-			}
-			z.last[name] = list
-		}
-		z.mu.Unlock()
-		out = append(out, list...)
+		out = append(out, z.remoteList(ctx, name)...)
 	}
 	slices.SortFunc(out, func(a, b az.Instance) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// remoteList is a remote zone's instances for List: none when its host is
+// lost, as it last answered when its agent does not answer.
+func (z *zonedRuntime) remoteList(ctx context.Context, name string) []az.Instance {
+	z.mu.Lock()
+	lost := z.lost[name]
+	z.mu.Unlock()
+	if lost {
+		return nil
+	}
+	cctx, done, err := z.zoneCall(ctx, name) // ends when the zone is lost
+	var list []az.Instance
+	if err == nil {
+		list, err = z.remotes[name].List(cctx)
+		done()
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.lost[name] { // lost while it was asked: its hardware is gone
+		return nil
+	}
+	if err != nil {
+		z.log.Debug("agent does not answer: its zone as it last answered", "zone", name, "err", err)
+		return z.last[name]
+	}
+	list = slices.Clone(list)
+	for i := range list {
+		list[i].PID = 0 // a process on another host: its pid means nothing here
+	}
+	z.last[name] = list
+	return list
+}
+
+// Instance is one instance as List shows it, asking only its own zone's
+// runtime: the lab asks whether each instance runs on every Auto Scaling
+// tick (fleet.Running), and listing every zone for each would cost each
+// agent a request per instance of the whole group per tick (K agents of I
+// instances: K*K*I requests a tick, not K*I).
+func (z *zonedRuntime) Instance(ctx context.Context, id az.InstanceID) (az.Instance, bool, error) {
+	z.mu.Lock()
+	name, ok := z.where[id]
+	z.mu.Unlock()
+	var list []az.Instance
+	switch {
+	case !ok:
+		return az.Instance{}, false, nil
+	case z.remotes[name] == nil:
+		l, err := z.local.List(ctx)
+		if err != nil {
+			return az.Instance{}, false, err
+		}
+		list = l
+	default:
+		list = z.remoteList(ctx, name)
+	}
+	for _, in := range list {
+		if in.ID == id {
+			return in, true, nil
+		}
+	}
+	return az.Instance{}, false, nil
 }
 
 // Exited reports instances that died on their own, in any zone.

@@ -37,6 +37,7 @@ type fakeAgentZone struct {
 	restored  int
 	listFails bool
 	cutNow    bool
+	lists     int // List calls
 }
 
 var errUnreachable = errors.New("agent unreachable: its host is cut off")
@@ -93,6 +94,7 @@ func (f *fakeAgentZone) Cut(ctx context.Context, d time.Duration) (func() error,
 func (f *fakeAgentZone) List(ctx context.Context) ([]az.Instance, error) {
 	f.mu.Lock()
 	fails := f.listFails || f.cutNow
+	f.lists++
 	f.mu.Unlock()
 	if fails {
 		return nil, errors.New("agent does not answer")
@@ -288,6 +290,49 @@ func TestZonedRuntimeDispatchesByZone(t *testing.T) {
 	}
 	if err := zr.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestZonedRuntimeInstanceAsksItsZoneOnly: finding one instance (what the
+// lab does for each instance on every Auto Scaling tick) asks that
+// instance's zone only: a local one no agent, a remote one its own agent
+// once, and as List does, a silent agent's instance is as it last answered.
+func TestZonedRuntimeInstanceAsksItsZoneOnly(t *testing.T) {
+	zr, _, remote, _ := newTestZoned(t)
+	t.Cleanup(func() { zr.Close() })
+	ctx := context.Background()
+	a, b := zonedSpec(t, 1, 63, 18613, t.TempDir()), zonedSpec(t, 2, 63, 18613, t.TempDir())
+	for _, s := range []az.Spec{a, b} {
+		if _, err := zr.Launch(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lists := func() int {
+		remote.mu.Lock()
+		defer remote.mu.Unlock()
+		return remote.lists
+	}
+	before := lists()
+	if in, ok, err := zr.Instance(ctx, a.ID); err != nil || !ok || in.ID != a.ID || in.PID == 0 {
+		t.Errorf("Instance(a) = %+v, %v, %v; want a, with its pid on this host", in, ok, err)
+	}
+	if n := lists() - before; n != 0 {
+		t.Errorf("finding a local instance listed the agent's zone %d times, want 0", n)
+	}
+	if in, ok, err := zr.Instance(ctx, b.ID); err != nil || !ok || in.ID != b.ID || in.PID != 0 || in.Zone != b.Zone.Name {
+		t.Errorf("Instance(b) = %+v, %v, %v; want b in %s, pid 0 (another host's)", in, ok, err, b.Zone.Name)
+	}
+	if n := lists() - before; n != 1 {
+		t.Errorf("finding the agent's instance listed its zone %d times, want once", n)
+	}
+	remote.mu.Lock()
+	remote.listFails = true
+	remote.mu.Unlock()
+	if in, ok, err := zr.Instance(ctx, b.ID); err != nil || !ok || in.ID != b.ID {
+		t.Errorf("Instance(b) with its agent silent = %+v, %v, %v; want b as it last answered", in, ok, err)
+	}
+	if _, ok, err := zr.Instance(ctx, "i-00000000000000000"); ok || err != nil {
+		t.Errorf("Instance(unknown) = %v, %v; want not found, no error", ok, err)
 	}
 }
 

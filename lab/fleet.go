@@ -142,8 +142,18 @@ func (f *fleet) Terminate(ctx context.Context, id az.InstanceID) error {
 	return nil
 }
 
+// instanceFinder is a runtime that finds one instance without listing
+// every zone's (zonedRuntime: an agent's List is a request to its host).
+type instanceFinder interface {
+	Instance(ctx context.Context, id az.InstanceID) (az.Instance, bool, error)
+}
+
 // instance is the runtime's view of one instance.
 func (f *fleet) instance(id az.InstanceID) (az.Instance, bool) {
+	if one, ok := f.l.Runtime.(instanceFinder); ok {
+		in, found, err := one.Instance(context.Background(), id)
+		return in, found && err == nil
+	}
 	list, err := f.l.Runtime.List(context.Background())
 	if err != nil {
 		return az.Instance{}, false
