@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/fdlimit"
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/report"
 	"github.com/simplydone/lab/rundir"
@@ -64,6 +65,7 @@ type RunOptions struct {
 // even when the run was interrupted or failed.
 func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	sc := o.Scenario
+	fdStart := fdlimit.Exhausted() // connections the lab's process could not open for want of descriptors, from here on
 	speed, seed := o.Speed, o.Seed
 	if speed == 0 {
 		speed = sc.Speed
@@ -208,6 +210,8 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		return finish(Fail, fmt.Sprintf("could not check acknowledged writes: %v", verr))
 	case res.Unreadable > 0 && notChecked == "":
 		return finish(Invalid, unreadableWrites(res.Unreadable))
+	case fdlimit.Exhausted() > fdStart && !correctnessBreached(sum, sc.SLOs): // a lost write stays the stack's
+		return finish(Invalid, outOfDescriptors(fdlimit.Exhausted()-fdStart, fdlimit.Limit()))
 	case live.stopped != "":
 		holds, anyStarved := live.stopHoldsUnstarved(hostSum.Starved)
 		if !holds && anyStarved {
@@ -298,6 +302,15 @@ func (l *Lab) waitReady(ctx context.Context, timeout time.Duration) error {
 
 // unreadableWrites is the INVALID verdict's reason when creates were
 // acknowledged without an id and title to look them up by.
+// outOfDescriptors says why a run whose own process ran out of file
+// descriptors proves nothing about the stack.
+func outOfDescriptors(n int64, limit uint64) string {
+	return fmt.Sprintf("the lab's own process ran out of file descriptors (its limit: %d open files): %d connection(s) it needed "+
+		"(the load generator's, the load balancer nodes' to their targets, their health checks) could not be opened, so the errors "+
+		"they caused (ELB 502s, failed health checks, transport errors) are the lab's, not the stack's; "+
+		"send fewer requests at once, or raise the limit (ulimit -n)", limit, n)
+}
+
 func unreadableWrites(n int) string {
 	return fmt.Sprintf("%d create(s) were answered 201 Created without a todo id and title the lab could read, so whether they were kept cannot be checked; lost_writes does not count them", n)
 }

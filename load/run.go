@@ -15,6 +15,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/simplydone/lab/internal/fdlimit"
 )
 
 // Defaults for Config.
@@ -437,7 +439,13 @@ func newClient(timeout time.Duration, dial func(ctx context.Context, network, ad
 		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	}
 	tr := &http.Transport{
-		DialContext:         dial,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, fdlimit.Note(err) // the lab's own process out of descriptors is counted
+			}
+			return c, nil
+		},
 		MaxIdleConnsPerHost: vegeta.DefaultConnections,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,

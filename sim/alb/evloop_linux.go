@@ -21,6 +21,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/simplydone/lab/internal/fdlimit"
 )
 
 // evLoop is the event loop under a node's front (on by default;
@@ -385,6 +387,7 @@ func (l *evLoop) accept(cc *clientConn) bool {
 	}
 	fd, err := dupFD(tc)
 	if err != nil {
+		fdlimit.Note(err) // the goroutine front serves it; out of descriptors is counted
 		return false
 	}
 	sock := &loopSock{l: l, laddr: tc.LocalAddr(), raddr: tc.RemoteAddr()}
@@ -1292,7 +1295,7 @@ func dialFD(ctx context.Context, u *upstream) (int, error) {
 	}
 	fd, err := dupFD(sc)
 	if err != nil {
-		return -1, err
+		return -1, fdlimit.Note(err)
 	}
 	u.conns.Add(1)
 	return fd, nil

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/simplydone/lab/internal/fdlimit"
 )
 
 // The node's own HTTP/1.1 server (the front), in front of net/http's.
@@ -118,6 +120,7 @@ func (f *front) acceptLoop() {
 	for {
 		c, err := f.ln.Accept()
 		if err != nil {
+			fdlimit.Note(err)                                                      // the lab's own process out of descriptors is counted
 			if ne, ok := err.(net.Error); ok && (ne.Timeout() || ne.Temporary()) { //nolint:staticcheck // as net/http's Serve: out of descriptors, wait and retry
 				time.Sleep(5 * time.Millisecond)
 				continue

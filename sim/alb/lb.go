@@ -17,6 +17,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/fdlimit"
 	"github.com/simplydone/lab/sim/az"
 )
 
@@ -508,7 +509,7 @@ func (lb *LoadBalancer) newTransport() *http.Transport {
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dial(ctx, network, addr)
 			if err != nil {
-				return nil, err
+				return nil, fdlimit.Note(err) // the lab's own process out of descriptors is counted
 			}
 			lb.mu.Lock()
 			t := lb.byAddr[addr]

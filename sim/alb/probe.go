@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"os"
 	"time"
+
+	"github.com/simplydone/lab/internal/fdlimit"
 )
 
 // Prober runs one health check against one target.
@@ -40,8 +42,14 @@ func NewHTTPProberDial(path string, timeout time.Duration, matches func(int) boo
 	}
 	tr := &http.Transport{
 		DisableKeepAlives: true, // the node closes the connection after every check
-		DialContext:       dial,
-		Proxy:             nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, fdlimit.Note(err) // the lab's own process out of descriptors is counted
+			}
+			return c, nil
+		},
+		Proxy: nil,
 	}
 	return &HTTPProber{Path: path, Timeout: timeout, Matches: matches, client: &http.Client{Transport: tr, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
