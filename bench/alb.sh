@@ -25,9 +25,9 @@
 #    host's noise: HAProxy's own p99 ranged 5 to 74 ms between windows).
 #    The loop front runs twice a round: as in a lab run (access log, metrics
 #    scraped) and bare (lab-loop-bare: neither, as HAProxy runs here).
-# The lab node is measured with both fronts: the event loop (the lab's
-# default, albnode -front loop) and the goroutine front alone (-front
-# goroutine, what served every request before issue 17; LOOP=0 skips the loop).
+# The lab node is measured with both fronts: the goroutine front alone
+# (-front goroutine, the lab's default) and the event loop (-front loop,
+# LAB_ALB_FRONT=loop in a lab run; LOOP=0 skips it).
 # Raw output goes to bench/results/<time>/.
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
@@ -439,7 +439,7 @@ dir=$(summary "$results"/direct.txt)
 	}
 	for r in 1 2; do row "lab goroutine front, run $r" "$(summary "$results/lab-$r.txt")"; done
 	if [[ $LOOP == 1 ]]; then
-		for r in 1 2; do row "lab loop front (default), run $r" "$(summary "$results/lab-loop-$r.txt")"; done
+		for r in 1 2; do row "lab loop front, run $r" "$(summary "$results/lab-loop-$r.txt")"; done
 	fi
 	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
 	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
