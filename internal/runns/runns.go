@@ -107,6 +107,28 @@ func (ns *NS) Do(fn func() error) error {
 	})
 }
 
+// At opens the network namespace whose file is path (named name in
+// errors), one the lab did not make, for Do and Dial; Close releases it.
+// The test hosts of internal/netns are reached so.
+func At(path, name string) (*NS, error) {
+	h, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, fmt.Errorf("network namespace %s: %w", name, err)
+	}
+	return &NS{name: name, h: h}, nil
+}
+
+// Close releases the namespace's handle without removing it.
+func (ns *NS) Close() error {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.h.IsOpen() {
+		ns.h.Close()
+		ns.h = netns.None()
+	}
+	return nil
+}
+
 // Enter switches the calling OS thread into the namespace for good: the
 // caller has locked its goroutine to the thread (runtime.LockOSThread) and
 // never unlocks it, so that the thread ends with the goroutine rather than
@@ -154,12 +176,7 @@ func DialPID(ctx context.Context, pid int, network, address string) (net.Conn, e
 // Remove deletes the namespace's name and closes its handle; the namespace
 // itself goes with the last process in it. Safe to call twice.
 func (ns *NS) Remove() error {
-	ns.mu.Lock()
-	if ns.h.IsOpen() {
-		ns.h.Close()
-		ns.h = netns.None()
-	}
-	ns.mu.Unlock()
+	ns.Close()
 	return Delete(ns.name)
 }
 
