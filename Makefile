@@ -26,14 +26,16 @@ vet:
 	$(GO) vet ./...
 
 ## test: formatting, vet, and every test (unit and integration: real processes,
-## real containers, a real terminal). Packages run one at a time (-p 1): the
-## integration tests load the machine and must not time each other out.
+## real containers, a real terminal). Packages run one at a time (-p 1), except
+## the lab package's, which wait on a scaled clock and run beside the others
+## (scripts/gotest.sh says why that is safe); about 8 minutes.
 test: vet test-deps
-	$(GO) test -count=1 -p 1 -timeout 15m ./...
+	GO=$(GO) bash scripts/gotest.sh 15m
 
 ## test-long: every test, the long ones too (comparisons of two runs, the CPU
 ## burner, second runs of what another test covers); about 15 minutes. Each
-## long test says why it is long when `make test` skips it.
+## long test says why it is long when `make test` skips it. One package at a
+## time: the long tests include a CPU burner, which would starve the others.
 test-long: vet test-deps
 	LAB_TEST_LONG=1 $(GO) test -count=1 -p 1 -timeout 30m ./...
 

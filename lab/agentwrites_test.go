@@ -14,7 +14,7 @@ import (
 // checked by the scenario's validation), and the summary says the writes
 // were not checked instead of counting another host's writes as lost.
 func TestWritesWithPerHostStores(t *testing.T) {
-	st := agentStack(t, 18616)
+	st := agentStack(t, 18623)
 	sc, err := scenarios.Parse("sale.yaml", []byte("name: sale\nstack: simplydone\nload:\n  phases: [{duration: 1m, rate: 5}]\nslos:\n  - success_rate >= 99%\n  - lost_writes == 0\n"))
 	if err != nil {
 		t.Fatal(err)

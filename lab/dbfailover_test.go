@@ -113,7 +113,7 @@ func TestRunFailsOverTheDatabase(t *testing.T) {
 	if _, err := rds.Find(); err != nil {
 		t.Skipf("%v", err)
 	}
-	s := testStackWith(t, 18491, 3, strings.Replace(multiAZ, "18487", "18492", 1))
+	s := testStackWith(t, 18621, 3, strings.Replace(multiAZ, "18487", "18622", 1))
 	// A shallow health check, as multi-az has: a deep one (a
 	// query on the writer's pool every 5 AWS s from each node) holds the
 	// pool's connections while they are opened again after the failover.
@@ -164,7 +164,7 @@ slos: [lost_writes == 0, stale_reads == 0, db_error_window <= 120s]
 	// SimplyDone goes through the DB instance's endpoint by its DNS name, as
 	// RDS gives it (a failover flips what the name answers; it resolves
 	// through LAB_DNS_RESOLVER), as the application's role.
-	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18492/postgres") {
+	if !strings.Contains(string(b), "store=\"postgresql postgres://postgres_app:xxxxx@"+lab.DB.WriterEndpoint().Name+":18622/postgres") {
 		t.Errorf("the instance does not say it keeps its todos behind the DB instance's endpoint:\n%s", b)
 	}
 	jb, err := os.ReadFile(filepath.Join(dir, rundir.DatabaseFile))
