@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -57,9 +58,48 @@ func (p *ownedProber) Probe(ctx context.Context, target netip.AddrPort) alb.Resu
 		return p.next.Probe(ctx, target)
 	}
 	if err := p.check(ctx, id, target); err != nil {
-		return alb.Result{Reason: alb.ReasonFailedHealthChecks, Detail: "Health checks failed"}
+		return failedOwnerCheck
 	}
-	return p.next.Probe(ctx, target)
+	res := p.next.Probe(ctx, target)
+	// The check before the probe leaves a window: a listener bound at the
+	// address after it and before the probe's connect would get the
+	// request. The probe's dial checks again once connected (dialChecked),
+	// before a byte is sent, and a foreign verdict there fails the check.
+	p.mu.Lock()
+	foreign := p.verdicts[id].foreign
+	p.mu.Unlock()
+	if foreign != nil {
+		return failedOwnerCheck
+	}
+	return res
+}
+
+var failedOwnerCheck = alb.Result{Reason: alb.ReasonFailedHealthChecks, Detail: "Health checks failed"}
+
+// dialChecked is the health check's dial: it connects, then asks who holds
+// the listener at the address before the check's request is written, so
+// that a listener that took the address after the check before the probe
+// never gets the request. A foreign listener closes the connection unused.
+func (p *ownedProber) dialChecked(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		ap, perr := netip.ParseAddrPort(addr)
+		if perr != nil {
+			return c, nil
+		}
+		id, ok := p.at(ap.Addr())
+		if !ok {
+			return c, nil
+		}
+		if err := p.check(ctx, id, ap); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
 }
 
 // AllowDial is the load balancer's dial guard (alb.DialGuard): a node
@@ -113,8 +153,11 @@ func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 		return nil
 	}
 	hc := cfg.HealthCheck
-	return &ownedProber{
-		next:  alb.NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, cfg.Dial),
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: cfg.Clock.Wall(hc.Timeout)}).DialContext
+	}
+	p := &ownedProber{
 		owner: owner,
 		at: func(a netip.Addr) (az.InstanceID, bool) {
 			if l.fleet == nil {
@@ -127,6 +170,8 @@ func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 		warned:   map[az.InstanceID]bool{},
 		verdicts: map[az.InstanceID]ownerVerdict{},
 	}
+	p.next = alb.NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, p.dialChecked(dial))
+	return p
 }
 
 // at returns the instance the fleet gave address a.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -13,7 +15,9 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/sockowner"
 	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -164,5 +168,57 @@ auto_scaling_group: {min_size: 1, max_size: 1, desired_capacity: 1}
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the foreign server got %d request(s) while the nodes failed open; want none", n)
+	}
+}
+
+// ownerAfter answers "the instance's own" to its first n questions and
+// "another's" after: a foreign server that takes the address between the
+// check before a health check and the check's connect.
+type ownerAfter struct {
+	n     int
+	calls atomic.Int64
+}
+
+func (o *ownerAfter) OwnsListener(_ context.Context, _ az.InstanceID, addr netip.AddrPort) error {
+	if o.calls.Add(1) <= int64(o.n) {
+		return nil
+	}
+	return &sockowner.ForeignError{Addr: addr, PID: 1, Comm: "foreign"}
+}
+
+// A listener that answers at the target's address once the check before
+// the probe has passed gets no request: the probe's dial asks again once
+// connected, before it writes, and the check fails.
+func TestOwnedProberChecksAgainOnceConnected(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	target := netip.MustParseAddrPort(srv.Listener.Addr().String())
+	owner := &ownerAfter{n: 1}
+	var said []string
+	p := &ownedProber{
+		owner:    owner,
+		at:       func(a netip.Addr) (az.InstanceID, bool) { return "i-1", a == target.Addr() },
+		say:      func(format string, args ...any) { said = append(said, fmt.Sprintf(format, args...)) },
+		now:      time.Now,
+		warned:   map[az.InstanceID]bool{},
+		verdicts: map[az.InstanceID]ownerVerdict{},
+	}
+	p.next = alb.NewHTTPProberDial("/health", 2*time.Second, func(c int) bool { return c == 200 }, p.dialChecked((&net.Dialer{}).DialContext))
+	res := p.Probe(context.Background(), target)
+	if res.OK || res.Reason != alb.ReasonFailedHealthChecks {
+		t.Errorf("probe: %+v, want %s", res, alb.ReasonFailedHealthChecks)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the foreign listener got %d request(s); want none", n)
+	}
+	if owner.calls.Load() != 2 || len(said) != 1 {
+		t.Errorf("owner asked %d times (want 2: before the probe, once connected); said %q", owner.calls.Load(), said)
+	}
+	// The instance's own listener passes both checks and is probed.
+	owner.n, owner.calls = 1<<30, atomic.Int64{}
+	p.verdicts = map[az.InstanceID]ownerVerdict{}
+	if res := p.Probe(context.Background(), target); !res.OK || hits.Load() != 1 {
+		t.Errorf("the instance's own listener: %+v, %d request(s); want healthy, 1", res, hits.Load())
 	}
 }
