@@ -26,8 +26,8 @@
 #    The loop front runs twice a round: as in a lab run (access log, metrics
 #    scraped) and bare (lab-loop-bare: neither, as HAProxy runs here).
 # The lab node is measured with both fronts: the goroutine front alone
-# (-front goroutine, the lab's default) and the event loop (-front loop,
-# LAB_ALB_FRONT=loop in a lab run; LOOP=0 skips it).
+# (-front goroutine, LAB_ALB_FRONT=goroutine in a lab run) and the event loop
+# (-front loop, the lab's default; LOOP=0 skips it).
 # Raw output goes to bench/results/<time>/.
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),

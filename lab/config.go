@@ -51,18 +51,23 @@ func albConfig(s *stack.Stack, zones []az.Zone, c clock.Clock, bus *events.Bus) 
 		DefaultAction:   defaultAction(s),
 		Stickiness:      stickiness(tg.Stickiness),
 
-		// the nodes' front: the goroutine front unless LAB_ALB_FRONT=loop
-		GoroutineFront: os.Getenv(FrontEnv) != "loop",
+		// the nodes' front: the event loop unless LAB_ALB_FRONT=goroutine
+		GoroutineFront: os.Getenv(FrontEnv) == "goroutine",
 	}
 }
 
-// FrontEnv chooses the load balancer nodes' front for a run: "loop" puts
-// sim/alb's event loop under each node's front; anything else (the
-// default) serves every connection with the goroutine front alone. The
-// loop passed every built-in scenario, but at 2,000 requests per second on
-// zero-cost instances it answered thousands of requests with an ELB 502
-// where the goroutine front answered all (same host, alternating runs), so
-// the lab does not run it by default until that is found and fixed.
+// FrontEnv chooses the load balancer nodes' front for a run: "goroutine"
+// serves every connection with the goroutine front alone (a goroutine per
+// client connection, net/http's reader); anything else (the default) puts
+// sim/alb's event loop under each node's front. The loop was the default,
+// then not, after ELB 502s at 2,000 requests per second on a starved host:
+// the lab's own process out of file descriptors, which now makes a run
+// INVALID (internal/fdlimit). Like for like on a quiet host (issue 17:
+// zero-cost instances at 2,000 requests per second, the fronts alternated,
+// three runs each), the loop passed all three at 100% success with 243-269
+// us of the lab's CPU per request, and the goroutine front's three were
+// INVALID (its load generator behind schedule, or out of descriptors) at
+// 385-579 us.
 const FrontEnv = "LAB_ALB_FRONT"
 
 // groupConfig reads the Auto Scaling group's settings from the stack.

@@ -108,7 +108,7 @@ type Config struct {
 	// for byte alike (evloop_linux_test.go); the loop costs less CPU per
 	// request (issue 17, make bench-alb). Elsewhere than Linux the
 	// goroutine front serves every connection whatever this says. The lab
-	// sets it unless LAB_ALB_FRONT=loop (lab/config.go says why).
+	// sets it only with LAB_ALB_FRONT=goroutine (lab/config.go).
 	GoroutineFront bool
 }
 

@@ -36,7 +36,7 @@ func main() {
 	accessLog := flag.String("accesslog", "", "write the access log to this file, as a lab run does")
 	metrics := flag.Bool("metrics", false, "serve the Prometheus endpoint, as a lab run does (its URL goes to standard error)")
 	rules := flag.Int("rules", 0, "listener rules (0-100): the request matches only the last (see benchRules)")
-	front := flag.String("front", "loop", "the node's front: loop (the event loop under the front, sim/alb's default; a lab run's with LAB_ALB_FRONT=loop) or goroutine (a goroutine per connection alone, the lab's default: alb.Config.GoroutineFront)")
+	front := flag.String("front", "loop", "the node's front: loop (the event loop under the front, sim/alb's and the lab's default) or goroutine (a goroutine per connection alone: alb.Config.GoroutineFront, LAB_ALB_FRONT=goroutine in a lab run)")
 	flag.Parse()
 	if *rules < 0 || *rules > 100 {
 		log.Fatalf("-rules %d: use 0 to 100 (AWS's default quota of rules per load balancer)", *rules)
