@@ -168,7 +168,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	live.host = host
 	wg.Add(1)
 	go func() { defer wg.Done(); host.run(runCtx, l.Dir, time.Now()) }()
-	res, loadErr := load.Run(runCtx, load.Config{
+	res, gens, loadErr := l.runLoad(runCtx, sc, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix: load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done,
 			Cart: sc.Load.Mix.Cart, AddToCart: sc.Load.Mix.AddToCart},
@@ -196,6 +196,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		lost, verr = l.verifyWrites(res.Created)
 	}
 	col.fill(sum, res, l)
+	sum.LoadGenerators = gens // load.generators: each generator's requests (agentload.go)
 	hostSum, starved := host.verdict()
 	sum.Host = &hostSum
 	sum.Database = l.databasePeaks()

@@ -97,3 +97,7 @@ func ShareSeed(seed uint64, i int) uint64 {
 	}
 	return seed ^ (uint64(i) * 0x9e3779b97f4a7c15)
 }
+
+// WithDefaults is c with its defaults filled in (Timeout, MaxLag, Mix), as
+// Run uses it: what a share sent elsewhere must carry.
+func (c Config) WithDefaults() Config { return c.withDefaults() }

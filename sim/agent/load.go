@@ -22,6 +22,7 @@ import (
 //
 //	POST /v1/runs/{run}/load                  start a share (LoadShare); one at a time per run
 //	GET  /v1/runs/{run}/load?wait=SECONDS     its state (LoadState), waiting up to SECONDS (at most 30) for it to end
+//	DELETE /v1/runs/{run}/load                stop it early (the run interrupted); its partial results stay
 
 // LoadDialer makes the dial function of a share whose targets name the
 // load balancer (name) rather than an address: it resolves name through
@@ -170,6 +171,12 @@ func (s *Server) loadRoutes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	}))
+	mux.HandleFunc("DELETE /v1/runs/{run}/load", s.withRun(func(w http.ResponseWriter, _ *http.Request, r *run) {
+		if stopped := r.stopLoad(); stopped != "" {
+			r.log.Info("agent: load share stopped by the controller")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	mux.HandleFunc("GET /v1/runs/{run}/load", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		var wait time.Duration
 		if v := req.URL.Query().Get("wait"); v != "" {
@@ -193,6 +200,12 @@ func (s *Server) loadRoutes(mux *http.ServeMux) {
 // sh.StartAt there and sends its share.
 func (r *Remote) StartLoad(ctx context.Context, sh LoadShare) error {
 	return r.call(ctx, slowCall, http.MethodPost, r.path("/load"), sh, nil)
+}
+
+// StopLoad stops the share early (the run was interrupted); LoadResult
+// then gives its partial results.
+func (r *Remote) StopLoad(ctx context.Context) error {
+	return r.call(ctx, fastCall+maxLoadWait, http.MethodDelete, r.path("/load"), nil, nil)
 }
 
 // LoadResult waits for the share to end and returns its raw results
