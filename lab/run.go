@@ -86,6 +86,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := refuseUnmeasured(sc, o.Stack); err != nil { // a stack given apart from the scenario's file (--stack)
 		return nil, err
 	}
+	if why := sc.GeneratorsProblem(o.Stack); why != "" { // load.generators against that stack (agentload.go)
+		return nil, &PreflightError{Err: fmt.Errorf("%s: %s", sc.File, why)}
+	}
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{AgentToken: o.AgentToken, StoreNote: storeNote, Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,

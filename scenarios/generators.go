@@ -98,3 +98,15 @@ func generatorZoneProblem(st *stack.Stack, zone string) string {
 	}
 	return ""
 }
+
+// GeneratorsProblem says why st cannot send s's load from the generators
+// it names (a stack given apart from the scenario's file, as --stack
+// does, is not checked at parse time), or "".
+func (s *Scenario) GeneratorsProblem(st *stack.Stack) string {
+	for _, z := range s.Load.GeneratorZones() {
+		if msg := generatorZoneProblem(st, z); msg != "" {
+			return fmt.Sprintf("load.generators[%d]: %s", slices.Index(s.Load.Generators, z), msg)
+		}
+	}
+	return ""
+}
