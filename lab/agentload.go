@@ -1,11 +1,15 @@
 package lab
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,9 +37,11 @@ import (
 // percentiles. The raw results are kept in the run directory
 // (load-<generator>.json).
 //
-// The live view (TUI, stop conditions, seconds.jsonl) sees only the
-// controller's share while the run goes: the agents' seconds arrive when
-// their shares end. Without a controller share it sees no seconds.
+// The live view (TUI, stop conditions) sees only the controller's share
+// while the run goes: the agents' seconds arrive when their shares end.
+// Without a controller share it sees no seconds, so stop conditions
+// cannot fire. seconds.jsonl, written live from the controller's share, is
+// rewritten with the merged seconds once the load ends (mergeTimeline).
 //
 // A stack without load.generators takes exactly the single-host path
 // (load.Run).
@@ -206,4 +212,58 @@ func writeRaw(dir, name string, raw *load.Raw) error {
 	}
 	_, err = f.Write(b)
 	return errors.Join(err, f.Close())
+}
+
+// mergeTimeline puts the merged load's figures into seconds.jsonl, which
+// the live view wrote from the controller's share alone: each second's
+// load figures (offered, sent, outcomes, latency quantiles, lag, users)
+// become the merged second's; what the controller sampled then (in
+// service, CPU, the AWS time, the phase) stays. A second the controller's
+// share had no record of gets the load figures alone (AWS time from the
+// run's speed).
+func mergeTimeline(path string, seconds []load.Second, speed float64) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var recs []SecondRecord
+	at := map[int]int{}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for dec.More() {
+		var r SecondRecord
+		if err := dec.Decode(&r); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		at[r.Second] = len(recs)
+		recs = append(recs, r)
+	}
+	for _, s := range seconds {
+		i, ok := at[s.Index]
+		if !ok {
+			at[s.Index] = len(recs)
+			i = len(recs)
+			recs = append(recs, SecondRecord{Second: s.Index, AWS: float64(s.Index+1) * speed})
+		}
+		r := &recs[i]
+		r.Offered, r.Sent, r.OK, r.Err4xx, r.Err5xx, r.Transport = s.Offered, s.Sent, s.OK2xx, s.Err4xx, s.Err5xx, s.Transport
+		r.P50, r.P95, r.P99, r.Max, r.Lag, r.Users = ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), ms(s.MaxLag), s.Users
+	}
+	slices.SortStableFunc(recs, func(a, b SecondRecord) int { return a.Second - b.Second })
+	tmp := path + ".merged"
+	f, err := createOwn(tmp)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, r := range recs {
+		if err = enc.Encode(r); err != nil {
+			break
+		}
+	}
+	if err = errors.Join(err, w.Flush(), f.Close()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }

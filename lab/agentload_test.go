@@ -15,6 +15,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/az"
@@ -161,5 +162,26 @@ auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
 	}
 	if p := sum.SLOs[1]; p.Observed != ms(res.P99) {
 		t.Errorf("the p99 SLO observed %v, the merged histogram's p99 is %v", p.Observed, ms(res.P99))
+	}
+
+	// seconds.jsonl, written live from the controller's share, holds the
+	// merged seconds once the load ended, with what the controller sampled.
+	data, err := os.ReadFile(filepath.Join(runs, sum.RunID, rundir.SecondsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, withInService := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r SecondRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		sent += r.Sent
+		if len(r.InService) > 0 {
+			withInService++
+		}
+	}
+	if sent != sum.Requests || withInService == 0 {
+		t.Errorf("seconds.jsonl holds %d requests (the run %d), %d seconds with the instances in service", sent, sum.Requests, withInService)
 	}
 }

@@ -183,6 +183,11 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := errors.Join(tlBuf.Flush(), timeline.Close()); err != nil {
 		o.Logger.Warn("writing seconds.jsonl", "err", err)
 	}
+	if gens != nil && res != nil { // the load came from several generators: seconds.jsonl gets the merged seconds (agentload.go)
+		if err := mergeTimeline(filepath.Join(l.Dir, rundir.SecondsFile), res.Seconds, l.opts.Speed); err != nil {
+			o.Logger.Warn("merging the generators' seconds into seconds.jsonl", "err", err)
+		}
+	}
 	why := "the run ended"
 	if ctx.Err() != nil {
 		why = "the run was interrupted"
