@@ -47,8 +47,13 @@ import (
 // (load.Run).
 
 // loadStartLead is how far ahead the controller sets the shares' start:
-// time for every agent to get its share over the wire first.
-const loadStartLead = 2 * time.Second
+// time for every agent to get its share over the wire first (a request
+// each, one after another: milliseconds on a LAN). The load, and with it
+// the scenario's AWS timeline, starts that much later than without agents
+// (5 AWS seconds at 20x): the chaos timeline, which counts from the start
+// of the load, is started as before, so its faults come that much earlier
+// relative to the load.
+const loadStartLead = 250 * time.Millisecond
 
 // loadRemote is a zone's agent as a load generator; sim/agent's *Remote
 // satisfies it.
@@ -171,7 +176,11 @@ func (l *Lab) runLoad(ctx context.Context, sc *scenarios.Scenario, cfg load.Conf
 		}
 	}
 	if len(parts) == 0 {
-		return nil, gens, fmt.Errorf("no load generator gave results: %s", strings.Join(missing, "; "))
+		err := fmt.Errorf("no load generator gave results: %s", strings.Join(missing, "; "))
+		if ctx.Err() != nil { // interrupted before the start: an empty run, as load.Run's
+			return &load.Result{}, gens, errors.Join(err, ctx.Err())
+		}
+		return nil, gens, err
 	}
 	merged, err := load.Merge(parts...)
 	if err != nil {
