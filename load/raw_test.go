@@ -274,3 +274,48 @@ func TestRunRawStartsAtTheGivenInstant(t *testing.T) {
 		t.Errorf("a start a second ago: %v, want ErrStartPassed", err)
 	}
 }
+
+// TestMergeClosedModel: with users phases, each second's offered is what
+// was sent and its users the ramp's; split by Split (whole users) and
+// merged, they are one generator's again, as are the run's users.
+func TestMergeClosedModel(t *testing.T) {
+	start := time.Date(2026, 12, 6, 15, 0, 0, 0, time.UTC)
+	span := 5 * time.Second
+	phases := []Phase{{Name: "steady", Duration: span, From: 6, To: 6, Users: true, ThinkTime: time.Second}}
+	closedFeed := func(ps []Phase, ss []sample) (*Raw, Result) {
+		agg := newAggregator(start, RampPacer{Phases: ps}, nil)
+		agg.keep, agg.closed = true, true
+		for i, s := range ss {
+			agg.addLag(&vegeta.Result{Seq: uint64(i), Timestamp: start.Add(s.sent), Latency: s.latency, Code: s.code}, s.lag)
+		}
+		res := agg.finish(int(span / time.Second))
+		res.Offered, res.Users = float64(res.Requests), peakUsers(ps)
+		res.OfferedRate, res.AchievedRate = res.Offered/span.Seconds(), float64(res.Requests)/span.Seconds()
+		judge(&res, DefaultMaxLag)
+		return &Raw{Start: start, Span: span, Offered: res.Offered, Users: res.Users, Closed: true, MaxLag: DefaultMaxLag,
+			Seconds: agg.raw, Latency: agg.latency, Lag: agg.lag}, res
+	}
+	all := samples(600, span, 9)
+	_, want := closedFeed(phases, all)
+	shares, err := Split(phases, []float64{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts [2][]sample
+	for i, s := range all {
+		parts[i%3/2] = append(parts[i%3/2], s) // a third and two thirds
+	}
+	a, _ := closedFeed(shares[0], parts[0])
+	b, _ := closedFeed(shares[1], parts[1])
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Result()
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("merged closed-model result differs:\nmerged        %+v\none generator %+v", *got, want)
+	}
+	if got.Users != 6 || got.Seconds[0].Users != 6 || got.Seconds[0].Offered != float64(got.Seconds[0].Sent) {
+		t.Errorf("users %d, second 0: users %d, offered %g of %d sent", got.Users, got.Seconds[0].Users, got.Seconds[0].Offered, got.Seconds[0].Sent)
+	}
+}
