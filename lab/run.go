@@ -86,6 +86,9 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	if err := refuseUnmeasured(sc, o.Stack); err != nil { // a stack given apart from the scenario's file (--stack)
 		return nil, err
 	}
+	if why := sc.GeneratorsProblem(o.Stack); why != "" { // load.generators against that stack (agentload.go)
+		return nil, &PreflightError{Err: fmt.Errorf("%s: %s", sc.File, why)}
+	}
 	col := newCollector()
 	wallStart := time.Now()
 	l, err := Start(ctx, Options{AgentToken: o.AgentToken, StoreNote: storeNote, Stack: o.Stack, Speed: speed, Seed: seed, RunsDir: o.RunsDir, StateDir: o.StateDir, Driver: o.Driver,
@@ -168,7 +171,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	live.host = host
 	wg.Add(1)
 	go func() { defer wg.Done(); host.run(runCtx, l.Dir, time.Now()) }()
-	res, loadErr := load.Run(runCtx, load.Config{
+	res, gens, loadErr := l.runLoad(runCtx, sc, load.Config{
 		Targets: []string{target}, DialContext: dialer.DialContext, Phases: wallPhases(sc, l), Seed: seed, MaxLag: sc.MaxLag,
 		Mix: load.Mix{List: sc.Load.Mix.List, Create: sc.Load.Mix.Create, Get: sc.Load.Mix.Get, Done: sc.Load.Mix.Done,
 			Cart: sc.Load.Mix.Cart, AddToCart: sc.Load.Mix.AddToCart},
@@ -179,6 +182,11 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 	wg.Wait()
 	if err := errors.Join(tlBuf.Flush(), timeline.Close()); err != nil {
 		o.Logger.Warn("writing seconds.jsonl", "err", err)
+	}
+	if gens != nil && res != nil { // the load came from several generators: seconds.jsonl gets the merged seconds (agentload.go)
+		if err := mergeTimeline(filepath.Join(l.Dir, rundir.SecondsFile), res.Seconds, l.opts.Speed); err != nil {
+			o.Logger.Warn("merging the generators' seconds into seconds.jsonl", "err", err)
+		}
 	}
 	why := "the run ended"
 	if ctx.Err() != nil {
@@ -196,6 +204,7 @@ func Run(ctx context.Context, o RunOptions) (*Summary, error) {
 		lost, verr = l.verifyWrites(res.Created)
 	}
 	col.fill(sum, res, l)
+	sum.LoadGenerators = gens // load.generators: each generator's requests (agentload.go)
 	hostSum, starved := host.verdict()
 	sum.Host = &hostSum
 	sum.Database = l.databasePeaks()

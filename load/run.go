@@ -55,7 +55,17 @@ type Config struct {
 	// cookie jar (users.go); zero: no cookies are kept, every request is a
 	// new visitor.
 	Users int
+	// StartAt, if set, is the wall instant the schedule starts: one of
+	// several generators sharing a run (split.go) waits for it, so that
+	// their seconds line up. A start already past by more than MaxLag is
+	// refused (ErrStartPassed); one past by less starts at once, and its
+	// lateness is counted as send lag, as any late send is.
+	StartAt time.Time
 }
+
+// ErrStartPassed: the wall instant a share of a run was to start had
+// passed by more than the lag allowed when the generator got it.
+var ErrStartPassed = errors.New("the load's start had already passed")
 
 // Result summarises a run. Latencies are measured from the moment each
 // request was sent; quantiles over the run come from an HDR-style histogram
@@ -247,9 +257,21 @@ func checkTarget(s string, customDial bool) error {
 // If ctx ends early, Run stops sending, waits for requests in flight (at
 // most Timeout) and returns the partial Result with ctx's error.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	res, _, err := run(ctx, cfg, false)
+	return res, err
+}
+
+// RunRaw runs as Run and also returns the raw results (raw.go), to be
+// merged with other generators' shares of the same run. On an error
+// before the start both are nil.
+func RunRaw(ctx context.Context, cfg Config) (*Result, *Raw, error) {
+	return run(ctx, cfg, true)
+}
+
+func run(ctx context.Context, cfg Config, keep bool) (*Result, *Raw, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return nil, nil, fmt.Errorf("load config: %w", err)
 	}
 	bases := make([]string, len(cfg.Targets))
 	for i, t := range cfg.Targets {
@@ -258,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	targeter, err := NewTargeter(bases, cfg.Mix, rng, fmt.Sprintf("lab load %d-", cfg.Seed))
 	if err != nil {
-		return nil, fmt.Errorf("load config: %w", err)
+		return nil, nil, fmt.Errorf("load config: %w", err)
 	}
 	pacer := RampPacer{Phases: cfg.Phases}
 	closed := closedModel(cfg.Phases)
@@ -276,9 +298,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer transport.CloseIdleConnections()
 
 	var stoppedAt atomic.Int64 // elapsed when ctx ended, if it did
-	start := time.Now()
+	start, err := waitStart(ctx, cfg.StartAt, cfg.MaxLag)
+	if err != nil {
+		return nil, nil, err
+	}
 	agg := newAggregator(start, pacer, cfg.OnSecond)
-	agg.closed = closed
+	agg.closed, agg.keep = closed, keep
 	col := collector{agg: agg, targeter: targeter, seen: map[Write]bool{}}
 	stopped := func() { stoppedAt.Store(int64(time.Since(start))) }
 	var stop func() bool
@@ -323,10 +348,41 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.AchievedRate = float64(res.Requests) / s
 	}
 	judge(&res, cfg.MaxLag)
-	if early {
-		return &res, fmt.Errorf("load run stopped after %s: %w", span.Round(time.Millisecond), ctx.Err())
+	var raw *Raw
+	if keep {
+		raw = &Raw{
+			Start: start, Span: span, Offered: res.Offered, Users: res.Users, Closed: closed,
+			MaxLag: cfg.MaxLag, Seconds: agg.raw, Latency: agg.latency, Lag: agg.lag,
+			Created: created, Unreadable: unreadable, Misacknowledged: misacked,
+			Sessions: res.Sessions, Reads: res.Reads,
+		}
 	}
-	return &res, nil
+	if early {
+		return &res, raw, fmt.Errorf("load run stopped after %s: %w", span.Round(time.Millisecond), ctx.Err())
+	}
+	return &res, raw, nil
+}
+
+// waitStart waits for the wall instant at (now if zero) and returns it as
+// the run's start. At already past by more than maxLag is refused; past by
+// less, the run starts at once from at, its lateness counted as lag.
+func waitStart(ctx context.Context, at time.Time, maxLag time.Duration) (time.Time, error) {
+	now := time.Now()
+	if at.IsZero() {
+		return now, nil
+	}
+	if late := now.Sub(at); late > maxLag {
+		return time.Time{}, fmt.Errorf("%w: it was %s, %s ago, more than the %s of lag allowed (are the hosts' clocks synchronised?)",
+			ErrStartPassed, at.UTC().Format(time.RFC3339Nano), late.Round(time.Millisecond), maxLag)
+	}
+	t := time.NewTimer(time.Until(at))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return at, nil
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("load run: waiting for its start at %s: %w", at.UTC().Format(time.RFC3339Nano), ctx.Err())
+	}
 }
 
 // judge marks a run invalid when the load generator fell behind its

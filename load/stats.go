@@ -90,8 +90,11 @@ type aggregator struct {
 	frontier time.Duration            // send time of Seq next-1
 
 	seconds []Second
-	latency histogram
-	lag     histogram
+	// keep: keep each second's latencies in raw, for a Raw (raw.go).
+	keep    bool
+	raw     []RawSecond
+	latency Histogram
+	lag     Histogram
 }
 
 func newAggregator(start time.Time, pacer RampPacer, emit func(Second)) *aggregator {
@@ -178,6 +181,9 @@ func (a *aggregator) closeFirst() {
 	a.base++
 	a.free = append(a.free, w)
 	a.seconds = append(a.seconds, s)
+	if a.keep {
+		a.raw = append(a.raw, rawSecond(s, w.latencies))
+	}
 	if a.emit != nil {
 		a.emit(s)
 	}
@@ -200,8 +206,8 @@ func (a *aggregator) finish(through int) Result {
 	r.P50 = a.latency.quantile(0.50)
 	r.P95 = a.latency.quantile(0.95)
 	r.P99 = a.latency.quantile(0.99)
-	r.Max = a.latency.max
-	r.MaxLag = a.lag.max
+	r.Max = a.latency.Max
+	r.MaxLag = a.lag.Max
 	r.LagP99 = a.lag.quantile(0.99)
 	return r
 }

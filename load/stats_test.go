@@ -45,7 +45,7 @@ func TestHistogramQuantilesMatchExact(t *testing.T) {
 	}
 	for _, d := range dists {
 		t.Run(d.name, func(t *testing.T) {
-			var h histogram
+			var h Histogram
 			exact := make([]time.Duration, 5000)
 			for i := range exact {
 				exact[i] = d.draw()
@@ -60,7 +60,7 @@ func TestHistogramQuantilesMatchExact(t *testing.T) {
 			}
 		})
 	}
-	var empty histogram
+	var empty Histogram
 	if empty.quantile(0.99) != 0 {
 		t.Error("an empty histogram has no quantiles")
 	}

@@ -128,6 +128,20 @@ type Summary struct {
 	Services []ServiceSummary `json:"services,omitempty"`
 	// Database is each DB instance's busiest AWS/RDS minutes (database.go).
 	Database []DBPeak `json:"database,omitempty"`
+	// LoadGenerators, when the load was sent from several hosts (a
+	// scenario's load.generators), is each generator and its count of
+	// requests; the run's figures merge their raw results (histograms and
+	// counts, never averaged percentiles). Absent: the controller alone.
+	LoadGenerators []LoadGenerator `json:"load_generators,omitempty"`
+}
+
+// LoadGenerator is one generator's share of a run's load: "controller" or
+// the zone whose agent sent it, its requests, and its error if it stopped
+// early or gave no results.
+type LoadGenerator struct {
+	Name     string `json:"name"`
+	Requests int    `json:"requests"`
+	Error    string `json:"error,omitempty"`
 }
 
 // SLOResult is one SLO as judged.
@@ -245,6 +259,13 @@ func (s *Summary) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  capacity scale %g: every instance's CPU share and every request's CPU cost were x%g\n", s.CapacityScale, s.CapacityScale)
 	}
 	fmt.Fprintf(w, "  latency p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", s.Latency.P50, s.Latency.P95, s.Latency.P99, s.Latency.Max)
+	if len(s.LoadGenerators) > 0 {
+		var gs []string
+		for _, g := range s.LoadGenerators {
+			gs = append(gs, fmt.Sprintf("%s %d", g.Name, g.Requests))
+		}
+		fmt.Fprintf(w, "  load from %d generators (requests: %s), merged from their raw histograms and counts\n", len(s.LoadGenerators), strings.Join(gs, ", "))
+	}
 	e := s.Errors
 	fmt.Fprintf(w, "  errors: 4xx %d, 5xx %d (ELB 502 %d, 503 %d, 504 %d; target 5xx %d), transport %d\n",
 		e.HTTP4xx, e.HTTP5xx, e.ELB502, e.ELB503, e.ELB504, e.Target5xx, e.Transport)

@@ -127,8 +127,9 @@ func (p parser) seed(n *yaml.Node, dst *uint64) {
 }
 
 func (p parser) load(n *yaml.Node, l *LoadProfile) {
-	m := p.Mapping(n, "load", "mix", "phases", "client", "think_time", "users")
+	m := p.Mapping(n, "load", "mix", "phases", "client", "think_time", "users", "generators")
 	p.Int(m, "load", "users", &l.Users)
+	p.StrList(m, "load", "generators", &l.Generators)
 	p.Str(m, "load", "client", &l.Client)
 	l.ThinkTime = DefaultThinkTime
 	p.Dur(m, "load", "think_time", &l.ThinkTime, true)

@@ -75,6 +75,11 @@ type LoadProfile struct {
 	// the requests, each with its own cookies (load.users); 0: the lab's
 	// choice (500 with sticky sessions or cart requests, else none).
 	Users int
+	// Generators names where the load is sent from (load.generators):
+	// Controller (this host) and zones of the stack whose agent takes a
+	// share (generators.go); the load is split evenly among them. Empty:
+	// the controller alone.
+	Generators []string
 }
 
 // Closed reports whether the profile counts users (the closed model).

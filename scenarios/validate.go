@@ -68,6 +68,7 @@ func (p parser) validate(s *Scenario) {
 		p.Errf("slos", "empty; give at least one SLO, such as success_rate >= 99%%")
 	}
 	p.validatePerHost(s)
+	p.validateGenerators(s)
 }
 
 // anyBad reports whether some element of the list at path was reported.

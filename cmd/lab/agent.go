@@ -120,7 +120,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cut = cutter
 	}
 	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: subnet, Dir: *dir, NewRuntime: f.new, Drivers: drivers,
-		Lease: *lease, Logger: logger, Cut: cut, Join: agentJoiner(*listen, logger)})
+		Lease: *lease, Logger: logger, Cut: cut, Join: agentJoiner(*listen, logger), LoadDial: agentLoadDial})
 	if err != nil {
 		fmt.Fprintf(stderr, "lab agent: %v\n", err)
 		return exitFailed
@@ -249,4 +249,11 @@ func dockerAnswers(ctx context.Context) bool {
 	defer cancel()
 	_, err := docker.Available(ctx)
 	return err == nil
+}
+
+// agentLoadDial resolves a load share's load balancer name through the
+// controller's DNS server, as the controller's own generator does
+// (sim/agent/load.go).
+func agentLoadDial(dns, name, client string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return (&entry.Dialer{Resolver: entry.NewResolver(dns, nil), Name: name, Client: client}).DialContext
 }

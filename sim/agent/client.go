@@ -100,6 +100,15 @@ var errBadAnswer = errors.New("unexpected answer")
 // do sends one request with the credential and decodes a JSON answer into
 // out (nil: none expected). An error answer becomes a remoteError.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doLimit(ctx, method, path, in, out, maxAnswer)
+}
+
+// maxAnswer bounds an answer's size; a load share's raw results may be
+// larger (maxLoadAnswer, load.go).
+const maxAnswer = 16 << 20
+
+// doLimit is do with answers of up to limit bytes.
+func (c *Client) doLimit(ctx context.Context, method, path string, in, out any, limit int64) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -121,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}

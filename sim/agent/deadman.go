@@ -174,6 +174,9 @@ func (r *run) revertAll(withCut bool) ([]string, error) {
 		}
 		done = append(done, "cpu hog in "+string(h.id))
 	}
+	if stopped := r.stopLoad(); stopped != "" { // load.go: no load for a silent controller
+		done = append(done, stopped)
+	}
 	if cut != nil {
 		if err := cut.restore(); err != nil {
 			errs = append(errs, fmt.Errorf("restore the host's network: %w", err))

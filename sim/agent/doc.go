@@ -21,6 +21,9 @@
 //	GET    /v1/runs/{run}/exited?after=N              deaths numbered N and up (long poll): Exited
 //	POST   /v1/runs/{run}/cut {seconds}               cut the host's network for that long at most
 //	DELETE /v1/runs/{run}/cut                         restore it early
+//	POST   /v1/runs/{run}/load                        start a share of the run's load (LoadShare) at its wall instant
+//	GET    /v1/runs/{run}/load?wait=SECONDS           the share's state and, once done, its raw results (LoadState)
+//	DELETE /v1/runs/{run}/load                        stop the share early (its partial results stay)
 //
 // An error answer is {code, message}; the code names the error value the
 // client gives back, so that az.ErrNotFound and

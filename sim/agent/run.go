@@ -50,6 +50,7 @@ type run struct {
 	exited    []az.InstanceID // deaths, the oldest first; exited[0] is number exitedBase
 	base      int64
 	exitSig   chan struct{} // closed (and replaced) when a death is added
+	gen       *loadGen      // the run's load share (load.go); nil: none
 }
 
 // maxExited is how many deaths a run keeps for pollers that fall behind.
@@ -330,6 +331,7 @@ func (s *Server) runRoutes(mux *http.ServeMux) {
 		}
 	}))
 	s.faultRoutes(mux)
+	s.loadRoutes(mux)
 }
 
 // withRun finds the run a request names, or answers RunNotOpen.

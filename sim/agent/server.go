@@ -57,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	Cut    NetCutter // optional: nil, and a cut is refused
 	Join   Joiner    // optional: nil, and an Open that asks to join is refused
+	// LoadDial resolves a load share's load balancer name (load.go);
+	// optional: nil, and only shares with loopback address targets run.
+	LoadDial LoadDialer
 }
 
 // Server is a lab agent: it runs one run's instances at a time on this
