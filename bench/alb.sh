@@ -33,6 +33,8 @@
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
 # LAT_ROUNDS (7), LAT_DURATION (3s), LAT_WARMUP (1s) for part 2,
 # RATE (requests/s for part 2; default 50% of the lab's throughput),
+# SPLIT=1 adds two loop subjects to part 2, the access log alone and the
+# metrics scrape alone, to tell which costs the loop's p99 what,
 # PROFILE=1 adds a profiled lab run (not counted) and prints pprof -top,
 # RULES ("": none; e.g. "1 10") also runs the lab node with that many
 # listener rules in both parts (albnode -rules N: the request for / matches
@@ -53,6 +55,7 @@ PROFILE=${PROFILE:-0}
 RATE=${RATE:-}
 RULES=${RULES:-}
 LOOP=${LOOP:-1}
+SPLIT=${SPLIT:-0}
 PORT_BASE=${PORT_BASE:-18080}
 B1=127.0.0.1:$((PORT_BASE + 1))
 B2=127.0.0.1:$((PORT_BASE + 2))
@@ -223,7 +226,7 @@ start_lab() {
 	local i url
 	for i in $(seq 300); do
 		if grep -q '^ready' "$tmp/albnode.out" 2>/dev/null; then
-			if [[ ${#observe[@]} -gt 0 ]]; then
+			if [[ " ${observe[*]} " == *" -metrics "* ]]; then
 				url=$(awk '/^metrics /{print $2}' "$results/albnode.log" | tail -1)
 				# its stderr line may come after "ready" on stdout
 				if [[ -z $url && $i -lt 300 ]]; then sleep 0.1; continue; fi
@@ -320,6 +323,14 @@ latency_subject() {
 		local keep=("${observe[@]}"); observe=()
 		start_lab -front loop; rate_run "lab-loop-bare-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
 		observe=("${keep[@]}") ;;
+	lab-loop-log) # the access log alone (SPLIT=1)
+		local keep=("${observe[@]}"); observe=(-accesslog "$tmp/access.log")
+		start_lab -front loop; rate_run "lab-loop-log-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+		observe=("${keep[@]}") ;;
+	lab-loop-scrape) # the metrics endpoint, scraped once a second, alone (SPLIT=1)
+		local keep=("${observe[@]}"); observe=(-metrics)
+		start_lab -front loop; rate_run "lab-loop-scrape-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
+		observe=("${keep[@]}") ;;
 	lab-rules*) n=${name#lab-rules}; start_lab -front goroutine -rules "$n"; rate_run "lab-rules$n-r$r" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
 	haproxy) start_haproxy; rate_run "haproxy-r$r" "http://$HAP/"; stop_proxy ;;
 	nginx) start_nginx; rate_run "nginx-r$r" "http://$NGX/"; stop_proxy ;;
@@ -335,7 +346,7 @@ fi
 # the noise, not the subjects: every subject runs once per round, in an
 # order rotated each round, and the report gives each subject's median over
 # the rounds and the median of the rounds' paired differences.
-latency_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop lab-loop-bare) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct)
+latency_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop lab-loop-bare) $([[ $LOOP == 1 && $SPLIT == 1 ]] && echo lab-loop-log lab-loop-scrape) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx direct)
 say "measuring: a constant $RATE requests/s (50% of the lab node's throughput), $LAT_ROUNDS rounds of $LAT_DURATION per subject, the order rotated each round"
 for ((r = 1; r <= LAT_ROUNDS; r++)); do
 	k=$(((r - 1) % ${#latency_subjects[@]}))
@@ -486,6 +497,9 @@ dir=$(summary "$results"/direct.txt)
 		}'
 		echo "loop front p99 - HAProxy p99, round by round: $(paired_p99 lab-loop haproxy)"
 		echo "loop front without access log and metrics scrape (as HAProxy runs here) p99 - HAProxy p99, round by round: $(paired_p99 lab-loop-bare haproxy)"
+		if [[ $SPLIT == 1 ]]; then
+			echo "what the loop's p99 pays for, against the bare loop, round by round: both $(paired_p99 lab-loop lab-loop-bare); the access log alone $(paired_p99 lab-loop-log lab-loop-bare); the metrics scrape alone $(paired_p99 lab-loop-scrape lab-loop-bare)"
+		fi
 	fi
 	# listener rules: each count against HAProxy in this run, and what
 	# each rule costs against the node without rules (throughput lost per
