@@ -84,14 +84,25 @@ func preflightAgents(o *Options) error {
 // without agents is left alone: l.Runtime stays the one local runtime.
 func (l *Lab) startAgents(ctx context.Context) error {
 	st := l.opts.Stack
-	if !st.HasAgents() {
+	if !st.HasAgents() && len(st.ZoneContexts) == 0 {
 		return nil
 	}
 	if err := preflightAgents(&l.opts); err != nil {
 		return err
 	}
-	remotes := map[string]remoteZone{}
-	agents := map[string]string{}
+	remotes, agents, err := l.startEngineZones(ctx) // zones on Docker contexts' engines (agentdocker.go)
+	if err != nil {
+		return err
+	}
+	if remotes == nil {
+		remotes, agents = map[string]remoteZone{}, map[string]string{}
+	}
+	if !st.HasAgents() {
+		zr := newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
+		zr.say = l.say
+		l.Runtime = zr
+		return nil
+	}
 	subnets := map[netip.Prefix]string{}
 	fail := func(err error) error {
 		for _, r := range remotes {
