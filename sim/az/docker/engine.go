@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/client"
 
@@ -90,4 +93,45 @@ func Probe(ctx context.Context, contextName string) (Engine, error) {
 	}
 	e.Version, e.API = v.Version, cli.ClientVersion()
 	return e, nil
+}
+
+// ReapEngines is Reap on the environment's engine and on every other
+// engine on this host that a context of the Docker CLI's store names (a
+// unix socket; each engine once): `lab down` does not know which stacks
+// crashed, and a stack's zones may have run on any of them. Engines that
+// do not answer are passed over; it returns how many containers it removed.
+func ReapEngines(ctx context.Context, stateDir string, logger *slog.Logger) (int, error) {
+	hosts := map[string]bool{}
+	n, err := 0, error(nil)
+	if cli, cerr := newClient(); cerr == nil {
+		hosts[cli.DaemonHost()] = true
+		cli.Close()
+		if _, perr := Probe(ctx, ""); perr == nil {
+			n, err = Reap(ctx, stateDir, logger)
+		}
+	}
+	names, lerr := dockerctx.List("")
+	if lerr != nil {
+		return n, errors.Join(err, lerr)
+	}
+	errs := []error{err}
+	for _, name := range names {
+		c, cerr := dockerctx.Load("", name)
+		if cerr != nil || !c.Local() || hosts[c.Host] {
+			continue
+		}
+		hosts[c.Host] = true
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, perr := Probe(pctx, name)
+		cancel()
+		if perr != nil {
+			continue
+		}
+		m, rerr := ReapContext(ctx, name, stateDir, logger)
+		n += m
+		if rerr != nil {
+			errs = append(errs, fmt.Errorf("docker context %s: %w", name, rerr))
+		}
+	}
+	return n, errors.Join(errs...)
 }

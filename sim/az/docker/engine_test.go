@@ -2,8 +2,10 @@ package docker
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +59,38 @@ func TestEngineByContext(t *testing.T) {
 	}
 	if _, err := Probe(ctx, "missing"); err == nil || !strings.Contains(err.Error(), "contexts there: default, far, here, nobody") {
 		t.Errorf("Probe(missing): %v", err)
+	}
+}
+
+// TestReapEnginesVisitsContextEngines: with DOCKER_HOST on a socket nobody
+// serves, a dead run's container on the engine a context names is reaped
+// all the same (lab down's reaper visits every local engine of the store),
+// by a runtime launched through that context.
+func TestReapEnginesVisitsContextEngines(t *testing.T) {
+	needEngine(t)
+	cli := mustClient(t)
+	host := cli.DaemonHost()
+	if !strings.HasPrefix(host, "unix://") {
+		t.Skipf("the engine is not on a local socket: %s", host)
+	}
+	contextStore(t, map[string]string{"here": host})
+	dead := newRuntime(t, func(o *Options) { o.Context = "here" })
+	dead.owner[LabelOwnerPID] = strconv.Itoa(deadPID(t))
+	dead.owner[LabelOwnerStart] = "1"
+	d := spec(t, spinBin, "127.0.1.68", nil)
+	launch(t, dead, d)
+	saved, had := os.LookupEnv("DOCKER_HOST")
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "none.sock"))
+	n, err := ReapEngines(bg, t.TempDir(), quiet())
+	if had { // countRun asks the environment's engine
+		os.Setenv("DOCKER_HOST", saved)
+	} else {
+		os.Unsetenv("DOCKER_HOST")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := countRun(t, dead.opts.RunID); n < 1 || left != 0 {
+		t.Errorf("ReapEngines removed %d; the dead run still has %d container(s)", n, left)
 	}
 }
