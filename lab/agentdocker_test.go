@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +108,12 @@ auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
 		resp.Body.Close()
 		return resp.StatusCode < 500
 	})
+	if err := zr.OwnsListener(ctx, inB.ID, netip.AddrPortFrom(inB.Addr, uint16(inB.Port))); err != nil {
+		t.Errorf("zone b's instance's listener, asked of its engine: %v", err)
+	}
+	if _, err := zr.Output(ctx, inB.ID, 5); err != nil {
+		t.Errorf("zone b's instance's output, from its engine: %v", err)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

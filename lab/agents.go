@@ -521,6 +521,9 @@ func (z *zonedRuntime) Enforced() (bool, string) {
 // no such call): a remote instance's is taken as its own.
 func (z *zonedRuntime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error {
 	rt, _, err := z.of(id)
+	if ez, ok := rt.(engineZone); ok && err == nil { // an engine on this host (agentdocker.go)
+		return ez.OwnsListener(ctx, id, addr)
+	}
 	if err != nil || rt != z.local {
 		return nil
 	}
@@ -536,6 +539,9 @@ func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) 
 	rt, name, err := z.of(id)
 	if err != nil {
 		return "", err
+	}
+	if ez, ok := rt.(engineZone); ok { // an engine on this host (agentdocker.go)
+		return ez.Output(ctx, id, lines)
 	}
 	if o, ok := rt.(outputter); ok && rt == z.local {
 		return o.Output(ctx, id, lines)
