@@ -154,3 +154,19 @@ wait:
 		t.Errorf("the second agent after SIGTERM: %v; stderr:\n%s", err, p.stderr)
 	}
 }
+
+// TestAgentDockerContextFlag: an agent whose --docker-context the store
+// does not hold is refused, with the contexts there are.
+func TestAgentDockerContextFlag(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", filepath.Join(dir, "docker-config"))
+	tokFile := filepath.Join(dir, "token")
+	if code, _, errs := runLab(t, "agent", "token", "--out", tokFile); code != exitOK {
+		t.Fatalf("lab agent token: %d %s", code, errs)
+	}
+	code, _, errs := runLab(t, "agent", "--listen", "127.0.0.1:0", "--subnet", "127.0.108.0/24", "--token-file", tokFile,
+		"--dir", filepath.Join(dir, "agent"), "--docker-context", "zone-z")
+	if want := `lab agent: --docker-context zone-z: docker context "zone-z" not found in ` + filepath.Join(dir, "docker-config") + `; contexts there: default`; code != exitUsage || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, exitUsage, want)
+	}
+}
