@@ -37,6 +37,46 @@ func (engineZone) Cut(context.Context, time.Duration) (func() error, error) {
 	return nil, errNoHostToCut
 }
 
+// preflightEngineZones refuses, before anything starts, zones on Docker
+// contexts this run cannot use: without the docker driver, with
+// --isolate, or on an engine that does not answer (each such zone said,
+// at once).
+func preflightEngineZones(ctx context.Context, driver string, o *Options) error {
+	st := o.Stack
+	if len(st.ZoneContexts) == 0 {
+		return nil
+	}
+	var named, dead []string
+	for _, z := range st.Zones {
+		c := st.ZoneContext(z)
+		if c == "" {
+			continue
+		}
+		named = append(named, z+" on "+c)
+		if driver != DriverDocker || o.Isolate {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := docker.Probe(pctx, c)
+		cancel()
+		if err != nil {
+			dead = append(dead, fmt.Sprintf("zone %s: docker context %s: %v", z, c, err))
+		}
+	}
+	refuse := func(format string, args ...any) error {
+		return &PreflightError{Err: fmt.Errorf("%s: zones: %s run on Docker contexts' engines, but %s", st.At("zones"), strings.Join(named, ", "), fmt.Sprintf(format, args...))}
+	}
+	switch {
+	case driver != DriverDocker:
+		return refuse("the run's driver is %s; run with --driver docker (or auto with an engine that answers)", driver)
+	case o.Isolate:
+		return refuse("--isolate is not yet supported with them (the run's namespaces are made on its own engine only)")
+	case len(dead) > 0:
+		return refuse("%s", strings.Join(dead, "; "))
+	}
+	return nil
+}
+
 // startEngineZones opens a docker runtime on the engine of every Docker
 // context the stack's zones name, reaping dead runs' containers there
 // first and making sure the instances' image is on it. It returns the
@@ -46,18 +86,6 @@ func (l *Lab) startEngineZones(ctx context.Context) (map[string]remoteZone, map[
 	st := l.opts.Stack
 	if len(st.ZoneContexts) == 0 {
 		return nil, nil, nil
-	}
-	if l.Driver != DriverDocker {
-		var named []string
-		for _, z := range st.Zones {
-			if c := st.ZoneContext(z); c != "" {
-				named = append(named, z+" on "+c)
-			}
-		}
-		return nil, nil, &PreflightError{Err: fmt.Errorf("%s: zones: %s run on Docker contexts' engines, but the run's driver is %s; run with --driver docker (or auto with an engine that answers)", st.At("zones"), strings.Join(named, ", "), l.Driver)}
-	}
-	if l.opts.Isolate {
-		return nil, nil, &PreflightError{Err: fmt.Errorf("%s: zones: docker_context is not yet supported with --isolate (the run's namespaces are made on its own engine only)", st.At("zones"))}
 	}
 	byContext := map[string]engineZone{}
 	zones := map[string]remoteZone{}

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -119,5 +120,42 @@ auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
 	}
 	if left := runContainers(t, l.RunID); len(left) > 0 {
 		t.Errorf("containers of the run left after Close: %q", left)
+	}
+}
+
+// TestEngineZonesPreflight: zones on Docker contexts are refused before
+// anything starts without the docker driver, with --isolate, or when a
+// context's engine does not answer (each said).
+func TestEngineZonesPreflight(t *testing.T) {
+	cfg := t.TempDir()
+	dead := "unix://" + filepath.Join(t.TempDir(), "none.sock")
+	dockerCLI, err := exec.LookPath("docker")
+	if err != nil {
+		t.Skip("no docker CLI on PATH to make the context with (stack's tests write the format by hand)")
+	}
+	if out, err := exec.Command(dockerCLI, "--config", cfg, "context", "create", "nobody", "--docker", "host="+dead).CombinedOutput(); err != nil {
+		t.Fatalf("docker context create: %v\n%s", err, out)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	st, err := stack.Parse("ctx.yaml", []byte("name: ctx\nzones: [{name: us-east-1a}, {name: us-east-1b, docker_context: nobody}]\n"+
+		"target_group: {port: 18633}\nlaunch_template: {command: [simplydone]}\nauto_scaling_group: {min_size: 1, max_size: 2}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		driver  string
+		isolate bool
+		want    string
+	}{
+		{DriverProcess, false, "ctx.yaml:2:8: zones: us-east-1b on nobody run on Docker contexts' engines, but the run's driver is process; run with --driver docker"},
+		{DriverDocker, true, "but --isolate is not yet supported with them"},
+		{DriverDocker, false, "but zone us-east-1b: docker context nobody: no engine answers at " + dead},
+	} {
+		err := preflightEngineZones(ctx, c.driver, &Options{Stack: st, Isolate: c.isolate})
+		var pe *PreflightError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("driver %s isolate %v: %v; want a PreflightError saying %q", c.driver, c.isolate, err, c.want)
+		}
 	}
 }
