@@ -115,6 +115,11 @@ auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
 	if _, err := zr.Output(ctx, inB.ID, 5); err != nil {
 		t.Errorf("zone b's instance's output, from its engine: %v", err)
 	}
+	if acct, here := zr.hostAccounting(); !here(inB.ID) || acct == nil {
+		t.Errorf("zone b's instance, on an engine on this host, is left out of this host's CPU accounting")
+	} else if a, err := acct.CPUAccount(ctx, inB.ID); err != nil || a.Share <= 0 {
+		t.Errorf("zone b's instance's CPU account on this host: %+v, %v", a, err)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}

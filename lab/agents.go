@@ -500,11 +500,16 @@ func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPU
 // include.
 func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bool) {
 	acct, _ := z.local.(az.CPUAccounter)
+	for name := range z.remotes {
+		if z.engineOnly(name) { // a Docker context's engine on this host: its instances use this host's CPU
+			acct = z // dispatches by zone
+		}
+	}
 	return acct, func(id az.InstanceID) bool {
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		name, ok := z.where[id]
-		return ok && z.remotes[name] == nil
+		return ok && (z.remotes[name] == nil || z.engineOnly(name))
 	}
 }
 
