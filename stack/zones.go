@@ -19,6 +19,7 @@ import (
 //	zones:
 //	  - {name: us-east-1a}                             # this host
 //	  - {name: us-east-1b, agent: 169.254.1.250:7450}  # the host whose `lab agent` listens there
+//	  - {name: us-east-1c, docker_context: engine-c}   # the engine a Docker context names, on this host
 //
 // A zone without agent runs on the controller's host, as every zone of
 // availability_zones does; a zones: list without any agent is the same
