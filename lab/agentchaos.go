@@ -50,7 +50,7 @@ type zoneCuts struct {
 func (c zoneCuts) handle(e events.Envelope) {
 	switch f := e.Event.(type) {
 	case chaos.FaultInjected:
-		if f.Action != chaos.AZOutage || c.zr.remotes[f.Zone] == nil {
+		if f.Action != chaos.AZOutage || c.zr.remotes[f.Zone] == nil || c.zr.engineOnly(f.Zone) {
 			return
 		}
 		d, err := time.ParseDuration(f.Duration)

@@ -84,14 +84,25 @@ func preflightAgents(o *Options) error {
 // without agents is left alone: l.Runtime stays the one local runtime.
 func (l *Lab) startAgents(ctx context.Context) error {
 	st := l.opts.Stack
-	if !st.HasAgents() {
+	if !st.HasAgents() && len(st.ZoneContexts) == 0 {
 		return nil
 	}
 	if err := preflightAgents(&l.opts); err != nil {
 		return err
 	}
-	remotes := map[string]remoteZone{}
-	agents := map[string]string{}
+	remotes, agents, err := l.startEngineZones(ctx) // zones on Docker contexts' engines (agentdocker.go)
+	if err != nil {
+		return err
+	}
+	if remotes == nil {
+		remotes, agents = map[string]remoteZone{}, map[string]string{}
+	}
+	if !st.HasAgents() {
+		zr := newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
+		zr.say = l.say
+		l.Runtime = zr
+		return nil
+	}
 	subnets := map[netip.Prefix]string{}
 	fail := func(err error) error {
 		for _, r := range remotes {
@@ -489,11 +500,16 @@ func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPU
 // include.
 func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bool) {
 	acct, _ := z.local.(az.CPUAccounter)
+	for name := range z.remotes {
+		if z.engineOnly(name) { // a Docker context's engine on this host: its instances use this host's CPU
+			acct = z // dispatches by zone
+		}
+	}
 	return acct, func(id az.InstanceID) bool {
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		name, ok := z.where[id]
-		return ok && z.remotes[name] == nil
+		return ok && (z.remotes[name] == nil || z.engineOnly(name))
 	}
 }
 
@@ -510,6 +526,9 @@ func (z *zonedRuntime) Enforced() (bool, string) {
 // no such call): a remote instance's is taken as its own.
 func (z *zonedRuntime) OwnsListener(ctx context.Context, id az.InstanceID, addr netip.AddrPort) error {
 	rt, _, err := z.of(id)
+	if ez, ok := rt.(engineZone); ok && err == nil { // an engine on this host (agentdocker.go)
+		return ez.OwnsListener(ctx, id, addr)
+	}
 	if err != nil || rt != z.local {
 		return nil
 	}
@@ -525,6 +544,9 @@ func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) 
 	rt, name, err := z.of(id)
 	if err != nil {
 		return "", err
+	}
+	if ez, ok := rt.(engineZone); ok { // an engine on this host (agentdocker.go)
+		return ez.Output(ctx, id, lines)
 	}
 	if o, ok := rt.(outputter); ok && rt == z.local {
 		return o.Output(ctx, id, lines)

@@ -161,6 +161,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	if err := preflightAgents(&l.opts); err != nil {
 		return nil, err // before anything starts
 	}
+	if err := preflightEngineZones(ctx, l.Driver, &l.opts); err != nil { // zones on Docker contexts (agentdocker.go)
+		return nil, err // before anything starts
+	}
 	if l.RunID, err = newRunID(crand.Reader); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,9 @@ type Stack struct {
 	// ZoneAgents are zones:' agents (zones.go), "host:port" by zone name;
 	// a zone not in it (every zone, when nil) runs on this host.
 	ZoneAgents map[string]string
+	// ZoneContexts are zones:' docker_context (zones.go): the Docker CLI
+	// context whose engine runs the zone's instances, by zone name.
+	ZoneContexts map[string]string
 
 	File   string // where the stack came from ("builtin/simplydone.yaml" for a built-in)
 	Source []byte // the YAML as given

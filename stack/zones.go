@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/simplydone/lab/internal/dockerctx"
 	"github.com/simplydone/lab/internal/yamlcheck"
 )
 
@@ -17,6 +19,7 @@ import (
 //	zones:
 //	  - {name: us-east-1a}                             # this host
 //	  - {name: us-east-1b, agent: 169.254.1.250:7450}  # the host whose `lab agent` listens there
+//	  - {name: us-east-1c, docker_context: engine-c}   # the engine a Docker context names, on this host
 //
 // A zone without agent runs on the controller's host, as every zone of
 // availability_zones does; a zones: list without any agent is the same
@@ -49,7 +52,7 @@ func (p *parser) zoneEntries(m map[string]*yaml.Node, s *Stack) {
 	seen := map[string]int{} // agent (one spelling) -> its entry
 	for i, n := range list {
 		ipath := yamlcheck.Index(path, i)
-		e := p.Mapping(n, ipath, "name", "agent")
+		e := p.Mapping(n, ipath, "name", "agent", "docker_context")
 		var name, agent string
 		switch {
 		case p.Bad(ipath):
@@ -59,6 +62,7 @@ func (p *parser) zoneEntries(m map[string]*yaml.Node, s *Stack) {
 		p.Str(e, ipath, "name", &name)
 		p.Str(e, ipath, "agent", &agent)
 		names = append(names, name)
+		p.zoneContext(e, ipath, name, s)
 		field := ipath + ".agent"
 		if !p.Has(field) || p.Bad(field) {
 			continue
@@ -79,6 +83,52 @@ func (p *parser) zoneEntries(m map[string]*yaml.Node, s *Stack) {
 	s.Zones = names
 	if len(agents) > 0 {
 		s.ZoneAgents = agents
+	}
+}
+
+// ZoneContext is the Docker CLI context whose engine runs zone's
+// instances, or "" (the run's own engine, or the agent's).
+func (s *Stack) ZoneContext(zone string) string { return s.ZoneContexts[zone] }
+
+// zoneContext reads a zones: entry's docker_context: a context of the
+// Docker CLI's store (internal/dockerctx: $DOCKER_CONFIG or ~/.docker)
+// with a docker endpoint on this host (a unix socket). Instances use the
+// host's network and are reached at their zone's addresses on this host's
+// loopback, so an engine on another host cannot serve a zone without an
+// agent there: such a context is refused, naming `lab agent
+// --docker-context` as the way.
+func (p *parser) zoneContext(e map[string]*yaml.Node, ipath, zone string, s *Stack) {
+	var name string
+	p.Str(e, ipath, "docker_context", &name)
+	field := ipath + ".docker_context"
+	if !p.Has(field) || p.Bad(field) {
+		return
+	}
+	if p.Has(ipath + ".agent") {
+		p.Errf(field, "%q given with agent; use one: agent (the zone runs on that host; start it there with `lab agent --docker-context %s` to use that engine) or docker_context (an engine on this host)", name, name)
+		return
+	}
+	c, err := dockerctx.Load("", name)
+	var nf *dockerctx.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		p.Errf(field, "%q is not a Docker context of %s; allowed: %s (docker context ls; docker context create NAME --docker host=unix:///PATH)", name, nf.Store, strings.Join(nf.Known, ", "))
+		return
+	case errors.Is(err, dockerctx.ErrNoDockerEndpoint):
+		p.Errf(field, "%q has no docker endpoint; allowed: a context with one (docker context create NAME --docker host=unix:///PATH)", name)
+		return
+	case err != nil:
+		p.Errf(field, "%q: %v", name, err)
+		return
+	case !c.Local():
+		p.Errf(field, "%q names the engine %s, not a unix socket on this host: instances use the host's network and are reached at their zone's addresses here; for an engine on another host run `lab agent --docker-context %s` there and name it with agent: host:port", name, c.Host, name)
+		return
+	}
+	if zone != "" {
+		if s.ZoneContexts == nil {
+			s.ZoneContexts = map[string]string{}
+		}
+		s.ZoneContexts[zone] = name
 	}
 }
 

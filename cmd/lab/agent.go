@@ -48,6 +48,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tokenFile := fs.String("token-file", os.Getenv("LAB_AGENT_TOKEN_FILE"), "the shared token (`lab agent token --out F` writes one; default $LAB_AGENT_TOKEN_FILE)")
 	dir := fs.String("dir", "", "where run directories and records go on this host (default: the lab's state directory's agent/)")
 	allowCut := fs.Bool("network-cut", false, "let an az-outage cut this host off the network: every link but the loopback set down for the fault's duration (the agent restores them itself at its end, or when the controller is gone); off: az-outage acts in the load balancer only")
+	dockerContext := fs.String("docker-context", "", "the Docker CLI context whose engine runs the docker driver's instances (default: DOCKER_HOST, else the local socket)")
 	lease := fs.Duration("lease", agent.DefaultLease, "with no word from the controller this long, the agent reverts the run's faults (10 leases: ends the run)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
@@ -87,10 +88,13 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFailed
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	f := agentFactory{stateDir: filepath.Join(*dir, "state"), log: logger}
+	f := agentFactory{stateDir: filepath.Join(*dir, "state"), log: logger, dockerContext: *dockerContext}
 	drivers := []string{"process"}
-	if dockerAnswers(ctx) {
+	if e, err := agentEngine(ctx, *dockerContext); err == nil {
 		drivers = append(drivers, "docker")
+		logger.Info("agent: the docker driver's engine", "context", *dockerContext, "host", e.Host, "version", e.Version)
+	} else if *dockerContext != "" {
+		return bad("--docker-context %s: %v", *dockerContext, err)
 	}
 	// What a crashed agent left goes before anything starts: its network
 	// cut put back, its instances reaped.
@@ -106,7 +110,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		logger.Warn("reaping what an earlier agent left", "err", err)
 	}
 	if len(drivers) > 1 {
-		m, err := docker.Reap(ctx, f.stateDir, logger)
+		m, err := docker.ReapContext(ctx, *dockerContext, f.stateDir, logger)
 		if err != nil {
 			logger.Warn("reaping the containers an earlier agent left", "err", err)
 		}
@@ -225,8 +229,9 @@ func agentTokenCommand(args []string, stdout, stderr io.Writer) int {
 // stateDir (where the next agent's reaper finds a crashed one's), its
 // instances' output in the run's directory.
 type agentFactory struct {
-	stateDir string
-	log      *slog.Logger
+	stateDir      string
+	log           *slog.Logger
+	dockerContext string // --docker-context; "": DOCKER_HOST, else the local socket
 }
 
 func (f agentFactory) new(ctx context.Context, runID, driver, dir string) (az.Runtime, error) {
@@ -238,17 +243,20 @@ func (f agentFactory) new(ctx context.Context, runID, driver, dir string) (az.Ru
 		}
 		return process.New(process.Options{RunID: runID, StateDir: f.stateDir, LogDir: logs, Logger: f.log})
 	case "docker":
-		return docker.New(ctx, docker.Options{RunID: runID, Logger: f.log, LogDir: logs})
+		if _, err := docker.ReapContext(ctx, f.dockerContext, f.stateDir, f.log); err != nil {
+			f.log.Warn("reaping earlier runs' containers", "err", err)
+		}
+		return docker.New(ctx, docker.Options{RunID: runID, Logger: f.log, LogDir: logs, Context: f.dockerContext})
 	}
 	return nil, fmt.Errorf("driver %q: allowed process, docker", driver)
 }
 
-// dockerAnswers reports whether a Docker engine answers within two seconds.
-func dockerAnswers(ctx context.Context) bool {
+// agentEngine asks the docker driver's engine (the named context's, or
+// DOCKER_HOST's) for its version within two seconds.
+func agentEngine(ctx context.Context, contextName string) (docker.Engine, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, err := docker.Available(ctx)
-	return err == nil
+	return docker.Probe(ctx, contextName)
 }
 
 // agentLoadDial resolves a load share's load balancer name through the

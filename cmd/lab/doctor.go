@@ -49,6 +49,7 @@ func doctor(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  %-22s %s: %s\n", "lab run --driver auto", driver, why)
 	ok = doctorPostgres(s, stdout) && ok
 	ok = doctorAgents(ctx, s, "", stdout) && ok // zones on agents: the token from $LAB_AGENT_TOKEN_FILE
+	ok = doctorEngines(ctx, s, stdout) && ok    // zones on Docker contexts' engines (doctor_engines.go)
 	on, detail := process.CheckCgroups()
 	check(on, "CPU limits (processes)", detail)
 	zones, err := az.NewZones(s.Zones)

@@ -208,7 +208,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Removed the database data of %d run(s) that crashed.\n", m)
 	}
 	if _, err := docker.Available(ctx); err == nil {
-		m, err := docker.Reap(ctx, *stateDir, logger)
+		m, err := docker.ReapEngines(ctx, *stateDir, logger) // this engine and every other local one a Docker context names
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed

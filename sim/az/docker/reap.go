@@ -77,13 +77,20 @@ func sameOwner(labels, want map[string]string) bool {
 // start tick, boot). Only containers the lab made (Owned), on this host and
 // of this user, are considered. It returns how many containers it removed.
 func Reap(ctx context.Context, stateDir string, logger *slog.Logger) (int, error) {
+	return ReapContext(ctx, "", stateDir, logger)
+}
+
+// ReapContext is Reap on the engine the named Docker context names ("":
+// the environment's): a run's containers on every engine it used are
+// reaped by visiting each.
+func ReapContext(ctx context.Context, contextName, stateDir string, logger *slog.Logger) (int, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	if stateDir == "" {
 		stateDir = runlock.DefaultStateDir()
 	}
-	cli, err := newClient()
+	cli, err := contextClient(contextName)
 	if err != nil {
 		return 0, fmt.Errorf("reap: %w", err)
 	}

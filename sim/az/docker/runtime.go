@@ -69,6 +69,10 @@ type Options struct {
 	// LogDir, when set, receives each instance's output as LogDir/<id>.log,
 	// copied from the engine when the instance terminates.
 	LogDir string
+	// Context names the Docker CLI context whose engine runs the
+	// instances (engine.go); "" the environment's (DOCKER_HOST, else the
+	// local socket).
+	Context string
 	// Isolate gives each container a network namespace of its own with
 	// loopback only (network mode none) instead of the host's network:
 	// it listens on its zone address there and reaches nothing of the
@@ -150,7 +154,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("docker runtime: log dir: %w", err)
 		}
 	}
-	cli, err := newClient()
+	cli, err := contextClient(opts.Context)
 	if err != nil {
 		return nil, fmt.Errorf("docker runtime: %w", err)
 	}
