@@ -174,6 +174,11 @@ func (r *run) revertAll(withCut bool) ([]string, error) {
 		}
 		done = append(done, "cpu hog in "+string(h.id))
 	}
+	if what, err := r.node.revert(); err != nil {
+		errs = append(errs, err)
+	} else if what != "" {
+		done = append(done, what)
+	}
 	if cut != nil {
 		if err := cut.restore(); err != nil {
 			errs = append(errs, fmt.Errorf("restore the host's network: %w", err))

@@ -57,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	Cut    NetCutter // optional: nil, and a cut is refused
 	Join   Joiner    // optional: nil, and an Open that asks to join is refused
+	// NewNode makes the zone's load-balancer node (node.go); optional: nil,
+	// and a node open is refused.
+	NewNode NodeFactory
 }
 
 // Server is a lab agent: it runs one run's instances at a time on this
@@ -164,6 +167,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, _ *http.Request) { reply(w, http.StatusOK, s.Info()) })
 	s.runRoutes(mux)
+	s.nodeRoutes(mux)
 	return s.authenticate(mux)
 }
 
