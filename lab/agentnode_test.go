@@ -2,7 +2,6 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,31 +83,32 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	}
 	t.Cleanup(func() { r.Close() })
 	zone := az.Zone{Name: "us-east-1a", Index: 1, Subnet: netip.MustParsePrefix("127.0.213.0/24"), Node: nodeAddr}
-	spec := alb.SpecOf(alb.Config{Zones: []az.Zone{zone}, Port: port, IdleTimeout: 60 * time.Second,
+	other := az.Zone{Name: "us-east-1b", Index: 2, Subnet: netip.MustParsePrefix("127.0.2.0/24")}
+	cfg := alb.Config{Zones: []az.Zone{other, zone}, Port: port, IdleTimeout: 60 * time.Second,
 		DeregistrationDelay: 2 * time.Second, CrossZone: true, AccessLog: io.Discard,
 		HealthCheck: alb.HealthCheck{Path: "/health", Interval: 5 * time.Second, Timeout: 2 * time.Second,
 			Thresholds: alb.Thresholds{Healthy: 2, Unhealthy: 2}, Matches: func(c int) bool { return c == 200 }},
-		GoroutineFront: true})
-	raw, err := json.Marshal(AgentNodeOpen{Spec: spec, Speed: 20})
+		GoroutineFront: true}
+	node, err := openAgentNode(ctx, r, cfg, zone, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.OpenNode(ctx, raw); err != nil {
-		t.Fatal(err)
+	if want := netip.AddrPortFrom(nodeAddr, uint16(port)); node.addr != want {
+		t.Fatalf("node address %s, want %s", node.addr, want)
 	}
-	tgt := agent.NodeTarget{ID: "i-0node1", Addr: tl.Addr().String(), Zone: zone.Name}
-	if err := r.RegisterTarget(ctx, tgt); err != nil {
+	const id = az.InstanceID("i-0node1")
+	if err := node.register(ctx, "", id, zone.Name, netip.MustParseAddrPort(tl.Addr().String())); err != nil {
 		t.Fatal(err)
 	}
 	health := func() AgentNodeHealth {
-		var hs []AgentNodeHealth
-		if err := r.NodeView(ctx, "health", &hs); err != nil {
+		hs, err := node.health(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if len(hs) != 1 {
 			t.Fatalf("health view %+v, want the one target", hs)
 		}
-		return hs[0]
+		return hs[id]
 	}
 	waitFor(t, "the target healthy on the agent's node", 15*time.Second, func() bool { return health().State == string(alb.StateHealthy) })
 
@@ -128,8 +128,8 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 			t.Fatalf("through the agent's node: %d %q %v", code, body, err)
 		}
 	}
-	var m alb.Snapshot
-	if err := r.NodeView(ctx, "metrics", &m); err != nil || m.RequestCount != 3 || m.HTTPCode_Target_2XX_Count != 3 || m.Zone != zone.Name {
+	m, err := node.metrics(ctx)
+	if err != nil || m.RequestCount != 3 || m.HTTPCode_Target_2XX_Count != 3 || m.Zone != zone.Name {
 		t.Fatalf("metrics %+v, %v; want 3 requests, 3 target 2xx in %s", m, err, zone.Name)
 	}
 
@@ -141,26 +141,26 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	sick.Store(false)
 	waitFor(t, "the target healthy again", 15*time.Second, func() bool { return health().State == string(alb.StateHealthy) })
 
-	if err := r.SetNodeUp(ctx, false); err != nil {
+	if err := node.setUp(ctx, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := get(); err == nil {
 		t.Fatal("the stopped node still answers")
 	}
-	if err := r.SetNodeUp(ctx, true); err != nil {
+	if err := node.setUp(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the restarted node answering", 10*time.Second, func() bool { code, _, err := get(); return err == nil && code == 200 })
 
 	start := time.Now()
-	if err := r.DeregisterTarget(ctx, tgt, 30*time.Second); err != nil {
+	if err := <-node.deregister(id); err != nil {
 		t.Fatal(err)
 	}
 	// Drained (nothing in flight); the node keeps it draining until the
 	// deregistration delay ends, then forgets it, as sim/alb does locally.
 	waitFor(t, "the target gone from the node after its deregistration delay", 10*time.Second, func() bool {
-		var left []AgentNodeHealth
-		if err := r.NodeView(ctx, "health", &left); err != nil {
+		left, err := node.health(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, h := range left {
