@@ -18,6 +18,7 @@ import (
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/netcut"
 	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/docker"
@@ -124,7 +125,8 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cut = cutter
 	}
 	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: subnet, Dir: *dir, NewRuntime: f.new, Drivers: drivers,
-		Lease: *lease, Logger: logger, Cut: cut, Join: agentJoiner(*listen, logger), LoadDial: agentLoadDial})
+		Lease: *lease, Logger: logger, Cut: cut, Join: agentJoiner(*listen, logger), LoadDial: agentLoadDial,
+		NewNode: lab.AgentNodeFactory(logger)}) // the zone's load-balancer node (issue 20)
 	if err != nil {
 		fmt.Fprintf(stderr, "lab agent: %v\n", err)
 		return exitFailed

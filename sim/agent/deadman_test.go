@@ -78,11 +78,11 @@ type deadmanLab struct {
 	spies  chan *spy
 }
 
-func newDeadmanLab(t *testing.T) *deadmanLab {
+func newDeadmanLab(t *testing.T, opts ...func(*Config)) *deadmanLab {
 	t.Helper()
 	l := &deadmanLab{clk: clock.NewFake(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)), cutter: &fakeCutter{},
 		lease: 15 * time.Second, tok: token(t), log: &logBuf{}, spies: make(chan *spy, 4)}
-	l.s, l.addr = serve(t, Config{Token: l.tok, Lease: l.lease, Clock: l.clk, Cut: l.cutter, Logger: l.log.logger(),
+	cfg := Config{Token: l.tok, Lease: l.lease, Clock: l.clk, Cut: l.cutter, Logger: l.log.logger(),
 		NewRuntime: func(ctx context.Context, runID, driver, dir string) (az.Runtime, error) {
 			rt, err := processFactory(ctx, runID, driver, dir)
 			if err != nil {
@@ -91,7 +91,11 @@ func newDeadmanLab(t *testing.T) *deadmanLab {
 			s := &spy{Runtime: rt.(*process.Runtime)}
 			l.spies <- s
 			return s, nil
-		}})
+		}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	l.s, l.addr = serve(t, cfg)
 	return l
 }
 

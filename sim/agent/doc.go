@@ -72,10 +72,21 @@
 // controller's failure detector says when an agent's host is gone. This
 // package does not import memberlist: only sim/entry does.
 //
+// # The zone's load-balancer node
+//
+// A run may open its zone's node on the agent (node.go): POST
+// /v1/runs/{run}/node with the spec (sim/alb's Spec and the run's speed,
+// as JSON this package does not read), then /node/targets (register),
+// /node/deregister (answers once the target's draining is done on the
+// node), GET /node/health and /node/metrics, POST /node/stop and
+// /node/start (an az-outage's node part; the dead-man starts a node the
+// controller stopped), DELETE /node. The run's end closes it.
+//
 // # Out of this package
 //
 // The runtime (a RuntimeFactory: cmd/lab makes sim/az/process or
 // sim/az/docker runtimes), the network cut (a NetCutter), the membership
-// (a Joiner): each is injected, so that this package imports no runtime
+// (a Joiner), the load-balancer node (a NodeFactory: lab.AgentNodeFactory,
+// sim/alb for one zone): each is injected, so that this package imports no runtime
 // and no third-party module.
 package agent

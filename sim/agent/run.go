@@ -30,6 +30,7 @@ type run struct {
 	dir    string
 	rt     az.Runtime
 	leave  func() error // leaves the controller's cluster; nil: not joined
+	node   nodeState    // the zone's load-balancer node (node.go)
 	log    *slog.Logger
 
 	done    chan struct{} // closed by end
@@ -175,6 +176,9 @@ func (r *run) end(why string, fromWatch bool) error {
 		reverted, err := r.revertAll(true)
 		if len(reverted) > 0 {
 			r.log.Info("agent: faults reverted as the run ends", "faults", reverted)
+		}
+		if e := r.node.close(); e != nil {
+			err = errors.Join(err, fmt.Errorf("close the load-balancer node: %w", e))
 		}
 		if e := r.rt.Close(); e != nil {
 			err = errors.Join(err, fmt.Errorf("terminate the run's instances: %w", e))

@@ -60,6 +60,9 @@ type Config struct {
 	// LoadDial resolves a load share's load balancer name (load.go);
 	// optional: nil, and only shares with loopback address targets run.
 	LoadDial LoadDialer
+	// NewNode makes the zone's load-balancer node (node.go); optional: nil,
+	// and a node open is refused.
+	NewNode NodeFactory
 }
 
 // Server is a lab agent: it runs one run's instances at a time on this
@@ -167,6 +170,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/info", func(w http.ResponseWriter, _ *http.Request) { reply(w, http.StatusOK, s.Info()) })
 	s.runRoutes(mux)
+	s.nodeRoutes(mux)
 	return s.authenticate(mux)
 }
 

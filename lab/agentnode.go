@@ -1,0 +1,156 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/sim/agent"
+	"github.com/simplydone/lab/sim/alb"
+	"github.com/simplydone/lab/sim/az"
+)
+
+// A zone's load-balancer node on its agent's host (issue 20, item 1):
+// the same sim/alb code as a local node, made on the agent from the
+// controller's alb.Spec by AgentNodeFactory, which cmd/lab injects into
+// the agent (sim/agent imports no other AWS part). This is the agent's
+// half; the controller's half (the remote nodes behind lab's uses of the
+// load balancer) is not built yet.
+
+// AgentNodeOpen is what the controller sends an agent to open its zone's
+// node: the load balancer's spec for that one zone, and the run's clock
+// speed (the node's durations are AWS durations; only wall time crosses
+// the wire, so the agent runs a clock of the same speed).
+type AgentNodeOpen struct {
+	Spec  alb.Spec `json:"spec"`
+	Speed float64  `json:"speed"`
+}
+
+// AgentNodeHealth is one target as the agent's node sees it.
+type AgentNodeHealth struct {
+	ID          string `json:"id"`
+	Zone        string `json:"zone"`
+	Group       string `json:"group"`
+	State       string `json:"state"`
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// AgentNodeFactory makes a zone's node on an agent: alb.New with the one
+// zone the spec names, serving at that zone's node address. Its health
+// checks are plain HTTP from the agent's host; the controller's check
+// that a target's address is answered by its own instance (lab/owner.go)
+// is not made there (the agent has no view of the run's listeners yet).
+func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
+	return func(ctx context.Context, runID string, raw json.RawMessage, dir string) (agent.NodeHost, error) {
+		var o AgentNodeOpen
+		if err := json.Unmarshal(raw, &o); err != nil {
+			return nil, fmt.Errorf("node spec: %w", err)
+		}
+		if len(o.Spec.Zones) != 1 {
+			return nil, fmt.Errorf("node spec names %d zones; an agent serves one zone's node", len(o.Spec.Zones))
+		}
+		clk, err := clock.NewScaled(o.Speed)
+		if err != nil {
+			return nil, fmt.Errorf("node spec: %w", err)
+		}
+		cfg := o.Spec.Config()
+		h := &albNodeHost{zone: o.Spec.Zones[0].Name}
+		cfg.Clock, cfg.Events, cfg.Logger = clk, h, log.With("run", runID, "zone", h.zone)
+		var accessLog *os.File
+		if o.Spec.AccessLog {
+			if accessLog, err = os.OpenFile(filepath.Join(dir, "access.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+				return nil, fmt.Errorf("node access log: %w", err)
+			}
+			cfg.AccessLog = accessLog
+		}
+		lb, err := alb.New(cfg)
+		if err == nil {
+			err = lb.Start(context.WithoutCancel(ctx))
+		}
+		if err != nil {
+			if accessLog != nil {
+				accessLog.Close()
+			}
+			return nil, fmt.Errorf("zone %s's node: %w", h.zone, err)
+		}
+		h.lb, h.accessLog = lb, accessLog
+		return h, nil
+	}
+}
+
+// albNodeHost is an agent.NodeHost on a one-zone alb.LoadBalancer.
+type albNodeHost struct {
+	lb        *alb.LoadBalancer
+	zone      string
+	accessLog *os.File // nil: none
+	events    atomic.Int64
+}
+
+// Publish counts the node's events (TargetHealthChanged and the rest);
+// carrying them to the controller is not built yet.
+func (h *albNodeHost) Publish(events.Event) { h.events.Add(1) }
+
+func (h *albNodeHost) Register(_ context.Context, t agent.NodeTarget) error {
+	addr, err := netip.ParseAddrPort(t.Addr)
+	if err != nil {
+		return fmt.Errorf("register target %s: address %q: %w", t.ID, t.Addr, err)
+	}
+	if t.Group == "" {
+		return h.lb.Register(az.InstanceID(t.ID), t.Zone, addr)
+	}
+	return h.lb.RegisterIn(t.Group, az.InstanceID(t.ID), t.Zone, addr)
+}
+
+func (h *albNodeHost) Deregister(ctx context.Context, t agent.NodeTarget) error {
+	drained, err := h.lb.Deregister(az.InstanceID(t.ID))
+	if err != nil {
+		return err
+	}
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("deregister target %s: draining not done: %w", t.ID, ctx.Err())
+	}
+}
+
+func (h *albNodeHost) Health() (json.RawMessage, error) {
+	var out []AgentNodeHealth
+	for _, t := range h.lb.Targets() {
+		v, ok := h.lb.Health(t.ID)[h.zone]
+		if !ok {
+			continue
+		}
+		out = append(out, AgentNodeHealth{ID: string(t.ID), Zone: t.Zone, Group: t.Group,
+			State: string(v.State), Reason: string(v.Reason), Description: v.Description})
+	}
+	return json.Marshal(out)
+}
+
+func (h *albNodeHost) Metrics() (json.RawMessage, error) {
+	return json.Marshal(h.lb.Nodes()[0].Metrics())
+}
+
+func (h *albNodeHost) SetUp(up bool) error {
+	if up {
+		return h.lb.StartNode(h.zone)
+	}
+	return h.lb.StopNode(h.zone)
+}
+
+func (h *albNodeHost) Close() error {
+	err := h.lb.Close()
+	if h.accessLog != nil {
+		err = errors.Join(err, h.accessLog.Close())
+	}
+	return err
+}

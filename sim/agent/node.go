@@ -1,0 +1,225 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// NodeFactory makes the zone's load-balancer node of a run on this host
+// from the spec the controller sent (sim/alb's Spec as JSON; this package
+// does not read it, so that it imports no other AWS part). dir is the
+// run's directory here (the node's access log goes there). cmd/lab
+// supplies it (issue 20: the zone's node on its agent's host).
+type NodeFactory func(ctx context.Context, runID string, spec json.RawMessage, dir string) (NodeHost, error)
+
+// NodeHost is one zone's load-balancer node serving on this host.
+type NodeHost interface {
+	// Register adds a target to the node's target group (group: its name;
+	// empty: the load balancer's own).
+	Register(ctx context.Context, t NodeTarget) error
+	// Deregister removes a target and returns once its draining is done
+	// on the node (the deregistration delay, or sooner when it is idle).
+	Deregister(ctx context.Context, t NodeTarget) error
+	// Health is the node's view of its targets (JSON the factory's side
+	// defines: per target, its state and reason code).
+	Health() (json.RawMessage, error)
+	// Metrics is the node's metric counts (JSON the factory's side defines).
+	Metrics() (json.RawMessage, error)
+	// SetUp starts (true) or stops (false) the node: an az-outage's node part.
+	SetUp(up bool) error
+	// Close stops the node for good and flushes its access log.
+	Close() error
+}
+
+// NodeTarget is a target as the controller registers it on a node.
+type NodeTarget struct {
+	ID    string `json:"id"`
+	Addr  string `json:"addr"` // host:port
+	Zone  string `json:"zone"`
+	Group string `json:"group,omitempty"`
+}
+
+// nodeState is a run's node (nil: none opened) and whether the controller
+// stopped it, which the dead-man reverts.
+type nodeState struct {
+	mu      sync.Mutex
+	host    NodeHost
+	stopped bool
+}
+
+func (n *nodeState) get() (NodeHost, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.host == nil {
+		return nil, fmt.Errorf("no load-balancer node is open in this run (open it first): %w", errRefused)
+	}
+	return n.host, nil
+}
+
+// revert starts a node the controller stopped; "" when there was none.
+func (n *nodeState) revert() (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.host == nil || !n.stopped {
+		return "", nil
+	}
+	if err := n.host.SetUp(true); err != nil {
+		return "", fmt.Errorf("start the load-balancer node: %w", err)
+	}
+	n.stopped = false
+	return "the load-balancer node's stop", nil
+}
+
+// close closes the node; nil when there is none.
+func (n *nodeState) close() error {
+	n.mu.Lock()
+	h := n.host
+	n.host = nil
+	n.mu.Unlock()
+	if h == nil {
+		return nil
+	}
+	return h.Close()
+}
+
+func (s *Server) nodeRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/runs/{run}/node", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		var spec json.RawMessage
+		if !decode(w, req, &spec) {
+			return
+		}
+		if s.cfg.NewNode == nil {
+			failErr(w, fmt.Errorf("this agent cannot serve a load-balancer node (it runs without a node factory): %w", errRefused))
+			return
+		}
+		r.node.mu.Lock()
+		defer r.node.mu.Unlock()
+		if r.node.host != nil {
+			failErr(w, fmt.Errorf("run %s already has its load-balancer node open here: %w", r.id, errRefused))
+			return
+		}
+		h, err := s.cfg.NewNode(req.Context(), r.id, spec, r.dir)
+		if err != nil {
+			failErr(w, fmt.Errorf("run %s: load-balancer node: %w", r.id, err))
+			return
+		}
+		r.node.host = h
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("DELETE /v1/runs/{run}/node", s.withRun(func(w http.ResponseWriter, _ *http.Request, r *run) {
+		if err := r.node.close(); err != nil {
+			failErr(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/targets", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		s.nodeTarget(w, req, r, NodeHost.Register)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/deregister", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		s.nodeTarget(w, req, r, NodeHost.Deregister)
+	}))
+	mux.HandleFunc("GET /v1/runs/{run}/node/{view}", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		h, err := r.node.get()
+		if err != nil {
+			failErr(w, err)
+			return
+		}
+		var raw json.RawMessage
+		switch req.PathValue("view") {
+		case "health":
+			raw, err = h.Health()
+		case "metrics":
+			raw, err = h.Metrics()
+		default:
+			failErr(w, fmt.Errorf("node view %q: allowed: health, metrics: %w", req.PathValue("view"), errRefused))
+			return
+		}
+		if err != nil {
+			failErr(w, err)
+			return
+		}
+		reply(w, http.StatusOK, raw)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/{op}", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		op := req.PathValue("op")
+		if op != "stop" && op != "start" {
+			failErr(w, fmt.Errorf("node operation %q: allowed: stop, start: %w", op, errRefused))
+			return
+		}
+		r.node.mu.Lock()
+		defer r.node.mu.Unlock()
+		if r.node.host == nil {
+			failErr(w, fmt.Errorf("no load-balancer node is open in this run: %w", errRefused))
+			return
+		}
+		if err := r.node.host.SetUp(op == "start"); err != nil {
+			failErr(w, fmt.Errorf("%s the load-balancer node: %w", op, err))
+			return
+		}
+		r.node.stopped = op == "stop"
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+func (s *Server) nodeTarget(w http.ResponseWriter, req *http.Request, r *run, do func(NodeHost, context.Context, NodeTarget) error) {
+	var t NodeTarget
+	if !decode(w, req, &t) {
+		return
+	}
+	h, err := r.node.get()
+	if err != nil {
+		failErr(w, err)
+		return
+	}
+	if err := do(h, req.Context(), t); err != nil {
+		failErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// The controller's side of the node.
+
+// OpenNode opens the run's load-balancer node on the agent from spec
+// (sim/alb's Spec, as JSON).
+func (r *Remote) OpenNode(ctx context.Context, spec json.RawMessage) error {
+	return r.call(ctx, fastCall, http.MethodPost, r.path("/node"), spec, nil)
+}
+
+// CloseNode closes the run's node on the agent.
+func (r *Remote) CloseNode(ctx context.Context) error {
+	return r.call(ctx, fastCall, http.MethodDelete, r.path("/node"), nil, nil)
+}
+
+// RegisterTarget registers t on the agent's node.
+func (r *Remote) RegisterTarget(ctx context.Context, t NodeTarget) error {
+	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/targets"), t, nil)
+}
+
+// DeregisterTarget deregisters t on the agent's node and returns once its
+// draining is done there; with no deadline on ctx it waits up to limit
+// (the deregistration delay and some).
+func (r *Remote) DeregisterTarget(ctx context.Context, t NodeTarget, limit time.Duration) error {
+	return r.call(ctx, limit, http.MethodPost, r.path("/node/deregister"), t, nil)
+}
+
+// NodeView reads the node's health or metrics view (view: "health" or
+// "metrics") into out.
+func (r *Remote) NodeView(ctx context.Context, view string, out any) error {
+	return r.call(ctx, fastCall, http.MethodGet, r.path("/node/"+url.PathEscape(view)), nil, out)
+}
+
+// SetNodeUp starts (true) or stops (false) the agent's node.
+func (r *Remote) SetNodeUp(ctx context.Context, up bool) error {
+	op := "stop"
+	if up {
+		op = "start"
+	}
+	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/"+op), nil, nil)
+}
