@@ -92,20 +92,9 @@ func (r *Raw) Requests() int { return int(r.Latency.N) }
 func (r *Raw) Result() *Result {
 	res := &Result{}
 	for _, rs := range r.Seconds {
-		s := rs.second(r.Start)
-		res.Seconds = append(res.Seconds, s)
-		res.Requests += s.Sent
-		res.OK2xx += s.OK2xx
-		res.Err4xx += s.Err4xx
-		res.Err5xx += s.Err5xx
-		res.Transport += s.Transport
+		res.Seconds = append(res.Seconds, rs.second(r.Start))
 	}
-	res.P50 = r.Latency.quantile(0.50)
-	res.P95 = r.Latency.quantile(0.95)
-	res.P99 = r.Latency.quantile(0.99)
-	res.Max = r.Latency.Max
-	res.MaxLag = r.Lag.Max
-	res.LagP99 = r.Lag.quantile(0.99)
+	res.totals(&r.Latency, &r.Lag)
 	res.Created = slices.Clone(r.Created)
 	res.Unreadable, res.Misacknowledged = r.Unreadable, r.Misacknowledged
 	res.Sessions, res.Reads = r.Sessions, r.Reads

@@ -196,18 +196,25 @@ func (a *aggregator) finish(through int) Result {
 		a.closeFirst()
 	}
 	r := Result{Seconds: a.seconds}
-	for _, s := range a.seconds {
+	r.totals(&a.latency, &a.lag)
+	return r
+}
+
+// totals adds up r's seconds into its counts and takes the run's quantiles
+// from its latency and lag histograms: one generator's (finish) or the
+// merged ones of several (Raw.Result).
+func (r *Result) totals(latency, lag *Histogram) {
+	for _, s := range r.Seconds {
 		r.Requests += s.Sent
 		r.OK2xx += s.OK2xx
 		r.Err4xx += s.Err4xx
 		r.Err5xx += s.Err5xx
 		r.Transport += s.Transport
 	}
-	r.P50 = a.latency.quantile(0.50)
-	r.P95 = a.latency.quantile(0.95)
-	r.P99 = a.latency.quantile(0.99)
-	r.Max = a.latency.Max
-	r.MaxLag = a.lag.Max
-	r.LagP99 = a.lag.quantile(0.99)
-	return r
+	r.P50 = latency.quantile(0.50)
+	r.P95 = latency.quantile(0.95)
+	r.P99 = latency.quantile(0.99)
+	r.Max = latency.Max
+	r.MaxLag = lag.Max
+	r.LagP99 = lag.quantile(0.99)
 }
