@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -88,18 +87,7 @@ wait:
 	if res.code != exitOK {
 		t.Fatalf("lab run: exit %d\n%s\n%s\nagent:\n%s", res.code, res.out, res.err, p.stderr)
 	}
-	entries, err := os.ReadDir(runs)
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("run directories: %v %v", entries, err)
-	}
-	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s lab.Summary
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := onlySummary(t, runs)
 	t.Logf("run %s: %s, driver %s, %d requests, success %.2f%%; the agent's containers during the run: %q", s.RunID, s.Verdict, s.Driver, s.Requests, s.SuccessRate, seen)
 	if s.Verdict != lab.Pass || s.Driver != lab.DriverDocker {
 		t.Errorf("verdict %s (%s), driver %s: want PASS on docker", s.Verdict, s.Reason, s.Driver)

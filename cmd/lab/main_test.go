@@ -416,15 +416,7 @@ slos: [success_rate >= 50%]
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", code, out.String())
 	}
-	entries, _ := os.ReadDir(runs)
-	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s lab.Summary
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatal(err)
-	}
+	s := onlySummary(t, runs)
 	if s.Verdict != lab.Interrupted || s.Faults.Injected != 1 || s.Faults.Reverted != 1 {
 		t.Fatalf("summary %s, faults %+v", s.Verdict, s.Faults)
 	}
@@ -534,4 +526,22 @@ func TestExpectedFailExitsZero(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// onlySummary reads the summary of the one run directory in runs.
+func onlySummary(t *testing.T, runs string) lab.Summary {
+	t.Helper()
+	entries, err := os.ReadDir(runs)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("run directories: %v %v", entries, err)
+	}
+	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s lab.Summary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

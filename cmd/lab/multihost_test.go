@@ -579,22 +579,8 @@ func (mh *multihost) run(ctx context.Context, during func(context.Context, *os.P
 }
 
 func (mh *multihost) summary() lab.Summary {
-	t := mh.t
-	t.Helper()
-	runs := filepath.Join(mh.dir, "runs")
-	entries, err := os.ReadDir(runs)
-	if err != nil || len(entries) != 1 {
-		t.Fatalf("run directories: %v %v", entries, err)
-	}
-	raw, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), "summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s lab.Summary
-	if err := json.Unmarshal(raw, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	mh.t.Helper()
+	return onlySummary(mh.t, filepath.Join(mh.dir, "runs"))
 }
 
 // checkCut checks that zone 1's host link was seen down during the run and

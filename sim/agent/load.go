@@ -246,17 +246,6 @@ func (r *Remote) LoadResult(ctx context.Context) (*load.Raw, error) {
 // callLoad is one long poll of the share's state, its answer up to
 // maxLoadAnswer.
 func (r *Remote) callLoad(ctx context.Context, st *LoadState) error {
-	r.mu.Lock()
-	closed := r.closed
-	r.mu.Unlock()
-	if closed {
-		return fmt.Errorf("run %s on agent %s: %w", r.run, r.c.addr, ErrClosed)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, maxLoadWait+slowCall)
-		defer cancel()
-	}
 	path := r.path("/load?wait=") + strconv.Itoa(int(maxLoadWait/time.Second))
-	return r.c.doLimit(ctx, http.MethodGet, path, nil, st, maxLoadAnswer)
+	return r.callSized(ctx, maxLoadWait+slowCall, http.MethodGet, path, nil, st, maxLoadAnswer)
 }

@@ -213,6 +213,11 @@ const (
 // call is one request of the run, limited to limit unless ctx has a
 // deadline; after Close, ErrClosed.
 func (r *Remote) call(ctx context.Context, limit time.Duration, method, path string, in, out any) error {
+	return r.callSized(ctx, limit, method, path, in, out, maxAnswer)
+}
+
+// callSized is call with an answer of up to maxSize bytes.
+func (r *Remote) callSized(ctx context.Context, limit time.Duration, method, path string, in, out any, maxSize int64) error {
 	r.mu.Lock()
 	closed := r.closed
 	r.mu.Unlock()
@@ -224,7 +229,7 @@ func (r *Remote) call(ctx context.Context, limit time.Duration, method, path str
 		ctx, cancel = context.WithTimeout(ctx, limit)
 		defer cancel()
 	}
-	return r.c.do(ctx, method, path, in, out)
+	return r.c.doLimit(ctx, method, path, in, out, maxSize)
 }
 
 func (r *Remote) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
