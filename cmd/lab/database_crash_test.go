@@ -93,6 +93,13 @@ func TestDatabaseCrashIsCleanedByLabDown(t *testing.T) {
 	if left := processesOf(tier); len(left) > 0 {
 		t.Errorf("database servers left after lab down: %v", left)
 	}
+	// The instances' runtime made the run's cgroup directories before any
+	// instance had a record; lab down removes them too.
+	cgroupDirs, _ := filepath.Glob("/sys/fs/cgroup/*/lab-" + runID + "*")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/lab-" + runID + "*")
+	if left := append(cgroupDirs, v2...); len(left) > 0 {
+		t.Errorf("cgroup directories left after lab down: %v", left)
+	}
 	for _, p := range append(data, filepath.Join(runs, runID, "rds"), filepath.Join(state, "lab", tier), filepath.Join(state, "lab", tier+".lock")) {
 		if _, err := os.Lstat(p); !os.IsNotExist(err) {
 			t.Errorf("%s left after lab down: %v", p, err)

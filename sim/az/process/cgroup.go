@@ -64,11 +64,7 @@ func setupV1(name string) *cgroups {
 		if !ok {
 			return "", fmt.Errorf("no %s controller mounted", ctrl)
 		}
-		rel, ok := strings.CutPrefix(own[ctrl], m.root)
-		if !ok {
-			rel = "/"
-		}
-		dir := filepath.Join(m.point, rel, name)
+		dir := filepath.Join(m.point, v1Rel(own[ctrl], m.root), name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return "", err
 		}
@@ -87,6 +83,35 @@ func setupV1(name string) *cgroups {
 	}
 	cg.reason = strings.Join(errs, "; ")
 	return cg
+}
+
+// v1Rel is where a v1 controller's run directories go below its mount:
+// this process's own cgroup in it, or the mount's root when that cannot
+// be placed.
+func v1Rel(own, root string) string {
+	rel, ok := strings.CutPrefix(own, root)
+	if !ok {
+		return "/"
+	}
+	return rel
+}
+
+// runCgroupDirs are the lab-<run> directories setupCgroups makes for runID,
+// placed from this process's own cgroups (nothing is created): where the
+// reaper looks for a dead run's.
+func runCgroupDirs(runID string) []string {
+	name := "lab-" + runID
+	if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
+		return []string{filepath.Join(cgroupRoot, ownCgroups()[""], name)}
+	}
+	mounts, own := v1Mounts(), ownCgroups()
+	var dirs []string
+	for _, ctrl := range []string{"cpu", "cpuacct", "memory"} {
+		if m, ok := mounts[ctrl]; ok {
+			dirs = append(dirs, filepath.Join(m.point, v1Rel(own[ctrl], m.root), name))
+		}
+	}
+	return dirs
 }
 
 func setupV2(name string) *cgroups {

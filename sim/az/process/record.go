@@ -169,6 +169,15 @@ func reapRun(ctx context.Context, stateDir, runID string, logger *slog.Logger) (
 				errs = append(errs, err)
 			}
 		}
+		// and its run's cgroup directories, which a run that crashed
+		// before its first instance had a record of left behind (rmdir
+		// removes only an empty one: a cgroup directory with instances'
+		// directories in it stays for their records' reaping above);
+		for _, d := range runCgroupDirs(runID) {
+			if err := os.Remove(d); err == nil {
+				logger.Info("removed the cgroup of a dead run", "run", runID, "cgroup", d)
+			}
+		}
 		// and its network namespace (Options.Isolate), named after it.
 		if name := runns.Name(runID); runns.Exists(name) {
 			if err := runns.Delete(name); err != nil {
