@@ -215,6 +215,13 @@ func TestMultiHostAgentHostKilled(t *testing.T) {
 		t.Errorf("lab run ended %s past the run's wall time: its end waited on the dead host", over.Round(time.Second))
 	}
 	mh.stopWatch() // its `ip -n` runs inside the hosts
+	// Power back: the host's link up and its agent started again, which
+	// reaps what the killed agent left on the host (its instances'
+	// cgroups; their processes died with it).
+	if err := mh.relink(); err != nil {
+		t.Fatalf("restore the link of zone 1's host: %v", err)
+	}
+	mh.startAgent(1)
 	mh.checkNothingLeft(t, s.RunID, true)
 }
 
@@ -295,6 +302,7 @@ func (mh *multihost) killAgentAtPhase(ctx context.Context, n int, phase string) 
 		return fmt.Errorf("cut the link of %s: %w", netns.Zone(n), err)
 	}
 	mh.t.Cleanup(func() { _ = restore() })
+	mh.relink = restore
 	if err := mh.agents[n-1].Process.Kill(); err != nil {
 		return fmt.Errorf("kill the agent of %s: %w", netns.Zone(n), err)
 	}
@@ -367,6 +375,8 @@ type multihost struct {
 	mu        sync.Mutex
 	down      map[int]bool // zone hosts whose eth0 was seen down
 	downc     chan int
+
+	relink func() error // puts back the link of the host whose power killAgentAtPhase cut
 }
 
 func newMultihost(t *testing.T, scenario string) *multihost {
@@ -636,5 +646,12 @@ func (mh *multihost) checkNothingLeft(t *testing.T, runID string, runEnded bool)
 		} else if len(pids) > 0 {
 			t.Errorf("processes left inside %s after the agents stopped: %v", h, pids)
 		}
+	}
+	// The instances' cgroups (the agents' runtimes make lab-<run> in each
+	// controller they use) go with the run.
+	v1, _ := filepath.Glob("/sys/fs/cgroup/*/lab-" + runID + "*")
+	v2, _ := filepath.Glob("/sys/fs/cgroup/lab-" + runID + "*")
+	if left := append(v1, v2...); runID != "" && len(left) > 0 {
+		t.Errorf("cgroup directories of run %s left: %v", runID, left)
 	}
 }
