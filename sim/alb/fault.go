@@ -98,6 +98,15 @@ type faultRegistry struct {
 // InjectFault activates f on every node until remove is called; remove
 // returns how many requests the fault hit and is safe to call twice.
 func (lb *LoadBalancer) InjectFault(f Fault) (remove func() int64, err error) {
+	here, err := lb.injectHere(f)
+	if err != nil || !lb.HasRemoteNodes() {
+		return here, err
+	}
+	return lb.injectRemote(f, here) // remote.go
+}
+
+// injectHere installs f in this host's nodes.
+func (lb *LoadBalancer) injectHere(f Fault) (remove func() int64, err error) {
 	switch {
 	case f.Percent <= 0 || f.Percent > 100:
 		return nil, fmt.Errorf("percent %v is not in (0, 100]", f.Percent)

@@ -98,16 +98,14 @@ func (lb *LoadBalancer) TargetGroupNames() []string { return slices.Clone(lb.gro
 func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 	c := TargetGroupCounts{Name: name}
 	for _, n := range lb.nodes {
-		g := n.stats[name]
-		if g == nil {
-			continue
-		}
-		c.Requests += g.requests.Load()
-		c.NoTarget += g.noTarget.Load()
-		c.Responses += g.responses.Load()
-		c.Target2XX += g.target2xx.Load()
-		c.Target4XX += g.target4xx.Load()
-		c.Target5XX += g.target5xx.Load()
+		g := n.GroupCounts(name)
+		c.Requests += g.Requests
+		c.NoTarget += g.NoTarget
+		c.Responses += g.Responses
+		c.Target2XX += g.Target2XX
+		c.Target4XX += g.Target4XX
+		c.Target5XX += g.Target5XX
+		c.InFlight += g.InFlight // a remote node's requests in flight (a local node's are the targets')
 	}
 	for _, t := range lb.Targets() {
 		if t.Group != name {
@@ -130,6 +128,17 @@ func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 // health fields are the load balancer's, TargetGroupCounts).
 func (n *Node) GroupCounts(name string) TargetGroupCounts {
 	c := TargetGroupCounts{Name: name}
+	if n.mirror != nil { // the remote node's, as last read
+		if st := n.mirror.state.Load(); st != nil {
+			for _, g := range st.Groups {
+				if g.Name == name {
+					return TargetGroupCounts{Name: name, Requests: g.Requests, NoTarget: g.NoTarget, Responses: g.Responses,
+						Target2XX: g.Target2XX, Target4XX: g.Target4XX, Target5XX: g.Target5XX, InFlight: g.InFlight}
+				}
+			}
+		}
+		return c
+	}
 	if g := n.stats[name]; g != nil {
 		c.Requests, c.NoTarget, c.Responses = g.requests.Load(), g.noTarget.Load(), g.responses.Load()
 		c.Target2XX, c.Target4XX, c.Target5XX = g.target2xx.Load(), g.target4xx.Load(), g.target5xx.Load()
@@ -248,6 +257,9 @@ func (n *Node) routesOf(name string) *routeSet {
 // must be the load balancer's, and at least one weight must be above 0.
 func (lb *LoadBalancer) SetForwardWeights(priority int, ws []WeightedGroup) error {
 	old := lb.rules.Load()
+	if lb.HasRemoteNodes() {
+		return fmt.Errorf("set forward weights: the nodes in %v serve on their zones' hosts, which take no new weights yet (not built)", lb.RemoteZones())
+	}
 	if old == nil {
 		return errors.New("set forward weights: the listener has no rules; give it a weighted forward action")
 	}

@@ -110,6 +110,9 @@ type Config struct {
 	// goroutine front serves every connection whatever this says. The lab
 	// sets it only with LAB_ALB_FRONT=goroutine (lab/config.go).
 	GoroutineFront bool
+	// Remote are the zones whose nodes serve on another host, by zone
+	// name (remote.go); the load balancer keeps a mirror of each.
+	Remote map[string]RemoteNode
 }
 
 // DialGuard decides whether a node may open a connection to a target. An
@@ -269,7 +272,16 @@ func New(cfg Config) (*LoadBalancer, error) {
 		lb.access = newAccessLog(cfg.AccessLog, lb.Dimension(), lb.TargetGroupARN(), lb.targetGroupARNs(), cfg.Port)
 	}
 	for i, z := range cfg.Zones {
-		lb.nodes = append(lb.nodes, newNode(lb, z, i))
+		n := newNode(lb, z, i)
+		if r := cfg.Remote[z.Name]; r != nil {
+			n.mirror = &mirror{remote: r, wake: make(chan struct{}, 1)}
+		}
+		lb.nodes = append(lb.nodes, n)
+	}
+	for zone := range cfg.Remote {
+		if _, err := lb.node(zone); err != nil {
+			return nil, fmt.Errorf("load balancer: remote node: %w", err)
+		}
 	}
 	for _, n := range lb.nodes {
 		lb.atw = append(lb.atw, newDetector(n, cfg.AnomalyMitigation))
@@ -287,6 +299,9 @@ func (lb *LoadBalancer) Start(ctx context.Context) error {
 		go lb.access.run() // ends when Close closes the log
 	}
 	for _, n := range lb.nodes {
+		if n.mirror != nil {
+			continue // it listens on its own host
+		}
 		if err := n.listen(); err != nil {
 			lb.Close()
 			return err
@@ -294,6 +309,19 @@ func (lb *LoadBalancer) Start(ctx context.Context) error {
 	}
 	for _, n := range lb.nodes {
 		lb.wg.Add(1)
+		if n.mirror != nil {
+			go func() {
+				defer lb.wg.Done()
+				lb.pollRemote(lb.ctx, n)
+			}()
+			lb.wg.Add(1)
+			go func() {
+				defer lb.wg.Done()
+				lb.runOutbox(lb.ctx, n)
+			}()
+			lb.cfg.Events.Publish(NodeListening{Zone: n.zone.Name, URL: n.URL()})
+			continue
+		}
 		go func() {
 			defer lb.wg.Done()
 			if err := n.srv.Serve(n.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -317,6 +345,16 @@ func (lb *LoadBalancer) Register(id az.InstanceID, zone string, addr netip.AddrP
 }
 
 func (lb *LoadBalancer) register(group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
+	if err := lb.registerHere(group, id, zone, addr); err != nil {
+		return err
+	}
+	lb.registerRemote(RemoteTarget{ID: id, Zone: zone, Addr: addr, Group: group})
+	return nil
+}
+
+// registerHere registers the target with the load balancer and its local
+// nodes (and the mirrors of remote ones).
+func (lb *LoadBalancer) registerHere(group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
 	if lb.closed || lb.ctx == nil {
@@ -365,7 +403,7 @@ func (lb *LoadBalancer) Deregister(id az.InstanceID) (<-chan struct{}, error) {
 		n.setHealth(t, func(h Health) Health { return h.Drain() }, true)
 	}
 	lb.timers = append(lb.timers, lb.cfg.Clock.AfterFunc(lb.cfg.DeregistrationDelay, func() { lb.remove(t) }))
-	return t.drained, nil
+	return lb.deregisterRemote(id, t.drained), nil
 }
 
 var errNotRegistered = errors.New("not registered (Target.NotRegistered)")

@@ -42,6 +42,8 @@ type Node struct {
 	ln    net.Listener // the front's hand-off listener, which net/http serves
 	front *front       // the node's own HTTP/1.1 server (h1serve.go)
 	down  bool         // stopped by StopNode (nodectl.go); guarded by lb.mu
+
+	mirror *mirror // non-nil: the node serves on another host and this is its mirror (remote.go)
 }
 
 // view is one node's health view of one target.
@@ -112,6 +114,12 @@ func (n *Node) URL() string { return "http://" + n.addr.String() }
 // Metrics returns the node's counters and host counts now.
 func (n *Node) Metrics() Snapshot {
 	s := n.metrics.snapshot()
+	if n.mirror != nil { // the remote node's counts, as last read
+		s = Snapshot{}
+		if st := n.mirror.state.Load(); st != nil {
+			s = st.Metrics
+		}
+	}
 	s.Zone = n.zone.Name
 	s.HealthyHostCount, s.UnHealthyHostCount = map[string]int{}, map[string]int{}
 	n.mu.Lock()

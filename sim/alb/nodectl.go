@@ -20,6 +20,9 @@ func (lb *LoadBalancer) StopNode(zone string) error {
 	if err != nil {
 		return err
 	}
+	if n.mirror != nil {
+		return lb.setRemoteUp(n, false)
+	}
 	lb.mu.Lock()
 	switch {
 	case lb.closed || lb.ctx == nil:
@@ -57,6 +60,9 @@ func (lb *LoadBalancer) StartNode(zone string) error {
 	n, err := lb.node(zone)
 	if err != nil {
 		return err
+	}
+	if n.mirror != nil {
+		return lb.setRemoteUp(n, true)
 	}
 	lb.mu.Lock()
 	switch {
@@ -122,7 +128,7 @@ func (n *Node) freshViewLocked() []TargetHealthChanged {
 // startChecksLocked starts node n's health checks of v, unless n is down
 // (StartNode starts them when it comes back); lb.mu and n.mu must be held.
 func (lb *LoadBalancer) startChecksLocked(n *Node, v *view) {
-	if n.down {
+	if n.down || n.mirror != nil { // a remote node checks on its own host
 		return
 	}
 	ctx, stop := context.WithCancel(lb.ctx)
