@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	"github.com/simplydone/lab/clock"
@@ -16,6 +17,7 @@ import (
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/entry"
 )
 
 // A zone's load-balancer node on its agent's host (issue 20, item 1):
@@ -64,7 +66,8 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 		}
 		cfg := o.Spec.Config()
 		h := &albNodeHost{zone: o.Spec.Zones[0].Name}
-		cfg.Clock, cfg.Events, cfg.Logger = clk, h, log.With("run", runID, "zone", h.zone)
+		h.log = log.With("run", runID, "zone", h.zone)
+		cfg.Clock, cfg.Events, cfg.Logger = clk, h, h.log
 		var accessLog *os.File
 		if o.Spec.AccessLog {
 			if accessLog, err = os.OpenFile(filepath.Join(dir, "access.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
@@ -87,12 +90,27 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 	}
 }
 
+// AgentNodeJoin is what the controller sends an agent's node to join the
+// run's load-balancer cluster (sim/entry): the cluster's key and label,
+// its failure detector's wall durations and members to join through.
+type AgentNodeJoin struct {
+	Gossip entry.Gossip    `json:"gossip"`
+	Timing entry.Durations `json:"timing"`
+	Peers  []string        `json:"peers"`
+}
+
 // albNodeHost is an agent.NodeHost on a one-zone alb.LoadBalancer.
 type albNodeHost struct {
 	lb        *alb.LoadBalancer
 	zone      string
 	accessLog *os.File // nil: none
 	events    atomic.Int64
+	log       *slog.Logger
+
+	mu     sync.Mutex
+	join   *AgentNodeJoin // nil: not in the cluster
+	member *entry.Member  // nil: none (not joined, or the node is down)
+	port   int            // the member's port, kept across the node's restarts
 }
 
 // Publish counts the node's events (TargetHealthChanged and the rest);
@@ -104,16 +122,35 @@ func (h *albNodeHost) Register(_ context.Context, t agent.NodeTarget) error {
 	if err != nil {
 		return fmt.Errorf("register target %s: address %q: %w", t.ID, t.Addr, err)
 	}
+	if cur := h.target(az.InstanceID(t.ID)); cur != nil && cur.Addr == addr {
+		return nil // registered already: the controller tries again when it heard no answer
+	}
 	if t.Group == "" {
 		return h.lb.Register(az.InstanceID(t.ID), t.Zone, addr)
 	}
 	return h.lb.RegisterIn(t.Group, az.InstanceID(t.ID), t.Zone, addr)
 }
 
+// target is the registered target id, nil when none.
+func (h *albNodeHost) target(id az.InstanceID) *alb.Target {
+	for _, t := range h.lb.Targets() {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+// Deregister deregisters the target and waits for its draining; a target
+// not registered (never, or gone after its delay) or draining already is
+// done: the controller tries again when it heard no answer.
 func (h *albNodeHost) Deregister(ctx context.Context, t agent.NodeTarget) error {
+	if h.target(az.InstanceID(t.ID)) == nil {
+		return nil
+	}
 	drained, err := h.lb.Deregister(az.InstanceID(t.ID))
 	if err != nil {
-		return err
+		return nil // draining already (the only other refusal, once registered)
 	}
 	select {
 	case <-drained:
@@ -140,15 +177,85 @@ func (h *albNodeHost) Metrics() (json.RawMessage, error) {
 	return json.Marshal(h.lb.Nodes()[0].Metrics())
 }
 
-func (h *albNodeHost) SetUp(up bool) error {
-	if up {
-		return h.lb.StartNode(h.zone)
+func (h *albNodeHost) State() (json.RawMessage, error) {
+	st, err := h.lb.NodeState(h.zone)
+	if err != nil {
+		return nil, err
 	}
-	return h.lb.StopNode(h.zone)
+	return json.Marshal(st)
+}
+
+func (h *albNodeHost) InjectFault(raw json.RawMessage) (func() int64, error) {
+	var f alb.Fault
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, fmt.Errorf("fault spec: %w", err)
+	}
+	return h.lb.InjectFault(f)
+}
+
+// Join starts the node's cluster member, as the controller's Cluster
+// starts a local node's: named for its zone, bound on the node's address,
+// gossiping the node's view of target health.
+func (h *albNodeHost) Join(raw json.RawMessage) error {
+	var j AgentNodeJoin
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return fmt.Errorf("cluster spec: %w", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.join != nil {
+		return fmt.Errorf("zone %s's node is in the cluster already", h.zone)
+	}
+	h.join = &j
+	if !h.lb.NodeUp(h.zone) {
+		return nil // it joins when the node starts
+	}
+	return h.startMemberLocked()
+}
+
+func (h *albNodeHost) startMemberLocked() error {
+	n := h.lb.Nodes()[0]
+	m, err := entry.StartMember(entry.MemberConfig{Name: h.zone, Role: entry.RoleNode, Bind: n.AddrPort().Addr().String(), Port: h.port,
+		Timing: h.join.Timing, Source: n, Logger: h.log, Gossip: h.join.Gossip}, h.join.Peers)
+	if err != nil {
+		return fmt.Errorf("zone %s's node: join the load balancer's cluster: %w", h.zone, err)
+	}
+	h.member, h.port = m, m.Port()
+	return nil
+}
+
+// SetUp starts or stops the node with its cluster member, as the
+// controller's Cluster does a local node's (StopZone, StartZone): a
+// stopped node's member stops without leaving.
+func (h *albNodeHost) SetUp(up bool) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !up {
+		err := h.lb.StopNode(h.zone)
+		if h.member != nil {
+			err = errors.Join(err, h.member.Kill())
+			h.member = nil
+		}
+		return err
+	}
+	if err := h.lb.StartNode(h.zone); err != nil {
+		return err
+	}
+	if h.join == nil || h.member != nil {
+		return nil
+	}
+	return h.startMemberLocked()
 }
 
 func (h *albNodeHost) Close() error {
-	err := h.lb.Close()
+	h.mu.Lock()
+	var err error
+	if h.member != nil {
+		err = h.member.Kill()
+		h.member = nil
+	}
+	h.mu.Unlock()
+	err = errors.Join(err, h.lb.Close())
 	if h.accessLog != nil {
 		err = errors.Join(err, h.accessLog.Close())
 	}

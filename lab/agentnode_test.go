@@ -89,7 +89,7 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 		HealthCheck: alb.HealthCheck{Path: "/health", Interval: 5 * time.Second, Timeout: 2 * time.Second,
 			Thresholds: alb.Thresholds{Healthy: 2, Unhealthy: 2}, Matches: func(c int) bool { return c == 200 }},
 		GoroutineFront: true}
-	node, err := openAgentNode(ctx, r, cfg, zone, 20)
+	node, err := openAgentNode(ctx, r, cfg, zone, 20, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 		t.Fatalf("node address %s, want %s", node.addr, want)
 	}
 	const id = az.InstanceID("i-0node1")
-	if err := node.register(ctx, "", id, zone.Name, netip.MustParseAddrPort(tl.Addr().String())); err != nil {
+	if err := node.Register(ctx, alb.RemoteTarget{ID: id, Zone: zone.Name, Addr: netip.MustParseAddrPort(tl.Addr().String())}); err != nil {
 		t.Fatal(err)
 	}
 	health := func() AgentNodeHealth {
@@ -141,19 +141,19 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	sick.Store(false)
 	waitFor(t, "the target healthy again", 15*time.Second, func() bool { return health().State == string(alb.StateHealthy) })
 
-	if err := node.setUp(ctx, false); err != nil {
+	if err := node.SetUp(ctx, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := get(); err == nil {
 		t.Fatal("the stopped node still answers")
 	}
-	if err := node.setUp(ctx, true); err != nil {
+	if err := node.SetUp(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the restarted node answering", 10*time.Second, func() bool { code, _, err := get(); return err == nil && code == 200 })
 
 	start := time.Now()
-	if err := <-node.deregister(id); err != nil {
+	if err := node.Deregister(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	// Drained (nothing in flight); the node keeps it draining until the

@@ -177,10 +177,10 @@ func (r *run) revertAll(withCut bool) ([]string, error) {
 	if stopped := r.stopLoad(); stopped != "" { // load.go: no load for a silent controller
 		done = append(done, stopped)
 	}
-	if what, err := r.node.revert(); err != nil {
+	what, err := r.node.revert()
+	done = append(done, what...)
+	if err != nil {
 		errs = append(errs, err)
-	} else if what != "" {
-		done = append(done, what)
 	}
 	if cut != nil {
 		if err := cut.restore(); err != nil {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -30,6 +33,19 @@ type NodeHost interface {
 	Health() (json.RawMessage, error)
 	// Metrics is the node's metric counts (JSON the factory's side defines).
 	Metrics() (json.RawMessage, error)
+	// State is the node's health view and counts in one (JSON the
+	// factory's side defines): what the controller's mirror of the node
+	// reads every poll.
+	State() (json.RawMessage, error)
+	// InjectFault applies a request fault (JSON the factory's side
+	// defines) on the node; remove takes it away and says how many
+	// requests it hit.
+	InjectFault(spec json.RawMessage) (remove func() int64, err error)
+	// Join makes the node a member of the run's load-balancer cluster
+	// (JSON the factory's side defines: the cluster's key, timing and
+	// peers), as a local node is; the member stops and starts with the
+	// node.
+	Join(spec json.RawMessage) error
 	// SetUp starts (true) or stops (false) the node: an az-outage's node part.
 	SetUp(up bool) error
 	// Close stops the node for good and flushes its access log.
@@ -44,12 +60,15 @@ type NodeTarget struct {
 	Group string `json:"group,omitempty"`
 }
 
-// nodeState is a run's node (nil: none opened) and whether the controller
-// stopped it, which the dead-man reverts.
+// nodeState is a run's node (nil: none opened), whether the controller
+// stopped it and the request faults it applies there, which the dead-man
+// reverts.
 type nodeState struct {
-	mu      sync.Mutex
-	host    NodeHost
-	stopped bool
+	mu        sync.Mutex
+	host      NodeHost
+	stopped   bool
+	faults    map[int64]func() int64 // by id: each one's remove
+	nextFault int64
 }
 
 func (n *nodeState) get() (NodeHost, error) {
@@ -61,18 +80,25 @@ func (n *nodeState) get() (NodeHost, error) {
 	return n.host, nil
 }
 
-// revert starts a node the controller stopped; "" when there was none.
-func (n *nodeState) revert() (string, error) {
+// revert removes the node's request faults and starts a node the
+// controller stopped; it returns what it reverted.
+func (n *nodeState) revert() ([]string, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	var done []string
+	for _, id := range slices.Sorted(maps.Keys(n.faults)) {
+		n.faults[id]()
+		delete(n.faults, id)
+		done = append(done, fmt.Sprintf("request fault %d on the load-balancer node", id))
+	}
 	if n.host == nil || !n.stopped {
-		return "", nil
+		return done, nil
 	}
 	if err := n.host.SetUp(true); err != nil {
-		return "", fmt.Errorf("start the load-balancer node: %w", err)
+		return done, fmt.Errorf("start the load-balancer node: %w", err)
 	}
 	n.stopped = false
-	return "the load-balancer node's stop", nil
+	return append(done, "the load-balancer node's stop"), nil
 }
 
 // close closes the node; nil when there is none.
@@ -80,6 +106,10 @@ func (n *nodeState) close() error {
 	n.mu.Lock()
 	h := n.host
 	n.host = nil
+	for id, remove := range n.faults {
+		remove()
+		delete(n.faults, id)
+	}
 	n.mu.Unlock()
 	if h == nil {
 		return nil
@@ -136,8 +166,10 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 			raw, err = h.Health()
 		case "metrics":
 			raw, err = h.Metrics()
+		case "state":
+			raw, err = h.State()
 		default:
-			failErr(w, fmt.Errorf("node view %q: allowed: health, metrics: %w", req.PathValue("view"), errRefused))
+			failErr(w, fmt.Errorf("node view %q: allowed: health, metrics, state: %w", req.PathValue("view"), errRefused))
 			return
 		}
 		if err != nil {
@@ -145,6 +177,60 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 			return
 		}
 		reply(w, http.StatusOK, raw)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/member", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		var spec json.RawMessage
+		if !decode(w, req, &spec) {
+			return
+		}
+		h, err := r.node.get()
+		if err == nil {
+			err = h.Join(spec)
+		}
+		if err != nil {
+			failErr(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/faults", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		var spec json.RawMessage
+		if !decode(w, req, &spec) {
+			return
+		}
+		r.node.mu.Lock()
+		defer r.node.mu.Unlock()
+		if r.node.host == nil {
+			failErr(w, fmt.Errorf("no load-balancer node is open in this run: %w", errRefused))
+			return
+		}
+		remove, err := r.node.host.InjectFault(spec)
+		if err != nil {
+			failErr(w, fmt.Errorf("request fault on the load-balancer node: %w", err))
+			return
+		}
+		if r.node.faults == nil {
+			r.node.faults = map[int64]func() int64{}
+		}
+		r.node.nextFault++
+		r.node.faults[r.node.nextFault] = remove
+		reply(w, http.StatusOK, faultReply{ID: r.node.nextFault})
+	}))
+	mux.HandleFunc("DELETE /v1/runs/{run}/node/faults/{id}", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		id, err := strconv.ParseInt(req.PathValue("id"), 10, 64)
+		if err != nil {
+			failErr(w, fmt.Errorf("fault id %q: %w", req.PathValue("id"), errRefused))
+			return
+		}
+		r.node.mu.Lock()
+		remove, ok := r.node.faults[id]
+		delete(r.node.faults, id)
+		r.node.mu.Unlock()
+		if !ok { // removed already: by the dead-man, or the node's close
+			reply(w, http.StatusOK, faultReply{ID: id, Gone: true})
+			return
+		}
+		reply(w, http.StatusOK, faultReply{ID: id, Hits: remove()})
 	}))
 	mux.HandleFunc("POST /v1/runs/{run}/node/{op}", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		op := req.PathValue("op")
@@ -182,6 +268,15 @@ func (s *Server) nodeTarget(w http.ResponseWriter, req *http.Request, r *run, do
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// faultReply is a request fault's id, and once removed how many requests
+// it hit (Gone: it had been removed already, by the dead-man switch or the
+// node's close, and its hits are not known).
+type faultReply struct {
+	ID   int64 `json:"id"`
+	Hits int64 `json:"hits"`
+	Gone bool  `json:"gone,omitempty"`
 }
 
 // The controller's side of the node.
@@ -222,4 +317,26 @@ func (r *Remote) SetNodeUp(ctx context.Context, up bool) error {
 		op = "start"
 	}
 	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/"+op), nil, nil)
+}
+
+// JoinNode makes the agent's node a member of the run's load-balancer
+// cluster (spec: the factory's side's JSON).
+func (r *Remote) JoinNode(ctx context.Context, spec json.RawMessage) error {
+	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/member"), spec, nil)
+}
+
+// InjectNodeFault applies a request fault (spec: the factory's side's
+// JSON) on the agent's node; remove takes it away and returns its hits
+// (0 when the agent had removed it already, or cannot be reached: logged
+// by the caller).
+func (r *Remote) InjectNodeFault(ctx context.Context, spec json.RawMessage) (remove func(context.Context) (int64, error), err error) {
+	var got faultReply
+	if err := r.call(ctx, fastCall, http.MethodPost, r.path("/node/faults"), spec, &got); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (int64, error) {
+		var out faultReply
+		err := r.call(ctx, fastCall, http.MethodDelete, r.path("/node/faults/"+strconv.FormatInt(got.ID, 10)), nil, &out)
+		return out.Hits, err
+	}, nil
 }

@@ -51,6 +51,18 @@ func (f *fakeNode) Health() (json.RawMessage, error) {
 
 func (f *fakeNode) Metrics() (json.RawMessage, error) { return json.RawMessage(`{"requests":7}`), nil }
 
+func (f *fakeNode) State() (json.RawMessage, error) { return json.RawMessage(`{"state":true}`), nil }
+
+func (f *fakeNode) InjectFault(spec json.RawMessage) (func() int64, error) {
+	f.add("fault " + string(spec))
+	return func() int64 { f.add("unfault"); return 3 }, nil
+}
+
+func (f *fakeNode) Join(spec json.RawMessage) error {
+	f.add("join " + string(spec))
+	return nil
+}
+
 func (f *fakeNode) SetUp(up bool) error {
 	f.mu.Lock()
 	f.up = up
@@ -116,8 +128,31 @@ func TestNodeEndpoints(t *testing.T) {
 	if err := r.NodeView(ctx, "metrics", &m); err != nil || m.Requests != 7 {
 		t.Fatalf("metrics: %+v, %v", m, err)
 	}
-	if err := r.NodeView(ctx, "nonsense", &m); err == nil || !contains(err.Error(), "allowed: health, metrics") {
+	var st struct{ State bool }
+	if err := r.NodeView(ctx, "state", &st); err != nil || !st.State {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	if err := r.NodeView(ctx, "nonsense", &m); err == nil || !contains(err.Error(), "allowed: health, metrics, state") {
 		t.Errorf("an unknown view: %v", err)
+	}
+	if err := r.JoinNode(ctx, json.RawMessage(`{"peers":["a"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	// A fault removed by the controller reports its hits; removing it again
+	// is harmless.
+	remove, err := r.InjectNodeFault(ctx, json.RawMessage(`{"Status":503}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits, err := remove(ctx); err != nil || hits != 3 {
+		t.Fatalf("remove the fault: %d hits, %v; want 3", hits, err)
+	}
+	if hits, err := remove(ctx); err != nil || hits != 0 {
+		t.Fatalf("remove the fault again: %d hits, %v; want 0, no error", hits, err)
+	}
+	// One left in place: the dead-man removes it below.
+	if _, err := r.InjectNodeFault(ctx, json.RawMessage(`{"Status":504}`)); err != nil {
+		t.Fatal(err)
 	}
 
 	dereg := make(chan error, 1)
@@ -144,15 +179,17 @@ func TestNodeEndpoints(t *testing.T) {
 		t.Fatalf("a lease without renewal: node still stopped; calls %v", calls)
 	}
 	var out leaseResponse
-	if err := r.c.do(ctx, "POST", r.path("/lease"), nil, &out); err != nil || !slices.Contains(out.Reverted, "the load-balancer node's stop") {
-		t.Fatalf("the renewal after: %+v, %v; want the node's stop reverted", out, err)
+	if err := r.c.do(ctx, "POST", r.path("/lease"), nil, &out); err != nil || !slices.Contains(out.Reverted, "the load-balancer node's stop") ||
+		!slices.Contains(out.Reverted, "request fault 2 on the load-balancer node") {
+		t.Fatalf("the renewal after: %+v, %v; want the node's stop and its fault reverted", out, err)
 	}
 
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
 	_, closed, calls := node.state()
-	want := []string{"register i-1 127.0.1.10:8080 a", "deregister i-1", "stop", "start", "close"}
+	want := []string{"register i-1 127.0.1.10:8080 a", `join {"peers":["a"]}`, `fault {"Status":503}`, "unfault", `fault {"Status":504}`,
+		"deregister i-1", "stop", "unfault", "start", "close"}
 	if !closed || !slices.Equal(calls, want) {
 		t.Fatalf("calls %v (closed %v), want %v", calls, closed, want)
 	}

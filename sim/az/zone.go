@@ -53,6 +53,14 @@ func (z Zone) OnHost(subnet netip.Prefix) Zone {
 	return z
 }
 
+// Elsewhere is z with its instances' subnet and its load-balancer node on
+// another host (an agent's): the node at .1 of that subnet.
+func (z Zone) Elsewhere(subnet netip.Prefix) Zone {
+	z.Node = netip.Addr{}
+	z.Subnet = subnet
+	return z
+}
+
 func (z Zone) host(n byte) netip.Addr {
 	a := z.Subnet.Addr().As4()
 	a[3] = n
