@@ -27,6 +27,10 @@ type NodeSpec struct {
 	Zone   string
 	Addr   netip.Addr // the node's address: its member binds there too
 	Source ViewSource // the node's view of target health
+	// Remote: the node serves on another host, whose own member joins the
+	// cluster there (issue 20: its agent's); this cluster starts no member
+	// for it, and StopZone and StartZone only switch the node.
+	Remote bool
 }
 
 // ClusterConfig configures the nodes' cluster.
@@ -49,6 +53,7 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	members map[string]*Member // live members by zone
+	remote  map[string]bool    // remote nodes by zone: true while up
 	ports   map[string]int     // each zone's memberlist port, kept across restarts
 	seeds   []string           // other members to join through (the DNS observer)
 	closed  bool
@@ -67,9 +72,13 @@ func StartCluster(cfg ClusterConfig) (*Cluster, error) {
 		cfg.Gossip = g
 	}
 	c := &Cluster{cfg: cfg, dur: cfg.Timing.Wall(cfg.Clock), spec: map[string]NodeSpec{},
-		members: map[string]*Member{}, ports: map[string]int{}}
+		members: map[string]*Member{}, ports: map[string]int{}, remote: map[string]bool{}}
 	for _, n := range cfg.Nodes {
 		c.spec[n.Zone] = n
+		if n.Remote {
+			c.remote[n.Zone] = true
+			continue
+		}
 		if err := c.start(n, 0); err != nil {
 			c.Close()
 			return nil, err
@@ -136,6 +145,9 @@ func (c *Cluster) Member(zone string) *Member {
 // StopZone takes zone's node down as a zone failure does: its listener
 // closes and its member stops without leaving. Nothing tells the others.
 func (c *Cluster) StopZone(zone string) error {
+	if c.spec[zone].Remote {
+		return c.switchRemote(zone, false)
+	}
 	c.mu.Lock()
 	m, ok := c.members[zone]
 	delete(c.members, zone)
@@ -164,6 +176,8 @@ func (c *Cluster) StartZone(zone string) error {
 		return fmt.Errorf("cluster: start %s: %w", zone, errNoSuchZone)
 	case up:
 		return fmt.Errorf("cluster: start %s: its node is already up", zone)
+	case n.Remote:
+		return c.switchRemote(zone, true)
 	}
 	if c.cfg.Switch != nil {
 		if err := c.cfg.Switch.StartNode(zone); err != nil {
@@ -173,15 +187,49 @@ func (c *Cluster) StartZone(zone string) error {
 	return c.start(n, port)
 }
 
-// Views is the freshest view of each live node that any live member holds.
+// switchRemote stops or starts a remote node: its own host stops or
+// starts its member with it.
+func (c *Cluster) switchRemote(zone string, up bool) error {
+	c.mu.Lock()
+	was := c.remote[zone]
+	c.mu.Unlock()
+	if was == up {
+		return fmt.Errorf("cluster: %s's node is already %s", zone, map[bool]string{true: "up", false: "down"}[up])
+	}
+	if c.cfg.Switch != nil {
+		var err error
+		if up {
+			err = c.cfg.Switch.StartNode(zone)
+		} else {
+			err = c.cfg.Switch.StopNode(zone)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.remote[zone] = up
+	c.mu.Unlock()
+	return nil
+}
+
+// Views is the freshest view of each live node that any live member of
+// this cluster holds (a remote node's as gossiped to them).
 func (c *Cluster) Views() Views {
 	c.mu.Lock()
-	live := maps.Clone(c.members)
+	live := map[string]bool{}
+	for z := range c.members {
+		live[z] = true
+	}
+	for z, up := range c.remote {
+		live[z] = up
+	}
+	members := maps.Clone(c.members)
 	c.mu.Unlock()
 	best := map[string]viewMsg{}
-	for _, m := range live {
+	for _, m := range members {
 		for _, v := range m.views.all() {
-			if _, ok := live[v.Node]; !ok {
+			if !live[v.Node] {
 				continue
 			}
 			if old, ok := best[v.Node]; !ok || v.newer(old) {

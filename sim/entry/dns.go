@@ -1,6 +1,7 @@
 package entry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,11 +38,15 @@ type DNSConfig struct {
 	Records []Record // every node's record; liveness decides which are answered
 	Peers   []string // cluster members to join (ip:port)
 	Bind    string   // default 127.0.0.1
-	Port    int      // 0: a free port (UDP and TCP share it)
-	TTL     time.Duration
-	Clock   clock.Clock
-	Timing  Timing
-	Logger  *slog.Logger
+	// ObserverBind is where the health checker's cluster member binds
+	// (default Bind): this host's address toward nodes on other hosts,
+	// whose members must reach it. The DNS server itself stays on Bind.
+	ObserverBind string
+	Port         int // 0: a free port (UDP and TCP share it)
+	TTL          time.Duration
+	Clock        clock.Clock
+	Timing       Timing
+	Logger       *slog.Logger
 	// Eligible, if set, says whether a zone's node may be handed out: the
 	// hook for the target group's dns_failover threshold (wire
 	// (*alb.LoadBalancer).DNSHealthy). Nil: every live node is eligible.
@@ -124,7 +129,8 @@ func StartDNS(cfg DNSConfig) (*DNSServer, error) {
 	} else {
 		s.zone = s.name
 	}
-	obs, err := StartMember(MemberConfig{Name: ObserverName, Role: RoleObserver, Bind: cfg.Bind,
+	obsBind := cmp.Or(cfg.ObserverBind, cfg.Bind)
+	obs, err := StartMember(MemberConfig{Name: ObserverName, Role: RoleObserver, Bind: obsBind,
 		Timing: cfg.Timing.Wall(cfg.Clock), Logger: cfg.Logger, OnMembership: s.membership, Gossip: cfg.Gossip}, cfg.Peers)
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -46,9 +47,10 @@ type Member struct {
 	views *store
 	epoch int64
 
-	mu   sync.Mutex
-	own  viewMsg
-	live map[string]bool // members alive in this member's view, itself included
+	mu     sync.Mutex
+	own    viewMsg
+	live   map[string]bool   // members alive in this member's view, itself included
+	failed map[string]string // members its failure detector declared dead (not those that left), by name: their addresses
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -66,7 +68,7 @@ func StartMember(cfg MemberConfig, peers []string) (*Member, error) {
 	if err := cfg.Gossip.valid(); err != nil {
 		return nil, fmt.Errorf("cluster member %s: %w", cfg.Name, err)
 	}
-	m := &Member{cfg: cfg, views: newStore(), epoch: time.Now().UnixNano(), live: map[string]bool{}, stop: make(chan struct{})}
+	m := &Member{cfg: cfg, views: newStore(), epoch: time.Now().UnixNano(), live: map[string]bool{}, failed: map[string]string{}, stop: make(chan struct{})}
 	m.queue = &memberlist.TransmitLimitedQueue{NumNodes: m.numNodes, RetransmitMult: memberlist.DefaultLocalConfig().RetransmitMult}
 	mc := memberlistConfig(cfg.Name, cfg.Bind, cfg.Port, cfg.Timing, cfg.Logger)
 	mc.SecretKey, mc.Label = cfg.Gossip.Key, cfg.Gossip.Label // GossipVerifyIncoming/Outgoing stay on
@@ -85,6 +87,11 @@ func StartMember(cfg MemberConfig, peers []string) (*Member, error) {
 			return nil, fmt.Errorf("cluster member %s: join %v: %w", cfg.Name, peers, err)
 		}
 	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		m.reconnect()
+	}()
 	if cfg.Source != nil {
 		m.refresh()
 		m.wg.Add(1)
@@ -144,6 +151,34 @@ func (m *Member) poll() {
 			return
 		case <-tk.C:
 			m.refresh()
+		}
+	}
+}
+
+// reconnect is Serf's reconnect, which memberlist leaves to its users:
+// once a push/pull interval it joins the members its failure detector
+// declared dead. A member cut off by a partition (a zone's host off the
+// network) stays dead on both sides once the partition heals, each holding
+// the other dead; a join exchanges their states, each refutes the other's
+// verdict on itself, and they are alive to each other again. A member that
+// is really gone refuses or does not answer, at the cost of one connection
+// attempt per interval.
+func (m *Member) reconnect() {
+	tk := time.NewTicker(m.cfg.Timing.PushPullInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tk.C:
+		}
+		m.mu.Lock()
+		addrs := slices.Sorted(maps.Values(m.failed))
+		m.mu.Unlock()
+		for _, a := range addrs {
+			if _, err := m.ml.Join([]string{a}); err != nil && m.cfg.Logger != nil {
+				m.cfg.Logger.Debug("reconnect to a dead member", "member", m.cfg.Name, "addr", a, "err", err)
+			}
 		}
 	}
 }
@@ -259,6 +294,7 @@ func (e *eventDelegate) NotifyJoin(n *memberlist.Node) {
 	m := (*Member)(e)
 	m.mu.Lock()
 	m.live[n.Name] = true
+	delete(m.failed, n.Name)
 	m.mu.Unlock()
 	m.views.alive(n.Name)
 	if n.Name != m.cfg.Name && m.cfg.OnMembership != nil {
@@ -270,6 +306,9 @@ func (e *eventDelegate) NotifyLeave(n *memberlist.Node) {
 	m := (*Member)(e)
 	m.mu.Lock()
 	delete(m.live, n.Name)
+	if n.State == memberlist.StateDead && n.Name != m.cfg.Name {
+		m.failed[n.Name] = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
+	}
 	m.mu.Unlock()
 	m.views.died(n.Name)
 	if n.Name != m.cfg.Name && m.cfg.OnMembership != nil {
