@@ -218,3 +218,44 @@ func TestNoJournalNoFault(t *testing.T) {
 		t.Fatal("an instance was killed anyway")
 	}
 }
+
+// gatedFleet's Start waits for its gate: a host slow to answer.
+type gatedFleet struct {
+	*fakeFleet
+	entered chan struct{} // closed when a Start begins
+	gate    chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedFleet) Start(ctx context.Context, id string) error {
+	g.once.Do(func() { close(g.entered) })
+	<-g.gate
+	return g.fakeFleet.Start(ctx, id)
+}
+
+// A fault whose duration ends just before the run's end is being
+// reverted by its timer, slowly: RevertAll waits for that revert to be on
+// record, so that the counts read after it include it (they said 0
+// reverted when a zone's host was slow to answer the revert).
+func TestRevertAllWaitsForARevertUnderWay(t *testing.T) {
+	g := &gatedFleet{fakeFleet: newFleet(), entered: make(chan struct{}), gate: make(chan struct{})}
+	c := clock.NewFake(time.Unix(0, 0))
+	r := NewRunner(nil, c, g, pub{g.fakeFleet}, nil, 1)
+	if err := r.Inject(context.Background(), Action{Kind: StopInstance, Duration: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Minute) // its timer starts the revert, which waits on the host
+	<-g.entered
+	done := make(chan struct{})
+	go func() { r.RevertAll(context.Background(), "the run ended"); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("RevertAll returned while a revert was under way")
+	case <-time.After(100 * time.Millisecond): // a negative check: it must not return yet
+	}
+	close(g.gate)
+	<-done
+	if inj, rev := r.Counts(); inj != 1 || rev != 1 {
+		t.Fatalf("injected %d reverted %d, want 1 and 1", inj, rev)
+	}
+}

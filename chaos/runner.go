@@ -29,6 +29,8 @@ type Runner struct {
 
 	mu       sync.Mutex
 	pending  map[int]*injected // faults not yet reverted, by number
+	undoing  int               // reverts in progress (taken out of pending, not yet on record)
+	undone   *sync.Cond        // on mu: signalled when undoing drops
 	next     int
 	injected int
 	reverted int
@@ -331,10 +333,19 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	r.mu.Lock()
 	f, ok := r.pending[n]
 	delete(r.pending, n)
+	if ok {
+		r.undoing++
+	}
 	r.mu.Unlock()
 	if !ok {
 		return nil
 	}
+	defer func() {
+		r.mu.Lock()
+		r.undoing--
+		r.cond().Broadcast()
+		r.mu.Unlock()
+	}()
 	if f.timer != nil {
 		f.timer.Stop()
 	}
@@ -355,9 +366,26 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	return nil
 }
 
-// RevertAll undoes every fault still in effect; call it when the run ends,
-// on Ctrl-C too. Safe to call more than once.
+// cond is undone, made on first use; r.mu must be held.
+func (r *Runner) cond() *sync.Cond {
+	if r.undone == nil {
+		r.undone = sync.NewCond(&r.mu)
+	}
+	return r.undone
+}
+
+// RevertAll undoes every fault still in effect, and waits for the reverts
+// already under way (a fault whose duration ended just before) to be on
+// record, so that Counts after it counts every fault reverted; call it
+// when the run ends, on Ctrl-C too. Safe to call more than once.
 func (r *Runner) RevertAll(ctx context.Context, why string) error {
+	defer func() {
+		r.mu.Lock()
+		for r.undoing > 0 {
+			r.cond().Wait()
+		}
+		r.mu.Unlock()
+	}()
 	r.mu.Lock()
 	ns := make([]int, 0, len(r.pending))
 	for n := range r.pending {
