@@ -25,7 +25,7 @@ import (
 )
 
 // realAgent starts a real lab agent (sim/agent, as `lab agent` runs it:
-// process runtime, the agents' cluster, load shares resolving through the
+// process runtime, the agents' cluster, the zone's load balancer node, load shares resolving through the
 // controller's DNS) on ip, its zone's subnet ip's /24, and returns its
 // address. It is closed when the test ends.
 func realAgent(t *testing.T, ip string, tok []byte) string {
@@ -47,6 +47,7 @@ func realAgent(t *testing.T, ip string, tok []byte) string {
 			}
 			return func() error { return m.Leave(2 * time.Second) }, nil
 		},
+		NewNode: AgentNodeFactory(quiet), // the zone's load balancer node, as `lab agent` serves it
 		LoadDial: func(dns, name, client string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return (&entry.Dialer{Resolver: entry.NewResolver(dns, nil), Name: name, Client: client}).DialContext
 		},

@@ -4,29 +4,35 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/entry"
 )
 
 // agentNode is the controller's handle on a zone's node served by its
-// agent (AgentNodeFactory on the other side): the seam the load
-// balancer's remote nodes are to be reached through when lab's uses of
-// l.LB fan out to them (not wired yet: see agentnode.go).
+// agent (AgentNodeFactory on the other side): an alb.RemoteNode, which
+// the run's load balancer keeps a mirror of (sim/alb/remote.go), so that
+// the lab's uses of l.LB see it as a local node.
 type agentNode struct {
-	r     *agent.Remote
+	r *agent.Remote
+	// bind binds a call to the zone's life (zonedRuntime.zoneCall): a call
+	// to a lost zone's host ends at once; nil: unbound.
+	bind  func(context.Context) (context.Context, context.CancelFunc, error)
 	zone  az.Zone
 	addr  netip.AddrPort // where clients reach it: the zone's node address, the listener port
 	delay time.Duration  // the deregistration delay, AWS time
 	speed float64
+	log   *slog.Logger
 }
 
 // openAgentNode opens zone's node on its agent with cfg's data part for
 // that zone alone and the run's speed.
-func openAgentNode(ctx context.Context, r *agent.Remote, cfg alb.Config, zone az.Zone, speed float64) (*agentNode, error) {
+func openAgentNode(ctx context.Context, r *agent.Remote, cfg alb.Config, zone az.Zone, speed float64, log *slog.Logger) (*agentNode, error) {
 	spec := alb.SpecOf(cfg)
 	spec.Zones = []az.Zone{zone}
 	raw, err := json.Marshal(AgentNodeOpen{Spec: spec, Speed: speed})
@@ -36,31 +42,154 @@ func openAgentNode(ctx context.Context, r *agent.Remote, cfg alb.Config, zone az
 	if err := r.OpenNode(ctx, raw); err != nil {
 		return nil, fmt.Errorf("zone %s's node on agent %s: %w", zone.Name, r.Agent(), err)
 	}
-	node := zone.Node
-	if !node.IsValid() {
-		node = zone.Subnet.Addr().Next()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &agentNode{r: r, zone: zone, addr: netip.AddrPortFrom(node, uint16(cfg.Port)), delay: cfg.DeregistrationDelay, speed: speed}, nil
+	return &agentNode{r: r, zone: zone, addr: netip.AddrPortFrom(zone.NodeAddr(), uint16(cfg.Port)), delay: cfg.DeregistrationDelay, speed: speed, log: log}, nil
 }
 
-func (n *agentNode) register(ctx context.Context, group string, id az.InstanceID, zone string, addr netip.AddrPort) error {
-	return n.r.RegisterTarget(ctx, agent.NodeTarget{ID: string(id), Addr: addr.String(), Zone: zone, Group: group})
+// openAgentNodes opens the load balancer's node on the agent of every zone
+// that runs one there (startAgents), with cfg's data for that zone, and
+// puts them in cfg.Remote: the load balancer keeps a mirror of each.
+func (l *Lab) openAgentNodes(ctx context.Context, cfg *alb.Config) error {
+	zr, _ := l.Runtime.(*zonedRuntime)
+	for _, z := range l.Zones {
+		r := l.nodeAgents[z.Name]
+		if r == nil {
+			continue
+		}
+		octx, cancel := context.WithTimeout(ctx, fastNodeCall)
+		n, err := openAgentNode(octx, r, *cfg, z, l.Clock.Speed(), l.opts.Logger)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if zr != nil {
+			name := z.Name
+			n.bind = func(ctx context.Context) (context.Context, context.CancelFunc, error) { return zr.zoneCall(ctx, name) }
+		}
+		if cfg.Remote == nil {
+			cfg.Remote, l.agentNodes = map[string]alb.RemoteNode{}, map[string]*agentNode{}
+		}
+		cfg.Remote[z.Name], l.agentNodes[z.Name] = n, n
+	}
+	return nil
 }
 
-// deregister starts the target's deregistration on the node; the
-// channel gets nil once its draining is done there, or why it failed.
-func (n *agentNode) deregister(id az.InstanceID) <-chan error {
-	done := make(chan error, 1)
-	// The wall time the node may drain for, and some for the call itself.
+// joinAgentNodes makes every agent's node a member of the load balancer's
+// cluster, joining through peers (the DNS server's health checker among
+// them), as a local node's member is.
+func (l *Lab) joinAgentNodes(ctx context.Context, g entry.Gossip, d entry.Durations, peers []string) error {
+	for _, z := range l.Zones {
+		n := l.agentNodes[z.Name]
+		if n == nil {
+			continue
+		}
+		jctx, cancel := context.WithTimeout(ctx, fastNodeCall)
+		err := n.join(jctx, AgentNodeJoin{Gossip: g, Timing: d, Peers: peers})
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// call is ctx bound to the zone's life.
+func (n *agentNode) call(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if n.bind == nil {
+		return ctx, func() {}, nil
+	}
+	return n.bind(ctx)
+}
+
+func (n *agentNode) Register(ctx context.Context, t alb.RemoteTarget) error {
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return n.r.RegisterTarget(ctx, agent.NodeTarget{ID: string(t.ID), Addr: t.Addr.String(), Zone: t.Zone, Group: t.Group})
+}
+
+// Deregister returns once the target's draining is done on the node, or
+// when the node may drain no longer (the deregistration delay in wall
+// time, and some for the call itself).
+func (n *agentNode) Deregister(ctx context.Context, id az.InstanceID) error {
 	limit := time.Duration(float64(n.delay)/n.speed) + fastNodeCall
-	go func() { // ends within limit; the buffered send never blocks
-		done <- n.r.DeregisterTarget(context.Background(), agent.NodeTarget{ID: string(id)}, limit)
-	}()
-	return done
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	ctx, cancelLimit := context.WithTimeout(ctx, limit)
+	defer cancelLimit()
+	return n.r.DeregisterTarget(ctx, agent.NodeTarget{ID: string(id)}, limit)
 }
 
 // fastNodeCall bounds a node call beyond what the node itself waits for.
 const fastNodeCall = 20 * time.Second
+
+// State is the node's view of its targets and its counts (alb.NodeState).
+func (n *agentNode) State(ctx context.Context) (alb.NodeState, error) {
+	var s alb.NodeState
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return s, err
+	}
+	defer cancel()
+	err = n.r.NodeView(ctx, "state", &s)
+	return s, err
+}
+
+func (n *agentNode) SetUp(ctx context.Context, up bool) error {
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return n.r.SetNodeUp(ctx, up)
+}
+
+// InjectFault installs f on the node; its remove reports what it can
+// (an agent that cannot be reached reverts the fault itself when its
+// lease lapses: the dead-man switch).
+func (n *agentNode) InjectFault(ctx context.Context, f alb.Fault) (func() int64, error) {
+	raw, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	remove, err := n.r.InjectNodeFault(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	return func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), fastNodeCall)
+		defer cancel()
+		hits, err := remove(ctx)
+		if err != nil {
+			n.log.Warn("remove a request fault on the load balancer node (its agent reverts it when its lease lapses)", "zone", n.zone.Name, "err", err)
+		}
+		return hits
+	}, nil
+}
+
+// join makes the node a member of the run's load-balancer cluster.
+func (n *agentNode) join(ctx context.Context, j AgentNodeJoin) error {
+	raw, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	if err := n.r.JoinNode(ctx, raw); err != nil {
+		return fmt.Errorf("zone %s's node on agent %s: join the load balancer's cluster: %w", n.zone.Name, n.r.Agent(), err)
+	}
+	return nil
+}
 
 // health is the node's view of its targets, by id.
 func (n *agentNode) health(ctx context.Context) (map[az.InstanceID]AgentNodeHealth, error) {
@@ -82,7 +211,5 @@ func (n *agentNode) metrics(ctx context.Context) (alb.Snapshot, error) {
 	err := n.r.NodeView(ctx, "metrics", &s)
 	return s, err
 }
-
-func (n *agentNode) setUp(ctx context.Context, up bool) error { return n.r.SetNodeUp(ctx, up) }
 
 func (n *agentNode) close(ctx context.Context) error { return n.r.CloseNode(ctx) }

@@ -142,6 +142,15 @@ func (l *Lab) startAgents(ctx context.Context) error {
 			return fail(fmt.Errorf("zone %s: agent %s gives the subnet %s, already zone %s's; give each agent a /24 of its own (lab agent --subnet)", z.Name, addr, subnet, other))
 		}
 		subnets[subnet.Masked()] = z.Name
+		if ar, ok := rz.(*agent.Remote); ok { // a real agent: the zone's node runs there too (agentnode.go)
+			l.Zones[i] = z.Elsewhere(subnet.Masked())
+			if l.nodeAgents == nil {
+				l.nodeAgents = map[string]*agent.Remote{}
+			}
+			l.nodeAgents[z.Name] = ar
+			l.say("Zone %s: its instances and its load balancer node (%s) run on the host of agent %s (subnet %s)", z.Name, l.Zones[i].NodeAddr(), addr, subnet.Masked())
+			continue
+		}
 		l.Zones[i] = z.OnHost(subnet.Masked())
 		l.say("Zone %s: its instances run on the host of agent %s (subnet %s); its load balancer node stays here, on %s", z.Name, addr, subnet.Masked(), l.Zones[i].NodeAddr())
 	}

@@ -33,8 +33,23 @@ func (l *Lab) startEntry() error {
 	for _, n := range l.LB.Nodes() {
 		ap := n.AddrPort()
 		e.port = strconv.Itoa(int(ap.Port()))
-		specs = append(specs, entry.NodeSpec{Zone: n.Zone(), Addr: ap.Addr(), Source: n})
+		remote := l.agentNodes[n.Zone()] != nil // its member runs on its agent's host (joinAgentNodes)
+		specs = append(specs, entry.NodeSpec{Zone: n.Zone(), Addr: ap.Addr(), Source: n, Remote: remote})
 		records = append(records, entry.Record{Zone: n.Zone(), Addr: ap.Addr()})
+	}
+	// With nodes on other hosts the health checker's member binds this
+	// host's address toward them, so that their members reach it.
+	observer := ""
+	for _, z := range l.Zones {
+		if l.agentNodes[z.Name] == nil {
+			continue
+		}
+		a, err := localAddrToward(l.agentNodes[z.Name].r.Agent())
+		if err != nil {
+			return fmt.Errorf("load balancer DNS: which address reaches agent %s: %w", l.agentNodes[z.Name].r.Agent(), err)
+		}
+		observer = a.String()
+		break
 	}
 	var err error
 	if e.cluster, err = entry.StartCluster(entry.ClusterConfig{Nodes: specs, Switch: l.LB, Clock: l.Clock, Logger: l.opts.Logger}); err != nil {
@@ -43,7 +58,7 @@ func (l *Lab) startEntry() error {
 	fqdn := entry.LoadBalancerName(l.opts.Stack.Name, l.opts.Seed*0x9e3779b97f4a7c15, l.Zones[0].Name)
 	e.name = strings.TrimSuffix(fqdn, ".")
 	e.dns, err = entry.StartDNS(entry.DNSConfig{
-		Name: fqdn, Records: records, Peers: e.cluster.Peers(), Clock: l.Clock, Logger: l.opts.Logger, Seed: l.opts.Seed,
+		Name: fqdn, Records: records, Peers: e.cluster.Peers(), Clock: l.Clock, Logger: l.opts.Logger, Seed: l.opts.Seed, ObserverBind: observer,
 		Gossip: e.cluster.Gossip(), // the run's own key and label: nothing outside the run gossips
 		// The target group's dns_failover threshold: a zone below it leaves
 		// the answer (every live node is answered when no zone passes).
@@ -54,6 +69,9 @@ func (l *Lab) startEntry() error {
 		return fmt.Errorf("load balancer DNS: %w", err)
 	}
 	e.cluster.AddSeed(e.dns.Observer().Addr()) // a node restarting after every other one is down still finds the cluster
+	if err := l.joinAgentNodes(l.ctx, e.cluster.Gossip(), e.cluster.Durations(), e.cluster.Peers()); err != nil {
+		return fmt.Errorf("load balancer cluster: %w", err)
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for len(e.dns.Live()) < len(records) {
 		if time.Now().After(deadline) {

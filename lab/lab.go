@@ -20,6 +20,7 @@ import (
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/internal/termtext"
 	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
@@ -81,11 +82,13 @@ type Lab struct {
 	Metrics    *cloudwatch.Store
 	CloudWatch *cloudwatch.Service
 
-	fleet       *fleet     // the first service's (services.go)
-	services    []*service // every service's fleet and group, the first's are fleet and Group
-	entry       *labEntry  // cluster, DNS, front door (entry.go)
-	randMu      sync.Mutex // rand is one source for every service's fleet
-	rand        io.Reader  // instance ids, from the seed
+	fleet       *fleet                   // the first service's (services.go)
+	services    []*service               // every service's fleet and group, the first's are fleet and Group
+	entry       *labEntry                // cluster, DNS, front door (entry.go)
+	nodeAgents  map[string]*agent.Remote // zones whose load balancer node runs on their agent (agents.go)
+	agentNodes  map[string]*agentNode    // those nodes, once opened (agentnode_remote.go)
+	randMu      sync.Mutex               // rand is one source for every service's fleet
+	rand        io.Reader                // instance ids, from the seed
 	journal     *events.Journal
 	journalFile *os.File
 	lock        *runlock.Held // the run's lock in the state directory (liveness.go)
@@ -216,6 +219,9 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 		}
 	}
 	if err := l.openAccessLog(&cfg); err != nil {
+		return nil, err
+	}
+	if err := l.openAgentNodes(ctx, &cfg); err != nil {
 		return nil, err
 	}
 	if l.LB, err = alb.New(cfg); err != nil {

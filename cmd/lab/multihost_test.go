@@ -103,7 +103,44 @@ func TestMultiHostAZOutage(t *testing.T) {
 		t.Logf("the run's summary:\n%s", out[i:]) // the issue's closing note quotes it
 	}
 	mh.checkCut(t, 0) // the outage ended 3 AWS minutes before the run did
+	mh.checkNodesOnAgents(t, out, s.RunID)
 	mh.checkNothingLeft(t, s.RunID, true)
+}
+
+// checkNodesOnAgents checks that each zone's load balancer node ran on its
+// agent's host (at .1 of the zone's subnet there), that the controller
+// heard the remote nodes' health checks (through their mirrors), and that
+// the cut took zone 1's node out of DNS (memberlist declared its member,
+// on the cut host, dead) and the restore brought it back.
+func (mh *multihost) checkNodesOnAgents(t *testing.T, out, runID string) {
+	t.Helper()
+	for n := 1; n <= 2; n++ {
+		line := fmt.Sprintf("its instances and its load balancer node (169.254.%d.1) run on the host of agent %s:7450", n, mh.topo.Addr(n))
+		if !strings.Contains(out, line) {
+			t.Errorf("the run did not say zone %d's node runs on its agent (%q):\n%s", n, line, out)
+		}
+	}
+	ev, err := os.ReadFile(filepath.Join(mh.dir, "runs", runID, rundir.EventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := string(ev)
+	for _, z := range []string{"us-east-1a", "us-east-1b"} {
+		if !strings.Contains(events, `"type":"TargetHealthChanged","event":{"node":"`+z+`"`) {
+			t.Errorf("no TargetHealthChanged from %s's node (on its agent) reached the controller", z)
+		}
+	}
+	out1 := strings.Index(events, `"type":"NodeDNSChanged","event":{"zone":"us-east-1a","in_dns":false`)
+	back1 := strings.LastIndex(events, `"type":"NodeDNSChanged","event":{"zone":"us-east-1a","in_dns":true`)
+	switch {
+	case out1 < 0:
+		t.Error("the cut did not take us-east-1a's node out of DNS")
+	case back1 < out1:
+		t.Error("us-east-1a's node did not come back into DNS after the cut")
+	}
+	if strings.Contains(events, `"type":"NodeDNSChanged","event":{"zone":"us-east-1b","in_dns":false`) {
+		t.Error("us-east-1b's node left DNS: only us-east-1a's host is cut")
+	}
 }
 
 // TestMultiHostInterruptDuringTheCut interrupts `lab run` (SIGINT, as
@@ -128,7 +165,8 @@ func TestMultiHostInterruptDuringTheCut(t *testing.T) {
 	}
 	s := mh.summary()
 	if s.Verdict != lab.Interrupted || s.Faults.Injected != 1 || s.Faults.Reverted != 1 {
-		t.Errorf("summary %s, faults %+v: want INTERRUPTED with the az-outage reverted", s.Verdict, s.Faults)
+		chaos, _ := os.ReadFile(filepath.Join(mh.dir, "runs", s.RunID, rundir.ChaosFile))
+		t.Errorf("summary %s, faults %+v: want INTERRUPTED with the az-outage reverted\nchaos.jsonl:\n%s\nstdout:\n%s\nstderr:\n%s", s.Verdict, s.Faults, chaos, out, stderr)
 	}
 	// While cut, the host cannot hear the controller's restore: the agent
 	// reverts the cut itself, at the cut's end (12 s wall after it began)
