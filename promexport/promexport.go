@@ -179,19 +179,15 @@ type Server struct {
 // NewDBCollector), at http://127.0.0.1:PORT/metrics on a free port, until
 // Close.
 func Listen(src Source, extra ...prometheus.Collector) (*Server, error) {
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range append([]prometheus.Collector{NewCollector(src)}, extra...) {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("prometheus endpoint: %w", err)
-		}
+	h, err := newHandler(src, extra...)
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("prometheus endpoint: listen on loopback: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes, Timeout: 10 * time.Second}))
-	s := &Server{srv: &http.Server{Handler: loopbackHost(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+	s := &Server{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10},
 		ln: netutil.LimitListener(ln, maxConns), done: make(chan struct{})}
 	go func() {
@@ -199,6 +195,19 @@ func Listen(src Source, extra ...prometheus.Collector) (*Server, error) {
 		s.srv.Serve(s.ln)
 	}()
 	return s, nil
+}
+
+// newHandler is the endpoint's handler: GET /metrics, for loopback hosts.
+func newHandler(src Source, extra ...prometheus.Collector) (http.Handler, error) {
+	reg := prometheus.NewPedanticRegistry()
+	for _, c := range append([]prometheus.Collector{NewCollector(src)}, extra...) {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("prometheus endpoint: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes, Timeout: 10 * time.Second}))
+	return loopbackHost(mux), nil
 }
 
 // The endpoint's bounds: connections served at once (others wait in the
