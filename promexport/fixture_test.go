@@ -101,7 +101,9 @@ func newFixture(tb testing.TB, zones, groups, targets int) *fixture {
 		id := az.InstanceID(fmt.Sprintf("i-%03d", i))
 		want[id] = alb.StateHealthy
 		if i%5 == 4 {
+			probes.mu.Lock()
 			probes.fail[addr] = true
+			probes.mu.Unlock()
 			want[id] = alb.StateUnhealthy
 		}
 		if err := lb.RegisterIn(gnames[i%groups], id, names[i%zones], addr); err != nil {
@@ -157,4 +159,17 @@ func healthOf(lb *alb.LoadBalancer) map[string]string {
 		}
 	}
 	return out
+}
+
+// disturb deregisters the first target (draining: neither healthy nor
+// unhealthy) and stops the last zone's node (its views no longer count).
+func (f *fixture) disturb(tb testing.TB) {
+	tb.Helper()
+	if _, err := f.lb.Deregister("i-000"); err != nil {
+		tb.Fatal(err)
+	}
+	nodes := f.lb.Nodes()
+	if err := f.lb.StopNode(nodes[len(nodes)-1].Zone()); err != nil {
+		tb.Fatal(err)
+	}
 }

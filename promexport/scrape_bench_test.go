@@ -5,7 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing, so that a
@@ -87,4 +94,49 @@ func BenchmarkScrapeHTTP(b *testing.B) {
 			b.Fatalf("scrape: %s", resp.Status)
 		}
 	}
+}
+
+// BenchmarkScrapeServerCPU is the CPU time this process (the endpoint, and
+// the load balancer it reads) spends on one scrape by curl on a fresh
+// connection, as bench/alb.sh scrapes: user and system time over b.N
+// scrapes by one curl process (Connection: close, so one connection each),
+// divided by b.N. curl's own time is its process's, not counted.
+func BenchmarkScrapeServerCPU(b *testing.B) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		b.Skip("no curl")
+	}
+	sh := scrapeShapes[0]
+	f := newFixture(b, sh.zones, sh.groups, sh.targets)
+	srv, err := Listen(f.lb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	var cfg strings.Builder
+	for i := 0; i < b.N; i++ {
+		fmt.Fprintf(&cfg, "url = %q\noutput = \"/dev/null\"\n", srv.URL())
+	}
+	list := filepath.Join(b.TempDir(), "curl.cfg")
+	if err := os.WriteFile(list, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	before := cpuTime(b)
+	b.ResetTimer()
+	out, err := exec.Command(curl, "-fsS", "-H", "Connection: close", "-K", list).CombinedOutput()
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("curl: %v\n%s", err, out)
+	}
+	b.ReportMetric(float64(cpuTime(b)-before)/float64(b.N), "cpu-ns/scrape")
+}
+
+// cpuTime is this process's user and system time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
