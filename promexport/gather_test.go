@@ -239,3 +239,21 @@ func TestConcurrentScrapesAgree(t *testing.T) {
 		}
 	}
 }
+
+// badGroup names a target group with a label value that is not UTF-8.
+type badGroup struct{ noNodes }
+
+func (badGroup) TargetGroupNames() []string { return []string{"web\xff"} }
+
+// A label value that is not valid UTF-8 is left to the registry, which
+// refuses it as before: the scrape fails (500) on both.
+func TestInvalidLabelValueFailsAsBefore(t *testing.T) {
+	h, err := newHandler(badGroup{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := scrapeOnce(t, h, "/metrics", nil), scrapeOnce(t, refHandler(t, badGroup{}), "/metrics", nil)
+	if got.code != want.code || got.code != http.StatusInternalServerError {
+		t.Errorf("scrape: %d, the registry's %d; want both 500\n%s", got.code, want.code, got.body)
+	}
+}
