@@ -6,7 +6,11 @@
 // Grafana user can watch a run.
 //
 // A custom collector reads each node's counters at scrape time; nothing is
-// added to the request path. Counts are Prometheus counters since the load
+// added to the request path. The endpoint gathers them through its own
+// gatherer (gather.go), which keeps its metric families from one scrape to
+// the next and exposes byte for byte what a registry of the collector
+// would, at a fraction of a registry's cost per scrape (issue 17: the
+// node's event loop shares one P with the scrape in bench/alb.sh). Counts are Prometheus counters since the load
 // balancer started (CloudWatch's Sum over a period is their increase);
 // TargetResponseTime is a summary (sum and count, request seconds);
 // HealthyHostCount and UnHealthyHostCount are gauges per node, labelled

@@ -38,16 +38,82 @@ type groupCounter struct {
 
 var requestLabels = []string{"LoadBalancer", "TargetGroup", "AvailabilityZone"}
 
+// hostLabels label a node's host counts: the targets' zone
+// (AvailabilityZone) and the node's (node).
+var hostLabels = []string{"LoadBalancer", "TargetGroup", "AvailabilityZone", "node"}
+
 type counter struct {
 	desc *prometheus.Desc
 	get  func(alb.Snapshot) int64
 }
 
-func newCounter(name, help string, get func(alb.Snapshot) int64) counter {
-	return counter{prometheus.NewDesc(name, help, requestLabels, nil), get}
+// A family's name and help: the Collector's descriptors and the gatherer's
+// families (gather.go) are made from these.
+type family struct{ name, help string }
+
+// nodeCounters are a node's counters (requestLabels).
+var nodeCounters = []struct {
+	family
+	get func(alb.Snapshot) int64
+}{
+	{family{"RequestCount", "Requests for which a load balancer node chose a target."}, func(s alb.Snapshot) int64 { return s.RequestCount }},
+	{family{"UnhealthyRoutingRequestCount", "Requests routed by fail-open (no healthy target)."}, func(s alb.Snapshot) int64 { return s.UnhealthyRoutingRequestCount }},
+	{family{"HTTPCode_ELB_3XX_Count", "3XX redirection codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_3XX_Count }},
+	{family{"HTTPCode_ELB_4XX_Count", "4XX codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_4XX_Count }},
+	{family{"HTTPCode_ELB_5XX_Count", "5XX codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_5XX_Count }},
+	{family{"HTTPCode_ELB_502_Count", "502 codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_502_Count }},
+	{family{"HTTPCode_ELB_503_Count", "503 codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_503_Count }},
+	{family{"HTTPCode_ELB_504_Count", "504 codes the load balancer generated."}, func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_504_Count }},
+	{family{"HTTPCode_Target_2XX_Count", "2XX codes the targets answered."}, func(s alb.Snapshot) int64 { return s.HTTPCode_Target_2XX_Count }},
+	{family{"HTTPCode_Target_3XX_Count", "3XX codes the targets answered."}, func(s alb.Snapshot) int64 { return s.HTTPCode_Target_3XX_Count }},
+	{family{"HTTPCode_Target_4XX_Count", "4XX codes the targets answered."}, func(s alb.Snapshot) int64 { return s.HTTPCode_Target_4XX_Count }},
+	{family{"HTTPCode_Target_5XX_Count", "5XX codes the targets answered."}, func(s alb.Snapshot) int64 { return s.HTTPCode_Target_5XX_Count }},
+	{family{"NewConnectionCount", "Client connections the load balancer node accepted."}, func(s alb.Snapshot) int64 { return s.NewConnectionCount }},
+	{family{"RejectedConnectionCount", "Client connections the load balancer node refused at its connection cap."}, func(s alb.Snapshot) int64 { return s.RejectedConnectionCount }},
+	{family{"DesyncMitigationMode_NonCompliant_Request_Count", "Requests that do not comply with RFC 7230 (desync mitigation)."}, func(s alb.Snapshot) int64 { return s.DesyncMitigationMode_NonCompliant_Request_Count }},
 }
 
-// Collector turns the nodes' counters into metrics at each scrape.
+// A node's summary and gauges (requestLabels, hostLabels).
+var (
+	trtFamily = family{"TargetResponseTime",
+		"Seconds from the request leaving the load balancer to the target's response headers (request time)."}
+	activeFamily = family{"ActiveConnectionCount",
+		"Client-to-load-balancer and load-balancer-to-target connections open now."}
+	healthyFamily = family{"HealthyHostCount",
+		"Targets in AvailabilityZone that the load balancer node in zone node sees healthy."}
+	unhealthyFamily = family{"UnHealthyHostCount",
+		"Targets in AvailabilityZone that the load balancer node in zone node sees unhealthy."}
+)
+
+// groupCounters are a node's counters for one target group (groupLabels).
+var groupCounters = []struct {
+	family
+	get func(alb.TargetGroupCounts) int64
+}{
+	{family{"TargetGroup_RequestCount", "Requests the node in AvailabilityZone routed to a target of the target group."}, func(c alb.TargetGroupCounts) int64 { return c.Requests }},
+	{family{"TargetGroup_HTTPCode_Target_2XX_Count", "2XX codes the target group's targets answered through the node."}, func(c alb.TargetGroupCounts) int64 { return c.Target2XX }},
+	{family{"TargetGroup_HTTPCode_Target_4XX_Count", "4XX codes the target group's targets answered through the node."}, func(c alb.TargetGroupCounts) int64 { return c.Target4XX }},
+	{family{"TargetGroup_HTTPCode_Target_5XX_Count", "5XX codes the target group's targets answered through the node."}, func(c alb.TargetGroupCounts) int64 { return c.Target5XX }},
+	{family{"TargetGroup_HTTPCode_ELB_503_Count", "503 codes the node answered for the target group: no target to route to."}, func(c alb.TargetGroupCounts) int64 { return c.NoTarget }},
+}
+
+// A target group's health gauges (groupLabels[:2]).
+var (
+	groupHealthyFamily = family{"TargetGroup_HealthyHostCount",
+		"The target group's registered targets that the live nodes see healthy."}
+	groupUnhealthyFamily = family{"TargetGroup_UnHealthyHostCount",
+		"The target group's registered targets that the live nodes see unhealthy (not initial, not draining)."}
+)
+
+func (f family) desc(labels []string) *prometheus.Desc {
+	return prometheus.NewDesc(f.name, f.help, labels, nil)
+}
+
+// Collector turns the nodes' counters into metrics at each scrape, through
+// a prometheus.Registry. The endpoint gathers with its own gatherer
+// (gather.go), which exposes the same; the Collector stays its reference,
+// and what the endpoint falls back to in the cases the gatherer leaves to
+// the registry.
 type Collector struct {
 	src       Source
 	counters  []counter
@@ -63,50 +129,22 @@ type Collector struct {
 
 // NewCollector reads src's nodes at every scrape.
 func NewCollector(src Source) *Collector {
-	hostLabels := []string{"LoadBalancer", "TargetGroup", "AvailabilityZone", "node"}
-	return &Collector{
-		src: src,
-		counters: []counter{
-			newCounter("RequestCount", "Requests for which a load balancer node chose a target.", func(s alb.Snapshot) int64 { return s.RequestCount }),
-			newCounter("UnhealthyRoutingRequestCount", "Requests routed by fail-open (no healthy target).", func(s alb.Snapshot) int64 { return s.UnhealthyRoutingRequestCount }),
-			newCounter("HTTPCode_ELB_3XX_Count", "3XX redirection codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_3XX_Count }),
-			newCounter("HTTPCode_ELB_4XX_Count", "4XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_4XX_Count }),
-			newCounter("HTTPCode_ELB_5XX_Count", "5XX codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_5XX_Count }),
-			newCounter("HTTPCode_ELB_502_Count", "502 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_502_Count }),
-			newCounter("HTTPCode_ELB_503_Count", "503 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_503_Count }),
-			newCounter("HTTPCode_ELB_504_Count", "504 codes the load balancer generated.", func(s alb.Snapshot) int64 { return s.HTTPCode_ELB_504_Count }),
-			newCounter("HTTPCode_Target_2XX_Count", "2XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_2XX_Count }),
-			newCounter("HTTPCode_Target_3XX_Count", "3XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_3XX_Count }),
-			newCounter("HTTPCode_Target_4XX_Count", "4XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_4XX_Count }),
-			newCounter("HTTPCode_Target_5XX_Count", "5XX codes the targets answered.", func(s alb.Snapshot) int64 { return s.HTTPCode_Target_5XX_Count }),
-			newCounter("NewConnectionCount", "Client connections the load balancer node accepted.", func(s alb.Snapshot) int64 { return s.NewConnectionCount }),
-			newCounter("RejectedConnectionCount", "Client connections the load balancer node refused at its connection cap.", func(s alb.Snapshot) int64 { return s.RejectedConnectionCount }),
-			newCounter("DesyncMitigationMode_NonCompliant_Request_Count", "Requests that do not comply with RFC 7230 (desync mitigation).", func(s alb.Snapshot) int64 { return s.DesyncMitigationMode_NonCompliant_Request_Count }),
-		},
-		trt: prometheus.NewDesc("TargetResponseTime",
-			"Seconds from the request leaving the load balancer to the target's response headers (request time).", requestLabels, nil),
-		active: prometheus.NewDesc("ActiveConnectionCount",
-			"Client-to-load-balancer and load-balancer-to-target connections open now.", requestLabels, nil),
-		healthy: prometheus.NewDesc("HealthyHostCount",
-			"Targets in AvailabilityZone that the load balancer node in zone node sees healthy.", hostLabels, nil),
-		unhealthy: prometheus.NewDesc("UnHealthyHostCount",
-			"Targets in AvailabilityZone that the load balancer node in zone node sees unhealthy.", hostLabels, nil),
-		groupCounters: []groupCounter{
-			newGroupCounter("TargetGroup_RequestCount", "Requests the node in AvailabilityZone routed to a target of the target group.", func(c alb.TargetGroupCounts) int64 { return c.Requests }),
-			newGroupCounter("TargetGroup_HTTPCode_Target_2XX_Count", "2XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target2XX }),
-			newGroupCounter("TargetGroup_HTTPCode_Target_4XX_Count", "4XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target4XX }),
-			newGroupCounter("TargetGroup_HTTPCode_Target_5XX_Count", "5XX codes the target group's targets answered through the node.", func(c alb.TargetGroupCounts) int64 { return c.Target5XX }),
-			newGroupCounter("TargetGroup_HTTPCode_ELB_503_Count", "503 codes the node answered for the target group: no target to route to.", func(c alb.TargetGroupCounts) int64 { return c.NoTarget }),
-		},
-		groupHealthy: prometheus.NewDesc("TargetGroup_HealthyHostCount",
-			"The target group's registered targets that the live nodes see healthy.", groupLabels[:2], nil),
-		groupUnhealthy: prometheus.NewDesc("TargetGroup_UnHealthyHostCount",
-			"The target group's registered targets that the live nodes see unhealthy (not initial, not draining).", groupLabels[:2], nil),
+	c := &Collector{
+		src:            src,
+		trt:            trtFamily.desc(requestLabels),
+		active:         activeFamily.desc(requestLabels),
+		healthy:        healthyFamily.desc(hostLabels),
+		unhealthy:      unhealthyFamily.desc(hostLabels),
+		groupHealthy:   groupHealthyFamily.desc(groupLabels[:2]),
+		groupUnhealthy: groupUnhealthyFamily.desc(groupLabels[:2]),
 	}
-}
-
-func newGroupCounter(name, help string, get func(alb.TargetGroupCounts) int64) groupCounter {
-	return groupCounter{prometheus.NewDesc(name, help, groupLabels, nil), get}
+	for _, k := range nodeCounters {
+		c.counters = append(c.counters, counter{k.desc(requestLabels), k.get})
+	}
+	for _, k := range groupCounters {
+		c.groupCounters = append(c.groupCounters, groupCounter{k.desc(groupLabels), k.get})
+	}
+	return c
 }
 
 // Describe implements prometheus.Collector.
@@ -179,19 +217,15 @@ type Server struct {
 // NewDBCollector), at http://127.0.0.1:PORT/metrics on a free port, until
 // Close.
 func Listen(src Source, extra ...prometheus.Collector) (*Server, error) {
-	reg := prometheus.NewPedanticRegistry()
-	for _, c := range append([]prometheus.Collector{NewCollector(src)}, extra...) {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("prometheus endpoint: %w", err)
-		}
+	h, err := newHandler(src, extra...)
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("prometheus endpoint: listen on loopback: %w", err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes, Timeout: 10 * time.Second}))
-	s := &Server{srv: &http.Server{Handler: loopbackHost(mux), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+	s := &Server{srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 8 << 10},
 		ln: netutil.LimitListener(ln, maxConns), done: make(chan struct{})}
 	go func() {
@@ -199,6 +233,33 @@ func Listen(src Source, extra ...prometheus.Collector) (*Server, error) {
 		s.srv.Serve(s.ln)
 	}()
 	return s, nil
+}
+
+// newHandler is the endpoint's handler: GET /metrics, for loopback hosts.
+func newHandler(src Source, extra ...prometheus.Collector) (http.Handler, error) {
+	// ref is what the endpoint gathered from before the gatherer: it
+	// still refuses the same collectors, and it is the gatherer's
+	// reference (gather.go)
+	ref := prometheus.NewPedanticRegistry()
+	for _, c := range append([]prometheus.Collector{NewCollector(src)}, extra...) {
+		if err := ref.Register(c); err != nil {
+			return nil, fmt.Errorf("prometheus endpoint: %w", err)
+		}
+	}
+	var more prometheus.Gatherer
+	if len(extra) > 0 {
+		reg := prometheus.NewPedanticRegistry()
+		for _, c := range extra {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("prometheus endpoint: %w", err)
+			}
+		}
+		more = reg
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerForTransactional(newGatherer(src, ref, more),
+		promhttp.HandlerOpts{MaxRequestsInFlight: maxScrapes, Timeout: 10 * time.Second}))
+	return loopbackHost(mux), nil
 }
 
 // The endpoint's bounds: connections served at once (others wait in the

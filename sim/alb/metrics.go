@@ -132,3 +132,79 @@ func (m *Metrics) snapshot() Snapshot {
 	}
 	return s
 }
+
+// AllTargetGroupCounts is TargetGroupCounts of every target group, in
+// TargetGroupNames' order, read in one pass for a scrape of the metrics
+// endpoint (promexport): the load balancer's lock once and each live
+// node's once, where TargetGroupCounts takes the load balancer's lock and
+// every live node's for each registered target of the group, and
+// allocates for each.
+func (lb *LoadBalancer) AllTargetGroupCounts() []TargetGroupCounts {
+	lb.mu.Lock()
+	ts := make([]*Target, 0, len(lb.targets))
+	for _, t := range lb.targets {
+		ts = append(ts, t)
+	}
+	live := make([]*Node, 0, len(lb.nodes))
+	for _, n := range lb.nodes {
+		if !n.down {
+			live = append(live, n)
+		}
+	}
+	lb.mu.Unlock()
+	// each target's live views, folded as FoldHealth folds them: healthy
+	// if one is, unhealthy if every one is
+	type fold struct {
+		views, unhealthy int
+		healthy          bool
+	}
+	folds := make([]fold, len(ts))
+	for _, n := range live {
+		n.mu.Lock()
+		for i, t := range ts {
+			v, ok := n.views[t.ID]
+			if !ok {
+				continue
+			}
+			folds[i].views++
+			switch v.health.State {
+			case StateHealthy:
+				folds[i].healthy = true
+			case StateUnhealthy:
+				folds[i].unhealthy++
+			}
+		}
+		n.mu.Unlock()
+	}
+	out := make([]TargetGroupCounts, len(lb.groupNames))
+	for gi, name := range lb.groupNames {
+		c := &out[gi]
+		c.Name = name
+		for _, n := range lb.nodes {
+			g := n.stats[name]
+			if g == nil {
+				continue
+			}
+			c.Requests += g.requests.Load()
+			c.NoTarget += g.noTarget.Load()
+			c.Responses += g.responses.Load()
+			c.Target2XX += g.target2xx.Load()
+			c.Target4XX += g.target4xx.Load()
+			c.Target5XX += g.target5xx.Load()
+		}
+		for i, t := range ts {
+			if t.Group != name {
+				continue
+			}
+			c.Targets++
+			c.InFlight += t.InFlight()
+			switch f := folds[i]; {
+			case f.healthy:
+				c.Healthy++
+			case f.views > 0 && f.unhealthy == f.views:
+				c.Unhealthy++
+			}
+		}
+	}
+	return out
+}
