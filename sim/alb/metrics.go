@@ -181,16 +181,14 @@ func (lb *LoadBalancer) AllTargetGroupCounts() []TargetGroupCounts {
 		c := &out[gi]
 		c.Name = name
 		for _, n := range lb.nodes {
-			g := n.stats[name]
-			if g == nil {
-				continue
-			}
-			c.Requests += g.requests.Load()
-			c.NoTarget += g.noTarget.Load()
-			c.Responses += g.responses.Load()
-			c.Target2XX += g.target2xx.Load()
-			c.Target4XX += g.target4xx.Load()
-			c.Target5XX += g.target5xx.Load()
+			g := n.GroupCounts(name) // a remote node's as its mirror last read them (remote.go)
+			c.Requests += g.Requests
+			c.NoTarget += g.NoTarget
+			c.Responses += g.Responses
+			c.Target2XX += g.Target2XX
+			c.Target4XX += g.Target4XX
+			c.Target5XX += g.Target5XX
+			c.InFlight += g.InFlight
 		}
 		for i, t := range ts {
 			if t.Group != name {

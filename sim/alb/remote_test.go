@@ -80,6 +80,9 @@ func TestRemoteNodeIsMirrored(t *testing.T) {
 	if c := h.lb.TargetGroupCounts("lab"); c.Requests != 1 || c.Target2XX != 1 || c.Healthy != 1 {
 		t.Fatalf("the target group's counts: %+v, want the remote node's request", c)
 	}
+	if all := h.lb.AllTargetGroupCounts(); all[0].Requests != 1 || all[0].Healthy != 1 {
+		t.Fatalf("every group's counts (the scrape's): %+v, want the remote node's request", all)
+	}
 	if s := mirrored.Metrics(); s.HealthyHostCount["us-east-1a"] != 1 {
 		t.Fatalf("the mirror's healthy hosts: %v", s.HealthyHostCount)
 	}
