@@ -49,6 +49,22 @@ func NewScaled(speed float64) (*Scaled, error) {
 	return &Scaled{speed: speed, start: time.Now()}, nil
 }
 
+// NewScaledFrom is NewScaled with wall and AWS time agreeing at start
+// rather than now: another host's clock for the same run (an agent's load
+// balancer node) starts at the controller's start, so that both say the
+// same AWS time, up to the skew between the hosts' wall clocks.
+func NewScaledFrom(speed float64, start time.Time) (*Scaled, error) {
+	c, err := NewScaled(speed)
+	if err != nil {
+		return nil, err
+	}
+	c.start = start
+	return c, nil
+}
+
+// Start is the wall time at which the clock's AWS time agreed with it.
+func (c *Scaled) Start() time.Time { return c.start }
+
 // Real is a clock at speed 1.
 func Real() *Scaled { return &Scaled{speed: 1, start: time.Now()} }
 

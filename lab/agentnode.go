@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
@@ -34,6 +36,10 @@ import (
 type AgentNodeOpen struct {
 	Spec  alb.Spec `json:"spec"`
 	Speed float64  `json:"speed"`
+	// Start is the wall time at which the controller's AWS clock agreed
+	// with the wall (clock.Scaled.Start): the node's clock starts there
+	// too, so its access log and events say the controller's AWS time.
+	Start time.Time `json:"start"`
 }
 
 // AgentNodeHealth is one target as the agent's node sees it.
@@ -61,6 +67,9 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 			return nil, fmt.Errorf("node spec names %d zones; an agent serves one zone's node", len(o.Spec.Zones))
 		}
 		clk, err := clock.NewScaled(o.Speed)
+		if !o.Start.IsZero() {
+			clk, err = clock.NewScaledFrom(o.Speed, o.Start)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("node spec: %w", err)
 		}
@@ -69,11 +78,12 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 		h.log = log.With("run", runID, "zone", h.zone)
 		cfg.Clock, cfg.Events, cfg.Logger = clk, h, h.log
 		var accessLog *os.File
-		if o.Spec.AccessLog {
-			if accessLog, err = os.OpenFile(filepath.Join(dir, "access.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600); err != nil {
+		if o.Spec.AccessLog { // capped as the controller's is
+			var w *capfile.Writer
+			if w, accessLog, err = capfile.Open(filepath.Join(dir, agent.NodeAccessLog), capfile.Limit); err != nil {
 				return nil, fmt.Errorf("node access log: %w", err)
 			}
-			cfg.AccessLog = accessLog
+			cfg.AccessLog = w
 		}
 		lb, err := alb.New(cfg)
 		if err == nil {

@@ -1,13 +1,19 @@
 package lab
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"os"
+	"slices"
 	"time"
 
+	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/internal/capfile"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
@@ -32,10 +38,11 @@ type agentNode struct {
 
 // openAgentNode opens zone's node on its agent with cfg's data part for
 // that zone alone and the run's speed.
-func openAgentNode(ctx context.Context, r *agent.Remote, cfg alb.Config, zone az.Zone, speed float64, log *slog.Logger) (*agentNode, error) {
+func openAgentNode(ctx context.Context, r *agent.Remote, cfg alb.Config, zone az.Zone, clk *clock.Scaled, log *slog.Logger) (*agentNode, error) {
 	spec := alb.SpecOf(cfg)
 	spec.Zones = []az.Zone{zone}
-	raw, err := json.Marshal(AgentNodeOpen{Spec: spec, Speed: speed})
+	speed := clk.Speed()
+	raw, err := json.Marshal(AgentNodeOpen{Spec: spec, Speed: speed, Start: clk.Start()})
 	if err != nil {
 		return nil, fmt.Errorf("zone %s's node: %w", zone.Name, err)
 	}
@@ -59,7 +66,7 @@ func (l *Lab) openAgentNodes(ctx context.Context, cfg *alb.Config) error {
 			continue
 		}
 		octx, cancel := context.WithTimeout(ctx, fastNodeCall)
-		n, err := openAgentNode(octx, r, *cfg, z, l.Clock.Speed(), l.opts.Logger)
+		n, err := openAgentNode(octx, r, *cfg, z, l.Clock, l.opts.Logger)
 		cancel()
 		if err != nil {
 			return err
@@ -213,3 +220,84 @@ func (n *agentNode) metrics(ctx context.Context) (alb.Snapshot, error) {
 }
 
 func (n *agentNode) close(ctx context.Context) error { return n.r.CloseNode(ctx) }
+
+// closeAgentNodes closes each agent's node (its access log flushed there)
+// and reads its access log; mergeAccessLogs then puts their lines into
+// the run's. A node that cannot be reached (its host lost) keeps its log.
+func (l *Lab) closeAgentNodes() [][]byte {
+	var logs [][]byte
+	for _, z := range l.Zones {
+		n := l.agentNodes[z.Name]
+		if n == nil {
+			continue
+		}
+		ctx, cancel, err := n.call(context.Background())
+		if err != nil {
+			l.opts.Logger.Info("the load balancer node's access log stays on its host", "zone", z.Name, "err", err)
+			continue
+		}
+		ctx, cancelLimit := context.WithTimeout(ctx, fastNodeCall)
+		err = n.close(ctx)
+		var b []byte
+		if err == nil {
+			b, err = n.r.NodeAccessLog(ctx)
+		}
+		cancelLimit()
+		cancel()
+		if err != nil {
+			l.opts.Logger.Warn("read the load balancer node's access log on its host", "zone", z.Name, "agent", n.r.Agent(), "err", err)
+			continue
+		}
+		logs = append(logs, b)
+	}
+	return logs
+}
+
+// mergeAccessLogs merges the remote nodes' access logs into path, every
+// line in the order of its time (the second field; a line without one,
+// the cap's note, last), capped as the run's access log is.
+func mergeAccessLogs(path string, remote [][]byte) error {
+	if len(remote) == 0 {
+		return nil
+	}
+	local, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	type line struct {
+		at   time.Time
+		text []byte
+	}
+	var lines []line
+	for _, b := range append([][]byte{local}, remote...) {
+		for text := range bytes.Lines(b) {
+			if !bytes.HasSuffix(text, []byte("\n")) {
+				text = append(slices.Clone(text), '\n')
+			}
+			at := time.Unix(1<<40, 0) // no time: last
+			if f := bytes.SplitN(text, []byte(" "), 3); len(f) == 3 {
+				if t, err := time.Parse(time.RFC3339Nano, string(f[1])); err == nil {
+					at = t
+				}
+			}
+			lines = append(lines, line{at: at, text: text})
+		}
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
+	tmp := path + ".merge"
+	os.Remove(tmp)
+	w, f, err := capfile.Open(tmp, capfile.Limit)
+	if err != nil {
+		return err
+	}
+	for _, ln := range lines {
+		if _, err := w.Write(ln.text); err != nil {
+			break
+		}
+	}
+	if err := errors.Join(w.Err(), f.Close()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}

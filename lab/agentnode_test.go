@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
@@ -89,7 +90,7 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 		HealthCheck: alb.HealthCheck{Path: "/health", Interval: 5 * time.Second, Timeout: 2 * time.Second,
 			Thresholds: alb.Thresholds{Healthy: 2, Unhealthy: 2}, Matches: func(c int) bool { return c == 200 }},
 		GoroutineFront: true}
-	node, err := openAgentNode(ctx, r, cfg, zone, 20, quiet)
+	node, err := openAgentNode(ctx, r, cfg, zone, mustClock(t, 20), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,4 +189,13 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n < 5 {
 		t.Errorf("access log on the agent has %d lines, want the requests served (5 or more):\n%s", n, b)
 	}
+}
+
+func mustClock(t *testing.T, speed float64) *clock.Scaled {
+	t.Helper()
+	c, err := clock.NewScaled(speed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -2,7 +2,10 @@ package lab
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
+
+	"github.com/simplydone/lab/rundir"
 )
 
 // dataDir is the run's shared data directory, absolute so that every
@@ -63,7 +66,11 @@ func (l *Lab) Close() error {
 	if l.LB != nil {
 		errs = append(errs, l.LB.Close())
 	}
+	remoteLogs := l.closeAgentNodes() // before the runtime's close ends the run on the agents
 	errs = append(errs, l.closeObserve())
+	if err := mergeAccessLogs(filepath.Join(l.Dir, rundir.AccessLogFile), remoteLogs); err != nil {
+		errs = append(errs, fmt.Errorf("merge the agents' nodes' access logs: %w", err))
+	}
 	if l.Runtime != nil {
 		errs = append(errs, l.Runtime.Close())
 	}

@@ -104,6 +104,13 @@ func TestMultiHostAZOutage(t *testing.T) {
 	}
 	mh.checkCut(t, 0) // the outage ended 3 AWS minutes before the run did
 	mh.checkNodesOnAgents(t, out, s.RunID)
+	// Every request went through a node on an agent: their access logs,
+	// brought back and merged, hold a line for each one answered.
+	if b, err := os.ReadFile(filepath.Join(mh.dir, "runs", s.RunID, rundir.AccessLogFile)); err != nil {
+		t.Error(err)
+	} else if lines := strings.Count(string(b), "\n"); lines < s.Requests*9/10 {
+		t.Errorf("access.log has %d lines for %d requests: the agents' nodes' logs were not brought back", lines, s.Requests)
+	}
 	mh.checkNothingLeft(t, s.RunID, true)
 }
 

@@ -144,6 +144,10 @@ func (c *Client) doLimit(ctx context.Context, method, path string, in, out any, 
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok { // the answer as it came (a node's access log)
+		*raw = b
+		return nil
+	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s %s: %w: %v", method, path, errBadAnswer, err)
 	}

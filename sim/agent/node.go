@@ -3,10 +3,14 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +23,15 @@ import (
 // run's directory here (the node's access log goes there). cmd/lab
 // supplies it (issue 20: the zone's node on its agent's host).
 type NodeFactory func(ctx context.Context, runID string, spec json.RawMessage, dir string) (NodeHost, error)
+
+// NodeAccessLog is the node's access log in the run's directory, where a
+// NodeFactory writes it (the ALB's format, one line per request) and the
+// controller reads it from (GET /v1/runs/{run}/node/accesslog).
+const NodeAccessLog = "access.log"
+
+// maxAccessLog bounds a node's access log as read: the lab caps it at
+// 64 MiB (internal/capfile) and one note line.
+const maxAccessLog = 64<<20 + 64<<10
 
 // NodeHost is one zone's load-balancer node serving on this host.
 type NodeHost interface {
@@ -177,6 +190,18 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 			return
 		}
 		reply(w, http.StatusOK, raw)
+	}))
+	mux.HandleFunc("GET /v1/runs/{run}/node/accesslog", s.withRun(func(w http.ResponseWriter, _ *http.Request, r *run) {
+		b, err := os.ReadFile(filepath.Join(r.dir, NodeAccessLog))
+		if errors.Is(err, fs.ErrNotExist) {
+			b, err = nil, nil // no request yet, or no access log asked for
+		}
+		if err != nil {
+			failErr(w, fmt.Errorf("read the node's access log: %w", err))
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write(b)
 	}))
 	mux.HandleFunc("POST /v1/runs/{run}/node/member", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		var spec json.RawMessage
@@ -339,4 +364,12 @@ func (r *Remote) InjectNodeFault(ctx context.Context, spec json.RawMessage) (rem
 		err := r.call(ctx, fastCall, http.MethodDelete, r.path("/node/faults/"+strconv.FormatInt(got.ID, 10)), nil, &out)
 		return out.Hits, err
 	}, nil
+}
+
+// NodeAccessLog reads the node's access log as it is on the agent's disk
+// (close the node first for every line: it flushes on close).
+func (r *Remote) NodeAccessLog(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := r.callSized(ctx, slowCall, http.MethodGet, r.path("/node/accesslog"), nil, &b, maxAccessLog)
+	return b, err
 }
