@@ -9,7 +9,9 @@
 #
 # The lab node runs as in a lab run: health checks on (every 5 AWS s at 10x),
 # its access log written to a file and its Prometheus endpoint up (scraped
-# once a second during every lab measurement). HAProxy and nginx log nothing.
+# once a second during every lab measurement, by bench/cmd/scrape on core 1:
+# one process and one keep-alive connection, as Prometheus scrapes).
+# HAProxy and nginx log nothing.
 #
 # 1. Throughput: wrk -t1 -c64 (closed loop, as fast as the proxy goes).
 #    Order: lab, haproxy, nginx, lab, haproxy, nginx, direct; each proxy's
@@ -123,7 +125,7 @@ command -v taskset >/dev/null || die "taskset (util-linux) is missing"
 for a in $B1 $B2 127.0.1.1:$LAB_PORT $HAP $NGX; do port_free "$a"; done
 
 say "building into $tmp"
-(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend ./bench/cmd/rate)
+(cd "$repo" && CGO_ENABLED=0 go build -o "$tmp/" ./bench/cmd/albnode ./bench/cmd/backend ./bench/cmd/rate ./bench/cmd/scrape)
 
 # --- backends on core 1 --------------------------------------------------
 for b in $B1 $B2; do
@@ -231,7 +233,9 @@ start_lab() {
 				# its stderr line may come after "ready" on stdout
 				if [[ -z $url && $i -lt 300 ]]; then sleep 0.1; continue; fi
 				[[ -n $url ]] || die "albnode printed no metrics URL"
-				taskset -c 1 bash -c "while curl -fsS -o /dev/null '$url'; do sleep 1; done" &
+				# one process, one keep-alive connection, as Prometheus scrapes
+				# (a curl a second cost core 1 ~7 ms of process start each)
+				GOMAXPROCS=1 taskset -c 1 "$tmp/scrape" -url "$url" -every 1s >>"$results/scrape.log" 2>&1 &
 				scraper=$!
 				pids+=($scraper)
 			fi
