@@ -75,12 +75,17 @@
 // # The zone's load-balancer node
 //
 // A run may open its zone's node on the agent (node.go): POST
-// /v1/runs/{run}/node with the spec (sim/alb's Spec and the run's speed,
-// as JSON this package does not read), then /node/targets (register),
-// /node/deregister (answers once the target's draining is done on the
-// node), GET /node/health and /node/metrics, POST /node/stop and
-// /node/start (an az-outage's node part; the dead-man starts a node the
-// controller stopped), DELETE /node. The run's end closes it.
+// /v1/runs/{run}/node with the spec (sim/alb's Spec, the run's speed and
+// its clock's start, as JSON this package does not read), then
+// /node/targets (register), /node/deregister (answers once the target's
+// draining is done on the node), GET /node/state (the view and counts the
+// controller's mirror polls), /node/health and /node/metrics, POST
+// /node/member (join the run's load-balancer cluster from this host),
+// POST /node/faults and DELETE /node/faults/{id} (request faults; the
+// dead-man removes them), POST /node/stop and /node/start (an az-outage's
+// node part; the dead-man starts a node the controller stopped), GET
+// /node/accesslog (once the node is closed: every line), DELETE /node.
+// The run's end closes it.
 //
 // # Out of this package
 //
