@@ -123,8 +123,10 @@ type albNodeHost struct {
 	port   int            // the member's port, kept across the node's restarts
 }
 
-// Publish counts the node's events (TargetHealthChanged and the rest);
-// carrying them to the controller is not built yet.
+// Publish counts the node's events. They do not cross the wire: the
+// controller's mirror of the node publishes its changes of target health
+// from the node's state (sim/alb/remote.go); its other events (ATW's
+// anomaly changes among them) stay here.
 func (h *albNodeHost) Publish(events.Event) { h.events.Add(1) }
 
 func (h *albNodeHost) Register(_ context.Context, t agent.NodeTarget) error {

@@ -117,12 +117,13 @@ func (lb *LoadBalancer) runOutbox(ctx context.Context, n *Node) {
 	m := n.mirror
 	for {
 		m.mu.Lock()
-		var op *remoteOp
-		if len(m.ops) > 0 {
-			op = &m.ops[0]
+		var op remoteOp
+		next := len(m.ops) > 0
+		if next {
+			op = m.ops[0]
 		}
 		m.mu.Unlock()
-		if op == nil {
+		if !next {
 			select {
 			case <-ctx.Done():
 				return
@@ -130,7 +131,7 @@ func (lb *LoadBalancer) runOutbox(ctx context.Context, n *Node) {
 				continue
 			}
 		}
-		err := lb.tryOp(ctx, n, *op)
+		err := lb.tryOp(ctx, n, op)
 		if op.done != nil {
 			op.done <- err
 		}
