@@ -98,14 +98,7 @@ func (lb *LoadBalancer) TargetGroupNames() []string { return slices.Clone(lb.gro
 func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 	c := TargetGroupCounts{Name: name}
 	for _, n := range lb.nodes {
-		g := n.GroupCounts(name)
-		c.Requests += g.Requests
-		c.NoTarget += g.NoTarget
-		c.Responses += g.Responses
-		c.Target2XX += g.Target2XX
-		c.Target4XX += g.Target4XX
-		c.Target5XX += g.Target5XX
-		c.InFlight += g.InFlight // a remote node's requests in flight (a local node's are the targets')
+		c.addTraffic(n.GroupCounts(name))
 	}
 	for _, t := range lb.Targets() {
 		if t.Group != name {
@@ -121,6 +114,19 @@ func (lb *LoadBalancer) TargetGroupCounts(name string) TargetGroupCounts {
 		}
 	}
 	return c
+}
+
+// addTraffic adds a node's traffic for the group (GroupCounts) to c:
+// InFlight is a remote node's requests in flight (a local node's are its
+// targets', counted from them).
+func (c *TargetGroupCounts) addTraffic(g TargetGroupCounts) {
+	c.Requests += g.Requests
+	c.NoTarget += g.NoTarget
+	c.Responses += g.Responses
+	c.Target2XX += g.Target2XX
+	c.Target4XX += g.Target4XX
+	c.Target5XX += g.Target5XX
+	c.InFlight += g.InFlight
 }
 
 // GroupCounts is this node's traffic for target group name since it

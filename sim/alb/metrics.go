@@ -181,14 +181,7 @@ func (lb *LoadBalancer) AllTargetGroupCounts() []TargetGroupCounts {
 		c := &out[gi]
 		c.Name = name
 		for _, n := range lb.nodes {
-			g := n.GroupCounts(name) // a remote node's as its mirror last read them (remote.go)
-			c.Requests += g.Requests
-			c.NoTarget += g.NoTarget
-			c.Responses += g.Responses
-			c.Target2XX += g.Target2XX
-			c.Target4XX += g.Target4XX
-			c.Target5XX += g.Target5XX
-			c.InFlight += g.InFlight
+			c.addTraffic(n.GroupCounts(name)) // a remote node's as its mirror last read them (remote.go)
 		}
 		for i, t := range ts {
 			if t.Group != name {
