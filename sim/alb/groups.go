@@ -263,9 +263,6 @@ func (n *Node) routesOf(name string) *routeSet {
 // must be the load balancer's, and at least one weight must be above 0.
 func (lb *LoadBalancer) SetForwardWeights(priority int, ws []WeightedGroup) error {
 	old := lb.rules.Load()
-	if lb.HasRemoteNodes() {
-		return fmt.Errorf("set forward weights: the nodes in %v serve on their zones' hosts, which take no new weights yet (not built)", lb.RemoteZones())
-	}
 	if old == nil {
 		return errors.New("set forward weights: the listener has no rules; give it a weighted forward action")
 	}
@@ -302,6 +299,7 @@ func (lb *LoadBalancer) SetForwardWeights(priority int, ws []WeightedGroup) erro
 	}
 	a.TargetGroup, a.Weighted = "", slices.Clone(ws)
 	lb.rules.Store(&rs)
+	lb.weightsRemote(priority, ws) // the nodes on other hosts follow (remote.go)
 	return nil
 }
 

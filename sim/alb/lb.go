@@ -310,6 +310,8 @@ func (lb *LoadBalancer) Start(ctx context.Context) error {
 	for _, n := range lb.nodes {
 		lb.wg.Add(1)
 		if n.mirror != nil {
+			n.mirror.silence = lb.remoteSilence()
+			n.mirror.answered.Store(time.Now().UnixNano())
 			go func() {
 				defer lb.wg.Done()
 				lb.pollRemote(lb.ctx, n)

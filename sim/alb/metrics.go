@@ -147,7 +147,7 @@ func (lb *LoadBalancer) AllTargetGroupCounts() []TargetGroupCounts {
 	}
 	live := make([]*Node, 0, len(lb.nodes))
 	for _, n := range lb.nodes {
-		if !n.down {
+		if !n.down && !n.stale() {
 			live = append(live, n)
 		}
 	}

@@ -160,7 +160,8 @@ func (d *detector) reset() []TargetAnomalyChanged {
 	return changes
 }
 
-// NodeUp says whether zone's node is serving (not stopped by StopNode).
+// NodeUp says whether zone's node is serving (not stopped by StopNode; a
+// remote node, answering its mirror: Node.stale).
 func (lb *LoadBalancer) NodeUp(zone string) bool {
 	n, err := lb.node(zone)
 	if err != nil {
@@ -168,7 +169,7 @@ func (lb *LoadBalancer) NodeUp(zone string) bool {
 	}
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	return !n.down && !lb.closed && lb.ctx != nil
+	return !n.down && !n.stale() && !lb.closed && lb.ctx != nil
 }
 
 func (lb *LoadBalancer) node(zone string) (*Node, error) {

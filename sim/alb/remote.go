@@ -40,6 +40,9 @@ type RemoteNode interface {
 	// InjectFault installs a request fault on the remote node; remove
 	// takes it away and returns how many requests it hit there.
 	InjectFault(ctx context.Context, f Fault) (remove func() int64, err error)
+	// SetForwardWeights sets a forward action's weights on the remote
+	// node, as SetForwardWeights does here.
+	SetForwardWeights(ctx context.Context, priority int, ws []WeightedGroup) error
 }
 
 // RemoteTarget is a target as a remote node registers it.
@@ -76,6 +79,10 @@ const remotePoll = 100 * time.Millisecond
 type mirror struct {
 	remote RemoteNode
 	state  atomic.Pointer[NodeState] // nil until the first poll answers
+	// answered is when the remote node last answered a poll (wall, Unix
+	// nanoseconds); Start sets it, so a node is not silent before its first.
+	answered atomic.Int64
+	silence  time.Duration // how long it may be silent before its view stops counting (stale)
 
 	mu   sync.Mutex
 	ops  []remoteOp    // in order; ops[0] is being tried
@@ -162,6 +169,27 @@ func (lb *LoadBalancer) tryOp(ctx context.Context, n *Node, op remoteOp) error {
 	}
 }
 
+// stale says whether n is a remote node that has not answered its
+// mirror for longer than it would take to mark a target unhealthy (its
+// health check interval times the unhealthy threshold, at least a second
+// of wall time): its last view is nobody's current opinion (its host is
+// cut off the network or gone), so, as a stopped node's, it does not
+// count in a target's health (TargetHealth), and the node is not up
+// (NodeUp). DNS drops it on its own: its cluster member goes silent too.
+func (n *Node) stale() bool {
+	if n.mirror == nil {
+		return false
+	}
+	return time.Since(time.Unix(0, n.mirror.answered.Load())) > n.mirror.silence
+}
+
+// remoteSilence is how long a remote node may go unanswered before its
+// view goes stale (stale).
+func (lb *LoadBalancer) remoteSilence() time.Duration {
+	hc := lb.cfg.HealthCheck
+	return max(time.Second, lb.cfg.Clock.Wall(hc.Interval*time.Duration(max(hc.Thresholds.Unhealthy, 1))))
+}
+
 // HasRemoteNodes says whether any node serves on another host.
 func (lb *LoadBalancer) HasRemoteNodes() bool {
 	return slices.ContainsFunc(lb.nodes, func(n *Node) bool { return n.mirror != nil })
@@ -219,6 +247,7 @@ func (lb *LoadBalancer) pollRemote(ctx context.Context, n *Node) {
 		if err != nil {
 			lb.cfg.Logger.Debug("read the remote load balancer node", "zone", n.zone.Name, "err", err)
 		} else {
+			n.mirror.answered.Store(time.Now().UnixNano())
 			lb.applyRemote(n, &st)
 		}
 		select {
@@ -268,6 +297,20 @@ func (lb *LoadBalancer) registerRemote(t RemoteTarget) {
 	for _, n := range lb.nodes {
 		if n.mirror != nil {
 			n.mirror.queue(remoteOp{what: "register " + string(t.ID), do: func(ctx context.Context) error { return n.mirror.remote.Register(ctx, t) }})
+		}
+	}
+}
+
+// weightsRemote queues a forward action's new weights for every remote
+// node: set here already, they reach each remote node in order with the
+// registrations, as soon as it can be reached.
+func (lb *LoadBalancer) weightsRemote(priority int, ws []WeightedGroup) {
+	for _, n := range lb.nodes {
+		if n.mirror != nil {
+			n.mirror.queue(remoteOp{what: fmt.Sprintf("set the weights of priority %d", priority),
+				do: func(ctx context.Context) error {
+					return n.mirror.remote.SetForwardWeights(ctx, priority, slices.Clone(ws))
+				}})
 		}
 	}
 }

@@ -2,7 +2,9 @@ package alb
 
 import (
 	"context"
-	"strings"
+	"errors"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,8 +15,9 @@ import (
 // seam the lab's agent client stands at (lab/agentnode_remote.go), here
 // without the wire.
 type inProcess struct {
-	lb   *LoadBalancer
-	zone string
+	lb     *LoadBalancer
+	zone   string
+	silent *atomic.Bool // set: its host answers nothing (cut off the network)
 }
 
 func (r inProcess) Register(_ context.Context, t RemoteTarget) error {
@@ -34,10 +37,19 @@ func (r inProcess) Deregister(ctx context.Context, id az.InstanceID) error {
 	}
 }
 
-func (r inProcess) State(context.Context) (NodeState, error) { return r.lb.NodeState(r.zone) }
+func (r inProcess) State(context.Context) (NodeState, error) {
+	if r.silent != nil && r.silent.Load() {
+		return NodeState{}, errors.New("no answer: the host is cut off")
+	}
+	return r.lb.NodeState(r.zone)
+}
 
 func (r inProcess) InjectFault(_ context.Context, f Fault) (func() int64, error) {
 	return r.lb.InjectFault(f)
+}
+
+func (r inProcess) SetForwardWeights(_ context.Context, priority int, ws []WeightedGroup) error {
+	return r.lb.SetForwardWeights(priority, ws)
 }
 
 func (r inProcess) SetUp(_ context.Context, up bool) error {
@@ -131,10 +143,6 @@ func TestRemoteNodeIsMirrored(t *testing.T) {
 	if hits := remove(); hits != 1 || far.lb.ActiveFaults() != 0 {
 		t.Fatalf("the fault hit %d request(s), the remote node has %d faults left; want 1 and 0", hits, far.lb.ActiveFaults())
 	}
-	// Forward weights are not carried to remote nodes yet: refused, not half done.
-	if err := h.lb.SetForwardWeights(1, nil); err == nil || !strings.Contains(err.Error(), "us-east-1b") {
-		t.Fatalf("forward weights with a remote node: %v, want refused naming the zone", err)
-	}
 
 	// Deregistration drains on both; the mirror stays draining.
 	drained, err := h.lb.Deregister("i-a")
@@ -156,4 +164,78 @@ func TestRemoteNodeIsMirrored(t *testing.T) {
 	if got, _ := mirrored.Health("i-a"); got.State != StateDraining {
 		t.Fatalf("the mirror's view after deregistration: %s, want draining", got)
 	}
+}
+
+// A blue/green shift's new weights reach the remote node too, and its
+// traffic follows them.
+func TestRemoteNodeTakesForwardWeights(t *testing.T) {
+	groups := func(c *Config) {
+		c.TargetGroupName = "web"
+		c.TargetGroups = []TargetGroupConfig{{Name: "api", HealthCheck: c.HealthCheck, Prober: c.Prober}}
+		c.Rules = []Rule{{Priority: 2, Conditions: []Condition{{Field: FieldPathPattern, Values: []string{"/split/*"}}},
+			Action: RuleAction{Type: ActionForward, Weighted: []WeightedGroup{{Name: "web", Weight: 100}, {Name: "api", Weight: 0}}}}}
+	}
+	far := newHarness(t, func(c *Config) { groups(c); c.Zones = c.Zones[1:] })
+	h := newHarness(t, func(c *Config) {
+		groups(c)
+		c.Remote = map[string]RemoteNode{"us-east-1b": inProcess{lb: far.lb, zone: "us-east-1b"}}
+	})
+	h.register("i-web", "us-east-1a", backend(t, "web", nil))
+	if err := h.lb.RegisterIn("api", "i-api", "us-east-1b", backend(t, "api", nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.waitState("i-web", StateHealthy)
+	h.waitState("i-api", StateHealthy)
+	remote := far.lb.Nodes()[0]
+	if resp, _ := get(t, remote.URL()+"/split/x"); resp.Header.Get("X-Served-By") != "web" {
+		t.Fatalf("the remote node at 100/0 routed to %q", resp.Header.Get("X-Served-By"))
+	}
+	want := []WeightedGroup{{Name: "web", Weight: 0}, {Name: "api", Weight: 100}}
+	if err := h.lb.SetForwardWeights(2, want); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the remote node's new weights", func() bool { return slices.Equal(far.lb.ForwardWeights(2), want) })
+	for range 4 {
+		if resp, _ := get(t, remote.URL()+"/split/x"); resp.Header.Get("X-Served-By") != "api" {
+			t.Fatalf("the remote node at 0/100 routed to %q", resp.Header.Get("X-Served-By"))
+		}
+	}
+}
+
+// A remote node whose host stops answering (cut off, or gone) is, once
+// silent for longer than a target takes to turn unhealthy, counted as a
+// stopped node: its last view no longer holds a target healthy that the
+// live nodes find dead, and it is not up. It counts again once it answers.
+func TestSilentRemoteNodeStopsCounting(t *testing.T) {
+	far := newHarness(t, func(c *Config) { c.Zones = c.Zones[1:] })
+	var silent atomic.Bool
+	h := newHarness(t, func(c *Config) {
+		c.HealthCheck.Interval = 100 * time.Millisecond // silence allowed: max(1 s, 2 x 100 ms)
+		c.Remote = map[string]RemoteNode{"us-east-1b": inProcess{lb: far.lb, zone: "us-east-1b", silent: &silent}}
+	})
+	a := backend(t, "a", nil)
+	h.register("i-a", "us-east-1a", a)
+	h.waitState("i-a", StateHealthy)
+	local := h.lb.Nodes()[0]
+	h.prober.set(a, timeout) // only the local node checks with h's prober; the remote node still passes it
+	for range 3 {
+		want := h.prober.count() + 1
+		h.clock.Advance(100 * time.Millisecond)
+		waitFor(t, "the local node's next check", func() bool { return h.prober.count() >= want })
+	}
+	waitFor(t, "the local node sees i-a unhealthy", func() bool { got, _ := local.Health("i-a"); return got.State == StateUnhealthy })
+	if got := h.lb.TargetHealth("i-a"); got != StateHealthy || !h.lb.NodeUp("us-east-1b") {
+		t.Fatalf("with the remote node answering: fold %s, node up %v; want healthy (its view), up", got, h.lb.NodeUp("us-east-1b"))
+	}
+	silent.Store(true)
+	waitFor(t, "the silent node's view to stop counting", func() bool {
+		return h.lb.TargetHealth("i-a") == StateUnhealthy && !h.lb.NodeUp("us-east-1b")
+	})
+	if c := h.lb.AllTargetGroupCounts()[0]; c.Healthy != 0 || c.Unhealthy != 1 {
+		t.Fatalf("the scrape's counts with the remote node silent: %+v, want i-a unhealthy", c)
+	}
+	silent.Store(false)
+	waitFor(t, "the node counting again once it answers", func() bool {
+		return h.lb.TargetHealth("i-a") == StateHealthy && h.lb.NodeUp("us-east-1b")
+	})
 }

@@ -13,12 +13,14 @@ func (lb *LoadBalancer) TargetHealth(id az.InstanceID) State {
 	return FoldHealth(lb.liveHealth(id))
 }
 
-// liveHealth is Health without the views of stopped nodes.
+// liveHealth is Health without the views of stopped nodes, nor of remote
+// nodes that have not answered for longer than a target takes to turn
+// unhealthy (Node.stale).
 func (lb *LoadBalancer) liveHealth(id az.InstanceID) map[string]Health {
 	lb.mu.Lock()
 	live := make([]*Node, 0, len(lb.nodes))
 	for _, n := range lb.nodes {
-		if !n.down {
+		if !n.down && !n.stale() { // a remote node silent too long counts as a stopped one (remote.go)
 			live = append(live, n)
 		}
 	}
