@@ -205,6 +205,20 @@ func (h *albNodeHost) InjectFault(raw json.RawMessage) (func() int64, error) {
 	return h.lb.InjectFault(f)
 }
 
+// AgentNodeWeights is a forward action's new weights (alb.SetForwardWeights).
+type AgentNodeWeights struct {
+	Priority int                 `json:"priority"`
+	Weights  []alb.WeightedGroup `json:"weights"`
+}
+
+func (h *albNodeHost) SetWeights(raw json.RawMessage) error {
+	var w AgentNodeWeights
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return fmt.Errorf("weights spec: %w", err)
+	}
+	return h.lb.SetForwardWeights(w.Priority, w.Weights)
+}
+
 // Join starts the node's cluster member, as the controller's Cluster
 // starts a local node's: named for its zone, bound on the node's address,
 // gossiping the node's view of target health.

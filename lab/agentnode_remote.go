@@ -186,6 +186,19 @@ func (n *agentNode) InjectFault(ctx context.Context, f alb.Fault) (func() int64,
 	}, nil
 }
 
+func (n *agentNode) SetForwardWeights(ctx context.Context, priority int, ws []alb.WeightedGroup) error {
+	raw, err := json.Marshal(AgentNodeWeights{Priority: priority, Weights: ws})
+	if err != nil {
+		return err
+	}
+	ctx, cancel, err := n.call(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return n.r.SetNodeWeights(ctx, raw)
+}
+
 // join makes the node a member of the run's load-balancer cluster.
 func (n *agentNode) join(ctx context.Context, j AgentNodeJoin) error {
 	raw, err := json.Marshal(j)

@@ -81,7 +81,8 @@
 // draining is done on the node), GET /node/state (the view and counts the
 // controller's mirror polls), /node/health and /node/metrics, POST
 // /node/member (join the run's load-balancer cluster from this host),
-// POST /node/faults and DELETE /node/faults/{id} (request faults; the
+// POST /node/weights (a blue/green shift's forward weights), POST
+// /node/faults and DELETE /node/faults/{id} (request faults; the
 // dead-man removes them), POST /node/stop and /node/start (an az-outage's
 // node part; the dead-man starts a node the controller stopped), GET
 // /node/accesslog (once the node is closed: every line), DELETE /node.

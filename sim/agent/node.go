@@ -54,6 +54,9 @@ type NodeHost interface {
 	// defines) on the node; remove takes it away and says how many
 	// requests it hit.
 	InjectFault(spec json.RawMessage) (remove func() int64, err error)
+	// SetWeights sets a forward action's weights on the node (JSON the
+	// factory's side defines): a blue/green shift.
+	SetWeights(spec json.RawMessage) error
 	// Join makes the node a member of the run's load-balancer cluster
 	// (JSON the factory's side defines: the cluster's key, timing and
 	// peers), as a local node is; the member stops and starts with the
@@ -204,19 +207,10 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 		w.Write(b)
 	}))
 	mux.HandleFunc("POST /v1/runs/{run}/node/member", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
-		var spec json.RawMessage
-		if !decode(w, req, &spec) {
-			return
-		}
-		h, err := r.node.get()
-		if err == nil {
-			err = h.Join(spec)
-		}
-		if err != nil {
-			failErr(w, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		s.nodeSpec(w, req, r, NodeHost.Join)
+	}))
+	mux.HandleFunc("POST /v1/runs/{run}/node/weights", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		s.nodeSpec(w, req, r, NodeHost.SetWeights)
 	}))
 	mux.HandleFunc("POST /v1/runs/{run}/node/faults", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		var spec json.RawMessage
@@ -276,6 +270,23 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 		r.node.stopped = op == "stop"
 		w.WriteHeader(http.StatusNoContent)
 	}))
+}
+
+// nodeSpec hands the request's JSON to one of the node's calls.
+func (s *Server) nodeSpec(w http.ResponseWriter, req *http.Request, r *run, do func(NodeHost, json.RawMessage) error) {
+	var spec json.RawMessage
+	if !decode(w, req, &spec) {
+		return
+	}
+	h, err := r.node.get()
+	if err == nil {
+		err = do(h, spec)
+	}
+	if err != nil {
+		failErr(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) nodeTarget(w http.ResponseWriter, req *http.Request, r *run, do func(NodeHost, context.Context, NodeTarget) error) {
@@ -342,6 +353,12 @@ func (r *Remote) SetNodeUp(ctx context.Context, up bool) error {
 		op = "start"
 	}
 	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/"+op), nil, nil)
+}
+
+// SetNodeWeights sets a forward action's weights on the agent's node
+// (spec: the factory's side's JSON).
+func (r *Remote) SetNodeWeights(ctx context.Context, spec json.RawMessage) error {
+	return r.call(ctx, fastCall, http.MethodPost, r.path("/node/weights"), spec, nil)
 }
 
 // JoinNode makes the agent's node a member of the run's load-balancer

@@ -58,6 +58,11 @@ func (f *fakeNode) InjectFault(spec json.RawMessage) (func() int64, error) {
 	return func() int64 { f.add("unfault"); return 3 }, nil
 }
 
+func (f *fakeNode) SetWeights(spec json.RawMessage) error {
+	f.add("weights " + string(spec))
+	return nil
+}
+
 func (f *fakeNode) Join(spec json.RawMessage) error {
 	f.add("join " + string(spec))
 	return nil
@@ -138,6 +143,9 @@ func TestNodeEndpoints(t *testing.T) {
 	if err := r.JoinNode(ctx, json.RawMessage(`{"peers":["a"]}`)); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.SetNodeWeights(ctx, json.RawMessage(`{"priority":2}`)); err != nil {
+		t.Fatal(err)
+	}
 	// A fault removed by the controller reports its hits; removing it again
 	// is harmless.
 	remove, err := r.InjectNodeFault(ctx, json.RawMessage(`{"Status":503}`))
@@ -188,7 +196,7 @@ func TestNodeEndpoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, closed, calls := node.state()
-	want := []string{"register i-1 127.0.1.10:8080 a", `join {"peers":["a"]}`, `fault {"Status":503}`, "unfault", `fault {"Status":504}`,
+	want := []string{"register i-1 127.0.1.10:8080 a", `join {"peers":["a"]}`, `weights {"priority":2}`, `fault {"Status":503}`, "unfault", `fault {"Status":504}`,
 		"deregister i-1", "stop", "unfault", "start", "close"}
 	if !closed || !slices.Equal(calls, want) {
 		t.Fatalf("calls %v (closed %v), want %v", calls, closed, want)
