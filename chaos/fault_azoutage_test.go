@@ -191,8 +191,12 @@ func TestAZOutageCutsTheZoneOffForTwoMinutes(t *testing.T) {
 		t.Fatal("the subnets took packets again before 2 minutes")
 	}
 	c.Advance(time.Second)
-	waitFor(t, func() bool { return lb.activeNow() == 0 })
-	if !has(f.lines(), "a's subnets take packets again (the first 2m ended)") || !h.capacity.ZoneImpaired("a") || stillRunning(f, "i-a1") {
+	// The hole is taken away, then its end is put on record (the timer's
+	// goroutine): wait for both, not the first alone.
+	waitFor(t, func() bool {
+		return lb.activeNow() == 0 && has(f.lines(), "a's subnets take packets again (the first 2m ended)")
+	})
+	if !h.capacity.ZoneImpaired("a") || stillRunning(f, "i-a1") {
 		t.Fatalf("after 2 minutes the outage goes on without its blackhole:\n%s", strings.Join(f.lines(), "\n"))
 	}
 	r.RevertAll(context.Background(), "the run ended")
