@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/longtest"
 	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/stack"
 )
 
@@ -18,7 +20,26 @@ import (
 // The load balancer's metrics are published without delay here (a lab
 // figure, so the test stays short). About 40 s of wall time at speed 20.
 func TestRunBlueGreen(t *testing.T) {
-	const port = 18571
+	runBlueGreen(t, 18571, "availability_zones: [us-east-1a, us-east-1b]", "slos: [lost_writes == 0]", nil)
+}
+
+// TestRunBlueGreenOnAgents is TestRunBlueGreen with both zones on real
+// agents on loopback, each zone's load balancer node on its agent: the
+// shifts and the rollback reach the remote nodes (through their mirrors'
+// outboxes) and the traffic follows them. Writes are not checked across
+// hosts (a store per host), so the scenario has no lost_writes SLO.
+func TestRunBlueGreenOnAgents(t *testing.T) {
+	longtest.Skip(t, "a second blue/green run, on two agents")
+	tok, err := agent.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := realAgent(t, "127.0.103.250", tok), realAgent(t, "127.0.104.250", tok)
+	zones := fmt.Sprintf("zones:\n  - {name: us-east-1a, agent: %q}\n  - {name: us-east-1b, agent: %q}", a, b)
+	runBlueGreen(t, 18572, zones, "slos: [success_rate >= 90%]", tok) // lost_writes is refused for a store per host
+}
+
+func runBlueGreen(t *testing.T, port int, zones, slos string, token []byte) {
 	service := func(name, env string) string {
 		return fmt.Sprintf(`  - name: %s
     target_group:
@@ -30,14 +51,14 @@ func TestRunBlueGreen(t *testing.T) {
 `, name, port, simplydone, name, env)
 	}
 	s, err := stack.Parse("bg.yaml", []byte(fmt.Sprintf(`name: bg
-availability_zones: [us-east-1a, us-east-1b]
+%s
 cloudwatch: {publication_delay: {AWS/ApplicationELB: 0s}}
 load_balancer:
   listener:
     port: %d
     default_action: {forward: {target_groups: [{name: v1, weight: 100}, {name: v2, weight: 0}, {name: v3, weight: 0}]}}
 services:
-`, port)+service("v1", "")+service("v2", "")+service("v3", ", SIMPLYDONE_BROKEN: list")))
+`, zones, port)+service("v1", "")+service("v2", "")+service("v3", ", SIMPLYDONE_BROKEN: list")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +72,7 @@ load:
 actions:
   - {at: 1m, action: blue-green, from: v1, to: v2, steps: [50, 100], step_interval: 2m, rollback_alarm: `+alarm+`}
   - {at: 6m, action: blue-green, from: v2, to: v3, steps: [10, 100], step_interval: 4m, rollback_alarm: `+alarm+`}
-slos: [lost_writes == 0]
-`))
+`+slos+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +93,7 @@ slos: [lost_writes == 0]
 		}
 	}
 	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: t.TempDir(), StateDir: t.TempDir(),
-		Subscribers: []events.Handler{collect}})
+		Subscribers: []events.Handler{collect}, AgentToken: token})
 	if err != nil {
 		t.Fatal(err)
 	}
