@@ -77,8 +77,9 @@ func preflightAgents(o *Options) error {
 }
 
 // startAgents opens the run on every zone's agent, gives each such zone
-// the agent's subnet (its load balancer node stays here, az.Zone.OnHost),
-// and puts l.Runtime behind a zonedRuntime. The instances' Spec.DataDir
+// the agent's subnet (on a real agent its load balancer node runs there
+// too, az.Zone.Elsewhere, opened by openAgentNodes; on a stand-in it stays
+// here, az.Zone.OnHost), and puts l.Runtime behind a zonedRuntime. The instances' Spec.DataDir
 // stays the run's data directory path here: the agent maps it to the run's
 // directory on its own host, so SimplyDone's store is per host. A stack
 // without agents is left alone: l.Runtime stays the one local runtime.
