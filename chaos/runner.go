@@ -52,8 +52,10 @@ type injected struct {
 // the events. An action repeated Every with no Repeat happens once: give
 // the timeline with SetTimeline(Expand(actions, seed, until)) to bound it.
 func NewRunner(actions []Action, c clock.Clock, target Instances, pub Publisher, journal Journal, seed uint64) *Runner {
-	return &Runner{hooks: hooks{clock: c, target: target}, steps: Expand(actions, seed, 0), seed: seed, events: pub, journal: journal,
+	r := &Runner{hooks: hooks{clock: c, target: target}, steps: Expand(actions, seed, 0), seed: seed, events: pub, journal: journal,
 		rand: rand.New(rand.NewPCG(seed, 0x6c6162)), pending: map[int]*injected{}}
+	r.undone = sync.NewCond(&r.mu)
+	return r
 }
 
 // SetTimeline replaces the timeline with steps (from Expand); call it
@@ -343,7 +345,7 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	defer func() {
 		r.mu.Lock()
 		r.undoing--
-		r.cond().Broadcast()
+		r.undone.Broadcast()
 		r.mu.Unlock()
 	}()
 	if f.timer != nil {
@@ -366,14 +368,6 @@ func (r *Runner) revert(ctx context.Context, n int, why string) error {
 	return nil
 }
 
-// cond is undone, made on first use; r.mu must be held.
-func (r *Runner) cond() *sync.Cond {
-	if r.undone == nil {
-		r.undone = sync.NewCond(&r.mu)
-	}
-	return r.undone
-}
-
 // RevertAll undoes every fault still in effect, and waits for the reverts
 // already under way (a fault whose duration ended just before) to be on
 // record, so that Counts after it counts every fault reverted; call it
@@ -382,7 +376,7 @@ func (r *Runner) RevertAll(ctx context.Context, why string) error {
 	defer func() {
 		r.mu.Lock()
 		for r.undoing > 0 {
-			r.cond().Wait()
+			r.undone.Wait()
 		}
 		r.mu.Unlock()
 	}()

@@ -35,6 +35,7 @@ func (l *Lab) startAgentCluster(firstAgent string, zr func() *zonedRuntime) (*en
 	if err != nil {
 		return nil, nil, fmt.Errorf("the agents' cluster: which address reaches agent %s: %w", firstAgent, err)
 	}
+	l.agentBind = bind
 	g, err := entry.NewGossip()
 	if err != nil {
 		return nil, nil, err

@@ -102,21 +102,24 @@ func (l *Lab) joinAgentNodes(ctx context.Context, g entry.Gossip, d entry.Durati
 	return nil
 }
 
-// call is ctx bound to the zone's life.
-func (n *agentNode) call(ctx context.Context) (context.Context, context.CancelFunc, error) {
+// do runs a call to the node with ctx bound to the zone's life: a lost
+// zone's call ends at once.
+func (n *agentNode) do(ctx context.Context, call func(context.Context) error) error {
 	if n.bind == nil {
-		return ctx, func() {}, nil
+		return call(ctx)
 	}
-	return n.bind(ctx)
-}
-
-func (n *agentNode) Register(ctx context.Context, t alb.RemoteTarget) error {
-	ctx, cancel, err := n.call(ctx)
+	ctx, cancel, err := n.bind(ctx)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	return n.r.RegisterTarget(ctx, agent.NodeTarget{ID: string(t.ID), Addr: t.Addr.String(), Zone: t.Zone, Group: t.Group})
+	return call(ctx)
+}
+
+func (n *agentNode) Register(ctx context.Context, t alb.RemoteTarget) error {
+	return n.do(ctx, func(ctx context.Context) error {
+		return n.r.RegisterTarget(ctx, agent.NodeTarget{ID: string(t.ID), Addr: t.Addr.String(), Zone: t.Zone, Group: t.Group})
+	})
 }
 
 // Deregister returns once the target's draining is done on the node, or
@@ -124,14 +127,11 @@ func (n *agentNode) Register(ctx context.Context, t alb.RemoteTarget) error {
 // time, and some for the call itself).
 func (n *agentNode) Deregister(ctx context.Context, id az.InstanceID) error {
 	limit := time.Duration(float64(n.delay)/n.speed) + fastNodeCall
-	ctx, cancel, err := n.call(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	ctx, cancelLimit := context.WithTimeout(ctx, limit)
-	defer cancelLimit()
-	return n.r.DeregisterTarget(ctx, agent.NodeTarget{ID: string(id)}, limit)
+	return n.do(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		return n.r.DeregisterTarget(ctx, agent.NodeTarget{ID: string(id)}, limit)
+	})
 }
 
 // fastNodeCall bounds a node call beyond what the node itself waits for.
@@ -140,22 +140,12 @@ const fastNodeCall = 20 * time.Second
 // State is the node's view of its targets and its counts (alb.NodeState).
 func (n *agentNode) State(ctx context.Context) (alb.NodeState, error) {
 	var s alb.NodeState
-	ctx, cancel, err := n.call(ctx)
-	if err != nil {
-		return s, err
-	}
-	defer cancel()
-	err = n.r.NodeView(ctx, "state", &s)
+	err := n.do(ctx, func(ctx context.Context) error { return n.r.NodeView(ctx, "state", &s) })
 	return s, err
 }
 
 func (n *agentNode) SetUp(ctx context.Context, up bool) error {
-	ctx, cancel, err := n.call(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return n.r.SetNodeUp(ctx, up)
+	return n.do(ctx, func(ctx context.Context) error { return n.r.SetNodeUp(ctx, up) })
 }
 
 // InjectFault installs f on the node; its remove reports what it can
@@ -166,12 +156,11 @@ func (n *agentNode) InjectFault(ctx context.Context, f alb.Fault) (func() int64,
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel, err := n.call(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cancel()
-	remove, err := n.r.InjectNodeFault(ctx, raw)
+	var remove func(context.Context) (int64, error)
+	err = n.do(ctx, func(ctx context.Context) (err error) {
+		remove, err = n.r.InjectNodeFault(ctx, raw)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +180,7 @@ func (n *agentNode) SetForwardWeights(ctx context.Context, priority int, ws []al
 	if err != nil {
 		return err
 	}
-	ctx, cancel, err := n.call(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	return n.r.SetNodeWeights(ctx, raw)
+	return n.do(ctx, func(ctx context.Context) error { return n.r.SetNodeWeights(ctx, raw) })
 }
 
 // join makes the node a member of the run's load-balancer cluster.
@@ -244,21 +228,17 @@ func (l *Lab) closeAgentNodes() [][]byte {
 		if n == nil {
 			continue
 		}
-		ctx, cancel, err := n.call(context.Background())
-		if err != nil {
-			l.opts.Logger.Info("the load balancer node's access log stays on its host", "zone", z.Name, "err", err)
-			continue
-		}
-		ctx, cancelLimit := context.WithTimeout(ctx, fastNodeCall)
-		err = n.close(ctx)
+		ctx, cancel := context.WithTimeout(context.Background(), fastNodeCall)
 		var b []byte
-		if err == nil {
-			b, err = n.r.NodeAccessLog(ctx)
-		}
-		cancelLimit()
+		err := n.do(ctx, func(ctx context.Context) (err error) {
+			if err = n.close(ctx); err == nil {
+				b, err = n.r.NodeAccessLog(ctx)
+			}
+			return err
+		})
 		cancel()
 		if err != nil {
-			l.opts.Logger.Warn("read the load balancer node's access log on its host", "zone", z.Name, "agent", n.r.Agent(), "err", err)
+			l.opts.Logger.Warn("the load balancer node's access log stays on its host", "zone", z.Name, "agent", n.r.Agent(), "err", err)
 			continue
 		}
 		logs = append(logs, b)

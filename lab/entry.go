@@ -40,16 +40,8 @@ func (l *Lab) startEntry() error {
 	// With nodes on other hosts the health checker's member binds this
 	// host's address toward them, so that their members reach it.
 	observer := ""
-	for _, z := range l.Zones {
-		if l.agentNodes[z.Name] == nil {
-			continue
-		}
-		a, err := localAddrToward(l.agentNodes[z.Name].r.Agent())
-		if err != nil {
-			return fmt.Errorf("load balancer DNS: which address reaches agent %s: %w", l.agentNodes[z.Name].r.Agent(), err)
-		}
-		observer = a.String()
-		break
+	if len(l.agentNodes) > 0 {
+		observer = l.agentBind.String() // as the agents' cluster's member binds (startAgentCluster)
 	}
 	var err error
 	if e.cluster, err = entry.StartCluster(entry.ClusterConfig{Nodes: specs, Switch: l.LB, Clock: l.Clock, Logger: l.opts.Logger}); err != nil {

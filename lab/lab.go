@@ -87,6 +87,7 @@ type Lab struct {
 	entry       *labEntry                // cluster, DNS, front door (entry.go)
 	nodeAgents  map[string]*agent.Remote // zones whose load balancer node runs on their agent (agents.go)
 	agentNodes  map[string]*agentNode    // those nodes, once opened (agentnode_remote.go)
+	agentBind   netip.Addr               // this host's address toward the agents (startAgentCluster)
 	randMu      sync.Mutex               // rand is one source for every service's fleet
 	rand        io.Reader                // instance ids, from the seed
 	journal     *events.Journal

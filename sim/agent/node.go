@@ -90,10 +90,26 @@ type nodeState struct {
 func (n *nodeState) get() (NodeHost, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	return n.hostLocked()
+}
+
+func (n *nodeState) hostLocked() (NodeHost, error) {
 	if n.host == nil {
 		return nil, fmt.Errorf("no load-balancer node is open in this run (open it first): %w", errRefused)
 	}
 	return n.host, nil
+}
+
+// locked runs f on the node with n.mu held (a call that changes what the
+// dead-man reverts: a fault, a stop); an error when none is open.
+func (n *nodeState) locked(f func(NodeHost) error) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	h, err := n.hostLocked()
+	if err != nil {
+		return err
+	}
+	return f(h)
 }
 
 // revert removes the node's request faults and starts a node the
@@ -217,23 +233,25 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 		if !decode(w, req, &spec) {
 			return
 		}
-		r.node.mu.Lock()
-		defer r.node.mu.Unlock()
-		if r.node.host == nil {
-			failErr(w, fmt.Errorf("no load-balancer node is open in this run: %w", errRefused))
-			return
-		}
-		remove, err := r.node.host.InjectFault(spec)
+		var id int64
+		err := r.node.locked(func(h NodeHost) error {
+			remove, err := h.InjectFault(spec)
+			if err != nil {
+				return fmt.Errorf("request fault on the load-balancer node: %w", err)
+			}
+			if r.node.faults == nil {
+				r.node.faults = map[int64]func() int64{}
+			}
+			r.node.nextFault++
+			id = r.node.nextFault
+			r.node.faults[id] = remove
+			return nil
+		})
 		if err != nil {
-			failErr(w, fmt.Errorf("request fault on the load-balancer node: %w", err))
+			failErr(w, err)
 			return
 		}
-		if r.node.faults == nil {
-			r.node.faults = map[int64]func() int64{}
-		}
-		r.node.nextFault++
-		r.node.faults[r.node.nextFault] = remove
-		reply(w, http.StatusOK, faultReply{ID: r.node.nextFault})
+		reply(w, http.StatusOK, faultReply{ID: id})
 	}))
 	mux.HandleFunc("DELETE /v1/runs/{run}/node/faults/{id}", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		id, err := strconv.ParseInt(req.PathValue("id"), 10, 64)
@@ -257,17 +275,17 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 			failErr(w, fmt.Errorf("node operation %q: allowed: stop, start: %w", op, errRefused))
 			return
 		}
-		r.node.mu.Lock()
-		defer r.node.mu.Unlock()
-		if r.node.host == nil {
-			failErr(w, fmt.Errorf("no load-balancer node is open in this run: %w", errRefused))
+		err := r.node.locked(func(h NodeHost) error {
+			if err := h.SetUp(op == "start"); err != nil {
+				return fmt.Errorf("%s the load-balancer node: %w", op, err)
+			}
+			r.node.stopped = op == "stop"
+			return nil
+		})
+		if err != nil {
+			failErr(w, err)
 			return
 		}
-		if err := r.node.host.SetUp(op == "start"); err != nil {
-			failErr(w, fmt.Errorf("%s the load-balancer node: %w", op, err))
-			return
-		}
-		r.node.stopped = op == "stop"
 		w.WriteHeader(http.StatusNoContent)
 	}))
 }

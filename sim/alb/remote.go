@@ -195,17 +195,6 @@ func (lb *LoadBalancer) HasRemoteNodes() bool {
 	return slices.ContainsFunc(lb.nodes, func(n *Node) bool { return n.mirror != nil })
 }
 
-// RemoteZones are the zones whose nodes serve on another host.
-func (lb *LoadBalancer) RemoteZones() []string {
-	var out []string
-	for _, n := range lb.nodes {
-		if n.mirror != nil {
-			out = append(out, n.zone.Name)
-		}
-	}
-	return out
-}
-
 // NodeState is zone's node's view of its targets and its counts, for a
 // mirror of it on another host.
 func (lb *LoadBalancer) NodeState(zone string) (NodeState, error) {
@@ -220,9 +209,10 @@ func (lb *LoadBalancer) NodeState(zone string) (NodeState, error) {
 	}
 	n.mu.Unlock()
 	slices.SortFunc(s.Targets, func(a, b TargetView) int { return cmp.Compare(a.ID, b.ID) })
+	targets := lb.Targets()
 	for _, name := range lb.groupNames {
 		c := n.GroupCounts(name)
-		for _, t := range lb.Targets() {
+		for _, t := range targets {
 			if t.Group == name {
 				c.InFlight += t.InFlight()
 			}
@@ -407,7 +397,7 @@ func (lb *LoadBalancer) setRemoteUp(n *Node, up bool) error {
 // traffic does not reach it either. The returned remove takes it away
 // everywhere and adds up the hits.
 func (lb *LoadBalancer) injectRemote(f Fault, here func() int64) (func() int64, error) {
-	removes := []func() int64{here}
+	removes := map[*Node]func() int64{}
 	for _, n := range lb.nodes {
 		if n.mirror == nil {
 			continue
@@ -415,39 +405,32 @@ func (lb *LoadBalancer) injectRemote(f Fault, here func() int64) (func() int64, 
 		r, err := n.mirror.remote.InjectFault(lb.ctx, f)
 		if err != nil {
 			lb.cfg.Logger.Warn("a request fault left out on a remote load balancer node that cannot be reached", "zone", n.zone.Name, "fault", f.Name, "err", err)
-			r = func() int64 { return 0 }
+			continue
 		}
-		removes = append(removes, r)
+		removes[n] = r
 	}
 	var once sync.Once
 	var hits int64
 	return func() int64 {
-		once.Do(func() { hits = lb.removeEverywhere(removes) })
+		once.Do(func() { hits = here() + removeRemote(removes) })
 		return hits
 	}, nil
 }
 
-// removeEverywhere removes a fault: here at once (removes[0]), on each
-// remote node through its outbox, waiting remoteRemoveWait at most for
-// their hits; a node that cannot be reached has it removed when it can
-// be, or by its agent's own dead-man switch. It returns the hits known.
-func (lb *LoadBalancer) removeEverywhere(removes []func() int64) int64 {
-	hits := removes[0]()
-	var got []chan int64
-	i := 1
-	for _, n := range lb.nodes {
-		if n.mirror == nil {
-			continue
-		}
-		remove, ch := removes[i], make(chan int64, 1)
-		i++
-		n.mirror.queue(remoteOp{what: "remove a request fault", do: func(context.Context) error { ch <- remove(); return nil }})
-		got = append(got, ch)
+// removeRemote removes a fault from each remote node through its outbox,
+// waiting remoteRemoveWait at most for their hits; a node that cannot be
+// reached has it removed when it can be, or by its agent's own dead-man
+// switch. It returns the hits known.
+func removeRemote(removes map[*Node]func() int64) int64 {
+	got := make(chan int64, len(removes))
+	for n, remove := range removes {
+		n.mirror.queue(remoteOp{what: "remove a request fault", do: func(context.Context) error { got <- remove(); return nil }})
 	}
+	var hits int64
 	wait := time.After(remoteRemoveWait)
-	for _, ch := range got {
+	for range removes {
 		select {
-		case h := <-ch:
+		case h := <-got:
 			hits += h
 		case <-wait:
 			return hits

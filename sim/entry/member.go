@@ -90,14 +90,14 @@ func StartMember(cfg MemberConfig, peers []string) (*Member, error) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		m.reconnect()
+		m.every(m.cfg.Timing.PushPullInterval, m.reconnect)
 	}()
 	if cfg.Source != nil {
 		m.refresh()
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
-			m.poll()
+			m.every(m.cfg.Timing.GossipInterval, m.refresh) // the node's view, gossiped when it changes
 		}()
 	}
 	return m, nil
@@ -141,44 +141,35 @@ func (m *Member) Kill() error {
 	return nil
 }
 
-// poll reads the node's view every gossip interval and gossips changes.
-func (m *Member) poll() {
-	tk := time.NewTicker(m.cfg.Timing.GossipInterval)
+// every runs f every d until the member stops.
+func (m *Member) every(d time.Duration, f func()) {
+	tk := time.NewTicker(d)
 	defer tk.Stop()
 	for {
 		select {
 		case <-m.stop:
 			return
 		case <-tk.C:
-			m.refresh()
+			f()
 		}
 	}
 }
 
 // reconnect is Serf's reconnect, which memberlist leaves to its users:
-// once a push/pull interval it joins the members its failure detector
-// declared dead. A member cut off by a partition (a zone's host off the
+// run once a push/pull interval, it joins the members its failure
+// detector declared dead. A member cut off by a partition (a zone's host off the
 // network) stays dead on both sides once the partition heals, each holding
 // the other dead; a join exchanges their states, each refutes the other's
 // verdict on itself, and they are alive to each other again. A member that
 // is really gone refuses or does not answer, at the cost of one connection
 // attempt per interval.
 func (m *Member) reconnect() {
-	tk := time.NewTicker(m.cfg.Timing.PushPullInterval)
-	defer tk.Stop()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case <-tk.C:
-		}
-		m.mu.Lock()
-		addrs := slices.Sorted(maps.Values(m.failed))
-		m.mu.Unlock()
-		for _, a := range addrs {
-			if _, err := m.ml.Join([]string{a}); err != nil && m.cfg.Logger != nil {
-				m.cfg.Logger.Debug("reconnect to a dead member", "member", m.cfg.Name, "addr", a, "err", err)
-			}
+	m.mu.Lock()
+	addrs := slices.Sorted(maps.Values(m.failed))
+	m.mu.Unlock()
+	for _, a := range addrs {
+		if _, err := m.ml.Join([]string{a}); err != nil && m.cfg.Logger != nil {
+			m.cfg.Logger.Debug("reconnect to a dead member", "member", m.cfg.Name, "addr", a, "err", err)
 		}
 	}
 }
