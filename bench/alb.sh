@@ -27,6 +27,12 @@
 #    host's noise: HAProxy's own p99 ranged 5 to 74 ms between windows).
 #    The loop front runs twice a round: as in a lab run (access log, metrics
 #    scraped) and bare (lab-loop-bare: neither, as HAProxy runs here).
+# 3. CPU per request at the lab's own rates: bench/cmd/rate at each of
+#    LOW_RATES (2000/s, bench-flash's cost rate, and 700/s, about one node's
+#    share of it in a three-zone stack) for LOW_DURATION, LOW_ROUNDS rounds,
+#    the loop front (as in a lab run, and bare), HAProxy and nginx; the
+#    proxy's CPU per request, and the loop's over HAProxy's round by round.
+#    LOW_RATES="" skips it.
 # The lab node is measured with both fronts: the goroutine front alone
 # (-front goroutine, LAB_ALB_FRONT=goroutine in a lab run) and the event loop
 # (-front loop, the lab's default; LOOP=0 skips it).
@@ -42,7 +48,8 @@
 # listener rules in both parts (albnode -rules N: the request for / matches
 # only the last rule, after failing each earlier one's path pattern; 0
 # rules is the node without rules, as before) and reports each against
-# HAProxy and the cost per rule, PORT_BASE (18080) moves every port
+# HAProxy and the cost per rule, LOW_RATES (2000 700), LOW_ROUNDS (3) and
+# LOW_DURATION (10s) for part 3, PORT_BASE (18080) moves every port
 # (PORT_BASE..PORT_BASE+11) so that two runs on one host do not collide.
 set -euo pipefail
 
@@ -58,6 +65,9 @@ RATE=${RATE:-}
 RULES=${RULES:-}
 LOOP=${LOOP:-1}
 SPLIT=${SPLIT:-0}
+LOW_RATES=${LOW_RATES-2000 700}
+LOW_ROUNDS=${LOW_ROUNDS:-3}
+LOW_DURATION=${LOW_DURATION:-10s}
 PORT_BASE=${PORT_BASE:-18080}
 B1=127.0.0.1:$((PORT_BASE + 1))
 B2=127.0.0.1:$((PORT_BASE + 2))
@@ -305,16 +315,20 @@ done
 proxy_pid=
 wrk_run direct "http://$B1/"
 
-# rate_run NAME URL: a constant RATE for LAT_DURATION (after a warm-up at
-# the same rate); "requests achieved-rps p50-ms p99-ms errors" in
-# results/NAME.rate.
+# rate_run NAME URL [RATE DURATION]: a constant rate (RATE) for a duration
+# (LAT_DURATION) after a warm-up at the same rate; "requests achieved-rps
+# p50-ms p99-ms errors" in results/NAME.rate, and the proxy's CPU ticks
+# (user+system) during the measurement in results/NAME.rcpu.
 rate_run() {
-	local name=$1 url=$2 p
-	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$LAT_WARMUP" >/dev/null &
+	local name=$1 url=$2 rate=${3:-$RATE} dur=${4:-$LAT_DURATION} p t0=0 t1=0
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$rate" -duration "$LAT_WARMUP" >/dev/null &
 	p=$!; pids+=($p); wait $p || true; stop $p
-	taskset -c 1 "$tmp/rate" -url "$url" -rate "$RATE" -duration "$LAT_DURATION" >"$results/$name.rate" &
+	[[ -n $proxy_pid ]] && t0=$(cpu_ticks "$proxy_pid")
+	taskset -c 1 "$tmp/rate" -url "$url" -rate "$rate" -duration "$dur" >"$results/$name.rate" &
 	p=$!; pids+=($p); wait $p || die "the constant-rate client failed for $name"; stop $p
-	say "  $name at $RATE/s: $(cat "$results/$name.rate")"
+	[[ -n $proxy_pid ]] && t1=$(cpu_ticks "$proxy_pid")
+	echo $((t1 - t0)) >"$results/$name.rcpu"
+	say "  $name at $rate/s: $(cat "$results/$name.rate"), proxy CPU $((t1 - t0)) ticks"
 }
 
 # latency_subject NAME ROUND: one subject's run in one round.
@@ -355,6 +369,30 @@ say "measuring: a constant $RATE requests/s (50% of the lab node's throughput), 
 for ((r = 1; r <= LAT_ROUNDS; r++)); do
 	k=$(((r - 1) % ${#latency_subjects[@]}))
 	for s in "${latency_subjects[@]:k}" "${latency_subjects[@]:0:k}"; do latency_subject "$s" "$r"; done
+done
+
+# 3. CPU per request at the lab's own rates (LOW_RATES): a lab run's node
+# is far from saturated, and a proxy's cost per request there is mostly
+# waking up for each request, which wrk's saturating load hides. Each
+# subject LOW_ROUNDS times per rate, the order rotated each round.
+low_subjects=($([[ $LOOP == 1 ]] && echo lab-loop lab-loop-bare) haproxy nginx)
+low_subject() { # NAME RATE ROUND
+	case $1 in
+	lab-loop) start_lab -front loop; rate_run "low$2-lab-loop-r$3" "http://127.0.1.1:$LAB_PORT/" "$2" "$LOW_DURATION"; stop_proxy ;;
+	lab-loop-bare)
+		local keep=("${observe[@]}"); observe=()
+		start_lab -front loop; rate_run "low$2-lab-loop-bare-r$3" "http://127.0.1.1:$LAB_PORT/" "$2" "$LOW_DURATION"; stop_proxy
+		observe=("${keep[@]}") ;;
+	haproxy) start_haproxy; rate_run "low$2-haproxy-r$3" "http://$HAP/" "$2" "$LOW_DURATION"; stop_proxy ;;
+	nginx) start_nginx; rate_run "low$2-nginx-r$3" "http://$NGX/" "$2" "$LOW_DURATION"; stop_proxy ;;
+	esac
+}
+for lr in $LOW_RATES; do
+	say "measuring: CPU per request at a constant $lr requests/s, $LOW_ROUNDS rounds of $LOW_DURATION per subject"
+	for ((r = 1; r <= LOW_ROUNDS; r++)); do
+		k=$(((r - 1) % ${#low_subjects[@]}))
+		for s in "${low_subjects[@]:k}" "${low_subjects[@]:0:k}"; do low_subject "$s" "$lr" "$r"; done
+	done
 done
 
 if [[ $PROFILE == 1 ]]; then
@@ -426,6 +464,24 @@ paired_p99() {
 		read -r _ _ _ b _ <"$results/$2-r$r.rate"
 		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", a - b }'
 	done | sort -g | awk '{ v[NR] = $1; if ($1 < 0) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.3f ms (median of %d rounds; lower in %d of them)", m, NR, w }'
+}
+# low_cost RATE SUBJECT: each round's "requests achieved-rps p99-ms
+# proxy-cores cpu-us/req" at that rate.
+low_cost() {
+	local r hz secs
+	hz=$(getconf CLK_TCK)
+	secs=${LOW_DURATION%s}
+	for ((r = 1; r <= LOW_ROUNDS; r++)); do
+		read -r n rps _ p99 _ <"$results/low$1-$2-r$r.rate"
+		awk -v n="$n" -v rps="$rps" -v p99="$p99" -v t="$(cat "$results/low$1-$2-r$r.rcpu")" -v hz="$hz" -v secs="$secs" \
+			'BEGIN { printf "%d %s %s %.4f %.1f\n", n, rps, p99, t / hz / secs, (n > 0 ? 1e6 * t / hz / n : -1) }'
+	done
+}
+# paired_ratio RATE A B: the median over the rounds of A's CPU per request
+# over B's in the same round, and in how many rounds A's was the lower.
+paired_ratio() {
+	paste <(low_cost "$1" "$2") <(low_cost "$1" "$3") | awk '{ print ($10 > 0 ? $5 / $10 : 0) }' | sort -g |
+		awk '{ v[NR] = $1; if ($1 < 1) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (median of %d rounds; lower in %d of them)", m, NR, w }'
 }
 lab=$(summary "$results"/lab-1.txt "$results"/lab-2.txt | median)
 hap=$(summary "$results"/haproxy-1.txt "$results"/haproxy-2.txt | median)
@@ -516,6 +572,22 @@ dir=$(summary "$results"/direct.txt)
 			printf "  per rule: throughput %+.2f%% of the node without rules, CPU %+.0f ns per request\n", 100 * (r - l) / l / n, 1000 * (rc - lc) / n
 		}'
 	done
+	if [[ -n $LOW_RATES ]]; then
+		echo
+		echo "CPU per request at the lab's own rates (bench/cmd/rate, 64 connections, $LOW_DURATION a round; proxy CPU = user+system ticks of $(getconf CLK_TCK)/s during the measurement; each figure the median of $LOW_ROUNDS rounds):"
+		printf '%-22s %8s %12s %10s %10s %12s\n' subject "rate/s" "achieved/s" "p99 ms" "proxy CPU" "CPU us/req"
+		for lr in $LOW_RATES; do
+			for s in "${low_subjects[@]}"; do
+				low_cost "$lr" "$s" | median | {
+					read -r n rps p99 cores us
+					printf '%-22s %8s %12.0f %10.3f %9.1f%% %12.1f\n' "$s" "$lr" "$rps" "$p99" "$(awk -v c="$cores" 'BEGIN { print 100 * c }')" "$us"
+				}
+			done
+			if [[ $LOOP == 1 ]]; then
+				echo "  at $lr/s: loop front / HAProxy CPU per request, round by round: $(paired_ratio "$lr" lab-loop haproxy); bare loop / HAProxy: $(paired_ratio "$lr" lab-loop-bare haproxy)"
+			fi
+		done
+	fi
 	if [[ -f $results/pprof-top.txt ]]; then
 		echo
 		echo "lab node CPU profile (profiled run: $(summary "$results/lab-profile.txt" | cut -d' ' -f1) requests/s):"
