@@ -27,6 +27,10 @@
 #                same seconds (seconds.jsonl), over the steady phase less its
 #                first 2 and last second. Once more with the TUI on a real
 #                terminal (tmux) at the highest rate when tmux is installed.
+#                Then its peers at the highest rate (COST_PEERS): the lab's
+#                load generator alone and a plain vegeta attack, straight to
+#                one zero-cost instance: what part of the lab's cost any
+#                vegeta-based generator pays on this host.
 #   5. users   - the highest valid peak in concurrent users (the closed model
 #                of flash-sale-10k: think_time USERS_THINK, each user waits
 #                for its answer) on the built-in stack at each of USERS_SCALES
@@ -62,6 +66,10 @@
 #   COST_STEADY AWS duration of their steady phase (5m)
 #   COST_TUI    1 to run the highest rate once more with the TUI in tmux (1)
 #   COST_GOAL   the goal in microseconds of lab CPU per request (60)
+#   COST_PEERS  1 to measure, at the highest cost rate, the lab's load
+#               generator alone and a plain vegeta attack, each straight to
+#               one zero-cost SimplyDone (bench/cmd/loadcost; 1);
+#               COST_PEER_ROUNDS rounds of 20 s (3)
 #   USERS_LADDER peaks in users (2500 5000 10000); USERS_SCALES (1 0.5)
 #   USERS_SPEED (3), USERS_THINK (180s, AWS), USERS_PEAK (4m, AWS)
 set -uo pipefail
@@ -90,6 +98,8 @@ COST_RATES=${COST_RATES:-500 2000}
 COST_STEADY=${COST_STEADY:-5m}
 COST_TUI=${COST_TUI:-1}
 COST_GOAL=${COST_GOAL:-60}
+COST_PEERS=${COST_PEERS:-1}
+COST_PEER_ROUNDS=${COST_PEER_ROUNDS:-3}
 SUCCESS_MIN=99.9
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -494,10 +504,23 @@ cost() {
 			cost_rows+=("$(printf '%-8s %6s  %s' tui "$top" "not measured: tmux is not installed (make test-deps)")")
 		fi
 	fi
+	# peers at the top rate: the lab's load generator alone, and a plain
+	# vegeta attack, straight to one zero-cost SimplyDone (bench/cmd/loadcost)
+	local peers=""
+	if [ -n "$top" ] && [ "$COST_PEERS" = 1 ]; then
+		say "$(date +%T) the load generator alone at $top/s (bench/cmd/loadcost, $COST_PEER_ROUNDS rounds)"
+		if (cd "$repo" && go build -o "$gen/loadcost" ./bench/cmd/loadcost) &&
+			"$gen/loadcost" -lab "$lab" -rate "$top" -duration 20s -rounds "$COST_PEER_ROUNDS" >"$results/loadcost.txt" 2>&1; then
+			peers=$(awk -v r="$top" '/^medians/ { m = 1; next } m { printf "%-8s %6s  %6.0f %4s %7.1f   (the load generator alone, straight to one instance: bench/cmd/loadcost, median of '"$COST_PEER_ROUNDS"' rounds of 20 s; lag p99 %.1f ms)\n", $1, r, $3, "20", $5, $6 }' "$results/loadcost.txt")
+		else
+			peers="peers    $top  bench/cmd/loadcost failed: see $results/loadcost.txt"
+		fi
+	fi
 	local t
 	t=$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s\n' \
 		mode rate rps secs us/req cores "@2000/s" inst other goal run
-		printf '%s\n' "${cost_rows[@]}")
+		printf '%s\n' "${cost_rows[@]}"
+		[ -z "$peers" ] || printf '%s\n' "$peers")
 	sumrow "lab's own CPU per request (goal $COST_GOAL us)" "${cost_best:-n/a}" "${cost_cmd:-}"
 	tables+=("LAB COST (the lab process's own CPU, utime+stime, per request sent; zero-cost instances: 3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s; steady $COST_STEADY at speed $SPEED, its first 2 and last wall second left out; us/req = lab CPU / requests sent; cores = lab CPU per wall second; @2000/s = us/req x 2000/s as a share of the host's cores; inst = the instances' cores; other = the host's busy cores outside the lab and its instances (other work on this shared host); goal $COST_GOAL us/request)
 $t")

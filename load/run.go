@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -285,15 +286,15 @@ func run(ctx context.Context, cfg Config, keep bool) (*Result, *Raw, error) {
 	pacer := RampPacer{Phases: cfg.Phases}
 	closed := closedModel(cfg.Phases)
 
-	transport, client := newClient(cfg.Timeout, cfg.DialContext)
+	transport, bounded, client := newClient(cfg.Timeout, cfg.DialContext)
 	// Users' cookie jars sit under sentTitle, which must stay outermost: it
 	// carries a create's title number from the request to its result.
 	switch {
 	case closed: // every virtual user keeps its own cookies, as k6's do
-		client.Transport = sentTitle{newUserJars(transport, peakUsers(cfg.Phases))}
+		client.Transport = sentTitle{newUserJars(bounded, peakUsers(cfg.Phases))}
 	case cfg.Users > 0:
 		targeter.users = cfg.Users
-		client.Transport = sentTitle{newUserJars(transport, cfg.Users)}
+		client.Transport = sentTitle{newUserJars(bounded, cfg.Users)}
 	}
 	defer transport.CloseIdleConnections()
 
@@ -488,9 +489,11 @@ func initialWorkers(p RampPacer) uint64 {
 
 // newClient is the attack's HTTP client: keep-alive, many idle connections
 // per host (so connections are reused, not churned), no proxy, HTTP/1.1, no
-// redirects followed. The transport is returned so its idle connections
-// can be closed after the run. dial, if set, replaces the direct dialer.
-func newClient(timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*http.Transport, *http.Client) {
+// redirects followed, each request bounded by timeout (deadlined). It
+// returns the transport, so that its idle connections can be closed after
+// the run, and the round tripper that bounds each request, for wrappers
+// (cookie jars) to go around. dial, if set, replaces the direct dialer.
+func newClient(timeout time.Duration, dial func(ctx context.Context, network, addr string) (net.Conn, error)) (*http.Transport, http.RoundTripper, *http.Client) {
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext
 	}
@@ -506,11 +509,45 @@ func newClient(timeout time.Duration, dial func(ctx context.Context, network, ad
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return tr, &http.Client{
-		Transport: sentTitle{tr},
-		Timeout:   timeout,
+	bounded := deadlined{next: tr, d: timeout}
+	return tr, bounded, &http.Client{
+		Transport: sentTitle{bounded},
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// deadlined bounds each round trip, the reading of the response's body
+// included, by d: a deadline on the request's context, which the transport
+// watches, and which ends when the body is closed. It does what
+// http.Client.Timeout does without the goroutine the client starts for each
+// request to enforce that timeout, a measurable share of the load
+// generator's CPU at thousands of requests per second (bench/cmd/loadcost).
+type deadlined struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t deadlined) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.d)
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's deadline once its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -189,5 +190,55 @@ func TestRunRejectsBadConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The client bounds each request, its body included, by the timeout, and
+// a body read in time is read whole after the round trip has returned.
+func TestClientTimeoutCoversHeadersAndBody(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/silent": // no headers until released
+			<-release
+		case "/stalls": // headers and part of the body, then silence
+			w.Header().Set("Content-Length", "10")
+			w.Write([]byte("hello"))
+			w.(http.Flusher).Flush()
+			<-release
+		default:
+			w.Write([]byte("whole body"))
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before srv.Close: the handlers return
+	transport, _, client := newClient(200*time.Millisecond, nil)
+	defer transport.CloseIdleConnections()
+
+	start := time.Now()
+	if _, err := client.Get(srv.URL + "/silent"); err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a target silent past the timeout: error %v, want a deadline exceeded", err)
+	}
+	resp, err := client.Get(srv.URL + "/stalls")
+	if err != nil {
+		t.Fatalf("headers came in time, yet: %v", err)
+	}
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Errorf("a body stalled past the timeout was read without an error")
+	}
+	resp.Body.Close()
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("two timeouts of 200 ms took %s", el)
+	}
+
+	resp, err = client.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the round trip has returned: its deadline must still hold, not be cancelled
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "whole body" {
+		t.Errorf("body %q, error %v; want the whole body", b, err)
 	}
 }

@@ -272,8 +272,8 @@ func BenchmarkClosedUserMemory(b *testing.B) {
 	var sent sync.WaitGroup
 	sent.Add(n)
 	once := make([]sync.Once, n)
-	transport, client := newClient(DefaultTimeout, nil)
-	client.Transport = newUserJars(transport, n)
+	transport, bounded, client := newClient(DefaultTimeout, nil)
+	client.Transport = newUserJars(bounded, n)
 	defer transport.CloseIdleConnections()
 	rng := rand.New(rand.NewPCG(1, 1))
 	targeter, _ := NewTargeter([]string{srv.URL}, Mix{List: 1}, rng, "bench-")
