@@ -576,8 +576,20 @@ func (z *zonedRuntime) List(ctx context.Context) ([]az.Instance, error) {
 		return nil, err
 	}
 	out = slices.Clone(out)
-	for _, name := range z.remoteZones() {
-		out = append(out, z.remoteList(ctx, name)...)
+	// each agent at once: a slow or lost host delays only its own answer
+	names := z.remoteZones()
+	lists := make([][]az.Instance, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() { // ended before List returns
+			defer wg.Done()
+			lists[i] = z.remoteList(ctx, name)
+		}()
+	}
+	wg.Wait()
+	for _, l := range lists {
+		out = append(out, l...)
 	}
 	slices.SortFunc(out, func(a, b az.Instance) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil

@@ -341,3 +341,68 @@ func TestCloseTerminatesEverything(t *testing.T) {
 		}
 	}
 }
+
+// zoneBarrierFleet answers a CPU reading only once every zone's first
+// reading has been asked for (or fails after a wall-clock deadline): a
+// group that reads one zone after another never gets an answer.
+type zoneBarrierFleet struct {
+	fakeFleet
+	zones   int
+	mu      sync.Mutex
+	zoneOf  map[az.InstanceID]string
+	arrived map[string]bool
+	all     chan struct{}
+}
+
+func (f *zoneBarrierFleet) Launch(ctx context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error) {
+	id, addr, err := f.fakeFleet.Launch(ctx, zone, version)
+	f.mu.Lock()
+	f.zoneOf[id] = zone
+	f.mu.Unlock()
+	return id, addr, err
+}
+
+func (f *zoneBarrierFleet) CPU(ctx context.Context, id az.InstanceID) (float64, error) {
+	f.mu.Lock()
+	z := f.zoneOf[id]
+	if !f.arrived[z] {
+		f.arrived[z] = true
+		if len(f.arrived) == f.zones {
+			close(f.all)
+		}
+	}
+	f.mu.Unlock()
+	select {
+	case <-f.all:
+		return 42, nil
+	case <-time.After(5 * time.Second):
+		return 0, fmt.Errorf("zone %s read alone: the other zones were not asked meanwhile", z)
+	}
+}
+
+// A CPU sample reads the zones at once: a zone on a slow or lost host (a
+// lab agent) delays its own readings, not the other zones'.
+func TestSampleCPUReadsZonesAtOnce(t *testing.T) {
+	zero := time.Duration(0)
+	fleet := &zoneBarrierFleet{fakeFleet: fakeFleet{running: map[az.InstanceID]bool{}}, zones: 3,
+		zoneOf: map[az.InstanceID]string{}, arrived: map[string]bool{}, all: make(chan struct{})}
+	sink := &recordingSink{}
+	g, err := New(Config{
+		Name: "zones", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, Min: 6, Max: 6, Desired: 6,
+		HealthCheckType: "ELB", HealthCheckGracePeriod: 300 * time.Second, DefaultInstanceWarmup: &zero,
+		Clock: clock.NewFake(time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)), Fleet: fleet, Targets: &fakeTargets{state: map[az.InstanceID]string{}},
+		CPU: sink, Events: &recorder{}, Rand: rand.New(rand.NewPCG(1, 1)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	g.Reconcile(ctx)
+	if got := len(g.Instances()); got != 6 {
+		t.Fatalf("%d instances in service, want 6", got)
+	}
+	g.sampleCPU(ctx)
+	if in, out := sink.counts(); in+out != 6 {
+		t.Errorf("%d of 6 instances' CPU reached the sink: the zones were read one after another", in+out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/simplydone/lab/sim/az"
@@ -376,7 +377,11 @@ func (g *Group) terminateAsync(ctx context.Context, in *Instance) {
 }
 
 // sampleCPU reads every in-service instance's CPU and hands it to the sink;
-// instances still warming up stay out of the group's average.
+// instances still warming up stay out of the group's average. Each zone's
+// instances are read in turn, the zones at once: a zone on another host
+// (a lab agent) answers each reading over the network, so one slow or lost
+// host delays only its own zone's readings, and a sample of K hosts takes
+// about as long as one host's, not K times as long.
 func (g *Group) sampleCPU(ctx context.Context) {
 	if g.cfg.CPU == nil {
 		return
@@ -385,21 +390,35 @@ func (g *Group) sampleCPU(ctx context.Context) {
 	type sample struct {
 		id   az.InstanceID
 		warm time.Time
+		v    float64
+		err  error
 	}
 	g.mu.Lock()
 	ins := make([]sample, 0, len(g.instances))
+	zones := map[string][]int{} // zone -> indexes into ins
 	for _, in := range g.instances {
 		if in.State == InService {
-			ins = append(ins, sample{in.ID, in.WarmUntil})
+			zones[in.Zone] = append(zones[in.Zone], len(ins))
+			ins = append(ins, sample{id: in.ID, warm: in.WarmUntil})
 		}
 	}
 	g.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, idx := range zones {
+		wg.Add(1)
+		go func() { // ended before sampleCPU returns
+			defer wg.Done()
+			for _, i := range idx {
+				ins[i].v, ins[i].err = g.cfg.Fleet.CPU(ctx, ins[i].id)
+			}
+		}()
+	}
+	wg.Wait()
 	for _, in := range ins {
-		v, err := g.cfg.Fleet.CPU(ctx, in.id)
-		if err != nil {
+		if in.err != nil {
 			continue
 		}
-		g.cfg.CPU.PutCPU(now, in.id, v, !now.Before(in.warm))
+		g.cfg.CPU.PutCPU(now, in.id, in.v, !now.Before(in.warm))
 	}
 }
 
