@@ -125,8 +125,8 @@ type albNodeHost struct {
 
 // Publish counts the node's events. They do not cross the wire: the
 // controller's mirror of the node publishes its changes of target health
-// from the node's state (sim/alb/remote.go); its other events (ATW's
-// anomaly changes among them) stay here.
+// and of anomaly detection (ATW) from the node's state (sim/alb/remote.go);
+// its other events stay here.
 func (h *albNodeHost) Publish(events.Event) { h.events.Add(1) }
 
 func (h *albNodeHost) Register(_ context.Context, t agent.NodeTarget) error {

@@ -1,6 +1,7 @@
 package alb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -273,6 +274,60 @@ func (d *detector) publishWeights() {
 	d.wr.setWeights(w)
 }
 
+// view is every recorded target's result, with its window's counts,
+// sorted by target (for a mirror of this node on another host: adopt).
+func (d *detector) view() []TargetAnomaly {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]TargetAnomaly, 0, len(d.targets))
+	for t, a := range d.targets {
+		v := TargetAnomaly{ID: t.ID, Result: a.result.Result, MitigationInEffect: a.result.MitigationInEffect, Weight: a.result.Weight}
+		for _, b := range a.ring {
+			v.Requests += b[0]
+			v.Errors += b[1]
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b TargetAnomaly) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// adopt takes a remote node's results (its view) into this detector, a
+// mirror's, and returns the changes, as step does for a local node. A
+// target the remote node has not judged yet keeps its result here.
+func (d *detector) adopt(remote []TargetAnomaly) []TargetAnomalyChanged {
+	if len(remote) == 0 {
+		return nil
+	}
+	by := make(map[az.InstanceID]TargetAnomaly, len(remote))
+	for _, r := range remote {
+		by[r.ID] = r
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	list := make([]*atwTarget, 0, len(d.targets))
+	for _, a := range d.targets {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(a, b *atwTarget) int { return a.t.Addr.Compare(b.t.Addr) })
+	var changes []TargetAnomalyChanged
+	for _, a := range list {
+		r, ok := by[a.t.ID]
+		if !ok {
+			continue
+		}
+		next := AnomalyDetection{Result: r.Result, MitigationInEffect: r.MitigationInEffect, Weight: r.Weight}
+		if next.Result != a.result.Result || next.MitigationInEffect != a.result.MitigationInEffect {
+			changes = append(changes, TargetAnomalyChanged{Node: d.n.zone.Name, Target: string(a.t.ID), Zone: a.t.Zone,
+				From: a.result.Result, To: next.Result, MitigationInEffect: next.MitigationInEffect,
+				Requests: r.Requests, Errors: r.Errors})
+		}
+		a.result = next
+		a.state = atwState{anomalous: next.Result == AnomalyAnomalous, mitigated: next.MitigationInEffect == MitigationYes, weight: next.Weight}
+	}
+	return changes
+}
+
 func (d *detector) get(id az.InstanceID) (AnomalyDetection, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -333,9 +388,14 @@ func (lb *LoadBalancer) runATW(ctx context.Context) {
 	}
 }
 
-// stepATW runs one ATW step on every node and publishes what changed.
+// stepATW runs one ATW step on every node and publishes what changed. A
+// remote node's mirror is not stepped: it proxies nothing, and takes the
+// remote node's own results from its state (adopt).
 func (lb *LoadBalancer) stepATW() {
 	for _, d := range lb.atw {
+		if d.n.mirror != nil {
+			continue
+		}
 		for _, e := range d.step() {
 			lb.cfg.Events.Publish(e)
 		}

@@ -59,6 +59,20 @@ type NodeState struct {
 	Targets []TargetView        `json:"targets"`
 	Metrics Snapshot            `json:"metrics"`
 	Groups  []TargetGroupCounts `json:"groups"` // its traffic per target group; InFlight its own
+	// Anomalies is the node's Automatic Target Weights view of each
+	// target it has judged (atw.go): its result, whether mitigation is in
+	// effect and its weight, with the window's counts.
+	Anomalies []TargetAnomaly `json:"anomalies,omitempty"`
+}
+
+// TargetAnomaly is one node's anomaly detection of one target.
+type TargetAnomaly struct {
+	ID                 az.InstanceID `json:"id"`
+	Result             string        `json:"result"`
+	MitigationInEffect string        `json:"mitigation_in_effect"`
+	Weight             float64       `json:"weight"`
+	Requests           int64         `json:"requests"` // in the detection window
+	Errors             int64         `json:"errors"`
 }
 
 // TargetView is one node's health of one target.
@@ -202,7 +216,7 @@ func (lb *LoadBalancer) NodeState(zone string) (NodeState, error) {
 	if err != nil {
 		return NodeState{}, err
 	}
-	s := NodeState{Metrics: n.Metrics()}
+	s := NodeState{Metrics: n.Metrics(), Anomalies: lb.atw[slices.Index(lb.nodes, n)].view()}
 	n.mu.Lock()
 	for id, v := range n.views {
 		s.Targets = append(s.Targets, TargetView{ID: id, State: v.health.State, Reason: v.health.Reason, Description: v.health.Description})
@@ -249,8 +263,9 @@ func (lb *LoadBalancer) pollRemote(ctx context.Context, n *Node) {
 }
 
 // applyRemote takes the remote node's state into its mirror: its counts,
-// and each target's health as a change of the mirror's view (published as
-// a local node's change is). A stopped node's view stays frozen, as a
+// each target's anomaly detection (published as TargetAnomalyChanged when
+// it changes, as a local node's step does) and each target's health as a
+// change of the mirror's view (published as a local node's change is). A stopped node's view stays frozen, as a
 // local one's does; a target deregistered here stays draining whatever
 // the remote node said before it heard of it.
 func (lb *LoadBalancer) applyRemote(n *Node, st *NodeState) {
@@ -264,6 +279,11 @@ func (lb *LoadBalancer) applyRemote(n *Node, st *NodeState) {
 	lb.mu.Unlock()
 	if down {
 		return
+	}
+	// the remote node's anomaly results, as its own ATW step published
+	// them there (stepATW does not step a mirror)
+	for _, e := range lb.atw[slices.Index(lb.nodes, n)].adopt(st.Anomalies) {
+		lb.cfg.Events.Publish(e)
 	}
 	for i, v := range st.Targets {
 		if ts[i] == nil {

@@ -3,6 +3,7 @@ package alb
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -237,5 +238,73 @@ func TestSilentRemoteNodeStopsCounting(t *testing.T) {
 	silent.Store(false)
 	waitFor(t, "the node counting again once it answers", func() bool {
 		return h.lb.TargetHealth("i-a") == StateHealthy && h.lb.NodeUp("us-east-1b")
+	})
+}
+
+// TestRemoteNodeAnomalyIsMirrored: Automatic Target Weights runs on the
+// remote node, where the traffic is; its results reach the mirror (as
+// TargetAnomalyChanged from that node, DescribeTargetHealth's anomaly
+// detection, CloudWatch's AnomalousHostCount and MitigatedHostCount), and
+// the mirror, which proxies nothing, is not stepped back to normal.
+func TestRemoteNodeAnomalyIsMirrored(t *testing.T) {
+	weighted := func(c *Config) { c.Algorithm, c.AnomalyMitigation, c.Seed = AlgorithmWeightedRandom, true, 3 }
+	far := newHarness(t, func(c *Config) { weighted(c); c.Zones = c.Zones[1:] }) // us-east-1b's host
+	h := newHarness(t, func(c *Config) {
+		weighted(c)
+		c.Remote = map[string]RemoteNode{"us-east-1b": inProcess{lb: far.lb, zone: "us-east-1b"}}
+	})
+	changes := record[TargetAnomalyChanged](h)
+	var failing atomic.Bool
+	failing.Store(true)
+	h.register("i-a", "us-east-1a", backend(t, "a", nil))
+	h.register("i-b", "us-east-1a", backend(t, "b", nil))
+	h.register("i-c", "us-east-1b", backend(t, "c", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	for _, id := range []string{"i-a", "i-b", "i-c"} {
+		h.waitState(id, StateHealthy)
+	}
+	remote := far.lb.Nodes()[0]
+	waitFor(t, "the remote node's view of the three targets", func() bool {
+		for _, id := range []az.InstanceID{"i-a", "i-b", "i-c"} {
+			if got, _ := remote.Health(id); got.State != StateHealthy {
+				return false
+			}
+		}
+		return true
+	})
+	serve(t, remote, 300)
+	far.lb.stepATW() // the remote node's own step
+	if got := far.lb.AnomalyDetection("i-c")["us-east-1b"]; got.Result != AnomalyAnomalous || got.MitigationInEffect != MitigationYes {
+		t.Fatalf("the remote node's own result: %+v", got)
+	}
+	changes.wait(t, "the remote node's anomalous event, from its mirror", func(e TargetAnomalyChanged) bool {
+		return e.Node == "us-east-1b" && e.Target == "i-c" && e.From == AnomalyNormal && e.To == AnomalyAnomalous &&
+			e.MitigationInEffect == MitigationYes && e.Errors > 0
+	})
+	if got := h.lb.AnomalyDetection("i-c")["us-east-1b"]; got.Result != AnomalyAnomalous || got.Weight != 0.5 {
+		t.Fatalf("DescribeTargetHealth's anomaly detection of i-c on the remote node: %+v", got)
+	}
+	if a, m := h.lb.AnomalyCounts("us-east-1b"); a != 1 || m != 1 {
+		t.Fatalf("AnomalousHostCount %d MitigatedHostCount %d for us-east-1b, want 1 and 1", a, m)
+	}
+	h.lb.stepATW() // the controller's step leaves the mirror alone
+	if got := h.lb.AnomalyDetection("i-c")["us-east-1b"]; got.Result != AnomalyAnomalous {
+		t.Fatalf("after the controller's own ATW step, the mirror's result: %+v", got)
+	}
+	if got := h.lb.AnomalyDetection("i-c")["us-east-1a"]; got.Result != AnomalyNormal {
+		t.Fatalf("the local node, which saw no traffic: %+v", got)
+	}
+
+	failing.Store(false)
+	waitFor(t, "the remote node's recovery, mirrored", func() bool {
+		serve(t, remote, 200)
+		far.lb.stepATW()
+		return h.lb.AnomalyDetection("i-c")["us-east-1b"].Weight == 1
+	})
+	changes.wait(t, "the remote node's normal event, from its mirror", func(e TargetAnomalyChanged) bool {
+		return e.Node == "us-east-1b" && e.Target == "i-c" && e.From == AnomalyAnomalous && e.To == AnomalyNormal
 	})
 }
