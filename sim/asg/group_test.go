@@ -342,16 +342,28 @@ func TestCloseTerminatesEverything(t *testing.T) {
 	}
 }
 
-// zoneBarrierFleet answers a CPU reading only once every zone's first
-// reading has been asked for (or fails after a wall-clock deadline): a
-// group that reads one zone after another never gets an answer.
+// zoneBarrierFleet answers a gated reading (CPU, or whether an instance
+// runs) only once every zone's first reading has been asked for, or fails
+// after a wall-clock deadline: a group that reads one zone after another
+// never gets an answer.
 type zoneBarrierFleet struct {
 	fakeFleet
-	zones   int
-	mu      sync.Mutex
-	zoneOf  map[az.InstanceID]string
-	arrived map[string]bool
-	all     chan struct{}
+	zones int
+	mu    sync.Mutex
+	// gateCPU and gateRunning say which readings wait (arm)
+	gateCPU, gateRunning bool
+	zoneOf               map[az.InstanceID]string
+	arrived              map[string]bool
+	all                  chan struct{}
+	broken               bool // a reading timed out (arm mends it)
+}
+
+// arm gates the given readings from now on, with a fresh barrier.
+func (f *zoneBarrierFleet) arm(cpu, running bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.gateCPU, f.gateRunning = cpu, running
+	f.arrived, f.all, f.broken = map[string]bool{}, make(chan struct{}), false
 }
 
 func (f *zoneBarrierFleet) Launch(ctx context.Context, zone string, version int) (az.InstanceID, netip.AddrPort, error) {
@@ -362,9 +374,14 @@ func (f *zoneBarrierFleet) Launch(ctx context.Context, zone string, version int)
 	return id, addr, err
 }
 
-func (f *zoneBarrierFleet) CPU(ctx context.Context, id az.InstanceID) (float64, error) {
+// wait is the barrier; false when the other zones were not asked in time.
+func (f *zoneBarrierFleet) wait(id az.InstanceID) bool {
 	f.mu.Lock()
-	z := f.zoneOf[id]
+	z, all := f.zoneOf[id], f.all
+	if f.broken { // a reading already timed out: the barrier fails from then on
+		f.mu.Unlock()
+		return false
+	}
 	if !f.arrived[z] {
 		f.arrived[z] = true
 		if len(f.arrived) == f.zones {
@@ -373,36 +390,81 @@ func (f *zoneBarrierFleet) CPU(ctx context.Context, id az.InstanceID) (float64, 
 	}
 	f.mu.Unlock()
 	select {
-	case <-f.all:
-		return 42, nil
+	case <-all:
+		return true
 	case <-time.After(5 * time.Second):
-		return 0, fmt.Errorf("zone %s read alone: the other zones were not asked meanwhile", z)
+		f.mu.Lock()
+		f.broken = true
+		f.mu.Unlock()
+		return false
 	}
 }
 
-// A CPU sample reads the zones at once: a zone on a slow or lost host (a
-// lab agent) delays its own readings, not the other zones'.
-func TestSampleCPUReadsZonesAtOnce(t *testing.T) {
+func (f *zoneBarrierFleet) CPU(ctx context.Context, id az.InstanceID) (float64, error) {
+	f.mu.Lock()
+	gated := f.gateCPU
+	f.mu.Unlock()
+	if gated && !f.wait(id) {
+		return 0, fmt.Errorf("%s's zone read alone: the other zones were not asked meanwhile", id)
+	}
+	return 42, nil
+}
+
+func (f *zoneBarrierFleet) Running(id az.InstanceID) bool {
+	f.mu.Lock()
+	gated := f.gateRunning
+	f.mu.Unlock()
+	if gated && !f.wait(id) {
+		return false // no answer in time: as an instance EC2 no longer runs
+	}
+	return f.fakeFleet.Running(id)
+}
+
+func newZoneBarrierGroup(t *testing.T) (*Group, *zoneBarrierFleet, *recordingSink, *clock.Fake) {
+	t.Helper()
 	zero := time.Duration(0)
-	fleet := &zoneBarrierFleet{fakeFleet: fakeFleet{running: map[az.InstanceID]bool{}}, zones: 3,
-		zoneOf: map[az.InstanceID]string{}, arrived: map[string]bool{}, all: make(chan struct{})}
+	fleet := &zoneBarrierFleet{fakeFleet: fakeFleet{running: map[az.InstanceID]bool{}}, zones: 3, zoneOf: map[az.InstanceID]string{}}
+	fleet.arm(false, false)
 	sink := &recordingSink{}
+	clk := clock.NewFake(time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC))
 	g, err := New(Config{
 		Name: "zones", Zones: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, Min: 6, Max: 6, Desired: 6,
 		HealthCheckType: "ELB", HealthCheckGracePeriod: 300 * time.Second, DefaultInstanceWarmup: &zero,
-		Clock: clock.NewFake(time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)), Fleet: fleet, Targets: &fakeTargets{state: map[az.InstanceID]string{}},
+		Clock: clk, Fleet: fleet, Targets: &fakeTargets{state: map[az.InstanceID]string{}},
 		CPU: sink, Events: &recorder{}, Rand: rand.New(rand.NewPCG(1, 1)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	g.Reconcile(ctx)
+	g.Reconcile(context.Background())
 	if got := len(g.Instances()); got != 6 {
 		t.Fatalf("%d instances in service, want 6", got)
 	}
-	g.sampleCPU(ctx)
+	return g, fleet, sink, clk
+}
+
+// A CPU sample reads the zones at once: a zone on a slow or lost host (a
+// lab agent) delays its own readings, not the other zones'.
+func TestSampleCPUReadsZonesAtOnce(t *testing.T) {
+	g, fleet, sink, _ := newZoneBarrierGroup(t)
+	fleet.arm(true, false)
+	g.sampleCPU(context.Background())
 	if in, out := sink.counts(); in+out != 6 {
 		t.Errorf("%d of 6 instances' CPU reached the sink: the zones were read one after another", in+out)
+	}
+}
+
+// The health check asks whether each instance runs zone by zone at once,
+// as the CPU sample does.
+func TestHealthCheckAsksZonesAtOnce(t *testing.T) {
+	g, fleet, _, clk := newZoneBarrierGroup(t)
+	clk.Advance(301 * time.Second) // past the grace period: a stopped instance would be replaced
+	fleet.arm(false, true)
+	g.checkHealth(context.Background())
+	fleet.arm(false, false)
+	for _, in := range g.Instances() {
+		if in.State != InService {
+			t.Errorf("%s is %s (%s): it was found not running, the zones asked one after another", in.ID, in.State, in.Health)
+		}
 	}
 }

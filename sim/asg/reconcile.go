@@ -36,6 +36,13 @@ func (g *Group) Reconcile(ctx context.Context) {
 // so a bad health check cannot take the whole group down.
 func (g *Group) checkHealth(ctx context.Context) {
 	now := g.now()
+	runs := g.runningNow() // before the lock: each is a request to an agent's host
+	isRunning := func(id az.InstanceID) bool {
+		if up, ok := runs[id]; ok {
+			return up
+		}
+		return g.cfg.Fleet.Running(id) // in service since (rare): asked now
+	}
 	g.mu.Lock()
 	limit := max(1, g.desired/10)
 	starting := 0 // new instances still launching, not yet healthy behind the load balancer, or warming up
@@ -59,14 +66,14 @@ func (g *Group) checkHealth(ctx context.Context) {
 	// 10% cap), so a healthy group costs one pass.
 	var suspects []*Instance
 	for _, in := range g.instances {
-		if in.State == InService && (in.replacing || !g.cfg.Fleet.Running(in.ID) || g.cfg.Targets.State(in.ID) == "unhealthy") {
+		if in.State == InService && (in.replacing || !isRunning(in.ID) || g.cfg.Targets.State(in.ID) == "unhealthy") {
 			suspects = append(suspects, in)
 		}
 	}
 	slices.SortFunc(suspects, func(a, b *Instance) int { return cmp.Compare(a.ID, b.ID) })
 	for _, in := range suspects {
 		bad, cause := healthCheck(healthInput{
-			running: g.cfg.Fleet.Running(in.ID), elbState: g.cfg.Targets.State(in.ID),
+			running: isRunning(in.ID), elbState: g.cfg.Targets.State(in.ID),
 			healthType: g.cfg.HealthCheckType, inService: in.InService, grace: g.cfg.HealthCheckGracePeriod, now: now,
 		})
 		if !bad || in.replacing {
@@ -395,31 +402,66 @@ func (g *Group) sampleCPU(ctx context.Context) {
 	}
 	g.mu.Lock()
 	ins := make([]sample, 0, len(g.instances))
-	zones := map[string][]int{} // zone -> indexes into ins
+	zones := make([]string, 0, len(g.instances))
 	for _, in := range g.instances {
 		if in.State == InService {
-			zones[in.Zone] = append(zones[in.Zone], len(ins))
 			ins = append(ins, sample{id: in.ID, warm: in.WarmUntil})
+			zones = append(zones, in.Zone)
 		}
 	}
 	g.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, idx := range zones {
-		wg.Add(1)
-		go func() { // ended before sampleCPU returns
-			defer wg.Done()
-			for _, i := range idx {
-				ins[i].v, ins[i].err = g.cfg.Fleet.CPU(ctx, ins[i].id)
-			}
-		}()
-	}
-	wg.Wait()
+	eachZoneAtOnce(zones, func(i int) { ins[i].v, ins[i].err = g.cfg.Fleet.CPU(ctx, ins[i].id) })
 	for _, in := range ins {
 		if in.err != nil {
 			continue
 		}
 		g.cfg.CPU.PutCPU(now, in.id, in.v, !now.Before(in.warm))
 	}
+}
+
+// eachZoneAtOnce calls read(i) for every i < len(zones): the indexes of
+// one zone (zones[i]) in turn, the zones at once, and returns when all
+// are done. A zone may be on another host (a lab agent), each read a
+// request over the network: one slow or lost host then delays only its
+// own zone's reads, and a pass over K hosts takes about as long as one.
+func eachZoneAtOnce(zones []string, read func(i int)) {
+	by := map[string][]int{}
+	for i, z := range zones {
+		by[z] = append(by[z], i)
+	}
+	var wg sync.WaitGroup
+	for _, idx := range by {
+		wg.Add(1)
+		go func() { // ended before eachZoneAtOnce returns
+			defer wg.Done()
+			for _, i := range idx {
+				read(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runningNow is whether each in-service instance runs, as the fleet says,
+// read before the health check takes the group's lock (eachZoneAtOnce).
+func (g *Group) runningNow() map[az.InstanceID]bool {
+	g.mu.Lock()
+	ids := make([]az.InstanceID, 0, len(g.instances))
+	zones := make([]string, 0, len(g.instances))
+	for _, in := range g.instances {
+		if in.State == InService {
+			ids = append(ids, in.ID)
+			zones = append(zones, in.Zone)
+		}
+	}
+	g.mu.Unlock()
+	up := make([]bool, len(ids))
+	eachZoneAtOnce(zones, func(i int) { up[i] = g.cfg.Fleet.Running(ids[i]) })
+	out := make(map[az.InstanceID]bool, len(ids))
+	for i, id := range ids {
+		out[id] = up[i]
+	}
+	return out
 }
 
 // Close stops the loop and terminates every instance (deregistered and
