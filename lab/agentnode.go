@@ -54,11 +54,13 @@ type AgentNodeHealth struct {
 
 // AgentNodeFactory makes a zone's node on an agent: alb.New with the one
 // zone the spec names, serving at that zone's node address. Its health
-// checks are plain HTTP from the agent's host; the controller's check
-// that a target's address is answered by its own instance (lab/owner.go)
-// is not made there (the agent has no view of the run's listeners yet).
+// checks are HTTP from the agent's host, behind the check that a target's
+// address is answered by its own instance's listener (lab/owner.go), as
+// the controller's nodes do, when the run's runtime on this host can tell
+// (the process runtime reads /proc; an engine is asked): a listener that
+// is not the instance's own is never marked healthy, nor dialled.
 func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
-	return func(ctx context.Context, runID string, raw json.RawMessage, dir string) (agent.NodeHost, error) {
+	return func(ctx context.Context, runID string, raw json.RawMessage, dir string, rt az.Runtime) (agent.NodeHost, error) {
 		var o AgentNodeOpen
 		if err := json.Unmarshal(raw, &o); err != nil {
 			return nil, fmt.Errorf("node spec: %w", err)
@@ -85,6 +87,10 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 			}
 			cfg.AccessLog = w
 		}
+		if owner, ok := rt.(listenerOwner); ok {
+			say := func(format string, args ...any) { h.log.Warn(fmt.Sprintf(format, args...)) }
+			guardOwned(&cfg, func(c alb.Config) *ownedProber { return newOwnedProber(c, owner, instanceAt(rt), say) })
+		}
 		lb, err := alb.New(cfg)
 		if err == nil {
 			err = lb.Start(context.WithoutCancel(ctx))
@@ -97,6 +103,23 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 		}
 		h.lb, h.accessLog = lb, accessLog
 		return h, nil
+	}
+}
+
+// instanceAt is the instance of rt's at an address (for the check of who
+// answers there): rt's own list, on this host.
+func instanceAt(rt az.Runtime) func(netip.Addr) (az.InstanceID, bool) {
+	return func(a netip.Addr) (az.InstanceID, bool) {
+		list, err := rt.List(context.Background())
+		if err != nil {
+			return "", false
+		}
+		for _, in := range list {
+			if in.Addr == a && in.State != az.StateTerminated {
+				return in.ID, true
+			}
+		}
+		return "", false
 	}
 }
 

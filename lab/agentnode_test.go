@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/clock"
+	"github.com/simplydone/lab/internal/sockowner"
 	"github.com/simplydone/lab/sim/agent"
 	"github.com/simplydone/lab/sim/alb"
 	"github.com/simplydone/lab/sim/az"
@@ -31,25 +32,10 @@ import (
 // written in the run's directory on the agent.
 func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	tok, err := agent.NewToken()
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: netip.MustParsePrefix("127.0.213.0/24"), Dir: dir, Logger: quiet,
-		NewRuntime: func(_ context.Context, runID, driver, dir string) (az.Runtime, error) {
-			return process.New(process.Options{RunID: runID, StateDir: filepath.Join(dir, "state"), LogDir: filepath.Join(dir, "logs"), Logger: quiet})
-		},
-		NewNode: AgentNodeFactory(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	ln, tok := serveNodeAgent(t, "127.0.213.0/24", dir, func(_ context.Context, runID, driver, dir string) (az.Runtime, error) {
+		return process.New(process.Options{RunID: runID, StateDir: filepath.Join(dir, "state"), LogDir: filepath.Join(dir, "logs"), Logger: quiet})
+	})
 
 	// The target: a real HTTP server whose health check can be failed.
 	var sick atomic.Bool
@@ -78,7 +64,7 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 
 	ctx := context.Background()
 	runID := fmt.Sprintf("node-test-%d", os.Getpid())
-	r, err := agent.DialRun(ctx, ln.Addr().String(), tok, runID, "process")
+	r, err := agent.DialRun(ctx, ln, tok, runID, "process")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +174,120 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	}
 	if n := strings.Count(string(b), "\n"); n < 5 {
 		t.Errorf("access log on the agent has %d lines, want the requests served (5 or more):\n%s", n, b)
+	}
+}
+
+// serveNodeAgent serves a real agent with the lab's node factory on
+// loopback until the test ends; it returns its address and token.
+func serveNodeAgent(t *testing.T, subnet, dir string, newRuntime agent.RuntimeFactory) (addr string, token []byte) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tok, err := agent.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := agent.NewServer(agent.Config{Token: tok, Subnet: netip.MustParsePrefix(subnet), Dir: dir, Logger: quiet,
+		NewRuntime: newRuntime, NewNode: AgentNodeFactory(quiet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), tok
+}
+
+// ownerRuntime is a runtime whose instances are two addresses, and which
+// says the listener at one of them is not its instance's own (as the
+// process runtime does from /proc for a server someone else runs there).
+type ownerRuntime struct {
+	az.Runtime
+	list    []az.Instance
+	foreign az.InstanceID
+}
+
+func (r ownerRuntime) List(context.Context) ([]az.Instance, error) { return r.list, nil }
+
+func (r ownerRuntime) OwnsListener(_ context.Context, id az.InstanceID, addr netip.AddrPort) error {
+	if id == r.foreign {
+		return &sockowner.ForeignError{Addr: addr, PID: 4242, Comm: "squatter"}
+	}
+	return nil
+}
+
+// The node on an agent checks who answers at a target's address, as the
+// controller's nodes do (lab/owner.go): a target whose address a foreign
+// listener answers is never healthy there, and that listener gets no
+// request at all (its health checks' connections close unused), while
+// the instance that owns its listener passes.
+func TestAgentNodeChecksWhoAnswers(t *testing.T) {
+	serve := func(addr string, hits *atomic.Int64) netip.AddrPort {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1); fmt.Fprint(w, "ok") })}
+		go s.Serve(l)
+		t.Cleanup(func() { s.Close() })
+		return netip.MustParseAddrPort(l.Addr().String())
+	}
+	var ownHits, foreignHits atomic.Int64
+	own, foreign := serve("127.0.214.10:0", &ownHits), serve("127.0.214.11:0", &foreignHits)
+	rt := ownerRuntime{foreign: "i-0foreign", list: []az.Instance{
+		{ID: "i-0own", Addr: own.Addr(), Port: int(own.Port()), State: az.StateRunning},
+		{ID: "i-0foreign", Addr: foreign.Addr(), Port: int(foreign.Port()), State: az.StateRunning},
+	}}
+	ln, tok := serveNodeAgent(t, "127.0.214.0/24", t.TempDir(), func(_ context.Context, runID, _, dir string) (az.Runtime, error) {
+		p, err := process.New(process.Options{RunID: runID, StateDir: filepath.Join(dir, "state"), LogDir: filepath.Join(dir, "logs"),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		rt.Runtime = p // the rest of a runtime: its instances are the two above
+		return rt, err
+	})
+
+	nodeAddr := netip.MustParseAddr("127.0.214.1")
+	pl, err := net.Listen("tcp", netip.AddrPortFrom(nodeAddr, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pl.Addr().(*net.TCPAddr).Port
+	pl.Close()
+	ctx := context.Background()
+	r, err := agent.DialRun(ctx, ln, tok, fmt.Sprintf("owner-test-%d", os.Getpid()), "process")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	zone := az.Zone{Name: "us-east-1a", Index: 1, Subnet: netip.MustParsePrefix("127.0.214.0/24"), Node: nodeAddr}
+	cfg := alb.Config{Zones: []az.Zone{zone}, Port: port, IdleTimeout: 60 * time.Second, DeregistrationDelay: 2 * time.Second,
+		CrossZone: true, AccessLog: io.Discard,
+		HealthCheck: alb.HealthCheck{Path: "/health", Interval: 5 * time.Second, Timeout: 2 * time.Second,
+			Thresholds: alb.Thresholds{Healthy: 2, Unhealthy: 2}, Matches: func(c int) bool { return c == 200 }}}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	node, err := openAgentNode(ctx, r, cfg, zone, mustClock(t, 20), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, addr := range map[az.InstanceID]netip.AddrPort{"i-0own": own, "i-0foreign": foreign} {
+		if err := node.Register(ctx, alb.RemoteTarget{ID: id, Zone: zone.Name, Addr: addr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the owned target healthy and the foreign one unhealthy on the agent's node", 15*time.Second, func() bool {
+		hs, err := node.health(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hs["i-0foreign"].State == string(alb.StateHealthy) {
+			t.Fatalf("the target a foreign listener answers is healthy: %+v", hs["i-0foreign"])
+		}
+		return hs["i-0own"].State == string(alb.StateHealthy) && hs["i-0foreign"].State == string(alb.StateUnhealthy) &&
+			hs["i-0foreign"].Reason == string(alb.ReasonFailedHealthChecks)
+	})
+	if ownHits.Load() == 0 || foreignHits.Load() != 0 {
+		t.Errorf("requests: %d to the owned listener, %d to the foreign one; want some, and none", ownHits.Load(), foreignHits.Load())
 	}
 }
 

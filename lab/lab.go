@@ -211,14 +211,7 @@ func Start(ctx context.Context, opts Options) (_ *Lab, err error) {
 	// A listener that is not the instance's own is never healthy (lab/owner.go).
 	// Nor is it dialled, even failing open.
 	cfg.Dial = l.instanceDial() // nil: the host's network
-	if op := l.ownedProberFor(cfg); op != nil {
-		cfg.Prober, cfg.DialGuard = op, op
-		for i := range cfg.TargetGroups { // the other services' target groups, each its own check (services.go)
-			one := cfg
-			one.HealthCheck = cfg.TargetGroups[i].HealthCheck
-			cfg.TargetGroups[i].Prober = l.ownedProberFor(one)
-		}
-	}
+	guardOwned(&cfg, l.ownedProberFor)
 	if err := l.openAccessLog(&cfg); err != nil {
 		return nil, err
 	}

@@ -152,26 +152,47 @@ func (l *Lab) ownedProberFor(cfg alb.Config) *ownedProber {
 	if !ok {
 		return nil
 	}
+	return newOwnedProber(cfg, owner, func(a netip.Addr) (az.InstanceID, bool) {
+		if l.fleet == nil {
+			return "", false
+		}
+		return l.fleetAt(a) // any service's (services.go)
+	}, l.say)
+}
+
+// newOwnedProber is cfg's HTTP health check behind owner's check of who
+// answers; at gives the instance at an address, say tells the user.
+func newOwnedProber(cfg alb.Config, owner listenerOwner, at func(netip.Addr) (az.InstanceID, bool), say func(format string, args ...any)) *ownedProber {
 	hc := cfg.HealthCheck
 	dial := cfg.Dial
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: cfg.Clock.Wall(hc.Timeout)}).DialContext
 	}
 	p := &ownedProber{
-		owner: owner,
-		at: func(a netip.Addr) (az.InstanceID, bool) {
-			if l.fleet == nil {
-				return "", false
-			}
-			return l.fleetAt(a) // any service's (services.go)
-		},
-		say:      l.say,
+		owner:    owner,
+		at:       at,
+		say:      say,
 		now:      time.Now,
 		warned:   map[az.InstanceID]bool{},
 		verdicts: map[az.InstanceID]ownerVerdict{},
 	}
 	p.next = alb.NewHTTPProberDial(hc.Path, cfg.Clock.Wall(hc.Timeout), hc.Matches, p.dialChecked(dial))
 	return p
+}
+
+// guardOwned puts the check of who answers (mk; nil: none) behind cfg's
+// health check and its dials, and behind each other target group's check.
+func guardOwned(cfg *alb.Config, mk func(alb.Config) *ownedProber) {
+	op := mk(*cfg)
+	if op == nil {
+		return
+	}
+	cfg.Prober, cfg.DialGuard = op, op
+	for i := range cfg.TargetGroups { // the other services' target groups, each its own check (services.go)
+		one := *cfg
+		one.HealthCheck = cfg.TargetGroups[i].HealthCheck
+		cfg.TargetGroups[i].Prober = mk(one)
+	}
 }
 
 // at returns the instance the fleet gave address a.

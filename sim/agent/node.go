@@ -15,14 +15,18 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/simplydone/lab/sim/az"
 )
 
 // NodeFactory makes the zone's load-balancer node of a run on this host
 // from the spec the controller sent (sim/alb's Spec as JSON; this package
 // does not read it, so that it imports no other AWS part). dir is the
-// run's directory here (the node's access log goes there). cmd/lab
-// supplies it (issue 20: the zone's node on its agent's host).
-type NodeFactory func(ctx context.Context, runID string, spec json.RawMessage, dir string) (NodeHost, error)
+// run's directory here (the node's access log goes there); rt is the run's
+// instance runtime here (the node's health checks ask it who answers at a
+// target's address). cmd/lab supplies it (issue 20: the zone's node on its
+// agent's host).
+type NodeFactory func(ctx context.Context, runID string, spec json.RawMessage, dir string, rt az.Runtime) (NodeHost, error)
 
 // NodeAccessLog is the node's access log in the run's directory, where a
 // NodeFactory writes it (the ALB's format, one line per request) and the
@@ -165,7 +169,7 @@ func (s *Server) nodeRoutes(mux *http.ServeMux) {
 			failErr(w, fmt.Errorf("run %s already has its load-balancer node open here: %w", r.id, errRefused))
 			return
 		}
-		h, err := s.cfg.NewNode(req.Context(), r.id, spec, r.dir)
+		h, err := s.cfg.NewNode(req.Context(), r.id, spec, r.dir, r.rt)
 		if err != nil {
 			failErr(w, fmt.Errorf("run %s: load-balancer node: %w", r.id, err))
 			return

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/simplydone/lab/sim/az"
 )
 
 // fakeNode is a NodeHost that records what it was asked.
@@ -102,7 +104,7 @@ func TestNodeEndpoints(t *testing.T) {
 	node := &fakeNode{up: true, drained: make(chan struct{})}
 	var gotSpec json.RawMessage
 	l := newDeadmanLab(t, func(c *Config) {
-		c.NewNode = func(_ context.Context, runID string, spec json.RawMessage, dir string) (NodeHost, error) {
+		c.NewNode = func(_ context.Context, runID string, spec json.RawMessage, dir string, _ az.Runtime) (NodeHost, error) {
 			gotSpec = spec
 			return node, nil
 		}
