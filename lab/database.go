@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/az/process"
 	"github.com/simplydone/lab/sim/entry"
 	"github.com/simplydone/lab/sim/rds"
@@ -90,7 +92,7 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 		note = fmt.Sprintf(" (engine_version %s asked; this host has %d)", v, l.pg.Major)
 	}
 	l.say("Database: starting PostgreSQL %s%s from %s", l.pg.Version, note, l.pg.BinDir)
-	tier, err := rds.Start(ctx, rds.Options{Database: d, Zones: l.Zones, Install: l.pg, Runtime: rt,
+	tier, err := rds.Start(ctx, rds.Options{Database: d, Zones: l.databaseZones(), Install: l.pg, Runtime: rt,
 		Dir: filepath.Join(l.Dir, "rds"), LogDir: logs, Logger: l.opts.Logger,
 		Clock: l.Clock, Events: l.Bus, Seed: l.opts.Seed})
 	if err != nil {
@@ -104,8 +106,84 @@ func (l *Lab) startDatabase(ctx context.Context) error {
 	for _, e := range tier.Endpoints() {
 		l.say("Database: %s endpoint %s at %s (forwards to %s)", e.Kind, e.Name, e.Addr(), targetsText(e.Targets()))
 	}
-
+	if err := l.openDatabaseToAgents(); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
 	return nil
+}
+
+// databaseZones are the zones as the data tier's servers take them: a zone
+// on an agent's host keeps its name (its DB instance is in that
+// Availability Zone) but its server runs here, on this host's own subnet
+// for the zone in the address plan (az.LoopbackSubnet), since the tier runs on
+// this host (docs/multi-host.md).
+func (l *Lab) databaseZones() []az.Zone {
+	zs := slices.Clone(l.Zones)
+	for i, z := range zs {
+		if l.opts.Stack.ZoneAgent(z.Name) == "" {
+			continue
+		}
+		zs[i].Subnet, zs[i].Node = az.LoopbackSubnet(z.Index), netip.Addr{}
+	}
+	return zs
+}
+
+// openDatabaseToAgents opens each endpoint on this host's address toward
+// the agents' hosts too (startAgentCluster), when zones run there: their
+// instances cannot reach the endpoints' stable addresses on this host's
+// loopback. The DB instances stay on this host (see docs/multi-host.md).
+func (l *Lab) openDatabaseToAgents() error {
+	if !l.opts.Stack.HasAgents() || !l.agentBind.IsValid() {
+		return nil
+	}
+	for _, e := range l.DB.Endpoints() {
+		far, err := e.AlsoListen(l.agentBind)
+		if err != nil {
+			return err
+		}
+		l.say("Database: %s endpoint %s also at %s, for the instances on the agents' hosts", e.Kind, e.Name, far)
+	}
+	return nil
+}
+
+// agentDatabaseEnv rewrites env, an instance's in a zone on an agent's
+// host, to reach the data tier from there: DATABASE_URL and
+// DATABASE_READER_URL through their endpoints' addresses toward the agents
+// (openDatabaseToAgents); the endpoints' DNS names and the lab's resolver
+// are not given, as the names answer the DB instances' addresses on this
+// host's loopback. A URL that names no endpoint of the tier (the launch
+// template's own) is left as it is.
+func (l *Lab) agentDatabaseEnv(env map[string]string) {
+	if l.DB == nil || !l.agentBind.IsValid() {
+		return
+	}
+	for _, k := range []string{"DATABASE_URL", "DATABASE_READER_URL"} {
+		raw, ok := env[k]
+		if !ok {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue
+		}
+		at, err := netip.ParseAddrPort(u.Host)
+		if err != nil {
+			continue
+		}
+		for _, e := range l.DB.Endpoints() {
+			if e.Addr() != at {
+				continue
+			}
+			if far, ok := e.AddrOn(l.agentBind); ok {
+				u.Host = far.String()
+				env[k] = u.String()
+			}
+			break
+		}
+	}
+	delete(env, "DATABASE_ENDPOINT_URL")
+	delete(env, "DATABASE_READER_ENDPOINT_URL")
+	delete(env, "LAB_DNS_RESOLVER")
 }
 
 // databaseAddrs are the stable addresses the stack's database endpoints

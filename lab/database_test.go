@@ -3,11 +3,13 @@ package lab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +17,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/simplydone/lab/chaos"
+	"github.com/simplydone/lab/events"
+	"github.com/simplydone/lab/internal/longtest"
 	"github.com/simplydone/lab/internal/osproc"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/load"
+	"github.com/simplydone/lab/scenarios"
+	"github.com/simplydone/lab/sim/agent"
+	"github.com/simplydone/lab/sim/asg"
 	"github.com/simplydone/lab/sim/az"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
@@ -254,4 +261,125 @@ func fullDatabaseStillVerifies(t *testing.T, l *Lab) {
 		return admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", LeakyClientApplicationName).Scan(&n) == nil && n == 0
 	})
 	t.Logf("max_connections %d: the leaky client held %d, then %q; the lab's check read the writer", maxConns, held.Count, held.Refused)
+}
+
+// TestRunDatabaseOnAgents (long) runs a sale on a stack whose two zones
+// run on real agents (on loopback) and which has a database: the
+// instances on the agents' hosts reach the tier through its endpoints'
+// addresses toward the agents, every write they acknowledge is in the one
+// data tier, and the run checks them (no per-host stores to excuse).
+func TestRunDatabaseOnAgents(t *testing.T) {
+	longtest.Skip(t, "a run with a database on two agents")
+	if _, err := rds.Find(); err != nil {
+		t.Skipf("%v", err)
+	}
+	tok, err := agent.NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := realAgent(t, "127.0.105.250", tok), realAgent(t, "127.0.106.250", tok)
+	s, err := stack.Parse("db-agents.yaml", []byte(fmt.Sprintf(`name: dbagents
+zones:
+  - {name: us-east-1a, agent: %q}
+  - {name: us-east-1b, agent: %q}
+load_balancer:
+  listener: {port: 18592}
+target_group:
+  port: 18592
+  deregistration_delay: 0
+  health_check: {path: /health, interval: 5s, timeout: 2s, healthy_threshold: 2, unhealthy_threshold: 2}
+launch_template: {command: [%q], instance_type: t3.micro, pending_time: 0s}
+auto_scaling_group: {min_size: 2, max_size: 2, desired_capacity: 2}
+database: {engine: postgres, db_instance_class: db.t3.micro, multi_az: true, port: 18591}
+`, a, b, simplydone)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Parse("db-agents.yaml", []byte(`name: db-agents
+stack: multi-az # validated against the built-in; run on the test stack
+speed: 20
+load:
+  mix: {list: 1, create: 2, get: 1}
+  phases: [{name: steady, duration: 4m, rate: 20}]
+slos: [success_rate >= 95%, lost_writes == 0]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var said []string
+	var runID string
+	var urls []string // the instances' DATABASE_URLs (and any endpoint name they were given), as their processes hold them
+	notes := func(e events.Envelope) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := e.Event.(type) {
+		case Note:
+			said = append(said, ev.Text)
+		case asg.LifecycleChanged:
+			if ev.To == asg.InService && runID != "" {
+				urls = append(urls, instanceDatabaseEnv(runID)...)
+			}
+		}
+	}
+	sum, err := Run(context.Background(), RunOptions{Scenario: sc, Stack: s, Driver: DriverProcess, RunsDir: t.TempDir(), StateDir: t.TempDir(),
+		AgentToken: tok, Subscribers: []events.Handler{notes}, OnStart: func(l *Lab) { mu.Lock(); runID = l.RunID; mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	sum.WriteText(&text)
+	t.Log(text.String())
+	mu.Lock()
+	also := slices.ContainsFunc(said, func(l string) bool { return strings.Contains(l, "for the instances on the agents' hosts") })
+	mu.Unlock()
+	if !also {
+		t.Errorf("the run did not say where the agents' instances reach the database; it said:\n%s", strings.Join(said, "\n"))
+	}
+	// On the agents' hosts the instances are given the endpoint's address
+	// toward them, not its stable address on this host's loopback (which
+	// loopback agents could reach, another host could not), and no DNS name.
+	stable := "127.0.0.200:18591"
+	if len(urls) == 0 {
+		t.Error("no instance process with a DATABASE_URL was found")
+	}
+	for _, u := range urls {
+		if strings.Contains(u, stable) || strings.Contains(u, "_ENDPOINT_URL") || strings.Contains(u, "LAB_DNS_RESOLVER") {
+			name, value, _ := strings.Cut(u, "=")
+			t.Errorf("an instance on an agent was given %s=%s; want the endpoint's address toward the agents only", name, redactURL(value))
+		}
+	}
+	if sum.WritesNotChecked != "" {
+		t.Errorf("writes not checked: %s", sum.WritesNotChecked)
+	}
+	if sum.AcknowledgedWrites < 50 || sum.LostWrites != 0 || sum.WritesCheckedOn == "" {
+		t.Errorf("acknowledged %d, lost %d, checked on %q; want dozens, none lost, checked on the primary",
+			sum.AcknowledgedWrites, sum.LostWrites, sum.WritesCheckedOn)
+	}
+	if sum.Verdict != "PASS" {
+		t.Errorf("verdict %s", sum.Verdict)
+	}
+}
+
+// instanceDatabaseEnv is the database variables of run runID's instance
+// processes (not its data tier's), one "NAME=value" each.
+func instanceDatabaseEnv(runID string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || !osproc.HasEnv(pid, "LAB_RUN_ID="+runID) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range strings.Split(string(b), "\x00") {
+			if strings.HasPrefix(kv, "DATABASE_") || strings.HasPrefix(kv, "LAB_DNS_RESOLVER=") {
+				out = append(out, kv)
+			}
+		}
+	}
+	return out
 }

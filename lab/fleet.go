@@ -73,6 +73,9 @@ func (f *fleet) Launch(ctx context.Context, zoneName string, version int) (az.In
 	}
 	spec := f.l.specFor(lt, zone, typ)
 	maps.Copy(spec.Env, f.l.versionEnvironment(f, version)) // a version the team made at run time too (dbrepoint.go)
+	if f.l.opts.Stack.ZoneAgent(zone.Name) != "" {
+		f.l.agentDatabaseEnv(spec.Env) // the data tier as that host reaches it
+	}
 	if spec, err = scaleCapacity(spec, f.l.opts.CapacityScale); err != nil {
 		if ln != nil {
 			ln.Close()

@@ -23,9 +23,11 @@ import (
 var NotPerHost = []string{LostWrites, StaleReads}
 
 // PerHostStores says why acknowledged writes cannot be checked on st (its
-// zones on agents' hosts keep a SimplyDone store each), or "".
+// zones on agents' hosts keep a SimplyDone store each), or "". A stack
+// with a database has one store, the data tier, whichever host its
+// instances run on: its writes are checked.
 func PerHostStores(st *stack.Stack) string {
-	if st == nil || !st.HasAgents() {
+	if st == nil || !st.HasAgents() || st.Database != nil {
 		return ""
 	}
 	var on []string
@@ -47,7 +49,7 @@ type UnmeasuredSLO struct {
 
 // Message is the problem as a validation error's text.
 func (u UnmeasuredSLO) Message(stackName string) string {
-	return fmt.Sprintf("%q cannot be judged with stack %s: writes are not checked across hosts: %s; remove this SLO, or run every zone on this host (no agent: in the stack's zones:)",
+	return fmt.Sprintf("%q cannot be judged with stack %s: writes are not checked across hosts: %s; remove this SLO, give the stack a database (one store for every host), or run every zone on this host (no agent: in the stack's zones:)",
 		u.SLO.Expr, stackName, u.Why)
 }
 

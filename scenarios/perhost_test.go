@@ -23,7 +23,8 @@ auto_scaling_group: {min_size: 1, max_size: 3}
 // other SLOs, and the same SLOs on a stack without agents, are accepted.
 func TestSLOsOnPerHostStoresAreRefused(t *testing.T) {
 	dir := t.TempDir()
-	for name, data := range map[string]string{"hosts.yaml": agentsStack, "web.yaml": stackFile} {
+	withDB := agentsStack + "database: {engine: postgres, db_instance_class: db.t3.micro}\n"
+	for name, data := range map[string]string{"hosts.yaml": agentsStack, "web.yaml": stackFile, "hostsdb.yaml": withDB} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -35,7 +36,7 @@ func TestSLOsOnPerHostStoresAreRefused(t *testing.T) {
 		t.Fatal("a scenario judging lost_writes on a stack with per-host stores was accepted")
 	}
 	why := "writes are not checked across hosts: zones run on other hosts (us-east-1a on agent 169.254.1.250:7450), each keeping its own SimplyDone store: a write acknowledged on one host is not found through another; " +
-		"remove this SLO, or run every zone on this host (no agent: in the stack's zones:)"
+		"remove this SLO, give the stack a database (one store for every host), or run every zone on this host (no agent: in the stack's zones:)"
 	for _, want := range []string{
 		file + `:9:5: slos[1]: "lost_writes == 0" cannot be judged with stack hosts.yaml: ` + why,
 		file + `:10:5: slos[2]: "stale_reads <= 3" cannot be judged with stack hosts.yaml: ` + why,
@@ -51,6 +52,10 @@ func TestSLOsOnPerHostStoresAreRefused(t *testing.T) {
 	// The same SLOs on a stack on one host are judged.
 	if _, err := Parse(file, []byte(strings.Replace(src, "hosts.yaml", "web.yaml", 1))); err != nil {
 		t.Errorf("on a stack without agents: %v", err)
+	}
+	// With a database the store is the data tier, one for every host: judged.
+	if _, err := Parse(file, []byte(strings.Replace(src, "hosts.yaml", "hostsdb.yaml", 1))); err != nil {
+		t.Errorf("on the agents' stack with a database: %v", err)
 	}
 	// Other SLOs on the agents' stack are accepted.
 	if _, err := Parse(file, []byte("name: sale\nstack: hosts.yaml\n"+phases+slos)); err != nil {

@@ -44,7 +44,6 @@ func (p *parser) validate(s *Stack) {
 	}
 	p.validateCloudWatch(s.CloudWatch)
 	p.validateDatabase(s)
-	p.validateZoneAgents(s)
 	p.validateAlarmDimensions(s)
 }
 

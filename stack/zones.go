@@ -132,14 +132,6 @@ func (p *parser) zoneContext(e map[string]*yaml.Node, ipath, zone string, s *Sta
 	}
 }
 
-// validateZoneAgents checks what zones on agents rule out: the data tier,
-// for now.
-func (p *parser) validateZoneAgents(s *Stack) {
-	if s.HasAgents() && s.Database != nil {
-		p.Errf("database", "not yet with zones on agents: the RDS endpoints live on the controller's loopback, where instances on an agent's host cannot reach them; remove database, or the zones' agents")
-	}
-}
-
 // hostName is a DNS name: labels of letters, digits and hyphens.
 var hostName = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 

@@ -28,6 +28,7 @@ import (
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/rundir"
+	"github.com/simplydone/lab/sim/rds"
 )
 
 // multihostStack: two zones, each on an agent's host (zone N's agent on
@@ -110,6 +111,49 @@ func TestMultiHostAZOutage(t *testing.T) {
 		t.Error(err)
 	} else if lines := strings.Count(string(b), "\n"); lines < s.Requests*9/10 {
 		t.Errorf("access.log has %d lines for %d requests: the agents' nodes' logs were not brought back", lines, s.Requests)
+	}
+	mh.checkNothingLeft(t, s.RunID, true)
+}
+
+// TestMultiHostDatabase runs the az-outage on the multi-host stack with a
+// Multi-AZ database whose primary is in the cut zone: the instances on the
+// agents' hosts (other network namespaces) reach the data tier on the
+// controller's host through its endpoints' addresses toward them; the
+// outage takes the primary with its zone, RDS fails over to the standby in
+// the other zone, and the instances there carry on through the same
+// endpoint; every write acknowledged is found at the end (lost_writes
+// judged, not excused by per-host stores); nothing is left. Its SLOs are
+// what this test is about; the success rate, which the failover's error
+// window costs as it would on AWS, is logged, not judged.
+func TestMultiHostDatabase(t *testing.T) {
+	longtest.Skip(t, "three hosts as network namespaces, two agents, a database and a 28 s run")
+	if _, err := rds.Find(); err != nil {
+		t.Skipf("%v", err)
+	}
+	st := multihostStack + "database: {engine: postgres, db_instance_class: db.t3.micro, multi_az: true, port: 18731}\n"
+	i := strings.Index(multihostScenario, "slos:\n")
+	sc := multihostScenario[:i] + "slos:\n  - min_in_service >= 1\n  - lost_writes == 0\n"
+	mh := newMultihostStack(t, st, sc)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code, out, stderr := mh.run(ctx, nil)
+	if code != exitOK || !strings.Contains(out, "PASS  multihost-az-outage") {
+		t.Fatalf("lab run: exit %d, want 0 and the PASS line\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	s := mh.summary()
+	if i := strings.Index(out, "PASS  multihost-az-outage"); i >= 0 {
+		t.Logf("the run's summary:\n%s", out[i:])
+	}
+	if !strings.Contains(out, "for the instances on the agents' hosts") {
+		t.Errorf("the run did not say where the agents' instances reach the database:\n%s", out)
+	}
+	switch {
+	case s.WritesNotChecked != "":
+		t.Errorf("writes not checked: %s", s.WritesNotChecked)
+	case s.AcknowledgedWrites < 50 || s.LostWrites != 0 || s.WritesCheckedOn == "":
+		t.Errorf("acknowledged %d, lost %d, checked on %q; want dozens, none lost, checked on the primary", s.AcknowledgedWrites, s.LostWrites, s.WritesCheckedOn)
+	case s.DBFailovers != 1:
+		t.Errorf("%d failovers; the outage of the primary's zone should fail it over once", s.DBFailovers)
 	}
 	mh.checkNothingLeft(t, s.RunID, true)
 }
@@ -426,6 +470,12 @@ type multihost struct {
 
 func newMultihost(t *testing.T, scenario string) *multihost {
 	t.Helper()
+	return newMultihostStack(t, multihostStack, scenario)
+}
+
+// newMultihostStack is newMultihost with a stack of the caller's.
+func newMultihostStack(t *testing.T, stackFile, scenario string) *multihost {
+	t.Helper()
 	if why := netns.Available(); why != "" {
 		t.Skip(why)
 	}
@@ -448,7 +498,7 @@ func newMultihost(t *testing.T, scenario string) *multihost {
 			t.Errorf("namespaces left after Close:\n%s", list)
 		}
 	})
-	write(t, mh.dir, "stack.yaml", multihostStack)
+	write(t, mh.dir, "stack.yaml", stackFile)
 	write(t, mh.dir, "sc.yaml", scenario)
 	// The token as a user makes it: `lab agent token --out F` (0600).
 	mh.token = filepath.Join(mh.dir, "agent.token")

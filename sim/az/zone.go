@@ -31,9 +31,15 @@ func NewZones(names []string) ([]Zone, error) {
 	zs := make([]Zone, len(names))
 	for i, n := range names {
 		idx := i + 1
-		zs[i] = Zone{Name: n, Index: idx, Subnet: netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 0, byte(idx), 0}), 24)}
+		zs[i] = Zone{Name: n, Index: idx, Subnet: LoopbackSubnet(idx)}
 	}
 	return zs, nil
+}
+
+// LoopbackSubnet is zone index's subnet on this host in the address plan:
+// 127.0.index.0/24.
+func LoopbackSubnet(index int) netip.Prefix {
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{127, 0, byte(index), 0}), 24)
 }
 
 // NodeAddr is the address of the zone's load-balancer node: Node, else .1

@@ -49,6 +49,7 @@ type Endpoint struct {
 	ln net.Listener
 
 	mu      sync.Mutex
+	also    []net.Listener   // more addresses of the same endpoint (AlsoListen)
 	targets []netip.AddrPort // round robin per connection; none: refused
 	next    int
 	conns   map[*relay]struct{}
@@ -80,8 +81,47 @@ func listenEndpoint(name, kind, forID string, addr netip.AddrPort, targets []net
 	}
 	e := &Endpoint{Name: name, Kind: kind, For: forID, ln: ln, targets: targets, conns: map[*relay]struct{}{}, dialTTL: 5 * time.Second}
 	e.wg.Add(1)
-	go e.accept()
+	go e.accept(ln)
 	return e, nil
+}
+
+// AlsoListen opens the endpoint on one more address, host (a port of its
+// own), for clients that cannot reach its stable address: instances on
+// another host (a lab agent's) reach the controller's address toward
+// them, not its loopback. Connections there are forwarded, moved and
+// broken as at the stable address. It returns the new address.
+func (e *Endpoint) AlsoListen(host netip.Addr) (netip.AddrPort, error) {
+	ln, err := net.Listen("tcp", netip.AddrPortFrom(host, 0).String())
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("endpoint %s on %s: %w", e.Name, host, err)
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		ln.Close()
+		return netip.AddrPort{}, fmt.Errorf("endpoint %s is closed", e.Name)
+	}
+	e.also = append(e.also, ln)
+	e.wg.Add(1)
+	e.mu.Unlock()
+	go e.accept(ln)
+	return ln.Addr().(*net.TCPAddr).AddrPort(), nil
+}
+
+// AddrOn is the endpoint's address on host: its stable address, or one
+// AlsoListen opened there.
+func (e *Endpoint) AddrOn(host netip.Addr) (netip.AddrPort, bool) {
+	if a := e.Addr(); a.Addr() == host {
+		return a, true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ln := range e.also {
+		if a := ln.Addr().(*net.TCPAddr).AddrPort(); a.Addr() == host {
+			return a, true
+		}
+	}
+	return netip.AddrPort{}, false
 }
 
 // Addr is the endpoint's stable address: what clients connect to.
@@ -124,10 +164,10 @@ func (e *Endpoint) Open() int {
 	return len(e.conns)
 }
 
-func (e *Endpoint) accept() {
+func (e *Endpoint) accept(ln net.Listener) {
 	defer e.wg.Done()
 	for {
-		c, err := e.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -205,11 +245,15 @@ func (e *Endpoint) Close() error {
 	e.mu.Lock()
 	already := e.closed
 	e.closed = true
+	also := e.also
 	e.mu.Unlock()
 	if already {
 		return nil
 	}
 	err := e.ln.Close()
+	for _, ln := range also {
+		ln.Close()
+	}
 	e.Move()
 	e.wg.Wait()
 	return err

@@ -212,6 +212,60 @@ func TestEndpointMove(t *testing.T) {
 	}
 }
 
+// TestEndpointAlsoListen: an endpoint opened on a second address (the
+// controller's address toward the agents' hosts) forwards there as at its
+// stable address, a move breaks and repoints its connections too, and
+// Close closes it.
+func TestEndpointAlsoListen(t *testing.T) {
+	a, b := echo(t, "a"), echo(t, "b")
+	e, err := listenEndpoint("x.rds.amazonaws.com", EndpointInstance, "x", netip.MustParseAddrPort("127.0.0.1:0"), []netip.AddrPort{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	far, err := e.AlsoListen(netip.MustParseAddr("127.0.0.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := e.AddrOn(netip.MustParseAddr("127.0.0.2")); !ok || got != far {
+		t.Fatalf("AddrOn 127.0.0.2: %s %v, want %s", got, ok, far)
+	}
+	if got, ok := e.AddrOn(netip.MustParseAddr("127.0.0.1")); !ok || got != e.Addr() {
+		t.Fatalf("AddrOn the stable address's host: %s %v", got, ok)
+	}
+	if _, ok := e.AddrOn(netip.MustParseAddr("127.0.0.3")); ok {
+		t.Fatal("an address the endpoint was not opened on")
+	}
+	c, err := net.Dial("tcp", far.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := ask(t, c); err != nil || got != "a" {
+		t.Fatalf("through the second address: %q %v", got, err)
+	}
+	if n := e.Move(b); n != 1 {
+		t.Fatalf("Move broke %d connections, want the second address's 1", n)
+	}
+	d, err := net.Dial("tcp", far.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got, err := ask(t, d); err != nil || got != "b" {
+		t.Fatalf("after the move, through the second address: %q %v", got, err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := net.DialTimeout("tcp", far.String(), time.Second); err == nil {
+		t.Fatal("the second address still accepts after Close")
+	}
+	if _, err := e.AlsoListen(netip.MustParseAddr("127.0.0.2")); err == nil {
+		t.Fatal("a closed endpoint opened another address")
+	}
+}
+
 // TestFiguresAtSpeed: the run's assumptions give the monitor's interval
 // and unresponsive time in AWS time as the run uses them: at 20x the wall
 // floors make them 2 s and 2 minutes, not the 1 s and 30 s of 1x.
