@@ -158,18 +158,24 @@ func measure(subject, base string, rate float64, d time.Duration) (row, error) {
 	return x, nil
 }
 
-// startInstance runs SimplyDone with no CPU cost on 127.0.0.1:port and
-// waits until it answers /health.
+// startInstance runs SimplyDone with no CPU cost on 127.0.0.1:port, its
+// store in a directory of its own, and waits until it answers /health.
 func startInstance(labBin string, port int) (stop func(), err error) {
-	cmd := exec.Command(labBin, "simplydone", "-addr", "127.0.0.1", "-port", strconv.Itoa(port))
+	data, err := os.MkdirTemp("", "loadcost-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(labBin, "simplydone", "-addr", "127.0.0.1", "-port", strconv.Itoa(port), "-data-dir", data)
 	cmd.Env = append(os.Environ(), "SIMPLYDONE_CPU_COST=0s")
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if err := cmd.Start(); err != nil {
+		os.RemoveAll(data)
 		return nil, fmt.Errorf("starting %s simplydone: %w", labBin, err)
 	}
 	stop = func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		_ = cmd.Wait()
+		os.RemoveAll(data)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
