@@ -53,14 +53,8 @@ func TestAgentNodeServesAndChecksItsTargets(t *testing.T) {
 	go target.Serve(tl)
 	t.Cleanup(func() { target.Close() })
 
-	// The node's port: one free on its address now.
 	nodeAddr := netip.MustParseAddr("127.0.213.1")
-	pl, err := net.Listen("tcp", netip.AddrPortFrom(nodeAddr, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pl.Addr().(*net.TCPAddr).Port
-	pl.Close()
+	port := freePort(t, nodeAddr)
 
 	ctx := context.Background()
 	runID := fmt.Sprintf("node-test-%d", os.Getpid())
@@ -248,12 +242,7 @@ func TestAgentNodeChecksWhoAnswers(t *testing.T) {
 	})
 
 	nodeAddr := netip.MustParseAddr("127.0.214.1")
-	pl, err := net.Listen("tcp", netip.AddrPortFrom(nodeAddr, 0).String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pl.Addr().(*net.TCPAddr).Port
-	pl.Close()
+	port := freePort(t, nodeAddr)
 	ctx := context.Background()
 	r, err := agent.DialRun(ctx, ln, tok, fmt.Sprintf("owner-test-%d", os.Getpid()), "process")
 	if err != nil {
@@ -289,6 +278,17 @@ func TestAgentNodeChecksWhoAnswers(t *testing.T) {
 	if ownHits.Load() == 0 || foreignHits.Load() != 0 {
 		t.Errorf("requests: %d to the owned listener, %d to the foreign one; want some, and none", ownHits.Load(), foreignHits.Load())
 	}
+}
+
+// freePort is a port free on addr now (for a node to serve on).
+func freePort(t *testing.T, addr netip.Addr) int {
+	t.Helper()
+	l, err := net.Listen("tcp", netip.AddrPortFrom(addr, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func mustClock(t *testing.T, speed float64) *clock.Scaled {

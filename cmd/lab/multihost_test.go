@@ -85,12 +85,7 @@ slos:
 func TestMultiHostAZOutage(t *testing.T) {
 	longtest.Skip(t, "three hosts as network namespaces, two agents and a 21 s run")
 	mh := newMultihost(t, multihostScenario)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	code, out, stderr := mh.run(ctx, nil)
-	if code != exitOK || !strings.Contains(out, "PASS  multihost-az-outage") {
-		t.Fatalf("lab run: exit %d, want 0 and the PASS line\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
-	}
+	out := mh.runPass()
 	s := mh.summary()
 	switch {
 	case s.Verdict != lab.Pass:
@@ -99,9 +94,6 @@ func TestMultiHostAZOutage(t *testing.T) {
 		t.Errorf("driver %q", s.Driver)
 	case s.Faults.Injected != 1 || s.Faults.Reverted != 1:
 		t.Errorf("faults %+v, want the az-outage injected and reverted", s.Faults)
-	}
-	if i := strings.Index(out, "PASS  multihost-az-outage"); i >= 0 {
-		t.Logf("the run's summary:\n%s", out[i:]) // the closing note quotes it
 	}
 	mh.checkCut(t, 0) // the outage ended 3 AWS minutes before the run did
 	mh.checkNodesOnAgents(t, out, s.RunID)
@@ -134,16 +126,8 @@ func TestMultiHostDatabase(t *testing.T) {
 	i := strings.Index(multihostScenario, "slos:\n")
 	sc := multihostScenario[:i] + "slos:\n  - min_in_service >= 1\n  - lost_writes == 0\n"
 	mh := newMultihostStack(t, st, sc)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	code, out, stderr := mh.run(ctx, nil)
-	if code != exitOK || !strings.Contains(out, "PASS  multihost-az-outage") {
-		t.Fatalf("lab run: exit %d, want 0 and the PASS line\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
-	}
+	out := mh.runPass()
 	s := mh.summary()
-	if i := strings.Index(out, "PASS  multihost-az-outage"); i >= 0 {
-		t.Logf("the run's summary:\n%s", out[i:])
-	}
 	if !strings.Contains(out, "for the instances on the agents' hosts") {
 		t.Errorf("the run did not say where the agents' instances reach the database:\n%s", out)
 	}
@@ -681,6 +665,23 @@ func (mh *multihost) run(ctx context.Context, during func(context.Context, *os.P
 		t.Fatalf("lab run: %v", err)
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+}
+
+// runPass runs the scenario (3 minutes at most), fails the test unless it
+// exits 0 with its PASS line, logs the run's summary (the closing
+// note quotes it) and returns standard output.
+func (mh *multihost) runPass() string {
+	t := mh.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	code, out, stderr := mh.run(ctx, nil)
+	i := strings.Index(out, "PASS  multihost-az-outage")
+	if code != exitOK || i < 0 {
+		t.Fatalf("lab run: exit %d, want 0 and the PASS line\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	t.Logf("the run's summary:\n%s", out[i:])
+	return out
 }
 
 func (mh *multihost) summary() lab.Summary {

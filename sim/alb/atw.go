@@ -214,11 +214,7 @@ func (d *detector) remove(t *Target) {
 func (d *detector) step() []TargetAnomalyChanged {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	list := make([]*atwTarget, 0, len(d.targets))
-	for _, a := range d.targets {
-		list = append(list, a)
-	}
-	slices.SortFunc(list, func(a, b *atwTarget) int { return a.t.Addr.Compare(b.t.Addr) })
+	list := d.sortedLocked()
 	samples := make([]atwSample, len(list))
 	prev := make([]atwState, len(list))
 	d.n.mu.Lock()
@@ -245,15 +241,35 @@ func (d *detector) step() []TargetAnomalyChanged {
 		if next[i].mitigated {
 			r.MitigationInEffect = MitigationYes
 		}
-		if r.Result != a.result.Result || r.MitigationInEffect != a.result.MitigationInEffect {
-			changes = append(changes, TargetAnomalyChanged{Node: d.n.zone.Name, Target: string(a.t.ID), Zone: a.t.Zone,
-				From: a.result.Result, To: r.Result, MitigationInEffect: r.MitigationInEffect,
-				Requests: samples[i].requests, Errors: samples[i].errors})
+		if c, ok := d.changeOf(a, r, samples[i].requests, samples[i].errors); ok {
+			changes = append(changes, c)
 		}
 		a.result = r
 	}
 	d.publishWeights()
 	return changes
+}
+
+// sortedLocked is every recorded target, by address (the order steps
+// judge and publish in). d.mu must be held.
+func (d *detector) sortedLocked() []*atwTarget {
+	list := make([]*atwTarget, 0, len(d.targets))
+	for _, a := range d.targets {
+		list = append(list, a)
+	}
+	slices.SortFunc(list, func(a, b *atwTarget) int { return a.t.Addr.Compare(b.t.Addr) })
+	return list
+}
+
+// changeOf is the event for a's result becoming next, with the window's
+// counts; false when neither the result nor the mitigation changes.
+func (d *detector) changeOf(a *atwTarget, next AnomalyDetection, requests, errors int64) (TargetAnomalyChanged, bool) {
+	if next.Result == a.result.Result && next.MitigationInEffect == a.result.MitigationInEffect {
+		return TargetAnomalyChanged{}, false
+	}
+	return TargetAnomalyChanged{Node: d.n.zone.Name, Target: string(a.t.ID), Zone: a.t.Zone,
+		From: a.result.Result, To: next.Result, MitigationInEffect: next.MitigationInEffect,
+		Requests: requests, Errors: errors}, true
 }
 
 // publishWeights hands the weights to the picker: nil (every target weighs
@@ -305,11 +321,7 @@ func (d *detector) adopt(remote []TargetAnomaly) []TargetAnomalyChanged {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	list := make([]*atwTarget, 0, len(d.targets))
-	for _, a := range d.targets {
-		list = append(list, a)
-	}
-	slices.SortFunc(list, func(a, b *atwTarget) int { return a.t.Addr.Compare(b.t.Addr) })
+	list := d.sortedLocked()
 	var changes []TargetAnomalyChanged
 	for _, a := range list {
 		r, ok := by[a.t.ID]
@@ -317,10 +329,8 @@ func (d *detector) adopt(remote []TargetAnomaly) []TargetAnomalyChanged {
 			continue
 		}
 		next := AnomalyDetection{Result: r.Result, MitigationInEffect: r.MitigationInEffect, Weight: r.Weight}
-		if next.Result != a.result.Result || next.MitigationInEffect != a.result.MitigationInEffect {
-			changes = append(changes, TargetAnomalyChanged{Node: d.n.zone.Name, Target: string(a.t.ID), Zone: a.t.Zone,
-				From: a.result.Result, To: next.Result, MitigationInEffect: next.MitigationInEffect,
-				Requests: r.Requests, Errors: r.Errors})
+		if c, ok := d.changeOf(a, next, r.Requests, r.Errors); ok {
+			changes = append(changes, c)
 		}
 		a.result = next
 		a.state = atwState{anomalous: next.Result == AnomalyAnomalous, mitigated: next.MitigationInEffect == MitigationYes, weight: next.Weight}

@@ -147,18 +147,7 @@ func TestAnomalyMitigationOnANode(t *testing.T) {
 	// it recovers. Its health state does not change.
 	h := newHarness(t, func(c *Config) { c.Algorithm, c.AnomalyMitigation, c.Seed = AlgorithmWeightedRandom, true, 3 })
 	changes := record[TargetAnomalyChanged](h)
-	var failing atomic.Bool
-	failing.Store(true)
-	h.register("i-a", "us-east-1a", backend(t, "a", nil))
-	h.register("i-b", "us-east-1a", backend(t, "b", nil))
-	h.register("i-c", "us-east-1b", backend(t, "c", func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-	}))
-	for _, id := range []string{"i-a", "i-b", "i-c"} {
-		h.waitState(id, StateHealthy)
-	}
+	failing := registerTrio(t, h)
 	n := h.lb.Nodes()[0]
 	first := serve(t, n, 300)
 	if first["c"] < 80 {
@@ -216,6 +205,26 @@ func TestAnomalyMitigationOnANode(t *testing.T) {
 	if share := float64(serve(t, n, 3000)["c"]) / 3000; math.Abs(share-1.0/3) > 0.04 {
 		t.Fatalf("after recovery c got %.3f, want about 1/3", share)
 	}
+}
+
+// registerTrio registers i-a and i-b (us-east-1a) and i-c (us-east-1b),
+// waits until all three are healthy, and returns the switch that makes
+// i-c answer 500 to traffic (on at first) while its health checks pass.
+func registerTrio(t *testing.T, h *harness) *atomic.Bool {
+	t.Helper()
+	failing := new(atomic.Bool)
+	failing.Store(true)
+	h.register("i-a", "us-east-1a", backend(t, "a", nil))
+	h.register("i-b", "us-east-1a", backend(t, "b", nil))
+	h.register("i-c", "us-east-1b", backend(t, "c", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	for _, id := range []string{"i-a", "i-b", "i-c"} {
+		h.waitState(id, StateHealthy)
+	}
+	return failing
 }
 
 func TestAnomalyDetectionIsAlwaysOn(t *testing.T) {

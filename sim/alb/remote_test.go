@@ -3,7 +3,6 @@ package alb
 import (
 	"context"
 	"errors"
-	"net/http"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -254,18 +253,7 @@ func TestRemoteNodeAnomalyIsMirrored(t *testing.T) {
 		c.Remote = map[string]RemoteNode{"us-east-1b": inProcess{lb: far.lb, zone: "us-east-1b"}}
 	})
 	changes := record[TargetAnomalyChanged](h)
-	var failing atomic.Bool
-	failing.Store(true)
-	h.register("i-a", "us-east-1a", backend(t, "a", nil))
-	h.register("i-b", "us-east-1a", backend(t, "b", nil))
-	h.register("i-c", "us-east-1b", backend(t, "c", func(w http.ResponseWriter, r *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusInternalServerError)
-		}
-	}))
-	for _, id := range []string{"i-a", "i-b", "i-c"} {
-		h.waitState(id, StateHealthy)
-	}
+	failing := registerTrio(t, h)
 	remote := far.lb.Nodes()[0]
 	waitFor(t, "the remote node's view of the three targets", func() bool {
 		for _, id := range []az.InstanceID{"i-a", "i-b", "i-c"} {
