@@ -28,9 +28,10 @@
 #                first 2 and last second. Once more with the TUI on a real
 #                terminal (tmux) at the highest rate when tmux is installed.
 #                Then its peers at the highest rate (COST_PEERS): the lab's
-#                load generator alone and a plain vegeta attack, straight to
-#                one zero-cost instance: what part of the lab's cost any
-#                vegeta-based generator pays on this host.
+#                load generator alone and a plain vegeta attack of the same
+#                requests, each straight to one zero-cost instance: what part
+#                of the lab's cost any vegeta-based generator of this traffic
+#                pays on this host.
 #   5. users   - the highest valid peak in concurrent users (the closed model
 #                of flash-sale-10k: think_time USERS_THINK, each user waits
 #                for its answer) on the built-in stack at each of USERS_SCALES
@@ -67,8 +68,9 @@
 #   COST_TUI    1 to run the highest rate once more with the TUI in tmux (1)
 #   COST_GOAL   the goal in microseconds of lab CPU per request (60)
 #   COST_PEERS  1 to measure, at the highest cost rate, the lab's load
-#               generator alone and a plain vegeta attack, each straight to
-#               one zero-cost SimplyDone (bench/cmd/loadcost; 1);
+#               generator alone and a plain vegeta attack of the same
+#               requests, each straight to one zero-cost SimplyDone
+#               (bench/cmd/loadcost; 1);
 #               COST_PEER_ROUNDS rounds of 20 s (3)
 #   USERS_LADDER peaks in users (2500 5000 10000); USERS_SCALES (1 0.5)
 #   USERS_SPEED (3), USERS_THINK (180s, AWS), USERS_PEAK (4m, AWS)
@@ -505,7 +507,8 @@ cost() {
 		fi
 	fi
 	# peers at the top rate: the lab's load generator alone, and a plain
-	# vegeta attack, straight to one zero-cost SimplyDone (bench/cmd/loadcost)
+	# vegeta attack of the same requests, straight to one zero-cost
+	# SimplyDone (bench/cmd/loadcost)
 	local peers=""
 	if [ -n "$top" ] && [ "$COST_PEERS" = 1 ]; then
 		say "$(date +%T) the load generator alone at $top/s (bench/cmd/loadcost, $COST_PEER_ROUNDS rounds)"
