@@ -14,8 +14,11 @@
 # HAProxy and nginx log nothing.
 #
 # 1. Throughput: wrk -t1 -c64 (closed loop, as fast as the proxy goes).
-#    Order: lab, haproxy, nginx, lab, haproxy, nginx, direct; each proxy's
-#    figure is the mean of its two runs.
+#    TP_ROUNDS rounds (5), every proxy once a round in an order rotated
+#    each round, then direct; each proxy's figure is the median of its
+#    runs (the mean of two with TP_ROUNDS=2), and the loop front's
+#    throughput and CPU per request over HAProxy's are also given round by
+#    round (this host's throughput swings by a fifth between windows).
 # 2. Latency at a fixed load: bench/cmd/rate, an open-loop constant-rate
 #    client in the manner of wrk2 (not packaged in Debian; vegeta could not
 #    hold these rates on the shared core), 64 keep-alive connections, at
@@ -39,6 +42,7 @@
 # Raw output goes to bench/results/<time>/.
 #
 # Environment: DURATION (10s), WARMUP (2s), CONNS (64), THREADS (1),
+# TP_ROUNDS (5) for part 1,
 # LAT_ROUNDS (7), LAT_DURATION (3s), LAT_WARMUP (1s) for part 2,
 # RATE (requests/s for part 2; default 50% of the lab's throughput),
 # SPLIT=1 adds two loop subjects to part 2, the access log alone and the
@@ -65,6 +69,7 @@ RATE=${RATE:-}
 RULES=${RULES:-}
 LOOP=${LOOP:-1}
 SPLIT=${SPLIT:-0}
+TP_ROUNDS=${TP_ROUNDS:-5}
 LOW_RATES=${LOW_RATES-2000 700}
 LOW_ROUNDS=${LOW_ROUNDS:-3}
 LOW_DURATION=${LOW_DURATION:-10s}
@@ -300,17 +305,26 @@ wrk_run() {
 	say "  $name: $(grep Requests/sec "$results/$name.txt")"
 }
 
-say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up)"
-for round in 1 2; do
-	start_lab -front goroutine; wrk_run "lab-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-	if [[ $LOOP == 1 ]]; then
-		start_lab -front loop; wrk_run "lab-loop-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-	fi
-	for n in $RULES; do
-		start_lab -front goroutine -rules "$n"; wrk_run "lab-rules$n-$round" "http://127.0.1.1:$LAB_PORT/"; stop_proxy
-	done
-	start_haproxy; wrk_run "haproxy-$round" "http://$HAP/";               stop_proxy
-	start_nginx;   wrk_run "nginx-$round"   "http://$NGX/";               stop_proxy
+# throughput_subject NAME ROUND: one subject's wrk run in one round.
+throughput_subject() {
+	case $1 in
+	lab) start_lab -front goroutine; wrk_run "lab-$2" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	lab-loop) start_lab -front loop; wrk_run "lab-loop-$2" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	lab-rules*) start_lab -front goroutine -rules "${1#lab-rules}"; wrk_run "$1-$2" "http://127.0.1.1:$LAB_PORT/"; stop_proxy ;;
+	haproxy) start_haproxy; wrk_run "haproxy-$2" "http://$HAP/"; stop_proxy ;;
+	nginx) start_nginx; wrk_run "nginx-$2" "http://$NGX/"; stop_proxy ;;
+	esac
+}
+# runs NAME: NAME's wrk outputs, one a round.
+runs() {
+	local r
+	for ((r = 1; r <= TP_ROUNDS; r++)); do echo "$results/$1-$r.txt"; done
+}
+throughput_subjects=(lab $([[ $LOOP == 1 ]] && echo lab-loop) $(for n in $RULES; do echo "lab-rules$n"; done) haproxy nginx)
+say "measuring: wrk -t$THREADS -c$CONNS -d$DURATION --latency (after a $WARMUP warm-up), $TP_ROUNDS rounds, the order rotated each round"
+for ((round = 1; round <= TP_ROUNDS; round++)); do
+	k=$(((round - 1) % ${#throughput_subjects[@]}))
+	for s in "${throughput_subjects[@]:k}" "${throughput_subjects[@]:0:k}"; do throughput_subject "$s" "$round"; done
 done
 proxy_pid=
 wrk_run direct "http://$B1/"
@@ -357,7 +371,7 @@ latency_subject() {
 }
 
 if [[ -z $RATE ]]; then
-	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' "$results"/lab-1.txt "$results"/lab-2.txt)
+	RATE=$(awk '/Requests\/sec/ { s += $2; n++ } END { printf "%d", s / n / 2 }' $(runs lab))
 fi
 # This host's latency swings by ten times from one ten-second window to the
 # next (other machines share its cores), so one window per subject compares
@@ -465,6 +479,19 @@ paired_p99() {
 		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", a - b }'
 	done | sort -g | awk '{ v[NR] = $1; if ($1 < 0) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%+.3f ms (median of %d rounds; lower in %d of them)", m, NR, w }'
 }
+# paired_tp A B COLUMN: the median over the throughput rounds of A's
+# figure (summary's COLUMN: 1 requests/s, 6 CPU us/req) over B's in the
+# same round, and in how many rounds A's was the higher.
+paired_tp() {
+	local r a b
+	for ((r = 1; r <= TP_ROUNDS; r++)); do
+		a=$(summary "$results/$1-$r.txt" | cut -d' ' -f"$3")
+		b=$(summary "$results/$2-$r.txt" | cut -d' ' -f"$3")
+		awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", (b > 0 ? a / b : 0) }'
+	done | sort -g | awk '{ v[NR] = $1; if ($1 > 1) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (median of %d rounds; higher in %d of them)", m, NR, w }'
+}
+mid="mean of 2 runs"
+[[ $TP_ROUNDS -gt 2 ]] && mid="median of $TP_ROUNDS runs"
 # low_cost RATE SUBJECT: each round's "requests achieved-rps p99-ms
 # proxy-cores cpu-us/req" at that rate.
 low_cost() {
@@ -483,15 +510,15 @@ paired_ratio() {
 	paste <(low_cost "$1" "$2") <(low_cost "$1" "$3") | awk '{ print ($10 > 0 ? $5 / $10 : 0) }' | sort -g |
 		awk '{ v[NR] = $1; if ($1 < 1) w++ } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (median of %d rounds; lower in %d of them)", m, NR, w }'
 }
-lab=$(summary "$results"/lab-1.txt "$results"/lab-2.txt | median)
-hap=$(summary "$results"/haproxy-1.txt "$results"/haproxy-2.txt | median)
+lab=$(summary $(runs lab) | median)
+hap=$(summary $(runs haproxy) | median)
 loop=
-if [[ $LOOP == 1 ]]; then loop=$(summary "$results"/lab-loop-1.txt "$results"/lab-loop-2.txt | median); fi
-ngx=$(summary "$results"/nginx-1.txt "$results"/nginx-2.txt | median)
+if [[ $LOOP == 1 ]]; then loop=$(summary $(runs lab-loop) | median); fi
+ngx=$(summary $(runs nginx) | median)
 dir=$(summary "$results"/direct.txt)
 
 {
-	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive; proxy on core 0, wrk + backends on core 1"
+	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive, $TP_ROUNDS rounds, order rotated; proxy on core 0, wrk + backends on core 1"
 	echo "latency: bench/cmd/rate -rate $RATE -duration $LAT_DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput); $LAT_ROUNDS rounds, order rotated, medians over rounds"
 	if [[ ${#observe[@]} -gt 0 ]]; then
 		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"
@@ -508,20 +535,20 @@ dir=$(summary "$results"/direct.txt)
 		[[ ${user:--1} == -1* ]] && user=-
 		printf '%-22s %12.0f %10.3f %10.3f %7d %10s %12s %12s\n' "$1" "$rps" "$p50" "$p99" "$err" "$cpu" "$per" "$user"
 	}
-	for r in 1 2; do row "lab goroutine front, run $r" "$(summary "$results/lab-$r.txt")"; done
+	for ((r = 1; r <= TP_ROUNDS; r++)); do row "lab goroutine front, run $r" "$(summary "$results/lab-$r.txt")"; done
 	if [[ $LOOP == 1 ]]; then
-		for r in 1 2; do row "lab loop front, run $r" "$(summary "$results/lab-loop-$r.txt")"; done
+		for ((r = 1; r <= TP_ROUNDS; r++)); do row "lab loop front, run $r" "$(summary "$results/lab-loop-$r.txt")"; done
 	fi
-	for r in 1 2; do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
-	for r in 1 2; do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
+	for ((r = 1; r <= TP_ROUNDS; r++)); do row "HAProxy 1 thread, run $r" "$(summary "$results/haproxy-$r.txt")"; done
+	for ((r = 1; r <= TP_ROUNDS; r++)); do row "nginx 1 worker, run $r" "$(summary "$results/nginx-$r.txt")"; done
 	for n in $RULES; do
-		for r in 1 2; do row "lab, $n rules, run $r" "$(summary "$results/lab-rules$n-$r.txt")"; done
+		for ((r = 1; r <= TP_ROUNDS; r++)); do row "lab, $n rules, run $r" "$(summary "$results/lab-rules$n-$r.txt")"; done
 	done
-	row "lab goroutine front (mean)" "$lab"
-	if [[ $LOOP == 1 ]]; then row "lab loop front (mean)" "$loop"; fi
-	for n in $RULES; do row "lab, $n rules (mean)" "$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)"; done
-	row "HAProxy (mean)" "$hap"
-	row "nginx (mean)" "$ngx"
+	row "lab goroutine front ($mid)" "$lab"
+	if [[ $LOOP == 1 ]]; then row "lab loop front ($mid)" "$loop"; fi
+	for n in $RULES; do row "lab, $n rules ($mid)" "$(summary $(runs "lab-rules$n") | median)"; done
+	row "HAProxy ($mid)" "$hap"
+	row "nginx ($mid)" "$ngx"
 	row "direct (one backend)" "$dir"
 	echo
 	printf 'at a constant %s requests/s (open loop, latency from when each request was due; each figure the median of %s rounds):\n' "$RATE" "$LAT_ROUNDS"
@@ -555,6 +582,7 @@ dir=$(summary "$results"/direct.txt)
 			printf "loop front / HAProxy = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against HAProxy\n", o / h, (hc > 0 ? oc / hc : -1), "'"$RATE"'", op - hp
 			printf "loop front / goroutine front = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against it\n", o / l, (lc > 0 ? oc / lc : -1), "'"$RATE"'", op - lp
 		}'
+		echo "loop front / HAProxy, round by round: $(paired_tp lab-loop haproxy 1) (throughput), $(paired_tp lab-loop haproxy 6) (CPU per request)"
 		echo "loop front p99 - HAProxy p99, round by round: $(paired_p99 lab-loop haproxy)"
 		echo "loop front without access log and metrics scrape (as HAProxy runs here) p99 - HAProxy p99, round by round: $(paired_p99 lab-loop-bare haproxy)"
 		if [[ $SPLIT == 1 ]]; then
@@ -565,7 +593,7 @@ dir=$(summary "$results"/direct.txt)
 	# each rule costs against the node without rules (throughput lost per
 	# rule, CPU per request added per rule)
 	for n in $RULES; do
-		rl=$(summary "$results/lab-rules$n-1.txt" "$results/lab-rules$n-2.txt" | median)
+		rl=$(summary $(runs "lab-rules$n") | median)
 		read -r _ _ rp99 _ <<<"$(cut -d' ' -f2- "$results/lab-rules$n.rate")"
 		awk -v n="$n" -v r="${rl%% *}" -v l="${lab%% *}" -v h="${hap%% *}" -v rc="$(cut -d' ' -f6 <<<"$rl")" -v lc="$(cut -d' ' -f6 <<<"$lab")" -v hc="$(cut -d' ' -f6 <<<"$hap")" -v rp="$rp99" -v hp="$hp99" 'BEGIN {
 			printf "lab %d rules / HAProxy = %.2f (throughput), %.2f (CPU per request); p99 at %s/s %+.3f ms against HAProxy\n", n, r / h, (hc > 0 ? rc / hc : -1), "'"$RATE"'", rp - hp
