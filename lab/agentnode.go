@@ -89,7 +89,7 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 		}
 		if owner, ok := rt.(listenerOwner); ok {
 			say := func(format string, args ...any) { h.log.Warn(fmt.Sprintf(format, args...)) }
-			guardOwned(&cfg, func(c alb.Config) *ownedProber { return newOwnedProber(c, owner, instanceAt(rt), say) })
+			guardOwned(&cfg, func(c alb.Config) *ownedProber { return newOwnedProber(c, owner, h.targetAt, say) })
 		}
 		lb, err := alb.New(cfg)
 		if err == nil {
@@ -103,23 +103,6 @@ func AgentNodeFactory(log *slog.Logger) agent.NodeFactory {
 		}
 		h.lb, h.accessLog = lb, accessLog
 		return h, nil
-	}
-}
-
-// instanceAt is the instance of rt's at an address (for the check of who
-// answers there): rt's own list, on this host.
-func instanceAt(rt az.Runtime) func(netip.Addr) (az.InstanceID, bool) {
-	return func(a netip.Addr) (az.InstanceID, bool) {
-		list, err := rt.List(context.Background())
-		if err != nil {
-			return "", false
-		}
-		for _, in := range list {
-			if in.Addr == a && in.State != az.StateTerminated {
-				return in.ID, true
-			}
-		}
-		return "", false
 	}
 }
 
@@ -174,6 +157,21 @@ func (h *albNodeHost) target(id az.InstanceID) *alb.Target {
 		}
 	}
 	return nil
+}
+
+// targetAt is the target registered here at address a: the instance the
+// check of who answers asks the runtime about (the controller registered
+// it with the address its fleet gave it). None before the node is made.
+func (h *albNodeHost) targetAt(a netip.Addr) (az.InstanceID, bool) {
+	if h.lb == nil {
+		return "", false
+	}
+	for _, t := range h.lb.Targets() {
+		if t.Addr.Addr() == a {
+			return t.ID, true
+		}
+	}
+	return "", false
 }
 
 // Deregister deregisters the target and waits for its draining; a target

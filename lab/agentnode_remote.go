@@ -195,27 +195,6 @@ func (n *agentNode) join(ctx context.Context, j AgentNodeJoin) error {
 	return nil
 }
 
-// health is the node's view of its targets, by id.
-func (n *agentNode) health(ctx context.Context) (map[az.InstanceID]AgentNodeHealth, error) {
-	var hs []AgentNodeHealth
-	if err := n.r.NodeView(ctx, "health", &hs); err != nil {
-		return nil, err
-	}
-	out := make(map[az.InstanceID]AgentNodeHealth, len(hs))
-	for _, h := range hs {
-		out[az.InstanceID(h.ID)] = h
-	}
-	return out, nil
-}
-
-// metrics is the node's counts, for CloudWatch under the same dimensions
-// as a local node's.
-func (n *agentNode) metrics(ctx context.Context) (alb.Snapshot, error) {
-	var s alb.Snapshot
-	err := n.r.NodeView(ctx, "metrics", &s)
-	return s, err
-}
-
 func (n *agentNode) close(ctx context.Context) error { return n.r.CloseNode(ctx) }
 
 // closeAgentNodes closes each agent's node (its access log flushed there)

@@ -280,6 +280,27 @@ func TestAgentNodeChecksWhoAnswers(t *testing.T) {
 	}
 }
 
+// health is the node's view of its targets, by id, as the agent's health
+// view gives it (the run reads the node's state instead: agentNode.State).
+func (n *agentNode) health(ctx context.Context) (map[az.InstanceID]AgentNodeHealth, error) {
+	var hs []AgentNodeHealth
+	if err := n.r.NodeView(ctx, "health", &hs); err != nil {
+		return nil, err
+	}
+	out := make(map[az.InstanceID]AgentNodeHealth, len(hs))
+	for _, h := range hs {
+		out[az.InstanceID(h.ID)] = h
+	}
+	return out, nil
+}
+
+// metrics is the node's counts, as the agent's metrics view gives them.
+func (n *agentNode) metrics(ctx context.Context) (alb.Snapshot, error) {
+	var s alb.Snapshot
+	err := n.r.NodeView(ctx, "metrics", &s)
+	return s, err
+}
+
 // freePort is a port free on addr now (for a node to serve on).
 func freePort(t *testing.T, addr netip.Addr) int {
 	t.Helper()
