@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/simplydone/lab/chaos"
@@ -299,6 +300,11 @@ func (z *zonedRuntime) markLost(zone string) (instances int, first bool) {
 // expected to drop out of the cluster and is left to the outage; its agent
 // is asked again when the link is back, and the zone is lost then if it
 // does not answer.
+//
+// The zone's DB instances are lost with it (zoneDatabaseLost): their
+// servers run on this host (database.go), but RDS's instances in a zone
+// whose hardware is gone are gone too, as the az-outage's power loss
+// takes them.
 func (l *Lab) zoneLost(zone string) {
 	zr, ok := l.Runtime.(*zonedRuntime)
 	if !ok || zr.remotes[zone] == nil {
@@ -324,4 +330,25 @@ func (l *Lab) zoneLost(zone string) {
 	}
 	l.say("Zone %s is lost: memberlist declared its agent %s dead. EC2 treats its %d instance(s) as instances whose host hardware failed: "+
 		"they fail their status checks and the Auto Scaling group replaces them in the other zones%s", zone, agent, n, impaired)
+	l.zoneDatabaseLost(zone)
+}
+
+// zoneDatabaseLost takes a lost zone's DB instances down for the rest of
+// the run (rds.Tier.ZoneDown, as the az-outage's power loss does, never
+// brought back): RDS fails a primary there over to a standby in another
+// zone, and recovers nothing in the zone while its hardware is gone.
+func (l *Lab) zoneDatabaseLost(zone string) {
+	if l.DB == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), agentDialTimeout)
+	killed, err := l.DB.ZoneDown(ctx, zone)
+	cancel()
+	switch {
+	case err != nil:
+		l.say("Zone %s's DB instances could not all be taken down with it: %v", zone, err)
+	case len(killed) > 0:
+		l.say("RDS loses DB instance(s) %s with zone %s's hardware: a primary there fails over to a standby in another zone, and nothing is recovered in %s for the rest of the run",
+			strings.Join(killed, ", "), zone, zone)
+	}
 }
