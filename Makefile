@@ -4,7 +4,7 @@ BIN     := bin
 SCENARIO ?= flash-sale
 export CGO_ENABLED := 0
 
-.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash bench-db bench-agents soak scenarios clean
+.PHONY: all build run run-deps test test-long test-deps vet bench bench-alb bench-flash bench-db bench-agents bench-inprocess soak scenarios clean
 
 all: build
 
@@ -59,6 +59,10 @@ bench-flash:
 bench-agents: build
 	LAB=bin/lab bash bench/agents.sh
 
+## bench-inprocess: a scenario (SCENARIO=instance-kill) on the single-host path and with --agents-in-process, ROUNDS (3) alternated; the lab's own CPU, verdicts, p99
+bench-inprocess: build
+	LAB=bin/lab bash bench/inprocess.sh
+
 ## bench-db: the read-heavy sale on stage 2 (multi-az) and stage 3 (read-replicas), compared (about 3 min a round; ROUNDS=3)
 bench-db: build
 	bash bench/readreplicas.sh bin/lab $${ROUNDS:-1}
@@ -68,7 +72,7 @@ soak:
 	bash bench/soak.sh
 
 ## scenarios: every built-in scenario once on the process runtime, a table of verdicts (about 11 min);
-## DRIVERS="process docker" for both
+## DRIVERS="process docker" for both; RUN_FLAGS=--agents-in-process runs each zone on an agent in the lab's process
 scenarios: build
 	bash bench/scenarios.sh $(BIN)/lab $(or $(DRIVERS),process)
 

@@ -6,7 +6,9 @@
 #   bash bench/scenarios.sh [LAB_BINARY] [DRIVER...]
 #
 # LAB_BINARY defaults to bin/lab (built by `make build`); DRIVER to "process"
-# (give "process docker" for both). Runs go under bench/results/scenarios-<time>/.
+# (give "process docker" for both). RUN_FLAGS are given to every lab run
+# (e.g. RUN_FLAGS=--agents-in-process). Runs go under
+# bench/results/scenarios-<time>/.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lab=${1:-$here/../bin/lab}
@@ -15,11 +17,13 @@ drivers=${*:-process}
 out="$here/results/scenarios-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 scenarios=$("$lab" scenarios | awk '{print $1}' | grep -E '^[a-z][a-z0-9-]+$')
-printf '%-20s %-8s %-4s %-6s %s\n' scenario driver exit wall verdict | tee "$out/table.txt"
+echo "lab run SCENARIO --driver DRIVER --no-tui ${RUN_FLAGS:-}" | tee "$out/table.txt"
+printf '%-20s %-8s %-4s %-6s %s\n' scenario driver exit wall verdict | tee -a "$out/table.txt"
 for d in $drivers; do
 	for s in $scenarios; do
 		t0=$(date +%s)
-		"$lab" run "$s" --driver "$d" --no-tui --out "$out/runs/$s-$d" >"$out/$s-$d.log" 2>&1
+		# shellcheck disable=SC2086 # RUN_FLAGS is a list of flags
+		"$lab" run "$s" --driver "$d" --no-tui ${RUN_FLAGS:-} --out "$out/runs/$s-$d" >"$out/$s-$d.log" 2>&1
 		rc=$?
 		t1=$(date +%s)
 		verdict=$(grep -E '^(PASS|FAIL|INVALID|INTERRUPTED) ' "$out/$s-$d.log" | head -1 | cut -c1-110)

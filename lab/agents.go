@@ -149,14 +149,18 @@ func (l *Lab) startAgents(ctx context.Context) error {
 				l.nodeAgents = map[string]*agent.Remote{}
 			}
 			l.nodeAgents[z.Name] = ar
-			l.say("Zone %s: its instances and its load balancer node (%s) run on the host of agent %s (subnet %s)", z.Name, l.Zones[i].NodeAddr(), addr, subnet.Masked())
+			where := "the host of agent " + addr
+			if st.AgentsInProcess {
+				where = "agent " + addr + ", in this process (--agents-in-process)"
+			}
+			l.say("Zone %s: its instances and its load balancer node (%s) run on %s (subnet %s)", z.Name, l.Zones[i].NodeAddr(), where, subnet.Masked())
 			continue
 		}
 		l.Zones[i] = z.OnHost(subnet.Masked())
 		l.say("Zone %s: its instances run on the host of agent %s (subnet %s); its load balancer node stays here, on %s", z.Name, addr, subnet.Masked(), l.Zones[i].NodeAddr())
 	}
 	zr = newZonedRuntime(l.Runtime, remotes, agents, l.opts.Logger)
-	zr.say, zr.onLost, zr.cluster = l.say, l.zoneLost, cluster
+	zr.say, zr.onLost, zr.cluster, zr.sameHost = l.say, l.zoneLost, cluster, st.AgentsInProcess
 	l.Runtime = zr
 	l.Bus.Subscribe(zoneCuts{l: l, zr: zr}.handle) // az-outage cuts a remote zone's host off (agentchaos.go)
 	return nil
@@ -190,6 +194,9 @@ type zonedRuntime struct {
 	remotes map[string]remoteZone // by zone name
 	agents  map[string]string     // zone -> its agent's address, for what the lab says
 	log     *slog.Logger
+	// sameHost: the agents run in this process (stack.Stack.AgentsInProcess),
+	// so their instances use this host's CPU (hostAccounting).
+	sameHost bool
 
 	say func(format string, args ...any) // the lab's notes; nil: none
 
@@ -507,11 +514,11 @@ func (z *zonedRuntime) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPU
 // hostAccounting is what the host sampler (contention.go) reads: the local
 // runtime's CPU accounting, for the instances on this host; an agent's
 // instances use another host's CPU, which this host's figures do not
-// include.
+// include, unless the agent runs in this process (sameHost).
 func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bool) {
 	acct, _ := z.local.(az.CPUAccounter)
 	for name := range z.remotes {
-		if z.engineOnly(name) { // a Docker context's engine on this host: its instances use this host's CPU
+		if z.onThisHost(name) {
 			acct = z // dispatches by zone
 		}
 	}
@@ -519,8 +526,14 @@ func (z *zonedRuntime) hostAccounting() (az.CPUAccounter, func(az.InstanceID) bo
 		z.mu.Lock()
 		defer z.mu.Unlock()
 		name, ok := z.where[id]
-		return ok && (z.remotes[name] == nil || z.engineOnly(name))
+		return ok && (z.remotes[name] == nil || z.onThisHost(name))
 	}
+}
+
+// onThisHost reports whether a remote zone's instances use this host's
+// CPU: a Docker context's engine on this host, or an agent in this process.
+func (z *zonedRuntime) onThisHost(zone string) bool {
+	return z.sameHost || z.engineOnly(zone)
 }
 
 // Enforced is the local runtime's word on its CPU limits.

@@ -213,6 +213,13 @@ func TestZonedRuntimeDispatchesByZone(t *testing.T) {
 	if acct, here := zr.hostAccounting(); acct == nil || !here(a.ID) || here(b.ID) {
 		t.Errorf("the host sampler's accounting: %v, a on this host %v, b on this host %v; want a only", acct, here(a.ID), here(b.ID))
 	}
+	// An agent in this process (lab run --agents-in-process) shares this
+	// host's CPU: the sampler reads its instances too, through the zones.
+	zr.sameHost = true
+	if acct, here := zr.hostAccounting(); acct != az.CPUAccounter(zr) || !here(a.ID) || !here(b.ID) {
+		t.Errorf("with the agent in this process, the host sampler's accounting: %v, a on this host %v, b on this host %v; want both, through the zoned runtime", acct, here(a.ID), here(b.ID))
+	}
+	zr.sameHost = false
 	stop, err := zr.Hog(ctx, b.ID)
 	if err != nil {
 		t.Fatalf("Hog(b): %v", err)

@@ -132,8 +132,12 @@ func (l *Lab) databaseZones() []az.Zone {
 // the agents' hosts too (startAgentCluster), when zones run there: their
 // instances cannot reach the endpoints' stable addresses on this host's
 // loopback. The DB instances stay on this host (see docs/multi-host.md).
+//
+// Agents in this process (stack.Stack.AgentsInProcess) share this host's
+// loopback: their instances get the tier's stable addresses and DNS names
+// as a zone on this host's do.
 func (l *Lab) openDatabaseToAgents() error {
-	if !l.opts.Stack.HasAgents() || !l.agentBind.IsValid() {
+	if !l.opts.Stack.HasAgents() || !l.agentBind.IsValid() || l.opts.Stack.AgentsInProcess {
 		return nil
 	}
 	for _, e := range l.DB.Endpoints() {
@@ -154,7 +158,7 @@ func (l *Lab) openDatabaseToAgents() error {
 // host's loopback. A URL that names no endpoint of the tier (the launch
 // template's own) is left as it is.
 func (l *Lab) agentDatabaseEnv(env map[string]string) {
-	if l.DB == nil || !l.agentBind.IsValid() {
+	if l.DB == nil || !l.agentBind.IsValid() || l.opts.Stack.AgentsInProcess {
 		return
 	}
 	for _, k := range []string{"DATABASE_URL", "DATABASE_READER_URL"} {

@@ -56,11 +56,17 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 		l.opts.Logger.Warn("reaping earlier runs", "err", err)
 	}
 	// Dead runs' containers go whatever runtime this run uses.
-	if driver == DriverDocker || dockerAnswers(ctx) {
+	withDocker := driver == DriverDocker || dockerAnswers(ctx)
+	if withDocker {
 		m, err := docker.Reap(ctx, l.opts.StateDir, l.opts.Logger)
 		if err != nil {
 			l.opts.Logger.Warn("reaping earlier runs' containers", "err", err)
 		}
+		n += m
+	}
+	if m, err := ReapInProcessAgents(ctx, l.opts.StateDir, withDocker, l.opts.Logger); err != nil {
+		l.opts.Logger.Warn("reaping what earlier runs' in-process agents left", "err", err)
+	} else {
 		n += m
 	}
 	logs := filepath.Join(l.Dir, "logs")

@@ -25,9 +25,10 @@ var NotPerHost = []string{LostWrites, StaleReads}
 // PerHostStores says why acknowledged writes cannot be checked on st (its
 // zones on agents' hosts keep a SimplyDone store each), or "". A stack
 // with a database has one store, the data tier, whichever host its
-// instances run on: its writes are checked.
+// instances run on: its writes are checked. So do agents in the
+// controller's process (stack.Stack.AgentsInProcess): one host, one store.
 func PerHostStores(st *stack.Stack) string {
-	if st == nil || !st.HasAgents() || st.Database != nil {
+	if st == nil || !st.HasAgents() || st.Database != nil || st.AgentsInProcess {
 		return ""
 	}
 	var on []string

@@ -27,6 +27,11 @@ type Stack struct {
 	// ZoneAgents are zones:' agents (zones.go), "host:port" by zone name;
 	// a zone not in it (every zone, when nil) runs on this host.
 	ZoneAgents map[string]string
+	// AgentsInProcess: the ZoneAgents run in the controller's own process
+	// on this host (`lab run --agents-in-process`, never from a file): the
+	// zones are driven as on other hosts, but share this host's loopback,
+	// the run's one store and the data tier's stable addresses.
+	AgentsInProcess bool
 	// ZoneContexts are zones:' docker_context (zones.go): the Docker CLI
 	// context whose engine runs the zone's instances, by zone name.
 	ZoneContexts map[string]string

@@ -200,6 +200,14 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		return exitFailed
 	}
+	for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with --agents-in-process
+		m, err := process.Reap(ctx, d, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "lab down: %v\n", err)
+			return exitFailed
+		}
+		n += m
+	}
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
 	if m, err := lab.ReapDatabaseData(*stateDir, *runsDir); err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -212,6 +220,14 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed
+		}
+		for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with --agents-in-process
+			k, err := docker.Reap(ctx, d, logger)
+			if err != nil {
+				fmt.Fprintf(stderr, "lab down: %v\n", err)
+				return exitFailed
+			}
+			m += k
 		}
 		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
 	}

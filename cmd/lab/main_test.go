@@ -218,9 +218,45 @@ func TestCompressedFlashSale(t *testing.T) {
 		longtest.Skip(t, "the flash sale again on Docker; TestRollingDeployLosesNoRequest/docker runs containers end to end")
 		compressedFlashSale(t, lab.DriverDocker, 18493)
 	})
+	// The same sale with each zone on a lab agent of its own in the lab's
+	// process (--agents-in-process): the same verdict, scale-out,
+	// replacement and writes, through the agents' API.
+	t.Run("agents-in-process", func(t *testing.T) {
+		longtest.Skip(t, "the flash sale again, its zones on agents in the lab's process")
+		state := t.TempDir()
+		t.Setenv("XDG_STATE_HOME", state) // the agents' state directories
+		out, s, runDir := compressedFlashSale(t, lab.DriverProcess, 18494, "--agents-in-process")
+		// What each agent kept of the run (its instances' logs, its node's
+		// access log) is moved into the run's directory, not left in the
+		// lab's state directory.
+		for n, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
+			if _, err := os.Stat(filepath.Join(runDir, "agents", z, "access.log")); err != nil {
+				t.Errorf("zone %s's agent's files are not in the run's directory: %v", z, err)
+			}
+			if _, err := os.Stat(filepath.Join(lab.InProcessAgentsDir(filepath.Join(state, "lab")), fmt.Sprint(n+1), s.RunID)); err == nil {
+				t.Errorf("zone %s's agent's files for the run were left in the state directory", z)
+			}
+		}
+		if s.WritesNotChecked != "" {
+			t.Errorf("writes not checked (%s): the agents in the lab's process share its host and its store", s.WritesNotChecked)
+		}
+		if strings.Contains(out, "no instance ran on this host") {
+			t.Errorf("the host's contention was not measured: the agents' instances run on this host:\n%s", out)
+		}
+		for i, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
+			said := fmt.Sprintf("Zone %s: its instances and its load balancer node (127.0.%d.1) run on agent 127.0.%d.250:", z, i+1, i+1)
+			if !strings.Contains(out, said) {
+				t.Errorf("the run did not say %q:\n%s", said, out)
+			}
+		}
+	})
 }
 
-func compressedFlashSale(t *testing.T, driver string, port int) {
+// compressedFlashSale runs a short flash sale with a kill-instance on
+// driver (and the extra flags of lab run) and checks its verdict, scaling,
+// writes and run directory; it returns what lab run printed, the summary and
+// the run's directory.
+func compressedFlashSale(t *testing.T, driver string, port int, extra ...string) (string, lab.Summary, string) {
 	dir := t.TempDir()
 	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, port, port))
 	sc := write(t, dir, "sale.yaml", `name: compressed-flash-sale
@@ -241,7 +277,7 @@ slos:
   - lost_writes == 0
 `)
 	runs := filepath.Join(dir, "runs")
-	code, out, stderr := runLab(t, "run", sc, "--out", runs, "--driver", driver)
+	code, out, stderr := runLab(t, append([]string{"run", sc, "--out", runs, "--driver", driver}, extra...)...)
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0 (PASS)\n%s\n%s", code, out, stderr)
 	}
@@ -295,6 +331,7 @@ slos:
 	if b, _ := os.ReadFile(cfn); !strings.Contains(string(b), s.RunID) || !strings.Contains(string(b), "PASS") {
 		t.Errorf("the export does not name run %s and its verdict", s.RunID)
 	}
+	return out, s, runDir
 }
 
 // checkScaleOutTrailsTheBreach checks CloudWatch's publication delay end to
@@ -385,8 +422,23 @@ func processesOf(runID string) []string {
 // does: the stopped instance's fault is reverted, the summary says
 // INTERRUPTED, the exit code is 130, and nothing is left running.
 func TestInterruptRevertsFaultsAndCleansUp(t *testing.T) {
+	interruptRun(t, 18492)
+}
+
+// TestInterruptWithAgentsInProcess is the same Ctrl-C with every zone on an
+// agent in the lab's process: the fault is reverted through its agent and
+// nothing of the run is left, the agents' instances included.
+func TestInterruptWithAgentsInProcess(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the agents' state directories
+	interruptRun(t, 18495, "--agents-in-process")
+}
+
+// interruptRun cancels a run (with lab run's extra flags) once its
+// stop-instance fault is in, and checks the summary, the exit code and
+// that no process of the run is left.
+func interruptRun(t *testing.T, port int, extra ...string) {
 	dir := t.TempDir()
-	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, 18492, 18492))
+	write(t, dir, "stack.yaml", fmt.Sprintf(testStack, port, port))
 	sc := write(t, dir, "long.yaml", `name: long
 stack: stack.yaml
 speed: 20
@@ -401,7 +453,7 @@ slos: [success_rate >= 50%]
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int)
-	go func() { done <- run(ctx, []string{"run", sc, "--out", runs}, &out, &errb) }()
+	go func() { done <- run(ctx, append([]string{"run", sc, "--out", runs}, extra...), &out, &errb) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(out.String(), "Chaos #1: stop-instance") {
 		if time.Now().After(deadline) {

@@ -29,13 +29,14 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	out := fs.String("out", "runs", "where run directories go")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
 	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
+	inProcess := fs.Bool("agents-in-process", false, "run each zone on a lab agent of its own started in this process, on loopback, and drive them as agents on other hosts (inprocess.go)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the lab's own process (not its instances) to `FILE` (cpuprofile.go; bench/flashsale.sh)")
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--agent-token-file FILE] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--agent-token-file FILE] [--agents-in-process] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
@@ -56,9 +57,24 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: --agent-token-file: %v\n", terr)
 		return exitUsage
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	var runDir string // set once the run has a directory: the in-process agents' files go there
+	if *inProcess {
+		tok, stop, err := startInProcessAgents(ctx, st, logger)
+		if err != nil {
+			fmt.Fprintf(stderr, "lab run: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			if err := stop(runDir); err != nil {
+				fmt.Fprintf(stderr, "lab run: stopping the agents in this process: %v\n", err)
+			}
+		}()
+		token = tok
+	}
 	opts := lab.RunOptions{
 		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(), Isolate: *isolate, AgentToken: token,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger: logger,
 	}
 	if *driver == lab.DriverDocker {
 		if _, _, err := lab.ResolveDriver(ctx, *driver); err != nil {
@@ -98,7 +114,8 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return exitFailed
 	}
-	sf.record(filepath.Join(*out, sum.RunID), stderr)
+	runDir = filepath.Join(*out, sum.RunID)
+	sf.record(runDir, stderr)
 	sum.WriteText(stdout)
 	if le := (*lab.LaunchError)(nil); errors.As(err, &le) {
 		fmt.Fprintf(stderr, "lab run: %v\n", le)

@@ -156,6 +156,51 @@ func TestHogStatsAndCPUOverTheWire(t *testing.T) {
 	}
 }
 
+// launchRecorder is a runtime that records the specs it launches.
+type launchRecorder struct {
+	az.Runtime
+	mu    sync.Mutex
+	specs []az.Spec
+}
+
+func (l *launchRecorder) Launch(ctx context.Context, s az.Spec) (az.Instance, error) {
+	l.mu.Lock()
+	l.specs = append(l.specs, s)
+	l.mu.Unlock()
+	return l.Runtime.Launch(ctx, s)
+}
+
+// An instance's data directory is the run's on the agent's host, unless
+// the agent runs in the controller's process (KeepDataDir): then the
+// controller's, the run's one store.
+func TestLaunchDataDir(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeepDataDir=%v", keep), func(t *testing.T) {
+			rec := &launchRecorder{}
+			r, _ := remote(t, Config{KeepDataDir: keep, NewRuntime: func(ctx context.Context, runID, driver, dir string) (az.Runtime, error) {
+				rt, err := processFactory(ctx, runID, driver, dir)
+				rec.Runtime = rt
+				return rec, err
+			}})
+			s := spec(t, "127.0.1.71")
+			given := filepath.Join(t.TempDir(), "data")
+			s.DataDir = given
+			if _, err := r.Launch(context.Background(), s); err != nil {
+				t.Fatal(err)
+			}
+			rec.mu.Lock()
+			got := rec.specs[0].DataDir
+			rec.mu.Unlock()
+			if want := filepath.Join(r.Dir(), "data"); !keep && got != want {
+				t.Errorf("data dir %q, want the run's on the agent, %q", got, want)
+			}
+			if keep && got != given {
+				t.Errorf("data dir %q, want the controller's, %q", got, given)
+			}
+		})
+	}
+}
+
 func TestOneRunAtATime(t *testing.T) {
 	tok := token(t)
 	_, addr := serve(t, Config{Token: tok, Subnet: mustPrefix("127.0.1.0/24"), NewRuntime: processFactory, Logger: quiet})

@@ -351,12 +351,15 @@ func (s *Server) withRun(h func(http.ResponseWriter, *http.Request, *run)) http.
 }
 
 // launch launches an instance of the run on this host: its address must
-// be in this agent's subnet; its data directory is the run's here.
+// be in this agent's subnet; its data directory is the run's here (the
+// controller's, with Config.KeepDataDir).
 func (r *run) launch(ctx context.Context, spec az.Spec) (az.Instance, error) {
 	if !r.s.cfg.Subnet.Contains(spec.Addr) {
 		return az.Instance{}, fmt.Errorf("instance %s: address %s is not in this agent's subnet %s: %w", spec.ID, spec.Addr, r.s.cfg.Subnet, errRefused)
 	}
-	spec.DataDir = filepath.Join(r.dir, "data")
+	if !r.s.cfg.KeepDataDir || spec.DataDir == "" {
+		spec.DataDir = filepath.Join(r.dir, "data")
+	}
 	spec.RunID = r.id
 	return r.rt.Launch(ctx, spec)
 }

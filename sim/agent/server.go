@@ -63,6 +63,11 @@ type Config struct {
 	// NewNode makes the zone's load-balancer node (node.go); optional: nil,
 	// and a node open is refused.
 	NewNode NodeFactory
+	// KeepDataDir: the agent runs in the controller's process, on its host
+	// (`lab run --agents-in-process`): an instance keeps the data directory
+	// the controller gave it (the run's one store) instead of the run's
+	// directory here.
+	KeepDataDir bool
 }
 
 // Server is a lab agent: it runs one run's instances at a time on this

@@ -161,6 +161,10 @@ func moveDir(src, dst string) error {
 	return os.RemoveAll(src)
 }
 
+// MoveDir is moveDir for the lab's other trees (a run's files an agent in
+// the lab's process kept, cmd/lab): a rename, or a copy across filesystems.
+func MoveDir(src, dst string) error { return moveDir(src, dst) }
+
 // copyTree copies src into a new dst as root may do it safely although
 // nobody owns src's files: every read and write goes through an os.Root
 // (src's and dst's), so a symbolic link planted mid-copy cannot lead out

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/simplydone/lab/internal/runlock"
+	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/sim/agent"
+	"github.com/simplydone/lab/sim/az"
+	"github.com/simplydone/lab/sim/az/process"
+	"github.com/simplydone/lab/stack"
+)
+
+// `lab run --agents-in-process` (issue 20): every zone of a one-host stack
+// runs on a `lab agent` of its own, started in this process on loopback,
+// and the run drives them as it drives agents on other hosts: the same
+// API (token, lease, dead-man switch), the zones' load balancer nodes on
+// their agents, memberlist between them. Zone N's agent serves on
+// 127.0.N.250 (a free port) with the zone's own subnet of the address
+// plan, 127.0.N.0/24, so instances and nodes keep their addresses.
+//
+// One host is still one host (stack.Stack.AgentsInProcess): the instances
+// share the run's one SimplyDone store (agent.Config.KeepDataDir), so
+// writes are checked, and reach the data tier at its stable addresses and
+// DNS names, as a zone on this host does. No network cut: an az-outage
+// acts in the load balancer, as with an agent started without
+// --network-cut.
+
+// inProcessAgents is the agents of one run, started by startInProcessAgents.
+type inProcessAgents struct {
+	servers []*agent.Server
+	served  []chan error
+	dirs    map[string]string // zone -> its agent's directory (run directories in it)
+}
+
+// startInProcessAgents starts an agent per zone of st in this process and
+// names each in st's zones (st.ZoneAgents), with a new token for the run;
+// stop ends them (their runs' instances terminated, faults reverted) and,
+// given the run's directory, moves what each agent kept of the run there
+// (its instances' logs, its node's access log) as agents/<zone>/. A stack
+// whose zones already name agents or Docker contexts is refused.
+func startInProcessAgents(ctx context.Context, st *stack.Stack, logger *slog.Logger) (token []byte, stop func(runDir string) error, err error) {
+	if st.HasAgents() || len(st.ZoneContexts) > 0 {
+		return nil, nil, errors.New("--agents-in-process: the stack's zones already name agents or Docker contexts; use one or the other")
+	}
+	token, err = agent.NewToken()
+	if err != nil {
+		return nil, nil, err
+	}
+	drivers := []string{"process"}
+	if _, err := agentEngine(ctx, ""); err == nil {
+		drivers = append(drivers, "docker")
+	}
+	a := &inProcessAgents{dirs: map[string]string{}}
+	agents := map[string]string{}
+	for i, zone := range st.Zones {
+		subnet := az.LoopbackSubnet(i + 1) // the zone's own subnet in the address plan (az.NewZones)
+		dir := filepath.Join(lab.InProcessAgentsDir(runlock.DefaultStateDir()), strconv.Itoa(i+1))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, nil, errors.Join(err, a.stop(""))
+		}
+		a.dirs[zone] = dir
+		at := subnet.Addr().As4()
+		at[3] = 250 // the plan's .250: a lab helper's address in the zone's subnet
+		listen := net.JoinHostPort(netip.AddrFrom4(at).String(), "0")
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return nil, nil, errors.Join(fmt.Errorf("--agents-in-process: zone %s's agent: %w", zone, err), a.stop(""))
+		}
+		f := agentFactory{stateDir: filepath.Join(dir, "state"), log: logger}
+		srv, err := agent.NewServer(agent.Config{Token: token, Subnet: subnet, Dir: dir, NewRuntime: f.new, Drivers: drivers,
+			Lease: agent.DefaultLease, Logger: logger, Join: agentJoiner(listen, logger), LoadDial: agentLoadDial,
+			NewNode: lab.AgentNodeFactory(logger), KeepDataDir: true})
+		if err != nil {
+			ln.Close()
+			return nil, nil, errors.Join(fmt.Errorf("--agents-in-process: zone %s's agent: %w", zone, err), a.stop(""))
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		a.servers, a.served = append(a.servers, srv), append(a.served, served)
+		agents[zone] = ln.Addr().String()
+	}
+	st.ZoneAgents, st.AgentsInProcess = agents, true
+	return token, a.stop, nil
+}
+
+// stop closes every agent (its runs ended: instances terminated, faults
+// reverted) and waits for each to stop serving; then, when runDir is
+// given, moves each agent's directory of that run into runDir's agents/.
+func (a *inProcessAgents) stop(runDir string) error {
+	var errs []error
+	for i, srv := range a.servers {
+		if err := srv.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		if err := <-a.served[i]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	a.servers, a.served = nil, nil
+	if runDir == "" {
+		return errors.Join(errs...)
+	}
+	for zone, dir := range a.dirs {
+		from := filepath.Join(dir, filepath.Base(runDir))
+		if _, err := os.Stat(from); err != nil {
+			continue // the run never opened on this agent
+		}
+		to := filepath.Join(runDir, "agents", zone)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := process.MoveDir(from, to); err != nil {
+			errs = append(errs, fmt.Errorf("keep zone %s's agent's files with the run: %w", zone, err))
+		}
+	}
+	return errors.Join(errs...)
+}
