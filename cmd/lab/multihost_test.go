@@ -122,23 +122,14 @@ func TestMultiHostDatabase(t *testing.T) {
 	if _, err := rds.Find(); err != nil {
 		t.Skipf("%v", err)
 	}
-	st := multihostStack + "database: {engine: postgres, db_instance_class: db.t3.micro, multi_az: true, port: 18731}\n"
-	i := strings.Index(multihostScenario, "slos:\n")
-	sc := multihostScenario[:i] + "slos:\n  - min_in_service >= 1\n  - lost_writes == 0\n"
+	st, sc := withDatabase(multihostScenario)
 	mh := newMultihostStack(t, st, sc)
 	out := mh.runPass()
 	s := mh.summary()
 	if !strings.Contains(out, "for the instances on the agents' hosts") {
 		t.Errorf("the run did not say where the agents' instances reach the database:\n%s", out)
 	}
-	switch {
-	case s.WritesNotChecked != "":
-		t.Errorf("writes not checked: %s", s.WritesNotChecked)
-	case s.AcknowledgedWrites < 50 || s.LostWrites != 0 || s.WritesCheckedOn == "":
-		t.Errorf("acknowledged %d, lost %d, checked on %q; want dozens, none lost, checked on the primary", s.AcknowledgedWrites, s.LostWrites, s.WritesCheckedOn)
-	case s.DBFailovers != 1:
-		t.Errorf("%d failovers; the outage of the primary's zone should fail it over once", s.DBFailovers)
-	}
+	checkFailedOverOnce(t, s, 50, "dozens")
 	mh.checkNothingLeft(t, s.RunID, true)
 }
 
@@ -266,23 +257,40 @@ func TestMultiHostAgentHostKilledWithDatabase(t *testing.T) {
 	if _, err := rds.Find(); err != nil {
 		t.Skipf("%v", err)
 	}
-	st := multihostStack + "database: {engine: postgres, db_instance_class: db.t3.micro, multi_az: true, port: 18731}\n"
-	i := strings.Index(multihostKillScenario, "slos:\n")
-	sc := multihostKillScenario[:i] + "slos:\n  - min_in_service >= 1\n  - lost_writes == 0\n"
+	st, sc := withDatabase(multihostKillScenario)
 	mh := newMultihostStack(t, st, sc)
 	out, s := mh.runHostKilled(t)
 	if !strings.Contains(out, "RDS loses DB instance(s) multihost-db with zone us-east-1a's hardware") {
 		t.Errorf("the run did not say the lost zone's primary is lost with it:\n%s", out)
 	}
+	checkFailedOverOnce(t, s, 20, "a fifth of the 210 requests create, less those the failover refuses")
+	mh.powerBack(t, s.RunID)
+}
+
+// withDatabase is the multi-host stack with a Multi-AZ database (its
+// primary in us-east-1a), and scenario with the SLOs a run with a failover
+// in it is judged on here: min_in_service and lost_writes. The success
+// rate is logged, not judged: RDS's failover error window falls in these
+// short runs, as it would on AWS.
+func withDatabase(scenario string) (stackFile, scenarioFile string) {
+	st := multihostStack + "database: {engine: postgres, db_instance_class: db.t3.micro, multi_az: true, port: 18731}\n"
+	i := strings.Index(scenario, "slos:\n")
+	return st, scenario[:i] + "slos:\n  - min_in_service >= 1\n  - lost_writes == 0\n"
+}
+
+// checkFailedOverOnce checks that a run on withDatabase's stack checked
+// its writes, lost none of at least minAcked acknowledged (why: how many
+// the run should acknowledge), and failed the database over once.
+func checkFailedOverOnce(t *testing.T, s lab.Summary, minAcked int, why string) {
+	t.Helper()
 	switch {
 	case s.WritesNotChecked != "":
 		t.Errorf("writes not checked: %s", s.WritesNotChecked)
-	case s.AcknowledgedWrites < 20 || s.LostWrites != 0 || s.WritesCheckedOn == "":
-		t.Errorf("acknowledged %d, lost %d, checked on %q; want at least 20 (a fifth of the 210 requests create, less those the failover refuses), none lost, checked on the primary", s.AcknowledgedWrites, s.LostWrites, s.WritesCheckedOn)
+	case s.AcknowledgedWrites < minAcked || s.LostWrites != 0 || s.WritesCheckedOn == "":
+		t.Errorf("acknowledged %d, lost %d, checked on %q; want at least %d (%s), none lost, checked on the primary", s.AcknowledgedWrites, s.LostWrites, s.WritesCheckedOn, minAcked, why)
 	case s.DBFailovers != 1:
 		t.Errorf("%d failovers; the loss of the primary's zone should fail it over once", s.DBFailovers)
 	}
-	mh.powerBack(t, s.RunID)
 }
 
 // runHostKilled runs mh's scenario and kills zone 1's agent (SIGKILL, as a
