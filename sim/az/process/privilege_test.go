@@ -182,6 +182,13 @@ func TestAProgramNobodyCanReachRunsByItsPath(t *testing.T) {
 	if got := strings.TrimSpace(string(zero)); got != script {
 		t.Errorf("the script saw $0 = %q, want %q", got, script)
 	}
+	// Until the script execs sleep, the shell holds the script open on a
+	// descriptor of its own (dash: 10, close-on-exec); the descriptors are
+	// checked once the instance is the program the script runs.
+	eventually(t, 10*time.Second, "the script exec'd sleep", func() bool {
+		comm, _ := os.ReadFile("/proc/" + itoa(in.PID) + "/comm")
+		return strings.TrimSpace(string(comm)) == "sleep"
+	})
 	fds, err := os.ReadDir("/proc/" + itoa(in.PID) + "/fd")
 	if err != nil {
 		t.Fatal(err)
