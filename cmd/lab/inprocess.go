@@ -59,11 +59,15 @@ func startInProcessAgents(ctx context.Context, st *stack.Stack, logger *slog.Log
 	if _, err := agentEngine(ctx, ""); err == nil {
 		drivers = append(drivers, "docker")
 	}
+	zones, err := az.NewZones(st.Zones) // each zone's own subnet in the address plan
+	if err != nil {
+		return nil, nil, err
+	}
 	a := &inProcessAgents{dirs: map[string]string{}}
 	agents := map[string]string{}
-	for i, zone := range st.Zones {
-		subnet := az.LoopbackSubnet(i + 1) // the zone's own subnet in the address plan (az.NewZones)
-		dir := filepath.Join(lab.InProcessAgentsDir(runlock.DefaultStateDir()), strconv.Itoa(i+1))
+	for _, z := range zones {
+		zone, subnet := z.Name, z.Subnet
+		dir := filepath.Join(lab.InProcessAgentsDir(runlock.DefaultStateDir()), strconv.Itoa(z.Index))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, nil, errors.Join(err, a.stop(""))
 		}
