@@ -17,6 +17,7 @@ import (
 	"github.com/simplydone/lab/chaos"
 	"github.com/simplydone/lab/sim/rds"
 	"github.com/simplydone/lab/stack"
+	"github.com/simplydone/lab/todo"
 )
 
 // The application's database user, and the slots it cannot take.
@@ -48,7 +49,9 @@ func appRole(master string) string {
 // createAppRole makes the instances' role on the primary (it streams to
 // the standbys and replicas with everything else): LOGIN, the run's
 // password, no SUPERUSER, and the right to make its tables in the
-// database's public schema (PostgreSQL 15 gives that to the owner only).
+// database's public schema (PostgreSQL 15 gives that to the owner only);
+// and the one function it may call to read its backend's CPU time
+// (todo.CPUTimeFunction), which its costly query needs.
 func (l *Lab) createAppRole(ctx context.Context) error {
 	d := l.opts.Stack.Database
 	pw, err := l.dbPassword()
@@ -61,11 +64,11 @@ func (l *Lab) createAppRole(ctx context.Context) error {
 	}
 	defer c.Close(context.Background())
 	role := pgx.Identifier{appRole(d.Username)}.Sanitize()
-	for _, q := range []string{
+	for _, q := range append([]string{
 		"CREATE ROLE " + role + " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD " + quoteSQL(pw),
 		"GRANT CONNECT, TEMPORARY, CREATE ON DATABASE " + pgx.Identifier{d.DBName}.Sanitize() + " TO " + role,
 		"GRANT USAGE, CREATE ON SCHEMA public TO " + role,
-	} {
+	}, todo.CPUTimeFunctionSQL(role)...) { // SimplyDone's SIMPLYDONE_DB_QUERY_COST reads its backend's CPU time with it
 		if _, err := c.Exec(ctx, q); err != nil {
 			return fmt.Errorf("create the application's role %s: %w", appRole(d.Username), err)
 		}

@@ -35,10 +35,15 @@ func openRepo(ctx context.Context, cfg Config) (r Repo, kind string, err error) 
 			return nil, "", err
 		}
 		kind := pg.Kind()
-		if cfg.DBScanRows > 0 {
-			kind += fmt.Sprintf(" (each statement preceded by a scan of %d rows)", cfg.DBScanRows)
+		if cfg.DBQueryCost > 0 {
+			kind += fmt.Sprintf(" (each statement preceded by a query costing the database %s of CPU)", cfg.DBQueryCost)
 		}
-		return withScanCost(pg, cfg.DBScanRows), kind, nil
+		r, err := withQueryCost(ctx, pg, cfg.DBQueryCost)
+		if err != nil {
+			pg.Close()
+			return nil, "", err
+		}
+		return r, kind, nil
 	}
 	s, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {

@@ -38,9 +38,9 @@ type Config struct {
 	// names, each answer kept for its TTL (the lab's DNS, where RDS
 	// endpoints' names are); else the system's resolver.
 	DNSResolver string
-	// DBScanRows, with a database, makes every statement cost the
-	// database an aggregate over this many rows first (scancost.go); 0 none.
-	DBScanRows int
+	// DBQueryCost, with a database, makes every statement cost the
+	// database this much CPU time first (querycost.go); 0 none.
+	DBQueryCost time.Duration
 	// Cart says where each user's cart (session state) lives: CartMemory
 	// ("" too), the instance's own memory, or CartDatabase.
 	Cart       string

@@ -12,6 +12,7 @@
 //	SIMPLYDONE_BOOT_DELAY  -boot-delay  simulated boot time (Go duration, default 0)
 //	SIMPLYDONE_RESTART_DELAY -restart-delay simulated boot time of an instance that has booted before
 //	                                    (its first-boot mark in the data directory); set, it also leaves the mark
+//	SIMPLYDONE_DB_QUERY_COST -db-query-cost CPU time the database spends on a costlier query before each statement
 //	SIMPLYDONE_MAX_INFLIGHT -max-inflight API requests worked on at once (default 4; 0: no bound)
 //	SIMPLYDONE_VERSION     -version     the release, in X-SimplyDone-Version and /health (default v1)
 //	SIMPLYDONE_BROKEN      -broken      a deliberately broken build: "health" makes /health answer 500

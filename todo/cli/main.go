@@ -52,7 +52,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	scanRows, err := envInt("SIMPLYDONE_DB_SCAN_ROWS", 0)
+	queryCost, err := envDuration("SIMPLYDONE_DB_QUERY_COST")
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func run(args []string) error {
 	readerURL := fs.String("reader-url", byName("DATABASE_READER_URL"), "PostgreSQL reader endpoint lists and gets go to (default: the writer)")
 	dnsResolver := fs.String("dns-resolver", os.Getenv("LAB_DNS_RESOLVER"), "DNS server (host:port) that resolves the database endpoints' names, answers kept for their TTL (default: the system's resolver)")
 	fs.IntVar(&poolSize, "db-pool", poolSize, "database connections kept at most, per endpoint")
-	fs.IntVar(&scanRows, "db-scan-rows", scanRows, "rows the database aggregates before each statement (a costlier query; 0: none)")
+	fs.DurationVar(&queryCost, "db-query-cost", queryCost, "CPU time the database spends on a costlier query before each statement (0: none)")
 	fs.DurationVar(&cpuCost, "cpu-cost", cpuCost, "CPU time burned per API request")
 	fs.DurationVar(&bootDelay, "boot-delay", bootDelay, "simulated boot delay")
 	fs.DurationVar(&restartDelay, "restart-delay", restartDelay, "simulated boot delay once the instance has booted before (0 with no restart delay set: the boot delay)")
@@ -90,8 +90,8 @@ func run(args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 || poolSize < 0 || scanRows < 0 {
-		return fmt.Errorf("cpu-cost, boot-delay, max-inflight, db-pool and db-scan-rows must not be negative")
+	if cpuCost < 0 || bootDelay < 0 || restartDelay < 0 || maxInFlight < 0 || poolSize < 0 || queryCost < 0 {
+		return fmt.Errorf("cpu-cost, boot-delay, max-inflight, db-pool and db-query-cost must not be negative")
 	}
 	if *readerURL != "" && *dbURL == "" {
 		return fmt.Errorf("a reader endpoint (-reader-url, DATABASE_READER_URL) needs a writer endpoint (-database-url, DATABASE_URL)")
@@ -128,7 +128,7 @@ func run(args []string) error {
 		ReaderURL:   *readerURL,
 		PoolSize:    poolSize,
 		DNSResolver: *dnsResolver,
-		DBScanRows:  scanRows,
+		DBQueryCost: queryCost,
 		Cart:        *cart,
 		InstanceID:  *id,
 		Zone:        *zone,
