@@ -59,7 +59,7 @@ bench-flash:
 bench-agents: build
 	LAB=bin/lab bash bench/agents.sh
 
-## bench-inprocess: a scenario (SCENARIO=instance-kill) on the single-host path and with --agents-in-process, ROUNDS (3) alternated; the lab's own CPU, verdicts, p99
+## bench-inprocess: a scenario (SCENARIO=instance-kill) with its zones on agents in the lab's process (the default) and as the lab's own (--agents-in-process=false), ROUNDS (3) alternated; the lab's own CPU, verdicts, p99
 bench-inprocess: build
 	LAB=bin/lab bash bench/inprocess.sh
 
@@ -72,7 +72,7 @@ soak:
 	bash bench/soak.sh
 
 ## scenarios: every built-in scenario once on the process runtime, a table of verdicts (about 11 min);
-## DRIVERS="process docker" for both; RUN_FLAGS=--agents-in-process runs each zone on an agent in the lab's process
+## DRIVERS="process docker" for both; RUN_FLAGS=--agents-in-process=false runs the zones as the lab's own, not on agents in its process
 scenarios: build
 	bash bench/scenarios.sh $(BIN)/lab $(or $(DRIVERS),process)
 

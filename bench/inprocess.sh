@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/inprocess.sh (make bench-inprocess): what running a one-host stack's
-# zones on agents in the lab's own process (lab run --agents-in-process)
-# costs and changes against the single-host code path, same scenario, same
-# seed, one run at a time.
+# zones on agents in the lab's own process (lab run's default) costs and
+# changes against the zones as the lab's own (lab run
+# --agents-in-process=false, "single-host" here), same scenario, same seed,
+# one run at a time.
 #
 # ROUNDS rounds (3); each round runs SCENARIO (instance-kill) once each way,
 # the order swapped every round. For each run: the verdict, the success
@@ -32,7 +33,7 @@ fi
 # one MODE ROUND: runs the scenario, prints "mode round verdict success p99 lab-cores run".
 one() {
 	local mode=$1 r=$2 flags=()
-	[ "$mode" = in-process ] && flags=(--agents-in-process)
+	[ "$mode" = single-host ] && flags=(--agents-in-process=false)
 	local before
 	before=$(ls "$OUT/runs")
 	"$LAB" run "$SCENARIO" --no-tui --out "$OUT/runs" "${flags[@]}" >"$OUT/$mode-r$r.console.log" 2>&1 || true

@@ -7,7 +7,7 @@
 #
 # LAB_BINARY defaults to bin/lab (built by `make build`); DRIVER to "process"
 # (give "process docker" for both). RUN_FLAGS are given to every lab run
-# (e.g. RUN_FLAGS=--agents-in-process). Runs go under
+# (e.g. RUN_FLAGS=--agents-in-process=false). Runs go under
 # bench/results/scenarios-<time>/.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -561,8 +561,8 @@ func (z *zonedRuntime) OwnsListener(ctx context.Context, id az.InstanceID, addr 
 	return nil
 }
 
-// Output is a local container's last output lines (an agent's instances'
-// output stays on its host).
+// Output is an instance's last output: a local container's, or an
+// agent's instance's, read by its agent on its host.
 func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) (string, error) {
 	rt, name, err := z.of(id)
 	if err != nil {
@@ -571,7 +571,7 @@ func (z *zonedRuntime) Output(ctx context.Context, id az.InstanceID, lines int) 
 	if ez, ok := rt.(engineZone); ok { // an engine on this host (agentdocker.go)
 		return ez.Output(ctx, id, lines)
 	}
-	if o, ok := rt.(outputter); ok && rt == z.local {
+	if o, ok := rt.(outputter); ok { // a local container, or an agent's instance (its output read there)
 		return o.Output(ctx, id, lines)
 	}
 	return "", fmt.Errorf("zone %s: the instance's output is on its host", name)

@@ -4,32 +4,47 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/simplydone/lab/sim/az/docker"
 	"github.com/simplydone/lab/sim/az/process"
 )
 
-// InProcessAgentsDir is where `lab run --agents-in-process` keeps its
-// agents' directories under the lab's state directory (zone N's in N/,
-// its runtime's records in N/state). The agents live and die with the
-// lab's process: what a crashed one left there is reaped by the next run
-// (startRuntime), with or without the flag, and by `lab down`.
+// InProcessAgentsDir is where a lab process with agents in it (`lab run`
+// and `lab up` on one host, by default) keeps its agents' directories,
+// under the lab's state directory: a directory of the run's own,
+// PID-XXXX/ (its process's PID, and a unique suffix: two runs at once, in
+// one process or two), zone N's agent in PID-XXXX/N/, its runtime's
+// records in PID-XXXX/N/state. The agents live and die with the lab's
+// process, which removes its PID-XXXX/ when they stop cleanly: what a
+// crashed one left is reaped by the next run (startRuntime), and by `lab
+// down`.
 func InProcessAgentsDir(stateDir string) string { return filepath.Join(stateDir, "agents-in-process") }
 
 // InProcessAgentStateDirs are the runtimes' state directories of every
 // in-process agent the lab has had under stateDir.
 func InProcessAgentStateDirs(stateDir string) []string {
-	dirs, _ := filepath.Glob(filepath.Join(InProcessAgentsDir(stateDir), "*", "state")) // the pattern is well formed
+	dirs, _ := filepath.Glob(filepath.Join(InProcessAgentsDir(stateDir), "*", "*", "state")) // the pattern is well formed
 	return dirs
 }
 
 // ReapInProcessAgents reaps the instances (processes, and containers when
 // withDocker) that crashed runs' in-process agents left behind; a live
-// run's are left alone (the runtimes' records name their owner).
+// run's are left alone (the runtimes' records name their owner). Then it
+// removes the directories of lab processes that are gone, once nothing of
+// theirs is left to reap.
 func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, log *slog.Logger) (int, error) {
 	n := 0
 	var errs []error
+	defer func() {
+		if errors.Join(errs...) == nil {
+			removeGoneLabsAgents(stateDir)
+		}
+	}()
 	for _, d := range InProcessAgentStateDirs(stateDir) {
 		m, err := process.Reap(ctx, d, log)
 		n += m
@@ -41,4 +56,20 @@ func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, 
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+// removeGoneLabsAgents removes the in-process agents' directories of lab
+// processes that are no longer running.
+func removeGoneLabsAgents(stateDir string) {
+	entries, _ := os.ReadDir(InProcessAgentsDir(stateDir))
+	for _, e := range entries {
+		p, _, _ := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(p)
+		if err != nil || pid <= 0 || !e.IsDir() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(InProcessAgentsDir(stateDir), e.Name())) // best effort: the next reap tries again
+		}
+	}
 }

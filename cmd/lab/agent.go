@@ -237,7 +237,7 @@ type agentFactory struct {
 }
 
 func (f agentFactory) new(ctx context.Context, runID, driver, dir string) (az.Runtime, error) {
-	logs := filepath.Join(dir, "logs")
+	logs := filepath.Join(dir, agent.LogsDir)
 	switch driver {
 	case "process":
 		if _, err := process.Reap(ctx, f.stateDir, f.log); err != nil {

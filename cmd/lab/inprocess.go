@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,11 +20,16 @@ import (
 	"github.com/simplydone/lab/stack"
 )
 
-// `lab run --agents-in-process` (issue 20): every zone of a one-host stack
-// runs on a `lab agent` of its own, started in this process on loopback,
-// and the run drives them as it drives agents on other hosts: the same
-// API (token, lease, dead-man switch), the zones' load balancer nodes on
-// their agents, memberlist between them. Zone N's agent serves on
+// Agents in this process (issue 20), the default of `lab run` and `lab up`
+// on one host: every zone of a one-host stack runs on a `lab agent` of its
+// own, started in this process on loopback, and the run drives them as it
+// drives agents on other hosts: the same API (token, lease, dead-man
+// switch), the zones' load balancer nodes on their agents, memberlist
+// between them. So the code a multi-host run depends on is the code every
+// run uses. --agents-in-process=false runs the zones as the controller's
+// own (instances its children, nodes its own): about a third less of the
+// lab's own CPU (bench/inprocess.sh), and the only way with --isolate,
+// whose namespaces have no agents' path yet. Zone N's agent serves on
 // 127.0.N.250 (a free port) with the zone's own subnet of the address
 // plan, 127.0.N.0/24, so instances and nodes keep their addresses.
 //
@@ -34,11 +40,41 @@ import (
 // acts in the load balancer, as with an agent started without
 // --network-cut.
 
+// agentsInProcessFlag is --agents-in-process, on by default.
+func agentsInProcessFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("agents-in-process", true, "run each zone on a lab agent of its own started in this process, on loopback, and drive them as agents on other hosts; =false: run the zones as this process's own (inprocess.go)")
+}
+
+// useAgentsInProcess says whether a run of st starts agents in this
+// process: --agents-in-process (on by default), unless the stack's zones
+// name agents or Docker contexts of their own or --isolate is given, where
+// the flag given explicitly is an error.
+func useAgentsInProcess(fs *flag.FlagSet, on bool, st *stack.Stack, isolate bool) (bool, error) {
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "agents-in-process" })
+	var why string
+	switch {
+	case !on:
+		return false, nil
+	case st.HasAgents() || len(st.ZoneContexts) > 0:
+		why = "the stack's zones already name agents or Docker contexts"
+	case isolate:
+		why = "--isolate has no agents' path yet (its namespaces are this host's)"
+	default:
+		return true, nil
+	}
+	if explicit {
+		return false, fmt.Errorf("--agents-in-process: %s; leave it out, or give --agents-in-process=false", why)
+	}
+	return false, nil
+}
+
 // inProcessAgents is the agents of one run, started by startInProcessAgents.
 type inProcessAgents struct {
 	servers []*agent.Server
 	served  []chan error
 	dirs    map[string]string // zone -> its agent's directory (run directories in it)
+	root    string            // this run's agents' directories (lab.InProcessAgentsDir)
 }
 
 // startInProcessAgents starts an agent per zone of st in this process and
@@ -64,10 +100,17 @@ func startInProcessAgents(ctx context.Context, st *stack.Stack, logger *slog.Log
 		return nil, nil, err
 	}
 	a := &inProcessAgents{dirs: map[string]string{}}
+	parent := lab.InProcessAgentsDir(runlock.DefaultStateDir())
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("the agents' directory: %w", err)
+	}
+	if a.root, err = os.MkdirTemp(parent, strconv.Itoa(os.Getpid())+"-"); err != nil {
+		return nil, nil, fmt.Errorf("the agents' directory: %w", err)
+	}
 	agents := map[string]string{}
 	for _, z := range zones {
 		zone, subnet := z.Name, z.Subnet
-		dir := filepath.Join(lab.InProcessAgentsDir(runlock.DefaultStateDir()), strconv.Itoa(z.Index))
+		dir := filepath.Join(a.root, strconv.Itoa(z.Index))
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, nil, errors.Join(err, a.stop(""))
 		}
@@ -110,6 +153,11 @@ func (a *inProcessAgents) stop(runDir string) error {
 		}
 	}
 	a.servers, a.served = nil, nil
+	defer func() {
+		if len(errs) == 0 { // the runtimes ended every instance: no record left to reap
+			os.RemoveAll(a.root) // best effort: the next run's reap removes what is left
+		}
+	}()
 	if runDir == "" {
 		return errors.Join(errs...)
 	}

@@ -249,7 +249,8 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	runsDir := fs.String("runs-dir", "runs", "where run directories go")
 	driver := fs.String("driver", lab.DriverAuto, "instance runtime: auto (Docker when an engine answers), process or docker")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
-	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
+	tokenFile := agentTokenFlag(fs)      // zones on agents (doctor_agents.go)
+	inProcess := agentsInProcessFlag(fs) // the default: zones on agents in this process (inprocess.go)
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -262,6 +263,25 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "lab up: --agent-token-file: %v\n", err)
 		return exitUsage
+	}
+	use, err := useAgentsInProcess(fs, *inProcess, s, *isolate)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab up: %v\n", err)
+		return exitUsage
+	}
+	var runDir string // set once the lab has a directory: the in-process agents' files go there
+	if use {
+		tok, stop, err := startInProcessAgents(ctx, s, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		if err != nil {
+			fmt.Fprintf(stderr, "lab up: %v\n", err)
+			return exitUsage
+		}
+		defer func() {
+			if err := stop(runDir); err != nil {
+				fmt.Fprintf(stderr, "lab up: stopping the agents in this process: %v\n", err)
+			}
+		}()
+		token = tok
 	}
 	l, err := lab.Start(ctx, lab.Options{
 		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver, Isolate: *isolate, AgentToken: token,
@@ -283,6 +303,7 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitFailed
 	}
+	runDir = l.Dir
 	printTier(stdout, l)
 	if err := l.WaitLaunchFailure(ctx); err != nil { // returns nil once ctx ends (Ctrl-C)
 		fmt.Fprintf(stderr, "lab up: %v\n", err)
@@ -311,7 +332,11 @@ func printTier(w io.Writer, l *lab.Lab) {
 	}
 	fmt.Fprintf(w, "Instances:\n")
 	for _, in := range l.Instances() {
-		fmt.Fprintf(w, "  %s  %-12s %s  pid %d\n", in.ID, in.Zone, in.Addr, in.PID)
+		where := fmt.Sprintf("pid %d", in.PID)
+		if in.PID == 0 {
+			where = "on its zone's agent"
+		}
+		fmt.Fprintf(w, "  %s  %-12s %s  %s\n", in.ID, in.Zone, in.Addr, where)
 	}
 	fmt.Fprintf(w, "\nTry: curl %sapi/todos   (or open %s in a browser; it keeps working when a zone fails)\nCtrl-C stops everything.\n\n", l.URL(), l.URL())
 }

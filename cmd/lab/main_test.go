@@ -207,35 +207,22 @@ func TestCompressedFlashSale(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a minute and a half of real load per runtime")
 	}
-	t.Run("process", func(t *testing.T) { compressedFlashSale(t, lab.DriverProcess, 18491) })
-	t.Run("docker", func(t *testing.T) {
-		if _, _, err := lab.ResolveDriver(context.Background(), lab.DriverDocker); err != nil {
-			if os.Getenv("LAB_REQUIRE_DOCKER") == "1" {
-				t.Fatalf("LAB_REQUIRE_DOCKER=1 but %v", err)
-			}
-			t.Skipf("no Docker engine: %v", err)
-		}
-		longtest.Skip(t, "the flash sale again on Docker; TestRollingDeployLosesNoRequest/docker runs containers end to end")
-		compressedFlashSale(t, lab.DriverDocker, 18493)
-	})
-	// The same sale with each zone on a lab agent of its own in the lab's
-	// process (--agents-in-process): the same verdict, scale-out,
-	// replacement and writes, through the agents' API.
-	t.Run("agents-in-process", func(t *testing.T) {
-		longtest.Skip(t, "the flash sale again, its zones on agents in the lab's process")
+	// The default: each zone on a lab agent of its own in the lab's
+	// process, driven through the agents' API.
+	t.Run("process", func(t *testing.T) {
 		state := t.TempDir()
 		t.Setenv("XDG_STATE_HOME", state) // the agents' state directories
-		out, s, runDir := compressedFlashSale(t, lab.DriverProcess, 18494, "--agents-in-process")
+		out, s, runDir := compressedFlashSale(t, lab.DriverProcess, 18491)
 		// What each agent kept of the run (its instances' logs, its node's
-		// access log) is moved into the run's directory, not left in the
-		// lab's state directory.
-		for n, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
+		// access log) is moved into the run's directory, and nothing is
+		// left in the lab's state directory.
+		for _, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
 			if _, err := os.Stat(filepath.Join(runDir, "agents", z, "access.log")); err != nil {
 				t.Errorf("zone %s's agent's files are not in the run's directory: %v", z, err)
 			}
-			if _, err := os.Stat(filepath.Join(lab.InProcessAgentsDir(filepath.Join(state, "lab")), fmt.Sprint(n+1), s.RunID)); err == nil {
-				t.Errorf("zone %s's agent's files for the run were left in the state directory", z)
-			}
+		}
+		if left, _ := os.ReadDir(lab.InProcessAgentsDir(filepath.Join(state, "lab"))); len(left) > 0 {
+			t.Errorf("the agents' directories were left in the state directory: %v", left)
 		}
 		if s.WritesNotChecked != "" {
 			t.Errorf("writes not checked (%s): the agents in the lab's process share its host and its store", s.WritesNotChecked)
@@ -248,6 +235,25 @@ func TestCompressedFlashSale(t *testing.T) {
 			if !strings.Contains(out, said) {
 				t.Errorf("the run did not say %q:\n%s", said, out)
 			}
+		}
+	})
+	t.Run("docker", func(t *testing.T) {
+		if _, _, err := lab.ResolveDriver(context.Background(), lab.DriverDocker); err != nil {
+			if os.Getenv("LAB_REQUIRE_DOCKER") == "1" {
+				t.Fatalf("LAB_REQUIRE_DOCKER=1 but %v", err)
+			}
+			t.Skipf("no Docker engine: %v", err)
+		}
+		longtest.Skip(t, "the flash sale again on Docker; TestRollingDeployLosesNoRequest/docker runs containers end to end")
+		compressedFlashSale(t, lab.DriverDocker, 18493)
+	})
+	// The same sale with the zones as the lab's own (instances its
+	// children, nodes its own): --agents-in-process=false.
+	t.Run("process-without-agents", func(t *testing.T) {
+		longtest.Skip(t, "the flash sale again, its zones the lab's own")
+		out, _, _ := compressedFlashSale(t, lab.DriverProcess, 18494, "--agents-in-process=false")
+		if strings.Contains(out, "run on agent") {
+			t.Errorf("--agents-in-process=false: a zone ran on an agent:\n%s", out)
 		}
 	})
 }
@@ -419,18 +425,19 @@ func processesOf(runID string) []string {
 }
 
 // TestInterruptRevertsFaultsAndCleansUp cancels a run mid-way, as Ctrl-C
-// does: the stopped instance's fault is reverted, the summary says
-// INTERRUPTED, the exit code is 130, and nothing is left running.
+// does: the stopped instance's fault is reverted (through its zone's
+// agent in the lab's process, the default), the summary says INTERRUPTED,
+// the exit code is 130, and nothing is left running.
 func TestInterruptRevertsFaultsAndCleansUp(t *testing.T) {
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the agents' state directories
 	interruptRun(t, 18492)
 }
 
-// TestInterruptWithAgentsInProcess is the same Ctrl-C with every zone on an
-// agent in the lab's process: the fault is reverted through its agent and
-// nothing of the run is left, the agents' instances included.
-func TestInterruptWithAgentsInProcess(t *testing.T) {
-	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the agents' state directories
-	interruptRun(t, 18495, "--agents-in-process")
+// TestInterruptWithoutAgents is the same Ctrl-C with the zones as the
+// lab's own (--agents-in-process=false): the fault is reverted by the
+// lab's runtime itself and nothing of the run is left.
+func TestInterruptWithoutAgents(t *testing.T) {
+	interruptRun(t, 18495, "--agents-in-process=false")
 }
 
 // interruptRun cancels a run (with lab run's extra flags) once its

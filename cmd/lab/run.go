@@ -28,15 +28,15 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	seed := fs.Uint64("seed", 0, "seed for every random choice (default: the scenario's)")
 	out := fs.String("out", "runs", "where run directories go")
 	isolate := fs.Bool("isolate", false, "run the instances in network namespaces of their own, loopback only (as root): for programs you do not trust with this host's network")
-	tokenFile := agentTokenFlag(fs) // zones on agents (doctor_agents.go)
-	inProcess := fs.Bool("agents-in-process", false, "run each zone on a lab agent of its own started in this process, on loopback, and drive them as agents on other hosts (inprocess.go)")
+	tokenFile := agentTokenFlag(fs)      // zones on agents (doctor_agents.go)
+	inProcess := agentsInProcessFlag(fs) // the default: zones on agents in this process (inprocess.go)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the lab's own process (not its instances) to `FILE` (cpuprofile.go; bench/flashsale.sh)")
 	sf := addStackFlags(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return exitUsage
 	}
 	if fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--agent-token-file FILE] [--agents-in-process] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
+		fmt.Fprintln(stderr, "usage: lab run SCENARIO [--driver auto|process|docker] [--speed N] [--seed N] [--out DIR] [--no-tui] [--isolate] [--agent-token-file FILE] [--agents-in-process=false] [--stack NAME|FILE|TERRAFORM_DIR|TEMPLATE [--var NAME=VALUE] [--var-file FILE]]")
 		return exitUsage
 	}
 	switch *driver {
@@ -59,7 +59,12 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	var runDir string // set once the run has a directory: the in-process agents' files go there
-	if *inProcess {
+	use, uerr := useAgentsInProcess(fs, *inProcess, st, *isolate)
+	if uerr != nil {
+		fmt.Fprintf(stderr, "lab run: %v\n", uerr)
+		return exitUsage
+	}
+	if use {
 		tok, stop, err := startInProcessAgents(ctx, st, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "lab run: %v\n", err)

@@ -18,6 +18,7 @@
 //	GET    /v1/runs/{run}/instances                   List
 //	POST   /v1/runs/{run}/instances/{id}/{op}         terminate, stop, start, kill, pause, resume, hog, unhog
 //	GET    /v1/runs/{run}/instances/{id}/stats|cpu    Stats, CPUAccount
+//	GET    /v1/runs/{run}/instances/{id}/output?lines=N  the end of its output: Output
 //	GET    /v1/runs/{run}/exited?after=N              deaths numbered N and up (long poll): Exited
 //	POST   /v1/runs/{run}/cut {seconds}               cut the host's network for that long at most
 //	DELETE /v1/runs/{run}/cut                         restore it early

@@ -273,6 +273,15 @@ func (r *Remote) CPUAccount(ctx context.Context, id az.InstanceID) (az.CPUAccoun
 	return a, err
 }
 
+// Output is the end of the instance's output on the agent's host (its log
+// file there, or its container's output): what the controller quotes when
+// an instance's program exits on its own.
+func (r *Remote) Output(ctx context.Context, id az.InstanceID, lines int) (string, error) {
+	var out outputResponse
+	err := r.call(ctx, fastCall, http.MethodGet, r.instPath(id, "/output?lines="+strconv.Itoa(lines)), nil, &out)
+	return out.Output, err
+}
+
 func (r *Remote) List(ctx context.Context) ([]az.Instance, error) {
 	var list []az.Instance
 	err := r.call(ctx, fastCall, http.MethodGet, r.path("/instances"), nil, &list)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -302,3 +303,32 @@ var _ interface {
 	az.CPUAccounter
 	Cut(ctx context.Context, d time.Duration) (restore func() error, err error)
 } = (*Remote)(nil)
+
+// An instance's output stays on the agent's host; Output brings its end
+// back, so that the controller can say why a program exited on its own.
+func TestOutputOverTheWire(t *testing.T) {
+	r, _ := remote(t, Config{})
+	s := spec(t, "127.0.1.72")
+	s.Command = []string{"/bin/sh", "-c", "echo starting; echo 'flag provided but not defined: -no-such-flag'; exit 2"}
+	if _, err := r.Launch(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-r.Exited():
+		if id != s.ID {
+			t.Fatalf("exited: %s, want %s", id, s.ID)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the instance did not exit within 30 s")
+	}
+	out, err := r.Output(context.Background(), s.ID, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "starting") || !strings.Contains(out, "flag provided but not defined: -no-such-flag") {
+		t.Errorf("output %q, want the instance's two lines", out)
+	}
+	if _, err := r.Output(context.Background(), s.ID, 0); err == nil {
+		t.Error("lines=0: no error")
+	}
+}

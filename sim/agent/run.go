@@ -290,6 +290,14 @@ func (s *Server) runRoutes(mux *http.ServeMux) {
 		}
 		reply(w, http.StatusOK, st)
 	}))
+	mux.HandleFunc("GET /v1/runs/{run}/instances/{iid}/output", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
+		lines, err := strconv.Atoi(req.URL.Query().Get("lines"))
+		if err != nil || lines < 1 || lines > 100 {
+			failErr(w, fmt.Errorf("lines=%q: want 1 to 100: %w", req.URL.Query().Get("lines"), errRefused))
+			return
+		}
+		reply(w, http.StatusOK, outputResponse{Output: r.output(req.Context(), az.InstanceID(req.PathValue("iid")), lines)})
+	}))
 	mux.HandleFunc("GET /v1/runs/{run}/instances/{iid}/cpu", s.withRun(func(w http.ResponseWriter, req *http.Request, r *run) {
 		acc, ok := r.rt.(az.CPUAccounter)
 		if !ok {
@@ -421,4 +429,36 @@ func decode(w http.ResponseWriter, req *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// LogsDir is where, in a run's directory on the agent, the runtime writes
+// each instance's output: LogsDir/<instance id>.log.
+const LogsDir = "logs"
+
+// outputTail is the most of an instance's output an agent sends back.
+const outputTail = 4096
+
+// output is the end of the instance's output: its log file's last
+// outputTail bytes, or, where that is empty (a container's output is saved
+// when it is removed), the runtime's last lines of it; "" when there is
+// none.
+func (r *run) output(ctx context.Context, id az.InstanceID, lines int) string {
+	if f, err := os.Open(filepath.Join(r.dir, LogsDir, filepath.Base(string(id))+".log")); err == nil {
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+			off := max(0, fi.Size()-outputTail)
+			b := make([]byte, fi.Size()-off)
+			if n, err := f.ReadAt(b, off); n > 0 || err == nil {
+				return string(b[:n])
+			}
+		}
+	}
+	if o, ok := r.rt.(interface {
+		Output(ctx context.Context, id az.InstanceID, lines int) (string, error)
+	}); ok {
+		if out, err := o.Output(ctx, id, lines); err == nil {
+			return out
+		}
+	}
+	return ""
 }

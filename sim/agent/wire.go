@@ -122,6 +122,10 @@ type unhogRequest struct {
 	Hog int64 `json:"hog"`
 }
 
+type outputResponse struct {
+	Output string `json:"output"` // the end of the instance's output, up to outputTail bytes
+}
+
 type exitedResponse struct {
 	Next int64           `json:"next"` // ask with after=Next for what follows
 	IDs  []az.InstanceID `json:"ids"`
