@@ -48,6 +48,8 @@
 #
 # Environment:
 #   STAGES      which parts to run (default "pacer cost capacity users builtin")
+#   RUN_FLAGS   flags given to every lab run (e.g. --agents-in-process=false:
+#               the zones as the lab's own, not on agents in its process)
 #   SPEED       scaled clock for pacer and capacity runs (10)
 #   PACER_RATE  steady rate of the pacer run (2000)
 #   PACER_TYPE  instance type of the pacer run (c5.xlarge)
@@ -148,7 +150,8 @@ run() {
 	local label=$1 sc=$2 before after dir rc
 	before=$(ls "$results/runs")
 	say "$(date +%T) run $label"
-	"$lab" run "$sc" --out "$results/runs" >"$results/$label.console.log" 2>&1
+	# shellcheck disable=SC2086 # RUN_FLAGS is a list of flags
+	"$lab" run "$sc" --out "$results/runs" ${RUN_FLAGS:-} >"$results/$label.console.log" 2>&1
 	rc=$?
 	after=$(ls "$results/runs")
 	dir=$(comm -13 <(echo "$before") <(echo "$after") | tail -1)
@@ -453,7 +456,7 @@ tuirun() {
 	before=$(ls "$results/runs")
 	say "$(date +%T) run $label (TUI in tmux)"
 	tmux -L "$sock" new-session -d -x 160 -y 48 -s lab sh -c \
-		"'$lab' run '$sc' --out '$results/runs' >'$results/$label.tty' 2>'$results/$label.console.log'; echo \$? >'$rcf'; sleep 600"
+		"'$lab' run '$sc' --out '$results/runs' ${RUN_FLAGS:-} >'$results/$label.tty' 2>'$results/$label.console.log'; echo \$? >'$rcf'; sleep 600"
 	# the TUI stays up after the run until q: wait for the summary, then quit
 	for i in $(seq 1 1800); do
 		dir=$(comm -13 <(echo "$before") <(ls "$results/runs") | tail -1)

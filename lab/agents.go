@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -559,6 +560,26 @@ func (z *zonedRuntime) OwnsListener(ctx context.Context, id az.InstanceID, addr 
 		return o.OwnsListener(ctx, id, addr)
 	}
 	return nil
+}
+
+// LogPlace is where instance id's output is, for what the run says: ""
+// for an instance of this host's runtime (logs/ID.log in the run's
+// directory); for one on an agent in this process, where it is once the
+// run ends (InProcessAgentRunDir); for one on another host, its path
+// there.
+func (z *zonedRuntime) LogPlace(id az.InstanceID) string {
+	rt, zone, err := z.of(id)
+	if err != nil || rt == z.local {
+		return ""
+	}
+	name := filepath.Base(string(id)) + ".log"
+	if z.sameHost {
+		return filepath.Join(InProcessAgentRunDir(zone), agent.LogsDir, name)
+	}
+	if r, ok := rt.(interface{ Dir() string }); ok && r.Dir() != "" {
+		return fmt.Sprintf("%s on agent %s", filepath.Join(r.Dir(), agent.LogsDir, name), z.agents[zone])
+	}
+	return ""
 }
 
 // Output is an instance's last output: a local container's, or an

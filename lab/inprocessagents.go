@@ -25,6 +25,11 @@ import (
 // down`.
 func InProcessAgentsDir(stateDir string) string { return filepath.Join(stateDir, "agents-in-process") }
 
+// InProcessAgentRunDir is where, in a run's directory, what zone's agent
+// in the lab's process kept of the run (its instances' logs, its node's
+// access log) is moved when the run ends.
+func InProcessAgentRunDir(zone string) string { return filepath.Join("agents", zone) }
+
 // InProcessAgentStateDirs are the runtimes' state directories of every
 // in-process agent the lab has had under stateDir.
 func InProcessAgentStateDirs(stateDir string) []string {

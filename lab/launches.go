@@ -133,6 +133,9 @@ func (f *fleet) ExitCause(id az.InstanceID) (string, bool) {
 		return "", false
 	}
 	log := filepath.Join("logs", string(id)+".log") // in the run directory
+	if p, ok := f.l.Runtime.(logPlacer); ok && p.LogPlace(id) != "" {
+		log = p.LogPlace(id) // an agent's instance
+	}
 	last := lastLine(filepath.Join(f.l.Dir, log), 4096)
 	if o, ok := f.l.Runtime.(outputter); ok && last == "" { // a container: the engine has its output until it is removed
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -182,6 +185,12 @@ func lastLine(path string, max int64) string {
 		return ""
 	}
 	return cleanLastLine(b)
+}
+
+// logPlacer is a runtime that says where an instance's output is when it
+// is not logs/ID.log in the run's directory (zonedRuntime).
+type logPlacer interface {
+	LogPlace(id az.InstanceID) string
 }
 
 // outputter is a runtime that can show an instance's last output lines

@@ -27,7 +27,7 @@ import (
 // switch), the zones' load balancer nodes on their agents, memberlist
 // between them. So the code a multi-host run depends on is the code every
 // run uses. --agents-in-process=false runs the zones as the controller's
-// own (instances its children, nodes its own): about a third less of the
+// own (instances its children, nodes its own): about a quarter less of the
 // lab's own CPU (bench/inprocess.sh), and the only way with --isolate,
 // whose namespaces have no agents' path yet. Zone N's agent serves on
 // 127.0.N.250 (a free port) with the zone's own subnet of the address
@@ -166,7 +166,7 @@ func (a *inProcessAgents) stop(runDir string) error {
 		if _, err := os.Stat(from); err != nil {
 			continue // the run never opened on this agent
 		}
-		to := filepath.Join(runDir, "agents", zone)
+		to := filepath.Join(runDir, lab.InProcessAgentRunDir(zone))
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 			errs = append(errs, err)
 			continue

@@ -192,6 +192,13 @@ func TestInstancesThatExitAtOnceStopTheRunWithExit2(t *testing.T) {
 	if left := processesOf(entries[0].Name()); len(left) > 0 {
 		t.Errorf("processes of the run outlived it: %v", left)
 	}
+	// The log the console points to is in the run's directory (the
+	// zone's agent's, moved there when the run ended).
+	if m := regexp.MustCompile(`-no-such-flag; see (\S+\.log)`).FindStringSubmatch(out); m == nil {
+		t.Errorf("the console does not point to the instance's log:\n%s", out)
+	} else if b, err := os.ReadFile(filepath.Join(runs, entries[0].Name(), m[1])); err != nil || !bytes.Contains(b, []byte("-no-such-flag")) {
+		t.Errorf("the log the console points to, %s: %v\n%s", m[1], err, b)
+	}
 
 	// lab up stops the same way rather than serving nothing until Ctrl-C.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
