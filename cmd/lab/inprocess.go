@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -67,6 +68,33 @@ func useAgentsInProcess(fs *flag.FlagSet, on bool, st *stack.Stack, isolate bool
 		return false, fmt.Errorf("--agents-in-process: %s; leave it out, or give --agents-in-process=false", why)
 	}
 	return false, nil
+}
+
+// agentsForRun starts the agents in this process for a run of st when it
+// uses them (useAgentsInProcess), and returns the token to give the run
+// (token itself when none start) and the stop to defer, which ends them
+// and moves their files into the run's directory, *runDir by then (""
+// when the run made none). cmd ("lab run") names the command in what goes
+// to stderr; not ok: the run must not start (said on stderr).
+func agentsForRun(ctx context.Context, cmd string, fs *flag.FlagSet, on bool, st *stack.Stack, isolate bool, token []byte, logger *slog.Logger, stderr io.Writer, runDir *string) ([]byte, func(), bool) {
+	use, err := useAgentsInProcess(fs, on, st, isolate)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return nil, nil, false
+	}
+	if !use {
+		return token, func() {}, true
+	}
+	tok, stop, err := startInProcessAgents(ctx, st, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return nil, nil, false
+	}
+	return tok, func() {
+		if err := stop(*runDir); err != nil {
+			fmt.Fprintf(stderr, "%s: stopping the agents in this process: %v\n", cmd, err)
+		}
+	}, true
 }
 
 // inProcessAgents is the agents of one run, started by startInProcessAgents.

@@ -264,25 +264,13 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab up: --agent-token-file: %v\n", err)
 		return exitUsage
 	}
-	use, err := useAgentsInProcess(fs, *inProcess, s, *isolate)
-	if err != nil {
-		fmt.Fprintf(stderr, "lab up: %v\n", err)
+	var runDir string // set once the lab has a directory: the in-process agents' files go there
+	token, stopAgents, ok := agentsForRun(ctx, "lab up", fs, *inProcess, s, *isolate, token,
+		slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), stderr, &runDir)
+	if !ok {
 		return exitUsage
 	}
-	var runDir string // set once the lab has a directory: the in-process agents' files go there
-	if use {
-		tok, stop, err := startInProcessAgents(ctx, s, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-		if err != nil {
-			fmt.Fprintf(stderr, "lab up: %v\n", err)
-			return exitUsage
-		}
-		defer func() {
-			if err := stop(runDir); err != nil {
-				fmt.Fprintf(stderr, "lab up: stopping the agents in this process: %v\n", err)
-			}
-		}()
-		token = tok
-	}
+	defer stopAgents()
 	l, err := lab.Start(ctx, lab.Options{
 		Stack: s, Speed: *speed, RunsDir: *runsDir, Console: stdout, SimplyDone: selfSimplyDone(), Driver: *driver, Isolate: *isolate, AgentToken: token,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -59,24 +59,11 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	var runDir string // set once the run has a directory: the in-process agents' files go there
-	use, uerr := useAgentsInProcess(fs, *inProcess, st, *isolate)
-	if uerr != nil {
-		fmt.Fprintf(stderr, "lab run: %v\n", uerr)
+	token, stopAgents, ok := agentsForRun(ctx, "lab run", fs, *inProcess, st, *isolate, token, logger, stderr, &runDir)
+	if !ok {
 		return exitUsage
 	}
-	if use {
-		tok, stop, err := startInProcessAgents(ctx, st, logger)
-		if err != nil {
-			fmt.Fprintf(stderr, "lab run: %v\n", err)
-			return exitUsage
-		}
-		defer func() {
-			if err := stop(runDir); err != nil {
-				fmt.Fprintf(stderr, "lab run: stopping the agents in this process: %v\n", err)
-			}
-		}()
-		token = tok
-	}
+	defer stopAgents()
 	opts := lab.RunOptions{
 		Scenario: sc, Stack: st, Speed: *speed, Seed: *seed, Driver: *driver, RunsDir: *out, Console: stdout, SimplyDone: selfSimplyDone(), Isolate: *isolate, AgentToken: token,
 		Logger: logger,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -226,4 +227,53 @@ func TestPrepareRecordsTheMoveForTheReaper(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkBack(t, dir, moved)
+}
+
+// Several runtimes of one process share a run's data directory (each zone's
+// agent in the lab's process has its own): the first to prepare it moves
+// it, the others use it where it went, and only the last restore puts it
+// back, once every runtime is done with it.
+func TestRuntimesOfOneProcessShareTheMovedDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the data dir is moved only when the lab runs as root")
+	}
+	runDir := t.TempDir()
+	if err := os.Chmod(runDir, 0o700); err != nil { // nobody may not search it
+		t.Fatal(err)
+	}
+	const run = "shared-data-dir"
+	dir := filepath.Join(runDir, "data")
+	ds := make([]*dataDirs, 3)
+	got := make([]string, len(ds))
+	errs := make([]error, len(ds))
+	var wg sync.WaitGroup
+	for i := range ds {
+		ds[i] = &dataDirs{stateDir: t.TempDir(), runID: run}
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i], errs[i] = ds[i].prepare(dir) }() // at once, as three agents launch
+	}
+	wg.Wait()
+	for i := range ds {
+		if errs[i] != nil {
+			t.Fatalf("runtime %d: prepare: %v", i, errs[i])
+		}
+		if got[i] != got[0] || got[i] == dir {
+			t.Fatalf("prepare gave %v; want one moved directory for all", got)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "todo.db"), []byte("rows"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := range ds[:2] {
+		if err := ds[i].restore(); err != nil {
+			t.Fatalf("runtime %d: restore: %v", i, err)
+		}
+		if target, err := os.Readlink(dir); err != nil || target != got[0] {
+			t.Fatalf("after runtime %d's restore, with another still using it, the data dir is not the link to %s: %q, %v", i, got[0], target, err)
+		}
+	}
+	if err := ds[2].restore(); err != nil {
+		t.Fatalf("the last restore: %v", err)
+	}
+	checkBack(t, dir, got[0])
 }

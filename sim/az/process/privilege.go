@@ -77,6 +77,17 @@ func closeInheritedOnExec() {
 	}
 }
 
+// shared is the data directories the runtimes of this process moved, and
+// how many of them use each (by the run's data directory, absolute).
+// Several runtimes in one process share a run's data directory (the zones'
+// agents in the lab's process, each with its own runtime): the first moves
+// it, the others use it where it went, and the last to end puts it back.
+var shared = struct {
+	sync.Mutex
+	moved map[string]movedRecord
+	users map[string]int
+}{moved: map[string]movedRecord{}, users: map[string]int{}}
+
 // dataDirs prepares the run's shared data directory for instances that run
 // as nobody, and puts it back when the run ends.
 type dataDirs struct {
@@ -124,6 +135,20 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 	if m, ok := d.moved[dir]; ok {
 		return m.Moved, nil
 	}
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	shared.Lock()
+	defer shared.Unlock()
+	if m, ok := shared.moved[key]; ok { // another runtime of this process moved it
+		if d.moved == nil {
+			d.moved = map[string]movedRecord{}
+		}
+		d.moved[dir] = m
+		shared.users[key]++
+		return m.Moved, d.record()
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("data dir: %w", err)
 	}
@@ -170,6 +195,7 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 		if err := os.Symlink(tmp, real); err != nil {
 			return undo(err)
 		}
+		shared.moved[key], shared.users[key] = d.moved[dir], 1
 		real = tmp
 	}
 	if err := os.Chown(real, Nobody, Nobody); err != nil {
@@ -183,12 +209,23 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 
 // restore moves every data directory prepare moved back to the run's
 // directory (a rename, or a copy across filesystems); one that cannot be
-// moved keeps its link and stays recorded.
+// moved keeps its link and stays recorded. One that another runtime of this
+// process still uses is left where it is, for the last to put back.
 func (d *dataDirs) restore() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	shared.Lock()
+	defer shared.Unlock()
 	var errs []error
 	for dir, m := range d.moved {
+		key, _ := filepath.Abs(dir) // prepare made it absolute once
+		if shared.users[key] > 1 { // another runtime of this process still uses it: the last puts it back
+			shared.users[key]--
+			delete(d.moved, dir)
+			continue
+		}
+		delete(shared.moved, key)
+		delete(shared.users, key)
 		if err := os.Remove(m.Link); err != nil {
 			errs = append(errs, err)
 			continue
