@@ -219,7 +219,7 @@ func (d *dataDirs) restore() error {
 	var errs []error
 	for dir, m := range d.moved {
 		key, _ := filepath.Abs(dir) // prepare made it absolute once
-		if shared.users[key] > 1 { // another runtime of this process still uses it: the last puts it back
+		if shared.users[key] > 1 {  // another runtime of this process still uses it: the last puts it back
 			shared.users[key]--
 			delete(d.moved, dir)
 			continue
