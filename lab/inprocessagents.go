@@ -47,7 +47,7 @@ func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, 
 	var errs []error
 	defer func() {
 		if errors.Join(errs...) == nil {
-			removeGoneLabsAgents(stateDir)
+			RemoveGoneInProcessAgents(stateDir)
 		}
 	}()
 	for _, d := range InProcessAgentStateDirs(stateDir) {
@@ -63,9 +63,10 @@ func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, 
 	return n, errors.Join(errs...)
 }
 
-// removeGoneLabsAgents removes the in-process agents' directories of lab
-// processes that are no longer running.
-func removeGoneLabsAgents(stateDir string) {
+// RemoveGoneInProcessAgents removes the in-process agents' directories of
+// lab processes that are no longer running; call it once what they left
+// has been reaped.
+func RemoveGoneInProcessAgents(stateDir string) {
 	entries, _ := os.ReadDir(InProcessAgentsDir(stateDir))
 	for _, e := range entries {
 		p, _, _ := strings.Cut(e.Name(), "-")

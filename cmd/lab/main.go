@@ -200,7 +200,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		return exitFailed
 	}
-	for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with --agents-in-process
+	for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with their zones on agents in the lab's process
 		m, err := process.Reap(ctx, d, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -221,7 +221,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed
 		}
-		for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with --agents-in-process
+		for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with their zones on agents in the lab's process
 			k, err := docker.Reap(ctx, d, logger)
 			if err != nil {
 				fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -231,6 +231,7 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
 	}
+	lab.RemoveGoneInProcessAgents(*stateDir) // their instances reaped above
 	if _, err := lab.SweepLocks(*stateDir); err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		failed = true
