@@ -28,7 +28,7 @@ type Stack struct {
 	// a zone not in it (every zone, when nil) runs on this host.
 	ZoneAgents map[string]string
 	// AgentsInProcess: the ZoneAgents run in the controller's own process
-	// on this host (`lab run --agents-in-process`, never from a file): the
+	// on this host (one host's default, cmd/lab/inprocess.go; never from a file): the
 	// zones are driven as on other hosts, but share this host's loopback,
 	// the run's one store and the data tier's stable addresses.
 	AgentsInProcess bool

@@ -64,7 +64,7 @@ type Config struct {
 	// and a node open is refused.
 	NewNode NodeFactory
 	// KeepDataDir: the agent runs in the controller's process, on its host
-	// (`lab run --agents-in-process`): an instance keeps the data directory
+	// (one host's default, cmd/lab/inprocess.go): an instance keeps the data directory
 	// the controller gave it (the run's one store) instead of the run's
 	// directory here.
 	KeepDataDir bool
