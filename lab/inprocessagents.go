@@ -31,10 +31,13 @@ func InProcessAgentsDir(stateDir string) string { return filepath.Join(stateDir,
 func InProcessAgentRunDir(zone string) string { return filepath.Join("agents", zone) }
 
 // InProcessAgentStateDirs are the runtimes' state directories of every
-// in-process agent the lab has had under stateDir.
+// in-process agent the lab has had under stateDir: PID-XXXX/N/state, and
+// N/state as labs before 2026-12-07 kept them (one set for every run).
 func InProcessAgentStateDirs(stateDir string) []string {
-	dirs, _ := filepath.Glob(filepath.Join(InProcessAgentsDir(stateDir), "*", "*", "state")) // the pattern is well formed
-	return dirs
+	root := InProcessAgentsDir(stateDir)
+	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", "state")) // the patterns are well formed
+	old, _ := filepath.Glob(filepath.Join(root, "*", "state"))
+	return append(dirs, old...)
 }
 
 // ReapInProcessAgents reaps the instances (processes, and containers when
@@ -67,15 +70,21 @@ func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, 
 // lab processes that are no longer running; call it once what they left
 // has been reaped.
 func RemoveGoneInProcessAgents(stateDir string) {
-	entries, _ := os.ReadDir(InProcessAgentsDir(stateDir))
+	root := InProcessAgentsDir(stateDir)
+	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
-		p, _, _ := strings.Cut(e.Name(), "-")
+		p, _, mine := strings.Cut(e.Name(), "-")
 		pid, err := strconv.Atoi(p)
 		if err != nil || pid <= 0 || !e.IsDir() {
 			continue
 		}
+		if !mine { // an older lab's N/: removed once its state is empty (reaped)
+			_ = os.Remove(filepath.Join(root, e.Name(), "state"))
+			_ = os.Remove(filepath.Join(root, e.Name()))
+			continue
+		}
 		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-			os.RemoveAll(filepath.Join(InProcessAgentsDir(stateDir), e.Name())) // best effort: the next reap tries again
+			os.RemoveAll(filepath.Join(root, e.Name())) // best effort: the next reap tries again
 		}
 	}
 }
