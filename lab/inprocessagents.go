@@ -30,46 +30,44 @@ func InProcessAgentsDir(stateDir string) string { return filepath.Join(stateDir,
 // access log) is moved when the run ends.
 func InProcessAgentRunDir(zone string) string { return filepath.Join("agents", zone) }
 
-// InProcessAgentStateDirs are the runtimes' state directories of every
+// inProcessAgentStateDirs are the runtimes' state directories of every
 // in-process agent the lab has had under stateDir: PID-XXXX/N/state, and
 // N/state as labs before 2026-12-07 kept them (one set for every run).
-func InProcessAgentStateDirs(stateDir string) []string {
+func inProcessAgentStateDirs(stateDir string) []string {
 	root := InProcessAgentsDir(stateDir)
 	dirs, _ := filepath.Glob(filepath.Join(root, "*", "*", "state")) // the patterns are well formed
 	old, _ := filepath.Glob(filepath.Join(root, "*", "state"))
 	return append(dirs, old...)
 }
 
-// ReapInProcessAgents reaps the instances (processes, and containers when
-// withDocker) that crashed runs' in-process agents left behind; a live
-// run's are left alone (the runtimes' records name their owner). Then it
-// removes the directories of lab processes that are gone, once nothing of
-// theirs is left to reap.
-func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, log *slog.Logger) (int, error) {
-	n := 0
+// ReapInProcessAgents reaps the processes, and the containers when
+// withDocker, that crashed runs' in-process agents left behind, and says
+// how many of each; a live run's are left alone (the runtimes' records
+// name their owner). Then it removes the directories of lab processes that
+// are gone, once nothing of theirs is left to reap.
+func ReapInProcessAgents(ctx context.Context, stateDir string, withDocker bool, log *slog.Logger) (processes, containers int, err error) {
 	var errs []error
-	defer func() {
-		if errors.Join(errs...) == nil {
-			RemoveGoneInProcessAgents(stateDir)
-		}
-	}()
-	for _, d := range InProcessAgentStateDirs(stateDir) {
+	for _, d := range inProcessAgentStateDirs(stateDir) {
 		m, err := process.Reap(ctx, d, log)
-		n += m
+		processes += m
 		errs = append(errs, err)
 		if withDocker {
 			m, err := docker.Reap(ctx, d, log)
-			n += m
+			containers += m
 			errs = append(errs, err)
 		}
 	}
-	return n, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return processes, containers, err
+	}
+	removeGoneInProcessAgents(stateDir)
+	return processes, containers, nil
 }
 
-// RemoveGoneInProcessAgents removes the in-process agents' directories of
+// removeGoneInProcessAgents removes the in-process agents' directories of
 // lab processes that are no longer running; call it once what they left
 // has been reaped.
-func RemoveGoneInProcessAgents(stateDir string) {
+func removeGoneInProcessAgents(stateDir string) {
 	root := InProcessAgentsDir(stateDir)
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {

@@ -29,7 +29,7 @@ func TestRemoveGoneInProcessAgents(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	RemoveGoneInProcessAgents(state)
+	removeGoneInProcessAgents(state)
 	if _, err := os.Stat(filepath.Join(root, strconv.Itoa(gone.Process.Pid)+"-123")); !os.IsNotExist(err) {
 		t.Errorf("a gone lab's agents' directory is still there (%v)", err)
 	}
@@ -44,7 +44,7 @@ func TestRemoveGoneInProcessAgents(t *testing.T) {
 	if _, err := os.Stat(olderKept); err != nil {
 		t.Errorf("an older lab's agents' directory with records in it was removed: %v", err)
 	}
-	if got, want := InProcessAgentStateDirs(state), []string{live, filepath.Dir(olderKept)}; !slices.Equal(got, want) {
+	if got, want := inProcessAgentStateDirs(state), []string{live, filepath.Dir(olderKept)}; !slices.Equal(got, want) {
 		t.Errorf("state dirs %v, want %v", got, want)
 	}
 }

@@ -133,8 +133,10 @@ func (f *fleet) ExitCause(id az.InstanceID) (string, bool) {
 		return "", false
 	}
 	log := filepath.Join("logs", string(id)+".log") // in the run directory
-	if p, ok := f.l.Runtime.(logPlacer); ok && p.LogPlace(id) != "" {
-		log = p.LogPlace(id) // an agent's instance
+	if p, ok := f.l.Runtime.(logPlacer); ok {
+		if at := p.LogPlace(id); at != "" {
+			log = at // an agent's instance
+		}
 	}
 	last := lastLine(filepath.Join(f.l.Dir, log), 4096)
 	if o, ok := f.l.Runtime.(outputter); ok && last == "" { // a container: the engine has its output until it is removed

@@ -64,10 +64,10 @@ func (l *Lab) startRuntime(ctx context.Context) error {
 		}
 		n += m
 	}
-	if m, err := ReapInProcessAgents(ctx, l.opts.StateDir, withDocker, l.opts.Logger); err != nil {
+	if p, c, err := ReapInProcessAgents(ctx, l.opts.StateDir, withDocker, l.opts.Logger); err != nil {
 		l.opts.Logger.Warn("reaping what earlier runs' in-process agents left", "err", err)
 	} else {
-		n += m
+		n += p + c
 	}
 	logs := filepath.Join(l.Dir, "logs")
 	switch driver {

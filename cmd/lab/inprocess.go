@@ -109,12 +109,10 @@ type inProcessAgents struct {
 // names each in st's zones (st.ZoneAgents), with a new token for the run;
 // stop ends them (their runs' instances terminated, faults reverted) and,
 // given the run's directory, moves what each agent kept of the run there
-// (its instances' logs, its node's access log) as agents/<zone>/. A stack
-// whose zones already name agents or Docker contexts is refused.
+// (its instances' logs, its node's access log) as agents/<zone>/. Only
+// for a stack whose zones name no agents or Docker contexts
+// (useAgentsInProcess).
 func startInProcessAgents(ctx context.Context, st *stack.Stack, logger *slog.Logger) (token []byte, stop func(runDir string) error, err error) {
-	if st.HasAgents() || len(st.ZoneContexts) > 0 {
-		return nil, nil, errors.New("--agents-in-process: the stack's zones already name agents or Docker contexts; use one or the other")
-	}
 	token, err = agent.NewToken()
 	if err != nil {
 		return nil, nil, err
@@ -181,15 +179,10 @@ func (a *inProcessAgents) stop(runDir string) error {
 		}
 	}
 	a.servers, a.served = nil, nil
-	defer func() {
-		if len(errs) == 0 { // the runtimes ended every instance: no record left to reap
-			os.RemoveAll(a.root) // best effort: the next run's reap removes what is left
-		}
-	}()
-	if runDir == "" {
-		return errors.Join(errs...)
-	}
 	for zone, dir := range a.dirs {
+		if runDir == "" {
+			break
+		}
 		from := filepath.Join(dir, filepath.Base(runDir))
 		if _, err := os.Stat(from); err != nil {
 			continue // the run never opened on this agent
@@ -202,6 +195,9 @@ func (a *inProcessAgents) stop(runDir string) error {
 		if err := process.MoveDir(from, to); err != nil {
 			errs = append(errs, fmt.Errorf("keep zone %s's agent's files with the run: %w", zone, err))
 		}
+	}
+	if len(errs) == 0 { // the runtimes ended every instance: no record left to reap
+		os.RemoveAll(a.root) // best effort: the next run's reap removes what is left
 	}
 	return errors.Join(errs...)
 }

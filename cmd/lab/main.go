@@ -200,14 +200,15 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		return exitFailed
 	}
-	for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with their zones on agents in the lab's process
-		m, err := process.Reap(ctx, d, logger)
-		if err != nil {
-			fmt.Fprintf(stderr, "lab down: %v\n", err)
-			return exitFailed
-		}
-		n += m
+	_, derr := docker.Available(ctx)
+	withDocker := derr == nil
+	// runs with their zones on agents in the lab's process
+	agentProcs, agentContainers, err := lab.ReapInProcessAgents(ctx, *stateDir, withDocker, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "lab down: %v\n", err)
+		return exitFailed
 	}
+	n += agentProcs
 	fmt.Fprintf(stdout, "Reaped %d process(es) left behind by earlier runs.\n", n)
 	if m, err := lab.ReapDatabaseData(*stateDir, *runsDir); err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
@@ -215,23 +216,14 @@ func down(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else if m > 0 {
 		fmt.Fprintf(stdout, "Removed the database data of %d run(s) that crashed.\n", m)
 	}
-	if _, err := docker.Available(ctx); err == nil {
+	if withDocker {
 		m, err := docker.ReapEngines(ctx, *stateDir, logger) // this engine and every other local one a Docker context names
 		if err != nil {
 			fmt.Fprintf(stderr, "lab down: %v\n", err)
 			return exitFailed
 		}
-		for _, d := range lab.InProcessAgentStateDirs(*stateDir) { // runs with their zones on agents in the lab's process
-			k, err := docker.Reap(ctx, d, logger)
-			if err != nil {
-				fmt.Fprintf(stderr, "lab down: %v\n", err)
-				return exitFailed
-			}
-			m += k
-		}
-		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m)
+		fmt.Fprintf(stdout, "Removed %d container(s) left behind by earlier runs.\n", m+agentContainers)
 	}
-	lab.RemoveGoneInProcessAgents(*stateDir) // their instances reaped above
 	if _, err := lab.SweepLocks(*stateDir); err != nil {
 		fmt.Fprintf(stderr, "lab down: %v\n", err)
 		failed = true
