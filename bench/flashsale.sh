@@ -412,18 +412,22 @@ $(printf '%s\n' "${cap_best[@]:$best0}")")
 
 # costof DIR: the lab's own CPU over the steady seconds (less the first 2 and
 # the last), from host.jsonl (the lab's utime+stime per wall second) and
-# seconds.jsonl (requests sent per wall second), as JSON.
+# seconds.jsonl (requests sent per wall second), as JSON. Only the seconds
+# host.jsonl has count, in both: a second its sampler could not read (a lab
+# out of file descriptors cannot open /proc/stat) has no lab CPU to divide.
 costof() {
 	[ -s "$1/host.jsonl" ] && [ -s "$1/seconds.jsonl" ] || { echo null; return; }
 	jq -cn --slurpfile s "$1/seconds.jsonl" --slurpfile h "$1/host.jsonl" '
 		([$s[] | select(.phase == "steady") | .second] | sort | .[2:-1]) as $w
 		| if ($w | length) < 3 then null else
 		($w | min) as $a | ($w | max) as $b
-		| ([$s[] | select(.second >= $a and .second <= $b) | .sent] | add) as $sent
 		| [$h[] | select(.second >= $a and .second <= $b)] as $hs
+		| ($hs | map(.second)) as $hsec
+		| ([$s[] | select(.second as $x | $hsec | index([$x])) | .sent] | add // 0) as $sent
 		| ($hs | map(.lab) | add) as $lab
 		| {seconds: ($b - $a + 1), host_seconds: ($hs | length), sent: $sent, lab_s: $lab,
-		   rps: ($sent / ($b - $a + 1)), us: (if $sent > 0 then $lab / $sent * 1e6 else null end),
+		   procs: ($hs | map(.lab_procs // 0) | max),
+		   rps: (if ($hs | length) > 0 then $sent / ($hs | length) else 0 end), us: (if $sent > 0 then $lab / $sent * 1e6 else null end),
 		   lab_cores: ($lab / ($hs | length)), cpus: ($hs[0].cpus // 0),
 		   used: ($hs | map(.used) | add / length), busy: ($hs | map(.host_busy) | add / length),
 		   other: ($hs | map(.other) | add / length)} end'
@@ -482,12 +486,12 @@ cost_best=""   # the highest rate's us per request, for the final table
 costrow() { # LABEL RATE DIR
 	local c; c=$(costof "$3")
 	if [ "$c" = null ]; then cost_rows+=("$(printf '%-8s %6s  %s' "$1" "$2" "no steady seconds in host.jsonl/seconds.jsonl")"); return; fi
-	local rps secs us cores share used other goal
-	read -r rps secs us cores share used other < <(jq -r '[(.rps | round), .seconds, (.us * 10 | round / 10),
+	local rps secs us cores share used other procs goal
+	read -r rps secs us cores share used other procs < <(jq -r '[(.rps | round), .host_seconds, (.us * 10 | round / 10),
 		(.lab_cores * 1000 | round / 1000), (if .cpus > 0 then (.us * 2000 / 1e6 / .cpus * 1000 | round / 10 | tostring) + "%" else "n/a" end),
-		(.used * 100 | round / 100), (.other * 100 | round / 100)] | @tsv' <<<"$c")
+		(.used * 100 | round / 100), (.other * 100 | round / 100), (if .procs > 0 then .procs else "-" end)] | @tsv' <<<"$c")
 	goal=$(jq -r --argjson g "$COST_GOAL" 'if .us <= $g then "met" else "NOT-met" end' <<<"$c")
-	cost_rows+=("$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s' "$1" "$2" "$rps" "$secs" "$us" "$cores" "$share" "$used" "$other" "$goal" "$(basename "$3")")")
+	cost_rows+=("$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s %5s  %-8s %s' "$1" "$2" "$rps" "$secs" "$us" "$cores" "$share" "$used" "$other" "$procs" "$goal" "$(basename "$3")")")
 }
 
 cost() {
@@ -523,12 +527,12 @@ cost() {
 		fi
 	fi
 	local t
-	t=$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s  %-8s %s\n' \
-		mode rate rps secs us/req cores "@2000/s" inst other goal run
+	t=$(printf '%-8s %6s  %6s %4s %7s %6s %8s %6s %6s %5s  %-8s %s\n' \
+		mode rate rps secs us/req cores "@2000/s" inst other procs goal run
 		printf '%s\n' "${cost_rows[@]}"
 		[ -z "$peers" ] || printf '%s\n' "$peers")
 	sumrow "lab's own CPU per request (goal $COST_GOAL us)" "${cost_best:-n/a}" "${cost_cmd:-}"
-	tables+=("LAB COST (the lab process's own CPU, utime+stime, per request sent; zero-cost instances: 3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s; steady $COST_STEADY at speed $SPEED, its first 2 and last wall second left out; us/req = lab CPU / requests sent; cores = lab CPU per wall second; @2000/s = us/req x 2000/s as a share of the host's cores; inst = the instances' cores; other = the host's busy cores outside the lab and its instances (other work on this shared host); goal $COST_GOAL us/request)
+	tables+=("LAB COST (the lab process's own CPU, utime+stime, per request sent; zero-cost instances: 3 x $PACER_TYPE, SIMPLYDONE_CPU_COST 0s; steady $COST_STEADY at speed $SPEED, its first 2 and last wall second left out; us/req = lab CPU / requests sent; cores = lab CPU per wall second; @2000/s = us/req x 2000/s as a share of the host's cores; inst = the instances' cores; other = the host's busy cores outside the lab and its instances (other work on this shared host); procs = the most cores the lab's own Go code could run on in those seconds (GOMAXPROCS, internal/procs); secs = the steady seconds host.jsonl has; goal $COST_GOAL us/request)
 $t")
 }
 

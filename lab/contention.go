@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/simplydone/lab/internal/figures"
+	"github.com/simplydone/lab/internal/procs"
 	"github.com/simplydone/lab/load"
 	"github.com/simplydone/lab/rundir"
 	"github.com/simplydone/lab/scenarios"
@@ -330,6 +331,7 @@ func (h *hostSampler) sample(now time.Time) (rundir.HostSecond, bool) {
 		h.open = rundir.HostSecond{Second: sec}
 	}
 	iv.addTo(&h.open)
+	h.open.LabProcs = max(h.open.LabProcs, procs.Current())
 	h.span += dt
 	if now.Sub(h.start) < time.Duration(sec+1)*time.Second {
 		return rundir.HostSecond{}, false

@@ -37,7 +37,10 @@ type HostSecond struct {
 	LabDeniedPct float64 `json:"lab_denied_pct"`
 	Steal        float64 `json:"steal"` // taken by the hypervisor
 	CPUs         int     `json:"cpus"`
-	Starved      bool    `json:"starved"` // the starvation rule held (summary.json's host.rule)
+	// LabProcs is how many cores the lab's own Go code could run on
+	// (GOMAXPROCS, set by internal/procs), the most in the second.
+	LabProcs int  `json:"lab_procs,omitempty"`
+	Starved  bool `json:"starved"` // the starvation rule held (summary.json's host.rule)
 }
 
 // Host is the summary's account of the host's contention over the load.

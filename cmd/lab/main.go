@@ -24,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/simplydone/lab/internal/buildinfo"
+	"github.com/simplydone/lab/internal/procs"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
@@ -257,7 +258,8 @@ func up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab up: --agent-token-file: %v\n", err)
 		return exitUsage
 	}
-	var runDir string // set once the lab has a directory: the in-process agents' files go there
+	defer procs.Govern()() // the lab's own Go code on as few cores as it needs (internal/procs)
+	var runDir string      // set once the lab has a directory: the in-process agents' files go there
 	token, stopAgents, ok := agentsForRun(ctx, "lab up", fs, *inProcess, s, *isolate, token,
 		slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), stderr, &runDir)
 	if !ok {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"github.com/simplydone/lab/internal/procs"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/scenarios"
 	"github.com/simplydone/lab/stack"
@@ -57,6 +58,7 @@ func runScenario(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "lab run: --agent-token-file: %v\n", terr)
 		return exitUsage
 	}
+	defer procs.Govern()() // the lab's own Go code on as few cores as it needs (internal/procs)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	var runDir string // set once the run has a directory: the in-process agents' files go there
 	token, stopAgents, ok := agentsForRun(ctx, "lab run", fs, *inProcess, st, *isolate, token, logger, stderr, &runDir)

@@ -4,7 +4,7 @@
 // bench/flashsale.sh's peer for the lab's own cost: a lab run's process is
 // this load generator plus the load balancer's nodes and the rest.
 //
-// Two subjects, each once a round, the order alternated, ROUNDS rounds:
+// Three subjects, each once a round, the order rotated, ROUNDS rounds:
 //
 //   - lab-load: the lab's load package (load.Run: vegeta under the lab's
 //     pacer, client, mix and result checks), the cost run's mix;
@@ -13,7 +13,17 @@
 //     mix), its results added to vegeta.Metrics as `vegeta attack | vegeta
 //     report` does: the floor any vegeta-based generator of this traffic
 //     pays here. What lab-load costs above it is the lab's own part: its
-//     pacer, client and the checks of every result.
+//     pacer, client and the checks of every result;
+//   - floor: the least any client of this traffic pays here, with no load
+//     tool at all: one goroutine and one keep-alive connection, each of the
+//     same requests written when it is due (a sleep to its time), its
+//     answer read before the next (net/http's request writer and response
+//     reader). It is what one wake-up, one write and one read per request
+//     cost on this host.
+//
+// -procs N sets GOMAXPROCS for every subject (0: the runtime's default),
+// to compare them on as many cores as the lab's process runs on
+// (internal/procs).
 //
 // Output: one line per subject and round, then each subject's medians:
 //
@@ -21,16 +31,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -49,7 +63,8 @@ func main() {
 	warm := flag.Duration("warmup", 2*time.Second, "a warm-up at the same rate before each measurement")
 	rounds := flag.Int("rounds", 3, "rounds (each subject once a round)")
 	port := flag.Int("port", 18190, "the instance's port on 127.0.0.1")
-	only := flag.String("only", "", "measure this subject alone (lab-load or vegeta)")
+	only := flag.String("only", "", "measure this subject alone (lab-load, vegeta or floor)")
+	procs := flag.Int("procs", 0, "GOMAXPROCS for every subject (0: the runtime's default)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the measurements (not the warm-ups) to this file")
 	flag.Parse()
 	log.SetFlags(0)
@@ -61,9 +76,12 @@ func main() {
 	}
 	defer stop()
 
-	subjects := []string{"lab-load", "vegeta"}
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
+	subjects := []string{"lab-load", "vegeta", "floor"}
 	if *only != "" {
-		subjects = []string{*only, *only}
+		subjects = []string{*only}
 	}
 	var prof *os.File
 	if *profile != "" {
@@ -74,11 +92,8 @@ func main() {
 	}
 	per := map[string][]row{}
 	for r := range *rounds {
-		order := subjects
-		if r%2 == 1 {
-			order = []string{subjects[1], subjects[0]}
-		}
-		for _, s := range order {
+		k := r % len(subjects)
+		for _, s := range append(slices.Clone(subjects[k:]), subjects[:k]...) {
 			if _, err := measure(s, base, *rate, *warm); err != nil { // warm-up, not counted
 				log.Fatalf("loadcost: %s warm-up: %v", s, err)
 			}
@@ -100,7 +115,7 @@ func main() {
 		}
 	}
 	fmt.Printf("medians of %d rounds:\n", *rounds)
-	for _, s := range slices.Compact(slices.Clone(subjects)) {
+	for _, s := range subjects {
 		rs := per[s]
 		fmt.Printf("%-9s %6.0f %9.1f %8.0f %10.1f %10.3f\n", s, *rate,
 			median(rs, func(x row) float64 { return x.achieved }), median(rs, func(x row) float64 { return float64(x.requests) }),
@@ -166,6 +181,16 @@ func measure(subject, base string, rate float64, d time.Duration) (row, error) {
 		if len(lags) > 0 {
 			x.lagP99 = ms(lags[len(lags)*99/100])
 		}
+	case "floor":
+		n, lags, err := floor(base, rate, d)
+		if err != nil {
+			return row{}, err
+		}
+		x = row{requests: n, achieved: float64(n) / d.Seconds()}
+		if len(lags) > 0 {
+			slices.Sort(lags)
+			x.lagP99 = ms(lags[len(lags)*99/100])
+		}
 	default:
 		return row{}, fmt.Errorf("no subject %q", subject)
 	}
@@ -173,6 +198,66 @@ func measure(subject, base string, rate float64, d time.Duration) (row, error) {
 		x.us = float64(cpu()-c0) / float64(x.requests) / 1e3
 	}
 	return x, nil
+}
+
+// floor sends the mix's requests at rate for d on one keep-alive
+// connection from this goroutine alone, each when it is due, reading each
+// answer before the next; it returns the requests answered and each one's
+// lag behind its schedule.
+func floor(base string, rate float64, d time.Duration) (int, []time.Duration, error) {
+	targets, err := load.NewTargeter([]string{base}, mix, rand.New(rand.NewPCG(1, 2)), "loadcost-")
+	if err != nil {
+		return 0, nil, err
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return 0, nil, err
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer conn.Close()
+	bw, br := bufio.NewWriter(conn), bufio.NewReader(conn)
+	every := time.Duration(float64(time.Second) / rate)
+	lags := make([]time.Duration, 0, int(rate*d.Seconds())+1)
+	start := time.Now()
+	var tgt vegeta.Target
+	for n := 0; ; n++ {
+		due := start.Add(time.Duration(n) * every)
+		if due.Sub(start) >= d {
+			return n, lags, nil
+		}
+		if w := time.Until(due); w > 0 {
+			time.Sleep(w)
+		}
+		lags = append(lags, time.Since(due))
+		if err := targets.Next(&tgt); err != nil {
+			return n, lags, err
+		}
+		req, err := tgt.Request()
+		if err != nil {
+			return n, lags, err
+		}
+		if err := req.Write(bw); err != nil {
+			return n, lags, err
+		}
+		if err := bw.Flush(); err != nil {
+			return n, lags, err
+		}
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			return n, lags, fmt.Errorf("request %d: %w", n+1, err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return n, lags, err
+		}
+		if resp.StatusCode >= 500 {
+			return n, lags, fmt.Errorf("request %d: %s", n+1, resp.Status)
+		}
+	}
 }
 
 // startInstance runs SimplyDone with no CPU cost on 127.0.0.1:port, its
