@@ -8,7 +8,7 @@
 # LAB_BINARY defaults to bin/lab (built by `make build`); DRIVER to "process"
 # (give "process docker" for both). RUN_FLAGS are given to every lab run
 # (e.g. RUN_FLAGS=--agents-in-process=false). Runs go under
-# bench/results/scenarios-<time>/.
+# bench/results/scenarios-<time>/. SCENARIOS="a b" runs only those.
 set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lab=${1:-$here/../bin/lab}
@@ -16,7 +16,7 @@ shift || true
 drivers=${*:-process}
 out="$here/results/scenarios-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
-scenarios=$("$lab" scenarios | awk '{print $1}' | grep -E '^[a-z][a-z0-9-]+$')
+scenarios=${SCENARIOS:-$("$lab" scenarios | awk '{print $1}' | grep -E '^[a-z][a-z0-9-]+$')}
 echo "lab run SCENARIO --driver DRIVER --no-tui ${RUN_FLAGS:-}" | tee "$out/table.txt"
 printf '%-20s %-8s %-4s %-6s %s\n' scenario driver exit wall verdict | tee -a "$out/table.txt"
 for d in $drivers; do

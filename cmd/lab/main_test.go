@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/simplydone/lab/internal/longtest"
 	"github.com/simplydone/lab/lab"
+	"github.com/simplydone/lab/rundir"
 )
 
 // labBin is the lab built once, static (CGO_ENABLED=0), for these tests:
@@ -230,6 +232,7 @@ func TestCompressedFlashSale(t *testing.T) {
 		if strings.Contains(out, "no instance ran on this host") {
 			t.Errorf("the host's contention was not measured: the agents' instances run on this host:\n%s", out)
 		}
+		checkLabProcs(t, runDir)
 		for i, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
 			said := fmt.Sprintf("Zone %s: its instances and its load balancer node (127.0.%d.1) run on agent 127.0.%d.250:", z, i+1, i+1)
 			if !strings.Contains(out, said) {
@@ -603,4 +606,29 @@ func onlySummary(t *testing.T, runs string) lab.Summary {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// checkLabProcs checks that every second of the run's host.jsonl says on
+// how many cores the lab's own Go code could run (internal/procs governs
+// it in lab run): at least one, at most the host's.
+func checkLabProcs(t *testing.T, runDir string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(runDir, rundir.HostFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(b)) {
+		var s rundir.HostSecond
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			t.Fatalf("host.jsonl: %v: %q", err, line)
+		}
+		if s.LabProcs < 1 || s.LabProcs > runtime.NumCPU() {
+			t.Errorf("host.jsonl second %d: lab_procs %d, want 1 to %d", s.Second, s.LabProcs, runtime.NumCPU())
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("host.jsonl has no second")
+	}
 }
