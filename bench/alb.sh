@@ -53,7 +53,9 @@
 # only the last rule, after failing each earlier one's path pattern; 0
 # rules is the node without rules, as before) and reports each against
 # HAProxy and the cost per rule, LOW_RATES (2000 700), LOW_ROUNDS (3) and
-# LOW_DURATION (10s) for part 3, PORT_BASE (18080) moves every port
+# LOW_DURATION (10s) for part 3, PROXY_QUOTA (off; e.g. 50) runs every
+# proxy in a cgroup limited to that percentage of one core, so that the
+# proxy and not core 1 bounds part 1's throughput, PORT_BASE (18080) moves every port
 # (PORT_BASE..PORT_BASE+11) so that two runs on one host do not collide.
 set -euo pipefail
 
@@ -73,6 +75,7 @@ TP_ROUNDS=${TP_ROUNDS:-5}
 LOW_RATES=${LOW_RATES-2000 700}
 LOW_ROUNDS=${LOW_ROUNDS:-3}
 LOW_DURATION=${LOW_DURATION:-10s}
+PROXY_QUOTA=${PROXY_QUOTA:-}
 PORT_BASE=${PORT_BASE:-18080}
 B1=127.0.0.1:$((PORT_BASE + 1))
 B2=127.0.0.1:$((PORT_BASE + 2))
@@ -87,12 +90,41 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-alb.XXXXXX")
 results="$here/results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$results"
 
+# PROXY_QUOTA=P: every proxy runs in a CPU cgroup (v1) of its own limited to
+# P% of one core (cpu.cfs_quota_us), so that it, not core 1's load tool and
+# backends, is what limits part 1's throughput (without it, "direct" to one
+# backend has measured about what every proxy does: the figure then says
+# more about core 1 than about the proxies).
+quota_cg=
+if [[ -n $PROXY_QUOTA ]]; then
+	[[ $PROXY_QUOTA =~ ^[0-9]+$ && $PROXY_QUOTA -ge 10 && $PROXY_QUOTA -le 100 ]] || { echo "bench-alb: PROXY_QUOTA: $PROXY_QUOTA is not 10-100 (percent of one core)" >&2; exit 1; }
+	quota_cg=/sys/fs/cgroup/cpu/bench-alb-$$
+	mkdir "$quota_cg" || { echo "bench-alb: PROXY_QUOTA needs the cgroup v1 cpu controller at /sys/fs/cgroup/cpu (as root)" >&2; exit 1; }
+	echo 100000 >"$quota_cg/cpu.cfs_period_us"
+	echo $((PROXY_QUOTA * 1000)) >"$quota_cg/cpu.cfs_quota_us"
+fi
+# onproxycore CMD... &: CMD on core 0, in the quota's cgroup when there is
+# one (a shell moves itself in, then becomes CMD: its children, nginx's
+# workers, start inside). Only in the background: it execs, so that $! is
+# CMD's own pid.
+onproxycore() {
+	if [[ -n $quota_cg ]]; then
+		exec bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec taskset -c 0 "$@"' _ "$quota_cg" "$@"
+	else
+		exec taskset -c 0 "$@"
+	fi
+}
+
 pids=()
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$tmp"
+	if [[ -n $quota_cg ]]; then
+		for p in $(cat "$quota_cg/cgroup.procs" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+		for _ in $(seq 50); do rmdir "$quota_cg" 2>/dev/null && break; sleep 0.1; done
+	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -236,7 +268,7 @@ fi
 # (scraped once a second on core 1) when albnode has them.
 start_lab() {
 	: >"$results/albnode.log"
-	GOMAXPROCS=1 taskset -c 0 "$tmp/albnode" -port $LAB_PORT -backends "$B1,$B2" \
+	GOMAXPROCS=1 onproxycore "$tmp/albnode" -port $LAB_PORT -backends "$B1,$B2" \
 		"${observe[@]}" "$@" >"$tmp/albnode.out" 2>>"$results/albnode.log" &
 	proxy_pid=$!
 	pids+=($proxy_pid)
@@ -270,13 +302,13 @@ stop_proxy() {
 	fi
 }
 start_haproxy() {
-	taskset -c 0 haproxy -db -f "$tmp/haproxy.cfg" >>"$results/haproxy.log" 2>&1 &
+	onproxycore haproxy -db -f "$tmp/haproxy.cfg" >>"$results/haproxy.log" 2>&1 &
 	proxy_pid=$!
 	pids+=($proxy_pid)
 	wait_port $HAP $proxy_pid || die "HAProxy did not start; see $results/haproxy.log"
 }
 start_nginx() {
-	taskset -c 0 nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >>"$results/nginx.log" 2>&1 &
+	onproxycore nginx -p "$tmp/nginx" -c "$tmp/nginx.conf" >>"$results/nginx.log" 2>&1 &
 	proxy_pid=$!
 	pids+=($proxy_pid)
 	wait_port $NGX $proxy_pid || die "nginx did not start; see $results/nginx.log"
@@ -518,7 +550,7 @@ ngx=$(summary $(runs nginx) | median)
 dir=$(summary "$results"/direct.txt)
 
 {
-	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive, $TP_ROUNDS rounds, order rotated; proxy on core 0, wrk + backends on core 1"
+	echo "throughput: wrk -t$THREADS -c$CONNS -d$DURATION --latency, HTTP/1.1 keep-alive, $TP_ROUNDS rounds, order rotated; proxy on core 0$([[ -n $PROXY_QUOTA ]] && echo ", limited to $PROXY_QUOTA% of it (PROXY_QUOTA)"), wrk + backends on core 1"
 	echo "latency: bench/cmd/rate -rate $RATE -duration $LAT_DURATION, 64 keep-alive connections, open loop (50% of the lab node's throughput); $LAT_ROUNDS rounds, order rotated, medians over rounds"
 	if [[ ${#observe[@]} -gt 0 ]]; then
 		echo "lab node: health checks every 5 AWS s (10x), access log on, Prometheus endpoint scraped every second"

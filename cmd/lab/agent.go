@@ -17,6 +17,7 @@ import (
 
 	"github.com/simplydone/lab/clock"
 	"github.com/simplydone/lab/internal/netcut"
+	"github.com/simplydone/lab/internal/procs"
 	"github.com/simplydone/lab/internal/runlock"
 	"github.com/simplydone/lab/lab"
 	"github.com/simplydone/lab/sim/agent"
@@ -88,6 +89,7 @@ func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "lab agent: --dir: %v\n", err)
 		return exitFailed
 	}
+	defer procs.Govern()() // its node's Go code on as few cores as it needs, as a lab run's (internal/procs)
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	f := agentFactory{stateDir: filepath.Join(*dir, "state"), log: logger, dockerContext: *dockerContext}
 	drivers := []string{"process"}

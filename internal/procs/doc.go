@@ -1,6 +1,6 @@
 // Package procs sets how many cores the lab's own Go code runs on
-// (GOMAXPROCS) from what the lab's process uses, while a run or `lab up`
-// lasts.
+// (GOMAXPROCS) from what the lab's process uses, while `lab run`, `lab up`
+// or `lab agent` lasts.
 //
 // Why: the lab's process (the load generator, the load balancer's nodes,
 // DNS, metrics, the journal) is mostly idle between requests at the rates a
