@@ -179,10 +179,21 @@ func (a *inProcessAgents) stop(runDir string) error {
 		}
 	}
 	a.servers, a.served = nil, nil
+	errs = append(errs, a.keep(runDir)...)
+	if len(errs) == 0 { // the runtimes ended every instance: no record left to reap
+		os.RemoveAll(a.root) // best effort: the next run's reap removes what is left
+	}
+	return errors.Join(errs...)
+}
+
+// keep moves each agent's directory of the run into runDir's agents/
+// (nothing when the run made no directory, runDir "").
+func (a *inProcessAgents) keep(runDir string) []error {
+	if runDir == "" {
+		return nil
+	}
+	var errs []error
 	for zone, dir := range a.dirs {
-		if runDir == "" {
-			break
-		}
 		from := filepath.Join(dir, filepath.Base(runDir))
 		if _, err := os.Stat(from); err != nil {
 			continue // the run never opened on this agent
@@ -196,8 +207,5 @@ func (a *inProcessAgents) stop(runDir string) error {
 			errs = append(errs, fmt.Errorf("keep zone %s's agent's files with the run: %w", zone, err))
 		}
 	}
-	if len(errs) == 0 { // the runtimes ended every instance: no record left to reap
-		os.RemoveAll(a.root) // best effort: the next run's reap removes what is left
-	}
-	return errors.Join(errs...)
+	return errs
 }

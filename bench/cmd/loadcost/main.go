@@ -53,6 +53,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/simplydone/lab/internal/procs"
 	"github.com/simplydone/lab/load"
 )
 
@@ -296,11 +297,8 @@ func startInstance(labBin string, port int) (stop func(), err error) {
 
 // cpu is this process's user+system CPU so far.
 func cpu() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	c, _ := procs.ProcessCPU()
+	return c
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

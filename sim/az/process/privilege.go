@@ -84,9 +84,13 @@ func closeInheritedOnExec() {
 // it, the others use it where it went, and the last to end puts it back.
 var shared = struct {
 	sync.Mutex
-	moved map[string]movedRecord
-	users map[string]int
-}{moved: map[string]movedRecord{}, users: map[string]int{}}
+	dirs map[string]*sharedDir
+}{dirs: map[string]*sharedDir{}}
+
+type sharedDir struct {
+	rec   movedRecord
+	users int
+}
 
 // dataDirs prepares the run's shared data directory for instances that run
 // as nobody, and puts it back when the run ends.
@@ -141,13 +145,13 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 	}
 	shared.Lock()
 	defer shared.Unlock()
-	if m, ok := shared.moved[key]; ok { // another runtime of this process moved it
+	if sd, ok := shared.dirs[key]; ok { // another runtime of this process moved it
 		if d.moved == nil {
 			d.moved = map[string]movedRecord{}
 		}
-		d.moved[dir] = m
-		shared.users[key]++
-		return m.Moved, d.record()
+		d.moved[dir] = sd.rec
+		sd.users++
+		return sd.rec.Moved, d.record()
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("data dir: %w", err)
@@ -195,7 +199,7 @@ func (d *dataDirs) prepare(dir string) (string, error) {
 		if err := os.Symlink(tmp, real); err != nil {
 			return undo(err)
 		}
-		shared.moved[key], shared.users[key] = d.moved[dir], 1
+		shared.dirs[key] = &sharedDir{rec: d.moved[dir], users: 1}
 		real = tmp
 	}
 	if err := os.Chown(real, Nobody, Nobody); err != nil {
@@ -218,14 +222,13 @@ func (d *dataDirs) restore() error {
 	defer shared.Unlock()
 	var errs []error
 	for dir, m := range d.moved {
-		key, _ := filepath.Abs(dir) // prepare made it absolute once
-		if shared.users[key] > 1 {  // another runtime of this process still uses it: the last puts it back
-			shared.users[key]--
+		key, _ := filepath.Abs(dir)                            // prepare made it absolute once
+		if sd := shared.dirs[key]; sd != nil && sd.users > 1 { // another runtime of this process still uses it: the last puts it back
+			sd.users--
 			delete(d.moved, dir)
 			continue
 		}
-		delete(shared.moved, key)
-		delete(shared.users, key)
+		delete(shared.dirs, key)
 		if err := os.Remove(m.Link); err != nil {
 			errs = append(errs, err)
 			continue
